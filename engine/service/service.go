@@ -1,0 +1,72 @@
+// Package service declares how the engine's feature services (rooms,
+// social) plug into sessions: the engine hands each service the frames of
+// its kinds and tells it when sessions open and close; a service talks back
+// to a session only through the non-blocking Peer.Send.
+//
+// The interfaces live here, apart from engine, so that services can be
+// written and tested without importing the engine (and the engine can
+// import them without a cycle).
+package service
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
+)
+
+// Peer is one authenticated session as a service sees it. All methods are
+// safe from any goroutine and never block.
+type Peer interface {
+	// SessionID is unique per connection for the life of the process.
+	SessionID() uint64
+	// UserID is the authenticated user (a guest has a generated id).
+	UserID() string
+	// DisplayName is what other users see.
+	DisplayName() string
+	// Guest reports whether the user has no account.
+	Guest() bool
+	// Send queues an encoded frame to the session's writer. It never
+	// blocks: a full unreliable queue drops its oldest frame; a full
+	// reliable queue closes the session (CodeSlowConsumer). The bytes
+	// must not be modified afterwards: the same slice may be queued to
+	// many peers. It reports whether the frame was queued.
+	Send(ch netcode.Channel, frame []byte) bool
+	// Close ends the session with a code.
+	Close(code netcode.Code, reason string)
+}
+
+// Service handles a range of frame kinds for every session.
+type Service interface {
+	// Name identifies the service in logs and metrics.
+	Name() string
+	// Handles reports whether the service owns frames of kind k.
+	Handles(k frame.Kind) bool
+	// PeerOpened is called once a session is authenticated, before any
+	// of its frames reach HandleFrame.
+	PeerOpened(p Peer)
+	// HandleFrame processes one frame of an owned kind. data is valid
+	// only during the call. It must not block on other sessions. An error
+	// is answered with an Error frame carrying netcode.CodeOf(err) and
+	// the ref returned (the request id of the frame, 0 if none).
+	HandleFrame(now time.Time, p Peer, ch netcode.Channel, k frame.Kind, data []byte) (ref uint32, err error)
+	// PeerClosed is called once when the session ends, after its last
+	// HandleFrame.
+	PeerClosed(p Peer)
+}
+
+// Runner is an optional interface: a service with background work (the
+// room tick driver, presence timers) is run by the engine for the life of
+// the server and stopped when ctx is cancelled. Run returns once all its
+// goroutines have ended.
+type Runner interface {
+	Run(ctx context.Context) error
+}
+
+// Router is an optional interface: a service that offers HTTP JSON
+// endpoints registers them on the engine's mux (paths under /v1/).
+type Router interface {
+	Routes(mux *http.ServeMux)
+}

@@ -1,0 +1,140 @@
+package netcode
+
+import (
+	"net"
+	"time"
+)
+
+// Channel selects the delivery guarantees of a message.
+type Channel uint8
+
+const (
+	// Reliable messages arrive exactly once, in the order they were sent.
+	Reliable Channel = 0
+	// Unreliable messages may be lost, duplicated away or reordered; a
+	// receiver drops stale ones (newest wins). On stream transports (TCP,
+	// WebSocket, long-polling) they are carried reliably but are the first
+	// to be dropped when a writer queue backs up.
+	Unreliable Channel = 1
+)
+
+// String names the channel.
+func (c Channel) String() string {
+	switch c {
+	case Reliable:
+		return "reliable"
+	case Unreliable:
+		return "unreliable"
+	}
+	return "invalid"
+}
+
+// Valid reports whether c is a known channel.
+func (c Channel) Valid() bool { return c <= Unreliable }
+
+// DefaultMaxMessageSize is the largest message a transport accepts unless
+// configured otherwise. Game frames are far smaller; the cap exists so that
+// a hostile length prefix can never make a reader allocate more.
+const DefaultMaxMessageSize = 64 << 10
+
+// Conn is one established, message-oriented connection.
+//
+// ReadMessage and WriteMessage may run concurrently with each other (one
+// goroutine each); Close, Stats and the address methods are safe from any
+// goroutine.
+type Conn interface {
+	// ReadMessage blocks until the next message arrives on either channel.
+	// The returned bytes belong to the Conn and stay valid only until the
+	// next ReadMessage call. After the peer closes, it returns a
+	// *CloseError carrying the peer's code and reason; after a local
+	// Close, ErrClosed; after an idle timeout, an error matching
+	// ErrIdleTimeout.
+	ReadMessage() (Channel, []byte, error)
+
+	// WriteMessage sends one message. It does not retain p. It may block
+	// until the transport accepts the bytes, but never longer than the
+	// transport's write timeout (then it returns an error matching
+	// ErrWriteTimeout and the Conn should be closed). Messages larger
+	// than the transport's maximum return ErrMessageTooLarge.
+	WriteMessage(ch Channel, p []byte) error
+
+	// Close tells the peer, best effort, why the connection ends and
+	// releases every resource. It is idempotent; later calls return nil.
+	Close(code Code, reason string) error
+
+	// Stats returns a snapshot of the connection's counters.
+	Stats() Stats
+
+	// Transport names the transport ("kcp", "tcp", ...).
+	Transport() string
+
+	LocalAddr() net.Addr
+	RemoteAddr() net.Addr
+}
+
+// Listener accepts Conns. It behaves like net.Listener.
+type Listener interface {
+	// Accept blocks until a new, fully handshaken Conn arrives. After
+	// Close it returns ErrClosed.
+	Accept() (Conn, error)
+	// Close stops accepting; established Conns stay open. Idempotent.
+	Close() error
+	Addr() net.Addr
+}
+
+// DropReason says why a message was dropped.
+type DropReason uint8
+
+// Reasons a message can be dropped; each has its own counter in Stats.
+const (
+	DropStale           DropReason = iota // unreliable message older than one already delivered
+	DropQueueFull                         // a bounded queue was full
+	DropTooLarge                          // above the size limit
+	DropMalformed                         // could not be parsed at the transport layer
+	DropClosed                            // arrived or was sent after close
+	DropUnauthenticated                   // datagram from an unknown or unvalidated peer
+	NumDropReasons
+)
+
+var dropNames = [NumDropReasons]string{"stale", "queue_full", "too_large", "malformed", "closed", "unauthenticated"}
+
+// String names the reason as it appears in metrics.
+func (r DropReason) String() string {
+	if r < NumDropReasons {
+		return dropNames[r]
+	}
+	return "unknown"
+}
+
+// Stats is a snapshot of one connection's counters. Byte counts are wire
+// bytes where the transport knows them (headers, retransmissions and
+// redundant copies included), else message bytes.
+type Stats struct {
+	Transport string
+	// RTT is the transport's smoothed round-trip estimate; zero when the
+	// transport has none (the session layer measures its own with Ping).
+	RTT time.Duration
+
+	BytesSent, BytesRecv       uint64
+	MessagesSent, MessagesRecv uint64
+	Drops                      [NumDropReasons]uint64
+
+	// Retransmits counts reliable segments sent again (KCP only).
+	Retransmits uint64
+	// LossRate is the measured fraction of datagrams lost, 0..1 (KCP only).
+	LossRate float64
+	// Redundancy is the current number of extra copies of each datagram
+	// sent by loss-adaptive redundancy (KCP only); RedundantBytes the
+	// bytes those copies cost so far.
+	Redundancy     int
+	RedundantBytes uint64
+}
+
+// TotalDrops sums the drop counters.
+func (s Stats) TotalDrops() uint64 {
+	var n uint64
+	for _, d := range s.Drops {
+		n += d
+	}
+	return n
+}

@@ -1,0 +1,156 @@
+package frame
+
+import (
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// The helpers below are what every DecodeMsgpack in tickwire is built
+// from; they are exported so that room types and services outside this
+// package can write guarded decoders the same way.
+
+// WriteHeader writes the array header and the kind of a frame with n
+// fields after the kind.
+func WriteHeader(enc *msgpack.Encoder, k Kind, n int) error {
+	if err := enc.EncodeArrayLen(n + 1); err != nil {
+		return err
+	}
+	return enc.EncodeUint8(uint8(k))
+}
+
+// ReadHeader reads a frame's array header and kind, checks the kind is k
+// and that at least min fields follow, and returns how many fields follow
+// the kind. Call SkipExtra with the count of fields you read.
+func ReadHeader(dec *msgpack.Decoder, k Kind, min int) (int, error) {
+	n, err := dec.DecodeArrayLen()
+	if err != nil {
+		return 0, malformed("frame header: %v", err)
+	}
+	if n < 1 || n > MaxFields {
+		return 0, malformed("frame has %d elements", n)
+	}
+	got, err := dec.DecodeUint8()
+	if err != nil {
+		return 0, malformed("frame kind: %v", err)
+	}
+	if Kind(got) != k {
+		return 0, malformed("frame kind %d, want %d", got, k)
+	}
+	if n-1 < min {
+		return 0, malformed("kind %d has %d fields, want at least %d", k, n-1, min)
+	}
+	return n - 1, nil
+}
+
+// SkipExtra skips the fields a newer peer appended: have is the count
+// ReadHeader returned, read the count the decoder consumed.
+func SkipExtra(dec *msgpack.Decoder, have, read int) error {
+	for i := read; i < have; i++ {
+		if err := dec.Skip(); err != nil {
+			return malformed("skipping field %d: %v", i, err)
+		}
+	}
+	return nil
+}
+
+// ReadLen reads a str or bin length and checks it against max and the
+// bytes that remain. A nil reads as length 0.
+func ReadLen(dec *msgpack.Decoder, what string, max int) (int, error) {
+	n, err := dec.DecodeBytesLen()
+	if err != nil {
+		return 0, malformed("%s: %v", what, err)
+	}
+	if n < 0 {
+		return 0, nil
+	}
+	if n > max {
+		return 0, tooLarge(what, n, max)
+	}
+	if r := remaining(dec); r >= 0 && n > r {
+		return 0, malformed("%s: length %d but %d bytes left", what, n, r)
+	}
+	return n, nil
+}
+
+// ReadString reads a string of at most max bytes.
+func ReadString(dec *msgpack.Decoder, what string, max int) (string, error) {
+	n, err := ReadLen(dec, what, max)
+	if err != nil || n == 0 {
+		return "", err
+	}
+	var stack [64]byte
+	b := stack[:0]
+	if n <= len(stack) {
+		b = stack[:n]
+	} else {
+		b = make([]byte, n)
+	}
+	if err := dec.ReadFull(b); err != nil {
+		return "", malformed("%s: %v", what, err)
+	}
+	return string(b), nil
+}
+
+// ReadBytes reads a bin (or str) of at most max bytes into dst[:0],
+// growing dst only when it is too small, and returns the filled slice.
+func ReadBytes(dec *msgpack.Decoder, what string, dst []byte, max int) ([]byte, error) {
+	n, err := ReadLen(dec, what, max)
+	if err != nil {
+		return dst[:0], err
+	}
+	if cap(dst) < n {
+		dst = make([]byte, n)
+	}
+	dst = dst[:n]
+	if n > 0 {
+		if err := dec.ReadFull(dst); err != nil {
+			return dst[:0], malformed("%s: %v", what, err)
+		}
+	}
+	return dst, nil
+}
+
+// ReadArrayLen reads an array header of at most max elements, each of
+// which needs at least one byte.
+func ReadArrayLen(dec *msgpack.Decoder, what string, max int) (int, error) {
+	n, err := dec.DecodeArrayLen()
+	if err != nil {
+		return 0, malformed("%s: %v", what, err)
+	}
+	if n < 0 {
+		return 0, nil
+	}
+	if n > max {
+		return 0, tooLarge(what, n, max)
+	}
+	if r := remaining(dec); r >= 0 && n > r {
+		return 0, malformed("%s: %d elements but %d bytes left", what, n, r)
+	}
+	return n, nil
+}
+
+// ReadUint reads an unsigned integer field (any msgpack int encoding).
+func ReadUint(dec *msgpack.Decoder, what string) (uint64, error) {
+	v, err := dec.DecodeUint64()
+	if err != nil {
+		return 0, malformed("%s: %v", what, err)
+	}
+	return v, nil
+}
+
+// ReadInt reads a signed integer field.
+func ReadInt(dec *msgpack.Decoder, what string) (int64, error) {
+	v, err := dec.DecodeInt64()
+	if err != nil {
+		return 0, malformed("%s: %v", what, err)
+	}
+	return v, nil
+}
+
+// ReadBool reads a boolean field.
+func ReadBool(dec *msgpack.Decoder, what string) (bool, error) {
+	v, err := dec.DecodeBool()
+	if err != nil {
+		return false, malformed("%s: %v", what, err)
+	}
+	return v, nil
+}
