@@ -1,6 +1,8 @@
 package frame
 
 import (
+	"unsafe"
+
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -77,17 +79,13 @@ func ReadString(dec *msgpack.Decoder, what string, max int) (string, error) {
 	if err != nil || n == 0 {
 		return "", err
 	}
-	var stack [64]byte
-	b := stack[:0]
-	if n <= len(stack) {
-		b = stack[:n]
-	} else {
-		b = make([]byte, n)
-	}
+	b := make([]byte, n)
 	if err := dec.ReadFull(b); err != nil {
 		return "", malformed("%s: %v", what, err)
 	}
-	return string(b), nil
+	// b is never written again, so the string may share it: one
+	// allocation per string instead of two.
+	return unsafe.String(&b[0], n), nil
 }
 
 // ReadBytes reads a bin (or str) of at most max bytes into dst[:0],

@@ -1,0 +1,290 @@
+package bench
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	kcpgo "github.com/xtaci/kcp-go/v5"
+)
+
+// KCPProfile is the kcp-go tuning the kcp-bare baseline uses. It mirrors
+// the tickwire KCP transport's default ("fast") profile so that the
+// baseline isolates what tickwire adds on top of kcp-go.
+type KCPProfile struct {
+	NoDelay, Interval, Resend, NC int
+	SndWnd, RcvWnd                int
+	MTU                           int
+}
+
+// BareProfile is the profile of the kcp-bare baseline.
+var BareProfile = KCPProfile{NoDelay: 1, Interval: 10, Resend: 2, NC: 1, SndWnd: 256, RcvWnd: 256, MTU: 1400}
+
+func (p KCPProfile) apply(s *kcpgo.UDPSession) {
+	s.SetNoDelay(p.NoDelay, p.Interval, p.Resend, p.NC)
+	s.SetWindowSize(p.SndWnd, p.RcvWnd)
+	s.SetMtu(p.MTU)
+	s.SetWriteDelay(false)
+}
+
+// echoHeader is the part of a baseline echo datagram that carries the
+// sequence number; the rest is padding up to the payload size.
+const echoHeader = 4
+
+// UDPEchoServer answers every datagram with the same bytes. It is the
+// udp-raw baseline's server: the physical floor of a round trip.
+type UDPEchoServer struct {
+	pc   *net.UDPConn
+	wg   sync.WaitGroup
+	once sync.Once
+}
+
+// StartUDPEcho listens on addr ("127.0.0.1:0" for a free port) and serves
+// until Close.
+func StartUDPEcho(addr string) (*UDPEchoServer, error) {
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := net.ListenUDP("udp", ua)
+	if err != nil {
+		return nil, err
+	}
+	s := &UDPEchoServer{pc: pc}
+	s.wg.Add(1)
+	go s.serve()
+	return s, nil
+}
+
+func (s *UDPEchoServer) serve() {
+	defer s.wg.Done()
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := s.pc.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // e.g. ICMP port unreachable reported on Linux
+		}
+		if _, err := s.pc.WriteToUDPAddrPort(buf[:n], from); err != nil && errors.Is(err, net.ErrClosed) {
+			return
+		}
+	}
+}
+
+// Addr is the address the server listens on.
+func (s *UDPEchoServer) Addr() string { return s.pc.LocalAddr().String() }
+
+// Close stops the server and waits for it. Idempotent.
+func (s *UDPEchoServer) Close() error {
+	var err error
+	s.once.Do(func() {
+		err = s.pc.Close()
+		s.wg.Wait()
+	})
+	return err
+}
+
+// KCPEchoServer is kcp-go alone: a Listener with the bare profile and one
+// echo goroutine per session. It is the kcp-bare baseline's server.
+type KCPEchoServer struct {
+	ln      *kcpgo.Listener
+	profile KCPProfile
+
+	mu       sync.Mutex // guards sessions and closed
+	sessions map[*kcpgo.UDPSession]struct{}
+	closed   bool
+
+	wg   sync.WaitGroup
+	once sync.Once
+}
+
+// StartKCPEcho listens on addr and serves until Close.
+func StartKCPEcho(addr string, p KCPProfile) (*KCPEchoServer, error) {
+	ln, err := kcpgo.ListenWithOptions(addr, nil, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := ln.SetReadBuffer(4 << 20); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if err := ln.SetWriteBuffer(4 << 20); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	s := &KCPEchoServer{ln: ln, profile: p, sessions: map[*kcpgo.UDPSession]struct{}{}}
+	s.wg.Add(1)
+	go s.accept()
+	return s, nil
+}
+
+func (s *KCPEchoServer) accept() {
+	defer s.wg.Done()
+	for {
+		sess, err := s.ln.AcceptKCP()
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			sess.Close()
+			return
+		}
+		s.sessions[sess] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		s.profile.apply(sess)
+		go s.echo(sess)
+	}
+}
+
+func (s *KCPEchoServer) echo(sess *kcpgo.UDPSession) {
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.sessions, sess)
+		s.mu.Unlock()
+		sess.Close()
+	}()
+	buf := make([]byte, 65536)
+	for {
+		n, err := sess.Read(buf)
+		if err != nil {
+			return
+		}
+		if err := sess.SetWriteDeadline(time.Now().Add(5 * time.Second)); err != nil {
+			return
+		}
+		if _, err := sess.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+// Addr is the address the server listens on.
+func (s *KCPEchoServer) Addr() string { return s.ln.Addr().String() }
+
+// Close stops accepting, closes every session and waits for all
+// goroutines. Idempotent.
+func (s *KCPEchoServer) Close() error {
+	var err error
+	s.once.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		for sess := range s.sessions {
+			sess.Close()
+		}
+		s.mu.Unlock()
+		err = s.ln.Close()
+		s.wg.Wait()
+	})
+	return err
+}
+
+// udpLink is the udp-raw client: a connected UDP socket.
+type udpLink struct {
+	c        *net.UDPConn
+	buf      []byte
+	rbuf     []byte
+	sent     atomic.Uint64
+	received atomic.Uint64
+}
+
+func dialUDPLink(addr string, size int) (*udpLink, error) {
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c, err := net.DialUDP("udp", nil, ua)
+	if err != nil {
+		return nil, err
+	}
+	return &udpLink{c: c, buf: make([]byte, max(size, echoHeader)), rbuf: make([]byte, 65536)}, nil
+}
+
+func (l *udpLink) send(seq uint32) error {
+	binary.BigEndian.PutUint32(l.buf, seq)
+	n, err := l.c.Write(l.buf)
+	l.sent.Add(uint64(n))
+	return err
+}
+
+func (l *udpLink) recv() (uint32, error) {
+	for {
+		n, err := l.c.Read(l.rbuf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return 0, io.EOF
+			}
+			continue // ICMP errors from a lossy path are not fatal
+		}
+		l.received.Add(uint64(n))
+		if n >= echoHeader {
+			return binary.BigEndian.Uint32(l.rbuf), nil
+		}
+	}
+}
+
+func (l *udpLink) wire() (uint64, string) {
+	return l.sent.Load() + l.received.Load(), "client socket"
+}
+
+func (l *udpLink) close() error { return l.c.Close() }
+
+// kcpLink is the kcp-bare client: kcp-go's own DialWithOptions.
+type kcpLink struct {
+	s    *kcpgo.UDPSession
+	buf  []byte
+	rbuf []byte
+}
+
+func dialKCPLink(addr string, size int, p KCPProfile) (*kcpLink, error) {
+	s, err := kcpgo.DialWithOptions(addr, nil, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	p.apply(s)
+	if err := s.SetReadBuffer(4 << 20); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.SetWriteBuffer(4 << 20); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return &kcpLink{s: s, buf: make([]byte, max(size, echoHeader)), rbuf: make([]byte, 65536)}, nil
+}
+
+func (l *kcpLink) send(seq uint32) error {
+	binary.BigEndian.PutUint32(l.buf, seq)
+	if err := l.s.SetWriteDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		return err
+	}
+	_, err := l.s.Write(l.buf)
+	return err
+}
+
+func (l *kcpLink) recv() (uint32, error) {
+	n, err := l.s.Read(l.rbuf)
+	if err != nil {
+		return 0, err
+	}
+	if n < echoHeader {
+		return 0, fmt.Errorf("bench: kcp-bare echo of %d bytes", n)
+	}
+	return binary.BigEndian.Uint32(l.rbuf), nil
+}
+
+// wire is filled in by the caller from kcp-go's process-wide counters:
+// a session has no byte counters of its own.
+func (l *kcpLink) wire() (uint64, string) { return 0, "" }
+
+func (l *kcpLink) close() error { return l.s.Close() }

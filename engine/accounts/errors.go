@@ -1,0 +1,16 @@
+package accounts
+
+import "github.com/tickwire/tickwire/netcode"
+
+// Errors returned by the store and the service. All are coded, so
+// netcode.CodeOf gives the code the client sees; match them with
+// errors.Is (a *netcode.CodedError matches any error with the same code).
+var (
+	ErrUserNotFound       = &netcode.CodedError{Code: netcode.CodeUserNotFound, Msg: "no such user"}
+	ErrUsernameTaken      = &netcode.CodedError{Code: netcode.CodeUsernameTaken, Msg: "username already registered"}
+	ErrInvalidCredentials = &netcode.CodedError{Code: netcode.CodeInvalidCredentials, Msg: "invalid username or password"}
+	ErrTokenRevoked       = &netcode.CodedError{Code: netcode.CodeTokenRevoked, Msg: "token revoked"}
+	ErrLoginRateLimited   = &netcode.CodedError{Code: netcode.CodeLoginRateLimited, Msg: "too many login attempts"}
+	ErrGuestNotAllowed    = &netcode.CodedError{Code: netcode.CodeGuestNotAllowed, Msg: "guests may not do this"}
+	ErrNotAuthenticated   = &netcode.CodedError{Code: netcode.CodeNotAuthenticated, Msg: "missing bearer token"}
+)

@@ -1,0 +1,156 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/tickwire/tickwire/engine/auth"
+	"github.com/tickwire/tickwire/engine/service"
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
+)
+
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultGuestTokenTTL      = 24 * time.Hour
+	DefaultHandshakeTimeout   = 5 * time.Second
+	DefaultMaxFrameSize       = 16 << 10
+	DefaultMaxFramesPerSecond = 200
+	DefaultMaxBadFrames       = 10
+	DefaultReliableQueue      = 1024
+	DefaultUnreliableQueue    = 256
+	DefaultHeartbeatInterval  = 1 * time.Second
+	DefaultIdleTimeout        = 10 * time.Second
+	DefaultShutdownTimeout    = 5 * time.Second
+)
+
+// Config configures an Engine. The zero value is a working configuration:
+// every zero field takes the default named beside it.
+type Config struct {
+	// Logger receives the engine's logs (default: discarded).
+	Logger *slog.Logger
+
+	// TokenKey signs and verifies tokens; at least 32 bytes. Nil means a
+	// random key per process (tokens die with the process).
+	TokenKey []byte
+	// GuestTokenTTL is how long a guest token from POST /v1/auth/guest
+	// stays valid (default 24h).
+	GuestTokenTTL time.Duration
+
+	// HandshakeTimeout bounds the time from accept to a valid Hello
+	// (default 5s); past it the session is closed with
+	// CodeHandshakeTimeout.
+	HandshakeTimeout time.Duration
+	// MaxFrameSize is the largest frame a client may send (default 16 KiB);
+	// larger ones are answered with CodeFrameTooLarge.
+	MaxFrameSize int
+	// MaxFramesPerSecond limits each session's input rate, with a burst of
+	// the same size (default 200); frames above it are dropped and answered
+	// with CodeRateLimited.
+	MaxFramesPerSecond int
+	// MaxBadFrames is how many bad input frames (the protocol-input codes:
+	// bad_frame, frame_too_large, unknown_kind, not_authenticated,
+	// rate_limited) a session may send before it is closed with
+	// CodeTooManyErrors (default 10).
+	MaxBadFrames int
+	// ReliableQueue is the capacity, in frames, of each session's reliable
+	// send queue (default 1024). Overflow closes the session with
+	// CodeSlowConsumer.
+	ReliableQueue int
+	// UnreliableQueue is the capacity of each session's unreliable send
+	// ring (default 256). Overflow drops the oldest frame (counted).
+	UnreliableQueue int
+
+	// HeartbeatInterval and IdleTimeout are advertised to clients in
+	// Welcome (defaults 1s and 10s). The transports enforce them; give
+	// them the same values.
+	HeartbeatInterval time.Duration
+	IdleTimeout       time.Duration
+
+	// ShutdownTimeout bounds the graceful shutdown Run performs when its
+	// context is cancelled (default 5s).
+	ShutdownTimeout time.Duration
+
+	// Services handle the frame kinds the engine does not (rooms,
+	// social). Two services may not claim the same kind.
+	Services []service.Service
+
+	// TokenCheck, if set, is called for every Hello whose token verified,
+	// e.g. to reject revoked tokens. A non-nil error rejects the session
+	// with the error's code (netcode.CodeOf).
+	TokenCheck func(ctx context.Context, c auth.Claims) error
+
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// withDefaults fills zero fields and validates the result.
+func (c Config) withDefaults() (Config, error) {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.TokenKey == nil {
+		c.TokenKey = auth.RandomKey()
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	defInt := func(d *int, v int) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.GuestTokenTTL, DefaultGuestTokenTTL)
+	def(&c.HandshakeTimeout, DefaultHandshakeTimeout)
+	def(&c.HeartbeatInterval, DefaultHeartbeatInterval)
+	def(&c.IdleTimeout, DefaultIdleTimeout)
+	def(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	defInt(&c.MaxFrameSize, DefaultMaxFrameSize)
+	defInt(&c.MaxFramesPerSecond, DefaultMaxFramesPerSecond)
+	defInt(&c.MaxBadFrames, DefaultMaxBadFrames)
+	defInt(&c.ReliableQueue, DefaultReliableQueue)
+	defInt(&c.UnreliableQueue, DefaultUnreliableQueue)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+
+	bad := func(format string, args ...any) (Config, error) {
+		return Config{}, fmt.Errorf("%w: "+format, append([]any{ErrBadConfig}, args...)...)
+	}
+	switch {
+	case len(c.TokenKey) < 32:
+		return bad("TokenKey has %d bytes, want at least 32", len(c.TokenKey))
+	case c.GuestTokenTTL < 0, c.HandshakeTimeout < 0, c.HeartbeatInterval < 0, c.IdleTimeout < 0, c.ShutdownTimeout < 0:
+		return bad("durations must not be negative")
+	case c.MaxFrameSize < 64 || c.MaxFrameSize > netcode.DefaultMaxMessageSize:
+		return bad("MaxFrameSize %d outside [64, %d]", c.MaxFrameSize, netcode.DefaultMaxMessageSize)
+	case c.MaxFramesPerSecond < 0, c.MaxBadFrames < 0, c.ReliableQueue < 0, c.UnreliableQueue < 0:
+		return bad("limits must not be negative")
+	case c.IdleTimeout <= c.HeartbeatInterval:
+		return bad("IdleTimeout %v must exceed HeartbeatInterval %v", c.IdleTimeout, c.HeartbeatInterval)
+	}
+	seen := map[frame.Kind]string{}
+	for i, s := range c.Services {
+		if s == nil {
+			return bad("Services[%d] is nil", i)
+		}
+		for k := 0; k < 256; k++ {
+			if !s.Handles(frame.Kind(k)) {
+				continue
+			}
+			if k < int(frame.FirstServiceKind) {
+				return bad("service %q claims session kind %d", s.Name(), k)
+			}
+			if other, ok := seen[frame.Kind(k)]; ok {
+				return bad("services %q and %q both claim kind %d", other, s.Name(), k)
+			}
+			seen[frame.Kind(k)] = s.Name()
+		}
+	}
+	return c, nil
+}

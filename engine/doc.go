@@ -1,0 +1,19 @@
+// Package engine runs tickwire's realtime sessions: it accepts
+// netcode.Conns from any transport, authenticates each with a Hello
+// carrying a signed token, answers the session-layer frames itself (Ping,
+// Echo, Close) and routes every other kind to the feature service that owns
+// it (rooms, social; see engine/service). It also serves the HTTP JSON API
+// (/healthz, guest tokens, stats, and every service's routes).
+//
+// The engine imports no concrete transport: cmd/tickwire (through
+// internal/wire) wires KCP and TCP listeners in with Serve.
+//
+// Concurrency contract: an Engine is safe for concurrent use. Every
+// session has exactly two goroutines, both owned by the engine: a reader
+// that decodes input, enforces limits and calls the services, and one
+// writer that drains the session's two bounded queues into the Conn. Peer
+// methods (Send, Close, ...) are safe from any goroutine and never block.
+// Service.HandleFrame is called only from the session's reader, and
+// PeerClosed exactly once, after the last HandleFrame. Shutdown closes
+// every session with CodeServerShutdown and waits for all goroutines.
+package engine

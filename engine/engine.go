@@ -1,0 +1,317 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tickwire/tickwire/engine/auth"
+	"github.com/tickwire/tickwire/engine/service"
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
+)
+
+// Engine accepts sessions from any number of listeners and runs them.
+// Lifecycle: New, Serve (any time before Shutdown), Run, Shutdown.
+type Engine struct {
+	cfg    Config
+	log    *slog.Logger
+	signer *auth.Signer
+	byKind [256]service.Service // the service owning each frame kind
+	bufs   sync.Pool            // *[]byte for frames the engine encodes or copies
+	c      counters
+	nextID atomic.Uint64
+
+	baseCtx    context.Context // cancelled when Shutdown finishes
+	baseCancel context.CancelFunc
+
+	sessWG   sync.WaitGroup // session readers and writers
+	acceptWG sync.WaitGroup // accept loops
+	svcWG    sync.WaitGroup // service runners
+
+	quit         chan struct{} // closed when Shutdown starts
+	shutdownDone chan struct{} // closed when Shutdown has finished
+	shutdownOnce sync.Once
+	svcFailed    chan error // capacity 1: the first service runner error
+
+	mu        sync.Mutex // guards the fields below
+	running   bool
+	closed    bool
+	listeners []netcode.Listener
+	sessions  map[uint64]*session
+	noSess    chan struct{} // closed when closed and no session is left
+	svcCancel context.CancelFunc
+}
+
+// New validates cfg, fills its defaults and returns an Engine.
+func New(cfg Config) (*Engine, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	signer, err := auth.NewSigner(cfg.TokenKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)
+	}
+	e := &Engine{
+		cfg:          cfg,
+		log:          cfg.Logger,
+		signer:       signer,
+		quit:         make(chan struct{}),
+		shutdownDone: make(chan struct{}),
+		svcFailed:    make(chan error, 1),
+		sessions:     map[uint64]*session{},
+		noSess:       make(chan struct{}),
+	}
+	e.baseCtx, e.baseCancel = context.WithCancel(context.Background())
+	bufCap := min(cfg.MaxFrameSize, 1024)
+	e.bufs.New = func() any {
+		b := make([]byte, 0, bufCap)
+		return &b
+	}
+	for _, s := range cfg.Services {
+		for k := range e.byKind {
+			if s.Handles(frame.Kind(k)) {
+				e.byKind[k] = s
+			}
+		}
+	}
+	return e, nil
+}
+
+// Config returns the engine's configuration with defaults filled in.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Signer returns the signer the engine verifies tokens with, so that other
+// components (the accounts service, tests) issue tokens it accepts.
+func (e *Engine) Signer() *auth.Signer { return e.signer }
+
+// Stats returns a snapshot of the engine's counters.
+func (e *Engine) Stats() Stats { return e.c.snapshot() }
+
+// Serve makes the engine accept sessions from l. Before Run the listener
+// waits for Run; after Shutdown l is closed and ErrServerClosed returned.
+// The engine closes l on Shutdown.
+func (e *Engine) Serve(l netcode.Listener) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		_ = l.Close()
+		return ErrServerClosed
+	}
+	e.listeners = append(e.listeners, l)
+	if e.running {
+		e.startAccept(l)
+	}
+	return nil
+}
+
+// startAccept starts l's accept loop; e.mu is held.
+func (e *Engine) startAccept(l netcode.Listener) {
+	e.acceptWG.Add(1)
+	go e.acceptLoop(l)
+}
+
+// Run starts accepting on every listener given to Serve and runs the
+// services' background work. It blocks until ctx is cancelled (then it
+// shuts the engine down, within Config.ShutdownTimeout), Shutdown is
+// called, or a service runner fails (then it shuts down and returns that
+// error). It returns ErrServerClosed after a shutdown.
+func (e *Engine) Run(ctx context.Context) error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return ErrServerClosed
+	}
+	if e.running {
+		e.mu.Unlock()
+		return errors.New("engine: Run called twice")
+	}
+	e.running = true
+	svcCtx, cancel := context.WithCancel(context.Background())
+	e.svcCancel = cancel
+	for _, s := range e.cfg.Services {
+		r, ok := s.(service.Runner)
+		if !ok {
+			continue
+		}
+		e.svcWG.Add(1)
+		go func(name string) {
+			defer e.svcWG.Done()
+			if err := r.Run(svcCtx); err != nil && svcCtx.Err() == nil {
+				select {
+				case e.svcFailed <- fmt.Errorf("engine: service %s: %w", name, err):
+				default:
+				}
+			}
+		}(s.Name())
+	}
+	for _, l := range e.listeners {
+		e.startAccept(l)
+	}
+	nl := len(e.listeners)
+	e.mu.Unlock()
+
+	e.log.Info("engine running", "listeners", nl, "services", len(e.cfg.Services))
+	shutdown := func() error {
+		sctx, scancel := context.WithTimeout(context.Background(), e.cfg.ShutdownTimeout)
+		defer scancel()
+		return e.Shutdown(sctx)
+	}
+	select {
+	case <-ctx.Done():
+		if err := shutdown(); err != nil {
+			e.log.Warn("shutdown did not finish cleanly", "err", err)
+		}
+	case <-e.quit:
+		<-e.shutdownDone
+	case err := <-e.svcFailed:
+		e.log.Error("service failed; shutting down", "err", err)
+		if serr := shutdown(); serr != nil {
+			e.log.Warn("shutdown did not finish cleanly", "err", serr)
+		}
+		return err
+	}
+	return ErrServerClosed
+}
+
+// Shutdown stops accepting, closes every session with CodeServerShutdown
+// (queued frames are flushed, then a Close frame is sent, then the
+// transport is closed), waits for the sessions' goroutines until ctx is
+// done (then closes the remaining connections at once), and stops the
+// services. It is idempotent: later calls wait for the first one.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	first := false
+	e.shutdownOnce.Do(func() { first = true })
+	if !first {
+		select {
+		case <-e.shutdownDone:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	e.mu.Lock()
+	e.closed = true
+	close(e.quit)
+	listeners := e.listeners
+	e.listeners = nil
+	sessions := make([]*session, 0, len(e.sessions))
+	for _, s := range e.sessions {
+		sessions = append(sessions, s)
+	}
+	if len(e.sessions) == 0 {
+		close(e.noSess)
+	}
+	svcCancel := e.svcCancel
+	e.mu.Unlock()
+
+	e.log.Info("engine shutting down", "sessions", len(sessions))
+	for _, l := range listeners {
+		_ = l.Close() // idempotent; an error here changes nothing
+	}
+	for _, s := range sessions {
+		s.close(netcode.CodeServerShutdown, "server shutting down", true)
+	}
+	var err error
+	select {
+	case <-e.noSess:
+	case <-ctx.Done():
+		err = ctx.Err()
+		for _, s := range sessions {
+			s.forceClose()
+		}
+		<-e.noSess
+	}
+	e.sessWG.Wait()
+	e.acceptWG.Wait()
+	if svcCancel != nil {
+		svcCancel()
+	}
+	e.svcWG.Wait()
+	e.baseCancel()
+	close(e.shutdownDone)
+	return err
+}
+
+// acceptLoop accepts connections from l until it is closed.
+func (e *Engine) acceptLoop(l netcode.Listener) {
+	defer e.acceptWG.Done()
+	backoff := 5 * time.Millisecond
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			select {
+			case <-e.quit:
+				return
+			default:
+			}
+			if errors.Is(err, netcode.ErrClosed) {
+				return
+			}
+			e.log.Warn("accept failed", "addr", l.Addr().String(), "err", err, "retry_in", backoff)
+			t := time.NewTimer(backoff)
+			select {
+			case <-t.C:
+			case <-e.quit:
+				t.Stop()
+				return
+			}
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = 5 * time.Millisecond
+		e.startSession(c)
+	}
+}
+
+func (e *Engine) startSession(c netcode.Conn) {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		_ = c.Close(netcode.CodeServerShutdown, "server shutting down")
+		return
+	}
+	s := newSession(e, c, e.nextID.Add(1))
+	e.sessions[s.id] = s
+	e.sessWG.Add(2)
+	e.mu.Unlock()
+	e.c.sessionsOpen.Add(1)
+	e.c.sessionsTotal.Add(1)
+	go s.writeLoop()
+	go s.readLoop()
+}
+
+// removeSession is the last step of a session's teardown.
+func (e *Engine) removeSession(s *session) {
+	e.c.sessionsOpen.Add(-1)
+	e.c.countClose(s.closeCode)
+	s.log.Debug("session closed", "code", s.closeCode.String(), "reason", s.closeReason)
+	e.mu.Lock()
+	delete(e.sessions, s.id)
+	if e.closed && len(e.sessions) == 0 {
+		close(e.noSess)
+	}
+	e.mu.Unlock()
+}
+
+// getBuf returns a pooled buffer of length n.
+func (e *Engine) getBuf(n int) *[]byte {
+	p := e.bufs.Get().(*[]byte)
+	if cap(*p) < n {
+		*p = make([]byte, n)
+	}
+	*p = (*p)[:n]
+	return p
+}
+
+// putBuf returns a buffer from getBuf to the pool (nil is ignored).
+func (e *Engine) putBuf(p *[]byte) {
+	if p != nil {
+		e.bufs.Put(p)
+	}
+}

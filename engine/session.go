@@ -1,0 +1,453 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/tickwire/tickwire/engine/service"
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
+)
+
+// session is one connection from accept to close. Its reader goroutine
+// (readLoop) owns the decoding state and calls the services; its writer
+// goroutine (writeLoop) owns conn.WriteMessage. Everything else is safe
+// from any goroutine.
+type session struct {
+	e    *Engine
+	conn netcode.Conn
+	id   uint64
+	log  *slog.Logger
+
+	// Identity, written by the reader before authed is set and never
+	// changed afterwards.
+	userID string
+	name   string
+	guest  bool
+	authed atomic.Bool
+
+	q          sendQueue
+	wake       chan struct{} // capacity 1: coalesced writer wake-ups
+	closing    chan struct{} // closed once the session starts closing
+	writerDone chan struct{}
+
+	closeOnce   sync.Once
+	closeCode   netcode.Code // written once before closing is closed
+	closeReason string
+	graceful    bool // flush queued frames and send a Close frame before closing the conn
+
+	// Reader-owned state.
+	dec       *frame.Decoder
+	enc       *frame.Encoder
+	limiter   *rate.Limiter
+	bad       int
+	opened    bool // services saw PeerOpened
+	handshake *time.Timer
+	ping      frame.Ping
+	echo      frame.Echo
+}
+
+var _ service.Peer = (*session)(nil)
+
+func newSession(e *Engine, c netcode.Conn, id uint64) *session {
+	s := &session{
+		e:          e,
+		conn:       c,
+		id:         id,
+		log:        e.log.With("session", id, "transport", c.Transport(), "remote", c.RemoteAddr().String()),
+		wake:       make(chan struct{}, 1),
+		closing:    make(chan struct{}),
+		writerDone: make(chan struct{}),
+		dec:        frame.NewDecoder(),
+		enc:        frame.NewEncoder(),
+	}
+	s.q.rel = newRing(e.cfg.ReliableQueue)
+	s.q.unrel = newRing(e.cfg.UnreliableQueue)
+	if n := e.cfg.MaxFramesPerSecond; n > 0 {
+		s.limiter = rate.NewLimiter(rate.Limit(n), n)
+	}
+	return s
+}
+
+// SessionID implements service.Peer.
+func (s *session) SessionID() uint64 { return s.id }
+
+// UserID implements service.Peer.
+func (s *session) UserID() string { return s.userID }
+
+// DisplayName implements service.Peer.
+func (s *session) DisplayName() string { return s.name }
+
+// Guest implements service.Peer.
+func (s *session) Guest() bool { return s.guest }
+
+// Send implements service.Peer: it queues b without copying and never
+// blocks.
+func (s *session) Send(ch netcode.Channel, b []byte) bool {
+	if !ch.Valid() {
+		return false
+	}
+	return s.enqueue(outFrame{ch: ch, b: b})
+}
+
+// Close implements service.Peer: queued frames are flushed, then a Close
+// frame is sent and the connection closed.
+func (s *session) Close(code netcode.Code, reason string) { s.close(code, reason, true) }
+
+// enqueue queues f and wakes the writer. A full reliable queue closes the
+// session with CodeSlowConsumer.
+func (s *session) enqueue(f outFrame) bool {
+	res, dropped := s.q.push(f)
+	switch res {
+	case pushedDropped:
+		s.e.c.drops[dropUnreliableOverflow].Add(1)
+		s.e.putBuf(dropped.buf)
+	case rejectedClosed:
+		s.e.c.drops[dropClosed].Add(1)
+		s.e.putBuf(f.buf)
+		return false
+	case rejectedFull:
+		s.e.c.drops[dropReliableOverflow].Add(1)
+		s.e.putBuf(f.buf)
+		s.close(netcode.CodeSlowConsumer, "reliable send queue overflowed", false)
+		return false
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// close starts closing the session; the first call wins. A graceful close
+// lets the writer flush what is queued and send a Close frame; otherwise
+// the connection is closed at once (used when the peer is gone or the
+// writer is stuck).
+func (s *session) close(code netcode.Code, reason string, graceful bool) {
+	s.closeOnce.Do(func() {
+		s.closeCode, s.closeReason, s.graceful = code, reason, graceful
+		s.q.close()
+		close(s.closing)
+		if !graceful {
+			_ = s.conn.Close(code, reason) // best effort: the peer may be gone
+		}
+	})
+}
+
+// forceClose closes the connection whatever state the writer is in; used
+// when a graceful shutdown ran out of time.
+func (s *session) forceClose() {
+	s.close(netcode.CodeServerShutdown, "server shutting down", false)
+	_ = s.conn.Close(netcode.CodeServerShutdown, "server shutting down")
+}
+
+// writeLoop is the session's only writer.
+func (s *session) writeLoop() {
+	defer s.e.sessWG.Done()
+	defer close(s.writerDone)
+	batch := make([]outFrame, 0, 64)
+	for {
+		select {
+		case <-s.wake:
+		case <-s.closing:
+		}
+		var err error
+		batch, err = s.writeBatch(batch)
+		if err != nil {
+			s.close(writeErrCode(err), "write failed: "+err.Error(), false)
+			s.finish(batch)
+			return
+		}
+		select {
+		case <-s.closing:
+			s.finish(batch)
+			return
+		default:
+		}
+	}
+}
+
+// writeBatch writes everything queued; on error the unwritten frames'
+// buffers are released.
+func (s *session) writeBatch(batch []outFrame) ([]outFrame, error) {
+	batch = s.q.drain(batch[:0])
+	var err error
+	for i := range batch {
+		f := &batch[i]
+		if err == nil {
+			err = s.conn.WriteMessage(f.ch, f.b)
+			if err == nil {
+				s.e.c.framesOut.Add(1)
+				s.e.c.bytesOut.Add(uint64(len(f.b)))
+			}
+		}
+		s.e.putBuf(f.buf)
+		*f = outFrame{}
+	}
+	return batch[:0], err
+}
+
+// finish runs once the session is closing: a graceful close flushes the
+// queue and sends Close; then the connection is closed.
+func (s *session) finish(batch []outFrame) {
+	if s.graceful {
+		var err error
+		if batch, err = s.writeBatch(batch); err == nil {
+			if b, err := frame.Marshal(&frame.Close{Code: s.closeCode, Reason: s.closeReason}); err == nil {
+				if s.conn.WriteMessage(netcode.Reliable, b) == nil {
+					s.e.c.framesOut.Add(1)
+					s.e.c.bytesOut.Add(uint64(len(b)))
+				}
+			}
+		}
+	}
+	for _, f := range s.q.drain(batch[:0]) {
+		s.e.putBuf(f.buf)
+	}
+	_ = s.conn.Close(s.closeCode, s.closeReason) // idempotent; the peer may be gone
+}
+
+func writeErrCode(err error) netcode.Code {
+	if errors.Is(err, netcode.ErrWriteTimeout) {
+		return netcode.CodeSlowConsumer
+	}
+	return netcode.CodeOK
+}
+
+// readLoop is the session's reader; when it ends it tears the session down.
+func (s *session) readLoop() {
+	defer s.e.sessWG.Done()
+	s.handshake = time.AfterFunc(s.e.cfg.HandshakeTimeout, func() {
+		if !s.authed.Load() {
+			s.close(netcode.CodeHandshakeTimeout, "no valid Hello within "+s.e.cfg.HandshakeTimeout.String(), true)
+		}
+	})
+	for {
+		ch, data, err := s.conn.ReadMessage()
+		if err != nil {
+			code, reason := readErrCode(err)
+			s.close(code, reason, false)
+			break
+		}
+		select {
+		case <-s.closing:
+		default:
+			if s.handle(s.e.cfg.Now(), ch, data) {
+				continue
+			}
+		}
+		break
+	}
+	s.handshake.Stop()
+	<-s.writerDone
+	if s.opened {
+		for _, svc := range s.e.cfg.Services {
+			svc.PeerClosed(s)
+		}
+	}
+	s.e.removeSession(s)
+}
+
+func readErrCode(err error) (netcode.Code, string) {
+	var ce *netcode.CloseError
+	switch {
+	case errors.As(err, &ce):
+		return ce.Code, "closed by peer: " + ce.Reason
+	case errors.Is(err, netcode.ErrIdleTimeout):
+		return netcode.CodeIdleTimeout, "idle timeout"
+	case errors.Is(err, netcode.ErrClosed):
+		return netcode.CodeOK, "connection closed"
+	}
+	return netcode.CodeOK, "connection lost: " + err.Error()
+}
+
+// handle processes one input frame and reports whether to keep reading.
+// It is the engine's whole input path: limits, session kinds, routing.
+func (s *session) handle(now time.Time, ch netcode.Channel, data []byte) bool {
+	e := s.e
+	e.c.framesIn.Add(1)
+	e.c.bytesIn.Add(uint64(len(data)))
+	if len(data) > e.cfg.MaxFrameSize {
+		return s.fail(netcode.CodeFrameTooLarge, fmt.Sprintf("frame of %d bytes, limit %d", len(data), e.cfg.MaxFrameSize), 0)
+	}
+	if s.limiter != nil && !s.limiter.AllowN(now, 1) {
+		e.c.drops[dropRateLimited].Add(1)
+		return s.fail(netcode.CodeRateLimited, "frame dropped: above the frame rate", 0)
+	}
+	k, err := frame.Peek(data)
+	if err != nil {
+		return s.failErr(err, 0)
+	}
+	if !s.authed.Load() {
+		if k == frame.KindHello {
+			return s.hello(now, data)
+		}
+		return s.fail(netcode.CodeNotAuthenticated, "send Hello first", 0)
+	}
+	switch k {
+	case frame.KindHello:
+		return s.fail(netcode.CodeNotAuthenticated, "already authenticated", 0)
+	case frame.KindPing:
+		if err := s.dec.Decode(data, &s.ping); err != nil {
+			return s.failErr(err, 0)
+		}
+		s.reply(ch, &frame.Pong{ClientTimeUs: s.ping.ClientTimeUs, ServerTimeUs: now.UnixMicro()})
+		return true
+	case frame.KindEcho:
+		if err := s.dec.Decode(data, &s.echo); err != nil {
+			return s.failErr(err, 0)
+		}
+		s.enqueue(s.copyFrame(ch, data))
+		return true
+	case frame.KindClose:
+		s.close(netcode.CodeOK, "closed by client", true)
+		return false
+	}
+	svc := e.byKind[k]
+	if svc == nil {
+		return s.fail(netcode.CodeUnknownKind, fmt.Sprintf("kind %d is not accepted by this server", k), 0)
+	}
+	ref, err := svc.HandleFrame(now, s, ch, k, data)
+	if err != nil {
+		return s.failErr(err, ref)
+	}
+	return true
+}
+
+// hello authenticates the session or rejects it.
+func (s *session) hello(now time.Time, data []byte) bool {
+	e := s.e
+	var h frame.Hello
+	if err := s.dec.Decode(data, &h); err != nil {
+		return s.failErr(err, 0)
+	}
+	if h.Version != frame.ProtocolVersion {
+		return s.reject(netcode.CodeProtocolVersion, fmt.Sprintf("protocol version %d not supported, server speaks %d", h.Version, frame.ProtocolVersion))
+	}
+	claims, err := e.signer.Verify(h.Token, now)
+	if err != nil {
+		return s.reject(netcode.CodeOf(err), codedMessage(err))
+	}
+	if e.cfg.TokenCheck != nil {
+		ctx, cancel := context.WithTimeout(e.baseCtx, e.cfg.HandshakeTimeout)
+		err := e.cfg.TokenCheck(ctx, claims)
+		cancel()
+		if err != nil {
+			code := netcode.CodeOf(err)
+			if code == netcode.CodeOK {
+				code = netcode.CodeBadToken
+			}
+			return s.reject(code, codedMessage(err))
+		}
+	}
+	s.userID, s.name, s.guest = claims.UserID, claims.Name, claims.Guest
+	if s.name == "" {
+		s.name = claims.UserID
+	}
+	s.handshake.Stop()
+	s.reply(netcode.Reliable, &frame.Welcome{
+		SessionID:       s.id,
+		UserID:          s.userID,
+		DisplayName:     s.name,
+		ServerTimeUs:    now.UnixMicro(),
+		MaxFrame:        uint32(e.cfg.MaxFrameSize),
+		MaxFramesPerSec: uint32(e.cfg.MaxFramesPerSecond),
+		HeartbeatMs:     uint32(e.cfg.HeartbeatInterval / time.Millisecond),
+		IdleTimeoutMs:   uint32(e.cfg.IdleTimeout / time.Millisecond),
+	})
+	s.authed.Store(true)
+	for _, svc := range e.cfg.Services {
+		svc.PeerOpened(s)
+	}
+	s.opened = true
+	e.c.handshakes.Add(1)
+	s.log.Debug("session authenticated", "user", s.userID, "client", h.ClientName, "client_version", h.ClientVersion)
+	return true
+}
+
+// reject answers a failed Hello with an Error and closes the session.
+func (s *session) reject(code netcode.Code, msg string) bool {
+	s.sendError(code, msg, 0)
+	s.close(code, msg, true)
+	return false
+}
+
+// isInputCode reports whether code blames the peer's input (and so counts
+// towards MaxBadFrames) rather than an ordinary domain outcome.
+func isInputCode(code netcode.Code) bool {
+	switch code {
+	case netcode.CodeBadFrame, netcode.CodeFrameTooLarge, netcode.CodeUnknownKind,
+		netcode.CodeNotAuthenticated, netcode.CodeRateLimited:
+		return true
+	}
+	return false
+}
+
+// failErr answers err with an Error frame carrying its code.
+func (s *session) failErr(err error, ref uint32) bool {
+	code := netcode.CodeOf(err)
+	msg := codedMessage(err)
+	if code == netcode.CodeInternal {
+		s.log.Warn("service error", "err", err)
+		msg = "internal error"
+	}
+	return s.fail(code, msg, ref)
+}
+
+// fail sends an Error frame; input errors count towards MaxBadFrames and
+// close the session when they reach it.
+func (s *session) fail(code netcode.Code, msg string, ref uint32) bool {
+	s.sendError(code, msg, ref)
+	if !isInputCode(code) {
+		return true
+	}
+	s.bad++
+	if s.bad >= s.e.cfg.MaxBadFrames {
+		s.close(netcode.CodeTooManyErrors, fmt.Sprintf("%d bad frames", s.bad), true)
+		return false
+	}
+	return true
+}
+
+func (s *session) sendError(code netcode.Code, msg string, ref uint32) {
+	s.e.c.countError(code)
+	if len(msg) > frame.MaxMessageLen {
+		msg = msg[:frame.MaxMessageLen]
+	}
+	s.reply(netcode.Reliable, &frame.Error{Code: code, Message: msg, Ref: ref})
+}
+
+// codedMessage is the client-facing text of err: a CodedError's message
+// without the code name (the code travels beside it).
+func codedMessage(err error) string {
+	var ce *netcode.CodedError
+	if errors.As(err, &ce) {
+		return ce.Msg
+	}
+	return err.Error()
+}
+
+// reply encodes f with the reader's encoder into a pooled buffer and
+// queues it.
+func (s *session) reply(ch netcode.Channel, f frame.Frame) {
+	b, err := s.enc.Encode(f)
+	if err != nil {
+		s.log.Error("encoding a reply", "kind", f.Kind(), "err", err)
+		return
+	}
+	s.enqueue(s.copyFrame(ch, b))
+}
+
+// copyFrame copies b into a pooled buffer.
+func (s *session) copyFrame(ch netcode.Channel, b []byte) outFrame {
+	buf := s.e.getBuf(len(b))
+	copy(*buf, b)
+	return outFrame{ch: ch, b: *buf, buf: buf}
+}

@@ -1,0 +1,105 @@
+package engine
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/tickwire/tickwire/netcode"
+)
+
+// Stats is a snapshot of the engine's counters, served as JSON by
+// GET /v1/stats.
+type Stats struct {
+	SessionsOpen  int64  `json:"sessions_open"`
+	SessionsTotal uint64 `json:"sessions_total"` // sessions ever accepted
+	// Handshakes counts sessions that got a Welcome.
+	Handshakes uint64 `json:"handshakes"`
+	FramesIn   uint64 `json:"frames_in"`
+	FramesOut  uint64 `json:"frames_out"`
+	BytesIn    uint64 `json:"bytes_in"`
+	BytesOut   uint64 `json:"bytes_out"`
+	// Errors counts Error frames sent, by code name.
+	Errors map[string]uint64 `json:"errors"`
+	// Closes counts ended sessions by close code name (peer-initiated
+	// closes count under their code too, normal ends under "ok").
+	Closes map[string]uint64 `json:"closes"`
+	// Drops counts frames not delivered, by reason: "unreliable_overflow"
+	// (the oldest unreliable frame made room for a newer one),
+	// "reliable_overflow" (the frame that closed a slow consumer),
+	// "closed" (sent to a closing session), "rate_limited" (input over
+	// the frame rate).
+	Drops map[string]uint64 `json:"drops"`
+}
+
+// Drop reasons used in Stats.Drops.
+const (
+	dropUnreliableOverflow = iota
+	dropReliableOverflow
+	dropClosed
+	dropRateLimited
+	numDrops
+)
+
+var dropNames = [numDrops]string{"unreliable_overflow", "reliable_overflow", "closed", "rate_limited"}
+
+// counters are the engine-wide counters; the hot ones are atomics, the
+// per-code maps take a mutex (they move only on errors and closes).
+type counters struct {
+	sessionsOpen  atomic.Int64
+	sessionsTotal atomic.Uint64
+	handshakes    atomic.Uint64
+	framesIn      atomic.Uint64
+	framesOut     atomic.Uint64
+	bytesIn       atomic.Uint64
+	bytesOut      atomic.Uint64
+	drops         [numDrops]atomic.Uint64
+
+	mu     sync.Mutex // guards the maps below
+	errors map[netcode.Code]uint64
+	closes map[netcode.Code]uint64
+}
+
+func (c *counters) countError(code netcode.Code) {
+	c.mu.Lock()
+	if c.errors == nil {
+		c.errors = map[netcode.Code]uint64{}
+	}
+	c.errors[code]++
+	c.mu.Unlock()
+}
+
+func (c *counters) countClose(code netcode.Code) {
+	c.mu.Lock()
+	if c.closes == nil {
+		c.closes = map[netcode.Code]uint64{}
+	}
+	c.closes[code]++
+	c.mu.Unlock()
+}
+
+func (c *counters) snapshot() Stats {
+	s := Stats{
+		SessionsOpen:  c.sessionsOpen.Load(),
+		SessionsTotal: c.sessionsTotal.Load(),
+		Handshakes:    c.handshakes.Load(),
+		FramesIn:      c.framesIn.Load(),
+		FramesOut:     c.framesOut.Load(),
+		BytesIn:       c.bytesIn.Load(),
+		BytesOut:      c.bytesOut.Load(),
+		Errors:        map[string]uint64{},
+		Closes:        map[string]uint64{},
+		Drops:         map[string]uint64{},
+	}
+	for i := range c.drops {
+		s.Drops[dropNames[i]] = c.drops[i].Load()
+	}
+	c.mu.Lock()
+	for k, v := range c.errors {
+		s.Errors[k.String()] = v
+	}
+	for k, v := range c.closes {
+		s.Closes[k.String()] = v
+	}
+	c.mu.Unlock()
+	return s
+}

@@ -1,0 +1,237 @@
+package frame
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/tickwire/tickwire/netcode"
+)
+
+func sessionSamples() map[string]Frame {
+	return map[string]Frame{
+		"hello":   &Hello{Version: ProtocolVersion, Token: "tw1.abc.def", ClientName: "unity", ClientVersion: "1.2.3", ResumeID: "r-1"},
+		"welcome": &Welcome{SessionID: 1 << 40, UserID: "u-1", DisplayName: "Ada", ServerTimeUs: 1_700_000_000_000_000, MaxFrame: 16384, MaxFramesPerSec: 200, HeartbeatMs: 1000, IdleTimeoutMs: 10000, ResumeID: "r"},
+		"error":   &Error{Code: netcode.CodeRoomFull, Message: "room is full", Ref: 77},
+		"ping":    &Ping{ClientTimeUs: -5},
+		"pong":    &Pong{ClientTimeUs: 12, ServerTimeUs: 1_700_000_000_000_000},
+		"close":   &Close{Code: netcode.CodeServerShutdown, Reason: "maintenance"},
+		"echo":    &Echo{Seq: 42, SentUs: 99, Payload: bytes.Repeat([]byte{7}, 64)},
+		"ok":      &OK{Ref: 9},
+	}
+}
+
+func newOf(f Frame) Frame {
+	switch f.(type) {
+	case *Hello:
+		return &Hello{}
+	case *Welcome:
+		return &Welcome{}
+	case *Error:
+		return &Error{}
+	case *Ping:
+		return &Ping{}
+	case *Pong:
+		return &Pong{}
+	case *Close:
+		return &Close{}
+	case *Echo:
+		return &Echo{}
+	case *OK:
+		return &OK{}
+	}
+	panic("unknown frame type")
+}
+
+func TestSessionFramesRoundTrip(t *testing.T) {
+	enc := NewEncoder()
+	dec := NewDecoder()
+	for name, f := range sessionSamples() {
+		t.Run(name, func(t *testing.T) {
+			b, err := enc.Encode(f)
+			require.NoError(t, err)
+			k, err := Peek(b)
+			require.NoError(t, err)
+			assert.Equal(t, f.Kind(), k)
+			got := newOf(f)
+			require.NoError(t, dec.Decode(b, got))
+			assert.Equal(t, f, got)
+			// The same bytes decode with the generic msgpack library as an array.
+			var generic []any
+			require.NoError(t, msgpack.Unmarshal(b, &generic))
+			assert.EqualValues(t, f.Kind(), generic[0])
+		})
+	}
+}
+
+func TestPeekRef(t *testing.T) {
+	b, err := Marshal(&Error{Code: netcode.CodeBadRequest, Ref: 5})
+	require.NoError(t, err)
+	k, ref, err := PeekRef(b)
+	require.NoError(t, err)
+	assert.Equal(t, KindError, k)
+	assert.Equal(t, uint32(5), ref)
+
+	b, err = Marshal(&OK{Ref: 123456})
+	require.NoError(t, err)
+	_, ref, err = PeekRef(b)
+	require.NoError(t, err)
+	assert.Equal(t, uint32(123456), ref)
+
+	b, err = Marshal(&Ping{ClientTimeUs: 1})
+	require.NoError(t, err)
+	_, ref, err = PeekRef(b)
+	require.NoError(t, err)
+	assert.Zero(t, ref)
+}
+
+func TestOlderAndNewerPeers(t *testing.T) {
+	// A newer peer appends a field: it is skipped.
+	var buf bytes.Buffer
+	enc := msgpack.NewEncoder(&buf)
+	require.NoError(t, enc.EncodeArrayLen(4))
+	require.NoError(t, enc.EncodeUint8(uint8(KindPong)))
+	require.NoError(t, enc.EncodeInt(1))
+	require.NoError(t, enc.EncodeInt(2))
+	require.NoError(t, enc.EncodeMap(map[string]any{"future": []any{1, "x"}}))
+	var p Pong
+	require.NoError(t, Unmarshal(buf.Bytes(), &p))
+	assert.Equal(t, Pong{ClientTimeUs: 1, ServerTimeUs: 2}, p)
+
+	// An older peer omits optional trailing fields: they read as zero.
+	buf.Reset()
+	require.NoError(t, enc.EncodeArrayLen(3))
+	require.NoError(t, enc.EncodeUint8(uint8(KindHello)))
+	require.NoError(t, enc.EncodeUint16(1))
+	require.NoError(t, enc.EncodeString("tok"))
+	var h Hello
+	require.NoError(t, Unmarshal(buf.Bytes(), &h))
+	assert.Equal(t, Hello{Version: 1, Token: "tok"}, h)
+}
+
+func TestHostileInputIsRefused(t *testing.T) {
+	cases := map[string]struct {
+		in   []byte
+		code netcode.Code
+		f    Frame
+	}{
+		"empty":             {[]byte{}, netcode.CodeBadFrame, &Ping{}},
+		"not an array":      {[]byte{0xa3, 'a', 'b', 'c'}, netcode.CodeBadFrame, &Ping{}},
+		"wrong kind":        {[]byte{0x92, 0x05, 0x01}, netcode.CodeBadFrame, &Ping{}},
+		"missing fields":    {[]byte{0x91, 0x04}, netcode.CodeBadFrame, &Ping{}},
+		"array32 claims 4G": {[]byte{0xdd, 0xff, 0xff, 0xff, 0xff, 0x07}, netcode.CodeBadFrame, &Echo{}},
+		// Echo with a bin32 payload claiming 4 GiB: refused before allocating.
+		"bin32 claims 4G": {[]byte{0x94, 0x07, 0x01, 0x01, 0xc6, 0xff, 0xff, 0xff, 0xff}, netcode.CodeFrameTooLarge, &Echo{}},
+		// bin32 claiming more than remains, under the limit.
+		"bin beyond end": {[]byte{0x94, 0x07, 0x01, 0x01, 0xc6, 0x00, 0x00, 0x10, 0x00, 1, 2}, netcode.CodeBadFrame, &Echo{}},
+		// A token longer than MaxTokenLen.
+		"str32 token": {[]byte{0x93, 0x01, 0x01, 0xdb, 0x00, 0x01, 0x00, 0x00}, netcode.CodeFrameTooLarge, &Hello{}},
+		"version overflow": {[]byte{0x93, 0x01, 0xce, 0x00, 0x01, 0x00, 0x00, 0xa0}, netcode.CodeBadFrame, &Hello{}},
+		"trailing bytes":   {[]byte{0x92, 0x04, 0x01, 0x00}, netcode.CodeBadFrame, &Ping{}},
+		"nested deep":      {append([]byte{0x93, 0x05, 0x01, 0x02}, bytes.Repeat([]byte{0x91}, 1000)...), netcode.CodeBadFrame, &Pong{}},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := Unmarshal(c.in, c.f)
+			require.Error(t, err)
+			assert.Equal(t, c.code, netcode.CodeOf(err), "%v", err)
+		})
+	}
+}
+
+func TestEncodeAllocatesNothing(t *testing.T) {
+	enc := NewEncoder()
+	for name, f := range sessionSamples() {
+		_, err := enc.Encode(f) // warm the buffer
+		require.NoError(t, err)
+		allocs := testing.AllocsPerRun(200, func() {
+			if _, err := enc.Encode(f); err != nil {
+				t.Fatal(err)
+			}
+		})
+		assert.Zero(t, allocs, name)
+	}
+}
+
+func TestEchoDecodeReusesPayload(t *testing.T) {
+	b, err := Marshal(&Echo{Seq: 1, Payload: make([]byte, 64)})
+	require.NoError(t, err)
+	dec := NewDecoder()
+	var e Echo
+	require.NoError(t, dec.Decode(b, &e))
+	allocs := testing.AllocsPerRun(200, func() {
+		if err := dec.Decode(b, &e); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Zero(t, allocs)
+}
+
+func FuzzSessionFrames(f *testing.F) {
+	for _, fr := range sessionSamples() {
+		b, err := Marshal(fr)
+		require.NoError(f, err)
+		f.Add(b)
+	}
+	f.Add([]byte{0xdd, 0xff, 0xff, 0xff, 0xff, 0x07})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		k, err := Peek(b)
+		_, _, _ = PeekRef(b)
+		if err != nil {
+			return
+		}
+		var fr Frame
+		for _, s := range sessionSamples() {
+			if s.Kind() == k {
+				fr = newOf(s)
+			}
+		}
+		if fr == nil {
+			return
+		}
+		if err := Unmarshal(b, fr); err != nil {
+			require.NotEqual(t, netcode.CodeInternal, netcode.CodeOf(err))
+			return
+		}
+		// decode -> encode -> decode is stable.
+		b2, err := Marshal(fr)
+		require.NoError(t, err)
+		again := newOf(fr)
+		require.NoError(t, Unmarshal(b2, again))
+		require.Equal(t, fr, again)
+	})
+}
+
+func BenchmarkEncode(b *testing.B) {
+	enc := NewEncoder()
+	for name, f := range sessionSamples() {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := enc.Encode(f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	dec := NewDecoder()
+	for name, f := range sessionSamples() {
+		buf, err := Marshal(f)
+		require.NoError(b, err)
+		out := newOf(f)
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := dec.Decode(buf, out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

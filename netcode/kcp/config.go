@@ -1,0 +1,233 @@
+package kcp
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/tickwire/tickwire/netcode"
+)
+
+// Profile names a set of KCP tuning parameters, so that nobody passes
+// kcp-go's positional integers around. The zero value is
+// ProfileLowLatency.
+type Profile int
+
+const (
+	// ProfileLowLatency is kcptun's "fast3": no-delay mode (30 ms minimum
+	// RTO), a 10 ms update interval, fast resend after 2 duplicate ACKs,
+	// no congestion window, 256-segment windows, 1200-byte datagrams.
+	ProfileLowLatency Profile = iota
+	// ProfileFEC is ProfileLowLatency plus Reed-Solomon FEC with 4 data
+	// and 2 parity shards: 50 % more datagrams on a busy stream, fewer
+	// retransmissions under random loss.
+	ProfileFEC
+	// ProfileBalanced is kcptun's "fast2" (20 ms interval, 128-segment
+	// windows): half the idle CPU of ProfileLowLatency per session.
+	ProfileBalanced
+)
+
+// String names the profile.
+func (p Profile) String() string {
+	switch p {
+	case ProfileLowLatency:
+		return "low_latency"
+	case ProfileFEC:
+		return "fec"
+	case ProfileBalanced:
+		return "balanced"
+	}
+	return fmt.Sprintf("profile_%d", int(p))
+}
+
+// tuning is what a Profile expands to.
+type tuning struct {
+	noDelay, interval, resend, nc int
+	sndWnd, rcvWnd                int
+	mtu                           int // whole UDP payload, our header included
+	dataShards, parityShards      int
+}
+
+func (p Profile) tuning() (tuning, bool) {
+	switch p {
+	case ProfileLowLatency:
+		return tuning{noDelay: 1, interval: 10, resend: 2, nc: 1, sndWnd: 256, rcvWnd: 256, mtu: 1200}, true
+	case ProfileFEC:
+		return tuning{noDelay: 1, interval: 10, resend: 2, nc: 1, sndWnd: 256, rcvWnd: 256, mtu: 1200, dataShards: 4, parityShards: 2}, true
+	case ProfileBalanced:
+		return tuning{noDelay: 1, interval: 20, resend: 2, nc: 1, sndWnd: 128, rcvWnd: 128, mtu: 1200}, true
+	}
+	return tuning{}, false
+}
+
+// RedundancyConfig tunes loss-adaptive redundancy: every session measures
+// the fraction of its datagrams the peer did not receive (from the peer's
+// receive reports) and sends each KCP datagram Level extra times, Level
+// rising with loss and falling back, with hysteresis, when loss falls.
+// The zero value means the defaults.
+type RedundancyConfig struct {
+	// Disabled turns redundancy off (level stays 0; loss is still measured).
+	Disabled bool
+	// Thresholds[i] is the loss rate at or above which level i+1 engages.
+	// Default {0.02, 0.08, 0.20, 0.35}; must be increasing, in (0, 1), and
+	// at least MaxLevel long.
+	Thresholds []float64
+	// MaxLevel caps the number of extra copies (default 2, at most 4).
+	MaxLevel int
+	// DownFactor: level L steps down once loss < Thresholds[L-1]*DownFactor
+	// (default 0.5).
+	DownFactor float64
+	// HoldDown is the least time spent at a level before stepping down
+	// (default 2 s).
+	HoldDown time.Duration
+	// BudgetBytesPerSec caps the wire bytes spent on redundant copies per
+	// session (default 256 KiB/s); copies beyond it are not sent.
+	BudgetBytesPerSec int
+	// ReportInterval is how often a receiver reports what it received while
+	// datagrams flow (default 100 ms).
+	ReportInterval time.Duration
+	// MinSamples is the number of datagrams one loss sample covers
+	// (default 32).
+	MinSamples int
+}
+
+// Config configures a Listener or a Dial. The zero value means the
+// defaults; Listen and Dial validate it once.
+type Config struct {
+	// Profile selects the KCP tuning (default ProfileLowLatency). Accepted
+	// sessions use the listener's FEC shards; the client follows them.
+	Profile Profile
+	// MaxMessageSize caps one message (default netcode.DefaultMaxMessageSize).
+	MaxMessageSize int
+	// HeartbeatInterval is the longest time a session stays silent
+	// (default 1 s).
+	HeartbeatInterval time.Duration
+	// IdleTimeout closes a session that heard nothing from its peer for
+	// this long (default 10 s); ReadMessage then returns an error matching
+	// netcode.ErrIdleTimeout.
+	IdleTimeout time.Duration
+	// WriteTimeout bounds a reliable WriteMessage blocked on a full send
+	// window (default 5 s).
+	WriteTimeout time.Duration
+	// HandshakeTimeout bounds Dial's handshake (default 5 s).
+	HandshakeTimeout time.Duration
+	// CookieSecret keys the listener's handshake cookies (nil = random).
+	// Listeners behind one address (a restart, a fleet) may share it.
+	CookieSecret []byte
+	// Redundancy tunes loss-adaptive duplication.
+	Redundancy RedundancyConfig
+	// Logger receives rare events (default: discard).
+	Logger *slog.Logger
+
+	// AcceptBacklog is the number of handshaken sessions waiting for
+	// Accept (default 128); beyond it new clients are rejected with
+	// CodeRateLimited.
+	AcceptBacklog int
+	// MaxSessions caps a listener's sessions (default 10000).
+	MaxSessions int
+	// MaxSessionsPerIP caps sessions per source IP (default 0: no cap).
+	MaxSessionsPerIP int
+	// UnreliableQueue is the per-session inbound unreliable queue length
+	// (default 64); when full the oldest message is dropped (queue_full).
+	UnreliableQueue int
+	// ReadBuffer and WriteBuffer size the UDP socket buffers (default
+	// 4 MiB each, best effort; the kernel may cap them).
+	ReadBuffer, WriteBuffer int
+}
+
+// config is a validated Config plus derived values.
+type config struct {
+	Config
+	tune tuning
+}
+
+const maxRedundancyLevel = 4
+
+var defaultThresholds = []float64{0.02, 0.08, 0.20, 0.35}
+
+func (c Config) populate() (*config, error) {
+	t, ok := c.Profile.tuning()
+	if !ok {
+		return nil, fmt.Errorf("kcp: unknown profile %d: %w", int(c.Profile), ErrConfig)
+	}
+	if c.MaxMessageSize == 0 {
+		c.MaxMessageSize = netcode.DefaultMaxMessageSize
+	}
+	if c.MaxMessageSize < 1 || c.MaxMessageSize > maxMessageSizeLimit {
+		return nil, fmt.Errorf("kcp: MaxMessageSize %d outside 1..%d: %w", c.MaxMessageSize, maxMessageSizeLimit, ErrConfig)
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.HeartbeatInterval, time.Second)
+	def(&c.IdleTimeout, 10*time.Second)
+	def(&c.WriteTimeout, 5*time.Second)
+	def(&c.HandshakeTimeout, 5*time.Second)
+	if c.HeartbeatInterval < 0 || c.IdleTimeout < 0 || c.WriteTimeout < 0 || c.HandshakeTimeout < 0 {
+		return nil, fmt.Errorf("kcp: negative timeout: %w", ErrConfig)
+	}
+	if c.IdleTimeout <= c.HeartbeatInterval {
+		// A peer that heartbeats as configured must never look idle.
+		return nil, fmt.Errorf("kcp: IdleTimeout %v must exceed HeartbeatInterval %v: %w", c.IdleTimeout, c.HeartbeatInterval, ErrConfig)
+	}
+	if c.CookieSecret == nil {
+		c.CookieSecret = make([]byte, 32)
+		if _, err := io.ReadFull(rand.Reader, c.CookieSecret); err != nil {
+			return nil, fmt.Errorf("kcp: cookie secret: %w", err)
+		}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	defInt := func(d *int, v int) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	defInt(&c.AcceptBacklog, 128)
+	defInt(&c.MaxSessions, 10000)
+	defInt(&c.UnreliableQueue, 64)
+	defInt(&c.ReadBuffer, 4<<20)
+	defInt(&c.WriteBuffer, 4<<20)
+	if c.AcceptBacklog < 0 || c.MaxSessions < 0 || c.MaxSessionsPerIP < 0 || c.UnreliableQueue < 0 {
+		return nil, fmt.Errorf("kcp: negative limit: %w", ErrConfig)
+	}
+	r := &c.Redundancy
+	defInt(&r.MaxLevel, 2)
+	if r.MaxLevel < 0 || r.MaxLevel > maxRedundancyLevel {
+		return nil, fmt.Errorf("kcp: Redundancy.MaxLevel %d outside 0..%d: %w", r.MaxLevel, maxRedundancyLevel, ErrConfig)
+	}
+	if r.Thresholds == nil {
+		r.Thresholds = defaultThresholds
+	}
+	if len(r.Thresholds) < r.MaxLevel {
+		return nil, fmt.Errorf("kcp: %d redundancy thresholds for MaxLevel %d: %w", len(r.Thresholds), r.MaxLevel, ErrConfig)
+	}
+	for i, th := range r.Thresholds {
+		if th <= 0 || th >= 1 || (i > 0 && th <= r.Thresholds[i-1]) {
+			return nil, fmt.Errorf("kcp: redundancy thresholds must increase within (0,1): %w", ErrConfig)
+		}
+	}
+	if r.DownFactor == 0 {
+		r.DownFactor = 0.5
+	}
+	if r.DownFactor <= 0 || r.DownFactor > 1 {
+		return nil, fmt.Errorf("kcp: Redundancy.DownFactor %v outside (0,1]: %w", r.DownFactor, ErrConfig)
+	}
+	def(&r.HoldDown, 2*time.Second)
+	def(&r.ReportInterval, 100*time.Millisecond)
+	defInt(&r.BudgetBytesPerSec, 256<<10)
+	defInt(&r.MinSamples, 32)
+	if r.HoldDown < 0 || r.ReportInterval <= 0 || r.BudgetBytesPerSec < 0 || r.MinSamples < 1 {
+		return nil, fmt.Errorf("kcp: bad redundancy config: %w", ErrConfig)
+	}
+	return &config{Config: c, tune: t}, nil
+}
+
+// maxMessageSizeLimit bounds MaxMessageSize: a message must fit KCP's
+// receive window (kcp-go refuses larger sends).
+const maxMessageSizeLimit = 100 << 10

@@ -1,0 +1,61 @@
+package kcp
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"net"
+	"time"
+)
+
+// cookieBucket is the lifetime unit of a handshake cookie: a cookie minted
+// in bucket b verifies in buckets b and b+1, so it lives 10–20 s.
+const cookieBucket = 10 * time.Second
+
+// cookieJar mints and verifies stateless handshake cookies: an HMAC over
+// the client's address, its nonce and a time bucket. It holds no state
+// besides the key, so a flood of Hellos costs the server nothing but CPU.
+type cookieJar struct{ secret []byte }
+
+func bucketOf(now time.Time) uint32 { return uint32(now.Unix() / int64(cookieBucket/time.Second)) }
+
+func (j cookieJar) mac(addr net.Addr, nonce [8]byte, bucket uint32) [macSize]byte {
+	m := hmac.New(sha256.New, j.secret)
+	var hdr [1 + 4 + 8]byte
+	hdr[0] = protocolVersion
+	binary.BigEndian.PutUint32(hdr[1:], bucket)
+	copy(hdr[5:], nonce[:])
+	m.Write(hdr[:])
+	writeAddr(m, addr)
+	var out [macSize]byte
+	copy(out[:], m.Sum(nil))
+	return out
+}
+
+// writeAddr writes a canonical form of addr.
+func writeAddr(w interface{ Write([]byte) (int, error) }, addr net.Addr) {
+	if u, ok := addr.(*net.UDPAddr); ok {
+		_, _ = w.Write(u.IP.To16())
+		var p [2]byte
+		binary.BigEndian.PutUint16(p[:], uint16(u.Port))
+		_, _ = w.Write(p[:])
+		return
+	}
+	_, _ = w.Write([]byte(addr.Network() + "|" + addr.String()))
+}
+
+// mint returns a cookie for addr and nonce at time now.
+func (j cookieJar) mint(now time.Time, addr net.Addr, nonce [8]byte) (bucket uint32, mac [macSize]byte) {
+	b := bucketOf(now)
+	return b, j.mac(addr, nonce, b)
+}
+
+// verify checks a cookie echoed in a Connect at time now.
+func (j cookieJar) verify(now time.Time, addr net.Addr, nonce [8]byte, bucket uint32, mac [macSize]byte) bool {
+	cur := bucketOf(now)
+	if bucket != cur && bucket+1 != cur {
+		return false
+	}
+	want := j.mac(addr, nonce, bucket)
+	return hmac.Equal(want[:], mac[:])
+}

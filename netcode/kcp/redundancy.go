@@ -1,0 +1,120 @@
+package kcp
+
+import "time"
+
+// rxCounter is the receiving half of loss measurement: it counts the
+// datagrams heard from the peer and remembers the newest packet number.
+// The peer turns two successive reports into a loss sample. Owned by the
+// endpoint's read loop; reports are read under the session lock.
+type rxCounter struct {
+	max     uint32
+	count   uint32
+	started bool
+}
+
+func (r *rxCounter) observe(pn uint32) {
+	r.count++
+	if !r.started || seqNewer(pn, r.max) {
+		r.max, r.started = pn, true
+	}
+}
+
+// redundancy is the sending half, a sans-IO controller: it turns the
+// peer's cumulative receive reports into a smoothed loss rate, picks a
+// redundancy level with hysteresis, and meters redundant bytes against a
+// token bucket. Time is always passed in. Not safe for concurrent use;
+// the session guards it with a mutex.
+type redundancy struct {
+	cfg RedundancyConfig
+
+	level     int
+	loss      float64
+	haveLoss  bool
+	changedAt time.Time
+
+	lastMax, lastCount uint32
+	accExp, accRecv    uint64
+
+	tokens     float64
+	lastRefill time.Time
+}
+
+func newRedundancy(cfg RedundancyConfig, now time.Time) *redundancy {
+	return &redundancy{
+		cfg:        cfg,
+		lastMax:    ^uint32(0), // packet numbers start at 0
+		changedAt:  now,
+		lastRefill: now,
+		tokens:     float64(cfg.BudgetBytesPerSec) / 4,
+	}
+}
+
+// onReport folds a receive report (the peer's newest packet number from
+// us and its running count of our datagrams) into the loss estimate.
+func (r *redundancy) onReport(now time.Time, recvMax, recvCount uint32) {
+	exp := int32(recvMax - r.lastMax)
+	if exp <= 0 {
+		return // nothing new, or a reordered older report
+	}
+	r.accExp += uint64(exp)
+	r.accRecv += uint64(recvCount - r.lastCount)
+	r.lastMax, r.lastCount = recvMax, recvCount
+	if r.accExp < uint64(r.cfg.MinSamples) {
+		return
+	}
+	sample := 1 - float64(r.accRecv)/float64(r.accExp)
+	sample = min(max(sample, 0), 1)
+	r.accExp, r.accRecv = 0, 0
+	if r.haveLoss {
+		r.loss = 0.7*r.loss + 0.3*sample
+	} else {
+		r.loss, r.haveLoss = sample, true
+	}
+	r.adjust(now)
+}
+
+// adjust moves the level: up at once when loss reaches a threshold, down
+// one step when loss fell well below the current level's threshold and
+// the level has held for HoldDown.
+func (r *redundancy) adjust(now time.Time) {
+	if r.cfg.Disabled {
+		r.level = 0
+		return
+	}
+	target := r.level
+	for target < r.cfg.MaxLevel && r.loss >= r.cfg.Thresholds[target] {
+		target++
+	}
+	if target > r.level {
+		r.level, r.changedAt = target, now
+		return
+	}
+	if r.level > 0 && r.loss < r.cfg.Thresholds[r.level-1]*r.cfg.DownFactor && now.Sub(r.changedAt) >= r.cfg.HoldDown {
+		r.level--
+		r.changedAt = now
+	}
+}
+
+// tick lets the level step down while reports keep arriving with no new
+// loss sample (as when traffic stopped).
+func (r *redundancy) tick(now time.Time) {
+	if r.haveLoss {
+		r.adjust(now)
+	}
+}
+
+// allow spends n bytes of redundancy budget, reporting whether a copy of
+// n bytes may be sent now.
+func (r *redundancy) allow(now time.Time, n int) bool {
+	rate := float64(r.cfg.BudgetBytesPerSec)
+	burst := rate / 4
+	if dt := now.Sub(r.lastRefill); dt > 0 {
+		r.tokens = min(burst, r.tokens+rate*dt.Seconds())
+		r.lastRefill = now
+	}
+	if r.tokens < float64(n) {
+		return false
+	}
+	r.tokens -= float64(n)
+	return true
+}

@@ -1,0 +1,343 @@
+package tcp
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tickwire/tickwire/netcode"
+)
+
+// transportName is what Transport and Stats report.
+const transportName = "tcp"
+
+// readBufferSize is the bufio size in front of the socket: small records
+// are read with one syscall for many.
+const readBufferSize = 16 << 10
+
+var _ netcode.Conn = (*Conn)(nil)
+
+// Conn is one framed TCP connection. See the package doc for the
+// concurrency contract.
+type Conn struct {
+	nc    net.Conn
+	cfg   Config
+	log   *slog.Logger
+	epoch time.Time // monotonic base for lastWrite
+
+	// rr is owned by the goroutine calling ReadMessage.
+	rr recordReader
+
+	wmu  sync.Mutex // guards wbuf and every write to nc
+	wbuf []byte     // the record being written; reused
+	// broken is the first write failure: the stream may hold a partial
+	// record, so nothing more is written. Set under wmu, read anywhere.
+	broken atomic.Pointer[error]
+
+	lastWrite atomic.Int64 // nanoseconds since epoch of the last completed write
+
+	closed atomic.Bool // set once, under mu, by shutdown
+	mu     sync.Mutex  // guards cause
+	cause  error       // what ReadMessage reports once closed
+
+	done chan struct{}  // closed by shutdown: stops the heartbeat goroutine
+	wg   sync.WaitGroup // the heartbeat goroutine
+
+	bytesSent, bytesRecv atomic.Uint64
+	msgsSent, msgsRecv   atomic.Uint64
+	drops                [netcode.NumDropReasons]atomic.Uint64
+}
+
+// Dial connects to addr and returns a Conn.
+func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
+	cfg, err := cfg.populate()
+	if err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("tcp: dial %s: %w", addr, err)
+	}
+	return newConn(nc, cfg), nil
+}
+
+// NewConn wraps an established stream (usually a *net.TCPConn) in a Conn;
+// the Conn owns c from now on. Invalid Config fields fall back to their
+// defaults (with a warning in the log): validate a Config with
+// Config.Validate first when that matters.
+func NewConn(c net.Conn, cfg Config) *Conn {
+	pc, err := cfg.populate()
+	if err != nil {
+		pc.Logger.Warn("tcp: invalid config, using defaults", "err", err)
+		pc, _ = Config{Logger: pc.Logger}.populate()
+	}
+	return newConn(c, pc)
+}
+
+func newConn(nc net.Conn, cfg Config) *Conn {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		if err := tc.SetNoDelay(true); err != nil {
+			cfg.Logger.Debug("tcp: set nodelay", "err", err)
+		}
+	}
+	c := &Conn{
+		nc:    nc,
+		cfg:   cfg,
+		log:   cfg.Logger,
+		epoch: time.Now(),
+		rr:    recordReader{r: bufio.NewReaderSize(nc, readBufferSize), max: cfg.MaxMessageSize},
+		done:  make(chan struct{}),
+	}
+	c.wg.Add(1)
+	go c.heartbeatLoop()
+	return c
+}
+
+// ReadMessage returns the next message. The bytes are valid until the
+// next call. Heartbeats are consumed silently. Errors: *netcode.CloseError
+// after the peer's close record; netcode.ErrClosed after a local Close;
+// an error matching netcode.ErrIdleTimeout (and netcode.CodeIdleTimeout)
+// when nothing arrived within IdleTimeout; a *netcode.CodedError for a
+// protocol violation (the peer is sent a close record with that code). Any
+// error closes the Conn and repeats on later calls.
+func (c *Conn) ReadMessage() (netcode.Channel, []byte, error) {
+	for {
+		if c.closed.Load() {
+			return 0, nil, c.readCause()
+		}
+		if err := c.nc.SetReadDeadline(time.Now().Add(c.cfg.IdleTimeout)); err != nil {
+			return 0, nil, c.fail(err)
+		}
+		typ, body, err := c.rr.next()
+		if err != nil {
+			return 0, nil, c.fail(err)
+		}
+		c.bytesRecv.Add(uint64(HeaderSize + len(body)))
+		switch typ {
+		case recReliable, recUnreliable:
+			c.msgsRecv.Add(1)
+			return netcode.Channel(typ), body, nil
+		case recHeartbeat:
+			continue
+		case recClose:
+			code, reason, err := decodeClose(body)
+			if err != nil {
+				return 0, nil, c.fail(err)
+			}
+			c.shutdown(&netcode.CloseError{Code: code, Reason: reason}, false, 0, "")
+			return 0, nil, c.readCause()
+		}
+	}
+}
+
+// fail turns a read error into the Conn's terminal error and closes.
+func (c *Conn) fail(err error) error {
+	if c.closed.Load() {
+		return c.readCause()
+	}
+	var werr error
+	if p := c.broken.Load(); p != nil {
+		werr = *p
+	}
+	var ne net.Error
+	var ce *netcode.CodedError
+	switch {
+	case werr != nil:
+		c.shutdown(werr, false, 0, "")
+	case errors.As(err, &ce):
+		c.drops[netcode.DropMalformed].Add(1)
+		c.log.Debug("tcp: protocol error from peer", "remote", c.nc.RemoteAddr(), "err", err)
+		c.shutdown(err, true, ce.Code, ce.Msg)
+	case errors.As(err, &ne) && ne.Timeout():
+		ie := &netcode.CodedError{Code: netcode.CodeIdleTimeout,
+			Msg: fmt.Sprintf("tcp: nothing received for %v", c.cfg.IdleTimeout), Err: netcode.ErrIdleTimeout}
+		c.shutdown(ie, true, netcode.CodeIdleTimeout, "idle timeout")
+	case errors.Is(err, io.EOF):
+		c.shutdown(fmt.Errorf("%w: peer ended the stream without a close record", netcode.ErrClosed), false, 0, "")
+	default:
+		c.shutdown(fmt.Errorf("%w: read: %w", netcode.ErrClosed, err), false, 0, "")
+	}
+	return c.readCause()
+}
+
+func (c *Conn) readCause() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cause
+}
+
+// WriteMessage sends one message as one record. It does not retain p.
+func (c *Conn) WriteMessage(ch netcode.Channel, p []byte) error {
+	if !ch.Valid() {
+		return netcode.ErrBadChannel
+	}
+	if len(p) > c.cfg.MaxMessageSize {
+		c.drops[netcode.DropTooLarge].Add(1)
+		return fmt.Errorf("%w: %d bytes, limit %d", netcode.ErrMessageTooLarge, len(p), c.cfg.MaxMessageSize)
+	}
+	c.wmu.Lock()
+	c.wbuf = appendRecord(c.wbuf[:0], byte(ch), p)
+	err := c.writeLocked(c.cfg.WriteTimeout)
+	c.wmu.Unlock()
+	if err != nil {
+		return err
+	}
+	c.msgsSent.Add(1)
+	return nil
+}
+
+// writeLocked writes c.wbuf as one write bounded by timeout. The caller
+// holds wmu.
+func (c *Conn) writeLocked(timeout time.Duration) error {
+	if c.closed.Load() {
+		c.drops[netcode.DropClosed].Add(1)
+		return netcode.ErrClosed
+	}
+	if p := c.broken.Load(); p != nil {
+		return *p
+	}
+	if err := c.nc.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+		return c.writeFailed(err)
+	}
+	// Close may have started after the check above and shortened the
+	// deadline; our SetWriteDeadline may have undone that, so look again.
+	if c.closed.Load() {
+		c.drops[netcode.DropClosed].Add(1)
+		return netcode.ErrClosed
+	}
+	n, err := c.nc.Write(c.wbuf)
+	c.bytesSent.Add(uint64(n))
+	if err != nil {
+		return c.writeFailed(err)
+	}
+	c.lastWrite.Store(int64(time.Since(c.epoch)))
+	return nil
+}
+
+// writeFailed records the first write failure and closes the socket, so
+// that the reader unblocks; the stream may now hold a partial record, so
+// nothing more is written. The caller holds wmu.
+func (c *Conn) writeFailed(err error) error {
+	if c.closed.Load() {
+		return netcode.ErrClosed
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		err = &netcode.CodedError{Code: netcode.CodeSlowConsumer,
+			Msg: fmt.Sprintf("tcp: write blocked for %v", c.cfg.WriteTimeout), Err: netcode.ErrWriteTimeout}
+	} else {
+		err = fmt.Errorf("%w: write: %w", netcode.ErrClosed, err)
+	}
+	c.broken.Store(&err)
+	if cerr := c.nc.Close(); cerr != nil {
+		c.log.Debug("tcp: close after write failure", "err", cerr)
+	}
+	return err
+}
+
+// heartbeatLoop sends a heartbeat record whenever nothing was written for
+// HeartbeatInterval. It is the Conn's only goroutine; shutdown waits for it.
+func (c *Conn) heartbeatLoop() {
+	defer c.wg.Done()
+	interval := c.cfg.HeartbeatInterval
+	t := time.NewTimer(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+		}
+		idle := time.Since(c.epoch) - time.Duration(c.lastWrite.Load())
+		if idle < interval {
+			t.Reset(interval - idle)
+			continue
+		}
+		c.wmu.Lock()
+		c.wbuf = appendRecord(c.wbuf[:0], recHeartbeat, nil)
+		err := c.writeLocked(c.cfg.WriteTimeout)
+		c.wmu.Unlock()
+		if err != nil {
+			// The reader sees the failure (the socket is closed) or Close
+			// is already under way; either way the loop is done.
+			return
+		}
+		t.Reset(interval)
+	}
+}
+
+// Close sends a close record carrying code and reason (best effort, bounded
+// by a short write deadline), closes the socket and waits for the
+// heartbeat goroutine. Idempotent: later calls return nil.
+func (c *Conn) Close(code netcode.Code, reason string) error {
+	c.shutdown(netcode.ErrClosed, true, code, reason)
+	return nil
+}
+
+// shutdown closes the Conn once: cause is what ReadMessage reports from
+// now on; when send is set a close record goes out first if the stream is
+// still sound.
+func (c *Conn) shutdown(cause error, send bool, code netcode.Code, reason string) {
+	c.mu.Lock()
+	if c.closed.Load() {
+		c.mu.Unlock()
+		return
+	}
+	c.cause = cause
+	c.closed.Store(true)
+	c.mu.Unlock()
+
+	// Cut any write in progress short, then take the write lock.
+	_ = c.nc.SetWriteDeadline(time.Now().Add(closeWriteTimeout)) // best effort: the socket may already be closed
+	c.wmu.Lock()
+	if send && c.broken.Load() == nil {
+		c.wbuf = appendClose(c.wbuf[:0], code, reason)
+		if err := c.nc.SetWriteDeadline(time.Now().Add(closeWriteTimeout)); err == nil {
+			if n, err := c.nc.Write(c.wbuf); err != nil {
+				c.log.Debug("tcp: close record not sent", "remote", c.nc.RemoteAddr(), "err", err)
+			} else {
+				c.bytesSent.Add(uint64(n))
+			}
+		}
+	}
+	c.wmu.Unlock()
+	close(c.done)
+	if err := c.nc.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		c.log.Debug("tcp: close", "remote", c.nc.RemoteAddr(), "err", err)
+	}
+	c.wg.Wait()
+	c.log.Debug("tcp: closed", "remote", c.nc.RemoteAddr(), "cause", cause)
+}
+
+// Stats returns a snapshot of the counters. Bytes are wire bytes (record
+// headers, heartbeats and close records included).
+func (c *Conn) Stats() netcode.Stats {
+	s := netcode.Stats{
+		Transport:    transportName,
+		BytesSent:    c.bytesSent.Load(),
+		BytesRecv:    c.bytesRecv.Load(),
+		MessagesSent: c.msgsSent.Load(),
+		MessagesRecv: c.msgsRecv.Load(),
+	}
+	for i := range c.drops {
+		s.Drops[i] = c.drops[i].Load()
+	}
+	return s
+}
+
+// Transport returns "tcp".
+func (c *Conn) Transport() string { return transportName }
+
+// LocalAddr returns the local address of the stream.
+func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// RemoteAddr returns the peer's address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
