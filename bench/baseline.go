@@ -3,8 +3,6 @@ package bench
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -14,7 +12,8 @@ import (
 )
 
 // KCPProfile is the kcp-go tuning the kcp-bare baseline uses. It mirrors
-// the tickwire KCP transport's default ("fast") profile so that the
+// the tickwire KCP transport's default profile (kcp.ProfileLowLatency:
+// fast3, 256-segment windows, 1200-byte datagrams) so that the
 // baseline isolates what tickwire adds on top of kcp-go.
 type KCPProfile struct {
 	NoDelay, Interval, Resend, NC int
@@ -23,7 +22,7 @@ type KCPProfile struct {
 }
 
 // BareProfile is the profile of the kcp-bare baseline.
-var BareProfile = KCPProfile{NoDelay: 1, Interval: 10, Resend: 2, NC: 1, SndWnd: 256, RcvWnd: 256, MTU: 1400}
+var BareProfile = KCPProfile{NoDelay: 1, Interval: 10, Resend: 2, NC: 1, SndWnd: 256, RcvWnd: 256, MTU: 1200}
 
 func (p KCPProfile) apply(s *kcpgo.UDPSession) {
 	s.SetNoDelay(p.NoDelay, p.Interval, p.Resend, p.NC)
@@ -192,6 +191,7 @@ func (s *KCPEchoServer) Close() error {
 // udpLink is the udp-raw client: a connected UDP socket.
 type udpLink struct {
 	c        *net.UDPConn
+	onReply  func(uint32)
 	buf      []byte
 	rbuf     []byte
 	sent     atomic.Uint64
@@ -217,18 +217,20 @@ func (l *udpLink) send(seq uint32) error {
 	return err
 }
 
-func (l *udpLink) recv() (uint32, error) {
+func (l *udpLink) bind(f func(uint32)) { l.onReply = f }
+
+func (l *udpLink) run() {
 	for {
 		n, err := l.c.Read(l.rbuf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
-				return 0, io.EOF
+				return
 			}
 			continue // ICMP errors from a lossy path are not fatal
 		}
 		l.received.Add(uint64(n))
 		if n >= echoHeader {
-			return binary.BigEndian.Uint32(l.rbuf), nil
+			l.onReply(binary.BigEndian.Uint32(l.rbuf))
 		}
 	}
 }
@@ -241,9 +243,10 @@ func (l *udpLink) close() error { return l.c.Close() }
 
 // kcpLink is the kcp-bare client: kcp-go's own DialWithOptions.
 type kcpLink struct {
-	s    *kcpgo.UDPSession
-	buf  []byte
-	rbuf []byte
+	s       *kcpgo.UDPSession
+	onReply func(uint32)
+	buf     []byte
+	rbuf    []byte
 }
 
 func dialKCPLink(addr string, size int, p KCPProfile) (*kcpLink, error) {
@@ -272,15 +275,18 @@ func (l *kcpLink) send(seq uint32) error {
 	return err
 }
 
-func (l *kcpLink) recv() (uint32, error) {
-	n, err := l.s.Read(l.rbuf)
-	if err != nil {
-		return 0, err
+func (l *kcpLink) bind(f func(uint32)) { l.onReply = f }
+
+func (l *kcpLink) run() {
+	for {
+		n, err := l.s.Read(l.rbuf)
+		if err != nil {
+			return
+		}
+		if n >= echoHeader {
+			l.onReply(binary.BigEndian.Uint32(l.rbuf))
+		}
 	}
-	if n < echoHeader {
-		return 0, fmt.Errorf("bench: kcp-bare echo of %d bytes", n)
-	}
-	return binary.BigEndian.Uint32(l.rbuf), nil
 }
 
 // wire is filled in by the caller from kcp-go's process-wide counters:
@@ -288,3 +294,6 @@ func (l *kcpLink) recv() (uint32, error) {
 func (l *kcpLink) wire() (uint64, string) { return 0, "" }
 
 func (l *kcpLink) close() error { return l.s.Close() }
+
+func (l *udpLink) extra(*Result) {}
+func (l *kcpLink) extra(*Result) {}

@@ -25,6 +25,7 @@ const (
 	DefaultHeartbeatInterval  = 1 * time.Second
 	DefaultIdleTimeout        = 10 * time.Second
 	DefaultShutdownTimeout    = 5 * time.Second
+	DefaultCloseLinger        = time.Second
 )
 
 // Config configures an Engine. The zero value is a working configuration:
@@ -70,6 +71,12 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	IdleTimeout       time.Duration
 
+	// CloseLinger is how long a session that sent its Close frame waits
+	// for the peer to close its end before closing the connection itself
+	// (default 1s). It lets the final frames (an Error, the Close) be
+	// delivered, and retransmitted under loss, before the transport stops.
+	CloseLinger time.Duration
+
 	// ShutdownTimeout bounds the graceful shutdown Run performs when its
 	// context is cancelled (default 5s).
 	ShutdownTimeout time.Duration
@@ -110,6 +117,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.HeartbeatInterval, DefaultHeartbeatInterval)
 	def(&c.IdleTimeout, DefaultIdleTimeout)
 	def(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	def(&c.CloseLinger, DefaultCloseLinger)
 	defInt(&c.MaxFrameSize, DefaultMaxFrameSize)
 	defInt(&c.MaxFramesPerSecond, DefaultMaxFramesPerSecond)
 	defInt(&c.MaxBadFrames, DefaultMaxBadFrames)
@@ -125,7 +133,7 @@ func (c Config) withDefaults() (Config, error) {
 	switch {
 	case len(c.TokenKey) < 32:
 		return bad("TokenKey has %d bytes, want at least 32", len(c.TokenKey))
-	case c.GuestTokenTTL < 0, c.HandshakeTimeout < 0, c.HeartbeatInterval < 0, c.IdleTimeout < 0, c.ShutdownTimeout < 0:
+	case c.GuestTokenTTL < 0, c.HandshakeTimeout < 0, c.HeartbeatInterval < 0, c.IdleTimeout < 0, c.ShutdownTimeout < 0, c.CloseLinger < 0:
 		return bad("durations must not be negative")
 	case c.MaxFrameSize < 64 || c.MaxFrameSize > netcode.DefaultMaxMessageSize:
 		return bad("MaxFrameSize %d outside [64, %d]", c.MaxFrameSize, netcode.DefaultMaxMessageSize)

@@ -37,6 +37,9 @@ type session struct {
 	wake       chan struct{} // capacity 1: coalesced writer wake-ups
 	closing    chan struct{} // closed once the session starts closing
 	writerDone chan struct{}
+	readerDone chan struct{} // closed when ReadMessage failed: the peer is gone or the conn closed
+	forced     chan struct{} // closed by forceClose: stop lingering
+	forceOnce  sync.Once
 
 	closeOnce   sync.Once
 	closeCode   netcode.Code // written once before closing is closed
@@ -65,6 +68,8 @@ func newSession(e *Engine, c netcode.Conn, id uint64) *session {
 		wake:       make(chan struct{}, 1),
 		closing:    make(chan struct{}),
 		writerDone: make(chan struct{}),
+		readerDone: make(chan struct{}),
+		forced:     make(chan struct{}),
 		dec:        frame.NewDecoder(),
 		enc:        frame.NewEncoder(),
 	}
@@ -145,6 +150,7 @@ func (s *session) close(code netcode.Code, reason string, graceful bool) {
 // when a graceful shutdown ran out of time.
 func (s *session) forceClose() {
 	s.close(netcode.CodeServerShutdown, "server shutting down", false)
+	s.forceOnce.Do(func() { close(s.forced) })
 	_ = s.conn.Close(netcode.CodeServerShutdown, "server shutting down")
 }
 
@@ -194,8 +200,11 @@ func (s *session) writeBatch(batch []outFrame) ([]outFrame, error) {
 	return batch[:0], err
 }
 
-// finish runs once the session is closing: a graceful close flushes the
-// queue and sends Close; then the connection is closed.
+// finish runs once the session is closing. A graceful close flushes the
+// queue, sends Close, and lingers until the peer closes its end (or
+// CloseLinger passes) so that a transport whose close does not wait for
+// in-flight reliable data (KCP) still delivers the final frames; then the
+// connection is closed.
 func (s *session) finish(batch []outFrame) {
 	if s.graceful {
 		var err error
@@ -204,6 +213,7 @@ func (s *session) finish(batch []outFrame) {
 				if s.conn.WriteMessage(netcode.Reliable, b) == nil {
 					s.e.c.framesOut.Add(1)
 					s.e.c.bytesOut.Add(uint64(len(b)))
+					s.linger()
 				}
 			}
 		}
@@ -212,6 +222,17 @@ func (s *session) finish(batch []outFrame) {
 		s.e.putBuf(f.buf)
 	}
 	_ = s.conn.Close(s.closeCode, s.closeReason) // idempotent; the peer may be gone
+}
+
+// linger waits for the peer to close, for CloseLinger, or for forceClose.
+func (s *session) linger() {
+	t := time.NewTimer(s.e.cfg.CloseLinger)
+	defer t.Stop()
+	select {
+	case <-s.readerDone:
+	case <-t.C:
+	case <-s.forced:
+	}
 }
 
 func writeErrCode(err error) netcode.Code {
@@ -238,13 +259,13 @@ func (s *session) readLoop() {
 		}
 		select {
 		case <-s.closing:
+			// Closing: input is read and discarded until the writer
+			// closes the connection or the peer does.
 		default:
-			if s.handle(s.e.cfg.Now(), ch, data) {
-				continue
-			}
+			s.handle(s.e.cfg.Now(), ch, data)
 		}
-		break
 	}
+	close(s.readerDone)
 	s.handshake.Stop()
 	<-s.writerDone
 	if s.opened {

@@ -78,6 +78,7 @@ const (
 	CodeAlreadyMember      Code = 261 // already a member of the group
 	CodeSelfAction         Code = 262 // cannot befriend, block or message oneself
 	CodeBadGroupName       Code = 263 // group name breaks the naming rules
+	CodeSocialLimit        Code = 264 // a friends, groups or group-members limit was reached
 )
 
 var codeNames = map[Code]string{
@@ -111,6 +112,7 @@ var codeNames = map[Code]string{
 	CodeNotGroupAdmin: "not_group_admin", CodeMessageTooLarge: "message_too_large",
 	CodeMessageRateLimited: "message_rate_limited", CodeAlreadyMember: "already_member",
 	CodeSelfAction: "self_action", CodeBadGroupName: "bad_group_name",
+	CodeSocialLimit: "social_limit",
 }
 
 // String is the code's stable snake_case name, used in logs and JSON.

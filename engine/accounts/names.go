@@ -9,6 +9,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
 )
 
 // Username, display name and password rules. docs/ACCOUNTS.md explains them.
@@ -19,12 +20,15 @@ const (
 	// so a 10 KB name costs nothing to refuse.
 	maxUsernameInputBytes = 4 * MaxUsernameRunes * 2
 
-	MaxDisplayNameRunes         = 64
-	maxDisplayNameInputBytes    = 4 * MaxDisplayNameRunes * 2
-	MinPasswordRunes            = 8
-	MaxPasswordRunes            = 128
-	maxPasswordInputBytes       = 4 * MaxPasswordRunes
-	zeroWidthJoiner        rune = 0x200D
+	// MaxNameBytes bounds usernames and display names after NFKC: they
+	// travel in frames whose name fields hold at most frame.MaxNameLen
+	// bytes.
+	MaxNameBytes                  = frame.MaxNameLen
+	maxDisplayNameInputBytes      = 4 * MaxNameBytes
+	MinPasswordRunes              = 8
+	MaxPasswordRunes              = 128
+	maxPasswordInputBytes         = 4 * MaxPasswordRunes
+	zeroWidthJoiner          rune = 0x200D
 )
 
 // NormalizeUsername checks raw against the username rules and returns the
@@ -32,7 +36,8 @@ const (
 // NFKC form), which is what uniqueness and lookups use: "Alice", "ALICE"
 // and "ａｌｉｃｅ" (fullwidth) share the key "alice".
 //
-// Rules: valid UTF-8 of at most 256 bytes; after NFKC 3 to 32 characters,
+// Rules: valid UTF-8 of at most 256 bytes; after NFKC 3 to 32 characters
+// and at most 64 bytes,
 // each a Unicode letter, a combining mark following a letter or mark, a
 // decimal digit, '_', '.' or '-'; the first character a letter or digit. No
 // spaces, control, format (zero-width, bidi) or symbol (emoji) characters.
@@ -54,6 +59,9 @@ func NormalizeUsername(raw string) (name, key string, err error) {
 	}
 	if n > MaxUsernameRunes {
 		return "", "", badUsername("username is longer than %d characters", MaxUsernameRunes)
+	}
+	if len(name) > MaxNameBytes {
+		return "", "", badUsername("username is longer than %d bytes of UTF-8", MaxNameBytes)
 	}
 	prevLetter := false
 	for i, r := range name {
@@ -90,13 +98,13 @@ func UsernameKey(raw string) string {
 }
 
 // NormalizeDisplayName trims spaces and checks a display name: NFKC, 1 to
-// 64 characters, no control characters and no format characters other than
+// 64 bytes of UTF-8, no control characters and no format characters other than
 // the zero-width joiner (which emoji sequences need). Bidi overrides are
 // format characters and so refused. An empty (or all-space) raw yields
 // fallback.
 func NormalizeDisplayName(raw, fallback string) (string, error) {
 	if len(raw) > maxDisplayNameInputBytes {
-		return "", netcode.Errorf(netcode.CodeBadRequest, "display name is longer than %d characters", MaxDisplayNameRunes)
+		return "", netcode.Errorf(netcode.CodeBadRequest, "display name is longer than %d bytes", MaxNameBytes)
 	}
 	if !utf8.ValidString(raw) {
 		return "", netcode.Errorf(netcode.CodeBadRequest, "display name is not valid UTF-8")
@@ -105,8 +113,8 @@ func NormalizeDisplayName(raw, fallback string) (string, error) {
 	if s == "" {
 		return fallback, nil
 	}
-	if utf8.RuneCountInString(s) > MaxDisplayNameRunes {
-		return "", netcode.Errorf(netcode.CodeBadRequest, "display name is longer than %d characters", MaxDisplayNameRunes)
+	if len(s) > MaxNameBytes {
+		return "", netcode.Errorf(netcode.CodeBadRequest, "display name is longer than %d bytes", MaxNameBytes)
 	}
 	for _, r := range s {
 		if unicode.IsControl(r) || (unicode.Is(unicode.Cf, r) && r != zeroWidthJoiner) || r == utf8.RuneError {

@@ -1,0 +1,221 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tickwire/tickwire/client"
+)
+
+// ConnectConfig configures the connect scenario: a bounded storm of new
+// sessions. The zero value means the defaults.
+type ConnectConfig struct {
+	// Transports to storm (default kcp, tcp); kcp-unreliable counts as
+	// kcp, the baselines have no handshake and are skipped.
+	Transports []string
+	// Sessions is the number of sessions opened per transport (default 200).
+	Sessions int
+	// Concurrency is the number of handshakes in flight (default 32).
+	Concurrency int
+	// Duration caps one transport's storm (default 60 s).
+	Duration time.Duration
+	// Impairment and Seed as in EchoConfig.
+	Impairment Impairment
+	Seed       int64
+}
+
+func (c ConnectConfig) populate() (ConnectConfig, error) {
+	if len(c.Transports) == 0 {
+		c.Transports = []string{TransportKCP, TransportTCP}
+	}
+	var ts []string
+	seen := map[string]bool{}
+	for _, t := range c.Transports {
+		if t == TransportKCPUnreliable {
+			t = TransportKCP
+		}
+		if (t == TransportKCP || t == TransportTCP) && !seen[t] {
+			ts = append(ts, t)
+			seen[t] = true
+		}
+	}
+	c.Transports = ts
+	if c.Sessions == 0 {
+		c.Sessions = 200
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = 32
+	}
+	if c.Duration == 0 {
+		c.Duration = 60 * time.Second
+	}
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
+	if len(c.Transports) == 0 || c.Sessions < 1 || c.Concurrency < 1 || c.Duration < 0 {
+		return c, fmt.Errorf("%w: connect needs kcp or tcp, sessions >= 1, concurrency >= 1", ErrConfig)
+	}
+	return c, c.Impairment.validate()
+}
+
+// JSON is the config as the report shows it.
+func (c ConnectConfig) JSON() map[string]any {
+	return map[string]any{
+		"transports":  c.Transports,
+		"sessions":    c.Sessions,
+		"concurrency": c.Concurrency,
+		"duration":    c.Duration.String(),
+		"loss_pct":    c.Impairment.LossPct,
+		"delay":       c.Impairment.Delay.String(),
+		"jitter":      c.Impairment.Jitter.String(),
+		"seed":        c.Seed,
+	}
+}
+
+// RunConnect opens Sessions new sessions per transport, Concurrency at a
+// time, and measures the time from dialling to Welcome. Each session gets
+// its own guest token first (not timed in the latency, reported as
+// token_p50_us). All sessions stay open until the storm ends, then close.
+// Sent counts attempts, Received successful handshakes; PerSecond is
+// handshakes per second over the storm.
+func RunConnect(ctx context.Context, env *Env, cfg ConnectConfig) (*Report, error) {
+	cfg, err := cfg.populate()
+	if err != nil {
+		return nil, err
+	}
+	rep := newReport("connect", cfg.JSON())
+	for _, t := range cfg.Transports {
+		r, err := runConnectTransport(ctx, env, cfg, t)
+		if err != nil {
+			return rep, fmt.Errorf("bench: connect over %s: %w", t, err)
+		}
+		rep.Results = append(rep.Results, r)
+	}
+	return rep, nil
+}
+
+func runConnectTransport(ctx context.Context, env *Env, cfg ConnectConfig, t string) (Result, error) {
+	res := Result{Name: t, Impairment: cfg.Impairment.Label(), LossPct: cfg.Impairment.LossPct,
+		DelayUs: float64(cfg.Impairment.Delay.Microseconds()), JitterUs: float64(cfg.Impairment.Jitter.Microseconds())}
+	addr, err := env.Target.addrFor(t)
+	if err != nil {
+		return res, err
+	}
+	var px proxy
+	if !cfg.Impairment.None() {
+		if px, err = startProxy(ctx, env, t, addr, cfg.Impairment, cfg.Seed); err != nil {
+			return res, err
+		}
+		defer px.Close()
+		addr = px.Addr()
+		if r := px.Removed(); r != "" {
+			res.Note = "tcp proxy can only delay/throttle: " + r
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	defer cancel()
+
+	bar := env.bar(fmt.Sprintf("connect %s", t), int64(cfg.Sessions))
+	var (
+		mu       sync.Mutex // guards the fields below
+		hist     = NewHistogram()
+		tokHist  = NewHistogram()
+		clients  []*client.Client
+		failures = map[string]int{}
+	)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	var lastOK atomic.Int64
+	for w := 0; w < cfg.Concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(cfg.Sessions) || ctx.Err() != nil {
+					return
+				}
+				t0 := time.Now()
+				tok, err := client.GuestToken(ctx, env.Target.httpBase(), fmt.Sprintf("storm%d", i))
+				t1 := time.Now()
+				var c *client.Client
+				if err == nil {
+					o := dialOptions(t, addr, tok, "tickbench-connect")
+					o.PingInterval = -1
+					c, err = client.Dial(ctx, o)
+				}
+				t2 := time.Now()
+				mu.Lock()
+				if err != nil {
+					failures[errKey(err)]++
+				} else {
+					tokHist.Record(t1.Sub(t0))
+					hist.Record(t2.Sub(t1))
+					clients = append(clients, c)
+					lastOK.Store(int64(t2.Sub(start)))
+				}
+				mu.Unlock()
+				bar.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	bar.Stop()
+	attempted := min(next.Load(), int64(cfg.Sessions))
+	elapsed := time.Duration(lastOK.Load())
+	if elapsed == 0 {
+		elapsed = time.Since(start)
+	}
+	// Close every session, concurrently and bounded like the storm.
+	closeAll(clients, cfg.Concurrency)
+
+	res.Sent, res.Received = attempted, int64(len(clients))
+	res.DurationS = elapsed.Seconds()
+	res.fill(hist)
+	if tokHist.Count() > 0 {
+		res.SetExtra("token_p50_us", tokHist.QuantileUs(50))
+		res.SetExtra("token_p99_us", tokHist.QuantileUs(99))
+	}
+	for k, n := range failures {
+		res.Note += fmt.Sprintf(" %d× %s;", n, k)
+	}
+	if px != nil {
+		res.WireBytes, res.WireSource = px.WireBytes(), "impair proxy"
+		if res.Received > 0 {
+			res.WireBytesPerMsg = float64(res.WireBytes) / float64(res.Received)
+		}
+	}
+	return res, nil
+}
+
+// errKey shortens an error for the failure tally.
+func errKey(err error) string {
+	s := err.Error()
+	if len(s) > 80 {
+		s = s[:80]
+	}
+	return s
+}
+
+func closeAll(cs []*client.Client, par int) {
+	ch := make(chan *client.Client)
+	var wg sync.WaitGroup
+	for i := 0; i < max(par, 1); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range ch {
+				c.Close() // Close always returns nil; it waits for the client's goroutines
+			}
+		}()
+	}
+	for _, c := range cs {
+		ch <- c
+	}
+	close(ch)
+	wg.Wait()
+}

@@ -1,0 +1,113 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func startBaselines(t *testing.T) *Local {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	l, err := StartLocal(ctx, LocalConfig{NoTickwire: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, l.Close(context.Background())) })
+	return l
+}
+
+func checkShape(t *testing.T, r Result) {
+	t.Helper()
+	require.Positive(t, r.Sent, r.Name)
+	require.Positive(t, r.Received, r.Name)
+	require.LessOrEqual(t, r.Received, r.Sent, r.Name)
+	require.Positive(t, r.P50Us, r.Name)
+	require.LessOrEqual(t, r.P50Us, r.P90Us, r.Name)
+	require.LessOrEqual(t, r.P90Us, r.P99Us, r.Name)
+	require.LessOrEqual(t, r.P99Us, r.P999Us, r.Name)
+	require.LessOrEqual(t, r.P999Us, r.MaxUs, r.Name)
+}
+
+func TestEchoBaselines(t *testing.T) {
+	l := startBaselines(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, b2b := range []bool{false, true} {
+		rep, err := RunEcho(ctx, &Env{Target: l.Target()}, EchoConfig{
+			Transports: []string{TransportUDPRaw, TransportKCPBare}, Count: 50, BackToBack: b2b, Duration: 5 * time.Second,
+		})
+		require.NoError(t, err)
+		require.Len(t, rep.Results, 2)
+		for _, r := range rep.Results {
+			checkShape(t, r)
+			require.EqualValues(t, 50, r.Sent)
+			require.EqualValues(t, 50, r.Received, "no loss on loopback")
+			require.Positive(t, r.WireBytesPerMsg, r.Name)
+			require.GreaterOrEqual(t, r.WireBytesPerMsg, float64(2*64), "a round trip carries the payload both ways")
+		}
+		require.InDelta(t, 1.0, rep.Results[0].P50VsUDP, 1e-9)
+	}
+}
+
+func startLocal(t *testing.T) *Local {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	l, err := StartLocal(ctx, LocalConfig{DataDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, l.Close(ctx))
+	})
+	return l
+}
+
+func TestEchoAllTransports(t *testing.T) {
+	l := startLocal(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rep, err := RunEcho(ctx, &Env{Target: l.Target()}, EchoConfig{Count: 50, Duration: 5 * time.Second})
+	require.NoError(t, err)
+	require.Len(t, rep.Results, len(AllTransports))
+	for _, r := range rep.Results {
+		checkShape(t, r)
+		require.Positive(t, r.WireBytesPerMsg, r.Name)
+		require.Positive(t, r.P50VsUDP, r.Name)
+	}
+	var buf bytes.Buffer
+	require.NoError(t, rep.WriteTable(&buf))
+	t.Log("\n" + buf.String())
+}
+
+func TestEchoImpaired(t *testing.T) {
+	l := startLocal(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rep, err := RunEcho(ctx, &Env{Target: l.Target()}, EchoConfig{
+		Count: 200, Duration: 10 * time.Second, Timeout: time.Second,
+		Impairment: Impairment{LossPct: 20, Delay: time.Millisecond}, Seed: 7,
+	})
+	require.NoError(t, err)
+	require.Len(t, rep.Results, len(AllTransports))
+	byName := map[string]Result{}
+	for _, r := range rep.Results {
+		checkShape(t, r)
+		require.Equal(t, "loss 20% delay 1ms", r.Impairment)
+		require.Positive(t, r.WireBytesPerMsg, r.Name)
+		require.GreaterOrEqual(t, r.P50Us, 2000.0, "%s: the proxy adds 1 ms each way", r.Name)
+		byName[r.Name] = r
+	}
+	// 20% loss each way: a plain UDP round trip survives with p = 0.64.
+	require.Less(t, byName[TransportUDPRaw].DeliveredPct, 85.0)
+	require.Less(t, byName[TransportKCPUnreliable].DeliveredPct, 85.0)
+	// Reliable transports deliver everything.
+	for _, n := range []string{TransportKCP, TransportKCPBare, TransportTCP} {
+		require.EqualValues(t, byName[n].Sent, byName[n].Received, n)
+	}
+	require.Contains(t, byName[TransportTCP].Note, "loss")
+	require.NotEmpty(t, rep.Notes)
+}

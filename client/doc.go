@@ -1,0 +1,12 @@
+// Package client is tickwire's Go SDK: it gets a guest token over HTTP,
+// dials a server over KCP (default) or TCP, performs the Hello/Welcome
+// handshake, sends frames on either channel, delivers what arrives through
+// a handler or a bounded channel, matches replies to requests by ref
+// (Call), and keeps an estimate of the round-trip time and of the server's
+// clock offset with periodic Pings.
+//
+// Concurrency contract: a Client is safe for concurrent use. It owns two
+// goroutines, a reader and a pinger, and Close waits for both. A Handler,
+// when set, runs on the reader goroutine: it must not block for long and
+// must not call Close. Messages() is closed when the client ends.
+package client

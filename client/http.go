@@ -1,0 +1,83 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/tickwire/tickwire/netcode"
+)
+
+// maxHTTPBody bounds the responses the client reads.
+const maxHTTPBody = 64 << 10
+
+// GuestToken asks the server at httpBase (e.g. "http://127.0.0.1:7780")
+// for a guest token. name is optional. A server error is returned as a
+// *netcode.CodedError with the server's code.
+func GuestToken(ctx context.Context, httpBase, name string) (string, error) {
+	var resp struct {
+		Token string `json:"token"`
+	}
+	if err := PostJSON(ctx, nil, strings.TrimRight(httpBase, "/")+"/v1/auth/guest", map[string]string{"name": name}, &resp); err != nil {
+		return "", err
+	}
+	if resp.Token == "" {
+		return "", fmt.Errorf("client: guest token: empty token in response")
+	}
+	return resp.Token, nil
+}
+
+// PostJSON posts body as JSON to url and decodes a 2xx answer into out
+// (if non-nil). A non-2xx answer becomes a *netcode.CodedError carrying
+// the code and message of the server's {"error","code","message"} body.
+// hc may be nil (http.DefaultClient). The accounts and social helpers use
+// it too.
+func PostJSON(ctx context.Context, hc *http.Client, url string, body, out any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("client: encoding request: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
+	if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return DoJSON(hc, req, out)
+}
+
+// DoJSON sends req and decodes the answer like PostJSON.
+func DoJSON(hc *http.Client, req *http.Request, out any) error {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("client: %s %s: %w", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxHTTPBody))
+	if err != nil {
+		return fmt.Errorf("client: %s %s: reading response: %w", req.Method, req.URL.Path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Code    uint16 `json:"code"`
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(data, &e) == nil && e.Code != 0 {
+			return &netcode.CodedError{Code: netcode.Code(e.Code), Msg: e.Message}
+		}
+		return fmt.Errorf("client: %s %s: HTTP %d: %s", req.Method, req.URL.Path, resp.StatusCode, bytes.TrimSpace(data))
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("client: %s %s: decoding response: %w", req.Method, req.URL.Path, err)
+	}
+	return nil
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/tickwire/tickwire/bench"
+)
+
+func cmdEcho(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlagSet("echo", stderr)
+	c.register(fs, strings.Join(bench.AllTransports, ","), 2000)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	ts, err := bench.ParseTransports(c.transports)
+	if err != nil {
+		return err
+	}
+	env, stop, err := c.env(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	rep, err := bench.RunEcho(ctx, env, bench.EchoConfig{
+		Transports: ts, Count: c.count, Size: c.size,
+		Interval: c.interval, BackToBack: c.interval == 0,
+		Duration: c.duration, Timeout: c.timeout,
+		Impairment: c.impairment(), Seed: c.seed,
+	})
+	err = errors.Join(err, stop())
+	if err != nil {
+		return err
+	}
+	return c.output(rep, stdout)
+}
+
+func cmdConnect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlagSet("connect", stderr)
+	c.register(fs, "kcp,tcp", 0)
+	sessions := fs.Int("sessions", 200, "sessions opened per transport")
+	conc := fs.Int("concurrency", 32, "handshakes in flight")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	ts, err := bench.ParseTransports(c.transports)
+	if err != nil {
+		return err
+	}
+	env, stop, err := c.env(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	rep, err := bench.RunConnect(ctx, env, bench.ConnectConfig{
+		Transports: ts, Sessions: *sessions, Concurrency: *conc, Duration: c.duration,
+		Impairment: c.impairment(), Seed: c.seed,
+	})
+	err = errors.Join(err, stop())
+	if err != nil {
+		return err
+	}
+	return c.output(rep, stdout)
+}

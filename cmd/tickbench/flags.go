@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/tickwire/tickwire/bench"
+)
+
+// common holds the flags every scenario shares.
+type common struct {
+	server                                               string
+	kcpPort, tcpPort, httpPort, udpEchoPort, kcpEchoPort int
+	serverPID                                            int
+
+	transports string
+	count      int
+	size       int
+	interval   time.Duration
+	duration   time.Duration
+	timeout    time.Duration
+	loss       float64
+	delay      time.Duration
+	jitter     time.Duration
+	seed       int64
+	jsonPath   string
+	htmlPath   string
+	quiet      bool
+}
+
+func (c *common) register(fs *flag.FlagSet, defTransports string, defCount int) {
+	fs.StringVar(&c.server, "server", "", "server host (IP or name); empty = an in-process server on 127.0.0.1")
+	fs.IntVar(&c.kcpPort, "kcp-port", bench.DefaultKCPPort, "tickwire KCP (UDP) port on --server")
+	fs.IntVar(&c.tcpPort, "tcp-port", bench.DefaultTCPPort, "tickwire TCP port on --server")
+	fs.IntVar(&c.httpPort, "http-port", bench.DefaultHTTPPort, "tickwire HTTP API port on --server")
+	fs.IntVar(&c.udpEchoPort, "udp-echo-port", bench.DefaultUDPEchoPort, "udp-raw baseline echo port on --server (tickbench serve)")
+	fs.IntVar(&c.kcpEchoPort, "kcp-echo-port", bench.DefaultKCPEchoPort, "kcp-bare baseline echo port on --server (tickbench serve)")
+	fs.IntVar(&c.serverPID, "server-pid", 0, "pid of a server on this machine to sample CPU/RSS from /proc")
+	fs.StringVar(&c.transports, "transports", defTransports, "comma-separated: kcp,kcp-unreliable,tcp,udp-raw,kcp-bare")
+	fs.IntVar(&c.count, "count", defCount, "round trips (messages) per transport")
+	fs.IntVar(&c.size, "size", 64, "payload size in bytes")
+	fs.DurationVar(&c.interval, "interval", time.Millisecond, "pacing between sends; 0 = back-to-back")
+	fs.DurationVar(&c.duration, "duration", 60*time.Second, "upper bound on one transport's run")
+	fs.DurationVar(&c.timeout, "timeout", 2*time.Second, "wait for a reply (back-to-back) and for stragglers after the last send")
+	fs.Float64Var(&c.loss, "loss", 0, "random packet loss in percent, each way (UDP transports; TCP cannot drop)")
+	fs.DurationVar(&c.delay, "delay", 0, "added one-way delay, each way")
+	fs.DurationVar(&c.jitter, "jitter", 0, "random extra one-way delay (uniform +-jitter), each way")
+	fs.Int64Var(&c.seed, "seed", 1, "seed of the impairment's random choices")
+	fs.StringVar(&c.jsonPath, "json", "", "write the report as JSON to this file")
+	fs.StringVar(&c.htmlPath, "html", "", "write a self-contained HTML report to this file")
+	fs.BoolVar(&c.quiet, "quiet", false, "no progress bar")
+}
+
+func (c *common) impairment() bench.Impairment {
+	return bench.Impairment{LossPct: c.loss, Delay: c.delay, Jitter: c.jitter}
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("tickbench "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// env builds the environment: a remote target, or an in-process server
+// that the returned stop function shuts down.
+func (c *common) env(ctx context.Context, stderr io.Writer) (*bench.Env, func() error, error) {
+	env := &bench.Env{}
+	if !c.quiet {
+		if f, ok := stderr.(*os.File); ok {
+			env.Progress = bench.Bar(f)
+		}
+	}
+	if c.server != "" {
+		env.Target = bench.RemoteTarget(c.server, c.kcpPort, c.tcpPort, c.httpPort, c.udpEchoPort, c.kcpEchoPort)
+		env.Target.ServerPID = c.serverPID
+		return env, func() error { return nil }, nil
+	}
+	l, err := bench.StartLocal(ctx, bench.LocalConfig{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting in-process server: %w", err)
+	}
+	env.Target = l.Target()
+	stop := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return l.Close(ctx)
+	}
+	return env, stop, nil
+}
+
+// output prints the table and writes the requested files.
+func (c *common) output(rep *bench.Report, stdout io.Writer) error {
+	if err := rep.WriteTable(stdout); err != nil {
+		return err
+	}
+	if c.jsonPath != "" {
+		if err := rep.WriteJSONFile(c.jsonPath); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", c.jsonPath)
+	}
+	if c.htmlPath != "" {
+		if err := bench.WriteHTMLFile(c.htmlPath, "tickbench "+rep.Scenario, []*bench.Report{rep}); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", c.htmlPath)
+	}
+	return nil
+}
+
+// parse parses args and rejects positional leftovers.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	return nil
+}

@@ -1,0 +1,165 @@
+// Command tickwire runs the tickwire realtime server: KCP on UDP :7777,
+// framed TCP on :7778 and the HTTP API on :7780 by default. Flags override
+// environment variables, which override the defaults; see docs/ENGINE.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tickwire/tickwire/engine"
+	"github.com/tickwire/tickwire/internal/wire"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "tickwire:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command's settings after flags and environment.
+type options struct {
+	wire            wire.Config
+	logLevel        slog.Level
+	logFormat       string
+	shutdownTimeout time.Duration
+}
+
+// parse reads flags from args over environment variables from getenv.
+func parse(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
+	env := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	fs := flag.NewFlagSet("tickwire", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	kcpAddr := fs.String("kcp", env("TICKWIRE_KCP_ADDR", wire.DefaultKCPAddr), `KCP (UDP) listen address, or "off" (env TICKWIRE_KCP_ADDR)`)
+	tcpAddr := fs.String("tcp", env("TICKWIRE_TCP_ADDR", wire.DefaultTCPAddr), `TCP listen address, or "off" (env TICKWIRE_TCP_ADDR)`)
+	httpAddr := fs.String("http", env("TICKWIRE_HTTP_ADDR", wire.DefaultHTTPAddr), `HTTP API listen address, or "off" (env TICKWIRE_HTTP_ADDR)`)
+	dataDir := fs.String("data", env("TICKWIRE_DATA_DIR", wire.DefaultDataDir), "data directory for the SQLite database (env TICKWIRE_DATA_DIR)")
+	tokenKey := fs.String("token-key", env("TICKWIRE_TOKEN_KEY", ""), "token signing key, at least 32 bytes; empty = random per process (env TICKWIRE_TOKEN_KEY)")
+	logLevel := fs.String("log-level", env("TICKWIRE_LOG_LEVEL", "info"), "debug, info, warn or error (env TICKWIRE_LOG_LEVEL)")
+	logFormat := fs.String("log-format", env("TICKWIRE_LOG_FORMAT", "text"), "text or json (env TICKWIRE_LOG_FORMAT)")
+	maxFrame := fs.Int("max-frame-size", envInt(env, "TICKWIRE_MAX_FRAME_SIZE"), "largest client frame in bytes, 0 = default 16384 (env TICKWIRE_MAX_FRAME_SIZE)")
+	maxFPS := fs.Int("max-frames-per-sec", envInt(env, "TICKWIRE_MAX_FRAMES_PER_SEC"), "frames per second per session, 0 = default 200 (env TICKWIRE_MAX_FRAMES_PER_SEC)")
+	guestTTL := fs.Duration("guest-ttl", envDuration(env, "TICKWIRE_GUEST_TTL"), "guest token lifetime, 0 = default 24h (env TICKWIRE_GUEST_TTL)")
+	shutdown := fs.Duration("shutdown-timeout", envDuration(env, "TICKWIRE_SHUTDOWN_TIMEOUT"), "graceful shutdown bound, 0 = default 10s (env TICKWIRE_SHUTDOWN_TIMEOUT)")
+	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+	if fs.NArg() > 0 {
+		return options{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	var o options
+	if err := o.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+		return options{}, fmt.Errorf("-log-level: %w", err)
+	}
+	switch *logFormat {
+	case "text", "json":
+		o.logFormat = *logFormat
+	default:
+		return options{}, fmt.Errorf("-log-format: %q is not text or json", *logFormat)
+	}
+	if *tokenKey != "" && len(*tokenKey) < 32 {
+		return options{}, fmt.Errorf("-token-key: %d bytes, want at least 32", len(*tokenKey))
+	}
+	if *maxFrame < 0 || *maxFPS < 0 || *guestTTL < 0 || *shutdown < 0 {
+		return options{}, errors.New("limits and durations must not be negative")
+	}
+	o.wire = wire.Config{KCPAddr: *kcpAddr, TCPAddr: *tcpAddr, HTTPAddr: *httpAddr, DataDir: *dataDir}
+	if *tokenKey != "" {
+		o.wire.Engine.TokenKey = []byte(*tokenKey)
+	}
+	o.wire.Engine.MaxFrameSize = *maxFrame
+	o.wire.Engine.MaxFramesPerSecond = *maxFPS
+	o.wire.Engine.GuestTokenTTL = *guestTTL
+	o.shutdownTimeout = *shutdown
+	if o.shutdownTimeout == 0 {
+		o.shutdownTimeout = 10 * time.Second
+	}
+	return o, nil
+}
+
+// envInt and envDuration read a numeric default from the environment; an
+// unparsable value is left for the flag package to report (as the flag's
+// default it would be silently wrong, so it becomes -1 and is rejected).
+func envInt(env func(string, string) string, name string) int {
+	v := env(name, "")
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+func envDuration(env func(string, string) string, name string) time.Duration {
+	v := env(name, "")
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return -1
+	}
+	return d
+}
+
+// run parses the configuration, starts the server and serves until ctx
+// is cancelled (SIGINT/SIGTERM) or the engine stops on its own.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	o, err := parse(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	hopts := &slog.HandlerOptions{Level: o.logLevel}
+	var h slog.Handler = slog.NewTextHandler(stderr, hopts)
+	if o.logFormat == "json" {
+		h = slog.NewJSONHandler(stderr, hopts)
+	}
+	log := slog.New(h)
+	o.wire.Logger = log
+	if o.wire.Engine.TokenKey == nil {
+		log.Warn("no token key given: tokens are signed with a random key and die with the process")
+	}
+
+	srv, err := wire.Start(ctx, o.wire)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		log.Info("signal received; shutting down", "timeout", o.shutdownTimeout)
+	case <-srv.Done():
+		log.Error("engine stopped", "err", srv.Err())
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := srv.Err(); err != nil && !errors.Is(err, engine.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

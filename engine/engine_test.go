@@ -1,0 +1,603 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/vmihailenco/msgpack/v5"
+	"go.uber.org/goleak"
+
+	"github.com/tickwire/tickwire/engine/auth"
+	"github.com/tickwire/tickwire/engine/service"
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const wait = 5 * time.Second
+
+// testReq is the frame the test service owns: [20, ref, action, n].
+type testReq struct {
+	Ref    uint32
+	Action uint8
+	N      uint32
+}
+
+const kindTest frame.Kind = 20
+
+func (*testReq) Kind() frame.Kind    { return kindTest }
+func (r *testReq) SetRef(ref uint32) { r.Ref = ref }
+func (r *testReq) EncodeMsgpack(enc *msgpack.Encoder) error {
+	w := frame.W{Enc: enc}
+	w.Begin(kindTest, 3)
+	w.Uint(uint64(r.Ref))
+	w.Uint(uint64(r.Action))
+	w.Uint(uint64(r.N))
+	return w.Err()
+}
+func (r *testReq) DecodeMsgpack(dec *msgpack.Decoder) error {
+	f := frame.Begin(dec, kindTest, 3)
+	r.Ref = uint32(f.Uint("ref", math.MaxUint32))
+	r.Action = uint8(f.Uint("action", 255))
+	r.N = uint32(f.Uint("n", math.MaxUint32))
+	return f.End()
+}
+
+const (
+	actOK = iota
+	actDomainError
+	actInputError
+	actFloodReliable
+	actFloodUnreliable
+)
+
+// testService answers testReq frames and records its lifecycle calls.
+type testService struct {
+	mu       sync.Mutex // guards the fields below
+	opened   map[uint64]int
+	closed   map[uint64]int
+	frames   int
+	closedCh chan uint64
+}
+
+func newTestService() *testService {
+	return &testService{opened: map[uint64]int{}, closed: map[uint64]int{}, closedCh: make(chan uint64, 100)}
+}
+
+func (s *testService) Name() string              { return "test" }
+func (s *testService) Handles(k frame.Kind) bool { return k == kindTest }
+func (s *testService) PeerOpened(p service.Peer) {
+	s.mu.Lock()
+	s.opened[p.SessionID()]++
+	s.mu.Unlock()
+}
+func (s *testService) PeerClosed(p service.Peer) {
+	s.mu.Lock()
+	s.closed[p.SessionID()]++
+	s.mu.Unlock()
+	s.closedCh <- p.SessionID()
+}
+func (s *testService) HandleFrame(now time.Time, p service.Peer, ch netcode.Channel, k frame.Kind, data []byte) (uint32, error) {
+	var r testReq
+	if err := frame.Unmarshal(data, &r); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	s.frames++
+	s.mu.Unlock()
+	switch r.Action {
+	case actOK:
+		b, _ := frame.Marshal(&frame.OK{Ref: r.Ref})
+		p.Send(netcode.Reliable, b)
+		return r.Ref, nil
+	case actDomainError:
+		return r.Ref, netcode.Errorf(netcode.CodeRoomFull, "room is full")
+	case actInputError:
+		return r.Ref, netcode.Errorf(netcode.CodeBadFrame, "bad input")
+	case actFloodReliable, actFloodUnreliable:
+		c := netcode.Reliable
+		if r.Action == actFloodUnreliable {
+			c = netcode.Unreliable
+		}
+		b, _ := frame.Marshal(&frame.OK{Ref: r.Ref})
+		for i := uint32(0); i < r.N; i++ {
+			p.Send(c, b)
+		}
+		return r.Ref, nil
+	}
+	return r.Ref, errors.New("unknown action")
+}
+
+type harness struct {
+	t   *testing.T
+	e   *Engine
+	l   *memListener
+	svc *testService
+	run chan error
+}
+
+func start(t *testing.T, cfg Config) *harness {
+	t.Helper()
+	svc := newTestService()
+	cfg.Services = append(cfg.Services, svc)
+	if cfg.CloseLinger == 0 {
+		cfg.CloseLinger = 20 * time.Millisecond // test peers never close first
+	}
+	e, err := New(cfg)
+	require.NoError(t, err)
+	h := &harness{t: t, e: e, l: newMemListener(), svc: svc, run: make(chan error, 1)}
+	require.NoError(t, e.Serve(h.l))
+	go func() { h.run <- e.Run(context.Background()) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		assert.NoError(t, e.Shutdown(ctx))
+		select {
+		case err := <-h.run:
+			assert.ErrorIs(t, err, ErrServerClosed)
+		case <-time.After(wait):
+			t.Error("Run did not return after Shutdown")
+		}
+	})
+	return h
+}
+
+func (h *harness) token(name string, ttl time.Duration) string {
+	tok, _, err := h.e.Signer().Issue(auth.Claims{UserID: "u_" + name, Name: name}, time.Now(), ttl)
+	require.NoError(h.t, err)
+	return tok
+}
+
+// tpeer is a test client over a memConn with a pump goroutine.
+type tpeer struct {
+	t    *testing.T
+	c    *memConn
+	msgs chan pumped // ends with one entry carrying the read error
+}
+
+type pumped struct {
+	memMsg
+	err error
+}
+
+func (h *harness) dial(inbox int) *tpeer {
+	c, ok := h.l.dial(inbox)
+	require.True(h.t, ok)
+	p := &tpeer{t: h.t, c: c, msgs: make(chan pumped, 10000)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			ch, b, err := c.ReadMessage()
+			p.msgs <- pumped{memMsg{ch: ch, b: b}, err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	h.t.Cleanup(func() {
+		_ = c.Close(netcode.CodeOK, "test over")
+		<-done
+	})
+	return p
+}
+
+// dialIdle connects without reading anything (a stalled client).
+func (h *harness) dialIdle(inbox int) *memConn {
+	c, ok := h.l.dial(inbox)
+	require.True(h.t, ok)
+	h.t.Cleanup(func() { _ = c.Close(netcode.CodeOK, "test over") })
+	return c
+}
+
+func (p *tpeer) send(ch netcode.Channel, f frame.Frame) {
+	b, err := frame.Marshal(f)
+	require.NoError(p.t, err)
+	p.sendRaw(ch, b)
+}
+
+func (p *tpeer) sendRaw(ch netcode.Channel, b []byte) {
+	require.NoError(p.t, p.c.WriteMessage(ch, b))
+}
+
+func (p *tpeer) next() memMsg {
+	p.t.Helper()
+	select {
+	case m := <-p.msgs:
+		require.NoError(p.t, m.err, "connection ended")
+		return m.memMsg
+	case <-time.After(wait):
+		require.FailNow(p.t, "timed out waiting for a frame")
+	}
+	return memMsg{}
+}
+
+func (p *tpeer) nextKind(k frame.Kind, f frame.Frame) memMsg {
+	p.t.Helper()
+	m := p.next()
+	got, err := frame.Peek(m.b)
+	require.NoError(p.t, err)
+	require.Equal(p.t, k, got, "frame kind")
+	if f != nil {
+		require.NoError(p.t, frame.Unmarshal(m.b, f))
+	}
+	return m
+}
+
+func (p *tpeer) expectError(code netcode.Code) frame.Error {
+	p.t.Helper()
+	var e frame.Error
+	p.nextKind(frame.KindError, &e)
+	require.Equal(p.t, code, e.Code, "error code (message %q)", e.Message)
+	return e
+}
+
+// expectClosed reads the Close frame with code and then the end of the
+// connection.
+func (p *tpeer) expectClosed(code netcode.Code) {
+	p.t.Helper()
+	var c frame.Close
+	p.nextKind(frame.KindClose, &c)
+	require.Equal(p.t, code, c.Code, "close code (reason %q)", c.Reason)
+	select {
+	case m := <-p.msgs:
+		var ce *netcode.CloseError
+		require.ErrorAs(p.t, m.err, &ce)
+		require.Equal(p.t, code, ce.Code)
+	case <-time.After(wait):
+		require.FailNow(p.t, "connection not closed after Close frame")
+	}
+}
+
+func (p *tpeer) hello(tok string) frame.Welcome {
+	p.t.Helper()
+	p.send(netcode.Reliable, &frame.Hello{Version: frame.ProtocolVersion, Token: tok, ClientName: "test"})
+	var w frame.Welcome
+	p.nextKind(frame.KindWelcome, &w)
+	return w
+}
+
+func TestHandshakeAndSessionFrames(t *testing.T) {
+	h := start(t, Config{})
+	p := h.dial(64)
+	before := time.Now()
+	w := p.hello(h.token("alice", time.Hour))
+	assert.NotZero(t, w.SessionID)
+	assert.Equal(t, "u_alice", w.UserID)
+	assert.Equal(t, "alice", w.DisplayName)
+	assert.WithinDuration(t, before, time.UnixMicro(w.ServerTimeUs), time.Second)
+	assert.EqualValues(t, DefaultMaxFrameSize, w.MaxFrame)
+	assert.EqualValues(t, DefaultMaxFramesPerSecond, w.MaxFramesPerSec)
+	assert.EqualValues(t, 1000, w.HeartbeatMs)
+	assert.EqualValues(t, 10000, w.IdleTimeoutMs)
+
+	p.send(netcode.Reliable, &frame.Ping{ClientTimeUs: 12345})
+	var pong frame.Pong
+	p.nextKind(frame.KindPong, &pong)
+	assert.EqualValues(t, 12345, pong.ClientTimeUs)
+	assert.WithinDuration(t, time.Now(), time.UnixMicro(pong.ServerTimeUs), time.Second)
+
+	for _, ch := range []netcode.Channel{netcode.Reliable, netcode.Unreliable} {
+		echo := &frame.Echo{Seq: 7, SentUs: 99, Payload: []byte("hello " + ch.String())}
+		b, err := frame.Marshal(echo)
+		require.NoError(t, err)
+		p.sendRaw(ch, b)
+		m := p.next()
+		assert.Equal(t, ch, m.ch, "echo comes back on its channel")
+		assert.Equal(t, b, m.b, "echo comes back byte for byte")
+	}
+
+	p.send(netcode.Reliable, &testReq{Ref: 5, Action: actOK})
+	var ok frame.OK
+	p.nextKind(frame.KindOK, &ok)
+	assert.EqualValues(t, 5, ok.Ref)
+
+	st := h.e.Stats()
+	assert.EqualValues(t, 1, st.SessionsOpen)
+	assert.EqualValues(t, 1, st.Handshakes)
+	assert.GreaterOrEqual(t, st.FramesIn, uint64(5))
+}
+
+func TestHelloRejected(t *testing.T) {
+	h := start(t, Config{})
+	other, err := auth.NewSigner(auth.RandomKey())
+	require.NoError(t, err)
+	foreign, _, err := other.Issue(auth.Claims{UserID: "x"}, time.Now(), time.Hour)
+	require.NoError(t, err)
+	expired, _, err := h.e.Signer().Issue(auth.Claims{UserID: "x"}, time.Now().Add(-2*time.Hour), time.Hour)
+	require.NoError(t, err)
+
+	cases := map[string]struct {
+		hello frame.Hello
+		code  netcode.Code
+	}{
+		"garbage token": {frame.Hello{Version: frame.ProtocolVersion, Token: "nope"}, netcode.CodeBadToken},
+		"empty token":   {frame.Hello{Version: frame.ProtocolVersion}, netcode.CodeBadToken},
+		"foreign key":   {frame.Hello{Version: frame.ProtocolVersion, Token: foreign}, netcode.CodeBadToken},
+		"expired":       {frame.Hello{Version: frame.ProtocolVersion, Token: expired}, netcode.CodeTokenExpired},
+		"wrong version": {frame.Hello{Version: 99, Token: h.token("v", time.Hour)}, netcode.CodeProtocolVersion},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			p := h.dial(64)
+			p.t = t
+			p.send(netcode.Reliable, &tc.hello)
+			p.expectError(tc.code)
+			p.expectClosed(tc.code)
+		})
+	}
+	require.Eventually(t, func() bool { return h.e.Stats().SessionsOpen == 0 }, wait, time.Millisecond)
+	assert.Zero(t, h.e.Stats().Handshakes)
+}
+
+func TestTokenCheck(t *testing.T) {
+	h := start(t, Config{TokenCheck: func(ctx context.Context, c auth.Claims) error {
+		if c.UserID == "u_revoked" {
+			return netcode.Errorf(netcode.CodeTokenRevoked, "logged out")
+		}
+		return nil
+	}})
+	p := h.dial(64)
+	p.send(netcode.Reliable, &frame.Hello{Version: frame.ProtocolVersion, Token: h.token("revoked", time.Hour)})
+	e := p.expectError(netcode.CodeTokenRevoked)
+	assert.Equal(t, "logged out", e.Message)
+	p.expectClosed(netcode.CodeTokenRevoked)
+	h.dial(64).hello(h.token("fine", time.Hour))
+}
+
+func TestBadInputBeforeHelloThenTooManyErrors(t *testing.T) {
+	h := start(t, Config{MaxBadFrames: 4})
+	p := h.dial(64)
+	p.send(netcode.Reliable, &frame.Ping{ClientTimeUs: 1})
+	p.expectError(netcode.CodeNotAuthenticated)
+	p.sendRaw(netcode.Reliable, []byte{0xc1, 0xff, 0x00})
+	p.expectError(netcode.CodeBadFrame)
+	p.sendRaw(netcode.Unreliable, []byte{0x93, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xff}) // Hello with a 4 GiB string
+	p.expectError(netcode.CodeBadFrame)
+	p.sendRaw(netcode.Reliable, make([]byte, DefaultMaxFrameSize+1))
+	p.expectError(netcode.CodeFrameTooLarge)
+	p.expectClosed(netcode.CodeTooManyErrors)
+
+	// Other sessions are untouched.
+	q := h.dial(64)
+	q.hello(h.token("bob", time.Hour))
+	q.send(netcode.Reliable, &frame.Ping{ClientTimeUs: 1})
+	q.nextKind(frame.KindPong, nil)
+	assert.EqualValues(t, 1, h.e.Stats().Closes["too_many_errors"])
+}
+
+func TestAuthenticatedErrors(t *testing.T) {
+	h := start(t, Config{MaxBadFrames: 3})
+	p := h.dial(256)
+	p.hello(h.token("carol", time.Hour))
+
+	// Domain errors carry the ref and never close the session.
+	for i := 0; i < 10; i++ {
+		p.send(netcode.Reliable, &testReq{Ref: uint32(100 + i), Action: actDomainError})
+		e := p.expectError(netcode.CodeRoomFull)
+		assert.EqualValues(t, 100+i, e.Ref)
+	}
+	p.send(netcode.Reliable, &frame.Hello{Version: frame.ProtocolVersion, Token: "x"})
+	p.expectError(netcode.CodeNotAuthenticated)
+	p.sendRaw(netcode.Reliable, []byte{0x91, 0x7f})
+	p.expectError(netcode.CodeUnknownKind)
+	p.send(netcode.Reliable, &testReq{Ref: 9, Action: actInputError})
+	e := p.expectError(netcode.CodeBadFrame)
+	assert.EqualValues(t, 9, e.Ref)
+	p.expectClosed(netcode.CodeTooManyErrors)
+	assert.EqualValues(t, 10, h.e.Stats().Errors["room_full"])
+}
+
+func TestRateLimit(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0) // a frozen clock: no refill
+	h := start(t, Config{MaxFramesPerSecond: 5, MaxBadFrames: 3, Now: func() time.Time { return now }})
+	p := h.dial(64)
+	p.hello(h.token("dave", time.Hour)) // 1 of 5
+	for i := 0; i < 4; i++ {
+		p.send(netcode.Reliable, &frame.Ping{ClientTimeUs: int64(i)})
+		p.nextKind(frame.KindPong, nil)
+	}
+	p.send(netcode.Reliable, &frame.Ping{ClientTimeUs: 5})
+	p.expectError(netcode.CodeRateLimited)
+	p.send(netcode.Reliable, &frame.Ping{ClientTimeUs: 6})
+	p.expectError(netcode.CodeRateLimited)
+	p.send(netcode.Reliable, &frame.Ping{ClientTimeUs: 7})
+	p.expectError(netcode.CodeRateLimited)
+	p.expectClosed(netcode.CodeTooManyErrors)
+	assert.EqualValues(t, 3, h.e.Stats().Drops["rate_limited"])
+}
+
+func TestCloseLingerEndsWhenPeerCloses(t *testing.T) {
+	h := start(t, Config{CloseLinger: time.Hour})
+	p := h.dial(64)
+	p.send(netcode.Reliable, &frame.Hello{Version: frame.ProtocolVersion, Token: "bad"})
+	p.expectError(netcode.CodeBadToken)
+	var c frame.Close
+	p.nextKind(frame.KindClose, &c)
+	require.NoError(t, p.c.Close(netcode.CodeOK, "bye"))
+	require.Eventually(t, func() bool { return h.e.Stats().SessionsOpen == 0 }, wait, time.Millisecond)
+}
+
+func TestHandshakeTimeout(t *testing.T) {
+	h := start(t, Config{HandshakeTimeout: 50 * time.Millisecond})
+	p := h.dial(64)
+	p.expectClosed(netcode.CodeHandshakeTimeout)
+}
+
+func TestPeerLifecycleCalledOnce(t *testing.T) {
+	h := start(t, Config{})
+	p := h.dial(64)
+	w := p.hello(h.token("erin", time.Hour))
+	require.NoError(t, p.c.Close(netcode.CodeOK, "bye"))
+	select {
+	case id := <-h.svc.closedCh:
+		assert.Equal(t, w.SessionID, id)
+	case <-time.After(wait):
+		t.Fatal("PeerClosed not called")
+	}
+	h.svc.mu.Lock()
+	assert.Equal(t, 1, h.svc.opened[w.SessionID])
+	assert.Equal(t, 1, h.svc.closed[w.SessionID])
+	h.svc.mu.Unlock()
+
+	// A session that never authenticated is not seen by services.
+	q := h.dial(64)
+	require.NoError(t, q.c.Close(netcode.CodeOK, "bye"))
+	require.Eventually(t, func() bool { return h.e.Stats().SessionsOpen == 0 }, wait, time.Millisecond)
+	h.svc.mu.Lock()
+	assert.Len(t, h.svc.opened, 1)
+	h.svc.mu.Unlock()
+}
+
+func TestSlowConsumerClosedOthersUnaffected(t *testing.T) {
+	h := start(t, Config{ReliableQueue: 8})
+	slow := h.dialIdle(1) // its inbox holds one frame: the writer stalls
+	b, err := frame.Marshal(&frame.Hello{Version: frame.ProtocolVersion, Token: h.token("slow", time.Hour)})
+	require.NoError(t, err)
+	require.NoError(t, slow.WriteMessage(netcode.Reliable, b))
+	b, err = frame.Marshal(&testReq{Ref: 1, Action: actFloodReliable, N: 1000})
+	require.NoError(t, err)
+	require.NoError(t, slow.WriteMessage(netcode.Reliable, b))
+
+	fast := h.dial(64)
+	fast.hello(h.token("fast", time.Hour))
+	select {
+	case <-h.svc.closedCh:
+	case <-time.After(wait):
+		t.Fatal("slow consumer not closed")
+	}
+	st := h.e.Stats()
+	assert.EqualValues(t, 1, st.Closes["slow_consumer"])
+	assert.GreaterOrEqual(t, st.Drops["reliable_overflow"], uint64(1))
+	fast.send(netcode.Reliable, &frame.Ping{ClientTimeUs: 1})
+	fast.nextKind(frame.KindPong, nil)
+}
+
+func TestUnreliableOverflowDropsOldest(t *testing.T) {
+	h := start(t, Config{UnreliableQueue: 4})
+	slow := h.dialIdle(1)
+	b, err := frame.Marshal(&frame.Hello{Version: frame.ProtocolVersion, Token: h.token("u", time.Hour)})
+	require.NoError(t, err)
+	require.NoError(t, slow.WriteMessage(netcode.Reliable, b))
+	b, err = frame.Marshal(&testReq{Ref: 1, Action: actFloodUnreliable, N: 100})
+	require.NoError(t, err)
+	require.NoError(t, slow.WriteMessage(netcode.Reliable, b))
+	require.Eventually(t, func() bool { return h.e.Stats().Drops["unreliable_overflow"] >= 90 }, wait, time.Millisecond)
+	assert.EqualValues(t, 1, h.e.Stats().SessionsOpen, "unreliable overflow never closes a session")
+}
+
+func TestShutdownClosesEverySession(t *testing.T) {
+	svc := newTestService()
+	e, err := New(Config{CloseLinger: 20 * time.Millisecond, Services: []service.Service{svc}})
+	require.NoError(t, err)
+	l := newMemListener()
+	require.NoError(t, e.Serve(l))
+	run := make(chan error, 1)
+	go func() { run <- e.Run(context.Background()) }()
+	h := &harness{t: t, e: e, l: l, svc: svc}
+	a := h.dial(64)
+	a.hello(h.token("a", time.Hour))
+	b := h.dial(64) // not yet authenticated
+	require.Eventually(t, func() bool { return e.Stats().SessionsOpen == 2 }, wait, time.Millisecond)
+
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	require.NoError(t, e.Shutdown(ctx))
+	a.expectClosed(netcode.CodeServerShutdown)
+	b.expectClosed(netcode.CodeServerShutdown)
+	select {
+	case err := <-run:
+		assert.ErrorIs(t, err, ErrServerClosed)
+	case <-time.After(wait):
+		t.Fatal("Run did not return")
+	}
+	assert.NoError(t, e.Shutdown(ctx), "Shutdown is idempotent")
+	assert.ErrorIs(t, e.Serve(newMemListener()), ErrServerClosed)
+	assert.ErrorIs(t, e.Run(context.Background()), ErrServerClosed)
+	svc.mu.Lock()
+	assert.Len(t, svc.closed, 1)
+	svc.mu.Unlock()
+	_, ok := l.dial(1)
+	assert.False(t, ok, "listener closed")
+}
+
+func TestShutdownTimeoutForcesClose(t *testing.T) {
+	svc := newTestService()
+	e, err := New(Config{Services: []service.Service{svc}})
+	require.NoError(t, err)
+	l := newMemListener()
+	require.NoError(t, e.Serve(l))
+	run := make(chan error, 1)
+	go func() { run <- e.Run(context.Background()) }()
+	h := &harness{t: t, e: e, l: l, svc: svc}
+	slow := h.dialIdle(1)
+	b, _ := frame.Marshal(&frame.Hello{Version: frame.ProtocolVersion, Token: h.token("s", time.Hour)})
+	require.NoError(t, slow.WriteMessage(netcode.Reliable, b))
+	b, _ = frame.Marshal(&testReq{Ref: 1, Action: actFloodReliable, N: 100})
+	require.NoError(t, slow.WriteMessage(netcode.Reliable, b))
+	require.Eventually(t, func() bool { return e.Stats().Handshakes == 1 }, wait, time.Millisecond)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	assert.ErrorIs(t, e.Shutdown(ctx), context.DeadlineExceeded)
+	assert.ErrorIs(t, <-run, ErrServerClosed)
+	assert.Zero(t, e.Stats().SessionsOpen)
+}
+
+func TestRunCancelShutsDown(t *testing.T) {
+	e, err := New(Config{CloseLinger: 20 * time.Millisecond})
+	require.NoError(t, err)
+	l := newMemListener()
+	require.NoError(t, e.Serve(l))
+	ctx, cancel := context.WithCancel(context.Background())
+	run := make(chan error, 1)
+	go func() { run <- e.Run(ctx) }()
+	h := &harness{t: t, e: e, l: l}
+	p := h.dial(64)
+	p.hello(h.token("z", time.Hour))
+	cancel()
+	p.expectClosed(netcode.CodeServerShutdown)
+	assert.ErrorIs(t, <-run, ErrServerClosed)
+}
+
+func TestConfigValidation(t *testing.T) {
+	cases := map[string]Config{
+		"short key":         {TokenKey: []byte("short")},
+		"frame too small":   {MaxFrameSize: 10},
+		"frame too large":   {MaxFrameSize: 1 << 20},
+		"negative limit":    {MaxBadFrames: -1},
+		"idle <= heartbeat": {HeartbeatInterval: time.Second, IdleTimeout: time.Second},
+		"session kind":      {Services: []service.Service{kindClaimer{k: frame.KindPing}}},
+		"duplicate kind":    {Services: []service.Service{kindClaimer{k: 30}, kindClaimer{k: 30}}},
+		"nil service":       {Services: []service.Service{nil}},
+	}
+	for name, cfg := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := New(cfg)
+			assert.ErrorIs(t, err, ErrBadConfig)
+		})
+	}
+	e, err := New(Config{})
+	require.NoError(t, err)
+	c := e.Config()
+	assert.Equal(t, DefaultMaxFrameSize, c.MaxFrameSize)
+	assert.Equal(t, DefaultReliableQueue, c.ReliableQueue)
+	assert.Len(t, c.TokenKey, 32)
+}
+
+type kindClaimer struct{ k frame.Kind }
+
+func (c kindClaimer) Name() string              { return "claimer" }
+func (c kindClaimer) Handles(k frame.Kind) bool { return k == c.k }
+func (kindClaimer) PeerOpened(service.Peer)     {}
+func (kindClaimer) PeerClosed(service.Peer)     {}
+func (kindClaimer) HandleFrame(time.Time, service.Peer, netcode.Channel, frame.Kind, []byte) (uint32, error) {
+	return 0, nil
+}

@@ -1,0 +1,128 @@
+package rooms
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/room"
+)
+
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultInboxSize          = 1024
+	DefaultMaxRoomsPerSession = 8
+	DefaultCapacity           = 16
+	DefaultMaxCapacity        = 256
+	DefaultTickRate           = 30
+	DefaultEmptyTimeout       = 30 * time.Second
+	DefaultMaxInputSize       = 1024
+	DefaultMaxInputsPerSecond = 240
+	DefaultMaxListed          = 100
+)
+
+// Config configures a Hub. The zero value is a working configuration:
+// every zero field takes the default named beside it.
+type Config struct {
+	// Workers is the number of tick workers (default runtime.GOMAXPROCS).
+	// Each room is owned and ticked by exactly one worker.
+	Workers int
+	// InboxSize bounds the inputs waiting in one room between two ticks
+	// (default 1024). When full, newer inputs are dropped and counted
+	// (policy: drop newest, reason "inbox_full").
+	InboxSize int
+	// MaxRoomsPerSession bounds the rooms one session is in or joining
+	// at once (default 8); past it a join fails with CodeTooManyRooms.
+	MaxRoomsPerSession int
+	// DefaultCapacity is the capacity of a room created without one
+	// (default 16); MaxCapacity caps any requested capacity (default 256,
+	// at most room.MaxCapacity).
+	DefaultCapacity int
+	MaxCapacity     int
+	// DefaultTickRate is the tick rate of a room created without one
+	// (default 30 Hz).
+	DefaultTickRate int
+	// DefaultEmptyTimeout is how long a room created without a timeout
+	// lives with no members (default 30s); MaxEmptyTimeout caps requested
+	// timeouts (default 10 × DefaultEmptyTimeout).
+	DefaultEmptyTimeout time.Duration
+	MaxEmptyTimeout     time.Duration
+	// MaxInputSize bounds the data of one room input (default 1024 bytes,
+	// at most frame.MaxRoomInput); larger inputs get CodeInputTooLarge.
+	MaxInputSize int
+	// MaxInputsPerSecond limits each session's room inputs, over all its
+	// rooms, with a burst of the same size (default 240); inputs above it
+	// are dropped and answered with CodeInputRateLimited.
+	MaxInputsPerSecond int
+	// MaxListed bounds the rooms in one RoomListResult (default 100, at
+	// most frame.MaxRoomListed).
+	MaxListed int
+	// SpinWait, when positive, makes a worker wake this long before a
+	// deadline and yield-spin until it: lower tick lateness for some CPU.
+	// Zero (the default) sleeps until the deadline.
+	SpinWait time.Duration
+	// DisableRelay leaves the built-in "relay" type unregistered.
+	DisableRelay bool
+	// Logger receives the hub's logs (default: discarded).
+	Logger *slog.Logger
+	// Clock returns the current time (default time.Now). Tests pass a
+	// fake clock.
+	Clock func() time.Time
+}
+
+func (c *Config) populate() error {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.Workers, runtime.GOMAXPROCS(0))
+	def(&c.InboxSize, DefaultInboxSize)
+	def(&c.MaxRoomsPerSession, DefaultMaxRoomsPerSession)
+	def(&c.DefaultCapacity, DefaultCapacity)
+	def(&c.MaxCapacity, DefaultMaxCapacity)
+	def(&c.DefaultTickRate, DefaultTickRate)
+	def(&c.MaxInputSize, DefaultMaxInputSize)
+	def(&c.MaxInputsPerSecond, DefaultMaxInputsPerSecond)
+	def(&c.MaxListed, DefaultMaxListed)
+	if c.DefaultEmptyTimeout == 0 {
+		c.DefaultEmptyTimeout = DefaultEmptyTimeout
+	}
+	if c.MaxEmptyTimeout == 0 {
+		c.MaxEmptyTimeout = 10 * c.DefaultEmptyTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	switch {
+	case c.Workers < 1 || c.Workers > 1024:
+		return fmt.Errorf("%w: Workers %d", ErrBadConfig, c.Workers)
+	case c.InboxSize < 1:
+		return fmt.Errorf("%w: InboxSize %d", ErrBadConfig, c.InboxSize)
+	case c.MaxRoomsPerSession < 1:
+		return fmt.Errorf("%w: MaxRoomsPerSession %d", ErrBadConfig, c.MaxRoomsPerSession)
+	case c.MaxCapacity < 1 || c.MaxCapacity > room.MaxCapacity:
+		return fmt.Errorf("%w: MaxCapacity %d not in 1..%d", ErrBadConfig, c.MaxCapacity, room.MaxCapacity)
+	case c.DefaultCapacity < 1 || c.DefaultCapacity > c.MaxCapacity:
+		return fmt.Errorf("%w: DefaultCapacity %d not in 1..MaxCapacity", ErrBadConfig, c.DefaultCapacity)
+	case c.DefaultTickRate < room.MinTickRate || c.DefaultTickRate > room.MaxTickRate:
+		return fmt.Errorf("%w: DefaultTickRate %d", ErrBadConfig, c.DefaultTickRate)
+	case c.DefaultEmptyTimeout < 0 || c.MaxEmptyTimeout < c.DefaultEmptyTimeout:
+		return fmt.Errorf("%w: empty timeouts %v/%v", ErrBadConfig, c.DefaultEmptyTimeout, c.MaxEmptyTimeout)
+	case c.MaxInputSize < 1 || c.MaxInputSize > frame.MaxRoomInput:
+		return fmt.Errorf("%w: MaxInputSize %d not in 1..%d", ErrBadConfig, c.MaxInputSize, frame.MaxRoomInput)
+	case c.MaxInputsPerSecond < 0:
+		return fmt.Errorf("%w: MaxInputsPerSecond %d", ErrBadConfig, c.MaxInputsPerSecond)
+	case c.MaxListed < 1 || c.MaxListed > frame.MaxRoomListed:
+		return fmt.Errorf("%w: MaxListed %d", ErrBadConfig, c.MaxListed)
+	case c.SpinWait < 0 || c.SpinWait > 10*time.Millisecond:
+		return fmt.Errorf("%w: SpinWait %v", ErrBadConfig, c.SpinWait)
+	}
+	return nil
+}

@@ -1,0 +1,29 @@
+// Package rooms is the engine's room service: the registry of open rooms,
+// matchmaking (join by id, join-or-create by type and label), and the
+// tick driver that runs every room's sans-IO state machine (package room).
+//
+// The Hub is a service.Service for frame kinds 16–63 and a
+// service.Runner. Run starts a fixed set of workers (Config.Workers,
+// default one per CPU); each room belongs to exactly one worker for its
+// whole life and is ticked against absolute deadlines (deadline += period)
+// — there is no goroutine or time.Ticker per room. A tick that starts late
+// still runs once; deadlines that passed meanwhile are skipped and
+// counted, never replayed in a burst. Per room type the hub measures tick
+// duration, tick lateness and skipped ticks (Stats).
+//
+// Concurrency: sessions never touch a room. HandleFrame (called from each
+// session's reader) validates a request, reserves seats in the directory
+// (Hub.mu) and appends an op to the room's bounded inbox (roomRun.mu);
+// inputs wait there until the next tick, joins and leaves wake the worker
+// at once. The worker swaps the inbox out, applies it in arrival order,
+// ticks, and delivers the room's outbox with service.Peer.Send, which
+// never blocks: a frame is encoded once and the same bytes are queued to
+// every member; a slow member loses frames (counted) or is disconnected by
+// its session, and the room never waits. A panic inside a room handler
+// closes that room alone with CodeRoomCrashed and is logged with its
+// stack.
+//
+// Lock order: Hub.mu, then session.mu, then roomRun.mu, then shard.mu; no
+// lock is held while calling a room handler or Peer.Send, except that
+// Send is called by the worker with no hub lock held.
+package rooms

@@ -1,0 +1,638 @@
+package rooms
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tickwire/tickwire/engine/service"
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/room"
+)
+
+// Hub is the room registry, matchmaker and tick driver. It is a
+// service.Service (it owns frame kinds 16–63) and a service.Runner (Run
+// drives the tick workers).
+type Hub struct {
+	cfg    Config
+	shards []*shard
+	drops  dropCounters
+	seq    atomic.Uint64 // creation order, for matchmaking ties and listing
+
+	sessions sync.Map // session id → *session
+
+	mu      sync.Mutex // guards the fields below
+	types   map[string]*roomType
+	rooms   map[uint64]*entry
+	byKey   map[matchKey]map[*entry]struct{} // public rooms by type and label
+	closed  bool                             // Run ended: no new rooms
+	running bool
+}
+
+type roomType struct {
+	name    string
+	factory room.Factory
+	stats   typeStats
+}
+
+type matchKey struct{ typ, label string }
+
+// entry is a room as the directory sees it. The fields below run are
+// guarded by Hub.mu.
+type entry struct {
+	id   uint64
+	seq  uint64
+	typ  *roomType
+	key  matchKey
+	run  *roomRun
+	cap  int
+	rate int
+	priv bool
+
+	seats  int  // members plus joins queued to the room
+	closed bool // the room is closing: refuse joins
+}
+
+// session is one peer as the hub sees it.
+type session struct {
+	peer service.Peer
+	dec  *frame.Decoder // used only by the session's reader (HandleFrame)
+	in   frame.RoomInput
+
+	mu     sync.Mutex // guards the fields below
+	rooms  map[uint64]*entry
+	bucket tokenBucket
+	closed bool
+}
+
+var (
+	_ service.Service = (*Hub)(nil)
+	_ service.Runner  = (*Hub)(nil)
+)
+
+// New returns a Hub with the built-in relay type registered (unless
+// cfg.DisableRelay). Rooms tick only while Run runs.
+func New(cfg Config) (*Hub, error) {
+	if err := cfg.populate(); err != nil {
+		return nil, err
+	}
+	h := &Hub{
+		cfg:   cfg,
+		types: map[string]*roomType{},
+		rooms: map[uint64]*entry{},
+		byKey: map[matchKey]map[*entry]struct{}{},
+	}
+	for i := 0; i < cfg.Workers; i++ {
+		h.shards = append(h.shards, newShard(h, i))
+	}
+	if !cfg.DisableRelay {
+		if err := h.RegisterRoomType(room.RelayType, room.NewRelay); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// RegisterRoomType makes a room type available to create and
+// join-or-create under name. Register types before serving sessions.
+func (h *Hub) RegisterRoomType(name string, f room.Factory) error {
+	if name == "" || len(name) > frame.MaxNameLen || f == nil {
+		return fmt.Errorf("%w: room type %q", ErrBadConfig, name)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.types[name]; ok {
+		return fmt.Errorf("%w: %q", ErrTypeRegistered, name)
+	}
+	h.types[name] = &roomType{name: name, factory: f}
+	return nil
+}
+
+// Name implements service.Service.
+func (h *Hub) Name() string { return "rooms" }
+
+// Handles implements service.Service: the room kinds 16–63.
+func (h *Hub) Handles(k frame.Kind) bool { return k >= 16 && k <= 63 }
+
+// PeerOpened implements service.Service.
+func (h *Hub) PeerOpened(p service.Peer) {
+	s := &session{
+		peer:   p,
+		dec:    frame.NewDecoder(),
+		rooms:  map[uint64]*entry{},
+		bucket: newTokenBucket(h.cfg.MaxInputsPerSecond, h.cfg.MaxInputsPerSecond),
+	}
+	h.sessions.Store(p.SessionID(), s)
+}
+
+// PeerClosed implements service.Service: the session leaves every room.
+func (h *Hub) PeerClosed(p service.Peer) {
+	v, ok := h.sessions.LoadAndDelete(p.SessionID())
+	if !ok {
+		return
+	}
+	s := v.(*session)
+	s.mu.Lock()
+	rooms := s.rooms
+	s.rooms, s.closed = nil, true
+	s.mu.Unlock()
+	for _, e := range rooms {
+		if e.run.enqueue(op{kind: opLeave, sess: s}, nil) != nil {
+			h.releaseSeat(e) // the room is closing; nothing to tell it
+		}
+	}
+}
+
+// HandleFrame implements service.Service.
+func (h *Hub) HandleFrame(now time.Time, p service.Peer, ch netcode.Channel, k frame.Kind, data []byte) (uint32, error) {
+	v, ok := h.sessions.Load(p.SessionID())
+	if !ok {
+		return 0, netcode.Errorf(netcode.CodeInternal, "rooms: session %d not opened", p.SessionID())
+	}
+	s := v.(*session)
+	switch k {
+	case frame.KindRoomInput:
+		if err := s.dec.Decode(data, &s.in); err != nil {
+			return 0, err
+		}
+		return s.in.Ref, h.input(now, s, ch, &s.in)
+	case frame.KindRoomCreate:
+		var m frame.RoomCreate
+		if err := s.dec.Decode(data, &m); err != nil {
+			return 0, err
+		}
+		cfg, err := h.settings(m.Type, m.Label, int(m.Capacity), int(m.TickRate), m.EmptyTimeoutMs, m.Params)
+		cfg.Private = m.Private
+		if err != nil {
+			return m.Ref, err
+		}
+		return m.Ref, h.createAndJoin(now, s, cfg, m.Ref)
+	case frame.KindRoomJoin:
+		var m frame.RoomJoin
+		if err := s.dec.Decode(data, &m); err != nil {
+			return 0, err
+		}
+		return m.Ref, h.joinByID(s, m.RoomID, m.Ref)
+	case frame.KindRoomJoinOrCreate:
+		var m frame.RoomJoinOrCreate
+		if err := s.dec.Decode(data, &m); err != nil {
+			return 0, err
+		}
+		cfg, err := h.settings(m.Type, m.Label, int(m.Capacity), int(m.TickRate), m.EmptyTimeoutMs, m.Params)
+		if err != nil {
+			return m.Ref, err
+		}
+		return m.Ref, h.joinOrCreate(now, s, cfg, m.Ref)
+	case frame.KindRoomLeave:
+		var m frame.RoomLeave
+		if err := s.dec.Decode(data, &m); err != nil {
+			return 0, err
+		}
+		return m.Ref, h.leave(s, m.RoomID, m.Ref)
+	case frame.KindRoomList:
+		var m frame.RoomList
+		if err := s.dec.Decode(data, &m); err != nil {
+			return 0, err
+		}
+		res := frame.RoomListResult{Ref: m.Ref, Rooms: h.ListRooms(m.Type, m.Label, int(m.Limit))}
+		b, err := frame.Marshal(&res)
+		if err != nil {
+			return m.Ref, err
+		}
+		p.Send(netcode.Reliable, b)
+		return m.Ref, nil
+	}
+	_, ref, _ := frame.PeekRef(data)
+	return ref, netcode.Errorf(netcode.CodeUnknownKind, "kind %d is sent by the server only", k)
+}
+
+// settings turns requested room settings into a room.Config with the
+// hub's defaults and limits applied.
+func (h *Hub) settings(typ, label string, capacity, rate int, emptyMs uint32, params []byte) (room.Config, error) {
+	cfg := room.Config{Type: typ, Label: label, Capacity: capacity, TickRate: rate, Params: params}
+	if emptyMs > 0 {
+		cfg.EmptyTimeout = time.Duration(emptyMs) * time.Millisecond
+	}
+	if err := h.fill(&cfg); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// fill applies defaults to zero fields and checks the hub's limits.
+func (h *Hub) fill(cfg *room.Config) error {
+	if cfg.Capacity == 0 {
+		cfg.Capacity = h.cfg.DefaultCapacity
+	}
+	if cfg.TickRate == 0 {
+		cfg.TickRate = h.cfg.DefaultTickRate
+	}
+	if cfg.EmptyTimeout == 0 {
+		cfg.EmptyTimeout = h.cfg.DefaultEmptyTimeout
+	}
+	switch {
+	case cfg.Capacity < 1 || cfg.Capacity > h.cfg.MaxCapacity:
+		return netcode.Errorf(netcode.CodeBadRoomConfig, "capacity %d not in 1..%d", cfg.Capacity, h.cfg.MaxCapacity)
+	case cfg.TickRate < room.MinTickRate || cfg.TickRate > room.MaxTickRate:
+		return netcode.Errorf(netcode.CodeBadRoomConfig, "tick rate %d not in %d..%d", cfg.TickRate, room.MinTickRate, room.MaxTickRate)
+	case cfg.EmptyTimeout > h.cfg.MaxEmptyTimeout:
+		return netcode.Errorf(netcode.CodeBadRoomConfig, "empty timeout %v above %v", cfg.EmptyTimeout, h.cfg.MaxEmptyTimeout)
+	}
+	return nil
+}
+
+// input queues one input to a room the session is in.
+func (h *Hub) input(now time.Time, s *session, ch netcode.Channel, m *frame.RoomInput) error {
+	if len(m.Data) > h.cfg.MaxInputSize {
+		h.drops.tooLarge.Add(1)
+		return netcode.Errorf(netcode.CodeInputTooLarge, "input of %d bytes, limit %d", len(m.Data), h.cfg.MaxInputSize)
+	}
+	s.mu.Lock()
+	e := s.rooms[m.RoomID]
+	allowed := e != nil && s.bucket.allow(now)
+	s.mu.Unlock()
+	if e == nil {
+		h.drops.notMember.Add(1)
+		return ErrNotInRoom
+	}
+	if !allowed {
+		h.drops.rateLimited.Add(1)
+		return ErrInputRateLimit
+	}
+	return e.run.enqueue(op{kind: opInput, sess: s, ref: m.Ref, ch: ch, seq: m.Seq}, m.Data)
+}
+
+// reserve takes a seat in e for s. Called with h.mu held.
+func (h *Hub) reserveLocked(s *session, e *entry) error {
+	if e.closed {
+		return ErrRoomNotFound
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return netcode.ErrClosed
+	case s.rooms[e.id] != nil:
+		return ErrAlreadyInRoom
+	case len(s.rooms) >= h.cfg.MaxRoomsPerSession:
+		return ErrTooManyRooms
+	case e.seats >= e.cap:
+		return ErrRoomFull
+	}
+	e.seats++
+	s.rooms[e.id] = e
+	return nil
+}
+
+// queueJoin hands a reserved join to the room, undoing the reservation
+// if the room closed meanwhile.
+func (h *Hub) queueJoin(s *session, e *entry, ref uint32) error {
+	if err := e.run.enqueue(op{kind: opJoin, sess: s, ref: ref}, nil); err != nil {
+		s.removeRoom(e.id)
+		h.releaseSeat(e)
+		return err
+	}
+	return nil
+}
+
+func (h *Hub) joinByID(s *session, id uint64, ref uint32) error {
+	h.mu.Lock()
+	e := h.rooms[id]
+	var err error = ErrRoomNotFound
+	if e != nil {
+		err = h.reserveLocked(s, e)
+	}
+	h.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return h.queueJoin(s, e, ref)
+}
+
+func (h *Hub) joinOrCreate(now time.Time, s *session, cfg room.Config, ref uint32) error {
+	key := matchKey{cfg.Type, cfg.Label}
+	h.mu.Lock()
+	var best *entry
+	for e := range h.byKey[key] {
+		if e.closed || e.seats >= e.cap || s.inRoom(e.id) {
+			continue
+		}
+		if best == nil || e.seats < best.seats || (e.seats == best.seats && e.seq < best.seq) {
+			best = e
+		}
+	}
+	var err error
+	if best != nil {
+		err = h.reserveLocked(s, best)
+	}
+	h.mu.Unlock()
+	if best == nil {
+		return h.createAndJoin(now, s, cfg, ref)
+	}
+	if err != nil {
+		return err
+	}
+	return h.queueJoin(s, best, ref)
+}
+
+func (s *session) inRoom(id uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rooms[id] != nil
+}
+
+func (s *session) removeRoom(id uint64) {
+	s.mu.Lock()
+	delete(s.rooms, id)
+	s.mu.Unlock()
+}
+
+func (h *Hub) createAndJoin(now time.Time, s *session, cfg room.Config, ref uint32) error {
+	s.mu.Lock()
+	full := len(s.rooms) >= h.cfg.MaxRoomsPerSession
+	s.mu.Unlock()
+	if full {
+		return ErrTooManyRooms
+	}
+	_, err := h.create(now, cfg, s, ref)
+	return err
+}
+
+// CreateRoom creates an empty room from cfg (zero fields take the hub's
+// defaults; cfg.ID is assigned) and returns its id. The room closes after
+// its empty timeout unless someone joins.
+func (h *Hub) CreateRoom(cfg room.Config) (uint64, error) {
+	if err := h.fill(&cfg); err != nil {
+		return 0, err
+	}
+	e, err := h.create(h.cfg.Clock(), cfg, nil, 0)
+	if err != nil {
+		return 0, err
+	}
+	return e.id, nil
+}
+
+// create builds a room and hands it to a worker. With a session, the
+// session's seat is reserved and its join queued before any worker sees
+// the room.
+func (h *Hub) create(now time.Time, cfg room.Config, s *session, ref uint32) (*entry, error) {
+	h.mu.Lock()
+	typ := h.types[cfg.Type]
+	closed := h.closed
+	var id uint64
+	for id == 0 || h.rooms[id] != nil {
+		id = rand.Uint64()
+	}
+	h.mu.Unlock()
+	if closed {
+		return nil, ErrHubClosed
+	}
+	if typ == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownType, cfg.Type)
+	}
+	cfg.ID = id
+	handler, err := newHandler(typ.factory, cfg)
+	if err != nil {
+		return nil, err
+	}
+	r, err := room.New(cfg, handler, now)
+	if err != nil {
+		h.logCrash(cfg, err)
+		return nil, err
+	}
+	e := &entry{
+		id: id, seq: h.seq.Add(1), typ: typ, key: matchKey{cfg.Type, cfg.Label},
+		cap: cfg.Capacity, rate: cfg.TickRate, priv: cfg.Private,
+	}
+	e.run = newRoomRun(h, e, r)
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, ErrHubClosed
+	}
+	if h.rooms[id] != nil { // the same random id drawn twice meanwhile
+		return nil, netcode.Errorf(netcode.CodeInternal, "room id collision")
+	}
+	if s != nil {
+		if err := h.reserveLocked(s, e); err != nil {
+			return nil, err
+		}
+		// The run is not yet shared: this cannot fail.
+		_ = e.run.enqueue(op{kind: opJoin, sess: s, ref: ref}, nil)
+	}
+	h.rooms[id] = e
+	if !e.priv {
+		set := h.byKey[e.key]
+		if set == nil {
+			set = map[*entry]struct{}{}
+			h.byKey[e.key] = set
+		}
+		set[e] = struct{}{}
+	}
+	typ.stats.created.Add(1)
+	typ.stats.rooms.Add(1)
+	h.leastLoaded().add(e.run)
+	return e, nil
+}
+
+// newHandler calls a room type's factory, turning a panic into an error.
+func newHandler(f room.Factory, cfg room.Config) (hd room.Handler, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%w: factory of %q panicked: %v", room.ErrCrashed, cfg.Type, v)
+		}
+	}()
+	hd, err = f(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadRoomSettings, err)
+	}
+	if hd == nil {
+		return nil, fmt.Errorf("%w: factory of %q returned no handler", ErrBadRoomSettings, cfg.Type)
+	}
+	return hd, nil
+}
+
+func (h *Hub) leastLoaded() *shard {
+	best := h.shards[0]
+	for _, s := range h.shards[1:] {
+		if s.load.Load() < best.load.Load() {
+			best = s
+		}
+	}
+	return best
+}
+
+func (h *Hub) leave(s *session, id uint64, ref uint32) error {
+	s.mu.Lock()
+	e := s.rooms[id]
+	delete(s.rooms, id)
+	s.mu.Unlock()
+	if e == nil {
+		return ErrNotInRoom
+	}
+	if err := e.run.enqueue(op{kind: opLeave, sess: s, ref: ref}, nil); err != nil {
+		// The room closed meanwhile: the session is out of it anyway.
+		h.releaseSeat(e)
+		s.reply(&frame.OK{Ref: ref})
+	}
+	return nil
+}
+
+// CloseRoom closes a room: members get RoomClosed with code and message.
+func (h *Hub) CloseRoom(id uint64, code netcode.Code, message string) error {
+	h.mu.Lock()
+	e := h.rooms[id]
+	h.mu.Unlock()
+	if e == nil {
+		return ErrRoomNotFound
+	}
+	return e.run.enqueue(op{kind: opClose, code: code, msg: message}, nil)
+}
+
+// ListRooms lists open public rooms matching typ and label (empty matches
+// any), oldest first, at most limit (0 or above MaxListed: MaxListed).
+func (h *Hub) ListRooms(typ, label string, limit int) []frame.RoomInfo {
+	if limit <= 0 || limit > h.cfg.MaxListed {
+		limit = h.cfg.MaxListed
+	}
+	h.mu.Lock()
+	var found []*entry
+	for _, e := range h.rooms {
+		if e.priv || e.closed || (typ != "" && e.key.typ != typ) || (label != "" && e.key.label != label) {
+			continue
+		}
+		found = append(found, e)
+	}
+	slices.SortFunc(found, func(a, b *entry) int { return cmp.Compare(a.seq, b.seq) })
+	if len(found) > limit {
+		found = found[:limit]
+	}
+	out := make([]frame.RoomInfo, len(found))
+	for i, e := range found {
+		out[i] = frame.RoomInfo{RoomID: e.id, Type: e.key.typ, Label: e.key.label,
+			Members: uint16(e.seats), Capacity: uint16(e.cap), TickRate: uint8(e.rate)}
+	}
+	h.mu.Unlock()
+	return out
+}
+
+func (h *Hub) releaseSeat(e *entry) {
+	h.mu.Lock()
+	if e.seats > 0 {
+		e.seats--
+	}
+	h.mu.Unlock()
+}
+
+// tryExpire marks an empty room closed unless a join is queued to it.
+func (h *Hub) tryExpire(e *entry) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if e.seats > 0 {
+		return false
+	}
+	h.removeLocked(e)
+	return true
+}
+
+func (h *Hub) remove(e *entry) {
+	h.mu.Lock()
+	h.removeLocked(e)
+	h.mu.Unlock()
+}
+
+func (h *Hub) removeLocked(e *entry) {
+	if e.closed {
+		return
+	}
+	e.closed = true
+	delete(h.rooms, e.id)
+	if set := h.byKey[e.key]; set != nil {
+		delete(set, e)
+		if len(set) == 0 {
+			delete(h.byKey, e.key)
+		}
+	}
+}
+
+func (s *session) reply(f frame.Frame) {
+	if b, err := frame.Marshal(f); err == nil {
+		s.peer.Send(netcode.Reliable, b)
+	}
+}
+
+func (h *Hub) logCrash(cfg room.Config, err error) {
+	if pe, ok := err.(*room.PanicError); ok {
+		h.cfg.Logger.Error("room handler panicked", "type", cfg.Type, "room", cfg.ID, "in", pe.In,
+			"panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
+	}
+}
+
+// Stats returns a snapshot of the hub's counters.
+func (h *Hub) Stats() Stats {
+	st := Stats{Types: map[string]TypeStats{}}
+	h.mu.Lock()
+	st.Rooms = len(h.rooms)
+	types := make([]*roomType, 0, len(h.types))
+	for _, t := range h.types {
+		types = append(types, t)
+	}
+	h.mu.Unlock()
+	for _, t := range types {
+		st.Types[t.name] = t.stats.snapshot()
+	}
+	h.sessions.Range(func(any, any) bool { st.Sessions++; return true })
+	st.Drops = Drops{
+		InboxFull: h.drops.inboxFull.Load(), RateLimited: h.drops.rateLimited.Load(),
+		TooLarge: h.drops.tooLarge.Load(), NotMember: h.drops.notMember.Load(),
+	}
+	return st
+}
+
+// ResetTimings clears the tick duration and lateness histograms (after a
+// warm-up, in benchmarks).
+func (h *Hub) ResetTimings() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, t := range h.types {
+		t.stats.tickTime.reset()
+		t.stats.lateness.reset()
+	}
+}
+
+// Run drives the tick workers until ctx is cancelled, then closes every
+// room (CodeServerShutdown) and returns once all workers have ended. It
+// implements service.Runner; call it once.
+func (h *Hub) Run(ctx context.Context) error {
+	h.mu.Lock()
+	if h.running || h.closed {
+		h.mu.Unlock()
+		return ErrHubClosed
+	}
+	h.running = true
+	h.mu.Unlock()
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, s := range h.shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.run(stop)
+		}()
+	}
+	<-ctx.Done()
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	close(stop)
+	wg.Wait()
+	return nil
+}

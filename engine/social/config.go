@@ -1,0 +1,183 @@
+package social
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/tickwire/tickwire/engine/accounts"
+	"github.com/tickwire/tickwire/engine/auth"
+)
+
+// Users is what the service needs of the account store
+// (accounts.Store satisfies it). Lookups of unknown users return an error
+// matching accounts.ErrUserNotFound (code CodeUserNotFound).
+type Users interface {
+	UserByID(ctx context.Context, id string) (accounts.User, error)
+	UserByName(ctx context.Context, username string) (accounts.User, error)
+	UsersByIDs(ctx context.Context, ids []string) (map[string]accounts.User, error)
+}
+
+// Authenticator checks the bearer token of an HTTP request
+// (*accounts.Service satisfies it).
+type Authenticator interface {
+	Authenticate(r *http.Request) (auth.Claims, error)
+}
+
+// Defaults for zero Config fields.
+const (
+	DefaultPresenceGrace     = 5 * time.Second
+	DefaultAwayAfter         = 5 * time.Minute
+	DefaultMaxMessageBytes   = 4096
+	DefaultMessagesPerSecond = 10
+	DefaultMessageBurst      = 20
+	DefaultMaxStatusText     = 128
+	DefaultMaxFriends        = 500
+	DefaultMaxGroupMembers   = 2000
+	DefaultMaxGroupsPerUser  = 100
+	DefaultHistoryLimit      = 50
+	DefaultBacklogWindow     = 256
+	DefaultPendingLimit      = 256
+	DefaultSyncWorkers       = 4
+	DefaultAckFlush          = time.Second
+	DefaultOpTimeout         = 5 * time.Second
+)
+
+// maxReplyBytes bounds the encoded size of one list reply (history,
+// members), below the default frame limit.
+const maxReplyBytes = 48 << 10
+
+// Config configures a Service. DB and Users are required; every other
+// zero field means its default.
+type Config struct {
+	// DB is the database, migrated with accounts.Migrations() and then
+	// Migrations().
+	DB *sql.DB
+	// Users looks up accounts.
+	Users Users
+	// Auth authenticates HTTP requests. Without it the service offers
+	// no HTTP routes.
+	Auth Authenticator
+	// Logger receives service events (default: discard).
+	Logger *slog.Logger
+	// Now is the clock of the timer loop and the HTTP API (default
+	// time.Now). Frame handlers use the time the engine passes in.
+	Now func() time.Time
+
+	// PresenceGrace is how long a user whose last session closed still
+	// shows their last presence, so that a quick reconnect does not flap
+	// to offline (default 5s).
+	PresenceGrace time.Duration
+	// AwayAfter is how long without activity (any social frame other
+	// than MessageAck) before an online user shows as away (default 5m;
+	// negative disables the idle timer).
+	AwayAfter time.Duration
+	// TickInterval is the period of the timer loop (default a quarter of
+	// the shorter of PresenceGrace and AwayAfter, within 10ms–1s).
+	TickInterval time.Duration
+
+	// MaxMessageBytes bounds a message body (default 4096, at most
+	// frame.MaxMessageBody).
+	MaxMessageBytes int
+	// MessagesPerSecond and MessageBurst are the per-user token bucket
+	// for sending messages (defaults 10/s, burst 20).
+	MessagesPerSecond float64
+	MessageBurst      int
+	// MaxStatusText bounds a custom status text in bytes (default 128,
+	// at most frame.MaxStatusText).
+	MaxStatusText int
+	// MaxFriends bounds a user's friends plus pending requests (default 500).
+	MaxFriends int
+	// MaxGroupMembers bounds a group's members (default 2000).
+	MaxGroupMembers int
+	// MaxGroupsPerUser bounds the groups a user belongs to (default 100).
+	MaxGroupsPerUser int
+	// HistoryLimit is the page size of History when the request says 0
+	// (default 50; requests may ask up to frame.MaxHistoryLimit).
+	HistoryLimit int
+	// BacklogWindow is how many backlog messages a logging-in session is
+	// sent before the server waits for its MessageAck (default 256; keep
+	// it well below the engine's reliable queue).
+	BacklogWindow int
+	// PendingLimit bounds the live messages held for a session while its
+	// backlog is being sent (default 256). Beyond it they are dropped from
+	// memory (counted) and read back from the database instead.
+	PendingLimit int
+	// SyncWorkers is the number of goroutines sending backlogs (default 4).
+	SyncWorkers int
+	// AckFlush is how often acknowledgement cursors are written to the
+	// database (default 1s). A crash loses at most this much of them:
+	// those messages are delivered again, never lost.
+	AckFlush time.Duration
+	// OpTimeout bounds each database operation (default 5s).
+	OpTimeout time.Duration
+}
+
+// ErrConfig is returned by New for an invalid Config.
+var ErrConfig = errors.New("social: invalid config")
+
+func (c *Config) populate() error {
+	if c.DB == nil || c.Users == nil {
+		return errors.Join(ErrConfig, errors.New("DB and Users are required"))
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	defDur(&c.PresenceGrace, DefaultPresenceGrace)
+	defDur(&c.AwayAfter, DefaultAwayAfter)
+	defDur(&c.AckFlush, DefaultAckFlush)
+	defDur(&c.OpTimeout, DefaultOpTimeout)
+	if c.TickInterval == 0 {
+		shortest := c.PresenceGrace
+		if c.AwayAfter > 0 && c.AwayAfter < shortest {
+			shortest = c.AwayAfter
+		}
+		c.TickInterval = min(max(shortest/4, 10*time.Millisecond), time.Second)
+	}
+	defInt(&c.MaxMessageBytes, DefaultMaxMessageBytes)
+	if c.MessagesPerSecond == 0 {
+		c.MessagesPerSecond = DefaultMessagesPerSecond
+	}
+	defInt(&c.MessageBurst, DefaultMessageBurst)
+	defInt(&c.MaxStatusText, DefaultMaxStatusText)
+	defInt(&c.MaxFriends, DefaultMaxFriends)
+	defInt(&c.MaxGroupMembers, DefaultMaxGroupMembers)
+	defInt(&c.MaxGroupsPerUser, DefaultMaxGroupsPerUser)
+	defInt(&c.HistoryLimit, DefaultHistoryLimit)
+	defInt(&c.BacklogWindow, DefaultBacklogWindow)
+	defInt(&c.PendingLimit, DefaultPendingLimit)
+	defInt(&c.SyncWorkers, DefaultSyncWorkers)
+	switch {
+	case c.PresenceGrace < 0, c.TickInterval < 0, c.AckFlush < 0, c.OpTimeout < 0:
+		return errors.Join(ErrConfig, errors.New("negative duration"))
+	case c.MaxMessageBytes < 0 || c.MaxMessageBytes > 16<<10:
+		return errors.Join(ErrConfig, errors.New("MaxMessageBytes must be within 1..16384"))
+	case c.MaxStatusText < 0 || c.MaxStatusText > 256:
+		return errors.Join(ErrConfig, errors.New("MaxStatusText must be within 1..256"))
+	case c.MessagesPerSecond < 0, c.MessageBurst < 0, c.MaxFriends < 0, c.MaxGroupMembers < 0,
+		c.MaxGroupsPerUser < 0, c.HistoryLimit < 0, c.BacklogWindow < 0, c.PendingLimit < 0, c.SyncWorkers < 0:
+		return errors.Join(ErrConfig, errors.New("negative limit"))
+	case c.HistoryLimit > 200:
+		return errors.Join(ErrConfig, errors.New("HistoryLimit above 200"))
+	}
+	return nil
+}
+
+func defDur(d *time.Duration, v time.Duration) {
+	if *d == 0 {
+		*d = v
+	}
+}
+
+func defInt(i *int, v int) {
+	if *i == 0 {
+		*i = v
+	}
+}

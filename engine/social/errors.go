@@ -1,0 +1,37 @@
+package social
+
+import "github.com/tickwire/tickwire/netcode"
+
+// Errors returned by the service. All are coded: netcode.CodeOf gives the
+// code a client sees in its Error frame or HTTP error body, and
+// errors.Is matches any error with the same code.
+var (
+	ErrGuest           = &netcode.CodedError{Code: netcode.CodeGuestNotAllowed, Msg: "guests cannot use social features"}
+	ErrUserNotFound    = &netcode.CodedError{Code: netcode.CodeUserNotFound, Msg: "no such user"}
+	ErrAlreadyFriends  = &netcode.CodedError{Code: netcode.CodeAlreadyFriends, Msg: "already friends"}
+	ErrNotFriends      = &netcode.CodedError{Code: netcode.CodeNotFriends, Msg: "not friends"}
+	ErrBlocked         = &netcode.CodedError{Code: netcode.CodeBlocked, Msg: "blocked"}
+	ErrRequestNotFound = &netcode.CodedError{Code: netcode.CodeRequestNotFound, Msg: "no pending request or invitation"}
+	ErrNotBlocked      = &netcode.CodedError{Code: netcode.CodeNotFound, Msg: "user is not blocked"}
+	ErrGroupNotFound   = &netcode.CodedError{Code: netcode.CodeGroupNotFound, Msg: "no such group"}
+	ErrNotMember       = &netcode.CodedError{Code: netcode.CodeNotGroupMember, Msg: "not a member of the group"}
+	ErrInviteOnly      = &netcode.CodedError{Code: netcode.CodeGroupInviteOnly, Msg: "the group is invite-only"}
+	ErrNotAdmin        = &netcode.CodedError{Code: netcode.CodeNotGroupAdmin, Msg: "owners and admins only"}
+	ErrAlreadyMember   = &netcode.CodedError{Code: netcode.CodeAlreadyMember, Msg: "already a member"}
+	ErrSelf            = &netcode.CodedError{Code: netcode.CodeSelfAction, Msg: "cannot do this to oneself"}
+	ErrBadGroupName    = &netcode.CodedError{Code: netcode.CodeBadGroupName, Msg: "group name must be 1-64 bytes of printable UTF-8"}
+	ErrMessageTooLarge = &netcode.CodedError{Code: netcode.CodeMessageTooLarge, Msg: "message body too large"}
+	ErrRateLimited     = &netcode.CodedError{Code: netcode.CodeMessageRateLimited, Msg: "too many messages"}
+	ErrLimit           = &netcode.CodedError{Code: netcode.CodeSocialLimit, Msg: "limit reached"}
+	ErrBadRequest      = &netcode.CodedError{Code: netcode.CodeBadRequest, Msg: "invalid request"}
+)
+
+// badRequest is a CodeBadRequest error with a specific message.
+func badRequest(msg string) error {
+	return &netcode.CodedError{Code: netcode.CodeBadRequest, Msg: msg}
+}
+
+// limit is a CodeSocialLimit error naming the limit.
+func limit(msg string) error {
+	return &netcode.CodedError{Code: netcode.CodeSocialLimit, Msg: msg}
+}

@@ -1,0 +1,205 @@
+package social
+
+import (
+	"time"
+
+	"github.com/tickwire/tickwire/engine/service"
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
+)
+
+// userState is an online (or recently online) registered user. Guarded by
+// Service.mu.
+type userState struct {
+	id      string
+	name    string
+	peers   map[uint64]*peerState
+	pres    presence
+	loaded  bool                // friends and stored status have been read
+	gen     uint64              // bumped by every friendship change, to detect stale loads
+	friends map[string]struct{} // accepted friends, once loaded
+	acked   uint64              // acknowledgement cursor (may be ahead of the database)
+}
+
+// peerState is one session. Guarded by Service.mu.
+type peerState struct {
+	p           service.Peer
+	user        *userState // nil for guests
+	closed      bool
+	queued      bool   // waiting in Service.syncQ
+	syncing     bool   // backlog not yet caught up: live messages go to pending
+	waitAck     uint64 // backlog paused until an ack reaches this id (0: not paused)
+	snapshot    bool   // friends' presence has been sent
+	pending     []pendingMsg
+	overflow    bool   // pending overflowed: read back from the database
+	sentThrough uint64 // highest message id queued to this session
+}
+
+// pendingMsg is a live message held while the session's backlog is sent.
+type pendingMsg struct {
+	id   uint64
+	data []byte
+}
+
+func (s *Service) timing() timing {
+	return timing{grace: s.cfg.PresenceGrace, awayAfter: s.cfg.AwayAfter}
+}
+
+// enqueueLocked queues ps for the backlog workers (once).
+func (s *Service) enqueueLocked(ps *peerState) {
+	if ps.queued || ps.closed {
+		return
+	}
+	ps.queued = true
+	s.syncQ = append(s.syncQ, ps)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// deliverLocked fans a stored message out to every session of the
+// recipients. Called under writeMu (so ids arrive in order) and mu.
+func (s *Service) deliverLocked(id uint64, data []byte, recipients []string) {
+	for _, uid := range recipients {
+		u := s.online[uid]
+		if u == nil {
+			continue
+		}
+		for _, ps := range u.peers {
+			if ps.syncing {
+				if len(ps.pending) >= s.cfg.PendingLimit {
+					if !ps.overflow {
+						ps.overflow = true
+						ps.pending = nil
+					}
+					s.stats.pendingDrops.Add(1)
+					continue
+				}
+				ps.pending = append(ps.pending, pendingMsg{id: id, data: data})
+				continue
+			}
+			if id <= ps.sentThrough {
+				continue
+			}
+			ps.sentThrough = id
+			if ps.p.Send(netcode.Reliable, data) {
+				s.stats.delivered.Add(1)
+			} else {
+				s.stats.sendFailed.Add(1)
+			}
+		}
+	}
+}
+
+// sendUserLocked sends data to every session of user uid that is online.
+func (s *Service) sendUserLocked(uid string, data []byte) {
+	if u := s.online[uid]; u != nil {
+		for _, ps := range u.peers {
+			ps.p.Send(netcode.Reliable, data)
+		}
+	}
+}
+
+// presenceOfLocked is what others see of uid: presence, status text,
+// last seen (µs, 0 if unknown) and whether the hub knows the user.
+func (s *Service) presenceOfLocked(uid string) (uint8, string, int64, bool) {
+	u := s.online[uid]
+	if u == nil || !u.loaded {
+		return frame.PresenceOffline, "", 0, false
+	}
+	return u.pres.shown, u.pres.shownText, u.pres.lastSeen.UnixMicro(), true
+}
+
+func (s *Service) presenceFrame(u *userState) []byte {
+	b, err := frame.Marshal(&frame.PresenceUpdate{UserID: u.id, Presence: u.pres.shown, StatusText: u.pres.shownText, LastSeenUs: u.pres.lastSeen.UnixMicro()})
+	if err != nil {
+		s.log.Error("social: encode presence", "err", err)
+		return nil
+	}
+	return b
+}
+
+// publishLocked pushes u's presence to its online friends.
+func (s *Service) publishLocked(u *userState) {
+	if !u.loaded {
+		return
+	}
+	s.stats.presencePushes.Add(1)
+	b := s.presenceFrame(u)
+	if b == nil {
+		return
+	}
+	for f := range u.friends {
+		s.sendUserLocked(f, b)
+	}
+}
+
+// snapshotLocked sends ps the presence of every friend who is not
+// offline, right after login.
+func (s *Service) snapshotLocked(ps *peerState) {
+	for f := range ps.user.friends {
+		fu := s.online[f]
+		if fu == nil || !fu.loaded || fu.pres.shown == frame.PresenceOffline {
+			continue
+		}
+		if b := s.presenceFrame(fu); b != nil {
+			ps.p.Send(netcode.Reliable, b)
+		}
+	}
+}
+
+// befriendLocked updates the cached friend sets after a and b became
+// friends (add) or stopped being friends, and shows each the other's
+// presence.
+func (s *Service) befriendLocked(a, b string, add bool) {
+	ua, ub := s.online[a], s.online[b]
+	for _, pair := range [][2]*userState{{ua, ub}, {ub, ua}} {
+		u, other := pair[0], pair[1]
+		if u == nil {
+			continue
+		}
+		u.gen++
+		if !u.loaded {
+			continue
+		}
+		otherID := b
+		if u == ub {
+			otherID = a
+		}
+		if add {
+			u.friends[otherID] = struct{}{}
+		} else {
+			delete(u.friends, otherID)
+		}
+		if add && other != nil && other.loaded && other.pres.shown != frame.PresenceOffline {
+			if f := s.presenceFrame(other); f != nil {
+				s.sendUserLocked(u.id, f)
+			}
+		}
+	}
+}
+
+// tick runs the presence timers at now and returns the users that went
+// offline (to record their last-seen time).
+func (s *Service) tick(now time.Time) []lastSeen {
+	t := s.timing()
+	var gone []lastSeen
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, u := range s.online {
+		if u.pres.tick(now, t) {
+			s.publishLocked(u)
+		}
+		if len(u.peers) == 0 && u.pres.gone(now, t) {
+			delete(s.online, id)
+			gone = append(gone, lastSeen{id, u.pres.lastSeen.UnixMicro()})
+		}
+	}
+	return gone
+}
+
+type lastSeen struct {
+	user string
+	us   int64
+}

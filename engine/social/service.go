@@ -1,0 +1,392 @@
+package social
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tickwire/tickwire/engine/service"
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
+)
+
+// Service is the social service. Create it with New.
+type Service struct {
+	cfg   Config
+	log   *slog.Logger
+	st    *sqlStore
+	users Users
+	rate  rateLimiter
+
+	writeMu sync.Mutex            // serialises message insert+fan-out and membership changes; guards groups
+	groups  map[uint64]*groupInfo // cached membership of groups that received messages
+
+	mu       sync.Mutex // guards the fields below; never held across a database call
+	online   map[string]*userState
+	peers    map[uint64]*peerState
+	syncQ    []*peerState
+	ackDirty map[string]uint64 // cursors not yet written
+
+	wake  chan struct{} // capacity 1: coalesced wakeup of the backlog workers
+	stats counters
+}
+
+// groupInfo is a group's cached membership. Guarded by writeMu.
+type groupInfo struct {
+	name    string
+	members map[string]uint8 // user id -> role
+	list    []string
+}
+
+type counters struct {
+	delivered      atomic.Uint64 // live message frames queued to sessions
+	backlog        atomic.Uint64 // backlog message frames queued to sessions
+	sendFailed     atomic.Uint64 // Peer.Send refused (the session is closing)
+	pendingDrops   atomic.Uint64 // live messages dropped from a syncing session's pending list (re-read later)
+	presencePushes atomic.Uint64 // presence changes published
+	stored         atomic.Uint64 // messages stored
+}
+
+// Stats is a snapshot of the service's counters.
+type Stats struct {
+	Stored         uint64 `json:"stored"`
+	Delivered      uint64 `json:"delivered"`
+	Backlog        uint64 `json:"backlog"`
+	SendFailed     uint64 `json:"send_failed"`
+	PendingDrops   uint64 `json:"pending_drops"`
+	PresencePushes uint64 `json:"presence_pushes"`
+	OnlineUsers    int    `json:"online_users"`
+	Sessions       int    `json:"sessions"`
+}
+
+var (
+	_ service.Service = (*Service)(nil)
+	_ service.Runner  = (*Service)(nil)
+	_ service.Router  = (*Service)(nil)
+)
+
+// New returns a Service. The database must already be migrated.
+func New(cfg Config) (*Service, error) {
+	if err := cfg.populate(); err != nil {
+		return nil, err
+	}
+	return &Service{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		st:       &sqlStore{db: cfg.DB},
+		users:    cfg.Users,
+		rate:     rateLimiter{rate: cfg.MessagesPerSecond, burst: float64(cfg.MessageBurst), buckets: map[string]*bucket{}},
+		groups:   map[uint64]*groupInfo{},
+		online:   map[string]*userState{},
+		peers:    map[uint64]*peerState{},
+		ackDirty: map[string]uint64{},
+		wake:     make(chan struct{}, 1),
+	}, nil
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Service) Stats() Stats {
+	s.mu.Lock()
+	online, sessions := len(s.online), len(s.peers)
+	s.mu.Unlock()
+	return Stats{
+		Stored: s.stats.stored.Load(), Delivered: s.stats.delivered.Load(), Backlog: s.stats.backlog.Load(),
+		SendFailed: s.stats.sendFailed.Load(), PendingDrops: s.stats.pendingDrops.Load(),
+		PresencePushes: s.stats.presencePushes.Load(), OnlineUsers: online, Sessions: sessions,
+	}
+}
+
+// Name implements service.Service.
+func (s *Service) Name() string { return "social" }
+
+// Handles implements service.Service: kinds 64–127.
+func (s *Service) Handles(k frame.Kind) bool { return frame.IsSocialKind(k) }
+
+func (s *Service) opCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), s.cfg.OpTimeout)
+}
+
+// PeerOpened implements service.Service. A registered user's session
+// counts towards presence at once; its backlog and its friends' presence
+// are sent by the Run workers.
+func (s *Service) PeerOpened(p service.Peer) {
+	now := s.cfg.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := &peerState{p: p}
+	s.peers[p.SessionID()] = ps
+	if p.Guest() {
+		return
+	}
+	u := s.online[p.UserID()]
+	if u == nil {
+		u = &userState{id: p.UserID(), name: p.DisplayName(), peers: map[uint64]*peerState{}}
+		s.online[u.id] = u
+	}
+	u.peers[p.SessionID()] = ps
+	ps.user = u
+	ps.syncing = true
+	if u.pres.open(now, s.timing()) {
+		s.publishLocked(u)
+	}
+	s.enqueueLocked(ps)
+}
+
+// PeerClosed implements service.Service. Friends see the user offline
+// only once the grace period has passed without a new session.
+func (s *Service) PeerClosed(p service.Peer) {
+	now := s.cfg.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := s.peers[p.SessionID()]
+	if ps == nil {
+		return
+	}
+	delete(s.peers, p.SessionID())
+	ps.closed = true
+	ps.pending = nil
+	if u := ps.user; u != nil {
+		delete(u.peers, p.SessionID())
+		if u.pres.close(now, s.timing()) {
+			s.publishLocked(u)
+		}
+	}
+}
+
+func (s *Service) peer(p service.Peer) *peerState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peers[p.SessionID()]
+}
+
+// Run implements service.Runner: the backlog workers and the timer loop
+// (presence, acknowledgement flushing). It returns when ctx ends, after a
+// last flush of acknowledgement cursors.
+func (s *Service) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range s.cfg.SyncWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.worker(ctx)
+		}()
+	}
+	tick := time.NewTicker(s.cfg.TickInterval)
+	defer tick.Stop()
+	flush := time.NewTicker(s.cfg.AckFlush)
+	defer flush.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			fctx, cancel := s.opCtx()
+			s.flushAcks(fctx)
+			cancel()
+			return nil
+		case <-tick.C:
+			s.Tick(s.cfg.Now())
+		case <-flush.C:
+			fctx, cancel := s.opCtx()
+			s.flushAcks(fctx)
+			cancel()
+		}
+	}
+}
+
+// Tick runs the presence timers at now (Run calls it every TickInterval;
+// tests call it with a fake clock).
+func (s *Service) Tick(now time.Time) {
+	gone := s.tick(now)
+	if len(gone) == 0 {
+		s.rate.prune(now)
+		return
+	}
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	for _, g := range gone {
+		if err := s.st.setLastSeen(ctx, g.user, g.us); err != nil {
+			s.log.Warn("social: last seen", "user", g.user, "err", err)
+		}
+	}
+	s.rate.prune(now)
+}
+
+// flushAcks writes the dirty acknowledgement cursors.
+func (s *Service) flushAcks(ctx context.Context) {
+	s.mu.Lock()
+	if len(s.ackDirty) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	dirty := s.ackDirty
+	s.ackDirty = map[string]uint64{}
+	s.mu.Unlock()
+	for uid, id := range dirty {
+		if err := s.st.advanceCursor(ctx, uid, id); err != nil {
+			s.log.Warn("social: flush ack", "user", uid, "err", err)
+			s.mu.Lock()
+			s.ackDirty[uid] = max(s.ackDirty[uid], id)
+			s.mu.Unlock()
+		}
+	}
+}
+
+// worker sends backlogs until ctx ends.
+func (s *Service) worker(ctx context.Context) {
+	for {
+		s.mu.Lock()
+		var ps *peerState
+		if len(s.syncQ) > 0 {
+			ps = s.syncQ[0]
+			s.syncQ[0] = nil
+			s.syncQ = s.syncQ[1:]
+			ps.queued = false
+			if len(s.syncQ) > 0 {
+				select {
+				case s.wake <- struct{}{}:
+				default:
+				}
+			}
+		}
+		s.mu.Unlock()
+		if ps == nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.wake:
+				continue
+			}
+		}
+		s.syncPeer(ps)
+	}
+}
+
+// syncPeer loads a logging-in user's friends and status (once), sends the
+// session its friends' presence (once) and then its backlog: the messages
+// above the user's cursor, in id order, one window at a time. When the
+// backlog is caught up, live messages held meanwhile are sent and the
+// session goes live.
+func (s *Service) syncPeer(ps *peerState) {
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	if err := s.loadUser(ctx, ps); err != nil {
+		s.log.Error("social: load user", "err", err)
+		ps.p.Close(netcode.CodeInternal, "social state unavailable")
+		return
+	}
+	u := ps.user
+	s.mu.Lock()
+	if !ps.snapshot {
+		ps.snapshot = true
+		s.snapshotLocked(ps)
+	}
+	after := max(u.acked, ps.sentThrough)
+	s.mu.Unlock()
+	for {
+		msgs, err := s.st.inbox(ctx, u.id, after, s.cfg.BacklogWindow)
+		if err != nil {
+			s.log.Error("social: backlog", "err", err)
+			ps.p.Close(netcode.CodeInternal, "social backlog unavailable")
+			return
+		}
+		frames := make([][]byte, len(msgs))
+		for i := range msgs {
+			if frames[i], err = frame.Marshal(&frame.Message{ChatMessage: msgs[i]}); err != nil {
+				s.log.Error("social: encode message", "err", err)
+				return
+			}
+		}
+		s.mu.Lock()
+		if ps.closed {
+			s.mu.Unlock()
+			return
+		}
+		for i := range msgs {
+			if msgs[i].ID <= ps.sentThrough {
+				continue
+			}
+			ps.sentThrough = msgs[i].ID
+			if !ps.p.Send(netcode.Reliable, frames[i]) {
+				s.stats.sendFailed.Add(1)
+				s.mu.Unlock()
+				return
+			}
+			s.stats.backlog.Add(1)
+		}
+		if len(msgs) == s.cfg.BacklogWindow {
+			// A full window: wait for the client's acknowledgement.
+			ps.waitAck = ps.sentThrough
+			s.mu.Unlock()
+			return
+		}
+		if ps.overflow {
+			ps.overflow = false
+			after = ps.sentThrough
+			s.mu.Unlock()
+			continue
+		}
+		for _, m := range ps.pending {
+			if m.id > ps.sentThrough {
+				ps.sentThrough = m.id
+				if ps.p.Send(netcode.Reliable, m.data) {
+					s.stats.delivered.Add(1)
+				} else {
+					s.stats.sendFailed.Add(1)
+				}
+			}
+		}
+		ps.pending = nil
+		ps.syncing = false
+		s.mu.Unlock()
+		return
+	}
+}
+
+// loadUser reads the user's friends, stored status and cursor, once per
+// online period, and publishes the user's presence to friends.
+func (s *Service) loadUser(ctx context.Context, ps *peerState) error {
+	u := ps.user
+	for {
+		s.mu.Lock()
+		loaded, gen := u.loaded, u.gen
+		s.mu.Unlock()
+		if loaded {
+			return nil
+		}
+		friends, err := s.st.friendIDs(ctx, u.id)
+		if err != nil {
+			return err
+		}
+		st, err := s.st.status(ctx, u.id)
+		if err != nil {
+			return err
+		}
+		cur, err := s.st.cursor(ctx, u.id)
+		if err != nil {
+			return err
+		}
+		now := s.cfg.Now()
+		s.mu.Lock()
+		if u.gen != gen {
+			s.mu.Unlock()
+			continue // a friendship changed meanwhile: read again
+		}
+		if !u.loaded {
+			u.friends = make(map[string]struct{}, len(friends))
+			for _, f := range friends {
+				u.friends[f] = struct{}{}
+			}
+			u.acked = max(u.acked, cur, s.ackDirty[u.id])
+			u.pres.away, u.pres.text = st.Away, st.Text
+			u.pres.settle(now, s.timing())
+			u.loaded = true
+			if u.pres.shown != frame.PresenceOffline {
+				s.publishLocked(u)
+			}
+		}
+		s.mu.Unlock()
+		return nil
+	}
+}

@@ -1,0 +1,393 @@
+package social
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/tickwire/tickwire/netcode/frame"
+)
+
+// querier is what *sql.DB and *sql.Tx share.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// sqlStore holds every query of the service. It is stateless apart from
+// the *sql.DB, which is safe for concurrent use.
+type sqlStore struct {
+	db *sql.DB
+}
+
+func dbErr(op string, err error) error { return fmt.Errorf("social: %s: %w", op, err) }
+
+// inTx runs fn in a write transaction.
+func (st *sqlStore) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := st.db.BeginTx(ctx, nil)
+	if err != nil {
+		return dbErr("begin", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return dbErr("commit", err)
+	}
+	return nil
+}
+
+// ---- friends ----
+
+// relation is the state of the row (a, b): how a sees b.
+func relation(ctx context.Context, q querier, a, b string) (uint8, error) {
+	var s uint8
+	err := q.QueryRowContext(ctx, `SELECT state FROM social_friends WHERE user_id = ? AND other_id = ?`, a, b).Scan(&s)
+	if errors.Is(err, sql.ErrNoRows) {
+		return frame.FriendNone, nil
+	}
+	if err != nil {
+		return 0, dbErr("relation", err)
+	}
+	return s, nil
+}
+
+func setRelation(ctx context.Context, q querier, a, b string, state uint8, nowUs int64) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO social_friends (user_id, other_id, state, since_us) VALUES (?, ?, ?, ?)
+		ON CONFLICT (user_id, other_id) DO UPDATE SET state = excluded.state, since_us = excluded.since_us`, a, b, state, nowUs)
+	if err != nil {
+		return dbErr("set relation", err)
+	}
+	return nil
+}
+
+// clearRelation deletes (a, b) unless it is a block.
+func clearRelation(ctx context.Context, q querier, a, b string) error {
+	_, err := q.ExecContext(ctx, `DELETE FROM social_friends WHERE user_id = ? AND other_id = ? AND state != ?`, a, b, frame.FriendBlocked)
+	if err != nil {
+		return dbErr("clear relation", err)
+	}
+	return nil
+}
+
+func countRelations(ctx context.Context, q querier, a string) (int, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM social_friends WHERE user_id = ? AND state != ?`, a, frame.FriendBlocked).Scan(&n)
+	if err != nil {
+		return 0, dbErr("count friends", err)
+	}
+	return n, nil
+}
+
+type relationRow struct {
+	OtherID    string
+	State      uint8
+	StatusText string
+	Away       bool
+	LastSeenUs int64
+}
+
+// relations lists every row of a with the other user's stored status.
+func (st *sqlStore) relations(ctx context.Context, a string) ([]relationRow, error) {
+	rows, err := st.db.QueryContext(ctx, `SELECT f.other_id, f.state, COALESCE(s.text, ''), COALESCE(s.away, 0), COALESCE(s.last_seen_us, 0)
+		FROM social_friends f LEFT JOIN social_status s ON s.user_id = f.other_id
+		WHERE f.user_id = ? ORDER BY f.other_id`, a)
+	if err != nil {
+		return nil, dbErr("relations", err)
+	}
+	defer rows.Close()
+	var out []relationRow
+	for rows.Next() {
+		var r relationRow
+		if err := rows.Scan(&r.OtherID, &r.State, &r.StatusText, &r.Away, &r.LastSeenUs); err != nil {
+			return nil, dbErr("relations", err)
+		}
+		out = append(out, r)
+	}
+	return out, dbErrOrNil("relations", rows.Err())
+}
+
+// friendIDs lists a's accepted friends.
+func (st *sqlStore) friendIDs(ctx context.Context, a string) ([]string, error) {
+	return st.strings(ctx, "friends", `SELECT other_id FROM social_friends WHERE user_id = ? AND state = ?`, a, frame.FriendAccepted)
+}
+
+func (st *sqlStore) strings(ctx context.Context, op, query string, args ...any) ([]string, error) {
+	rows, err := st.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, dbErr(op, err)
+		}
+		out = append(out, s)
+	}
+	return out, dbErrOrNil(op, rows.Err())
+}
+
+func dbErrOrNil(op string, err error) error {
+	if err != nil {
+		return dbErr(op, err)
+	}
+	return nil
+}
+
+// ---- status and cursors ----
+
+type statusRow struct {
+	Text       string
+	Away       bool
+	LastSeenUs int64
+}
+
+func (st *sqlStore) status(ctx context.Context, user string) (statusRow, error) {
+	var s statusRow
+	err := st.db.QueryRowContext(ctx, `SELECT text, away, last_seen_us FROM social_status WHERE user_id = ?`, user).Scan(&s.Text, &s.Away, &s.LastSeenUs)
+	if errors.Is(err, sql.ErrNoRows) {
+		return statusRow{}, nil
+	}
+	if err != nil {
+		return s, dbErr("status", err)
+	}
+	return s, nil
+}
+
+func (st *sqlStore) setStatus(ctx context.Context, user, text string, away bool) error {
+	_, err := st.db.ExecContext(ctx, `INSERT INTO social_status (user_id, text, away) VALUES (?, ?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET text = excluded.text, away = excluded.away`, user, text, away)
+	return dbErrOrNil("set status", err)
+}
+
+func (st *sqlStore) setLastSeen(ctx context.Context, user string, us int64) error {
+	_, err := st.db.ExecContext(ctx, `INSERT INTO social_status (user_id, last_seen_us) VALUES (?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET last_seen_us = excluded.last_seen_us`, user, us)
+	return dbErrOrNil("set last seen", err)
+}
+
+func (st *sqlStore) cursor(ctx context.Context, user string) (uint64, error) {
+	var id uint64
+	err := st.db.QueryRowContext(ctx, `SELECT acked_id FROM social_cursors WHERE user_id = ?`, user).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, dbErrOrNil("cursor", err)
+}
+
+// advanceCursor moves user's cursor forward to id (never back).
+func (st *sqlStore) advanceCursor(ctx context.Context, user string, id uint64) error {
+	_, err := st.db.ExecContext(ctx, `INSERT INTO social_cursors (user_id, acked_id) VALUES (?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET acked_id = max(acked_id, excluded.acked_id)`, user, int64(id))
+	return dbErrOrNil("advance cursor", err)
+}
+
+// ---- messages ----
+
+// directConv names the direct conversation of a and b.
+func directConv(a, b string) string {
+	if a > b {
+		a, b = b, a
+	}
+	return "d:" + a + ":" + b
+}
+
+// insertMessage stores m (ID is filled in).
+func (st *sqlStore) insertMessage(ctx context.Context, m *frame.ChatMessage) error {
+	conv := ""
+	if m.GroupID == 0 {
+		conv = directConv(m.FromUserID, m.ToUserID)
+	}
+	var id int64
+	err := st.db.QueryRowContext(ctx, `INSERT INTO social_messages (conv, group_id, from_id, to_id, from_name, created_us, body)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		conv, int64(m.GroupID), m.FromUserID, m.ToUserID, m.FromName, m.TimeUs, m.Body).Scan(&id)
+	if err != nil {
+		return dbErr("insert message", err)
+	}
+	m.ID = uint64(id)
+	return nil
+}
+
+
+func scanMessages(rows *sql.Rows, op string) ([]frame.ChatMessage, error) {
+	defer rows.Close()
+	var out []frame.ChatMessage
+	for rows.Next() {
+		var m frame.ChatMessage
+		var id, gid int64
+		if err := rows.Scan(&id, &gid, &m.FromUserID, &m.ToUserID, &m.TimeUs, &m.Body, &m.FromName); err != nil {
+			return nil, dbErr(op, err)
+		}
+		m.ID, m.GroupID = uint64(id), uint64(gid)
+		out = append(out, m)
+	}
+	return out, dbErrOrNil(op, rows.Err())
+}
+
+// inbox returns, in id order, at most n messages addressed to user with
+// an id above after: direct messages to them and messages of their groups
+// sent after they joined, not their own.
+func (st *sqlStore) inbox(ctx context.Context, user string, after uint64, n int) ([]frame.ChatMessage, error) {
+	rows, err := st.db.QueryContext(ctx, `
+SELECT id, group_id, from_id, to_id, created_us, body, from_name FROM (
+	SELECT id, group_id, from_id, to_id, created_us, body, from_name FROM social_messages
+	WHERE to_id = ?1 AND id > ?2
+	UNION ALL
+	SELECT m.id, m.group_id, m.from_id, m.to_id, m.created_us, m.body, m.from_name
+	FROM social_members g JOIN social_messages m ON m.group_id = g.group_id AND m.id > max(?2, g.after_id)
+	WHERE g.user_id = ?1 AND m.from_id != ?1
+) ORDER BY id LIMIT ?3`, user, int64(after), n)
+	if err != nil {
+		return nil, dbErr("inbox", err)
+	}
+	return scanMessages(rows, "inbox")
+}
+
+// history returns, oldest first, at most n messages of a conversation
+// with an id below before, and whether older ones exist.
+func (st *sqlStore) history(ctx context.Context, groupID uint64, conv string, before uint64, n int) ([]frame.ChatMessage, bool, error) {
+	if before == 0 || before > math.MaxInt64 {
+		before = math.MaxInt64
+	}
+	var rows *sql.Rows
+	var err error
+	const cols = `SELECT id, group_id, from_id, to_id, created_us, body, from_name FROM social_messages `
+	if groupID != 0 {
+		rows, err = st.db.QueryContext(ctx, cols+`WHERE group_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, int64(groupID), int64(before), n+1)
+	} else {
+		rows, err = st.db.QueryContext(ctx, cols+`WHERE conv = ? AND id < ? ORDER BY id DESC LIMIT ?`, conv, int64(before), n+1)
+	}
+	if err != nil {
+		return nil, false, dbErr("history", err)
+	}
+	msgs, err := scanMessages(rows, "history")
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(msgs) > n
+	if more {
+		msgs = msgs[:n]
+	}
+	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+		msgs[i], msgs[j] = msgs[j], msgs[i]
+	}
+	return msgs, more, nil
+}
+
+// ---- groups ----
+
+type groupRow struct {
+	ID      uint64
+	Name    string
+	Open    bool
+	OwnerID string
+}
+
+func groupByID(ctx context.Context, q querier, id uint64) (groupRow, error) {
+	var g groupRow
+	var gid int64
+	err := q.QueryRowContext(ctx, `SELECT id, name, open, owner_id FROM social_groups WHERE id = ?`, int64(id)).Scan(&gid, &g.Name, &g.Open, &g.OwnerID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return g, ErrGroupNotFound
+	}
+	if err != nil {
+		return g, dbErr("group", err)
+	}
+	g.ID = uint64(gid)
+	return g, nil
+}
+
+// role returns user's role in the group, or ErrNotMember.
+func role(ctx context.Context, q querier, groupID uint64, user string) (uint8, error) {
+	var r uint8
+	err := q.QueryRowContext(ctx, `SELECT role FROM social_members WHERE group_id = ? AND user_id = ?`, int64(groupID), user).Scan(&r)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotMember
+	}
+	if err != nil {
+		return 0, dbErr("role", err)
+	}
+	return r, nil
+}
+
+func count(ctx context.Context, q querier, op, query string, args ...any) (int, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+		return 0, dbErr(op, err)
+	}
+	return n, nil
+}
+
+// addMember inserts user with role; messages above the newest id are
+// theirs.
+func addMember(ctx context.Context, q querier, groupID uint64, user string, r uint8, nowUs int64) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO social_members (group_id, user_id, role, after_id, joined_us)
+		VALUES (?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM social_messages), ?)`, int64(groupID), user, r, nowUs)
+	return dbErrOrNil("add member", err)
+}
+
+type memberRow struct {
+	UserID string
+	Role   uint8
+}
+
+// members lists a group's members ordered by user id.
+func members(ctx context.Context, q querier, groupID uint64, after string, n int) ([]memberRow, error) {
+	rows, err := q.QueryContext(ctx, `SELECT user_id, role FROM social_members WHERE group_id = ? AND user_id > ? ORDER BY user_id LIMIT ?`, int64(groupID), after, n)
+	if err != nil {
+		return nil, dbErr("members", err)
+	}
+	defer rows.Close()
+	var out []memberRow
+	for rows.Next() {
+		var m memberRow
+		if err := rows.Scan(&m.UserID, &m.Role); err != nil {
+			return nil, dbErr("members", err)
+		}
+		out = append(out, m)
+	}
+	return out, dbErrOrNil("members", rows.Err())
+}
+
+// userGroups lists user's groups and pending invitations.
+func (st *sqlStore) userGroups(ctx context.Context, user string) ([]frame.Group, error) {
+	rows, err := st.db.QueryContext(ctx, `
+SELECT g.id, g.name, g.open, m.role, (SELECT COUNT(*) FROM social_members c WHERE c.group_id = g.id), g.owner_id
+FROM social_members m JOIN social_groups g ON g.id = m.group_id WHERE m.user_id = ?1
+UNION ALL
+SELECT g.id, g.name, g.open, 0, (SELECT COUNT(*) FROM social_members c WHERE c.group_id = g.id), g.owner_id
+FROM social_invites i JOIN social_groups g ON g.id = i.group_id WHERE i.user_id = ?1
+ORDER BY 1`, user)
+	if err != nil {
+		return nil, dbErr("user groups", err)
+	}
+	defer rows.Close()
+	var out []frame.Group
+	for rows.Next() {
+		var g frame.Group
+		var id int64
+		if err := rows.Scan(&id, &g.Name, &g.Open, &g.Role, &g.Members, &g.OwnerID); err != nil {
+			return nil, dbErr("user groups", err)
+		}
+		g.ID = uint64(id)
+		out = append(out, g)
+	}
+	return out, dbErrOrNil("user groups", rows.Err())
+}
+
+// validGroupName trims and checks a group name.
+func validGroupName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > frame.MaxGroupName || !printable(name) {
+		return "", ErrBadGroupName
+	}
+	return name, nil
+}

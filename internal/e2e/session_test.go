@@ -1,0 +1,248 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tickwire/tickwire/client"
+	"github.com/tickwire/tickwire/engine"
+	"github.com/tickwire/tickwire/internal/wire"
+	"github.com/tickwire/tickwire/internal/wire/wiretest"
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
+)
+
+func TestHandshake(t *testing.T) {
+	srv := wiretest.Start(t, wire.Config{})
+	forEachTransport(t, func(t *testing.T, tr string) {
+		before := time.Now()
+		c := dial(t, srv, tr, client.Options{Token: guest(t, srv, "ann"), Name: "e2e", Version: "1.0"})
+		w := c.Welcome()
+		assert.NotZero(t, w.SessionID)
+		assert.Contains(t, w.UserID, "g_")
+		assert.Equal(t, "ann", w.DisplayName)
+		assert.WithinDuration(t, before, time.UnixMicro(w.ServerTimeUs), 2*time.Second)
+		assert.EqualValues(t, engine.DefaultMaxFrameSize, w.MaxFrame)
+		assert.EqualValues(t, engine.DefaultMaxFramesPerSecond, w.MaxFramesPerSec)
+		assert.EqualValues(t, engine.DefaultHeartbeatInterval/time.Millisecond, w.HeartbeatMs)
+		assert.EqualValues(t, engine.DefaultIdleTimeout/time.Millisecond, w.IdleTimeoutMs)
+		assert.Positive(t, c.RTT())
+		assert.Nil(t, c.Err())
+	})
+	assert.EqualValues(t, 2, srv.Engine().Stats().Handshakes)
+}
+
+func TestHelloRejected(t *testing.T) {
+	srv := wiretest.Start(t, wire.Config{})
+	forEachTransport(t, func(t *testing.T, tr string) {
+		cases := map[string]struct {
+			o    client.Options
+			code netcode.Code
+		}{
+			"bad token":     {client.Options{Token: "tw1.forged.token"}, netcode.CodeBadToken},
+			"expired token": {client.Options{Token: expiredToken(t, srv)}, netcode.CodeTokenExpired},
+			"wrong version": {client.Options{Token: guest(t, srv, "v"), ProtocolVersion: 42}, netcode.CodeProtocolVersion},
+		}
+		for name, tc := range cases {
+			t.Run(name, func(t *testing.T) {
+				o := tc.o
+				o.Transport, o.Addr = tr, addrOf(srv, tr)
+				c, err := client.Dial(ctxT(t), o)
+				require.Error(t, err)
+				assert.Nil(t, c)
+				var ce *netcode.CodedError
+				require.ErrorAs(t, err, &ce)
+				assert.Equal(t, tc.code, ce.Code, "message %q", ce.Msg)
+				assert.ErrorIs(t, err, tc.code)
+			})
+		}
+	})
+	require.Eventually(t, func() bool { return srv.Engine().Stats().SessionsOpen == 0 }, wait, time.Millisecond)
+	st := srv.Engine().Stats()
+	assert.EqualValues(t, 2, st.Errors["bad_token"])
+	assert.EqualValues(t, 2, st.Errors["token_expired"])
+	assert.EqualValues(t, 2, st.Errors["protocol_version"])
+	assert.Zero(t, st.Handshakes)
+}
+
+func TestBadInputIsAnsweredThenClosed(t *testing.T) {
+	srv := wiretest.Start(t, wire.Config{Engine: engine.Config{MaxFrameSize: 1024, MaxBadFrames: 5}})
+	forEachTransport(t, func(t *testing.T, tr string) {
+		bystander := dial(t, srv, tr, client.Options{})
+		r := rawDial(t, srv, tr).pump()
+
+		// Before Hello: anything else is refused.
+		r.send(netcode.Reliable, &frame.Ping{ClientTimeUs: 1})
+		r.expectError(netcode.CodeNotAuthenticated)
+		r.hello(guest(t, srv, "mallory"))
+
+		echo, err := frame.Marshal(&frame.Echo{Seq: 1, Payload: make([]byte, 100)})
+		require.NoError(t, err)
+		r.sendRaw(netcode.Reliable, []byte("\xde\xad\xbe\xef garbage"))
+		r.expectError(netcode.CodeBadFrame)
+		r.sendRaw(netcode.Unreliable, echo[:len(echo)/2]) // truncated
+		r.expectError(netcode.CodeBadFrame)
+		r.sendRaw(netcode.Reliable, make([]byte, 2000)) // above MaxFrameSize
+		r.expectError(netcode.CodeFrameTooLarge)
+		r.sendRaw(netcode.Reliable, []byte{0x92, 0x7e, 0x01}) // unknown kind 126
+		r.expectError(netcode.CodeUnknownKind)
+
+		echoRoundTrip(t, bystander, netcode.Reliable, 1)
+
+		r.send(netcode.Reliable, &frame.Hello{Version: frame.ProtocolVersion}) // second Hello
+		r.expectError(netcode.CodeNotAuthenticated)
+		r.expectClosed(netcode.CodeTooManyErrors)
+
+		echoRoundTrip(t, bystander, netcode.Unreliable, 2)
+		echoRoundTrip(t, bystander, netcode.Reliable, 3)
+	})
+	st := srv.Engine().Stats()
+	assert.EqualValues(t, 2, st.Closes["too_many_errors"])
+	assert.EqualValues(t, 2, st.Errors["frame_too_large"])
+}
+
+func TestFrameRateLimit(t *testing.T) {
+	srv := wiretest.Start(t, wire.Config{Engine: engine.Config{MaxFramesPerSecond: 20, MaxBadFrames: 1000}})
+	forEachTransport(t, func(t *testing.T, tr string) {
+		r := rawDial(t, srv, tr).pump()
+		r.hello(guest(t, srv, "spammer"))
+		const n = 100 // far above 20/s with a burst of 20
+		for i := 0; i < n; i++ {
+			r.send(netcode.Reliable, &frame.Ping{ClientTimeUs: int64(i)})
+		}
+		var pongs, limited int
+		for pongs+limited < n {
+			m := r.next()
+			k, err := frame.Peek(m.b)
+			require.NoError(t, err)
+			switch k {
+			case frame.KindPong:
+				pongs++
+			case frame.KindError:
+				var e frame.Error
+				require.NoError(t, frame.Unmarshal(m.b, &e))
+				require.Equal(t, netcode.CodeRateLimited, e.Code)
+				limited++
+			default:
+				t.Fatalf("unexpected kind %d", k)
+			}
+		}
+		assert.GreaterOrEqual(t, pongs, 19, "the burst passes")
+		assert.Positive(t, limited)
+		t.Logf("%s: %d pongs, %d rate limited", tr, pongs, limited)
+	})
+}
+
+func TestPingAndEcho(t *testing.T) {
+	srv := wiretest.Start(t, wire.Config{})
+	forEachTransport(t, func(t *testing.T, tr string) {
+		c := dial(t, srv, tr, client.Options{PingInterval: -1})
+		for i := 0; i < 5; i++ {
+			rtt, err := c.Ping(ctxT(t))
+			require.NoError(t, err)
+			assert.Positive(t, rtt)
+			assert.Less(t, rtt, time.Second)
+		}
+		assert.Positive(t, c.RTT())
+		// Same machine, same clock: the offset estimate is small.
+		off := c.ClockOffset()
+		assert.Less(t, math.Abs(float64(off)), float64(20*time.Millisecond), "offset %v", off)
+		assert.WithinDuration(t, time.Now(), c.ServerNow(), 20*time.Millisecond)
+
+		echoRoundTrip(t, c, netcode.Reliable, 10)
+		echoRoundTrip(t, c, netcode.Unreliable, 11)
+		big := make([]byte, 8000)
+		for i := range big {
+			big[i] = byte(i)
+		}
+		require.NoError(t, c.Send(netcode.Reliable, &frame.Echo{Seq: 12, Payload: big}))
+		m := <-c.Messages()
+		var e frame.Echo
+		require.NoError(t, m.Decode(&e))
+		assert.Equal(t, big, e.Payload)
+		st := c.Stats()
+		assert.Equal(t, tr, st.Transport)
+		assert.Positive(t, st.MessagesRecv)
+	})
+}
+
+func TestShutdownTellsClients(t *testing.T) {
+	srv := wiretest.Start(t, wire.Config{})
+	var clients []*client.Client
+	for _, tr := range transports {
+		clients = append(clients, dial(t, srv, tr, client.Options{}), dial(t, srv, tr, client.Options{}))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	require.NoError(t, srv.Shutdown(ctx))
+	for _, c := range clients {
+		select {
+		case <-c.Done():
+		case <-time.After(wait):
+			t.Fatal("client not closed by shutdown")
+		}
+		var ce *netcode.CloseError
+		require.ErrorAs(t, c.Err(), &ce)
+		assert.Equal(t, netcode.CodeServerShutdown, ce.Code)
+		assert.True(t, ce.Code.MayReconnect())
+		assert.ErrorIs(t, c.Send(netcode.Reliable, &frame.Ping{}), netcode.ErrClosed)
+	}
+	assert.EqualValues(t, 4, srv.Engine().Stats().Closes["server_shutdown"])
+	assert.NoError(t, srv.Shutdown(ctx), "idempotent")
+}
+
+func TestSlowConsumer(t *testing.T) {
+	srv := wiretest.Start(t, wire.Config{Engine: engine.Config{
+		MaxFrameSize:       60000,
+		MaxFramesPerSecond: 1_000_000,
+		ReliableQueue:      32,
+	}})
+	forEachTransport(t, func(t *testing.T, tr string) {
+		bystander := dial(t, srv, tr, client.Options{})
+		before := srv.Engine().Stats().Closes["slow_consumer"]
+
+		// A client that sends Echo requests but never reads the answers.
+		r := rawDial(t, srv, tr)
+		r.send(netcode.Reliable, &frame.Hello{Version: frame.ProtocolVersion, Token: guest(t, srv, "slow")})
+		echo, err := frame.Marshal(&frame.Echo{Payload: make([]byte, 50000)})
+		require.NoError(t, err)
+		closed := func() bool { return srv.Engine().Stats().Closes["slow_consumer"] > before }
+		deadline := time.Now().Add(wait)
+		sent := 0
+		for !closed() && time.Now().Before(deadline) && sent < 5000 {
+			if r.c.WriteMessage(netcode.Reliable, echo) != nil {
+				break // the server closed us
+			}
+			sent++
+			if sent%50 == 0 {
+				echoRoundTrip(t, bystander, netcode.Reliable, uint32(sent)) // others are not stalled
+			}
+		}
+		require.Eventually(t, closed, wait, 5*time.Millisecond, "slow consumer not closed after %d frames", sent)
+		t.Logf("%s: slow consumer closed after %d echo requests of %d bytes", tr, sent, len(echo))
+		echoRoundTrip(t, bystander, netcode.Reliable, 1)
+		assert.Positive(t, srv.Engine().Stats().Drops["reliable_overflow"]+srv.Engine().Stats().Closes["slow_consumer"])
+	})
+}
+
+func TestGuestTokenHTTP(t *testing.T) {
+	srv := wiretest.Start(t, wire.Config{})
+	tok, err := client.GuestToken(ctxT(t), srv.HTTPURL(), "")
+	require.NoError(t, err)
+	claims, err := srv.Engine().Signer().Verify(tok, time.Now())
+	require.NoError(t, err)
+	assert.True(t, claims.Guest)
+	assert.NotEmpty(t, claims.Name)
+
+	_, err = client.GuestToken(ctxT(t), srv.HTTPURL(), string(make([]byte, 100)))
+	var ce *netcode.CodedError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, netcode.CodeBadRequest, ce.Code)
+	assert.False(t, errors.Is(err, netcode.CodeBadToken))
+}

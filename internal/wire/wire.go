@@ -1,0 +1,295 @@
+package wire
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/tickwire/tickwire/engine"
+	"github.com/tickwire/tickwire/engine/service"
+	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/netcode/tcp"
+)
+
+// Default listen addresses.
+const (
+	DefaultKCPAddr  = ":7777"
+	DefaultTCPAddr  = ":7778"
+	DefaultHTTPAddr = ":7780"
+	DefaultDataDir  = "./data"
+	// DBFile is the SQLite database file inside DataDir.
+	DBFile = "tickwire.db"
+)
+
+// Config configures a server. Zero fields take the defaults above; a
+// listener address of "off" disables that listener.
+type Config struct {
+	KCPAddr, TCPAddr, HTTPAddr string
+	// DataDir holds the SQLite database (DataDir/tickwire.db).
+	DataDir string
+	// Engine configures sessions and limits. Its Logger defaults to
+	// Config.Logger; Services may be pre-filled (they run before the
+	// built-in ones); HeartbeatInterval and IdleTimeout are copied into
+	// the transports' configs when those are zero there.
+	Engine engine.Config
+	KCP    kcp.Config
+	TCP    tcp.Config
+	Logger *slog.Logger
+}
+
+// Off disables a listener when given as its address.
+const Off = "off"
+
+// Server is a running tickwire server.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	eng    *engine.Engine
+	kcpL   *kcp.Listener
+	tcpL   *tcp.Listener
+	httpL  net.Listener
+	httpS  *http.Server
+	closer []func() error // closed last, in reverse order (databases...)
+
+	wg      sync.WaitGroup
+	runDone chan struct{} // closed when the engine's Run returned
+	runErr  error         // Run's result, set before runDone is closed
+	once    sync.Once
+	shutErr error
+}
+
+// Start listens on every configured address, builds the engine and its
+// services, and starts serving. On error everything opened is closed.
+func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
+	if cfg.KCPAddr == "" {
+		cfg.KCPAddr = DefaultKCPAddr
+	}
+	if cfg.TCPAddr == "" {
+		cfg.TCPAddr = DefaultTCPAddr
+	}
+	if cfg.HTTPAddr == "" {
+		cfg.HTTPAddr = DefaultHTTPAddr
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = DefaultDataDir
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Engine.Logger == nil {
+		cfg.Engine.Logger = cfg.Logger.With("component", "engine")
+	}
+	if cfg.KCP.Logger == nil {
+		cfg.KCP.Logger = cfg.Logger.With("component", "kcp")
+	}
+	if cfg.TCP.Logger == nil {
+		cfg.TCP.Logger = cfg.Logger.With("component", "tcp")
+	}
+	// The transports enforce the heartbeat and idle timeout that Welcome
+	// advertises: keep them in step.
+	hb, idle := cfg.Engine.HeartbeatInterval, cfg.Engine.IdleTimeout
+	if hb == 0 {
+		hb = engine.DefaultHeartbeatInterval
+	}
+	if idle == 0 {
+		idle = engine.DefaultIdleTimeout
+	}
+	if cfg.KCP.HeartbeatInterval == 0 {
+		cfg.KCP.HeartbeatInterval = hb
+	}
+	if cfg.KCP.IdleTimeout == 0 {
+		cfg.KCP.IdleTimeout = idle
+	}
+	if cfg.TCP.HeartbeatInterval == 0 {
+		cfg.TCP.HeartbeatInterval = hb
+	}
+	if cfg.TCP.IdleTimeout == 0 {
+		cfg.TCP.IdleTimeout = idle
+	}
+
+	s := &Server{cfg: cfg, log: cfg.Logger, runDone: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			s.closeAll()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("wire: data dir: %w", err)
+	}
+	dbPath := filepath.Join(cfg.DataDir, DBFile)
+
+	// ---- Services -------------------------------------------------------
+	// Construct every feature service here and append it to services (and
+	// any resource to close after the engine stops to s.closer). The
+	// rooms and social/accounts services are inserted at this spot.
+	services := append([]service.Service(nil), cfg.Engine.Services...)
+	_ = dbPath // used by the services that persist (accounts, social)
+	// ---- end of services ------------------------------------------------
+
+	ecfg := cfg.Engine
+	ecfg.Services = services
+	if s.eng, err = engine.New(ecfg); err != nil {
+		return nil, err
+	}
+
+	if cfg.KCPAddr != Off {
+		if s.kcpL, err = kcp.Listen(cfg.KCPAddr, cfg.KCP); err != nil {
+			return nil, fmt.Errorf("wire: kcp listen %s: %w", cfg.KCPAddr, err)
+		}
+		if err := s.eng.Serve(s.kcpL); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.TCPAddr != Off {
+		if s.tcpL, err = tcp.Listen(cfg.TCPAddr, cfg.TCP); err != nil {
+			return nil, fmt.Errorf("wire: tcp listen %s: %w", cfg.TCPAddr, err)
+		}
+		if err := s.eng.Serve(s.tcpL); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.HTTPAddr != Off {
+		if s.httpL, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return nil, fmt.Errorf("wire: http listen %s: %w", cfg.HTTPAddr, err)
+		}
+		s.httpS = &http.Server{
+			Handler:           s.eng.HTTPHandler(),
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			WriteTimeout:      10 * time.Second,
+			IdleTimeout:       60 * time.Second,
+			MaxHeaderBytes:    16 << 10,
+			ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		}
+	}
+
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.runErr = s.eng.Run(context.WithoutCancel(ctx))
+		close(s.runDone)
+	}()
+	if s.httpS != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.httpS.Serve(s.httpL); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("http server stopped", "err", err)
+			}
+		}()
+	}
+	s.log.Info("tickwire listening", "kcp", s.KCPAddr(), "tcp", s.TCPAddr(), "http", s.HTTPAddr(), "data", cfg.DataDir)
+	return s, nil
+}
+
+// closeAll releases what Start opened when Start fails.
+func (s *Server) closeAll() {
+	if s.kcpL != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = s.kcpL.Shutdown(ctx)
+		cancel()
+	}
+	if s.tcpL != nil {
+		_ = s.tcpL.Close()
+	}
+	if s.httpL != nil {
+		_ = s.httpL.Close()
+	}
+	for i := len(s.closer) - 1; i >= 0; i-- {
+		_ = s.closer[i]()
+	}
+}
+
+// KCPAddr is the bound KCP (UDP) address, or "" when disabled.
+func (s *Server) KCPAddr() string {
+	if s.kcpL == nil {
+		return ""
+	}
+	return s.kcpL.Addr().String()
+}
+
+// TCPAddr is the bound TCP address, or "" when disabled.
+func (s *Server) TCPAddr() string {
+	if s.tcpL == nil {
+		return ""
+	}
+	return s.tcpL.Addr().String()
+}
+
+// HTTPAddr is the bound HTTP address, or "" when disabled.
+func (s *Server) HTTPAddr() string {
+	if s.httpL == nil {
+		return ""
+	}
+	return s.httpL.Addr().String()
+}
+
+// HTTPURL is the base URL of the HTTP API ("http://host:port").
+func (s *Server) HTTPURL() string {
+	if s.httpL == nil {
+		return ""
+	}
+	return "http://" + s.HTTPAddr()
+}
+
+// Engine returns the server's engine.
+func (s *Server) Engine() *engine.Engine { return s.eng }
+
+// Shutdown stops the HTTP server, shuts the engine down (every session is
+// told CodeServerShutdown), closes the transports and the services'
+// resources, and waits for every goroutine, bounded by ctx. It is
+// idempotent.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.once.Do(func() {
+		var errs []error
+		if s.httpS != nil {
+			if err := s.httpS.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("http: %w", err))
+				_ = s.httpS.Close()
+			}
+		}
+		if err := s.eng.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("engine: %w", err))
+		}
+		if s.kcpL != nil {
+			if err := s.kcpL.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("kcp: %w", err))
+			}
+		}
+		s.wg.Wait()
+		if err := s.runErr; err != nil && !errors.Is(err, engine.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+		for i := len(s.closer) - 1; i >= 0; i-- {
+			if err := s.closer[i](); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		s.shutErr = errors.Join(errs...)
+		s.log.Info("tickwire stopped")
+	})
+	return s.shutErr
+}
+
+// Done is closed when the engine has stopped: after Shutdown, or on its
+// own when a service failed (call Shutdown then to release the rest).
+func (s *Server) Done() <-chan struct{} { return s.runDone }
+
+// Err is why the engine stopped (engine.ErrServerClosed after a normal
+// shutdown); nil while it runs.
+func (s *Server) Err() error {
+	select {
+	case <-s.runDone:
+		return s.runErr
+	default:
+		return nil
+	}
+}

@@ -1,0 +1,171 @@
+package kcp
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/memlink"
+)
+
+func testRedundancyConfig() RedundancyConfig {
+	return RedundancyConfig{ReportInterval: 20 * time.Millisecond, HoldDown: 200 * time.Millisecond, MinSamples: 16}
+}
+
+// stream sends a small reliable message every interval until stop.
+func stream(t *testing.T, c *Conn, every time.Duration) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tk := time.NewTicker(every)
+		defer tk.Stop()
+		msg := make([]byte, 64)
+		for {
+			select {
+			case <-done:
+				return
+			case <-tk.C:
+				if err := c.WriteMessage(netcode.Reliable, msg); err != nil {
+					t.Errorf("write: %v", err)
+					return
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	stop = func() { once.Do(func() { close(done); wg.Wait() }) }
+	t.Cleanup(stop)
+	return stop
+}
+
+// drainAll reads and discards until the conn ends.
+func drainAll(t *testing.T, c *Conn) {
+	in := pump(t, c)
+	go func() { // ends when pump's channel closes
+		for range in {
+		}
+	}()
+}
+
+func TestRedundancyFollowsLoss(t *testing.T) {
+	lossy := memlink.Direction{Loss: 0.12}
+	cfg := Config{Redundancy: testRedundancyConfig(), IdleTimeout: 30 * time.Second}
+	client, server, _, link := memPair(t, memlink.Config{Seed: 21, AToB: lossy, BToA: lossy}, cfg)
+	drainAll(t, server)
+	drainAll(t, client)
+	stream(t, client, 2*time.Millisecond)
+	stream(t, server, 5*time.Millisecond)
+
+	require.Eventually(t, func() bool {
+		st := client.Stats()
+		return st.Redundancy == 2 && st.LossRate > 0.05
+	}, 10*time.Second, 10*time.Millisecond, "client redundancy rises under 12%% loss: %+v", client.Stats())
+	require.Eventually(t, func() bool { return server.Stats().Redundancy >= 1 }, 10*time.Second, 10*time.Millisecond,
+		"the server measures its own loss too")
+	st := client.Stats()
+	assert.Positive(t, st.RedundantBytes)
+	assert.Less(t, st.LossRate, 0.3)
+
+	link.SetAToB(memlink.Direction{})
+	link.SetBToA(memlink.Direction{})
+	require.Eventually(t, func() bool {
+		st := client.Stats()
+		return st.Redundancy == 0 && st.LossRate < 0.01
+	}, 15*time.Second, 10*time.Millisecond, "redundancy falls once loss stops: %+v", client.Stats())
+	before := client.Stats().RedundantBytes
+	// With redundancy off, no more redundant bytes are spent.
+	for range 50 {
+		require.NoError(t, client.WriteMessage(netcode.Reliable, []byte("quiet")))
+	}
+	assert.Equal(t, before, client.Stats().RedundantBytes)
+}
+
+func TestRedundancyRespectsBudget(t *testing.T) {
+	lossy := memlink.Direction{Loss: 0.2}
+	rc := testRedundancyConfig()
+	rc.BudgetBytesPerSec = 4000
+	cfg := Config{Redundancy: rc, IdleTimeout: 30 * time.Second}
+	client, server, _, _ := memPair(t, memlink.Config{Seed: 2, AToB: lossy, BToA: lossy}, cfg)
+	drainAll(t, server)
+	start := time.Now()
+	stop := stream(t, client, time.Millisecond)
+	require.Eventually(t, func() bool { return client.Stats().Redundancy > 0 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return client.Stats().RedundantBytes > 4000 }, 10*time.Second, 10*time.Millisecond)
+	stop()
+	elapsed := time.Since(start)
+	st := client.Stats()
+	burst := float64(rc.BudgetBytesPerSec) / 4
+	assert.LessOrEqual(t, float64(st.RedundantBytes), float64(rc.BudgetBytesPerSec)*elapsed.Seconds()+burst,
+		"redundant bytes %d over %v exceed the budget", st.RedundantBytes, elapsed)
+	// Without the budget the same stream would spend far more: every
+	// KCP datagram (>= 37 bytes) at 1 kHz, times the level.
+	assert.Less(t, float64(st.RedundantBytes)/elapsed.Seconds(), 37.0*1000)
+}
+
+func TestRedundancyDisabled(t *testing.T) {
+	lossy := memlink.Direction{Loss: 0.15}
+	rc := testRedundancyConfig()
+	rc.Disabled = true
+	client, server, _, _ := memPair(t, memlink.Config{Seed: 4, AToB: lossy, BToA: lossy}, Config{Redundancy: rc})
+	drainAll(t, server)
+	stream(t, client, 2*time.Millisecond)
+	require.Eventually(t, func() bool { return client.Stats().LossRate > 0.05 }, 10*time.Second, 10*time.Millisecond,
+		"loss is still measured")
+	require.Eventually(t, func() bool { return client.Stats().Retransmits > 0 }, 10*time.Second, 10*time.Millisecond,
+		"KCP repairs the loss by retransmission")
+	st := client.Stats()
+	assert.Zero(t, st.Redundancy)
+	assert.Zero(t, st.RedundantBytes)
+}
+
+// TestRedundancyController drives the sans-IO controller with fixed times.
+func TestRedundancyController(t *testing.T) {
+	cfg, err := Config{Redundancy: RedundancyConfig{HoldDown: time.Second, MinSamples: 100}}.populate()
+	require.NoError(t, err)
+	t0 := time.Unix(1000, 0)
+	r := newRedundancy(cfg.Redundancy, t0)
+	var hi, count uint32 = ^uint32(0), 0
+	report := func(at time.Duration, sent, recv uint32) {
+		hi += sent
+		count += recv
+		r.onReport(t0.Add(at), hi, count)
+	}
+	report(0, 100, 100)
+	assert.Equal(t, 0, r.level)
+	assert.Zero(t, r.loss)
+	report(100*time.Millisecond, 100, 90) // 10 %: EWMA 0.03
+	assert.Equal(t, 1, r.level)
+	report(200*time.Millisecond, 100, 60) // loss jumps: EWMA 0.141
+	assert.Equal(t, 2, r.level)
+	for i := range 20 { // clean link: EWMA decays, but hold-down paces the steps
+		report(300*time.Millisecond+time.Duration(i)*10*time.Millisecond, 100, 100)
+	}
+	assert.Equal(t, 2, r.level, "hold-down keeps the level for a second")
+	report(1300*time.Millisecond, 100, 100)
+	assert.Equal(t, 1, r.level)
+	report(1400*time.Millisecond, 100, 100)
+	assert.Equal(t, 1, r.level)
+	report(2400*time.Millisecond, 100, 100)
+	assert.Equal(t, 0, r.level)
+
+	// A reordered (older) report and a report with no news change nothing.
+	l := r.loss
+	r.onReport(t0.Add(3*time.Second), hi-50, count-10)
+	r.onReport(t0.Add(3*time.Second), hi, count)
+	assert.Equal(t, l, r.loss)
+
+	// Budget: 1000 B/s with a 250 B burst.
+	b := newRedundancy(RedundancyConfig{BudgetBytesPerSec: 1000}, t0)
+	assert.True(t, b.allow(t0, 250))
+	assert.False(t, b.allow(t0, 1))
+	assert.False(t, b.allow(t0.Add(100*time.Millisecond), 101))
+	assert.True(t, b.allow(t0.Add(100*time.Millisecond), 100))
+	assert.True(t, b.allow(t0.Add(time.Hour), 250), "refill is capped at the burst")
+	assert.False(t, b.allow(t0.Add(time.Hour), 1))
+}
