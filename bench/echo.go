@@ -375,7 +375,9 @@ func (l *echoLoop) run(ctx context.Context) error {
 	}
 	l.waitDrain(l.sent, total, deadline, cfg.Timeout)
 	end := time.Since(l.base)
-	if lr := time.Duration(l.lastRecv.Load()); lr > measureStart && l.received.Load() == l.sent {
+	// Throughput counts over the span in which replies arrived, not over
+	// the wait for replies that were lost.
+	if lr := time.Duration(l.lastRecv.Load()); lr > measureStart {
 		end = lr
 	}
 	l.elapsed = end - measureStart

@@ -56,7 +56,7 @@ func startLocal(t *testing.T) *Local {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	l, err := StartLocal(ctx, LocalConfig{DataDir: t.TempDir()})
+	l, err := StartLocal(ctx, LocalConfig{DataDir: t.TempDir(), FastPasswords: true})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -13,6 +13,18 @@ type LocalConfig struct {
 	DataDir string
 	// NoTickwire starts only the baseline echo servers.
 	NoTickwire bool
+	// FastPasswords makes password hashing cheap (tests: registering chat
+	// users under the race detector); never for a server people log into.
+	FastPasswords bool
+	// Listen addresses (default "127.0.0.1:0" each: a free loopback port).
+	KCPAddr, TCPAddr, HTTPAddr, UDPEchoAddr, KCPEchoAddr string
+}
+
+func orLoopback(a string) string {
+	if a == "" {
+		return "127.0.0.1:0"
+	}
+	return a
 }
 
 // Local is a tickwire server plus the two baseline echo servers, all in
@@ -33,10 +45,10 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (_ *Local, err error) {
 			l.Close(context.Background())
 		}
 	}()
-	if l.udp, err = StartUDPEcho("127.0.0.1:0"); err != nil {
+	if l.udp, err = StartUDPEcho(orLoopback(cfg.UDPEchoAddr)); err != nil {
 		return nil, err
 	}
-	if l.kcp, err = StartKCPEcho("127.0.0.1:0", BareProfile); err != nil {
+	if l.kcp, err = StartKCPEcho(orLoopback(cfg.KCPEchoAddr), BareProfile); err != nil {
 		return nil, err
 	}
 	l.target = Target{UDPEcho: l.udp.Addr(), KCPEcho: l.kcp.Addr(), Local: true, ServerPID: os.Getpid()}
@@ -50,7 +62,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (_ *Local, err error) {
 		}
 		l.tmpDir = dir
 	}
-	if l.tw, err = startLocalTickwire(ctx, dir); err != nil {
+	if l.tw, err = startLocalTickwire(ctx, cfg, dir, orLoopback(cfg.KCPAddr), orLoopback(cfg.TCPAddr), orLoopback(cfg.HTTPAddr)); err != nil {
 		return nil, err
 	}
 	l.target.KCP, l.target.TCP, l.target.HTTP = l.tw.addrs()

@@ -50,7 +50,7 @@ type Config struct {
 	MaxFrameSize int
 	// MaxFramesPerSecond limits each session's input rate, with a burst of
 	// the same size (default 200); frames above it are dropped and answered
-	// with CodeRateLimited.
+	// with CodeRateLimited. Negative disables the limit (benchmarks).
 	MaxFramesPerSecond int
 	// MaxBadFrames is how many bad input frames (the protocol-input codes:
 	// bad_frame, frame_too_large, unknown_kind, not_authenticated,
@@ -137,7 +137,7 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("durations must not be negative")
 	case c.MaxFrameSize < 64 || c.MaxFrameSize > netcode.DefaultMaxMessageSize:
 		return bad("MaxFrameSize %d outside [64, %d]", c.MaxFrameSize, netcode.DefaultMaxMessageSize)
-	case c.MaxFramesPerSecond < 0, c.MaxBadFrames < 0, c.ReliableQueue < 0, c.UnreliableQueue < 0:
+	case c.MaxBadFrames < 0, c.ReliableQueue < 0, c.UnreliableQueue < 0:
 		return bad("limits must not be negative")
 	case c.IdleTimeout <= c.HeartbeatInterval:
 		return bad("IdleTimeout %v must exceed HeartbeatInterval %v", c.IdleTimeout, c.HeartbeatInterval)

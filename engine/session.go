@@ -54,6 +54,7 @@ type session struct {
 	opened    bool // services saw PeerOpened
 	handshake *time.Timer
 	ping      frame.Ping
+	pong      frame.Pong
 	echo      frame.Echo
 }
 
@@ -319,7 +320,8 @@ func (s *session) handle(now time.Time, ch netcode.Channel, data []byte) bool {
 		if err := s.dec.Decode(data, &s.ping); err != nil {
 			return s.failErr(err, 0)
 		}
-		s.reply(ch, &frame.Pong{ClientTimeUs: s.ping.ClientTimeUs, ServerTimeUs: now.UnixMicro()})
+		s.pong = frame.Pong{ClientTimeUs: s.ping.ClientTimeUs, ServerTimeUs: now.UnixMicro()}
+		s.reply(ch, &s.pong)
 		return true
 	case frame.KindEcho:
 		if err := s.dec.Decode(data, &s.echo); err != nil {
@@ -373,13 +375,14 @@ func (s *session) hello(now time.Time, data []byte) bool {
 		s.name = claims.UserID
 	}
 	s.handshake.Stop()
+	e.c.handshakes.Add(1)
 	s.reply(netcode.Reliable, &frame.Welcome{
 		SessionID:       s.id,
 		UserID:          s.userID,
 		DisplayName:     s.name,
 		ServerTimeUs:    now.UnixMicro(),
 		MaxFrame:        uint32(e.cfg.MaxFrameSize),
-		MaxFramesPerSec: uint32(e.cfg.MaxFramesPerSecond),
+		MaxFramesPerSec: uint32(max(e.cfg.MaxFramesPerSecond, 0)),
 		HeartbeatMs:     uint32(e.cfg.HeartbeatInterval / time.Millisecond),
 		IdleTimeoutMs:   uint32(e.cfg.IdleTimeout / time.Millisecond),
 	})
@@ -388,7 +391,6 @@ func (s *session) hello(now time.Time, data []byte) bool {
 		svc.PeerOpened(s)
 	}
 	s.opened = true
-	e.c.handshakes.Add(1)
 	s.log.Debug("session authenticated", "user", s.userID, "client", h.ClientName, "client_version", h.ClientVersion)
 	return true
 }

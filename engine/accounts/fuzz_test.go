@@ -1,7 +1,9 @@
 package accounts
 
 import (
+	"bytes"
 	"encoding/json"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -43,6 +45,7 @@ func FuzzNormalizeUsername(f *testing.F) {
 func FuzzDecodeCredentials(f *testing.F) {
 	for _, s := range []string{
 		`{"username":"alice","password":"correct horse"}`,
+		`{"username":"alice","password":"` + strings.Repeat("p", 600) + `"}`,
 		`{"username":"alice","password":"correct horse","display_name":"A"}`,
 		`{"username":"alice","password":"x","admin":true}`,
 		`{"username":42}`, `null`, `[]`, ``, `{} {}`, `{"username":"\u0000"}`,
@@ -51,7 +54,8 @@ func FuzzDecodeCredentials(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var c Credentials
-		err := decodeJSON(strings.NewReader(string(body)), DefaultMaxBodyBytes, &c)
+		r := httptest.NewRequest("POST", "/v1/auth/register", bytes.NewReader(body))
+		err := DecodeJSON(httptest.NewRecorder(), r, 512, &c)
 		if err != nil {
 			code := netcode.CodeOf(err)
 			require.True(t, code == netcode.CodeBadRequest || code == netcode.CodeFrameTooLarge, "code %v", code)

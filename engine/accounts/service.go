@@ -195,6 +195,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	return s, nil
 }
 
+// Store returns the user store the service uses.
+func (s *Service) Store() Store { return s.store }
+
 // Name implements service.Service.
 func (s *Service) Name() string { return "accounts" }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -530,4 +531,50 @@ func TestConfigValidation(t *testing.T) {
 	s, err := New(context.Background(), Config{Store: st, Signer: signer})
 	require.NoError(t, err)
 	assert.Equal(t, DefaultArgon2, s.cfg.Argon2)
+}
+
+func BenchmarkTokenCheck(b *testing.B) {
+	st, _ := newTestStore(b)
+	signer, err := auth.NewSigner(testKey)
+	require.NoError(b, err)
+	svc, err := New(context.Background(), Config{Store: st, Signer: signer, Argon2: cheapArgon})
+	require.NoError(b, err)
+	now := time.Now()
+	for i := range 10_000 { // a realistic number of revocations in force
+		require.NoError(b, svc.Revoke(context.Background(), auth.Claims{TokenID: strconv.Itoa(i), UserID: "u", ExpiresAt: now.Add(time.Hour).Unix()}))
+	}
+	c := auth.Claims{TokenID: "live", UserID: "u", ExpiresAt: now.Add(time.Hour).Unix()}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := svc.TokenCheck(context.Background(), c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLoginDefaultParams is one successful login (store lookup,
+// argon2id with the default parameters, token signing), without HTTP.
+func BenchmarkLoginDefaultParams(b *testing.B) {
+	st, _ := newTestStore(b)
+	signer, err := auth.NewSigner(testKey)
+	require.NoError(b, err)
+	svc, err := New(context.Background(), Config{Store: st, Signer: signer})
+	require.NoError(b, err)
+	_, err = svc.Register(context.Background(), Credentials{Username: "bench", Password: "bench password"})
+	require.NoError(b, err)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := svc.Login(context.Background(), "127.0.0.1", "bench", "bench password"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkNormalizeUsername(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := NormalizeUsername("Zoë_Straße-42"); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // openDB opens a migrated SQLite file at path.
-func openDB(t *testing.T, path string) *sql.DB {
+func openDB(t testing.TB, path string) *sql.DB {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.OpenSQLite(ctx, path)
@@ -24,7 +24,7 @@ func openDB(t *testing.T, path string) *sql.DB {
 	return db
 }
 
-func newTestStore(t *testing.T) (Store, string) {
+func newTestStore(t testing.TB) (Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "accounts.db")
 	db := openDB(t, path)

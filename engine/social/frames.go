@@ -36,7 +36,7 @@ func (s *Service) HandleFrame(now time.Time, p service.Peer, _ netcode.Channel, 
 		return ref, err
 	}
 	a := actor{ID: p.UserID(), Name: p.DisplayName()}
-	if k != frame.KindMessageAck {
+	if k != frame.KindMessageAck && k != frame.KindSetPresence { // SetPresence sets activity itself
 		s.active(a.ID, now)
 	}
 	ctx, cancel := s.opCtx()

@@ -216,7 +216,6 @@ func (st *sqlStore) insertMessage(ctx context.Context, m *frame.ChatMessage) err
 	return nil
 }
 
-
 func scanMessages(rows *sql.Rows, op string) ([]frame.ChatMessage, error) {
 	defer rows.Close()
 	var out []frame.ChatMessage

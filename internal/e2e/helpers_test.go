@@ -17,7 +17,15 @@ import (
 	"github.com/tickwire/tickwire/netcode/tcp"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// kcp-go starts process-wide workers (its timer scheduler and packet
+// post-processors) on first use; they are not per-connection and never
+// end, so they are not leaks of ours.
+var kcpGlobals = []goleak.Option{
+	goleak.IgnoreTopFunction("github.com/xtaci/kcp-go/v5.(*TimedSched).run"),
+	goleak.IgnoreAnyFunction("github.com/xtaci/kcp-go/v5.postProcessWorker"),
+}
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, kcpGlobals...) }
 
 const wait = 10 * time.Second
 

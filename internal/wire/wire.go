@@ -14,9 +14,15 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/engine"
+	"github.com/tickwire/tickwire/engine/accounts"
+	"github.com/tickwire/tickwire/engine/auth"
+	"github.com/tickwire/tickwire/engine/rooms"
 	"github.com/tickwire/tickwire/engine/service"
+	"github.com/tickwire/tickwire/engine/social"
+	"github.com/tickwire/tickwire/engine/store"
 	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/room"
 )
 
 // Default listen addresses.
@@ -43,6 +49,19 @@ type Config struct {
 	KCP    kcp.Config
 	TCP    tcp.Config
 	Logger *slog.Logger
+	// Rooms configures the room hub; RoomTypes are registered on it
+	// (besides the built-in "relay") before the server accepts sessions.
+	Rooms     rooms.Config
+	RoomTypes map[string]room.Factory
+	// Accounts configures register/login (argon2id costs, rate limits,
+	// token TTL...). Its Store and Signer are set by Start (the SQLite
+	// database and the engine's token key); Logger and Now default to the
+	// server's.
+	Accounts accounts.Config
+	// Social configures friends, groups, messages and presence. Its DB,
+	// Users and Auth are set by Start; Logger and Now default to the
+	// server's.
+	Social social.Config
 }
 
 // Off disables a listener when given as its address.
@@ -53,6 +72,9 @@ type Server struct {
 	cfg    Config
 	log    *slog.Logger
 	eng    *engine.Engine
+	rooms  *rooms.Hub
+	accts  *accounts.Service
+	social *social.Service
 	kcpL   *kcp.Listener
 	tcpL   *tcp.Listener
 	httpL  net.Listener
@@ -131,7 +153,79 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// any resource to close after the engine stops to s.closer). The
 	// rooms and social/accounts services are inserted at this spot.
 	services := append([]service.Service(nil), cfg.Engine.Services...)
-	_ = dbPath // used by the services that persist (accounts, social)
+	// Accounts: open and migrate the database (social's migrations run
+	// after these, on the same db), then the accounts service, whose
+	// revocation check guards every Hello. db (the *sql.DB), users (the
+	// accounts.Store) and s.accts (the HTTP Authenticator) are there for
+	// the services below.
+	db, err := store.OpenSQLite(ctx, dbPath)
+	if err != nil {
+		return nil, fmt.Errorf("wire: %w", err)
+	}
+	s.closer = append(s.closer, db.Close)
+	if err := store.Migrate(ctx, db, accounts.Migrations()); err != nil {
+		return nil, fmt.Errorf("wire: %w", err)
+	}
+	if cfg.Engine.TokenKey == nil {
+		cfg.Engine.TokenKey = auth.RandomKey() // one key for the engine and accounts
+	}
+	signer, err := auth.NewSigner(cfg.Engine.TokenKey)
+	if err != nil {
+		return nil, fmt.Errorf("wire: %w", err)
+	}
+	users := accounts.NewSQLiteStore(db)
+	acctCfg := cfg.Accounts
+	acctCfg.Store, acctCfg.Signer = users, signer
+	if acctCfg.Logger == nil {
+		acctCfg.Logger = cfg.Logger.With("component", "accounts")
+	}
+	if acctCfg.Now == nil {
+		acctCfg.Now = cfg.Engine.Now
+	}
+	if s.accts, err = accounts.New(ctx, acctCfg); err != nil {
+		return nil, fmt.Errorf("wire: accounts: %w", err)
+	}
+	services = append(services, s.accts)
+	if check := cfg.Engine.TokenCheck; check != nil {
+		cfg.Engine.TokenCheck = func(ctx context.Context, c auth.Claims) error {
+			if err := s.accts.TokenCheck(ctx, c); err != nil {
+				return err
+			}
+			return check(ctx, c)
+		}
+	} else {
+		cfg.Engine.TokenCheck = s.accts.TokenCheck
+	}
+	// Social: its tables reference accounts' users, so its migrations
+	// run after accounts'.
+	if err := store.Migrate(ctx, db, social.Migrations()); err != nil {
+		return nil, fmt.Errorf("wire: %w", err)
+	}
+	socialCfg := cfg.Social
+	socialCfg.DB, socialCfg.Users, socialCfg.Auth = db, users, s.accts
+	if socialCfg.Logger == nil {
+		socialCfg.Logger = cfg.Logger.With("component", "social")
+	}
+	if socialCfg.Now == nil {
+		socialCfg.Now = cfg.Engine.Now
+	}
+	if s.social, err = social.New(socialCfg); err != nil {
+		return nil, fmt.Errorf("wire: social: %w", err)
+	}
+	services = append(services, s.social)
+	roomsCfg := cfg.Rooms
+	if roomsCfg.Logger == nil {
+		roomsCfg.Logger = cfg.Logger.With("component", "rooms")
+	}
+	if s.rooms, err = rooms.New(roomsCfg); err != nil {
+		return nil, fmt.Errorf("wire: rooms: %w", err)
+	}
+	for name, f := range cfg.RoomTypes {
+		if err := s.rooms.RegisterRoomType(name, f); err != nil {
+			return nil, fmt.Errorf("wire: %w", err)
+		}
+	}
+	services = append(services, s.rooms)
 	// ---- end of services ------------------------------------------------
 
 	ecfg := cfg.Engine
@@ -242,6 +336,17 @@ func (s *Server) HTTPURL() string {
 
 // Engine returns the server's engine.
 func (s *Server) Engine() *engine.Engine { return s.eng }
+
+// Rooms returns the server's room hub (register room types, create and
+// close rooms, read tick statistics).
+func (s *Server) Rooms() *rooms.Hub { return s.rooms }
+
+// Social returns the social service (friends, groups, messages, presence).
+func (s *Server) Social() *social.Service { return s.social }
+
+// Accounts returns the accounts service (Authenticate for HTTP handlers,
+// Revoke, the user store behind it).
+func (s *Server) Accounts() *accounts.Service { return s.accts }
 
 // Shutdown stops the HTTP server, shuts the engine down (every session is
 // told CodeServerShutdown), closes the transports and the services'

@@ -128,7 +128,7 @@ func TestHostileInputIsRefused(t *testing.T) {
 		// bin32 claiming more than remains, under the limit.
 		"bin beyond end": {[]byte{0x94, 0x07, 0x01, 0x01, 0xc6, 0x00, 0x00, 0x10, 0x00, 1, 2}, netcode.CodeBadFrame, &Echo{}},
 		// A token longer than MaxTokenLen.
-		"str32 token": {[]byte{0x93, 0x01, 0x01, 0xdb, 0x00, 0x01, 0x00, 0x00}, netcode.CodeFrameTooLarge, &Hello{}},
+		"str32 token":      {[]byte{0x93, 0x01, 0x01, 0xdb, 0x00, 0x01, 0x00, 0x00}, netcode.CodeFrameTooLarge, &Hello{}},
 		"version overflow": {[]byte{0x93, 0x01, 0xce, 0x00, 0x01, 0x00, 0x00, 0xa0}, netcode.CodeBadFrame, &Hello{}},
 		"trailing bytes":   {[]byte{0x92, 0x04, 0x01, 0x00}, netcode.CodeBadFrame, &Ping{}},
 		"nested deep":      {append([]byte{0x93, 0x05, 0x01, 0x02}, bytes.Repeat([]byte{0x91}, 1000)...), netcode.CodeBadFrame, &Pong{}},

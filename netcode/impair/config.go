@@ -15,8 +15,6 @@ var (
 	// ErrUnsupported is an impairment the proxy cannot apply: loss,
 	// reordering and duplication on the TCP proxy.
 	ErrUnsupported = errors.New("impair: impairment not supported by this proxy")
-	// ErrClosed is returned after Close.
-	ErrClosed = errors.New("impair: proxy closed")
 )
 
 // Defaults applied to zero Config fields.

@@ -196,3 +196,13 @@ func TestForTCP(t *testing.T) {
 	_, removed = stripped.ForTCP()
 	assert.Empty(t, removed)
 }
+
+func BenchmarkLinkDecide(b *testing.B) {
+	l := NewLink(Direction{Loss: 0.01, Delay: 20 * time.Millisecond, Jitter: 5 * time.Millisecond, Reorder: 0.01, Duplicate: 0.01, BandwidthBps: 1 << 30}, 1, 1, 0, false)
+	now := t0
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		now = now.Add(time.Microsecond)
+		_ = l.Decide(now, 200, 0)
+	}
+}

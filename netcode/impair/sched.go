@@ -89,6 +89,7 @@ func (s *scheduler) push(now time.Time, data []byte, dst *udpClient) {
 	v := s.link.Decide(now, len(data), len(s.heap))
 	if v.N == 0 {
 		s.stats.Dropped[v.Drop]++
+		s.stats.DroppedBytes += uint64(len(data))
 		s.mu.Unlock()
 		return
 	}
@@ -113,10 +114,11 @@ func (s *scheduler) push(now time.Time, data []byte, dst *udpClient) {
 }
 
 // drop counts a packet refused before it reached the Link.
-func (s *scheduler) drop(r DropReason) {
+func (s *scheduler) drop(r DropReason, size int) {
 	s.mu.Lock()
 	s.stats.Packets++
 	s.stats.Dropped[r]++
+	s.stats.DroppedBytes += uint64(size)
 	s.mu.Unlock()
 }
 
@@ -145,7 +147,7 @@ func (s *scheduler) run(done <-chan struct{}) {
 		s.mu.Unlock()
 
 		if len(batch) > 0 {
-			var sent, bytes, failed, gone uint64
+			var sent, bytes, failed, gone, lost uint64
 			for i := range batch {
 				err := s.deliver(&batch[i])
 				switch {
@@ -154,8 +156,10 @@ func (s *scheduler) run(done <-chan struct{}) {
 					bytes += uint64(len(batch[i].data))
 				case batch[i].dst != nil && batch[i].dst.gone.Load():
 					gone++
+					lost += uint64(len(batch[i].data))
 				default:
 					failed++
+					lost += uint64(len(batch[i].data))
 				}
 				batch[i] = item{}
 			}
@@ -165,6 +169,7 @@ func (s *scheduler) run(done <-chan struct{}) {
 			s.stats.Bytes += bytes
 			s.stats.Dropped[DropWriteError] += failed
 			s.stats.Dropped[DropClosed] += gone
+			s.stats.DroppedBytes += lost
 			s.mu.Unlock()
 			continue // time has moved on: look again before sleeping
 		}
@@ -178,6 +183,9 @@ func (s *scheduler) run(done <-chan struct{}) {
 		case <-done:
 			s.mu.Lock()
 			s.stats.Dropped[DropClosed] += uint64(len(s.heap))
+			for i := range s.heap {
+				s.stats.DroppedBytes += uint64(len(s.heap[i].data))
+			}
 			s.heap = nil
 			s.mu.Unlock()
 			return

@@ -7,8 +7,10 @@ type DirStats struct {
 	// Forwarded counts deliveries written, duplicates included; Bytes
 	// their payload bytes.
 	Forwarded, Bytes uint64
-	// Dropped counts packets dropped, by reason.
-	Dropped [NumDropReasons]uint64
+	// Dropped counts packets dropped, by reason; DroppedBytes their
+	// payload bytes (all reasons).
+	Dropped      [NumDropReasons]uint64
+	DroppedBytes uint64
 	// Duplicated and Reordered count the packets the proxy duplicated or
 	// held back to reorder.
 	Duplicated, Reordered uint64

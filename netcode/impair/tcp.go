@@ -46,13 +46,14 @@ type TCPProxy struct {
 // tcpPair is one proxied connection.
 type tcpPair struct {
 	client, server net.Conn
+	log            *slog.Logger
 	once           sync.Once
 }
 
 func (t *tcpPair) close() {
 	t.once.Do(func() {
-		_ = t.client.Close() // tearing down: both ends go, errors carry nothing
-		_ = t.server.Close()
+		logErr(t.log, "impair: tcp close client side", t.client.Close())
+		logErr(t.log, "impair: tcp close server side", t.server.Close())
 	})
 }
 
@@ -104,7 +105,7 @@ func (p *TCPProxy) acceptLoop() {
 		p.mu.Lock()
 		if p.ctx.Err() != nil {
 			p.mu.Unlock()
-			_ = c.Close() // closing
+			logErr(p.log, "impair: tcp close late connection", c.Close())
 			return
 		}
 		n := p.accepted
@@ -124,15 +125,16 @@ func (p *TCPProxy) handle(client net.Conn, n uint64) {
 	cancel()
 	if err != nil {
 		p.log.Debug("impair: tcp dial target", "target", p.target, "err", err)
-		_ = client.Close() // the client sees the refusal as a closed stream
+		// The client sees the refusal as a closed stream.
+		logErr(p.log, "impair: tcp close client", client.Close())
 		return
 	}
 	for _, c := range []net.Conn{client, server} {
 		if tc, ok := c.(*net.TCPConn); ok {
-			_ = tc.SetNoDelay(true) // best effort: latency matters more than packets here
+			logErr(p.log, "impair: tcp nodelay", tc.SetNoDelay(true))
 		}
 	}
-	pair := &tcpPair{client: client, server: server}
+	pair := &tcpPair{client: client, server: server, log: p.log}
 	p.mu.Lock()
 	if p.ctx.Err() != nil {
 		p.mu.Unlock()
@@ -154,6 +156,14 @@ func (p *TCPProxy) handle(client net.Conn, n uint64) {
 	p.mu.Lock()
 	delete(p.conns, pair)
 	p.mu.Unlock()
+}
+
+// logErr logs a teardown error that changes nothing but may explain a
+// test failure; closed sockets are expected and not logged.
+func logErr(log *slog.Logger, msg string, err error) {
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		log.Debug(msg, "err", err)
+	}
 }
 
 type chunk struct {
@@ -190,7 +200,7 @@ func (p *TCPProxy) pump(pair *tcpPair, src, dst net.Conn, link *Link, st *DirSta
 				}
 			}
 			if _, err := dst.Write(c.data); err != nil {
-				p.count(st, func(s *DirStats) { s.Dropped[DropWriteError]++ })
+				p.count(st, func(s *DirStats) { s.Dropped[DropWriteError]++; s.DroppedBytes += uint64(len(c.data)) })
 				pair.close()
 				return
 			}
@@ -198,7 +208,7 @@ func (p *TCPProxy) pump(pair *tcpPair, src, dst net.Conn, link *Link, st *DirSta
 		}
 		// src ended cleanly and everything was written: pass the EOF on.
 		if tc, ok := dst.(*net.TCPConn); ok {
-			_ = tc.CloseWrite() // the peer may be gone already; nothing to do then
+			logErr(p.log, "impair: tcp half-close", tc.CloseWrite())
 		}
 	}()
 

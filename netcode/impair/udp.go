@@ -107,7 +107,7 @@ func (p *UDPProxy) frontLoop() {
 		}
 		cl, err := p.client(addr)
 		if err != nil {
-			p.up.drop(DropTooManyClients)
+			p.up.drop(DropTooManyClients, n)
 			p.log.Debug("impair: udp client refused", "client", addr, "err", err)
 			continue
 		}
@@ -188,7 +188,7 @@ func (p *UDPProxy) janitor() {
 		for _, cl := range expired {
 			p.log.Debug("impair: udp client expired", "client", cl.addr)
 			cl.gone.Store(true)
-			_ = cl.conn.Close() // ends its upstreamLoop; nothing to report
+			logErr(p.log, "impair: udp close expired client", cl.conn.Close()) // ends its upstreamLoop
 		}
 	}
 }
@@ -216,7 +216,7 @@ func (p *UDPProxy) Close() error {
 		err = p.front.Close()
 		for _, cl := range clients {
 			cl.gone.Store(true)
-			_ = cl.conn.Close() // the proxy is going away; the front error is the one reported
+			logErr(p.log, "impair: udp close client", cl.conn.Close())
 		}
 		p.wg.Wait()
 	})

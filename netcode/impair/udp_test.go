@@ -175,9 +175,12 @@ func (h *udpHarness) flow(t *testing.T, up bool, n, size, window int) []arrival 
 		require.NoError(t, write(mkPacket(h.epoch, uint32(i), size)))
 	}
 	rx.waitUntil(t, "all accounted for", func() bool { return accounted() >= n })
-	// Duplicates trail their original by microseconds at most.
-	rx.waitUntil(t, "duplicates delivered", func() bool {
-		return uint64(len(rx.snapshot())) >= dir(h.proxy.Stats()).Forwarded
+	// Duplicates trail their original by microseconds at most, and the
+	// scheduler counts a batch just after writing it: wait until the
+	// counters have settled and everything forwarded has arrived.
+	rx.waitUntil(t, "counters settled", func() bool {
+		d := dir(h.proxy.Stats())
+		return d.Forwarded == d.Packets-d.TotalDropped()+d.Duplicated && uint64(len(rx.snapshot())) >= d.Forwarded
 	})
 	return rx.snapshot()
 }
@@ -216,7 +219,24 @@ func TestUDPLossEachDirection(t *testing.T) {
 			assert.Equal(t, uint64(2000-lost), this.Forwarded)
 			assert.Equal(t, uint64(2000), this.Packets)
 			assert.Equal(t, uint64(lost), this.TotalDropped())
+			assert.Equal(t, uint64(100*lost), this.DroppedBytes)
+			assert.Equal(t, uint64(100*(2000-lost)), this.Bytes)
 			assert.Zero(t, other.TotalDropped(), "the other direction is not impaired")
+
+			// The drop pattern is the sans-IO core's for this seed: replay it.
+			stream := uint64(1)
+			if !dir.up {
+				stream = 2
+			}
+			replay := NewLink(Direction{Loss: 0.1}, 1, stream, 0, false)
+			arrived := map[uint32]bool{}
+			for _, a := range got {
+				arrived[a.seq] = true
+			}
+			for i := 0; i < 2000; i++ {
+				v := replay.Decide(time.Now(), 100, 0)
+				require.Equal(t, v.N == 0, !arrived[uint32(i)], "packet %d", i)
+			}
 		})
 	}
 }
@@ -255,7 +275,7 @@ func TestUDPDuplicateEachDirection(t *testing.T) {
 func TestUDPReorderEachDirection(t *testing.T) {
 	for _, dir := range directions() {
 		t.Run(dir.name, func(t *testing.T) {
-			h := newUDPHarness(t, impairOne(dir.up, Direction{Reorder: 0.1, ReorderDelay: 20 * time.Millisecond}))
+			h := newUDPHarness(t, impairOne(dir.up, Direction{Reorder: 0.1, ReorderDelay: 50 * time.Millisecond}))
 			got := h.flow(t, dir.up, 2000, 100, 64)
 			st := h.proxy.Stats()
 			this := st.Up
@@ -277,7 +297,7 @@ func TestUDPReorderEachDirection(t *testing.T) {
 			// Only held packets can arrive after a later one; nearly all
 			// of them are overtaken since the sender keeps going.
 			assert.LessOrEqual(t, late, held)
-			assert.GreaterOrEqual(t, late, held*8/10, "held %d, overtaken %d", held, late)
+			assert.GreaterOrEqual(t, late, held*7/10, "held %d, overtaken %d", held, late)
 		})
 	}
 }
@@ -381,6 +401,7 @@ func TestUDPCloseCountsQueuedAndIsIdempotent(t *testing.T) {
 	require.NoError(t, p.Close())
 	st := p.Stats()
 	assert.Equal(t, uint64(5), st.Up.Dropped[DropClosed])
+	assert.Equal(t, uint64(5*len("held")), st.Up.DroppedBytes)
 	assert.Zero(t, st.Up.Forwarded)
 	assert.Zero(t, st.Clients)
 }

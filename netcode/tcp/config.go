@@ -79,6 +79,15 @@ func (c Config) populate() (Config, error) {
 	return c, nil
 }
 
+// defaults returns the default Config (keeping the Logger), which always validates.
+func (c Config) defaults() Config {
+	d, err := Config{Logger: c.Logger}.populate()
+	if err != nil {
+		c.Logger.Error("tcp: default config invalid", "err", err) // cannot happen: covered by TestConfig
+	}
+	return d
+}
+
 // Validate reports whether c (after defaults) is usable.
 func (c Config) Validate() error {
 	_, err := c.populate()

@@ -77,7 +77,7 @@ func NewConn(c net.Conn, cfg Config) *Conn {
 	pc, err := cfg.populate()
 	if err != nil {
 		pc.Logger.Warn("tcp: invalid config, using defaults", "err", err)
-		pc, _ = Config{Logger: pc.Logger}.populate()
+		pc = Config{Logger: pc.Logger}.defaults()
 	}
 	return newConn(c, pc)
 }
@@ -296,7 +296,9 @@ func (c *Conn) shutdown(cause error, send bool, code netcode.Code, reason string
 	c.mu.Unlock()
 
 	// Cut any write in progress short, then take the write lock.
-	_ = c.nc.SetWriteDeadline(time.Now().Add(closeWriteTimeout)) // best effort: the socket may already be closed
+	if err := c.nc.SetWriteDeadline(time.Now().Add(closeWriteTimeout)); err != nil {
+		c.log.Debug("tcp: shorten write deadline", "err", err) // the socket may be closed already
+	}
 	c.wmu.Lock()
 	if send && c.broken.Load() == nil {
 		c.wbuf = appendClose(c.wbuf[:0], code, reason)

@@ -1,0 +1,44 @@
+package bench
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestRoomTiny(t *testing.T) {
+	l := startLocal(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rep, err := RunRoom(ctx, &Env{Target: l.Target()}, RoomConfig{
+		Rooms: 2, Clients: 2, TickHz: 30, InputHz: 20, Warmup: 200 * time.Millisecond, Duration: time.Second,
+	})
+	require.NoError(t, err)
+	require.Equal(t, "room", rep.Scenario)
+	require.Len(t, rep.Results, 1)
+	r := rep.Results[0]
+	checkShape(t, r)
+	// ~20 inputs/s x 4 clients x 1 s, each delivered to 2 members.
+	require.InDelta(t, 160, r.Sent, 40)
+	require.Equal(t, r.Sent, r.Received, "loopback delivers every input to every member")
+	require.Positive(t, r.Extra["join_p50_us"])
+	require.NotNil(t, rep.Server)
+	require.Positive(t, rep.Server.RSSBytes)
+	// An input waits at most one tick (33 ms) plus the path; allow slack
+	// for a loaded machine.
+	require.Less(t, r.P50Us, 200_000.0)
+}
+
+func TestRoomConfigValidation(t *testing.T) {
+	for name, c := range map[string]RoomConfig{
+		"baseline transport": {Transports: []string{TransportUDPRaw}},
+		"tick rate":          {TickHz: 500},
+		"tiny input":         {Size: 4},
+		"negative rooms":     {Rooms: -1},
+	} {
+		_, err := c.populate()
+		require.ErrorIs(t, err, ErrConfig, name)
+	}
+}

@@ -1,0 +1,340 @@
+package client_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tickwire/tickwire/client"
+	"github.com/tickwire/tickwire/engine"
+	"github.com/tickwire/tickwire/engine/rooms"
+	"github.com/tickwire/tickwire/internal/wire"
+	"github.com/tickwire/tickwire/internal/wire/wiretest"
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/room"
+)
+
+const roomWait = 10 * time.Second
+
+func ctxT(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func dialRoomClient(t testing.TB, srv *wire.Server, tr, name string, o client.Options) *client.Client {
+	t.Helper()
+	tok, err := client.GuestToken(ctxT(t, roomWait), srv.HTTPURL(), name)
+	require.NoError(t, err)
+	o.Transport, o.Token = tr, tok
+	if tr == client.TransportTCP {
+		o.Addr = srv.TCPAddr()
+	} else {
+		o.Addr = srv.KCPAddr()
+	}
+	c, err := client.Dial(ctxT(t, roomWait), o)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// nextUpdate waits for the next room push for r.
+func nextUpdate(t testing.TB, c *client.Client, r *client.Room) client.RoomUpdate {
+	t.Helper()
+	timeout := time.After(roomWait)
+	for {
+		select {
+		case m, ok := <-c.Messages():
+			require.True(t, ok, "client ended: %v", c.Err())
+			u, isRoom, err := client.DecodeRoomUpdate(m)
+			require.NoError(t, err)
+			if isRoom && r.Owns(u) {
+				return u
+			}
+		case <-timeout:
+			t.Fatal("no room update within the timeout")
+		}
+	}
+}
+
+type seen struct {
+	member, seq uint32
+	ch          netcode.Channel
+}
+
+// TestRoomKCPAndTCPShareTicks puts a KCP client and a TCP client in one
+// relay room: each receives the other's inputs through the same tick
+// broadcasts, and unreliable inputs reach the KCP client on its unreliable
+// channel.
+func TestRoomKCPAndTCPShareTicks(t *testing.T) {
+	srv := wiretest.Start(t, wire.Config{})
+	kc := dialRoomClient(t, srv, client.TransportKCP, "kay", client.Options{})
+	tc := dialRoomClient(t, srv, client.TransportTCP, "tee", client.Options{})
+	ctx := ctxT(t, roomWait)
+
+	rk, err := kc.CreateRoom(ctx, client.RoomOptions{Type: room.RelayType, Label: "e2e", Capacity: 4, TickRate: 30})
+	require.NoError(t, err)
+	assert.Equal(t, room.RelayType, rk.Joined().Type)
+	assert.Equal(t, uint8(30), rk.Joined().TickRate)
+	rt, err := tc.JoinRoom(ctx, rk.ID())
+	require.NoError(t, err)
+	assert.Len(t, rt.Joined().Members, 2)
+	assert.NotEqual(t, rk.Me(), rt.Me())
+
+	// The KCP member hears that the TCP member joined.
+	for {
+		u := nextUpdate(t, kc, rk)
+		if u.Event != nil {
+			assert.Equal(t, frame.RoomEventJoined, u.Event.Event)
+			assert.Equal(t, rt.Me(), u.Event.Member)
+			assert.Equal(t, "tee", u.Event.DisplayName)
+			break
+		}
+	}
+
+	const n = 20
+	for i := 0; i < n; i++ {
+		_, err := rk.SendInput(netcode.Reliable, []byte("k"))
+		require.NoError(t, err)
+		_, err = rt.SendInput(netcode.Reliable, []byte("t"))
+		require.NoError(t, err)
+		_, err = rk.SendInput(netcode.Unreliable, []byte("ku"))
+		require.NoError(t, err)
+		_, err = rt.SendInput(netcode.Unreliable, []byte("tu"))
+		require.NoError(t, err)
+	}
+
+	// collect gathers, per receiver, every input of every tick until both
+	// senders' n reliable inputs have been seen, keyed by tick.
+	collect := func(c *client.Client, r *client.Room) (map[uint64][]seen, []seen) {
+		byTick := map[uint64][]seen{}
+		var unrel []seen
+		rel := map[uint32]int{}
+		for rel[rk.Me()] < n || rel[rt.Me()] < n {
+			u := nextUpdate(t, c, r)
+			if u.Tick == nil {
+				continue
+			}
+			for _, in := range u.Tick.Inputs {
+				s := seen{in.Member, in.Seq, u.Channel}
+				if u.Channel == netcode.Reliable {
+					byTick[u.Tick.Tick] = append(byTick[u.Tick.Tick], s)
+					rel[in.Member]++
+				} else {
+					unrel = append(unrel, s)
+				}
+			}
+		}
+		return byTick, unrel
+	}
+	kTicks, kUnrel := collect(kc, rk)
+	tTicks, tUnrel := collect(tc, rt)
+	assert.Equal(t, kTicks, tTicks, "both clients see the same inputs in the same ticks")
+
+	// Reliable inputs: each exactly once, in each sender's order.
+	checkOrder(t, kTicks)
+
+	// Unreliable inputs came through the unreliable path on KCP; on a
+	// loopback link none should be lost, but the test only requires that
+	// what arrived came unreliably and from both members.
+	require.NotEmpty(t, kUnrel, "unreliable ticks reach the KCP client")
+	members := map[uint32]bool{}
+	for _, s := range kUnrel {
+		assert.Equal(t, netcode.Unreliable, s.ch)
+		members[s.member] = true
+	}
+	assert.True(t, members[rk.Me()] && members[rt.Me()], "both members' unreliable inputs reach the KCP client")
+	for _, s := range tUnrel {
+		assert.Equal(t, netcode.Unreliable, s.ch)
+	}
+
+	// Leave: the other member is told.
+	require.NoError(t, rt.Leave(ctx))
+	for {
+		u := nextUpdate(t, kc, rk)
+		if u.Event != nil {
+			assert.Equal(t, frame.RoomEventLeft, u.Event.Event)
+			assert.Equal(t, rt.Me(), u.Event.Member)
+			break
+		}
+	}
+	rooms, err := tc.ListRooms(ctx, room.RelayType, "e2e", 0)
+	require.NoError(t, err)
+	require.Len(t, rooms, 1)
+	assert.Equal(t, uint16(1), rooms[0].Members)
+}
+
+func maxTick(ts []uint64) uint64 {
+	var m uint64
+	for _, t := range ts {
+		m = max(m, t)
+	}
+	return m
+}
+
+// checkOrder asserts that, across ticks in order, each sender's reliable
+// sequence numbers appear exactly once and increasing from 1.
+func checkOrder(t *testing.T, byTick map[uint64][]seen) {
+	t.Helper()
+	var ticks []uint64
+	for tick := range byTick {
+		ticks = append(ticks, tick)
+	}
+	next := map[uint32]uint32{}
+	for tick := uint64(0); tick <= maxTick(ticks); tick++ {
+		for _, s := range byTick[tick] {
+			if next[s.member] == 0 {
+				next[s.member] = s.seq // the first reliable seq of this sender
+			}
+			require.Equal(t, next[s.member], s.seq, "member %d in tick %d", s.member, tick)
+			next[s.member] = s.seq + 2 // each sender alternated reliable and unreliable inputs
+		}
+	}
+}
+
+func TestRoomErrorsOverTheWire(t *testing.T) {
+	srv := wiretest.Start(t, wire.Config{})
+	a := dialRoomClient(t, srv, client.TransportTCP, "a", client.Options{})
+	b := dialRoomClient(t, srv, client.TransportKCP, "b", client.Options{})
+	c := dialRoomClient(t, srv, client.TransportTCP, "c", client.Options{})
+	ctx := ctxT(t, roomWait)
+
+	r, err := a.JoinOrCreateRoom(ctx, client.RoomOptions{Type: room.RelayType, Label: "duo", Capacity: 2})
+	require.NoError(t, err)
+	r2, err := b.JoinOrCreateRoom(ctx, client.RoomOptions{Type: room.RelayType, Label: "duo", Capacity: 2})
+	require.NoError(t, err)
+	assert.Equal(t, r.ID(), r2.ID(), "matchmaking fills the open room")
+
+	_, err = c.JoinRoom(ctx, r.ID())
+	assert.Equal(t, netcode.CodeRoomFull, netcode.CodeOf(err))
+	_, err = c.JoinRoom(ctx, 12345)
+	assert.Equal(t, netcode.CodeRoomNotFound, netcode.CodeOf(err))
+	_, err = c.CreateRoom(ctx, client.RoomOptions{Type: "no-such-type"})
+	assert.Equal(t, netcode.CodeUnknownRoomType, netcode.CodeOf(err))
+	r3, err := c.JoinOrCreateRoom(ctx, client.RoomOptions{Type: room.RelayType, Label: "duo", Capacity: 2})
+	require.NoError(t, err)
+	assert.NotEqual(t, r.ID(), r3.ID(), "a full room makes a new one")
+}
+
+// crasher panics in Tick once it has received the input "boom".
+type crasher struct {
+	room.Base
+	armed bool
+}
+
+func (c *crasher) Input(_ *room.Context, in room.Input) { c.armed = string(in.Data) == "boom" }
+func (c *crasher) Tick(*room.Context) {
+	if c.armed {
+		panic("crasher: boom")
+	}
+}
+
+func TestRoomCrashIsIsolatedOverTheWire(t *testing.T) {
+	srv := wiretest.Start(t, wire.Config{RoomTypes: map[string]room.Factory{
+		"crasher": func(room.Config) (room.Handler, error) { return &crasher{}, nil },
+	}})
+	a := dialRoomClient(t, srv, client.TransportKCP, "a", client.Options{})
+	ctx := ctxT(t, roomWait)
+	bad, err := a.CreateRoom(ctx, client.RoomOptions{Type: "crasher", TickRate: 50})
+	require.NoError(t, err)
+	good, err := a.CreateRoom(ctx, client.RoomOptions{Type: room.RelayType, TickRate: 50})
+	require.NoError(t, err)
+	_, err = bad.SendInput(netcode.Reliable, []byte("boom"))
+	require.NoError(t, err)
+	for {
+		u := nextUpdate(t, a, bad)
+		if u.Closed != nil {
+			assert.Equal(t, netcode.CodeRoomCrashed, u.Closed.Code)
+			break
+		}
+	}
+	// The server and the other room keep running.
+	seq, err := good.SendInput(netcode.Reliable, []byte("still here"))
+	require.NoError(t, err)
+	for {
+		u := nextUpdate(t, a, good)
+		if u.Tick != nil && len(u.Tick.Inputs) == 1 && u.Tick.Inputs[0].Seq == seq {
+			break
+		}
+	}
+	assert.Equal(t, uint64(1), srv.Rooms().Stats().Types["crasher"].Crashed)
+}
+
+// TestStuckClientDoesNotHoldTheRoom puts a client that stops reading in a
+// busy room: the healthy member keeps receiving every input in order, and
+// the stuck session is disconnected by its full queue (the room is told it
+// left) instead of slowing the tick down.
+func TestStuckClientDoesNotHoldTheRoom(t *testing.T) {
+	srv := wiretest.Start(t, wire.Config{
+		Engine: engine.Config{MaxFramesPerSecond: 5000, ReliableQueue: 64},
+		TCP:    tcp.Config{WriteTimeout: 500 * time.Millisecond},
+		Rooms:  rooms.Config{MaxInputSize: 4096, MaxInputsPerSecond: 5000, InboxSize: 4096},
+	})
+	ctx := ctxT(t, 30*time.Second)
+	healthy := dialRoomClient(t, srv, client.TransportTCP, "healthy", client.Options{QueueSize: 8192})
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	stuckCalled := make(chan struct{}, 1)
+	stuck := dialRoomClient(t, srv, client.TransportTCP, "stuck", client.Options{Handler: func(client.Message) {
+		select {
+		case stuckCalled <- struct{}{}:
+		default:
+		}
+		<-release // the reader stops here: the socket fills up
+	}})
+
+	hr, err := healthy.CreateRoom(ctx, client.RoomOptions{Type: room.RelayType, TickRate: 64, Capacity: 2})
+	require.NoError(t, err)
+	_, err = stuck.JoinRoom(ctx, hr.ID())
+	require.NoError(t, err)
+	select {
+	case <-stuckCalled:
+	case <-ctx.Done():
+		t.Fatal("the stuck client never received a push")
+	}
+
+	payload := make([]byte, 4000)
+	const total = 8000 // ~32 MB to the stuck member: far beyond its socket buffers
+	got := uint32(0)
+	left := false
+	sent := 0
+	for (got < total || !left) && ctx.Err() == nil {
+		// Pace the sender to ~8 inputs per 64 Hz tick so that every tick
+		// fits in one frame.
+		if sent < total && sent <= int(got)+64 {
+			for i := 0; i < 8 && sent < total; i++ {
+				_, err := hr.SendInput(netcode.Reliable, payload)
+				require.NoError(t, err)
+				sent++
+			}
+		}
+		select {
+		case m := <-healthy.Messages():
+			u, ok, err := client.DecodeRoomUpdate(m)
+			require.NoError(t, err)
+			if !ok {
+				continue
+			}
+			if u.Event != nil && u.Event.Event == frame.RoomEventLeft {
+				left = true
+			}
+			if u.Tick != nil && u.Channel == netcode.Reliable {
+				for _, in := range u.Tick.Inputs {
+					require.Equal(t, got+1, in.Seq, "every input once, in order")
+					got = in.Seq
+				}
+			}
+		case <-ctx.Done():
+		}
+	}
+	require.NoError(t, ctx.Err(), "got %d of %d inputs, stuck member left: %v", got, total, left)
+	st := srv.Rooms().Stats().Types[room.RelayType]
+	t.Logf("relay stats: ticks %d skipped %d lateness p99 %v tick p99 %v dropped sends %d",
+		st.Ticks, st.Skipped, st.Lateness.P99, st.TickTime.P99, st.SendDropped)
+	assert.Less(t, st.TickTime.P99, 20*time.Millisecond, "delivering to a stuck member never blocks the tick")
+}

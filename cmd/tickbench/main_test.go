@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestMain lets the test binary act as "tickbench serve" when
+// --spawn-server re-executes it.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		stop()
+		if err != nil {
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+type jsonReport struct {
+	Scenario string         `json:"scenario"`
+	Config   map[string]any `json:"config"`
+	Results  []struct {
+		Name     string  `json:"name"`
+		Sent     int64   `json:"sent"`
+		Received int64   `json:"received"`
+		P50      float64 `json:"p50_us"`
+		P90      float64 `json:"p90_us"`
+		P99      float64 `json:"p99_us"`
+		P999     float64 `json:"p999_us"`
+		Max      float64 `json:"max_us"`
+	} `json:"results"`
+}
+
+func readReport(t *testing.T, path string) jsonReport {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var r jsonReport
+	require.NoError(t, json.Unmarshal(b, &r))
+	require.NotEmpty(t, r.Results)
+	require.NotEmpty(t, r.Config)
+	for _, x := range r.Results {
+		require.Positive(t, x.Sent, x.Name)
+		require.Positive(t, x.Received, x.Name)
+		require.LessOrEqual(t, x.Received, x.Sent, x.Name)
+		require.Positive(t, x.P50, x.Name)
+		require.True(t, x.P50 <= x.P90 && x.P90 <= x.P99 && x.P99 <= x.P999 && x.P999 <= x.Max, "%s: percentiles out of order: %+v", x.Name, x)
+	}
+	return r
+}
+
+func runCmd(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	err := run(ctx, args, &out, &errb)
+	require.NoError(t, err, "stderr: %s", errb.String())
+	return out.String()
+}
+
+func TestEchoCommand(t *testing.T) {
+	dir := t.TempDir()
+	js, html := filepath.Join(dir, "echo.json"), filepath.Join(dir, "echo.html")
+	out := runCmd(t, "echo", "--count", "50", "--json", js, "--html", html)
+	assert.Contains(t, out, "udp-raw")
+	assert.Contains(t, out, "p99.9")
+	r := readReport(t, js)
+	assert.Equal(t, "echo", r.Scenario)
+	assert.Len(t, r.Results, 5)
+	assert.EqualValues(t, 50, r.Config["count"])
+	page, err := os.ReadFile(html)
+	require.NoError(t, err)
+	assert.Contains(t, string(page), "<svg")
+}
+
+func TestEchoCommandBackToBackImpaired(t *testing.T) {
+	dir := t.TempDir()
+	js := filepath.Join(dir, "echo.json")
+	out := runCmd(t, "echo", "--count", "50", "--interval", "0", "--transports", "udp-raw,kcp,tcp",
+		"--loss", "5", "--delay", "1ms", "--timeout", "300ms", "--seed", "3", "--json", js)
+	assert.Contains(t, out, "loss 5% delay 1ms")
+	assert.Contains(t, out, "packet loss is not injected on tcp")
+	r := readReport(t, js)
+	assert.Len(t, r.Results, 3)
+	assert.Equal(t, true, r.Config["back_to_back"])
+}
+
+func TestRoomCommandSpawned(t *testing.T) {
+	js := filepath.Join(t.TempDir(), "room.json")
+	out := runCmd(t, "room", "--rooms", "2", "--clients", "2", "--duration", "500ms", "--warmup", "200ms",
+		"--spawn-server", "--json", js)
+	assert.Contains(t, out, "server: pid")
+	assert.Contains(t, out, "(server)", "a spawned server is sampled on its own")
+	r := readReport(t, js)
+	assert.Equal(t, "room", r.Scenario)
+	assert.EqualValues(t, 2, r.Config["rooms"])
+}
+
+func TestConnectCommand(t *testing.T) {
+	js := filepath.Join(t.TempDir(), "connect.json")
+	runCmd(t, "connect", "--sessions", "5", "--concurrency", "2", "--json", js)
+	r := readReport(t, js)
+	assert.Equal(t, "connect", r.Scenario)
+	for _, x := range r.Results {
+		assert.EqualValues(t, 5, x.Received)
+	}
+}
+
+func TestMatrixCommand(t *testing.T) {
+	dir := t.TempDir()
+	out := runCmd(t, "matrix", "--out", dir, "--count", "30", "--losses", "0,5", "--transports", "udp-raw,kcp",
+		"--rooms", "2", "--clients", "2", "--room-duration", "300ms", "--sessions", "3", "--spawn-server=false", "--timeout", "500ms")
+	assert.Contains(t, out, "matrix done")
+	for _, f := range []string{"echo-loss-0.json", "echo-loss-5.json", "connect.json", "room.json"} {
+		readReport(t, filepath.Join(dir, f))
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "matrix.json"))
+	require.NoError(t, err)
+	var all []jsonReport
+	require.NoError(t, json.Unmarshal(b, &all))
+	assert.Len(t, all, 4)
+	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, strings.Count(string(page), "<svg"), 4)
+	assert.NotContains(t, string(page), "http://")
+}
+
+func TestBadUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	ctx := context.Background()
+	require.ErrorIs(t, run(ctx, nil, &out, &errb), flag.ErrHelp)
+	require.Error(t, run(ctx, []string{"nope"}, &out, &errb))
+	require.Error(t, run(ctx, []string{"echo", "--transports", "quic"}, &out, &errb))
+	require.Error(t, run(ctx, []string{"echo", "extra"}, &out, &errb))
+	require.Error(t, run(ctx, []string{"matrix", "--losses", "200"}, &out, &errb))
+	require.NoError(t, run(ctx, []string{"help"}, &out, &errb))
+	assert.Contains(t, out.String(), "matrix")
+}
+
+func TestParseBanner(t *testing.T) {
+	tg, err := parseBanner("tickbench-serve kcp=127.0.0.1:1 tcp=127.0.0.1:2 http=127.0.0.1:3 udp-echo=127.0.0.1:4 kcp-echo=127.0.0.1:5 pid=9\n")
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:1", tg.KCP)
+	assert.Equal(t, "127.0.0.1:5", tg.KCPEcho)
+	_, err = parseBanner("hello")
+	require.Error(t, err)
+	_, err = parseBanner("tickbench-serve tcp=x")
+	require.Error(t, err)
+}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/tickwire/tickwire/bench"
+)
+
+func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlagSet("room", stderr)
+	c.register(fs, "kcp", 0)
+	rooms := fs.Int("rooms", 50, "number of relay rooms")
+	clients := fs.Int("clients", 8, "clients per room")
+	tickHz := fs.Int("tick-hz", 30, "room tick rate")
+	inputHz := fs.Int("input-hz", 30, "inputs per second per client")
+	warmup := fs.Duration("warmup", time.Second, "inputs sent before measuring")
+	spawn := fs.Bool("spawn-server", false, "run the server in a child process (tickbench serve) so that its CPU and RSS are its own")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	ts, err := bench.ParseTransports(c.transports)
+	if err != nil {
+		return err
+	}
+	env, stop, err := c.envSpawn(ctx, stderr, *spawn)
+	if err != nil {
+		return err
+	}
+	dur := c.duration
+	if !flagSet(fs, "duration") {
+		dur = 10 * time.Second
+	}
+	rep, err := bench.RunRoom(ctx, env, bench.RoomConfig{
+		Transports: ts, Rooms: *rooms, Clients: *clients, TickHz: *tickHz, InputHz: *inputHz,
+		Size: c.size, Warmup: *warmup, Duration: dur,
+		Impairment: c.impairment(), Seed: c.seed,
+	})
+	err = errors.Join(err, stop())
+	if err != nil {
+		return err
+	}
+	return c.output(rep, stdout)
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tickwire/tickwire/bench"
+)
+
+// serveBanner starts the line serve prints once it listens; envSpawn
+// parses it.
+const serveBanner = "tickbench-serve"
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	host := fs.String("host", "0.0.0.0", "address to listen on")
+	kcpPort := fs.Int("kcp-port", bench.DefaultKCPPort, "tickwire KCP (UDP) port (0 = any free port)")
+	tcpPort := fs.Int("tcp-port", bench.DefaultTCPPort, "tickwire TCP port")
+	httpPort := fs.Int("http-port", bench.DefaultHTTPPort, "tickwire HTTP API port")
+	udpEchoPort := fs.Int("udp-echo-port", bench.DefaultUDPEchoPort, "udp-raw baseline echo port")
+	kcpEchoPort := fs.Int("kcp-echo-port", bench.DefaultKCPEchoPort, "kcp-bare baseline echo port")
+	dataDir := fs.String("data", "", "data directory (default: a temporary one, removed on exit)")
+	stdinEOF := fs.Bool("exit-on-stdin-eof", false, "stop when standard input closes (used by --spawn-server)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	hp := func(p int) string { return net.JoinHostPort(*host, strconv.Itoa(p)) }
+	l, err := bench.StartLocal(ctx, bench.LocalConfig{
+		DataDir: *dataDir,
+		KCPAddr: hp(*kcpPort), TCPAddr: hp(*tcpPort), HTTPAddr: hp(*httpPort),
+		UDPEchoAddr: hp(*udpEchoPort), KCPEchoAddr: hp(*kcpEchoPort),
+	})
+	if err != nil {
+		return err
+	}
+	t := l.Target()
+	fmt.Fprintf(stdout, "%s kcp=%s tcp=%s http=%s udp-echo=%s kcp-echo=%s pid=%d\n", serveBanner, t.KCP, t.TCP, t.HTTP, t.UDPEcho, t.KCPEcho, os.Getpid())
+	if *stdinEOF {
+		ctx2, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() { // ends with the process: it only watches stdin
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			cancel()
+		}()
+		ctx = ctx2
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return l.Close(sctx)
+}
+
+// envSpawn is env, but with spawn it runs the server as a child process
+// ("tickbench serve" on free loopback ports) and samples that process.
+func (c *common) envSpawn(ctx context.Context, stderr io.Writer, spawn bool) (*bench.Env, func() error, error) {
+	if !spawn || c.server != "" {
+		return c.env(ctx, stderr)
+	}
+	env, _, err := (&common{server: "127.0.0.1", quiet: c.quiet}).env(ctx, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd := exec.Command(exe, "serve", "--host", "127.0.0.1", "--kcp-port", "0", "--tcp-port", "0", "--http-port", "0",
+		"--udp-echo-port", "0", "--kcp-echo-port", "0", "--exit-on-stdin-eof")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		return nil, nil, err
+	}
+	stop := func() error {
+		stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			return errors.Join(errors.New("spawned server did not stop; killed"), <-done)
+		}
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		return nil, nil, errors.Join(fmt.Errorf("spawned server: %w", err), stop())
+	}
+	t, err := parseBanner(line)
+	if err != nil {
+		return nil, nil, errors.Join(err, stop())
+	}
+	t.ServerPID = cmd.Process.Pid
+	env.Target = t
+	return env, stop, nil
+}
+
+func parseBanner(line string) (bench.Target, error) {
+	var t bench.Target
+	f := strings.Fields(line)
+	if len(f) == 0 || f[0] != serveBanner {
+		return t, fmt.Errorf("spawned server: unexpected first line %q", line)
+	}
+	for _, kv := range f[1:] {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "kcp":
+			t.KCP = v
+		case "tcp":
+			t.TCP = v
+		case "http":
+			t.HTTP = v
+		case "udp-echo":
+			t.UDPEcho = v
+		case "kcp-echo":
+			t.KCPEcho = v
+		}
+	}
+	if t.KCP == "" || t.HTTP == "" {
+		return t, fmt.Errorf("spawned server: incomplete banner %q", line)
+	}
+	return t, nil
+}

@@ -1,0 +1,281 @@
+package social
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/tickwire/tickwire/engine/accounts"
+	"github.com/tickwire/tickwire/netcode/frame"
+)
+
+// userByName resolves a username, mapping "not found" to ErrUserNotFound.
+func (s *Service) userByName(ctx context.Context, name string) (accounts.User, error) {
+	u, err := s.users.UserByName(ctx, name)
+	if errors.Is(err, accounts.ErrUserNotFound) {
+		return u, ErrUserNotFound
+	}
+	return u, err
+}
+
+func (s *Service) userByID(ctx context.Context, id string) (accounts.User, error) {
+	if id == "" {
+		return accounts.User{}, ErrUserNotFound
+	}
+	u, err := s.users.UserByID(ctx, id)
+	if errors.Is(err, accounts.ErrUserNotFound) {
+		return u, ErrUserNotFound
+	}
+	return u, err
+}
+
+// RequestFriend asks username to be friends with user. If they had asked
+// user already, the two become friends. Asking again is a no-op.
+func (s *Service) RequestFriend(ctx context.Context, now time.Time, user, username string) error {
+	other, err := s.userByName(ctx, username)
+	if err != nil {
+		return err
+	}
+	if other.ID == user {
+		return ErrSelf
+	}
+	event := frame.FriendEventRequested
+	err = s.st.inTx(ctx, func(tx *sql.Tx) error {
+		ab, err := relation(ctx, tx, user, other.ID)
+		if err != nil {
+			return err
+		}
+		ba, err := relation(ctx, tx, other.ID, user)
+		if err != nil {
+			return err
+		}
+		switch {
+		case ab == frame.FriendBlocked || ba == frame.FriendBlocked:
+			return ErrBlocked
+		case ab == frame.FriendAccepted:
+			return ErrAlreadyFriends
+		case ab == frame.FriendOutgoing:
+			event = 0 // already asked
+			return nil
+		case ab == frame.FriendIncoming:
+			event = frame.FriendEventAccepted
+			if err := setRelation(ctx, tx, user, other.ID, frame.FriendAccepted, now.UnixMicro()); err != nil {
+				return err
+			}
+			return setRelation(ctx, tx, other.ID, user, frame.FriendAccepted, now.UnixMicro())
+		}
+		for _, id := range []string{user, other.ID} {
+			n, err := countRelations(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if n >= s.cfg.MaxFriends {
+				return limit("too many friends and requests")
+			}
+		}
+		if err := setRelation(ctx, tx, user, other.ID, frame.FriendOutgoing, now.UnixMicro()); err != nil {
+			return err
+		}
+		return setRelation(ctx, tx, other.ID, user, frame.FriendIncoming, now.UnixMicro())
+	})
+	if err != nil || event == 0 {
+		return err
+	}
+	if event == frame.FriendEventAccepted {
+		s.notifyRelation(ctx, event, user, frame.FriendAccepted, other.ID, frame.FriendAccepted, true)
+		return nil
+	}
+	s.notifyRelation(ctx, event, user, frame.FriendOutgoing, other.ID, frame.FriendIncoming, true)
+	return nil
+}
+
+// AcceptFriend accepts other's pending request.
+func (s *Service) AcceptFriend(ctx context.Context, now time.Time, user, other string) error {
+	err := s.st.inTx(ctx, func(tx *sql.Tx) error {
+		ab, err := relation(ctx, tx, user, other)
+		if err != nil {
+			return err
+		}
+		if ab != frame.FriendIncoming {
+			return ErrRequestNotFound
+		}
+		if err := setRelation(ctx, tx, user, other, frame.FriendAccepted, now.UnixMicro()); err != nil {
+			return err
+		}
+		return setRelation(ctx, tx, other, user, frame.FriendAccepted, now.UnixMicro())
+	})
+	if err != nil {
+		return err
+	}
+	s.notifyRelation(ctx, frame.FriendEventAccepted, user, frame.FriendAccepted, other, frame.FriendAccepted, true)
+	return nil
+}
+
+// DeclineFriend declines other's pending request.
+func (s *Service) DeclineFriend(ctx context.Context, now time.Time, user, other string) error {
+	err := s.st.inTx(ctx, func(tx *sql.Tx) error {
+		ab, err := relation(ctx, tx, user, other)
+		if err != nil {
+			return err
+		}
+		if ab != frame.FriendIncoming {
+			return ErrRequestNotFound
+		}
+		if err := clearRelation(ctx, tx, user, other); err != nil {
+			return err
+		}
+		return clearRelation(ctx, tx, other, user)
+	})
+	if err != nil {
+		return err
+	}
+	s.notifyRelation(ctx, frame.FriendEventDeclined, user, frame.FriendNone, other, frame.FriendNone, true)
+	return nil
+}
+
+// RemoveFriend ends a friendship, or cancels user's own pending request.
+func (s *Service) RemoveFriend(ctx context.Context, now time.Time, user, other string) error {
+	var was uint8
+	err := s.st.inTx(ctx, func(tx *sql.Tx) error {
+		ab, err := relation(ctx, tx, user, other)
+		if err != nil {
+			return err
+		}
+		if ab != frame.FriendAccepted && ab != frame.FriendOutgoing {
+			return ErrNotFriends
+		}
+		was = ab
+		if err := clearRelation(ctx, tx, user, other); err != nil {
+			return err
+		}
+		return clearRelation(ctx, tx, other, user)
+	})
+	if err != nil {
+		return err
+	}
+	event := frame.FriendEventRemoved
+	if was == frame.FriendOutgoing {
+		event = frame.FriendEventDeclined
+	}
+	s.notifyRelation(ctx, event, user, frame.FriendNone, other, frame.FriendNone, true)
+	return nil
+}
+
+// Block blocks other: any friendship or request between them ends, other
+// can no longer ask user to be friends, message or invite user.
+func (s *Service) Block(ctx context.Context, now time.Time, user, other string) error {
+	if other == user {
+		return ErrSelf
+	}
+	if _, err := s.userByID(ctx, other); err != nil {
+		return err
+	}
+	var was uint8
+	err := s.st.inTx(ctx, func(tx *sql.Tx) error {
+		ab, err := relation(ctx, tx, user, other)
+		if err != nil {
+			return err
+		}
+		was = ab
+		if err := setRelation(ctx, tx, user, other, frame.FriendBlocked, now.UnixMicro()); err != nil {
+			return err
+		}
+		return clearRelation(ctx, tx, other, user)
+	})
+	if err != nil {
+		return err
+	}
+	// The blocked user is not told of the block, only that the relation
+	// ended.
+	related := was == frame.FriendAccepted || was == frame.FriendIncoming || was == frame.FriendOutgoing
+	s.notifyRelation(ctx, frame.FriendEventBlocked, user, frame.FriendBlocked, other, frame.FriendNone, related)
+	return nil
+}
+
+// Unblock lifts user's block of other.
+func (s *Service) Unblock(ctx context.Context, now time.Time, user, other string) error {
+	err := s.st.inTx(ctx, func(tx *sql.Tx) error {
+		ab, err := relation(ctx, tx, user, other)
+		if err != nil {
+			return err
+		}
+		if ab != frame.FriendBlocked {
+			return ErrNotBlocked
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM social_friends WHERE user_id = ? AND other_id = ?`, user, other)
+		return dbErrOrNil("unblock", err)
+	})
+	if err != nil {
+		return err
+	}
+	s.notifyRelation(ctx, frame.FriendEventUnblocked, user, frame.FriendNone, other, frame.FriendNone, false)
+	return nil
+}
+
+// notifyRelation updates the hub's friend sets and pushes FriendUpdate to
+// a (describing b with aState) and, if toB, to b (describing a).
+func (s *Service) notifyRelation(ctx context.Context, event uint8, a string, aState uint8, b string, bState uint8, toB bool) {
+	us, err := s.users.UsersByIDs(ctx, []string{a, b})
+	if err != nil {
+		s.log.Warn("social: notify relation", "err", err)
+		us = map[string]accounts.User{}
+	}
+	ua, ub := us[a], us[b]
+	ua.ID, ub.ID = a, b
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if event == frame.FriendEventAccepted {
+		s.befriendLocked(a, b, true)
+	} else {
+		s.befriendLocked(a, b, false)
+	}
+	send := func(to string, other accounts.User, state uint8) {
+		fr := frame.Friend{UserID: other.ID, Username: other.Username, DisplayName: other.DisplayName, State: state}
+		if state == frame.FriendAccepted {
+			fr.Presence, fr.StatusText, fr.LastSeenUs, _ = s.presenceOfLocked(other.ID)
+		}
+		data, err := frame.Marshal(&frame.FriendUpdate{Event: event, Friend: fr})
+		if err != nil {
+			s.log.Error("social: encode friend update", "err", err)
+			return
+		}
+		s.sendUserLocked(to, data)
+	}
+	send(a, ub, aState)
+	if toB {
+		send(b, ua, bState)
+	}
+}
+
+// Friends lists user's friends (with presence), pending requests both
+// ways and blocks.
+func (s *Service) Friends(ctx context.Context, user string) ([]frame.Friend, error) {
+	rows, err := s.st.relations(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.OtherID
+	}
+	us, err := s.users.UsersByIDs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]frame.Friend, 0, len(rows))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range rows {
+		u := us[r.OtherID]
+		f := frame.Friend{UserID: r.OtherID, Username: u.Username, DisplayName: u.DisplayName, State: r.State}
+		if r.State == frame.FriendAccepted {
+			f.LastSeenUs = r.LastSeenUs
+			if p, text, seen, known := s.presenceOfLocked(r.OtherID); known {
+				f.Presence, f.StatusText, f.LastSeenUs = p, text, seen
+			}
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}

@@ -1,0 +1,376 @@
+package social
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/tickwire/tickwire/netcode/frame"
+)
+
+// CreateGroup creates a group owned by user.
+func (s *Service) CreateGroup(ctx context.Context, now time.Time, user, name string, open bool) (frame.Group, error) {
+	name, err := validGroupName(name)
+	if err != nil {
+		return frame.Group{}, err
+	}
+	g := frame.Group{Name: name, Open: open, Role: frame.RoleOwner, Members: 1, OwnerID: user}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	err = s.st.inTx(ctx, func(tx *sql.Tx) error {
+		n, err := count(ctx, tx, "count groups", `SELECT COUNT(*) FROM social_members WHERE user_id = ?`, user)
+		if err != nil {
+			return err
+		}
+		if n >= s.cfg.MaxGroupsPerUser {
+			return limit("member of too many groups")
+		}
+		var id int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO social_groups (name, open, owner_id, created_us) VALUES (?, ?, ?, ?) RETURNING id`,
+			name, open, user, now.UnixMicro()).Scan(&id); err != nil {
+			return dbErr("create group", err)
+		}
+		g.ID = uint64(id)
+		return addMember(ctx, tx, g.ID, user, frame.RoleOwner, now.UnixMicro())
+	})
+	if err != nil {
+		return frame.Group{}, err
+	}
+	return g, nil
+}
+
+// JoinGroup joins an open group, or an invite-only one user was invited to.
+func (s *Service) JoinGroup(ctx context.Context, now time.Time, user string, groupID uint64) error {
+	return s.join(ctx, now, user, groupID, false)
+}
+
+// AcceptInvite accepts an invitation to a group.
+func (s *Service) AcceptInvite(ctx context.Context, now time.Time, user string, groupID uint64) error {
+	return s.join(ctx, now, user, groupID, true)
+}
+
+func (s *Service) join(ctx context.Context, now time.Time, user string, groupID uint64, needInvite bool) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var g groupRow
+	err := s.st.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if g, err = groupByID(ctx, tx, groupID); err != nil {
+			return err
+		}
+		if _, err := role(ctx, tx, groupID, user); err == nil {
+			return ErrAlreadyMember
+		} else if !errors.Is(err, ErrNotMember) {
+			return err
+		}
+		invited, err := count(ctx, tx, "invite", `SELECT COUNT(*) FROM social_invites WHERE group_id = ? AND user_id = ?`, int64(groupID), user)
+		if err != nil {
+			return err
+		}
+		switch {
+		case needInvite && invited == 0:
+			return ErrRequestNotFound
+		case !g.Open && invited == 0:
+			return ErrInviteOnly
+		}
+		n, err := count(ctx, tx, "count members", `SELECT COUNT(*) FROM social_members WHERE group_id = ?`, int64(groupID))
+		if err != nil {
+			return err
+		}
+		if n >= s.cfg.MaxGroupMembers {
+			return limit("the group is full")
+		}
+		if n, err = count(ctx, tx, "count groups", `SELECT COUNT(*) FROM social_members WHERE user_id = ?`, user); err != nil {
+			return err
+		}
+		if n >= s.cfg.MaxGroupsPerUser {
+			return limit("member of too many groups")
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM social_invites WHERE group_id = ? AND user_id = ?`, int64(groupID), user); err != nil {
+			return dbErr("delete invite", err)
+		}
+		return addMember(ctx, tx, groupID, user, frame.RoleMember, now.UnixMicro())
+	})
+	if err != nil {
+		return err
+	}
+	s.membershipChangedLocked(ctx, frame.GroupUpdate{Event: frame.GroupEventJoined, GroupID: groupID, GroupName: g.Name, UserID: user, ActorID: user, Role: frame.RoleMember})
+	return nil
+}
+
+// InviteToGroup invites other. In an open group any member may invite; in
+// an invite-only group only owners and admins.
+func (s *Service) InviteToGroup(ctx context.Context, now time.Time, user string, groupID uint64, other string) error {
+	if other == user {
+		return ErrSelf
+	}
+	if _, err := s.userByID(ctx, other); err != nil {
+		return err
+	}
+	var g groupRow
+	err := s.st.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if g, err = groupByID(ctx, tx, groupID); err != nil {
+			return err
+		}
+		r, err := role(ctx, tx, groupID, user)
+		if err != nil {
+			return err
+		}
+		if !g.Open && r < frame.RoleAdmin {
+			return ErrNotAdmin
+		}
+		if _, err := role(ctx, tx, groupID, other); err == nil {
+			return ErrAlreadyMember
+		} else if !errors.Is(err, ErrNotMember) {
+			return err
+		}
+		if b, err := relation(ctx, tx, other, user); err != nil {
+			return err
+		} else if b == frame.FriendBlocked {
+			return ErrBlocked
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO social_invites (group_id, user_id, inviter_id, created_us) VALUES (?, ?, ?, ?)
+			ON CONFLICT (group_id, user_id) DO NOTHING`, int64(groupID), other, user, now.UnixMicro())
+		return dbErrOrNil("invite", err)
+	})
+	if err != nil {
+		return err
+	}
+	s.push(frame.GroupUpdate{Event: frame.GroupEventInvited, GroupID: groupID, GroupName: g.Name, UserID: other, ActorID: user, Role: frame.RoleInvited}, user, other)
+	return nil
+}
+
+// DeclineInvite declines an invitation.
+func (s *Service) DeclineInvite(ctx context.Context, now time.Time, user string, groupID uint64) error {
+	res, err := s.st.db.ExecContext(ctx, `DELETE FROM social_invites WHERE group_id = ? AND user_id = ?`, int64(groupID), user)
+	if err != nil {
+		return dbErr("decline invite", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrRequestNotFound
+	}
+	s.push(frame.GroupUpdate{Event: frame.GroupEventDeclined, GroupID: groupID, UserID: user, ActorID: user, Role: frame.RoleInvited}, user)
+	return nil
+}
+
+// LeaveGroup leaves a group. An owner who leaves hands the group to the
+// longest-standing admin, else member; the last member leaving deletes it.
+func (s *Service) LeaveGroup(ctx context.Context, now time.Time, user string, groupID uint64) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var g groupRow
+	newOwner := ""
+	err := s.st.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if g, err = groupByID(ctx, tx, groupID); err != nil {
+			return err
+		}
+		r, err := role(ctx, tx, groupID, user)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM social_members WHERE group_id = ? AND user_id = ?`, int64(groupID), user); err != nil {
+			return dbErr("leave", err)
+		}
+		if r != frame.RoleOwner {
+			return nil
+		}
+		err = tx.QueryRowContext(ctx, `SELECT user_id FROM social_members WHERE group_id = ? ORDER BY role DESC, joined_us, user_id LIMIT 1`, int64(groupID)).Scan(&newOwner)
+		if errors.Is(err, sql.ErrNoRows) {
+			_, err = tx.ExecContext(ctx, `DELETE FROM social_groups WHERE id = ?`, int64(groupID))
+			return dbErrOrNil("delete group", err)
+		}
+		if err != nil {
+			return dbErr("next owner", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE social_members SET role = ? WHERE group_id = ? AND user_id = ?`, frame.RoleOwner, int64(groupID), newOwner); err != nil {
+			return dbErr("new owner", err)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE social_groups SET owner_id = ? WHERE id = ?`, newOwner, int64(groupID))
+		return dbErrOrNil("new owner", err)
+	})
+	if err != nil {
+		return err
+	}
+	s.membershipChangedLocked(ctx, frame.GroupUpdate{Event: frame.GroupEventLeft, GroupID: groupID, GroupName: g.Name, UserID: user, ActorID: user}, user)
+	if newOwner != "" {
+		s.membershipChangedLocked(ctx, frame.GroupUpdate{Event: frame.GroupEventRoleChanged, GroupID: groupID, GroupName: g.Name, UserID: newOwner, ActorID: user, Role: frame.RoleOwner})
+	}
+	return nil
+}
+
+// RemoveMember removes other from the group: the owner may remove anyone
+// else, an admin plain members.
+func (s *Service) RemoveMember(ctx context.Context, now time.Time, user string, groupID uint64, other string) error {
+	if other == user {
+		return ErrSelf
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var g groupRow
+	err := s.st.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if g, err = groupByID(ctx, tx, groupID); err != nil {
+			return err
+		}
+		r, err := role(ctx, tx, groupID, user)
+		if err != nil {
+			return err
+		}
+		if r < frame.RoleAdmin {
+			return ErrNotAdmin
+		}
+		or, err := role(ctx, tx, groupID, other)
+		if err != nil {
+			return err
+		}
+		if or >= r {
+			return ErrNotAdmin
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM social_members WHERE group_id = ? AND user_id = ?`, int64(groupID), other)
+		return dbErrOrNil("remove member", err)
+	})
+	if err != nil {
+		return err
+	}
+	s.membershipChangedLocked(ctx, frame.GroupUpdate{Event: frame.GroupEventRemoved, GroupID: groupID, GroupName: g.Name, UserID: other, ActorID: user}, other)
+	return nil
+}
+
+// SetRole makes other an admin or a plain member (owner only).
+func (s *Service) SetRole(ctx context.Context, now time.Time, user string, groupID uint64, other string, r uint8) error {
+	if r != frame.RoleMember && r != frame.RoleAdmin {
+		return badRequest("role must be member (1) or admin (2)")
+	}
+	if other == user {
+		return ErrSelf
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var g groupRow
+	err := s.st.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if g, err = groupByID(ctx, tx, groupID); err != nil {
+			return err
+		}
+		ur, err := role(ctx, tx, groupID, user)
+		if err != nil {
+			return err
+		}
+		if ur != frame.RoleOwner {
+			return ErrNotAdmin
+		}
+		if _, err := role(ctx, tx, groupID, other); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE social_members SET role = ? WHERE group_id = ? AND user_id = ?`, r, int64(groupID), other)
+		return dbErrOrNil("set role", err)
+	})
+	if err != nil {
+		return err
+	}
+	s.membershipChangedLocked(ctx, frame.GroupUpdate{Event: frame.GroupEventRoleChanged, GroupID: groupID, GroupName: g.Name, UserID: other, ActorID: user, Role: r})
+	return nil
+}
+
+// membershipChangedLocked (under writeMu) reloads the group's cached
+// membership and pushes u to its members and to extra users.
+func (s *Service) membershipChangedLocked(ctx context.Context, u frame.GroupUpdate, extra ...string) {
+	delete(s.groups, u.GroupID)
+	gi, err := s.groupLocked(ctx, u.GroupID)
+	var to []string
+	if err == nil {
+		to = gi.list
+	} else if !errors.Is(err, ErrGroupNotFound) {
+		s.log.Warn("social: reload group", "group", u.GroupID, "err", err)
+	}
+	s.push(u, append(extra, to...)...)
+}
+
+// push sends a GroupUpdate to the online sessions of users.
+func (s *Service) push(u frame.GroupUpdate, users ...string) {
+	data, err := frame.Marshal(&u)
+	if err != nil {
+		s.log.Error("social: encode group update", "err", err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range users {
+		s.sendUserLocked(id, data)
+	}
+}
+
+// groupLocked (under writeMu) returns the group's cached membership,
+// loading it if needed.
+func (s *Service) groupLocked(ctx context.Context, id uint64) (*groupInfo, error) {
+	if gi := s.groups[id]; gi != nil {
+		return gi, nil
+	}
+	g, err := groupByID(ctx, s.st.db, id)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := members(ctx, s.st.db, id, "", s.cfg.MaxGroupMembers+1)
+	if err != nil {
+		return nil, err
+	}
+	gi := &groupInfo{name: g.Name, members: make(map[string]uint8, len(ms)), list: make([]string, len(ms))}
+	for i, m := range ms {
+		gi.members[m.UserID] = m.Role
+		gi.list[i] = m.UserID
+	}
+	const maxCachedGroups = 4096
+	if len(s.groups) >= maxCachedGroups {
+		for k := range s.groups { // evict an arbitrary entry
+			delete(s.groups, k)
+			break
+		}
+	}
+	s.groups[id] = gi
+	return gi, nil
+}
+
+// Members lists a group's members (members only), ordered by user id.
+func (s *Service) Members(ctx context.Context, user string, groupID uint64, after string, n int) ([]frame.Member, bool, error) {
+	if n <= 0 || n > 500 {
+		n = 500
+	}
+	if _, err := groupByID(ctx, s.st.db, groupID); err != nil {
+		return nil, false, err
+	}
+	if _, err := role(ctx, s.st.db, groupID, user); err != nil {
+		return nil, false, err
+	}
+	rows, err := members(ctx, s.st.db, groupID, after, n+1)
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(rows) > n
+	if more {
+		rows = rows[:n]
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.UserID
+	}
+	us, err := s.users.UsersByIDs(ctx, ids)
+	if err != nil {
+		return nil, false, err
+	}
+	out := make([]frame.Member, len(rows))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, r := range rows {
+		out[i] = frame.Member{UserID: r.UserID, DisplayName: us[r.UserID].DisplayName, Role: r.Role}
+		out[i].Presence, _, _, _ = s.presenceOfLocked(r.UserID)
+	}
+	return out, more, nil
+}
+
+// Groups lists user's groups and pending invitations (role RoleInvited).
+func (s *Service) Groups(ctx context.Context, user string) ([]frame.Group, error) {
+	return s.st.userGroups(ctx, user)
+}

@@ -1,0 +1,217 @@
+package social
+
+import (
+	"context"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tickwire/tickwire/netcode/frame"
+)
+
+// checkBody validates a message body and takes a token from the
+// sender's bucket.
+func (s *Service) checkBody(user, body string, now time.Time) error {
+	switch {
+	case len(body) > s.cfg.MaxMessageBytes:
+		return ErrMessageTooLarge
+	case body == "":
+		return badRequest("empty message")
+	case !utf8.ValidString(body):
+		return badRequest("message body is not valid UTF-8")
+	case !s.rate.allow(user, now):
+		return ErrRateLimited
+	}
+	return nil
+}
+
+// SendDirect stores a direct message from user to a friend and delivers
+// it to every online session of the recipient. It returns the message id
+// and timestamp (µs) once the message is stored.
+func (s *Service) SendDirect(ctx context.Context, now time.Time, user, name, to, body string) (uint64, int64, error) {
+	if to == user {
+		return 0, 0, ErrSelf
+	}
+	if err := s.checkBody(user, body, now); err != nil {
+		return 0, 0, err
+	}
+	ab, err := relation(ctx, s.st.db, user, to)
+	if err != nil {
+		return 0, 0, err
+	}
+	ba, err := relation(ctx, s.st.db, to, user)
+	if err != nil {
+		return 0, 0, err
+	}
+	switch {
+	case ab == frame.FriendBlocked || ba == frame.FriendBlocked:
+		return 0, 0, ErrBlocked
+	case ab != frame.FriendAccepted:
+		return 0, 0, ErrNotFriends
+	}
+	m := frame.ChatMessage{FromUserID: user, ToUserID: to, TimeUs: now.UnixMicro(), Body: body, FromName: name}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.storeAndDeliverLocked(ctx, &m, []string{to}); err != nil {
+		return 0, 0, err
+	}
+	return m.ID, m.TimeUs, nil
+}
+
+// SendGroup stores a message from a member to a group and delivers it to
+// every online session of every other member.
+func (s *Service) SendGroup(ctx context.Context, now time.Time, user, name string, groupID uint64, body string) (uint64, int64, error) {
+	if err := s.checkBody(user, body, now); err != nil {
+		return 0, 0, err
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	gi, err := s.groupLocked(ctx, groupID)
+	if err != nil {
+		return 0, 0, err
+	}
+	if _, ok := gi.members[user]; !ok {
+		return 0, 0, ErrNotMember
+	}
+	m := frame.ChatMessage{GroupID: groupID, FromUserID: user, TimeUs: now.UnixMicro(), Body: body, FromName: name}
+	if err := s.storeAndDeliverLocked(ctx, &m, gi.list); err != nil {
+		return 0, 0, err
+	}
+	return m.ID, m.TimeUs, nil
+}
+
+// storeAndDeliverLocked (under writeMu) stores m and fans it out to the
+// recipients' sessions, the sender's excepted.
+func (s *Service) storeAndDeliverLocked(ctx context.Context, m *frame.ChatMessage, recipients []string) error {
+	if err := s.st.insertMessage(ctx, m); err != nil {
+		return err
+	}
+	s.stats.stored.Add(1)
+	data, err := frame.Marshal(&frame.Message{ChatMessage: *m})
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, r := range recipients {
+		if r == m.FromUserID {
+			// Deliver to everyone but the sender without copying the list.
+			s.deliverLocked(m.ID, data, recipients[:i])
+			s.deliverLocked(m.ID, data, recipients[i+1:])
+			return nil
+		}
+	}
+	s.deliverLocked(m.ID, data, recipients)
+	return nil
+}
+
+// History returns a page of a conversation, oldest first: the group's
+// (members only) if groupID != 0, else the direct conversation of user
+// and other. before 0 means from the newest; n 0 means the default.
+func (s *Service) History(ctx context.Context, user string, groupID uint64, other string, before uint64, n int) ([]frame.ChatMessage, bool, error) {
+	if n <= 0 {
+		n = s.cfg.HistoryLimit
+	}
+	n = min(n, frame.MaxHistoryLimit)
+	conv := ""
+	if groupID != 0 {
+		if _, err := groupByID(ctx, s.st.db, groupID); err != nil {
+			return nil, false, err
+		}
+		if _, err := role(ctx, s.st.db, groupID, user); err != nil {
+			return nil, false, err
+		}
+	} else {
+		if other == "" || other == user {
+			return nil, false, badRequest("history needs a group_id or another user_id")
+		}
+		conv = directConv(user, other)
+	}
+	msgs, more, err := s.st.history(ctx, groupID, conv, before, n)
+	if err != nil {
+		return nil, false, err
+	}
+	// Keep the reply within one frame: drop the oldest beyond the budget.
+	size := 0
+	for i := len(msgs) - 1; i >= 0; i-- {
+		size += len(msgs[i].Body) + len(msgs[i].FromUserID) + len(msgs[i].ToUserID) + len(msgs[i].FromName) + 32
+		if size > maxReplyBytes {
+			msgs, more = msgs[i+1:], true
+			break
+		}
+	}
+	return msgs, more, nil
+}
+
+// Inbox returns, in id order, up to n messages addressed to user that are
+// not yet acknowledged (for the HTTP API; sessions get them pushed).
+func (s *Service) Inbox(ctx context.Context, user string, n int) ([]frame.ChatMessage, error) {
+	if n <= 0 || n > frame.MaxHistoryLimit {
+		n = frame.MaxHistoryLimit
+	}
+	cur, err := s.st.cursor(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	cur = max(cur, s.ackDirty[user])
+	if u := s.online[user]; u != nil {
+		cur = max(cur, u.acked)
+	}
+	s.mu.Unlock()
+	msgs, err := s.st.inbox(ctx, user, cur, n)
+	if err != nil {
+		return nil, err
+	}
+	size := 0
+	for i := range msgs {
+		size += len(msgs[i].Body) + 64
+		if size > maxReplyBytes {
+			return msgs[:i], nil
+		}
+	}
+	return msgs, nil
+}
+
+// Ack moves user's acknowledgement cursor up to upTo (for the HTTP API;
+// sessions send MessageAck).
+func (s *Service) Ack(ctx context.Context, user string, upTo uint64) error {
+	if err := s.st.advanceCursor(ctx, user, upTo); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.online[user]; u != nil && upTo > u.acked {
+		u.acked = upTo
+	}
+	return nil
+}
+
+// SetPresence sets user's own presence (PresenceOnline, or PresenceAway
+// until set online again) and custom status text, stores them and pushes
+// the change to online friends.
+func (s *Service) SetPresence(ctx context.Context, now time.Time, user string, p uint8, text string) error {
+	if p != frame.PresenceOnline && p != frame.PresenceAway {
+		return badRequest("presence must be online (1) or away (2)")
+	}
+	if len(text) > s.cfg.MaxStatusText || !printable(text) {
+		return badRequest("status text too long or not printable UTF-8")
+	}
+	away := p == frame.PresenceAway
+	if err := s.st.setStatus(ctx, user, text, away); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.online[user]; u != nil && u.pres.set(now, s.timing(), away, text) {
+		s.publishLocked(u)
+	}
+	return nil
+}
+
+// Presence returns what others see of user now.
+func (s *Service) Presence(user string) (presence uint8, statusText string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, t, _, _ := s.presenceOfLocked(user)
+	return p, t
+}

@@ -1,0 +1,259 @@
+package kcp
+
+import (
+	"context"
+	"io"
+	"net"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	kcpgo "github.com/xtaci/kcp-go/v5"
+
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/memlink"
+)
+
+// rtts collects round-trip times and reports percentiles in µs.
+type rtts []time.Duration
+
+func (r rtts) report(b *testing.B) {
+	if len(r) == 0 {
+		return
+	}
+	slices.Sort(r)
+	pct := func(p float64) float64 {
+		i := min(int(p*float64(len(r))), len(r)-1)
+		return float64(r[i].Nanoseconds()) / 1e3
+	}
+	b.ReportMetric(pct(0.50), "p50-µs")
+	b.ReportMetric(pct(0.99), "p99-µs")
+	b.ReportMetric(float64(r[len(r)-1].Nanoseconds())/1e3, "max-µs")
+}
+
+const echoSize = 64
+
+func BenchmarkEchoRawUDP(b *testing.B) {
+	srv, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		buf := make([]byte, 2048)
+		for {
+			n, addr, err := srv.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			if _, err := srv.WriteToUDPAddrPort(buf[:n], addr); err != nil {
+				return
+			}
+		}
+	}()
+	defer func() { _ = srv.Close(); wg.Wait() }()
+	cli, err := net.DialUDP("udp", nil, srv.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cli.Close()
+	msg, buf := make([]byte, echoSize), make([]byte, 2048)
+	r := make(rtts, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := cli.Write(msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := cli.Read(buf); err != nil {
+			b.Fatal(err)
+		}
+		r = append(r, time.Since(t0))
+	}
+	r.report(b)
+}
+
+// tuneBare applies ProfileLowLatency to a bare kcp-go session.
+func tuneBare(s *kcpgo.UDPSession) {
+	t, _ := ProfileLowLatency.tuning()
+	s.SetNoDelay(t.noDelay, t.interval, t.resend, t.nc)
+	s.SetWindowSize(t.sndWnd, t.rcvWnd)
+	s.SetMtu(t.mtu)
+	s.SetWriteDelay(false)
+}
+
+func BenchmarkEchoBareKCPGo(b *testing.B) {
+	l, err := kcpgo.ListenWithOptions("127.0.0.1:0", nil, 0, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s, err := l.AcceptKCP()
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		tuneBare(s)
+		buf := make([]byte, echoSize)
+		for {
+			if _, err := io.ReadFull(s, buf); err != nil {
+				return
+			}
+			if _, err := s.Write(buf); err != nil {
+				return
+			}
+		}
+	}()
+	cli, err := kcpgo.DialWithOptions(l.Addr().String(), nil, 0, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tuneBare(cli)
+	defer func() { _ = cli.Close(); _ = l.Close(); wg.Wait() }()
+	msg, buf := make([]byte, echoSize), make([]byte, echoSize)
+	r := make(rtts, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := cli.Write(msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(cli, buf); err != nil {
+			b.Fatal(err)
+		}
+		r = append(r, time.Since(t0))
+	}
+	r.report(b)
+}
+
+// echoServer echoes every message on its channel until the conn ends.
+func echoServer(s netcode.Conn) func() {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			ch, m, err := s.ReadMessage()
+			if err != nil {
+				return
+			}
+			if err := s.WriteMessage(ch, m); err != nil {
+				return
+			}
+		}
+	}()
+	return func() { _ = s.Close(netcode.CodeOK, ""); wg.Wait() }
+}
+
+func benchEcho(b *testing.B, ch netcode.Channel, cfg Config) {
+	l, err := Listen("127.0.0.1:0", cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Shutdown(context.Background())
+	cli, err := Dial(context.Background(), l.Addr().String(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cli.Close(netcode.CodeOK, "")
+	s, err := l.AcceptKCP()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer echoServer(s)()
+	msg := make([]byte, echoSize)
+	r := make(rtts, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		t0 := time.Now()
+		if err := cli.WriteMessage(ch, msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := cli.ReadMessage(); err != nil {
+			b.Fatal(err)
+		}
+		r = append(r, time.Since(t0))
+	}
+	r.report(b)
+}
+
+func BenchmarkEchoNetcodeKCP(b *testing.B) { benchEcho(b, netcode.Reliable, Config{}) }
+
+func BenchmarkEchoNetcodeKCPUnreliable(b *testing.B) { benchEcho(b, netcode.Unreliable, Config{}) }
+
+// BenchmarkLossyPacedEcho measures reliable round trips of 64 bytes sent
+// every 2 ms over an in-memory link that loses the given fraction of
+// datagrams in each direction, with adaptive redundancy on and off.
+func BenchmarkLossyPacedEcho(b *testing.B) {
+	for _, loss := range []float64{0.05, 0.15} {
+		for _, red := range []bool{true, false} {
+			name := map[bool]string{true: "adaptive", false: "off"}[red]
+			b.Run("loss="+map[float64]string{0.05: "5%", 0.15: "15%"}[loss]+"/redundancy="+name, func(b *testing.B) {
+				benchLossy(b, loss, !red)
+			})
+		}
+	}
+}
+
+func benchLossy(b *testing.B, loss float64, disabled bool) {
+	d := memlink.Direction{Loss: loss}
+	link := memlink.New(memlink.Config{Seed: 99, AToB: d, BToA: d})
+	defer link.Close()
+	cfg := Config{IdleTimeout: time.Minute, Redundancy: RedundancyConfig{Disabled: disabled}}
+	l, err := ListenPacket(link.A(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Shutdown(context.Background())
+	cli, err := DialPacket(context.Background(), link.B(), link.A().LocalAddr(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cli.Close(netcode.CodeOK, "")
+	s, err := l.AcceptKCP()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer echoServer(s)()
+	msg := make([]byte, echoSize)
+	// Warm up: let both ends measure the loss.
+	for range 500 {
+		if err := cli.WriteMessage(netcode.Reliable, msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := cli.ReadMessage(); err != nil {
+			b.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	r := make(rtts, 0, b.N)
+	tk := time.NewTicker(2 * time.Millisecond)
+	defer tk.Stop()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		<-tk.C
+		t0 := time.Now()
+		if err := cli.WriteMessage(netcode.Reliable, msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := cli.ReadMessage(); err != nil {
+			b.Fatal(err)
+		}
+		r = append(r, time.Since(t0))
+	}
+	b.StopTimer()
+	r.report(b)
+	st := cli.Stats()
+	b.ReportMetric(st.LossRate*100, "loss-%")
+	b.ReportMetric(float64(st.Redundancy), "level")
+}
