@@ -37,15 +37,39 @@ func WriteHTML(w io.Writer, title string, reports []*Report) error {
 		}
 		page.Runs = append(page.Runs, hr)
 	}
-	plots, err := cdfPlots(reports)
+	cdfs, err := cdfPlots(reports)
 	if err != nil {
 		return err
 	}
-	page.CDFs = plots
-	if page.Percentiles, err = percentilePlots(reports); err != nil {
+	pcts, err := percentilePlots(reports)
+	if err != nil {
+		return err
+	}
+	if page.CDFs, err = renderAll(cdfs); err != nil {
+		return err
+	}
+	if page.Percentiles, err = renderAll(pcts); err != nil {
 		return err
 	}
 	return pageTmpl.Execute(w, page)
+}
+
+// sizedPlot is a plot and the size to render it at.
+type sizedPlot struct {
+	p    *plot.Plot
+	w, h vg.Length
+}
+
+func renderAll(ps []sizedPlot) ([]htmlPlot, error) {
+	out := make([]htmlPlot, 0, len(ps))
+	for _, sp := range ps {
+		svg, err := renderSVG(sp.p, sp.w, sp.h)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, htmlPlot{Title: sp.p.Title.Text, SVG: svg})
+	}
+	return out, nil
 }
 
 // WriteHTMLFile writes the report to path.
@@ -77,7 +101,7 @@ type htmlPlot struct {
 
 // cdfPlots draws one CDF plot per (scenario, impairment) with a line per
 // transport.
-func cdfPlots(reports []*Report) ([]htmlPlot, error) {
+func cdfPlots(reports []*Report) ([]sizedPlot, error) {
 	type key struct{ scenario, imp string }
 	groups := map[key][]Result{}
 	var order []key
@@ -93,7 +117,7 @@ func cdfPlots(reports []*Report) ([]htmlPlot, error) {
 			groups[k] = append(groups[k], x)
 		}
 	}
-	var out []htmlPlot
+	var out []sizedPlot
 	for _, k := range order {
 		p := plot.New()
 		p.Title.Text = fmt.Sprintf("%s — impairment: %s", k.scenario, k.imp)
@@ -121,18 +145,14 @@ func cdfPlots(reports []*Report) ([]htmlPlot, error) {
 			p.Add(l)
 			p.Legend.Add(x.Name, l)
 		}
-		svg, err := renderSVG(p, 7*vg.Inch, 4*vg.Inch)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, htmlPlot{Title: p.Title.Text, SVG: svg})
+		out = append(out, sizedPlot{p, 7 * vg.Inch, 4 * vg.Inch})
 	}
 	return out, nil
 }
 
 // percentilePlots draws, per echo transport, its p50..max across the
 // impairment settings of the runs (one line per setting).
-func percentilePlots(reports []*Report) ([]htmlPlot, error) {
+func percentilePlots(reports []*Report) ([]sizedPlot, error) {
 	byT := map[string][]Result{}
 	var order []string
 	for _, r := range reports {
@@ -150,7 +170,7 @@ func percentilePlots(reports []*Report) ([]htmlPlot, error) {
 		}
 	}
 	sort.SliceStable(order, func(i, j int) bool { return transportRank(order[i]) < transportRank(order[j]) })
-	var out []htmlPlot
+	var out []sizedPlot
 	for _, t := range order {
 		p := plot.New()
 		p.Title.Text = fmt.Sprintf("echo round trip — %s", t)
@@ -177,11 +197,7 @@ func percentilePlots(reports []*Report) ([]htmlPlot, error) {
 			p.Add(l, s)
 			p.Legend.Add(x.Impairment, l, s)
 		}
-		svg, err := renderSVG(p, 5*vg.Inch, 3.5*vg.Inch)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, htmlPlot{Title: p.Title.Text, SVG: svg})
+		out = append(out, sizedPlot{p, 5 * vg.Inch, 3.5 * vg.Inch})
 	}
 	return out, nil
 }
@@ -233,15 +249,29 @@ func (usTicker) Ticks(lo, hi float64) []plot.Tick {
 			}
 			label := ""
 			if m == 1 {
-				label = fmtUs(v)
+				label = axisUs(v)
 			}
 			ticks = append(ticks, plot.Tick{Value: v, Label: label})
 		}
 	}
 	if len(ticks) < 2 {
-		ticks = append(ticks, plot.Tick{Value: lo, Label: fmtUs(lo)}, plot.Tick{Value: hi, Label: fmtUs(hi)})
+		ticks = append(ticks, plot.Tick{Value: lo, Label: axisUs(lo)}, plot.Tick{Value: hi, Label: axisUs(hi)})
 	}
 	return ticks
+}
+
+// axisUs labels a power-of-ten axis tick: "100µs", "1ms", "10s".
+func axisUs(us float64) string {
+	switch {
+	case us < 1:
+		return fmt.Sprintf("%gns", us*1000)
+	case us < 1000:
+		return fmt.Sprintf("%gµs", us)
+	case us < 1e6:
+		return fmt.Sprintf("%gms", us/1000)
+	default:
+		return fmt.Sprintf("%gs", us/1e6)
+	}
 }
 
 var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
@@ -271,7 +301,7 @@ figcaption { font-size: 85%; color: #555; }
 <body>
 <h1>{{.Title}}</h1>
 <p>Date: {{.Date}}<br>
-Machine: {{.Machine.CPU}}, {{.Machine.Cores}} cores (GOMAXPROCS {{.Machine.GOMAXPROCS}}), {{.Machine.OS}}/{{.Machine.Arch}}{{if .Machine.Kernel}} kernel {{.Machine.Kernel}}{{end}}, {{.Machine.GoVersion}}</p>
+Machine: {{.Machine.CPU}}, {{.Machine.Cores}} cores (GOMAXPROCS {{.Machine.GOMAXPROCS}}), {{.Machine.OS}}/{{.Machine.Arch}}{{if .Machine.Kernel}} kernel {{.Machine.Kernel}}{{end}}, {{.Machine.GoVersion}}{{if .Machine.LoadAvg}}, load average {{.Machine.LoadAvg}}{{end}}</p>
 {{range .Runs}}
 <h2>{{.Scenario}}</h2>
 <table>

@@ -141,6 +141,9 @@ type Machine struct {
 	OS         string `json:"os"`
 	Arch       string `json:"arch"`
 	Kernel     string `json:"kernel,omitempty"`
+	// LoadAvg is /proc/loadavg's 1/5/15-minute load when the report was
+	// made: a busy machine makes tails noisy.
+	LoadAvg string `json:"load_avg,omitempty"`
 }
 
 // ThisMachine reads the CPU model from /proc/cpuinfo (where there is one)
@@ -167,6 +170,11 @@ func ThisMachine() Machine {
 	}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			m.LoadAvg = strings.Join(f[:3], " ")
+		}
 	}
 	return m
 }
@@ -219,7 +227,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 			fmtUs(x.P50Us), fmtUs(x.P90Us), fmtUs(x.P99Us), fmtUs(x.P999Us), fmtUs(x.MaxUs),
 			fmt.Sprintf("%.0f", x.PerSecond), fmtBytes(x.WireBytesPerMsg), fmtRatio(x.P50VsUDP), fmtRatio(x.P99VsUDP))
 	}
-	fmt.Fprintf(w, "tickbench %s — %s, %d cores, %s, %s\n", r.Scenario, r.Machine.CPU, r.Machine.Cores, r.Machine.GoVersion, r.Date)
+	fmt.Fprintf(w, "tickbench %s — %s, %d cores, %s, load %s, %s\n", r.Scenario, r.Machine.CPU, r.Machine.Cores, r.Machine.GoVersion, r.Machine.LoadAvg, r.Date)
 	if err := tw.flush(w); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -136,6 +137,7 @@ type roomClient struct {
 	roomIdx int
 	ch      netcode.Channel
 	data    []byte // input buffer, used by its sender worker only
+	failed  bool   // a send failed: the client stopped sending (sender worker only)
 
 	// Owned by the client's reader goroutine (the Handler) until Close.
 	dec  *frame.Decoder
@@ -275,7 +277,7 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 	measureTo := measureFrom + cfg.Duration
 	bar = env.bar(fmt.Sprintf("room %s: run", t), int64((cfg.Warmup+cfg.Duration)/time.Millisecond))
 	var startSample sync.Once
-	sendErr := runSenders(ctx, base, clients, cfg.InputHz, measureFrom, measureTo, func(now time.Duration) {
+	failedClients, sendErr := runSenders(ctx, base, clients, cfg.InputHz, measureFrom, measureTo, func(now time.Duration) {
 		if now >= measureFrom {
 			startSample.Do(sampler.start)
 		}
@@ -324,8 +326,12 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 	for _, rc := range clients {
 		rc.c = nil
 	}
-	if sendErr != nil {
+	if failedClients == int64(n) {
 		return res, nil, sendErr
+	}
+	if failedClients > 0 {
+		res.SetExtra("failed_clients", float64(failedClients))
+		res.Note = strings.TrimSpace(res.Note + " " + firstLine(sendErr.Error()))
 	}
 
 	hist := NewHistogram()
@@ -374,7 +380,11 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 // goroutines stepping in 1 ms slots, until measureTo. Inputs sent in
 // [measureFrom, measureTo) are marked measured. tick is called by worker
 // 0 once per slot.
-func runSenders(ctx context.Context, base time.Time, clients []*roomClient, inputHz int, measureFrom, measureTo time.Duration, tick func(now time.Duration)) error {
+//
+// A client whose send fails stops sending; runSenders returns the number
+// of such clients and the first error of each worker.
+func runSenders(ctx context.Context, base time.Time, clients []*roomClient, inputHz int, measureFrom, measureTo time.Duration, tick func(now time.Duration)) (int64, error) {
+	var failed atomic.Int64
 	period := time.Second / time.Duration(inputHz)
 	slots := max(1, int(period/time.Millisecond))
 	slotDur := period / time.Duration(slots)
@@ -399,10 +409,15 @@ func runSenders(ctx context.Context, base time.Time, clients []*roomClient, inpu
 				if d := next - now; d > 0 {
 					time.Sleep(d)
 					now = time.Since(base)
+				} else if -d > period {
+					next = now // running late: restart the schedule, no burst
 				}
 				next += slotDur
 				measured := now >= measureFrom
 				for _, rc := range buckets[slot] {
+					if rc.failed {
+						continue
+					}
 					binary.BigEndian.PutUint64(rc.data, uint64(time.Since(base)))
 					binary.BigEndian.PutUint32(rc.data[8:], rc.idx)
 					rc.data[12] = 0
@@ -410,8 +425,14 @@ func runSenders(ctx context.Context, base time.Time, clients []*roomClient, inpu
 						rc.data[12] = 1
 					}
 					if _, err := rc.room.SendInput(rc.ch, rc.data); err != nil {
-						errs[w] = fmt.Errorf("client %d: send input: %w", rc.idx, err)
-						return
+						// A load test reports what broke and goes on:
+						// this client stops sending, the others carry on.
+						rc.failed = true
+						if errs[w] == nil {
+							errs[w] = fmt.Errorf("client %d: send input: %w", rc.idx, err)
+						}
+						failed.Add(1)
+						continue
 					}
 					if measured {
 						rc.sent.Add(1)
@@ -424,7 +445,7 @@ func runSenders(ctx context.Context, base time.Time, clients []*roomClient, inpu
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return failed.Load(), errors.Join(errs...)
 }
 
 // parallel runs f(i) for i in [0, n) with at most par in flight and
@@ -537,4 +558,9 @@ func (s *usageSampler) generator() *ProcUsage {
 	}
 	u := Usage(s.self, "generator", s.ga, s.gb)
 	return &u
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
 }

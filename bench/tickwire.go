@@ -28,6 +28,7 @@ type twLink struct {
 	c       *client.Client
 	ch      netcode.Channel
 	payload []byte
+	out     frame.Echo // used by the sending goroutine only
 	onReply atomic.Pointer[func(uint32)]
 	dec     *frame.Decoder // used on the client's reader goroutine only
 	echo    frame.Echo     // idem
@@ -71,7 +72,8 @@ func (l *twLink) bind(f func(uint32)) { l.onReply.Store(&f) }
 func (l *twLink) run() { <-l.c.Done() }
 
 func (l *twLink) send(seq uint32) error {
-	return l.c.Send(l.ch, &frame.Echo{Seq: seq, SentUs: time.Now().UnixMicro(), Payload: l.payload})
+	l.out.Seq, l.out.SentUs, l.out.Payload = seq, time.Now().UnixMicro(), l.payload
+	return l.c.Send(l.ch, &l.out)
 }
 
 func (l *twLink) wire() (uint64, string) {

@@ -115,10 +115,17 @@ func TestRoomKCPAndTCPShareTicks(t *testing.T) {
 		byTick := map[uint64][]seen{}
 		var unrel []seen
 		rel := map[uint32]int{}
-		for rel[rk.Me()] < n || rel[rt.Me()] < n {
+		var lastRel uint64
+		for {
 			u := nextUpdate(t, c, r)
 			if u.Tick == nil {
 				continue
+			}
+			if rel[rk.Me()] >= n && rel[rt.Me()] >= n && u.Tick.Tick > lastRel {
+				break // a later tick: the unreliable frame of lastRel came before it
+			}
+			if u.Channel == netcode.Reliable {
+				lastRel = u.Tick.Tick
 			}
 			for _, in := range u.Tick.Inputs {
 				s := seen{in.Member, in.Seq, u.Channel}
@@ -278,7 +285,6 @@ func TestStuckClientDoesNotHoldTheRoom(t *testing.T) {
 	ctx := ctxT(t, 30*time.Second)
 	healthy := dialRoomClient(t, srv, client.TransportTCP, "healthy", client.Options{QueueSize: 8192})
 	release := make(chan struct{})
-	t.Cleanup(func() { close(release) })
 	stuckCalled := make(chan struct{}, 1)
 	stuck := dialRoomClient(t, srv, client.TransportTCP, "stuck", client.Options{Handler: func(client.Message) {
 		select {
@@ -287,8 +293,11 @@ func TestStuckClientDoesNotHoldTheRoom(t *testing.T) {
 		}
 		<-release // the reader stops here: the socket fills up
 	}})
+	// Registered after the client's own cleanup, so it runs first: the
+	// client's Close waits for its reader.
+	t.Cleanup(func() { close(release) })
 
-	hr, err := healthy.CreateRoom(ctx, client.RoomOptions{Type: room.RelayType, TickRate: 64, Capacity: 2})
+	hr, err := healthy.CreateRoom(ctx, client.RoomOptions{Type: room.RelayType, TickRate: 128, Capacity: 2})
 	require.NoError(t, err)
 	_, err = stuck.JoinRoom(ctx, hr.ID())
 	require.NoError(t, err)
@@ -299,15 +308,14 @@ func TestStuckClientDoesNotHoldTheRoom(t *testing.T) {
 	}
 
 	payload := make([]byte, 4000)
-	const total = 8000 // ~32 MB to the stuck member: far beyond its socket buffers
+	const total = 4000 // ~16 MB to the stuck member: beyond its socket buffers and queue
+	const inFlight = 12 // at most 12 inputs of 4 KB per tick: every tick fits one frame
 	got := uint32(0)
 	left := false
 	sent := 0
 	for (got < total || !left) && ctx.Err() == nil {
-		// Pace the sender to ~8 inputs per 64 Hz tick so that every tick
-		// fits in one frame.
-		if sent < total && sent <= int(got)+64 {
-			for i := 0; i < 8 && sent < total; i++ {
+		if sent < total && sent < int(got)+inFlight {
+			for sent < total && sent < int(got)+inFlight {
 				_, err := hr.SendInput(netcode.Reliable, payload)
 				require.NoError(t, err)
 				sent++

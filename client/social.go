@@ -76,13 +76,27 @@ func (c *Client) UnblockUser(ctx context.Context, userID string) error {
 	return c.callOK(ctx, &frame.FriendUnblock{UserID: userID})
 }
 
-// Friends lists friends (with presence), pending requests and blocks.
+// maxFriendPages bounds the pages Friends reads (the server caps friends
+// well below this many pages).
+const maxFriendPages = 64
+
+// Friends lists friends (with presence), pending requests and blocks,
+// reading every page.
 func (c *Client) Friends(ctx context.Context) ([]frame.Friend, error) {
-	var r frame.FriendListResult
-	if err := c.callInto(ctx, &frame.FriendList{}, &r); err != nil {
-		return nil, err
+	var all []frame.Friend
+	after := ""
+	for range maxFriendPages {
+		var r frame.FriendListResult
+		if err := c.callInto(ctx, &frame.FriendList{AfterUserID: after}, &r); err != nil {
+			return nil, err
+		}
+		all = append(all, r.Friends...)
+		if !r.More || len(r.Friends) == 0 {
+			return all, nil
+		}
+		after = r.Friends[len(r.Friends)-1].UserID
 	}
-	return r.Friends, nil
+	return all, fmt.Errorf("client: friend list longer than %d pages", maxFriendPages)
 }
 
 // CreateGroup creates a group (open: anyone may join; otherwise by

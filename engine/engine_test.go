@@ -102,6 +102,9 @@ func (s *testService) HandleFrame(now time.Time, p service.Peer, ch netcode.Chan
 	case actInputError:
 		return r.Ref, netcode.Errorf(netcode.CodeBadFrame, "bad input")
 	case actFloodReliable, actFloodUnreliable:
+		if r.N > 10000 {
+			return r.Ref, netcode.Errorf(netcode.CodeBadRequest, "n above 10000")
+		}
 		c := netcode.Reliable
 		if r.Action == actFloodUnreliable {
 			c = netcode.Unreliable

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/tickwire/tickwire/engine/auth"
@@ -84,8 +85,8 @@ func (e *Engine) handleGuest(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	name := strings.TrimSpace(req.Name)
-	if len(name) > frame.MaxNameLen || !utf8.ValidString(name) {
-		WriteError(w, http.StatusBadRequest, netcode.Errorf(netcode.CodeBadRequest, "name must be valid UTF-8 of at most %d bytes", frame.MaxNameLen))
+	if !validName(name) {
+		WriteError(w, http.StatusBadRequest, netcode.Errorf(netcode.CodeBadRequest, "name must be printable UTF-8 of at most %d bytes", frame.MaxNameLen))
 		return
 	}
 	id := "g_" + auth.NewTokenID()
@@ -99,6 +100,21 @@ func (e *Engine) handleGuest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	WriteJSON(w, http.StatusOK, TokenResponse{Token: tok, UserID: id, Name: name, Guest: true, ExpiresAt: claims.Expiry().UTC()})
+}
+
+// validName accepts display names of at most frame.MaxNameLen bytes of
+// valid UTF-8 without control characters (JSON decoding turns invalid
+// UTF-8 into U+FFFD, which is refused too).
+func validName(name string) bool {
+	if len(name) > frame.MaxNameLen || !utf8.ValidString(name) {
+		return false
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
 }
 
 // WriteJSON writes v as a JSON response with the given status.

@@ -164,3 +164,11 @@ func TestParseBanner(t *testing.T) {
 	_, err = parseBanner("tickbench-serve tcp=x")
 	require.Error(t, err)
 }
+
+func TestChatCommand(t *testing.T) {
+	js := filepath.Join(t.TempDir(), "chat.json")
+	runCmd(t, "chat", "--count", "10", "--pairs", "1", "--group-size", "2", "--transports", "tcp", "--json", js)
+	r := readReport(t, js)
+	assert.Equal(t, "chat", r.Scenario)
+	assert.Len(t, r.Results, 2)
+}

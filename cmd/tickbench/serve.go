@@ -29,13 +29,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	udpEchoPort := fs.Int("udp-echo-port", bench.DefaultUDPEchoPort, "udp-raw baseline echo port")
 	kcpEchoPort := fs.Int("kcp-echo-port", bench.DefaultKCPEchoPort, "kcp-bare baseline echo port")
 	dataDir := fs.String("data", "", "data directory (default: a temporary one, removed on exit)")
+	baselinesOnly := fs.Bool("baselines-only", false, "serve only the udp-raw and kcp-bare echo servers (beside a real tickwire deployment)")
 	stdinEOF := fs.Bool("exit-on-stdin-eof", false, "stop when standard input closes (used by --spawn-server)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	hp := func(p int) string { return net.JoinHostPort(*host, strconv.Itoa(p)) }
 	l, err := bench.StartLocal(ctx, bench.LocalConfig{
-		DataDir: *dataDir,
+		DataDir: *dataDir, NoTickwire: *baselinesOnly,
 		KCPAddr: hp(*kcpPort), TCPAddr: hp(*tcpPort), HTTPAddr: hp(*httpPort),
 		UDPEchoAddr: hp(*udpEchoPort), KCPEchoAddr: hp(*kcpEchoPort),
 	})
@@ -133,7 +134,7 @@ func parseBanner(line string) (bench.Target, error) {
 			t.KCPEcho = v
 		}
 	}
-	if t.KCP == "" || t.HTTP == "" {
+	if t.UDPEcho == "" || t.KCPEcho == "" {
 		return t, fmt.Errorf("spawned server: incomplete banner %q", line)
 	}
 	return t, nil

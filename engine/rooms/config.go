@@ -64,6 +64,11 @@ type Config struct {
 	// deadline and yield-spin until it: lower tick lateness for some CPU.
 	// Zero (the default) sleeps until the deadline.
 	SpinWait time.Duration
+	// AlignTicks makes every room's first deadline exactly one period
+	// after the room reaches its worker. By default first deadlines are
+	// spread over the period by creation order, so that rooms created
+	// together do not fall due together.
+	AlignTicks bool
 	// DisableRelay leaves the built-in "relay" type unregistered.
 	DisableRelay bool
 	// Logger receives the hub's logs (default: discarded).
@@ -82,8 +87,8 @@ func (c *Config) populate() error {
 	def(&c.Workers, runtime.GOMAXPROCS(0))
 	def(&c.InboxSize, DefaultInboxSize)
 	def(&c.MaxRoomsPerSession, DefaultMaxRoomsPerSession)
-	def(&c.DefaultCapacity, DefaultCapacity)
 	def(&c.MaxCapacity, DefaultMaxCapacity)
+	def(&c.DefaultCapacity, min(DefaultCapacity, c.MaxCapacity))
 	def(&c.DefaultTickRate, DefaultTickRate)
 	def(&c.MaxInputSize, DefaultMaxInputSize)
 	def(&c.MaxInputsPerSecond, DefaultMaxInputsPerSecond)

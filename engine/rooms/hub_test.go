@@ -94,7 +94,7 @@ type fixture struct {
 func newFixture(t *testing.T, mut func(*Config)) *fixture {
 	t.Helper()
 	logs := &bytes.Buffer{}
-	cfg := Config{Workers: 1, Logger: slog.New(slog.NewTextHandler(logs, nil))}
+	cfg := Config{Workers: 1, AlignTicks: true, Logger: slog.New(slog.NewTextHandler(logs, nil))}
 	fx := &fixture{t: t, now: t0, log: logs}
 	cfg.Clock = func() time.Time { return fx.now }
 	if mut != nil {

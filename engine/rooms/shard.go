@@ -3,6 +3,7 @@ package rooms
 import (
 	"container/heap"
 	"errors"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -167,7 +168,14 @@ func (s *shard) step(now time.Time) (next time.Time, ok bool) {
 	s.takeFlag, s.flagged = s.flagged, s.takeFlag[:0]
 	s.mu.Unlock()
 	for i, rr := range s.takeIn {
-		rr.next = now.Add(rr.period)
+		// Spread first deadlines over the period (golden-ratio phases by
+		// creation order), so that rooms created together do not all fall
+		// due at once and queue behind each other at every tick.
+		var phase time.Duration
+		if !s.h.cfg.AlignTicks {
+			phase = time.Duration(float64(rr.period) * math.Mod(float64(rr.e.seq)*0.6180339887498949, 1))
+		}
+		rr.next = now.Add(rr.period + phase)
 		heap.Push(&s.heap, rr)
 		s.takeIn[i] = nil
 	}
@@ -179,7 +187,9 @@ func (s *shard) step(now time.Time) (next time.Time, ok bool) {
 	}
 	for len(s.heap) > 0 && !s.heap[0].next.After(now) {
 		rr := s.heap[0]
-		s.tick(rr, now)
+		// Each room's tick gets the time it really starts (later rooms of
+		// a busy step start later than now), for honest lateness figures.
+		s.tick(rr, s.h.cfg.Clock())
 		if rr.hidx >= 0 {
 			heap.Fix(&s.heap, rr.hidx)
 		}
@@ -196,7 +206,7 @@ func (s *shard) step(now time.Time) (next time.Time, ok bool) {
 func (s *shard) tick(rr *roomRun, now time.Time) {
 	st := &rr.typ.stats
 	st.lateness.record(now.Sub(rr.next))
-	start := s.h.cfg.Clock()
+	start := now
 	s.drain(rr, now)
 	if rr.hidx < 0 {
 		return

@@ -81,11 +81,11 @@ func (s *Service) dispatch(ctx context.Context, now time.Time, ps *peerState, a 
 	case *frame.FriendUnblock:
 		return ok(m.Ref, s.Unblock(ctx, now, a.ID, m.UserID))
 	case *frame.FriendList:
-		fs, err := s.Friends(ctx, a.ID)
+		fs, more, err := s.Friends(ctx, a.ID, m.AfterUserID)
 		if err != nil {
 			return nil, err
 		}
-		return &frame.FriendListResult{Ref: m.Ref, Friends: fs}, nil
+		return &frame.FriendListResult{Ref: m.Ref, Friends: fs, More: more}, nil
 	case *frame.GroupCreate:
 		g, err := s.CreateGroup(ctx, now, a.ID, m.Name, m.Open)
 		if err != nil {

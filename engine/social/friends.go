@@ -83,10 +83,10 @@ func (s *Service) RequestFriend(ctx context.Context, now time.Time, user, userna
 		return err
 	}
 	if event == frame.FriendEventAccepted {
-		s.notifyRelation(ctx, event, user, frame.FriendAccepted, other.ID, frame.FriendAccepted, true)
+		s.notifyRelation(ctx, user, event, frame.FriendAccepted, other.ID, event, frame.FriendAccepted)
 		return nil
 	}
-	s.notifyRelation(ctx, event, user, frame.FriendOutgoing, other.ID, frame.FriendIncoming, true)
+	s.notifyRelation(ctx, user, event, frame.FriendOutgoing, other.ID, event, frame.FriendIncoming)
 	return nil
 }
 
@@ -108,7 +108,7 @@ func (s *Service) AcceptFriend(ctx context.Context, now time.Time, user, other s
 	if err != nil {
 		return err
 	}
-	s.notifyRelation(ctx, frame.FriendEventAccepted, user, frame.FriendAccepted, other, frame.FriendAccepted, true)
+	s.notifyRelation(ctx, user, frame.FriendEventAccepted, frame.FriendAccepted, other, frame.FriendEventAccepted, frame.FriendAccepted)
 	return nil
 }
 
@@ -130,7 +130,7 @@ func (s *Service) DeclineFriend(ctx context.Context, now time.Time, user, other 
 	if err != nil {
 		return err
 	}
-	s.notifyRelation(ctx, frame.FriendEventDeclined, user, frame.FriendNone, other, frame.FriendNone, true)
+	s.notifyRelation(ctx, user, frame.FriendEventDeclined, frame.FriendNone, other, frame.FriendEventDeclined, frame.FriendNone)
 	return nil
 }
 
@@ -158,7 +158,7 @@ func (s *Service) RemoveFriend(ctx context.Context, now time.Time, user, other s
 	if was == frame.FriendOutgoing {
 		event = frame.FriendEventDeclined
 	}
-	s.notifyRelation(ctx, event, user, frame.FriendNone, other, frame.FriendNone, true)
+	s.notifyRelation(ctx, user, event, frame.FriendNone, other, event, frame.FriendNone)
 	return nil
 }
 
@@ -188,8 +188,14 @@ func (s *Service) Block(ctx context.Context, now time.Time, user, other string) 
 	}
 	// The blocked user is not told of the block, only that the relation
 	// ended.
-	related := was == frame.FriendAccepted || was == frame.FriendIncoming || was == frame.FriendOutgoing
-	s.notifyRelation(ctx, frame.FriendEventBlocked, user, frame.FriendBlocked, other, frame.FriendNone, related)
+	var theirs uint8
+	switch was {
+	case frame.FriendAccepted:
+		theirs = frame.FriendEventRemoved
+	case frame.FriendIncoming, frame.FriendOutgoing:
+		theirs = frame.FriendEventDeclined
+	}
+	s.notifyRelation(ctx, user, frame.FriendEventBlocked, frame.FriendBlocked, other, theirs, frame.FriendNone)
 	return nil
 }
 
@@ -209,13 +215,14 @@ func (s *Service) Unblock(ctx context.Context, now time.Time, user, other string
 	if err != nil {
 		return err
 	}
-	s.notifyRelation(ctx, frame.FriendEventUnblocked, user, frame.FriendNone, other, frame.FriendNone, false)
+	s.notifyRelation(ctx, user, frame.FriendEventUnblocked, frame.FriendNone, other, 0, frame.FriendNone)
 	return nil
 }
 
-// notifyRelation updates the hub's friend sets and pushes FriendUpdate to
-// a (describing b with aState) and, if toB, to b (describing a).
-func (s *Service) notifyRelation(ctx context.Context, event uint8, a string, aState uint8, b string, bState uint8, toB bool) {
+// notifyRelation updates the hub's friend sets and pushes
+// FriendUpdate(aEvent) to a (describing b with aState) and, if bEvent is
+// not 0, FriendUpdate(bEvent) to b (describing a with bState).
+func (s *Service) notifyRelation(ctx context.Context, a string, aEvent, aState uint8, b string, bEvent, bState uint8) {
 	us, err := s.users.UsersByIDs(ctx, []string{a, b})
 	if err != nil {
 		s.log.Warn("social: notify relation", "err", err)
@@ -225,12 +232,8 @@ func (s *Service) notifyRelation(ctx context.Context, event uint8, a string, aSt
 	ua.ID, ub.ID = a, b
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if event == frame.FriendEventAccepted {
-		s.befriendLocked(a, b, true)
-	} else {
-		s.befriendLocked(a, b, false)
-	}
-	send := func(to string, other accounts.User, state uint8) {
+	s.befriendLocked(a, b, aEvent == frame.FriendEventAccepted)
+	send := func(to string, other accounts.User, event, state uint8) {
 		fr := frame.Friend{UserID: other.ID, Username: other.Username, DisplayName: other.DisplayName, State: state}
 		if state == frame.FriendAccepted {
 			fr.Presence, fr.StatusText, fr.LastSeenUs, _ = s.presenceOfLocked(other.ID)
@@ -242,18 +245,19 @@ func (s *Service) notifyRelation(ctx context.Context, event uint8, a string, aSt
 		}
 		s.sendUserLocked(to, data)
 	}
-	send(a, ub, aState)
-	if toB {
-		send(b, ua, bState)
+	send(a, ub, aEvent, aState)
+	if bEvent != 0 {
+		send(b, ua, bEvent, bState)
 	}
 }
 
 // Friends lists user's friends (with presence), pending requests both
-// ways and blocks.
-func (s *Service) Friends(ctx context.Context, user string) ([]frame.Friend, error) {
-	rows, err := s.st.relations(ctx, user)
+// ways and blocks, ordered by user id after after (""from the start), in a
+// page that fits one frame; more says another page follows.
+func (s *Service) Friends(ctx context.Context, user, after string) ([]frame.Friend, bool, error) {
+	rows, err := s.st.relations(ctx, user, after)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	ids := make([]string, len(rows))
 	for i, r := range rows {
@@ -261,9 +265,10 @@ func (s *Service) Friends(ctx context.Context, user string) ([]frame.Friend, err
 	}
 	us, err := s.users.UsersByIDs(ctx, ids)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	out := make([]frame.Friend, 0, len(rows))
+	size := 0
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range rows {
@@ -275,7 +280,11 @@ func (s *Service) Friends(ctx context.Context, user string) ([]frame.Friend, err
 				f.Presence, f.StatusText, f.LastSeenUs = p, text, seen
 			}
 		}
+		size += len(f.UserID) + len(f.Username) + len(f.DisplayName) + len(f.StatusText) + 24
+		if size > maxReplyBytes {
+			return out, true, nil
+		}
 		out = append(out, f)
 	}
-	return out, nil
+	return out, false, nil
 }

@@ -335,8 +335,8 @@ func (s *Service) groupLocked(ctx context.Context, id uint64) (*groupInfo, error
 
 // Members lists a group's members (members only), ordered by user id.
 func (s *Service) Members(ctx context.Context, user string, groupID uint64, after string, n int) ([]frame.Member, bool, error) {
-	if n <= 0 || n > 500 {
-		n = 500
+	if n <= 0 || n > maxMembersPage {
+		n = maxMembersPage
 	}
 	if _, err := groupByID(ctx, s.st.db, groupID); err != nil {
 		return nil, false, err
@@ -369,6 +369,10 @@ func (s *Service) Members(ctx context.Context, user string, groupID uint64, afte
 	}
 	return out, more, nil
 }
+
+// maxMembersPage bounds a GroupMembers page: 250 entries of at most
+// 128+64+8 bytes (the decoder's limits) stay within one 64 KiB message.
+const maxMembersPage = 250
 
 // Groups lists user's groups and pending invitations (role RoleInvited).
 func (s *Service) Groups(ctx context.Context, user string) ([]frame.Group, error) {

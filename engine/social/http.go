@@ -48,7 +48,7 @@ func (s *Service) Routes(mux *http.ServeMux) {
 	now := s.cfg.Now
 
 	h("GET /v1/social/friends", func(w http.ResponseWriter, r *http.Request, c auth.Claims) (any, error) {
-		fs, err := s.Friends(r.Context(), c.UserID)
+		fs, more, err := s.Friends(r.Context(), c.UserID, r.URL.Query().Get("after"))
 		if err != nil {
 			return nil, err
 		}
@@ -56,7 +56,7 @@ func (s *Service) Routes(mux *http.ServeMux) {
 		for i, f := range fs {
 			out[i] = friendJSON(f)
 		}
-		return map[string]any{"friends": out}, nil
+		return map[string]any{"friends": out, "more": more}, nil
 	})
 	h("POST /v1/social/friends/requests", func(w http.ResponseWriter, r *http.Request, c auth.Claims) (any, error) {
 		var req struct {

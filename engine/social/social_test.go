@@ -107,6 +107,7 @@ func TestFriendDeclineBlockUnblock(t *testing.T) {
 	assert.Equal(t, frame.FriendEventBlocked, ua.Event)
 	assert.Equal(t, frame.FriendBlocked, ua.Friend.State)
 	assert.Equal(t, frame.FriendNone, ub.Friend.State, "the blocked user only learns the friendship ended")
+	assert.Equal(t, frame.FriendEventRemoved, ub.Event)
 
 	_, err = e.call(b, &frame.FriendRequest{Username: "alice"})
 	require.ErrorIs(t, err, netcode.CodeBlocked)

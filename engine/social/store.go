@@ -93,10 +93,10 @@ type relationRow struct {
 }
 
 // relations lists every row of a with the other user's stored status.
-func (st *sqlStore) relations(ctx context.Context, a string) ([]relationRow, error) {
+func (st *sqlStore) relations(ctx context.Context, a, after string) ([]relationRow, error) {
 	rows, err := st.db.QueryContext(ctx, `SELECT f.other_id, f.state, COALESCE(s.text, ''), COALESCE(s.away, 0), COALESCE(s.last_seen_us, 0)
 		FROM social_friends f LEFT JOIN social_status s ON s.user_id = f.other_id
-		WHERE f.user_id = ? ORDER BY f.other_id`, a)
+		WHERE f.user_id = ? AND f.other_id > ? ORDER BY f.other_id`, a, after)
 	if err != nil {
 		return nil, dbErr("relations", err)
 	}

@@ -19,8 +19,8 @@ const (
 	KindFriendRemove       Kind = 67  // [67, ref, user_id]
 	KindFriendBlock        Kind = 68  // [68, ref, user_id]
 	KindFriendUnblock      Kind = 69  // [69, ref, user_id]
-	KindFriendList         Kind = 70  // [70, ref]
-	KindFriendListResult   Kind = 71  // [71, ref, friends]
+	KindFriendList         Kind = 70  // [70, ref, after_user_id]
+	KindFriendListResult   Kind = 71  // [71, ref, friends, more]
 	KindFriendUpdate       Kind = 72  // [72, 0, event, friend]
 	KindGroupCreate        Kind = 80  // [80, ref, name, open]
 	KindGroupResult        Kind = 81  // [81, ref, group]
@@ -256,19 +256,24 @@ func (m *FriendUnblock) DecodeMsgpack(dec *msgpack.Decoder) error {
 	return decodeUserTarget(dec, KindFriendUnblock, &m.Ref, &m.UserID)
 }
 
-// FriendList asks for the caller's friends, pending requests and blocks:
-// [70, ref]. Answered with FriendListResult.
+// FriendList asks for the caller's friends, pending requests and blocks,
+// ordered by user id, after after_user_id ("" from the start):
+// [70, ref, after_user_id]. Answered with FriendListResult.
 type FriendList struct {
-	Ref uint32
+	Ref         uint32
+	AfterUserID string
 }
 
 func (*FriendList) Kind() Kind          { return KindFriendList }
 func (m *FriendList) SetRef(ref uint32) { m.Ref = ref }
 func (m *FriendList) EncodeMsgpack(enc *msgpack.Encoder) error {
-	return encodeRefOnly(enc, KindFriendList, m.Ref)
+	return encodeUserTarget(enc, KindFriendList, m.Ref, m.AfterUserID)
 }
 func (m *FriendList) DecodeMsgpack(dec *msgpack.Decoder) error {
-	return decodeRefOnly(dec, KindFriendList, &m.Ref)
+	f := Begin(dec, KindFriendList, 1)
+	m.Ref = uint32(f.Uint("ref", maxRef))
+	m.AfterUserID = f.String("after_user_id", MaxIDLen)
+	return f.End()
 }
 
 // Friend is one entry of a friend list or update:
@@ -318,21 +323,25 @@ func nestedLen(f *Fields, what string) int {
 	return f.ArrayLen(what, MaxSocialListed)
 }
 
-// FriendListResult answers FriendList: [71, ref, friends].
+// FriendListResult answers FriendList: [71, ref, friends, more]. More
+// says another page follows (ask again with after_user_id = the last
+// user id); pages are cut to fit one frame.
 type FriendListResult struct {
 	Ref     uint32
 	Friends []Friend
+	More    bool
 }
 
 func (*FriendListResult) Kind() Kind { return KindFriendListResult }
 func (m *FriendListResult) EncodeMsgpack(enc *msgpack.Encoder) error {
 	w := W{Enc: enc}
-	w.Begin(KindFriendListResult, 2)
+	w.Begin(KindFriendListResult, 3)
 	w.Uint(uint64(m.Ref))
 	w.ArrayLen(len(m.Friends))
 	for i := range m.Friends {
 		m.Friends[i].encode(&w)
 	}
+	w.Bool(m.More)
 	return w.Err()
 }
 func (m *FriendListResult) DecodeMsgpack(dec *msgpack.Decoder) error {
@@ -346,6 +355,7 @@ func (m *FriendListResult) DecodeMsgpack(dec *msgpack.Decoder) error {
 			m.Friends[i].decode(&f)
 		}
 	}
+	m.More = f.Bool("more")
 	return f.End()
 }
 

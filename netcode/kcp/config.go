@@ -86,11 +86,16 @@ type RedundancyConfig struct {
 	// session (default 256 KiB/s); copies beyond it are not sent.
 	BudgetBytesPerSec int
 	// ReportInterval is how often a receiver reports what it received while
-	// datagrams flow (default 100 ms).
+	// datagrams flow (default 50 ms).
 	ReportInterval time.Duration
 	// MinSamples is the number of datagrams one loss sample covers
 	// (default 32).
 	MinSamples int
+	// StartAtZero starts a session at level 0. By default a session
+	// starts at level 1 (when MaxLevel allows), a pessimistic guess that
+	// protects its first round trips and that the first loss sample
+	// revises without hold-down.
+	StartAtZero bool
 }
 
 // Config configures a Listener or a Dial. The zero value means the
@@ -219,7 +224,7 @@ func (c Config) populate() (*config, error) {
 		return nil, fmt.Errorf("kcp: Redundancy.DownFactor %v outside (0,1]: %w", r.DownFactor, ErrConfig)
 	}
 	def(&r.HoldDown, 2*time.Second)
-	def(&r.ReportInterval, 100*time.Millisecond)
+	def(&r.ReportInterval, 50*time.Millisecond)
 	defInt(&r.BudgetBytesPerSec, 256<<10)
 	defInt(&r.MinSamples, 32)
 	if r.HoldDown < 0 || r.ReportInterval <= 0 || r.BudgetBytesPerSec < 0 || r.MinSamples < 1 {

@@ -57,11 +57,10 @@ type Conn struct {
 	uqStarted  bool
 
 	// owned by the ReadMessage goroutine
-	rbuf       []byte
-	rstart     int
-	rend       int
-	out        []byte
-	readNotice bool
+	rbuf   []byte
+	rstart int
+	rend   int
+	out    []byte
 
 	writeMu sync.Mutex // serializes reliable writers; guards wbufs
 	wbufs   [2][]byte

@@ -1,6 +1,7 @@
 package kcp
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -216,8 +217,9 @@ func (e *endpoint) serverHandshake(h handshake, addr net.Addr, now time.Time) {
 		e.mu.Lock()
 		ok := e.accepting
 		e.mu.Unlock()
-		if !ok {
+		if !ok { // fail the client fast: a 12-byte Reject to a >=128-byte Hello
 			e.drop(netcode.DropClosed)
+			e.reply(handshake{Type: typeReject, Nonce: h.Nonce, Code: netcode.CodeServerShutdown}, addr)
 			return
 		}
 		bucket, mac := e.jar.mint(now, addr, h.Nonce)
@@ -313,7 +315,7 @@ func (e *endpoint) clientHandshake(h handshake, addr net.Addr) {
 		if hs.conn != nil {
 			return // a duplicate Accept
 		}
-		if _, ok := validShards(int(h.DataShards), int(h.ParityShards)); !ok {
+		if !validShards(int(h.DataShards), int(h.ParityShards)) {
 			e.drop(netcode.DropMalformed)
 			return
 		}
@@ -337,11 +339,10 @@ func (e *endpoint) clientHandshake(h handshake, addr net.Addr) {
 	}
 }
 
-func validShards(ds, ps int) (int, bool) {
-	if ds == 0 && ps == 0 {
-		return 0, true
-	}
-	return ds + ps, ds > 0 && ps > 0 && ds+ps <= 64
+// validShards reports whether an Accept's FEC shards are usable: none,
+// or both positive with a small total (kcp-go allows up to 256).
+func validShards(ds, ps int) bool {
+	return (ds == 0 && ps == 0) || (ds > 0 && ps > 0 && ds+ps <= 64)
 }
 
 // remove forgets c. When a closed listener loses its last session, the
@@ -371,10 +372,7 @@ func (e *endpoint) sessionCount() int {
 }
 
 // dial runs the client side of the handshake.
-func (e *endpoint) dial(ctx interface {
-	Done() <-chan struct{}
-	Err() error
-}, remote net.Addr) (*Conn, error) {
+func (e *endpoint) dial(ctx context.Context, remote net.Addr) (*Conn, error) {
 	hs := &clientHandshake{
 		remote: remote,
 		cookie: make(chan handshake, 1),

@@ -40,13 +40,18 @@ type redundancy struct {
 }
 
 func newRedundancy(cfg RedundancyConfig, now time.Time) *redundancy {
-	return &redundancy{
+	r := &redundancy{
 		cfg:        cfg,
 		lastMax:    ^uint32(0), // packet numbers start at 0
-		changedAt:  now,
 		lastRefill: now,
 		tokens:     float64(cfg.BudgetBytesPerSec) / 4,
 	}
+	// The starting level is a guess, not a measurement: changedAt stays
+	// zero so that the first sample may lower it without hold-down.
+	if !cfg.Disabled && !cfg.StartAtZero && cfg.MaxLevel > 0 {
+		r.level = 1
+	}
+	return r
 }
 
 // onReport folds a receive report (the peer's newest packet number from

@@ -68,9 +68,9 @@ func TestRedundancyFollowsLoss(t *testing.T) {
 	}, 10*time.Second, 10*time.Millisecond, "client redundancy rises under 12%% loss: %+v", client.Stats())
 	require.Eventually(t, func() bool { return server.Stats().Redundancy >= 1 }, 10*time.Second, 10*time.Millisecond,
 		"the server measures its own loss too")
-	st := client.Stats()
-	assert.Positive(t, st.RedundantBytes)
-	assert.Less(t, st.LossRate, 0.3)
+	require.Eventually(t, func() bool { return client.Stats().RedundantBytes > 0 }, 10*time.Second, 10*time.Millisecond,
+		"copies are sent at the raised level")
+	assert.Less(t, client.Stats().LossRate, 0.3)
 
 	link.SetAToB(memlink.Direction{})
 	link.SetBToA(memlink.Direction{})
@@ -136,8 +136,9 @@ func TestRedundancyController(t *testing.T) {
 		count += recv
 		r.onReport(t0.Add(at), hi, count)
 	}
+	assert.Equal(t, 1, r.level, "a session starts pessimistic")
 	report(0, 100, 100)
-	assert.Equal(t, 0, r.level)
+	assert.Equal(t, 0, r.level, "the first clean sample lowers the guess at once")
 	assert.Zero(t, r.loss)
 	report(100*time.Millisecond, 100, 90) // 10 %: EWMA 0.03
 	assert.Equal(t, 1, r.level)
@@ -159,6 +160,11 @@ func TestRedundancyController(t *testing.T) {
 	r.onReport(t0.Add(3*time.Second), hi-50, count-10)
 	r.onReport(t0.Add(3*time.Second), hi, count)
 	assert.Equal(t, l, r.loss)
+
+	z := newRedundancy(RedundancyConfig{StartAtZero: true, MaxLevel: 2}, t0)
+	assert.Equal(t, 0, z.level)
+	off := newRedundancy(RedundancyConfig{Disabled: true, MaxLevel: 2}, t0)
+	assert.Equal(t, 0, off.level)
 
 	// Budget: 1000 B/s with a 250 B burst.
 	b := newRedundancy(RedundancyConfig{BudgetBytesPerSec: 1000}, t0)

@@ -219,8 +219,10 @@ func TestVanishedClientIsReclaimed(t *testing.T) {
 	elapsed := time.Since(start)
 	require.ErrorIs(t, r.err, netcode.ErrIdleTimeout)
 	assert.Equal(t, netcode.CodeIdleTimeout, netcode.CodeOf(r.err))
-	assert.Less(t, elapsed, cfg.IdleTimeout+250*time.Millisecond, "detected within the idle timeout (plus one tick)")
-	assert.GreaterOrEqual(t, elapsed, cfg.IdleTimeout-cfg.HeartbeatInterval)
+	// Silence is counted from the last datagram heard, so detection comes
+	// at most one idle timeout after the vanishing, plus a tick (and slack
+	// for a loaded test machine).
+	assert.Less(t, elapsed, cfg.IdleTimeout+500*time.Millisecond, "detected within the idle timeout")
 	require.Eventually(t, func() bool { return l.SessionCount() == 0 }, time.Second, 5*time.Millisecond)
 	require.ErrorIs(t, server.WriteMessage(netcode.Reliable, []byte("x")), netcode.ErrIdleTimeout)
 }
@@ -261,8 +263,9 @@ func TestListenerCloseKeepsSessions(t *testing.T) {
 	require.NoError(t, l.Close())
 	_, err = l.Accept()
 	require.ErrorIs(t, err, netcode.ErrClosed)
-	_, err = Dial(ctx, l.Addr().String(), Config{HandshakeTimeout: 200 * time.Millisecond})
+	_, err = Dial(ctx, l.Addr().String(), Config{})
 	require.ErrorIs(t, err, netcode.ErrHandshake)
+	assert.Equal(t, netcode.CodeServerShutdown, netcode.CodeOf(err), "a closed listener rejects at once")
 
 	cin := pump(t, client)
 	require.NoError(t, server.WriteMessage(netcode.Reliable, []byte("after close")))

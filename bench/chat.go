@@ -1,0 +1,326 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tickwire/tickwire/client"
+	"github.com/tickwire/tickwire/netcode/frame"
+)
+
+// ChatConfig configures the chat scenario. The zero value means the
+// defaults.
+type ChatConfig struct {
+	// Transports, one run each (default kcp); kcp and tcp only (messages
+	// are reliable).
+	Transports []string
+	// Pairs of friends exchanging direct messages (default 4).
+	Pairs int
+	// GroupSize is the number of members of the one group (default 8).
+	GroupSize int
+	// Count is the number of direct messages, and of group messages, per
+	// transport (default 500).
+	Count int
+	// Interval paces the sends (default 5 ms); each send waits for the
+	// server's store acknowledgement, so the pace is at most one per ack.
+	Interval time.Duration
+	// Size is the message body size in bytes (default 64, at least 32).
+	Size int
+	// Duration caps each phase (default 60 s).
+	Duration time.Duration
+}
+
+func (c ChatConfig) populate() (ChatConfig, error) {
+	if len(c.Transports) == 0 {
+		c.Transports = []string{TransportKCP}
+	}
+	var ts []string
+	for _, t := range c.Transports {
+		if t == TransportKCPUnreliable {
+			continue // messages are reliable: same as kcp
+		}
+		if t != TransportKCP && t != TransportTCP {
+			return c, fmt.Errorf("%w: chat runs over kcp or tcp, not %q", ErrConfig, t)
+		}
+		ts = append(ts, t)
+	}
+	c.Transports = ts
+	def := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	def(&c.Pairs, 4)
+	def(&c.GroupSize, 8)
+	def(&c.Count, 500)
+	def(&c.Size, 64)
+	if c.Interval == 0 {
+		c.Interval = 5 * time.Millisecond
+	}
+	if c.Duration == 0 {
+		c.Duration = 60 * time.Second
+	}
+	if len(c.Transports) == 0 || c.Pairs < 1 || c.GroupSize < 2 || c.Count < 1 || c.Size < 32 || c.Size > 4096 || c.Interval < 0 || c.Duration <= 0 {
+		return c, fmt.Errorf("%w: pairs %d group %d count %d size %d", ErrConfig, c.Pairs, c.GroupSize, c.Count, c.Size)
+	}
+	return c, nil
+}
+
+// JSON is the config as the report shows it.
+func (c ChatConfig) JSON() map[string]any {
+	return map[string]any{
+		"transports": c.Transports,
+		"pairs":      c.Pairs,
+		"group_size": c.GroupSize,
+		"count":      c.Count,
+		"interval":   c.Interval.String(),
+		"size":       c.Size,
+		"duration":   c.Duration.String(),
+	}
+}
+
+// chatUser is one registered user with one session.
+type chatUser struct {
+	name, id string
+	c        *client.Client
+
+	// Used by the client's reader goroutine (the Handler) only.
+	dec *frame.Decoder
+	msg frame.Message
+
+	mu   sync.Mutex // guards hist: the Handler records, a phase reads
+	hist *Histogram
+
+	got atomic.Int64
+}
+
+// handle records a Message push carrying this run's marker.
+func (u *chatUser) handle(base time.Time, marker string, m client.Message) {
+	if m.Kind != frame.KindMessage {
+		return
+	}
+	now := time.Since(base)
+	if u.dec.Decode(m.Data, &u.msg) != nil || u.msg.FromUserID == u.id {
+		return
+	}
+	rest, ok := strings.CutPrefix(u.msg.Body, marker)
+	if !ok {
+		return
+	}
+	ns, _, _ := strings.Cut(rest, "|")
+	sent, err := strconv.ParseInt(ns, 10, 64)
+	if err != nil {
+		return
+	}
+	u.mu.Lock()
+	u.hist.Record(now - time.Duration(sent))
+	u.mu.Unlock()
+	u.got.Add(1)
+}
+
+// RunChat registers users, makes friends of Pairs pairs and one group of
+// GroupSize, then measures direct and group message delivery: from the
+// send to the recipient's Message push, on the generator's clock. Rows
+// are named "<transport>/direct" and "<transport>/group"; Sent counts
+// expected deliveries, ack_p50_us/ack_p99_us the sender's wait for the
+// server's store acknowledgement.
+func RunChat(ctx context.Context, env *Env, cfg ChatConfig) (*Report, error) {
+	cfg, err := cfg.populate()
+	if err != nil {
+		return nil, err
+	}
+	rep := newReport("chat", cfg.JSON())
+	for _, t := range cfg.Transports {
+		rs, err := runChatTransport(ctx, env, cfg, t)
+		if err != nil {
+			return rep, fmt.Errorf("bench: chat over %s: %w", t, err)
+		}
+		rep.Results = append(rep.Results, rs...)
+	}
+	return rep, nil
+}
+
+func runChatTransport(ctx context.Context, env *Env, cfg ChatConfig, t string) ([]Result, error) {
+	addr, err := env.Target.addrFor(t)
+	if err != nil {
+		return nil, err
+	}
+	var rb [4]byte
+	if _, err := rand.Read(rb[:]); err != nil {
+		return nil, err
+	}
+	run := hex.EncodeToString(rb[:])
+	marker := "tb" + run + ":"
+	base := time.Now()
+	n := 2*cfg.Pairs + cfg.GroupSize
+	users := make([]*chatUser, n)
+	defer func() {
+		var cs []*client.Client
+		for _, u := range users {
+			if u != nil && u.c != nil {
+				cs = append(cs, u.c)
+			}
+		}
+		closeAll(cs, 16)
+	}()
+	bar := env.bar(fmt.Sprintf("chat %s: users", t), int64(n))
+	err = parallel(ctx, n, 8, func(ctx context.Context, i int) error {
+		u := &chatUser{name: fmt.Sprintf("tb%s_%d", run, i), dec: frame.NewDecoder(), hist: NewHistogram()}
+		var tr struct {
+			Token  string `json:"token"`
+			UserID string `json:"user_id"`
+		}
+		pw := "tickbench-" + run
+		if err := client.PostJSON(ctx, nil, env.Target.httpBase()+"/v1/auth/register",
+			map[string]string{"username": u.name, "password": pw}, &tr); err != nil {
+			return fmt.Errorf("register %s: %w", u.name, err)
+		}
+		u.id = tr.UserID
+		o := dialOptions(t, addr, tr.Token, "tickbench-chat")
+		o.Handler = func(m client.Message) { u.handle(base, marker, m) }
+		c, err := client.Dial(ctx, o)
+		if err != nil {
+			return err
+		}
+		u.c = c
+		users[i] = u
+		bar.Add(1)
+		return nil
+	})
+	bar.Stop()
+	if err != nil {
+		return nil, err
+	}
+	pairs, group := users[:2*cfg.Pairs], users[2*cfg.Pairs:]
+	// Friends: a asks, b accepts.
+	err = parallel(ctx, cfg.Pairs, 8, func(ctx context.Context, p int) error {
+		a, b := pairs[2*p], pairs[2*p+1]
+		if err := a.c.RequestFriend(ctx, b.name); err != nil {
+			return fmt.Errorf("friend request: %w", err)
+		}
+		if err := b.c.AcceptFriend(ctx, a.id); err != nil {
+			return fmt.Errorf("friend accept: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	g, err := group[0].c.CreateGroup(ctx, "tb"+run, true)
+	if err != nil {
+		return nil, fmt.Errorf("create group: %w", err)
+	}
+	err = parallel(ctx, len(group)-1, 8, func(ctx context.Context, i int) error {
+		return group[i+1].c.JoinGroup(ctx, g.ID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("join group: %w", err)
+	}
+
+	pad := strings.Repeat("x", cfg.Size)
+	body := func() string {
+		s := marker + strconv.FormatInt(int64(time.Since(base)), 10) + "|"
+		if len(s) < cfg.Size {
+			s += pad[:cfg.Size-len(s)]
+		}
+		return s
+	}
+	direct := func(ctx context.Context, i int) error {
+		a, b := pairs[2*(i%cfg.Pairs)], pairs[2*(i%cfg.Pairs)+1]
+		_, err := a.c.SendDirect(ctx, b.id, body())
+		return err
+	}
+	groupSend := func(ctx context.Context, i int) error {
+		_, err := group[i%len(group)].c.SendGroup(ctx, g.ID, body())
+		return err
+	}
+	var out []Result
+	for _, ph := range []struct {
+		kind       string
+		send       func(context.Context, int) error
+		recipients []*chatUser
+		fanout     int
+	}{
+		{"direct", direct, oddUsers(pairs), 1},
+		{"group", groupSend, group, len(group) - 1},
+	} {
+		res, err := chatPhase(ctx, env, cfg, t+"/"+ph.kind, ph.send, ph.recipients, ph.fanout)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+func oddUsers(us []*chatUser) []*chatUser {
+	var out []*chatUser
+	for i := 1; i < len(us); i += 2 {
+		out = append(out, us[i])
+	}
+	return out
+}
+
+// chatPhase sends cfg.Count messages with send, paced, and waits for the
+// recipients' deliveries.
+func chatPhase(ctx context.Context, env *Env, cfg ChatConfig, name string, send func(context.Context, int) error,
+	recipients []*chatUser, fanout int) (Result, error) {
+	res := Result{Name: name, Impairment: "none"}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	defer cancel()
+	got := func() (n int64) {
+		for _, u := range recipients {
+			n += u.got.Load()
+		}
+		return n
+	}
+	before := got()
+	ack := NewHistogram()
+	bar := env.bar("chat "+name, int64(cfg.Count))
+	start := time.Now()
+	next := start
+	sent := 0
+	var sendErr error
+	for i := 0; i < cfg.Count && ctx.Err() == nil; i++ {
+		if d := time.Until(next); d > 0 {
+			time.Sleep(d)
+		}
+		next = next.Add(cfg.Interval)
+		t0 := time.Now()
+		if err := send(ctx, i); err != nil {
+			sendErr = err
+			break
+		}
+		ack.Record(time.Since(t0))
+		sent++
+		bar.Add(1)
+	}
+	bar.Stop()
+	expected := int64(sent * fanout)
+	waitUntil(ctx, 5*time.Second, func() bool { return got()-before >= expected })
+	if sendErr != nil && sent == 0 {
+		return res, sendErr
+	}
+	hist := NewHistogram()
+	for _, u := range recipients {
+		u.mu.Lock()
+		hist.Merge(u.hist)
+		u.mu.Unlock()
+	}
+	res.Sent, res.Received = expected, got()-before
+	res.DurationS = time.Since(start).Seconds()
+	res.fill(hist)
+	res.SetExtra("ack_p50_us", ack.QuantileUs(50))
+	res.SetExtra("ack_p99_us", ack.QuantileUs(99))
+	if sendErr != nil {
+		res.Note = "stopped early: " + sendErr.Error()
+	}
+	return res, nil
+}

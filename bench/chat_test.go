@@ -1,0 +1,39 @@
+package bench
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestChatTiny(t *testing.T) {
+	l := startLocal(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rep, err := RunChat(ctx, &Env{Target: l.Target()}, ChatConfig{
+		Transports: []string{TransportKCP, TransportTCP}, Pairs: 2, GroupSize: 3, Count: 20, Interval: time.Millisecond,
+	})
+	require.NoError(t, err)
+	require.Equal(t, "chat", rep.Scenario)
+	require.Len(t, rep.Results, 4)
+	want := map[string]int64{"kcp/direct": 20, "kcp/group": 40, "tcp/direct": 20, "tcp/group": 40}
+	for _, r := range rep.Results {
+		checkShape(t, r)
+		require.Equal(t, want[r.Name], r.Sent, r.Name)
+		require.Equal(t, r.Sent, r.Received, "%s: %s", r.Name, r.Note)
+		require.Positive(t, r.Extra["ack_p50_us"])
+	}
+}
+
+func TestChatConfigValidation(t *testing.T) {
+	for name, c := range map[string]ChatConfig{
+		"udp":        {Transports: []string{TransportUDPRaw}},
+		"group of 1": {GroupSize: 1},
+		"tiny body":  {Size: 8},
+	} {
+		_, err := c.populate()
+		require.ErrorIs(t, err, ErrConfig, name)
+	}
+}

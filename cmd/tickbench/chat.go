@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/tickwire/tickwire/bench"
+)
+
+func cmdChat(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlagSet("chat", stderr)
+	c.register(fs, "kcp", 500)
+	pairs := fs.Int("pairs", 4, "pairs of friends exchanging direct messages")
+	group := fs.Int("group-size", 8, "members of the group")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	ts, err := bench.ParseTransports(c.transports)
+	if err != nil {
+		return err
+	}
+	if c.loss != 0 || c.delay != 0 || c.jitter != 0 {
+		return errors.New("chat: --loss/--delay/--jitter are not supported by the chat scenario")
+	}
+	interval := c.interval
+	if !flagSet(fs, "interval") {
+		interval = 5 * time.Millisecond
+	}
+	env, stop, err := c.env(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	rep, err := bench.RunChat(ctx, env, bench.ChatConfig{
+		Transports: ts, Pairs: *pairs, GroupSize: *group, Count: c.count, Interval: interval,
+		Size: c.size, Duration: c.duration,
+	})
+	err = errors.Join(err, stop())
+	if err != nil {
+		return err
+	}
+	return c.output(rep, stdout)
+}

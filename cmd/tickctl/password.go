@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// maxPasswordLine bounds a password read from stdin.
+const maxPasswordLine = 4096
+
+// password gets a password: from the flag, TICKCTL_PASSWORD, a prompt
+// without echo when stdin is a terminal, or else one line of stdin.
+// confirm asks twice at a prompt (register).
+func (a *app) password(flagVal string, confirm bool) (string, error) {
+	if flagVal != "" {
+		return flagVal, nil
+	}
+	if v := a.getenv("TICKCTL_PASSWORD"); v != "" {
+		return v, nil
+	}
+	if f, ok := a.stdin.(*os.File); ok && isTerminal(f) {
+		pw, err := a.promptPassword(f, "Password: ")
+		if err != nil {
+			return "", err
+		}
+		if confirm {
+			again, err := a.promptPassword(f, "Repeat password: ")
+			if err != nil {
+				return "", err
+			}
+			if again != pw {
+				return "", usageErrorf("the passwords differ")
+			}
+		}
+		return pw, nil
+	}
+	pw, err := readLine(a.stdin)
+	if err != nil {
+		return "", fmt.Errorf("reading the password from stdin: %w", err)
+	}
+	if pw == "" {
+		return "", usageErrorf("no password: give --password, set TICKCTL_PASSWORD, or write it on stdin")
+	}
+	return pw, nil
+}
+
+// promptPassword prints prompt on stderr and reads a line with echo off.
+func (a *app) promptPassword(f *os.File, prompt string) (string, error) {
+	fmt.Fprint(a.stderr, prompt)
+	restore, err := noEcho(f)
+	if err != nil {
+		return "", fmt.Errorf("turning terminal echo off: %w", err)
+	}
+	pw, err := readLine(f)
+	restore()
+	fmt.Fprintln(a.stderr)
+	if err != nil {
+		return "", fmt.Errorf("reading the password: %w", err)
+	}
+	return pw, nil
+}
+
+// readLine reads one line (without its line ending) of at most
+// maxPasswordLine bytes. It reads byte by byte so that nothing after the
+// line is consumed.
+func readLine(r io.Reader) (string, error) {
+	var sb strings.Builder
+	br := bufio.NewReaderSize(oneByteReader{r}, 16)
+	for sb.Len() <= maxPasswordLine {
+		c, err := br.ReadByte()
+		if errors.Is(err, io.EOF) {
+			return strings.TrimSuffix(sb.String(), "\r"), nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if c == '\n' {
+			return strings.TrimSuffix(sb.String(), "\r"), nil
+		}
+		sb.WriteByte(c)
+	}
+	return "", fmt.Errorf("line longer than %d bytes", maxPasswordLine)
+}
+
+// oneByteReader reads at most one byte per call.
+type oneByteReader struct{ r io.Reader }
+
+func (o oneByteReader) Read(p []byte) (int, error) {
+	if len(p) > 1 {
+		p = p[:1]
+	}
+	return o.r.Read(p)
+}

@@ -1,0 +1,595 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tickwire/tickwire/client"
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
+)
+
+// dial opens a realtime session with the saved (or given) token.
+// pingInterval < 0 disables the client's periodic pings (one-shot
+// commands); 0 keeps the default (long-running commands).
+func (a *app) dial(ctx context.Context, s settings, pingInterval time.Duration) (*client.Client, error) {
+	c, err := client.Dial(ctx, client.Options{
+		Transport: s.transport, Addr: s.addr, Token: s.token,
+		Name: clientName, Version: version, PingInterval: pingInterval,
+		HandshakeTimeout: a.timeout(),
+	})
+	if err != nil {
+		if !isCoded(err) {
+			return nil, fmt.Errorf("connecting to %s over %s: %w (is a tickwire server listening there? see --addr, --transport)", s.addr, s.transport, err)
+		}
+		return nil, err // the server answered: its code says why
+	}
+	return c, nil
+}
+
+// isCoded reports whether err carries a code from the server.
+func isCoded(err error) bool {
+	var ce *netcode.CodedError
+	var cl *netcode.CloseError
+	return errors.As(err, &ce) || errors.As(err, &cl)
+}
+
+// withClient runs fn on a fresh session, bounded by the request timeout.
+func (a *app) withClient(ctx context.Context, fn func(ctx context.Context, c *client.Client, s settings) error) error {
+	s, err := a.loggedIn()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.timeout())
+	defer cancel()
+	c, err := a.dial(ctx, s, -1)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return fn(ctx, c, s)
+}
+
+// Friend states and presences by name.
+var (
+	friendStates = map[uint8]string{
+		frame.FriendNone: "none", frame.FriendIncoming: "incoming", frame.FriendOutgoing: "outgoing",
+		frame.FriendAccepted: "friend", frame.FriendBlocked: "blocked",
+	}
+	presences = map[uint8]string{
+		frame.PresenceOffline: "offline", frame.PresenceOnline: "online", frame.PresenceAway: "away",
+	}
+	roles = map[uint8]string{
+		frame.RoleInvited: "invited", frame.RoleMember: "member", frame.RoleAdmin: "admin", frame.RoleOwner: "owner",
+	}
+)
+
+func name(m map[uint8]string, v uint8) string {
+	if n, ok := m[v]; ok {
+		return n
+	}
+	return "unknown_" + strconv.Itoa(int(v))
+}
+
+// friendJSON is one friends-list entry in --json output.
+type friendJSON struct {
+	Type        string     `json:"type"` // "friend"
+	UserID      string     `json:"user_id"`
+	Username    string     `json:"username"`
+	DisplayName string     `json:"display_name"`
+	State       string     `json:"state"`    // friend, incoming, outgoing, blocked
+	Presence    string     `json:"presence"` // online, away, offline
+	StatusText  string     `json:"status_text,omitempty"`
+	LastSeen    *time.Time `json:"last_seen,omitempty"`
+}
+
+func toFriendJSON(f frame.Friend) friendJSON {
+	return friendJSON{
+		Type: "friend", UserID: f.UserID, Username: f.Username, DisplayName: f.DisplayName,
+		State: name(friendStates, f.State), Presence: name(presences, f.Presence),
+		StatusText: f.StatusText, LastSeen: usTime(f.LastSeenUs),
+	}
+}
+
+// friendLine formats one friends-list entry for humans.
+func friendLine(f frame.Friend, now time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-16s ", f.Username)
+	switch f.State {
+	case frame.FriendAccepted:
+		pres := name(presences, f.Presence)
+		if f.Presence == frame.PresenceOffline && f.LastSeenUs != 0 {
+			pres += ", last seen " + ago(f.LastSeenUs, now)
+		}
+		fmt.Fprintf(&b, "friend    %s%s", pres, quoteIf(" ", f.StatusText))
+	case frame.FriendIncoming:
+		fmt.Fprintf(&b, "incoming  asks to be your friend: tickctl friend accept %s", f.Username)
+	case frame.FriendOutgoing:
+		b.WriteString("outgoing  waiting for them to accept")
+	default:
+		b.WriteString(name(friendStates, f.State))
+	}
+	if f.DisplayName != "" && f.DisplayName != f.Username {
+		fmt.Fprintf(&b, "  (%s)", f.DisplayName)
+	}
+	return b.String()
+}
+
+func (a *app) cmdFriends(ctx context.Context, args []string) error {
+	if _, err := a.parse(a.flags("friends"), args, 0, 0); err != nil {
+		return err
+	}
+	return a.withClient(ctx, func(ctx context.Context, c *client.Client, _ settings) error {
+		fs, err := c.Friends(ctx)
+		if err != nil {
+			return err
+		}
+		if len(fs) == 0 {
+			a.note("no friends, requests or blocks yet: tickctl friend add USER")
+		}
+		now := time.Now()
+		for _, f := range fs {
+			a.emit(friendLine(f, now), toFriendJSON(f))
+		}
+		return nil
+	})
+}
+
+// findUser resolves USER — a username (any case) or user id among the
+// friends list (friends, requests both ways, blocks) — to a user id. An
+// argument not in the list that looks like a user id (32 hex digits) is
+// taken as one; anything else is refused with code.
+func findUser(ctx context.Context, c *client.Client, arg string, code netcode.Code) (frame.Friend, error) {
+	fs, err := c.Friends(ctx)
+	if err != nil {
+		return frame.Friend{}, err
+	}
+	for _, f := range fs {
+		if f.UserID == arg || strings.EqualFold(f.Username, arg) {
+			return f, nil
+		}
+	}
+	if looksLikeUserID(arg) {
+		return frame.Friend{UserID: arg, Username: arg}, nil
+	}
+	return frame.Friend{}, netcode.Errorf(code, "%q is not among your friends, friend requests or blocks (a user id works too)", arg)
+}
+
+// looksLikeUserID reports whether s has the shape of an account's user id
+// (32 lowercase hex digits) or a guest's ("g_...").
+func looksLikeUserID(s string) bool {
+	if strings.HasPrefix(s, "g_") && len(s) > 2 {
+		return true
+	}
+	if len(s) != 32 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// okJSON is the --json line of a command that only succeeds.
+type okJSON struct {
+	Type   string `json:"type"` // "ok"
+	Action string `json:"action"`
+	UserID string `json:"user_id,omitempty"`
+	User   string `json:"user,omitempty"`
+	Group  uint64 `json:"group_id,omitempty"`
+}
+
+// friendAction runs one of the friend commands that take USER.
+func (a *app) friendAction(ctx context.Context, cmd string, args []string, notFound netcode.Code,
+	do func(ctx context.Context, c *client.Client, userID string) error, done string) error {
+	pos, err := a.parse(a.flags(cmd), args, 1, 1)
+	if err != nil {
+		return err
+	}
+	return a.withClient(ctx, func(ctx context.Context, c *client.Client, _ settings) error {
+		f, err := findUser(ctx, c, pos[0], notFound)
+		if err != nil {
+			return err
+		}
+		if err := do(ctx, c, f.UserID); err != nil {
+			return err
+		}
+		a.emit(fmt.Sprintf(done, f.Username), okJSON{Type: "ok", Action: strings.ReplaceAll(cmd, " ", "_"), UserID: f.UserID, User: f.Username})
+		return nil
+	})
+}
+
+func (a *app) cmdFriendAdd(ctx context.Context, args []string) error {
+	pos, err := a.parse(a.flags("friend add"), args, 1, 1)
+	if err != nil {
+		return err
+	}
+	return a.withClient(ctx, func(ctx context.Context, c *client.Client, _ settings) error {
+		if err := c.RequestFriend(ctx, pos[0]); err != nil {
+			return err
+		}
+		// If they had asked already, the request made us friends at once.
+		state := "friend request sent to " + pos[0]
+		if fs, err := c.Friends(ctx); err == nil {
+			for _, f := range fs {
+				if strings.EqualFold(f.Username, pos[0]) && f.State == frame.FriendAccepted {
+					state = "you and " + f.Username + " are now friends"
+				}
+			}
+		}
+		a.emit(state, okJSON{Type: "ok", Action: "friend_add", User: pos[0]})
+		return nil
+	})
+}
+
+func (a *app) cmdFriendAccept(ctx context.Context, args []string) error {
+	return a.friendAction(ctx, "friend accept", args, netcode.CodeRequestNotFound,
+		func(ctx context.Context, c *client.Client, id string) error { return c.AcceptFriend(ctx, id) },
+		"you and %s are now friends")
+}
+
+func (a *app) cmdFriendDecline(ctx context.Context, args []string) error {
+	return a.friendAction(ctx, "friend decline", args, netcode.CodeRequestNotFound,
+		func(ctx context.Context, c *client.Client, id string) error { return c.DeclineFriend(ctx, id) },
+		"declined the friend request of %s")
+}
+
+func (a *app) cmdFriendRemove(ctx context.Context, args []string) error {
+	return a.friendAction(ctx, "friend remove", args, netcode.CodeNotFriends,
+		func(ctx context.Context, c *client.Client, id string) error { return c.RemoveFriend(ctx, id) },
+		"removed %s")
+}
+
+func (a *app) cmdBlock(ctx context.Context, args []string) error {
+	return a.friendAction(ctx, "block", args, netcode.CodeUserNotFound,
+		func(ctx context.Context, c *client.Client, id string) error { return c.BlockUser(ctx, id) },
+		"blocked %s")
+}
+
+func (a *app) cmdUnblock(ctx context.Context, args []string) error {
+	return a.friendAction(ctx, "unblock", args, netcode.CodeUserNotFound,
+		func(ctx context.Context, c *client.Client, id string) error { return c.UnblockUser(ctx, id) },
+		"unblocked %s")
+}
+
+// groupJSON is one group in --json output.
+type groupJSON struct {
+	Type    string `json:"type"` // "group"
+	ID      uint64 `json:"group_id"`
+	Name    string `json:"name"`
+	Open    bool   `json:"open"`
+	Role    string `json:"role"` // invited, member, admin, owner
+	Members uint32 `json:"members"`
+	OwnerID string `json:"owner_id"`
+}
+
+func toGroupJSON(g frame.Group) groupJSON {
+	return groupJSON{Type: "group", ID: g.ID, Name: g.Name, Open: g.Open, Role: name(roles, g.Role), Members: g.Members, OwnerID: g.OwnerID}
+}
+
+func groupLine(g frame.Group) string {
+	access := "open"
+	if !g.Open {
+		access = "invite-only"
+	}
+	line := fmt.Sprintf("%-6d %-20s %-11s %-7s %d members", g.ID, g.Name, access, name(roles, g.Role), g.Members)
+	if g.Role == frame.RoleInvited {
+		line += fmt.Sprintf("  (invited: tickctl group join %d)", g.ID)
+	}
+	return line
+}
+
+// findGroup resolves GROUP: a group id, or the name (any case) of one of
+// the caller's groups or invitations.
+func findGroup(ctx context.Context, c *client.Client, arg string) (uint64, error) {
+	if id, err := strconv.ParseUint(arg, 10, 64); err == nil && id != 0 {
+		return id, nil
+	}
+	gs, err := c.Groups(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, g := range gs {
+		if strings.EqualFold(g.Name, arg) {
+			return g.ID, nil
+		}
+	}
+	return 0, netcode.Errorf(netcode.CodeGroupNotFound, "you have no group named %q (give the group id)", arg)
+}
+
+func (a *app) cmdGroups(ctx context.Context, args []string) error {
+	if _, err := a.parse(a.flags("groups"), args, 0, 0); err != nil {
+		return err
+	}
+	return a.withClient(ctx, func(ctx context.Context, c *client.Client, _ settings) error {
+		gs, err := c.Groups(ctx)
+		if err != nil {
+			return err
+		}
+		if len(gs) == 0 {
+			a.note("no groups yet: tickctl group create NAME")
+		}
+		for _, g := range gs {
+			a.emit(groupLine(g), toGroupJSON(g))
+		}
+		return nil
+	})
+}
+
+func (a *app) cmdGroupCreate(ctx context.Context, args []string) error {
+	fs := a.flags("group create")
+	inviteOnly := fs.Bool("invite-only", false, "members join by invitation only")
+	pos, err := a.parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	return a.withClient(ctx, func(ctx context.Context, c *client.Client, _ settings) error {
+		g, err := c.CreateGroup(ctx, pos[0], !*inviteOnly)
+		if err != nil {
+			return err
+		}
+		a.emit(fmt.Sprintf("created group %d %q; others join with: tickctl group join %d", g.ID, g.Name, g.ID), toGroupJSON(g))
+		return nil
+	})
+}
+
+// groupAction runs a group command that takes GROUP only.
+func (a *app) groupAction(ctx context.Context, cmd string, args []string,
+	do func(ctx context.Context, c *client.Client, id uint64) error, done string) error {
+	pos, err := a.parse(a.flags(cmd), args, 1, 1)
+	if err != nil {
+		return err
+	}
+	return a.withClient(ctx, func(ctx context.Context, c *client.Client, _ settings) error {
+		id, err := findGroup(ctx, c, pos[0])
+		if err != nil {
+			return err
+		}
+		if err := do(ctx, c, id); err != nil {
+			return err
+		}
+		a.emit(fmt.Sprintf(done, id), okJSON{Type: "ok", Action: strings.ReplaceAll(cmd, " ", "_"), Group: id})
+		return nil
+	})
+}
+
+func (a *app) cmdGroupJoin(ctx context.Context, args []string) error {
+	return a.groupAction(ctx, "group join", args,
+		func(ctx context.Context, c *client.Client, id uint64) error { return c.JoinGroup(ctx, id) },
+		"joined group %d")
+}
+
+func (a *app) cmdGroupDecline(ctx context.Context, args []string) error {
+	return a.groupAction(ctx, "group decline", args,
+		func(ctx context.Context, c *client.Client, id uint64) error { return c.DeclineGroupInvite(ctx, id) },
+		"declined the invitation to group %d")
+}
+
+func (a *app) cmdGroupLeave(ctx context.Context, args []string) error {
+	return a.groupAction(ctx, "group leave", args,
+		func(ctx context.Context, c *client.Client, id uint64) error { return c.LeaveGroup(ctx, id) },
+		"left group %d")
+}
+
+func (a *app) cmdGroupInvite(ctx context.Context, args []string) error {
+	pos, err := a.parse(a.flags("group invite"), args, 2, 2)
+	if err != nil {
+		return err
+	}
+	return a.withClient(ctx, func(ctx context.Context, c *client.Client, _ settings) error {
+		id, err := findGroup(ctx, c, pos[0])
+		if err != nil {
+			return err
+		}
+		f, err := findUser(ctx, c, pos[1], netcode.CodeUserNotFound)
+		if err != nil {
+			return err
+		}
+		if err := c.InviteToGroup(ctx, id, f.UserID); err != nil {
+			return err
+		}
+		a.emit(fmt.Sprintf("invited %s to group %d", f.Username, id), okJSON{Type: "ok", Action: "group_invite", Group: id, UserID: f.UserID, User: f.Username})
+		return nil
+	})
+}
+
+// memberJSON is one group member in --json output.
+type memberJSON struct {
+	Type        string `json:"type"` // "member"
+	GroupID     uint64 `json:"group_id"`
+	UserID      string `json:"user_id"`
+	DisplayName string `json:"display_name"`
+	Role        string `json:"role"`
+	Presence    string `json:"presence"`
+}
+
+func (a *app) cmdGroupMembers(ctx context.Context, args []string) error {
+	fs := a.flags("group members")
+	limit := fs.Int("limit", 1000, "list at most N members")
+	pos, err := a.parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	return a.withClient(ctx, func(ctx context.Context, c *client.Client, _ settings) error {
+		id, err := findGroup(ctx, c, pos[0])
+		if err != nil {
+			return err
+		}
+		after, n := "", 0
+		for n < *limit {
+			ms, more, err := c.GroupMembers(ctx, id, after, *limit-n)
+			if err != nil {
+				return err
+			}
+			for _, m := range ms {
+				a.emit(fmt.Sprintf("%-24s %-7s %-7s %s", m.DisplayName, name(roles, m.Role), name(presences, m.Presence), m.UserID),
+					memberJSON{Type: "member", GroupID: id, UserID: m.UserID, DisplayName: m.DisplayName, Role: name(roles, m.Role), Presence: name(presences, m.Presence)})
+				after = m.UserID
+			}
+			n += len(ms)
+			if !more || len(ms) == 0 {
+				return nil
+			}
+		}
+		a.note("(more members: raise --limit)")
+		return nil
+	})
+}
+
+// messageJSON is one chat message in --json output (history and watch).
+type messageJSON struct {
+	Type       string    `json:"type"` // "message"
+	ID         uint64    `json:"id"`
+	GroupID    uint64    `json:"group_id,omitempty"`
+	FromUserID string    `json:"from_user_id"`
+	FromName   string    `json:"from_name"`
+	ToUserID   string    `json:"to_user_id,omitempty"`
+	Time       time.Time `json:"time"`
+	Body       string    `json:"body"`
+}
+
+func toMessageJSON(m frame.ChatMessage) messageJSON {
+	return messageJSON{Type: "message", ID: m.ID, GroupID: m.GroupID, FromUserID: m.FromUserID, FromName: m.FromName,
+		ToUserID: m.ToUserID, Time: time.UnixMicro(m.TimeUs).UTC(), Body: m.Body}
+}
+
+// messageLine formats a chat message: "#ID time [group] from: body".
+func messageLine(m frame.ChatMessage, groupName string) string {
+	where := ""
+	if m.GroupID != 0 {
+		where = fmt.Sprintf("[group %d", m.GroupID)
+		if groupName != "" {
+			where += " " + groupName
+		}
+		where += "] "
+	}
+	from := m.FromName
+	if from == "" {
+		from = m.FromUserID
+	}
+	return fmt.Sprintf("#%d %s %s%s: %s", m.ID, clock(m.TimeUs), where, from, m.Body)
+}
+
+// sentJSON is the --json line after send and send-group.
+type sentJSON struct {
+	Type    string    `json:"type"` // "sent"
+	ID      uint64    `json:"id"`
+	Time    time.Time `json:"time"`
+	ToUser  string    `json:"to_user_id,omitempty"`
+	GroupID uint64    `json:"group_id,omitempty"`
+}
+
+func (a *app) cmdSend(ctx context.Context, args []string) error {
+	pos, err := a.parse(a.flags("send"), args, 2, -1)
+	if err != nil {
+		return err
+	}
+	return a.withClient(ctx, func(ctx context.Context, c *client.Client, _ settings) error {
+		f, err := findUser(ctx, c, pos[0], netcode.CodeNotFriends)
+		if err != nil {
+			return err
+		}
+		r, err := c.SendDirect(ctx, f.UserID, strings.Join(pos[1:], " "))
+		if err != nil {
+			return err
+		}
+		a.emit(fmt.Sprintf("sent #%d to %s", r.ID, f.Username), sentJSON{Type: "sent", ID: r.ID, Time: time.UnixMicro(r.TimeUs).UTC(), ToUser: f.UserID})
+		return nil
+	})
+}
+
+func (a *app) cmdSendGroup(ctx context.Context, args []string) error {
+	pos, err := a.parse(a.flags("send-group"), args, 2, -1)
+	if err != nil {
+		return err
+	}
+	return a.withClient(ctx, func(ctx context.Context, c *client.Client, _ settings) error {
+		id, err := findGroup(ctx, c, pos[0])
+		if err != nil {
+			return err
+		}
+		r, err := c.SendGroup(ctx, id, strings.Join(pos[1:], " "))
+		if err != nil {
+			return err
+		}
+		a.emit(fmt.Sprintf("sent #%d to group %d", r.ID, id), sentJSON{Type: "sent", ID: r.ID, Time: time.UnixMicro(r.TimeUs).UTC(), GroupID: id})
+		return nil
+	})
+}
+
+func (a *app) cmdHistory(ctx context.Context, args []string) error {
+	fs := a.flags("history")
+	group := fs.String("group", "", "show a group's conversation (id or name) instead of a direct one")
+	before := fs.Uint64("before", 0, "show messages older than this message id")
+	limit := fs.Int("limit", 50, fmt.Sprintf("at most N messages (1-%d)", frame.MaxHistoryLimit))
+	pos, err := a.parse(fs, args, 0, 1)
+	if err != nil {
+		return err
+	}
+	if (len(pos) == 1) == (*group != "") {
+		return usageErrorf("give either USER or --group GROUP")
+	}
+	if *limit < 1 || *limit > frame.MaxHistoryLimit {
+		return usageErrorf("--limit must be 1-%d", frame.MaxHistoryLimit)
+	}
+	return a.withClient(ctx, func(ctx context.Context, c *client.Client, _ settings) error {
+		var gid uint64
+		var uid string
+		if *group != "" {
+			if gid, err = findGroup(ctx, c, *group); err != nil {
+				return err
+			}
+		} else {
+			f, err := findUser(ctx, c, pos[0], netcode.CodeNotFriends)
+			if err != nil {
+				return err
+			}
+			uid = f.UserID
+		}
+		msgs, more, err := c.History(ctx, gid, uid, *before, *limit)
+		if err != nil {
+			return err
+		}
+		if len(msgs) == 0 {
+			a.note("no messages")
+		}
+		for _, m := range msgs {
+			a.emit(messageLine(m, ""), toMessageJSON(m))
+		}
+		if more && len(msgs) > 0 {
+			a.note("(older messages: add --before %d)", msgs[0].ID)
+		}
+		return nil
+	})
+}
+
+func (a *app) cmdStatus(ctx context.Context, args []string) error {
+	pos, err := a.parse(a.flags("status"), args, 1, -1)
+	if err != nil {
+		return err
+	}
+	var p uint8
+	switch pos[0] {
+	case "online":
+		p = frame.PresenceOnline
+	case "away":
+		p = frame.PresenceAway
+	default:
+		return usageErrorf("presence must be online or away, not %q", pos[0])
+	}
+	statusText := strings.Join(pos[1:], " ")
+	return a.withClient(ctx, func(ctx context.Context, c *client.Client, _ settings) error {
+		if err := c.SetPresence(ctx, p, statusText); err != nil {
+			return err
+		}
+		a.emit("presence set to "+pos[0]+quoteIf(" ", statusText),
+			map[string]string{"type": "presence", "presence": pos[0], "status_text": statusText})
+		return nil
+	})
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tickwire/tickwire/client"
+	"github.com/tickwire/tickwire/netcode"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestParseDefaults(t *testing.T) {
+	o, err := parse(nil, envOf(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, ":7777", o.wire.KCPAddr)
+	assert.Equal(t, ":7778", o.wire.TCPAddr)
+	assert.Equal(t, ":7780", o.wire.HTTPAddr)
+	assert.Equal(t, "./data", o.wire.DataDir)
+	assert.Nil(t, o.wire.Engine.TokenKey)
+	assert.Equal(t, slog.LevelInfo, o.logLevel)
+	assert.Equal(t, "text", o.logFormat)
+	assert.Equal(t, 10*time.Second, o.shutdownTimeout)
+}
+
+func TestParseEnvAndFlags(t *testing.T) {
+	key := strings.Repeat("k", 32)
+	env := envOf(map[string]string{
+		"TICKWIRE_KCP_ADDR":           "127.0.0.1:1",
+		"TICKWIRE_TCP_ADDR":           "127.0.0.1:2",
+		"TICKWIRE_HTTP_ADDR":          "127.0.0.1:3",
+		"TICKWIRE_DATA_DIR":           "/tmp/env",
+		"TICKWIRE_TOKEN_KEY":          key,
+		"TICKWIRE_LOG_LEVEL":          "debug",
+		"TICKWIRE_LOG_FORMAT":         "json",
+		"TICKWIRE_MAX_FRAMES_PER_SEC": "50",
+		"TICKWIRE_GUEST_TTL":          "1h",
+	})
+	o, err := parse(nil, env, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:1", o.wire.KCPAddr)
+	assert.Equal(t, "127.0.0.1:2", o.wire.TCPAddr)
+	assert.Equal(t, "127.0.0.1:3", o.wire.HTTPAddr)
+	assert.Equal(t, "/tmp/env", o.wire.DataDir)
+	assert.Equal(t, []byte(key), o.wire.Engine.TokenKey)
+	assert.Equal(t, slog.LevelDebug, o.logLevel)
+	assert.Equal(t, "json", o.logFormat)
+	assert.Equal(t, 50, o.wire.Engine.MaxFramesPerSecond)
+	assert.Equal(t, time.Hour, o.wire.Engine.GuestTokenTTL)
+
+	// Flags win over the environment.
+	o, err = parse([]string{"-kcp", "off", "-data", "/tmp/flag", "-log-level", "warn", "-log-format", "text", "-max-frames-per-sec", "7", "-max-frame-size", "2048", "-shutdown-timeout", "3s"}, env, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "off", o.wire.KCPAddr)
+	assert.Equal(t, "127.0.0.1:2", o.wire.TCPAddr)
+	assert.Equal(t, "/tmp/flag", o.wire.DataDir)
+	assert.Equal(t, slog.LevelWarn, o.logLevel)
+	assert.Equal(t, "text", o.logFormat)
+	assert.Equal(t, 7, o.wire.Engine.MaxFramesPerSecond)
+	assert.Equal(t, 2048, o.wire.Engine.MaxFrameSize)
+	assert.Equal(t, 3*time.Second, o.shutdownTimeout)
+}
+
+func TestParseErrors(t *testing.T) {
+	cases := map[string]struct {
+		args []string
+		env  map[string]string
+	}{
+		"short key flag":   {args: []string{"-token-key", "short"}},
+		"short key env":    {env: map[string]string{"TICKWIRE_TOKEN_KEY": "short"}},
+		"bad level":        {args: []string{"-log-level", "loud"}},
+		"bad format":       {args: []string{"-log-format", "xml"}},
+		"bad env int":      {env: map[string]string{"TICKWIRE_MAX_FRAME_SIZE": "12abc"}},
+		"bad env duration": {env: map[string]string{"TICKWIRE_GUEST_TTL": "forever"}},
+		"unknown flag":     {args: []string{"-nope"}},
+		"stray argument":   {args: []string{"serve"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := parse(tc.args, envOf(tc.env), io.Discard)
+			assert.Error(t, err)
+		})
+	}
+}
+
+// syncPipe collects run's log lines for the test to read.
+type logLines struct{ ch chan map[string]any }
+
+func (l logLines) Write(p []byte) (int, error) {
+	sc := bufio.NewScanner(strings.NewReader(string(p)))
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil {
+			select {
+			case l.ch <- m:
+			default:
+			}
+		}
+	}
+	return len(p), nil
+}
+
+func TestRunServesAndStopsOnCancel(t *testing.T) {
+	logs := logLines{ch: make(chan map[string]any, 100)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	args := []string{"-kcp", "127.0.0.1:0", "-tcp", "127.0.0.1:0", "-http", "127.0.0.1:0", "-data", t.TempDir(), "-log-format", "json"}
+	go func() { done <- run(ctx, args, envOf(nil), logs) }()
+
+	var listening map[string]any
+	deadline := time.After(10 * time.Second)
+	for listening == nil {
+		select {
+		case m := <-logs.ch:
+			if m["msg"] == "tickwire listening" {
+				listening = m
+			}
+		case err := <-done:
+			t.Fatalf("run ended early: %v", err)
+		case <-deadline:
+			t.Fatal("server did not start")
+		}
+	}
+	httpBase := "http://" + listening["http"].(string)
+	resp, err := http.Get(httpBase + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+
+	tok, err := client.GuestToken(ctx, httpBase, "cli")
+	require.NoError(t, err)
+	c, err := client.Dial(ctx, client.Options{Transport: client.TransportTCP, Addr: listening["tcp"].(string), Token: tok})
+	require.NoError(t, err)
+	defer c.Close()
+
+	cancel() // as SIGINT would
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not return after cancel")
+	}
+	<-c.Done()
+	var ce *netcode.CloseError
+	require.ErrorAs(t, c.Err(), &ce)
+	assert.Equal(t, netcode.CodeServerShutdown, ce.Code)
+}
