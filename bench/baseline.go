@@ -244,6 +244,7 @@ func (l *udpLink) close() error { return l.c.Close() }
 // kcpLink is the kcp-bare client: kcp-go's own DialWithOptions.
 type kcpLink struct {
 	s       *kcpgo.UDPSession
+	local   bool // the server runs in this process (wire counting)
 	onReply func(uint32)
 	buf     []byte
 	rbuf    []byte

@@ -37,7 +37,7 @@ func BenchmarkHistogramSummary(b *testing.B) {
 // BenchmarkEchoOnReply is the echo receiver's work per reply.
 func BenchmarkEchoOnReply(b *testing.B) {
 	const total = 1 << 16
-	l := &echoLoop{total: total, base: time.Now(), sentAt: make([]atomic.Int64, total),
+	l := &echoRunner{total: total, base: time.Now(), sentAt: make([]atomic.Int64, total),
 		got: make([]bool, total), hist: NewHistogram(), notify: make(chan uint32, 1)}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {

@@ -118,6 +118,9 @@ type EchoConfig struct {
 	Impairment Impairment
 	// Seed seeds the proxies' random loss and jitter (default 1).
 	Seed int64
+	// Rounds interleaves the transports: each runs Count/Rounds round
+	// trips per round, links kept open (default 1: one after the other).
+	Rounds int
 }
 
 func (c EchoConfig) populate() (EchoConfig, error) {
@@ -148,7 +151,11 @@ func (c EchoConfig) populate() (EchoConfig, error) {
 	if c.Seed == 0 {
 		c.Seed = 1
 	}
-	if c.Count < 1 || c.Warmup < 0 || c.Size < echoHeader || c.Size > 60000 || c.Interval < 0 || c.Duration < 0 || c.Timeout < 0 {
+	if c.Rounds == 0 {
+		c.Rounds = 1
+	}
+	if c.Rounds < 1 || c.Rounds > c.Count ||
+		c.Count < 1 || c.Warmup < 0 || c.Size < echoHeader || c.Size > 60000 || c.Interval < 0 || c.Duration < 0 || c.Timeout < 0 {
 		return c, fmt.Errorf("%w: count %d warmup %d size %d interval %v", ErrConfig, c.Count, c.Warmup, c.Size, c.Interval)
 	}
 	return c, c.Impairment.validate()
@@ -169,6 +176,7 @@ func (c EchoConfig) JSON() map[string]any {
 		"delay":        c.Impairment.Delay.String(),
 		"jitter":       c.Impairment.Jitter.String(),
 		"seed":         c.Seed,
+		"rounds":       c.Rounds,
 	}
 }
 
@@ -190,23 +198,77 @@ type echoLink interface {
 	extra(r *Result)
 }
 
-// RunEcho measures round trips over every configured transport, one
-// after the other, and returns the report.
+// RunEcho measures round trips over every configured transport and
+// returns the report. With Rounds = 1 the transports run one after the
+// other; with more, every transport's link stays open and the transports
+// take turns, Count/Rounds round trips at a time, so that a change in the
+// machine's load during the run affects every row alike.
 func RunEcho(ctx context.Context, env *Env, cfg EchoConfig) (*Report, error) {
 	cfg, err := cfg.populate()
 	if err != nil {
 		return nil, err
 	}
 	rep := newReport("echo", cfg.JSON())
-	for _, t := range cfg.Transports {
-		if err := ctx.Err(); err != nil {
-			return rep, err
+	runners := make([]*echoRunner, 0, len(cfg.Transports))
+	defer func() {
+		for _, r := range runners {
+			r.abort()
 		}
-		r, err := runEchoTransport(ctx, env, cfg, t)
+	}()
+	var shared *Progress
+	if cfg.Rounds > 1 {
+		// One bar for the interleaved run: bars of their own would draw
+		// over each other.
+		shared = env.bar("echo (interleaved)", int64(cfg.Count*len(cfg.Transports)))
+		defer shared.Stop()
+	}
+	open := func(t string) (*echoRunner, error) {
+		bar := shared
+		if bar == nil {
+			bar = env.bar(fmt.Sprintf("echo %s", t), int64(cfg.Count))
+		}
+		r, err := openEchoRunner(ctx, env, cfg, t, bar)
 		if err != nil {
-			return rep, fmt.Errorf("bench: echo over %s: %w", t, err)
+			return nil, fmt.Errorf("bench: echo over %s: %w", t, err)
 		}
-		rep.Results = append(rep.Results, r)
+		runners = append(runners, r)
+		return r, nil
+	}
+	if cfg.Rounds == 1 {
+		for _, t := range cfg.Transports {
+			r, err := open(t)
+			if err != nil {
+				return rep, err
+			}
+			if err := r.segment(ctx, cfg.Count); err != nil {
+				return rep, fmt.Errorf("bench: echo over %s: %w", t, err)
+			}
+			if err := r.finish(); err != nil {
+				return rep, fmt.Errorf("bench: echo over %s: %w", t, err)
+			}
+		}
+	} else {
+		for _, t := range cfg.Transports {
+			if _, err := open(t); err != nil {
+				return rep, err
+			}
+		}
+		for round := 0; round < cfg.Rounds; round++ {
+			n := cfg.Count/cfg.Rounds + boolInt(round < cfg.Count%cfg.Rounds)
+			for _, r := range runners {
+				if err := r.segment(ctx, n); err != nil {
+					return rep, fmt.Errorf("bench: echo over %s: %w", r.name, err)
+				}
+			}
+		}
+		for _, r := range runners {
+			if err := r.finish(); err != nil {
+				return rep, fmt.Errorf("bench: echo over %s: %w", r.name, err)
+			}
+		}
+	}
+	for _, r := range runners {
+		rep.Results = append(rep.Results, r.res)
 	}
 	computeRatios(rep.Results)
 	if cfg.Impairment.LossPct > 0 {
@@ -220,96 +282,44 @@ func RunEcho(ctx context.Context, env *Env, cfg EchoConfig) (*Report, error) {
 	return rep, nil
 }
 
-func runEchoTransport(ctx context.Context, env *Env, cfg EchoConfig, t string) (Result, error) {
-	res := Result{Name: t, Impairment: cfg.Impairment.Label(), LossPct: cfg.Impairment.LossPct,
-		DelayUs: float64(cfg.Impairment.Delay.Microseconds()), JitterUs: float64(cfg.Impairment.Jitter.Microseconds())}
-	addr, err := env.Target.addrFor(t)
-	if err != nil {
-		return res, err
+func boolInt(b bool) int {
+	if b {
+		return 1
 	}
-	var px proxy
-	if !cfg.Impairment.None() {
-		px, err = startProxy(ctx, env, t, addr, cfg.Impairment, cfg.Seed)
-		if err != nil {
-			return res, fmt.Errorf("starting impairment proxy: %w", err)
-		}
-		defer px.Close()
-		addr = px.Addr()
-		if r := px.Removed(); r != "" {
-			res.Note = "tcp proxy can only delay/throttle: " + r
-		}
-	}
-	link, err := dialLink(ctx, env, t, addr, cfg.Size)
-	if err != nil {
-		return res, err
-	}
-	wire := func() (uint64, string) {
-		if px != nil {
-			return px.WireBytes(), "impair proxy"
-		}
-		if t == TransportKCPBare {
-			s := kcpgo.DefaultSnmp.Copy()
-			if env.Target.Local {
-				// Both ends live in this process: what they sent is
-				// everything that crossed the wire.
-				return s.OutBytes, "kcp-go counters (both ends)"
-			}
-			return s.OutBytes + s.InBytes, "kcp-go counters (client)"
-		}
-		return link.wire()
-	}
-	var bar *Progress
-	if env.Progress != nil {
-		bar = env.Progress(fmt.Sprintf("echo %s", t), int64(cfg.Count))
-	}
-	loop := &echoLoop{cfg: cfg, link: link, bar: bar, wire: wire}
-	err = loop.run(ctx)
-	bar.Stop()
-	link.extra(&res)
-	if cerr := link.close(); err == nil && cerr != nil && !errors.Is(cerr, ErrLinkClosed) {
-		err = cerr
-	}
-	loop.wg.Wait()
-	if err != nil {
-		return res, err
-	}
-	res.Sent, res.Received = loop.sent, loop.received.Load()
-	res.DurationS = loop.elapsed.Seconds()
-	res.WireBytes, res.WireSource = loop.wireBytes, loop.wireSource
-	if loop.dups.Load() > 0 {
-		res.SetExtra("duplicates", float64(loop.dups.Load()))
-	}
-	if loop.truncated {
-		res.Note = strings.TrimSpace(res.Note + " stopped at --duration before --count")
-	}
-	res.fill(loop.hist)
-	return res, nil
+	return 0
 }
 
 // ErrLinkClosed is what a link returns from recv after close.
 var ErrLinkClosed = errors.New("bench: link closed")
 
-// echoLoop runs one transport's round trips: the calling goroutine sends,
-// one receiver goroutine (owned here, waited for by wg) records.
-type echoLoop struct {
+// echoRunner is one transport's echo run: its link (and proxy) stay open
+// from openEchoRunner to finish; segment sends a batch of round trips.
+// The calling goroutine sends; the link's reply goroutine (owned here,
+// waited for by wg) records.
+type echoRunner struct {
+	name string
 	cfg  EchoConfig
 	link echoLink
+	px   proxy
 	bar  *Progress
-	wire func() (uint64, string)
+	res  Result
 
 	base   time.Time
 	total  int
+	next   int            // next sequence number to send
 	sentAt []atomic.Int64 // ns since base, written before each send
 	got    []bool         // owned by the link's reply goroutine
 	hist   *Histogram     // owned by the link's reply goroutine until wg.Wait
 	dups   atomic.Int64
 	wg     sync.WaitGroup
+	closed bool
 
 	received   atomic.Int64 // measured replies
 	warmupDone atomic.Int64 // warm-up replies
-	notify     chan uint32  // back-to-back: the seq just received (cap 1, newest wins)
+	notify     chan uint32  // the seq just received (cap 1, newest wins)
 	lastRecv   atomic.Int64 // ns since base of the latest measured reply
 
+	deadline   time.Time
 	sent       int64
 	truncated  bool
 	elapsed    time.Duration
@@ -317,82 +327,140 @@ type echoLoop struct {
 	wireSource string
 }
 
-func (l *echoLoop) run(ctx context.Context) error {
-	cfg := l.cfg
-	total := cfg.Warmup + cfg.Count
-	l.base = time.Now()
-	l.sentAt = make([]atomic.Int64, total)
-	l.got = make([]bool, total)
-	l.hist = NewHistogram()
-	l.notify = make(chan uint32, 1)
-	l.total = total
-	l.link.bind(l.onReply)
-	l.wg.Add(1)
-	go func() {
-		defer l.wg.Done()
-		l.link.run()
-	}()
-
-	deadline := time.Now().Add(cfg.Duration)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+func openEchoRunner(ctx context.Context, env *Env, cfg EchoConfig, t string, bar *Progress) (*echoRunner, error) {
+	r := &echoRunner{name: t, cfg: cfg, bar: bar}
+	r.res = Result{Name: t, Impairment: cfg.Impairment.Label(), LossPct: cfg.Impairment.LossPct,
+		DelayUs: float64(cfg.Impairment.Delay.Microseconds()), JitterUs: float64(cfg.Impairment.Jitter.Microseconds())}
+	addr, err := env.Target.addrFor(t)
+	if err != nil {
+		return nil, err
 	}
-	var measureStart time.Duration
-	var wireStart uint64
-	next := time.Duration(0)
-	for i := 0; i < total; i++ {
-		if i == cfg.Warmup {
-			// Let the warm-up replies land so that they do not count.
-			l.waitDrain(int64(0), cfg.Warmup, deadline, min(cfg.Timeout, 500*time.Millisecond))
-			measureStart = time.Since(l.base)
-			wireStart, _ = l.wire()
-			next = measureStart
+	if !cfg.Impairment.None() {
+		if r.px, err = startProxy(ctx, env, t, addr, cfg.Impairment, cfg.Seed); err != nil {
+			return nil, fmt.Errorf("starting impairment proxy: %w", err)
 		}
-		now := time.Since(l.base)
-		if l.base.Add(now).After(deadline) || ctx.Err() != nil {
-			l.truncated = true
-			break
+		addr = r.px.Addr()
+		if rm := r.px.Removed(); rm != "" {
+			r.res.Note = "tcp proxy can only delay/throttle: " + rm
+		}
+	}
+	if r.link, err = dialLink(ctx, env, t, addr, cfg.Size); err != nil {
+		if r.px != nil {
+			r.px.Close()
+		}
+		r.bar.Stop()
+		return nil, err
+	}
+	r.total = cfg.Warmup + cfg.Count
+	r.base = time.Now()
+	r.deadline = r.base.Add(cfg.Duration)
+	if d, ok := ctx.Deadline(); ok && d.Before(r.deadline) {
+		r.deadline = d
+	}
+	r.sentAt = make([]atomic.Int64, r.total)
+	r.got = make([]bool, r.total)
+	r.hist = NewHistogram()
+	r.notify = make(chan uint32, 1)
+	r.link.bind(r.onReply)
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		r.link.run()
+	}()
+	// Warm up once, unrecorded, and let the warm-up replies land.
+	if err := r.send(ctx, cfg.Warmup); err != nil {
+		r.abort()
+		return nil, err
+	}
+	r.waitDrain(0, min(cfg.Timeout, 500*time.Millisecond))
+	return r, nil
+}
+
+// wire reads the cumulative wire byte count the run uses.
+func (r *echoRunner) wire() (uint64, string) {
+	if r.px != nil {
+		return r.px.WireBytes(), "impair proxy"
+	}
+	if r.name == TransportKCPBare {
+		s := kcpgo.DefaultSnmp.Copy()
+		if r.link.(*kcpLink).local {
+			// Both ends live in this process: what they sent is
+			// everything that crossed the wire.
+			return s.OutBytes, "kcp-go counters (both ends)"
+		}
+		return s.OutBytes + s.InBytes, "kcp-go counters (client)"
+	}
+	return r.link.wire()
+}
+
+// segment sends n measured round trips and waits for their replies (or
+// the timeout), adding the time and wire bytes to the run's totals.
+func (r *echoRunner) segment(ctx context.Context, n int) error {
+	n = min(n, r.total-r.next)
+	if n <= 0 {
+		return nil
+	}
+	start := time.Since(r.base)
+	w0, _ := r.wire()
+	if err := r.send(ctx, n); err != nil {
+		return err
+	}
+	r.waitDrain(r.sent, r.cfg.Timeout)
+	end := time.Since(r.base)
+	// Throughput counts over the span in which replies arrived, not over
+	// the wait for replies that were lost.
+	if lr := time.Duration(r.lastRecv.Load()); lr > start {
+		end = lr
+	}
+	r.elapsed += end - start
+	w1, src := r.wire()
+	r.wireBytes += w1 - w0
+	r.wireSource = src
+	return nil
+}
+
+// send sends the next n sequence numbers, paced or back-to-back.
+func (r *echoRunner) send(ctx context.Context, n int) error {
+	cfg := r.cfg
+	next := time.Since(r.base)
+	for end := r.next + n; r.next < end; r.next++ {
+		i := r.next
+		now := time.Since(r.base)
+		if r.base.Add(now).After(r.deadline) || ctx.Err() != nil {
+			r.truncated = true
+			r.next = r.total // no further segment
+			return nil
 		}
 		if cfg.Interval > 0 {
 			if d := next - now; d > 0 {
 				time.Sleep(d)
-				now = time.Since(l.base)
+				now = time.Since(r.base)
 			} else if -d > cfg.Interval {
 				next = now // running late: restart the schedule, no burst
 			}
 			next += cfg.Interval
 		}
-		l.sentAt[i].Store(int64(now))
-		if err := l.link.send(uint32(i)); err != nil {
+		r.sentAt[i].Store(int64(now))
+		if err := r.link.send(uint32(i)); err != nil {
 			return fmt.Errorf("send %d: %w", i, err)
 		}
 		if i >= cfg.Warmup {
-			l.sent++
+			r.sent++
 		}
 		if cfg.Interval == 0 {
-			l.waitReply(uint32(i), cfg.Timeout, deadline)
+			r.waitReply(uint32(i), cfg.Timeout)
 		}
 	}
-	l.waitDrain(l.sent, total, deadline, cfg.Timeout)
-	end := time.Since(l.base)
-	// Throughput counts over the span in which replies arrived, not over
-	// the wait for replies that were lost.
-	if lr := time.Duration(l.lastRecv.Load()); lr > measureStart {
-		end = lr
-	}
-	l.elapsed = end - measureStart
-	wb, src := l.wire()
-	l.wireBytes, l.wireSource = wb-wireStart, src
 	return nil
 }
 
 // waitReply waits for the reply to seq, up to timeout.
-func (l *echoLoop) waitReply(seq uint32, timeout time.Duration, deadline time.Time) {
-	t := time.NewTimer(min(timeout, time.Until(deadline)+time.Millisecond))
+func (r *echoRunner) waitReply(seq uint32, timeout time.Duration) {
+	t := time.NewTimer(min(timeout, time.Until(r.deadline)+time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
-		case s := <-l.notify:
+		case s := <-r.notify:
 			if s >= seq {
 				return
 			}
@@ -402,58 +470,99 @@ func (l *echoLoop) waitReply(seq uint32, timeout time.Duration, deadline time.Ti
 	}
 }
 
-// waitDrain waits until want measured replies arrived (or, during
-// warm-up, until every warm-up reply did), up to timeout after the last
-// progress.
-func (l *echoLoop) waitDrain(want int64, upto int, deadline time.Time, timeout time.Duration) {
+// waitDrain waits until want measured replies arrived (want 0: until
+// every warm-up reply did), up to timeout after the call.
+func (r *echoRunner) waitDrain(want int64, timeout time.Duration) {
 	done := func() bool {
 		if want == 0 {
-			return l.warmupDone.Load() >= int64(upto)
+			return r.warmupDone.Load() >= int64(r.cfg.Warmup)
 		}
-		return l.received.Load() >= want
+		return r.received.Load() >= want
 	}
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	for !done() {
 		select {
-		case <-l.notify:
+		case <-r.notify:
 		case <-t.C:
 			return
 		}
-		if time.Now().After(deadline) {
+		if time.Now().After(r.deadline) {
 			return
 		}
 	}
 }
 
+// finish closes the link and proxy, waits for the reply goroutine and
+// fills the result.
+func (r *echoRunner) finish() error {
+	r.bar.Stop()
+	r.link.extra(&r.res)
+	err := r.link.close()
+	r.wg.Wait()
+	if r.px != nil {
+		r.px.Close()
+	}
+	r.closed = true
+	if err != nil && !errors.Is(err, ErrLinkClosed) {
+		return err
+	}
+	res := &r.res
+	res.Sent, res.Received = r.sent, r.received.Load()
+	res.DurationS = r.elapsed.Seconds()
+	res.WireBytes, res.WireSource = r.wireBytes, r.wireSource
+	if r.dups.Load() > 0 {
+		res.SetExtra("duplicates", float64(r.dups.Load()))
+	}
+	if r.truncated {
+		res.Note = strings.TrimSpace(res.Note + " stopped at --duration before --count")
+	}
+	res.fill(r.hist)
+	return nil
+}
+
+// abort releases the runner after an error (no-op once finished).
+func (r *echoRunner) abort() {
+	if r.closed {
+		return
+	}
+	r.closed = true
+	r.bar.Stop()
+	r.link.close()
+	r.wg.Wait()
+	if r.px != nil {
+		r.px.Close()
+	}
+}
+
 // onReply records one reply; the link calls it from one goroutine.
-func (l *echoLoop) onReply(seq uint32) {
-	now := time.Since(l.base)
-	if int(seq) >= l.total {
+func (r *echoRunner) onReply(seq uint32) {
+	now := time.Since(r.base)
+	if int(seq) >= r.total {
 		return
 	}
-	if l.got[seq] {
-		l.dups.Add(1)
+	if r.got[seq] {
+		r.dups.Add(1)
 		return
 	}
-	l.got[seq] = true
-	if int(seq) >= l.cfg.Warmup {
-		l.hist.Record(now - time.Duration(l.sentAt[seq].Load()))
-		l.lastRecv.Store(int64(now))
-		l.received.Add(1)
-		l.bar.Add(1)
+	r.got[seq] = true
+	if int(seq) >= r.cfg.Warmup {
+		r.hist.Record(now - time.Duration(r.sentAt[seq].Load()))
+		r.lastRecv.Store(int64(now))
+		r.received.Add(1)
+		r.bar.Add(1)
 	} else {
-		l.warmupDone.Add(1)
+		r.warmupDone.Add(1)
 	}
 	select {
-	case l.notify <- seq:
+	case r.notify <- seq:
 	default:
 		select { // keep the newest
-		case <-l.notify:
+		case <-r.notify:
 		default:
 		}
 		select {
-		case l.notify <- seq:
+		case r.notify <- seq:
 		default:
 		}
 	}

@@ -111,3 +111,21 @@ func TestEchoImpaired(t *testing.T) {
 	require.Contains(t, byName[TransportTCP].Note, "loss")
 	require.NotEmpty(t, rep.Notes)
 }
+
+func TestEchoInterleavedRounds(t *testing.T) {
+	l := startLocal(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rep, err := RunEcho(ctx, &Env{Target: l.Target()}, EchoConfig{Count: 50, Rounds: 4, Duration: 10 * time.Second})
+	require.NoError(t, err)
+	require.Len(t, rep.Results, len(AllTransports))
+	for _, r := range rep.Results {
+		checkShape(t, r)
+		require.EqualValues(t, 50, r.Sent, r.Name)
+		require.EqualValues(t, 50, r.Received, r.Name)
+		require.Positive(t, r.WireBytesPerMsg, r.Name)
+	}
+	require.EqualValues(t, 4, rep.Config.(map[string]any)["rounds"])
+	_, err = EchoConfig{Count: 3, Rounds: 4}.populate()
+	require.ErrorIs(t, err, ErrConfig)
+}

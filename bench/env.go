@@ -83,11 +83,24 @@ func (t Target) httpBase() string { return "http://" + t.HTTP }
 func dialLink(ctx context.Context, env *Env, transport, addr string, size int) (echoLink, error) {
 	switch transport {
 	case TransportUDPRaw:
-		return dialUDPLink(addr, size)
+		l, err := dialUDPLink(addr, size)
+		if err != nil {
+			return nil, err
+		}
+		return l, nil
 	case TransportKCPBare:
-		return dialKCPLink(addr, size, BareProfile)
+		l, err := dialKCPLink(addr, size, BareProfile)
+		if err != nil {
+			return nil, err
+		}
+		l.local = env.Target.Local
+		return l, nil
 	case TransportKCP, TransportKCPUnreliable, TransportTCP:
-		return dialTickwire(ctx, env, transport, addr, size)
+		l, err := dialTickwire(ctx, env, transport, addr, size)
+		if err != nil {
+			return nil, err
+		}
+		return l, nil
 	}
 	return nil, fmt.Errorf("%w: %q", ErrUnknownTransport, transport)
 }

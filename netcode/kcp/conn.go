@@ -200,7 +200,11 @@ func (c *Conn) nextReliable() ([]byte, bool, error) {
 			c.rstart = 0
 		}
 		if c.rend == len(c.rbuf) { // a message larger than the buffer: grow, within the limit
-			c.rbuf = append(c.rbuf, make([]byte, min(len(c.rbuf), limit+maxPrefix-len(c.rbuf)))...)
+			grow := min(len(c.rbuf), limit+maxPrefix-len(c.rbuf))
+			if grow <= 0 { // cannot happen: nextMessage rejects longer prefixes
+				return nil, false, malformed("reliable message exceeds its buffer")
+			}
+			c.rbuf = append(c.rbuf, make([]byte, grow)...)
 		}
 		k, _ := c.kcp.TryRead(c.rbuf[c.rend:])
 		if k == 0 {
