@@ -10,6 +10,7 @@ all: build
 build:
 	$(GO) build -o $(BIN)/tickwire ./cmd/tickwire
 	$(GO) build -o $(BIN)/tickbench ./cmd/tickbench
+	$(GO) build -o $(BIN)/tickctl ./cmd/tickctl
 
 ## run: build and start the server (KCP udp/7777, TCP 7778, HTTP 7780, SQLite in ./data)
 run: build

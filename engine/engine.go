@@ -25,6 +25,7 @@ type Engine struct {
 	bufs   sync.Pool            // *[]byte for frames the engine encodes or copies
 	c      counters
 	nextID atomic.Uint64
+	closer closer
 
 	baseCtx    context.Context // cancelled when Shutdown finishes
 	baseCancel context.CancelFunc
@@ -32,6 +33,7 @@ type Engine struct {
 	sessWG   sync.WaitGroup // session readers and writers
 	acceptWG sync.WaitGroup // accept loops
 	svcWG    sync.WaitGroup // service runners
+	closerWG sync.WaitGroup // the closer loop
 
 	quit         chan struct{} // closed when Shutdown starts
 	shutdownDone chan struct{} // closed when Shutdown has finished
@@ -66,6 +68,7 @@ func New(cfg Config) (*Engine, error) {
 		svcFailed:    make(chan error, 1),
 		sessions:     map[uint64]*session{},
 		noSess:       make(chan struct{}),
+		closer:       closer{wake: make(chan struct{}, 1), stop: make(chan struct{})},
 	}
 	e.baseCtx, e.baseCancel = context.WithCancel(context.Background())
 	bufCap := min(cfg.MaxFrameSize, 1024)
@@ -132,6 +135,8 @@ func (e *Engine) Run(ctx context.Context) error {
 		return errors.New("engine: Run called twice")
 	}
 	e.running = true
+	e.closerWG.Add(1)
+	go e.closer.run(&e.closerWG)
 	svcCtx, cancel := context.WithCancel(context.Background())
 	e.svcCancel = cancel
 	for _, s := range e.cfg.Services {
@@ -229,6 +234,8 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	}
 	e.sessWG.Wait()
 	e.acceptWG.Wait()
+	close(e.closer.stop)
+	e.closerWG.Wait()
 	if svcCancel != nil {
 		svcCancel()
 	}
@@ -313,5 +320,53 @@ func (e *Engine) getBuf(n int) *[]byte {
 func (e *Engine) putBuf(p *[]byte) {
 	if p != nil {
 		e.bufs.Put(p)
+	}
+}
+
+// closer closes connections on behalf of goroutines that must not block on
+// a socket (a service calling Peer.Send that overflowed a slow consumer's
+// queue). One goroutine, owned by the engine, runs from Run until every
+// session has ended.
+type closer struct {
+	mu      sync.Mutex // guards pending
+	pending []*session
+	wake    chan struct{} // capacity 1
+	stop    chan struct{}
+}
+
+// add schedules s's connection to be closed with its close code. It never
+// blocks. A session is added only by a Send that found its reliable queue
+// full before the queue was closed, so pending stays bounded by a few
+// entries per session.
+func (c *closer) add(s *session) {
+	c.mu.Lock()
+	c.pending = append(c.pending, s)
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *closer) run(wg *sync.WaitGroup) {
+	defer wg.Done()
+	for {
+		select {
+		case <-c.wake:
+		case <-c.stop:
+			c.closeAll()
+			return
+		}
+		c.closeAll()
+	}
+}
+
+func (c *closer) closeAll() {
+	c.mu.Lock()
+	batch := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	for _, s := range batch {
+		_ = s.conn.Close(s.closeCode, s.closeReason) // best effort: the peer is not reading
 	}
 }

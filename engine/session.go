@@ -123,6 +123,7 @@ func (s *session) enqueue(f outFrame) bool {
 		s.e.c.drops[dropReliableOverflow].Add(1)
 		s.e.putBuf(f.buf)
 		s.close(netcode.CodeSlowConsumer, "reliable send queue overflowed", false)
+		s.e.closer.add(s) // the writer is probably stuck in a write: cut it short
 		return false
 	}
 	select {
@@ -134,16 +135,15 @@ func (s *session) enqueue(f outFrame) bool {
 
 // close starts closing the session; the first call wins. A graceful close
 // lets the writer flush what is queued and send a Close frame; otherwise
-// the connection is closed at once (used when the peer is gone or the
-// writer is stuck).
+// the writer closes the connection as soon as it is free. close never
+// closes the connection itself (it may run on a service's goroutine, which
+// must not wait for a socket): a caller that needs a stuck writer cut
+// short closes the connection too, or has the engine's closer do it.
 func (s *session) close(code netcode.Code, reason string, graceful bool) {
 	s.closeOnce.Do(func() {
 		s.closeCode, s.closeReason, s.graceful = code, reason, graceful
 		s.q.close()
 		close(s.closing)
-		if !graceful {
-			_ = s.conn.Close(code, reason) // best effort: the peer may be gone
-		}
 	})
 }
 
@@ -256,6 +256,7 @@ func (s *session) readLoop() {
 		if err != nil {
 			code, reason := readErrCode(err)
 			s.close(code, reason, false)
+			_ = s.conn.Close(code, reason) // unblocks a writer stuck on a dead link
 			break
 		}
 		select {

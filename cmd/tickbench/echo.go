@@ -28,7 +28,7 @@ func cmdEcho(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Transports: ts, Count: c.count, Size: c.size,
 		Interval: c.interval, BackToBack: c.interval == 0,
 		Duration: c.duration, Timeout: c.timeout,
-		Impairment: c.impairment(), Seed: c.seed,
+		Impairment: c.impairment(), Seed: c.seed, Rounds: c.rounds,
 	})
 	err = errors.Join(err, stop())
 	if err != nil {

@@ -30,6 +30,7 @@ type common struct {
 	jsonPath   string
 	htmlPath   string
 	quiet      bool
+	rounds     int
 }
 
 func (c *common) register(fs *flag.FlagSet, defTransports string, defCount int) {
@@ -53,6 +54,7 @@ func (c *common) register(fs *flag.FlagSet, defTransports string, defCount int) 
 	fs.StringVar(&c.jsonPath, "json", "", "write the report as JSON to this file")
 	fs.StringVar(&c.htmlPath, "html", "", "write a self-contained HTML report to this file")
 	fs.BoolVar(&c.quiet, "quiet", false, "no progress bar")
+	fs.IntVar(&c.rounds, "rounds", 1, "echo: interleave the transports in this many rounds (links stay open), so that load changes hit every row alike")
 }
 
 func (c *common) impairment() bench.Impairment {

@@ -39,6 +39,10 @@ func cmdMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	rounds := c.rounds
+	if !flagSet(fs, "rounds") {
+		rounds = min(4, c.count)
+	}
 	ls, err := parseLosses(*losses)
 	if err != nil {
 		return err
@@ -66,6 +70,7 @@ func cmdMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			Transports: ts, Count: c.count, Size: c.size, Interval: c.interval, BackToBack: c.interval == 0,
 			Duration: c.duration, Timeout: c.timeout,
 			Impairment: bench.Impairment{LossPct: loss, Delay: c.delay, Jitter: c.jitter}, Seed: c.seed,
+			Rounds: rounds,
 		})
 		if err != nil {
 			return errors.Join(err, stop())

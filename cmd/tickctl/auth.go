@@ -166,7 +166,7 @@ func (a *app) cmdGuest(ctx context.Context, args []string) error {
 	return a.saveLogin(s, "guest", t)
 }
 
-// token returns the settings and insists on a token.
+// loggedIn returns the settings and insists on a token.
 func (a *app) loggedIn() (settings, error) {
 	s, err := a.settings()
 	if err != nil {

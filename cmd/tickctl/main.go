@@ -63,8 +63,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return a.main(ctx, args)
 }
 
-// errUsage marks a command-line mistake (exit 2); the message has been
-// printed already when it wraps flag.ErrHelp.
+// errUsage marks a command-line mistake (exit 2).
 var errUsage = errors.New("usage")
 
 // usageErrorf returns a usage error with a message.
@@ -173,7 +172,11 @@ func (a *app) main(ctx context.Context, args []string) int {
 	}
 	cmd, cmdArgs, ok := lookup(rest)
 	if !ok {
-		fmt.Fprintf(a.stderr, "tickctl: unknown command %q\n", strings.Join(rest[:min(2, len(rest))], " "))
+		if subs := subcommands(rest[0]); len(subs) > 0 {
+			fmt.Fprintf(a.stderr, "tickctl %s: needs a sub-command: %s\n", rest[0], strings.Join(subs, ", "))
+			return exitUsage
+		}
+		fmt.Fprintf(a.stderr, "tickctl: unknown command %q\n", rest[0])
 		a.usage(a.stderr)
 		return exitUsage
 	}
@@ -197,6 +200,17 @@ func lookup(args []string) (command, []string, bool) {
 		}
 	}
 	return command{}, nil, false
+}
+
+// subcommands lists the sub-commands of a command group ("friend").
+func subcommands(group string) []string {
+	var subs []string
+	for _, c := range commands() {
+		if sub, ok := strings.CutPrefix(c.name, group+" "); ok {
+			subs = append(subs, sub)
+		}
+	}
+	return subs
 }
 
 // fail prints err and returns the exit code for it.
@@ -273,19 +287,24 @@ func (a *app) usage(w io.Writer) {
 
 // flags returns a flag set for a command with the global flags in it.
 func (a *app) flags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("tickctl "+name, flag.ContinueOnError)
-	fs.SetOutput(a.stderr)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // parse reports errors, and prints the help
+	fs.Usage = func() {}
 	a.g.register(fs)
-	fs.Usage = func() {
-		for _, c := range commands() {
-			if c.name == name {
-				fmt.Fprintf(a.stderr, "usage: tickctl %s %s\n  %s\n", c.name, c.args, c.summary)
-			}
-		}
-		fmt.Fprintf(a.stderr, "flags (the global ones included):\n")
-		fs.PrintDefaults()
-	}
 	return fs
+}
+
+// commandHelp prints a command's synopsis and flags on stdout.
+func (a *app) commandHelp(fs *flag.FlagSet) {
+	for _, c := range commands() {
+		if c.name == fs.Name() {
+			fmt.Fprintf(a.stdout, "usage: tickctl %s %s\n  %s\n", c.name, c.args, c.summary)
+		}
+	}
+	fmt.Fprintf(a.stdout, "flags (the global ones included):\n")
+	fs.SetOutput(a.stdout)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
 }
 
 // parse parses flags anywhere among args (until "--") and returns the
@@ -296,6 +315,7 @@ func (a *app) parse(fs *flag.FlagSet, args []string, minPos, maxPos int) ([]stri
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				a.commandHelp(fs)
 				return nil, err
 			}
 			return nil, fmt.Errorf("%w: %v", errUsage, err)

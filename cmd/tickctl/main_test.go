@@ -325,8 +325,21 @@ func TestRoomRelay(t *testing.T) {
 	require.Len(t, rooms, 1)
 	assert.Equal(t, joined[0]["room_id"], rooms[0]["room_id"])
 
+	// Two players in one room: each sees the other join and the other's
+	// inputs.
+	h.ok("", "--profile", "g2", "guest", "player2")
+	first := h.background("", "--profile", "g", "room", "join", "relay", "duo", "--for", "15s", "--count", "1")
+	require.Eventually(t, func() bool { return strings.Contains(first.stdout.String(), "joined room") },
+		wait, 10*time.Millisecond, "first player did not join")
+	out = h.ok("over to you\n", "--profile", "g2", "room", "join", "relay", "duo", "--for", "15s", "--count", "1")
+	assert.Contains(t, out, "2/16 members: 1 player1, 2 player2) as member 2")
+	r := h.finish(first)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "member 2 player2 joined\n")
+	assert.Regexp(t, `(?m)^tick \d+ player2 #1: over to you$`, r.stdout)
+
 	// An input longer than the protocol allows stops the reading, said.
-	r := h.run(strings.Repeat("x", 5000)+"\n", "--profile", "g", "room", "join", "relay", "--for", "300ms")
+	r = h.run(strings.Repeat("x", 5000)+"\n", "--profile", "g", "room", "join", "relay", "--for", "300ms")
 	assert.Equal(t, exitOK, r.code)
 	assert.Contains(t, r.stderr, "stopped reading stdin")
 
@@ -354,6 +367,8 @@ func TestUsage(t *testing.T) {
 	}{
 		"no command":      {nil, exitUsage, "usage: tickctl"},
 		"unknown command": {[]string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
+		"no sub-command":  {[]string{"friend"}, exitUsage, "needs a sub-command: add, accept, decline, remove"},
+		"bad sub-command": {[]string{"room", "dance"}, exitUsage, "needs a sub-command: join, create, join-id"},
 		"missing text":    {[]string{"send", "bob"}, exitUsage, "missing arguments"},
 		"extra argument":  {[]string{"whoami", "x"}, exitUsage, `unexpected argument "x"`},
 		"bad flag":        {[]string{"watch", "--nope"}, exitUsage, "flag provided but not defined"},

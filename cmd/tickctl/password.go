@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -69,29 +68,29 @@ func (a *app) promptPassword(f *os.File, prompt string) (string, error) {
 // line is consumed.
 func readLine(r io.Reader) (string, error) {
 	var sb strings.Builder
-	br := bufio.NewReaderSize(oneByteReader{r}, 16)
+	var b [1]byte
+	empty := 0 // reads that returned nothing and no error
 	for sb.Len() <= maxPasswordLine {
-		c, err := br.ReadByte()
+		n, err := r.Read(b[:])
+		if n == 0 && err == nil {
+			if empty++; empty >= 100 {
+				return "", io.ErrNoProgress
+			}
+			continue
+		}
+		if n == 1 {
+			if b[0] == '\n' {
+				return strings.TrimSuffix(sb.String(), "\r"), nil
+			}
+			sb.WriteByte(b[0])
+			continue
+		}
 		if errors.Is(err, io.EOF) {
 			return strings.TrimSuffix(sb.String(), "\r"), nil
 		}
 		if err != nil {
 			return "", err
 		}
-		if c == '\n' {
-			return strings.TrimSuffix(sb.String(), "\r"), nil
-		}
-		sb.WriteByte(c)
 	}
 	return "", fmt.Errorf("line longer than %d bytes", maxPasswordLine)
-}
-
-// oneByteReader reads at most one byte per call.
-type oneByteReader struct{ r io.Reader }
-
-func (o oneByteReader) Read(p []byte) (int, error) {
-	if len(p) > 1 {
-		p = p[:1]
-	}
-	return o.r.Read(p)
 }

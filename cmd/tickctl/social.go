@@ -13,6 +13,9 @@ import (
 	"github.com/tickwire/tickwire/netcode/frame"
 )
 
+// pushQueue is the capacity of the client's queue of pushed messages.
+const pushQueue = 1024
+
 // dial opens a realtime session with the saved (or given) token.
 // pingInterval < 0 disables the client's periodic pings (one-shot
 // commands); 0 keeps the default (long-running commands).
@@ -21,6 +24,10 @@ func (a *app) dial(ctx context.Context, s settings, pingInterval time.Duration) 
 		Transport: s.transport, Addr: s.addr, Token: s.token,
 		Name: clientName, Version: version, PingInterval: pingInterval,
 		HandshakeTimeout: a.timeout(),
+		// Room for the server's unacknowledged-message window (256 by
+		// default) plus ticks and presence, so that watch and room do not
+		// drop pushes while printing.
+		QueueSize: pushQueue,
 	})
 	if err != nil {
 		if !isCoded(err) {

@@ -68,7 +68,7 @@ func (opService) HandleFrame(now time.Time, p service.Peer, ch netcode.Channel, 
 	case opFull:
 		return r.Ref, netcode.Errorf(netcode.CodeRoomFull, "no seats left")
 	case opPush:
-		p.Send(netcode.Reliable, []byte{0x92, byte(kindPush), 0x00})
+		p.Send(netcode.Reliable, []byte{0x92, 0xcc, byte(kindPush), 0x00}) // kinds above 127 are msgpack uint8
 	case opSilence:
 		return r.Ref, nil
 	}

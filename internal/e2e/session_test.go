@@ -90,7 +90,7 @@ func TestBadInputIsAnsweredThenClosed(t *testing.T) {
 		r.expectError(netcode.CodeBadFrame)
 		r.sendRaw(netcode.Reliable, make([]byte, 2000)) // above MaxFrameSize
 		r.expectError(netcode.CodeFrameTooLarge)
-		r.sendRaw(netcode.Reliable, []byte{0x92, 0x7e, 0x01}) // unknown kind 126
+		r.sendRaw(netcode.Reliable, []byte{0x92, 0x0f, 0x01}) // kind 15: unused session kind
 		r.expectError(netcode.CodeUnknownKind)
 
 		echoRoundTrip(t, bystander, netcode.Reliable, 1)
