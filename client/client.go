@@ -113,9 +113,10 @@ type sample struct {
 }
 
 // Dial connects, sends Hello and waits for Welcome. A server that refuses
-// the session answers with an Error frame: Dial then returns a
-// *netcode.CodedError with the server's code (e.g. CodeBadToken,
-// CodeTokenExpired, CodeProtocolVersion).
+// the session (with an Error frame, a Close frame or a transport close)
+// makes Dial return a *netcode.CodedError with the server's code (e.g.
+// CodeBadToken, CodeTokenExpired, CodeProtocolVersion, CodeServerShutdown),
+// so errors.Is(err, netcode.CodeTokenExpired) works.
 func Dial(ctx context.Context, o Options) (*Client, error) {
 	if o.QueueSize <= 0 {
 		o.QueueSize = DefaultQueueSize
@@ -199,6 +200,10 @@ func (c *Client) handshake(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return fmt.Errorf("client: waiting for Welcome: %w", ctx.Err())
 			}
+			var ce *netcode.CloseError
+			if errors.As(err, &ce) { // refused at the transport level (e.g. listener full)
+				return &netcode.CodedError{Code: ce.Code, Msg: ce.Reason, Err: err}
+			}
 			return fmt.Errorf("client: waiting for Welcome: %w", err)
 		}
 		k, err := frame.Peek(b)
@@ -226,7 +231,7 @@ func (c *Client) handshake(ctx context.Context) error {
 			if err := frame.Unmarshal(b, &cl); err != nil {
 				return fmt.Errorf("client: bad Close frame: %w", err)
 			}
-			return &netcode.CloseError{Code: cl.Code, Reason: cl.Reason}
+			return &netcode.CodedError{Code: cl.Code, Msg: cl.Reason, Err: &netcode.CloseError{Code: cl.Code, Reason: cl.Reason}}
 		default:
 			return fmt.Errorf("%w: kind %d before Welcome", ErrUnexpectedFrame, k)
 		}

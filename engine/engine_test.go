@@ -56,6 +56,7 @@ const (
 	actInputError
 	actFloodReliable
 	actFloodUnreliable
+	actKick // the service closes the session with CodeReplaced
 )
 
 // testService answers testReq frames and records its lifecycle calls.
@@ -101,6 +102,11 @@ func (s *testService) HandleFrame(now time.Time, p service.Peer, ch netcode.Chan
 		return r.Ref, netcode.Errorf(netcode.CodeRoomFull, "room is full")
 	case actInputError:
 		return r.Ref, netcode.Errorf(netcode.CodeBadFrame, "bad input")
+	case actKick:
+		b, _ := frame.Marshal(&frame.OK{Ref: r.Ref})
+		p.Send(netcode.Reliable, b)
+		p.Close(netcode.CodeReplaced, "signed in elsewhere")
+		return r.Ref, nil
 	case actFloodReliable, actFloodUnreliable:
 		if r.N > 10000 {
 			return r.Ref, netcode.Errorf(netcode.CodeBadRequest, "n above 10000")
@@ -373,7 +379,7 @@ func TestBadInputBeforeHelloThenTooManyErrors(t *testing.T) {
 	q.hello(h.token("bob", time.Hour))
 	q.send(netcode.Reliable, &frame.Ping{ClientTimeUs: 1})
 	q.nextKind(frame.KindPong, nil)
-	assert.EqualValues(t, 1, h.e.Stats().Closes["too_many_errors"])
+	require.Eventually(t, func() bool { return h.e.Stats().Closes["too_many_errors"] == 1 }, wait, time.Millisecond)
 }
 
 func TestAuthenticatedErrors(t *testing.T) {
@@ -396,6 +402,27 @@ func TestAuthenticatedErrors(t *testing.T) {
 	assert.EqualValues(t, 9, e.Ref)
 	p.expectClosed(netcode.CodeTooManyErrors)
 	assert.EqualValues(t, 10, h.e.Stats().Errors["room_full"])
+}
+
+func TestRefusedRequestsCarryTheirRef(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	h := start(t, Config{MaxFramesPerSecond: 3, MaxFrameSize: 1024, Now: func() time.Time { return now }})
+	p := h.dial(64)
+	p.send(netcode.Reliable, &testReq{Ref: 11}) // before Hello
+	e := p.expectError(netcode.CodeNotAuthenticated)
+	assert.EqualValues(t, 11, e.Ref)
+	p.hello(h.token("refs", time.Hour))
+	p.sendRaw(netcode.Reliable, []byte{0x93, 0x30, 0x0c, 0x00}) // kind 48: no service
+	e = p.expectError(netcode.CodeUnknownKind)
+	assert.EqualValues(t, 12, e.Ref)
+	big, err := frame.Marshal(&testReq{Ref: 13})
+	require.NoError(t, err)
+	p.sendRaw(netcode.Reliable, append(big[:len(big):len(big)], make([]byte, 2000)...)) // oversized
+	e = p.expectError(netcode.CodeFrameTooLarge)
+	assert.EqualValues(t, 13, e.Ref)
+	p.send(netcode.Reliable, &testReq{Ref: 14}) // the 5th frame: over the rate
+	e = p.expectError(netcode.CodeRateLimited)
+	assert.EqualValues(t, 14, e.Ref)
 }
 
 func TestRateLimit(t *testing.T) {
@@ -426,6 +453,18 @@ func TestCloseLingerEndsWhenPeerCloses(t *testing.T) {
 	p.nextKind(frame.KindClose, &c)
 	require.NoError(t, p.c.Close(netcode.CodeOK, "bye"))
 	require.Eventually(t, func() bool { return h.e.Stats().SessionsOpen == 0 }, wait, time.Millisecond)
+}
+
+func TestServiceClosesPeer(t *testing.T) {
+	h := start(t, Config{})
+	p := h.dial(64)
+	p.hello(h.token("kicked", time.Hour))
+	p.send(netcode.Reliable, &testReq{Ref: 3, Action: actKick})
+	var ok frame.OK
+	p.nextKind(frame.KindOK, &ok) // queued before Close: flushed first
+	assert.EqualValues(t, 3, ok.Ref)
+	p.expectClosed(netcode.CodeReplaced)
+	require.Eventually(t, func() bool { return h.e.Stats().Closes["replaced"] == 1 }, wait, time.Millisecond)
 }
 
 func TestHandshakeTimeout(t *testing.T) {
@@ -603,4 +642,55 @@ func (kindClaimer) PeerOpened(service.Peer)     {}
 func (kindClaimer) PeerClosed(service.Peer)     {}
 func (kindClaimer) HandleFrame(time.Time, service.Peer, netcode.Channel, frame.Kind, []byte) (uint32, error) {
 	return 0, nil
+}
+
+// failingRunner is a service whose background work fails.
+type failingRunner struct {
+	kindClaimer
+	started chan struct{}
+}
+
+var errRunnerBroke = errors.New("runner broke")
+
+func (f failingRunner) Run(ctx context.Context) error {
+	close(f.started)
+	return errRunnerBroke
+}
+
+// stoppingRunner runs until cancelled.
+type stoppingRunner struct {
+	kindClaimer
+	stopped chan struct{}
+}
+
+func (s stoppingRunner) Run(ctx context.Context) error {
+	<-ctx.Done()
+	close(s.stopped)
+	return nil
+}
+
+func TestServiceRunners(t *testing.T) {
+	t.Run("failure stops the engine", func(t *testing.T) {
+		f := failingRunner{kindClaimer{k: 50}, make(chan struct{})}
+		e, err := New(Config{Services: []service.Service{f}})
+		require.NoError(t, err)
+		err = e.Run(context.Background())
+		assert.ErrorIs(t, err, errRunnerBroke)
+		assert.ErrorIs(t, e.Serve(newMemListener()), ErrServerClosed)
+	})
+	t.Run("cancelled at shutdown", func(t *testing.T) {
+		s := stoppingRunner{kindClaimer{k: 50}, make(chan struct{})}
+		e, err := New(Config{Services: []service.Service{s}})
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		run := make(chan error, 1)
+		go func() { run <- e.Run(ctx) }()
+		cancel()
+		assert.ErrorIs(t, <-run, ErrServerClosed)
+		select {
+		case <-s.stopped:
+		default:
+			t.Fatal("runner still running after Run returned")
+		}
+	})
 }

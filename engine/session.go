@@ -270,6 +270,7 @@ func (s *session) readLoop() {
 	close(s.readerDone)
 	s.handshake.Stop()
 	<-s.writerDone
+	s.e.c.countClose(s.closeCode)
 	if s.opened {
 		for _, svc := range s.e.cfg.Services {
 			svc.PeerClosed(s)
@@ -298,11 +299,11 @@ func (s *session) handle(now time.Time, ch netcode.Channel, data []byte) bool {
 	e.c.framesIn.Add(1)
 	e.c.bytesIn.Add(uint64(len(data)))
 	if len(data) > e.cfg.MaxFrameSize {
-		return s.fail(netcode.CodeFrameTooLarge, fmt.Sprintf("frame of %d bytes, limit %d", len(data), e.cfg.MaxFrameSize), 0)
+		return s.fail(netcode.CodeFrameTooLarge, fmt.Sprintf("frame of %d bytes, limit %d", len(data), e.cfg.MaxFrameSize), refOf(data))
 	}
 	if s.limiter != nil && !s.limiter.AllowN(now, 1) {
 		e.c.drops[dropRateLimited].Add(1)
-		return s.fail(netcode.CodeRateLimited, "frame dropped: above the frame rate", 0)
+		return s.fail(netcode.CodeRateLimited, "frame dropped: above the frame rate", refOf(data))
 	}
 	k, err := frame.Peek(data)
 	if err != nil {
@@ -312,7 +313,7 @@ func (s *session) handle(now time.Time, ch netcode.Channel, data []byte) bool {
 		if k == frame.KindHello {
 			return s.hello(now, data)
 		}
-		return s.fail(netcode.CodeNotAuthenticated, "send Hello first", 0)
+		return s.fail(netcode.CodeNotAuthenticated, "send Hello first", refOf(data))
 	}
 	switch k {
 	case frame.KindHello:
@@ -336,13 +337,24 @@ func (s *session) handle(now time.Time, ch netcode.Channel, data []byte) bool {
 	}
 	svc := e.byKind[k]
 	if svc == nil {
-		return s.fail(netcode.CodeUnknownKind, fmt.Sprintf("kind %d is not accepted by this server", k), 0)
+		return s.fail(netcode.CodeUnknownKind, fmt.Sprintf("kind %d is not accepted by this server", k), refOf(data))
 	}
 	ref, err := svc.HandleFrame(now, s, ch, k, data)
 	if err != nil {
 		return s.failErr(err, ref)
 	}
 	return true
+}
+
+// refOf is the request ref of a service frame refused before it reached
+// its service, so that the client's pending call gets the Error (0 when
+// there is none). Only error paths call it.
+func refOf(data []byte) uint32 {
+	k, ref, err := frame.PeekRef(data)
+	if err != nil || k < frame.FirstServiceKind {
+		return 0
+	}
+	return ref
 }
 
 // hello authenticates the session or rejects it.

@@ -40,9 +40,6 @@ func cmdMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	rounds := c.rounds
-	if !flagSet(fs, "rounds") {
-		rounds = min(4, c.count)
-	}
 	ls, err := parseLosses(*losses)
 	if err != nil {
 		return err

@@ -50,16 +50,14 @@ func cpuTime() time.Duration {
 // core), with and without one input per room per tick.
 func BenchmarkTickDriver(b *testing.B) {
 	for _, inputs := range []bool{false, true} {
-		for _, spin := range []time.Duration{0, time.Millisecond} {
-			name := fmt.Sprintf("rooms=1000/members=8/hz=60/inputs=%v/spin=%v", inputs, spin)
-			b.Run(name, func(b *testing.B) { benchTickDriver(b, 1000, 8, 60, inputs, spin) })
-		}
+		name := fmt.Sprintf("rooms=1000/members=8/hz=60/inputs=%v", inputs)
+		b.Run(name, func(b *testing.B) { benchTickDriver(b, 1000, 8, 60, inputs) })
 	}
 }
 
-func benchTickDriver(b *testing.B, nrooms, members, hz int, inputs bool, spin time.Duration) {
+func benchTickDriver(b *testing.B, nrooms, members, hz int, inputs bool) {
 	b.ReportAllocs()
-	h, err := New(Config{MaxRoomsPerSession: 1, SpinWait: spin, MaxInputsPerSecond: 1000})
+	h, err := New(Config{MaxRoomsPerSession: 1, MaxInputsPerSecond: 1000})
 	require.NoError(b, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -60,10 +60,6 @@ type Config struct {
 	// MaxListed bounds the rooms in one RoomListResult (default 100, at
 	// most frame.MaxRoomListed).
 	MaxListed int
-	// SpinWait, when positive, makes a worker wake this long before a
-	// deadline and yield-spin until it: lower tick lateness for some CPU.
-	// Zero (the default) sleeps until the deadline.
-	SpinWait time.Duration
 	// AlignTicks makes every room's first deadline exactly one period
 	// after the room reaches its worker. By default first deadlines are
 	// spread over the period by creation order, so that rooms created
@@ -126,8 +122,6 @@ func (c *Config) populate() error {
 		return fmt.Errorf("%w: MaxInputsPerSecond %d", ErrBadConfig, c.MaxInputsPerSecond)
 	case c.MaxListed < 1 || c.MaxListed > frame.MaxRoomListed:
 		return fmt.Errorf("%w: MaxListed %d", ErrBadConfig, c.MaxListed)
-	case c.SpinWait < 0 || c.SpinWait > 10*time.Millisecond:
-		return fmt.Errorf("%w: SpinWait %v", ErrBadConfig, c.SpinWait)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"container/heap"
 	"errors"
 	"math"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -413,7 +412,6 @@ func (s *shard) shutdown(now time.Time) {
 // then step. It returns after stop closes and every room is closed.
 func (s *shard) run(stop <-chan struct{}) {
 	clock := s.h.cfg.Clock
-	spin := s.h.cfg.SpinWait
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -421,16 +419,15 @@ func (s *shard) run(stop <-chan struct{}) {
 		wait := time.Hour
 		if ok {
 			wait = next.Sub(clock())
-			if wait <= 0 {
+		}
+		if wait <= 0 { // already due: step again, but still honour stop
+			select {
+			case <-stop:
+				s.shutdown(clock())
+				return
+			default:
 				continue
 			}
-			if spin > 0 && wait <= spin {
-				for clock().Before(next) {
-					runtime.Gosched()
-				}
-				continue
-			}
-			wait -= spin
 		}
 		timer.Reset(wait)
 		select {

@@ -371,7 +371,7 @@ func presenceOf(user string, p uint8) func(frame.Frame) bool {
 }
 
 func TestE2EPresenceOnlineAwayOfflineWithoutFlapping(t *testing.T) {
-	const grace, away = 400 * time.Millisecond, 300 * time.Millisecond
+	const grace, away = 600 * time.Millisecond, time.Second
 	srv := startServer(t, "", social.Config{PresenceGrace: grace, AwayAfter: away, TickInterval: 20 * time.Millisecond})
 	ua, ub := register(t, srv, "alice"), register(t, srv, "bob")
 	a, b := dial(t, srv, ua.Token), dial(t, srv, ub.Token)
@@ -474,6 +474,40 @@ func TestE2EHTTPAPI(t *testing.T) {
 	require.NoError(t, httpDo(t, srv, ub, "GET", fmt.Sprintf("/v1/social/messages/group/%d?limit=10", g.ID), "", &hist))
 	require.Len(t, hist.Messages, 1)
 	require.NoError(t, httpDo(t, srv, ua, "PUT", "/v1/social/presence", `{"presence":"away","status":"afk"}`, nil))
+	require.NoError(t, httpDo(t, srv, ub, "GET", "/v1/social/friends", "", &friends))
+	require.Len(t, friends.Friends, 1)
+	assert.Equal(t, "offline", friends.Friends[0].Presence, "alice has no session: offline, status hidden")
+	assert.Empty(t, friends.Friends[0].Status)
+
+	// Members, roles, invitations, leave, direct history, blocks.
+	uc := register(t, srv, "carol")
+	var members struct {
+		Members []social.MemberJSON
+		More    bool
+	}
+	require.NoError(t, httpDo(t, srv, ub, "GET", fmt.Sprintf("/v1/social/groups/%d/members", g.ID), "", &members))
+	require.Len(t, members.Members, 2)
+	require.NoError(t, httpDo(t, srv, ua, "PUT", fmt.Sprintf("/v1/social/groups/%d/members/%s/role", g.ID, ub.UserID), `{"role":"admin"}`, nil))
+	require.NoError(t, httpDo(t, srv, ub, "POST", fmt.Sprintf("/v1/social/groups/%d/invites", g.ID), `{"user_id":"`+uc.UserID+`"}`, nil))
+	var groups struct{ Groups []social.GroupJSON }
+	require.NoError(t, httpDo(t, srv, uc, "GET", "/v1/social/groups", "", &groups))
+	require.Len(t, groups.Groups, 1)
+	assert.Equal(t, "invited", groups.Groups[0].Role)
+	require.NoError(t, httpDo(t, srv, uc, "POST", fmt.Sprintf("/v1/social/groups/%d/decline", g.ID), "", nil))
+	require.ErrorIs(t, httpDo(t, srv, uc, "POST", fmt.Sprintf("/v1/social/groups/%d/accept", g.ID), "", nil), netcode.CodeRequestNotFound)
+	require.NoError(t, httpDo(t, srv, uc, "POST", fmt.Sprintf("/v1/social/groups/%d/join", g.ID), "", nil))
+	require.NoError(t, httpDo(t, srv, ub, "DELETE", fmt.Sprintf("/v1/social/groups/%d/members/%s", g.ID, uc.UserID), "", nil))
+	require.NoError(t, httpDo(t, srv, ub, "POST", fmt.Sprintf("/v1/social/groups/%d/leave", g.ID), "", nil))
+	require.NoError(t, httpDo(t, srv, ub, "GET", "/v1/social/messages/direct/"+ua.UserID+"?limit=5", "", &hist))
+	require.Len(t, hist.Messages, 1)
+	assert.Equal(t, "from a tool", hist.Messages[0].Body)
+	require.NoError(t, httpDo(t, srv, uc, "POST", "/v1/social/friends/requests", `{"username":"alice"}`, nil))
+	require.NoError(t, httpDo(t, srv, ua, "POST", "/v1/social/friends/"+uc.UserID+"/decline", "", nil))
+	require.NoError(t, httpDo(t, srv, ua, "POST", "/v1/social/blocks/"+uc.UserID, "", nil))
+	require.ErrorIs(t, httpDo(t, srv, uc, "POST", "/v1/social/friends/requests", `{"username":"alice"}`, nil), netcode.CodeBlocked)
+	require.NoError(t, httpDo(t, srv, ua, "DELETE", "/v1/social/blocks/"+uc.UserID, "", nil))
+	require.NoError(t, httpDo(t, srv, ua, "DELETE", "/v1/social/friends/"+ub.UserID, "", nil))
+	require.ErrorIs(t, httpDo(t, srv, ua, "POST", "/v1/social/messages/direct/"+ub.UserID, `{"body":"hi"}`, nil), netcode.CodeNotFriends)
 
 	err := httpDo(t, srv, ua, "POST", "/v1/social/messages/direct/"+ub.UserID, `{"body":"`+strings.Repeat("x", 5000)+`"}`, nil)
 	require.ErrorIs(t, err, netcode.CodeMessageTooLarge)

@@ -74,5 +74,19 @@ CREATE TABLE social_status (
 	away         INTEGER NOT NULL DEFAULT 0,
 	last_seen_us INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;`,
+	}, {
+		// Version 1's partial indexes are never chosen by SQLite's planner
+		// for "to_id = ?"-style terms (a bound parameter does not prove the
+		// index's WHERE): full indexes keep logins and history pages
+		// independent of the table size.
+		Domain:  Domain,
+		Version: 2,
+		SQL: `
+DROP INDEX social_messages_conv;
+DROP INDEX social_messages_to;
+DROP INDEX social_messages_group;
+CREATE INDEX social_messages_conv ON social_messages (conv, id);
+CREATE INDEX social_messages_to ON social_messages (to_id, id);
+CREATE INDEX social_messages_group ON social_messages (group_id, id);`,
 	}}
 }

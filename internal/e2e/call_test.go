@@ -35,7 +35,7 @@ const (
 	opSilence = 3 // never reply
 )
 
-func (*opReq) Kind() frame.Kind   { return kindOp }
+func (*opReq) Kind() frame.Kind    { return kindOp }
 func (r *opReq) SetRef(ref uint32) { r.Ref = ref }
 func (r *opReq) EncodeMsgpack(enc *msgpack.Encoder) error {
 	w := frame.W{Enc: enc}

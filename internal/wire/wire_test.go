@@ -1,0 +1,74 @@
+package wire_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/tickwire/tickwire/internal/wire"
+	"github.com/tickwire/tickwire/internal/wire/wiretest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// kcp-go's process-wide workers, started on first use.
+		goleak.IgnoreTopFunction("github.com/xtaci/kcp-go/v5.(*TimedSched).run"),
+		goleak.IgnoreAnyFunction("github.com/xtaci/kcp-go/v5.postProcessWorker"),
+	)
+}
+
+func TestStartBindsAndShutsDown(t *testing.T) {
+	srv := wiretest.Start(t, wire.Config{})
+	for _, a := range []string{srv.KCPAddr(), srv.TCPAddr(), srv.HTTPAddr()} {
+		host, port, err := net.SplitHostPort(a)
+		require.NoError(t, err)
+		assert.Equal(t, "127.0.0.1", host)
+		assert.NotEqual(t, "0", port)
+	}
+	resp, err := http.Get(srv.HTTPURL() + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Nil(t, srv.Err())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, srv.Shutdown(ctx))
+	<-srv.Done()
+	require.NoError(t, srv.Shutdown(ctx), "idempotent")
+	_, err = http.Get(srv.HTTPURL() + "/healthz")
+	assert.Error(t, err, "HTTP listener closed")
+}
+
+func TestListenersCanBeTurnedOff(t *testing.T) {
+	srv := wiretest.Start(t, wire.Config{KCPAddr: wire.Off, HTTPAddr: wire.Off})
+	assert.Empty(t, srv.KCPAddr())
+	assert.Empty(t, srv.HTTPAddr())
+	assert.NotEmpty(t, srv.TCPAddr())
+}
+
+// A port already in use fails Start, and what Start had opened (the KCP
+// socket) is released.
+func TestStartFailureReleasesListeners(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	kcpAddr := udp.LocalAddr().String()
+	require.NoError(t, udp.Close())
+
+	_, err = wire.Start(context.Background(), wire.Config{
+		KCPAddr: kcpAddr, TCPAddr: busy.Addr().String(), HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(),
+	})
+	require.Error(t, err)
+	again, err := net.ListenPacket("udp", kcpAddr)
+	require.NoError(t, err, "the KCP socket was released")
+	require.NoError(t, again.Close())
+}
