@@ -13,8 +13,9 @@ import (
 )
 
 // Example connects to a server over KCP with a guest token, measures the
-// round trip and the server's clock, and echoes a frame. The server here is started in-process on loopback so that the
-// example runs as a test; against `make run` use the default addresses
+// round trip and the server's clock, and echoes a frame. The server here
+// is started in-process on loopback so that the example runs as a test;
+// against `make run` use the default addresses
 // http://127.0.0.1:7780 and 127.0.0.1:7777.
 func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
