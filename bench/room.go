@@ -346,7 +346,11 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 	res.SetExtra("tick_interval_us", float64(tickInterval.Microseconds()))
 	res.SetExtra("join_p50_us", joinHist.QuantileUs(50))
 	res.SetExtra("join_p99_us", joinHist.QuantileUs(99))
-	res.SetExtra("inputs_per_s", float64(expected)/float64(cfg.Clients)/cfg.Duration.Seconds())
+	rate := float64(expected) / float64(cfg.Clients) / cfg.Duration.Seconds()
+	res.SetExtra("inputs_per_s", rate)
+	if want := float64(n * cfg.InputHz); rate < 0.95*want {
+		res.Note = strings.TrimSpace(res.Note + fmt.Sprintf(" the generator sent %.0f%% of the configured input rate: this machine is overloaded and the latencies include its queueing;", 100*rate/want))
+	}
 	if bad > 0 {
 		res.SetExtra("bad_ticks", float64(bad))
 	}

@@ -33,7 +33,13 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	defer srv.Shutdown(context.Background())
+	defer func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			fmt.Println("shutdown:", err)
+		}
+	}()
 
 	// The client side: a guest token over HTTP, then a KCP session.
 	token, err := client.GuestToken(ctx, srv.HTTPURL(), "ada")
@@ -63,7 +69,18 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	for m := range c.Messages() {
+	for {
+		var m client.Message
+		select {
+		case m = <-c.Messages(): // closed, with Kind 0, if the session ends
+		case <-ctx.Done():
+			fmt.Println("no echo:", ctx.Err())
+			return
+		}
+		if err := c.Err(); err != nil {
+			fmt.Println("session ended:", err)
+			return
+		}
 		if m.Kind != frame.KindEcho {
 			continue
 		}

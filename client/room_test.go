@@ -308,7 +308,7 @@ func TestStuckClientDoesNotHoldTheRoom(t *testing.T) {
 	}
 
 	payload := make([]byte, 4000)
-	const total = 4000 // ~16 MB to the stuck member: beyond its socket buffers and queue
+	const total = 4000  // ~16 MB to the stuck member: beyond its socket buffers and queue
 	const inFlight = 12 // at most 12 inputs of 4 KB per tick: every tick fits one frame
 	got := uint32(0)
 	left := false
@@ -345,4 +345,26 @@ func TestStuckClientDoesNotHoldTheRoom(t *testing.T) {
 	t.Logf("relay stats: ticks %d skipped %d lateness p99 %v tick p99 %v dropped sends %d",
 		st.Ticks, st.Skipped, st.Lateness.P99, st.TickTime.P99, st.SendDropped)
 	assert.Less(t, st.TickTime.P99, 20*time.Millisecond, "delivering to a stuck member never blocks the tick")
+}
+
+func TestDecodeRoomUpdate(t *testing.T) {
+	b, err := frame.Marshal(&frame.RoomEvent{RoomID: 9, Event: frame.RoomEventLeft, Member: 3, UserID: "u"})
+	require.NoError(t, err)
+	u, ok, err := client.DecodeRoomUpdate(client.Message{Kind: frame.KindRoomEvent, Data: b})
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, uint64(9), u.RoomID)
+	require.NotNil(t, u.Event)
+	assert.Equal(t, uint32(3), u.Event.Member)
+	assert.Nil(t, u.Tick)
+
+	b, err = frame.Marshal(&frame.Pong{ClientTimeUs: 1})
+	require.NoError(t, err)
+	_, ok, err = client.DecodeRoomUpdate(client.Message{Kind: frame.KindPong, Data: b})
+	assert.NoError(t, err)
+	assert.False(t, ok, "not a room push")
+
+	_, ok, err = client.DecodeRoomUpdate(client.Message{Kind: frame.KindRoomTick, Data: []byte{0x91, 0x01}})
+	assert.Error(t, err)
+	assert.False(t, ok)
 }

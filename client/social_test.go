@@ -49,7 +49,8 @@ func nextSocial(t *testing.T, c *client.Client, k frame.Kind) frame.Frame {
 	timeout := time.After(socialWait)
 	for {
 		select {
-		case m := <-c.Messages():
+		case m, ok := <-c.Messages():
+			require.True(t, ok, "client ended: %v", c.Err())
 			if m.Kind != k {
 				continue
 			}

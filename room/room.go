@@ -100,7 +100,7 @@ type Factory func(cfg Config) (Handler, error)
 // Base implements every Handler method as a no-op, for embedding.
 type Base struct{}
 
-func (Base) Created(*Context)       {}
+func (Base) Created(*Context)        {}
 func (Base) Joined(*Context, Member) {}
 func (Base) Left(*Context, Member)   {}
 func (Base) Input(*Context, Input)   {}

@@ -23,7 +23,6 @@
 // closes that room alone with CodeRoomCrashed and is logged with its
 // stack.
 //
-// Lock order: Hub.mu, then session.mu, then roomRun.mu, then shard.mu; no
-// lock is held while calling a room handler or Peer.Send, except that
-// Send is called by the worker with no hub lock held.
+// Lock order: Hub.mu, then session.mu, then roomRun.mu, then shard.mu. No
+// lock is held while a room handler runs or while Peer.Send is called.
 package rooms

@@ -168,10 +168,10 @@ func (h *Hub) HandleFrame(now time.Time, p service.Peer, ch netcode.Channel, k f
 			return 0, err
 		}
 		cfg, err := h.settings(m.Type, m.Label, int(m.Capacity), int(m.TickRate), m.EmptyTimeoutMs, m.Params)
-		cfg.Private = m.Private
 		if err != nil {
 			return m.Ref, err
 		}
+		cfg.Private = m.Private
 		return m.Ref, h.createAndJoin(now, s, cfg, m.Ref)
 	case frame.KindRoomJoin:
 		var m frame.RoomJoin

@@ -278,7 +278,10 @@ func (s *shard) apply(rr *roomRun, o *op, arena []byte, now time.Time) {
 		}
 	case opLeave:
 		id, ok := rr.bySess[o.sess]
-		if !ok {
+		if !ok { // its join failed (and was answered) before the leave ran
+			if o.ref != 0 {
+				o.sess.reply(&frame.OK{Ref: o.ref})
+			}
 			return
 		}
 		delete(rr.bySess, o.sess)
@@ -388,7 +391,13 @@ func (s *shard) closeRoom(rr *roomRun, now time.Time, cause error) {
 	for i := range rest {
 		s.refuse(rr, &rest[i])
 	}
+	crashedBefore := rr.r.Crash() != nil
 	rr.r.Close(now, code, msg)
+	if pe := rr.r.Crash(); pe != nil && !crashedBefore {
+		st.crashed.Add(1)
+		s.h.cfg.Logger.Error("room handler panicked while closing", "type", rr.typ.name, "room", rr.e.id,
+			"in", pe.In, "panic", pe.Value, "stack", string(pe.Stack))
+	}
 	s.deliver(rr)
 	for _, sess := range rr.members {
 		sess.removeRoom(rr.e.id)

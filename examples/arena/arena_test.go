@@ -37,7 +37,7 @@ func TestArenaMovesPlayers(t *testing.T) {
 
 	require.NoError(t, r.Input(t0, a.ID, netcode.Reliable, 1, arena.Input(1, 0)))
 	require.NoError(t, r.Input(t0, b.ID, netcode.Reliable, 1, arena.Input(-5, 1))) // clamped to -1
-	require.NoError(t, r.Input(t0, b.ID, netcode.Reliable, 2, []byte{1}))           // malformed: ignored
+	require.NoError(t, r.Input(t0, b.ID, netcode.Reliable, 2, []byte{1}))          // malformed: ignored
 	for i := 1; i <= 3; i++ {
 		require.NoError(t, r.Tick(t0.Add(time.Duration(i)*time.Second/30)))
 	}

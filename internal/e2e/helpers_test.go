@@ -105,17 +105,23 @@ func rawDial(t testing.TB, srv *wire.Server, tr string) *rawConn {
 func (r *rawConn) pump() *rawConn {
 	r.msgs = make(chan rawMsg, 4096)
 	done := make(chan struct{})
+	stop := make(chan struct{}) // closed at cleanup: a full msgs must not strand the reader
 	go func() {
 		defer close(done)
 		for {
 			ch, b, err := r.c.ReadMessage()
-			r.msgs <- rawMsg{ch: ch, b: append([]byte(nil), b...), err: err}
+			select {
+			case r.msgs <- rawMsg{ch: ch, b: append([]byte(nil), b...), err: err}:
+			case <-stop:
+				return
+			}
 			if err != nil {
 				return
 			}
 		}
 	}()
 	r.t.Cleanup(func() {
+		close(stop)
 		_ = r.c.Close(netcode.CodeOK, "test over")
 		<-done
 	})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/tickwire/tickwire/netcode"
@@ -150,7 +151,9 @@ type config struct {
 
 const maxRedundancyLevel = 4
 
-var defaultThresholds = []float64{0.02, 0.08, 0.20, 0.35}
+// defaultThresholds returns a fresh copy of the default redundancy
+// thresholds (a shared slice could be changed through one Config).
+func defaultThresholds() []float64 { return []float64{0.02, 0.08, 0.20, 0.35} }
 
 func (c Config) populate() (*config, error) {
 	t, ok := c.Profile.tuning()
@@ -207,7 +210,9 @@ func (c Config) populate() (*config, error) {
 		return nil, fmt.Errorf("kcp: Redundancy.MaxLevel %d outside 0..%d: %w", r.MaxLevel, maxRedundancyLevel, ErrConfig)
 	}
 	if r.Thresholds == nil {
-		r.Thresholds = defaultThresholds
+		r.Thresholds = defaultThresholds()
+	} else {
+		r.Thresholds = slices.Clone(r.Thresholds) // validated once: the caller's slice must not change it later
 	}
 	if len(r.Thresholds) < r.MaxLevel {
 		return nil, fmt.Errorf("kcp: %d redundancy thresholds for MaxLevel %d: %w", len(r.Thresholds), r.MaxLevel, ErrConfig)
