@@ -13,7 +13,7 @@ import (
 )
 
 // Argon2Params are the argon2id cost parameters. The zero value means
-// DefaultArgon2.
+// DefaultArgon2().
 type Argon2Params struct {
 	Time      uint32 // passes over memory
 	MemoryKiB uint32 // memory per hash, in KiB
@@ -26,7 +26,11 @@ type Argon2Params struct {
 // line "m=19456 (19 MiB), t=2, p=1": about 30–60 ms per hash on one core of
 // a current server, and 19 MiB per hash in flight (Config.MaxConcurrentHashes
 // bounds how many run at once).
-var DefaultArgon2 = Argon2Params{Time: 2, MemoryKiB: 19 * 1024, Threads: 1, SaltLen: 16, KeyLen: 32}
+// It is a function, not a variable, so that no caller can change the
+// defaults of every other.
+func DefaultArgon2() Argon2Params {
+	return Argon2Params{Time: 2, MemoryKiB: 19 * 1024, Threads: 1, SaltLen: 16, KeyLen: 32}
+}
 
 // Limits on parameters read back from a stored hash, so a corrupted or
 // hostile row cannot make a login allocate gigabytes.
@@ -46,7 +50,7 @@ var errBadHash = errors.New("accounts: malformed password hash")
 
 func (p Argon2Params) withDefaults() Argon2Params {
 	if p == (Argon2Params{}) {
-		return DefaultArgon2
+		return DefaultArgon2()
 	}
 	return p
 }

@@ -21,17 +21,17 @@ func TestHashAndVerifyPassword(t *testing.T) {
 	ok, _, err = VerifyPassword(h, "correct horsf", cheapArgon)
 	require.NoError(t, err)
 	assert.False(t, ok)
-	ok, rehash, err = VerifyPassword(h, "correct horse", DefaultArgon2)
+	ok, rehash, err = VerifyPassword(h, "correct horse", DefaultArgon2())
 	require.NoError(t, err)
 	assert.True(t, ok)
 	assert.True(t, rehash, "parameters differ from the wanted ones")
 }
 
 func TestDefaultParamsHash(t *testing.T) {
-	require.NoError(t, DefaultArgon2.validate())
-	h := HashPassword(DefaultArgon2, "password123")
+	require.NoError(t, DefaultArgon2().validate())
+	h := HashPassword(DefaultArgon2(), "password123")
 	assert.True(t, strings.HasPrefix(string(h), "$argon2id$v=19$m=19456,t=2,p=1$"), string(h))
-	ok, rehash, err := VerifyPassword(h, "password123", DefaultArgon2)
+	ok, rehash, err := VerifyPassword(h, "password123", DefaultArgon2())
 	require.NoError(t, err)
 	assert.True(t, ok)
 	assert.False(t, rehash)
@@ -88,15 +88,15 @@ func FuzzParseHash(f *testing.F) {
 func BenchmarkHashPasswordDefault(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		HashPassword(DefaultArgon2, "correct horse battery staple")
+		HashPassword(DefaultArgon2(), "correct horse battery staple")
 	}
 }
 
 func BenchmarkVerifyPasswordDefault(b *testing.B) {
-	h := HashPassword(DefaultArgon2, "correct horse battery staple")
+	h := HashPassword(DefaultArgon2(), "correct horse battery staple")
 	b.ReportAllocs()
 	for b.Loop() {
-		if ok, _, err := VerifyPassword(h, "correct horse battery staple", DefaultArgon2); !ok || err != nil {
+		if ok, _, err := VerifyPassword(h, "correct horse battery staple", DefaultArgon2()); !ok || err != nil {
 			b.Fatal("no match")
 		}
 	}

@@ -37,7 +37,7 @@ type Config struct {
 	// TokenTTL is the lifetime of tokens from register, login and refresh
 	// (default 24h).
 	TokenTTL time.Duration
-	// Argon2 are the password hashing costs (default DefaultArgon2).
+	// Argon2 are the password hashing costs (default DefaultArgon2()).
 	Argon2 Argon2Params
 	// MaxConcurrentHashes bounds the argon2id computations in flight, and
 	// so the memory they take (default GOMAXPROCS); requests beyond it wait

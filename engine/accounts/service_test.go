@@ -530,7 +530,7 @@ func TestConfigValidation(t *testing.T) {
 	}
 	s, err := New(context.Background(), Config{Store: st, Signer: signer})
 	require.NoError(t, err)
-	assert.Equal(t, DefaultArgon2, s.cfg.Argon2)
+	assert.Equal(t, DefaultArgon2(), s.cfg.Argon2)
 }
 
 func BenchmarkTokenCheck(b *testing.B) {

@@ -6,7 +6,7 @@
 // service.Service (frame kinds 64–127), a service.Router (HTTP JSON under
 // /v1/social/) and a service.Runner (presence timers, backlog delivery,
 // acknowledgement flushing). docs/SOCIAL.md describes the behaviour and
-// docs/protocol-social.md every frame.
+// docs/PROTOCOL.md (section 5) every frame.
 //
 // Delivery: every message gets a monotonic id (INTEGER PRIMARY KEY
 // AUTOINCREMENT) and a timestamp and is committed before the sender is

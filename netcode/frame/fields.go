@@ -16,7 +16,7 @@ func WriteHeader(enc *msgpack.Encoder, k Kind, n int) error {
 	if err := enc.EncodeArrayLen(n + 1); err != nil {
 		return err
 	}
-	return enc.EncodeUint8(uint8(k))
+	return enc.EncodeUint(uint64(k)) // a positive fixint for kinds below 128
 }
 
 // ReadHeader reads a frame's array header and kind, checks the kind is k

@@ -11,7 +11,7 @@ import (
 // Room kinds (16–63). Every room frame has the request ref as field 1:
 // requests carry a client-chosen non-zero ref (RoomInput may carry 0),
 // replies echo it, and server pushes (RoomEvent, RoomClosed, RoomTick,
-// RoomData) carry 0. docs/protocol-rooms.md documents each layout.
+// RoomData) carry 0. docs/PROTOCOL.md (section 4) documents each layout.
 const (
 	KindRoomCreate       Kind = 16 // [16, ref, type, label, capacity, tick_rate, private, empty_timeout_ms, params]
 	KindRoomJoin         Kind = 17 // [17, ref, room_id]

@@ -11,7 +11,7 @@ import (
 // to ask for no reply), replies echo it, and server pushes (FriendUpdate,
 // GroupUpdate, Message, PresenceUpdate) carry 0. Requests that return
 // nothing else are answered with OK [8, ref]; failures with Error [3,
-// code, message, ref]. docs/protocol-social.md documents each layout.
+// code, message, ref]. docs/PROTOCOL.md (section 5) documents each layout.
 const (
 	KindFriendRequest      Kind = 64  // [64, ref, username]
 	KindFriendAccept       Kind = 65  // [65, ref, user_id]
