@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tickwire/tickwire/bench"
 )
 
 // TestMain lets the test binary act as "tickbench serve" when
@@ -171,4 +174,28 @@ func TestChatCommand(t *testing.T) {
 	r := readReport(t, js)
 	assert.Equal(t, "chat", r.Scenario)
 	assert.Len(t, r.Results, 2)
+}
+
+func TestEchoCommandRemoteServer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	l, err := bench.StartLocal(ctx, bench.LocalConfig{DataDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, l.Close(ctx))
+	})
+	tg := l.Target()
+	port := func(addr string) string {
+		_, p, err := net.SplitHostPort(addr)
+		require.NoError(t, err)
+		return p
+	}
+	js := filepath.Join(t.TempDir(), "echo.json")
+	runCmd(t, "echo", "--server", "127.0.0.1", "--count", "20",
+		"--kcp-port", port(tg.KCP), "--tcp-port", port(tg.TCP), "--http-port", port(tg.HTTP),
+		"--udp-echo-port", port(tg.UDPEcho), "--kcp-echo-port", port(tg.KCPEcho), "--json", js)
+	r := readReport(t, js)
+	assert.Len(t, r.Results, 5)
 }

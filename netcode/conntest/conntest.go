@@ -36,20 +36,37 @@ type msg struct {
 	err  error
 }
 
-// reader pumps ReadMessage into a channel, copying every message.
-func reader(c netcode.Conn) <-chan msg {
+// reader pumps ReadMessage into a channel, copying every message. The
+// test owns the goroutine: at cleanup it closes c and waits for it, and a
+// full channel never strands it.
+func reader(t *testing.T, c netcode.Conn) <-chan msg {
 	out := make(chan msg, 4096)
+	stop := make(chan struct{})
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		defer close(out)
 		for {
 			ch, b, err := c.ReadMessage()
-			if err != nil {
-				out <- msg{err: err}
+			m := msg{ch: ch, err: err}
+			if err == nil {
+				m.data = append([]byte(nil), b...)
+			}
+			select {
+			case out <- m:
+			case <-stop:
 				return
 			}
-			out <- msg{ch: ch, data: append([]byte(nil), b...)}
+			if err != nil {
+				return
+			}
 		}
 	}()
+	t.Cleanup(func() {
+		close(stop)
+		_ = c.Close(netcode.CodeOK, "test over") // idempotent; unblocks ReadMessage
+		<-done
+	})
 	return out
 }
 
@@ -108,7 +125,7 @@ func Run(t *testing.T, mk MakePair, o Options) {
 
 	t.Run("ReliableOrderedBothWays", func(t *testing.T) {
 		c, s := pair(t)
-		cin, sin := reader(c), reader(s)
+		cin, sin := reader(t, c), reader(t, s)
 		const n = 500
 		sizes := []int{4, 17, 200, 1300, 1500, 4000}
 		var wg sync.WaitGroup
@@ -144,7 +161,7 @@ func Run(t *testing.T, mk MakePair, o Options) {
 
 	t.Run("UnreliableNewestWins", func(t *testing.T) {
 		c, s := pair(t)
-		sin := reader(s)
+		sin := reader(t, s)
 		const n = 200
 		for i := 1; i <= n; i++ {
 			require.NoError(t, c.WriteMessage(netcode.Unreliable, payload(uint32(i), 64)))
@@ -184,7 +201,7 @@ func Run(t *testing.T, mk MakePair, o Options) {
 
 	t.Run("MaxSizeAndTooLarge", func(t *testing.T) {
 		c, s := pair(t)
-		sin := reader(s)
+		sin := reader(t, s)
 		big := payload(7, o.MaxMessageSize)
 		require.NoError(t, c.WriteMessage(netcode.Reliable, big))
 		m := next(t, sin, o.Timeout)
@@ -206,7 +223,7 @@ func Run(t *testing.T, mk MakePair, o Options) {
 
 	t.Run("CloseCodeReachesPeer", func(t *testing.T) {
 		c, s := pair(t)
-		sin := reader(s)
+		sin := reader(t, s)
 		require.NoError(t, c.WriteMessage(netcode.Reliable, payload(1, 10)))
 		m := next(t, sin, o.Timeout)
 		require.NoError(t, m.err)
@@ -222,7 +239,7 @@ func Run(t *testing.T, mk MakePair, o Options) {
 
 	t.Run("LocalCloseUnblocksAndIsIdempotent", func(t *testing.T) {
 		c, _ := pair(t)
-		cin := reader(c)
+		cin := reader(t, c)
 		require.NoError(t, c.Close(netcode.CodeOK, "bye"))
 		m := next(t, cin, o.Timeout)
 		require.ErrorIs(t, m.err, netcode.ErrClosed)
@@ -232,8 +249,8 @@ func Run(t *testing.T, mk MakePair, o Options) {
 
 	t.Run("ConcurrentReadWrite", func(t *testing.T) {
 		c, s := pair(t)
-		sin := reader(s)
-		cin := reader(c)
+		sin := reader(t, s)
+		cin := reader(t, c)
 		const n = 300
 		var wg sync.WaitGroup
 		wg.Add(1)
