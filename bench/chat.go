@@ -170,8 +170,10 @@ func runChatTransport(ctx context.Context, env *Env, cfg ChatConfig, t string) (
 		}
 		closeAll(cs, 16)
 	}()
+	setupCtx, cancelSetup := context.WithTimeout(ctx, setupTimeout)
+	defer cancelSetup()
 	bar := env.bar(fmt.Sprintf("chat %s: users", t), int64(n))
-	err = parallel(ctx, n, 8, func(ctx context.Context, i int) error {
+	err = parallel(setupCtx, n, 8, func(ctx context.Context, i int) error {
 		u := &chatUser{name: fmt.Sprintf("tb%s_%d", run, i), dec: frame.NewDecoder(), hist: NewHistogram()}
 		var tr struct {
 			Token  string `json:"token"`
@@ -183,7 +185,7 @@ func runChatTransport(ctx context.Context, env *Env, cfg ChatConfig, t string) (
 			return fmt.Errorf("register %s: %w", u.name, err)
 		}
 		u.id = tr.UserID
-		o := dialOptions(t, addr, tr.Token, "tickbench-chat")
+		o := dialOptions(env, t, addr, tr.Token, "tickbench-chat")
 		o.Handler = func(m client.Message) { u.handle(base, marker, m) }
 		c, err := client.Dial(ctx, o)
 		if err != nil {
@@ -200,7 +202,7 @@ func runChatTransport(ctx context.Context, env *Env, cfg ChatConfig, t string) (
 	}
 	pairs, group := users[:2*cfg.Pairs], users[2*cfg.Pairs:]
 	// Friends: a asks, b accepts.
-	err = parallel(ctx, cfg.Pairs, 8, func(ctx context.Context, p int) error {
+	err = parallel(setupCtx, cfg.Pairs, 8, func(ctx context.Context, p int) error {
 		a, b := pairs[2*p], pairs[2*p+1]
 		if err := a.c.RequestFriend(ctx, b.name); err != nil {
 			return fmt.Errorf("friend request: %w", err)
@@ -213,11 +215,11 @@ func runChatTransport(ctx context.Context, env *Env, cfg ChatConfig, t string) (
 	if err != nil {
 		return nil, err
 	}
-	g, err := group[0].c.CreateGroup(ctx, "tb"+run, true)
+	g, err := group[0].c.CreateGroup(setupCtx, "tb"+run, true)
 	if err != nil {
 		return nil, fmt.Errorf("create group: %w", err)
 	}
-	err = parallel(ctx, len(group)-1, 8, func(ctx context.Context, i int) error {
+	err = parallel(setupCtx, len(group)-1, 8, func(ctx context.Context, i int) error {
 		return group[i+1].c.JoinGroup(ctx, g.ID)
 	})
 	if err != nil {

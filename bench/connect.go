@@ -144,7 +144,7 @@ func runConnectTransport(ctx context.Context, env *Env, cfg ConnectConfig, t str
 				t1 := time.Now()
 				var c *client.Client
 				if err == nil {
-					o := dialOptions(t, addr, tok, "tickbench-connect")
+					o := dialOptions(env, t, addr, tok, "tickbench-connect")
 					o.PingInterval = -1
 					c, err = client.Dial(ctx, o)
 				}

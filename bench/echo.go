@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -23,9 +22,6 @@ const (
 
 // AllTransports lists every transport in report order.
 var AllTransports = []string{TransportUDPRaw, TransportKCPBare, TransportKCP, TransportKCPUnreliable, TransportTCP}
-
-// ErrUnknownTransport names a transport tickbench does not know.
-var ErrUnknownTransport = errors.New("bench: unknown transport")
 
 // ParseTransports splits a comma-separated list and checks every name.
 func ParseTransports(s string) ([]string, error) {
@@ -86,9 +82,6 @@ func (i Impairment) validate() error {
 	return nil
 }
 
-// ErrConfig reports an invalid scenario configuration.
-var ErrConfig = errors.New("bench: invalid config")
-
 // EchoConfig configures the echo scenario. The zero value means the
 // defaults.
 type EchoConfig struct {
@@ -107,8 +100,10 @@ type EchoConfig struct {
 	// request as soon as the previous reply (or Timeout) arrives.
 	Interval   time.Duration
 	BackToBack bool
-	// Duration caps one transport's run (default 60 s); a run that hits
-	// it stops sending and says so in its row's note.
+	// Duration caps one transport's run, counted from the moment its link
+	// opens (with Rounds > 1 that includes the other transports' turns;
+	// default 60 s); a run that hits it stops sending and says so in its
+	// row's note.
 	Duration time.Duration
 	// Timeout is how long a back-to-back request waits for its reply, and
 	// how long the run waits for outstanding replies after the last send
@@ -288,9 +283,6 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
-
-// ErrLinkClosed is what a link returns from recv after close.
-var ErrLinkClosed = errors.New("bench: link closed")
 
 // echoRunner is one transport's echo run: its link (and proxy) stay open
 // from openEchoRunner to finish; segment sends a batch of round trips.
@@ -504,8 +496,8 @@ func (r *echoRunner) finish() error {
 		r.px.Close()
 	}
 	r.closed = true
-	if err != nil && !errors.Is(err, ErrLinkClosed) {
-		return err
+	if err != nil {
+		return fmt.Errorf("closing link: %w", err)
 	}
 	res := &r.res
 	res.Sent, res.Received = r.sent, r.received.Load()

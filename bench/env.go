@@ -2,11 +2,12 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
+
+	"github.com/tickwire/tickwire/netcode/kcp"
 )
 
 // Env is where scenarios run: the server they talk to and how they report
@@ -17,6 +18,9 @@ type Env struct {
 	Progress func(label string, total int64) *Progress
 	// Logger receives rare events (nil: discard).
 	Logger *slog.Logger
+	// KCP configures the tickwire clients' KCP transport (zero: the
+	// defaults), e.g. a redundancy budget for a what-if run.
+	KCP kcp.Config
 }
 
 func (e *Env) logger() *slog.Logger {
@@ -53,9 +57,6 @@ func RemoteTarget(host string, kcpPort, tcpPort, httpPort, udpEchoPort, kcpEchoP
 	hp := func(p int) string { return net.JoinHostPort(host, strconv.Itoa(p)) }
 	return Target{KCP: hp(kcpPort), TCP: hp(tcpPort), HTTP: hp(httpPort), UDPEcho: hp(udpEchoPort), KCPEcho: hp(kcpEchoPort)}
 }
-
-// ErrNoAddress means the target has no address for a transport.
-var ErrNoAddress = errors.New("bench: no server address for transport")
 
 func (t Target) addrFor(transport string) (string, error) {
 	var a string

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"os"
+
+	"github.com/tickwire/tickwire/netcode/kcp"
 )
 
 // LocalConfig configures an in-process server set.
@@ -16,6 +18,8 @@ type LocalConfig struct {
 	// FastPasswords makes password hashing cheap (tests: registering chat
 	// users under the race detector); never for a server people log into.
 	FastPasswords bool
+	// KCP configures the server's KCP listener (zero: the defaults).
+	KCP kcp.Config
 	// Listen addresses (default "127.0.0.1:0" each: a free loopback port).
 	KCPAddr, TCPAddr, HTTPAddr, UDPEchoAddr, KCPEchoAddr string
 }

@@ -33,7 +33,7 @@ var fastArgon2 = accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltL
 type localTickwire struct{ srv *wire.Server }
 
 func startLocalTickwire(ctx context.Context, lc LocalConfig, dir, kcpAddr, tcpAddr, httpAddr string) (*localTickwire, error) {
-	cfg := wire.Config{KCPAddr: kcpAddr, TCPAddr: tcpAddr, HTTPAddr: httpAddr, DataDir: dir}
+	cfg := wire.Config{KCPAddr: kcpAddr, TCPAddr: tcpAddr, HTTPAddr: httpAddr, DataDir: dir, KCP: lc.KCP}
 	cfg.Engine.MaxFramesPerSecond = BenchFrameRate
 	cfg.Social.MessagesPerSecond = BenchMessageRate
 	cfg.Social.MessageBurst = BenchMessageRate

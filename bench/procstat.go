@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -12,10 +11,6 @@ import (
 // clockTicks is USER_HZ, the unit of utime/stime in /proc/PID/stat. It
 // is 100 on every Linux architecture Go supports.
 const clockTicks = 100
-
-// ErrNoProc means /proc is not available for the process (not Linux, or
-// the process is gone).
-var ErrNoProc = errors.New("bench: /proc not available")
 
 // ProcSnapshot is one reading of a process's counters.
 type ProcSnapshot struct {

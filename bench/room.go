@@ -42,6 +42,9 @@ type RoomConfig struct {
 	Seed       int64
 }
 
+// setupTimeout bounds the connect and join phases of a room or chat run.
+const setupTimeout = 2 * time.Minute
+
 // drainMax bounds the wait for the last deliveries after the inputs stop.
 const drainMax = 10 * time.Second
 
@@ -204,15 +207,18 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 		closeAll(live, cfg.JoinConcurrency)
 	}()
 
-	// Phase 1: connect every client.
+	// Phase 1: connect every client. Setup (connect and join) is bounded
+	// on its own, so that a server that stops answering ends the run.
+	setupCtx, cancelSetup := context.WithTimeout(ctx, setupTimeout)
+	defer cancelSetup()
 	bar := env.bar(fmt.Sprintf("room %s: connect", t), int64(n))
-	err = parallel(ctx, n, cfg.JoinConcurrency, func(ctx context.Context, i int) error {
+	err = parallel(setupCtx, n, cfg.JoinConcurrency, func(ctx context.Context, i int) error {
 		rc := &roomClient{idx: uint32(i), roomIdx: i / cfg.Clients, ch: ch, data: make([]byte, cfg.Size), dec: frame.NewDecoder(), hist: NewHistogram()}
 		tok, err := client.GuestToken(ctx, env.Target.httpBase(), fmt.Sprintf("r%dc%d", rc.roomIdx, i%cfg.Clients))
 		if err != nil {
 			return fmt.Errorf("guest token: %w", err)
 		}
-		o := dialOptions(t, addr, tok, "tickbench-room")
+		o := dialOptions(env, t, addr, tok, "tickbench-room")
 		o.Handler = func(m client.Message) { rc.handle(base, m) }
 		c, err := client.Dial(ctx, o)
 		if err != nil {
@@ -245,7 +251,7 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 		return nil
 	}
 	bar = env.bar(fmt.Sprintf("room %s: join", t), int64(n))
-	err = parallel(ctx, cfg.Rooms, cfg.JoinConcurrency, func(ctx context.Context, r int) error {
+	err = parallel(setupCtx, cfg.Rooms, cfg.JoinConcurrency, func(ctx context.Context, r int) error {
 		rc := clients[r*cfg.Clients]
 		err := join(ctx, rc, func(ctx context.Context) (*client.Room, error) {
 			return rc.c.CreateRoom(ctx, client.RoomOptions{Type: "relay", Capacity: cfg.Clients, TickRate: cfg.TickHz, Private: true})
@@ -254,7 +260,7 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 		return err
 	})
 	if err == nil {
-		err = parallel(ctx, n, cfg.JoinConcurrency, func(ctx context.Context, i int) error {
+		err = parallel(setupCtx, n, cfg.JoinConcurrency, func(ctx context.Context, i int) error {
 			if i%cfg.Clients == 0 {
 				return nil
 			}

@@ -12,8 +12,8 @@ import (
 )
 
 // dialOptions returns client options for a bench session over transport.
-func dialOptions(transport, addr, token, name string) client.Options {
-	o := client.Options{Addr: addr, Token: token, Name: name, Version: "tickbench"}
+func dialOptions(env *Env, transport, addr, token, name string) client.Options {
+	o := client.Options{Addr: addr, Token: token, Name: name, Version: "tickbench", KCP: env.KCP}
 	switch transport {
 	case TransportTCP:
 		o.Transport = client.TransportTCP
@@ -45,7 +45,7 @@ func dialTickwire(ctx context.Context, env *Env, transport, addr string, size in
 	if transport == TransportKCPUnreliable {
 		l.ch = netcode.Unreliable
 	}
-	o := dialOptions(transport, addr, tok, "tickbench-echo")
+	o := dialOptions(env, transport, addr, tok, "tickbench-echo")
 	o.Handler = l.handle
 	c, err := client.Dial(ctx, o)
 	if err != nil {

@@ -49,6 +49,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Handler, if set, receives every message that is not a reply to a
 	// Call, on the reader goroutine; otherwise they go to Messages().
+	// While it runs nothing else is read (replies to Calls and Pongs
+	// included), and Close waits for it to return.
 	Handler func(m Message)
 	// QueueSize is the capacity of the Messages() channel (default 256).
 	// When it is full new messages are dropped and counted.
@@ -214,6 +216,9 @@ func (c *Client) handshake(ctx context.Context) error {
 		case frame.KindWelcome:
 			if err := frame.Unmarshal(b, &c.welcome); err != nil {
 				return fmt.Errorf("client: bad Welcome: %w", err)
+			}
+			if !stop() { // ctx ended just now and the connection is being closed
+				return fmt.Errorf("client: waiting for Welcome: %w", ctx.Err())
 			}
 			rtt := time.Since(sent)
 			c.srtt.Store(int64(rtt))
@@ -412,7 +417,10 @@ func (c *Client) setErr(err error) {
 }
 
 // Close ends the session and waits for the client's goroutines. It is
-// idempotent. It must not be called from a Handler.
+// idempotent. It must not be called from a Handler. Close waits for a
+// Handler that is running to return, so that no Handler runs after Close:
+// a Handler blocked for good (on a channel nobody will ever feed) blocks
+// Close for good too — unblock it before, or at the latest while, closing.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.setErr(ErrClosed)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,7 +13,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/client"
+	"github.com/tickwire/tickwire/internal/wire"
+	"github.com/tickwire/tickwire/internal/wire/wiretest"
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
 	"github.com/tickwire/tickwire/netcode/tcp"
 )
 
@@ -77,4 +82,65 @@ func TestGuestTokenErrors(t *testing.T) {
 
 	_, err = client.GuestToken(ctx, srv.URL+"/empty/", "x")
 	assert.ErrorContains(t, err, "empty token")
+}
+
+// A Handler that blocks holds the reader, and Close waits for it: this is
+// how a test that unblocked its Handler only after closing the client hung
+// the whole package until the go test timeout. Close returns as soon as
+// the Handler does, and no Handler runs after Close has returned.
+func TestCloseWaitsForABlockedHandler(t *testing.T) {
+	srv := wiretest.Start(t, wire.Config{KCPAddr: wire.Off})
+	tok, err := client.GuestToken(ctxT(t, socialWait), srv.HTTPURL(), "blocker")
+	require.NoError(t, err)
+	entered := make(chan struct{}, 1)
+	release := make(chan struct{})
+	var closed atomic.Bool
+	var lateCalls atomic.Int32
+	c, err := client.Dial(ctxT(t, socialWait), client.Options{
+		Transport: client.TransportTCP, Addr: srv.TCPAddr(), Token: tok, PingInterval: -1,
+		Handler: func(client.Message) {
+			if closed.Load() {
+				lateCalls.Add(1)
+			}
+			select {
+			case entered <- struct{}{}:
+			default:
+			}
+			<-release
+		},
+	})
+	require.NoError(t, err)
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // registered after the server's cleanup: runs before it
+
+	require.NoError(t, c.Send(netcode.Reliable, &frame.Echo{Seq: 1}))
+	require.NoError(t, c.Send(netcode.Reliable, &frame.Echo{Seq: 2}))
+	select {
+	case <-entered:
+	case <-time.After(socialWait):
+		t.Fatal("the echo never reached the Handler")
+	}
+
+	closeDone := make(chan struct{})
+	go func() {
+		defer close(closeDone)
+		assert.NoError(t, c.Close())
+		closed.Store(true)
+	}()
+	select {
+	case <-closeDone:
+		t.Fatal("Close returned while the Handler was still running")
+	case <-c.Done():
+		t.Fatal("the reader ended while the Handler was still running")
+	case <-time.After(50 * time.Millisecond):
+	}
+	unblock()
+	select {
+	case <-closeDone:
+	case <-time.After(socialWait):
+		t.Fatal("Close did not return after the Handler did")
+	}
+	assert.ErrorIs(t, c.Err(), client.ErrClosed)
+	assert.Zero(t, lateCalls.Load(), "a Handler ran after Close returned")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 	"github.com/tickwire/tickwire/internal/wire/wiretest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/room"
 )
 
@@ -40,7 +42,12 @@ func BenchmarkRoomInputToBroadcastKCP(b *testing.B) {
 
 func benchInputToBroadcast(b *testing.B, nrooms, members, hz, every int) {
 	b.ReportAllocs()
+	kcfg := kcp.Config{}
+	if os.Getenv("TW_START_ZERO") != "" {
+		kcfg.Redundancy.StartAtZero = true
+	}
 	srv := wiretest.Start(b, wire.Config{
+		KCP:    kcfg,
 		Engine: engine.Config{MaxFramesPerSecond: 1000},
 		Rooms:  rooms.Config{MaxRoomsPerSession: 1, MaxInputsPerSecond: 1000},
 	})
@@ -62,7 +69,7 @@ func benchInputToBroadcast(b *testing.B, nrooms, members, hz, every int) {
 		var me uint32
 		var meMu sync.Mutex
 		var tick frame.RoomTick
-		p.c, err = client.Dial(ctx, client.Options{Transport: client.TransportKCP, Addr: srv.KCPAddr(), Token: tok,
+		p.c, err = client.Dial(ctx, client.Options{Transport: client.TransportKCP, Addr: srv.KCPAddr(), Token: tok, KCP: kcfg,
 			PingInterval: -1,
 			Handler: func(m client.Message) {
 				if m.Kind != frame.KindRoomTick || m.Decode(&tick) != nil {
@@ -133,12 +140,14 @@ func benchInputToBroadcast(b *testing.B, nrooms, members, hz, every int) {
 	var ru0 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	wall0 := time.Now()
+	kcp.DebugReset()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		round()
 	}
 	time.Sleep(3 * period) // let the last inputs come back
 	b.StopTimer()
+	kcp.DebugDump()
 	wall := time.Since(wall0)
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
@@ -159,7 +168,21 @@ func benchInputToBroadcast(b *testing.B, nrooms, members, hz, every int) {
 	b.ReportMetric(float64(q(0.999).Microseconds()), "lat-p999-µs")
 	b.ReportMetric(float64(len(all))/float64(sent), "delivered")
 	b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "cpu-%")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	st := srv.Rooms().Stats().Types[room.RelayType]
 	b.ReportMetric(float64(st.Lateness.P99.Microseconds()), "tick-late-p99-µs")
 	b.ReportMetric(float64(st.Skipped), "skipped")
+	// Transport counters of the client sessions: the redundancy level they
+	// ended at and the share of their bytes spent on redundant copies.
+	var level, sentBytes, redBytes, retx float64
+	for _, p := range players {
+		cs := p.c.Stats()
+		level += float64(cs.Redundancy)
+		sentBytes += float64(cs.BytesSent)
+		redBytes += float64(cs.RedundantBytes)
+		retx += float64(cs.Retransmits)
+	}
+	b.ReportMetric(level/float64(len(players)), "client-red-level")
+	b.ReportMetric(100*redBytes/max(sentBytes, 1), "client-red-bytes-%")
+	b.ReportMetric(retx/float64(len(players)), "client-retx/session")
 }

@@ -189,16 +189,35 @@ func (s *session) writeBatch(batch []outFrame) ([]outFrame, error) {
 	for i := range batch {
 		f := &batch[i]
 		if err == nil {
-			err = s.conn.WriteMessage(f.ch, f.b)
-			if err == nil {
-				s.e.c.framesOut.Add(1)
-				s.e.c.bytesOut.Add(uint64(len(f.b)))
-			}
+			err = s.write(f.ch, f.b)
 		}
 		s.e.putBuf(f.buf)
 		*f = outFrame{}
 	}
 	return batch[:0], err
+}
+
+// write sends one frame. A frame the transport refuses as too large does
+// not end the session: an unreliable one (e.g. a tick broadcast above a
+// KCP datagram) goes on the reliable channel instead, which fragments; a
+// reliable one is dropped. Both are counted.
+func (s *session) write(ch netcode.Channel, b []byte) error {
+	err := s.conn.WriteMessage(ch, b)
+	if errors.Is(err, netcode.ErrMessageTooLarge) {
+		if ch == netcode.Unreliable {
+			s.e.c.drops[promotedTooLarge].Add(1)
+			err = s.conn.WriteMessage(netcode.Reliable, b)
+		}
+		if errors.Is(err, netcode.ErrMessageTooLarge) {
+			s.e.c.drops[dropTooLarge].Add(1)
+			return nil
+		}
+	}
+	if err == nil {
+		s.e.c.framesOut.Add(1)
+		s.e.c.bytesOut.Add(uint64(len(b)))
+	}
+	return err
 }
 
 // finish runs once the session is closing. A graceful close flushes the

@@ -37,10 +37,14 @@ const (
 	dropReliableOverflow
 	dropClosed
 	dropRateLimited
+	dropTooLarge // a reliable frame above the transport's message limit
+	// promotedTooLarge counts unreliable frames above the transport's
+	// datagram limit that were sent on the reliable channel instead.
+	promotedTooLarge
 	numDrops
 )
 
-var dropNames = [numDrops]string{"unreliable_overflow", "reliable_overflow", "closed", "rate_limited"}
+var dropNames = [numDrops]string{"unreliable_overflow", "reliable_overflow", "closed", "rate_limited", "too_large", "promoted_unreliable_too_large"}
 
 // counters are the engine-wide counters; the hot ones are atomics, the
 // per-code maps take a mutex (they move only on errors and closes).

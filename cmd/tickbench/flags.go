@@ -31,6 +31,7 @@ type common struct {
 	htmlPath   string
 	quiet      bool
 	rounds     int
+	kcpBudget  int
 }
 
 func (c *common) register(fs *flag.FlagSet, defTransports string, defCount int) {
@@ -54,6 +55,7 @@ func (c *common) register(fs *flag.FlagSet, defTransports string, defCount int) 
 	fs.StringVar(&c.jsonPath, "json", "", "write the report as JSON to this file")
 	fs.StringVar(&c.htmlPath, "html", "", "write a self-contained HTML report to this file")
 	fs.BoolVar(&c.quiet, "quiet", false, "no progress bar")
+	fs.IntVar(&c.kcpBudget, "kcp-budget", 0, "what-if: KCP redundancy budget in bytes/s per session, on the clients and the in-process or spawned server (0 = the transport's default)")
 	fs.IntVar(&c.rounds, "rounds", 1, "echo: interleave the transports in this many rounds (links stay open), so that load changes hit every row alike")
 }
 
@@ -71,6 +73,7 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 // that the returned stop function shuts down.
 func (c *common) env(ctx context.Context, stderr io.Writer) (*bench.Env, func() error, error) {
 	env := &bench.Env{}
+	env.KCP.Redundancy.BudgetBytesPerSec = c.kcpBudget
 	if !c.quiet {
 		if f, ok := stderr.(*os.File); ok {
 			env.Progress = bench.Bar(f)
@@ -81,7 +84,9 @@ func (c *common) env(ctx context.Context, stderr io.Writer) (*bench.Env, func() 
 		env.Target.ServerPID = c.serverPID
 		return env, func() error { return nil }, nil
 	}
-	l, err := bench.StartLocal(ctx, bench.LocalConfig{})
+	lc := bench.LocalConfig{}
+	lc.KCP.Redundancy.BudgetBytesPerSec = c.kcpBudget
+	l, err := bench.StartLocal(ctx, lc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting in-process server: %w", err)
 	}
@@ -96,6 +101,7 @@ func (c *common) env(ctx context.Context, stderr io.Writer) (*bench.Env, func() 
 
 // output prints the table and writes the requested files.
 func (c *common) output(rep *bench.Report, stdout io.Writer) error {
+	c.annotate(rep)
 	if err := rep.WriteTable(stdout); err != nil {
 		return err
 	}
@@ -130,4 +136,12 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
+}
+
+// annotate records run-wide settings that are not part of a scenario's
+// config.
+func (c *common) annotate(rep *bench.Report) {
+	if c.kcpBudget != 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("what-if: KCP redundancy budget %d B/s per session on the clients and the local server (default 256 KiB/s)", c.kcpBudget))
+	}
 }

@@ -97,8 +97,9 @@ func TestEchoCommandBackToBackImpaired(t *testing.T) {
 	dir := t.TempDir()
 	js := filepath.Join(dir, "echo.json")
 	out := runCmd(t, "echo", "--count", "50", "--interval", "0", "--transports", "udp-raw,kcp,tcp",
-		"--loss", "5", "--delay", "1ms", "--timeout", "300ms", "--seed", "3", "--json", js)
+		"--loss", "5", "--delay", "1ms", "--timeout", "300ms", "--seed", "3", "--kcp-budget", "1048576", "--json", js)
 	assert.Contains(t, out, "loss 5% delay 1ms")
+	assert.Contains(t, out, "what-if: KCP redundancy budget 1048576")
 	assert.Contains(t, out, "packet loss is not injected on tcp")
 	r := readReport(t, js)
 	assert.Len(t, r.Results, 3)

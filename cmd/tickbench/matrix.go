@@ -50,6 +50,7 @@ func cmdMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	started := time.Now()
 	var reports []*bench.Report
 	save := func(name string, rep *bench.Report) error {
+		c.annotate(rep)
 		reports = append(reports, rep)
 		if err := rep.WriteTable(stdout); err != nil {
 			return err

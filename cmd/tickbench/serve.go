@@ -30,16 +30,19 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	kcpEchoPort := fs.Int("kcp-echo-port", bench.DefaultKCPEchoPort, "kcp-bare baseline echo port")
 	dataDir := fs.String("data", "", "data directory (default: a temporary one, removed on exit)")
 	baselinesOnly := fs.Bool("baselines-only", false, "serve only the udp-raw and kcp-bare echo servers (beside a real tickwire deployment)")
+	kcpBudget := fs.Int("kcp-budget", 0, "KCP redundancy budget in bytes/s per session (0 = default)")
 	stdinEOF := fs.Bool("exit-on-stdin-eof", false, "stop when standard input closes (used by --spawn-server)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	hp := func(p int) string { return net.JoinHostPort(*host, strconv.Itoa(p)) }
-	l, err := bench.StartLocal(ctx, bench.LocalConfig{
+	lc := bench.LocalConfig{
 		DataDir: *dataDir, NoTickwire: *baselinesOnly,
 		KCPAddr: hp(*kcpPort), TCPAddr: hp(*tcpPort), HTTPAddr: hp(*httpPort),
 		UDPEchoAddr: hp(*udpEchoPort), KCPEchoAddr: hp(*kcpEchoPort),
-	})
+	}
+	lc.KCP.Redundancy.BudgetBytesPerSec = *kcpBudget
+	l, err := bench.StartLocal(ctx, lc)
 	if err != nil {
 		return err
 	}
@@ -66,7 +69,7 @@ func (c *common) envSpawn(ctx context.Context, stderr io.Writer, spawn bool) (*b
 	if !spawn || c.server != "" {
 		return c.env(ctx, stderr)
 	}
-	env, _, err := (&common{server: "127.0.0.1", quiet: c.quiet}).env(ctx, stderr)
+	env, _, err := (&common{server: "127.0.0.1", quiet: c.quiet, kcpBudget: c.kcpBudget}).env(ctx, stderr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -75,7 +78,7 @@ func (c *common) envSpawn(ctx context.Context, stderr io.Writer, spawn bool) (*b
 		return nil, nil, err
 	}
 	cmd := exec.Command(exe, "serve", "--host", "127.0.0.1", "--kcp-port", "0", "--tcp-port", "0", "--http-port", "0",
-		"--udp-echo-port", "0", "--kcp-echo-port", "0", "--exit-on-stdin-eof")
+		"--udp-echo-port", "0", "--kcp-echo-port", "0", "--exit-on-stdin-eof", "--kcp-budget", strconv.Itoa(c.kcpBudget))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, nil, err

@@ -3,7 +3,9 @@ package social
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -139,7 +141,10 @@ func (s *Service) Routes(mux *http.ServeMux) {
 		return nil, s.LeaveGroup(r.Context(), now(), c.UserID, id)
 	})
 	group("GET /v1/social/groups/{id}/members", func(r *http.Request, c auth.Claims, id uint64) (any, error) {
-		n, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		n, err := queryInt(r, "limit")
+		if err != nil {
+			return nil, err
+		}
 		ms, more, err := s.Members(r.Context(), c.UserID, id, r.URL.Query().Get("after"), n)
 		if err != nil {
 			return nil, err
@@ -188,9 +193,14 @@ func (s *Service) Routes(mux *http.ServeMux) {
 		return sent(s.SendGroup(r.Context(), now(), c.UserID, c.Name, id, req.Body))
 	})
 	history := func(r *http.Request, c auth.Claims, groupID uint64, other string) (any, error) {
-		q := r.URL.Query()
-		before, _ := strconv.ParseUint(q.Get("before"), 10, 63)
-		n, _ := strconv.Atoi(q.Get("limit"))
+		before, err := queryUint(r, "before")
+		if err != nil {
+			return nil, err
+		}
+		n, err := queryInt(r, "limit")
+		if err != nil {
+			return nil, err
+		}
 		msgs, more, err := s.History(r.Context(), c.UserID, groupID, other, before, n)
 		if err != nil {
 			return nil, err
@@ -204,7 +214,10 @@ func (s *Service) Routes(mux *http.ServeMux) {
 		return history(r, c, id, "")
 	})
 	h("GET /v1/social/inbox", func(w http.ResponseWriter, r *http.Request, c auth.Claims) (any, error) {
-		n, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		n, err := queryInt(r, "limit")
+		if err != nil {
+			return nil, err
+		}
 		msgs, err := s.Inbox(r.Context(), c.UserID, n)
 		if err != nil {
 			return nil, err
@@ -304,6 +317,29 @@ func roleName(r uint8) string {
 
 func presenceName(p uint8) string {
 	return [...]string{"offline", "online", "away"}[min(int(p), 2)]
+}
+
+// queryUint reads an optional non-negative integer query parameter (0
+// when absent); a malformed one is a CodeBadRequest, not a silent 0.
+func queryUint(r *http.Request, name string) (uint64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 63)
+	if err != nil {
+		return 0, badRequest(fmt.Sprintf("query parameter %s=%q is not a non-negative integer", name, v))
+	}
+	return n, nil
+}
+
+// queryInt is queryUint for counts (limits are clamped by the service).
+func queryInt(r *http.Request, name string) (int, error) {
+	n, err := queryUint(r, name)
+	if err != nil {
+		return 0, err
+	}
+	return int(min(n, math.MaxInt32)), nil
 }
 
 func readJSON(r *http.Request, v any) error {

@@ -225,19 +225,20 @@ func benchLossy(b *testing.B, loss float64, disabled bool) {
 	}
 	defer echoServer(s)()
 	msg := make([]byte, echoSize)
+	// One echo every 2 ms (pacing, not synchronisation), warm-up included.
+	tk := time.NewTicker(2 * time.Millisecond)
+	defer tk.Stop()
 	// Warm up: let both ends measure the loss.
 	for range 500 {
+		<-tk.C
 		if err := cli.WriteMessage(netcode.Reliable, msg); err != nil {
 			b.Fatal(err)
 		}
 		if _, _, err := cli.ReadMessage(); err != nil {
 			b.Fatal(err)
 		}
-		time.Sleep(2 * time.Millisecond)
 	}
 	r := make(rtts, 0, b.N)
-	tk := time.NewTicker(2 * time.Millisecond)
-	defer tk.Stop()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {

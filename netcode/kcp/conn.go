@@ -47,7 +47,7 @@ type Conn struct {
 	rx         rxCounter
 	red        *redundancy
 	lastReport int64
-	rxNew      bool // datagrams heard since the last report
+	rxSince    uint32 // datagrams heard since the last report
 	maxSN      uint32
 	snStarted  bool
 	uq         [][]byte // ring of unreliable messages (drop oldest)
@@ -332,6 +332,7 @@ func (c *Conn) finish(why error, notify *control) {
 // bytes are reserved) and writes it to the socket.
 func (c *Conn) send(typ byte, b []byte) error {
 	putSessionHeader(b, sessionHeader{Type: typ, Token: c.token, PN: c.pn.Add(1)})
+	dbgClassify(typ, b)
 	n, err := c.ep.pc.WriteTo(b, c.remote)
 	c.bytesSent.Add(uint64(n))
 	c.lastSent.Store(c.ep.nanos(time.Now()))
@@ -420,7 +421,7 @@ func (c *Conn) onDatagram(now time.Time, h sessionHeader, payload []byte, wire i
 	c.bytesRecv.Add(uint64(wire))
 	c.mu.Lock()
 	c.rx.observe(h.PN)
-	c.rxNew = true
+	c.rxSince++
 	c.mu.Unlock()
 	switch h.Type {
 	case typeKCP:
@@ -486,11 +487,11 @@ func (c *Conn) tick(now time.Time) {
 	}
 	c.mu.Lock()
 	c.red.tick(now)
-	report := c.rxNew && time.Duration(t-c.lastReport) >= c.cfg.Redundancy.ReportInterval
+	report := c.reportDue(time.Duration(t - c.lastReport))
 	beat := time.Duration(t-c.lastSent.Load()) >= c.cfg.HeartbeatInterval
 	ctl := control{Type: ctlHeartbeat, RecvMax: c.rx.max, RecvCount: c.rx.count}
 	if report || beat {
-		c.rxNew = false
+		c.rxSince = 0
 		c.lastReport = t
 	}
 	c.mu.Unlock()
@@ -499,6 +500,25 @@ func (c *Conn) tick(now time.Time) {
 		_ = c.send(typeControl, appendControl(buf[:sessionHeaderSize], ctl))
 	}
 }
+
+// reportDue says whether a receive report is due, since after the last
+// one: ReportInterval has passed and the datagrams heard since then cover
+// half a loss sample (MinSamples/2), or reportMaxGaps intervals have passed
+// with anything heard. A busy session thus reports every ReportInterval; a
+// sparse one (a 30 Hz game stream) reports about 5 times a second instead
+// of 20, since the peer cannot form a loss sample from fewer datagrams
+// anyway. Called with c.mu held.
+func (c *Conn) reportDue(since time.Duration) bool {
+	r := c.cfg.Redundancy
+	if c.rxSince == 0 || since < r.ReportInterval {
+		return false
+	}
+	return c.rxSince >= uint32(max(r.MinSamples/2, 1)) || since >= reportMaxGaps*r.ReportInterval
+}
+
+// reportMaxGaps bounds the wait of a sparse session's report, in
+// ReportIntervals.
+const reportMaxGaps = 4
 
 // sessionPC is the net.PacketConn kcp-go sees for one session: WriteTo
 // adds our header and redundancy; received KCP packets are pushed in by

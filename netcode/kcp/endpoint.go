@@ -13,6 +13,7 @@ import (
 	"time"
 
 	kcpgo "github.com/xtaci/kcp-go/v5"
+	"golang.org/x/net/ipv4"
 
 	"github.com/tickwire/tickwire/netcode"
 )
@@ -102,24 +103,68 @@ func (e *endpoint) drop(r netcode.DropReason) { e.drops[r].Add(1) }
 
 func (e *endpoint) readLoop() {
 	defer e.wg.Done()
+	if bc := newBatchConn(e.pc); bc != nil {
+		e.readBatches(bc)
+		return
+	}
 	buf := make([]byte, maxDatagram)
 	for {
 		n, addr, err := e.pc.ReadFrom(buf)
 		if err != nil {
-			select {
-			case <-e.done:
+			if e.readFailed(err) {
 				return
-			default:
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			e.fail(err)
-			return
+			continue
 		}
 		e.handle(buf[:n], addr, time.Now())
 	}
+}
+
+// readBatches is the read loop of a real UDP socket: one recvmmsg takes
+// every datagram already queued (up to a batch), so a busy listener makes
+// one system call and one netpoller wait per batch instead of per
+// datagram.
+func (e *endpoint) readBatches(bc batchConn) {
+	size := clientReadBatch
+	if e.server {
+		size = serverReadBatch
+	}
+	msgs := make([]ipv4.Message, size)
+	bufs := make([]byte, size*maxDatagram)
+	for i := range msgs {
+		msgs[i].Buffers = [][]byte{bufs[i*maxDatagram : (i+1)*maxDatagram : (i+1)*maxDatagram]}
+	}
+	for {
+		n, err := bc.ReadBatch(msgs, 0)
+		if err != nil {
+			if e.readFailed(err) {
+				return
+			}
+			continue
+		}
+		now := time.Now()
+		for i := range msgs[:n] {
+			m := &msgs[i]
+			e.handle(m.Buffers[0][:m.N], m.Addr, now)
+			m.Addr = nil
+		}
+	}
+}
+
+// readFailed decides after a socket read error: a timeout is retried
+// (false); a closed endpoint or any other error ends the loop (true).
+func (e *endpoint) readFailed(err error) bool {
+	select {
+	case <-e.done:
+		return true
+	default:
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return false
+	}
+	e.fail(err)
+	return true
 }
 
 // fail ends every session after a socket read error.

@@ -44,18 +44,24 @@ type readResult struct {
 func pump(t *testing.T, c netcode.Conn) <-chan readResult {
 	out := make(chan readResult, 1024)
 	done := make(chan struct{})
+	stop := make(chan struct{}) // closed at cleanup: a full out must not strand the reader
 	go func() {
 		defer close(done)
 		defer close(out)
 		for {
 			ch, b, err := c.ReadMessage()
-			out <- readResult{ch, append([]byte(nil), b...), err}
+			select {
+			case out <- readResult{ch, append([]byte(nil), b...), err}:
+			case <-stop:
+				return
+			}
 			if err != nil {
 				return
 			}
 		}
 	}()
 	t.Cleanup(func() {
+		close(stop)
 		_ = c.Close(netcode.CodeOK, "")
 		<-done
 	})

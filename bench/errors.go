@@ -1,0 +1,16 @@
+package bench
+
+import "errors"
+
+// Errors returned by the bench library; match them with errors.Is.
+var (
+	// ErrConfig reports an invalid scenario configuration.
+	ErrConfig = errors.New("bench: invalid config")
+	// ErrUnknownTransport names a transport tickbench does not know.
+	ErrUnknownTransport = errors.New("bench: unknown transport")
+	// ErrNoAddress means the target has no address for a transport.
+	ErrNoAddress = errors.New("bench: no server address for transport")
+	// ErrNoProc means /proc is not available for the process (not Linux,
+	// or the process is gone).
+	ErrNoProc = errors.New("bench: /proc not available")
+)
