@@ -41,6 +41,8 @@ type session struct {
 	forced     chan struct{} // closed by forceClose: stop lingering
 	forceOnce  sync.Once
 
+	lastActivity atomic.Int64 // unix nanos of the last service frame that counts as activity
+
 	closeOnce   sync.Once
 	closeCode   netcode.Code // written once before closing is closed
 	closeReason string
@@ -58,7 +60,10 @@ type session struct {
 	echo      frame.Echo
 }
 
-var _ service.Peer = (*session)(nil)
+var (
+	_ service.Peer             = (*session)(nil)
+	_ service.ActivityReporter = (*session)(nil)
+)
 
 func newSession(e *Engine, c netcode.Conn, id uint64) *session {
 	s := &session{
@@ -90,6 +95,14 @@ func (s *session) UserID() string { return s.userID }
 
 // DisplayName implements service.Peer.
 func (s *session) DisplayName() string { return s.name }
+
+// LastActivity implements service.ActivityReporter.
+func (s *session) LastActivity() time.Time {
+	if n := s.lastActivity.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
 
 // Guest implements service.Peer.
 func (s *session) Guest() bool { return s.guest }
@@ -357,6 +370,9 @@ func (s *session) handle(now time.Time, ch netcode.Channel, data []byte) bool {
 	svc := e.byKind[k]
 	if svc == nil {
 		return s.fail(netcode.CodeUnknownKind, fmt.Sprintf("kind %d is not accepted by this server", k), refOf(data))
+	}
+	if f, ok := svc.(service.ActivityFilter); !ok || f.IsActivity(k) {
+		s.lastActivity.Store(now.UnixNano())
 	}
 	ref, err := svc.HandleFrame(now, s, ch, k, data)
 	if err != nil {

@@ -70,3 +70,21 @@ type Runner interface {
 type Router interface {
 	Routes(mux *http.ServeMux)
 }
+
+// ActivityReporter is implemented by the engine's Peers: LastActivity is
+// when the session last sent a frame that counts as user activity (any
+// service frame, unless its service's ActivityFilter says otherwise;
+// never Ping, Echo or other session-layer frames). A service that tracks
+// idleness (presence) uses it so that a player busy in a room is not
+// shown as away. The zero time means no activity yet.
+type ActivityReporter interface {
+	LastActivity() time.Time
+}
+
+// ActivityFilter is an optional interface of a Service: IsActivity
+// reports whether a frame of kind k shows a user at the keyboard (a chat
+// message does; an automatic delivery acknowledgement does not). Without
+// it, every frame of the service's kinds counts.
+type ActivityFilter interface {
+	IsActivity(k frame.Kind) bool
+}

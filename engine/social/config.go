@@ -72,7 +72,7 @@ type Config struct {
 	// shows their last presence, so that a quick reconnect does not flap
 	// to offline (default 5s).
 	PresenceGrace time.Duration
-	// AwayAfter is how long without activity (any social frame other
+	// AwayAfter is how long without activity (any room or social frame other
 	// than MessageAck) before an online user shows as away (default 5m;
 	// negative disables the idle timer).
 	AwayAfter time.Duration

@@ -513,7 +513,41 @@ func TestE2EHTTPAPI(t *testing.T) {
 	require.ErrorIs(t, err, netcode.CodeMessageTooLarge)
 	err = httpDo(t, srv, ua, "POST", "/v1/social/groups/abc/join", "", nil)
 	require.ErrorIs(t, err, netcode.CodeBadRequest)
+	// Malformed query parameters are refused, not read as "no limit".
+	for _, path := range []string{
+		"/v1/social/inbox?limit=ten",
+		"/v1/social/inbox?limit=-1",
+		"/v1/social/messages/direct/" + ub.UserID + "?before=x",
+		fmt.Sprintf("/v1/social/messages/group/%d?limit=1e3", g.ID),
+		fmt.Sprintf("/v1/social/groups/%d/members?limit=%%20", g.ID),
+	} {
+		require.ErrorIs(t, httpDo(t, srv, ua, "GET", path, "", nil), netcode.CodeBadRequest, path)
+	}
 	err = httpDo(t, srv, account{Token: "nope"}, "GET", "/v1/social/friends", "", nil)
 	require.Error(t, err)
 	assert.Contains(t, []netcode.Code{netcode.CodeBadToken, netcode.CodeNotAuthenticated}, netcode.CodeOf(err))
+}
+
+// A player busy in a room sends room inputs, not social frames; friends
+// must still see them online, and away once they stop.
+func TestE2ERoomInputsKeepPresenceOnline(t *testing.T) {
+	const away = time.Second
+	srv := startServer(t, "", social.Config{AwayAfter: away, TickInterval: 20 * time.Millisecond})
+	ua, ub := register(t, srv, "alice"), register(t, srv, "bob")
+	a, b := dial(t, srv, ua.Token), dial(t, srv, ub.Token)
+	befriend(t, a, b, ua, ub)
+
+	r, err := a.JoinOrCreateRoom(ctxT(t), client.RoomOptions{Type: "relay", Label: "presence"})
+	require.NoError(t, err)
+	awayAlice := presenceOf(ua.UserID, frame.PresenceAway)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for end := time.Now().Add(3 * away); time.Now().Before(end); {
+		<-tick.C
+		_, err := r.SendInput(netcode.Unreliable, []byte("move"))
+		require.NoError(t, err)
+		require.Zero(t, b.count(frame.KindPresenceUpdate, awayAlice), "alice shown away while playing")
+	}
+	// She stops playing: away after the idle time.
+	b.take(t, frame.KindPresenceUpdate, awayAlice)
 }

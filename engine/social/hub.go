@@ -188,6 +188,12 @@ func (s *Service) tick(now time.Time) []lastSeen {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, u := range s.online {
+		// Frames for other services (room inputs) count as activity too.
+		if last := u.lastActivity(); last.After(u.pres.lastActive) && !last.After(now) {
+			if u.pres.activity(last, t) {
+				s.publishLocked(u)
+			}
+		}
 		if u.pres.tick(now, t) {
 			s.publishLocked(u)
 		}
@@ -197,6 +203,20 @@ func (s *Service) tick(now time.Time) []lastSeen {
 		}
 	}
 	return gone
+}
+
+// lastActivity is the latest activity any of the user's sessions reports
+// (zero if none reports it).
+func (u *userState) lastActivity() time.Time {
+	var last time.Time
+	for _, ps := range u.peers {
+		if ar, ok := ps.p.(service.ActivityReporter); ok {
+			if t := ar.LastActivity(); t.After(last) {
+				last = t
+			}
+		}
+	}
+	return last
 }
 
 type lastSeen struct {

@@ -65,6 +65,8 @@ var (
 	_ service.Service = (*Service)(nil)
 	_ service.Runner  = (*Service)(nil)
 	_ service.Router  = (*Service)(nil)
+
+	_ service.ActivityFilter = (*Service)(nil)
 )
 
 // New returns a Service. The database must already be migrated.
@@ -103,6 +105,11 @@ func (s *Service) Name() string { return "social" }
 
 // Handles implements service.Service: kinds 64–127.
 func (s *Service) Handles(k frame.Kind) bool { return frame.IsSocialKind(k) }
+
+// IsActivity implements service.ActivityFilter: a delivery acknowledgement
+// is sent by client code, not by a person, so it does not reset the idle
+// timer; every other social frame does.
+func (s *Service) IsActivity(k frame.Kind) bool { return k != frame.KindMessageAck }
 
 func (s *Service) opCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), s.cfg.OpTimeout)

@@ -62,9 +62,9 @@ type Conn struct {
 	rend   int
 	out    []byte
 
-	writeMu sync.Mutex // serializes reliable writers; guards wbufs
-	wbufs   [2][]byte
-	prefix  [maxPrefix]byte
+	writeMu sync.Mutex // serializes reliable writers; guards wbufs and wbuf
+	wbufs   [1][]byte
+	wbuf    []byte // prefix and message, contiguous: one KCP segment when it fits the MSS
 
 	bytesSent, bytesRecv       atomic.Uint64
 	messagesSent, messagesRecv atomic.Uint64
@@ -264,11 +264,17 @@ func (c *Conn) WriteMessage(ch netcode.Channel, p []byte) error {
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	c.wbufs[0] = appendPrefix(c.prefix[:0], len(p))
-	c.wbufs[1] = p
+	// kcp-go makes one segment per buffer it is given: the prefix and the
+	// message go as one buffer, so a small message costs one segment (one
+	// header, one sn, one ACK entry) instead of two.
+	c.wbuf = append(appendPrefix(c.wbuf[:0], len(p)), p...)
+	c.wbufs[0] = c.wbuf
 	_ = c.kcp.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
 	_, err := c.kcp.WriteBuffers(c.wbufs[:])
-	c.wbufs[1] = nil
+	c.wbufs[0] = nil
+	if cap(c.wbuf) > wbufKeep { // do not keep a rare large message's buffer
+		c.wbuf = nil
+	}
 	if err != nil {
 		if terr := c.err(); terr != nil {
 			return terr
@@ -303,6 +309,9 @@ func (c *Conn) Close(code netcode.Code, reason string) error {
 	}
 	return nil
 }
+
+// wbufKeep is the largest write buffer a Conn keeps between messages.
+const wbufKeep = 16 << 10
 
 // closeRepeats is how many times a Close datagram is sent.
 const closeRepeats = 3
