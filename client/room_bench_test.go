@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
 	"syscall"
@@ -21,7 +20,6 @@ import (
 	"github.com/tickwire/tickwire/internal/wire/wiretest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
-	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/room"
 )
 
@@ -42,12 +40,7 @@ func BenchmarkRoomInputToBroadcastKCP(b *testing.B) {
 
 func benchInputToBroadcast(b *testing.B, nrooms, members, hz, every int) {
 	b.ReportAllocs()
-	kcfg := kcp.Config{}
-	if os.Getenv("TW_START_ZERO") != "" {
-		kcfg.Redundancy.StartAtZero = true
-	}
 	srv := wiretest.Start(b, wire.Config{
-		KCP:    kcfg,
 		Engine: engine.Config{MaxFramesPerSecond: 1000},
 		Rooms:  rooms.Config{MaxRoomsPerSession: 1, MaxInputsPerSecond: 1000},
 	})
@@ -69,7 +62,7 @@ func benchInputToBroadcast(b *testing.B, nrooms, members, hz, every int) {
 		var me uint32
 		var meMu sync.Mutex
 		var tick frame.RoomTick
-		p.c, err = client.Dial(ctx, client.Options{Transport: client.TransportKCP, Addr: srv.KCPAddr(), Token: tok, KCP: kcfg,
+		p.c, err = client.Dial(ctx, client.Options{Transport: client.TransportKCP, Addr: srv.KCPAddr(), Token: tok,
 			PingInterval: -1,
 			Handler: func(m client.Message) {
 				if m.Kind != frame.KindRoomTick || m.Decode(&tick) != nil {
@@ -140,14 +133,12 @@ func benchInputToBroadcast(b *testing.B, nrooms, members, hz, every int) {
 	var ru0 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	wall0 := time.Now()
-	kcp.DebugReset()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		round()
 	}
 	time.Sleep(3 * period) // let the last inputs come back
 	b.StopTimer()
-	kcp.DebugDump()
 	wall := time.Since(wall0)
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)

@@ -48,6 +48,8 @@ type session struct {
 	closeReason string
 	graceful    bool // flush queued frames and send a Close frame before closing the conn
 
+	runBufs [][]byte // writer-owned: one run of frames for WriteMessages
+
 	// Reader-owned state.
 	dec       *frame.Decoder
 	enc       *frame.Encoder
@@ -199,15 +201,61 @@ func (s *session) writeLoop() {
 func (s *session) writeBatch(batch []outFrame) ([]outFrame, error) {
 	batch = s.q.drain(batch[:0])
 	var err error
-	for i := range batch {
-		f := &batch[i]
-		if err == nil {
-			err = s.write(f.ch, f.b)
+	bw, _ := s.conn.(batchWriter)
+	for i := 0; i < len(batch) && err == nil; {
+		n := 1
+		if bw != nil { // a run of frames on one channel goes in one call
+			for i+n < len(batch) && batch[i+n].ch == batch[i].ch {
+				n++
+			}
 		}
-		s.e.putBuf(f.buf)
-		*f = outFrame{}
+		if n > 1 {
+			err = s.writeRun(bw, batch[i:i+n])
+		} else {
+			err = s.write(batch[i].ch, batch[i].b)
+		}
+		i += n
+	}
+	for i := range batch {
+		s.e.putBuf(batch[i].buf)
+		batch[i] = outFrame{}
 	}
 	return batch[:0], err
+}
+
+// batchWriter is implemented by transports that write several messages
+// at once (KCP: frames queued together share datagrams and one flush).
+// WriteMessages checks every size before sending anything.
+type batchWriter interface {
+	WriteMessages(ch netcode.Channel, msgs [][]byte) error
+}
+
+// writeRun writes frames queued together on one channel with one
+// WriteMessages call. A run holding a frame the transport refuses as too
+// large is written frame by frame instead, so that frame alone is
+// promoted or dropped (see write).
+func (s *session) writeRun(bw batchWriter, run []outFrame) error {
+	s.runBufs = s.runBufs[:0]
+	for i := range run {
+		s.runBufs = append(s.runBufs, run[i].b)
+	}
+	err := bw.WriteMessages(run[0].ch, s.runBufs)
+	clear(s.runBufs)
+	if errors.Is(err, netcode.ErrMessageTooLarge) {
+		for i := range run {
+			if err := s.write(run[i].ch, run[i].b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err == nil {
+		s.e.c.framesOut.Add(uint64(len(run)))
+		for i := range run {
+			s.e.c.bytesOut.Add(uint64(len(run[i].b)))
+		}
+	}
+	return err
 }
 
 // write sends one frame. A frame the transport refuses as too large does

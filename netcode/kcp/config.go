@@ -89,16 +89,19 @@ type RedundancyConfig struct {
 	// session (default 1 MiB/s, enough for two copies of a 1 kHz stream of
 	// small messages); copies beyond it are not sent.
 	BudgetBytesPerSec int
-	// ReportInterval is how often a receiver reports what it received while
-	// datagrams flow (default 50 ms).
+	// ReportInterval is how often, at most, a receiver reports what it
+	// received while datagrams flow (default 50 ms). A report also waits
+	// until it covers MinSamples/2 datagrams, or 4 intervals have passed.
 	ReportInterval time.Duration
 	// MinSamples is the number of datagrams one loss sample covers
 	// (default 32).
 	MinSamples int
 	// StartAtZero starts a session at level 0. By default a session
 	// starts at level 1 (when MaxLevel allows), a pessimistic guess that
-	// protects its first round trips and that the first loss sample
-	// revises without hold-down.
+	// protects its first round trips: MinSamples/4 datagrams without a
+	// loss drop it, else the first loss sample revises it without
+	// hold-down. Loss that comes with queueing delay (smoothed RTT above
+	// twice the minimum plus 30 ms) never raises the level.
 	StartAtZero bool
 }
 

@@ -50,7 +50,8 @@ type Conn struct {
 	rxSince    uint32 // datagrams heard since the last report
 	maxSN      uint32
 	snStarted  bool
-	uq         [][]byte // ring of unreliable messages (drop oldest)
+	minRTT     time.Duration // least smoothed RTT seen; -1 before the first
+	uq         [][]byte      // ring of unreliable messages (drop oldest)
 	uqHead     int
 	uqLen      int
 	uqNewest   uint32
@@ -95,6 +96,7 @@ func newConn(e *endpoint, remote net.Addr, conv uint32, token uint64, ds, ps int
 	c.lastRecv.Store(e.nanos(now))
 	c.lastSent.Store(e.nanos(now))
 	c.lastReport = e.nanos(now)
+	c.minRTT = -1
 	c.pc = &sessionPC{c: c, fec: ps > 0}
 	s, err := kcpSession(c, conv, ds, ps)
 	if err != nil {
@@ -268,6 +270,61 @@ func (c *Conn) WriteMessage(ch netcode.Channel, p []byte) error {
 	// message go as one buffer, so a small message costs one segment (one
 	// header, one sn, one ACK entry) instead of two.
 	c.wbuf = append(appendPrefix(c.wbuf[:0], len(p)), p...)
+	if err := c.writeReliable(); err != nil {
+		return err
+	}
+	c.messagesSent.Add(1)
+	return nil
+}
+
+// WriteMessages writes several messages on one channel. Reliable messages
+// are queued to KCP together and flushed once, so small messages share
+// datagrams (and the peer acknowledges them together) instead of costing
+// one datagram each; unreliable messages are one datagram each, as with
+// WriteMessage. Every size is checked first: a message above the limit
+// fails the call (netcode.ErrMessageTooLarge) before anything is sent.
+// The engine's session writer uses it for frames queued together.
+func (c *Conn) WriteMessages(ch netcode.Channel, msgs [][]byte) error {
+	if !ch.Valid() {
+		return fmt.Errorf("kcp: channel %d: %w", ch, netcode.ErrBadChannel)
+	}
+	limit := c.cfg.MaxMessageSize
+	if ch == netcode.Unreliable {
+		limit = c.maxUnreliable()
+	}
+	for _, p := range msgs {
+		if len(p) > limit {
+			return fmt.Errorf("kcp: message of %d bytes, limit %d: %w", len(p), limit, netcode.ErrMessageTooLarge)
+		}
+	}
+	if ch == netcode.Unreliable {
+		for _, p := range msgs {
+			if err := c.WriteMessage(ch, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := c.err(); err != nil {
+		c.drop(netcode.DropClosed)
+		return err
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	c.wbuf = c.wbuf[:0]
+	for _, p := range msgs {
+		c.wbuf = append(appendPrefix(c.wbuf, len(p)), p...)
+	}
+	if err := c.writeReliable(); err != nil {
+		return err
+	}
+	c.messagesSent.Add(uint64(len(msgs)))
+	return nil
+}
+
+// writeReliable hands c.wbuf (prefixed messages) to kcp-go, which splits
+// it into MSS-sized segments and flushes once. Called with writeMu held.
+func (c *Conn) writeReliable() error {
 	c.wbufs[0] = c.wbuf
 	_ = c.kcp.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
 	_, err := c.kcp.WriteBuffers(c.wbufs[:])
@@ -288,7 +345,6 @@ func (c *Conn) WriteMessage(ch netcode.Channel, p []byte) error {
 		}
 		return fmt.Errorf("kcp: write: %w", err)
 	}
-	c.messagesSent.Add(1)
 	return nil
 }
 
@@ -341,7 +397,6 @@ func (c *Conn) finish(why error, notify *control) {
 // bytes are reserved) and writes it to the socket.
 func (c *Conn) send(typ byte, b []byte) error {
 	putSessionHeader(b, sessionHeader{Type: typ, Token: c.token, PN: c.pn.Add(1)})
-	dbgClassify(typ, b)
 	n, err := c.ep.pc.WriteTo(b, c.remote)
 	c.bytesSent.Add(uint64(n))
 	c.lastSent.Store(c.ep.nanos(time.Now()))
@@ -454,7 +509,12 @@ func (c *Conn) onDatagram(now time.Time, h sessionHeader, payload []byte, wire i
 		}
 		switch ctl.Type {
 		case ctlHeartbeat:
+			srtt := time.Duration(c.kcp.GetSRTT()) * time.Millisecond // before c.mu: kcp-go's lock is never taken inside it
 			c.mu.Lock()
+			if c.minRTT < 0 || srtt < c.minRTT {
+				c.minRTT = srtt
+			}
+			c.red.setCongested(srtt, c.minRTT)
 			c.red.onReport(now, ctl.RecvMax, ctl.RecvCount)
 			c.mu.Unlock()
 		case ctlClose:

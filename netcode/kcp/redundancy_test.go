@@ -175,3 +175,50 @@ func TestRedundancyController(t *testing.T) {
 	assert.True(t, b.allow(t0.Add(time.Hour), 250), "refill is capped at the burst")
 	assert.False(t, b.allow(t0.Add(time.Hour), 1))
 }
+
+// TestRedundancyStartGuessDropsEarly: a clean quarter sample lowers the
+// starting level before a full sample; a lossy one does not.
+func TestRedundancyStartGuessDropsEarly(t *testing.T) {
+	cfg, err := Config{Redundancy: RedundancyConfig{MinSamples: 32}}.populate()
+	require.NoError(t, err)
+	t0 := time.Unix(1000, 0)
+
+	clean := newRedundancy(cfg.Redundancy, t0)
+	require.Equal(t, 1, clean.level)
+	clean.onReport(t0, 6, 7) // 7 of 7 datagrams (pn 0..6): under a quarter sample
+	assert.Equal(t, 1, clean.level, "7 datagrams are too few to judge")
+	clean.onReport(t0, 7, 8) // 8 of 8
+	assert.Equal(t, 0, clean.level, "a clean quarter sample drops the guess")
+	assert.False(t, clean.haveLoss, "no loss estimate yet: the full sample still forms")
+
+	lossy := newRedundancy(cfg.Redundancy, t0)
+	lossy.onReport(t0, 9, 9) // 9 of 10
+	assert.Equal(t, 1, lossy.level, "a loss keeps the guess until a full sample")
+	lossy.onReport(t0, 31, 31) // 31 of 32: 3.1 % >= 2 %
+	assert.Equal(t, 1, lossy.level)
+	assert.True(t, lossy.haveLoss)
+}
+
+// TestRedundancyHoldsUnderCongestion: loss that comes with queueing delay
+// (smoothed RTT far above its minimum) does not raise the level; the same
+// loss on an unqueued path does.
+func TestRedundancyHoldsUnderCongestion(t *testing.T) {
+	cfg, err := Config{Redundancy: RedundancyConfig{MinSamples: 10, StartAtZero: true}}.populate()
+	require.NoError(t, err)
+	t0 := time.Unix(1000, 0)
+	r := newRedundancy(cfg.Redundancy, t0)
+	r.setCongested(150*time.Millisecond, 2*time.Millisecond)
+	r.onReport(t0, 9, 8) // 20 % loss
+	assert.Equal(t, 0, r.level, "congestion loss adds no copies")
+	assert.InDelta(t, 0.2, r.loss, 1e-9, "the loss is still measured")
+
+	r.setCongested(3*time.Millisecond, 2*time.Millisecond)
+	r.onReport(t0.Add(time.Second), 19, 16) // 20 % again, no queueing
+	assert.Equal(t, 2, r.level)
+
+	r.setCongested(150*time.Millisecond, 2*time.Millisecond)
+	for i := range 30 { // clean now, still queueing: the level may fall
+		r.onReport(t0.Add(time.Duration(3+i)*time.Second), uint32(29+10*i), uint32(26+10*i))
+	}
+	assert.Equal(t, 0, r.level)
+}

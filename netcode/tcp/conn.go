@@ -47,8 +47,9 @@ type Conn struct {
 	mu     sync.Mutex  // guards cause
 	cause  error       // what ReadMessage reports once closed
 
-	done chan struct{}  // closed by shutdown: stops the heartbeat goroutine
-	wg   sync.WaitGroup // the heartbeat goroutine
+	done     chan struct{}  // closed by shutdown: stops the heartbeat goroutine
+	shutDone chan struct{}  // closed when shutdown has finished: later callers wait for it
+	wg       sync.WaitGroup // the heartbeat goroutine
 
 	bytesSent, bytesRecv atomic.Uint64
 	msgsSent, msgsRecv   atomic.Uint64
@@ -89,12 +90,13 @@ func newConn(nc net.Conn, cfg Config) *Conn {
 		}
 	}
 	c := &Conn{
-		nc:    nc,
-		cfg:   cfg,
-		log:   cfg.Logger,
-		epoch: time.Now(),
-		rr:    recordReader{r: bufio.NewReaderSize(nc, readBufferSize), max: cfg.MaxMessageSize},
-		done:  make(chan struct{}),
+		nc:       nc,
+		cfg:      cfg,
+		log:      cfg.Logger,
+		epoch:    time.Now(),
+		rr:       recordReader{r: bufio.NewReaderSize(nc, readBufferSize), max: cfg.MaxMessageSize},
+		done:     make(chan struct{}),
+		shutDone: make(chan struct{}),
 	}
 	c.wg.Add(1)
 	go c.heartbeatLoop()
@@ -284,11 +286,14 @@ func (c *Conn) Close(code netcode.Code, reason string) error {
 
 // shutdown closes the Conn once: cause is what ReadMessage reports from
 // now on; when send is set a close record goes out first if the stream is
-// still sound.
+// still sound. A call that finds the Conn already closing waits until the
+// first call has finished, so that every Close returns with the socket
+// closed and the heartbeat goroutine gone.
 func (c *Conn) shutdown(cause error, send bool, code netcode.Code, reason string) {
 	c.mu.Lock()
 	if c.closed.Load() {
 		c.mu.Unlock()
+		<-c.shutDone
 		return
 	}
 	c.cause = cause
@@ -316,6 +321,7 @@ func (c *Conn) shutdown(cause error, send bool, code netcode.Code, reason string
 		c.log.Debug("tcp: close", "remote", c.nc.RemoteAddr(), "err", err)
 	}
 	c.wg.Wait()
+	close(c.shutDone)
 	c.log.Debug("tcp: closed", "remote", c.nc.RemoteAddr(), "cause", cause)
 }
 

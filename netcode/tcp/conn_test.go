@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -422,4 +423,33 @@ func TestNewConnWrapsAStream(t *testing.T) {
 	assert.Equal(t, "wrapped", string(r.data))
 	assert.Equal(t, "tcp", s.Transport())
 	assert.Equal(t, c.LocalAddr().String(), s.RemoteAddr().String())
+}
+
+// Every Close returns with the Conn fully closed, also a Close that runs
+// while another one is still under way: none returns before the heartbeat
+// goroutine has ended (goleak in TestMain would see it otherwise).
+func TestConcurrentCloseWaitsForTheFirst(t *testing.T) {
+	for range 20 {
+		c, s := pair(t, Config{HeartbeatInterval: time.Millisecond, IdleTimeout: time.Second})
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				assert.NoError(t, c.Close(netcode.CodeOK, "racing closes"))
+				select {
+				case <-c.done:
+				default:
+					t.Error("Close returned before the Conn was closed")
+				}
+				select {
+				case <-c.shutDone:
+				default:
+					t.Error("Close returned before the first Close had finished")
+				}
+			}()
+		}
+		wg.Wait()
+		require.NoError(t, s.Close(netcode.CodeOK, ""))
+	}
 }
