@@ -277,9 +277,10 @@ func TestRoomCrashIsIsolatedOverTheWire(t *testing.T) {
 // the stuck session is disconnected by its full queue (the room is told it
 // left) instead of slowing the tick down.
 func TestStuckClientDoesNotHoldTheRoom(t *testing.T) {
+	const writeTimeout = 500 * time.Millisecond
 	srv := wiretest.Start(t, wire.Config{
 		Engine: engine.Config{MaxFramesPerSecond: 5000, ReliableQueue: 64},
-		TCP:    tcp.Config{WriteTimeout: 500 * time.Millisecond},
+		TCP:    tcp.Config{WriteTimeout: writeTimeout},
 		Rooms:  rooms.Config{MaxInputSize: 4096, MaxInputsPerSecond: 5000, InboxSize: 4096},
 	})
 	ctx := ctxT(t, 30*time.Second)
@@ -344,7 +345,10 @@ func TestStuckClientDoesNotHoldTheRoom(t *testing.T) {
 	st := srv.Rooms().Stats().Types[room.RelayType]
 	t.Logf("relay stats: ticks %d skipped %d lateness p99 %v tick p99 %v dropped sends %d",
 		st.Ticks, st.Skipped, st.Lateness.P99, st.TickTime.P99, st.SendDropped)
-	assert.Less(t, st.TickTime.P99, 20*time.Millisecond, "delivering to a stuck member never blocks the tick")
+	// Had a tick waited on the stuck member's socket it would have lasted
+	// at least the transport's write timeout; CPU contention alone never
+	// stretches a tick that far.
+	assert.Less(t, st.TickTime.Max, writeTimeout, "delivering to a stuck member never blocks the tick")
 }
 
 func TestDecodeRoomUpdate(t *testing.T) {
