@@ -7,11 +7,12 @@ import (
 	"golang.org/x/net/ipv6"
 )
 
-// batchConn reads and writes several datagrams per system call
-// (recvmmsg/sendmmsg on Linux; one at a time elsewhere).
+// batchConn reads several datagrams per system call (recvmmsg on Linux;
+// one at a time elsewhere). Writes stay one sendto per datagram: a
+// listener-wide sendmmsg writer was measured (docs/KCP.md, Hot path) and
+// used more server CPU, not less.
 type batchConn interface {
 	ReadBatch(ms []ipv4.Message, flags int) (int, error)
-	WriteBatch(ms []ipv4.Message, flags int) (int, error)
 }
 
 // Batch sizes, in datagrams per system call. A listener's socket carries
