@@ -1,6 +1,6 @@
 # tickwire — make run starts a server with embedded defaults; make test runs the whole suite.
 GO        ?= go
-FUZZTIME  ?= 10s
+FUZZTIME  ?= 3s
 BIN       := bin
 
 .PHONY: all build run test bench microbench fuzz lint clean
