@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/client"
+	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
 )
 
@@ -182,7 +183,7 @@ func runChatTransport(ctx context.Context, env *Env, cfg ChatConfig, t string) (
 		pw := "tickbench-" + run
 		if err := client.PostJSON(ctx, nil, env.Target.httpBase()+"/v1/auth/register",
 			map[string]string{"username": u.name, "password": pw}, &tr); err != nil {
-			return fmt.Errorf("register %s: %w", u.name, err)
+			return fmt.Errorf("register %s: %w", u.name, limitErr(err))
 		}
 		u.id = tr.UserID
 		o := dialOptions(env, t, addr, tr.Token, "tickbench-chat")
@@ -262,6 +263,17 @@ func runChatTransport(ctx context.Context, env *Env, cfg ChatConfig, t string) (
 	return out, nil
 }
 
+// limitErr marks a production rate limit (registrations per address,
+// messages per user) as ErrServerLimits, with the way out.
+func limitErr(err error) error {
+	switch netcode.CodeOf(err) {
+	case netcode.CodeRateLimited, netcode.CodeMessageRateLimited:
+		return fmt.Errorf("%w: %w (chat registers 2 x pairs + group-size users from one address and sends "+
+			"more than 10 messages/s per user: target tickbench serve or a server with the bench limits; see docs/TICKBENCH.md)", ErrServerLimits, err)
+	}
+	return err
+}
+
 func oddUsers(us []*chatUser) []*chatUser {
 	var out []*chatUser
 	for i := 1; i < len(us); i += 2 {
@@ -297,7 +309,7 @@ func chatPhase(ctx context.Context, env *Env, cfg ChatConfig, name string, send 
 		next = next.Add(cfg.Interval)
 		t0 := time.Now()
 		if err := send(ctx, i); err != nil {
-			sendErr = err
+			sendErr = limitErr(err)
 			break
 		}
 		ack.Record(time.Since(t0))

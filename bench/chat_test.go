@@ -37,3 +37,14 @@ func TestChatConfigValidation(t *testing.T) {
 		require.ErrorIs(t, err, ErrConfig, name)
 	}
 }
+
+// A production server allows 10 registrations per address and minute;
+// chat's 2 x 4 + 8 users go over, and the run says why.
+func TestChatAgainstProductionLimits(t *testing.T) {
+	l := startLocalWith(t, LocalConfig{ProductionLimits: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := RunChat(ctx, &Env{Target: l.Target()}, ChatConfig{Count: 10})
+	require.ErrorIs(t, err, ErrServerLimits)
+	require.Contains(t, err.Error(), "tickbench serve")
+}

@@ -7,7 +7,18 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/tickwire/tickwire/internal/benchserver"
 )
+
+// startTickwire is benchserver.Start as LocalConfig.Tickwire takes it.
+func startTickwire(ctx context.Context, spec TickwireSpec) (TickwireServer, error) {
+	srv, err := benchserver.Start(ctx, benchserver.Config(spec))
+	if err != nil {
+		return nil, err
+	}
+	return srv, nil
+}
 
 func startBaselines(t *testing.T) *Local {
 	t.Helper()
@@ -54,9 +65,17 @@ func TestEchoBaselines(t *testing.T) {
 
 func startLocal(t *testing.T) *Local {
 	t.Helper()
+	return startLocalWith(t, LocalConfig{})
+}
+
+// startLocalWith starts an in-process server set from cfg, with the
+// bench's tickwire server in a test directory and cheap password hashing.
+func startLocalWith(t *testing.T, cfg LocalConfig) *Local {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	l, err := StartLocal(ctx, LocalConfig{DataDir: t.TempDir(), FastPasswords: true})
+	cfg.Tickwire, cfg.DataDir, cfg.FastPasswords = startTickwire, t.TempDir(), true
+	l, err := StartLocal(ctx, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -127,5 +146,23 @@ func TestEchoInterleavedRounds(t *testing.T) {
 	}
 	require.EqualValues(t, 4, rep.Config.(map[string]any)["rounds"])
 	_, err = EchoConfig{Count: 3, Rounds: 4}.populate()
+	require.ErrorIs(t, err, ErrConfig)
+}
+
+// A production server (200 frames/s per session) refuses a paced echo at
+// 1,000/s; the run says why instead of a bare "closed by peer".
+func TestEchoAgainstProductionLimits(t *testing.T) {
+	l := startLocalWith(t, LocalConfig{ProductionLimits: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := RunEcho(ctx, &Env{Target: l.Target()}, EchoConfig{
+		Transports: []string{TransportKCP}, Count: 2000, Duration: 10 * time.Second,
+	})
+	require.ErrorIs(t, err, ErrServerLimits)
+	require.Contains(t, err.Error(), "--max-frames-per-sec")
+}
+
+func TestStartLocalNeedsTickwire(t *testing.T) {
+	_, err := StartLocal(context.Background(), LocalConfig{})
 	require.ErrorIs(t, err, ErrConfig)
 }

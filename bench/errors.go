@@ -14,3 +14,9 @@ var (
 	// or the process is gone).
 	ErrNoProc = errors.New("bench: /proc not available")
 )
+
+// ErrServerLimits means the server refused the load with a rate limit
+// meant for production (frames per second per session, registrations per
+// address, messages per user): benchmark against a server with the bench
+// limits (tickbench serve, or tickwire with its limits lifted).
+var ErrServerLimits = errors.New("bench: the server's production limits refuse this load")

@@ -3,21 +3,52 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 
 	"github.com/tickwire/tickwire/netcode/kcp"
 )
 
+// TickwireServer is a running tickwire server, as StartLocal needs it
+// (*wire.Server of internal/wire is one).
+type TickwireServer interface {
+	KCPAddr() string
+	TCPAddr() string
+	HTTPAddr() string
+	Shutdown(ctx context.Context) error
+}
+
+// TickwireSpec says where and how StartLocal wants the tickwire server.
+// internal/benchserver.Config has the same fields, so that one converts
+// to the other.
+type TickwireSpec struct {
+	KCPAddr, TCPAddr, HTTPAddr string // listen addresses
+	DataDir                    string // the server's database directory
+	KCP                        kcp.Config
+	// FastPasswords makes password hashing cheap (tests registering chat
+	// users under the race detector); never for a server people log into.
+	FastPasswords bool
+	// ProductionLimits keeps the production rate limits instead of the
+	// bench limits (tests of how the scenarios report them).
+	ProductionLimits bool
+}
+
+// StartTickwire starts a tickwire server in this process. The bench
+// library does not assemble servers itself (it builds on the client);
+// cmd/tickbench passes internal/benchserver's Start.
+type StartTickwire func(ctx context.Context, spec TickwireSpec) (TickwireServer, error)
+
 // LocalConfig configures an in-process server set.
 type LocalConfig struct {
+	// Tickwire starts the tickwire server; required unless NoTickwire.
+	Tickwire StartTickwire
 	// DataDir holds the tickwire server's database (default: a fresh
 	// temporary directory, removed on Close).
 	DataDir string
 	// NoTickwire starts only the baseline echo servers.
 	NoTickwire bool
-	// FastPasswords makes password hashing cheap (tests: registering chat
-	// users under the race detector); never for a server people log into.
-	FastPasswords bool
+	// FastPasswords and ProductionLimits are passed on in TickwireSpec.
+	FastPasswords, ProductionLimits bool
 	// KCP configures the server's KCP listener (zero: the defaults).
 	KCP kcp.Config
 	// Listen addresses (default "127.0.0.1:0" each: a free loopback port).
@@ -36,13 +67,16 @@ func orLoopback(a string) string {
 type Local struct {
 	udp    *UDPEchoServer
 	kcp    *KCPEchoServer
-	tw     *localTickwire
+	tw     TickwireServer
 	tmpDir string
 	target Target
 }
 
 // StartLocal starts the servers. Close stops them.
 func StartLocal(ctx context.Context, cfg LocalConfig) (_ *Local, err error) {
+	if !cfg.NoTickwire && cfg.Tickwire == nil {
+		return nil, fmt.Errorf("%w: LocalConfig.Tickwire is nil (pass benchserver.Start, or set NoTickwire)", ErrConfig)
+	}
 	l := &Local{}
 	defer func() {
 		if err != nil {
@@ -66,10 +100,15 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (_ *Local, err error) {
 		}
 		l.tmpDir = dir
 	}
-	if l.tw, err = startLocalTickwire(ctx, cfg, dir, orLoopback(cfg.KCPAddr), orLoopback(cfg.TCPAddr), orLoopback(cfg.HTTPAddr)); err != nil {
+	tw, err := cfg.Tickwire(ctx, TickwireSpec{
+		KCPAddr: orLoopback(cfg.KCPAddr), TCPAddr: orLoopback(cfg.TCPAddr), HTTPAddr: orLoopback(cfg.HTTPAddr),
+		DataDir: dir, KCP: cfg.KCP, FastPasswords: cfg.FastPasswords, ProductionLimits: cfg.ProductionLimits,
+	})
+	if err != nil {
 		return nil, err
 	}
-	l.target.KCP, l.target.TCP, l.target.HTTP = l.tw.addrs()
+	l.tw = tw
+	l.target.KCP, l.target.TCP, l.target.HTTP = tw.KCPAddr(), tw.TCPAddr(), tw.HTTPAddr()
 	return l, nil
 }
 
@@ -80,7 +119,7 @@ func (l *Local) Target() Target { return l.target }
 func (l *Local) Close(ctx context.Context) error {
 	var errs []error
 	if l.tw != nil {
-		errs = append(errs, l.tw.shutdown(ctx))
+		errs = append(errs, l.tw.Shutdown(ctx))
 	}
 	if l.kcp != nil {
 		errs = append(errs, l.kcp.Close())

@@ -32,6 +32,10 @@ type twLink struct {
 	onReply atomic.Pointer[func(uint32)]
 	dec     *frame.Decoder // used on the client's reader goroutine only
 	echo    frame.Echo     // idem
+	ferr    frame.Error    // idem
+	// limited is set when the server answered an echo with
+	// CodeRateLimited: its per-session frame limit is below the send rate.
+	limited atomic.Bool
 }
 
 func dialTickwire(ctx context.Context, env *Env, transport, addr string, size int) (*twLink, error) {
@@ -56,6 +60,12 @@ func dialTickwire(ctx context.Context, env *Env, transport, addr string, size in
 }
 
 func (l *twLink) handle(m client.Message) {
+	if m.Kind == frame.KindError {
+		if l.dec.Decode(m.Data, &l.ferr) == nil && l.ferr.Code == netcode.CodeRateLimited {
+			l.limited.Store(true)
+		}
+		return
+	}
 	if m.Kind != frame.KindEcho {
 		return
 	}
@@ -73,7 +83,18 @@ func (l *twLink) run() { <-l.c.Done() }
 
 func (l *twLink) send(seq uint32) error {
 	l.out.Seq, l.out.SentUs, l.out.Payload = seq, time.Now().UnixMicro(), l.payload
-	return l.c.Send(l.ch, &l.out)
+	return l.explain(l.c.Send(l.ch, &l.out))
+}
+
+// explain adds the likely cause to a send error after the server
+// rate-limited this session: a production server's default frame limit
+// (200/s) is below a paced echo (1,000/s) and far below back-to-back.
+func (l *twLink) explain(err error) error {
+	if err == nil || !l.limited.Load() {
+		return err
+	}
+	return fmt.Errorf("%w: %w (the server's per-session frame limit is below this run's send rate: "+
+		"start tickwire with --max-frames-per-sec 1000000, or target tickbench serve; see docs/TICKBENCH.md)", ErrServerLimits, err)
 }
 
 func (l *twLink) wire() (uint64, string) {

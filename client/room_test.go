@@ -2,6 +2,8 @@ package client_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"testing"
 	"time"
 
@@ -174,6 +176,29 @@ func TestRoomKCPAndTCPShareTicks(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, rooms, 1)
 	assert.Equal(t, uint16(1), rooms[0].Members)
+
+	// The hub's per-type tick metrics are served by GET /v1/stats.
+	resp, err := http.Get(srv.HTTPURL() + "/v1/stats")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var st struct {
+		Services struct {
+			Rooms struct {
+				Types map[string]struct {
+					Ticks    uint64 `json:"ticks"`
+					Inputs   uint64 `json:"inputs"`
+					Lateness struct {
+						Count uint64 `json:"count"`
+					} `json:"lateness"`
+				} `json:"types"`
+			} `json:"rooms"`
+		} `json:"services"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
+	relay := st.Services.Rooms.Types[room.RelayType]
+	assert.Positive(t, relay.Ticks)
+	assert.Positive(t, relay.Lateness.Count)
+	assert.GreaterOrEqual(t, relay.Inputs, uint64(2*n), "at least every reliable input was counted")
 }
 
 func maxTick(ts []uint64) uint64 {
@@ -371,4 +396,43 @@ func TestDecodeRoomUpdate(t *testing.T) {
 	_, ok, err = client.DecodeRoomUpdate(client.Message{Kind: frame.KindRoomTick, Data: []byte{0x91, 0x01}})
 	assert.Error(t, err)
 	assert.False(t, ok)
+}
+
+// TestInputFloodGetsFewErrorsOverTheWire floods the server with inputs it
+// must refuse: the client gets a handful of Error frames, not one per
+// input, stays connected, and the server counts every refusal.
+func TestInputFloodGetsFewErrorsOverTheWire(t *testing.T) {
+	srv := wiretest.Start(t, wire.Config{
+		Engine: engine.Config{MaxFramesPerSecond: 100000},
+		Rooms:  rooms.Config{MaxInputErrorsPerSecond: 2},
+	})
+	c := dialRoomClient(t, srv, client.TransportTCP, "flood", client.Options{})
+	ctx := ctxT(t, roomWait)
+	const n = 500
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		require.NoError(t, c.Send(netcode.Reliable, &frame.RoomInput{RoomID: 12345, Seq: uint32(i), Data: []byte("x")}))
+	}
+	// The reply to a later request arrives after every Error the flood
+	// caused (one ordered reliable stream), so counting now is complete.
+	_, err := c.ListRooms(ctx, "", "", 0)
+	require.NoError(t, err, "the session survives the flood")
+	// The burst of 2, plus 2 per second of flood for the refill.
+	bound := 2 + int(2*time.Since(start).Seconds()+1)
+	errs := 0
+	for done := false; !done; {
+		select {
+		case m := <-c.Messages():
+			if m.Kind == frame.KindError {
+				errs++
+			}
+		default:
+			done = true
+		}
+	}
+	assert.Positive(t, errs, "refusals are still reported")
+	assert.LessOrEqual(t, errs, bound, "at most the burst plus what refilled during the flood")
+	d := srv.Rooms().Stats().Drops
+	assert.Equal(t, uint64(n), d.NotMember, "every refusal is counted")
+	assert.Equal(t, uint64(n-errs), d.Unanswered)
 }

@@ -16,7 +16,9 @@ import (
 // PresenceUpdate — arrive through Messages() or Options.Handler like every
 // push: DecodeSocial decodes them. Messages must be acknowledged with
 // AckMessages, or they are delivered again on the next login; Inbox drops
-// the duplicates.
+// the duplicates. A Message from the client's own user was sent by
+// another session of that user (another device, or the HTTP API): the
+// sending session gets MessageSent instead.
 
 // callOK performs a request answered with OK.
 func (c *Client) callOK(ctx context.Context, req frame.Refer) error {

@@ -296,7 +296,7 @@ func (e *Engine) startSession(c netcode.Conn) {
 // removeSession is the last step of a session's teardown.
 func (e *Engine) removeSession(s *session) {
 	e.c.sessionsOpen.Add(-1)
-	s.log.Debug("session closed", "code", s.closeCode.String(), "reason", s.closeReason)
+	s.log.Info("session closed", "code", s.closeCode.String(), "reason", s.closeReason)
 	e.mu.Lock()
 	delete(e.sessions, s.id)
 	if e.closed && len(e.sessions) == 0 {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tickwire/tickwire/engine/auth"
 	"github.com/tickwire/tickwire/engine/service"
+	"github.com/tickwire/tickwire/internal/peertest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
 )
@@ -164,38 +165,11 @@ func (h *harness) token(name string, ttl time.Duration) string {
 	return tok
 }
 
-// tpeer is a test client over a memConn with a pump goroutine.
-type tpeer struct {
-	t    *testing.T
-	c    *memConn
-	msgs chan pumped // ends with one entry carrying the read error
-}
-
-type pumped struct {
-	memMsg
-	err error
-}
-
-func (h *harness) dial(inbox int) *tpeer {
+// dial connects a hand-driven client whose inbox holds inbox frames.
+func (h *harness) dial(inbox int) *peertest.Peer {
 	c, ok := h.l.dial(inbox)
 	require.True(h.t, ok)
-	p := &tpeer{t: h.t, c: c, msgs: make(chan pumped, 10000)}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			ch, b, err := c.ReadMessage()
-			p.msgs <- pumped{memMsg{ch: ch, b: b}, err}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	h.t.Cleanup(func() {
-		_ = c.Close(netcode.CodeOK, "test over")
-		<-done
-	})
-	return p
+	return peertest.New(h.t, c, wait).Pump()
 }
 
 // dialIdle connects without reading anything (a stalled client).
@@ -206,78 +180,11 @@ func (h *harness) dialIdle(inbox int) *memConn {
 	return c
 }
 
-func (p *tpeer) send(ch netcode.Channel, f frame.Frame) {
-	b, err := frame.Marshal(f)
-	require.NoError(p.t, err)
-	p.sendRaw(ch, b)
-}
-
-func (p *tpeer) sendRaw(ch netcode.Channel, b []byte) {
-	require.NoError(p.t, p.c.WriteMessage(ch, b))
-}
-
-func (p *tpeer) next() memMsg {
-	p.t.Helper()
-	select {
-	case m := <-p.msgs:
-		require.NoError(p.t, m.err, "connection ended")
-		return m.memMsg
-	case <-time.After(wait):
-		require.FailNow(p.t, "timed out waiting for a frame")
-	}
-	return memMsg{}
-}
-
-func (p *tpeer) nextKind(k frame.Kind, f frame.Frame) memMsg {
-	p.t.Helper()
-	m := p.next()
-	got, err := frame.Peek(m.b)
-	require.NoError(p.t, err)
-	require.Equal(p.t, k, got, "frame kind")
-	if f != nil {
-		require.NoError(p.t, frame.Unmarshal(m.b, f))
-	}
-	return m
-}
-
-func (p *tpeer) expectError(code netcode.Code) frame.Error {
-	p.t.Helper()
-	var e frame.Error
-	p.nextKind(frame.KindError, &e)
-	require.Equal(p.t, code, e.Code, "error code (message %q)", e.Message)
-	return e
-}
-
-// expectClosed reads the Close frame with code and then the end of the
-// connection.
-func (p *tpeer) expectClosed(code netcode.Code) {
-	p.t.Helper()
-	var c frame.Close
-	p.nextKind(frame.KindClose, &c)
-	require.Equal(p.t, code, c.Code, "close code (reason %q)", c.Reason)
-	select {
-	case m := <-p.msgs:
-		var ce *netcode.CloseError
-		require.ErrorAs(p.t, m.err, &ce)
-		require.Equal(p.t, code, ce.Code)
-	case <-time.After(wait):
-		require.FailNow(p.t, "connection not closed after Close frame")
-	}
-}
-
-func (p *tpeer) hello(tok string) frame.Welcome {
-	p.t.Helper()
-	p.send(netcode.Reliable, &frame.Hello{Version: frame.ProtocolVersion, Token: tok, ClientName: "test"})
-	var w frame.Welcome
-	p.nextKind(frame.KindWelcome, &w)
-	return w
-}
-
 func TestHandshakeAndSessionFrames(t *testing.T) {
 	h := start(t, Config{})
 	p := h.dial(64)
 	before := time.Now()
-	w := p.hello(h.token("alice", time.Hour))
+	w := p.Hello(h.token("alice", time.Hour))
 	assert.NotZero(t, w.SessionID)
 	assert.Equal(t, "u_alice", w.UserID)
 	assert.Equal(t, "alice", w.DisplayName)
@@ -287,9 +194,9 @@ func TestHandshakeAndSessionFrames(t *testing.T) {
 	assert.EqualValues(t, 1000, w.HeartbeatMs)
 	assert.EqualValues(t, 10000, w.IdleTimeoutMs)
 
-	p.send(netcode.Reliable, &frame.Ping{ClientTimeUs: 12345})
+	p.Send(netcode.Reliable, &frame.Ping{ClientTimeUs: 12345})
 	var pong frame.Pong
-	p.nextKind(frame.KindPong, &pong)
+	p.NextKind(frame.KindPong, &pong)
 	assert.EqualValues(t, 12345, pong.ClientTimeUs)
 	assert.WithinDuration(t, time.Now(), time.UnixMicro(pong.ServerTimeUs), time.Second)
 
@@ -297,15 +204,15 @@ func TestHandshakeAndSessionFrames(t *testing.T) {
 		echo := &frame.Echo{Seq: 7, SentUs: 99, Payload: []byte("hello " + ch.String())}
 		b, err := frame.Marshal(echo)
 		require.NoError(t, err)
-		p.sendRaw(ch, b)
-		m := p.next()
-		assert.Equal(t, ch, m.ch, "echo comes back on its channel")
-		assert.Equal(t, b, m.b, "echo comes back byte for byte")
+		p.SendRaw(ch, b)
+		m := p.Next()
+		assert.Equal(t, ch, m.Ch, "echo comes back on its channel")
+		assert.Equal(t, b, m.Data, "echo comes back byte for byte")
 	}
 
-	p.send(netcode.Reliable, &testReq{Ref: 5, Action: actOK})
+	p.Send(netcode.Reliable, &testReq{Ref: 5, Action: actOK})
 	var ok frame.OK
-	p.nextKind(frame.KindOK, &ok)
+	p.NextKind(frame.KindOK, &ok)
 	assert.EqualValues(t, 5, ok.Ref)
 
 	st := h.e.Stats()
@@ -335,11 +242,12 @@ func TestHelloRejected(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			p := h.dial(64)
-			p.t = t
-			p.send(netcode.Reliable, &tc.hello)
-			p.expectError(tc.code)
-			p.expectClosed(tc.code)
+			c, ok := h.l.dial(64)
+			require.True(t, ok)
+			p := peertest.New(t, c, wait).Pump() // failures belong to the subtest
+			p.Send(netcode.Reliable, &tc.hello)
+			p.ExpectError(tc.code)
+			p.ExpectClosed(tc.code)
 		})
 	}
 	require.Eventually(t, func() bool { return h.e.Stats().SessionsOpen == 0 }, wait, time.Millisecond)
@@ -354,53 +262,53 @@ func TestTokenCheck(t *testing.T) {
 		return nil
 	}})
 	p := h.dial(64)
-	p.send(netcode.Reliable, &frame.Hello{Version: frame.ProtocolVersion, Token: h.token("revoked", time.Hour)})
-	e := p.expectError(netcode.CodeTokenRevoked)
+	p.Send(netcode.Reliable, &frame.Hello{Version: frame.ProtocolVersion, Token: h.token("revoked", time.Hour)})
+	e := p.ExpectError(netcode.CodeTokenRevoked)
 	assert.Equal(t, "logged out", e.Message)
-	p.expectClosed(netcode.CodeTokenRevoked)
-	h.dial(64).hello(h.token("fine", time.Hour))
+	p.ExpectClosed(netcode.CodeTokenRevoked)
+	h.dial(64).Hello(h.token("fine", time.Hour))
 }
 
 func TestBadInputBeforeHelloThenTooManyErrors(t *testing.T) {
 	h := start(t, Config{MaxBadFrames: 4})
 	p := h.dial(64)
-	p.send(netcode.Reliable, &frame.Ping{ClientTimeUs: 1})
-	p.expectError(netcode.CodeNotAuthenticated)
-	p.sendRaw(netcode.Reliable, []byte{0xc1, 0xff, 0x00})
-	p.expectError(netcode.CodeBadFrame)
-	p.sendRaw(netcode.Unreliable, []byte{0x93, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xff}) // Hello with a 4 GiB string
-	p.expectError(netcode.CodeBadFrame)
-	p.sendRaw(netcode.Reliable, make([]byte, DefaultMaxFrameSize+1))
-	p.expectError(netcode.CodeFrameTooLarge)
-	p.expectClosed(netcode.CodeTooManyErrors)
+	p.Send(netcode.Reliable, &frame.Ping{ClientTimeUs: 1})
+	p.ExpectError(netcode.CodeNotAuthenticated)
+	p.SendRaw(netcode.Reliable, []byte{0xc1, 0xff, 0x00})
+	p.ExpectError(netcode.CodeBadFrame)
+	p.SendRaw(netcode.Unreliable, []byte{0x93, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xff}) // Hello with a 4 GiB string
+	p.ExpectError(netcode.CodeBadFrame)
+	p.SendRaw(netcode.Reliable, make([]byte, DefaultMaxFrameSize+1))
+	p.ExpectError(netcode.CodeFrameTooLarge)
+	p.ExpectClosed(netcode.CodeTooManyErrors)
 
 	// Other sessions are untouched.
 	q := h.dial(64)
-	q.hello(h.token("bob", time.Hour))
-	q.send(netcode.Reliable, &frame.Ping{ClientTimeUs: 1})
-	q.nextKind(frame.KindPong, nil)
+	q.Hello(h.token("bob", time.Hour))
+	q.Send(netcode.Reliable, &frame.Ping{ClientTimeUs: 1})
+	q.NextKind(frame.KindPong, nil)
 	require.Eventually(t, func() bool { return h.e.Stats().Closes["too_many_errors"] == 1 }, wait, time.Millisecond)
 }
 
 func TestAuthenticatedErrors(t *testing.T) {
 	h := start(t, Config{MaxBadFrames: 3})
 	p := h.dial(256)
-	p.hello(h.token("carol", time.Hour))
+	p.Hello(h.token("carol", time.Hour))
 
 	// Domain errors carry the ref and never close the session.
 	for i := 0; i < 10; i++ {
-		p.send(netcode.Reliable, &testReq{Ref: uint32(100 + i), Action: actDomainError})
-		e := p.expectError(netcode.CodeRoomFull)
+		p.Send(netcode.Reliable, &testReq{Ref: uint32(100 + i), Action: actDomainError})
+		e := p.ExpectError(netcode.CodeRoomFull)
 		assert.EqualValues(t, 100+i, e.Ref)
 	}
-	p.send(netcode.Reliable, &frame.Hello{Version: frame.ProtocolVersion, Token: "x"})
-	p.expectError(netcode.CodeNotAuthenticated)
-	p.sendRaw(netcode.Reliable, []byte{0x91, 0x7f})
-	p.expectError(netcode.CodeUnknownKind)
-	p.send(netcode.Reliable, &testReq{Ref: 9, Action: actInputError})
-	e := p.expectError(netcode.CodeBadFrame)
+	p.Send(netcode.Reliable, &frame.Hello{Version: frame.ProtocolVersion, Token: "x"})
+	p.ExpectError(netcode.CodeNotAuthenticated)
+	p.SendRaw(netcode.Reliable, []byte{0x91, 0x7f})
+	p.ExpectError(netcode.CodeUnknownKind)
+	p.Send(netcode.Reliable, &testReq{Ref: 9, Action: actInputError})
+	e := p.ExpectError(netcode.CodeBadFrame)
 	assert.EqualValues(t, 9, e.Ref)
-	p.expectClosed(netcode.CodeTooManyErrors)
+	p.ExpectClosed(netcode.CodeTooManyErrors)
 	assert.EqualValues(t, 10, h.e.Stats().Errors["room_full"])
 }
 
@@ -408,20 +316,20 @@ func TestRefusedRequestsCarryTheirRef(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	h := start(t, Config{MaxFramesPerSecond: 3, MaxFrameSize: 1024, Now: func() time.Time { return now }})
 	p := h.dial(64)
-	p.send(netcode.Reliable, &testReq{Ref: 11}) // before Hello
-	e := p.expectError(netcode.CodeNotAuthenticated)
+	p.Send(netcode.Reliable, &testReq{Ref: 11}) // before Hello
+	e := p.ExpectError(netcode.CodeNotAuthenticated)
 	assert.EqualValues(t, 11, e.Ref)
-	p.hello(h.token("refs", time.Hour))
-	p.sendRaw(netcode.Reliable, []byte{0x93, 0x30, 0x0c, 0x00}) // kind 48: no service
-	e = p.expectError(netcode.CodeUnknownKind)
+	p.Hello(h.token("refs", time.Hour))
+	p.SendRaw(netcode.Reliable, []byte{0x93, 0x30, 0x0c, 0x00}) // kind 48: no service
+	e = p.ExpectError(netcode.CodeUnknownKind)
 	assert.EqualValues(t, 12, e.Ref)
 	big, err := frame.Marshal(&testReq{Ref: 13})
 	require.NoError(t, err)
-	p.sendRaw(netcode.Reliable, append(big[:len(big):len(big)], make([]byte, 2000)...)) // oversized
-	e = p.expectError(netcode.CodeFrameTooLarge)
+	p.SendRaw(netcode.Reliable, append(big[:len(big):len(big)], make([]byte, 2000)...)) // oversized
+	e = p.ExpectError(netcode.CodeFrameTooLarge)
 	assert.EqualValues(t, 13, e.Ref)
-	p.send(netcode.Reliable, &testReq{Ref: 14}) // the 5th frame: over the rate
-	e = p.expectError(netcode.CodeRateLimited)
+	p.Send(netcode.Reliable, &testReq{Ref: 14}) // the 5th frame: over the rate
+	e = p.ExpectError(netcode.CodeRateLimited)
 	assert.EqualValues(t, 14, e.Ref)
 }
 
@@ -429,55 +337,55 @@ func TestRateLimit(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0) // a frozen clock: no refill
 	h := start(t, Config{MaxFramesPerSecond: 5, MaxBadFrames: 3, Now: func() time.Time { return now }})
 	p := h.dial(64)
-	p.hello(h.token("dave", time.Hour)) // 1 of 5
+	p.Hello(h.token("dave", time.Hour)) // 1 of 5
 	for i := 0; i < 4; i++ {
-		p.send(netcode.Reliable, &frame.Ping{ClientTimeUs: int64(i)})
-		p.nextKind(frame.KindPong, nil)
+		p.Send(netcode.Reliable, &frame.Ping{ClientTimeUs: int64(i)})
+		p.NextKind(frame.KindPong, nil)
 	}
-	p.send(netcode.Reliable, &frame.Ping{ClientTimeUs: 5})
-	p.expectError(netcode.CodeRateLimited)
-	p.send(netcode.Reliable, &frame.Ping{ClientTimeUs: 6})
-	p.expectError(netcode.CodeRateLimited)
-	p.send(netcode.Reliable, &frame.Ping{ClientTimeUs: 7})
-	p.expectError(netcode.CodeRateLimited)
-	p.expectClosed(netcode.CodeTooManyErrors)
+	p.Send(netcode.Reliable, &frame.Ping{ClientTimeUs: 5})
+	p.ExpectError(netcode.CodeRateLimited)
+	p.Send(netcode.Reliable, &frame.Ping{ClientTimeUs: 6})
+	p.ExpectError(netcode.CodeRateLimited)
+	p.Send(netcode.Reliable, &frame.Ping{ClientTimeUs: 7})
+	p.ExpectError(netcode.CodeRateLimited)
+	p.ExpectClosed(netcode.CodeTooManyErrors)
 	assert.EqualValues(t, 3, h.e.Stats().Drops["rate_limited"])
 }
 
 func TestCloseLingerEndsWhenPeerCloses(t *testing.T) {
 	h := start(t, Config{CloseLinger: time.Hour})
 	p := h.dial(64)
-	p.send(netcode.Reliable, &frame.Hello{Version: frame.ProtocolVersion, Token: "bad"})
-	p.expectError(netcode.CodeBadToken)
+	p.Send(netcode.Reliable, &frame.Hello{Version: frame.ProtocolVersion, Token: "bad"})
+	p.ExpectError(netcode.CodeBadToken)
 	var c frame.Close
-	p.nextKind(frame.KindClose, &c)
-	require.NoError(t, p.c.Close(netcode.CodeOK, "bye"))
+	p.NextKind(frame.KindClose, &c)
+	require.NoError(t, p.Conn.Close(netcode.CodeOK, "bye"))
 	require.Eventually(t, func() bool { return h.e.Stats().SessionsOpen == 0 }, wait, time.Millisecond)
 }
 
 func TestServiceClosesPeer(t *testing.T) {
 	h := start(t, Config{})
 	p := h.dial(64)
-	p.hello(h.token("kicked", time.Hour))
-	p.send(netcode.Reliable, &testReq{Ref: 3, Action: actKick})
+	p.Hello(h.token("kicked", time.Hour))
+	p.Send(netcode.Reliable, &testReq{Ref: 3, Action: actKick})
 	var ok frame.OK
-	p.nextKind(frame.KindOK, &ok) // queued before Close: flushed first
+	p.NextKind(frame.KindOK, &ok) // queued before Close: flushed first
 	assert.EqualValues(t, 3, ok.Ref)
-	p.expectClosed(netcode.CodeReplaced)
+	p.ExpectClosed(netcode.CodeReplaced)
 	require.Eventually(t, func() bool { return h.e.Stats().Closes["replaced"] == 1 }, wait, time.Millisecond)
 }
 
 func TestHandshakeTimeout(t *testing.T) {
 	h := start(t, Config{HandshakeTimeout: 50 * time.Millisecond})
 	p := h.dial(64)
-	p.expectClosed(netcode.CodeHandshakeTimeout)
+	p.ExpectClosed(netcode.CodeHandshakeTimeout)
 }
 
 func TestPeerLifecycleCalledOnce(t *testing.T) {
 	h := start(t, Config{})
 	p := h.dial(64)
-	w := p.hello(h.token("erin", time.Hour))
-	require.NoError(t, p.c.Close(netcode.CodeOK, "bye"))
+	w := p.Hello(h.token("erin", time.Hour))
+	require.NoError(t, p.Conn.Close(netcode.CodeOK, "bye"))
 	select {
 	case id := <-h.svc.closedCh:
 		assert.Equal(t, w.SessionID, id)
@@ -491,7 +399,7 @@ func TestPeerLifecycleCalledOnce(t *testing.T) {
 
 	// A session that never authenticated is not seen by services.
 	q := h.dial(64)
-	require.NoError(t, q.c.Close(netcode.CodeOK, "bye"))
+	require.NoError(t, q.Conn.Close(netcode.CodeOK, "bye"))
 	require.Eventually(t, func() bool { return h.e.Stats().SessionsOpen == 0 }, wait, time.Millisecond)
 	h.svc.mu.Lock()
 	assert.Len(t, h.svc.opened, 1)
@@ -509,7 +417,7 @@ func TestSlowConsumerClosedOthersUnaffected(t *testing.T) {
 	require.NoError(t, slow.WriteMessage(netcode.Reliable, b))
 
 	fast := h.dial(64)
-	fast.hello(h.token("fast", time.Hour))
+	fast.Hello(h.token("fast", time.Hour))
 	select {
 	case <-h.svc.closedCh:
 	case <-time.After(wait):
@@ -518,8 +426,8 @@ func TestSlowConsumerClosedOthersUnaffected(t *testing.T) {
 	st := h.e.Stats()
 	assert.EqualValues(t, 1, st.Closes["slow_consumer"])
 	assert.GreaterOrEqual(t, st.Drops["reliable_overflow"], uint64(1))
-	fast.send(netcode.Reliable, &frame.Ping{ClientTimeUs: 1})
-	fast.nextKind(frame.KindPong, nil)
+	fast.Send(netcode.Reliable, &frame.Ping{ClientTimeUs: 1})
+	fast.NextKind(frame.KindPong, nil)
 }
 
 func TestUnreliableOverflowDropsOldest(t *testing.T) {
@@ -545,15 +453,15 @@ func TestShutdownClosesEverySession(t *testing.T) {
 	go func() { run <- e.Run(context.Background()) }()
 	h := &harness{t: t, e: e, l: l, svc: svc}
 	a := h.dial(64)
-	a.hello(h.token("a", time.Hour))
+	a.Hello(h.token("a", time.Hour))
 	b := h.dial(64) // not yet authenticated
 	require.Eventually(t, func() bool { return e.Stats().SessionsOpen == 2 }, wait, time.Millisecond)
 
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	require.NoError(t, e.Shutdown(ctx))
-	a.expectClosed(netcode.CodeServerShutdown)
-	b.expectClosed(netcode.CodeServerShutdown)
+	a.ExpectClosed(netcode.CodeServerShutdown)
+	b.ExpectClosed(netcode.CodeServerShutdown)
 	select {
 	case err := <-run:
 		assert.ErrorIs(t, err, ErrServerClosed)
@@ -603,9 +511,9 @@ func TestRunCancelShutsDown(t *testing.T) {
 	go func() { run <- e.Run(ctx) }()
 	h := &harness{t: t, e: e, l: l}
 	p := h.dial(64)
-	p.hello(h.token("z", time.Hour))
+	p.Hello(h.token("z", time.Hour))
 	cancel()
-	p.expectClosed(netcode.CodeServerShutdown)
+	p.ExpectClosed(netcode.CodeServerShutdown)
 	assert.ErrorIs(t, <-run, ErrServerClosed)
 }
 

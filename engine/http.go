@@ -44,7 +44,7 @@ type ErrorResponse struct {
 //
 //	GET  /healthz        {"status":"ok"} (503 {"status":"shutting_down"} once Shutdown began)
 //	POST /v1/auth/guest  {"name":"optional"} -> TokenResponse
-//	GET  /v1/stats       Stats
+//	GET  /v1/stats       Stats, with every service.StatsReporter's snapshot under "services"
 //
 // plus the routes of every service that implements service.Router.
 func (e *Engine) HTTPHandler() http.Handler {
@@ -52,7 +52,7 @@ func (e *Engine) HTTPHandler() http.Handler {
 	mux.HandleFunc("GET /healthz", e.handleHealth)
 	mux.HandleFunc("POST /v1/auth/guest", e.handleGuest)
 	mux.HandleFunc("GET /v1/stats", func(w http.ResponseWriter, r *http.Request) {
-		WriteJSON(w, http.StatusOK, e.Stats())
+		WriteJSON(w, http.StatusOK, e.ServiceStats())
 	})
 	for _, s := range e.cfg.Services {
 		if r, ok := s.(service.Router); ok {

@@ -24,7 +24,7 @@ type session struct {
 	e    *Engine
 	conn netcode.Conn
 	id   uint64
-	log  *slog.Logger
+	log  *slog.Logger // reader-owned once the session runs: hello adds the client to it
 
 	// Identity, written by the reader before authed is set and never
 	// changed afterwards.
@@ -487,7 +487,9 @@ func (s *session) hello(now time.Time, data []byte) bool {
 		svc.PeerOpened(s)
 	}
 	s.opened = true
-	s.log.Debug("session authenticated", "user", s.userID, "client", h.ClientName, "client_version", h.ClientVersion)
+	// Later log lines of the session name the client program too.
+	s.log = s.log.With("user", s.userID, "client", h.ClientName, "client_version", h.ClientVersion)
+	s.log.Info("session opened", "guest", s.guest)
 	return true
 }
 

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/tickwire/tickwire/engine/service"
 	"github.com/tickwire/tickwire/netcode"
 )
 
@@ -29,6 +30,10 @@ type Stats struct {
 	// "closed" (sent to a closing session), "rate_limited" (input over
 	// the frame rate).
 	Drops map[string]uint64 `json:"drops"`
+	// Services holds, by service name, the snapshot of every service that
+	// implements service.StatsReporter (the room hub's per-type tick
+	// timings, for one). Filled by Engine.ServiceStats and GET /v1/stats.
+	Services map[string]any `json:"services,omitempty"`
 }
 
 // Drop reasons used in Stats.Drops.
@@ -106,4 +111,19 @@ func (c *counters) snapshot() Stats {
 	}
 	c.mu.Unlock()
 	return s
+}
+
+// ServiceStats returns Stats with Services filled from every service
+// that implements service.StatsReporter.
+func (e *Engine) ServiceStats() Stats {
+	st := e.Stats()
+	for _, svc := range e.cfg.Services {
+		if r, ok := svc.(service.StatsReporter); ok {
+			if st.Services == nil {
+				st.Services = map[string]any{}
+			}
+			st.Services[svc.Name()] = r.ServiceStats()
+		}
+	}
+	return st
 }

@@ -9,6 +9,8 @@
 // tick number, members) and emits frames to all members, some, or one, on
 // the reliable or the unreliable channel. Every frame a handler emits is
 // encoded exactly once; the same bytes go to every recipient.
+// What a handler drops by its own bounds it reports with
+// Context.Dropped; the driver takes the count with Room.TakeDropped.
 //
 // A panic inside a handler is recovered by the Room, which then refuses
 // further calls and reports a *PanicError (matching CodeRoomCrashed) with

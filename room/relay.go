@@ -9,7 +9,8 @@ import (
 const RelayType = "relay"
 
 // Bounds on one relay tick: inputs beyond either, in the same tick, are
-// dropped (newest dropped, counted in Relay.Dropped), so that a RoomTick
+// dropped (newest dropped, counted in Relay.Dropped and reported through
+// Context.Dropped), so that a RoomTick
 // always fits in one transport message.
 const (
 	MaxRelayInputsPerTick = 4096
@@ -38,14 +39,15 @@ type Relay struct {
 func NewRelay(Config) (Handler, error) { return &Relay{}, nil }
 
 // Dropped counts inputs dropped because a tick already held
-// MaxRelayInputsPerTick.
+// MaxRelayInputsPerTick inputs or MaxRelayTickBytes bytes.
 func (r *Relay) Dropped() uint64 { return r.dropped }
 
 // Input buffers one input until the tick.
-func (r *Relay) Input(_ *Context, in Input) {
+func (r *Relay) Input(ctx *Context, in Input) {
 	n := len(r.reliable) + len(r.unreliable)
 	if n >= MaxRelayInputsPerTick || len(r.arena)+len(in.Data)+(n+1)*relayInputOverhead > MaxRelayTickBytes {
 		r.dropped++
+		ctx.Dropped(1)
 		return
 	}
 	start := len(r.arena)

@@ -211,6 +211,15 @@ func (c *Context) Send(to Target, ch netcode.Channel, data []byte) error {
 // Broadcast is Send to All.
 func (c *Context) Broadcast(ch netcode.Channel, data []byte) error { return c.Send(All, ch, data) }
 
+// Dropped records that the handler dropped n inputs or messages (a
+// bound it keeps, such as the relay's per-tick limit). The driver counts
+// them per room type, so that no drop goes unseen.
+func (c *Context) Dropped(n int) {
+	if n > 0 {
+		c.r.dropped += uint64(n)
+	}
+}
+
 // Close asks the driver to close the room after this call, with code
 // (CodeRoomClosed for a normal end) and a message for the members.
 func (c *Context) Close(code netcode.Code, message string) {
@@ -235,6 +244,7 @@ type Room struct {
 	closeAsked bool
 	closeCode  netcode.Code
 	closeMsg   string
+	dropped    uint64 // reported by the handler, not yet taken
 
 	enc   *frame.Encoder
 	out   []Message
@@ -283,6 +293,14 @@ func (r *Room) Crash() *PanicError { return r.crash }
 // CloseRequested reports whether the handler called Context.Close.
 func (r *Room) CloseRequested() (netcode.Code, string, bool) {
 	return r.closeCode, r.closeMsg, r.closeAsked
+}
+
+// TakeDropped returns the drops the handler reported (Context.Dropped)
+// since the last call, and forgets them.
+func (r *Room) TakeDropped() uint64 {
+	n := r.dropped
+	r.dropped = 0
+	return n
 }
 
 // Outbox returns the messages queued since the last ResetOutbox.

@@ -201,6 +201,8 @@ func TestRelayBoundsTickBytes(t *testing.T) {
 	n := len(decodeAll(t, msgs)[0].(*frame.RoomTick).Inputs)
 	assert.Less(t, n, 40)
 	assert.Greater(t, n, 10)
+	assert.Equal(t, uint64(40-n), r.TakeDropped(), "every dropped input is reported to the driver")
+	assert.Zero(t, r.TakeDropped(), "taken once")
 }
 
 type panicky struct {

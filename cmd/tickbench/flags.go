@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/bench"
+	"github.com/tickwire/tickwire/internal/benchserver"
 )
 
 // common holds the flags every scenario shares.
@@ -84,7 +85,7 @@ func (c *common) env(ctx context.Context, stderr io.Writer) (*bench.Env, func() 
 		env.Target.ServerPID = c.serverPID
 		return env, func() error { return nil }, nil
 	}
-	lc := bench.LocalConfig{}
+	lc := bench.LocalConfig{Tickwire: startTickwire}
 	lc.KCP.Redundancy.BudgetBytesPerSec = c.kcpBudget
 	l, err := bench.StartLocal(ctx, lc)
 	if err != nil {
@@ -144,4 +145,13 @@ func (c *common) annotate(rep *bench.Report) {
 	if c.kcpBudget != 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("what-if: KCP redundancy budget %d B/s per session on the clients and the local server (default 256 KiB/s)", c.kcpBudget))
 	}
+}
+
+// startTickwire is benchserver.Start as bench.LocalConfig.Tickwire takes it.
+func startTickwire(ctx context.Context, spec bench.TickwireSpec) (bench.TickwireServer, error) {
+	srv, err := benchserver.Start(ctx, benchserver.Config(spec))
+	if err != nil {
+		return nil, err
+	}
+	return srv, nil
 }

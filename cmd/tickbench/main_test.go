@@ -180,7 +180,7 @@ func TestChatCommand(t *testing.T) {
 func TestEchoCommandRemoteServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	l, err := bench.StartLocal(ctx, bench.LocalConfig{DataDir: t.TempDir()})
+	l, err := bench.StartLocal(ctx, bench.LocalConfig{Tickwire: startTickwire, DataDir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

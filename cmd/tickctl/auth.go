@@ -91,37 +91,23 @@ func (a *app) saveLogin(s settings, verb string, t tokenResponse) error {
 }
 
 func (a *app) cmdRegister(ctx context.Context, args []string) error {
-	fs := a.flags("register")
-	pwFlag := fs.String("password", "", "password (env TICKCTL_PASSWORD; else prompted, or read from stdin)")
-	display := fs.String("display-name", "", "display name (default: the username)")
-	pos, err := a.parse(fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	s, err := a.settings()
-	if err != nil {
-		return err
-	}
-	pw, err := a.password(*pwFlag, true)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, a.timeout())
-	defer cancel()
-	var t tokenResponse
-	body := map[string]string{"username": pos[0], "password": pw}
-	if *display != "" {
-		body["display_name"] = *display
-	}
-	if err := a.post(ctx, s, "/v1/auth/register", "", body, &t); err != nil {
-		return err
-	}
-	return a.saveLogin(s, "registered", t)
+	return a.credentials(ctx, "register", args)
 }
 
 func (a *app) cmdLogin(ctx context.Context, args []string) error {
-	fs := a.flags("login")
+	return a.credentials(ctx, "login", args)
+}
+
+// credentials runs register or login: both post {"username", "password"}
+// (register may add "display_name") and save the token they answer.
+func (a *app) credentials(ctx context.Context, cmd string, args []string) error {
+	register := cmd == "register"
+	fs := a.flags(cmd)
 	pwFlag := fs.String("password", "", "password (env TICKCTL_PASSWORD; else prompted, or read from stdin)")
+	display := new(string)
+	if register {
+		display = fs.String("display-name", "", "display name (default: the username)")
+	}
 	pos, err := a.parse(fs, args, 1, 1)
 	if err != nil {
 		return err
@@ -130,17 +116,25 @@ func (a *app) cmdLogin(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	pw, err := a.password(*pwFlag, false)
+	pw, err := a.password(*pwFlag, register)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.timeout())
 	defer cancel()
+	body := map[string]string{"username": pos[0], "password": pw}
+	path, verb := "/v1/auth/login", "logged in as"
+	if register {
+		path, verb = "/v1/auth/register", "registered"
+		if *display != "" {
+			body["display_name"] = *display
+		}
+	}
 	var t tokenResponse
-	if err := a.post(ctx, s, "/v1/auth/login", "", map[string]string{"username": pos[0], "password": pw}, &t); err != nil {
+	if err := a.post(ctx, s, path, "", body, &t); err != nil {
 		return err
 	}
-	return a.saveLogin(s, "logged in as", t)
+	return a.saveLogin(s, verb, t)
 }
 
 func (a *app) cmdGuest(ctx context.Context, args []string) error {

@@ -25,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/netcode"
 )
 
@@ -121,17 +122,20 @@ func commands() []command {
 		{"whoami", "", "show the logged-in user", (*app).cmdWhoami},
 		{"friends", "", "list friends with presence, requests and blocks", (*app).cmdFriends},
 		{"friend add", "USER", "send a friend request (accepts theirs if they asked)", (*app).cmdFriendAdd},
-		{"friend accept", "USER", "accept a friend request", (*app).cmdFriendAccept},
-		{"friend decline", "USER", "decline a friend request", (*app).cmdFriendDecline},
-		{"friend remove", "USER", "end a friendship or cancel your request", (*app).cmdFriendRemove},
-		{"block", "USER", "block a user", (*app).cmdBlock},
-		{"unblock", "USER", "lift a block", (*app).cmdUnblock},
+		{"friend accept", "USER", "accept a friend request", friendCommand("friend accept", netcode.CodeRequestNotFound, (*client.Client).AcceptFriend,
+			"you and %s are now friends")},
+		{"friend decline", "USER", "decline a friend request", friendCommand("friend decline", netcode.CodeRequestNotFound, (*client.Client).DeclineFriend,
+			"declined the friend request of %s")},
+		{"friend remove", "USER", "end a friendship or cancel your request", friendCommand("friend remove", netcode.CodeNotFriends, (*client.Client).RemoveFriend, "removed %s")},
+		{"block", "USER", "block a user", friendCommand("block", netcode.CodeUserNotFound, (*client.Client).BlockUser, "blocked %s")},
+		{"unblock", "USER", "lift a block", friendCommand("unblock", netcode.CodeUserNotFound, (*client.Client).UnblockUser, "unblocked %s")},
 		{"groups", "", "list your groups and invitations", (*app).cmdGroups},
 		{"group create", "NAME [--invite-only]", "create a group (open unless --invite-only)", (*app).cmdGroupCreate},
-		{"group join", "GROUP", "join an open group, or accept an invitation", (*app).cmdGroupJoin},
+		{"group join", "GROUP", "join an open group, or accept an invitation", groupCommand("group join", (*client.Client).JoinGroup, "joined group %d")},
 		{"group invite", "GROUP USER", "invite a user to a group", (*app).cmdGroupInvite},
-		{"group decline", "GROUP", "decline an invitation", (*app).cmdGroupDecline},
-		{"group leave", "GROUP", "leave a group", (*app).cmdGroupLeave},
+		{"group decline", "GROUP", "decline an invitation", groupCommand("group decline", (*client.Client).DeclineGroupInvite,
+			"declined the invitation to group %d")},
+		{"group leave", "GROUP", "leave a group", groupCommand("group leave", (*client.Client).LeaveGroup, "left group %d")},
 		{"group members", "GROUP [--limit N]", "list a group's members", (*app).cmdGroupMembers},
 		{"send", "USER TEXT...", "send a direct message to a friend", (*app).cmdSend},
 		{"send-group", "GROUP TEXT...", "send a message to a group", (*app).cmdSendGroup},

@@ -204,6 +204,16 @@ func TestFriendsAndMessages(t *testing.T) {
 	require.Len(t, msgs, 1)
 	assert.Equal(t, "-while you were away", msgs[0]["body"])
 
+	// alice's own watch (her other device) shows what she sends elsewhere,
+	// and to whom.
+	aw := h.background("", "--profile", "alice", "watch", "--for", "15s", "--count", "1")
+	require.Eventually(t, func() bool { return strings.Contains(aw.stderr.String(), "watching as alice") },
+		wait, 10*time.Millisecond, "alice's watch did not start")
+	h.ok("", "--profile", "alice", "send", "bob", "from", "my", "laptop")
+	r = h.finish(aw)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Regexp(t, `(?m)^#\d+ [-0-9]+ [:0-9]+ alice → bob: from my laptop$`, r.stdout)
+
 	// Groups: create, invite, join, send, read.
 	assert.Contains(t, h.ok("", "--profile", "alice", "group", "create", "club", "--invite-only"), `created group`)
 	h.ok("", "--profile", "alice", "group", "invite", "club", "bob")

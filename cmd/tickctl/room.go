@@ -50,22 +50,18 @@ func (a *app) roomFlagSet(cmd string, settings, private bool) (*flag.FlagSet, *r
 }
 
 func (a *app) cmdRoomJoin(ctx context.Context, args []string) error {
-	fs, rf := a.roomFlagSet("room join", true, false)
-	pos, err := a.parse(fs, args, 1, 2)
-	if err != nil {
-		return err
-	}
-	o := client.RoomOptions{Type: pos[0], Capacity: rf.capacity, TickRate: rf.tickRate}
-	if len(pos) == 2 {
-		o.Label = pos[1]
-	}
-	return a.roomSession(ctx, rf, func(ctx context.Context, c *client.Client) (*client.Room, error) {
-		return c.JoinOrCreateRoom(ctx, o)
-	})
+	return a.roomJoinOrCreate(ctx, "room join", args)
 }
 
 func (a *app) cmdRoomCreate(ctx context.Context, args []string) error {
-	fs, rf := a.roomFlagSet("room create", true, true)
+	return a.roomJoinOrCreate(ctx, "room create", args)
+}
+
+// roomJoinOrCreate runs "room join TYPE [LABEL]" (the emptiest open room,
+// or a new one) and "room create TYPE [LABEL] [--private]".
+func (a *app) roomJoinOrCreate(ctx context.Context, cmd string, args []string) error {
+	create := cmd == "room create"
+	fs, rf := a.roomFlagSet(cmd, true, create)
 	pos, err := a.parse(fs, args, 1, 2)
 	if err != nil {
 		return err
@@ -75,7 +71,10 @@ func (a *app) cmdRoomCreate(ctx context.Context, args []string) error {
 		o.Label = pos[1]
 	}
 	return a.roomSession(ctx, rf, func(ctx context.Context, c *client.Client) (*client.Room, error) {
-		return c.CreateRoom(ctx, o)
+		if create {
+			return c.CreateRoom(ctx, o)
+		}
+		return c.JoinOrCreateRoom(ctx, o)
 	})
 }
 
@@ -139,22 +138,11 @@ type inputJSON struct {
 // a read blocked on the process's own stdin cannot be interrupted, so
 // that one is left to end with the process, which returns right after.
 func (a *app) roomSession(ctx context.Context, rf *roomFlags, join func(context.Context, *client.Client) (*client.Room, error)) error {
-	s, err := a.loggedIn()
+	ctx, dctx, c, done, err := a.longSession(ctx, rf.forD)
 	if err != nil {
 		return err
 	}
-	if rf.forD > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, rf.forD)
-		defer cancel()
-	}
-	dctx, cancel := context.WithTimeout(ctx, a.timeout())
-	defer cancel()
-	c, err := a.dial(dctx, s, 0)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
+	defer done()
 	r, err := join(dctx, c)
 	if err != nil {
 		return err

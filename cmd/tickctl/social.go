@@ -192,24 +192,28 @@ type okJSON struct {
 	Group  uint64 `json:"group_id,omitempty"`
 }
 
-// friendAction runs one of the friend commands that take USER.
-func (a *app) friendAction(ctx context.Context, cmd string, args []string, notFound netcode.Code,
-	do func(ctx context.Context, c *client.Client, userID string) error, done string) error {
-	pos, err := a.parse(a.flags(cmd), args, 1, 1)
-	if err != nil {
-		return err
-	}
-	return a.withClient(ctx, func(ctx context.Context, c *client.Client, _ settings) error {
-		f, err := findUser(ctx, c, pos[0], notFound)
+// friendCommand is the run function of a friend command that takes USER:
+// it resolves USER (notFound if it cannot), calls do and prints done with
+// the username.
+func friendCommand(cmd string, notFound netcode.Code, do func(*client.Client, context.Context, string) error,
+	done string) func(*app, context.Context, []string) error {
+	return func(a *app, ctx context.Context, args []string) error {
+		pos, err := a.parse(a.flags(cmd), args, 1, 1)
 		if err != nil {
 			return err
 		}
-		if err := do(ctx, c, f.UserID); err != nil {
-			return err
-		}
-		a.emit(fmt.Sprintf(done, f.Username), okJSON{Type: "ok", Action: strings.ReplaceAll(cmd, " ", "_"), UserID: f.UserID, User: f.Username})
-		return nil
-	})
+		return a.withClient(ctx, func(ctx context.Context, c *client.Client, _ settings) error {
+			f, err := findUser(ctx, c, pos[0], notFound)
+			if err != nil {
+				return err
+			}
+			if err := do(c, ctx, f.UserID); err != nil {
+				return err
+			}
+			a.emit(fmt.Sprintf(done, f.Username), okJSON{Type: "ok", Action: strings.ReplaceAll(cmd, " ", "_"), UserID: f.UserID, User: f.Username})
+			return nil
+		})
+	}
 }
 
 func (a *app) cmdFriendAdd(ctx context.Context, args []string) error {
@@ -233,36 +237,6 @@ func (a *app) cmdFriendAdd(ctx context.Context, args []string) error {
 		a.emit(state, okJSON{Type: "ok", Action: "friend_add", User: pos[0]})
 		return nil
 	})
-}
-
-func (a *app) cmdFriendAccept(ctx context.Context, args []string) error {
-	return a.friendAction(ctx, "friend accept", args, netcode.CodeRequestNotFound,
-		func(ctx context.Context, c *client.Client, id string) error { return c.AcceptFriend(ctx, id) },
-		"you and %s are now friends")
-}
-
-func (a *app) cmdFriendDecline(ctx context.Context, args []string) error {
-	return a.friendAction(ctx, "friend decline", args, netcode.CodeRequestNotFound,
-		func(ctx context.Context, c *client.Client, id string) error { return c.DeclineFriend(ctx, id) },
-		"declined the friend request of %s")
-}
-
-func (a *app) cmdFriendRemove(ctx context.Context, args []string) error {
-	return a.friendAction(ctx, "friend remove", args, netcode.CodeNotFriends,
-		func(ctx context.Context, c *client.Client, id string) error { return c.RemoveFriend(ctx, id) },
-		"removed %s")
-}
-
-func (a *app) cmdBlock(ctx context.Context, args []string) error {
-	return a.friendAction(ctx, "block", args, netcode.CodeUserNotFound,
-		func(ctx context.Context, c *client.Client, id string) error { return c.BlockUser(ctx, id) },
-		"blocked %s")
-}
-
-func (a *app) cmdUnblock(ctx context.Context, args []string) error {
-	return a.friendAction(ctx, "unblock", args, netcode.CodeUserNotFound,
-		func(ctx context.Context, c *client.Client, id string) error { return c.UnblockUser(ctx, id) },
-		"unblocked %s")
 }
 
 // groupJSON is one group in --json output.
@@ -346,42 +320,27 @@ func (a *app) cmdGroupCreate(ctx context.Context, args []string) error {
 	})
 }
 
-// groupAction runs a group command that takes GROUP only.
-func (a *app) groupAction(ctx context.Context, cmd string, args []string,
-	do func(ctx context.Context, c *client.Client, id uint64) error, done string) error {
-	pos, err := a.parse(a.flags(cmd), args, 1, 1)
-	if err != nil {
-		return err
-	}
-	return a.withClient(ctx, func(ctx context.Context, c *client.Client, _ settings) error {
-		id, err := findGroup(ctx, c, pos[0])
+// groupCommand is the run function of a group command that takes GROUP
+// only: it resolves GROUP, calls do and prints done with the group id.
+func groupCommand(cmd string, do func(*client.Client, context.Context, uint64) error,
+	done string) func(*app, context.Context, []string) error {
+	return func(a *app, ctx context.Context, args []string) error {
+		pos, err := a.parse(a.flags(cmd), args, 1, 1)
 		if err != nil {
 			return err
 		}
-		if err := do(ctx, c, id); err != nil {
-			return err
-		}
-		a.emit(fmt.Sprintf(done, id), okJSON{Type: "ok", Action: strings.ReplaceAll(cmd, " ", "_"), Group: id})
-		return nil
-	})
-}
-
-func (a *app) cmdGroupJoin(ctx context.Context, args []string) error {
-	return a.groupAction(ctx, "group join", args,
-		func(ctx context.Context, c *client.Client, id uint64) error { return c.JoinGroup(ctx, id) },
-		"joined group %d")
-}
-
-func (a *app) cmdGroupDecline(ctx context.Context, args []string) error {
-	return a.groupAction(ctx, "group decline", args,
-		func(ctx context.Context, c *client.Client, id uint64) error { return c.DeclineGroupInvite(ctx, id) },
-		"declined the invitation to group %d")
-}
-
-func (a *app) cmdGroupLeave(ctx context.Context, args []string) error {
-	return a.groupAction(ctx, "group leave", args,
-		func(ctx context.Context, c *client.Client, id uint64) error { return c.LeaveGroup(ctx, id) },
-		"left group %d")
+		return a.withClient(ctx, func(ctx context.Context, c *client.Client, _ settings) error {
+			id, err := findGroup(ctx, c, pos[0])
+			if err != nil {
+				return err
+			}
+			if err := do(c, ctx, id); err != nil {
+				return err
+			}
+			a.emit(fmt.Sprintf(done, id), okJSON{Type: "ok", Action: strings.ReplaceAll(cmd, " ", "_"), Group: id})
+			return nil
+		})
+	}
 }
 
 func (a *app) cmdGroupInvite(ctx context.Context, args []string) error {

@@ -58,22 +58,11 @@ func (a *app) cmdWatch(ctx context.Context, args []string) error {
 	if _, err := a.parse(fs, args, 0, 0); err != nil {
 		return err
 	}
-	s, err := a.loggedIn()
+	ctx, dctx, c, done, err := a.longSession(ctx, *forD)
 	if err != nil {
 		return err
 	}
-	if *forD > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *forD)
-		defer cancel()
-	}
-	dctx, cancel := context.WithTimeout(ctx, a.timeout())
-	defer cancel()
-	c, err := a.dial(dctx, s, 0)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
+	defer done()
 	wel := c.Welcome()
 	w := &watcher{a: a, c: c, me: wel.UserID, users: map[string]string{}, groups: map[uint64]string{}}
 	if err := w.loadNames(dctx); err != nil && netcode.CodeOf(err) != netcode.CodeGuestNotAllowed {
@@ -168,7 +157,12 @@ func (w *watcher) handle(m client.Message) error {
 		if !w.inbox.Accept(f) {
 			return nil // a redelivery
 		}
-		a.emit(messageLine(f.ChatMessage, w.groups[f.GroupID]), toMessageJSON(f.ChatMessage))
+		shown := f.ChatMessage
+		if shown.FromUserID == w.me && shown.GroupID == 0 {
+			// Sent by this user from another session: say to whom.
+			shown.FromName += " → " + w.user(shown.ToUserID)
+		}
+		a.emit(messageLine(shown, w.groups[f.GroupID]), toMessageJSON(f.ChatMessage))
 		w.count++
 		// Printed: acknowledge, or it comes again on the next login.
 		if err := w.c.AckMessages(f.ID); err != nil && !errors.Is(err, client.ErrClosed) {
@@ -217,4 +211,31 @@ func (w *watcher) handle(m client.Message) error {
 				StatusText: f.StatusText, LastSeen: usTime(f.LastSeenUs)})
 	}
 	return nil
+}
+
+// longSession connects for a command that stays connected (watch, the room
+// commands): ctx is the command's life, bounded by forD (0: until Ctrl-C),
+// dctx bounds the dial and set-up requests by --timeout. done closes the
+// client and releases both.
+func (a *app) longSession(ctx context.Context, forD time.Duration) (lctx, dctx context.Context, c *client.Client, done func(), err error) {
+	s, err := a.loggedIn()
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	cancelFor := context.CancelFunc(func() {})
+	if forD > 0 {
+		ctx, cancelFor = context.WithTimeout(ctx, forD)
+	}
+	dctx, cancelD := context.WithTimeout(ctx, a.timeout())
+	c, err = a.dial(dctx, s, 0)
+	if err != nil {
+		cancelD()
+		cancelFor()
+		return nil, nil, nil, nil, err
+	}
+	return ctx, dctx, c, func() {
+		_ = c.Close()
+		cancelD()
+		cancelFor()
+	}, nil
 }

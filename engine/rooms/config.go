@@ -21,6 +21,7 @@ const (
 	DefaultEmptyTimeout       = 30 * time.Second
 	DefaultMaxInputSize       = 1024
 	DefaultMaxInputsPerSecond = 240
+	DefaultMaxInputErrors     = 4
 	DefaultMaxListed          = 100
 )
 
@@ -55,8 +56,15 @@ type Config struct {
 	MaxInputSize int
 	// MaxInputsPerSecond limits each session's room inputs, over all its
 	// rooms, with a burst of the same size (default 240); inputs above it
-	// are dropped and answered with CodeInputRateLimited.
+	// are dropped and answered with CodeInputRateLimited. A negative
+	// value disables the limit.
 	MaxInputsPerSecond int
+	// MaxInputErrorsPerSecond bounds the Error frames one session gets
+	// for refused room inputs (too large, rate limited, inbox full, not
+	// a member), with a burst of the same size (default 4). Refusals
+	// past it are dropped silently and counted (Drops.Unanswered), so an
+	// input flood never turns into a flood of replies.
+	MaxInputErrorsPerSecond int
 	// MaxListed bounds the rooms in one RoomListResult (default 100, at
 	// most frame.MaxRoomListed).
 	MaxListed int
@@ -88,6 +96,7 @@ func (c *Config) populate() error {
 	def(&c.DefaultTickRate, DefaultTickRate)
 	def(&c.MaxInputSize, DefaultMaxInputSize)
 	def(&c.MaxInputsPerSecond, DefaultMaxInputsPerSecond)
+	def(&c.MaxInputErrorsPerSecond, DefaultMaxInputErrors)
 	def(&c.MaxListed, DefaultMaxListed)
 	if c.DefaultEmptyTimeout == 0 {
 		c.DefaultEmptyTimeout = DefaultEmptyTimeout
@@ -120,6 +129,8 @@ func (c *Config) populate() error {
 		return fmt.Errorf("%w: MaxInputSize %d not in 1..%d", ErrBadConfig, c.MaxInputSize, frame.MaxRoomInput)
 	case c.MaxInputsPerSecond < 0:
 		return fmt.Errorf("%w: MaxInputsPerSecond %d", ErrBadConfig, c.MaxInputsPerSecond)
+	case c.MaxInputErrorsPerSecond < 1:
+		return fmt.Errorf("%w: MaxInputErrorsPerSecond %d", ErrBadConfig, c.MaxInputErrorsPerSecond)
 	case c.MaxListed < 1 || c.MaxListed > frame.MaxRoomListed:
 		return fmt.Errorf("%w: MaxListed %d", ErrBadConfig, c.MaxListed)
 	}

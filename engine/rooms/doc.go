@@ -23,6 +23,13 @@
 // closes that room alone with CodeRoomCrashed and is logged with its
 // stack.
 //
-// Lock order: Hub.mu, then session.mu, then roomRun.mu, then shard.mu. No
+// Join-or-create calls of the same type and label are serialised by a
+// striped lock (Hub.matchMu), so two of them never both create a room
+// while one has a seat for both. Refused inputs are answered with at most
+// Config.MaxInputErrorsPerSecond Error frames per session; the rest are
+// only counted. Stats are also served over HTTP through
+// service.StatsReporter.
+//
+// Lock order: Hub.matchMu, Hub.mu, session.mu, roomRun.mu, shard.mu. No
 // lock is held while a room handler runs or while Peer.Send is called.
 package rooms

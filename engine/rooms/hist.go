@@ -52,12 +52,12 @@ func (h *histogram) record(d time.Duration) {
 
 // Summary is a snapshot of a duration histogram.
 type Summary struct {
-	Count uint64
-	P50   time.Duration
-	P90   time.Duration
-	P99   time.Duration
-	P999  time.Duration
-	Max   time.Duration
+	Count uint64        `json:"count"`
+	P50   time.Duration `json:"p50_ns"`
+	P90   time.Duration `json:"p90_ns"`
+	P99   time.Duration `json:"p99_ns"`
+	P999  time.Duration `json:"p999_ns"`
+	Max   time.Duration `json:"max_ns"`
 }
 
 func (h *histogram) summary() Summary {

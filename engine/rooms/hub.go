@@ -3,8 +3,11 @@ package rooms
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -27,6 +30,12 @@ type Hub struct {
 
 	sessions sync.Map // session id → *session
 
+	// matchMu serialises join-or-create calls of the same type and label
+	// (striped by key hash), so that two simultaneous calls never both
+	// create a room while one could seat them both. Taken before mu.
+	matchMu [matchStripes]sync.Mutex
+	seed    maphash.Seed
+
 	mu      sync.Mutex // guards the fields below
 	types   map[string]*roomType
 	rooms   map[uint64]*entry
@@ -42,6 +51,19 @@ type roomType struct {
 }
 
 type matchKey struct{ typ, label string }
+
+// matchStripes is the number of join-or-create locks; keys that share a
+// stripe only wait for each other.
+const matchStripes = 64
+
+func (h *Hub) matchLock(k matchKey) *sync.Mutex {
+	var mh maphash.Hash
+	mh.SetSeed(h.seed)
+	mh.WriteString(k.typ)
+	mh.WriteByte(0)
+	mh.WriteString(k.label)
+	return &h.matchMu[mh.Sum64()%matchStripes]
+}
 
 // entry is a room as the directory sees it. The fields below run are
 // guarded by Hub.mu.
@@ -67,13 +89,22 @@ type session struct {
 
 	mu     sync.Mutex // guards the fields below
 	rooms  map[uint64]*entry
-	bucket tokenBucket
+	bucket tokenBucket // room inputs
+	errs   tokenBucket // Error replies to refused inputs
 	closed bool
 }
 
+// mayRefuse takes a token for answering a refused input with an Error.
+func (s *session) mayRefuse(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.errs.allow(now)
+}
+
 var (
-	_ service.Service = (*Hub)(nil)
-	_ service.Runner  = (*Hub)(nil)
+	_ service.Service       = (*Hub)(nil)
+	_ service.Runner        = (*Hub)(nil)
+	_ service.StatsReporter = (*Hub)(nil)
 )
 
 // New returns a Hub with the built-in relay type registered (unless
@@ -84,6 +115,7 @@ func New(cfg Config) (*Hub, error) {
 	}
 	h := &Hub{
 		cfg:   cfg,
+		seed:  maphash.MakeSeed(),
 		types: map[string]*roomType{},
 		rooms: map[uint64]*entry{},
 		byKey: map[matchKey]map[*entry]struct{}{},
@@ -127,6 +159,7 @@ func (h *Hub) PeerOpened(p service.Peer) {
 		dec:    frame.NewDecoder(),
 		rooms:  map[uint64]*entry{},
 		bucket: newTokenBucket(h.cfg.MaxInputsPerSecond, h.cfg.MaxInputsPerSecond),
+		errs:   newTokenBucket(h.cfg.MaxInputErrorsPerSecond, h.cfg.MaxInputErrorsPerSecond),
 	}
 	h.sessions.Store(p.SessionID(), s)
 }
@@ -159,46 +192,47 @@ func (h *Hub) HandleFrame(now time.Time, p service.Peer, ch netcode.Channel, k f
 	switch k {
 	case frame.KindRoomInput:
 		if err := s.dec.Decode(data, &s.in); err != nil {
-			return 0, err
+			return refOf(data), err
 		}
-		return s.in.Ref, h.input(now, s, ch, &s.in)
+		err := h.input(now, s, ch, &s.in)
+		if err != nil && !s.mayRefuse(now) {
+			// A flood of bad inputs must not become a flood of Error
+			// frames back: past MaxInputErrorsPerSecond the refusal is
+			// only counted.
+			h.drops.unanswered.Add(1)
+			err = nil
+		}
+		return s.in.Ref, err
 	case frame.KindRoomCreate:
 		var m frame.RoomCreate
 		if err := s.dec.Decode(data, &m); err != nil {
-			return 0, err
+			return refOf(data), err
 		}
-		cfg, err := h.settings(m.Type, m.Label, int(m.Capacity), int(m.TickRate), m.EmptyTimeoutMs, m.Params)
-		if err != nil {
-			return m.Ref, err
-		}
-		cfg.Private = m.Private
-		return m.Ref, h.createAndJoin(now, s, cfg, m.Ref)
-	case frame.KindRoomJoin:
-		var m frame.RoomJoin
-		if err := s.dec.Decode(data, &m); err != nil {
-			return 0, err
-		}
-		return m.Ref, h.joinByID(s, m.RoomID, m.Ref)
+		req := frame.RoomJoinOrCreate{Ref: m.Ref, Type: m.Type, Label: m.Label, Capacity: m.Capacity,
+			TickRate: m.TickRate, EmptyTimeoutMs: m.EmptyTimeoutMs, Params: m.Params}
+		return m.Ref, h.open(now, s, &req, m.Private, false)
 	case frame.KindRoomJoinOrCreate:
 		var m frame.RoomJoinOrCreate
 		if err := s.dec.Decode(data, &m); err != nil {
-			return 0, err
+			return refOf(data), err
 		}
-		cfg, err := h.settings(m.Type, m.Label, int(m.Capacity), int(m.TickRate), m.EmptyTimeoutMs, m.Params)
-		if err != nil {
-			return m.Ref, err
+		return m.Ref, h.open(now, s, &m, false, true)
+	case frame.KindRoomJoin:
+		var m frame.RoomJoin
+		if err := s.dec.Decode(data, &m); err != nil {
+			return refOf(data), err
 		}
-		return m.Ref, h.joinOrCreate(now, s, cfg, m.Ref)
+		return m.Ref, h.joinByID(s, m.RoomID, m.Ref)
 	case frame.KindRoomLeave:
 		var m frame.RoomLeave
 		if err := s.dec.Decode(data, &m); err != nil {
-			return 0, err
+			return refOf(data), err
 		}
 		return m.Ref, h.leave(s, m.RoomID, m.Ref)
 	case frame.KindRoomList:
 		var m frame.RoomList
 		if err := s.dec.Decode(data, &m); err != nil {
-			return 0, err
+			return refOf(data), err
 		}
 		res := frame.RoomListResult{Ref: m.Ref, Rooms: h.ListRooms(m.Type, m.Label, int(m.Limit))}
 		b, err := frame.Marshal(&res)
@@ -208,8 +242,28 @@ func (h *Hub) HandleFrame(now time.Time, p service.Peer, ch netcode.Channel, k f
 		p.Send(netcode.Reliable, b)
 		return m.Ref, nil
 	}
+	return refOf(data), netcode.Errorf(netcode.CodeUnknownKind, "kind %d is sent by the server only", k)
+}
+
+// refOf is the ref of a request that could not be decoded, so that the
+// client's pending call still gets its Error (0 when even that is
+// unreadable).
+func refOf(data []byte) uint32 {
 	_, ref, _ := frame.PeekRef(data)
-	return ref, netcode.Errorf(netcode.CodeUnknownKind, "kind %d is sent by the server only", k)
+	return ref
+}
+
+// open serves RoomCreate (matchmake false) and RoomJoinOrCreate.
+func (h *Hub) open(now time.Time, s *session, m *frame.RoomJoinOrCreate, private, matchmake bool) error {
+	cfg, err := h.settings(m.Type, m.Label, int(m.Capacity), int(m.TickRate), m.EmptyTimeoutMs, m.Params)
+	if err != nil {
+		return err
+	}
+	if matchmake {
+		return h.joinOrCreate(now, s, cfg, m.Ref)
+	}
+	cfg.Private = private
+	return h.createAndJoin(now, s, cfg, m.Ref)
 }
 
 // settings turns requested room settings into a room.Config with the
@@ -317,6 +371,11 @@ func (h *Hub) joinByID(s *session, id uint64, ref uint32) error {
 
 func (h *Hub) joinOrCreate(now time.Time, s *session, cfg room.Config, ref uint32) error {
 	key := matchKey{cfg.Type, cfg.Label}
+	// Held until the new room is in the directory: a concurrent call for
+	// the same key then finds it instead of creating a second one.
+	ml := h.matchLock(key)
+	ml.Lock()
+	defer ml.Unlock()
 	h.mu.Lock()
 	var best *entry
 	for e := range h.byKey[key] {
@@ -399,6 +458,7 @@ func (h *Hub) create(now time.Time, cfg room.Config, s *session, ref uint32) (*e
 	cfg.ID = id
 	handler, err := newHandler(typ.factory, cfg)
 	if err != nil {
+		h.logCrash(cfg, err)
 		return nil, err
 	}
 	r, err := room.New(cfg, handler, now)
@@ -446,7 +506,7 @@ func (h *Hub) create(now time.Time, cfg room.Config, s *session, ref uint32) (*e
 func newHandler(f room.Factory, cfg room.Config) (hd room.Handler, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("%w: factory of %q panicked: %v", room.ErrCrashed, cfg.Type, v)
+			err = &room.PanicError{Value: v, Stack: debug.Stack(), In: "Factory"}
 		}
 	}()
 	hd, err = f(cfg)
@@ -569,7 +629,8 @@ func (s *session) reply(f frame.Frame) {
 }
 
 func (h *Hub) logCrash(cfg room.Config, err error) {
-	if pe, ok := err.(*room.PanicError); ok {
+	var pe *room.PanicError
+	if errors.As(err, &pe) {
 		h.cfg.Logger.Error("room handler panicked", "type", cfg.Type, "room", cfg.ID, "in", pe.In,
 			"panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
 	}
@@ -592,9 +653,14 @@ func (h *Hub) Stats() Stats {
 	st.Drops = Drops{
 		InboxFull: h.drops.inboxFull.Load(), RateLimited: h.drops.rateLimited.Load(),
 		TooLarge: h.drops.tooLarge.Load(), NotMember: h.drops.notMember.Load(),
+		Unanswered: h.drops.unanswered.Load(),
 	}
 	return st
 }
+
+// ServiceStats implements service.StatsReporter: the engine serves
+// Stats as JSON under "services"."rooms" in GET /v1/stats.
+func (h *Hub) ServiceStats() any { return h.Stats() }
 
 // ResetTimings clears the tick duration and lateness histograms (after a
 // warm-up, in benchmarks).

@@ -3,6 +3,7 @@ package rooms
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -493,6 +494,9 @@ func TestInputLimits(t *testing.T) {
 	assert.Equal(t, netcode.CodeUnknownKind, netcode.CodeOf(err))
 	_, err = fx.h.HandleFrame(fx.now, a, netcode.Reliable, frame.KindRoomJoin, []byte{0x92, 17, 0xc1})
 	assert.Equal(t, netcode.CodeBadFrame, netcode.CodeOf(err))
+	ref, err := fx.h.HandleFrame(fx.now, a, netcode.Reliable, frame.KindRoomJoin, []byte{0x93, 17, 5, 0xc1})
+	assert.Equal(t, netcode.CodeBadFrame, netcode.CodeOf(err))
+	assert.Equal(t, uint32(5), ref, "a malformed request is refused with its ref, so the caller is not left waiting")
 
 	d := fx.h.Stats().Drops
 	assert.Equal(t, uint64(1), d.TooLarge)
@@ -569,4 +573,170 @@ func TestCloseRoomAndRunShutdown(t *testing.T) {
 	assert.Zero(t, h.Stats().Rooms)
 	assert.ErrorIs(t, send(&frame.RoomCreate{Ref: 3, Type: room.RelayType}), ErrHubClosed)
 	h.PeerClosed(a)
+}
+
+// TestConcurrentJoinOrCreateMakesOneRoom races join-or-create calls of the
+// same type and label from many sessions at once: they all fit in one
+// room, so exactly one room is created and every call is seated in it.
+func TestConcurrentJoinOrCreateMakesOneRoom(t *testing.T) {
+	fx := newFixture(t, nil)
+	const n = 16
+	ps := make([]*fakePeer, n)
+	for i := range ps {
+		ps[i] = fx.peer()
+	}
+	b, err := frame.Marshal(&frame.RoomJoinOrCreate{Ref: 1, Type: room.RelayType, Label: "race", Capacity: n})
+	require.NoError(t, err)
+	start := make(chan struct{})
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for _, p := range ps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := fx.h.HandleFrame(t0, p, netcode.Reliable, frame.KindRoomJoinOrCreate, b)
+			errs <- err
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	fx.step()
+	rooms := fx.h.ListRooms(room.RelayType, "race", 0)
+	require.Len(t, rooms, 1, "one room, not one per racing call")
+	assert.Equal(t, uint16(n), rooms[0].Members)
+	for _, p := range ps {
+		js := only(t, p.take(), frame.KindRoomJoined)
+		require.Len(t, js, 1)
+		assert.Equal(t, rooms[0].RoomID, decode[frame.RoomJoined](t, js[0].b).RoomID)
+	}
+	assert.Equal(t, uint64(1), fx.h.Stats().Types[room.RelayType].Created)
+}
+
+// TestInputFloodGetsBoundedErrors floods a room with inputs past every
+// limit: the session gets at most MaxInputErrorsPerSecond Error replies
+// per second; the other refusals are dropped and counted.
+func TestInputFloodGetsBoundedErrors(t *testing.T) {
+	fx := newFixture(t, func(c *Config) {
+		c.MaxInputsPerSecond = 10
+		c.MaxInputErrorsPerSecond = 3
+	})
+	id := fx.relay(4, 10)
+	a := fx.peer()
+	fx.join(a, id)
+	// flood sends 1000 inputs at one instant and returns how many were
+	// answered with an Error and how many reached the next tick.
+	flood := func() (answered, relayed int) {
+		a.take()
+		for i := 0; i < 1000; i++ {
+			if err := fx.send(a, netcode.Unreliable, &frame.RoomInput{RoomID: id, Seq: uint32(i), Data: []byte("x")}); err != nil {
+				answered++
+				assert.Equal(t, netcode.CodeInputRateLimited, netcode.CodeOf(err))
+			}
+		}
+		fx.advance(100 * time.Millisecond)
+		for _, f := range only(t, a.take(), frame.KindRoomTick) {
+			relayed += len(decode[frame.RoomTick](t, f.b).Inputs)
+		}
+		return answered, relayed
+	}
+	answered, relayed := flood()
+	assert.Equal(t, 10, relayed, "the burst of inputs gets through")
+	assert.Equal(t, 3, answered, "only MaxInputErrorsPerSecond refusals are answered")
+	d := fx.h.Stats().Drops
+	assert.Equal(t, uint64(990), d.RateLimited, "every refused input is counted")
+	assert.Equal(t, uint64(987), d.Unanswered)
+
+	fx.now = fx.now.Add(time.Second) // both buckets refill
+	answered, relayed = flood()
+	assert.Equal(t, 10, relayed)
+	assert.Equal(t, 3, answered)
+	assert.Equal(t, uint64(2*987), fx.h.Stats().Drops.Unanswered)
+}
+
+// TestStatsAreJSON checks the snapshot the engine serves over HTTP.
+func TestStatsAreJSON(t *testing.T) {
+	fx := newFixture(t, nil)
+	id := fx.relay(4, 10)
+	a := fx.peer()
+	fx.join(a, id)
+	fx.advance(150 * time.Millisecond) // one tick, 50ms late
+	b, err := json.Marshal(fx.h.ServiceStats())
+	require.NoError(t, err)
+	var m struct {
+		Rooms int `json:"rooms"`
+		Types map[string]struct {
+			Ticks    uint64 `json:"ticks"`
+			Skipped  uint64 `json:"skipped"`
+			Lateness struct {
+				Count uint64 `json:"count"`
+				MaxNs int64  `json:"max_ns"`
+			} `json:"lateness"`
+			TickTime struct {
+				Count uint64 `json:"count"`
+			} `json:"tick_time"`
+		} `json:"types"`
+		Drops map[string]uint64 `json:"drops"`
+	}
+	require.NoError(t, json.Unmarshal(b, &m), "%s", b)
+	assert.Equal(t, 1, m.Rooms)
+	rt := m.Types[room.RelayType]
+	assert.Equal(t, uint64(1), rt.Ticks)
+	assert.Equal(t, uint64(1), rt.Lateness.Count)
+	assert.InDelta(t, float64(50*time.Millisecond), float64(rt.Lateness.MaxNs), float64(5*time.Millisecond))
+	assert.Equal(t, uint64(1), rt.TickTime.Count)
+	assert.Contains(t, m.Drops, "unanswered")
+	assert.Contains(t, m.Drops, "inbox_full")
+}
+
+// TestRelayDropsAreCounted overfills one relay tick: what the relay drops
+// by its own bound shows in the room type's stats.
+func TestRelayDropsAreCounted(t *testing.T) {
+	fx := newFixture(t, func(c *Config) { c.MaxInputSize = frame.MaxRoomInput })
+	id := fx.relay(4, 10)
+	a := fx.peer()
+	fx.join(a, id)
+	a.take()
+	const n = 30
+	big := make([]byte, frame.MaxRoomInput)
+	for i := 0; i < n; i++ {
+		require.NoError(t, fx.send(a, netcode.Reliable, &frame.RoomInput{RoomID: id, Seq: uint32(i + 1), Data: big}))
+	}
+	fx.advance(100 * time.Millisecond)
+	relayed := 0
+	for _, f := range only(t, a.take(), frame.KindRoomTick) {
+		relayed += len(decode[frame.RoomTick](t, f.b).Inputs)
+	}
+	st := fx.h.Stats().Types[room.RelayType]
+	require.Less(t, relayed, n, "one tick cannot carry them all")
+	assert.Equal(t, uint64(n-relayed), st.HandlerDropped)
+	assert.Equal(t, uint64(n), st.Inputs)
+}
+
+// badCreated panics in Created.
+type badCreated struct{ room.Base }
+
+func (badCreated) Created(*room.Context) { panic("cannot start") }
+
+// TestPanicInFactoryOrCreatedIsLogged: a room type that panics while
+// being made refuses the create with room_crashed, logs the panic with its
+// stack, and leaves no room behind.
+func TestPanicInFactoryOrCreatedIsLogged(t *testing.T) {
+	fx := newFixture(t, nil)
+	require.NoError(t, fx.h.RegisterRoomType("explodes", func(room.Config) (room.Handler, error) { panic("factory blew up") }))
+	require.NoError(t, fx.h.RegisterRoomType("badcreated", func(room.Config) (room.Handler, error) { return badCreated{}, nil }))
+	a := fx.peer()
+	for typ, want := range map[string]string{"explodes": "factory blew up", "badcreated": "cannot start"} {
+		err := fx.send(a, netcode.Reliable, &frame.RoomCreate{Ref: 3, Type: typ})
+		assert.Equal(t, netcode.CodeRoomCrashed, netcode.CodeOf(err), typ)
+		assert.Contains(t, fx.log.String(), want)
+	}
+	assert.Contains(t, fx.log.String(), "hub_test.go", "logged with the stack")
+	assert.Zero(t, fx.h.Stats().Rooms)
+	fx.relay(2, 10) // the hub still works
+	assert.Equal(t, 1, fx.h.Stats().Rooms)
 }

@@ -353,6 +353,9 @@ func (s *shard) deliver(rr *roomRun) {
 		}
 	}
 	rr.r.ResetOutbox()
+	if d := rr.r.TakeDropped(); d > 0 {
+		st.handlerDrop.Add(d)
+	}
 	if sent > 0 {
 		st.sends.Add(sent)
 	}

@@ -17,40 +17,51 @@ type typeStats struct {
 	inputs      atomic.Uint64 // inputs handed to rooms
 	sends       atomic.Uint64 // frames queued to sessions
 	sendDropped atomic.Uint64 // frames a session refused (its queue was full or it closed)
+	handlerDrop atomic.Uint64 // inputs or messages the handler dropped (room.Context.Dropped)
 	tickTime    histogram     // handler Tick duration, delivery included
 	lateness    histogram     // tick start minus its deadline
 }
 
 // TypeStats is a snapshot of one room type's counters.
 type TypeStats struct {
-	Rooms       int64   // open rooms now
-	Created     uint64  // rooms created
-	Closed      uint64  // rooms closed, for any reason
-	Crashed     uint64  // rooms closed because a handler panicked
-	Expired     uint64  // rooms closed after their empty timeout
-	Ticks       uint64  // ticks run
-	Skipped     uint64  // tick deadlines skipped (a late tick is not replayed)
-	Inputs      uint64  // inputs handed to rooms
-	Sends       uint64  // frames queued to member sessions
-	SendDropped uint64  // frames refused by a member session (slow or closed)
-	TickTime    Summary // tick duration: handler plus delivery to members
-	Lateness    Summary // how late ticks started against their deadline
+	Rooms       int64  `json:"rooms"`        // open rooms now
+	Created     uint64 `json:"created"`      // rooms created
+	Closed      uint64 `json:"closed"`       // rooms closed, for any reason
+	Crashed     uint64 `json:"crashed"`      // rooms closed because a handler panicked
+	Expired     uint64 `json:"expired"`      // rooms closed after their empty timeout
+	Ticks       uint64 `json:"ticks"`        // ticks run
+	Skipped     uint64 `json:"skipped"`      // tick deadlines skipped (a late tick is not replayed)
+	Inputs      uint64 `json:"inputs"`       // inputs handed to rooms
+	Sends       uint64 `json:"sends"`        // frames queued to member sessions
+	SendDropped uint64 `json:"send_dropped"` // frames refused by a member session (slow or closed)
+	// HandlerDropped counts what room handlers dropped by their own
+	// bounds (room.Context.Dropped), e.g. relay inputs past one tick's
+	// MaxRelayTickBytes.
+	HandlerDropped uint64  `json:"handler_dropped"`
+	TickTime       Summary `json:"tick_time"` // tick duration: handler plus delivery to members
+	Lateness       Summary `json:"lateness"`  // how late ticks started against their deadline
 }
 
 // Drops counts inputs dropped before they reached a room, by reason.
 type Drops struct {
-	InboxFull   uint64 // the room's inbox held InboxSize inputs (drop newest)
-	RateLimited uint64 // the session exceeded MaxInputsPerSecond
-	TooLarge    uint64 // the input exceeded MaxInputSize
-	NotMember   uint64 // the session was not in the room
+	InboxFull   uint64 `json:"inbox_full"`   // the room's inbox held InboxSize inputs (drop newest)
+	RateLimited uint64 `json:"rate_limited"` // the session exceeded MaxInputsPerSecond
+	TooLarge    uint64 `json:"too_large"`    // the input exceeded MaxInputSize
+	NotMember   uint64 `json:"not_member"`   // the session was not in the room
+	// Unanswered counts refused inputs (any reason above) that got no
+	// Error frame back because the session already had
+	// MaxInputErrorsPerSecond of them: a counter, not a drop reason.
+	Unanswered uint64 `json:"unanswered"`
 }
 
-// Stats is a snapshot of a Hub.
+// Stats is a snapshot of a Hub. It is served as JSON under
+// "services"."rooms" by the engine's GET /v1/stats (Hub.ServiceStats);
+// durations are in nanoseconds there.
 type Stats struct {
-	Rooms    int                  // open rooms
-	Sessions int                  // sessions known to the hub
-	Types    map[string]TypeStats // per room type
-	Drops    Drops
+	Rooms    int                  `json:"rooms"`    // open rooms
+	Sessions int                  `json:"sessions"` // sessions known to the hub
+	Types    map[string]TypeStats `json:"types"`    // per room type
+	Drops    Drops                `json:"drops"`
 }
 
 type dropCounters struct {
@@ -58,6 +69,7 @@ type dropCounters struct {
 	rateLimited atomic.Uint64
 	tooLarge    atomic.Uint64
 	notMember   atomic.Uint64
+	unanswered  atomic.Uint64
 }
 
 func (s *typeStats) snapshot() TypeStats {
@@ -65,6 +77,6 @@ func (s *typeStats) snapshot() TypeStats {
 		Rooms: s.rooms.Load(), Created: s.created.Load(), Closed: s.closed.Load(),
 		Crashed: s.crashed.Load(), Expired: s.expired.Load(), Ticks: s.ticks.Load(),
 		Skipped: s.skipped.Load(), Inputs: s.inputs.Load(), Sends: s.sends.Load(),
-		SendDropped: s.sendDropped.Load(), TickTime: s.tickTime.summary(), Lateness: s.lateness.summary(),
+		SendDropped: s.sendDropped.Load(), HandlerDropped: s.handlerDrop.Load(), TickTime: s.tickTime.summary(), Lateness: s.lateness.summary(),
 	}
 }

@@ -88,3 +88,11 @@ type ActivityReporter interface {
 type ActivityFilter interface {
 	IsActivity(k frame.Kind) bool
 }
+
+// StatsReporter is an optional interface of a Service: ServiceStats
+// returns a JSON-encodable snapshot of the service's own counters, which
+// the engine serves under the service's Name in the "services" object of
+// GET /v1/stats. It must be safe from any goroutine and must not block.
+type StatsReporter interface {
+	ServiceStats() any
+}

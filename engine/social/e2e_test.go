@@ -332,6 +332,9 @@ func TestE2EGroupMessageReachesEveryOnlineMemberOnce(t *testing.T) {
 	assert.False(t, more)
 	assert.Len(t, members, 4)
 
+	// The sender has a second device connected: it gets the message too.
+	phone := dial(t, srv, users[1].Token)
+	phone.barrier(t)
 	sent, err := sess[1].SendGroup(ctx, g.ID, "gg")
 	require.NoError(t, err)
 	_, err = outsider.SendGroup(ctx, g.ID, "hi?")
@@ -344,9 +347,12 @@ func TestE2EGroupMessageReachesEveryOnlineMemberOnce(t *testing.T) {
 		assert.Equal(t, g.ID, m.GroupID)
 		assert.Equal(t, "gg", m.Body)
 	}
-	for _, s := range sess {
+	mine := phone.message(t)
+	assert.Equal(t, sent.ID, mine.ID)
+	assert.Equal(t, users[1].UserID, mine.FromUserID)
+	for _, s := range append(sess, phone) {
 		s.barrier(t)
-		assert.Zero(t, s.count(frame.KindMessage, nil), "exactly once, and nothing to the sender or the outsider")
+		assert.Zero(t, s.count(frame.KindMessage, nil), "exactly once, nothing to the sending session or the outsider")
 	}
 
 	// Removal by the owner: the removed member is told and refused.

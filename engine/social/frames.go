@@ -119,13 +119,13 @@ func (s *Service) dispatch(ctx context.Context, now time.Time, ps *peerState, a 
 		}
 		return &frame.GroupListResult{Ref: m.Ref, Groups: gs}, nil
 	case *frame.DirectSend:
-		id, at, err := s.SendDirect(ctx, now, a.ID, a.Name, m.ToUserID, m.Body)
+		id, at, err := s.sendDirect(ctx, now, ps.p.SessionID(), a.ID, a.Name, m.ToUserID, m.Body)
 		if err != nil {
 			return nil, err
 		}
 		return &frame.MessageSent{Ref: m.Ref, ID: id, TimeUs: at}, nil
 	case *frame.GroupSend:
-		id, at, err := s.SendGroup(ctx, now, a.ID, a.Name, m.GroupID, m.Body)
+		id, at, err := s.sendGroup(ctx, now, ps.p.SessionID(), a.ID, a.Name, m.GroupID, m.Body)
 		if err != nil {
 			return nil, err
 		}

@@ -2,7 +2,6 @@ package social
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 
@@ -41,12 +40,12 @@ func (s *Service) RequestFriend(ctx context.Context, now time.Time, user, userna
 		return ErrSelf
 	}
 	event := frame.FriendEventRequested
-	err = s.st.inTx(ctx, func(tx *sql.Tx) error {
-		ab, err := relation(ctx, tx, user, other.ID)
+	err = s.st.inTx(ctx, func(tx ops) error {
+		ab, err := tx.relation(ctx, user, other.ID)
 		if err != nil {
 			return err
 		}
-		ba, err := relation(ctx, tx, other.ID, user)
+		ba, err := tx.relation(ctx, other.ID, user)
 		if err != nil {
 			return err
 		}
@@ -60,13 +59,13 @@ func (s *Service) RequestFriend(ctx context.Context, now time.Time, user, userna
 			return nil
 		case ab == frame.FriendIncoming:
 			event = frame.FriendEventAccepted
-			if err := setRelation(ctx, tx, user, other.ID, frame.FriendAccepted, now.UnixMicro()); err != nil {
+			if err := tx.setRelation(ctx, user, other.ID, frame.FriendAccepted, now.UnixMicro()); err != nil {
 				return err
 			}
-			return setRelation(ctx, tx, other.ID, user, frame.FriendAccepted, now.UnixMicro())
+			return tx.setRelation(ctx, other.ID, user, frame.FriendAccepted, now.UnixMicro())
 		}
 		for _, id := range []string{user, other.ID} {
-			n, err := countRelations(ctx, tx, id)
+			n, err := tx.countRelations(ctx, id)
 			if err != nil {
 				return err
 			}
@@ -74,10 +73,10 @@ func (s *Service) RequestFriend(ctx context.Context, now time.Time, user, userna
 				return limit("too many friends and requests")
 			}
 		}
-		if err := setRelation(ctx, tx, user, other.ID, frame.FriendOutgoing, now.UnixMicro()); err != nil {
+		if err := tx.setRelation(ctx, user, other.ID, frame.FriendOutgoing, now.UnixMicro()); err != nil {
 			return err
 		}
-		return setRelation(ctx, tx, other.ID, user, frame.FriendIncoming, now.UnixMicro())
+		return tx.setRelation(ctx, other.ID, user, frame.FriendIncoming, now.UnixMicro())
 	})
 	if err != nil || event == 0 {
 		return err
@@ -92,18 +91,18 @@ func (s *Service) RequestFriend(ctx context.Context, now time.Time, user, userna
 
 // AcceptFriend accepts other's pending request.
 func (s *Service) AcceptFriend(ctx context.Context, now time.Time, user, other string) error {
-	err := s.st.inTx(ctx, func(tx *sql.Tx) error {
-		ab, err := relation(ctx, tx, user, other)
+	err := s.st.inTx(ctx, func(tx ops) error {
+		ab, err := tx.relation(ctx, user, other)
 		if err != nil {
 			return err
 		}
 		if ab != frame.FriendIncoming {
 			return ErrRequestNotFound
 		}
-		if err := setRelation(ctx, tx, user, other, frame.FriendAccepted, now.UnixMicro()); err != nil {
+		if err := tx.setRelation(ctx, user, other, frame.FriendAccepted, now.UnixMicro()); err != nil {
 			return err
 		}
-		return setRelation(ctx, tx, other, user, frame.FriendAccepted, now.UnixMicro())
+		return tx.setRelation(ctx, other, user, frame.FriendAccepted, now.UnixMicro())
 	})
 	if err != nil {
 		return err
@@ -114,18 +113,18 @@ func (s *Service) AcceptFriend(ctx context.Context, now time.Time, user, other s
 
 // DeclineFriend declines other's pending request.
 func (s *Service) DeclineFriend(ctx context.Context, now time.Time, user, other string) error {
-	err := s.st.inTx(ctx, func(tx *sql.Tx) error {
-		ab, err := relation(ctx, tx, user, other)
+	err := s.st.inTx(ctx, func(tx ops) error {
+		ab, err := tx.relation(ctx, user, other)
 		if err != nil {
 			return err
 		}
 		if ab != frame.FriendIncoming {
 			return ErrRequestNotFound
 		}
-		if err := clearRelation(ctx, tx, user, other); err != nil {
+		if err := tx.clearRelation(ctx, user, other); err != nil {
 			return err
 		}
-		return clearRelation(ctx, tx, other, user)
+		return tx.clearRelation(ctx, other, user)
 	})
 	if err != nil {
 		return err
@@ -137,8 +136,8 @@ func (s *Service) DeclineFriend(ctx context.Context, now time.Time, user, other 
 // RemoveFriend ends a friendship, or cancels user's own pending request.
 func (s *Service) RemoveFriend(ctx context.Context, now time.Time, user, other string) error {
 	var was uint8
-	err := s.st.inTx(ctx, func(tx *sql.Tx) error {
-		ab, err := relation(ctx, tx, user, other)
+	err := s.st.inTx(ctx, func(tx ops) error {
+		ab, err := tx.relation(ctx, user, other)
 		if err != nil {
 			return err
 		}
@@ -146,10 +145,10 @@ func (s *Service) RemoveFriend(ctx context.Context, now time.Time, user, other s
 			return ErrNotFriends
 		}
 		was = ab
-		if err := clearRelation(ctx, tx, user, other); err != nil {
+		if err := tx.clearRelation(ctx, user, other); err != nil {
 			return err
 		}
-		return clearRelation(ctx, tx, other, user)
+		return tx.clearRelation(ctx, other, user)
 	})
 	if err != nil {
 		return err
@@ -172,16 +171,16 @@ func (s *Service) Block(ctx context.Context, now time.Time, user, other string) 
 		return err
 	}
 	var was uint8
-	err := s.st.inTx(ctx, func(tx *sql.Tx) error {
-		ab, err := relation(ctx, tx, user, other)
+	err := s.st.inTx(ctx, func(tx ops) error {
+		ab, err := tx.relation(ctx, user, other)
 		if err != nil {
 			return err
 		}
 		was = ab
-		if err := setRelation(ctx, tx, user, other, frame.FriendBlocked, now.UnixMicro()); err != nil {
+		if err := tx.setRelation(ctx, user, other, frame.FriendBlocked, now.UnixMicro()); err != nil {
 			return err
 		}
-		return clearRelation(ctx, tx, other, user)
+		return tx.clearRelation(ctx, other, user)
 	})
 	if err != nil {
 		return err
@@ -201,16 +200,15 @@ func (s *Service) Block(ctx context.Context, now time.Time, user, other string) 
 
 // Unblock lifts user's block of other.
 func (s *Service) Unblock(ctx context.Context, now time.Time, user, other string) error {
-	err := s.st.inTx(ctx, func(tx *sql.Tx) error {
-		ab, err := relation(ctx, tx, user, other)
+	err := s.st.inTx(ctx, func(tx ops) error {
+		ab, err := tx.relation(ctx, user, other)
 		if err != nil {
 			return err
 		}
 		if ab != frame.FriendBlocked {
 			return ErrNotBlocked
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM social_friends WHERE user_id = ? AND other_id = ?`, user, other)
-		return dbErrOrNil("unblock", err)
+		return tx.deleteBlock(ctx, user, other)
 	})
 	if err != nil {
 		return err

@@ -2,7 +2,6 @@ package social
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 
@@ -18,21 +17,18 @@ func (s *Service) CreateGroup(ctx context.Context, now time.Time, user, name str
 	g := frame.Group{Name: name, Open: open, Role: frame.RoleOwner, Members: 1, OwnerID: user}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	err = s.st.inTx(ctx, func(tx *sql.Tx) error {
-		n, err := count(ctx, tx, "count groups", `SELECT COUNT(*) FROM social_members WHERE user_id = ?`, user)
+	err = s.st.inTx(ctx, func(tx ops) error {
+		n, err := tx.countGroupsOf(ctx, user)
 		if err != nil {
 			return err
 		}
 		if n >= s.cfg.MaxGroupsPerUser {
 			return limit("member of too many groups")
 		}
-		var id int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO social_groups (name, open, owner_id, created_us) VALUES (?, ?, ?, ?) RETURNING id`,
-			name, open, user, now.UnixMicro()).Scan(&id); err != nil {
-			return dbErr("create group", err)
+		if g.ID, err = tx.createGroup(ctx, name, open, user, now.UnixMicro()); err != nil {
+			return err
 		}
-		g.ID = uint64(id)
-		return addMember(ctx, tx, g.ID, user, frame.RoleOwner, now.UnixMicro())
+		return tx.addMember(ctx, g.ID, user, frame.RoleOwner, now.UnixMicro())
 	})
 	if err != nil {
 		return frame.Group{}, err
@@ -54,43 +50,43 @@ func (s *Service) join(ctx context.Context, now time.Time, user string, groupID 
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var g groupRow
-	err := s.st.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.st.inTx(ctx, func(tx ops) error {
 		var err error
-		if g, err = groupByID(ctx, tx, groupID); err != nil {
+		if g, err = tx.group(ctx, groupID); err != nil {
 			return err
 		}
-		if _, err := role(ctx, tx, groupID, user); err == nil {
+		if _, err := tx.role(ctx, groupID, user); err == nil {
 			return ErrAlreadyMember
 		} else if !errors.Is(err, ErrNotMember) {
 			return err
 		}
-		invited, err := count(ctx, tx, "invite", `SELECT COUNT(*) FROM social_invites WHERE group_id = ? AND user_id = ?`, int64(groupID), user)
+		invited, err := tx.invited(ctx, groupID, user)
 		if err != nil {
 			return err
 		}
 		switch {
-		case needInvite && invited == 0:
+		case needInvite && !invited:
 			return ErrRequestNotFound
-		case !g.Open && invited == 0:
+		case !g.Open && !invited:
 			return ErrInviteOnly
 		}
-		n, err := count(ctx, tx, "count members", `SELECT COUNT(*) FROM social_members WHERE group_id = ?`, int64(groupID))
+		n, err := tx.countMembers(ctx, groupID)
 		if err != nil {
 			return err
 		}
 		if n >= s.cfg.MaxGroupMembers {
 			return limit("the group is full")
 		}
-		if n, err = count(ctx, tx, "count groups", `SELECT COUNT(*) FROM social_members WHERE user_id = ?`, user); err != nil {
+		if n, err = tx.countGroupsOf(ctx, user); err != nil {
 			return err
 		}
 		if n >= s.cfg.MaxGroupsPerUser {
 			return limit("member of too many groups")
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM social_invites WHERE group_id = ? AND user_id = ?`, int64(groupID), user); err != nil {
-			return dbErr("delete invite", err)
+		if _, err := tx.deleteInvite(ctx, groupID, user); err != nil {
+			return err
 		}
-		return addMember(ctx, tx, groupID, user, frame.RoleMember, now.UnixMicro())
+		return tx.addMember(ctx, groupID, user, frame.RoleMember, now.UnixMicro())
 	})
 	if err != nil {
 		return err
@@ -109,31 +105,29 @@ func (s *Service) InviteToGroup(ctx context.Context, now time.Time, user string,
 		return err
 	}
 	var g groupRow
-	err := s.st.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.st.inTx(ctx, func(tx ops) error {
 		var err error
-		if g, err = groupByID(ctx, tx, groupID); err != nil {
+		if g, err = tx.group(ctx, groupID); err != nil {
 			return err
 		}
-		r, err := role(ctx, tx, groupID, user)
+		r, err := tx.role(ctx, groupID, user)
 		if err != nil {
 			return err
 		}
 		if !g.Open && r < frame.RoleAdmin {
 			return ErrNotAdmin
 		}
-		if _, err := role(ctx, tx, groupID, other); err == nil {
+		if _, err := tx.role(ctx, groupID, other); err == nil {
 			return ErrAlreadyMember
 		} else if !errors.Is(err, ErrNotMember) {
 			return err
 		}
-		if b, err := relation(ctx, tx, other, user); err != nil {
+		if b, err := tx.relation(ctx, other, user); err != nil {
 			return err
 		} else if b == frame.FriendBlocked {
 			return ErrBlocked
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO social_invites (group_id, user_id, inviter_id, created_us) VALUES (?, ?, ?, ?)
-			ON CONFLICT (group_id, user_id) DO NOTHING`, int64(groupID), other, user, now.UnixMicro())
-		return dbErrOrNil("invite", err)
+		return tx.addInvite(ctx, groupID, other, user, now.UnixMicro())
 	})
 	if err != nil {
 		return err
@@ -144,11 +138,11 @@ func (s *Service) InviteToGroup(ctx context.Context, now time.Time, user string,
 
 // DeclineInvite declines an invitation.
 func (s *Service) DeclineInvite(ctx context.Context, now time.Time, user string, groupID uint64) error {
-	res, err := s.st.db.ExecContext(ctx, `DELETE FROM social_invites WHERE group_id = ? AND user_id = ?`, int64(groupID), user)
+	found, err := s.st.deleteInvite(ctx, groupID, user)
 	if err != nil {
-		return dbErr("decline invite", err)
+		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if !found {
 		return ErrRequestNotFound
 	}
 	s.push(frame.GroupUpdate{Event: frame.GroupEventDeclined, GroupID: groupID, UserID: user, ActorID: user, Role: frame.RoleInvited}, user)
@@ -162,34 +156,30 @@ func (s *Service) LeaveGroup(ctx context.Context, now time.Time, user string, gr
 	defer s.writeMu.Unlock()
 	var g groupRow
 	newOwner := ""
-	err := s.st.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.st.inTx(ctx, func(tx ops) error {
 		var err error
-		if g, err = groupByID(ctx, tx, groupID); err != nil {
+		if g, err = tx.group(ctx, groupID); err != nil {
 			return err
 		}
-		r, err := role(ctx, tx, groupID, user)
+		r, err := tx.role(ctx, groupID, user)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM social_members WHERE group_id = ? AND user_id = ?`, int64(groupID), user); err != nil {
-			return dbErr("leave", err)
+		if err := tx.removeMember(ctx, groupID, user); err != nil {
+			return err
 		}
 		if r != frame.RoleOwner {
 			return nil
 		}
-		err = tx.QueryRowContext(ctx, `SELECT user_id FROM social_members WHERE group_id = ? ORDER BY role DESC, joined_us, user_id LIMIT 1`, int64(groupID)).Scan(&newOwner)
-		if errors.Is(err, sql.ErrNoRows) {
-			_, err = tx.ExecContext(ctx, `DELETE FROM social_groups WHERE id = ?`, int64(groupID))
-			return dbErrOrNil("delete group", err)
-		}
+		next, ok, err := tx.nextOwner(ctx, groupID)
 		if err != nil {
-			return dbErr("next owner", err)
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE social_members SET role = ? WHERE group_id = ? AND user_id = ?`, frame.RoleOwner, int64(groupID), newOwner); err != nil {
-			return dbErr("new owner", err)
+		if !ok {
+			return tx.deleteGroup(ctx, groupID)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE social_groups SET owner_id = ? WHERE id = ?`, newOwner, int64(groupID))
-		return dbErrOrNil("new owner", err)
+		newOwner = next
+		return tx.setOwner(ctx, groupID, newOwner)
 	})
 	if err != nil {
 		return err
@@ -210,27 +200,26 @@ func (s *Service) RemoveMember(ctx context.Context, now time.Time, user string, 
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var g groupRow
-	err := s.st.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.st.inTx(ctx, func(tx ops) error {
 		var err error
-		if g, err = groupByID(ctx, tx, groupID); err != nil {
+		if g, err = tx.group(ctx, groupID); err != nil {
 			return err
 		}
-		r, err := role(ctx, tx, groupID, user)
+		r, err := tx.role(ctx, groupID, user)
 		if err != nil {
 			return err
 		}
 		if r < frame.RoleAdmin {
 			return ErrNotAdmin
 		}
-		or, err := role(ctx, tx, groupID, other)
+		or, err := tx.role(ctx, groupID, other)
 		if err != nil {
 			return err
 		}
 		if or >= r {
 			return ErrNotAdmin
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM social_members WHERE group_id = ? AND user_id = ?`, int64(groupID), other)
-		return dbErrOrNil("remove member", err)
+		return tx.removeMember(ctx, groupID, other)
 	})
 	if err != nil {
 		return err
@@ -250,23 +239,22 @@ func (s *Service) SetRole(ctx context.Context, now time.Time, user string, group
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var g groupRow
-	err := s.st.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.st.inTx(ctx, func(tx ops) error {
 		var err error
-		if g, err = groupByID(ctx, tx, groupID); err != nil {
+		if g, err = tx.group(ctx, groupID); err != nil {
 			return err
 		}
-		ur, err := role(ctx, tx, groupID, user)
+		ur, err := tx.role(ctx, groupID, user)
 		if err != nil {
 			return err
 		}
 		if ur != frame.RoleOwner {
 			return ErrNotAdmin
 		}
-		if _, err := role(ctx, tx, groupID, other); err != nil {
+		if _, err := tx.role(ctx, groupID, other); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE social_members SET role = ? WHERE group_id = ? AND user_id = ?`, r, int64(groupID), other)
-		return dbErrOrNil("set role", err)
+		return tx.setMemberRole(ctx, groupID, other, r)
 	})
 	if err != nil {
 		return err
@@ -309,11 +297,11 @@ func (s *Service) groupLocked(ctx context.Context, id uint64) (*groupInfo, error
 	if gi := s.groups[id]; gi != nil {
 		return gi, nil
 	}
-	g, err := groupByID(ctx, s.st.db, id)
+	g, err := s.st.group(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	ms, err := members(ctx, s.st.db, id, "", s.cfg.MaxGroupMembers+1)
+	ms, err := s.st.members(ctx, id, "", s.cfg.MaxGroupMembers+1)
 	if err != nil {
 		return nil, err
 	}
@@ -338,13 +326,13 @@ func (s *Service) Members(ctx context.Context, user string, groupID uint64, afte
 	if n <= 0 || n > maxMembersPage {
 		n = maxMembersPage
 	}
-	if _, err := groupByID(ctx, s.st.db, groupID); err != nil {
+	if _, err := s.st.group(ctx, groupID); err != nil {
 		return nil, false, err
 	}
-	if _, err := role(ctx, s.st.db, groupID, user); err != nil {
+	if _, err := s.st.role(ctx, groupID, user); err != nil {
 		return nil, false, err
 	}
-	rows, err := members(ctx, s.st.db, groupID, after, n+1)
+	rows, err := s.st.members(ctx, groupID, after, n+1)
 	if err != nil {
 		return nil, false, err
 	}

@@ -59,14 +59,18 @@ func (s *Service) enqueueLocked(ps *peerState) {
 }
 
 // deliverLocked fans a stored message out to every session of the
-// recipients. Called under writeMu (so ids arrive in order) and mu.
-func (s *Service) deliverLocked(id uint64, data []byte, recipients []string) {
+// recipients except session skip (0: none). Called under writeMu (so ids
+// arrive in order) and mu.
+func (s *Service) deliverLocked(id uint64, data []byte, recipients []string, skip uint64) {
 	for _, uid := range recipients {
 		u := s.online[uid]
 		if u == nil {
 			continue
 		}
-		for _, ps := range u.peers {
+		for sid, ps := range u.peers {
+			if sid == skip {
+				continue
+			}
 			if ps.syncing {
 				if len(ps.pending) >= s.cfg.PendingLimit {
 					if !ps.overflow {

@@ -25,20 +25,27 @@ func (s *Service) checkBody(user, body string, now time.Time) error {
 }
 
 // SendDirect stores a direct message from user to a friend and delivers
-// it to every online session of the recipient. It returns the message id
-// and timestamp (µs) once the message is stored.
+// it to every online session of the recipient and to the sender's own
+// sessions (so the user's other devices show what was sent). It returns
+// the message id and timestamp (µs) once the message is stored.
 func (s *Service) SendDirect(ctx context.Context, now time.Time, user, name, to, body string) (uint64, int64, error) {
+	return s.sendDirect(ctx, now, 0, user, name, to, body)
+}
+
+// sendDirect is SendDirect from session origin (0: not from a session),
+// which gets MessageSent rather than a copy of the message.
+func (s *Service) sendDirect(ctx context.Context, now time.Time, origin uint64, user, name, to, body string) (uint64, int64, error) {
 	if to == user {
 		return 0, 0, ErrSelf
 	}
 	if err := s.checkBody(user, body, now); err != nil {
 		return 0, 0, err
 	}
-	ab, err := relation(ctx, s.st.db, user, to)
+	ab, err := s.st.relation(ctx, user, to)
 	if err != nil {
 		return 0, 0, err
 	}
-	ba, err := relation(ctx, s.st.db, to, user)
+	ba, err := s.st.relation(ctx, to, user)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -51,15 +58,21 @@ func (s *Service) SendDirect(ctx context.Context, now time.Time, user, name, to,
 	m := frame.ChatMessage{FromUserID: user, ToUserID: to, TimeUs: now.UnixMicro(), Body: body, FromName: name}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	if err := s.storeAndDeliverLocked(ctx, &m, []string{to}); err != nil {
+	if err := s.storeAndDeliverLocked(ctx, &m, []string{to, user}, origin); err != nil {
 		return 0, 0, err
 	}
 	return m.ID, m.TimeUs, nil
 }
 
 // SendGroup stores a message from a member to a group and delivers it to
-// every online session of every other member.
+// every online session of every member, the sender's other sessions
+// included.
 func (s *Service) SendGroup(ctx context.Context, now time.Time, user, name string, groupID uint64, body string) (uint64, int64, error) {
+	return s.sendGroup(ctx, now, 0, user, name, groupID, body)
+}
+
+// sendGroup is SendGroup from session origin (0: not from a session).
+func (s *Service) sendGroup(ctx context.Context, now time.Time, origin uint64, user, name string, groupID uint64, body string) (uint64, int64, error) {
 	if err := s.checkBody(user, body, now); err != nil {
 		return 0, 0, err
 	}
@@ -73,15 +86,17 @@ func (s *Service) SendGroup(ctx context.Context, now time.Time, user, name strin
 		return 0, 0, ErrNotMember
 	}
 	m := frame.ChatMessage{GroupID: groupID, FromUserID: user, TimeUs: now.UnixMicro(), Body: body, FromName: name}
-	if err := s.storeAndDeliverLocked(ctx, &m, gi.list); err != nil {
+	if err := s.storeAndDeliverLocked(ctx, &m, gi.list, origin); err != nil {
 		return 0, 0, err
 	}
 	return m.ID, m.TimeUs, nil
 }
 
-// storeAndDeliverLocked (under writeMu) stores m and fans it out to the
-// recipients' sessions, the sender's excepted.
-func (s *Service) storeAndDeliverLocked(ctx context.Context, m *frame.ChatMessage, recipients []string) error {
+// storeAndDeliverLocked (under writeMu) stores m and fans it out to every
+// session of the recipients but origin (the sending session, answered
+// with MessageSent; 0 for none). The sender's other sessions are among
+// the recipients: a user's second device sees what the first one sent.
+func (s *Service) storeAndDeliverLocked(ctx context.Context, m *frame.ChatMessage, recipients []string, origin uint64) error {
 	if err := s.st.insertMessage(ctx, m); err != nil {
 		return err
 	}
@@ -92,15 +107,7 @@ func (s *Service) storeAndDeliverLocked(ctx context.Context, m *frame.ChatMessag
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, r := range recipients {
-		if r == m.FromUserID {
-			// Deliver to everyone but the sender without copying the list.
-			s.deliverLocked(m.ID, data, recipients[:i])
-			s.deliverLocked(m.ID, data, recipients[i+1:])
-			return nil
-		}
-	}
-	s.deliverLocked(m.ID, data, recipients)
+	s.deliverLocked(m.ID, data, recipients, origin)
 	return nil
 }
 
@@ -114,10 +121,10 @@ func (s *Service) History(ctx context.Context, user string, groupID uint64, othe
 	n = min(n, frame.MaxHistoryLimit)
 	conv := ""
 	if groupID != 0 {
-		if _, err := groupByID(ctx, s.st.db, groupID); err != nil {
+		if _, err := s.st.group(ctx, groupID); err != nil {
 			return nil, false, err
 		}
-		if _, err := role(ctx, s.st.db, groupID, user); err != nil {
+		if _, err := s.st.role(ctx, groupID, user); err != nil {
 			return nil, false, err
 		}
 	} else {

@@ -16,7 +16,7 @@ import (
 type Service struct {
 	cfg   Config
 	log   *slog.Logger
-	st    *sqlStore
+	st    storage
 	users Users
 	rate  rateLimiter
 
@@ -77,7 +77,7 @@ func New(cfg Config) (*Service, error) {
 	return &Service{
 		cfg:      cfg,
 		log:      cfg.Logger,
-		st:       &sqlStore{db: cfg.DB},
+		st:       newSQLStore(cfg.DB),
 		users:    cfg.Users,
 		rate:     rateLimiter{rate: cfg.MessagesPerSecond, burst: float64(cfg.MessageBurst), buckets: map[string]*bucket{}},
 		groups:   map[uint64]*groupInfo{},

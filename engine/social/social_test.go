@@ -1,6 +1,7 @@
 package social
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -201,7 +202,30 @@ func TestDirectMessagesOfflineDeliveredInOrderAndRedelivered(t *testing.T) {
 	sent := decodeAs(t, e.must(a, &frame.DirectSend{ToUserID: e.ids["bob"], Body: "live"}), &frame.MessageSent{})
 	assert.Equal(t, sent.ID, e.recvMessage(b).ID)
 	assert.Equal(t, sent.ID, e.recvMessage(b2).ID)
-	assert.Zero(t, a.count(frame.KindMessage), "the sender is not sent its own message")
+	assert.Zero(t, a.count(frame.KindMessage), "the sending session gets MessageSent, not a copy")
+
+	// The sender's other device shows what the first one sent, once, with
+	// the same id; the sending session still gets no copy.
+	a2 := e.open("alice")
+	e.synced(a2)
+	sent = decodeAs(t, e.must(a, &frame.DirectSend{ToUserID: e.ids["bob"], Body: "from my phone"}), &frame.MessageSent{})
+	mine := e.recvMessage(a2)
+	assert.Equal(t, sent.ID, mine.ID)
+	assert.Equal(t, e.ids["alice"], mine.FromUserID)
+	assert.Equal(t, e.ids["bob"], mine.ToUserID)
+	assert.Equal(t, "from my phone", mine.Body)
+	assert.Equal(t, sent.ID, e.recvMessage(b).ID)
+	assert.Equal(t, sent.ID, e.recvMessage(b2).ID)
+	assert.Zero(t, a.count(frame.KindMessage), "the sending session gets MessageSent, not a copy")
+	assert.Zero(t, a2.count(frame.KindMessage), "exactly one copy to the other device")
+
+	// Sent over the HTTP API (no session): every session of the sender
+	// shows it.
+	id, _, err := e.svc.SendDirect(context.Background(), e.clock.Now(), e.ids["alice"], "alice", e.ids["bob"], "from a tool")
+	require.NoError(t, err)
+	assert.Equal(t, id, e.recvMessage(a).ID)
+	assert.Equal(t, id, e.recvMessage(a2).ID)
+	assert.Equal(t, id, e.recvMessage(b).ID)
 }
 
 func TestMessagesSurviveRestart(t *testing.T) {

@@ -18,22 +18,78 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// sqlStore holds every query of the service. It is stateless apart from
-// the *sql.DB, which is safe for concurrent use.
-type sqlStore struct {
-	db *sql.DB
+// storage is the social domain's persistence: every query the service
+// makes, so that the SQL dialect lives in this file only. sqlStore
+// (SQLite, the default) implements it; a PostgreSQL store would implement
+// the same methods with its own SQL (placeholders, RETURNING, upserts,
+// GREATEST for SQLite's scalar max) and be chosen in New.
+type storage interface {
+	ops // each call on its own, outside a transaction
+	// inTx runs fn in one write transaction: committed if fn returns nil,
+	// rolled back otherwise.
+	inTx(ctx context.Context, fn func(tx ops) error) error
+	relations(ctx context.Context, a, after string) ([]relationRow, error)
+	friendIDs(ctx context.Context, a string) ([]string, error)
+	status(ctx context.Context, user string) (statusRow, error)
+	setStatus(ctx context.Context, user, text string, away bool) error
+	setLastSeen(ctx context.Context, user string, us int64) error
+	cursor(ctx context.Context, user string) (uint64, error)
+	advanceCursor(ctx context.Context, user string, id uint64) error
+	insertMessage(ctx context.Context, m *frame.ChatMessage) error
+	inbox(ctx context.Context, user string, after uint64, n int) ([]frame.ChatMessage, error)
+	history(ctx context.Context, groupID uint64, conv string, before uint64, n int) ([]frame.ChatMessage, bool, error)
+	userGroups(ctx context.Context, user string) ([]frame.Group, error)
 }
+
+// ops are the reads and writes of friend relations and group membership,
+// usable inside a transaction (inTx) or alone.
+type ops interface {
+	relation(ctx context.Context, a, b string) (uint8, error)
+	setRelation(ctx context.Context, a, b string, state uint8, nowUs int64) error
+	clearRelation(ctx context.Context, a, b string) error
+	deleteBlock(ctx context.Context, a, b string) error
+	countRelations(ctx context.Context, a string) (int, error)
+	group(ctx context.Context, id uint64) (groupRow, error)
+	role(ctx context.Context, groupID uint64, user string) (uint8, error)
+	members(ctx context.Context, groupID uint64, after string, n int) ([]memberRow, error)
+	countGroupsOf(ctx context.Context, user string) (int, error)
+	countMembers(ctx context.Context, groupID uint64) (int, error)
+	invited(ctx context.Context, groupID uint64, user string) (bool, error)
+	createGroup(ctx context.Context, name string, open bool, owner string, nowUs int64) (uint64, error)
+	addMember(ctx context.Context, groupID uint64, user string, r uint8, nowUs int64) error
+	removeMember(ctx context.Context, groupID uint64, user string) error
+	setMemberRole(ctx context.Context, groupID uint64, user string, r uint8) error
+	addInvite(ctx context.Context, groupID uint64, user, inviter string, nowUs int64) error
+	deleteInvite(ctx context.Context, groupID uint64, user string) (bool, error)
+	nextOwner(ctx context.Context, groupID uint64) (string, bool, error)
+	deleteGroup(ctx context.Context, groupID uint64) error
+	setOwner(ctx context.Context, groupID uint64, owner string) error
+}
+
+var _ storage = (*sqlStore)(nil)
+
+// sqlStore is the SQLite store. It is stateless apart from the *sql.DB,
+// which is safe for concurrent use.
+type sqlStore struct {
+	sqlOps // on the *sql.DB
+	db     *sql.DB
+}
+
+func newSQLStore(db *sql.DB) *sqlStore { return &sqlStore{sqlOps: sqlOps{q: db}, db: db} }
+
+// sqlOps implements ops on a *sql.DB or a *sql.Tx.
+type sqlOps struct{ q querier }
 
 func dbErr(op string, err error) error { return fmt.Errorf("social: %s: %w", op, err) }
 
 // inTx runs fn in a write transaction.
-func (st *sqlStore) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (st *sqlStore) inTx(ctx context.Context, fn func(tx ops) error) error {
 	tx, err := st.db.BeginTx(ctx, nil)
 	if err != nil {
 		return dbErr("begin", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := fn(tx); err != nil {
+	if err := fn(sqlOps{q: tx}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -45,9 +101,9 @@ func (st *sqlStore) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // ---- friends ----
 
 // relation is the state of the row (a, b): how a sees b.
-func relation(ctx context.Context, q querier, a, b string) (uint8, error) {
+func (o sqlOps) relation(ctx context.Context, a, b string) (uint8, error) {
 	var s uint8
-	err := q.QueryRowContext(ctx, `SELECT state FROM social_friends WHERE user_id = ? AND other_id = ?`, a, b).Scan(&s)
+	err := o.q.QueryRowContext(ctx, `SELECT state FROM social_friends WHERE user_id = ? AND other_id = ?`, a, b).Scan(&s)
 	if errors.Is(err, sql.ErrNoRows) {
 		return frame.FriendNone, nil
 	}
@@ -57,8 +113,8 @@ func relation(ctx context.Context, q querier, a, b string) (uint8, error) {
 	return s, nil
 }
 
-func setRelation(ctx context.Context, q querier, a, b string, state uint8, nowUs int64) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO social_friends (user_id, other_id, state, since_us) VALUES (?, ?, ?, ?)
+func (o sqlOps) setRelation(ctx context.Context, a, b string, state uint8, nowUs int64) error {
+	_, err := o.q.ExecContext(ctx, `INSERT INTO social_friends (user_id, other_id, state, since_us) VALUES (?, ?, ?, ?)
 		ON CONFLICT (user_id, other_id) DO UPDATE SET state = excluded.state, since_us = excluded.since_us`, a, b, state, nowUs)
 	if err != nil {
 		return dbErr("set relation", err)
@@ -67,17 +123,17 @@ func setRelation(ctx context.Context, q querier, a, b string, state uint8, nowUs
 }
 
 // clearRelation deletes (a, b) unless it is a block.
-func clearRelation(ctx context.Context, q querier, a, b string) error {
-	_, err := q.ExecContext(ctx, `DELETE FROM social_friends WHERE user_id = ? AND other_id = ? AND state != ?`, a, b, frame.FriendBlocked)
+func (o sqlOps) clearRelation(ctx context.Context, a, b string) error {
+	_, err := o.q.ExecContext(ctx, `DELETE FROM social_friends WHERE user_id = ? AND other_id = ? AND state != ?`, a, b, frame.FriendBlocked)
 	if err != nil {
 		return dbErr("clear relation", err)
 	}
 	return nil
 }
 
-func countRelations(ctx context.Context, q querier, a string) (int, error) {
+func (o sqlOps) countRelations(ctx context.Context, a string) (int, error) {
 	var n int
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM social_friends WHERE user_id = ? AND state != ?`, a, frame.FriendBlocked).Scan(&n)
+	err := o.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM social_friends WHERE user_id = ? AND state != ?`, a, frame.FriendBlocked).Scan(&n)
 	if err != nil {
 		return 0, dbErr("count friends", err)
 	}
@@ -290,10 +346,10 @@ type groupRow struct {
 	OwnerID string
 }
 
-func groupByID(ctx context.Context, q querier, id uint64) (groupRow, error) {
+func (o sqlOps) group(ctx context.Context, id uint64) (groupRow, error) {
 	var g groupRow
 	var gid int64
-	err := q.QueryRowContext(ctx, `SELECT id, name, open, owner_id FROM social_groups WHERE id = ?`, int64(id)).Scan(&gid, &g.Name, &g.Open, &g.OwnerID)
+	err := o.q.QueryRowContext(ctx, `SELECT id, name, open, owner_id FROM social_groups WHERE id = ?`, int64(id)).Scan(&gid, &g.Name, &g.Open, &g.OwnerID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return g, ErrGroupNotFound
 	}
@@ -305,9 +361,9 @@ func groupByID(ctx context.Context, q querier, id uint64) (groupRow, error) {
 }
 
 // role returns user's role in the group, or ErrNotMember.
-func role(ctx context.Context, q querier, groupID uint64, user string) (uint8, error) {
+func (o sqlOps) role(ctx context.Context, groupID uint64, user string) (uint8, error) {
 	var r uint8
-	err := q.QueryRowContext(ctx, `SELECT role FROM social_members WHERE group_id = ? AND user_id = ?`, int64(groupID), user).Scan(&r)
+	err := o.q.QueryRowContext(ctx, `SELECT role FROM social_members WHERE group_id = ? AND user_id = ?`, int64(groupID), user).Scan(&r)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, ErrNotMember
 	}
@@ -327,8 +383,8 @@ func count(ctx context.Context, q querier, op, query string, args ...any) (int, 
 
 // addMember inserts user with role; messages above the newest id are
 // theirs.
-func addMember(ctx context.Context, q querier, groupID uint64, user string, r uint8, nowUs int64) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO social_members (group_id, user_id, role, after_id, joined_us)
+func (o sqlOps) addMember(ctx context.Context, groupID uint64, user string, r uint8, nowUs int64) error {
+	_, err := o.q.ExecContext(ctx, `INSERT INTO social_members (group_id, user_id, role, after_id, joined_us)
 		VALUES (?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM social_messages), ?)`, int64(groupID), user, r, nowUs)
 	return dbErrOrNil("add member", err)
 }
@@ -339,8 +395,8 @@ type memberRow struct {
 }
 
 // members lists a group's members ordered by user id.
-func members(ctx context.Context, q querier, groupID uint64, after string, n int) ([]memberRow, error) {
-	rows, err := q.QueryContext(ctx, `SELECT user_id, role FROM social_members WHERE group_id = ? AND user_id > ? ORDER BY user_id LIMIT ?`, int64(groupID), after, n)
+func (o sqlOps) members(ctx context.Context, groupID uint64, after string, n int) ([]memberRow, error) {
+	rows, err := o.q.QueryContext(ctx, `SELECT user_id, role FROM social_members WHERE group_id = ? AND user_id > ? ORDER BY user_id LIMIT ?`, int64(groupID), after, n)
 	if err != nil {
 		return nil, dbErr("members", err)
 	}
@@ -354,6 +410,94 @@ func members(ctx context.Context, q querier, groupID uint64, after string, n int
 		out = append(out, m)
 	}
 	return out, dbErrOrNil("members", rows.Err())
+}
+
+// deleteBlock removes a's block of b.
+func (o sqlOps) deleteBlock(ctx context.Context, a, b string) error {
+	_, err := o.q.ExecContext(ctx, `DELETE FROM social_friends WHERE user_id = ? AND other_id = ?`, a, b)
+	return dbErrOrNil("unblock", err)
+}
+
+// countGroupsOf is the number of groups user is a member of.
+func (o sqlOps) countGroupsOf(ctx context.Context, user string) (int, error) {
+	return count(ctx, o.q, "count groups", `SELECT COUNT(*) FROM social_members WHERE user_id = ?`, user)
+}
+
+// countMembers is the number of members of a group.
+func (o sqlOps) countMembers(ctx context.Context, groupID uint64) (int, error) {
+	return count(ctx, o.q, "count members", `SELECT COUNT(*) FROM social_members WHERE group_id = ?`, int64(groupID))
+}
+
+// invited reports whether user has a pending invitation to the group.
+func (o sqlOps) invited(ctx context.Context, groupID uint64, user string) (bool, error) {
+	n, err := count(ctx, o.q, "invite", `SELECT COUNT(*) FROM social_invites WHERE group_id = ? AND user_id = ?`, int64(groupID), user)
+	return n > 0, err
+}
+
+// createGroup inserts a group row and returns its id (the owner is added
+// with addMember).
+func (o sqlOps) createGroup(ctx context.Context, name string, open bool, owner string, nowUs int64) (uint64, error) {
+	var id int64
+	if err := o.q.QueryRowContext(ctx, `INSERT INTO social_groups (name, open, owner_id, created_us) VALUES (?, ?, ?, ?) RETURNING id`,
+		name, open, owner, nowUs).Scan(&id); err != nil {
+		return 0, dbErr("create group", err)
+	}
+	return uint64(id), nil
+}
+
+func (o sqlOps) removeMember(ctx context.Context, groupID uint64, user string) error {
+	_, err := o.q.ExecContext(ctx, `DELETE FROM social_members WHERE group_id = ? AND user_id = ?`, int64(groupID), user)
+	return dbErrOrNil("remove member", err)
+}
+
+func (o sqlOps) setMemberRole(ctx context.Context, groupID uint64, user string, r uint8) error {
+	_, err := o.q.ExecContext(ctx, `UPDATE social_members SET role = ? WHERE group_id = ? AND user_id = ?`, r, int64(groupID), user)
+	return dbErrOrNil("set role", err)
+}
+
+// addInvite records an invitation (a second one is a no-op).
+func (o sqlOps) addInvite(ctx context.Context, groupID uint64, user, inviter string, nowUs int64) error {
+	_, err := o.q.ExecContext(ctx, `INSERT INTO social_invites (group_id, user_id, inviter_id, created_us) VALUES (?, ?, ?, ?)
+		ON CONFLICT (group_id, user_id) DO NOTHING`, int64(groupID), user, inviter, nowUs)
+	return dbErrOrNil("invite", err)
+}
+
+// deleteInvite removes an invitation and reports whether there was one.
+func (o sqlOps) deleteInvite(ctx context.Context, groupID uint64, user string) (bool, error) {
+	res, err := o.q.ExecContext(ctx, `DELETE FROM social_invites WHERE group_id = ? AND user_id = ?`, int64(groupID), user)
+	if err != nil {
+		return false, dbErr("delete invite", err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, dbErrOrNil("delete invite", err)
+}
+
+// nextOwner is the member who inherits a group: the longest-standing
+// admin, else member (ok false if none is left).
+func (o sqlOps) nextOwner(ctx context.Context, groupID uint64) (string, bool, error) {
+	var id string
+	err := o.q.QueryRowContext(ctx, `SELECT user_id FROM social_members WHERE group_id = ? ORDER BY role DESC, joined_us, user_id LIMIT 1`, int64(groupID)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, dbErr("next owner", err)
+	}
+	return id, true, nil
+}
+
+func (o sqlOps) deleteGroup(ctx context.Context, groupID uint64) error {
+	_, err := o.q.ExecContext(ctx, `DELETE FROM social_groups WHERE id = ?`, int64(groupID))
+	return dbErrOrNil("delete group", err)
+}
+
+// setOwner makes user the group's owner (role and owner_id).
+func (o sqlOps) setOwner(ctx context.Context, groupID uint64, owner string) error {
+	if err := o.setMemberRole(ctx, groupID, owner, frame.RoleOwner); err != nil {
+		return err
+	}
+	_, err := o.q.ExecContext(ctx, `UPDATE social_groups SET owner_id = ? WHERE id = ?`, owner, int64(groupID))
+	return dbErrOrNil("new owner", err)
 }
 
 // userGroups lists user's groups and pending invitations.

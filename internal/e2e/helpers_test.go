@@ -10,6 +10,7 @@ import (
 
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/engine/auth"
+	"github.com/tickwire/tickwire/internal/peertest"
 	"github.com/tickwire/tickwire/internal/wire"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
@@ -72,22 +73,9 @@ func dial(t testing.TB, srv *wire.Server, tr string, o client.Options) *client.C
 	return c
 }
 
-// rawConn is a bare transport connection that speaks frames by hand, with
-// a reader goroutine pumping into msgs (ending with the read error).
-type rawConn struct {
-	t    testing.TB
-	c    netcode.Conn
-	msgs chan rawMsg
-}
-
-type rawMsg struct {
-	ch  netcode.Channel
-	b   []byte
-	err error
-}
-
-// rawDial dials without reading; call pump to start reading.
-func rawDial(t testing.TB, srv *wire.Server, tr string) *rawConn {
+// rawDial dials a bare transport connection that speaks frames by hand;
+// call Pump to start reading.
+func rawDial(t testing.TB, srv *wire.Server, tr string) *peertest.Peer {
 	t.Helper()
 	var c netcode.Conn
 	var err error
@@ -97,102 +85,7 @@ func rawDial(t testing.TB, srv *wire.Server, tr string) *rawConn {
 		c, err = kcp.Dial(ctxT(t), srv.KCPAddr(), kcp.Config{})
 	}
 	require.NoError(t, err)
-	r := &rawConn{t: t, c: c}
-	t.Cleanup(func() { _ = c.Close(netcode.CodeOK, "test over") })
-	return r
-}
-
-func (r *rawConn) pump() *rawConn {
-	r.msgs = make(chan rawMsg, 4096)
-	done := make(chan struct{})
-	stop := make(chan struct{}) // closed at cleanup: a full msgs must not strand the reader
-	go func() {
-		defer close(done)
-		for {
-			ch, b, err := r.c.ReadMessage()
-			select {
-			case r.msgs <- rawMsg{ch: ch, b: append([]byte(nil), b...), err: err}:
-			case <-stop:
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	r.t.Cleanup(func() {
-		close(stop)
-		_ = r.c.Close(netcode.CodeOK, "test over")
-		<-done
-	})
-	return r
-}
-
-func (r *rawConn) send(ch netcode.Channel, f frame.Frame) {
-	b, err := frame.Marshal(f)
-	require.NoError(r.t, err)
-	r.sendRaw(ch, b)
-}
-
-func (r *rawConn) sendRaw(ch netcode.Channel, b []byte) {
-	require.NoError(r.t, r.c.WriteMessage(ch, b))
-}
-
-func (r *rawConn) next() rawMsg {
-	r.t.Helper()
-	select {
-	case m := <-r.msgs:
-		require.NoError(r.t, m.err, "connection ended")
-		return m
-	case <-time.After(wait):
-		require.FailNow(r.t, "timed out waiting for a frame")
-	}
-	return rawMsg{}
-}
-
-func (r *rawConn) nextKind(k frame.Kind, f frame.Frame) rawMsg {
-	r.t.Helper()
-	m := r.next()
-	got, err := frame.Peek(m.b)
-	require.NoError(r.t, err)
-	require.Equal(r.t, k, got, "frame kind")
-	if f != nil {
-		require.NoError(r.t, frame.Unmarshal(m.b, f))
-	}
-	return m
-}
-
-func (r *rawConn) expectError(code netcode.Code) frame.Error {
-	r.t.Helper()
-	var e frame.Error
-	r.nextKind(frame.KindError, &e)
-	require.Equal(r.t, code, e.Code, "error code (message %q)", e.Message)
-	return e
-}
-
-// expectClosed reads the Close frame with code, then the end of the
-// connection (which carries the same code at the transport level).
-func (r *rawConn) expectClosed(code netcode.Code) {
-	r.t.Helper()
-	var c frame.Close
-	r.nextKind(frame.KindClose, &c)
-	require.Equal(r.t, code, c.Code, "close code (reason %q)", c.Reason)
-	select {
-	case m := <-r.msgs:
-		var ce *netcode.CloseError
-		require.ErrorAs(r.t, m.err, &ce)
-		require.Equal(r.t, code, ce.Code)
-	case <-time.After(wait):
-		require.FailNow(r.t, "connection not closed after the Close frame")
-	}
-}
-
-func (r *rawConn) hello(tok string) frame.Welcome {
-	r.t.Helper()
-	r.send(netcode.Reliable, &frame.Hello{Version: frame.ProtocolVersion, Token: tok, ClientName: "raw"})
-	var w frame.Welcome
-	r.nextKind(frame.KindWelcome, &w)
-	return w
+	return peertest.New(t, c, wait)
 }
 
 // echoRoundTrip checks that c still answers an Echo.

@@ -75,29 +75,29 @@ func TestBadInputIsAnsweredThenClosed(t *testing.T) {
 	srv := wiretest.Start(t, wire.Config{Engine: engine.Config{MaxFrameSize: 1024, MaxBadFrames: 6, CloseLinger: 200 * time.Millisecond}})
 	forEachTransport(t, func(t *testing.T, tr string) {
 		bystander := dial(t, srv, tr, client.Options{})
-		r := rawDial(t, srv, tr).pump()
+		r := rawDial(t, srv, tr).Pump()
 
 		// Before Hello: anything else is refused.
-		r.send(netcode.Reliable, &frame.Ping{ClientTimeUs: 1})
-		r.expectError(netcode.CodeNotAuthenticated)
-		r.hello(guest(t, srv, "mallory"))
+		r.Send(netcode.Reliable, &frame.Ping{ClientTimeUs: 1})
+		r.ExpectError(netcode.CodeNotAuthenticated)
+		r.Hello(guest(t, srv, "mallory"))
 
 		echo, err := frame.Marshal(&frame.Echo{Seq: 1, Payload: make([]byte, 100)})
 		require.NoError(t, err)
-		r.sendRaw(netcode.Reliable, []byte("\xde\xad\xbe\xef garbage"))
-		r.expectError(netcode.CodeBadFrame)
-		r.sendRaw(netcode.Unreliable, echo[:len(echo)/2]) // truncated
-		r.expectError(netcode.CodeBadFrame)
-		r.sendRaw(netcode.Reliable, make([]byte, 2000)) // above MaxFrameSize
-		r.expectError(netcode.CodeFrameTooLarge)
-		r.sendRaw(netcode.Reliable, []byte{0x92, 0x0f, 0x01}) // kind 15: unused session kind
-		r.expectError(netcode.CodeUnknownKind)
+		r.SendRaw(netcode.Reliable, []byte("\xde\xad\xbe\xef garbage"))
+		r.ExpectError(netcode.CodeBadFrame)
+		r.SendRaw(netcode.Unreliable, echo[:len(echo)/2]) // truncated
+		r.ExpectError(netcode.CodeBadFrame)
+		r.SendRaw(netcode.Reliable, make([]byte, 2000)) // above MaxFrameSize
+		r.ExpectError(netcode.CodeFrameTooLarge)
+		r.SendRaw(netcode.Reliable, []byte{0x92, 0x0f, 0x01}) // kind 15: unused session kind
+		r.ExpectError(netcode.CodeUnknownKind)
 
 		echoRoundTrip(t, bystander, netcode.Reliable, 1)
 
-		r.send(netcode.Reliable, &frame.Hello{Version: frame.ProtocolVersion}) // second Hello
-		r.expectError(netcode.CodeNotAuthenticated)
-		r.expectClosed(netcode.CodeTooManyErrors)
+		r.Send(netcode.Reliable, &frame.Hello{Version: frame.ProtocolVersion}) // second Hello
+		r.ExpectError(netcode.CodeNotAuthenticated)
+		r.ExpectClosed(netcode.CodeTooManyErrors)
 
 		echoRoundTrip(t, bystander, netcode.Unreliable, 2)
 		echoRoundTrip(t, bystander, netcode.Reliable, 3)
@@ -109,23 +109,23 @@ func TestBadInputIsAnsweredThenClosed(t *testing.T) {
 func TestFrameRateLimit(t *testing.T) {
 	srv := wiretest.Start(t, wire.Config{Engine: engine.Config{MaxFramesPerSecond: 20, MaxBadFrames: 1000}})
 	forEachTransport(t, func(t *testing.T, tr string) {
-		r := rawDial(t, srv, tr).pump()
-		r.hello(guest(t, srv, "spammer"))
+		r := rawDial(t, srv, tr).Pump()
+		r.Hello(guest(t, srv, "spammer"))
 		const n = 100 // far above 20/s with a burst of 20
 		for i := 0; i < n; i++ {
-			r.send(netcode.Reliable, &frame.Ping{ClientTimeUs: int64(i)})
+			r.Send(netcode.Reliable, &frame.Ping{ClientTimeUs: int64(i)})
 		}
 		var pongs, limited int
 		for pongs+limited < n {
-			m := r.next()
-			k, err := frame.Peek(m.b)
+			m := r.Next()
+			k, err := frame.Peek(m.Data)
 			require.NoError(t, err)
 			switch k {
 			case frame.KindPong:
 				pongs++
 			case frame.KindError:
 				var e frame.Error
-				require.NoError(t, frame.Unmarshal(m.b, &e))
+				require.NoError(t, frame.Unmarshal(m.Data, &e))
 				require.Equal(t, netcode.CodeRateLimited, e.Code)
 				limited++
 			default:
@@ -224,14 +224,14 @@ func TestSlowConsumer(t *testing.T) {
 
 		// A client that sends Echo requests but never reads the answers.
 		r := rawDial(t, srv, tr)
-		r.send(netcode.Reliable, &frame.Hello{Version: frame.ProtocolVersion, Token: guest(t, srv, "slow")})
+		r.Send(netcode.Reliable, &frame.Hello{Version: frame.ProtocolVersion, Token: guest(t, srv, "slow")})
 		echo, err := frame.Marshal(&frame.Echo{Payload: make([]byte, 50000)})
 		require.NoError(t, err)
 		closed := func() bool { return srv.Engine().Stats().Closes["slow_consumer"] > before }
 		deadline := time.Now().Add(wait)
 		sent := 0
 		for !closed() && time.Now().Before(deadline) && sent < 5000 {
-			if r.c.WriteMessage(netcode.Reliable, echo) != nil {
+			if r.Conn.WriteMessage(netcode.Reliable, echo) != nil {
 				break // the server closed us
 			}
 			sent++

@@ -30,17 +30,20 @@ type Options struct {
 	Timeout time.Duration
 }
 
-type msg struct {
-	ch   netcode.Channel
-	data []byte
-	err  error
+// Msg is one ReadMessage result; the last one Pump delivers carries the
+// error that ended reading.
+type Msg struct {
+	Ch   netcode.Channel
+	Data []byte
+	Err  error
 }
 
-// reader pumps ReadMessage into a channel, copying every message. The
-// test owns the goroutine: at cleanup it closes c and waits for it, and a
-// full channel never strands it.
-func reader(t *testing.T, c netcode.Conn) <-chan msg {
-	out := make(chan msg, 4096)
+// Pump reads c on a goroutine into a channel of 4096 messages, copying
+// every message. The test owns the goroutine: at cleanup it closes c and
+// waits for it, and a full channel never strands it. The channel is
+// closed after the message that carries the read error.
+func Pump(t testing.TB, c netcode.Conn) <-chan Msg {
+	out := make(chan Msg, 4096)
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -48,9 +51,9 @@ func reader(t *testing.T, c netcode.Conn) <-chan msg {
 		defer close(out)
 		for {
 			ch, b, err := c.ReadMessage()
-			m := msg{ch: ch, err: err}
+			m := Msg{Ch: ch, Err: err}
 			if err == nil {
-				m.data = append([]byte(nil), b...)
+				m.Data = append([]byte(nil), b...)
 			}
 			select {
 			case out <- m:
@@ -70,7 +73,9 @@ func reader(t *testing.T, c netcode.Conn) <-chan msg {
 	return out
 }
 
-func next(t *testing.T, in <-chan msg, timeout time.Duration) msg {
+// Recv returns the next message from in, failing the test when none
+// comes within timeout or the reader has ended.
+func Recv(t testing.TB, in <-chan Msg, timeout time.Duration) Msg {
 	t.Helper()
 	select {
 	case m, ok := <-in:
@@ -79,7 +84,7 @@ func next(t *testing.T, in <-chan msg, timeout time.Duration) msg {
 	case <-time.After(timeout):
 		require.FailNow(t, "timed out waiting for a message")
 	}
-	return msg{}
+	return Msg{}
 }
 
 func payload(seq uint32, size int) []byte {
@@ -125,7 +130,7 @@ func Run(t *testing.T, mk MakePair, o Options) {
 
 	t.Run("ReliableOrderedBothWays", func(t *testing.T) {
 		c, s := pair(t)
-		cin, sin := reader(t, c), reader(t, s)
+		cin, sin := Pump(t, c), Pump(t, s)
 		const n = 500
 		sizes := []int{4, 17, 200, 1300, 1500, 4000}
 		var wg sync.WaitGroup
@@ -141,13 +146,13 @@ func Run(t *testing.T, mk MakePair, o Options) {
 		wg.Add(2)
 		go send(c)
 		go send(s)
-		for _, in := range []<-chan msg{sin, cin} {
+		for _, in := range []<-chan Msg{sin, cin} {
 			for i := 0; i < n; i++ {
-				m := next(t, in, o.Timeout)
-				require.NoError(t, m.err)
-				require.Equal(t, netcode.Reliable, m.ch)
-				require.Equal(t, uint32(i), checkPayload(t, m.data), "reliable messages out of order")
-				require.Len(t, m.data, max(4, sizes[i%len(sizes)]))
+				m := Recv(t, in, o.Timeout)
+				require.NoError(t, m.Err)
+				require.Equal(t, netcode.Reliable, m.Ch)
+				require.Equal(t, uint32(i), checkPayload(t, m.Data), "reliable messages out of order")
+				require.Len(t, m.Data, max(4, sizes[i%len(sizes)]))
 			}
 		}
 		wg.Wait()
@@ -161,7 +166,7 @@ func Run(t *testing.T, mk MakePair, o Options) {
 
 	t.Run("UnreliableNewestWins", func(t *testing.T) {
 		c, s := pair(t)
-		sin := reader(t, s)
+		sin := Pump(t, s)
 		const n = 200
 		for i := 1; i <= n; i++ {
 			require.NoError(t, c.WriteMessage(netcode.Unreliable, payload(uint32(i), 64)))
@@ -172,15 +177,15 @@ func Run(t *testing.T, mk MakePair, o Options) {
 		got := 0
 		deadline := time.After(o.Timeout)
 		for {
-			var m msg
+			var m Msg
 			select {
 			case m = <-sin:
 			case <-deadline:
 				require.FailNow(t, "timed out")
 			}
-			require.NoError(t, m.err)
-			seq := checkPayload(t, m.data)
-			if m.ch == netcode.Reliable {
+			require.NoError(t, m.Err)
+			seq := checkPayload(t, m.Data)
+			if m.Ch == netcode.Reliable {
 				require.Equal(t, uint32(0xFFFFFFFF), seq)
 				break
 			}
@@ -191,9 +196,9 @@ func Run(t *testing.T, mk MakePair, o Options) {
 		// Loopback rarely drops; require that the channel works at all,
 		// and allow late unreliable messages after the marker.
 		for got == 0 {
-			m := next(t, sin, o.Timeout)
-			require.NoError(t, m.err)
-			require.Equal(t, netcode.Unreliable, m.ch)
+			m := Recv(t, sin, o.Timeout)
+			require.NoError(t, m.Err)
+			require.Equal(t, netcode.Unreliable, m.Ch)
 			got++
 		}
 		assert.Positive(t, got)
@@ -201,19 +206,19 @@ func Run(t *testing.T, mk MakePair, o Options) {
 
 	t.Run("MaxSizeAndTooLarge", func(t *testing.T) {
 		c, s := pair(t)
-		sin := reader(t, s)
+		sin := Pump(t, s)
 		big := payload(7, o.MaxMessageSize)
 		require.NoError(t, c.WriteMessage(netcode.Reliable, big))
-		m := next(t, sin, o.Timeout)
-		require.NoError(t, m.err)
-		require.Equal(t, big, m.data)
+		m := Recv(t, sin, o.Timeout)
+		require.NoError(t, m.Err)
+		require.Equal(t, big, m.Data)
 		err := c.WriteMessage(netcode.Reliable, make([]byte, o.MaxMessageSize+1))
 		require.ErrorIs(t, err, netcode.ErrMessageTooLarge)
 		// The connection still works after a refused write.
 		require.NoError(t, c.WriteMessage(netcode.Reliable, payload(8, 10)))
-		m = next(t, sin, o.Timeout)
-		require.NoError(t, m.err)
-		require.Equal(t, uint32(8), checkPayload(t, m.data))
+		m = Recv(t, sin, o.Timeout)
+		require.NoError(t, m.Err)
+		require.Equal(t, uint32(8), checkPayload(t, m.Data))
 	})
 
 	t.Run("BadChannel", func(t *testing.T) {
@@ -223,34 +228,34 @@ func Run(t *testing.T, mk MakePair, o Options) {
 
 	t.Run("CloseCodeReachesPeer", func(t *testing.T) {
 		c, s := pair(t)
-		sin := reader(t, s)
+		sin := Pump(t, s)
 		require.NoError(t, c.WriteMessage(netcode.Reliable, payload(1, 10)))
-		m := next(t, sin, o.Timeout)
-		require.NoError(t, m.err)
+		m := Recv(t, sin, o.Timeout)
+		require.NoError(t, m.Err)
 		require.NoError(t, c.Close(netcode.CodeServerShutdown, "maintenance"))
-		m = next(t, sin, o.Timeout)
-		require.Error(t, m.err)
+		m = Recv(t, sin, o.Timeout)
+		require.Error(t, m.Err)
 		var ce *netcode.CloseError
-		require.True(t, errors.As(m.err, &ce), "want *CloseError, got %v", m.err)
+		require.True(t, errors.As(m.Err, &ce), "want *CloseError, got %v", m.Err)
 		assert.Equal(t, netcode.CodeServerShutdown, ce.Code)
 		assert.Equal(t, "maintenance", ce.Reason)
-		assert.ErrorIs(t, m.err, netcode.ErrClosed)
+		assert.ErrorIs(t, m.Err, netcode.ErrClosed)
 	})
 
 	t.Run("LocalCloseUnblocksAndIsIdempotent", func(t *testing.T) {
 		c, _ := pair(t)
-		cin := reader(t, c)
+		cin := Pump(t, c)
 		require.NoError(t, c.Close(netcode.CodeOK, "bye"))
-		m := next(t, cin, o.Timeout)
-		require.ErrorIs(t, m.err, netcode.ErrClosed)
+		m := Recv(t, cin, o.Timeout)
+		require.ErrorIs(t, m.Err, netcode.ErrClosed)
 		require.NoError(t, c.Close(netcode.CodeOK, "again"))
 		require.ErrorIs(t, c.WriteMessage(netcode.Reliable, []byte("late")), netcode.ErrClosed)
 	})
 
 	t.Run("ConcurrentReadWrite", func(t *testing.T) {
 		c, s := pair(t)
-		sin := reader(t, s)
-		cin := reader(t, c)
+		sin := Pump(t, s)
+		cin := Pump(t, c)
 		const n = 300
 		var wg sync.WaitGroup
 		wg.Add(1)
@@ -258,11 +263,11 @@ func Run(t *testing.T, mk MakePair, o Options) {
 			defer wg.Done()
 			for i := 0; i < n; i++ {
 				m := <-sin
-				if m.err != nil {
-					t.Errorf("server read: %v", m.err)
+				if m.Err != nil {
+					t.Errorf("server read: %v", m.Err)
 					return
 				}
-				if err := s.WriteMessage(m.ch, m.data); err != nil {
+				if err := s.WriteMessage(m.Ch, m.Data); err != nil {
 					t.Errorf("server write: %v", err)
 					return
 				}
@@ -273,9 +278,9 @@ func Run(t *testing.T, mk MakePair, o Options) {
 			_ = c.Stats() // stats are safe concurrently
 		}
 		for i := 0; i < n; i++ {
-			m := next(t, cin, o.Timeout)
-			require.NoError(t, m.err)
-			require.Equal(t, uint32(i), checkPayload(t, m.data))
+			m := Recv(t, cin, o.Timeout)
+			require.NoError(t, m.Err)
+			require.Equal(t, uint32(i), checkPayload(t, m.Data))
 		}
 		wg.Wait()
 	})

@@ -1,9 +1,12 @@
 package frame
 
 import (
+	"fmt"
+	"io"
 	"unsafe"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 // The helpers below are what every DecodeMsgpack in tickwire is built
@@ -44,14 +47,84 @@ func ReadHeader(dec *msgpack.Decoder, k Kind, min int) (int, error) {
 }
 
 // SkipExtra skips the fields a newer peer appended: have is the count
-// ReadHeader returned, read the count the decoder consumed.
+// ReadHeader returned, read the count the decoder consumed. Like every
+// reader here it checks each length against the bytes left before
+// skipping: msgpack's own Skip allocates up to 1 MiB for a bin32 or str32
+// header whatever the input holds.
 func SkipExtra(dec *msgpack.Decoder, have, read int) error {
 	for i := read; i < have; i++ {
-		if err := dec.Skip(); err != nil {
+		if err := skipValue(dec, 0); err != nil {
 			return malformed("skipping field %d: %v", i, err)
 		}
 	}
 	return nil
+}
+
+// maxSkipDepth bounds the nesting of skipped arrays and maps.
+const maxSkipDepth = 32
+
+// skipValue skips one msgpack value without allocating for it.
+func skipValue(dec *msgpack.Decoder, depth int) error {
+	if depth > maxSkipDepth {
+		return fmt.Errorf("nested deeper than %d", maxSkipDepth)
+	}
+	c, err := dec.PeekCode()
+	if err != nil {
+		return err
+	}
+	var n int // elements to skip (arrays, maps) or bytes to discard
+	switch {
+	case msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32:
+		if n, err = dec.DecodeArrayLen(); err != nil {
+			return err
+		}
+	case msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32:
+		if n, err = dec.DecodeMapLen(); err != nil {
+			return err
+		}
+		n *= 2
+	case msgpcode.IsFixedString(c) || c == msgpcode.Str8 || c == msgpcode.Str16 || c == msgpcode.Str32 ||
+		c == msgpcode.Bin8 || c == msgpcode.Bin16 || c == msgpcode.Bin32:
+		if n, err = dec.DecodeBytesLen(); err != nil {
+			return err
+		}
+		return discard(dec, n)
+	case c == msgpcode.FixExt1 || c == msgpcode.FixExt2 || c == msgpcode.FixExt4 || c == msgpcode.FixExt8 ||
+		c == msgpcode.FixExt16 || c == msgpcode.Ext8 || c == msgpcode.Ext16 || c == msgpcode.Ext32:
+		if _, n, err = dec.DecodeExtHeader(); err != nil {
+			return err
+		}
+		return discard(dec, n)
+	default: // nil, booleans, numbers: a few bytes
+		return dec.Skip()
+	}
+	// Every element takes at least one byte.
+	if r := remaining(dec); n < 0 || (r >= 0 && n > r) {
+		return fmt.Errorf("%d elements but %d bytes left", n, r)
+	}
+	for range n {
+		if err := skipValue(dec, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// discard drops n bytes of a str, bin or ext body after checking, when
+// the input is a byte slice, that they are there.
+func discard(dec *msgpack.Decoder, n int) error {
+	if n <= 0 {
+		return nil
+	}
+	if r := remaining(dec); r >= 0 && n > r {
+		return fmt.Errorf("length %d but %d bytes left", n, r)
+	}
+	if s, ok := dec.Buffered().(io.Seeker); ok {
+		_, err := s.Seek(int64(n), io.SeekCurrent)
+		return err
+	}
+	_, err := io.CopyN(io.Discard, dec.Buffered(), int64(n))
+	return err
 }
 
 // ReadLen reads a str or bin length and checks it against max and the

@@ -232,22 +232,33 @@ func (m *RoomJoined) DecodeMsgpack(dec *msgpack.Decoder) error {
 	return f.End()
 }
 
+// readEntry reads the header of a nested array (a list entry) of at
+// least min fields.
+func readEntry(dec *msgpack.Decoder, what string, min int) (int, error) {
+	n, err := ReadArrayLen(dec, what, MaxFields)
+	if err == nil && n < min {
+		err = malformed("%s: %d fields, want at least %d", what, n, min)
+	}
+	return n, err
+}
+
+// readUint32 reads an unsigned integer that must fit in 32 bits.
+func readUint32(dec *msgpack.Decoder, what string) (uint32, error) {
+	v, err := ReadUint(dec, what)
+	if err == nil && v > math.MaxUint32 {
+		err = malformed("%s: %d out of range", what, v)
+	}
+	return uint32(v), err
+}
+
 func decodeRoomMember(dec *msgpack.Decoder, mb *RoomMember) error {
-	n, err := ReadArrayLen(dec, "member", MaxFields)
+	n, err := readEntry(dec, "member", 1)
 	if err != nil {
 		return err
 	}
-	if n < 1 {
-		return malformed("member: %d fields, want at least 1", n)
-	}
-	v, err := ReadUint(dec, "member")
-	if err != nil {
+	if mb.Member, err = readUint32(dec, "member"); err != nil {
 		return err
 	}
-	if v > math.MaxUint32 {
-		return malformed("member: %d out of range", v)
-	}
-	mb.Member = uint32(v)
 	read := 1
 	if read < n {
 		if mb.UserID, err = ReadString(dec, "user_id", MaxIDLen); err != nil {
@@ -453,28 +464,16 @@ func (m *RoomTick) DecodeMsgpack(dec *msgpack.Decoder) error {
 }
 
 func decodeTickInput(dec *msgpack.Decoder, in *TickInput) error {
-	n, err := ReadArrayLen(dec, "input", MaxFields)
+	n, err := readEntry(dec, "input", 3)
 	if err != nil {
 		return err
 	}
-	if n < 3 {
-		return malformed("input: %d fields, want 3", n)
-	}
-	v, err := ReadUint(dec, "member")
-	if err != nil {
+	if in.Member, err = readUint32(dec, "member"); err != nil {
 		return err
 	}
-	if v > math.MaxUint32 {
-		return malformed("member: %d out of range", v)
-	}
-	in.Member = uint32(v)
-	if v, err = ReadUint(dec, "seq"); err != nil {
+	if in.Seq, err = readUint32(dec, "seq"); err != nil {
 		return err
 	}
-	if v > math.MaxUint32 {
-		return malformed("seq: %d out of range", v)
-	}
-	in.Seq = uint32(v)
 	if in.Data, err = ReadBytes(dec, "data", in.Data, MaxRoomInput); err != nil {
 		return err
 	}
@@ -600,12 +599,9 @@ func (m *RoomListResult) DecodeMsgpack(dec *msgpack.Decoder) error {
 }
 
 func decodeRoomInfo(dec *msgpack.Decoder, r *RoomInfo) error {
-	n, err := ReadArrayLen(dec, "room", MaxFields)
+	n, err := readEntry(dec, "room", 6)
 	if err != nil {
 		return err
-	}
-	if n < 6 {
-		return malformed("room: %d fields, want 6", n)
 	}
 	if r.RoomID, err = ReadUint(dec, "room_id"); err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/tickwire/tickwire/netcode"
 )
@@ -205,3 +206,37 @@ func FuzzRoomTick(f *testing.F)         { fuzzRoomKind(f, KindRoomTick) }
 func FuzzRoomData(f *testing.F)         { fuzzRoomKind(f, KindRoomData) }
 func FuzzRoomList(f *testing.F)         { fuzzRoomKind(f, KindRoomList) }
 func FuzzRoomListResult(f *testing.F)   { fuzzRoomKind(f, KindRoomListResult) }
+
+// TestRoomTickDocumentedBytes pins the example in docs/PROTOCOL.md §4.
+func TestRoomTickDocumentedBytes(t *testing.T) {
+	b, err := Marshal(&RoomTick{RoomID: 42, Tick: 1234, ServerTimeUs: 1764115200000000,
+		Inputs: []TickInput{{Member: 2, Seq: 7, Data: []byte{1, 2}}}})
+	require.NoError(t, err)
+	want := []byte{0x96, 0x18, 0x00, 0x2a, 0xcd, 0x04, 0xd2, 0xcf, 0x00, 0x06, 0x44, 0x74, 0x13, 0xd6, 0xc0, 0x00,
+		0x91, 0x93, 0x02, 0x07, 0xc4, 0x02, 0x01, 0x02}
+	assert.Equal(t, want, b)
+}
+
+// TestRoomFramesMinimumFields pins the minimum field counts documented in
+// docs/PROTOCOL.md §4: a frame cut to its minimum decodes (the missing
+// fields read as zero), one field fewer is malformed.
+func TestRoomFramesMinimumFields(t *testing.T) {
+	for k, min := range map[Kind]int{
+		KindRoomCreate: 2, KindRoomJoin: 2, KindRoomJoinOrCreate: 2, KindRoomJoined: 2, KindRoomLeave: 2,
+		KindRoomEvent: 4, KindRoomClosed: 3, KindRoomInput: 4, KindRoomTick: 4, KindRoomData: 5,
+		KindRoomList: 1, KindRoomListResult: 2,
+	} {
+		b, err := Marshal(newRoomFrame(k))
+		require.NoError(t, err)
+		var fields []any
+		require.NoError(t, msgpack.Unmarshal(b, &fields))
+		cut := func(n int) []byte {
+			out, err := msgpack.Marshal(fields[:1+n])
+			require.NoError(t, err)
+			return out
+		}
+		assert.NoError(t, Unmarshal(cut(min), newRoomFrame(k)), "kind %d cut to %d fields", k, min)
+		err = Unmarshal(cut(min-1), newRoomFrame(k))
+		assert.Equal(t, netcode.CodeBadFrame, netcode.CodeOf(err), "kind %d with %d fields", k, min-1)
+	}
+}

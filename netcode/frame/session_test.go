@@ -3,6 +3,7 @@ package frame
 import (
 	"bytes"
 	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -96,6 +97,55 @@ func TestOlderAndNewerPeers(t *testing.T) {
 	assert.Equal(t, Hello{Version: 1, Token: "tok"}, h)
 }
 
+// Fields a newer peer appends are skipped whatever their type, and a
+// skipped field's length header is checked against the bytes left before
+// anything is allocated for it.
+func TestSkippedFieldsAreGuarded(t *testing.T) {
+	// [5, 1, 2, extra]: a Pong with one field more than it knows.
+	withExtra := func(extra ...byte) []byte { return append([]byte{0x94, 0x05, 0x01, 0x02}, extra...) }
+	valid := map[string][]byte{
+		"str8":   {0xd9, 0x03, 'a', 'b', 'c'},
+		"bin16":  {0xc5, 0x00, 0x02, 0xff, 0xfe},
+		"fixext": {0xd4, 0x01, 0x07},
+		"ext8":   {0xc7, 0x02, 0x05, 0x01, 0x02},
+		"nested": {0x92, 0x81, 0xa1, 'k', 0xc4, 0x01, 0x00, 0xcb, 0, 0, 0, 0, 0, 0, 0, 0},
+		"nil":    {0xc0},
+	}
+	for name, extra := range valid {
+		t.Run("skips "+name, func(t *testing.T) {
+			var p Pong
+			require.NoError(t, Unmarshal(withExtra(extra...), &p))
+			assert.Equal(t, Pong{ClientTimeUs: 1, ServerTimeUs: 2}, p)
+		})
+	}
+	hostile := map[string][]byte{
+		"bin32 claims 4G":   {0xc6, 0xff, 0xff, 0xff, 0xf0, 1, 2, 3},
+		"str32 claims 4G":   {0xdb, 0xff, 0xff, 0xff, 0xf0, 1, 2, 3},
+		"ext32 claims 4G":   {0xc9, 0xff, 0xff, 0xff, 0xf0, 0x01, 1, 2},
+		"array32 claims 4G": {0xdd, 0xff, 0xff, 0xff, 0xf0, 1, 2, 3},
+		"map32 claims 4G":   {0xdf, 0xff, 0xff, 0xff, 0xf0, 1, 2, 3},
+		"nested too deep":   bytes.Repeat([]byte{0x91}, 100),
+	}
+	dec := NewDecoder()
+	for name, extra := range hostile {
+		t.Run("refuses "+name, func(t *testing.T) {
+			b := withExtra(extra...)
+			var p Pong
+			err := dec.Decode(b, &p)
+			require.Error(t, err)
+			assert.Equal(t, netcode.CodeBadFrame, netcode.CodeOf(err), "%v", err)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			for range 100 {
+				_ = dec.Decode(b, &p)
+			}
+			runtime.ReadMemStats(&after)
+			perOp := (after.TotalAlloc - before.TotalAlloc) / 100
+			assert.Less(t, perOp, uint64(4096), "a %d-byte frame must cost no more than its error", len(b))
+		})
+	}
+}
+
 func TestHostileInputIsRefused(t *testing.T) {
 	cases := map[string]struct {
 		in   []byte
@@ -154,6 +204,8 @@ func TestEchoDecodeReusesPayload(t *testing.T) {
 	assert.Zero(t, allocs)
 }
 
+// FuzzSessionFrames drives every session decoder from one corpus: the
+// kind is taken from the input.
 func FuzzSessionFrames(f *testing.F) {
 	for _, fr := range sessionSamples() {
 		b, err := Marshal(fr)
@@ -167,27 +219,66 @@ func FuzzSessionFrames(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var fr Frame
-		for _, s := range sessionSamples() {
-			if s.Kind() == k {
-				fr = newOf(s)
-			}
+		if fr := sessionFrameOf(k); fr != nil {
+			fuzzSessionDecode(t, fr, b)
 		}
-		if fr == nil {
-			return
-		}
-		if err := Unmarshal(b, fr); err != nil {
-			require.NotEqual(t, netcode.CodeInternal, netcode.CodeOf(err))
-			return
-		}
-		// decode -> encode -> decode is stable.
-		b2, err := Marshal(fr)
-		require.NoError(t, err)
-		again := newOf(fr)
-		require.NoError(t, Unmarshal(b2, again))
-		require.Equal(t, fr, again)
 	})
 }
+
+// sessionFrameOf returns a new zero session frame (or OK) of kind k, nil
+// for other kinds.
+func sessionFrameOf(k Kind) Frame {
+	for _, s := range sessionSamples() {
+		if s.Kind() == k {
+			return newOf(s)
+		}
+	}
+	return nil
+}
+
+// fuzzSessionDecode decodes b into fr: a refusal must carry an input
+// code, and what decodes must survive decode -> encode -> decode.
+func fuzzSessionDecode(t *testing.T, fr Frame, b []byte) {
+	if err := Unmarshal(b, fr); err != nil {
+		require.NotEqual(t, netcode.CodeInternal, netcode.CodeOf(err))
+		return
+	}
+	b2, err := Marshal(fr)
+	require.NoError(t, err)
+	again := newOf(fr)
+	require.NoError(t, Unmarshal(b2, again))
+	require.Equal(t, fr, again)
+}
+
+// fuzzSessionKind fuzzes one session decoder, seeded with a real frame of
+// its kind, every truncation of it, and hostile headers.
+func fuzzSessionKind(f *testing.F, k Kind) {
+	fr := sessionFrameOf(k)
+	require.NotNil(f, fr)
+	for _, s := range sessionSamples() {
+		if s.Kind() != k {
+			continue
+		}
+		b, err := Marshal(s)
+		require.NoError(f, err)
+		for n := len(b); n > 0; n-- {
+			f.Add(b[:n])
+		}
+		f.Add(append(b, 0xc0)) // trailing bytes after the frame
+	}
+	f.Add([]byte{0xdd, 0xff, 0xff, 0xff, 0xff, byte(k)})
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzSessionDecode(t, newOf(fr), b) })
+}
+
+// One target per session decoder, so that `go test -fuzz` can focus on one.
+func FuzzHello(f *testing.F)   { fuzzSessionKind(f, KindHello) }
+func FuzzWelcome(f *testing.F) { fuzzSessionKind(f, KindWelcome) }
+func FuzzError(f *testing.F)   { fuzzSessionKind(f, KindError) }
+func FuzzPing(f *testing.F)    { fuzzSessionKind(f, KindPing) }
+func FuzzPong(f *testing.F)    { fuzzSessionKind(f, KindPong) }
+func FuzzClose(f *testing.F)   { fuzzSessionKind(f, KindClose) }
+func FuzzEcho(f *testing.F)    { fuzzSessionKind(f, KindEcho) }
+func FuzzOK(f *testing.F)      { fuzzSessionKind(f, KindOK) }
 
 func BenchmarkEncode(b *testing.B) {
 	enc := NewEncoder()

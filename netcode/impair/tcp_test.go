@@ -101,6 +101,39 @@ func TestTCPProxyDelay(t *testing.T) {
 	assert.Equal(t, 1, p.Stats().Clients)
 }
 
+// One-way delays over TCP, each direction on its own: the server end is
+// a plain accepted socket, so each direction is timed separately.
+func TestTCPProxyDelayEachDirection(t *testing.T) {
+	const up, down = 40 * time.Millisecond, 10 * time.Millisecond
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	p := tcpProxy(t, ln.Addr().String(), Config{Up: Direction{Delay: up}, Down: Direction{Delay: down}})
+	c := dialProxy(t, p)
+	require.NoError(t, ln.(*net.TCPListener).SetDeadline(time.Now().Add(waitFor)))
+	s, err := ln.Accept()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	require.NoError(t, s.SetDeadline(time.Now().Add(waitFor)))
+	buf := make([]byte, 4)
+	oneWay := func(from, to net.Conn) time.Duration {
+		start := time.Now()
+		_, err := from.Write([]byte("tick"))
+		require.NoError(t, err)
+		_, err = io.ReadFull(to, buf)
+		require.NoError(t, err)
+		return time.Since(start)
+	}
+	for i := 0; i < 5; i++ {
+		u := oneWay(c, s)
+		assert.GreaterOrEqual(t, u, up)
+		assert.Less(t, u, up+time.Second)
+		d := oneWay(s, c)
+		assert.GreaterOrEqual(t, d, down)
+		assert.Less(t, d, up, "the down direction has its own, shorter delay")
+	}
+}
+
 func TestTCPProxyKeepsBytesIntactAndOrdered(t *testing.T) {
 	jittery := Direction{Delay: 2 * time.Millisecond, Jitter: 2 * time.Millisecond}
 	p := tcpProxy(t, echoServer(t).Addr().String(), Config{Up: jittery, Down: jittery, Seed: 5})

@@ -329,28 +329,77 @@ func TestUDPDelayBothDirections(t *testing.T) {
 	}
 }
 
-func TestUDPBandwidthCap(t *testing.T) {
-	const bps, n, size = 50_000, 25, 1000 // 25 x 20 ms of serialisation
-	h := newUDPHarness(t, Config{Down: Direction{BandwidthBps: bps}})
-	h.learnClient(t)
-	start := time.Since(h.epoch)
-	for i := 0; i < n; i++ {
-		_, err := h.server.WriteToUDP(mkPacket(h.epoch, uint32(i), size), h.clientAtSrv)
-		require.NoError(t, err)
-		_, err = h.client.Write(mkPacket(h.epoch, uint32(i), size))
-		require.NoError(t, err)
+// Jitter spreads the one-way delay uniformly over Delay ± Jitter, in
+// whichever direction it is set.
+func TestUDPJitterEachDirection(t *testing.T) {
+	const delay, jitter, n = 20 * time.Millisecond, 10 * time.Millisecond, 400
+	for _, dir := range directions() {
+		t.Run(dir.name, func(t *testing.T) {
+			h := newUDPHarness(t, impairOne(dir.up, Direction{Delay: delay, Jitter: jitter}))
+			got := h.flow(t, dir.up, n, 100, 64)
+			require.Len(t, got, n)
+			var sum time.Duration
+			var below, farBelow, farAbove int
+			for _, a := range got {
+				d := a.recv - a.sent
+				// Never before Delay - Jitter (the proxy cannot deliver early).
+				require.GreaterOrEqual(t, d, delay-jitter, "packet %d", a.seq)
+				sum += d
+				if d < delay {
+					below++
+				}
+				if d < delay-jitter/2 {
+					farBelow++
+				}
+				if d > delay+jitter/2 {
+					farAbove++
+				}
+			}
+			// Uniform over ±10 ms: half below the delay, a quarter in each
+			// outer half. Scheduling only ever adds delay, so the lower
+			// bounds on early packets are loose and the upper ones tight.
+			mean := sum / n
+			assert.GreaterOrEqual(t, mean, delay-2*time.Millisecond)
+			assert.Less(t, mean, delay+jitter, "a busy machine adds a few ms, not the whole jitter")
+			assert.GreaterOrEqual(t, below, n*25/100, "below the delay")
+			assert.LessOrEqual(t, below, n*60/100, "below the delay")
+			assert.GreaterOrEqual(t, farBelow, n*10/100, "below delay - jitter/2")
+			assert.LessOrEqual(t, farBelow, n*35/100, "below delay - jitter/2")
+			assert.GreaterOrEqual(t, farAbove, n*15/100, "above delay + jitter/2")
+		})
 	}
-	h.atClient.waitUntil(t, "throttled packets", func() bool { return len(h.atClient.snapshot()) >= n })
-	h.atServer.waitUntil(t, "unthrottled packets", func() bool { return len(h.atServer.snapshot()) >= n })
-	down := h.atClient.snapshot()
-	span := down[n-1].recv - start
-	want := time.Duration(n*size) * time.Second / bps
-	assert.GreaterOrEqual(t, span, want-5*time.Millisecond, "throttled burst arrived too early")
-	assert.Less(t, span, want+2*time.Second)
-	// Packets arrive spread out, not in one lump at the end.
-	assert.GreaterOrEqual(t, down[n-1].recv-down[0].recv, want/2)
-	up := h.atServer.snapshot()
-	assert.Less(t, up[n-1].recv-start, want/2, "the up direction is not throttled")
+}
+
+func TestUDPBandwidthCapEachDirection(t *testing.T) {
+	const bps, n, size = 50_000, 25, 1000 // 25 x 20 ms of serialisation
+	for _, dir := range directions() {
+		t.Run(dir.name, func(t *testing.T) {
+			h := newUDPHarness(t, impairOne(dir.up, Direction{BandwidthBps: bps}))
+			h.learnClient(t)
+			start := time.Since(h.epoch)
+			for i := 0; i < n; i++ {
+				_, err := h.server.WriteToUDP(mkPacket(h.epoch, uint32(i), size), h.clientAtSrv)
+				require.NoError(t, err)
+				_, err = h.client.Write(mkPacket(h.epoch, uint32(i), size))
+				require.NoError(t, err)
+			}
+			throttled, free := h.atServer, h.atClient
+			if !dir.up {
+				throttled, free = free, throttled
+			}
+			throttled.waitUntil(t, "throttled packets", func() bool { return len(throttled.snapshot()) >= n })
+			free.waitUntil(t, "unthrottled packets", func() bool { return len(free.snapshot()) >= n })
+			slow := throttled.snapshot()
+			span := slow[n-1].recv - start
+			want := time.Duration(n*size) * time.Second / bps
+			assert.GreaterOrEqual(t, span, want-5*time.Millisecond, "throttled burst arrived too early")
+			assert.Less(t, span, want+2*time.Second)
+			// Packets arrive spread out, not in one lump at the end.
+			assert.GreaterOrEqual(t, slow[n-1].recv-slow[0].recv, want/2)
+			fast := free.snapshot()
+			assert.Less(t, fast[n-1].recv-start, want/2, "the other direction is not throttled")
+		})
+	}
 }
 
 func TestUDPClientsAreDistinctBoundedAndExpire(t *testing.T) {

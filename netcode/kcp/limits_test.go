@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/conntest"
 	"github.com/tickwire/tickwire/netcode/memlink"
 )
 
@@ -25,15 +26,15 @@ func TestOversizedReliablePrefixClosesSession(t *testing.T) {
 		require.NoError(t, l.Shutdown(context.Background()))
 		require.NoError(t, link.Close())
 	})
-	cin := pump(t, client)
-	sin := pump(t, server)
+	cin := conntest.Pump(t, client)
+	sin := conntest.Pump(t, server)
 	require.NoError(t, client.WriteMessage(netcode.Reliable, make([]byte, 2000)))
-	r := recvWithin(t, sin, 5*time.Second)
-	require.ErrorIs(t, r.err, netcode.ErrMessageTooLarge)
+	r := conntest.Recv(t, sin, 5*time.Second)
+	require.ErrorIs(t, r.Err, netcode.ErrMessageTooLarge)
 	assert.Equal(t, uint64(1), server.Stats().Drops[netcode.DropMalformed])
-	r = recvWithin(t, cin, 5*time.Second)
+	r = conntest.Recv(t, cin, 5*time.Second)
 	var ce *netcode.CloseError
-	require.ErrorAs(t, r.err, &ce)
+	require.ErrorAs(t, r.Err, &ce)
 	assert.Equal(t, netcode.CodeFrameTooLarge, ce.Code)
 	require.Eventually(t, func() bool { return l.SessionCount() == 0 }, 5*time.Second, 5*time.Millisecond)
 }
@@ -71,14 +72,14 @@ func TestClientFollowsServerFEC(t *testing.T) {
 		require.NoError(t, link.Close())
 	})
 	assert.True(t, client.pc.fec, "the Accept's shards win over the client's profile")
-	sin := pump(t, server)
+	sin := conntest.Pump(t, server)
 	for i := range 100 {
 		require.NoError(t, client.WriteMessage(netcode.Reliable, []byte{byte(i)}))
 	}
 	for i := range 100 {
-		r := recvWithin(t, sin, 10*time.Second)
-		require.NoError(t, r.err)
-		require.Equal(t, []byte{byte(i)}, r.b)
+		r := conntest.Recv(t, sin, 10*time.Second)
+		require.NoError(t, r.Err)
+		require.Equal(t, []byte{byte(i)}, r.Data)
 	}
 }
 
@@ -145,16 +146,16 @@ func TestSlowReaderNeverBlocksListener(t *testing.T) {
 	t.Cleanup(func() { _ = fast.Close(netcode.CodeOK, "") })
 	fastSrv, err := l.AcceptKCP()
 	require.NoError(t, err)
-	fin := pump(t, fastSrv)
+	fin := conntest.Pump(t, fastSrv)
 
 	msg := make([]byte, 100)
 	for range 500 {
 		require.NoError(t, slow.WriteMessage(netcode.Unreliable, msg))
 	}
 	require.NoError(t, fast.WriteMessage(netcode.Reliable, []byte("through")))
-	r := recvWithin(t, fin, 5*time.Second)
-	require.NoError(t, r.err)
-	assert.Equal(t, "through", string(r.b))
+	r := conntest.Recv(t, fin, 5*time.Second)
+	require.NoError(t, r.Err)
+	assert.Equal(t, "through", string(r.Data))
 	require.Eventually(t, func() bool { return slowSrv.Stats().Drops[netcode.DropQueueFull] > 0 }, 5*time.Second, 5*time.Millisecond)
 	// The queue keeps the newest eight.
 	n := 0

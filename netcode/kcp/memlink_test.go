@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/conntest"
 	"github.com/tickwire/tickwire/netcode/memlink"
 )
 
@@ -34,52 +35,6 @@ func memPair(t *testing.T, lc memlink.Config, cfg Config) (client, server *Conn,
 	return client, server, l, link
 }
 
-type readResult struct {
-	ch  netcode.Channel
-	b   []byte
-	err error
-}
-
-// pump copies every message read from c into a channel until an error.
-func pump(t *testing.T, c netcode.Conn) <-chan readResult {
-	out := make(chan readResult, 1024)
-	done := make(chan struct{})
-	stop := make(chan struct{}) // closed at cleanup: a full out must not strand the reader
-	go func() {
-		defer close(done)
-		defer close(out)
-		for {
-			ch, b, err := c.ReadMessage()
-			select {
-			case out <- readResult{ch, append([]byte(nil), b...), err}:
-			case <-stop:
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		close(stop)
-		_ = c.Close(netcode.CodeOK, "")
-		<-done
-	})
-	return out
-}
-
-func recvWithin(t *testing.T, in <-chan readResult, d time.Duration) readResult {
-	t.Helper()
-	select {
-	case r, ok := <-in:
-		require.True(t, ok, "reader ended")
-		return r
-	case <-time.After(d):
-		require.FailNow(t, "timed out waiting for a message")
-	}
-	return readResult{}
-}
-
 func TestReliableOrderingOverLossyLink(t *testing.T) {
 	lossy := memlink.Direction{Loss: 0.10, Delay: 2 * time.Millisecond, Jitter: 3 * time.Millisecond, Reorder: 0.05, Duplicate: 0.05}
 	cases := map[string]Config{
@@ -91,7 +46,7 @@ func TestReliableOrderingOverLossyLink(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			cfg.IdleTimeout = 30 * time.Second
 			client, server, _, link := memPair(t, memlink.Config{Seed: 11, AToB: lossy, BToA: lossy}, cfg)
-			sin := pump(t, server)
+			sin := conntest.Pump(t, server)
 			const n = 400
 			sizes := []int{8, 300, 1500, 5000}
 			errc := make(chan error, 1)
@@ -110,13 +65,13 @@ func TestReliableOrderingOverLossyLink(t *testing.T) {
 				errc <- nil
 			}()
 			for i := range n {
-				r := recvWithin(t, sin, 20*time.Second)
-				require.NoError(t, r.err)
-				require.Equal(t, netcode.Reliable, r.ch)
-				require.Len(t, r.b, sizes[i%len(sizes)])
-				require.Equal(t, uint32(i), binary.BigEndian.Uint32(r.b), "out of order")
-				for j := 4; j < len(r.b); j++ {
-					require.Equal(t, byte(i+j), r.b[j])
+				r := conntest.Recv(t, sin, 20*time.Second)
+				require.NoError(t, r.Err)
+				require.Equal(t, netcode.Reliable, r.Ch)
+				require.Len(t, r.Data, sizes[i%len(sizes)])
+				require.Equal(t, uint32(i), binary.BigEndian.Uint32(r.Data), "out of order")
+				for j := 4; j < len(r.Data); j++ {
+					require.Equal(t, byte(i+j), r.Data[j])
 				}
 			}
 			require.NoError(t, <-errc)
@@ -131,7 +86,7 @@ func TestReliableOrderingOverLossyLink(t *testing.T) {
 func TestUnreliableOverLossyLinkNeverStale(t *testing.T) {
 	lossy := memlink.Direction{Loss: 0.10, Jitter: 3 * time.Millisecond, Reorder: 0.2, Duplicate: 0.1}
 	client, server, _, _ := memPair(t, memlink.Config{Seed: 5, BToA: lossy}, Config{})
-	sin := pump(t, server)
+	sin := conntest.Pump(t, server)
 	const n = 300
 	for i := 1; i <= n; i++ {
 		var b [8]byte
@@ -141,10 +96,10 @@ func TestUnreliableOverLossyLinkNeverStale(t *testing.T) {
 	require.NoError(t, client.WriteMessage(netcode.Reliable, []byte{0xFF, 0xFF, 0xFF, 0xFF}))
 	last, got := uint32(0), 0
 	for {
-		r := recvWithin(t, sin, 10*time.Second)
-		require.NoError(t, r.err)
-		seq := binary.BigEndian.Uint32(r.b)
-		if r.ch == netcode.Reliable {
+		r := conntest.Recv(t, sin, 10*time.Second)
+		require.NoError(t, r.Err)
+		seq := binary.BigEndian.Uint32(r.Data)
+		if r.Ch == netcode.Reliable {
 			break
 		}
 		require.Greater(t, seq, last, "stale unreliable message delivered")

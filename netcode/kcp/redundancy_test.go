@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/conntest"
 	"github.com/tickwire/tickwire/netcode/memlink"
 )
 
@@ -46,7 +47,7 @@ func stream(t *testing.T, c *Conn, every time.Duration) (stop func()) {
 
 // drainAll reads and discards until the conn ends.
 func drainAll(t *testing.T, c *Conn) {
-	in := pump(t, c)
+	in := conntest.Pump(t, c)
 	go func() { // ends when pump's channel closes
 		for range in {
 		}

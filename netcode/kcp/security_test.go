@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/conntest"
 )
 
 // rawSocket is a plain UDP socket aimed at a listener, for forged input.
@@ -139,15 +140,15 @@ func TestSpoofedDatagramsCreateNoState(t *testing.T) {
 	})
 
 	// The victim's session survived every forged datagram.
-	vin := pump(t, victim)
+	vin := conntest.Pump(t, victim)
 	l.ep.mu.Lock()
 	s := l.ep.byToken[victim.token]
 	l.ep.mu.Unlock()
 	require.NotNil(t, s)
 	require.NoError(t, s.WriteMessage(netcode.Reliable, []byte("still here")))
-	r := recvWithin(t, vin, 5*time.Second)
-	require.NoError(t, r.err)
-	assert.Equal(t, "still here", string(r.b))
+	r := conntest.Recv(t, vin, 5*time.Second)
+	require.NoError(t, r.Err)
+	assert.Equal(t, "still here", string(r.Data))
 }
 
 // TestLostAcceptIsAnsweredAgain plays the client by hand: a repeated
@@ -202,12 +203,12 @@ func TestVanishedClientIsReclaimed(t *testing.T) {
 	t.Cleanup(func() { _ = client.Close(netcode.CodeOK, "") })
 	server, err := l.AcceptKCP()
 	require.NoError(t, err)
-	sin := pump(t, server)
+	sin := conntest.Pump(t, server)
 
 	// Heartbeats keep a silent but alive session open past the timeout.
 	select {
 	case r := <-sin:
-		require.FailNow(t, "session ended while the client was alive", "%v", r.err)
+		require.FailNow(t, "session ended while the client was alive", "%v", r.Err)
 	case <-time.After(3 * cfg.IdleTimeout):
 	}
 	require.Equal(t, 1, l.SessionCount())
@@ -215,10 +216,10 @@ func TestVanishedClientIsReclaimed(t *testing.T) {
 	// The client vanishes: its socket dies, nothing is sent, no Close.
 	require.NoError(t, pc.Close())
 	start := time.Now()
-	r := recvWithin(t, sin, 5*time.Second)
+	r := conntest.Recv(t, sin, 5*time.Second)
 	elapsed := time.Since(start)
-	require.ErrorIs(t, r.err, netcode.ErrIdleTimeout)
-	assert.Equal(t, netcode.CodeIdleTimeout, netcode.CodeOf(r.err))
+	require.ErrorIs(t, r.Err, netcode.ErrIdleTimeout)
+	assert.Equal(t, netcode.CodeIdleTimeout, netcode.CodeOf(r.Err))
 	// Silence is counted from the last datagram heard, so detection comes
 	// at most one idle timeout after the vanishing, plus a tick (and slack
 	// for a loaded test machine).
@@ -267,15 +268,15 @@ func TestListenerCloseKeepsSessions(t *testing.T) {
 	require.ErrorIs(t, err, netcode.ErrHandshake)
 	assert.Equal(t, netcode.CodeServerShutdown, netcode.CodeOf(err), "a closed listener rejects at once")
 
-	cin := pump(t, client)
+	cin := conntest.Pump(t, client)
 	require.NoError(t, server.WriteMessage(netcode.Reliable, []byte("after close")))
-	r := recvWithin(t, cin, 5*time.Second)
-	require.NoError(t, r.err)
-	assert.Equal(t, "after close", string(r.b))
+	r := conntest.Recv(t, cin, 5*time.Second)
+	require.NoError(t, r.Err)
+	assert.Equal(t, "after close", string(r.Data))
 	require.NoError(t, server.Close(netcode.CodeServerShutdown, "bye"))
-	r = recvWithin(t, cin, 5*time.Second)
+	r = conntest.Recv(t, cin, 5*time.Second)
 	var ce *netcode.CloseError
-	require.ErrorAs(t, r.err, &ce)
+	require.ErrorAs(t, r.Err, &ce)
 	assert.Equal(t, netcode.CodeServerShutdown, ce.Code)
 	// The last session took the socket with it.
 	require.Eventually(t, func() bool {

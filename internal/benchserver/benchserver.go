@@ -1,0 +1,63 @@
+package benchserver
+
+import (
+	"context"
+
+	"github.com/tickwire/tickwire/engine/accounts"
+	"github.com/tickwire/tickwire/internal/wire"
+	"github.com/tickwire/tickwire/netcode/kcp"
+)
+
+// Config says where and how to start the server. It has the fields of
+// bench.TickwireSpec, in the same order, so that one converts to the
+// other (bench.TickwireSpec(c), Config(spec)); this package does not
+// import bench, so that bench's own tests can start this server.
+type Config struct {
+	KCPAddr, TCPAddr, HTTPAddr string // listen addresses ("127.0.0.1:0": a free port)
+	DataDir                    string // the SQLite database's directory
+	KCP                        kcp.Config
+	// FastPasswords makes password hashing cheap (tests registering many
+	// users under the race detector); never for a server people log into.
+	FastPasswords bool
+	// ProductionLimits keeps the production rate limits instead of the
+	// bench limits (tests of how tickbench reports them).
+	ProductionLimits bool
+}
+
+// Limits of the benchmark server that differ from a production server's
+// defaults, because a benchmark is one client machine that deliberately
+// sends much more than one player would:
+//
+//   - BenchFrameRate: the per-session input cap (engine default 200
+//     frames/s); paced echo sends 1,000 frames/s and back-to-back far more.
+//   - BenchMessageRate: the per-user chat token bucket (social default
+//     10/s, burst 20).
+//   - BenchRegistrations: registrations per IP and window (accounts
+//     default 10/min); every chat user registers from one address.
+//
+// A remote server under test must be configured likewise.
+const (
+	BenchFrameRate     = 1_000_000
+	BenchMessageRate   = 1_000_000
+	BenchRegistrations = 1_000_000
+)
+
+// fastArgon2 is a cheap password hash for test servers only
+// (Config.FastPasswords); password hashing is never measured.
+var fastArgon2 = accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// Start starts a tickwire server as spec says, with the bench limits
+// unless spec.ProductionLimits.
+func Start(ctx context.Context, spec Config) (*wire.Server, error) {
+	cfg := wire.Config{KCPAddr: spec.KCPAddr, TCPAddr: spec.TCPAddr, HTTPAddr: spec.HTTPAddr, DataDir: spec.DataDir, KCP: spec.KCP}
+	if !spec.ProductionLimits {
+		cfg.Engine.MaxFramesPerSecond = BenchFrameRate
+		cfg.Social.MessagesPerSecond = BenchMessageRate
+		cfg.Social.MessageBurst = BenchMessageRate
+		cfg.Accounts.RegistrationsPerIP = BenchRegistrations
+	}
+	if spec.FastPasswords {
+		cfg.Accounts.Argon2 = fastArgon2
+	}
+	return wire.Start(ctx, cfg)
+}
