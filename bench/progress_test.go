@@ -35,7 +35,7 @@ func TestBarDrawsOnATerminal(t *testing.T) {
 	mk := Bar(tty)
 	require.NotNil(t, mk)
 	got := make(chan string, 64)
-	go func() { // ends when the cleanup below closes ptm
+	go func() { // ends when the cleanup below hangs up the terminal
 		buf := make([]byte, 4096)
 		for {
 			n, err := ptm.Read(buf)
@@ -47,7 +47,7 @@ func TestBarDrawsOnATerminal(t *testing.T) {
 		}
 	}()
 	t.Cleanup(func() {
-		_ = ptm.Close()
+		_ = tty.Close() // the last tty end closed: ptm's reads fail with EIO
 		for range got { // wait for the reader to end
 		}
 	})

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
+	"html/template"
 	"io"
 	"regexp"
 	"strings"
@@ -78,7 +80,16 @@ func TestHTMLSelfContained(t *testing.T) {
 	assert.Contains(t, page, "<svg")
 	assert.Contains(t, page, "tickbench &lt;test&gt;", "the title is escaped")
 	assert.Empty(t, urlRe.FindAllString(page, -1), "the page must load nothing")
-	assert.Contains(t, page, ThisMachine().GoVersion)
+	m := ThisMachine()
+	assert.Contains(t, page, m.GoVersion)
+	assert.Contains(t, page, template.HTMLEscapeString(m.CPU), "the CPU model")
+	assert.Contains(t, page, fmt.Sprintf("%d cores", m.Cores))
+	assert.Contains(t, page, "Date: "+reps[0].Date)
+	assert.Contains(t, page, `&#34;loss_pct&#34;: 15`, "each run's config")
+	// Per impairment setting and per transport plots are titled so.
+	for _, title := range []string{"loss 5%", "loss 15%", TransportKCP, TransportUDPRaw} {
+		assert.Contains(t, page, title)
+	}
 	// 3 echo settings + 1 room setting CDFs, plus 2 per-transport plots.
 	assert.Equal(t, 6, strings.Count(page, "<svg"))
 

@@ -46,3 +46,32 @@ func TestRoomConfigValidation(t *testing.T) {
 		require.ErrorIs(t, err, ErrConfig, name)
 	}
 }
+
+// The room scenario over the other transports, the UDP one through a
+// lossy proxy: every row has the documented shape, and the reliable
+// transport still delivers everything.
+func TestRoomOtherTransportsImpaired(t *testing.T) {
+	l := startLocal(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rep, err := RunRoom(ctx, &Env{Target: l.Target()}, RoomConfig{
+		Transports: []string{TransportKCPUnreliable, TransportTCP}, Rooms: 1, Clients: 3, TickHz: 30, InputHz: 20,
+		Warmup: 200 * time.Millisecond, Duration: time.Second,
+		Impairment: Impairment{LossPct: 10, Delay: time.Millisecond}, Seed: 3,
+	})
+	require.NoError(t, err)
+	require.Len(t, rep.Results, 2)
+	byName := map[string]Result{}
+	for _, r := range rep.Results {
+		checkShape(t, r)
+		require.Equal(t, "loss 10% delay 1ms", r.Impairment)
+		require.GreaterOrEqual(t, r.P50Us, 2000.0, "%s: the proxy adds 1 ms each way", r.Name)
+		byName[r.Name] = r
+	}
+	// 10% loss each way on unreliable inputs and ticks: some are lost.
+	require.Less(t, byName[TransportKCPUnreliable].DeliveredPct, 100.0)
+	// TCP is only delayed by its proxy: it delivers everything, and says
+	// that loss was not applied.
+	require.Equal(t, byName[TransportTCP].Sent, byName[TransportTCP].Received)
+	require.Contains(t, byName[TransportTCP].Note, "loss")
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
+	"testing"
 	"time"
 
 	"github.com/tickwire/tickwire/client"
@@ -11,6 +13,57 @@ import (
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
 )
+
+// readmeExample is the README's "A Go client in a dozen lines" between
+// the markers, so that the compiler checks it; Example runs the same calls
+// against a live server, and TestREADMEExampleCompiles checks that the
+// README still shows exactly these lines.
+func readmeExample() error {
+	// README begin
+	ctx := context.Background()
+	token, err := client.GuestToken(ctx, "http://127.0.0.1:7780", "ada")
+	if err != nil {
+		return err
+	}
+	c, err := client.Dial(ctx, client.Options{Transport: "kcp", Addr: "127.0.0.1:7777", Token: token})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	rtt, err := c.Ping(ctx)
+	fmt.Println("connected as", c.Welcome().DisplayName, "rtt", rtt, "clock offset", c.ClockOffset())
+	// README end
+	return err
+}
+
+var _ = readmeExample
+
+func TestREADMEExampleCompiles(t *testing.T) {
+	src, err := os.ReadFile("example_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := string(src)
+	code = code[strings.Index(code, "// README begin\n")+len("// README begin\n") : strings.Index(code, "\t// README end")]
+	doc := string(readme)
+	i := strings.Index(doc, "## A Go client in a dozen lines")
+	if i < 0 {
+		t.Fatal("README has no Go client section")
+	}
+	doc = doc[i:]
+	doc = doc[strings.Index(doc, "```go\n")+len("```go\n"):]
+	doc = doc[:strings.Index(doc, "```")]
+	// gofmt spreads `if err != nil { return err }` over three lines:
+	// compare without whitespace.
+	squash := func(s string) string { return strings.Join(strings.Fields(s), "") }
+	if squash(code) != squash(doc) {
+		t.Errorf("README example differs from readmeExample in example_test.go:\nREADME:\n%s\ncode:\n%s", doc, code)
+	}
+}
 
 // Example connects to a server over KCP with a guest token, measures the
 // round trip and the server's clock, and echoes a frame. The server here

@@ -39,6 +39,10 @@ func socialRegister(t *testing.T, srv *wire.Server, name string) *socialUser {
 	c, err := client.Dial(ctx, client.Options{Transport: client.TransportTCP, Addr: srv.TCPAddr(), Token: u.Token, QueueSize: 1024})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
+	// The engine sends Welcome just before it tells the services about the
+	// session; one round trip makes sure the social service knows it.
+	_, err = c.Ping(ctx)
+	require.NoError(t, err)
 	u.c = c
 	return u
 }

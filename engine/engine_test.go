@@ -1,9 +1,13 @@
 package engine
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -106,7 +110,7 @@ func (s *testService) HandleFrame(now time.Time, p service.Peer, ch netcode.Chan
 	case actKick:
 		b, _ := frame.Marshal(&frame.OK{Ref: r.Ref})
 		p.Send(netcode.Reliable, b)
-		p.Close(netcode.CodeReplaced, "signed in elsewhere")
+		p.Close(netcode.CodeReplaced, strings.Repeat("é", 600)) // 1200 bytes: above the field limit
 		return r.Ref, nil
 	case actFloodReliable, actFloodUnreliable:
 		if r.N > 10000 {
@@ -371,7 +375,12 @@ func TestServiceClosesPeer(t *testing.T) {
 	var ok frame.OK
 	p.NextKind(frame.KindOK, &ok) // queued before Close: flushed first
 	assert.EqualValues(t, 3, ok.Ref)
-	p.ExpectClosed(netcode.CodeReplaced)
+	// The reason is cut to the limit clients decode with, on a character
+	// boundary.
+	var c frame.Close
+	p.NextKind(frame.KindClose, &c)
+	assert.Equal(t, netcode.CodeReplaced, c.Code)
+	assert.Equal(t, strings.Repeat("é", frame.MaxMessageLen/2), c.Reason)
 	require.Eventually(t, func() bool { return h.e.Stats().Closes["replaced"] == 1 }, wait, time.Millisecond)
 }
 
@@ -601,4 +610,54 @@ func TestServiceRunners(t *testing.T) {
 			t.Fatal("runner still running after Run returned")
 		}
 	})
+}
+
+// syncBuffer is a log sink safe for the engine's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The client program named in Hello is logged when the session opens and
+// stays on the session's later log lines.
+func TestSessionLogsNameTheClient(t *testing.T) {
+	var logs syncBuffer
+	h := start(t, Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	p := h.dial(64)
+	w := p.Hello(h.token("ann", time.Hour))
+	require.NoError(t, p.Conn.Close(netcode.CodeOK, "bye"))
+	<-h.svc.closedCh
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `"msg":"session closed"`) }, wait, time.Millisecond)
+	var opened, closed map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &m))
+		switch m["msg"] {
+		case "session opened":
+			opened = m
+		case "session closed":
+			closed = m
+		}
+	}
+	for _, m := range []map[string]any{opened, closed} {
+		require.NotNil(t, m)
+		assert.EqualValues(t, w.SessionID, m["session"])
+		assert.Equal(t, "u_ann", m["user"])
+		assert.Equal(t, "peertest", m["client"])
+		assert.Equal(t, "1", m["client_version"])
+		assert.Equal(t, "mem", m["transport"])
+	}
+	assert.Equal(t, "ok", closed["code"])
 }

@@ -290,7 +290,7 @@ func (s *session) finish(batch []outFrame) {
 	if s.graceful {
 		var err error
 		if batch, err = s.writeBatch(batch); err == nil {
-			if b, err := frame.Marshal(&frame.Close{Code: s.closeCode, Reason: s.closeReason}); err == nil {
+			if b, err := frame.Marshal(&frame.Close{Code: s.closeCode, Reason: netcode.TruncateUTF8(s.closeReason, frame.MaxMessageLen)}); err == nil {
 				if s.conn.WriteMessage(netcode.Reliable, b) == nil {
 					s.e.c.framesOut.Add(1)
 					s.e.c.bytesOut.Add(uint64(len(b)))
@@ -539,10 +539,7 @@ func (s *session) fail(code netcode.Code, msg string, ref uint32) bool {
 
 func (s *session) sendError(code netcode.Code, msg string, ref uint32) {
 	s.e.c.countError(code)
-	if len(msg) > frame.MaxMessageLen {
-		msg = msg[:frame.MaxMessageLen]
-	}
-	s.reply(netcode.Reliable, &frame.Error{Code: code, Message: msg, Ref: ref})
+	s.reply(netcode.Reliable, &frame.Error{Code: code, Message: netcode.TruncateUTF8(msg, frame.MaxMessageLen), Ref: ref})
 }
 
 // codedMessage is the client-facing text of err: a CodedError's message

@@ -15,10 +15,7 @@ func cmdChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	c.register(fs, "kcp", 500)
 	pairs := fs.Int("pairs", 4, "pairs of friends exchanging direct messages")
 	group := fs.Int("group-size", 8, "members of the group")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	ts, err := bench.ParseTransports(c.transports)
+	ts, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -37,9 +34,5 @@ func cmdChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Transports: ts, Pairs: *pairs, GroupSize: *group, Count: c.count, Interval: interval,
 		Size: c.size, Duration: c.duration,
 	})
-	err = errors.Join(err, stop())
-	if err != nil {
-		return err
-	}
-	return c.output(rep, stdout)
+	return c.finish(rep, err, stop, stdout)
 }

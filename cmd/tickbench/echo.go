@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"strings"
 
@@ -13,10 +12,7 @@ func cmdEcho(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var c common
 	fs := newFlagSet("echo", stderr)
 	c.register(fs, strings.Join(bench.AllTransports, ","), 2000)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	ts, err := bench.ParseTransports(c.transports)
+	ts, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -30,11 +26,7 @@ func cmdEcho(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Duration: c.duration, Timeout: c.timeout,
 		Impairment: c.impairment(), Seed: c.seed, Rounds: c.rounds,
 	})
-	err = errors.Join(err, stop())
-	if err != nil {
-		return err
-	}
-	return c.output(rep, stdout)
+	return c.finish(rep, err, stop, stdout)
 }
 
 func cmdConnect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -43,10 +35,7 @@ func cmdConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	c.register(fs, "kcp,tcp", 0)
 	sessions := fs.Int("sessions", 200, "sessions opened per transport")
 	conc := fs.Int("concurrency", 32, "handshakes in flight")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	ts, err := bench.ParseTransports(c.transports)
+	ts, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -58,9 +47,5 @@ func cmdConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		Transports: ts, Sessions: *sessions, Concurrency: *conc, Duration: c.duration,
 		Impairment: c.impairment(), Seed: c.seed,
 	})
-	err = errors.Join(err, stop())
-	if err != nil {
-		return err
-	}
-	return c.output(rep, stdout)
+	return c.finish(rep, err, stop, stdout)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -130,6 +131,23 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	return nil
+}
+
+// parse parses args, then the --transports list.
+func (c *common) parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	if err := parse(fs, args); err != nil {
+		return nil, err
+	}
+	return bench.ParseTransports(c.transports)
+}
+
+// finish stops the environment, then prints and writes the report of a
+// run that ended with err.
+func (c *common) finish(rep *bench.Report, err error, stop func() error, stdout io.Writer) error {
+	if err = errors.Join(err, stop()); err != nil {
+		return err
+	}
+	return c.output(rep, stdout)
 }
 
 // flagSet reports whether the flag name was given on the command line.

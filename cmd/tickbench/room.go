@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"time"
 
@@ -19,10 +18,7 @@ func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	inputHz := fs.Int("input-hz", 30, "inputs per second per client")
 	warmup := fs.Duration("warmup", time.Second, "inputs sent before measuring")
 	spawn := fs.Bool("spawn-server", false, "run the server in a child process (tickbench serve) so that its CPU and RSS are its own")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	ts, err := bench.ParseTransports(c.transports)
+	ts, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -39,9 +35,5 @@ func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Size: c.size, Warmup: *warmup, Duration: dur,
 		Impairment: c.impairment(), Seed: c.seed,
 	})
-	err = errors.Join(err, stop())
-	if err != nil {
-		return err
-	}
-	return c.output(rep, stdout)
+	return c.finish(rep, err, stop, stdout)
 }

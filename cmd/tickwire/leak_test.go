@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/tickwire/tickwire/netcode/conntest"
 )
 
 // childEnv, when set to "1", makes the test binary run the real main()
@@ -12,15 +12,11 @@ import (
 const childEnv = "TICKWIRE_TEST_RUN_MAIN"
 
 // TestMain checks that no test leaves a goroutine behind once run has
-// returned. kcp-go's process-wide scheduler and post-processing workers
-// are started once and live for the process; they are not ours to stop.
+// returned (kcp-go's process-wide workers excepted).
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
 		main()
 		os.Exit(0)
 	}
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreTopFunction("github.com/xtaci/kcp-go/v5.(*TimedSched).run"),
-		goleak.IgnoreAnyFunction("github.com/xtaci/kcp-go/v5.postProcessWorker"),
-	)
+	conntest.VerifyTestMain(m)
 }

@@ -61,6 +61,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	maxFrame := fs.Int("max-frame-size", envInt(env, "TICKWIRE_MAX_FRAME_SIZE"), "largest client frame in bytes, 0 = default 16384 (env TICKWIRE_MAX_FRAME_SIZE)")
 	maxFPS := fs.Int("max-frames-per-sec", envInt(env, "TICKWIRE_MAX_FRAMES_PER_SEC"), "frames per second per session, 0 = default 200 (env TICKWIRE_MAX_FRAMES_PER_SEC)")
 	guestTTL := fs.Duration("guest-ttl", envDuration(env, "TICKWIRE_GUEST_TTL"), "guest token lifetime, 0 = default 24h (env TICKWIRE_GUEST_TTL)")
+	heartbeat := fs.Duration("heartbeat", envDuration(env, "TICKWIRE_HEARTBEAT"), "transport heartbeat interval, advertised in Welcome, 0 = default 1s (env TICKWIRE_HEARTBEAT)")
+	idle := fs.Duration("idle-timeout", envDuration(env, "TICKWIRE_IDLE_TIMEOUT"), "close a session silent this long, advertised in Welcome, 0 = default 10s (env TICKWIRE_IDLE_TIMEOUT)")
 	shutdown := fs.Duration("shutdown-timeout", envDuration(env, "TICKWIRE_SHUTDOWN_TIMEOUT"), "graceful shutdown bound, 0 = default 10s (env TICKWIRE_SHUTDOWN_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
@@ -81,8 +83,18 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	if *tokenKey != "" && len(*tokenKey) < 32 {
 		return options{}, fmt.Errorf("-token-key: %d bytes, want at least 32", len(*tokenKey))
 	}
-	if *maxFrame < 0 || *maxFPS < 0 || *guestTTL < 0 || *shutdown < 0 {
+	if *maxFrame < 0 || *maxFPS < 0 || *guestTTL < 0 || *shutdown < 0 || *heartbeat < 0 || *idle < 0 {
 		return options{}, errors.New("limits and durations must not be negative")
+	}
+	hb, it := *heartbeat, *idle
+	if hb == 0 {
+		hb = engine.DefaultHeartbeatInterval
+	}
+	if it == 0 {
+		it = engine.DefaultIdleTimeout
+	}
+	if it <= hb {
+		return options{}, fmt.Errorf("-idle-timeout %v must exceed -heartbeat %v", it, hb)
 	}
 	o.wire = wire.Config{KCPAddr: *kcpAddr, TCPAddr: *tcpAddr, HTTPAddr: *httpAddr, DataDir: *dataDir}
 	if *tokenKey != "" {
@@ -91,6 +103,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	o.wire.Engine.MaxFrameSize = *maxFrame
 	o.wire.Engine.MaxFramesPerSecond = *maxFPS
 	o.wire.Engine.GuestTokenTTL = *guestTTL
+	o.wire.Engine.HeartbeatInterval = *heartbeat // wire copies both into the transports
+	o.wire.Engine.IdleTimeout = *idle
 	o.shutdownTimeout = *shutdown
 	if o.shutdownTimeout == 0 {
 		o.shutdownTimeout = 10 * time.Second

@@ -47,6 +47,8 @@ func TestParseEnvAndFlags(t *testing.T) {
 		"TICKWIRE_LOG_FORMAT":         "json",
 		"TICKWIRE_MAX_FRAMES_PER_SEC": "50",
 		"TICKWIRE_GUEST_TTL":          "1h",
+		"TICKWIRE_HEARTBEAT":          "2s",
+		"TICKWIRE_IDLE_TIMEOUT":       "20s",
 	})
 	o, err := parse(nil, env, io.Discard)
 	require.NoError(t, err)
@@ -59,9 +61,11 @@ func TestParseEnvAndFlags(t *testing.T) {
 	assert.Equal(t, "json", o.logFormat)
 	assert.Equal(t, 50, o.wire.Engine.MaxFramesPerSecond)
 	assert.Equal(t, time.Hour, o.wire.Engine.GuestTokenTTL)
+	assert.Equal(t, 2*time.Second, o.wire.Engine.HeartbeatInterval)
+	assert.Equal(t, 20*time.Second, o.wire.Engine.IdleTimeout)
 
 	// Flags win over the environment.
-	o, err = parse([]string{"-kcp", "off", "-data", "/tmp/flag", "-log-level", "warn", "-log-format", "text", "-max-frames-per-sec", "7", "-max-frame-size", "2048", "-shutdown-timeout", "3s"}, env, io.Discard)
+	o, err = parse([]string{"-kcp", "off", "-data", "/tmp/flag", "-log-level", "warn", "-log-format", "text", "-max-frames-per-sec", "7", "-max-frame-size", "2048", "-shutdown-timeout", "3s", "-idle-timeout", "5s"}, env, io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, "off", o.wire.KCPAddr)
 	assert.Equal(t, "127.0.0.1:2", o.wire.TCPAddr)
@@ -71,6 +75,8 @@ func TestParseEnvAndFlags(t *testing.T) {
 	assert.Equal(t, 7, o.wire.Engine.MaxFramesPerSecond)
 	assert.Equal(t, 2048, o.wire.Engine.MaxFrameSize)
 	assert.Equal(t, 3*time.Second, o.shutdownTimeout)
+	assert.Equal(t, 5*time.Second, o.wire.Engine.IdleTimeout)
+	assert.Equal(t, 2*time.Second, o.wire.Engine.HeartbeatInterval, "env still applies where no flag is given")
 }
 
 func TestParseErrors(t *testing.T) {
@@ -85,6 +91,8 @@ func TestParseErrors(t *testing.T) {
 		"bad env int":      {env: map[string]string{"TICKWIRE_MAX_FRAME_SIZE": "12abc"}},
 		"bad env duration": {env: map[string]string{"TICKWIRE_GUEST_TTL": "forever"}},
 		"unknown flag":     {args: []string{"-nope"}},
+		"idle below beat":  {args: []string{"-heartbeat", "2s", "-idle-timeout", "2s"}},
+		"idle below deflt": {env: map[string]string{"TICKWIRE_IDLE_TIMEOUT": "500ms"}},
 		"stray argument":   {args: []string{"serve"}},
 	}
 	for name, tc := range cases {

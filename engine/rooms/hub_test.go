@@ -740,3 +740,29 @@ func TestPanicInFactoryOrCreatedIsLogged(t *testing.T) {
 	fx.relay(2, 10) // the hub still works
 	assert.Equal(t, 1, fx.h.Stats().Rooms)
 }
+
+// TestBroadcastIsEncodedOnce checks that every member is queued the very
+// same bytes of a tick broadcast, not a copy each.
+func TestBroadcastIsEncodedOnce(t *testing.T) {
+	fx := newFixture(t, nil)
+	id := fx.relay(8, 10)
+	ps := []*fakePeer{fx.peer(), fx.peer(), fx.peer()}
+	for _, p := range ps {
+		fx.join(p, id)
+	}
+	for _, p := range ps {
+		p.take()
+	}
+	require.NoError(t, fx.send(ps[0], netcode.Reliable, &frame.RoomInput{RoomID: id, Seq: 1, Data: []byte("hi")}))
+	fx.advance(100 * time.Millisecond)
+	var first []byte
+	for _, p := range ps {
+		ticks := only(t, p.take(), frame.KindRoomTick)
+		require.Len(t, ticks, 1)
+		if first == nil {
+			first = ticks[0].b
+			continue
+		}
+		assert.Same(t, &first[0], &ticks[0].b[0], "one encoding shared by every member")
+	}
+}

@@ -80,6 +80,11 @@ func dial(t *testing.T, srv *wire.Server, token string) *session {
 	require.NoError(t, err)
 	s.Client = c
 	t.Cleanup(func() { _ = c.Close() })
+	// The engine sends Welcome just before it tells the services about the
+	// session; one round trip makes sure the social service knows it, so
+	// no push to it can be missed.
+	_, err = c.Ping(ctxT(t))
+	require.NoError(t, err)
 	return s
 }
 

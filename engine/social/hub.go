@@ -109,7 +109,16 @@ func (s *Service) sendUserLocked(uid string, data []byte) {
 // last seen (µs, 0 if unknown) and whether the hub knows the user.
 func (s *Service) presenceOfLocked(uid string) (uint8, string, int64, bool) {
 	u := s.online[uid]
-	if u == nil || !u.loaded {
+	if u == nil {
+		return frame.PresenceOffline, "", 0, false
+	}
+	if !u.loaded {
+		if len(u.peers) > 0 {
+			// Just connected, stored status not read yet: online for now;
+			// loadUser publishes the full state (away, text) to friends
+			// once read.
+			return frame.PresenceOnline, "", u.pres.lastSeen.UnixMicro(), true
+		}
 		return frame.PresenceOffline, "", 0, false
 	}
 	return u.pres.shown, u.pres.shownText, u.pres.lastSeen.UnixMicro(), true

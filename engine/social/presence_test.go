@@ -1,11 +1,16 @@
 package social
 
 import (
+	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
+	"github.com/tickwire/tickwire/engine/accounts"
+	"github.com/tickwire/tickwire/engine/store"
 	"github.com/tickwire/tickwire/netcode/frame"
 )
 
@@ -60,4 +65,31 @@ func TestPresenceOfflineHidesStatusAndIdleTimerOff(t *testing.T) {
 	assert.Equal(t, "hello", p.shownText)
 	assert.False(t, p.tick(t0.Add(24*time.Hour), tm), "the idle timer is off")
 	assert.Equal(t, frame.PresenceOnline, p.shown)
+}
+
+// A user whose session has just opened is shown online even before the
+// backlog worker has read their stored status (here: never, since the
+// service is not running), not offline.
+func TestJustConnectedUserShowsOnlineBeforeLoad(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "social.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	require.NoError(t, store.Migrate(ctx, db, append(accounts.Migrations(), Migrations()...)))
+	us := accounts.NewSQLiteStore(db)
+	bob, err := us.CreateUser(ctx, "bob", "bob", nil)
+	require.NoError(t, err)
+	svc, err := New(Config{DB: db, Users: us})
+	require.NoError(t, err)
+
+	p, _ := svc.Presence(bob.ID)
+	assert.Equal(t, frame.PresenceOffline, p)
+	peer := newPeer(bob.ID, "bob")
+	svc.PeerOpened(peer)
+	p, text := svc.Presence(bob.ID)
+	assert.Equal(t, frame.PresenceOnline, p)
+	assert.Empty(t, text)
+	svc.PeerClosed(peer)
+	p, _ = svc.Presence(bob.ID)
+	assert.Equal(t, frame.PresenceOffline, p, "never loaded and no session: nothing was shown to friends")
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/tickwire/tickwire/internal/wire/wiretest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/netcode/kcp"
 )
 
 // echoPayload is the application payload of every round trip.
@@ -82,8 +83,9 @@ func benchTickwire(b *testing.B, tr string) {
 	})
 }
 
-// benchBareKCP is kcp-go alone: SetNoDelay(1, 10, 2, 1), window 256, one
-// echo goroutine per session on the server.
+// benchBareKCP is kcp-go alone with tickwire's default profile
+// (kcp.ProfileLowLatency applied to both ends), one echo goroutine per
+// session on the server.
 func benchBareKCP(b *testing.B) {
 	l, err := kcpgo.ListenWithOptions("127.0.0.1:0", nil, 0, 0)
 	require.NoError(b, err)
@@ -98,8 +100,10 @@ func benchBareKCP(b *testing.B) {
 			if err != nil {
 				return
 			}
-			s.SetNoDelay(1, 10, 2, 1)
-			s.SetWindowSize(256, 256)
+			if kcp.ProfileLowLatency.ApplyTo(s) != nil {
+				_ = s.Close()
+				return
+			}
 			mu.Lock()
 			sessions = append(sessions, s)
 			mu.Unlock()
@@ -120,8 +124,7 @@ func benchBareKCP(b *testing.B) {
 	}()
 	c, err := kcpgo.DialWithOptions(l.Addr().String(), nil, 0, 0)
 	require.NoError(b, err)
-	c.SetNoDelay(1, 10, 2, 1)
-	c.SetWindowSize(256, 256)
+	require.NoError(b, kcp.ProfileLowLatency.ApplyTo(c))
 	b.Cleanup(func() {
 		_ = c.Close()
 		_ = l.Close()

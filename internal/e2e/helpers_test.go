@@ -6,27 +6,21 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/engine/auth"
 	"github.com/tickwire/tickwire/internal/peertest"
 	"github.com/tickwire/tickwire/internal/wire"
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/conntest"
 	"github.com/tickwire/tickwire/netcode/frame"
 	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/netcode/tcp"
 )
 
-// kcp-go starts process-wide workers (its timer scheduler and packet
-// post-processors) on first use; they are not per-connection and never
-// end, so they are not leaks of ours.
-var kcpGlobals = []goleak.Option{
-	goleak.IgnoreTopFunction("github.com/xtaci/kcp-go/v5.(*TimedSched).run"),
-	goleak.IgnoreAnyFunction("github.com/xtaci/kcp-go/v5.postProcessWorker"),
-}
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m, kcpGlobals...) }
+// TestMain checks for goroutine leaks (kcp-go's process-wide workers
+// excepted).
+func TestMain(m *testing.M) { conntest.VerifyTestMain(m) }
 
 const wait = 10 * time.Second
 

@@ -80,7 +80,8 @@ func TestBadInputIsAnsweredThenClosed(t *testing.T) {
 		// Before Hello: anything else is refused.
 		r.Send(netcode.Reliable, &frame.Ping{ClientTimeUs: 1})
 		r.ExpectError(netcode.CodeNotAuthenticated)
-		r.Hello(guest(t, srv, "mallory"))
+		w := r.Hello(guest(t, srv, "mallory"))
+		require.EqualValues(t, 1024, w.MaxFrame, "Welcome advertises the limit enforced below")
 
 		echo, err := frame.Marshal(&frame.Echo{Seq: 1, Payload: make([]byte, 100)})
 		require.NoError(t, err)
@@ -110,7 +111,8 @@ func TestFrameRateLimit(t *testing.T) {
 	srv := wiretest.Start(t, wire.Config{Engine: engine.Config{MaxFramesPerSecond: 20, MaxBadFrames: 1000}})
 	forEachTransport(t, func(t *testing.T, tr string) {
 		r := rawDial(t, srv, tr).Pump()
-		r.Hello(guest(t, srv, "spammer"))
+		w := r.Hello(guest(t, srv, "spammer"))
+		require.EqualValues(t, 20, w.MaxFramesPerSec, "Welcome advertises the limit enforced below")
 		const n = 100 // far above 20/s with a burst of 20
 		for i := 0; i < n; i++ {
 			r.Send(netcode.Reliable, &frame.Ping{ClientTimeUs: int64(i)})
@@ -142,14 +144,7 @@ func TestPingAndEcho(t *testing.T) {
 	srv := wiretest.Start(t, wire.Config{})
 	forEachTransport(t, func(t *testing.T, tr string) {
 		c := dial(t, srv, tr, client.Options{PingInterval: -1})
-		minRTT := time.Duration(math.MaxInt64)
-		for i := 0; i < 5; i++ {
-			rtt, err := c.Ping(ctxT(t))
-			require.NoError(t, err)
-			assert.Positive(t, rtt)
-			assert.Less(t, rtt, time.Second)
-			minRTT = min(minRTT, rtt)
-		}
+		minRTT := minPing(t, c, 5)
 		assert.Positive(t, c.RTT())
 		// Same machine, same clock: the true offset is 0, and the estimate,
 		// taken from the sample with the smallest round trip, is off by at
@@ -260,4 +255,34 @@ func TestGuestTokenHTTP(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, netcode.CodeBadRequest, ce.Code)
 	assert.False(t, errors.Is(err, netcode.CodeBadToken))
+}
+
+// A server whose clock runs 90 s ahead: the client's offset estimate and
+// ServerNow follow it, with the sign the docs give (server minus client).
+func TestClockOffsetFollowsServerClock(t *testing.T) {
+	const skew = 90 * time.Second
+	srv := wiretest.Start(t, wire.Config{Engine: engine.Config{Now: func() time.Time { return time.Now().Add(skew) }}})
+	forEachTransport(t, func(t *testing.T, tr string) {
+		c := dial(t, srv, tr, client.Options{PingInterval: -1})
+		minRTT := minPing(t, c, 5)
+		bound := minRTT/2 + time.Millisecond
+		assert.InDelta(t, float64(skew), float64(c.ClockOffset()), float64(bound), "offset %v, min rtt %v", c.ClockOffset(), minRTT)
+		assert.WithinDuration(t, time.Now().Add(skew), c.ServerNow(), bound+time.Millisecond)
+		assert.WithinDuration(t, time.Now().Add(skew), time.UnixMicro(c.Welcome().ServerTimeUs), 5*time.Second)
+	})
+}
+
+// minPing pings n times and returns the smallest round trip; every one
+// must be positive and under a second.
+func minPing(t *testing.T, c *client.Client, n int) time.Duration {
+	t.Helper()
+	best := time.Duration(math.MaxInt64)
+	for range n {
+		rtt, err := c.Ping(ctxT(t))
+		require.NoError(t, err)
+		assert.Positive(t, rtt)
+		assert.Less(t, rtt, time.Second)
+		best = min(best, rtt)
+	}
+	return best
 }

@@ -9,19 +9,15 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/tickwire/tickwire/internal/wire"
 	"github.com/tickwire/tickwire/internal/wire/wiretest"
+	"github.com/tickwire/tickwire/netcode/conntest"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// kcp-go's process-wide workers, started on first use.
-		goleak.IgnoreTopFunction("github.com/xtaci/kcp-go/v5.(*TimedSched).run"),
-		goleak.IgnoreAnyFunction("github.com/xtaci/kcp-go/v5.postProcessWorker"),
-	)
-}
+// TestMain checks for goroutine leaks (kcp-go's process-wide workers
+// excepted).
+func TestMain(m *testing.M) { conntest.VerifyTestMain(m) }
 
 func TestStartBindsAndShutsDown(t *testing.T) {
 	srv := wiretest.Start(t, wire.Config{})

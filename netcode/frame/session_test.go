@@ -2,6 +2,7 @@ package frame
 
 import (
 	"bytes"
+	"os"
 	"reflect"
 	"runtime"
 	"testing"
@@ -308,5 +309,18 @@ func BenchmarkDecode(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// The worked example in docs/PROTOCOL.md section 1 is what the encoder
+// writes.
+func TestProtocolDocPingExample(t *testing.T) {
+	b, err := Marshal(&Ping{ClientTimeUs: 1_700_000_000_000_000})
+	require.NoError(t, err)
+	assert.Equal(t, []byte{0x92, 0x04, 0xcf, 0x00, 0x06, 0x0a, 0x24, 0x18, 0x1e, 0x40, 0x00}, b)
+	doc, err := os.ReadFile("../../docs/PROTOCOL.md")
+	require.NoError(t, err)
+	for _, line := range []string{"92                         fixarray, 2 elements", "04                         kind 4 (Ping)", "cf 00 06 0a 24 18 1e 40 00 uint64 1700000000000000"} {
+		assert.Contains(t, string(doc), line)
 	}
 }

@@ -77,15 +77,6 @@ func BenchmarkEchoRawUDP(b *testing.B) {
 	r.report(b)
 }
 
-// tuneBare applies ProfileLowLatency to a bare kcp-go session.
-func tuneBare(s *kcpgo.UDPSession) {
-	t, _ := ProfileLowLatency.tuning()
-	s.SetNoDelay(t.noDelay, t.interval, t.resend, t.nc)
-	s.SetWindowSize(t.sndWnd, t.rcvWnd)
-	s.SetMtu(t.mtu)
-	s.SetWriteDelay(false)
-}
-
 func BenchmarkEchoBareKCPGo(b *testing.B) {
 	l, err := kcpgo.ListenWithOptions("127.0.0.1:0", nil, 0, 0)
 	if err != nil {
@@ -100,7 +91,9 @@ func BenchmarkEchoBareKCPGo(b *testing.B) {
 			return
 		}
 		defer s.Close()
-		tuneBare(s)
+		if ProfileLowLatency.ApplyTo(s) != nil {
+			return
+		}
 		buf := make([]byte, echoSize)
 		for {
 			if _, err := io.ReadFull(s, buf); err != nil {
@@ -115,7 +108,9 @@ func BenchmarkEchoBareKCPGo(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tuneBare(cli)
+	if err := ProfileLowLatency.ApplyTo(cli); err != nil {
+		b.Fatal(err)
+	}
 	defer func() { _ = cli.Close(); _ = l.Close(); wg.Wait() }()
 	msg, buf := make([]byte, echoSize), make([]byte, echoSize)
 	r := make(rtts, 0, b.N)

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	kcpgo "github.com/xtaci/kcp-go/v5"
+
 	"github.com/tickwire/tickwire/netcode"
 )
 
@@ -61,6 +63,24 @@ func (p Profile) tuning() (tuning, bool) {
 		return tuning{noDelay: 1, interval: 20, resend: 2, nc: 1, sndWnd: 128, rcvWnd: 128, mtu: 1200}, true
 	}
 	return tuning{}, false
+}
+
+// ApplyTo gives a kcp-go session that does not go through this package
+// (a baseline measured beside tickwire, such as bare kcp-go in the echo
+// benchmarks) this profile's no-delay settings, windows and MTU, with
+// write coalescing off as tickwire has it. kcp-go fixes FEC shards when a
+// session is created: for ProfileFEC also pass its 4 data and 2 parity
+// shards to kcp-go's Dial or Listen.
+func (p Profile) ApplyTo(s *kcpgo.UDPSession) error {
+	t, ok := p.tuning()
+	if !ok {
+		return fmt.Errorf("kcp: unknown profile %d: %w", int(p), ErrConfig)
+	}
+	s.SetNoDelay(t.noDelay, t.interval, t.resend, t.nc)
+	s.SetWindowSize(t.sndWnd, t.rcvWnd)
+	s.SetMtu(t.mtu)
+	s.SetWriteDelay(false)
+	return nil
 }
 
 // RedundancyConfig tunes loss-adaptive redundancy: every session measures

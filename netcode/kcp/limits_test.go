@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	kcpgo "github.com/xtaci/kcp-go/v5"
 
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/conntest"
@@ -171,4 +172,19 @@ func TestSlowReaderNeverBlocksListener(t *testing.T) {
 	st := slowSrv.Stats()
 	assert.Equal(t, uint64(8), st.MessagesRecv)
 	assert.LessOrEqual(t, st.Drops[netcode.DropQueueFull]+8, uint64(500))
+}
+
+// A bare kcp-go session takes a profile's tuning through ApplyTo (the
+// echo benchmarks' baseline); an unknown profile is refused.
+func TestProfileApplyTo(t *testing.T) {
+	require.ErrorIs(t, Profile(99).ApplyTo(nil), ErrConfig)
+	l, err := kcpgo.ListenWithOptions("127.0.0.1:0", nil, 0, 0)
+	require.NoError(t, err)
+	defer l.Close()
+	s, err := kcpgo.DialWithOptions(l.Addr().String(), nil, 0, 0)
+	require.NoError(t, err)
+	defer s.Close()
+	for _, p := range []Profile{ProfileLowLatency, ProfileFEC, ProfileBalanced} {
+		require.NoError(t, p.ApplyTo(s), p.String())
+	}
 }

@@ -3,15 +3,9 @@ package kcp
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/tickwire/tickwire/netcode/conntest"
 )
 
-// TestMain checks that no test leaves a goroutine of ours behind. kcp-go's
-// process-wide scheduler and post-processing workers are started once and
-// live for the process; they are not ours to stop.
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreTopFunction("github.com/xtaci/kcp-go/v5.(*TimedSched).run"),
-		goleak.IgnoreAnyFunction("github.com/xtaci/kcp-go/v5.postProcessWorker"),
-	)
-}
+// TestMain checks that no test leaves a goroutine of ours behind (kcp-go's
+// process-wide workers excepted).
+func TestMain(m *testing.M) { conntest.VerifyTestMain(m) }

@@ -230,25 +230,12 @@ func appendControl(dst []byte, c control) []byte {
 		dst = binary.BigEndian.AppendUint32(dst, c.RecvMax)
 		dst = binary.BigEndian.AppendUint32(dst, c.RecvCount)
 	case ctlClose:
-		r := truncateReason(c.Reason)
+		r := netcode.TruncateUTF8(c.Reason, maxReasonLen)
 		dst = binary.BigEndian.AppendUint16(dst, uint16(c.Code))
 		dst = append(dst, byte(len(r)))
 		dst = append(dst, r...)
 	}
 	return dst
-}
-
-// truncateReason cuts a close reason to maxReasonLen bytes without
-// splitting a UTF-8 sequence.
-func truncateReason(r string) string {
-	if len(r) <= maxReasonLen {
-		return r
-	}
-	n := maxReasonLen
-	for n > 0 && r[n]&0xC0 == 0x80 {
-		n--
-	}
-	return r[:n]
 }
 
 // The reliable channel is a KCP byte stream of length-prefixed messages:

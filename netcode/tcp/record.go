@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"unicode/utf8"
 
 	"github.com/tickwire/tickwire/netcode"
 )
@@ -50,21 +49,11 @@ func appendRecord(dst []byte, typ byte, body []byte) []byte {
 // appendClose appends a close record carrying code and reason, truncating
 // the reason to MaxCloseReason bytes.
 func appendClose(dst []byte, code netcode.Code, reason string) []byte {
-	reason = truncateUTF8(reason, MaxCloseReason)
+	reason = netcode.TruncateUTF8(reason, MaxCloseReason)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(1+2+len(reason)))
 	dst = append(dst, recClose)
 	dst = binary.BigEndian.AppendUint16(dst, uint16(code))
 	return append(dst, reason...)
-}
-
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // decodeClose parses a close record's body.
