@@ -36,6 +36,11 @@ type ChatConfig struct {
 	Size int
 	// Duration caps each phase (default 60 s).
 	Duration time.Duration
+	// Impairment and Seed as in EchoConfig: every user's session goes
+	// through one proxy per transport (the HTTP API used for registering
+	// is not impaired; on tcp only delay and jitter apply).
+	Impairment Impairment
+	Seed       int64
 }
 
 func (c ChatConfig) populate() (ChatConfig, error) {
@@ -68,10 +73,13 @@ func (c ChatConfig) populate() (ChatConfig, error) {
 	if c.Duration == 0 {
 		c.Duration = 60 * time.Second
 	}
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
 	if len(c.Transports) == 0 || c.Pairs < 1 || c.GroupSize < 2 || c.Count < 1 || c.Size < 32 || c.Size > 4096 || c.Interval < 0 || c.Duration <= 0 {
 		return c, fmt.Errorf("%w: pairs %d group %d count %d size %d", ErrConfig, c.Pairs, c.GroupSize, c.Count, c.Size)
 	}
-	return c, nil
+	return c, c.Impairment.validate()
 }
 
 // JSON is the config as the report shows it.
@@ -84,6 +92,10 @@ func (c ChatConfig) JSON() map[string]any {
 		"interval":   c.Interval.String(),
 		"size":       c.Size,
 		"duration":   c.Duration.String(),
+		"loss_pct":   c.Impairment.LossPct,
+		"delay":      c.Impairment.Delay.String(),
+		"jitter":     c.Impairment.Jitter.String(),
+		"seed":       c.Seed,
 	}
 }
 
@@ -145,6 +157,7 @@ func RunChat(ctx context.Context, env *Env, cfg ChatConfig) (*Report, error) {
 		}
 		rep.Results = append(rep.Results, rs...)
 	}
+	noteTCPLoss(rep, cfg.Impairment, cfg.Transports)
 	return rep, nil
 }
 
@@ -152,6 +165,18 @@ func runChatTransport(ctx context.Context, env *Env, cfg ChatConfig, t string) (
 	addr, err := env.Target.addrFor(t)
 	if err != nil {
 		return nil, err
+	}
+	note := ""
+	if !cfg.Impairment.None() {
+		px, err := startProxy(ctx, env, t, addr, cfg.Impairment, cfg.Seed)
+		if err != nil {
+			return nil, err
+		}
+		defer px.Close()
+		addr = px.Addr()
+		if r := px.Removed(); r != "" {
+			note = "tcp proxy can only delay/throttle: " + r
+		}
 	}
 	var rb [4]byte
 	if _, err := rand.Read(rb[:]); err != nil {
@@ -258,6 +283,9 @@ func runChatTransport(ctx context.Context, env *Env, cfg ChatConfig, t string) (
 		if err != nil {
 			return nil, err
 		}
+		if note != "" {
+			res.Note = strings.TrimPrefix(res.Note+"; "+note, "; ")
+		}
 		out = append(out, res)
 	}
 	return out, nil
@@ -286,7 +314,8 @@ func oddUsers(us []*chatUser) []*chatUser {
 // recipients' deliveries.
 func chatPhase(ctx context.Context, env *Env, cfg ChatConfig, name string, send func(context.Context, int) error,
 	recipients []*chatUser, fanout int) (Result, error) {
-	res := Result{Name: name, Impairment: "none"}
+	res := Result{Name: name, Impairment: cfg.Impairment.Label(), LossPct: cfg.Impairment.LossPct,
+		DelayUs: float64(cfg.Impairment.Delay.Microseconds()), JitterUs: float64(cfg.Impairment.Jitter.Microseconds())}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	got := func() (n int64) {

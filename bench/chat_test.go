@@ -48,3 +48,28 @@ func TestChatAgainstProductionLimits(t *testing.T) {
 	require.ErrorIs(t, err, ErrServerLimits)
 	require.Contains(t, err.Error(), "tickbench serve")
 }
+
+// Chat sessions through the impair proxies: delay applies to both
+// transports, loss to kcp only (KCP recovers it), and every message
+// still arrives.
+func TestChatImpaired(t *testing.T) {
+	l := startLocal(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rep, err := RunChat(ctx, &Env{Target: l.Target()}, ChatConfig{
+		Transports: []string{TransportKCP, TransportTCP}, Pairs: 1, GroupSize: 2, Count: 10, Interval: time.Millisecond,
+		Impairment: Impairment{LossPct: 10, Delay: 2 * time.Millisecond}, Seed: 4,
+	})
+	require.NoError(t, err)
+	require.Len(t, rep.Results, 4)
+	for _, r := range rep.Results {
+		checkShape(t, r)
+		require.Equal(t, "loss 10% delay 2ms", r.Impairment)
+		require.Equal(t, r.Sent, r.Received, "%s: %s", r.Name, r.Note)
+		// Sender -> server -> recipient: two one-way trips of 2 ms.
+		require.GreaterOrEqual(t, r.P50Us, 4000.0, r.Name)
+	}
+	require.Contains(t, rep.Results[2].Note, "loss", "the tcp rows say loss was not applied")
+	require.NotEmpty(t, rep.Notes)
+	require.Equal(t, 10.0, rep.Config.(map[string]any)["loss_pct"])
+}

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -266,15 +267,16 @@ func RunEcho(ctx context.Context, env *Env, cfg EchoConfig) (*Report, error) {
 		rep.Results = append(rep.Results, r.res)
 	}
 	computeRatios(rep.Results)
-	if cfg.Impairment.LossPct > 0 {
-		for _, t := range cfg.Transports {
-			if t == TransportTCP {
-				rep.Notes = append(rep.Notes, "tcp: the TCP proxy can only delay and throttle a stream; packet loss is not injected on tcp, so its row shows the delay/jitter setting only, not loss")
-				break
-			}
-		}
-	}
+	noteTCPLoss(rep, cfg.Impairment, cfg.Transports)
 	return rep, nil
+}
+
+// noteTCPLoss says in the report, when loss was asked for and tcp ran,
+// that the TCP proxy could not inject it.
+func noteTCPLoss(rep *Report, imp Impairment, transports []string) {
+	if imp.LossPct > 0 && slices.Contains(transports, TransportTCP) {
+		rep.Notes = append(rep.Notes, "tcp: the TCP proxy can only delay and throttle a stream; packet loss is not injected on tcp, so its row shows the delay/jitter setting only, not loss")
+	}
 }
 
 func boolInt(b bool) int {
@@ -434,6 +436,9 @@ func (r *echoRunner) send(ctx context.Context, n int) error {
 		}
 		r.sentAt[i].Store(int64(now))
 		if err := r.link.send(uint32(i)); err != nil {
+			if r.received.Load()+r.warmupDone.Load() == 0 {
+				return fmt.Errorf("send %d: %w (no reply has arrived: is the %s server listening at that address?)", i, err, r.name)
+			}
 			return fmt.Errorf("send %d: %w", i, err)
 		}
 		if i >= cfg.Warmup {

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -165,4 +166,20 @@ func TestEchoAgainstProductionLimits(t *testing.T) {
 func TestStartLocalNeedsTickwire(t *testing.T) {
 	_, err := StartLocal(context.Background(), LocalConfig{})
 	require.ErrorIs(t, err, ErrConfig)
+}
+
+// kcp-bare against an address where nothing listens: the run ends by
+// itself (kcp-go's window fills and the write deadline fires) and says
+// that nothing ever answered.
+func TestEchoNoServerSaysSo(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0") // a port that reads and never answers
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pc.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = RunEcho(ctx, &Env{Target: Target{KCPEcho: pc.LocalAddr().String()}}, EchoConfig{
+		Transports: []string{TransportKCPBare}, Count: 2000, Interval: 100 * time.Microsecond, Duration: 20 * time.Second,
+	})
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "no reply has arrived")
 }

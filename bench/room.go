@@ -129,6 +129,7 @@ func RunRoom(ctx context.Context, env *Env, cfg RoomConfig) (*Report, error) {
 			rep.Server = usage
 		}
 	}
+	noteTCPLoss(rep, cfg.Impairment, cfg.Transports)
 	return rep, nil
 }
 

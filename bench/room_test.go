@@ -74,4 +74,5 @@ func TestRoomOtherTransportsImpaired(t *testing.T) {
 	// that loss was not applied.
 	require.Equal(t, byName[TransportTCP].Sent, byName[TransportTCP].Received)
 	require.Contains(t, byName[TransportTCP].Note, "loss")
+	require.NotEmpty(t, rep.Notes, "the report says loss was not injected on tcp")
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"time"
 
@@ -19,9 +18,6 @@ func cmdChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if c.loss != 0 || c.delay != 0 || c.jitter != 0 {
-		return errors.New("chat: --loss/--delay/--jitter are not supported by the chat scenario")
-	}
 	interval := c.interval
 	if !flagSet(fs, "interval") {
 		interval = 5 * time.Millisecond
@@ -32,7 +28,7 @@ func cmdChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	rep, err := bench.RunChat(ctx, env, bench.ChatConfig{
 		Transports: ts, Pairs: *pairs, GroupSize: *group, Count: c.count, Interval: interval,
-		Size: c.size, Duration: c.duration,
+		Size: c.size, Duration: c.duration, Impairment: c.impairment(), Seed: c.seed,
 	})
 	return c.finish(rep, err, stop, stdout)
 }

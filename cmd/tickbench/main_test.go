@@ -171,10 +171,14 @@ func TestParseBanner(t *testing.T) {
 
 func TestChatCommand(t *testing.T) {
 	js := filepath.Join(t.TempDir(), "chat.json")
-	runCmd(t, "chat", "--count", "10", "--pairs", "1", "--group-size", "2", "--transports", "tcp", "--json", js)
+	runCmd(t, "chat", "--count", "10", "--pairs", "1", "--group-size", "2", "--transports", "tcp", "--delay", "1ms", "--json", js)
 	r := readReport(t, js)
 	assert.Equal(t, "chat", r.Scenario)
 	assert.Len(t, r.Results, 2)
+	assert.Equal(t, "1ms", r.Config["delay"])
+	for _, x := range r.Results {
+		assert.GreaterOrEqual(t, x.P50, 2000.0, "%s: two one-way trips through the 1 ms proxy", x.Name)
+	}
 }
 
 func TestEchoCommandRemoteServer(t *testing.T) {
