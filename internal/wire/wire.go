@@ -44,7 +44,8 @@ type Config struct {
 	// Engine configures sessions and limits. Its Logger defaults to
 	// Config.Logger; Services may be pre-filled (they run before the
 	// built-in ones); HeartbeatInterval and IdleTimeout are copied into
-	// the transports' configs when those are zero there.
+	// the transports' configs, which must leave them zero or equal (Start
+	// fails otherwise: Welcome advertises the engine's values).
 	Engine engine.Config
 	KCP    kcp.Config
 	TCP    tcp.Config
@@ -124,17 +125,23 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if idle == 0 {
 		idle = engine.DefaultIdleTimeout
 	}
-	if cfg.KCP.HeartbeatInterval == 0 {
-		cfg.KCP.HeartbeatInterval = hb
-	}
-	if cfg.KCP.IdleTimeout == 0 {
-		cfg.KCP.IdleTimeout = idle
-	}
-	if cfg.TCP.HeartbeatInterval == 0 {
-		cfg.TCP.HeartbeatInterval = hb
-	}
-	if cfg.TCP.IdleTimeout == 0 {
-		cfg.TCP.IdleTimeout = idle
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		want time.Duration
+	}{
+		{"KCP.HeartbeatInterval", &cfg.KCP.HeartbeatInterval, hb},
+		{"KCP.IdleTimeout", &cfg.KCP.IdleTimeout, idle},
+		{"TCP.HeartbeatInterval", &cfg.TCP.HeartbeatInterval, hb},
+		{"TCP.IdleTimeout", &cfg.TCP.IdleTimeout, idle},
+	} {
+		switch *d.v {
+		case 0:
+			*d.v = d.want
+		case d.want:
+		default: // Welcome would advertise a value the transport does not enforce
+			return nil, fmt.Errorf("wire: %s %v differs from the engine's %v that Welcome advertises; set the engine's", d.name, *d.v, d.want)
+		}
 	}
 
 	s := &Server{cfg: cfg, log: cfg.Logger, runDone: make(chan struct{})}

@@ -68,3 +68,28 @@ func TestStartFailureReleasesListeners(t *testing.T) {
 	require.NoError(t, err, "the KCP socket was released")
 	require.NoError(t, again.Close())
 }
+
+// Welcome advertises the engine's heartbeat and idle timeout, so a
+// transport configured with other values is refused rather than lied
+// about; equal values are fine.
+func TestTransportTimeoutsMustMatchWelcome(t *testing.T) {
+	base := wire.Config{KCPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"}
+	for name, mut := range map[string]func(c *wire.Config){
+		"kcp idle":      func(c *wire.Config) { c.KCP.IdleTimeout = 3 * time.Second },
+		"tcp heartbeat": func(c *wire.Config) { c.TCP.HeartbeatInterval = 200 * time.Millisecond },
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := base
+			cfg.DataDir = t.TempDir()
+			mut(&cfg)
+			_, err := wire.Start(context.Background(), cfg)
+			require.ErrorContains(t, err, "Welcome advertises")
+		})
+	}
+	cfg := base
+	cfg.DataDir = t.TempDir()
+	cfg.Engine.IdleTimeout = 4 * time.Second
+	cfg.KCP.IdleTimeout = 4 * time.Second
+	srv := wiretest.Start(t, cfg)
+	require.NotEmpty(t, srv.KCPAddr())
+}
