@@ -9,6 +9,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -660,4 +661,25 @@ func TestSessionLogsNameTheClient(t *testing.T) {
 		assert.Equal(t, "mem", m["transport"])
 	}
 	assert.Equal(t, "ok", closed["code"])
+}
+
+// slowOpener takes its time in PeerOpened, widening the gap between the
+// session's Welcome and the services learning of it.
+type slowOpener struct {
+	kindClaimer
+	opened atomic.Bool
+}
+
+func (s *slowOpener) PeerOpened(service.Peer) {
+	time.Sleep(50 * time.Millisecond) // a slow service, not test synchronisation
+	s.opened.Store(true)
+}
+
+// A client that has its Welcome is known to every service.
+func TestWelcomeWaitsForServices(t *testing.T) {
+	slow := &slowOpener{kindClaimer: kindClaimer{k: 200}}
+	h := start(t, Config{Services: []service.Service{slow}})
+	p := h.dial(64)
+	p.Hello(h.token("alice", time.Hour))
+	assert.True(t, slow.opened.Load(), "Welcome arrived before PeerOpened finished")
 }

@@ -42,6 +42,7 @@ type session struct {
 	forceOnce  sync.Once
 
 	lastActivity atomic.Int64 // unix nanos of the last service frame that counts as activity
+	holding      atomic.Bool  // the writer waits: Welcome is queued, services not yet told
 
 	closeOnce   sync.Once
 	closeCode   netcode.Code // written once before closing is closed
@@ -178,6 +179,9 @@ func (s *session) writeLoop() {
 	for {
 		select {
 		case <-s.wake:
+			if s.holding.Load() {
+				continue // hello wakes the writer again once services know the session
+			}
 		case <-s.closing:
 		}
 		var err error
@@ -472,6 +476,10 @@ func (s *session) hello(now time.Time, data []byte) bool {
 	}
 	s.handshake.Stop()
 	e.c.handshakes.Add(1)
+	// Welcome is queued first but held until every service has seen
+	// PeerOpened: a client that acts on Welcome finds itself known to
+	// every service (a friend's push cannot fall into the gap).
+	s.holding.Store(true)
 	s.reply(netcode.Reliable, &frame.Welcome{
 		SessionID:       s.id,
 		UserID:          s.userID,
@@ -487,6 +495,11 @@ func (s *session) hello(now time.Time, data []byte) bool {
 		svc.PeerOpened(s)
 	}
 	s.opened = true
+	s.holding.Store(false)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 	// Later log lines of the session name the client program too.
 	s.log = s.log.With("user", s.userID, "client", h.ClientName, "client_version", h.ClientVersion)
 	s.log.Info("session opened", "guest", s.guest)
