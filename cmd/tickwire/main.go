@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -55,7 +56,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	tcpAddr := fs.String("tcp", env("TICKWIRE_TCP_ADDR", wire.DefaultTCPAddr), `TCP listen address, or "off" (env TICKWIRE_TCP_ADDR)`)
 	httpAddr := fs.String("http", env("TICKWIRE_HTTP_ADDR", wire.DefaultHTTPAddr), `HTTP API listen address, or "off" (env TICKWIRE_HTTP_ADDR)`)
 	dataDir := fs.String("data", env("TICKWIRE_DATA_DIR", wire.DefaultDataDir), "data directory for the SQLite database (env TICKWIRE_DATA_DIR)")
-	tokenKey := fs.String("token-key", env("TICKWIRE_TOKEN_KEY", ""), "token signing key, at least 32 bytes; empty = random per process (env TICKWIRE_TOKEN_KEY)")
+	tokenKey := fs.String("token-key", env("TICKWIRE_TOKEN_KEY", ""), "token signing key, at least 32 bytes; empty = the key kept in DATA/token.key, created on first start (env TICKWIRE_TOKEN_KEY)")
 	logLevel := fs.String("log-level", env("TICKWIRE_LOG_LEVEL", "info"), "debug, info, warn or error (env TICKWIRE_LOG_LEVEL)")
 	logFormat := fs.String("log-format", env("TICKWIRE_LOG_FORMAT", "text"), "text or json (env TICKWIRE_LOG_FORMAT)")
 	maxFrame := fs.Int("max-frame-size", envInt(env, "TICKWIRE_MAX_FRAME_SIZE"), "largest client frame in bytes, 0 = default 16384 (env TICKWIRE_MAX_FRAME_SIZE)")
@@ -154,7 +155,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	log := slog.New(h)
 	o.wire.Logger = log
 	if o.wire.Engine.TokenKey == nil {
-		log.Warn("no token key given: tokens are signed with a random key and die with the process")
+		log.Info("no token key given: using the one kept in the data directory", "file", filepath.Join(o.wire.DataDir, wire.KeyFile))
 	}
 
 	srv, err := wire.Start(ctx, o.wire)

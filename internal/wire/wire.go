@@ -2,6 +2,7 @@ package wire
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +35,9 @@ const (
 	DefaultDataDir  = "./data"
 	// DBFile is the SQLite database file inside DataDir.
 	DBFile = "tickwire.db"
+	// KeyFile holds the token signing key (hex) inside DataDir when no
+	// key is configured; it is created with mode 0600 on first start.
+	KeyFile = "token.key"
 )
 
 // Config configures a server. Zero fields take the defaults above; a
@@ -174,7 +179,13 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("wire: %w", err)
 	}
 	if cfg.Engine.TokenKey == nil {
-		cfg.Engine.TokenKey = auth.RandomKey() // one key for the engine and accounts
+		// One key for the engine and accounts, kept beside the database
+		// so that tokens outlive a restart.
+		key, err := loadOrCreateKey(filepath.Join(filepath.Dir(dbPath), KeyFile))
+		if err != nil {
+			return nil, fmt.Errorf("wire: %w", err)
+		}
+		cfg.Engine.TokenKey = key
 	}
 	signer, err := auth.NewSigner(cfg.Engine.TokenKey)
 	if err != nil {
@@ -404,4 +415,33 @@ func (s *Server) Err() error {
 	default:
 		return nil
 	}
+}
+
+// loadOrCreateKey reads a hex signing key from path, or creates one there
+// (mode 0600) when the file does not exist.
+func loadOrCreateKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(key) < 32 {
+			return nil, fmt.Errorf("token key file %s: want at least 32 hex-encoded bytes", path)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("token key file: %w", err)
+	}
+	key := auth.RandomKey()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("token key file: %w", err)
+	}
+	if _, err := f.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("token key file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("token key file: %w", err)
+	}
+	return key, nil
 }

@@ -4,12 +4,15 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/internal/wire"
 	"github.com/tickwire/tickwire/internal/wire/wiretest"
 	"github.com/tickwire/tickwire/netcode/conntest"
@@ -92,4 +95,36 @@ func TestTransportTimeoutsMustMatchWelcome(t *testing.T) {
 	cfg.KCP.IdleTimeout = 4 * time.Second
 	srv := wiretest.Start(t, cfg)
 	require.NotEmpty(t, srv.KCPAddr())
+}
+
+// Without a configured key, the server keeps one in its data directory:
+// a token issued before a restart still opens a session after it.
+func TestTokensOutliveARestart(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cfg := wire.Config{KCPAddr: wire.Off, TCPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", DataDir: dir}
+	srv, err := wire.Start(ctx, cfg)
+	require.NoError(t, err)
+	token, err := client.GuestToken(ctx, srv.HTTPURL(), "ada")
+	require.NoError(t, err)
+	require.NoError(t, srv.Shutdown(ctx))
+
+	info, err := os.Stat(filepath.Join(dir, wire.KeyFile))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+
+	srv, err = wire.Start(ctx, cfg)
+	require.NoError(t, err)
+	defer srv.Shutdown(ctx) //nolint:errcheck // the test's own cleanup
+	c, err := client.Dial(ctx, client.Options{Transport: client.TransportTCP, Addr: srv.TCPAddr(), Token: token})
+	require.NoError(t, err)
+	assert.Equal(t, "ada", c.Welcome().DisplayName)
+	require.NoError(t, c.Close())
+
+	// A damaged key file is refused rather than silently replaced.
+	require.NoError(t, srv.Shutdown(ctx))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, wire.KeyFile), []byte("not hex"), 0o600))
+	_, err = wire.Start(ctx, cfg)
+	require.Error(t, err)
 }
