@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/client"
+	"github.com/tickwire/tickwire/engine/accounts"
 	"github.com/tickwire/tickwire/internal/wire"
 	"github.com/tickwire/tickwire/internal/wire/wiretest"
 	"github.com/tickwire/tickwire/netcode"
@@ -143,4 +144,30 @@ func TestCloseWaitsForABlockedHandler(t *testing.T) {
 	}
 	assert.ErrorIs(t, c.Err(), client.ErrClosed)
 	assert.Zero(t, lateCalls.Load(), "a Handler ran after Close returned")
+}
+
+func TestRegisterLoginDial(t *testing.T) {
+	srv := wiretest.Start(t, wire.Config{KCPAddr: wire.Off, Accounts: accounts.Config{
+		Argon2: accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}, // cheap, for tests
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	reg, err := client.Register(ctx, srv.HTTPURL(), "grace", "correct horse battery")
+	require.NoError(t, err)
+	assert.Equal(t, "grace", reg.Username)
+	assert.NotEmpty(t, reg.UserID)
+	_, err = client.Register(ctx, srv.HTTPURL(), "grace", "another password")
+	assert.Equal(t, netcode.CodeUsernameTaken, netcode.CodeOf(err))
+
+	_, err = client.Login(ctx, srv.HTTPURL(), "grace", "wrong password!")
+	assert.Equal(t, netcode.CodeInvalidCredentials, netcode.CodeOf(err))
+	in, err := client.Login(ctx, srv.HTTPURL(), "grace", "correct horse battery")
+	require.NoError(t, err)
+	assert.Equal(t, reg.UserID, in.UserID)
+
+	c, err := client.Dial(ctx, client.Options{Transport: client.TransportTCP, Addr: srv.TCPAddr(), Token: in.Token})
+	require.NoError(t, err)
+	defer c.Close()
+	assert.Equal(t, reg.UserID, c.Welcome().UserID)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tickwire/tickwire/netcode"
 )
@@ -29,6 +30,41 @@ func GuestToken(ctx context.Context, httpBase, name string) (string, error) {
 		return "", fmt.Errorf("client: guest token: empty token in response")
 	}
 	return resp.Token, nil
+}
+
+// Account is what register and login answer: a token for Dial and the
+// user it names.
+type Account struct {
+	Token     string    `json:"token"`
+	UserID    string    `json:"user_id"`
+	Username  string    `json:"username"`
+	Name      string    `json:"name"` // display name
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Register creates an account on the server at httpBase and returns its
+// first token. Refusals (bad_username, bad_password, username_taken,
+// rate limits) are *netcode.CodedError values.
+func Register(ctx context.Context, httpBase, username, password string) (Account, error) {
+	return credentials(ctx, httpBase, "/v1/auth/register", username, password)
+}
+
+// Login exchanges a username and password for a token. A wrong password
+// and an unknown user both give netcode.CodeInvalidCredentials.
+func Login(ctx context.Context, httpBase, username, password string) (Account, error) {
+	return credentials(ctx, httpBase, "/v1/auth/login", username, password)
+}
+
+func credentials(ctx context.Context, httpBase, path, username, password string) (Account, error) {
+	var a Account
+	body := map[string]string{"username": username, "password": password}
+	if err := PostJSON(ctx, nil, strings.TrimRight(httpBase, "/")+path, body, &a); err != nil {
+		return Account{}, err
+	}
+	if a.Token == "" {
+		return Account{}, fmt.Errorf("client: %s: empty token in response", path)
+	}
+	return a, nil
 }
 
 // PostJSON posts body as JSON to url and decodes a 2xx answer into out
