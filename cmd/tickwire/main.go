@@ -60,7 +60,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	logLevel := fs.String("log-level", env("TICKWIRE_LOG_LEVEL", "info"), "debug, info, warn or error (env TICKWIRE_LOG_LEVEL)")
 	logFormat := fs.String("log-format", env("TICKWIRE_LOG_FORMAT", "text"), "text or json (env TICKWIRE_LOG_FORMAT)")
 	maxFrame := fs.Int("max-frame-size", envInt(env, "TICKWIRE_MAX_FRAME_SIZE"), "largest client frame in bytes, 0 = default 16384 (env TICKWIRE_MAX_FRAME_SIZE)")
-	maxFPS := fs.Int("max-frames-per-sec", envInt(env, "TICKWIRE_MAX_FRAMES_PER_SEC"), "frames per second per session, 0 = default 200 (env TICKWIRE_MAX_FRAMES_PER_SEC)")
+	maxFPS := fs.Int("max-frames-per-sec", envInt(env, "TICKWIRE_MAX_FRAMES_PER_SEC"), "frames per second per session, 0 = default 200, -1 = no limit (benchmarks) (env TICKWIRE_MAX_FRAMES_PER_SEC)")
 	guestTTL := fs.Duration("guest-ttl", envDuration(env, "TICKWIRE_GUEST_TTL"), "guest token lifetime, 0 = default 24h (env TICKWIRE_GUEST_TTL)")
 	heartbeat := fs.Duration("heartbeat", envDuration(env, "TICKWIRE_HEARTBEAT"), "transport heartbeat interval, advertised in Welcome, 0 = default 1s (env TICKWIRE_HEARTBEAT)")
 	idle := fs.Duration("idle-timeout", envDuration(env, "TICKWIRE_IDLE_TIMEOUT"), "close a session silent this long, advertised in Welcome, 0 = default 10s (env TICKWIRE_IDLE_TIMEOUT)")
@@ -84,7 +84,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	if *tokenKey != "" && len(*tokenKey) < 32 {
 		return options{}, fmt.Errorf("-token-key: %d bytes, want at least 32", len(*tokenKey))
 	}
-	if *maxFrame < 0 || *maxFPS < 0 || *guestTTL < 0 || *shutdown < 0 || *heartbeat < 0 || *idle < 0 {
+	if *maxFrame < 0 || *maxFPS < -1 || *guestTTL < 0 || *shutdown < 0 || *heartbeat < 0 || *idle < 0 {
 		return options{}, errors.New("limits and durations must not be negative")
 	}
 	hb, it := *heartbeat, *idle

@@ -79,6 +79,12 @@ func TestParseEnvAndFlags(t *testing.T) {
 	assert.Equal(t, 2*time.Second, o.wire.Engine.HeartbeatInterval, "env still applies where no flag is given")
 }
 
+func TestParseUnlimitedFrameRate(t *testing.T) {
+	o, err := parse([]string{"-max-frames-per-sec", "-1"}, envOf(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, -1, o.wire.Engine.MaxFramesPerSecond)
+}
+
 func TestParseErrors(t *testing.T) {
 	cases := map[string]struct {
 		args []string
@@ -94,6 +100,7 @@ func TestParseErrors(t *testing.T) {
 		"idle below beat":  {args: []string{"-heartbeat", "2s", "-idle-timeout", "2s"}},
 		"idle below deflt": {env: map[string]string{"TICKWIRE_IDLE_TIMEOUT": "500ms"}},
 		"stray argument":   {args: []string{"serve"}},
+		"fps below -1":     {args: []string{"-max-frames-per-sec", "-2"}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
