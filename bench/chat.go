@@ -213,7 +213,7 @@ func runChatTransport(ctx context.Context, env *Env, cfg ChatConfig, t string) (
 		u.id = tr.UserID
 		o := dialOptions(env, t, addr, tr.Token, "tickbench-chat")
 		o.Handler = func(m client.Message) { u.handle(base, marker, m) }
-		c, err := client.Dial(ctx, o)
+		c, err := dialSession(ctx, o)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 
 	"github.com/tickwire/tickwire/netcode/kcp"
@@ -119,6 +120,12 @@ func (l *Local) Target() Target { return l.target }
 func (l *Local) Close(ctx context.Context) error {
 	var errs []error
 	if l.tw != nil {
+		// The scenarios ask the HTTP API through the default client. A
+		// connection it dialled for a request that was then cancelled sits
+		// in its idle pool without ever sending a request, and the HTTP
+		// server's graceful shutdown waits up to 5 s for such a
+		// connection: close them first.
+		http.DefaultClient.CloseIdleConnections()
 		errs = append(errs, l.tw.Shutdown(ctx))
 	}
 	if l.kcp != nil {

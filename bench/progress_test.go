@@ -52,6 +52,7 @@ func TestBarDrawsOnATerminal(t *testing.T) {
 		}
 	})
 	p := mk("echo kcp", 100)
+	t.Cleanup(p.Stop) // runs before the hang-up above, also when a check fails
 	p.Add(40)
 	var seen string
 	require.Eventually(t, func() bool {

@@ -221,7 +221,7 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 		}
 		o := dialOptions(env, t, addr, tok, "tickbench-room")
 		o.Handler = func(m client.Message) { rc.handle(base, m) }
-		c, err := client.Dial(ctx, o)
+		c, err := dialSession(ctx, o)
 		if err != nil {
 			return err
 		}
@@ -426,6 +426,12 @@ func runSenders(ctx context.Context, base time.Time, clients []*roomClient, inpu
 				next += slotDur
 				measured := now >= measureFrom
 				for _, rc := range buckets[slot] {
+					// A reliable send can block up to the transport's write
+					// timeout (a server that stopped acknowledging): stop at
+					// the end of the run, not after every client's timeout.
+					if time.Since(base) >= measureTo || ctx.Err() != nil {
+						break
+					}
 					if rc.failed {
 						continue
 					}

@@ -38,8 +38,19 @@ type twLink struct {
 	limited atomic.Bool
 }
 
+// dialTimeout bounds one session's setup (guest token, dial, handshake),
+// so that a server that never answers one dial ends the run promptly.
+const dialTimeout = 15 * time.Second
+
+// dialSession dials a client, its handshake bounded by dialTimeout.
+func dialSession(ctx context.Context, o client.Options) (*client.Client, error) {
+	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	defer cancel()
+	return client.Dial(ctx, o)
+}
+
 func dialTickwire(ctx context.Context, env *Env, transport, addr string, size int) (*twLink, error) {
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
 	tok, err := client.GuestToken(ctx, env.Target.httpBase(), "tickbench")
 	if err != nil {

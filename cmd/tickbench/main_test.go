@@ -204,3 +204,27 @@ func TestEchoCommandRemoteServer(t *testing.T) {
 	r := readReport(t, js)
 	assert.Len(t, r.Results, 5)
 }
+
+// A spawned server that never prints its banner must not hang the run:
+// the wait gives up at its timeout, or when the context ends.
+func TestReadBannerIsBounded(t *testing.T) {
+	pr, pw, err := os.Pipe()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pw.Close() })
+	start := time.Now()
+	_, err = readBanner(context.Background(), pr, 100*time.Millisecond)
+	require.ErrorIs(t, err, errNoBanner)
+	require.Less(t, time.Since(start), 10*time.Second)
+
+	pr, pw2, err := os.Pipe()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pw2.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = readBanner(ctx, pr, time.Minute)
+	require.ErrorIs(t, err, context.Canceled)
+
+	line, err := readBanner(context.Background(), strings.NewReader("tickbench-serve udp-echo=a kcp-echo=b\nmore"), time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, "tickbench-serve udp-echo=a kcp-echo=b\n", line)
+}

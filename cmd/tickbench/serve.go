@@ -104,8 +104,11 @@ func (c *common) envSpawn(ctx context.Context, stderr io.Writer, spawn bool) (*b
 			return errors.Join(errors.New("spawned server did not stop; killed"), <-done)
 		}
 	}
-	line, err := bufio.NewReader(out).ReadString('\n')
+	line, err := readBanner(ctx, out, spawnStartTimeout)
 	if err != nil {
+		// A child that never printed its banner may be stuck before it
+		// watches stdin: kill it rather than wait for it to notice.
+		_ = cmd.Process.Kill()
 		return nil, nil, errors.Join(fmt.Errorf("spawned server: %w", err), stop())
 	}
 	t, err := parseBanner(line)
@@ -115,6 +118,45 @@ func (c *common) envSpawn(ctx context.Context, stderr io.Writer, spawn bool) (*b
 	t.ServerPID = cmd.Process.Pid
 	env.Target = t
 	return env, stop, nil
+}
+
+// spawnStartTimeout bounds the wait for a spawned server's banner.
+const spawnStartTimeout = 30 * time.Second
+
+// errNoBanner is returned when a spawned server did not print its banner
+// in time.
+var errNoBanner = errors.New("no banner in time")
+
+// readBanner reads the first line of r, giving up when ctx ends or after
+// timeout. On a give-up it closes r (when r is an io.Closer, as a
+// process's stdout pipe is) to end the read, and it waits for its reading
+// goroutine on every path.
+func readBanner(ctx context.Context, r io.Reader, timeout time.Duration) (string, error) {
+	type result struct {
+		line string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		line, err := bufio.NewReader(r).ReadString('\n')
+		done <- result{line, err}
+	}()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	var why error
+	select {
+	case res := <-done:
+		return res.line, res.err
+	case <-ctx.Done():
+		why = ctx.Err()
+	case <-t.C:
+		why = fmt.Errorf("%w (%v)", errNoBanner, timeout)
+	}
+	if c, ok := r.(io.Closer); ok {
+		_ = c.Close() // unblocks the read
+	}
+	<-done
+	return "", why
 }
 
 func parseBanner(line string) (bench.Target, error) {
