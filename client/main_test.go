@@ -3,7 +3,7 @@ package client_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/tickwire/tickwire/netcode/conntest"
 )
 
 // TestMain checks that no test leaves a goroutine behind: every Client
@@ -12,8 +12,5 @@ import (
 // post-processing workers are started once and live for the process; they
 // are not ours to stop.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreTopFunction("github.com/xtaci/kcp-go/v5.(*TimedSched).run"),
-		goleak.IgnoreAnyFunction("github.com/xtaci/kcp-go/v5.postProcessWorker"),
-	)
+	conntest.VerifyTestMain(m)
 }

@@ -9,22 +9,19 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/engine/accounts"
 	"github.com/tickwire/tickwire/internal/wire"
 	"github.com/tickwire/tickwire/internal/wire/wiretest"
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/conntest"
 )
 
 // kcp-go starts process-wide workers on first use that never end; they
 // are not leaks of ours.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreTopFunction("github.com/xtaci/kcp-go/v5.(*TimedSched).run"),
-		goleak.IgnoreAnyFunction("github.com/xtaci/kcp-go/v5.postProcessWorker"),
-	)
+	conntest.VerifyTestMain(m)
 }
 
 func ctxT(t *testing.T) context.Context {

@@ -9,18 +9,16 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/conntest"
 	"github.com/tickwire/tickwire/netcode/frame"
 )
 
 // kcp-go starts process-wide workers on import (the client package links
 // it); they are not per-connection and never end.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreTopFunction("github.com/xtaci/kcp-go/v5.(*TimedSched).run"),
-		goleak.IgnoreAnyFunction("github.com/xtaci/kcp-go/v5.postProcessWorker"))
+	conntest.VerifyTestMain(m)
 }
 
 func update(t *testing.T, p *testPeer) frame.FriendUpdate {
