@@ -9,27 +9,14 @@ import (
 	"time"
 
 	kcpgo "github.com/xtaci/kcp-go/v5"
+
+	"github.com/tickwire/tickwire/netcode/kcp"
 )
 
-// KCPProfile is the kcp-go tuning the kcp-bare baseline uses. It mirrors
-// the tickwire KCP transport's default profile (kcp.ProfileLowLatency:
-// fast3, 256-segment windows, 1200-byte datagrams) so that the
-// baseline isolates what tickwire adds on top of kcp-go.
-type KCPProfile struct {
-	NoDelay, Interval, Resend, NC int
-	SndWnd, RcvWnd                int
-	MTU                           int
-}
-
-// BareProfile is the profile of the kcp-bare baseline.
-var BareProfile = KCPProfile{NoDelay: 1, Interval: 10, Resend: 2, NC: 1, SndWnd: 256, RcvWnd: 256, MTU: 1200}
-
-func (p KCPProfile) apply(s *kcpgo.UDPSession) {
-	s.SetNoDelay(p.NoDelay, p.Interval, p.Resend, p.NC)
-	s.SetWindowSize(p.SndWnd, p.RcvWnd)
-	s.SetMtu(p.MTU)
-	s.SetWriteDelay(false)
-}
+// BareProfile is the kcp-go tuning of the kcp-bare baseline: the tickwire
+// KCP transport's default profile, applied to plain kcp-go sessions, so
+// that the baseline isolates what tickwire adds on top of kcp-go.
+const BareProfile = kcp.ProfileLowLatency
 
 // echoHeader is the part of a baseline echo datagram that carries the
 // sequence number; the rest is padding up to the payload size.
@@ -94,7 +81,7 @@ func (s *UDPEchoServer) Close() error {
 // echo goroutine per session. It is the kcp-bare baseline's server.
 type KCPEchoServer struct {
 	ln      *kcpgo.Listener
-	profile KCPProfile
+	profile kcp.Profile
 
 	mu       sync.Mutex // guards sessions and closed
 	sessions map[*kcpgo.UDPSession]struct{}
@@ -105,7 +92,7 @@ type KCPEchoServer struct {
 }
 
 // StartKCPEcho listens on addr and serves until Close.
-func StartKCPEcho(addr string, p KCPProfile) (*KCPEchoServer, error) {
+func StartKCPEcho(addr string, p kcp.Profile) (*KCPEchoServer, error) {
 	ln, err := kcpgo.ListenWithOptions(addr, nil, 0, 0)
 	if err != nil {
 		return nil, err
@@ -140,7 +127,11 @@ func (s *KCPEchoServer) accept() {
 		s.sessions[sess] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
-		s.profile.apply(sess)
+		if err := s.profile.ApplyTo(sess); err != nil {
+			sess.Close() // an unknown profile: serve no session rather than a mistuned one
+			s.wg.Done()
+			continue
+		}
 		go s.echo(sess)
 	}
 }
@@ -250,12 +241,15 @@ type kcpLink struct {
 	rbuf    []byte
 }
 
-func dialKCPLink(addr string, size int, p KCPProfile) (*kcpLink, error) {
+func dialKCPLink(addr string, size int, p kcp.Profile) (*kcpLink, error) {
 	s, err := kcpgo.DialWithOptions(addr, nil, 0, 0)
 	if err != nil {
 		return nil, err
 	}
-	p.apply(s)
+	if err := p.ApplyTo(s); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if err := s.SetReadBuffer(4 << 20); err != nil {
 		s.Close()
 		return nil, err
