@@ -201,17 +201,12 @@ func runChatTransport(ctx context.Context, env *Env, cfg ChatConfig, t string) (
 	bar := env.bar(fmt.Sprintf("chat %s: users", t), int64(n))
 	err = parallel(setupCtx, n, 8, func(ctx context.Context, i int) error {
 		u := &chatUser{name: fmt.Sprintf("tb%s_%d", run, i), dec: frame.NewDecoder(), hist: NewHistogram()}
-		var tr struct {
-			Token  string `json:"token"`
-			UserID string `json:"user_id"`
-		}
-		pw := "tickbench-" + run
-		if err := client.PostJSON(ctx, nil, env.Target.httpBase()+"/v1/auth/register",
-			map[string]string{"username": u.name, "password": pw}, &tr); err != nil {
+		acct, err := client.Register(ctx, env.Target.httpBase(), u.name, "tickbench-"+run)
+		if err != nil {
 			return fmt.Errorf("register %s: %w", u.name, limitErr(err))
 		}
-		u.id = tr.UserID
-		o := dialOptions(env, t, addr, tr.Token, "tickbench-chat")
+		u.id = acct.UserID
+		o := dialOptions(env, t, addr, acct.Token, "tickbench-chat")
 		o.Handler = func(m client.Message) { u.handle(base, marker, m) }
 		c, err := dialSession(ctx, o)
 		if err != nil {
