@@ -33,6 +33,9 @@ const (
 	CodeHandshakeTimeout Code = 17 // no Hello within the handshake timeout
 	CodeForbidden        Code = 18 // the caller may not do this
 	CodeNotFound         Code = 19 // the thing named does not exist
+	CodeTooManySessions  Code = 20 // too many sessions from this address, or on the server: retry later
+	CodeBadText          Code = 21 // user-visible text with forbidden characters (control, bidi override, zero-width) or too long
+	CodeServerBusy       Code = 22 // the server is at a capacity limit for this work: retry later
 )
 
 // Room codes.
@@ -49,6 +52,7 @@ const (
 	CodeRoomCrashed      Code = 109 // the room's handler failed; the room closed
 	CodeAlreadyInRoom    Code = 110 // the session is already a member
 	CodeRoomPrivate      Code = 111 // private rooms are joined by id only
+	CodeRoomCreateLimit  Code = 112 // too many rooms created by this session or user, or on the server
 )
 
 // Account codes.
@@ -91,7 +95,8 @@ var codeNames = map[Code]string{
 	CodeReplaced: "replaced", CodeSlowConsumer: "slow_consumer",
 	CodeBadRequest: "bad_request", CodeUnsupported: "unsupported",
 	CodeHandshakeTimeout: "handshake_timeout", CodeForbidden: "forbidden",
-	CodeNotFound: "not_found",
+	CodeNotFound: "not_found", CodeTooManySessions: "too_many_sessions",
+	CodeBadText: "bad_text", CodeServerBusy: "server_busy",
 
 	CodeRoomNotFound: "room_not_found", CodeRoomFull: "room_full",
 	CodeRoomClosed: "room_closed", CodeTooManyRooms: "too_many_rooms",
@@ -99,6 +104,7 @@ var codeNames = map[Code]string{
 	CodeBadRoomConfig: "bad_room_config", CodeInputTooLarge: "input_too_large",
 	CodeInputRateLimited: "input_rate_limited", CodeRoomCrashed: "room_crashed",
 	CodeAlreadyInRoom: "already_in_room", CodeRoomPrivate: "room_private",
+	CodeRoomCreateLimit: "room_create_limit",
 
 	CodeBadUsername: "bad_username", CodeBadPassword: "bad_password",
 	CodeUsernameTaken: "username_taken", CodeInvalidCredentials: "invalid_credentials",
