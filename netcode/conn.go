@@ -138,3 +138,36 @@ func (s Stats) TotalDrops() uint64 {
 	}
 	return n
 }
+
+// ListenerStats is a snapshot of what a Listener counted before any Conn
+// reached its owner: handshakes, refusals and datagrams or connections
+// dropped at the door. Fields a transport has no use for stay zero.
+type ListenerStats struct {
+	// Transport names the transport ("kcp", "tcp", ...); Addr is the
+	// listening address.
+	Transport string `json:"transport"`
+	Addr      string `json:"addr"`
+	// Sessions is the number of connections open now (accepted or
+	// waiting for Accept).
+	Sessions int `json:"sessions"`
+	// HandshakesStarted counts handshakes begun (KCP: Hellos answered
+	// with a cookie); Accepted counts connections handed to Accept.
+	HandshakesStarted uint64 `json:"handshakes_started"`
+	Accepted          uint64 `json:"accepted"`
+	// Refused counts handshakes the listener refused, by reason
+	// ("max_sessions", "per_ip", "backlog", "closed"...).
+	Refused map[string]uint64 `json:"refused,omitempty"`
+	// Drops counts datagrams or connections dropped before they reached a
+	// Conn, by DropReason name (KCP: "unauthenticated" for a spoofed
+	// source, a bad cookie or an unknown token; "malformed").
+	Drops map[string]uint64 `json:"drops,omitempty"`
+	// AcceptErrors counts failed accepts of the underlying socket.
+	AcceptErrors uint64 `json:"accept_errors,omitempty"`
+}
+
+// ListenerStatsReporter is implemented by Listeners that count what
+// happens before Accept. The engine includes every such snapshot in its
+// stats.
+type ListenerStatsReporter interface {
+	ListenerStats() ListenerStats
+}

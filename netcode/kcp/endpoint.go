@@ -48,9 +48,23 @@ type endpoint struct {
 	scratch   []*Conn // tick loop snapshot
 
 	drops    [netcode.NumDropReasons]atomic.Uint64
+	cookies  atomic.Uint64 // server: Hellos answered with a cookie
 	accepted atomic.Uint64
 	rejected atomic.Uint64
+	refused  [numRefusals]atomic.Uint64 // server: rejected, by reason
 }
+
+// Reasons a verified Connect is refused, counted in ListenerStats.Refused.
+const (
+	refusedClosed      = iota // the listener is closed
+	refusedMaxSessions        // Config.MaxSessions reached
+	refusedPerIP              // Config.MaxSessionsPerIP reached
+	refusedBacklog            // AcceptBacklog full: the owner is not accepting fast enough
+	refusedInternal           // session setup failed
+	numRefusals
+)
+
+var refusalNames = [numRefusals]string{"closed", "max_sessions", "per_ip", "backlog", "internal"}
 
 // clientHandshake is Dial's state, shared with the read loop.
 type clientHandshake struct {
@@ -267,6 +281,7 @@ func (e *endpoint) serverHandshake(h handshake, addr net.Addr, now time.Time) {
 			e.reply(handshake{Type: typeReject, Nonce: h.Nonce, Code: netcode.CodeServerShutdown}, addr)
 			return
 		}
+		e.cookies.Add(1)
 		bucket, mac := e.jar.mint(now, addr, h.Nonce)
 		e.reply(handshake{Type: typeCookie, Nonce: h.Nonce, Bucket: bucket, MAC: mac}, addr)
 	case typeConnect:
@@ -297,19 +312,22 @@ func (e *endpoint) connect(h handshake, addr net.Addr, now time.Time) {
 		old.finish(netcode.Errorf(netcode.CodeReplaced, "new handshake from %s", addr), &control{Type: ctlClose, Code: netcode.CodeReplaced, Reason: "replaced by a new handshake"})
 		e.mu.Lock()
 	}
-	code := netcode.CodeOK
+	code, why := netcode.CodeOK, 0
 	ipk := ipKey(addr)
 	switch {
 	case !e.accepting:
-		code = netcode.CodeServerShutdown
-	case len(e.byToken) >= e.cfg.MaxSessions,
-		e.cfg.MaxSessionsPerIP > 0 && e.perIP[ipk] >= e.cfg.MaxSessionsPerIP,
-		len(e.backlog) >= cap(e.backlog):
-		code = netcode.CodeRateLimited
+		code, why = netcode.CodeServerShutdown, refusedClosed
+	case len(e.byToken) >= e.cfg.MaxSessions:
+		code, why = netcode.CodeRateLimited, refusedMaxSessions
+	case e.cfg.MaxSessionsPerIP > 0 && e.perIP[ipk] >= e.cfg.MaxSessionsPerIP:
+		code, why = netcode.CodeRateLimited, refusedPerIP
+	case len(e.backlog) >= cap(e.backlog):
+		code, why = netcode.CodeRateLimited, refusedBacklog
 	}
 	if code != netcode.CodeOK {
 		e.mu.Unlock()
 		e.rejected.Add(1)
+		e.refused[why].Add(1)
 		e.reply(handshake{Type: typeReject, Nonce: h.Nonce, Code: code}, addr)
 		return
 	}
@@ -325,6 +343,7 @@ func (e *endpoint) connect(h handshake, addr net.Addr, now time.Time) {
 	c, err := newConn(e, addr, conv, token, t.dataShards, t.parityShards, now)
 	if err != nil {
 		e.mu.Unlock()
+		e.refused[refusedInternal].Add(1)
 		e.log.Error("kcp: session setup failed", "err", err)
 		e.reply(handshake{Type: typeReject, Nonce: h.Nonce, Code: netcode.CodeInternal}, addr)
 		return

@@ -12,6 +12,11 @@ import (
 // Listener accepts KCP sessions on one UDP socket.
 type Listener struct{ ep *endpoint }
 
+var (
+	_ netcode.Listener              = (*Listener)(nil)
+	_ netcode.ListenerStatsReporter = (*Listener)(nil)
+)
+
 // ListenerStats are a listener's counters.
 type ListenerStats struct {
 	Sessions int    // sessions open now (accepted or waiting in the backlog)
@@ -155,6 +160,28 @@ func (l *Listener) Stats() ListenerStats {
 	}
 	for i := range st.Drops {
 		st.Drops[i] = l.ep.drops[i].Load()
+	}
+	return st
+}
+
+// ListenerStats implements netcode.ListenerStatsReporter: Stats in the
+// transport-neutral shape the engine reports.
+func (l *Listener) ListenerStats() netcode.ListenerStats {
+	e := l.ep
+	st := netcode.ListenerStats{
+		Transport:         "kcp",
+		Addr:              l.Addr().String(),
+		Sessions:          e.sessionCount(),
+		HandshakesStarted: e.cookies.Load(),
+		Accepted:          e.accepted.Load(),
+		Refused:           map[string]uint64{},
+		Drops:             map[string]uint64{},
+	}
+	for i := range e.refused {
+		st.Refused[refusalNames[i]] = e.refused[i].Load()
+	}
+	for i := range e.drops {
+		st.Drops[netcode.DropReason(i).String()] = e.drops[i].Load()
 	}
 	return st
 }

@@ -54,6 +54,8 @@ type Conn struct {
 	bytesSent, bytesRecv atomic.Uint64
 	msgsSent, msgsRecv   atomic.Uint64
 	drops                [netcode.NumDropReasons]atomic.Uint64
+
+	released func() // set by the Listener before the Conn is shared: called once when it closes
 }
 
 // Dial connects to addr and returns a Conn.
@@ -321,6 +323,9 @@ func (c *Conn) shutdown(cause error, send bool, code netcode.Code, reason string
 		c.log.Debug("tcp: close", "remote", c.nc.RemoteAddr(), "err", err)
 	}
 	c.wg.Wait()
+	if c.released != nil {
+		c.released()
+	}
 	close(c.shutDone)
 	c.log.Debug("tcp: closed", "remote", c.nc.RemoteAddr(), "cause", cause)
 }

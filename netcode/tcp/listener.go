@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tickwire/tickwire/netcode"
 )
 
-var _ netcode.Listener = (*Listener)(nil)
+var (
+	_ netcode.Listener              = (*Listener)(nil)
+	_ netcode.ListenerStatsReporter = (*Listener)(nil)
+)
 
 // Listener accepts framed TCP connections.
 type Listener struct {
@@ -18,6 +22,10 @@ type Listener struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	open         atomic.Int64 // accepted Conns not yet closed
+	accepted     atomic.Uint64
+	acceptErrors atomic.Uint64
 }
 
 // Listen listens on addr ("host:port"; port 0 picks one).
@@ -51,9 +59,29 @@ func (l *Listener) AcceptTCP() (*Conn, error) {
 		if errors.Is(err, net.ErrClosed) {
 			return nil, netcode.ErrClosed
 		}
+		l.acceptErrors.Add(1)
 		return nil, fmt.Errorf("tcp: accept: %w", err)
 	}
-	return newConn(nc, l.cfg), nil
+	l.accepted.Add(1)
+	l.open.Add(1)
+	c := newConn(nc, l.cfg)
+	c.released = func() { l.open.Add(-1) }
+	return c, nil
+}
+
+// ListenerStats implements netcode.ListenerStatsReporter. TCP has no
+// handshake of its own: every accepted connection counts as one started
+// and accepted.
+func (l *Listener) ListenerStats() netcode.ListenerStats {
+	n := l.accepted.Load()
+	return netcode.ListenerStats{
+		Transport:         transportName,
+		Addr:              l.Addr().String(),
+		Sessions:          int(l.open.Load()),
+		HandshakesStarted: n,
+		Accepted:          n,
+		AcceptErrors:      l.acceptErrors.Load(),
+	}
 }
 
 // Close stops accepting; accepted Conns stay open. Idempotent.
