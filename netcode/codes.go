@@ -1,6 +1,9 @@
 package netcode
 
-import "strconv"
+import (
+	"slices"
+	"strconv"
+)
 
 // Code is a protocol error or close code. Codes travel in Error and Close
 // frames, in transport-level close notifications and in the HTTP API's
@@ -119,6 +122,17 @@ var codeNames = map[Code]string{
 	CodeMessageRateLimited: "message_rate_limited", CodeAlreadyMember: "already_member",
 	CodeSelfAction: "self_action", CodeBadGroupName: "bad_group_name",
 	CodeSocialLimit: "social_limit",
+}
+
+// Codes returns every named code in ascending order, for tables that must
+// cover each one (the HTTP status table does).
+func Codes() []Code {
+	out := make([]Code, 0, len(codeNames))
+	for c := range codeNames {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // String is the code's stable snake_case name, used in logs and JSON.
