@@ -184,3 +184,36 @@ func BenchmarkBroadcastFanout(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRoomInput is a session's input path alone: decode, rate
+// limit, membership check, copy into the room's inbox. The worker drains
+// the inbox every 1,000 inputs.
+func BenchmarkRoomInput(b *testing.B) {
+	b.ReportAllocs()
+	now := t0
+	h, err := New(Config{Workers: 1, InboxSize: 2000, MaxInputsPerSecond: 1 << 30, Clock: func() time.Time { return now }})
+	require.NoError(b, err)
+	id, err := h.CreateRoom(room.Config{Type: room.RelayType, Capacity: 2, TickRate: 60})
+	require.NoError(b, err)
+	sh := h.shards[0]
+	sh.step(now)
+	p := &countPeer{id: 1}
+	h.PeerOpened(p)
+	req, _ := frame.Marshal(&frame.RoomJoin{Ref: 1, RoomID: id})
+	_, err = h.HandleFrame(now, p, netcode.Reliable, frame.KindRoomJoin, req)
+	require.NoError(b, err)
+	sh.step(now)
+	in, _ := frame.Marshal(&frame.RoomInput{RoomID: id, Seq: 1, Data: []byte("0123456789abcdef")})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		now = now.Add(time.Microsecond)
+		if _, err := h.HandleFrame(now, p, netcode.Unreliable, frame.KindRoomInput, in); err != nil {
+			b.Fatal(err)
+		}
+		if i%1000 == 999 {
+			b.StopTimer()
+			sh.drain(h.shards[0].heap[0], now)
+			b.StartTimer()
+		}
+	}
+}

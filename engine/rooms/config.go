@@ -2,7 +2,6 @@ package rooms
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"runtime"
 	"time"
@@ -23,6 +22,11 @@ const (
 	DefaultMaxInputsPerSecond = 240
 	DefaultMaxInputErrors     = 4
 	DefaultMaxListed          = 100
+
+	DefaultMaxRoomsCreatedPerUser = 8
+	DefaultMaxRooms               = 10_000
+	DefaultMaxClientTickRate      = 30
+	DefaultEmptyRoomTTL           = 30 * time.Second
 )
 
 // Config configures a Hub. The zero value is a working configuration:
@@ -68,6 +72,27 @@ type Config struct {
 	// MaxListed bounds the rooms in one RoomListResult (default 100, at
 	// most frame.MaxRoomListed).
 	MaxListed int
+
+	// Limits on rooms created by clients (RoomCreate, and RoomJoinOrCreate
+	// when it creates). Rooms created through the Go API (CreateRoom) are
+	// neither limited nor counted by them.
+
+	// MaxRoomsCreatedPerUser bounds the client-created rooms one user
+	// (by UserID, over all its sessions and reconnections) has open at
+	// once, empty or not (default 8). A room counts until it closes;
+	// past the bound a create fails with CodeRoomCreateLimit.
+	MaxRoomsCreatedPerUser int
+	// MaxRooms bounds the client-created rooms open on the server at once
+	// (default 10,000); past it a create fails with CodeRoomCreateLimit.
+	MaxRooms int
+	// MaxClientTickRate caps the tick rate of a client-created room
+	// (default 30 Hz, at most room.MaxTickRate): a higher requested rate
+	// is lowered to it, and RoomJoined tells the client the rate it got.
+	MaxClientTickRate int
+	// EmptyRoomTTL caps how long a client-created room lives with no
+	// members (default 30s): a longer requested empty timeout is lowered
+	// to it. When the room closes its creator's count goes down.
+	EmptyRoomTTL time.Duration
 	// AlignTicks makes every room's first deadline exactly one period
 	// after the room reaches its worker. By default first deadlines are
 	// spread over the period by creation order, so that rooms created
@@ -98,6 +123,12 @@ func (c *Config) populate() error {
 	def(&c.MaxInputsPerSecond, DefaultMaxInputsPerSecond)
 	def(&c.MaxInputErrorsPerSecond, DefaultMaxInputErrors)
 	def(&c.MaxListed, DefaultMaxListed)
+	def(&c.MaxRoomsCreatedPerUser, DefaultMaxRoomsCreatedPerUser)
+	def(&c.MaxRooms, DefaultMaxRooms)
+	def(&c.MaxClientTickRate, DefaultMaxClientTickRate)
+	if c.EmptyRoomTTL == 0 {
+		c.EmptyRoomTTL = DefaultEmptyRoomTTL
+	}
 	if c.DefaultEmptyTimeout == 0 {
 		c.DefaultEmptyTimeout = DefaultEmptyTimeout
 	}
@@ -105,7 +136,7 @@ func (c *Config) populate() error {
 		c.MaxEmptyTimeout = 10 * c.DefaultEmptyTimeout
 	}
 	if c.Logger == nil {
-		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now
@@ -127,12 +158,18 @@ func (c *Config) populate() error {
 		return fmt.Errorf("%w: empty timeouts %v/%v", ErrBadConfig, c.DefaultEmptyTimeout, c.MaxEmptyTimeout)
 	case c.MaxInputSize < 1 || c.MaxInputSize > frame.MaxRoomInput:
 		return fmt.Errorf("%w: MaxInputSize %d not in 1..%d", ErrBadConfig, c.MaxInputSize, frame.MaxRoomInput)
-	case c.MaxInputsPerSecond < 0:
-		return fmt.Errorf("%w: MaxInputsPerSecond %d", ErrBadConfig, c.MaxInputsPerSecond)
 	case c.MaxInputErrorsPerSecond < 1:
 		return fmt.Errorf("%w: MaxInputErrorsPerSecond %d", ErrBadConfig, c.MaxInputErrorsPerSecond)
 	case c.MaxListed < 1 || c.MaxListed > frame.MaxRoomListed:
 		return fmt.Errorf("%w: MaxListed %d", ErrBadConfig, c.MaxListed)
+	case c.MaxRoomsCreatedPerUser < 1:
+		return fmt.Errorf("%w: MaxRoomsCreatedPerUser %d", ErrBadConfig, c.MaxRoomsCreatedPerUser)
+	case c.MaxRooms < 1:
+		return fmt.Errorf("%w: MaxRooms %d", ErrBadConfig, c.MaxRooms)
+	case c.MaxClientTickRate < room.MinTickRate || c.MaxClientTickRate > room.MaxTickRate:
+		return fmt.Errorf("%w: MaxClientTickRate %d not in %d..%d", ErrBadConfig, c.MaxClientTickRate, room.MinTickRate, room.MaxTickRate)
+	case c.EmptyRoomTTL < 0:
+		return fmt.Errorf("%w: EmptyRoomTTL %v", ErrBadConfig, c.EmptyRoomTTL)
 	}
 	return nil
 }

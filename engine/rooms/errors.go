@@ -23,4 +23,8 @@ var (
 	ErrInputRateLimit  = &netcode.CodedError{Code: netcode.CodeInputRateLimited, Msg: "too many room inputs"}
 	ErrInboxFull       = &netcode.CodedError{Code: netcode.CodeInputRateLimited, Msg: "room inbox full"}
 	ErrBadRoomSettings = &netcode.CodedError{Code: netcode.CodeBadRoomConfig, Msg: "invalid room settings"}
+	// ErrUserRoomLimit and ErrServerRoomLimit refuse a client's room
+	// creation (Config.MaxRoomsCreatedPerUser, Config.MaxRooms).
+	ErrUserRoomLimit   = &netcode.CodedError{Code: netcode.CodeRoomCreateLimit, Msg: "too many open rooms created by this user"}
+	ErrServerRoomLimit = &netcode.CodedError{Code: netcode.CodeRoomCreateLimit, Msg: "too many open rooms on the server"}
 )

@@ -36,24 +36,3 @@ func TestHistogramQuantiles(t *testing.T) {
 		}
 	}
 }
-
-func TestTokenBucket(t *testing.T) {
-	b := newTokenBucket(10, 5)
-	now := t0
-	for i := 0; i < 5; i++ {
-		assert.True(t, b.allow(now), "burst %d", i)
-	}
-	assert.False(t, b.allow(now))
-	now = now.Add(100 * time.Millisecond) // one token back
-	assert.True(t, b.allow(now))
-	assert.False(t, b.allow(now))
-	now = now.Add(time.Hour) // refills to the burst, no more
-	for i := 0; i < 5; i++ {
-		assert.True(t, b.allow(now))
-	}
-	assert.False(t, b.allow(now))
-	unlimited := newTokenBucket(0, 0)
-	for i := 0; i < 100; i++ {
-		assert.True(t, unlimited.allow(now))
-	}
-}

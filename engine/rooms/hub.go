@@ -9,9 +9,12 @@ import (
 	"math/rand/v2"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/tickwire/tickwire/engine/service"
 	"github.com/tickwire/tickwire/netcode"
@@ -23,10 +26,11 @@ import (
 // service.Service (it owns frame kinds 16–63) and a service.Runner (Run
 // drives the tick workers).
 type Hub struct {
-	cfg    Config
-	shards []*shard
-	drops  dropCounters
-	seq    atomic.Uint64 // creation order, for matchmaking ties and listing
+	cfg     Config
+	shards  []*shard
+	drops   dropCounters
+	refused refusalCounters
+	seq     atomic.Uint64 // creation order, for matchmaking ties and listing
 
 	sessions sync.Map // session id → *session
 
@@ -36,12 +40,14 @@ type Hub struct {
 	matchMu [matchStripes]sync.Mutex
 	seed    maphash.Seed
 
-	mu      sync.Mutex // guards the fields below
-	types   map[string]*roomType
-	rooms   map[uint64]*entry
-	byKey   map[matchKey]map[*entry]struct{} // public rooms by type and label
-	closed  bool                             // Run ended: no new rooms
-	running bool
+	mu          sync.Mutex // guards the fields below
+	types       map[string]*roomType
+	rooms       map[uint64]*entry
+	byKey       map[matchKey]map[*entry]struct{} // public rooms by type and label
+	created     map[string]int                   // open client-created rooms by creator (session.creator)
+	clientRooms int                              // open client-created rooms
+	closed      bool                             // Run ended: no new rooms
+	running     bool
 }
 
 type roomType struct {
@@ -76,6 +82,9 @@ type entry struct {
 	cap  int
 	rate int
 	priv bool
+	// creator is who a client-created room counts against (see
+	// session.creator); empty for rooms created through the Go API.
+	creator string
 
 	seats  int  // members plus joins queued to the room
 	closed bool // the room is closing: refuse joins
@@ -86,19 +95,27 @@ type session struct {
 	peer service.Peer
 	dec  *frame.Decoder // used only by the session's reader (HandleFrame)
 	in   frame.RoomInput
+	// creator is the key the rooms this session creates count against:
+	// its user id, so that reconnecting does not reset the count.
+	creator string
+	inputs  *rate.Limiter // room inputs (MaxInputsPerSecond)
+	errs    *rate.Limiter // Error replies to refused inputs
 
 	mu     sync.Mutex // guards the fields below
 	rooms  map[uint64]*entry
-	bucket tokenBucket // room inputs
-	errs   tokenBucket // Error replies to refused inputs
 	closed bool
 }
 
 // mayRefuse takes a token for answering a refused input with an Error.
-func (s *session) mayRefuse(now time.Time) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.errs.allow(now)
+func (s *session) mayRefuse(now time.Time) bool { return s.errs.AllowN(now, 1) }
+
+// perSecond is a limiter of n events per second with a burst of n; a
+// negative n lifts the limit.
+func perSecond(n int) *rate.Limiter {
+	if n < 0 {
+		return rate.NewLimiter(rate.Inf, 0)
+	}
+	return rate.NewLimiter(rate.Limit(n), n)
 }
 
 var (
@@ -114,11 +131,12 @@ func New(cfg Config) (*Hub, error) {
 		return nil, err
 	}
 	h := &Hub{
-		cfg:   cfg,
-		seed:  maphash.MakeSeed(),
-		types: map[string]*roomType{},
-		rooms: map[uint64]*entry{},
-		byKey: map[matchKey]map[*entry]struct{}{},
+		cfg:     cfg,
+		seed:    maphash.MakeSeed(),
+		types:   map[string]*roomType{},
+		rooms:   map[uint64]*entry{},
+		byKey:   map[matchKey]map[*entry]struct{}{},
+		created: map[string]int{},
 	}
 	for i := 0; i < cfg.Workers; i++ {
 		h.shards = append(h.shards, newShard(h, i))
@@ -154,12 +172,17 @@ func (h *Hub) Handles(k frame.Kind) bool { return k >= 16 && k <= 63 }
 
 // PeerOpened implements service.Service.
 func (h *Hub) PeerOpened(p service.Peer) {
+	creator := p.UserID()
+	if creator == "" { // not expected: every session has a user
+		creator = "\x00session:" + strconv.FormatUint(p.SessionID(), 10)
+	}
 	s := &session{
-		peer:   p,
-		dec:    frame.NewDecoder(),
-		rooms:  map[uint64]*entry{},
-		bucket: newTokenBucket(h.cfg.MaxInputsPerSecond, h.cfg.MaxInputsPerSecond),
-		errs:   newTokenBucket(h.cfg.MaxInputErrorsPerSecond, h.cfg.MaxInputErrorsPerSecond),
+		peer:    p,
+		dec:     frame.NewDecoder(),
+		creator: creator,
+		rooms:   map[uint64]*entry{},
+		inputs:  perSecond(h.cfg.MaxInputsPerSecond),
+		errs:    perSecond(h.cfg.MaxInputErrorsPerSecond),
 	}
 	h.sessions.Store(p.SessionID(), s)
 }
@@ -208,15 +231,22 @@ func (h *Hub) HandleFrame(now time.Time, p service.Peer, ch netcode.Channel, k f
 		if err := s.dec.Decode(data, &m); err != nil {
 			return refOf(data), err
 		}
-		req := frame.RoomJoinOrCreate{Ref: m.Ref, Type: m.Type, Label: m.Label, Capacity: m.Capacity,
-			TickRate: m.TickRate, EmptyTimeoutMs: m.EmptyTimeoutMs, Params: m.Params}
-		return m.Ref, h.open(now, s, &req, m.Private, false)
+		cfg, err := h.clientSettings(m.Type, m.Label, int(m.Capacity), int(m.TickRate), m.EmptyTimeoutMs, m.Params)
+		if err != nil {
+			return m.Ref, err
+		}
+		cfg.Private = m.Private
+		return m.Ref, h.createAndJoin(now, s, cfg, m.Ref)
 	case frame.KindRoomJoinOrCreate:
 		var m frame.RoomJoinOrCreate
 		if err := s.dec.Decode(data, &m); err != nil {
 			return refOf(data), err
 		}
-		return m.Ref, h.open(now, s, &m, false, true)
+		cfg, err := h.clientSettings(m.Type, m.Label, int(m.Capacity), int(m.TickRate), m.EmptyTimeoutMs, m.Params)
+		if err != nil {
+			return m.Ref, err
+		}
+		return m.Ref, h.joinOrCreate(now, s, cfg, m.Ref)
 	case frame.KindRoomJoin:
 		var m frame.RoomJoin
 		if err := s.dec.Decode(data, &m); err != nil {
@@ -234,7 +264,12 @@ func (h *Hub) HandleFrame(now time.Time, p service.Peer, ch netcode.Channel, k f
 		if err := s.dec.Decode(data, &m); err != nil {
 			return refOf(data), err
 		}
-		res := frame.RoomListResult{Ref: m.Ref, Rooms: h.ListRooms(m.Type, m.Label, int(m.Limit))}
+		label, err := frame.CleanText(frame.TextRoomLabel, m.Label)
+		if err != nil {
+			h.refused.badLabel.Add(1)
+			return m.Ref, err
+		}
+		res := frame.RoomListResult{Ref: m.Ref, Rooms: h.ListRooms(m.Type, label, int(m.Limit))}
 		b, err := frame.Marshal(&res)
 		if err != nil {
 			return m.Ref, err
@@ -253,25 +288,33 @@ func refOf(data []byte) uint32 {
 	return ref
 }
 
-// open serves RoomCreate (matchmake false) and RoomJoinOrCreate.
-func (h *Hub) open(now time.Time, s *session, m *frame.RoomJoinOrCreate, private, matchmake bool) error {
-	cfg, err := h.settings(m.Type, m.Label, int(m.Capacity), int(m.TickRate), m.EmptyTimeoutMs, m.Params)
+// clientSettings turns the room settings a client asked for (RoomCreate,
+// RoomJoinOrCreate) into a room.Config: the label must pass
+// frame.CleanText (it is stored normalized), zero fields take the hub's
+// defaults, a tick rate above MaxClientTickRate and an empty timeout
+// above EmptyRoomTTL are lowered to them (counted), and the hub's limits
+// apply.
+func (h *Hub) clientSettings(typ, label string, capacity, tickRate int, emptyMs uint32, params []byte) (room.Config, error) {
+	label, err := frame.CleanText(frame.TextRoomLabel, label)
 	if err != nil {
-		return err
+		h.refused.badLabel.Add(1)
+		return room.Config{}, err
 	}
-	if matchmake {
-		return h.joinOrCreate(now, s, cfg, m.Ref)
+	cfg := room.Config{Type: typ, Label: label, Capacity: capacity, TickRate: tickRate, Params: params,
+		EmptyTimeout: time.Duration(emptyMs) * time.Millisecond}
+	switch {
+	case cfg.TickRate == 0:
+		cfg.TickRate = min(h.cfg.DefaultTickRate, h.cfg.MaxClientTickRate)
+	case cfg.TickRate > h.cfg.MaxClientTickRate && cfg.TickRate <= room.MaxTickRate:
+		cfg.TickRate = h.cfg.MaxClientTickRate
+		h.refused.tickRateCapped.Add(1)
 	}
-	cfg.Private = private
-	return h.createAndJoin(now, s, cfg, m.Ref)
-}
-
-// settings turns requested room settings into a room.Config with the
-// hub's defaults and limits applied.
-func (h *Hub) settings(typ, label string, capacity, rate int, emptyMs uint32, params []byte) (room.Config, error) {
-	cfg := room.Config{Type: typ, Label: label, Capacity: capacity, TickRate: rate, Params: params}
-	if emptyMs > 0 {
-		cfg.EmptyTimeout = time.Duration(emptyMs) * time.Millisecond
+	switch {
+	case cfg.EmptyTimeout == 0:
+		cfg.EmptyTimeout = min(h.cfg.DefaultEmptyTimeout, h.cfg.EmptyRoomTTL)
+	case cfg.EmptyTimeout > h.cfg.EmptyRoomTTL:
+		cfg.EmptyTimeout = h.cfg.EmptyRoomTTL
+		h.refused.emptyTTLCapped.Add(1)
 	}
 	if err := h.fill(&cfg); err != nil {
 		return cfg, err
@@ -309,13 +352,12 @@ func (h *Hub) input(now time.Time, s *session, ch netcode.Channel, m *frame.Room
 	}
 	s.mu.Lock()
 	e := s.rooms[m.RoomID]
-	allowed := e != nil && s.bucket.allow(now)
 	s.mu.Unlock()
 	if e == nil {
 		h.drops.notMember.Add(1)
 		return ErrNotInRoom
 	}
-	if !allowed {
+	if !s.inputs.AllowN(now, 1) {
 		h.drops.rateLimited.Add(1)
 		return ErrInputRateLimit
 	}
@@ -425,8 +467,16 @@ func (h *Hub) createAndJoin(now time.Time, s *session, cfg room.Config, ref uint
 
 // CreateRoom creates an empty room from cfg (zero fields take the hub's
 // defaults; cfg.ID is assigned) and returns its id. The room closes after
-// its empty timeout unless someone joins.
+// its empty timeout unless someone joins. The label must pass
+// frame.CleanText (it is stored normalized). Rooms created here are the
+// embedder's: the client limits (MaxRoomsCreatedPerUser, MaxRooms,
+// MaxClientTickRate, EmptyRoomTTL) do not apply to them.
 func (h *Hub) CreateRoom(cfg room.Config) (uint64, error) {
+	label, err := frame.CleanText(frame.TextRoomLabel, cfg.Label)
+	if err != nil {
+		return 0, err
+	}
+	cfg.Label = label
 	if err := h.fill(&cfg); err != nil {
 		return 0, err
 	}
@@ -438,12 +488,18 @@ func (h *Hub) CreateRoom(cfg room.Config) (uint64, error) {
 }
 
 // create builds a room and hands it to a worker. With a session, the
-// session's seat is reserved and its join queued before any worker sees
-// the room.
+// room is client-created: it must fit the creation limits and counts
+// against them until it closes, and the session's seat is reserved and
+// its join queued before any worker sees the room.
 func (h *Hub) create(now time.Time, cfg room.Config, s *session, ref uint32) (*entry, error) {
 	h.mu.Lock()
 	typ := h.types[cfg.Type]
 	closed := h.closed
+	var limitErr error
+	if s != nil && !closed && typ != nil {
+		// Refuse early, before the factory runs; checked again below.
+		limitErr = h.mayCreateLocked(s.creator)
+	}
 	var id uint64
 	for id == 0 || h.rooms[id] != nil {
 		id = rand.Uint64()
@@ -451,6 +507,9 @@ func (h *Hub) create(now time.Time, cfg room.Config, s *session, ref uint32) (*e
 	h.mu.Unlock()
 	if closed {
 		return nil, ErrHubClosed
+	}
+	if limitErr != nil {
+		return nil, limitErr
 	}
 	if typ == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownType, cfg.Type)
@@ -481,9 +540,15 @@ func (h *Hub) create(now time.Time, cfg room.Config, s *session, ref uint32) (*e
 		return nil, netcode.Errorf(netcode.CodeInternal, "room id collision")
 	}
 	if s != nil {
+		if err := h.mayCreateLocked(s.creator); err != nil {
+			return nil, err
+		}
 		if err := h.reserveLocked(s, e); err != nil {
 			return nil, err
 		}
+		e.creator = s.creator
+		h.created[e.creator]++
+		h.clientRooms++
 		// The run is not yet shared: this cannot fail.
 		_ = e.run.enqueue(op{kind: opJoin, sess: s, ref: ref}, nil)
 	}
@@ -500,6 +565,20 @@ func (h *Hub) create(now time.Time, cfg room.Config, s *session, ref uint32) (*e
 	typ.stats.rooms.Add(1)
 	h.leastLoaded().add(e.run)
 	return e, nil
+}
+
+// mayCreateLocked checks the creation limits for a client-created room
+// counted against creator, counting a refusal. Called with h.mu held.
+func (h *Hub) mayCreateLocked(creator string) error {
+	switch {
+	case h.created[creator] >= h.cfg.MaxRoomsCreatedPerUser:
+		h.refused.userLimit.Add(1)
+		return ErrUserRoomLimit
+	case h.clientRooms >= h.cfg.MaxRooms:
+		h.refused.serverLimit.Add(1)
+		return ErrServerRoomLimit
+	}
+	return nil
 }
 
 // newHandler calls a room type's factory, turning a panic into an error.
@@ -614,6 +693,12 @@ func (h *Hub) removeLocked(e *entry) {
 	}
 	e.closed = true
 	delete(h.rooms, e.id)
+	if e.creator != "" {
+		h.clientRooms--
+		if h.created[e.creator]--; h.created[e.creator] <= 0 {
+			delete(h.created, e.creator)
+		}
+	}
 	if set := h.byKey[e.key]; set != nil {
 		delete(set, e)
 		if len(set) == 0 {
@@ -641,6 +726,7 @@ func (h *Hub) Stats() Stats {
 	st := Stats{Types: map[string]TypeStats{}}
 	h.mu.Lock()
 	st.Rooms = len(h.rooms)
+	st.ClientRooms = h.clientRooms
 	types := make([]*roomType, 0, len(h.types))
 	for _, t := range h.types {
 		types = append(types, t)
@@ -655,6 +741,7 @@ func (h *Hub) Stats() Stats {
 		TooLarge: h.drops.tooLarge.Load(), NotMember: h.drops.notMember.Load(),
 		Unanswered: h.drops.unanswered.Load(),
 	}
+	st.Refused = h.refused.snapshot()
 	return st
 }
 

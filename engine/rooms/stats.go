@@ -62,6 +62,42 @@ type Stats struct {
 	Sessions int                  `json:"sessions"` // sessions known to the hub
 	Types    map[string]TypeStats `json:"types"`    // per room type
 	Drops    Drops                `json:"drops"`
+	// ClientRooms is the open rooms that clients created (the rooms
+	// Config.MaxRooms bounds).
+	ClientRooms int      `json:"client_rooms"`
+	Refused     Refusals `json:"refused"`
+}
+
+// Refusals counts refused or adjusted client room requests, by reason.
+type Refusals struct {
+	// UserLimit: the user had MaxRoomsCreatedPerUser rooms open
+	// (CodeRoomCreateLimit).
+	UserLimit uint64 `json:"user_limit"`
+	// ServerLimit: MaxRooms client-created rooms were open
+	// (CodeRoomCreateLimit).
+	ServerLimit uint64 `json:"server_limit"`
+	// BadLabel: the label failed frame.CleanText (CodeBadText).
+	BadLabel uint64 `json:"bad_label"`
+	// TickRateCapped and EmptyTTLCapped count rooms created with a lower
+	// tick rate (MaxClientTickRate) or a shorter empty timeout
+	// (EmptyRoomTTL) than the client asked for: adjusted, not refused.
+	TickRateCapped uint64 `json:"tick_rate_capped"`
+	EmptyTTLCapped uint64 `json:"empty_ttl_capped"`
+}
+
+type refusalCounters struct {
+	userLimit      atomic.Uint64
+	serverLimit    atomic.Uint64
+	badLabel       atomic.Uint64
+	tickRateCapped atomic.Uint64
+	emptyTTLCapped atomic.Uint64
+}
+
+func (c *refusalCounters) snapshot() Refusals {
+	return Refusals{
+		UserLimit: c.userLimit.Load(), ServerLimit: c.serverLimit.Load(), BadLabel: c.badLabel.Load(),
+		TickRateCapped: c.tickRateCapped.Load(), EmptyTTLCapped: c.emptyTTLCapped.Load(),
+	}
 }
 
 type dropCounters struct {
