@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
@@ -26,6 +25,9 @@ const (
 	DefaultIdleTimeout        = 10 * time.Second
 	DefaultShutdownTimeout    = 5 * time.Second
 	DefaultCloseLinger        = time.Second
+	DefaultMaxSessionsPerIP   = 32
+	DefaultMaxSessions        = 10_000
+	DefaultRateLimitGrace     = 5 * time.Second
 )
 
 // Config configures an Engine. The zero value is a working configuration:
@@ -52,11 +54,26 @@ type Config struct {
 	// the same size (default 200); frames above it are dropped and answered
 	// with CodeRateLimited. Negative disables the limit (benchmarks).
 	MaxFramesPerSecond int
+	// RateLimitGrace is how long a session may keep sending above
+	// MaxFramesPerSecond before it is closed with CodeRateLimited (which
+	// may reconnect) (default 5s). The excess counts as one run while
+	// refusals come less than a second apart. Negative: never close,
+	// only drop.
+	RateLimitGrace time.Duration
 	// MaxBadFrames is how many bad input frames (the protocol-input codes:
-	// bad_frame, frame_too_large, unknown_kind, not_authenticated,
-	// rate_limited) a session may send before it is closed with
-	// CodeTooManyErrors (default 10).
+	// bad_frame, frame_too_large, unknown_kind, not_authenticated) a
+	// session may send before it is closed with CodeTooManyErrors
+	// (default 10). Frames over the rate limit are not bad frames.
 	MaxBadFrames int
+	// MaxSessionsPerIP caps the sessions open at once from one client
+	// address, on every transport together (default 32): an IPv4 address,
+	// or the /64 of an IPv6 one. Addresses without an IP (in-memory links)
+	// are not capped per IP. MaxSessions caps the sessions open on the
+	// engine (default 10000). A connection above either is closed at once
+	// with CodeTooManySessions, before any service sees it. Negative
+	// lifts the cap.
+	MaxSessionsPerIP int
+	MaxSessions      int
 	// ReliableQueue is the capacity, in frames, of each session's reliable
 	// send queue (default 1024). Overflow closes the session with
 	// CodeSlowConsumer.
@@ -97,7 +114,7 @@ type Config struct {
 // withDefaults fills zero fields and validates the result.
 func (c Config) withDefaults() (Config, error) {
 	if c.Logger == nil {
-		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.TokenKey == nil {
 		c.TokenKey = auth.RandomKey()
@@ -121,6 +138,9 @@ func (c Config) withDefaults() (Config, error) {
 	defInt(&c.MaxFrameSize, DefaultMaxFrameSize)
 	defInt(&c.MaxFramesPerSecond, DefaultMaxFramesPerSecond)
 	defInt(&c.MaxBadFrames, DefaultMaxBadFrames)
+	defInt(&c.MaxSessionsPerIP, DefaultMaxSessionsPerIP)
+	defInt(&c.MaxSessions, DefaultMaxSessions)
+	def(&c.RateLimitGrace, DefaultRateLimitGrace)
 	defInt(&c.ReliableQueue, DefaultReliableQueue)
 	defInt(&c.UnreliableQueue, DefaultUnreliableQueue)
 	if c.Now == nil {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +29,8 @@ type Engine struct {
 	nextID atomic.Uint64
 	closer closer
 
+	lastRefusedLog atomic.Int64 // unix nanos of the last "connection refused" warning
+
 	baseCtx    context.Context // cancelled when Shutdown finishes
 	baseCancel context.CancelFunc
 
@@ -45,7 +49,8 @@ type Engine struct {
 	closed    bool
 	listeners []netcode.Listener
 	sessions  map[uint64]*session
-	noSess    chan struct{} // closed when closed and no session is left
+	perIP     map[netip.Addr]int // open sessions by client address key (ipKey)
+	noSess    chan struct{}      // closed when closed and no session is left
 	svcCancel context.CancelFunc
 }
 
@@ -67,6 +72,7 @@ func New(cfg Config) (*Engine, error) {
 		shutdownDone: make(chan struct{}),
 		svcFailed:    make(chan error, 1),
 		sessions:     map[uint64]*session{},
+		perIP:        map[netip.Addr]int{},
 		noSess:       make(chan struct{}),
 		closer:       closer{wake: make(chan struct{}, 1), stop: make(chan struct{})},
 	}
@@ -277,14 +283,36 @@ func (e *Engine) acceptLoop(l netcode.Listener) {
 }
 
 func (e *Engine) startSession(c netcode.Conn) {
+	ip, hasIP := ipKey(c.RemoteAddr())
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
 		_ = c.Close(netcode.CodeServerShutdown, "server shutting down")
 		return
 	}
+	refused, reason := -1, ""
+	switch {
+	case e.cfg.MaxSessions > 0 && len(e.sessions) >= e.cfg.MaxSessions:
+		refused, reason = refusedGlobal, "too many sessions on the server"
+	case hasIP && e.cfg.MaxSessionsPerIP > 0 && e.perIP[ip] >= e.cfg.MaxSessionsPerIP:
+		refused, reason = refusedPerIP, "too many sessions from your address"
+	}
+	if refused >= 0 {
+		e.mu.Unlock()
+		e.c.refused[refused].Add(1)
+		e.warnRefused(c, refusedNames[refused])
+		// A fresh connection has nothing queued: Close sends its code at
+		// once (KCP: a datagram; TCP: a record into an empty socket
+		// buffer), so the accept loop does not wait on the peer.
+		_ = c.Close(netcode.CodeTooManySessions, reason)
+		return
+	}
 	s := newSession(e, c, e.nextID.Add(1))
+	s.ip, s.hasIP = ip, hasIP
 	e.sessions[s.id] = s
+	if hasIP {
+		e.perIP[ip]++
+	}
 	e.sessWG.Add(2)
 	e.mu.Unlock()
 	e.c.sessionsOpen.Add(1)
@@ -295,14 +323,64 @@ func (e *Engine) startSession(c netcode.Conn) {
 
 // removeSession is the last step of a session's teardown.
 func (e *Engine) removeSession(s *session) {
-	e.c.sessionsOpen.Add(-1)
 	s.log.Info("session closed", "code", s.closeCode.String(), "reason", s.closeReason)
 	e.mu.Lock()
 	delete(e.sessions, s.id)
+	if s.hasIP {
+		if e.perIP[s.ip]--; e.perIP[s.ip] <= 0 {
+			delete(e.perIP, s.ip)
+		}
+	}
 	if e.closed && len(e.sessions) == 0 {
 		close(e.noSess)
 	}
 	e.mu.Unlock()
+	// Counted last: once SessionsOpen shows the session gone, its place
+	// under MaxSessions and MaxSessionsPerIP is free.
+	e.c.sessionsOpen.Add(-1)
+}
+
+// ipKey is the key MaxSessionsPerIP counts addr under: its IPv4 address
+// (an IPv4-mapped IPv6 address counts as IPv4), or the /64 prefix of its
+// IPv6 address, which one subscriber usually holds whole. ok is false for
+// an address that carries no IP (an in-memory link).
+func ipKey(addr net.Addr) (key netip.Addr, ok bool) {
+	var ip netip.Addr
+	switch a := addr.(type) {
+	case *net.UDPAddr:
+		ip, ok = netip.AddrFromSlice(a.IP)
+	case *net.TCPAddr:
+		ip, ok = netip.AddrFromSlice(a.IP)
+	default:
+		if addr == nil {
+			return netip.Addr{}, false
+		}
+		if ap, err := netip.ParseAddrPort(addr.String()); err == nil {
+			ip, ok = ap.Addr(), true
+		} else if a, err := netip.ParseAddr(addr.String()); err == nil {
+			ip, ok = a, true
+		}
+	}
+	if !ok || !ip.IsValid() {
+		return netip.Addr{}, false
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		return netip.PrefixFrom(ip, 64).Masked().Addr(), true
+	}
+	return ip, true
+}
+
+// warnRefused logs a refused connection, at most once a second: a flood
+// of refusals must not become a flood of log lines (the counters have
+// every one).
+func (e *Engine) warnRefused(c netcode.Conn, reason string) {
+	now := e.cfg.Now()
+	last := e.lastRefusedLog.Load()
+	if now.UnixNano()-last < int64(time.Second) || !e.lastRefusedLog.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	e.log.Warn("connection refused", "reason", reason, "transport", c.Transport(), "remote", c.RemoteAddr().String())
 }
 
 // getBuf returns a pooled buffer of length n.

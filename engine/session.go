@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,9 @@ type session struct {
 	conn netcode.Conn
 	id   uint64
 	log  *slog.Logger // reader-owned once the session runs: hello adds the client to it
+
+	ip    netip.Addr // the MaxSessionsPerIP key (ipKey); set before the session runs
+	hasIP bool
 
 	// Identity, written by the reader before authed is set and never
 	// changed afterwards.
@@ -54,7 +58,10 @@ type session struct {
 	// Reader-owned state.
 	dec       *frame.Decoder
 	enc       *frame.Encoder
-	limiter   *rate.Limiter
+	limiter   *rate.Limiter // MaxFramesPerSecond; nil when lifted
+	answers   *rate.Limiter // rate_limited Error answers: at most rateLimitedAnswers a second
+	floodFrom time.Time     // start of the current run of refusals (see rateLimited)
+	floodLast time.Time     // the last refusal
 	bad       int
 	opened    bool // services saw PeerOpened
 	handshake *time.Timer
@@ -86,6 +93,7 @@ func newSession(e *Engine, c netcode.Conn, id uint64) *session {
 	s.q.unrel = newRing(e.cfg.UnreliableQueue)
 	if n := e.cfg.MaxFramesPerSecond; n > 0 {
 		s.limiter = rate.NewLimiter(rate.Limit(n), n)
+		s.answers = rate.NewLimiter(rateLimitedAnswers, rateLimitedAnswers)
 	}
 	return s
 }
@@ -386,8 +394,7 @@ func (s *session) handle(now time.Time, ch netcode.Channel, data []byte) bool {
 		return s.fail(netcode.CodeFrameTooLarge, fmt.Sprintf("frame of %d bytes, limit %d", len(data), e.cfg.MaxFrameSize), refOf(data))
 	}
 	if s.limiter != nil && !s.limiter.AllowN(now, 1) {
-		e.c.drops[dropRateLimited].Add(1)
-		return s.fail(netcode.CodeRateLimited, "frame dropped: above the frame rate", refOf(data))
+		return s.rateLimited(now, data)
 	}
 	k, err := frame.Peek(data)
 	if err != nil {
@@ -429,6 +436,39 @@ func (s *session) handle(now time.Time, ch netcode.Channel, data []byte) bool {
 	ref, err := svc.HandleFrame(now, s, ch, k, data)
 	if err != nil {
 		return s.failErr(err, ref)
+	}
+	return true
+}
+
+// rateLimitedAnswers bounds the rate_limited Error frames a flooding
+// session is sent per second (the burst is the same): answering every
+// dropped frame would let the flood double itself on the way out.
+const rateLimitedAnswers = 2
+
+// floodGap is the calm that ends a run of rate-limit refusals: refusals
+// less than floodGap apart belong to one run of sustained excess.
+const floodGap = time.Second
+
+// rateLimited drops a frame above MaxFramesPerSecond. It is not a bad
+// frame: the first refusals of every second are answered with
+// rate_limited (carrying the frame's ref), the rest only counted, and a
+// session that keeps sending above the rate for RateLimitGrace is closed
+// with CodeRateLimited, which may reconnect.
+func (s *session) rateLimited(now time.Time, data []byte) bool {
+	e := s.e
+	e.c.drops[dropRateLimited].Add(1)
+	if s.floodFrom.IsZero() || now.Sub(s.floodLast) >= floodGap {
+		s.floodFrom = now
+	}
+	s.floodLast = now
+	if g := e.cfg.RateLimitGrace; g > 0 && now.Sub(s.floodFrom) >= g {
+		msg := fmt.Sprintf("above %d frames per second for %v", e.cfg.MaxFramesPerSecond, g)
+		s.sendError(netcode.CodeRateLimited, msg, 0)
+		s.close(netcode.CodeRateLimited, msg, true)
+		return false
+	}
+	if s.answers.AllowN(now, 1) {
+		s.sendError(netcode.CodeRateLimited, "frame dropped: above the frame rate", refOf(data))
 	}
 	return true
 }
@@ -518,7 +558,7 @@ func (s *session) reject(code netcode.Code, msg string) bool {
 func isInputCode(code netcode.Code) bool {
 	switch code {
 	case netcode.CodeBadFrame, netcode.CodeFrameTooLarge, netcode.CodeUnknownKind,
-		netcode.CodeNotAuthenticated, netcode.CodeRateLimited:
+		netcode.CodeNotAuthenticated:
 		return true
 	}
 	return false

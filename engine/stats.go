@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -30,6 +31,15 @@ type Stats struct {
 	// "closed" (sent to a closing session), "rate_limited" (input over
 	// the frame rate).
 	Drops map[string]uint64 `json:"drops"`
+	// SessionsRefused counts connections closed with too_many_sessions
+	// before they became sessions, by reason: "per_ip"
+	// (MaxSessionsPerIP), "global" (MaxSessions).
+	SessionsRefused map[string]uint64 `json:"sessions_refused"`
+	// Listeners holds, by "transport/address", the snapshot of every
+	// listener that implements netcode.ListenerStatsReporter (KCP:
+	// handshakes, refusals, spoofed and malformed datagrams dropped).
+	// Filled by Engine.ServiceStats and GET /v1/stats.
+	Listeners map[string]netcode.ListenerStats `json:"listeners,omitempty"`
 	// Services holds, by service name, the snapshot of every service that
 	// implements service.StatsReporter (the room hub's per-type tick
 	// timings, for one). Filled by Engine.ServiceStats and GET /v1/stats.
@@ -51,6 +61,16 @@ const (
 
 var dropNames = [numDrops]string{"unreliable_overflow", "reliable_overflow", "closed", "rate_limited", "too_large", "promoted_unreliable_too_large"}
 
+// Reasons a connection is refused before it becomes a session, used in
+// Stats.SessionsRefused.
+const (
+	refusedPerIP = iota
+	refusedGlobal
+	numRefused
+)
+
+var refusedNames = [numRefused]string{"per_ip", "global"}
+
 // counters are the engine-wide counters; the hot ones are atomics, the
 // per-code maps take a mutex (they move only on errors and closes).
 type counters struct {
@@ -62,6 +82,7 @@ type counters struct {
 	bytesIn       atomic.Uint64
 	bytesOut      atomic.Uint64
 	drops         [numDrops]atomic.Uint64
+	refused       [numRefused]atomic.Uint64
 
 	mu     sync.Mutex // guards the maps below
 	errors map[netcode.Code]uint64
@@ -98,9 +119,14 @@ func (c *counters) snapshot() Stats {
 		Errors:        map[string]uint64{},
 		Closes:        map[string]uint64{},
 		Drops:         map[string]uint64{},
+
+		SessionsRefused: map[string]uint64{},
 	}
 	for i := range c.drops {
 		s.Drops[dropNames[i]] = c.drops[i].Load()
+	}
+	for i := range c.refused {
+		s.SessionsRefused[refusedNames[i]] = c.refused[i].Load()
 	}
 	c.mu.Lock()
 	for k, v := range c.errors {
@@ -114,9 +140,23 @@ func (c *counters) snapshot() Stats {
 }
 
 // ServiceStats returns Stats with Services filled from every service
-// that implements service.StatsReporter.
+// that implements service.StatsReporter, and Listeners from every
+// listener given to Serve (until Shutdown) that implements
+// netcode.ListenerStatsReporter.
 func (e *Engine) ServiceStats() Stats {
 	st := e.Stats()
+	e.mu.Lock()
+	listeners := slices.Clone(e.listeners)
+	e.mu.Unlock()
+	for _, l := range listeners {
+		if r, ok := l.(netcode.ListenerStatsReporter); ok {
+			ls := r.ListenerStats()
+			if st.Listeners == nil {
+				st.Listeners = map[string]netcode.ListenerStats{}
+			}
+			st.Listeners[ls.Transport+"/"+ls.Addr] = ls
+		}
+	}
 	for _, svc := range e.cfg.Services {
 		if r, ok := svc.(service.StatsReporter); ok {
 			if st.Services == nil {
