@@ -11,10 +11,10 @@ import (
 )
 
 // TickwireServer is a running tickwire server, as StartLocal needs it
-// (*wire.Server of internal/wire is one).
+// (*server.Server is one).
 type TickwireServer interface {
-	KCPAddr() string
-	TCPAddr() string
+	// Addr is the bound address of the transport named name ("kcp", "tcp").
+	Addr(name string) string
 	HTTPAddr() string
 	Shutdown(ctx context.Context) error
 }
@@ -109,7 +109,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (_ *Local, err error) {
 		return nil, err
 	}
 	l.tw = tw
-	l.target.KCP, l.target.TCP, l.target.HTTP = tw.KCPAddr(), tw.TCPAddr(), tw.HTTPAddr()
+	l.target.KCP, l.target.TCP, l.target.HTTP = tw.Addr("kcp"), tw.Addr("tcp"), tw.HTTPAddr()
 	return l, nil
 }
 

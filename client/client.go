@@ -32,6 +32,10 @@ const (
 // Options configure Dial. Addr and Token are required; every other zero
 // field means its default.
 type Options struct {
+	// Dial opens the connection: any transport's dialer, e.g.
+	// kcp.Dialer{Addr: "host:7777"}.Dial or tcp.Dialer{...}.Dial, or a
+	// test's in-memory link. When nil, Transport and Addr are used.
+	Dial DialFunc
 	// Transport is "kcp" (default) or "tcp".
 	Transport string
 	// Addr is the server's realtime address (host:port; UDP for KCP).
@@ -62,6 +66,9 @@ type Options struct {
 	// HandshakeTimeout bounds Dial when ctx has no deadline (default 10s).
 	HandshakeTimeout time.Duration
 }
+
+// DialFunc opens a connection to a server. It honours ctx's deadline.
+type DialFunc func(ctx context.Context) (netcode.Conn, error)
 
 // Message is one frame received from the server.
 type Message struct {
@@ -140,16 +147,18 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 
 	var conn netcode.Conn
 	var err error
-	switch o.Transport {
-	case "", TransportKCP:
+	switch {
+	case o.Dial != nil:
+		conn, err = o.Dial(ctx)
+	case o.Transport == "" || o.Transport == TransportKCP:
 		conn, err = kcp.Dial(ctx, o.Addr, o.KCP)
-	case TransportTCP:
+	case o.Transport == TransportTCP:
 		conn, err = tcp.Dial(ctx, o.Addr, o.TCP)
 	default:
 		return nil, fmt.Errorf("%w: %q", ErrBadTransport, o.Transport)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("client: dial %s %s: %w", o.Transport, o.Addr, err)
+		return nil, fmt.Errorf("client: dial: %w", err)
 	}
 	c := &Client{
 		conn:    conn,

@@ -19,7 +19,9 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/engine"
-	"github.com/tickwire/tickwire/internal/wire"
+	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/server"
 )
 
 func main() {
@@ -34,9 +36,12 @@ func main() {
 	}
 }
 
+// off disables a listener when given as its address.
+const off = server.Off
+
 // options are the command's settings after flags and environment.
 type options struct {
-	wire            wire.Config
+	srv             server.Config
 	logLevel        slog.Level
 	logFormat       string
 	shutdownTimeout time.Duration
@@ -52,10 +57,10 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	}
 	fs := flag.NewFlagSet("tickwire", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	kcpAddr := fs.String("kcp", env("TICKWIRE_KCP_ADDR", wire.DefaultKCPAddr), `KCP (UDP) listen address, or "off" (env TICKWIRE_KCP_ADDR)`)
-	tcpAddr := fs.String("tcp", env("TICKWIRE_TCP_ADDR", wire.DefaultTCPAddr), `TCP listen address, or "off" (env TICKWIRE_TCP_ADDR)`)
-	httpAddr := fs.String("http", env("TICKWIRE_HTTP_ADDR", wire.DefaultHTTPAddr), `HTTP API listen address, or "off" (env TICKWIRE_HTTP_ADDR)`)
-	dataDir := fs.String("data", env("TICKWIRE_DATA_DIR", wire.DefaultDataDir), "data directory for the SQLite database (env TICKWIRE_DATA_DIR)")
+	kcpAddr := fs.String("kcp", env("TICKWIRE_KCP_ADDR", kcp.DefaultAddr), `KCP (UDP) listen address, or "off" (env TICKWIRE_KCP_ADDR)`)
+	tcpAddr := fs.String("tcp", env("TICKWIRE_TCP_ADDR", tcp.DefaultAddr), `TCP listen address, or "off" (env TICKWIRE_TCP_ADDR)`)
+	httpAddr := fs.String("http", env("TICKWIRE_HTTP_ADDR", server.DefaultHTTPAddr), `HTTP API listen address, or "off" (env TICKWIRE_HTTP_ADDR)`)
+	dataDir := fs.String("data", env("TICKWIRE_DATA_DIR", server.DefaultDataDir), "data directory for the SQLite database (env TICKWIRE_DATA_DIR)")
 	tokenKey := fs.String("token-key", env("TICKWIRE_TOKEN_KEY", ""), "token signing key, at least 32 bytes; empty = the key kept in DATA/token.key, created on first start (env TICKWIRE_TOKEN_KEY)")
 	logLevel := fs.String("log-level", env("TICKWIRE_LOG_LEVEL", "info"), "debug, info, warn or error (env TICKWIRE_LOG_LEVEL)")
 	logFormat := fs.String("log-format", env("TICKWIRE_LOG_FORMAT", "text"), "text or json (env TICKWIRE_LOG_FORMAT)")
@@ -97,15 +102,22 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	if it <= hb {
 		return options{}, fmt.Errorf("-idle-timeout %v must exceed -heartbeat %v", it, hb)
 	}
-	o.wire = wire.Config{KCPAddr: *kcpAddr, TCPAddr: *tcpAddr, HTTPAddr: *httpAddr, DataDir: *dataDir}
-	if *tokenKey != "" {
-		o.wire.Engine.TokenKey = []byte(*tokenKey)
+	o.srv = server.Config{HTTPAddr: *httpAddr, DataDir: *dataDir}
+	// The transports this binary serves: one line each.
+	if *kcpAddr != off {
+		o.srv.Transports = append(o.srv.Transports, &kcp.Transport{Addr: *kcpAddr})
 	}
-	o.wire.Engine.MaxFrameSize = *maxFrame
-	o.wire.Engine.MaxFramesPerSecond = *maxFPS
-	o.wire.Engine.GuestTokenTTL = *guestTTL
-	o.wire.Engine.HeartbeatInterval = *heartbeat // wire copies both into the transports
-	o.wire.Engine.IdleTimeout = *idle
+	if *tcpAddr != off {
+		o.srv.Transports = append(o.srv.Transports, &tcp.Transport{Addr: *tcpAddr})
+	}
+	if *tokenKey != "" {
+		o.srv.Engine.TokenKey = []byte(*tokenKey)
+	}
+	o.srv.Engine.MaxFrameSize = *maxFrame
+	o.srv.Engine.MaxFramesPerSecond = *maxFPS
+	o.srv.Engine.GuestTokenTTL = *guestTTL
+	o.srv.Engine.HeartbeatInterval = *heartbeat // the transports enforce both
+	o.srv.Engine.IdleTimeout = *idle
 	o.shutdownTimeout = *shutdown
 	if o.shutdownTimeout == 0 {
 		o.shutdownTimeout = 10 * time.Second
@@ -153,12 +165,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		h = slog.NewJSONHandler(stderr, hopts)
 	}
 	log := slog.New(h)
-	o.wire.Logger = log
-	if o.wire.Engine.TokenKey == nil {
-		log.Info("no token key given: using the one kept in the data directory", "file", filepath.Join(o.wire.DataDir, wire.KeyFile))
+	o.srv.Logger = log
+	if o.srv.Engine.TokenKey == nil {
+		log.Info("no token key given: using the one kept in the data directory", "file", filepath.Join(o.srv.DataDir, server.KeyFile))
 	}
 
-	srv, err := wire.Start(ctx, o.wire)
+	srv, err := server.Start(ctx, o.srv)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/netcode/tcp"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -25,11 +27,11 @@ func envOf(m map[string]string) func(string) string {
 func TestParseDefaults(t *testing.T) {
 	o, err := parse(nil, envOf(nil), io.Discard)
 	require.NoError(t, err)
-	assert.Equal(t, ":7777", o.wire.KCPAddr)
-	assert.Equal(t, ":7778", o.wire.TCPAddr)
-	assert.Equal(t, ":7780", o.wire.HTTPAddr)
-	assert.Equal(t, "./data", o.wire.DataDir)
-	assert.Nil(t, o.wire.Engine.TokenKey)
+	assert.Equal(t, ":7777", transportAddr(o, "kcp"))
+	assert.Equal(t, ":7778", transportAddr(o, "tcp"))
+	assert.Equal(t, ":7780", o.srv.HTTPAddr)
+	assert.Equal(t, "./data", o.srv.DataDir)
+	assert.Nil(t, o.srv.Engine.TokenKey)
 	assert.Equal(t, slog.LevelInfo, o.logLevel)
 	assert.Equal(t, "text", o.logFormat)
 	assert.Equal(t, 10*time.Second, o.shutdownTimeout)
@@ -52,37 +54,37 @@ func TestParseEnvAndFlags(t *testing.T) {
 	})
 	o, err := parse(nil, env, io.Discard)
 	require.NoError(t, err)
-	assert.Equal(t, "127.0.0.1:1", o.wire.KCPAddr)
-	assert.Equal(t, "127.0.0.1:2", o.wire.TCPAddr)
-	assert.Equal(t, "127.0.0.1:3", o.wire.HTTPAddr)
-	assert.Equal(t, "/tmp/env", o.wire.DataDir)
-	assert.Equal(t, []byte(key), o.wire.Engine.TokenKey)
+	assert.Equal(t, "127.0.0.1:1", transportAddr(o, "kcp"))
+	assert.Equal(t, "127.0.0.1:2", transportAddr(o, "tcp"))
+	assert.Equal(t, "127.0.0.1:3", o.srv.HTTPAddr)
+	assert.Equal(t, "/tmp/env", o.srv.DataDir)
+	assert.Equal(t, []byte(key), o.srv.Engine.TokenKey)
 	assert.Equal(t, slog.LevelDebug, o.logLevel)
 	assert.Equal(t, "json", o.logFormat)
-	assert.Equal(t, 50, o.wire.Engine.MaxFramesPerSecond)
-	assert.Equal(t, time.Hour, o.wire.Engine.GuestTokenTTL)
-	assert.Equal(t, 2*time.Second, o.wire.Engine.HeartbeatInterval)
-	assert.Equal(t, 20*time.Second, o.wire.Engine.IdleTimeout)
+	assert.Equal(t, 50, o.srv.Engine.MaxFramesPerSecond)
+	assert.Equal(t, time.Hour, o.srv.Engine.GuestTokenTTL)
+	assert.Equal(t, 2*time.Second, o.srv.Engine.HeartbeatInterval)
+	assert.Equal(t, 20*time.Second, o.srv.Engine.IdleTimeout)
 
 	// Flags win over the environment.
 	o, err = parse([]string{"-kcp", "off", "-data", "/tmp/flag", "-log-level", "warn", "-log-format", "text", "-max-frames-per-sec", "7", "-max-frame-size", "2048", "-shutdown-timeout", "3s", "-idle-timeout", "5s"}, env, io.Discard)
 	require.NoError(t, err)
-	assert.Equal(t, "off", o.wire.KCPAddr)
-	assert.Equal(t, "127.0.0.1:2", o.wire.TCPAddr)
-	assert.Equal(t, "/tmp/flag", o.wire.DataDir)
+	assert.Equal(t, "off", transportAddr(o, "kcp"))
+	assert.Equal(t, "127.0.0.1:2", transportAddr(o, "tcp"))
+	assert.Equal(t, "/tmp/flag", o.srv.DataDir)
 	assert.Equal(t, slog.LevelWarn, o.logLevel)
 	assert.Equal(t, "text", o.logFormat)
-	assert.Equal(t, 7, o.wire.Engine.MaxFramesPerSecond)
-	assert.Equal(t, 2048, o.wire.Engine.MaxFrameSize)
+	assert.Equal(t, 7, o.srv.Engine.MaxFramesPerSecond)
+	assert.Equal(t, 2048, o.srv.Engine.MaxFrameSize)
 	assert.Equal(t, 3*time.Second, o.shutdownTimeout)
-	assert.Equal(t, 5*time.Second, o.wire.Engine.IdleTimeout)
-	assert.Equal(t, 2*time.Second, o.wire.Engine.HeartbeatInterval, "env still applies where no flag is given")
+	assert.Equal(t, 5*time.Second, o.srv.Engine.IdleTimeout)
+	assert.Equal(t, 2*time.Second, o.srv.Engine.HeartbeatInterval, "env still applies where no flag is given")
 }
 
 func TestParseUnlimitedFrameRate(t *testing.T) {
 	o, err := parse([]string{"-max-frames-per-sec", "-1"}, envOf(nil), io.Discard)
 	require.NoError(t, err)
-	assert.Equal(t, -1, o.wire.Engine.MaxFramesPerSecond)
+	assert.Equal(t, -1, o.srv.Engine.MaxFramesPerSecond)
 }
 
 func TestParseErrors(t *testing.T) {
@@ -172,4 +174,22 @@ func TestRunServesAndStopsOnCancel(t *testing.T) {
 	var ce *netcode.CloseError
 	require.ErrorAs(t, c.Err(), &ce)
 	assert.Equal(t, netcode.CodeServerShutdown, ce.Code)
+}
+
+// transportAddr is the address of o's transport named name, or "off" when
+// the binary does not serve it.
+func transportAddr(o options, name string) string {
+	for _, t := range o.srv.Transports {
+		switch t := t.(type) {
+		case *kcp.Transport:
+			if name == t.Name() {
+				return t.Addr
+			}
+		case *tcp.Transport:
+			if name == t.Name() {
+				return t.Addr
+			}
+		}
+	}
+	return off
 }

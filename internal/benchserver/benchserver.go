@@ -4,8 +4,10 @@ import (
 	"context"
 
 	"github.com/tickwire/tickwire/engine/accounts"
-	"github.com/tickwire/tickwire/internal/wire"
+	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/server"
 )
 
 // Config says where and how to start the server. It has the fields of
@@ -48,8 +50,11 @@ var fastArgon2 = accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltL
 
 // Start starts a tickwire server as spec says, with the bench limits
 // unless spec.ProductionLimits.
-func Start(ctx context.Context, spec Config) (*wire.Server, error) {
-	cfg := wire.Config{KCPAddr: spec.KCPAddr, TCPAddr: spec.TCPAddr, HTTPAddr: spec.HTTPAddr, DataDir: spec.DataDir, KCP: spec.KCP}
+func Start(ctx context.Context, spec Config) (*server.Server, error) {
+	cfg := server.Config{HTTPAddr: spec.HTTPAddr, DataDir: spec.DataDir, Transports: []netcode.Transport{
+		&kcp.Transport{Addr: spec.KCPAddr, Config: spec.KCP},
+		&tcp.Transport{Addr: spec.TCPAddr},
+	}}
 	if !spec.ProductionLimits {
 		cfg.Engine.MaxFramesPerSecond = BenchFrameRate
 		cfg.Social.MessagesPerSecond = BenchMessageRate
@@ -59,5 +64,5 @@ func Start(ctx context.Context, spec Config) (*wire.Server, error) {
 	if spec.FastPasswords {
 		cfg.Accounts.Argon2 = fastArgon2
 	}
-	return wire.Start(ctx, cfg)
+	return server.Start(ctx, cfg)
 }

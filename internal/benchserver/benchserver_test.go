@@ -18,8 +18,8 @@ func TestStartServesAndShutsDown(t *testing.T) {
 			DataDir: t.TempDir(), FastPasswords: true, ProductionLimits: prod,
 		})
 		require.NoError(t, err)
-		require.NotEmpty(t, srv.KCPAddr())
-		require.NotEmpty(t, srv.TCPAddr())
+		require.NotEmpty(t, srv.Addr("kcp"))
+		require.NotEmpty(t, srv.Addr("tcp"))
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+srv.HTTPAddr()+"/v1/auth/guest", nil)
 		require.NoError(t, err)
 		resp, err := http.DefaultClient.Do(req)

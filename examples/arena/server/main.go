@@ -14,8 +14,11 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/examples/arena"
-	"github.com/tickwire/tickwire/internal/wire"
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/netcode/tcp"
 	"github.com/tickwire/tickwire/room"
+	"github.com/tickwire/tickwire/server"
 )
 
 func main() {
@@ -28,8 +31,12 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := wire.Start(ctx, wire.Config{
-		KCPAddr: *kcpAddr, TCPAddr: *tcpAddr, HTTPAddr: *httpAddr, DataDir: *dataDir, Logger: log,
+	srv, err := server.Start(ctx, server.Config{
+		Transports: []netcode.Transport{
+			&kcp.Transport{Addr: *kcpAddr},
+			&tcp.Transport{Addr: *tcpAddr},
+		},
+		HTTPAddr: *httpAddr, DataDir: *dataDir, Logger: log,
 		RoomTypes: map[string]room.Factory{arena.Type: arena.New},
 	})
 	if err != nil {

@@ -1,0 +1,84 @@
+package netcode
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Transport is one way for clients to reach a server: a value the server
+// assembly (package server) opens a Listener from. A transport is its own
+// package; the binary lists the transports it serves, one line each:
+//
+//	Transports: []netcode.Transport{
+//		&kcp.Transport{Addr: ":7777"},
+//		&tcp.Transport{Addr: ":7778"},
+//	}
+type Transport interface {
+	// Name is the transport's name, as Conn.Transport reports it.
+	Name() string
+	// Listen opens the transport's Listener with what the assembly shares.
+	// A transport that speaks HTTP (WebSocket upgrade, long-poll
+	// endpoints, WebRTC signaling) mounts its routes on env.HTTP during
+	// Listen. On error nothing stays open.
+	Listen(env Env) (Listener, error)
+}
+
+// Env is what the server assembly gives every Transport it opens.
+type Env struct {
+	// Logger receives the transport's logs (already tagged with its name).
+	Logger *slog.Logger
+	// HeartbeatInterval and IdleTimeout are what the engine advertises
+	// in Welcome; the transport enforces them (see Timeouts).
+	HeartbeatInterval, IdleTimeout time.Duration
+	// MaxMessageSize is the engine's frame limit. A transport whose
+	// message limit is not part of its wire contract (a WebSocket read
+	// limit) may use it when its own config leaves the limit zero; KCP
+	// and TCP keep their own, which their clients share.
+	MaxMessageSize int
+	// HTTP is the server's one HTTP server's mux, on which a transport
+	// mounts its routes (patterns as for http.ServeMux, under a path of
+	// its own). It is nil when the server has no HTTP listener; a
+	// transport that needs HTTP then fails Listen with ErrNoHTTP.
+	HTTP Mux
+}
+
+// Mux is where transports mount HTTP routes (*http.ServeMux is one).
+type Mux interface {
+	Handle(pattern string, h http.Handler)
+}
+
+// ErrNoHTTP is returned by a transport that needs the HTTP server when the
+// assembly runs without one.
+var ErrNoHTTP = fmt.Errorf("netcode: transport needs the HTTP server, which is off")
+
+// Timeouts fills a transport's heartbeat interval and idle timeout from
+// the engine's: a zero value takes the engine's, an equal one is kept, a
+// different one is an error (Welcome would advertise a value the
+// transport does not enforce).
+func (env Env) Timeouts(heartbeat, idle *time.Duration) error {
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		want time.Duration
+	}{{"HeartbeatInterval", heartbeat, env.HeartbeatInterval}, {"IdleTimeout", idle, env.IdleTimeout}} {
+		switch *d.v {
+		case 0:
+			*d.v = d.want
+		case d.want:
+		default:
+			return fmt.Errorf("netcode: transport %s %v differs from the engine's %v that Welcome advertises; set the engine's", d.name, *d.v, d.want)
+		}
+	}
+	return nil
+}
+
+// Shutdowner is an optional interface of a Listener whose goroutines
+// outlive Close (a UDP socket shared by its sessions): Shutdown closes
+// everything and waits for them, bounded by ctx. The assembly calls it
+// after the engine has closed every session.
+type Shutdowner interface {
+	Shutdown(ctx context.Context) error
+}

@@ -1,0 +1,426 @@
+package server
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tickwire/tickwire/engine"
+	"github.com/tickwire/tickwire/engine/accounts"
+	"github.com/tickwire/tickwire/engine/auth"
+	"github.com/tickwire/tickwire/engine/rooms"
+	"github.com/tickwire/tickwire/engine/service"
+	"github.com/tickwire/tickwire/engine/social"
+	"github.com/tickwire/tickwire/engine/store"
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/room"
+)
+
+// Defaults for zero Config fields.
+const (
+	DefaultHTTPAddr = ":7780"
+	DefaultDataDir  = "./data"
+	// DBFile is the SQLite database file inside DataDir.
+	DBFile = "tickwire.db"
+	// KeyFile holds the token signing key (hex) inside DataDir when no
+	// key is configured; it is created with mode 0600 on first start.
+	KeyFile = "token.key"
+)
+
+// Config configures a server. Zero fields take the defaults above.
+type Config struct {
+	// Transports are the ways clients connect, each opened by Start (in
+	// order) and served by the engine. A transport that needs HTTP mounts
+	// its routes on the HTTP server. None means HTTP only.
+	Transports []netcode.Transport
+	// HTTPAddr is the HTTP API's address (default ":7780"); Off disables
+	// the HTTP server.
+	HTTPAddr string
+	// DataDir holds the SQLite database (DataDir/tickwire.db) and the
+	// token key; it is created with mode 0700.
+	DataDir string
+	// Engine configures sessions and limits. Its Logger defaults to
+	// Config.Logger; Services may be pre-filled (they run before the
+	// built-in ones); its HeartbeatInterval and IdleTimeout are given to
+	// every transport, which enforces them (see netcode.Env.Timeouts).
+	Engine engine.Config
+	Logger *slog.Logger
+	// Rooms configures the room hub; RoomTypes are registered on it
+	// (besides the built-in "relay") before the server accepts sessions.
+	Rooms     rooms.Config
+	RoomTypes map[string]room.Factory
+	// Accounts configures register/login (argon2id costs, rate limits,
+	// token TTL...). Its Store and Signer are set by Start (the SQLite
+	// database and the engine's token key); Logger and Now default to the
+	// server's.
+	Accounts accounts.Config
+	// Social configures friends, groups, messages and presence. Its DB,
+	// Users and Auth are set by Start; Logger and Now default to the
+	// server's.
+	Social social.Config
+}
+
+// Off disables the HTTP server when given as HTTPAddr.
+const Off = "off"
+
+// Server is a running tickwire server.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	eng    *engine.Engine
+	rooms  *rooms.Hub
+	accts  *accounts.Service
+	social *social.Service
+	lns    []listener // opened transports, in Config.Transports order
+	httpL  net.Listener
+	httpS  *http.Server
+	closer []func() error // closed last, in reverse order (databases...)
+
+	wg      sync.WaitGroup
+	runDone chan struct{} // closed when the engine's Run returned
+	runErr  error         // Run's result, set before runDone is closed
+	once    sync.Once
+	shutErr error
+}
+
+// listener is one opened transport.
+type listener struct {
+	name string
+	l    netcode.Listener
+}
+
+// Start listens on every configured address, builds the engine and its
+// services, and starts serving. On error everything opened is closed.
+func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
+	if cfg.HTTPAddr == "" {
+		cfg.HTTPAddr = DefaultHTTPAddr
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = DefaultDataDir
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Engine.Logger == nil {
+		cfg.Engine.Logger = cfg.Logger.With("component", "engine")
+	}
+	for i, t := range cfg.Transports {
+		if t == nil {
+			return nil, fmt.Errorf("server: Transports[%d] is nil", i)
+		}
+	}
+
+	s := &Server{cfg: cfg, log: cfg.Logger, runDone: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			s.closeAll()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: data dir: %w", err)
+	}
+	dbPath := filepath.Join(cfg.DataDir, DBFile)
+
+	// ---- Services -------------------------------------------------------
+	// Construct every feature service here and append it to services (and
+	// any resource to close after the engine stops to s.closer). The
+	// rooms and social/accounts services are inserted at this spot.
+	services := append([]service.Service(nil), cfg.Engine.Services...)
+	// Accounts: open and migrate the database (social's migrations run
+	// after these, on the same db), then the accounts service, whose
+	// revocation check guards every Hello. db (the *sql.DB), users (the
+	// accounts.Store) and s.accts (the HTTP Authenticator) are there for
+	// the services below.
+	db, err := store.OpenSQLite(ctx, dbPath)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.closer = append(s.closer, db.Close)
+	if err := store.Migrate(ctx, db, accounts.Migrations()); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if cfg.Engine.TokenKey == nil {
+		// One key for the engine and accounts, kept beside the database
+		// so that tokens outlive a restart.
+		key, err := loadOrCreateKey(filepath.Join(filepath.Dir(dbPath), KeyFile))
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		cfg.Engine.TokenKey = key
+	}
+	signer, err := auth.NewSigner(cfg.Engine.TokenKey)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	users := accounts.NewSQLiteStore(db)
+	acctCfg := cfg.Accounts
+	acctCfg.Store, acctCfg.Signer = users, signer
+	if acctCfg.Logger == nil {
+		acctCfg.Logger = cfg.Logger.With("component", "accounts")
+	}
+	if acctCfg.Now == nil {
+		acctCfg.Now = cfg.Engine.Now
+	}
+	if s.accts, err = accounts.New(ctx, acctCfg); err != nil {
+		return nil, fmt.Errorf("server: accounts: %w", err)
+	}
+	services = append(services, s.accts)
+	if check := cfg.Engine.TokenCheck; check != nil {
+		cfg.Engine.TokenCheck = func(ctx context.Context, c auth.Claims) error {
+			if err := s.accts.TokenCheck(ctx, c); err != nil {
+				return err
+			}
+			return check(ctx, c)
+		}
+	} else {
+		cfg.Engine.TokenCheck = s.accts.TokenCheck
+	}
+	// Social: its tables reference accounts' users, so its migrations
+	// run after accounts'.
+	if err := store.Migrate(ctx, db, social.Migrations()); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	socialCfg := cfg.Social
+	socialCfg.DB, socialCfg.Users, socialCfg.Auth = db, users, s.accts
+	if socialCfg.Logger == nil {
+		socialCfg.Logger = cfg.Logger.With("component", "social")
+	}
+	if socialCfg.Now == nil {
+		socialCfg.Now = cfg.Engine.Now
+	}
+	if s.social, err = social.New(socialCfg); err != nil {
+		return nil, fmt.Errorf("server: social: %w", err)
+	}
+	services = append(services, s.social)
+	roomsCfg := cfg.Rooms
+	if roomsCfg.Logger == nil {
+		roomsCfg.Logger = cfg.Logger.With("component", "rooms")
+	}
+	if s.rooms, err = rooms.New(roomsCfg); err != nil {
+		return nil, fmt.Errorf("server: rooms: %w", err)
+	}
+	for name, f := range cfg.RoomTypes {
+		if err := s.rooms.RegisterRoomType(name, f); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+	}
+	services = append(services, s.rooms)
+	// ---- end of services ------------------------------------------------
+
+	ecfg := cfg.Engine
+	ecfg.Services = services
+	if s.eng, err = engine.New(ecfg); err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	env := netcode.Env{
+		HeartbeatInterval: s.eng.Config().HeartbeatInterval,
+		IdleTimeout:       s.eng.Config().IdleTimeout,
+		MaxMessageSize:    s.eng.Config().MaxFrameSize,
+	}
+	if cfg.HTTPAddr != Off {
+		env.HTTP = mux
+	}
+	for _, t := range cfg.Transports {
+		env.Logger = cfg.Logger.With("component", t.Name())
+		l, err := t.Listen(env)
+		if err != nil {
+			return nil, fmt.Errorf("server: %s: %w", t.Name(), err)
+		}
+		s.lns = append(s.lns, listener{name: t.Name(), l: l})
+		if err := s.eng.Serve(l); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.HTTPAddr != Off {
+		if s.httpL, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return nil, fmt.Errorf("server: http listen %s: %w", cfg.HTTPAddr, err)
+		}
+		// Transports' routes sit beside the engine's on one mux; the
+		// more specific pattern wins.
+		mux.Handle("/", s.eng.HTTPHandler())
+		s.httpS = &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			WriteTimeout:      10 * time.Second,
+			IdleTimeout:       60 * time.Second,
+			MaxHeaderBytes:    16 << 10,
+			ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		}
+	}
+
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.runErr = s.eng.Run(context.WithoutCancel(ctx))
+		close(s.runDone)
+	}()
+	if s.httpS != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.httpS.Serve(s.httpL); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("http server stopped", "err", err)
+			}
+		}()
+	}
+	attrs := []any{"http", s.HTTPAddr(), "data", cfg.DataDir}
+	for _, l := range s.lns {
+		attrs = append(attrs, l.name, l.l.Addr().String())
+	}
+	s.log.Info("tickwire listening", attrs...)
+	return s, nil
+}
+
+// closeAll releases what Start opened when Start fails.
+func (s *Server) closeAll() {
+	for _, l := range s.lns {
+		_ = l.l.Close() // releasing on a failed start; its error changes nothing
+		if sd, ok := l.l.(netcode.Shutdowner); ok {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = sd.Shutdown(ctx)
+			cancel()
+		}
+	}
+	if s.httpL != nil {
+		_ = s.httpL.Close()
+	}
+	for i := len(s.closer) - 1; i >= 0; i-- {
+		_ = s.closer[i]()
+	}
+}
+
+// Addr is the bound address of the first transport named name ("kcp",
+// "tcp"...), or "" when there is none.
+func (s *Server) Addr(name string) string {
+	for _, l := range s.lns {
+		if l.name == name {
+			return l.l.Addr().String()
+		}
+	}
+	return ""
+}
+
+// HTTPAddr is the bound HTTP address, or "" when disabled.
+func (s *Server) HTTPAddr() string {
+	if s.httpL == nil {
+		return ""
+	}
+	return s.httpL.Addr().String()
+}
+
+// HTTPURL is the base URL of the HTTP API ("http://host:port").
+func (s *Server) HTTPURL() string {
+	if s.httpL == nil {
+		return ""
+	}
+	return "http://" + s.HTTPAddr()
+}
+
+// Engine returns the server's engine.
+func (s *Server) Engine() *engine.Engine { return s.eng }
+
+// Rooms returns the server's room hub (register room types, create and
+// close rooms, read tick statistics).
+func (s *Server) Rooms() *rooms.Hub { return s.rooms }
+
+// Social returns the social service (friends, groups, messages, presence).
+func (s *Server) Social() *social.Service { return s.social }
+
+// Accounts returns the accounts service (Authenticate for HTTP handlers,
+// Revoke, the user store behind it).
+func (s *Server) Accounts() *accounts.Service { return s.accts }
+
+// Shutdown stops the HTTP server, shuts the engine down (every session is
+// told CodeServerShutdown), closes the transports and the services'
+// resources, and waits for every goroutine, bounded by ctx. It is
+// idempotent.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.once.Do(func() {
+		var errs []error
+		if s.httpS != nil {
+			if err := s.httpS.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("http: %w", err))
+				_ = s.httpS.Close()
+			}
+		}
+		if err := s.eng.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("engine: %w", err))
+		}
+		for _, l := range s.lns {
+			if sd, ok := l.l.(netcode.Shutdowner); ok {
+				if err := sd.Shutdown(ctx); err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", l.name, err))
+				}
+			}
+		}
+		s.wg.Wait()
+		if err := s.runErr; err != nil && !errors.Is(err, engine.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+		for i := len(s.closer) - 1; i >= 0; i-- {
+			if err := s.closer[i](); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		s.shutErr = errors.Join(errs...)
+		s.log.Info("tickwire stopped")
+	})
+	return s.shutErr
+}
+
+// Done is closed when the engine has stopped: after Shutdown, or on its
+// own when a service failed (call Shutdown then to release the rest).
+func (s *Server) Done() <-chan struct{} { return s.runDone }
+
+// Err is why the engine stopped (engine.ErrServerClosed after a normal
+// shutdown); nil while it runs.
+func (s *Server) Err() error {
+	select {
+	case <-s.runDone:
+		return s.runErr
+	default:
+		return nil
+	}
+}
+
+// loadOrCreateKey reads a hex signing key from path, or creates one there
+// (mode 0600) when the file does not exist.
+func loadOrCreateKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(key) < 32 {
+			return nil, fmt.Errorf("token key file %s: want at least 32 hex-encoded bytes", path)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("token key file: %w", err)
+	}
+	key := auth.RandomKey()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("token key file: %w", err)
+	}
+	if _, err := f.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("token key file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("token key file: %w", err)
+	}
+	return key, nil
+}

@@ -1,0 +1,63 @@
+// Package servertest starts a complete tickwire server for tests: every
+// listener on 127.0.0.1 port 0, a temporary data directory, logs through
+// t.Logf, and a shutdown (checked) when the test ends.
+package servertest
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/server"
+)
+
+// Loopback is the address every test listener binds.
+const Loopback = "127.0.0.1:0"
+
+// Transports returns KCP and TCP on loopback, the transports Start uses
+// when cfg lists none.
+func Transports() []netcode.Transport {
+	return []netcode.Transport{&kcp.Transport{Addr: Loopback}, &tcp.Transport{Addr: Loopback}}
+}
+
+// Start starts a server with cfg: no Transports means Transports(), an
+// empty HTTPAddr loopback, an empty DataDir a t.TempDir(), a nil Logger
+// one that writes to t.Logf at warning level. The server is shut down in
+// t.Cleanup.
+func Start(t testing.TB, cfg server.Config) *server.Server {
+	t.Helper()
+	if cfg.Transports == nil {
+		cfg.Transports = Transports()
+	}
+	if cfg.HTTPAddr == "" {
+		cfg.HTTPAddr = Loopback
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(tlogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	srv, err := server.Start(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, srv.Shutdown(ctx))
+	})
+	return srv
+}
+
+// tlogWriter sends log lines to t.Logf.
+type tlogWriter struct{ t testing.TB }
+
+func (w tlogWriter) Write(p []byte) (int, error) {
+	w.t.Logf("%s", p)
+	return len(p), nil
+}
