@@ -143,7 +143,7 @@ func (c *Client) RemoveGroupMember(ctx context.Context, groupID uint64, userID s
 
 // SetGroupRole makes userID an admin (frame.RoleAdmin) or a plain member
 // (frame.RoleMember); owner only.
-func (c *Client) SetGroupRole(ctx context.Context, groupID uint64, userID string, role uint8) error {
+func (c *Client) SetGroupRole(ctx context.Context, groupID uint64, userID string, role frame.Role) error {
 	return c.callOK(ctx, &frame.GroupSetRole{GroupID: groupID, UserID: userID, Role: role})
 }
 
@@ -205,7 +205,7 @@ func (c *Client) History(ctx context.Context, groupID uint64, userID string, bef
 
 // SetPresence sets the caller's presence (frame.PresenceOnline, or
 // frame.PresenceAway until set online again) and custom status text.
-func (c *Client) SetPresence(ctx context.Context, presence uint8, statusText string) error {
+func (c *Client) SetPresence(ctx context.Context, presence frame.Presence, statusText string) error {
 	return c.callOK(ctx, &frame.SetPresence{Presence: presence, StatusText: statusText})
 }
 

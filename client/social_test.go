@@ -113,11 +113,11 @@ func TestSocialClientMethods(t *testing.T) {
 	require.NoError(t, a.SetGroupRole(ctx, g.ID, bob.UserID, frame.RoleAdmin))
 	members, _, err := b.GroupMembers(ctx, g.ID, "", 10)
 	require.NoError(t, err)
-	roles := map[string]uint8{}
+	roles := map[string]frame.Role{}
 	for _, mb := range members {
 		roles[mb.UserID] = mb.Role
 	}
-	assert.Equal(t, map[string]uint8{alice.UserID: frame.RoleOwner, bob.UserID: frame.RoleAdmin}, roles)
+	assert.Equal(t, map[string]frame.Role{alice.UserID: frame.RoleOwner, bob.UserID: frame.RoleAdmin}, roles)
 	gs, err := b.SendGroup(ctx, g.ID, "hello club")
 	require.NoError(t, err)
 	assert.Equal(t, gs.ID, nextSocial(t, a, frame.KindMessage).(*frame.Message).ID)

@@ -445,7 +445,7 @@ func (r *Room) Close(now time.Time, code netcode.Code, message string) []Member 
 	return gone
 }
 
-func (r *Room) emitEvent(ev uint8, m Member, to Target) error {
+func (r *Room) emitEvent(ev frame.RoomEventType, m Member, to Target) error {
 	r.event = frame.RoomEvent{RoomID: r.cfg.ID, Event: ev, Member: m.ID, UserID: m.UserID, DisplayName: m.DisplayName}
 	return r.emit(to, netcode.Reliable, &r.event)
 }

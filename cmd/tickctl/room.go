@@ -281,12 +281,10 @@ func (a *app) printRoomUpdate(u client.RoomUpdate, names map[uint32]string, allT
 		return 0, false, nil
 	case u.Event != nil:
 		e := u.Event
-		ev := "joined"
 		if e.Event == frame.RoomEventJoined {
 			names[e.Member] = e.DisplayName
-		} else {
-			ev = "left"
 		}
+		ev := e.Event.String()
 		a.emit(fmt.Sprintf("member %d %s %s", e.Member, e.DisplayName, ev),
 			map[string]any{"type": "room_event", "event": ev, "room_id": e.RoomID, "member": e.Member, "user_id": e.UserID, "name": e.DisplayName})
 		return 0, false, nil

@@ -61,27 +61,6 @@ func (a *app) withClient(ctx context.Context, fn func(ctx context.Context, c *cl
 	return fn(ctx, c, s)
 }
 
-// Friend states and presences by name.
-var (
-	friendStates = map[uint8]string{
-		frame.FriendNone: "none", frame.FriendIncoming: "incoming", frame.FriendOutgoing: "outgoing",
-		frame.FriendAccepted: "friend", frame.FriendBlocked: "blocked",
-	}
-	presences = map[uint8]string{
-		frame.PresenceOffline: "offline", frame.PresenceOnline: "online", frame.PresenceAway: "away",
-	}
-	roles = map[uint8]string{
-		frame.RoleInvited: "invited", frame.RoleMember: "member", frame.RoleAdmin: "admin", frame.RoleOwner: "owner",
-	}
-)
-
-func name(m map[uint8]string, v uint8) string {
-	if n, ok := m[v]; ok {
-		return n
-	}
-	return "unknown_" + strconv.Itoa(int(v))
-}
-
 // friendJSON is one friends-list entry in --json output.
 type friendJSON struct {
 	Type        string     `json:"type"` // "friend"
@@ -97,7 +76,7 @@ type friendJSON struct {
 func toFriendJSON(f frame.Friend) friendJSON {
 	return friendJSON{
 		Type: "friend", UserID: f.UserID, Username: f.Username, DisplayName: f.DisplayName,
-		State: name(friendStates, f.State), Presence: name(presences, f.Presence),
+		State: f.State.String(), Presence: f.Presence.String(),
 		StatusText: f.StatusText, LastSeen: usTime(f.LastSeenUs),
 	}
 }
@@ -108,7 +87,7 @@ func friendLine(f frame.Friend, now time.Time) string {
 	fmt.Fprintf(&b, "%-16s ", f.Username)
 	switch f.State {
 	case frame.FriendAccepted:
-		pres := name(presences, f.Presence)
+		pres := f.Presence.String()
 		if f.Presence == frame.PresenceOffline && f.LastSeenUs != 0 {
 			pres += ", last seen " + ago(f.LastSeenUs, now)
 		}
@@ -118,7 +97,7 @@ func friendLine(f frame.Friend, now time.Time) string {
 	case frame.FriendOutgoing:
 		b.WriteString("outgoing  waiting for them to accept")
 	default:
-		b.WriteString(name(friendStates, f.State))
+		b.WriteString(f.State.String())
 	}
 	if f.DisplayName != "" && f.DisplayName != f.Username {
 		fmt.Fprintf(&b, "  (%s)", f.DisplayName)
@@ -251,7 +230,7 @@ type groupJSON struct {
 }
 
 func toGroupJSON(g frame.Group) groupJSON {
-	return groupJSON{Type: "group", ID: g.ID, Name: g.Name, Open: g.Open, Role: name(roles, g.Role), Members: g.Members, OwnerID: g.OwnerID}
+	return groupJSON{Type: "group", ID: g.ID, Name: g.Name, Open: g.Open, Role: g.Role.String(), Members: g.Members, OwnerID: g.OwnerID}
 }
 
 func groupLine(g frame.Group) string {
@@ -259,7 +238,7 @@ func groupLine(g frame.Group) string {
 	if !g.Open {
 		access = "invite-only"
 	}
-	line := fmt.Sprintf("%-6d %-20s %-11s %-7s %d members", g.ID, g.Name, access, name(roles, g.Role), g.Members)
+	line := fmt.Sprintf("%-6d %-20s %-11s %-7s %d members", g.ID, g.Name, access, g.Role.String(), g.Members)
 	if g.Role == frame.RoleInvited {
 		line += fmt.Sprintf("  (invited: tickctl group join %d)", g.ID)
 	}
@@ -394,8 +373,8 @@ func (a *app) cmdGroupMembers(ctx context.Context, args []string) error {
 				return err
 			}
 			for _, m := range ms {
-				a.emit(fmt.Sprintf("%-24s %-7s %-7s %s", m.DisplayName, name(roles, m.Role), name(presences, m.Presence), m.UserID),
-					memberJSON{Type: "member", GroupID: id, UserID: m.UserID, DisplayName: m.DisplayName, Role: name(roles, m.Role), Presence: name(presences, m.Presence)})
+				a.emit(fmt.Sprintf("%-24s %-7s %-7s %s", m.DisplayName, m.Role.String(), m.Presence.String(), m.UserID),
+					memberJSON{Type: "member", GroupID: id, UserID: m.UserID, DisplayName: m.DisplayName, Role: m.Role.String(), Presence: m.Presence.String()})
 				after = m.UserID
 			}
 			n += len(ms)
@@ -540,13 +519,8 @@ func (a *app) cmdStatus(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var p uint8
-	switch pos[0] {
-	case "online":
-		p = frame.PresenceOnline
-	case "away":
-		p = frame.PresenceAway
-	default:
+	p, err := frame.ParsePresence(pos[0])
+	if err != nil || p == frame.PresenceOffline {
 		return usageErrorf("presence must be online or away, not %q", pos[0])
 	}
 	statusText := strings.Join(pos[1:], " ")

@@ -11,18 +11,6 @@ import (
 	"github.com/tickwire/tickwire/netcode/frame"
 )
 
-// Names of friend and group events.
-var (
-	friendEvents = map[uint8]string{
-		frame.FriendEventRequested: "requested", frame.FriendEventAccepted: "accepted", frame.FriendEventDeclined: "declined",
-		frame.FriendEventRemoved: "removed", frame.FriendEventBlocked: "blocked", frame.FriendEventUnblocked: "unblocked",
-	}
-	groupEvents = map[uint8]string{
-		frame.GroupEventJoined: "joined", frame.GroupEventLeft: "left", frame.GroupEventRemoved: "removed",
-		frame.GroupEventInvited: "invited", frame.GroupEventRoleChanged: "role_changed", frame.GroupEventDeclined: "declined",
-	}
-)
-
 // watchEventJSON is a friend, group or presence event in --json output.
 type watchEventJSON struct {
 	Type       string      `json:"type"` // "friend_event", "group_event", "presence"
@@ -171,7 +159,7 @@ func (w *watcher) handle(m client.Message) error {
 	case *frame.FriendUpdate:
 		fr := f.Friend
 		w.users[fr.UserID] = fr.Username
-		ev := name(friendEvents, f.Event)
+		ev := f.Event.String()
 		var line string
 		switch {
 		case f.Event == frame.FriendEventRequested && fr.State == frame.FriendIncoming:
@@ -189,7 +177,7 @@ func (w *watcher) handle(m client.Message) error {
 		if f.GroupName != "" {
 			w.groups[f.GroupID] = f.GroupName
 		}
-		ev := name(groupEvents, f.Event)
+		ev := f.Event.String()
 		line := fmt.Sprintf("group %d %s: %s %s", f.GroupID, f.GroupName, w.user(f.UserID), ev)
 		switch f.Event {
 		case frame.GroupEventInvited:
@@ -200,12 +188,12 @@ func (w *watcher) handle(m client.Message) error {
 		case frame.GroupEventRemoved:
 			line = fmt.Sprintf("group %d %s: %s removed %s", f.GroupID, f.GroupName, w.user(f.ActorID), w.user(f.UserID))
 		case frame.GroupEventRoleChanged:
-			line = fmt.Sprintf("group %d %s: %s is now %s", f.GroupID, f.GroupName, w.user(f.UserID), name(roles, f.Role))
+			line = fmt.Sprintf("group %d %s: %s is now %s", f.GroupID, f.GroupName, w.user(f.UserID), f.Role.String())
 		}
 		a.emit(line, watchEventJSON{Type: "group_event", Event: ev, GroupID: f.GroupID, GroupName: f.GroupName,
-			UserID: f.UserID, User: w.users[f.UserID], ActorID: f.ActorID, Role: name(roles, f.Role)})
+			UserID: f.UserID, User: w.users[f.UserID], ActorID: f.ActorID, Role: f.Role.String()})
 	case *frame.PresenceUpdate:
-		pres := name(presences, f.Presence)
+		pres := f.Presence.String()
 		a.emit(fmt.Sprintf("%s is %s%s", w.user(f.UserID), pres, quoteIf(" ", f.StatusText)),
 			watchEventJSON{Type: "presence", UserID: f.UserID, User: w.users[f.UserID], Presence: pres,
 				StatusText: f.StatusText, LastSeen: usTime(f.LastSeenUs)})

@@ -374,7 +374,7 @@ func TestE2EGroupMessageReachesEveryOnlineMemberOnce(t *testing.T) {
 	assert.Empty(t, groups)
 }
 
-func presenceOf(user string, p uint8) func(frame.Frame) bool {
+func presenceOf(user string, p frame.Presence) func(frame.Frame) bool {
 	return func(f frame.Frame) bool {
 		u := f.(*frame.PresenceUpdate)
 		return u.UserID == user && u.Presence == p

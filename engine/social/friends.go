@@ -135,7 +135,7 @@ func (s *Service) DeclineFriend(ctx context.Context, now time.Time, user, other 
 
 // RemoveFriend ends a friendship, or cancels user's own pending request.
 func (s *Service) RemoveFriend(ctx context.Context, now time.Time, user, other string) error {
-	var was uint8
+	var was frame.FriendState
 	err := s.st.inTx(ctx, func(tx ops) error {
 		ab, err := tx.relation(ctx, user, other)
 		if err != nil {
@@ -170,7 +170,7 @@ func (s *Service) Block(ctx context.Context, now time.Time, user, other string) 
 	if _, err := s.userByID(ctx, other); err != nil {
 		return err
 	}
-	var was uint8
+	var was frame.FriendState
 	err := s.st.inTx(ctx, func(tx ops) error {
 		ab, err := tx.relation(ctx, user, other)
 		if err != nil {
@@ -187,7 +187,7 @@ func (s *Service) Block(ctx context.Context, now time.Time, user, other string) 
 	}
 	// The blocked user is not told of the block, only that the relation
 	// ended.
-	var theirs uint8
+	var theirs frame.FriendEvent
 	switch was {
 	case frame.FriendAccepted:
 		theirs = frame.FriendEventRemoved
@@ -220,7 +220,7 @@ func (s *Service) Unblock(ctx context.Context, now time.Time, user, other string
 // notifyRelation updates the hub's friend sets and pushes
 // FriendUpdate(aEvent) to a (describing b with aState) and, if bEvent is
 // not 0, FriendUpdate(bEvent) to b (describing a with bState).
-func (s *Service) notifyRelation(ctx context.Context, a string, aEvent, aState uint8, b string, bEvent, bState uint8) {
+func (s *Service) notifyRelation(ctx context.Context, a string, aEvent frame.FriendEvent, aState frame.FriendState, b string, bEvent frame.FriendEvent, bState frame.FriendState) {
 	us, err := s.users.UsersByIDs(ctx, []string{a, b})
 	if err != nil {
 		s.log.Warn("social: notify relation", "err", err)
@@ -231,7 +231,7 @@ func (s *Service) notifyRelation(ctx context.Context, a string, aEvent, aState u
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.befriendLocked(a, b, aEvent == frame.FriendEventAccepted)
-	send := func(to string, other accounts.User, event, state uint8) {
+	send := func(to string, other accounts.User, event frame.FriendEvent, state frame.FriendState) {
 		fr := frame.Friend{UserID: other.ID, Username: other.Username, DisplayName: other.DisplayName, State: state}
 		if state == frame.FriendAccepted {
 			fr.Presence, fr.StatusText, fr.LastSeenUs, _ = s.presenceOfLocked(other.ID)

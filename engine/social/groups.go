@@ -229,7 +229,7 @@ func (s *Service) RemoveMember(ctx context.Context, now time.Time, user string, 
 }
 
 // SetRole makes other an admin or a plain member (owner only).
-func (s *Service) SetRole(ctx context.Context, now time.Time, user string, groupID uint64, other string, r uint8) error {
+func (s *Service) SetRole(ctx context.Context, now time.Time, user string, groupID uint64, other string, r frame.Role) error {
 	if r != frame.RoleMember && r != frame.RoleAdmin {
 		return badRequest("role must be member (1) or admin (2)")
 	}
@@ -305,7 +305,7 @@ func (s *Service) groupLocked(ctx context.Context, id uint64) (*groupInfo, error
 	if err != nil {
 		return nil, err
 	}
-	gi := &groupInfo{name: g.Name, members: make(map[string]uint8, len(ms)), list: make([]string, len(ms))}
+	gi := &groupInfo{name: g.Name, members: make(map[string]frame.Role, len(ms)), list: make([]string, len(ms))}
 	for i, m := range ms {
 		gi.members[m.UserID] = m.Role
 		gi.list[i] = m.UserID

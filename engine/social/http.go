@@ -165,7 +165,7 @@ func (s *Service) Routes(mux *http.ServeMux) {
 		if err := readJSON(r, &req); err != nil {
 			return nil, err
 		}
-		role := map[string]uint8{"member": frame.RoleMember, "admin": frame.RoleAdmin}[req.Role]
+		role := map[string]frame.Role{"member": frame.RoleMember, "admin": frame.RoleAdmin}[req.Role]
 		return nil, s.SetRole(r.Context(), now(), c.UserID, id, r.PathValue("uid"), role)
 	})
 
@@ -241,7 +241,7 @@ func (s *Service) Routes(mux *http.ServeMux) {
 		if err := readJSON(r, &req); err != nil {
 			return nil, err
 		}
-		p := map[string]uint8{"online": frame.PresenceOnline, "away": frame.PresenceAway}[req.Presence]
+		p := map[string]frame.Presence{"online": frame.PresenceOnline, "away": frame.PresenceAway}[req.Presence]
 		return nil, s.SetPresence(r.Context(), now(), c.UserID, p, req.Status)
 	})
 }
@@ -311,11 +311,11 @@ func messagesJSON(msgs []frame.ChatMessage) []MessageJSON {
 	return out
 }
 
-func roleName(r uint8) string {
+func roleName(r frame.Role) string {
 	return [...]string{"invited", "member", "admin", "owner"}[min(int(r), 3)]
 }
 
-func presenceName(p uint8) string {
+func presenceName(p frame.Presence) string {
 	return [...]string{"offline", "online", "away"}[min(int(p), 2)]
 }
 

@@ -107,7 +107,7 @@ func (s *Service) sendUserLocked(uid string, data []byte) {
 
 // presenceOfLocked is what others see of uid: presence, status text,
 // last seen (µs, 0 if unknown) and whether the hub knows the user.
-func (s *Service) presenceOfLocked(uid string) (uint8, string, int64, bool) {
+func (s *Service) presenceOfLocked(uid string) (frame.Presence, string, int64, bool) {
 	u := s.online[uid]
 	if u == nil {
 		return frame.PresenceOffline, "", 0, false

@@ -196,7 +196,7 @@ func (s *Service) Ack(ctx context.Context, user string, upTo uint64) error {
 // SetPresence sets user's own presence (PresenceOnline, or PresenceAway
 // until set online again) and custom status text, stores them and pushes
 // the change to online friends.
-func (s *Service) SetPresence(ctx context.Context, now time.Time, user string, p uint8, text string) error {
+func (s *Service) SetPresence(ctx context.Context, now time.Time, user string, p frame.Presence, text string) error {
 	if p != frame.PresenceOnline && p != frame.PresenceAway {
 		return badRequest("presence must be online (1) or away (2)")
 	}
@@ -216,7 +216,7 @@ func (s *Service) SetPresence(ctx context.Context, now time.Time, user string, p
 }
 
 // Presence returns what others see of user now.
-func (s *Service) Presence(user string) (presence uint8, statusText string) {
+func (s *Service) Presence(user string) (presence frame.Presence, statusText string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, t, _, _ := s.presenceOfLocked(user)

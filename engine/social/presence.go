@@ -23,7 +23,7 @@ type presence struct {
 	goneAt     time.Time // when sessions dropped to 0
 	lastSeen   time.Time // last time the user had a session
 
-	shown     uint8 // what friends were last told
+	shown     frame.Presence // what friends were last told
 	shownText string
 }
 
@@ -34,7 +34,7 @@ type timing struct {
 }
 
 // target is what friends should see at now.
-func (p *presence) target(now time.Time, t timing) uint8 {
+func (p *presence) target(now time.Time, t timing) frame.Presence {
 	switch {
 	case p.sessions == 0 && now.Sub(p.goneAt) < t.grace:
 		return p.shown

@@ -22,7 +22,7 @@ func TestPresenceStateMachine(t *testing.T) {
 		name    string
 		do      func(p *presence) bool
 		changed bool
-		shown   uint8
+		shown   frame.Presence
 		text    string
 	}
 	steps := []step{

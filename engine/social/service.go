@@ -36,7 +36,7 @@ type Service struct {
 // groupInfo is a group's cached membership. Guarded by writeMu.
 type groupInfo struct {
 	name    string
-	members map[string]uint8 // user id -> role
+	members map[string]frame.Role // user id -> role
 	list    []string
 }
 

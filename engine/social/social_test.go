@@ -115,11 +115,11 @@ func TestFriendDeclineBlockUnblock(t *testing.T) {
 	_, err = e.call(a, &frame.DirectSend{ToUserID: e.ids["bob"], Body: "hey"})
 	require.ErrorIs(t, err, netcode.CodeBlocked)
 	list := decodeAs(t, e.must(a, &frame.FriendList{}), &frame.FriendListResult{})
-	states := map[string]uint8{}
+	states := map[string]frame.FriendState{}
 	for _, f := range list.Friends {
 		states[f.Username] = f.State
 	}
-	assert.Equal(t, map[string]uint8{"bob": frame.FriendBlocked, "carol": frame.FriendAccepted}, states)
+	assert.Equal(t, map[string]frame.FriendState{"bob": frame.FriendBlocked, "carol": frame.FriendAccepted}, states)
 
 	e.must(a, &frame.FriendUnblock{UserID: e.ids["bob"]})
 	assert.Equal(t, frame.FriendEventUnblocked, update(t, a).Event)
@@ -337,11 +337,11 @@ func TestGroupsAndGroupMessages(t *testing.T) {
 	}
 	assert.Equal(t, priv.ID, inv.GroupID)
 	gl := decodeAs(t, e.must(ann, &frame.GroupList{}), &frame.GroupListResult{})
-	roles := map[uint64]uint8{}
+	roles := map[uint64]frame.Role{}
 	for _, x := range gl.Groups {
 		roles[x.ID] = x.Role
 	}
-	assert.Equal(t, map[uint64]uint8{g.ID: frame.RoleMember, priv.ID: frame.RoleInvited}, roles)
+	assert.Equal(t, map[uint64]frame.Role{g.ID: frame.RoleMember, priv.ID: frame.RoleInvited}, roles)
 	e.must(ann, &frame.GroupAccept{GroupID: priv.ID})
 	_, err = e.call(ann, &frame.GroupInvite{GroupID: priv.ID, UserID: e.ids["ben"]})
 	require.ErrorIs(t, err, netcode.CodeNotGroupAdmin)

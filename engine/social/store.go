@@ -44,21 +44,21 @@ type storage interface {
 // ops are the reads and writes of friend relations and group membership,
 // usable inside a transaction (inTx) or alone.
 type ops interface {
-	relation(ctx context.Context, a, b string) (uint8, error)
-	setRelation(ctx context.Context, a, b string, state uint8, nowUs int64) error
+	relation(ctx context.Context, a, b string) (frame.FriendState, error)
+	setRelation(ctx context.Context, a, b string, state frame.FriendState, nowUs int64) error
 	clearRelation(ctx context.Context, a, b string) error
 	deleteBlock(ctx context.Context, a, b string) error
 	countRelations(ctx context.Context, a string) (int, error)
 	group(ctx context.Context, id uint64) (groupRow, error)
-	role(ctx context.Context, groupID uint64, user string) (uint8, error)
+	role(ctx context.Context, groupID uint64, user string) (frame.Role, error)
 	members(ctx context.Context, groupID uint64, after string, n int) ([]memberRow, error)
 	countGroupsOf(ctx context.Context, user string) (int, error)
 	countMembers(ctx context.Context, groupID uint64) (int, error)
 	invited(ctx context.Context, groupID uint64, user string) (bool, error)
 	createGroup(ctx context.Context, name string, open bool, owner string, nowUs int64) (uint64, error)
-	addMember(ctx context.Context, groupID uint64, user string, r uint8, nowUs int64) error
+	addMember(ctx context.Context, groupID uint64, user string, r frame.Role, nowUs int64) error
 	removeMember(ctx context.Context, groupID uint64, user string) error
-	setMemberRole(ctx context.Context, groupID uint64, user string, r uint8) error
+	setMemberRole(ctx context.Context, groupID uint64, user string, r frame.Role) error
 	addInvite(ctx context.Context, groupID uint64, user, inviter string, nowUs int64) error
 	deleteInvite(ctx context.Context, groupID uint64, user string) (bool, error)
 	nextOwner(ctx context.Context, groupID uint64) (string, bool, error)
@@ -101,8 +101,8 @@ func (st *sqlStore) inTx(ctx context.Context, fn func(tx ops) error) error {
 // ---- friends ----
 
 // relation is the state of the row (a, b): how a sees b.
-func (o sqlOps) relation(ctx context.Context, a, b string) (uint8, error) {
-	var s uint8
+func (o sqlOps) relation(ctx context.Context, a, b string) (frame.FriendState, error) {
+	var s frame.FriendState
 	err := o.q.QueryRowContext(ctx, `SELECT state FROM social_friends WHERE user_id = ? AND other_id = ?`, a, b).Scan(&s)
 	if errors.Is(err, sql.ErrNoRows) {
 		return frame.FriendNone, nil
@@ -113,7 +113,7 @@ func (o sqlOps) relation(ctx context.Context, a, b string) (uint8, error) {
 	return s, nil
 }
 
-func (o sqlOps) setRelation(ctx context.Context, a, b string, state uint8, nowUs int64) error {
+func (o sqlOps) setRelation(ctx context.Context, a, b string, state frame.FriendState, nowUs int64) error {
 	_, err := o.q.ExecContext(ctx, `INSERT INTO social_friends (user_id, other_id, state, since_us) VALUES (?, ?, ?, ?)
 		ON CONFLICT (user_id, other_id) DO UPDATE SET state = excluded.state, since_us = excluded.since_us`, a, b, state, nowUs)
 	if err != nil {
@@ -142,7 +142,7 @@ func (o sqlOps) countRelations(ctx context.Context, a string) (int, error) {
 
 type relationRow struct {
 	OtherID    string
-	State      uint8
+	State      frame.FriendState
 	StatusText string
 	Away       bool
 	LastSeenUs int64
@@ -361,8 +361,8 @@ func (o sqlOps) group(ctx context.Context, id uint64) (groupRow, error) {
 }
 
 // role returns user's role in the group, or ErrNotMember.
-func (o sqlOps) role(ctx context.Context, groupID uint64, user string) (uint8, error) {
-	var r uint8
+func (o sqlOps) role(ctx context.Context, groupID uint64, user string) (frame.Role, error) {
+	var r frame.Role
 	err := o.q.QueryRowContext(ctx, `SELECT role FROM social_members WHERE group_id = ? AND user_id = ?`, int64(groupID), user).Scan(&r)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, ErrNotMember
@@ -383,7 +383,7 @@ func count(ctx context.Context, q querier, op, query string, args ...any) (int, 
 
 // addMember inserts user with role; messages above the newest id are
 // theirs.
-func (o sqlOps) addMember(ctx context.Context, groupID uint64, user string, r uint8, nowUs int64) error {
+func (o sqlOps) addMember(ctx context.Context, groupID uint64, user string, r frame.Role, nowUs int64) error {
 	_, err := o.q.ExecContext(ctx, `INSERT INTO social_members (group_id, user_id, role, after_id, joined_us)
 		VALUES (?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM social_messages), ?)`, int64(groupID), user, r, nowUs)
 	return dbErrOrNil("add member", err)
@@ -391,7 +391,7 @@ func (o sqlOps) addMember(ctx context.Context, groupID uint64, user string, r ui
 
 type memberRow struct {
 	UserID string
-	Role   uint8
+	Role   frame.Role
 }
 
 // members lists a group's members ordered by user id.
@@ -450,7 +450,7 @@ func (o sqlOps) removeMember(ctx context.Context, groupID uint64, user string) e
 	return dbErrOrNil("remove member", err)
 }
 
-func (o sqlOps) setMemberRole(ctx context.Context, groupID uint64, user string, r uint8) error {
+func (o sqlOps) setMemberRole(ctx context.Context, groupID uint64, user string, r frame.Role) error {
 	_, err := o.q.ExecContext(ctx, `UPDATE social_members SET role = ? WHERE group_id = ? AND user_id = ?`, r, int64(groupID), user)
 	return dbErrOrNil("set role", err)
 }

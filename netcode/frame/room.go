@@ -39,12 +39,6 @@ const (
 	MaxRoomTickRate = 128                                 // Hz
 )
 
-// Room event types carried by RoomEvent.
-const (
-	RoomEventJoined uint8 = 1 // a member joined
-	RoomEventLeft   uint8 = 2 // a member left (or its session ended)
-)
-
 // RoomCreate asks the server to create a room and join it:
 // [16, ref, type, label, capacity, tick_rate, private, empty_timeout_ms, params].
 // Zero capacity, tick rate or timeout mean the server's defaults. Params
@@ -305,7 +299,7 @@ func (m *RoomLeave) DecodeMsgpack(dec *msgpack.Decoder) error {
 type RoomEvent struct {
 	Ref         uint32 // always 0: a push
 	RoomID      uint64
-	Event       uint8
+	Event       RoomEventType
 	Member      uint32
 	UserID      string
 	DisplayName string
@@ -329,7 +323,7 @@ func (m *RoomEvent) DecodeMsgpack(dec *msgpack.Decoder) error {
 	f := Begin(dec, KindRoomEvent, 4)
 	m.Ref = uint32(f.Uint("ref", math.MaxUint32))
 	m.RoomID = f.Uint("room_id", math.MaxUint64)
-	m.Event = uint8(f.Uint("event", math.MaxUint8))
+	m.Event = RoomEventType(f.uintEnum("event", &roomEventNames))
 	m.Member = uint32(f.Uint("member", math.MaxUint32))
 	m.UserID = f.String("user_id", MaxIDLen)
 	m.DisplayName = f.String("display_name", MaxNameLen)

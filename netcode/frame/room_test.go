@@ -226,7 +226,11 @@ func TestRoomFramesMinimumFields(t *testing.T) {
 		KindRoomEvent: 4, KindRoomClosed: 3, KindRoomInput: 4, KindRoomTick: 4, KindRoomData: 5,
 		KindRoomList: 1, KindRoomListResult: 2,
 	} {
-		b, err := Marshal(newRoomFrame(k))
+		f := newRoomFrame(k)
+		if e, ok := f.(*RoomEvent); ok {
+			e.Event = RoomEventJoined // 0 is no event
+		}
+		b, err := Marshal(f)
 		require.NoError(t, err)
 		var fields []any
 		require.NoError(t, msgpack.Unmarshal(b, &fields))

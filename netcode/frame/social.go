@@ -57,50 +57,8 @@ const (
 	MaxHistoryLimit = 200  // messages asked for in one History request
 )
 
-// Friend relation states, as seen from the receiving user.
-const (
-	FriendNone     uint8 = 0 // no relation (after decline, remove)
-	FriendIncoming uint8 = 1 // they asked me
-	FriendOutgoing uint8 = 2 // I asked them
-	FriendAccepted uint8 = 3 // friends
-	FriendBlocked  uint8 = 4 // I blocked them
-)
-
-// FriendUpdate events.
-const (
-	FriendEventRequested uint8 = 1 // a request was sent (to or by the receiver)
-	FriendEventAccepted  uint8 = 2 // the request was accepted: now friends
-	FriendEventDeclined  uint8 = 3 // the request was declined (or cancelled)
-	FriendEventRemoved   uint8 = 4 // the friendship was removed
-	FriendEventBlocked   uint8 = 5 // the receiver blocked the user
-	FriendEventUnblocked uint8 = 6 // the receiver unblocked the user
-)
-
-// Presence values.
-const (
-	PresenceOffline uint8 = 0
-	PresenceOnline  uint8 = 1
-	PresenceAway    uint8 = 2
-)
-
-// Group roles. RoleInvited appears only in GroupList results: a pending
-// invitation.
-const (
-	RoleInvited uint8 = 0
-	RoleMember  uint8 = 1
-	RoleAdmin   uint8 = 2
-	RoleOwner   uint8 = 3
-)
-
-// GroupUpdate events.
-const (
-	GroupEventJoined      uint8 = 1 // user_id joined (or accepted an invitation)
-	GroupEventLeft        uint8 = 2 // user_id left
-	GroupEventRemoved     uint8 = 3 // user_id was removed by actor_id
-	GroupEventInvited     uint8 = 4 // user_id was invited by actor_id
-	GroupEventRoleChanged uint8 = 5 // user_id now has role
-	GroupEventDeclined    uint8 = 6 // user_id declined an invitation
-)
+// The enums these frames carry (FriendState, FriendEvent, Presence,
+// Role, GroupEvent) are in enums.go.
 
 const maxRef = math.MaxUint32
 
@@ -283,8 +241,8 @@ type Friend struct {
 	UserID      string
 	Username    string
 	DisplayName string
-	State       uint8 // FriendNone...FriendBlocked
-	Presence    uint8 // PresenceOffline, PresenceOnline, PresenceAway
+	State       FriendState
+	Presence    Presence
 	StatusText  string
 	LastSeenUs  int64 // when the friend was last online (0 if unknown)
 }
@@ -311,8 +269,8 @@ func (e *Friend) decode(f *Fields) {
 	e.UserID = g.String("user_id", MaxIDLen)
 	e.Username = g.String("username", MaxNameLen)
 	e.DisplayName = g.String("display_name", MaxNameLen)
-	e.State = uint8(g.Uint("state", math.MaxUint8))
-	e.Presence = uint8(g.Uint("presence", math.MaxUint8))
+	e.State = FriendState(g.uintEnum("state", &friendStateNames))
+	e.Presence = Presence(g.uintEnum("presence", &presenceNames))
 	e.StatusText = g.String("status_text", MaxStatusText)
 	e.LastSeenUs = g.Int("last_seen_us")
 	f.Fail(g.End())
@@ -364,7 +322,7 @@ func (m *FriendListResult) DecodeMsgpack(dec *msgpack.Decoder) error {
 // state as seen by the receiver.
 type FriendUpdate struct {
 	Ref    uint32
-	Event  uint8
+	Event  FriendEvent
 	Friend Friend
 }
 
@@ -380,7 +338,7 @@ func (m *FriendUpdate) EncodeMsgpack(enc *msgpack.Encoder) error {
 func (m *FriendUpdate) DecodeMsgpack(dec *msgpack.Decoder) error {
 	f := Begin(dec, KindFriendUpdate, 3)
 	m.Ref = uint32(f.Uint("ref", maxRef))
-	m.Event = uint8(f.Uint("event", math.MaxUint8))
+	m.Event = FriendEvent(f.uintEnum("event", &friendEventNames))
 	if f.next() {
 		m.Friend.decode(&f)
 	}
@@ -423,7 +381,7 @@ type Group struct {
 	ID      uint64
 	Name    string
 	Open    bool
-	Role    uint8
+	Role    Role
 	Members uint32
 	OwnerID string
 }
@@ -449,7 +407,7 @@ func (e *Group) decode(f *Fields) {
 	e.ID = g.Uint("id", math.MaxInt64)
 	e.Name = g.String("name", MaxGroupName)
 	e.Open = g.Bool("open")
-	e.Role = uint8(g.Uint("role", math.MaxUint8))
+	e.Role = Role(g.uintEnum("role", &roleNames))
 	e.Members = uint32(g.Uint("members", math.MaxUint32))
 	e.OwnerID = g.String("owner_id", MaxIDLen)
 	f.Fail(g.End())
@@ -599,7 +557,7 @@ type GroupSetRole struct {
 	Ref     uint32
 	GroupID uint64
 	UserID  string
-	Role    uint8
+	Role    Role
 }
 
 func (*GroupSetRole) Kind() Kind          { return KindGroupSetRole }
@@ -618,7 +576,7 @@ func (m *GroupSetRole) DecodeMsgpack(dec *msgpack.Decoder) error {
 	m.Ref = uint32(f.Uint("ref", maxRef))
 	m.GroupID = f.Uint("group_id", math.MaxInt64)
 	m.UserID = f.String("user_id", MaxIDLen)
-	m.Role = uint8(f.Uint("role", math.MaxUint8))
+	m.Role = Role(f.uintEnum("role", &roleNames))
 	return f.End()
 }
 
@@ -657,8 +615,8 @@ func (m *GroupMembers) DecodeMsgpack(dec *msgpack.Decoder) error {
 type Member struct {
 	UserID      string
 	DisplayName string
-	Role        uint8
-	Presence    uint8
+	Role        Role
+	Presence    Presence
 }
 
 func (e *Member) encode(w *W) {
@@ -679,8 +637,8 @@ func (e *Member) decode(f *Fields) {
 	g := Fields{dec: dec, have: n}
 	e.UserID = g.String("user_id", MaxIDLen)
 	e.DisplayName = g.String("display_name", MaxNameLen)
-	e.Role = uint8(g.Uint("role", math.MaxUint8))
-	e.Presence = uint8(g.Uint("presence", math.MaxUint8))
+	e.Role = Role(g.uintEnum("role", &roleNames))
+	e.Presence = Presence(g.uintEnum("presence", &presenceNames))
 	f.Fail(g.End())
 }
 
@@ -773,12 +731,12 @@ func (m *GroupListResult) DecodeMsgpack(dec *msgpack.Decoder) error {
 // [93, 0, event, group_id, group_name, user_id, actor_id, role].
 type GroupUpdate struct {
 	Ref       uint32
-	Event     uint8
+	Event     GroupEvent
 	GroupID   uint64
 	GroupName string
 	UserID    string // the member concerned
 	ActorID   string // who did it (same as UserID for join/leave)
-	Role      uint8  // the member's role after the change
+	Role      Role   // the member's role after the change
 }
 
 func (*GroupUpdate) Kind() Kind { return KindGroupUpdate }
@@ -797,12 +755,12 @@ func (m *GroupUpdate) EncodeMsgpack(enc *msgpack.Encoder) error {
 func (m *GroupUpdate) DecodeMsgpack(dec *msgpack.Decoder) error {
 	f := Begin(dec, KindGroupUpdate, 5)
 	m.Ref = uint32(f.Uint("ref", maxRef))
-	m.Event = uint8(f.Uint("event", math.MaxUint8))
+	m.Event = GroupEvent(f.uintEnum("event", &groupEventNames))
 	m.GroupID = f.Uint("group_id", math.MaxInt64)
 	m.GroupName = f.String("group_name", MaxGroupName)
 	m.UserID = f.String("user_id", MaxIDLen)
 	m.ActorID = f.String("actor_id", MaxIDLen)
-	m.Role = uint8(f.Uint("role", math.MaxUint8))
+	m.Role = Role(f.uintEnum("role", &roleNames))
 	return f.End()
 }
 
@@ -1053,7 +1011,7 @@ func (m *HistoryResult) DecodeMsgpack(dec *msgpack.Decoder) error {
 // PresenceUpdate.
 type SetPresence struct {
 	Ref        uint32
-	Presence   uint8
+	Presence   Presence
 	StatusText string
 }
 
@@ -1070,7 +1028,7 @@ func (m *SetPresence) EncodeMsgpack(enc *msgpack.Encoder) error {
 func (m *SetPresence) DecodeMsgpack(dec *msgpack.Decoder) error {
 	f := Begin(dec, KindSetPresence, 2)
 	m.Ref = uint32(f.Uint("ref", maxRef))
-	m.Presence = uint8(f.Uint("presence", math.MaxUint8))
+	m.Presence = Presence(f.uintEnum("presence", &presenceNames))
 	m.StatusText = f.String("status_text", MaxStatusText)
 	return f.End()
 }
@@ -1081,7 +1039,7 @@ func (m *SetPresence) DecodeMsgpack(dec *msgpack.Decoder) error {
 type PresenceUpdate struct {
 	Ref        uint32
 	UserID     string
-	Presence   uint8
+	Presence   Presence
 	StatusText string
 	LastSeenUs int64
 }
@@ -1101,7 +1059,7 @@ func (m *PresenceUpdate) DecodeMsgpack(dec *msgpack.Decoder) error {
 	f := Begin(dec, KindPresenceUpdate, 3)
 	m.Ref = uint32(f.Uint("ref", maxRef))
 	m.UserID = f.String("user_id", MaxIDLen)
-	m.Presence = uint8(f.Uint("presence", math.MaxUint8))
+	m.Presence = Presence(f.uintEnum("presence", &presenceNames))
 	m.StatusText = f.String("status_text", MaxStatusText)
 	m.LastSeenUs = f.Int("last_seen_us")
 	return f.End()
