@@ -1,0 +1,173 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// Config configures Wrap.
+type Config struct {
+	// TrustedProxies are the addresses of the proxies (load balancers)
+	// allowed to name the client in X-Forwarded-For. Default none: the
+	// client is always the TCP peer.
+	TrustedProxies []netip.Prefix
+	// Logger receives internal errors answered by WriteError (default:
+	// discarded).
+	Logger *slog.Logger
+}
+
+type ctxKey struct{}
+
+// reqInfo is what Wrap resolves once per request.
+type reqInfo struct {
+	client netip.Addr
+	log    *slog.Logger
+}
+
+var discard = slog.New(slog.DiscardHandler)
+
+// Wrap returns h behind the API's middleware: every response carries
+// Cache-Control: no-store, X-Content-Type-Options: nosniff and
+// Content-Type: application/json (a handler may replace the last), and
+// the client address is resolved once (see ClientIP) and kept in the
+// request's context with cfg.Logger. Wrapping twice is harmless: the
+// outer resolution is kept.
+func Wrap(h http.Handler, cfg Config) http.Handler {
+	log := cfg.Logger
+	if log == nil {
+		log = discard
+	}
+	trusted := make([]netip.Prefix, 0, len(cfg.TrustedProxies))
+	for _, p := range cfg.TrustedProxies {
+		if !p.IsValid() {
+			continue
+		}
+		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96) // clients are unmapped too
+		}
+		trusted = append(trusted, p.Masked())
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setHeaders(w.Header())
+		if _, ok := r.Context().Value(ctxKey{}).(*reqInfo); !ok {
+			info := &reqInfo{client: resolveClient(r, trusted), log: log}
+			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, info))
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// setHeaders sets the headers every API answer carries.
+func setHeaders(h http.Header) {
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// ClientIP is the address of the request's client as Wrap resolved it:
+// the TCP peer, or, when the peer is a trusted proxy, the right-most
+// address of X-Forwarded-For that is not itself a trusted proxy. Outside
+// Wrap it is the TCP peer. IPv4-mapped IPv6 addresses are unmapped. The
+// zero Addr means the peer has no IP (an in-memory listener).
+func ClientIP(r *http.Request) netip.Addr {
+	if info, ok := r.Context().Value(ctxKey{}).(*reqInfo); ok {
+		return info.client
+	}
+	return peerAddr(r)
+}
+
+// ClientPrefix is the key of per-client limits: ClientIP as a /32 for
+// IPv4 and its /64 for IPv6 (one host usually holds a whole /64). The
+// zero Prefix when the peer has no IP.
+func ClientPrefix(r *http.Request) netip.Prefix {
+	a := ClientIP(r)
+	if !a.IsValid() {
+		return netip.Prefix{}
+	}
+	bits := 32
+	if a.Is6() {
+		bits = 64
+	}
+	p, _ := a.Prefix(bits) // cannot fail: bits fit the address family
+	return p
+}
+
+// logger is the logger Wrap put in r's context (discarding outside Wrap).
+func logger(r *http.Request) *slog.Logger {
+	if info, ok := r.Context().Value(ctxKey{}).(*reqInfo); ok {
+		return info.log
+	}
+	return discard
+}
+
+func peerAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap().WithZone("")
+}
+
+// resolveClient walks X-Forwarded-For from the right (the entry the
+// nearest proxy appended) past trusted proxies; the first untrusted entry
+// is the client. An entry that is not an address stops the walk at the
+// last trusted hop: what lies left of it cannot be trusted. If every
+// entry is a trusted proxy, the left-most one is the client.
+func resolveClient(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	client := peerAddr(r)
+	if !isTrusted(client, trusted) {
+		return client
+	}
+	xff := r.Header.Values("X-Forwarded-For")
+	for i := len(xff) - 1; i >= 0; i-- {
+		list := xff[i]
+		for list != "" {
+			var entry string
+			if j := strings.LastIndexByte(list, ','); j >= 0 {
+				list, entry = list[:j], list[j+1:]
+			} else {
+				list, entry = "", list
+			}
+			entry = strings.TrimSpace(entry)
+			if entry == "" {
+				continue
+			}
+			a, ok := parseForwarded(entry)
+			if !ok {
+				return client
+			}
+			client = a
+			if !isTrusted(a, trusted) {
+				return a
+			}
+		}
+	}
+	return client
+}
+
+// parseForwarded parses an X-Forwarded-For entry: an address, or an
+// address and port ("203.0.113.7:4711", "[2001:db8::1]:4711").
+func parseForwarded(s string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap().WithZone(""), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().WithZone(""), true
+	}
+	return netip.Addr{}, false
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	if !a.IsValid() {
+		return false
+	}
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
