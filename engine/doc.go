@@ -8,6 +8,15 @@
 // The engine imports no concrete transport: cmd/tickwire (through
 // internal/wire) wires KCP and TCP listeners in with Serve.
 //
+// Limits at the door: a connection above Config.MaxSessionsPerIP (keyed
+// by the client's IPv4 address or IPv6 /64, over every listener together)
+// or Config.MaxSessions is closed at accept with CodeTooManySessions
+// before any service sees it. Frames above MaxFramesPerSecond are
+// dropped, answered at a bounded rate and never count as bad frames;
+// sustained excess closes with CodeRateLimited. Every refusal is counted
+// in Stats, beside each listener's own counters
+// (netcode.ListenerStatsReporter) in ServiceStats.
+//
 // Concurrency contract: an Engine is safe for concurrent use. Every
 // session has exactly two goroutines, both owned by the engine: a reader
 // that decodes input, enforces limits and calls the services, and one
