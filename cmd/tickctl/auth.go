@@ -116,7 +116,11 @@ func (a *app) credentials(ctx context.Context, cmd string, args []string) error 
 	if err != nil {
 		return err
 	}
-	pw, err := a.password(*pwFlag, register)
+	use := existingPassword
+	if register {
+		use = newPassword
+	}
+	pw, err := a.password(*pwFlag, use)
 	if err != nil {
 		return err
 	}

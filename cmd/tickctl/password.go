@@ -6,27 +6,37 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"golang.org/x/term"
 )
 
 // maxPasswordLine bounds a password read from stdin.
 const maxPasswordLine = 4096
 
+// passwordUse says whether a password is an existing one (login) or a
+// new one (register), which a prompt asks for twice.
+type passwordUse int
+
+const (
+	existingPassword passwordUse = iota
+	newPassword
+)
+
 // password gets a password: from the flag, TICKCTL_PASSWORD, a prompt
 // without echo when stdin is a terminal, or else one line of stdin.
-// confirm asks twice at a prompt (register).
-func (a *app) password(flagVal string, confirm bool) (string, error) {
+func (a *app) password(flagVal string, use passwordUse) (string, error) {
 	if flagVal != "" {
 		return flagVal, nil
 	}
 	if v := a.getenv("TICKCTL_PASSWORD"); v != "" {
 		return v, nil
 	}
-	if f, ok := a.stdin.(*os.File); ok && isTerminal(f) {
+	if f, ok := a.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		pw, err := a.promptPassword(f, "Password: ")
 		if err != nil {
 			return "", err
 		}
-		if confirm {
+		if use == newPassword {
 			again, err := a.promptPassword(f, "Repeat password: ")
 			if err != nil {
 				return "", err
@@ -47,20 +57,19 @@ func (a *app) password(flagVal string, confirm bool) (string, error) {
 	return pw, nil
 }
 
-// promptPassword prints prompt on stderr and reads a line with echo off.
+// promptPassword prints prompt on stderr and reads a line from the
+// terminal f with echo off.
 func (a *app) promptPassword(f *os.File, prompt string) (string, error) {
 	fmt.Fprint(a.stderr, prompt)
-	restore, err := noEcho(f)
-	if err != nil {
-		return "", fmt.Errorf("turning terminal echo off: %w", err)
-	}
-	pw, err := readLine(f)
-	restore()
+	pw, err := term.ReadPassword(int(f.Fd()))
 	fmt.Fprintln(a.stderr)
 	if err != nil {
 		return "", fmt.Errorf("reading the password: %w", err)
 	}
-	return pw, nil
+	if len(pw) > maxPasswordLine {
+		return "", fmt.Errorf("password longer than %d bytes", maxPasswordLine)
+	}
+	return string(pw), nil
 }
 
 // readLine reads one line (without its line ending) of at most
