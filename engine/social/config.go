@@ -4,13 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"io"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/tickwire/tickwire/engine/accounts"
 	"github.com/tickwire/tickwire/engine/auth"
+	"github.com/tickwire/tickwire/netcode/frame"
 )
 
 // Users is what the service needs of the account store
@@ -43,20 +44,23 @@ const (
 	DefaultBacklogWindow     = 256
 	DefaultPendingLimit      = 256
 	DefaultSyncWorkers       = 4
+	DefaultWorkers           = 4
+	DefaultInboxSize         = 1024
+	DefaultMaxQueuedPerPeer  = 32
+	DefaultMaxPendingInvites = 100
 	DefaultAckFlush          = time.Second
 	DefaultOpTimeout         = 5 * time.Second
 )
 
-// maxReplyBytes bounds the encoded size of one list reply (history,
-// members), below the default frame limit.
-const maxReplyBytes = 48 << 10
-
-// Config configures a Service. DB and Users are required; every other
-// zero field means its default.
+// Config configures a Service. Users and one of DB or Store are
+// required; every other zero field means its default.
 type Config struct {
 	// DB is the database, migrated with accounts.Migrations() and then
-	// Migrations().
+	// Migrations(). The default Store is the SQLite store on it.
 	DB *sql.DB
+	// Store is the social storage (default NewSQLiteStore(DB)). When set,
+	// it wins over DB.
+	Store Store
 	// Users looks up accounts.
 	Users Users
 	// Auth authenticates HTTP requests. Without it the service offers
@@ -96,6 +100,9 @@ type Config struct {
 	MaxGroupMembers int
 	// MaxGroupsPerUser bounds the groups a user belongs to (default 100).
 	MaxGroupsPerUser int
+	// MaxPendingInvites bounds the pending group invitations a user
+	// holds (default 100); one more is refused with CodeSocialLimit.
+	MaxPendingInvites int
 	// HistoryLimit is the page size of History when the request says 0
 	// (default 50; requests may ask up to frame.MaxHistoryLimit).
 	HistoryLimit int
@@ -109,6 +116,17 @@ type Config struct {
 	PendingLimit int
 	// SyncWorkers is the number of goroutines sending backlogs (default 4).
 	SyncWorkers int
+	// Workers is the number of goroutines performing realtime requests
+	// (default 4). A session's reader only decodes a request and queues
+	// it; every request of one user goes to the same worker, in order.
+	Workers int
+	// InboxSize bounds the requests queued to one worker (default 1024).
+	// A request that finds it full is refused with CodeServerBusy.
+	InboxSize int
+	// MaxQueuedPerPeer bounds the requests one session has queued and not
+	// yet answered (default 32): beyond it CodeServerBusy, so that one
+	// session cannot fill a worker's inbox.
+	MaxQueuedPerPeer int
 	// AckFlush is how often acknowledgement cursors are written to the
 	// database (default 1s). A crash loses at most this much of them:
 	// those messages are delivered again, never lost.
@@ -121,11 +139,14 @@ type Config struct {
 var ErrConfig = errors.New("social: invalid config")
 
 func (c *Config) populate() error {
-	if c.DB == nil || c.Users == nil {
-		return errors.Join(ErrConfig, errors.New("DB and Users are required"))
+	if (c.DB == nil && c.Store == nil) || c.Users == nil {
+		return errors.Join(ErrConfig, errors.New("DB (or Store) and Users are required"))
+	}
+	if c.Store == nil {
+		c.Store = NewSQLiteStore(c.DB)
 	}
 	if c.Logger == nil {
-		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -154,15 +175,20 @@ func (c *Config) populate() error {
 	defInt(&c.BacklogWindow, DefaultBacklogWindow)
 	defInt(&c.PendingLimit, DefaultPendingLimit)
 	defInt(&c.SyncWorkers, DefaultSyncWorkers)
+	defInt(&c.Workers, DefaultWorkers)
+	defInt(&c.InboxSize, DefaultInboxSize)
+	defInt(&c.MaxQueuedPerPeer, DefaultMaxQueuedPerPeer)
+	defInt(&c.MaxPendingInvites, DefaultMaxPendingInvites)
 	switch {
 	case c.PresenceGrace < 0, c.TickInterval < 0, c.AckFlush < 0, c.OpTimeout < 0:
 		return errors.Join(ErrConfig, errors.New("negative duration"))
 	case c.MaxMessageBytes < 0 || c.MaxMessageBytes > 16<<10:
 		return errors.Join(ErrConfig, errors.New("MaxMessageBytes must be within 1..16384"))
-	case c.MaxStatusText < 0 || c.MaxStatusText > 256:
-		return errors.Join(ErrConfig, errors.New("MaxStatusText must be within 1..256"))
+	case c.MaxStatusText < 0 || c.MaxStatusText > frame.MaxStatusText:
+		return errors.Join(ErrConfig, fmt.Errorf("MaxStatusText must be within 1..%d", frame.MaxStatusText))
 	case c.MessagesPerSecond < 0, c.MessageBurst < 0, c.MaxFriends < 0, c.MaxGroupMembers < 0,
-		c.MaxGroupsPerUser < 0, c.HistoryLimit < 0, c.BacklogWindow < 0, c.PendingLimit < 0, c.SyncWorkers < 0:
+		c.MaxGroupsPerUser < 0, c.HistoryLimit < 0, c.BacklogWindow < 0, c.PendingLimit < 0, c.SyncWorkers < 0,
+		c.Workers < 0, c.InboxSize < 0, c.MaxQueuedPerPeer < 0, c.MaxPendingInvites < 0:
 		return errors.Join(ErrConfig, errors.New("negative limit"))
 	case c.HistoryLimit > 200:
 		return errors.Join(ErrConfig, errors.New("HistoryLimit above 200"))

@@ -19,19 +19,27 @@ var (
 	ErrNotAdmin        = &netcode.CodedError{Code: netcode.CodeNotGroupAdmin, Msg: "owners and admins only"}
 	ErrAlreadyMember   = &netcode.CodedError{Code: netcode.CodeAlreadyMember, Msg: "already a member"}
 	ErrSelf            = &netcode.CodedError{Code: netcode.CodeSelfAction, Msg: "cannot do this to oneself"}
-	ErrBadGroupName    = &netcode.CodedError{Code: netcode.CodeBadGroupName, Msg: "group name must be 1-64 bytes of printable UTF-8"}
 	ErrMessageTooLarge = &netcode.CodedError{Code: netcode.CodeMessageTooLarge, Msg: "message body too large"}
 	ErrRateLimited     = &netcode.CodedError{Code: netcode.CodeMessageRateLimited, Msg: "too many messages"}
 	ErrLimit           = &netcode.CodedError{Code: netcode.CodeSocialLimit, Msg: "limit reached"}
 	ErrBadRequest      = &netcode.CodedError{Code: netcode.CodeBadRequest, Msg: "invalid request"}
+	// ErrBusy refuses a realtime request that found its worker's inbox,
+	// or its session's share of it, full: retry later. The session
+	// stays open.
+	ErrBusy = &netcode.CodedError{Code: netcode.CodeServerBusy, Msg: "social request queue full"}
 )
+
+// errShutdown answers a request still queued when the service stops.
+var errShutdown = &netcode.CodedError{Code: netcode.CodeServerShutdown, Msg: "social service stopped"}
 
 // badRequest is a CodeBadRequest error with a specific message.
 func badRequest(msg string) error {
 	return &netcode.CodedError{Code: netcode.CodeBadRequest, Msg: msg}
 }
 
-// limit is a CodeSocialLimit error naming the limit.
-func limit(msg string) error {
+// refuseLimit counts a refusal by a social limit and returns its
+// CodeSocialLimit error naming the limit.
+func (s *Service) refuseLimit(msg string) error {
+	s.stats.limited.Add(1)
 	return &netcode.CodedError{Code: netcode.CodeSocialLimit, Msg: msg}
 }

@@ -15,10 +15,13 @@ type actor struct {
 	Name string
 }
 
-// HandleFrame implements service.Service: it decodes a social request,
-// performs it and answers with its result frame, OK, or an error (which
-// the engine turns into an Error frame with the request's ref). Guests
-// get CodeGuestNotAllowed for every social frame.
+// HandleFrame implements service.Service. It runs on the session's
+// reader, so it does no I/O: it decodes a social request and queues it
+// to the user's worker (inbox.go), which performs it and answers with its
+// result frame, OK, or an Error frame with the request's ref. What it
+// refuses at once (guests get CodeGuestNotAllowed for every social frame,
+// a full queue CodeServerBusy, a bad frame its code) it returns, and the
+// engine answers.
 func (s *Service) HandleFrame(now time.Time, p service.Peer, _ netcode.Channel, k frame.Kind, data []byte) (uint32, error) {
 	_, ref, _ := frame.PeekRef(data) // the ref to answer with, even if the frame is bad
 	if p.Guest() {
@@ -35,24 +38,13 @@ func (s *Service) HandleFrame(now time.Time, p service.Peer, _ netcode.Channel, 
 	if err := frame.Unmarshal(data, f); err != nil {
 		return ref, err
 	}
-	a := actor{ID: p.UserID(), Name: p.DisplayName()}
+	if _, ok := f.(frame.Refer); !ok { // a result or push kind
+		return ref, badRequest("not a request kind")
+	}
 	if k != frame.KindMessageAck && k != frame.KindSetPresence { // SetPresence sets activity itself
-		s.active(a.ID, now)
+		s.active(p.UserID(), now)
 	}
-	ctx, cancel := s.opCtx()
-	defer cancel()
-	reply, err := s.dispatch(ctx, now, ps, a, f)
-	if err != nil {
-		return ref, err
-	}
-	if reply != nil {
-		b, err := frame.Marshal(reply)
-		if err != nil {
-			return ref, err
-		}
-		p.Send(netcode.Reliable, b)
-	}
-	return ref, nil
+	return ref, s.enqueue(ps, now, ref, f)
 }
 
 // active records user activity for the idle timer.
@@ -64,8 +56,8 @@ func (s *Service) active(uid string, now time.Time) {
 	}
 }
 
-// dispatch performs one decoded request and returns the reply frame (nil
-// for none).
+// dispatch performs one decoded request (on the user's worker) and
+// returns the reply frame (nil for none).
 func (s *Service) dispatch(ctx context.Context, now time.Time, ps *peerState, a actor, f frame.Frame) (frame.Frame, error) {
 	switch m := f.(type) {
 	case *frame.FriendRequest:
@@ -113,11 +105,11 @@ func (s *Service) dispatch(ctx context.Context, now time.Time, ps *peerState, a 
 		}
 		return &frame.GroupMembersResult{Ref: m.Ref, GroupID: m.GroupID, Members: ms, More: more}, nil
 	case *frame.GroupList:
-		gs, err := s.Groups(ctx, a.ID)
+		gs, more, err := s.GroupsPage(ctx, a.ID, m.AfterGroupID)
 		if err != nil {
 			return nil, err
 		}
-		return &frame.GroupListResult{Ref: m.Ref, Groups: gs}, nil
+		return &frame.GroupListResult{Ref: m.Ref, Groups: gs, More: more}, nil
 	case *frame.DirectSend:
 		id, at, err := s.sendDirect(ctx, now, ps.p.SessionID(), a.ID, a.Name, m.ToUserID, m.Body)
 		if err != nil {

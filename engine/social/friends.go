@@ -40,12 +40,12 @@ func (s *Service) RequestFriend(ctx context.Context, now time.Time, user, userna
 		return ErrSelf
 	}
 	event := frame.FriendEventRequested
-	err = s.st.inTx(ctx, func(tx ops) error {
-		ab, err := tx.relation(ctx, user, other.ID)
+	err = s.st.InTx(ctx, func(tx Ops) error {
+		ab, err := tx.Relation(ctx, user, other.ID)
 		if err != nil {
 			return err
 		}
-		ba, err := tx.relation(ctx, other.ID, user)
+		ba, err := tx.Relation(ctx, other.ID, user)
 		if err != nil {
 			return err
 		}
@@ -59,24 +59,24 @@ func (s *Service) RequestFriend(ctx context.Context, now time.Time, user, userna
 			return nil
 		case ab == frame.FriendIncoming:
 			event = frame.FriendEventAccepted
-			if err := tx.setRelation(ctx, user, other.ID, frame.FriendAccepted, now.UnixMicro()); err != nil {
+			if err := tx.SetRelation(ctx, user, other.ID, frame.FriendAccepted, now.UnixMicro()); err != nil {
 				return err
 			}
-			return tx.setRelation(ctx, other.ID, user, frame.FriendAccepted, now.UnixMicro())
+			return tx.SetRelation(ctx, other.ID, user, frame.FriendAccepted, now.UnixMicro())
 		}
 		for _, id := range []string{user, other.ID} {
-			n, err := tx.countRelations(ctx, id)
+			n, err := tx.CountRelations(ctx, id)
 			if err != nil {
 				return err
 			}
 			if n >= s.cfg.MaxFriends {
-				return limit("too many friends and requests")
+				return s.refuseLimit("too many friends and requests")
 			}
 		}
-		if err := tx.setRelation(ctx, user, other.ID, frame.FriendOutgoing, now.UnixMicro()); err != nil {
+		if err := tx.SetRelation(ctx, user, other.ID, frame.FriendOutgoing, now.UnixMicro()); err != nil {
 			return err
 		}
-		return tx.setRelation(ctx, other.ID, user, frame.FriendIncoming, now.UnixMicro())
+		return tx.SetRelation(ctx, other.ID, user, frame.FriendIncoming, now.UnixMicro())
 	})
 	if err != nil || event == 0 {
 		return err
@@ -91,18 +91,18 @@ func (s *Service) RequestFriend(ctx context.Context, now time.Time, user, userna
 
 // AcceptFriend accepts other's pending request.
 func (s *Service) AcceptFriend(ctx context.Context, now time.Time, user, other string) error {
-	err := s.st.inTx(ctx, func(tx ops) error {
-		ab, err := tx.relation(ctx, user, other)
+	err := s.st.InTx(ctx, func(tx Ops) error {
+		ab, err := tx.Relation(ctx, user, other)
 		if err != nil {
 			return err
 		}
 		if ab != frame.FriendIncoming {
 			return ErrRequestNotFound
 		}
-		if err := tx.setRelation(ctx, user, other, frame.FriendAccepted, now.UnixMicro()); err != nil {
+		if err := tx.SetRelation(ctx, user, other, frame.FriendAccepted, now.UnixMicro()); err != nil {
 			return err
 		}
-		return tx.setRelation(ctx, other, user, frame.FriendAccepted, now.UnixMicro())
+		return tx.SetRelation(ctx, other, user, frame.FriendAccepted, now.UnixMicro())
 	})
 	if err != nil {
 		return err
@@ -113,18 +113,18 @@ func (s *Service) AcceptFriend(ctx context.Context, now time.Time, user, other s
 
 // DeclineFriend declines other's pending request.
 func (s *Service) DeclineFriend(ctx context.Context, now time.Time, user, other string) error {
-	err := s.st.inTx(ctx, func(tx ops) error {
-		ab, err := tx.relation(ctx, user, other)
+	err := s.st.InTx(ctx, func(tx Ops) error {
+		ab, err := tx.Relation(ctx, user, other)
 		if err != nil {
 			return err
 		}
 		if ab != frame.FriendIncoming {
 			return ErrRequestNotFound
 		}
-		if err := tx.clearRelation(ctx, user, other); err != nil {
+		if err := tx.ClearRelation(ctx, user, other); err != nil {
 			return err
 		}
-		return tx.clearRelation(ctx, other, user)
+		return tx.ClearRelation(ctx, other, user)
 	})
 	if err != nil {
 		return err
@@ -136,8 +136,8 @@ func (s *Service) DeclineFriend(ctx context.Context, now time.Time, user, other 
 // RemoveFriend ends a friendship, or cancels user's own pending request.
 func (s *Service) RemoveFriend(ctx context.Context, now time.Time, user, other string) error {
 	var was frame.FriendState
-	err := s.st.inTx(ctx, func(tx ops) error {
-		ab, err := tx.relation(ctx, user, other)
+	err := s.st.InTx(ctx, func(tx Ops) error {
+		ab, err := tx.Relation(ctx, user, other)
 		if err != nil {
 			return err
 		}
@@ -145,10 +145,10 @@ func (s *Service) RemoveFriend(ctx context.Context, now time.Time, user, other s
 			return ErrNotFriends
 		}
 		was = ab
-		if err := tx.clearRelation(ctx, user, other); err != nil {
+		if err := tx.ClearRelation(ctx, user, other); err != nil {
 			return err
 		}
-		return tx.clearRelation(ctx, other, user)
+		return tx.ClearRelation(ctx, other, user)
 	})
 	if err != nil {
 		return err
@@ -171,16 +171,16 @@ func (s *Service) Block(ctx context.Context, now time.Time, user, other string) 
 		return err
 	}
 	var was frame.FriendState
-	err := s.st.inTx(ctx, func(tx ops) error {
-		ab, err := tx.relation(ctx, user, other)
+	err := s.st.InTx(ctx, func(tx Ops) error {
+		ab, err := tx.Relation(ctx, user, other)
 		if err != nil {
 			return err
 		}
 		was = ab
-		if err := tx.setRelation(ctx, user, other, frame.FriendBlocked, now.UnixMicro()); err != nil {
+		if err := tx.SetRelation(ctx, user, other, frame.FriendBlocked, now.UnixMicro()); err != nil {
 			return err
 		}
-		return tx.clearRelation(ctx, other, user)
+		return tx.ClearRelation(ctx, other, user)
 	})
 	if err != nil {
 		return err
@@ -200,15 +200,15 @@ func (s *Service) Block(ctx context.Context, now time.Time, user, other string) 
 
 // Unblock lifts user's block of other.
 func (s *Service) Unblock(ctx context.Context, now time.Time, user, other string) error {
-	err := s.st.inTx(ctx, func(tx ops) error {
-		ab, err := tx.relation(ctx, user, other)
+	err := s.st.InTx(ctx, func(tx Ops) error {
+		ab, err := tx.Relation(ctx, user, other)
 		if err != nil {
 			return err
 		}
 		if ab != frame.FriendBlocked {
 			return ErrNotBlocked
 		}
-		return tx.deleteBlock(ctx, user, other)
+		return tx.DeleteBlock(ctx, user, other)
 	})
 	if err != nil {
 		return err
@@ -253,7 +253,7 @@ func (s *Service) notifyRelation(ctx context.Context, a string, aEvent frame.Fri
 // ways and blocks, ordered by user id after after (""from the start), in a
 // page that fits one frame; more says another page follows.
 func (s *Service) Friends(ctx context.Context, user, after string) ([]frame.Friend, bool, error) {
-	rows, err := s.st.relations(ctx, user, after)
+	rows, err := s.st.Relations(ctx, user, after)
 	if err != nil {
 		return nil, false, err
 	}
@@ -265,11 +265,9 @@ func (s *Service) Friends(ctx context.Context, user, after string) ([]frame.Frie
 	if err != nil {
 		return nil, false, err
 	}
-	out := make([]frame.Friend, 0, len(rows))
-	size := 0
+	out := make([]frame.Friend, len(rows))
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, r := range rows {
+	for i, r := range rows {
 		u := us[r.OtherID]
 		f := frame.Friend{UserID: r.OtherID, Username: u.Username, DisplayName: u.DisplayName, State: r.State}
 		if r.State == frame.FriendAccepted {
@@ -278,11 +276,9 @@ func (s *Service) Friends(ctx context.Context, user, after string) ([]frame.Frie
 				f.Presence, f.StatusText, f.LastSeenUs = p, text, seen
 			}
 		}
-		size += len(f.UserID) + len(f.Username) + len(f.DisplayName) + len(f.StatusText) + 24
-		if size > maxReplyBytes {
-			return out, true, nil
-		}
-		out = append(out, f)
+		out[i] = f
 	}
-	return out, false, nil
+	s.mu.Unlock()
+	out, more := fitFirst(s, out, friendSize)
+	return out, more, nil
 }

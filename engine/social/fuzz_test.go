@@ -8,8 +8,9 @@ import (
 )
 
 // FuzzHandleFrame feeds arbitrary bytes, as any social kind, to a running
-// service: every answer is success or a coded error that is not
-// CodeInternal, and nothing panics.
+// service: every answer, returned at once or sent by the worker as an
+// Error frame, is success or a coded error that is not CodeInternal, and
+// nothing panics.
 func FuzzHandleFrame(f *testing.F) {
 	e := newEnv(f, Config{MessagesPerSecond: 1e6, MessageBurst: 1 << 20}, "alice", "bob")
 	a, b := e.open("alice"), e.open("bob")
@@ -52,6 +53,29 @@ func FuzzHandleFrame(f *testing.F) {
 		_, err = e.svc.HandleFrame(e.clock.Now(), p, netcode.Reliable, k, data)
 		if code := netcode.CodeOf(err); code == netcode.CodeInternal {
 			t.Fatalf("kind %d: internal error: %v", k, err)
+		}
+		// A request of the same session behind it: once it is answered,
+		// the fuzzed one has been performed (one worker, in order).
+		ref := nextRef.Add(1)
+		barrier, err := frame.Marshal(&frame.GroupList{Ref: ref})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.HandleFrame(e.clock.Now(), p, netcode.Reliable, frame.KindGroupList, barrier); err != nil {
+			t.Fatal(err)
+		}
+		p.takeRef(t, ref)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for i, b := range p.frames {
+			if kk, _ := frame.Peek(b); kk != frame.KindError || p.used[i] {
+				continue
+			}
+			p.used[i] = true
+			var ef frame.Error
+			if frame.Unmarshal(b, &ef) == nil && ef.Code == netcode.CodeInternal {
+				t.Fatalf("kind %d: internal error: %s", k, ef.Message)
+			}
 		}
 	})
 }

@@ -10,25 +10,25 @@ import (
 
 // CreateGroup creates a group owned by user.
 func (s *Service) CreateGroup(ctx context.Context, now time.Time, user, name string, open bool) (frame.Group, error) {
-	name, err := validGroupName(name)
+	name, err := frame.CleanText(frame.TextGroupName, name)
 	if err != nil {
 		return frame.Group{}, err
 	}
 	g := frame.Group{Name: name, Open: open, Role: frame.RoleOwner, Members: 1, OwnerID: user}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	err = s.st.inTx(ctx, func(tx ops) error {
-		n, err := tx.countGroupsOf(ctx, user)
+	err = s.st.InTx(ctx, func(tx Ops) error {
+		n, err := tx.CountGroupsOf(ctx, user)
 		if err != nil {
 			return err
 		}
 		if n >= s.cfg.MaxGroupsPerUser {
-			return limit("member of too many groups")
+			return s.refuseLimit("member of too many groups")
 		}
-		if g.ID, err = tx.createGroup(ctx, name, open, user, now.UnixMicro()); err != nil {
+		if g.ID, err = tx.CreateGroup(ctx, name, open, user, now.UnixMicro()); err != nil {
 			return err
 		}
-		return tx.addMember(ctx, g.ID, user, frame.RoleOwner, now.UnixMicro())
+		return tx.AddMember(ctx, g.ID, user, frame.RoleOwner, now.UnixMicro())
 	})
 	if err != nil {
 		return frame.Group{}, err
@@ -49,18 +49,18 @@ func (s *Service) AcceptInvite(ctx context.Context, now time.Time, user string, 
 func (s *Service) join(ctx context.Context, now time.Time, user string, groupID uint64, needInvite bool) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	var g groupRow
-	err := s.st.inTx(ctx, func(tx ops) error {
+	var g GroupRow
+	err := s.st.InTx(ctx, func(tx Ops) error {
 		var err error
-		if g, err = tx.group(ctx, groupID); err != nil {
+		if g, err = tx.Group(ctx, groupID); err != nil {
 			return err
 		}
-		if _, err := tx.role(ctx, groupID, user); err == nil {
+		if _, err := tx.Role(ctx, groupID, user); err == nil {
 			return ErrAlreadyMember
 		} else if !errors.Is(err, ErrNotMember) {
 			return err
 		}
-		invited, err := tx.invited(ctx, groupID, user)
+		invited, err := tx.Invited(ctx, groupID, user)
 		if err != nil {
 			return err
 		}
@@ -70,23 +70,23 @@ func (s *Service) join(ctx context.Context, now time.Time, user string, groupID 
 		case !g.Open && !invited:
 			return ErrInviteOnly
 		}
-		n, err := tx.countMembers(ctx, groupID)
+		n, err := tx.CountMembers(ctx, groupID)
 		if err != nil {
 			return err
 		}
 		if n >= s.cfg.MaxGroupMembers {
-			return limit("the group is full")
+			return s.refuseLimit("the group is full")
 		}
-		if n, err = tx.countGroupsOf(ctx, user); err != nil {
+		if n, err = tx.CountGroupsOf(ctx, user); err != nil {
 			return err
 		}
 		if n >= s.cfg.MaxGroupsPerUser {
-			return limit("member of too many groups")
+			return s.refuseLimit("member of too many groups")
 		}
-		if _, err := tx.deleteInvite(ctx, groupID, user); err != nil {
+		if _, err := tx.DeleteInvite(ctx, groupID, user); err != nil {
 			return err
 		}
-		return tx.addMember(ctx, groupID, user, frame.RoleMember, now.UnixMicro())
+		return tx.AddMember(ctx, groupID, user, frame.RoleMember, now.UnixMicro())
 	})
 	if err != nil {
 		return err
@@ -96,7 +96,9 @@ func (s *Service) join(ctx context.Context, now time.Time, user string, groupID 
 }
 
 // InviteToGroup invites other. In an open group any member may invite; in
-// an invite-only group only owners and admins.
+// an invite-only group only owners and admins. A user holds at most
+// MaxPendingInvites invitations (CodeSocialLimit beyond); inviting again
+// is not refused by it.
 func (s *Service) InviteToGroup(ctx context.Context, now time.Time, user string, groupID uint64, other string) error {
 	if other == user {
 		return ErrSelf
@@ -104,30 +106,40 @@ func (s *Service) InviteToGroup(ctx context.Context, now time.Time, user string,
 	if _, err := s.userByID(ctx, other); err != nil {
 		return err
 	}
-	var g groupRow
-	err := s.st.inTx(ctx, func(tx ops) error {
+	s.writeMu.Lock() // makes the invitation count and insert one step
+	defer s.writeMu.Unlock()
+	var g GroupRow
+	err := s.st.InTx(ctx, func(tx Ops) error {
 		var err error
-		if g, err = tx.group(ctx, groupID); err != nil {
+		if g, err = tx.Group(ctx, groupID); err != nil {
 			return err
 		}
-		r, err := tx.role(ctx, groupID, user)
+		r, err := tx.Role(ctx, groupID, user)
 		if err != nil {
 			return err
 		}
 		if !g.Open && r < frame.RoleAdmin {
 			return ErrNotAdmin
 		}
-		if _, err := tx.role(ctx, groupID, other); err == nil {
+		if _, err := tx.Role(ctx, groupID, other); err == nil {
 			return ErrAlreadyMember
 		} else if !errors.Is(err, ErrNotMember) {
 			return err
 		}
-		if b, err := tx.relation(ctx, other, user); err != nil {
+		if b, err := tx.Relation(ctx, other, user); err != nil {
 			return err
 		} else if b == frame.FriendBlocked {
 			return ErrBlocked
 		}
-		return tx.addInvite(ctx, groupID, other, user, now.UnixMicro())
+		if again, err := tx.Invited(ctx, groupID, other); err != nil || again {
+			return err
+		}
+		if n, err := tx.CountInvites(ctx, other); err != nil {
+			return err
+		} else if n >= s.cfg.MaxPendingInvites {
+			return s.refuseLimit("the user has too many pending invitations")
+		}
+		return tx.AddInvite(ctx, groupID, other, user, now.UnixMicro())
 	})
 	if err != nil {
 		return err
@@ -138,7 +150,7 @@ func (s *Service) InviteToGroup(ctx context.Context, now time.Time, user string,
 
 // DeclineInvite declines an invitation.
 func (s *Service) DeclineInvite(ctx context.Context, now time.Time, user string, groupID uint64) error {
-	found, err := s.st.deleteInvite(ctx, groupID, user)
+	found, err := s.st.DeleteInvite(ctx, groupID, user)
 	if err != nil {
 		return err
 	}
@@ -154,32 +166,32 @@ func (s *Service) DeclineInvite(ctx context.Context, now time.Time, user string,
 func (s *Service) LeaveGroup(ctx context.Context, now time.Time, user string, groupID uint64) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	var g groupRow
+	var g GroupRow
 	newOwner := ""
-	err := s.st.inTx(ctx, func(tx ops) error {
+	err := s.st.InTx(ctx, func(tx Ops) error {
 		var err error
-		if g, err = tx.group(ctx, groupID); err != nil {
+		if g, err = tx.Group(ctx, groupID); err != nil {
 			return err
 		}
-		r, err := tx.role(ctx, groupID, user)
+		r, err := tx.Role(ctx, groupID, user)
 		if err != nil {
 			return err
 		}
-		if err := tx.removeMember(ctx, groupID, user); err != nil {
+		if err := tx.RemoveMember(ctx, groupID, user); err != nil {
 			return err
 		}
 		if r != frame.RoleOwner {
 			return nil
 		}
-		next, ok, err := tx.nextOwner(ctx, groupID)
+		next, ok, err := tx.NextOwner(ctx, groupID)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return tx.deleteGroup(ctx, groupID)
+			return tx.DeleteGroup(ctx, groupID)
 		}
 		newOwner = next
-		return tx.setOwner(ctx, groupID, newOwner)
+		return tx.SetOwner(ctx, groupID, newOwner)
 	})
 	if err != nil {
 		return err
@@ -199,27 +211,27 @@ func (s *Service) RemoveMember(ctx context.Context, now time.Time, user string, 
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	var g groupRow
-	err := s.st.inTx(ctx, func(tx ops) error {
+	var g GroupRow
+	err := s.st.InTx(ctx, func(tx Ops) error {
 		var err error
-		if g, err = tx.group(ctx, groupID); err != nil {
+		if g, err = tx.Group(ctx, groupID); err != nil {
 			return err
 		}
-		r, err := tx.role(ctx, groupID, user)
+		r, err := tx.Role(ctx, groupID, user)
 		if err != nil {
 			return err
 		}
 		if r < frame.RoleAdmin {
 			return ErrNotAdmin
 		}
-		or, err := tx.role(ctx, groupID, other)
+		or, err := tx.Role(ctx, groupID, other)
 		if err != nil {
 			return err
 		}
 		if or >= r {
 			return ErrNotAdmin
 		}
-		return tx.removeMember(ctx, groupID, other)
+		return tx.RemoveMember(ctx, groupID, other)
 	})
 	if err != nil {
 		return err
@@ -238,23 +250,23 @@ func (s *Service) SetRole(ctx context.Context, now time.Time, user string, group
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	var g groupRow
-	err := s.st.inTx(ctx, func(tx ops) error {
+	var g GroupRow
+	err := s.st.InTx(ctx, func(tx Ops) error {
 		var err error
-		if g, err = tx.group(ctx, groupID); err != nil {
+		if g, err = tx.Group(ctx, groupID); err != nil {
 			return err
 		}
-		ur, err := tx.role(ctx, groupID, user)
+		ur, err := tx.Role(ctx, groupID, user)
 		if err != nil {
 			return err
 		}
 		if ur != frame.RoleOwner {
 			return ErrNotAdmin
 		}
-		if _, err := tx.role(ctx, groupID, other); err != nil {
+		if _, err := tx.Role(ctx, groupID, other); err != nil {
 			return err
 		}
-		return tx.setMemberRole(ctx, groupID, other, r)
+		return tx.SetMemberRole(ctx, groupID, other, r)
 	})
 	if err != nil {
 		return err
@@ -297,11 +309,11 @@ func (s *Service) groupLocked(ctx context.Context, id uint64) (*groupInfo, error
 	if gi := s.groups[id]; gi != nil {
 		return gi, nil
 	}
-	g, err := s.st.group(ctx, id)
+	g, err := s.st.Group(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	ms, err := s.st.members(ctx, id, "", s.cfg.MaxGroupMembers+1)
+	ms, err := s.st.Members(ctx, id, "", s.cfg.MaxGroupMembers+1)
 	if err != nil {
 		return nil, err
 	}
@@ -326,13 +338,13 @@ func (s *Service) Members(ctx context.Context, user string, groupID uint64, afte
 	if n <= 0 || n > maxMembersPage {
 		n = maxMembersPage
 	}
-	if _, err := s.st.group(ctx, groupID); err != nil {
+	if _, err := s.st.Group(ctx, groupID); err != nil {
 		return nil, false, err
 	}
-	if _, err := s.st.role(ctx, groupID, user); err != nil {
+	if _, err := s.st.Role(ctx, groupID, user); err != nil {
 		return nil, false, err
 	}
-	rows, err := s.st.members(ctx, groupID, after, n+1)
+	rows, err := s.st.Members(ctx, groupID, after, n+1)
 	if err != nil {
 		return nil, false, err
 	}
@@ -350,19 +362,53 @@ func (s *Service) Members(ctx context.Context, user string, groupID uint64, afte
 	}
 	out := make([]frame.Member, len(rows))
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for i, r := range rows {
 		out[i] = frame.Member{UserID: r.UserID, DisplayName: us[r.UserID].DisplayName, Role: r.Role}
 		out[i].Presence, _, _, _ = s.presenceOfLocked(r.UserID)
 	}
-	return out, more, nil
+	s.mu.Unlock()
+	out, cut := fitFirst(s, out, memberSize)
+	return out, more || cut, nil
 }
 
-// maxMembersPage bounds a GroupMembers page: 250 entries of at most
-// 128+64+8 bytes (the decoder's limits) stay within one 64 KiB message.
+// maxMembersPage bounds the rows a GroupMembers page reads; fitFirst
+// then cuts it to one frame.
 const maxMembersPage = 250
 
-// Groups lists user's groups and pending invitations (role RoleInvited).
+// groupsPage bounds the rows one GroupList page reads; fitFirst then
+// cuts it to one frame.
+const groupsPage = 500
+
+// Groups lists all of user's groups and pending invitations (role
+// RoleInvited), for the HTTP API.
 func (s *Service) Groups(ctx context.Context, user string) ([]frame.Group, error) {
-	return s.st.userGroups(ctx, user)
+	var all []frame.Group
+	var after uint64
+	for {
+		gs, err := s.st.UserGroups(ctx, user, after, groupsPage)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, gs...)
+		if len(gs) < groupsPage {
+			return all, nil
+		}
+		after = gs[len(gs)-1].ID
+	}
+}
+
+// GroupsPage lists user's groups and pending invitations with an id
+// above after, in a page that fits one frame; more says another page
+// follows (ask again with after = the last id).
+func (s *Service) GroupsPage(ctx context.Context, user string, after uint64) ([]frame.Group, bool, error) {
+	gs, err := s.st.UserGroups(ctx, user, after, groupsPage+1)
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(gs) > groupsPage
+	if more {
+		gs = gs[:groupsPage]
+	}
+	gs, cut := fitFirst(s, gs, groupSize)
+	return gs, more || cut, nil
 }

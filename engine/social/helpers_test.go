@@ -116,6 +116,30 @@ func (p *testPeer) take(t testing.TB, k frame.Kind) []byte {
 	}
 }
 
+// takeRef returns the first unconsumed frame answering ref (any kind),
+// waiting up to waitFor.
+func (p *testPeer) takeRef(t testing.TB, ref uint32) []byte {
+	t.Helper()
+	deadline := time.After(waitFor)
+	for {
+		p.mu.Lock()
+		for i, b := range p.frames {
+			if _, r, _ := frame.PeekRef(b); r == ref && !p.used[i] {
+				p.used[i] = true
+				p.mu.Unlock()
+				return b
+			}
+		}
+		p.mu.Unlock()
+		select {
+		case <-p.notify:
+		case <-deadline:
+			t.Fatalf("peer %s: no answer to ref %d within %v", p.name, ref, waitFor)
+			return nil
+		}
+	}
+}
+
 // count returns how many unconsumed frames of kind k the peer holds.
 func (p *testPeer) count(k frame.Kind) int {
 	p.mu.Lock()
@@ -200,7 +224,8 @@ func (e *env) close(p *testPeer) { e.svc.PeerClosed(p) }
 var nextRef atomic.Uint32
 
 // call sends req from p and returns the reply frame's bytes, or the
-// error the service answered with.
+// error the service answered with: at once (refused on the reader) or
+// as an Error frame with the request's ref (from the user's worker).
 func (e *env) call(p *testPeer, req frame.Refer) ([]byte, error) {
 	e.t.Helper()
 	ref := nextRef.Add(1)
@@ -212,16 +237,12 @@ func (e *env) call(p *testPeer, req frame.Refer) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i := len(p.frames) - 1; i >= 0; i-- {
-		if _, r, _ := frame.PeekRef(p.frames[i]); r == ref && !p.used[i] {
-			p.used[i] = true
-			return p.frames[i], nil
-		}
+	reply := p.takeRef(e.t, ref)
+	if k, _ := frame.Peek(reply); k == frame.KindError {
+		ef := decodeAs(e.t, reply, &frame.Error{})
+		return nil, &netcode.CodedError{Code: ef.Code, Msg: ef.Message}
 	}
-	e.t.Fatalf("no reply with ref %d", ref)
-	return nil, nil
+	return reply, nil
 }
 
 // must is call that requires success.

@@ -33,6 +33,10 @@ type peerState struct {
 	pending     []pendingMsg
 	overflow    bool   // pending overflowed: read back from the database
 	sentThrough uint64 // highest message id queued to this session
+
+	queuedReqs   int       // realtime requests queued or running (see inbox.go)
+	closePending bool      // PeerClosed waits for queuedReqs to reach 0
+	closedAt     time.Time // when PeerClosed was called
 }
 
 // pendingMsg is a live message held while the session's backlog is sent.

@@ -5,6 +5,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
 )
 
@@ -18,7 +19,7 @@ func (s *Service) checkBody(user, body string, now time.Time) error {
 		return badRequest("empty message")
 	case !utf8.ValidString(body):
 		return badRequest("message body is not valid UTF-8")
-	case !s.rate.allow(user, now):
+	case !s.rate.Allow(user, now):
 		return ErrRateLimited
 	}
 	return nil
@@ -41,11 +42,11 @@ func (s *Service) sendDirect(ctx context.Context, now time.Time, origin uint64, 
 	if err := s.checkBody(user, body, now); err != nil {
 		return 0, 0, err
 	}
-	ab, err := s.st.relation(ctx, user, to)
+	ab, err := s.st.Relation(ctx, user, to)
 	if err != nil {
 		return 0, 0, err
 	}
-	ba, err := s.st.relation(ctx, to, user)
+	ba, err := s.st.Relation(ctx, to, user)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -97,7 +98,7 @@ func (s *Service) sendGroup(ctx context.Context, now time.Time, origin uint64, u
 // with MessageSent; 0 for none). The sender's other sessions are among
 // the recipients: a user's second device sees what the first one sent.
 func (s *Service) storeAndDeliverLocked(ctx context.Context, m *frame.ChatMessage, recipients []string, origin uint64) error {
-	if err := s.st.insertMessage(ctx, m); err != nil {
+	if err := s.st.InsertMessage(ctx, m); err != nil {
 		return err
 	}
 	s.stats.stored.Add(1)
@@ -121,10 +122,10 @@ func (s *Service) History(ctx context.Context, user string, groupID uint64, othe
 	n = min(n, frame.MaxHistoryLimit)
 	conv := ""
 	if groupID != 0 {
-		if _, err := s.st.group(ctx, groupID); err != nil {
+		if _, err := s.st.Group(ctx, groupID); err != nil {
 			return nil, false, err
 		}
-		if _, err := s.st.role(ctx, groupID, user); err != nil {
+		if _, err := s.st.Role(ctx, groupID, user); err != nil {
 			return nil, false, err
 		}
 	} else {
@@ -133,20 +134,13 @@ func (s *Service) History(ctx context.Context, user string, groupID uint64, othe
 		}
 		conv = directConv(user, other)
 	}
-	msgs, more, err := s.st.history(ctx, groupID, conv, before, n)
+	msgs, more, err := s.st.History(ctx, groupID, conv, before, n)
 	if err != nil {
 		return nil, false, err
 	}
 	// Keep the reply within one frame: drop the oldest beyond the budget.
-	size := 0
-	for i := len(msgs) - 1; i >= 0; i-- {
-		size += len(msgs[i].Body) + len(msgs[i].FromUserID) + len(msgs[i].ToUserID) + len(msgs[i].FromName) + 32
-		if size > maxReplyBytes {
-			msgs, more = msgs[i+1:], true
-			break
-		}
-	}
-	return msgs, more, nil
+	msgs, cut := fitLast(s, msgs, messageSize)
+	return msgs, more || cut, nil
 }
 
 // Inbox returns, in id order, up to n messages addressed to user that are
@@ -155,7 +149,7 @@ func (s *Service) Inbox(ctx context.Context, user string, n int) ([]frame.ChatMe
 	if n <= 0 || n > frame.MaxHistoryLimit {
 		n = frame.MaxHistoryLimit
 	}
-	cur, err := s.st.cursor(ctx, user)
+	cur, err := s.st.Cursor(ctx, user)
 	if err != nil {
 		return nil, err
 	}
@@ -165,24 +159,18 @@ func (s *Service) Inbox(ctx context.Context, user string, n int) ([]frame.ChatMe
 		cur = max(cur, u.acked)
 	}
 	s.mu.Unlock()
-	msgs, err := s.st.inbox(ctx, user, cur, n)
+	msgs, err := s.st.Inbox(ctx, user, cur, n)
 	if err != nil {
 		return nil, err
 	}
-	size := 0
-	for i := range msgs {
-		size += len(msgs[i].Body) + 64
-		if size > maxReplyBytes {
-			return msgs[:i], nil
-		}
-	}
+	msgs, _ = fitFirst(s, msgs, messageSize)
 	return msgs, nil
 }
 
 // Ack moves user's acknowledgement cursor up to upTo (for the HTTP API;
 // sessions send MessageAck).
 func (s *Service) Ack(ctx context.Context, user string, upTo uint64) error {
-	if err := s.st.advanceCursor(ctx, user, upTo); err != nil {
+	if err := s.st.AdvanceCursor(ctx, user, upTo); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -195,16 +183,21 @@ func (s *Service) Ack(ctx context.Context, user string, upTo uint64) error {
 
 // SetPresence sets user's own presence (PresenceOnline, or PresenceAway
 // until set online again) and custom status text, stores them and pushes
-// the change to online friends.
+// the change to online friends. The text passes frame.CleanText
+// (frame.TextStatus) and MaxStatusText: CodeBadText otherwise.
 func (s *Service) SetPresence(ctx context.Context, now time.Time, user string, p frame.Presence, text string) error {
 	if p != frame.PresenceOnline && p != frame.PresenceAway {
 		return badRequest("presence must be online (1) or away (2)")
 	}
-	if len(text) > s.cfg.MaxStatusText || !printable(text) {
-		return badRequest("status text too long or not printable UTF-8")
+	text, err := frame.CleanText(frame.TextStatus, text)
+	if err != nil {
+		return err
+	}
+	if len(text) > s.cfg.MaxStatusText {
+		return netcode.Errorf(netcode.CodeBadText, "status_text has %d bytes, limit %d", len(text), s.cfg.MaxStatusText)
 	}
 	away := p == frame.PresenceAway
-	if err := s.st.setStatus(ctx, user, text, away); err != nil {
+	if err := s.st.SetStatus(ctx, user, text, away); err != nil {
 		return err
 	}
 	s.mu.Lock()

@@ -2,11 +2,15 @@ package social
 
 import (
 	"context"
+	"hash/maphash"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
+	"github.com/tickwire/tickwire/engine/limit"
 	"github.com/tickwire/tickwire/engine/service"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
@@ -16,9 +20,12 @@ import (
 type Service struct {
 	cfg   Config
 	log   *slog.Logger
-	st    storage
+	st    Store
 	users Users
-	rate  rateLimiter
+	rate  *limit.Keyed[string] // messages per user
+
+	seed    maphash.Seed // picks a user's inbox
+	inboxes []*inbox     // one per request worker
 
 	writeMu sync.Mutex            // serialises message insert+fan-out and membership changes; guards groups
 	groups  map[uint64]*groupInfo // cached membership of groups that received messages
@@ -47,6 +54,11 @@ type counters struct {
 	pendingDrops   atomic.Uint64 // live messages dropped from a syncing session's pending list (re-read later)
 	presencePushes atomic.Uint64 // presence changes published
 	stored         atomic.Uint64 // messages stored
+	busyInbox      atomic.Uint64 // requests refused: the worker's inbox was full
+	busyPeer       atomic.Uint64 // requests refused: the session had MaxQueuedPerPeer pending
+	unanswered     atomic.Uint64 // requests refused because the service stopped
+	limited        atomic.Uint64 // requests refused by a friends, groups, members or invitations limit
+	cut            atomic.Uint64 // list replies cut to fit a frame
 }
 
 // Stats is a snapshot of the service's counters.
@@ -59,6 +71,23 @@ type Stats struct {
 	PresencePushes uint64 `json:"presence_pushes"`
 	OnlineUsers    int    `json:"online_users"`
 	Sessions       int    `json:"sessions"`
+	// Queued is the number of realtime requests waiting for a worker.
+	Queued int `json:"queued"`
+	// Refused counts refusals by reason.
+	Refused Refused `json:"refused"`
+	// ListsCut counts list replies cut to fit one frame (More set).
+	ListsCut uint64 `json:"lists_cut"`
+	// MessageRate is the per-user message rate limiter's counters
+	// (refused: CodeMessageRateLimited).
+	MessageRate limit.Stats `json:"message_rate"`
+}
+
+// Refused counts requests refused by a capacity limit, by reason.
+type Refused struct {
+	InboxFull   uint64 `json:"inbox_full"`   // CodeServerBusy: the user's worker inbox was full
+	PeerQueue   uint64 `json:"peer_queue"`   // CodeServerBusy: the session had MaxQueuedPerPeer requests pending
+	Shutdown    uint64 `json:"shutdown"`     // CodeServerShutdown: queued when the service stopped
+	SocialLimit uint64 `json:"social_limit"` // CodeSocialLimit: friends, groups, members or pending invitations
 }
 
 var (
@@ -67,6 +96,7 @@ var (
 	_ service.Router  = (*Service)(nil)
 
 	_ service.ActivityFilter = (*Service)(nil)
+	_ service.StatsReporter  = (*Service)(nil)
 )
 
 // New returns a Service. The database must already be migrated.
@@ -74,12 +104,18 @@ func New(cfg Config) (*Service, error) {
 	if err := cfg.populate(); err != nil {
 		return nil, err
 	}
+	inboxes := make([]*inbox, cfg.Workers)
+	for i := range inboxes {
+		inboxes[i] = newInbox()
+	}
 	return &Service{
 		cfg:      cfg,
 		log:      cfg.Logger,
-		st:       newSQLStore(cfg.DB),
+		st:       cfg.Store,
 		users:    cfg.Users,
-		rate:     rateLimiter{rate: cfg.MessagesPerSecond, burst: float64(cfg.MessageBurst), buckets: map[string]*bucket{}},
+		rate:     limit.NewKeyed[string](rate.Limit(cfg.MessagesPerSecond), cfg.MessageBurst, 0),
+		seed:     maphash.MakeSeed(),
+		inboxes:  inboxes,
 		groups:   map[uint64]*groupInfo{},
 		online:   map[string]*userState{},
 		peers:    map[uint64]*peerState{},
@@ -93,12 +129,27 @@ func (s *Service) Stats() Stats {
 	s.mu.Lock()
 	online, sessions := len(s.online), len(s.peers)
 	s.mu.Unlock()
+	queued := 0
+	for _, b := range s.inboxes {
+		queued += b.len()
+	}
 	return Stats{
 		Stored: s.stats.stored.Load(), Delivered: s.stats.delivered.Load(), Backlog: s.stats.backlog.Load(),
 		SendFailed: s.stats.sendFailed.Load(), PendingDrops: s.stats.pendingDrops.Load(),
 		PresencePushes: s.stats.presencePushes.Load(), OnlineUsers: online, Sessions: sessions,
+		Queued: queued,
+		Refused: Refused{
+			InboxFull: s.stats.busyInbox.Load(), PeerQueue: s.stats.busyPeer.Load(),
+			Shutdown: s.stats.unanswered.Load(), SocialLimit: s.stats.limited.Load(),
+		},
+		ListsCut:    s.stats.cut.Load(),
+		MessageRate: s.rate.Stats(),
 	}
 }
+
+// ServiceStats implements service.StatsReporter: the engine serves Stats
+// as JSON under "services"."social" in GET /v1/stats.
+func (s *Service) ServiceStats() any { return s.Stats() }
 
 // Name implements service.Service.
 func (s *Service) Name() string { return "social" }
@@ -141,21 +192,32 @@ func (s *Service) PeerOpened(p service.Peer) {
 	s.enqueueLocked(ps)
 }
 
-// PeerClosed implements service.Service. Friends see the user offline
-// only once the grace period has passed without a new session.
+// PeerClosed implements service.Service. It takes effect once the
+// session's queued requests have run (at once if none is queued).
+// Friends see the user offline only once the grace period has passed
+// without a new session.
 func (s *Service) PeerClosed(p service.Peer) {
 	now := s.cfg.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := s.peers[p.SessionID()]
-	if ps == nil {
+	if ps == nil || ps.closePending {
 		return
 	}
-	delete(s.peers, p.SessionID())
+	if ps.queuedReqs > 0 {
+		ps.closePending, ps.closedAt = true, now
+		return
+	}
+	s.closeLocked(ps, now)
+}
+
+// closeLocked forgets a closed session.
+func (s *Service) closeLocked(ps *peerState, now time.Time) {
+	delete(s.peers, ps.p.SessionID())
 	ps.closed = true
 	ps.pending = nil
 	if u := ps.user; u != nil {
-		delete(u.peers, p.SessionID())
+		delete(u.peers, ps.p.SessionID())
 		if u.pres.close(now, s.timing()) {
 			s.publishLocked(u)
 		}
@@ -168,11 +230,20 @@ func (s *Service) peer(p service.Peer) *peerState {
 	return s.peers[p.SessionID()]
 }
 
-// Run implements service.Runner: the backlog workers and the timer loop
-// (presence, acknowledgement flushing). It returns when ctx ends, after a
-// last flush of acknowledgement cursors.
+// Run implements service.Runner: the request workers, the backlog
+// workers and the timer loop (presence, acknowledgement flushing). It
+// returns when ctx ends, after the requests still queued were refused
+// (CodeServerShutdown) and a last flush of acknowledgement cursors. The
+// service answers realtime requests only while Run runs; call it once.
 func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	for _, b := range s.inboxes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.requestWorker(ctx, b)
+		}()
+	}
 	for range s.cfg.SyncWorkers {
 		wg.Add(1)
 		go func() {
@@ -207,17 +278,15 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) Tick(now time.Time) {
 	gone := s.tick(now)
 	if len(gone) == 0 {
-		s.rate.prune(now)
 		return
 	}
 	ctx, cancel := s.opCtx()
 	defer cancel()
 	for _, g := range gone {
-		if err := s.st.setLastSeen(ctx, g.user, g.us); err != nil {
+		if err := s.st.SetLastSeen(ctx, g.user, g.us); err != nil {
 			s.log.Warn("social: last seen", "user", g.user, "err", err)
 		}
 	}
-	s.rate.prune(now)
 }
 
 // flushAcks writes the dirty acknowledgement cursors.
@@ -231,7 +300,7 @@ func (s *Service) flushAcks(ctx context.Context) {
 	s.ackDirty = map[string]uint64{}
 	s.mu.Unlock()
 	for uid, id := range dirty {
-		if err := s.st.advanceCursor(ctx, uid, id); err != nil {
+		if err := s.st.AdvanceCursor(ctx, uid, id); err != nil {
 			s.log.Warn("social: flush ack", "user", uid, "err", err)
 			s.mu.Lock()
 			s.ackDirty[uid] = max(s.ackDirty[uid], id)
@@ -292,7 +361,7 @@ func (s *Service) syncPeer(ps *peerState) {
 	after := max(u.acked, ps.sentThrough)
 	s.mu.Unlock()
 	for {
-		msgs, err := s.st.inbox(ctx, u.id, after, s.cfg.BacklogWindow)
+		msgs, err := s.st.Inbox(ctx, u.id, after, s.cfg.BacklogWindow)
 		if err != nil {
 			s.log.Error("social: backlog", "err", err)
 			ps.p.Close(netcode.CodeInternal, "social backlog unavailable")
@@ -362,15 +431,15 @@ func (s *Service) loadUser(ctx context.Context, ps *peerState) error {
 		if loaded {
 			return nil
 		}
-		friends, err := s.st.friendIDs(ctx, u.id)
+		friends, err := s.st.FriendIDs(ctx, u.id)
 		if err != nil {
 			return err
 		}
-		st, err := s.st.status(ctx, u.id)
+		st, err := s.st.Status(ctx, u.id)
 		if err != nil {
 			return err
 		}
-		cur, err := s.st.cursor(ctx, u.id)
+		cur, err := s.st.Cursor(ctx, u.id)
 		if err != nil {
 			return err
 		}

@@ -461,7 +461,7 @@ func TestMessageLimits(t *testing.T) {
 	e.clock.Advance(time.Second)
 	e.must(a, &frame.DirectSend{ToUserID: e.ids["bob"], Body: "ok again"})
 	_, err = e.call(a, &frame.SetPresence{Presence: frame.PresenceOnline, StatusText: strings.Repeat("s", 200)})
-	require.ErrorIs(t, err, netcode.CodeBadRequest)
+	require.ErrorIs(t, err, netcode.CodeBadText)
 }
 
 func presenceUpdate(t *testing.T, p *testPeer) frame.PresenceUpdate {

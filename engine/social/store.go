@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/tickwire/tickwire/netcode/frame"
 )
@@ -18,72 +17,117 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// storage is the social domain's persistence: every query the service
-// makes, so that the SQL dialect lives in this file only. sqlStore
-// (SQLite, the default) implements it; a PostgreSQL store would implement
-// the same methods with its own SQL (placeholders, RETURNING, upserts,
-// GREATEST for SQLite's scalar max) and be chosen in New.
-type storage interface {
-	ops // each call on its own, outside a transaction
-	// inTx runs fn in one write transaction: committed if fn returns nil,
-	// rolled back otherwise.
-	inTx(ctx context.Context, fn func(tx ops) error) error
-	relations(ctx context.Context, a, after string) ([]relationRow, error)
-	friendIDs(ctx context.Context, a string) ([]string, error)
-	status(ctx context.Context, user string) (statusRow, error)
-	setStatus(ctx context.Context, user, text string, away bool) error
-	setLastSeen(ctx context.Context, user string, us int64) error
-	cursor(ctx context.Context, user string) (uint64, error)
-	advanceCursor(ctx context.Context, user string, id uint64) error
-	insertMessage(ctx context.Context, m *frame.ChatMessage) error
-	inbox(ctx context.Context, user string, after uint64, n int) ([]frame.ChatMessage, error)
-	history(ctx context.Context, groupID uint64, conv string, before uint64, n int) ([]frame.ChatMessage, bool, error)
-	userGroups(ctx context.Context, user string) ([]frame.Group, error)
+// Store is the social domain's persistence: every query the service
+// makes, so that the SQL dialect lives in the store only. SQLiteStore
+// (the default, on Config.DB) implements it; a PostgreSQL store
+// implements the same methods with its own SQL (placeholders, RETURNING,
+// upserts, GREATEST for SQLite's scalar max) and is given as
+// Config.Store. Every method must be safe for concurrent use. Lookups of
+// a missing group return ErrGroupNotFound, of a missing membership
+// ErrNotMember; other failures are wrapped database errors.
+//
+// The service calls it only from its own goroutines (request workers,
+// backlog workers, the timer loop) and from HTTP handlers, never from a
+// session's reader: a slow store delays social answers, not room inputs
+// or pings.
+type Store interface {
+	Ops // each call on its own, outside a transaction
+	// InTx runs fn in one write transaction: committed if fn returns
+	// nil, rolled back otherwise (fn's error is returned as is).
+	InTx(ctx context.Context, fn func(tx Ops) error) error
+	// Relations lists every relation row of a with other_id above after,
+	// ordered by other_id, with the other user's stored status.
+	Relations(ctx context.Context, a, after string) ([]RelationRow, error)
+	// FriendIDs lists a's accepted friends.
+	FriendIDs(ctx context.Context, a string) ([]string, error)
+	// Status is user's stored status (zero if none).
+	Status(ctx context.Context, user string) (StatusRow, error)
+	SetStatus(ctx context.Context, user, text string, away bool) error
+	SetLastSeen(ctx context.Context, user string, us int64) error
+	// Cursor is user's acknowledgement cursor (0 if none).
+	Cursor(ctx context.Context, user string) (uint64, error)
+	// AdvanceCursor moves user's cursor forward to id, never back.
+	AdvanceCursor(ctx context.Context, user string, id uint64) error
+	// InsertMessage stores m and fills in m.ID, a monotonic id; it
+	// returns only once the message is durable.
+	InsertMessage(ctx context.Context, m *frame.ChatMessage) error
+	// Inbox returns, in id order, at most n messages addressed to user
+	// with an id above after (direct messages to them, messages of their
+	// groups sent after they joined, not their own).
+	Inbox(ctx context.Context, user string, after uint64, n int) ([]frame.ChatMessage, error)
+	// History returns, oldest first, at most n messages of a
+	// conversation (a group's, or the direct one named by conv) with an
+	// id below before (0: from the newest), and whether older ones exist.
+	History(ctx context.Context, groupID uint64, conv string, before uint64, n int) ([]frame.ChatMessage, bool, error)
+	// UserGroups lists, by group id, at most n of user's groups and
+	// pending invitations (Role frame.RoleInvited) with an id above after.
+	UserGroups(ctx context.Context, user string, after uint64, n int) ([]frame.Group, error)
 }
 
-// ops are the reads and writes of friend relations and group membership,
-// usable inside a transaction (inTx) or alone.
-type ops interface {
-	relation(ctx context.Context, a, b string) (frame.FriendState, error)
-	setRelation(ctx context.Context, a, b string, state frame.FriendState, nowUs int64) error
-	clearRelation(ctx context.Context, a, b string) error
-	deleteBlock(ctx context.Context, a, b string) error
-	countRelations(ctx context.Context, a string) (int, error)
-	group(ctx context.Context, id uint64) (groupRow, error)
-	role(ctx context.Context, groupID uint64, user string) (frame.Role, error)
-	members(ctx context.Context, groupID uint64, after string, n int) ([]memberRow, error)
-	countGroupsOf(ctx context.Context, user string) (int, error)
-	countMembers(ctx context.Context, groupID uint64) (int, error)
-	invited(ctx context.Context, groupID uint64, user string) (bool, error)
-	createGroup(ctx context.Context, name string, open bool, owner string, nowUs int64) (uint64, error)
-	addMember(ctx context.Context, groupID uint64, user string, r frame.Role, nowUs int64) error
-	removeMember(ctx context.Context, groupID uint64, user string) error
-	setMemberRole(ctx context.Context, groupID uint64, user string, r frame.Role) error
-	addInvite(ctx context.Context, groupID uint64, user, inviter string, nowUs int64) error
-	deleteInvite(ctx context.Context, groupID uint64, user string) (bool, error)
-	nextOwner(ctx context.Context, groupID uint64) (string, bool, error)
-	deleteGroup(ctx context.Context, groupID uint64) error
-	setOwner(ctx context.Context, groupID uint64, owner string) error
+// Ops are the reads and writes of friend relations and group membership,
+// usable inside a transaction (Store.InTx) or alone.
+type Ops interface {
+	// Relation is how a sees b (frame.FriendNone without a row).
+	Relation(ctx context.Context, a, b string) (frame.FriendState, error)
+	SetRelation(ctx context.Context, a, b string, state frame.FriendState, nowUs int64) error
+	// ClearRelation deletes (a, b) unless it is a block.
+	ClearRelation(ctx context.Context, a, b string) error
+	// DeleteBlock removes a's block of b.
+	DeleteBlock(ctx context.Context, a, b string) error
+	// CountRelations counts a's friends and pending requests (not blocks).
+	CountRelations(ctx context.Context, a string) (int, error)
+	Group(ctx context.Context, id uint64) (GroupRow, error)
+	// Role is user's role in the group, or ErrNotMember.
+	Role(ctx context.Context, groupID uint64, user string) (frame.Role, error)
+	// Members lists at most n members ordered by user id, after after.
+	Members(ctx context.Context, groupID uint64, after string, n int) ([]MemberRow, error)
+	CountGroupsOf(ctx context.Context, user string) (int, error)
+	CountMembers(ctx context.Context, groupID uint64) (int, error)
+	// Invited reports whether user has a pending invitation to the group.
+	Invited(ctx context.Context, groupID uint64, user string) (bool, error)
+	// CountInvites is the number of user's pending invitations.
+	CountInvites(ctx context.Context, user string) (int, error)
+	// CreateGroup inserts a group and returns its id (the owner is added
+	// with AddMember).
+	CreateGroup(ctx context.Context, name string, open bool, owner string, nowUs int64) (uint64, error)
+	// AddMember inserts a member; messages above the newest id are theirs.
+	AddMember(ctx context.Context, groupID uint64, user string, r frame.Role, nowUs int64) error
+	RemoveMember(ctx context.Context, groupID uint64, user string) error
+	SetMemberRole(ctx context.Context, groupID uint64, user string, r frame.Role) error
+	// AddInvite records an invitation (a second one is a no-op).
+	AddInvite(ctx context.Context, groupID uint64, user, inviter string, nowUs int64) error
+	// DeleteInvite removes an invitation and reports whether there was one.
+	DeleteInvite(ctx context.Context, groupID uint64, user string) (bool, error)
+	// NextOwner is the member who inherits a group: the longest-standing
+	// admin, else member (false if none is left).
+	NextOwner(ctx context.Context, groupID uint64) (string, bool, error)
+	DeleteGroup(ctx context.Context, groupID uint64) error
+	// SetOwner makes user the group's owner (role and owner).
+	SetOwner(ctx context.Context, groupID uint64, owner string) error
 }
 
-var _ storage = (*sqlStore)(nil)
+var _ Store = (*SQLiteStore)(nil)
 
-// sqlStore is the SQLite store. It is stateless apart from the *sql.DB,
-// which is safe for concurrent use.
-type sqlStore struct {
+// SQLiteStore is the SQLite Store. It is stateless apart from the
+// *sql.DB, which is safe for concurrent use.
+type SQLiteStore struct {
 	sqlOps // on the *sql.DB
 	db     *sql.DB
 }
 
-func newSQLStore(db *sql.DB) *sqlStore { return &sqlStore{sqlOps: sqlOps{q: db}, db: db} }
+// NewSQLiteStore returns the Store on db, migrated with
+// accounts.Migrations() and then Migrations().
+func NewSQLiteStore(db *sql.DB) *SQLiteStore {
+	return &SQLiteStore{sqlOps: sqlOps{q: db}, db: db}
+}
 
-// sqlOps implements ops on a *sql.DB or a *sql.Tx.
+// sqlOps implements Ops on a *sql.DB or a *sql.Tx.
 type sqlOps struct{ q querier }
 
 func dbErr(op string, err error) error { return fmt.Errorf("social: %s: %w", op, err) }
 
 // inTx runs fn in a write transaction.
-func (st *sqlStore) inTx(ctx context.Context, fn func(tx ops) error) error {
+func (st *SQLiteStore) InTx(ctx context.Context, fn func(tx Ops) error) error {
 	tx, err := st.db.BeginTx(ctx, nil)
 	if err != nil {
 		return dbErr("begin", err)
@@ -101,7 +145,7 @@ func (st *sqlStore) inTx(ctx context.Context, fn func(tx ops) error) error {
 // ---- friends ----
 
 // relation is the state of the row (a, b): how a sees b.
-func (o sqlOps) relation(ctx context.Context, a, b string) (frame.FriendState, error) {
+func (o sqlOps) Relation(ctx context.Context, a, b string) (frame.FriendState, error) {
 	var s frame.FriendState
 	err := o.q.QueryRowContext(ctx, `SELECT state FROM social_friends WHERE user_id = ? AND other_id = ?`, a, b).Scan(&s)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -113,7 +157,7 @@ func (o sqlOps) relation(ctx context.Context, a, b string) (frame.FriendState, e
 	return s, nil
 }
 
-func (o sqlOps) setRelation(ctx context.Context, a, b string, state frame.FriendState, nowUs int64) error {
+func (o sqlOps) SetRelation(ctx context.Context, a, b string, state frame.FriendState, nowUs int64) error {
 	_, err := o.q.ExecContext(ctx, `INSERT INTO social_friends (user_id, other_id, state, since_us) VALUES (?, ?, ?, ?)
 		ON CONFLICT (user_id, other_id) DO UPDATE SET state = excluded.state, since_us = excluded.since_us`, a, b, state, nowUs)
 	if err != nil {
@@ -123,7 +167,7 @@ func (o sqlOps) setRelation(ctx context.Context, a, b string, state frame.Friend
 }
 
 // clearRelation deletes (a, b) unless it is a block.
-func (o sqlOps) clearRelation(ctx context.Context, a, b string) error {
+func (o sqlOps) ClearRelation(ctx context.Context, a, b string) error {
 	_, err := o.q.ExecContext(ctx, `DELETE FROM social_friends WHERE user_id = ? AND other_id = ? AND state != ?`, a, b, frame.FriendBlocked)
 	if err != nil {
 		return dbErr("clear relation", err)
@@ -131,7 +175,7 @@ func (o sqlOps) clearRelation(ctx context.Context, a, b string) error {
 	return nil
 }
 
-func (o sqlOps) countRelations(ctx context.Context, a string) (int, error) {
+func (o sqlOps) CountRelations(ctx context.Context, a string) (int, error) {
 	var n int
 	err := o.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM social_friends WHERE user_id = ? AND state != ?`, a, frame.FriendBlocked).Scan(&n)
 	if err != nil {
@@ -140,7 +184,7 @@ func (o sqlOps) countRelations(ctx context.Context, a string) (int, error) {
 	return n, nil
 }
 
-type relationRow struct {
+type RelationRow struct {
 	OtherID    string
 	State      frame.FriendState
 	StatusText string
@@ -149,7 +193,7 @@ type relationRow struct {
 }
 
 // relations lists every row of a with the other user's stored status.
-func (st *sqlStore) relations(ctx context.Context, a, after string) ([]relationRow, error) {
+func (st *SQLiteStore) Relations(ctx context.Context, a, after string) ([]RelationRow, error) {
 	rows, err := st.db.QueryContext(ctx, `SELECT f.other_id, f.state, COALESCE(s.text, ''), COALESCE(s.away, 0), COALESCE(s.last_seen_us, 0)
 		FROM social_friends f LEFT JOIN social_status s ON s.user_id = f.other_id
 		WHERE f.user_id = ? AND f.other_id > ? ORDER BY f.other_id`, a, after)
@@ -157,9 +201,9 @@ func (st *sqlStore) relations(ctx context.Context, a, after string) ([]relationR
 		return nil, dbErr("relations", err)
 	}
 	defer rows.Close()
-	var out []relationRow
+	var out []RelationRow
 	for rows.Next() {
-		var r relationRow
+		var r RelationRow
 		if err := rows.Scan(&r.OtherID, &r.State, &r.StatusText, &r.Away, &r.LastSeenUs); err != nil {
 			return nil, dbErr("relations", err)
 		}
@@ -169,11 +213,11 @@ func (st *sqlStore) relations(ctx context.Context, a, after string) ([]relationR
 }
 
 // friendIDs lists a's accepted friends.
-func (st *sqlStore) friendIDs(ctx context.Context, a string) ([]string, error) {
+func (st *SQLiteStore) FriendIDs(ctx context.Context, a string) ([]string, error) {
 	return st.strings(ctx, "friends", `SELECT other_id FROM social_friends WHERE user_id = ? AND state = ?`, a, frame.FriendAccepted)
 }
 
-func (st *sqlStore) strings(ctx context.Context, op, query string, args ...any) ([]string, error) {
+func (st *SQLiteStore) strings(ctx context.Context, op, query string, args ...any) ([]string, error) {
 	rows, err := st.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, dbErr(op, err)
@@ -199,17 +243,17 @@ func dbErrOrNil(op string, err error) error {
 
 // ---- status and cursors ----
 
-type statusRow struct {
+type StatusRow struct {
 	Text       string
 	Away       bool
 	LastSeenUs int64
 }
 
-func (st *sqlStore) status(ctx context.Context, user string) (statusRow, error) {
-	var s statusRow
+func (st *SQLiteStore) Status(ctx context.Context, user string) (StatusRow, error) {
+	var s StatusRow
 	err := st.db.QueryRowContext(ctx, `SELECT text, away, last_seen_us FROM social_status WHERE user_id = ?`, user).Scan(&s.Text, &s.Away, &s.LastSeenUs)
 	if errors.Is(err, sql.ErrNoRows) {
-		return statusRow{}, nil
+		return StatusRow{}, nil
 	}
 	if err != nil {
 		return s, dbErr("status", err)
@@ -217,19 +261,19 @@ func (st *sqlStore) status(ctx context.Context, user string) (statusRow, error) 
 	return s, nil
 }
 
-func (st *sqlStore) setStatus(ctx context.Context, user, text string, away bool) error {
+func (st *SQLiteStore) SetStatus(ctx context.Context, user, text string, away bool) error {
 	_, err := st.db.ExecContext(ctx, `INSERT INTO social_status (user_id, text, away) VALUES (?, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET text = excluded.text, away = excluded.away`, user, text, away)
 	return dbErrOrNil("set status", err)
 }
 
-func (st *sqlStore) setLastSeen(ctx context.Context, user string, us int64) error {
+func (st *SQLiteStore) SetLastSeen(ctx context.Context, user string, us int64) error {
 	_, err := st.db.ExecContext(ctx, `INSERT INTO social_status (user_id, last_seen_us) VALUES (?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET last_seen_us = excluded.last_seen_us`, user, us)
 	return dbErrOrNil("set last seen", err)
 }
 
-func (st *sqlStore) cursor(ctx context.Context, user string) (uint64, error) {
+func (st *SQLiteStore) Cursor(ctx context.Context, user string) (uint64, error) {
 	var id uint64
 	err := st.db.QueryRowContext(ctx, `SELECT acked_id FROM social_cursors WHERE user_id = ?`, user).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -239,7 +283,7 @@ func (st *sqlStore) cursor(ctx context.Context, user string) (uint64, error) {
 }
 
 // advanceCursor moves user's cursor forward to id (never back).
-func (st *sqlStore) advanceCursor(ctx context.Context, user string, id uint64) error {
+func (st *SQLiteStore) AdvanceCursor(ctx context.Context, user string, id uint64) error {
 	_, err := st.db.ExecContext(ctx, `INSERT INTO social_cursors (user_id, acked_id) VALUES (?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET acked_id = max(acked_id, excluded.acked_id)`, user, int64(id))
 	return dbErrOrNil("advance cursor", err)
@@ -256,7 +300,7 @@ func directConv(a, b string) string {
 }
 
 // insertMessage stores m (ID is filled in).
-func (st *sqlStore) insertMessage(ctx context.Context, m *frame.ChatMessage) error {
+func (st *SQLiteStore) InsertMessage(ctx context.Context, m *frame.ChatMessage) error {
 	conv := ""
 	if m.GroupID == 0 {
 		conv = directConv(m.FromUserID, m.ToUserID)
@@ -290,7 +334,7 @@ func scanMessages(rows *sql.Rows, op string) ([]frame.ChatMessage, error) {
 // inbox returns, in id order, at most n messages addressed to user with
 // an id above after: direct messages to them and messages of their groups
 // sent after they joined, not their own.
-func (st *sqlStore) inbox(ctx context.Context, user string, after uint64, n int) ([]frame.ChatMessage, error) {
+func (st *SQLiteStore) Inbox(ctx context.Context, user string, after uint64, n int) ([]frame.ChatMessage, error) {
 	rows, err := st.db.QueryContext(ctx, `
 SELECT id, group_id, from_id, to_id, created_us, body, from_name FROM (
 	SELECT id, group_id, from_id, to_id, created_us, body, from_name FROM social_messages
@@ -308,7 +352,7 @@ SELECT id, group_id, from_id, to_id, created_us, body, from_name FROM (
 
 // history returns, oldest first, at most n messages of a conversation
 // with an id below before, and whether older ones exist.
-func (st *sqlStore) history(ctx context.Context, groupID uint64, conv string, before uint64, n int) ([]frame.ChatMessage, bool, error) {
+func (st *SQLiteStore) History(ctx context.Context, groupID uint64, conv string, before uint64, n int) ([]frame.ChatMessage, bool, error) {
 	if before == 0 || before > math.MaxInt64 {
 		before = math.MaxInt64
 	}
@@ -339,15 +383,15 @@ func (st *sqlStore) history(ctx context.Context, groupID uint64, conv string, be
 
 // ---- groups ----
 
-type groupRow struct {
+type GroupRow struct {
 	ID      uint64
 	Name    string
 	Open    bool
 	OwnerID string
 }
 
-func (o sqlOps) group(ctx context.Context, id uint64) (groupRow, error) {
-	var g groupRow
+func (o sqlOps) Group(ctx context.Context, id uint64) (GroupRow, error) {
+	var g GroupRow
 	var gid int64
 	err := o.q.QueryRowContext(ctx, `SELECT id, name, open, owner_id FROM social_groups WHERE id = ?`, int64(id)).Scan(&gid, &g.Name, &g.Open, &g.OwnerID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -361,7 +405,7 @@ func (o sqlOps) group(ctx context.Context, id uint64) (groupRow, error) {
 }
 
 // role returns user's role in the group, or ErrNotMember.
-func (o sqlOps) role(ctx context.Context, groupID uint64, user string) (frame.Role, error) {
+func (o sqlOps) Role(ctx context.Context, groupID uint64, user string) (frame.Role, error) {
 	var r frame.Role
 	err := o.q.QueryRowContext(ctx, `SELECT role FROM social_members WHERE group_id = ? AND user_id = ?`, int64(groupID), user).Scan(&r)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -383,27 +427,27 @@ func count(ctx context.Context, q querier, op, query string, args ...any) (int, 
 
 // addMember inserts user with role; messages above the newest id are
 // theirs.
-func (o sqlOps) addMember(ctx context.Context, groupID uint64, user string, r frame.Role, nowUs int64) error {
+func (o sqlOps) AddMember(ctx context.Context, groupID uint64, user string, r frame.Role, nowUs int64) error {
 	_, err := o.q.ExecContext(ctx, `INSERT INTO social_members (group_id, user_id, role, after_id, joined_us)
 		VALUES (?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM social_messages), ?)`, int64(groupID), user, r, nowUs)
 	return dbErrOrNil("add member", err)
 }
 
-type memberRow struct {
+type MemberRow struct {
 	UserID string
 	Role   frame.Role
 }
 
 // members lists a group's members ordered by user id.
-func (o sqlOps) members(ctx context.Context, groupID uint64, after string, n int) ([]memberRow, error) {
+func (o sqlOps) Members(ctx context.Context, groupID uint64, after string, n int) ([]MemberRow, error) {
 	rows, err := o.q.QueryContext(ctx, `SELECT user_id, role FROM social_members WHERE group_id = ? AND user_id > ? ORDER BY user_id LIMIT ?`, int64(groupID), after, n)
 	if err != nil {
 		return nil, dbErr("members", err)
 	}
 	defer rows.Close()
-	var out []memberRow
+	var out []MemberRow
 	for rows.Next() {
-		var m memberRow
+		var m MemberRow
 		if err := rows.Scan(&m.UserID, &m.Role); err != nil {
 			return nil, dbErr("members", err)
 		}
@@ -413,30 +457,35 @@ func (o sqlOps) members(ctx context.Context, groupID uint64, after string, n int
 }
 
 // deleteBlock removes a's block of b.
-func (o sqlOps) deleteBlock(ctx context.Context, a, b string) error {
+func (o sqlOps) DeleteBlock(ctx context.Context, a, b string) error {
 	_, err := o.q.ExecContext(ctx, `DELETE FROM social_friends WHERE user_id = ? AND other_id = ?`, a, b)
 	return dbErrOrNil("unblock", err)
 }
 
 // countGroupsOf is the number of groups user is a member of.
-func (o sqlOps) countGroupsOf(ctx context.Context, user string) (int, error) {
+func (o sqlOps) CountGroupsOf(ctx context.Context, user string) (int, error) {
 	return count(ctx, o.q, "count groups", `SELECT COUNT(*) FROM social_members WHERE user_id = ?`, user)
 }
 
 // countMembers is the number of members of a group.
-func (o sqlOps) countMembers(ctx context.Context, groupID uint64) (int, error) {
+func (o sqlOps) CountMembers(ctx context.Context, groupID uint64) (int, error) {
 	return count(ctx, o.q, "count members", `SELECT COUNT(*) FROM social_members WHERE group_id = ?`, int64(groupID))
 }
 
-// invited reports whether user has a pending invitation to the group.
-func (o sqlOps) invited(ctx context.Context, groupID uint64, user string) (bool, error) {
+// Invited reports whether user has a pending invitation to the group.
+func (o sqlOps) Invited(ctx context.Context, groupID uint64, user string) (bool, error) {
 	n, err := count(ctx, o.q, "invite", `SELECT COUNT(*) FROM social_invites WHERE group_id = ? AND user_id = ?`, int64(groupID), user)
 	return n > 0, err
 }
 
+// CountInvites is the number of user's pending invitations.
+func (o sqlOps) CountInvites(ctx context.Context, user string) (int, error) {
+	return count(ctx, o.q, "count invites", `SELECT COUNT(*) FROM social_invites WHERE user_id = ?`, user)
+}
+
 // createGroup inserts a group row and returns its id (the owner is added
 // with addMember).
-func (o sqlOps) createGroup(ctx context.Context, name string, open bool, owner string, nowUs int64) (uint64, error) {
+func (o sqlOps) CreateGroup(ctx context.Context, name string, open bool, owner string, nowUs int64) (uint64, error) {
 	var id int64
 	if err := o.q.QueryRowContext(ctx, `INSERT INTO social_groups (name, open, owner_id, created_us) VALUES (?, ?, ?, ?) RETURNING id`,
 		name, open, owner, nowUs).Scan(&id); err != nil {
@@ -445,25 +494,25 @@ func (o sqlOps) createGroup(ctx context.Context, name string, open bool, owner s
 	return uint64(id), nil
 }
 
-func (o sqlOps) removeMember(ctx context.Context, groupID uint64, user string) error {
+func (o sqlOps) RemoveMember(ctx context.Context, groupID uint64, user string) error {
 	_, err := o.q.ExecContext(ctx, `DELETE FROM social_members WHERE group_id = ? AND user_id = ?`, int64(groupID), user)
 	return dbErrOrNil("remove member", err)
 }
 
-func (o sqlOps) setMemberRole(ctx context.Context, groupID uint64, user string, r frame.Role) error {
+func (o sqlOps) SetMemberRole(ctx context.Context, groupID uint64, user string, r frame.Role) error {
 	_, err := o.q.ExecContext(ctx, `UPDATE social_members SET role = ? WHERE group_id = ? AND user_id = ?`, r, int64(groupID), user)
 	return dbErrOrNil("set role", err)
 }
 
 // addInvite records an invitation (a second one is a no-op).
-func (o sqlOps) addInvite(ctx context.Context, groupID uint64, user, inviter string, nowUs int64) error {
+func (o sqlOps) AddInvite(ctx context.Context, groupID uint64, user, inviter string, nowUs int64) error {
 	_, err := o.q.ExecContext(ctx, `INSERT INTO social_invites (group_id, user_id, inviter_id, created_us) VALUES (?, ?, ?, ?)
 		ON CONFLICT (group_id, user_id) DO NOTHING`, int64(groupID), user, inviter, nowUs)
 	return dbErrOrNil("invite", err)
 }
 
 // deleteInvite removes an invitation and reports whether there was one.
-func (o sqlOps) deleteInvite(ctx context.Context, groupID uint64, user string) (bool, error) {
+func (o sqlOps) DeleteInvite(ctx context.Context, groupID uint64, user string) (bool, error) {
 	res, err := o.q.ExecContext(ctx, `DELETE FROM social_invites WHERE group_id = ? AND user_id = ?`, int64(groupID), user)
 	if err != nil {
 		return false, dbErr("delete invite", err)
@@ -474,7 +523,7 @@ func (o sqlOps) deleteInvite(ctx context.Context, groupID uint64, user string) (
 
 // nextOwner is the member who inherits a group: the longest-standing
 // admin, else member (ok false if none is left).
-func (o sqlOps) nextOwner(ctx context.Context, groupID uint64) (string, bool, error) {
+func (o sqlOps) NextOwner(ctx context.Context, groupID uint64) (string, bool, error) {
 	var id string
 	err := o.q.QueryRowContext(ctx, `SELECT user_id FROM social_members WHERE group_id = ? ORDER BY role DESC, joined_us, user_id LIMIT 1`, int64(groupID)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -486,29 +535,29 @@ func (o sqlOps) nextOwner(ctx context.Context, groupID uint64) (string, bool, er
 	return id, true, nil
 }
 
-func (o sqlOps) deleteGroup(ctx context.Context, groupID uint64) error {
+func (o sqlOps) DeleteGroup(ctx context.Context, groupID uint64) error {
 	_, err := o.q.ExecContext(ctx, `DELETE FROM social_groups WHERE id = ?`, int64(groupID))
 	return dbErrOrNil("delete group", err)
 }
 
 // setOwner makes user the group's owner (role and owner_id).
-func (o sqlOps) setOwner(ctx context.Context, groupID uint64, owner string) error {
-	if err := o.setMemberRole(ctx, groupID, owner, frame.RoleOwner); err != nil {
+func (o sqlOps) SetOwner(ctx context.Context, groupID uint64, owner string) error {
+	if err := o.SetMemberRole(ctx, groupID, owner, frame.RoleOwner); err != nil {
 		return err
 	}
 	_, err := o.q.ExecContext(ctx, `UPDATE social_groups SET owner_id = ? WHERE id = ?`, owner, int64(groupID))
 	return dbErrOrNil("new owner", err)
 }
 
-// userGroups lists user's groups and pending invitations.
-func (st *sqlStore) userGroups(ctx context.Context, user string) ([]frame.Group, error) {
+// UserGroups lists user's groups and pending invitations by group id.
+func (st *SQLiteStore) UserGroups(ctx context.Context, user string, after uint64, n int) ([]frame.Group, error) {
 	rows, err := st.db.QueryContext(ctx, `
 SELECT g.id, g.name, g.open, m.role, (SELECT COUNT(*) FROM social_members c WHERE c.group_id = g.id), g.owner_id
-FROM social_members m JOIN social_groups g ON g.id = m.group_id WHERE m.user_id = ?1
+FROM social_members m JOIN social_groups g ON g.id = m.group_id WHERE m.user_id = ?1 AND g.id > ?2
 UNION ALL
 SELECT g.id, g.name, g.open, 0, (SELECT COUNT(*) FROM social_members c WHERE c.group_id = g.id), g.owner_id
-FROM social_invites i JOIN social_groups g ON g.id = i.group_id WHERE i.user_id = ?1
-ORDER BY 1`, user)
+FROM social_invites i JOIN social_groups g ON g.id = i.group_id WHERE i.user_id = ?1 AND g.id > ?2
+ORDER BY 1 LIMIT ?3`, user, int64(min(after, math.MaxInt64)), n)
 	if err != nil {
 		return nil, dbErr("user groups", err)
 	}
@@ -524,13 +573,4 @@ ORDER BY 1`, user)
 		out = append(out, g)
 	}
 	return out, dbErrOrNil("user groups", rows.Err())
-}
-
-// validGroupName trims and checks a group name.
-func validGroupName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > frame.MaxGroupName || !printable(name) {
-		return "", ErrBadGroupName
-	}
-	return name, nil
 }
