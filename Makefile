@@ -1,9 +1,11 @@
 # tickwire — make run starts a server with embedded defaults; make test runs the whole suite.
 GO        ?= go
+GOLANGCI_VERSION := v2.15.0
+GOLANGCI  ?= $(shell $(GO) env GOPATH)/bin/golangci-lint
 FUZZTIME  ?= 3s
 BIN       := bin
 
-.PHONY: all build run test bench microbench fuzz lint clean
+.PHONY: all build run test bench microbench fuzz lint lint-tools clean
 
 all: build
 
@@ -39,10 +41,15 @@ fuzz:
 		done; \
 	done
 
-## lint: gofmt and go vet
-lint:
+## lint: gofmt, go vet and golangci-lint (depguard encodes the import rules; see .golangci.yml)
+lint: $(GOLANGCI)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GOLANGCI) run ./...
+
+## lint-tools: install the pinned golangci-lint (.ci/run does it too)
+lint-tools $(GOLANGCI):
+	$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
 
 clean:
 	rm -rf $(BIN)
