@@ -7,6 +7,7 @@ import (
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/room"
 	"github.com/tickwire/tickwire/server"
 )
 
@@ -36,6 +37,10 @@ type Config struct {
 //     10/s, burst 20).
 //   - BenchRegistrations: registrations per IP and window (accounts
 //     default 10/min); every chat user registers from one address.
+//   - sessions per IP (engine default 32) are not limited: every
+//     client of a run comes from one address;
+//   - client-created rooms may tick at up to room.MaxTickRate (rooms
+//     default cap 30 Hz), so that --tick-hz measures what it says.
 //
 // A remote server under test must be configured likewise.
 const (
@@ -57,6 +62,8 @@ func Start(ctx context.Context, spec Config) (*server.Server, error) {
 	}}
 	if !spec.ProductionLimits {
 		cfg.Engine.MaxFramesPerSecond = BenchFrameRate
+		cfg.Engine.MaxSessionsPerIP = -1
+		cfg.Rooms.MaxClientTickRate = room.MaxTickRate
 		cfg.Social.MessagesPerSecond = BenchMessageRate
 		cfg.Social.MessageBurst = BenchMessageRate
 		cfg.Accounts.RegistrationsPerIP = BenchRegistrations
