@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/conntest"
 	"github.com/tickwire/tickwire/netcode/frame"
 	"github.com/tickwire/tickwire/room"
 )
@@ -520,7 +521,7 @@ func TestListRooms(t *testing.T) {
 }
 
 func TestCloseRoomAndRunShutdown(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer goleak.VerifyNone(t, conntest.LeakOptions...)
 	h, err := New(Config{Workers: 2})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -10,14 +10,22 @@ import (
 
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/engine/rooms"
-	"github.com/tickwire/tickwire/internal/wire"
-	"github.com/tickwire/tickwire/internal/wire/wiretest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/netcode/tcp"
 	"github.com/tickwire/tickwire/room"
+	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/server/servertest"
 )
 
 const e2eWait = 10 * time.Second
+
+// Transport names as the tests pick them.
+const (
+	transportKCP = "kcp"
+	transportTCP = "tcp"
+)
 
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), e2eWait)
@@ -25,18 +33,18 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
-func guestToken(t *testing.T, srv *wire.Server, name string) string {
+func guestToken(t *testing.T, srv *server.Server, name string) string {
 	t.Helper()
 	tok, err := client.GuestToken(ctxT(t), srv.HTTPURL(), name)
 	require.NoError(t, err)
 	return tok
 }
 
-func dial(t *testing.T, srv *wire.Server, transport, token string) *client.Client {
+func dial(t *testing.T, srv *server.Server, transport, token string) *client.Client {
 	t.Helper()
-	o := client.Options{Transport: transport, Token: token, Addr: srv.KCPAddr()}
-	if transport == client.TransportTCP {
-		o.Addr = srv.TCPAddr()
+	o := client.Options{Token: token, Dial: kcp.Dialer{Addr: srv.Addr(transport)}.Dial}
+	if transport == transportTCP {
+		o.Dial = tcp.Dialer{Addr: srv.Addr(transport)}.Dial
 	}
 	c, err := client.Dial(ctxT(t), o)
 	require.NoError(t, err)
@@ -51,10 +59,10 @@ func dial(t *testing.T, srv *wire.Server, transport, token string) *client.Clien
 // after EmptyRoomTTL and the same user may create again.
 func TestRoomCreateLimitOverTheWire(t *testing.T) {
 	const ttl = 300 * time.Millisecond
-	srv := wiretest.Start(t, wire.Config{Rooms: rooms.Config{MaxRoomsCreatedPerUser: 2, EmptyRoomTTL: ttl}})
+	srv := servertest.Start(t, server.Config{Rooms: rooms.Config{MaxRoomsCreatedPerUser: 2, EmptyRoomTTL: ttl}})
 	ctx := ctxT(t)
 	greedyTok := guestToken(t, srv, "greedy")
-	greedy := dial(t, srv, client.TransportKCP, greedyTok)
+	greedy := dial(t, srv, transportKCP, greedyTok)
 
 	for i := 0; i < 2; i++ {
 		r, err := greedy.CreateRoom(ctx, client.RoomOptions{Type: room.RelayType, TickRate: 128, EmptyTimeoutMs: 3_600_000})
@@ -66,13 +74,13 @@ func TestRoomCreateLimitOverTheWire(t *testing.T) {
 	_, err = greedy.JoinOrCreateRoom(ctx, client.RoomOptions{Type: room.RelayType, Label: "fresh"})
 	assert.Equal(t, netcode.CodeRoomCreateLimit, netcode.CodeOf(err), "%v", err)
 	// A second connection of the same user is refused too.
-	again := dial(t, srv, client.TransportTCP, greedyTok)
+	again := dial(t, srv, transportTCP, greedyTok)
 	_, err = again.CreateRoom(ctx, client.RoomOptions{Type: room.RelayType})
 	assert.Equal(t, netcode.CodeRoomCreateLimit, netcode.CodeOf(err), "%v", err)
 
 	// The server stays healthy: another user creates, the refused user
 	// joins, inputs are broadcast.
-	other := dial(t, srv, client.TransportTCP, guestToken(t, srv, "other"))
+	other := dial(t, srv, transportTCP, guestToken(t, srv, "other"))
 	or, err := other.CreateRoom(ctx, client.RoomOptions{Type: room.RelayType, Label: "open"})
 	require.NoError(t, err)
 	gr, err := greedy.JoinRoom(ctx, or.ID())
@@ -99,7 +107,7 @@ func TestRoomCreateLimitOverTheWire(t *testing.T) {
 	ticks := srv.Rooms().Stats().Types[room.RelayType].Rooms
 	assert.Equal(t, int64(1), ticks, "only the other user's room is open")
 
-	back := dial(t, srv, client.TransportTCP, greedyTok)
+	back := dial(t, srv, transportTCP, greedyTok)
 	_, err = back.CreateRoom(ctx, client.RoomOptions{Type: room.RelayType})
 	require.NoError(t, err, "the user's count was released")
 }
@@ -108,8 +116,8 @@ func TestRoomCreateLimitOverTheWire(t *testing.T) {
 // zero-width space in raw frames: each is refused with CodeBadText and
 // the session stays usable.
 func TestRoomLabelsRefusedOverTheWire(t *testing.T) {
-	srv := wiretest.Start(t, wire.Config{})
-	c := dial(t, srv, client.TransportTCP, guestToken(t, srv, "labels"))
+	srv := servertest.Start(t, server.Config{})
+	c := dial(t, srv, transportTCP, guestToken(t, srv, "labels"))
 	ctx := ctxT(t)
 	for name, f := range map[string]frame.Refer{
 		"create U+202E":         &frame.RoomCreate{Type: room.RelayType, Label: "eu\u202Ewest"},
