@@ -12,14 +12,6 @@ import (
 
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
-	"github.com/tickwire/tickwire/netcode/kcp"
-	"github.com/tickwire/tickwire/netcode/tcp"
-)
-
-// Transports Options.Transport accepts.
-const (
-	TransportKCP = "kcp"
-	TransportTCP = "tcp"
 )
 
 // Defaults for zero Options fields.
@@ -32,23 +24,17 @@ const (
 // Options configure Dial. Addr and Token are required; every other zero
 // field means its default.
 type Options struct {
-	// Dial opens the connection: any transport's dialer, e.g.
-	// kcp.Dialer{Addr: "host:7777"}.Dial or tcp.Dialer{...}.Dial, or a
-	// test's in-memory link. When nil, Transport and Addr are used.
+	// Dial opens the connection (required): any transport's dial
+	// function, e.g. kcp.Dialer{Addr: "host:7777"}.Dial or
+	// tcp.Dialer{Addr: "host:7778"}.Dial, or a test's in-memory link.
+	// The SDK runs over whatever it returns.
 	Dial DialFunc
-	// Transport is "kcp" (default) or "tcp".
-	Transport string
-	// Addr is the server's realtime address (host:port; UDP for KCP).
-	Addr string
 	// Token is a bearer token from the HTTP API (GuestToken, login).
 	Token string
 	// Name and Version identify the client program in Hello (logs only).
 	Name, Version string
 	// ProtocolVersion is sent in Hello (default frame.ProtocolVersion).
 	ProtocolVersion uint16
-	// KCP and TCP configure the transports.
-	KCP kcp.Config
-	TCP tcp.Config
 	// Logger receives client events (default: discard).
 	Logger *slog.Logger
 	// Handler, if set, receives every message that is not a reply to a
@@ -145,18 +131,10 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 		defer cancel()
 	}
 
-	var conn netcode.Conn
-	var err error
-	switch {
-	case o.Dial != nil:
-		conn, err = o.Dial(ctx)
-	case o.Transport == "" || o.Transport == TransportKCP:
-		conn, err = kcp.Dial(ctx, o.Addr, o.KCP)
-	case o.Transport == TransportTCP:
-		conn, err = tcp.Dial(ctx, o.Addr, o.TCP)
-	default:
-		return nil, fmt.Errorf("%w: %q", ErrBadTransport, o.Transport)
+	if o.Dial == nil {
+		return nil, ErrNoDial
 	}
+	conn, err := o.Dial(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("client: dial: %w", err)
 	}

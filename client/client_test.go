@@ -14,16 +14,16 @@ import (
 
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/engine/accounts"
-	"github.com/tickwire/tickwire/internal/wire"
-	"github.com/tickwire/tickwire/internal/wire/wiretest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
 	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/server/servertest"
 )
 
-func TestDialUnknownTransport(t *testing.T) {
-	_, err := client.Dial(context.Background(), client.Options{Transport: "carrier-pigeon", Addr: "127.0.0.1:1"})
-	assert.ErrorIs(t, err, client.ErrBadTransport)
+func TestDialNeedsADialFunction(t *testing.T) {
+	_, err := client.Dial(context.Background(), client.Options{Token: "t"})
+	assert.ErrorIs(t, err, client.ErrNoDial)
 }
 
 // A server that accepts but never answers Hello: Dial gives up when its
@@ -49,7 +49,7 @@ func TestDialSilentServerTimesOut(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = client.Dial(ctx, client.Options{Transport: client.TransportTCP, Addr: l.Addr().String(), Token: "t"})
+	_, err = client.Dial(ctx, client.Options{Dial: tcp.Dialer{Addr: l.Addr().String()}.Dial, Token: "t"})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 5*time.Second)
 }
@@ -90,7 +90,7 @@ func TestGuestTokenErrors(t *testing.T) {
 // the whole package until the go test timeout. Close returns as soon as
 // the Handler does, and no Handler runs after Close has returned.
 func TestCloseWaitsForABlockedHandler(t *testing.T) {
-	srv := wiretest.Start(t, wire.Config{KCPAddr: wire.Off})
+	srv := servertest.Start(t, server.Config{Transports: tcpOnly()})
 	tok, err := client.GuestToken(ctxT(t, socialWait), srv.HTTPURL(), "blocker")
 	require.NoError(t, err)
 	entered := make(chan struct{}, 1)
@@ -98,7 +98,7 @@ func TestCloseWaitsForABlockedHandler(t *testing.T) {
 	var closed atomic.Bool
 	var lateCalls atomic.Int32
 	c, err := client.Dial(ctxT(t, socialWait), client.Options{
-		Transport: client.TransportTCP, Addr: srv.TCPAddr(), Token: tok, PingInterval: -1,
+		Dial: tcp.Dialer{Addr: srv.Addr("tcp")}.Dial, Token: tok, PingInterval: -1,
 		Handler: func(client.Message) {
 			if closed.Load() {
 				lateCalls.Add(1)
@@ -147,7 +147,7 @@ func TestCloseWaitsForABlockedHandler(t *testing.T) {
 }
 
 func TestRegisterLoginDial(t *testing.T) {
-	srv := wiretest.Start(t, wire.Config{KCPAddr: wire.Off, Accounts: accounts.Config{
+	srv := servertest.Start(t, server.Config{Transports: tcpOnly(), Accounts: accounts.Config{
 		Argon2: accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}, // cheap, for tests
 	}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -166,8 +166,13 @@ func TestRegisterLoginDial(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, reg.UserID, in.UserID)
 
-	c, err := client.Dial(ctx, client.Options{Transport: client.TransportTCP, Addr: srv.TCPAddr(), Token: in.Token})
+	c, err := client.Dial(ctx, client.Options{Dial: tcp.Dialer{Addr: srv.Addr("tcp")}.Dial, Token: in.Token})
 	require.NoError(t, err)
 	defer c.Close()
 	assert.Equal(t, reg.UserID, c.Welcome().UserID)
+}
+
+// tcpOnly serves framed TCP alone, on loopback.
+func tcpOnly() []netcode.Transport {
+	return []netcode.Transport{&tcp.Transport{Addr: servertest.Loopback}}
 }

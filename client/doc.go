@@ -1,5 +1,6 @@
 // Package client is tickwire's Go SDK: it gets a guest token over HTTP,
-// dials a server over KCP (default) or TCP, performs the Hello/Welcome
+// dials a server over any transport (Options.Dial: kcp.Dialer, tcp.Dialer,
+// or any function returning a netcode.Conn), performs the Hello/Welcome
 // handshake, sends frames on either channel, delivers what arrives through
 // a handler or a bounded channel, matches replies to requests by ref
 // (Call), and keeps an estimate of the round-trip time and of the server's

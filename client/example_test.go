@@ -9,9 +9,10 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/client"
-	"github.com/tickwire/tickwire/internal/wire"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/server"
 )
 
 // readmeExample is the README's "A Go client in a dozen lines" between
@@ -25,7 +26,7 @@ func readmeExample() error {
 	if err != nil {
 		return err
 	}
-	c, err := client.Dial(ctx, client.Options{Transport: "kcp", Addr: "127.0.0.1:7777", Token: token})
+	c, err := client.Dial(ctx, client.Options{Dial: kcp.Dialer{Addr: "127.0.0.1:7777"}.Dial, Token: token})
 	if err != nil {
 		return err
 	}
@@ -79,8 +80,9 @@ func Example() {
 		return
 	}
 	defer os.RemoveAll(dir)
-	srv, err := wire.Start(ctx, wire.Config{
-		KCPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", DataDir: dir,
+	srv, err := server.Start(ctx, server.Config{
+		Transports: []netcode.Transport{&kcp.Transport{Addr: "127.0.0.1:0"}},
+		HTTPAddr:   "127.0.0.1:0", DataDir: dir,
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -100,7 +102,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	c, err := client.Dial(ctx, client.Options{Transport: "kcp", Addr: srv.KCPAddr(), Token: token, Name: "example"})
+	c, err := client.Dial(ctx, client.Options{Dial: kcp.Dialer{Addr: srv.Addr("kcp")}.Dial, Token: token, Name: "example"})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -16,11 +16,12 @@ import (
 	"github.com/tickwire/tickwire/engine"
 	"github.com/tickwire/tickwire/engine/auth"
 	"github.com/tickwire/tickwire/engine/rooms"
-	"github.com/tickwire/tickwire/internal/wire"
-	"github.com/tickwire/tickwire/internal/wire/wiretest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/room"
+	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/server/servertest"
 )
 
 // BenchmarkRoomInputToBroadcastKCP measures input-to-broadcast latency end
@@ -40,9 +41,9 @@ func BenchmarkRoomInputToBroadcastKCP(b *testing.B) {
 
 func benchInputToBroadcast(b *testing.B, nrooms, members, hz, every int) {
 	b.ReportAllocs()
-	srv := wiretest.Start(b, wire.Config{
-		Engine: engine.Config{MaxFramesPerSecond: 1000},
-		Rooms:  rooms.Config{MaxRoomsPerSession: 1, MaxInputsPerSecond: 1000},
+	srv := servertest.Start(b, server.Config{
+		Engine: engine.Config{MaxFramesPerSecond: 1000, MaxSessionsPerIP: -1}, // every member dials from 127.0.0.1
+		Rooms:  rooms.Config{MaxRoomsPerSession: 1, MaxInputsPerSecond: 1000, MaxClientTickRate: room.MaxTickRate},
 	})
 	signer := srv.Engine().Signer()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -62,7 +63,7 @@ func benchInputToBroadcast(b *testing.B, nrooms, members, hz, every int) {
 		var me uint32
 		var meMu sync.Mutex
 		var tick frame.RoomTick
-		p.c, err = client.Dial(ctx, client.Options{Transport: client.TransportKCP, Addr: srv.KCPAddr(), Token: tok,
+		p.c, err = client.Dial(ctx, client.Options{Dial: kcp.Dialer{Addr: srv.Addr("kcp")}.Dial, Token: tok,
 			PingInterval: -1,
 			Handler: func(m client.Message) {
 				if m.Kind != frame.KindRoomTick || m.Decode(&tick) != nil {

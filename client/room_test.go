@@ -13,12 +13,13 @@ import (
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/engine"
 	"github.com/tickwire/tickwire/engine/rooms"
-	"github.com/tickwire/tickwire/internal/wire"
-	"github.com/tickwire/tickwire/internal/wire/wiretest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/netcode/tcp"
 	"github.com/tickwire/tickwire/room"
+	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/server/servertest"
 )
 
 const roomWait = 10 * time.Second
@@ -29,15 +30,21 @@ func ctxT(t testing.TB, d time.Duration) context.Context {
 	return ctx
 }
 
-func dialRoomClient(t testing.TB, srv *wire.Server, tr, name string, o client.Options) *client.Client {
+// Transport names as the tests pick them.
+const (
+	transportKCP = "kcp"
+	transportTCP = "tcp"
+)
+
+func dialRoomClient(t testing.TB, srv *server.Server, tr, name string, o client.Options) *client.Client {
 	t.Helper()
 	tok, err := client.GuestToken(ctxT(t, roomWait), srv.HTTPURL(), name)
 	require.NoError(t, err)
-	o.Transport, o.Token = tr, tok
-	if tr == client.TransportTCP {
-		o.Addr = srv.TCPAddr()
+	o.Token = tok
+	if tr == transportTCP {
+		o.Dial = tcp.Dialer{Addr: srv.Addr(tr)}.Dial
 	} else {
-		o.Addr = srv.KCPAddr()
+		o.Dial = kcp.Dialer{Addr: srv.Addr(tr)}.Dial
 	}
 	c, err := client.Dial(ctxT(t, roomWait), o)
 	require.NoError(t, err)
@@ -74,9 +81,9 @@ type seen struct {
 // broadcasts, and unreliable inputs reach the KCP client on its unreliable
 // channel.
 func TestRoomKCPAndTCPShareTicks(t *testing.T) {
-	srv := wiretest.Start(t, wire.Config{})
-	kc := dialRoomClient(t, srv, client.TransportKCP, "kay", client.Options{})
-	tc := dialRoomClient(t, srv, client.TransportTCP, "tee", client.Options{})
+	srv := servertest.Start(t, server.Config{})
+	kc := dialRoomClient(t, srv, transportKCP, "kay", client.Options{})
+	tc := dialRoomClient(t, srv, transportTCP, "tee", client.Options{})
 	ctx := ctxT(t, roomWait)
 
 	rk, err := kc.CreateRoom(ctx, client.RoomOptions{Type: room.RelayType, Label: "e2e", Capacity: 4, TickRate: 30})
@@ -230,10 +237,10 @@ func checkOrder(t *testing.T, byTick map[uint64][]seen) {
 }
 
 func TestRoomErrorsOverTheWire(t *testing.T) {
-	srv := wiretest.Start(t, wire.Config{})
-	a := dialRoomClient(t, srv, client.TransportTCP, "a", client.Options{})
-	b := dialRoomClient(t, srv, client.TransportKCP, "b", client.Options{})
-	c := dialRoomClient(t, srv, client.TransportTCP, "c", client.Options{})
+	srv := servertest.Start(t, server.Config{})
+	a := dialRoomClient(t, srv, transportTCP, "a", client.Options{})
+	b := dialRoomClient(t, srv, transportKCP, "b", client.Options{})
+	c := dialRoomClient(t, srv, transportTCP, "c", client.Options{})
 	ctx := ctxT(t, roomWait)
 
 	r, err := a.JoinOrCreateRoom(ctx, client.RoomOptions{Type: room.RelayType, Label: "duo", Capacity: 2})
@@ -267,10 +274,10 @@ func (c *crasher) Tick(*room.Context) {
 }
 
 func TestRoomCrashIsIsolatedOverTheWire(t *testing.T) {
-	srv := wiretest.Start(t, wire.Config{RoomTypes: map[string]room.Factory{
+	srv := servertest.Start(t, server.Config{RoomTypes: map[string]room.Factory{
 		"crasher": func(room.Config) (room.Handler, error) { return &crasher{}, nil },
 	}})
-	a := dialRoomClient(t, srv, client.TransportKCP, "a", client.Options{})
+	a := dialRoomClient(t, srv, transportKCP, "a", client.Options{})
 	ctx := ctxT(t, roomWait)
 	bad, err := a.CreateRoom(ctx, client.RoomOptions{Type: "crasher", TickRate: 50})
 	require.NoError(t, err)
@@ -303,16 +310,16 @@ func TestRoomCrashIsIsolatedOverTheWire(t *testing.T) {
 // left) instead of slowing the tick down.
 func TestStuckClientDoesNotHoldTheRoom(t *testing.T) {
 	const writeTimeout = 500 * time.Millisecond
-	srv := wiretest.Start(t, wire.Config{
-		Engine: engine.Config{MaxFramesPerSecond: 5000, ReliableQueue: 64},
-		TCP:    tcp.Config{WriteTimeout: writeTimeout},
-		Rooms:  rooms.Config{MaxInputSize: 4096, MaxInputsPerSecond: 5000, InboxSize: 4096},
+	srv := servertest.Start(t, server.Config{
+		Engine:     engine.Config{MaxFramesPerSecond: 5000, ReliableQueue: 64},
+		Transports: []netcode.Transport{&tcp.Transport{Addr: servertest.Loopback, Config: tcp.Config{WriteTimeout: writeTimeout}}},
+		Rooms:      rooms.Config{MaxInputSize: 4096, MaxInputsPerSecond: 5000, InboxSize: 4096},
 	})
 	ctx := ctxT(t, 30*time.Second)
-	healthy := dialRoomClient(t, srv, client.TransportTCP, "healthy", client.Options{QueueSize: 8192})
+	healthy := dialRoomClient(t, srv, transportTCP, "healthy", client.Options{QueueSize: 8192})
 	release := make(chan struct{})
 	stuckCalled := make(chan struct{}, 1)
-	stuck := dialRoomClient(t, srv, client.TransportTCP, "stuck", client.Options{Handler: func(client.Message) {
+	stuck := dialRoomClient(t, srv, transportTCP, "stuck", client.Options{Handler: func(client.Message) {
 		select {
 		case stuckCalled <- struct{}{}:
 		default:
@@ -402,11 +409,11 @@ func TestDecodeRoomUpdate(t *testing.T) {
 // must refuse: the client gets a handful of Error frames, not one per
 // input, stays connected, and the server counts every refusal.
 func TestInputFloodGetsFewErrorsOverTheWire(t *testing.T) {
-	srv := wiretest.Start(t, wire.Config{
+	srv := servertest.Start(t, server.Config{
 		Engine: engine.Config{MaxFramesPerSecond: 100000},
 		Rooms:  rooms.Config{MaxInputErrorsPerSecond: 2},
 	})
-	c := dialRoomClient(t, srv, client.TransportTCP, "flood", client.Options{})
+	c := dialRoomClient(t, srv, transportTCP, "flood", client.Options{})
 	ctx := ctxT(t, roomWait)
 	const n = 500
 	start := time.Now()

@@ -78,8 +78,8 @@ func (c *Client) UnblockUser(ctx context.Context, userID string) error {
 	return c.callOK(ctx, &frame.FriendUnblock{UserID: userID})
 }
 
-// maxFriendPages bounds the pages Friends reads (the server caps friends
-// well below this many pages).
+// maxFriendPages bounds the pages Friends and Groups read (the server
+// caps friends, groups and invitations well below this many pages).
 const maxFriendPages = 64
 
 // Friends lists friends (with presence), pending requests and blocks,
@@ -158,13 +158,22 @@ func (c *Client) GroupMembers(ctx context.Context, groupID uint64, afterUserID s
 }
 
 // Groups lists the caller's groups and pending invitations (Role ==
-// frame.RoleInvited).
+// frame.RoleInvited), reading every page.
 func (c *Client) Groups(ctx context.Context) ([]frame.Group, error) {
-	var r frame.GroupListResult
-	if err := c.callInto(ctx, &frame.GroupList{}, &r); err != nil {
-		return nil, err
+	var all []frame.Group
+	var after uint64
+	for range maxFriendPages {
+		var r frame.GroupListResult
+		if err := c.callInto(ctx, &frame.GroupList{AfterGroupID: after}, &r); err != nil {
+			return nil, err
+		}
+		all = append(all, r.Groups...)
+		if !r.More || len(r.Groups) == 0 {
+			return all, nil
+		}
+		after = r.Groups[len(r.Groups)-1].ID
 	}
-	return r.Groups, nil
+	return all, fmt.Errorf("client: group list longer than %d pages", maxFriendPages)
 }
 
 // SendDirect sends a direct message to a friend; it returns once the

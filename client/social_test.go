@@ -9,10 +9,11 @@ import (
 
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/engine/accounts"
-	"github.com/tickwire/tickwire/internal/wire"
-	"github.com/tickwire/tickwire/internal/wire/wiretest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/server/servertest"
 )
 
 const socialWait = 10 * time.Second
@@ -23,20 +24,20 @@ type socialUser struct {
 	c      *client.Client
 }
 
-func socialServer(t *testing.T) *wire.Server {
-	return wiretest.Start(t, wire.Config{
-		KCPAddr:  wire.Off,
-		Accounts: accounts.Config{Argon2: accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}},
+func socialServer(t *testing.T) *server.Server {
+	return servertest.Start(t, server.Config{
+		Transports: tcpOnly(),
+		Accounts:   accounts.Config{Argon2: accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}},
 	})
 }
 
-func socialRegister(t *testing.T, srv *wire.Server, name string) *socialUser {
+func socialRegister(t *testing.T, srv *server.Server, name string) *socialUser {
 	t.Helper()
 	ctx := ctxT(t, socialWait)
 	u := &socialUser{}
 	require.NoError(t, client.PostJSON(ctx, nil, srv.HTTPURL()+"/v1/auth/register",
 		map[string]string{"username": name, "password": "long enough pw"}, u))
-	c, err := client.Dial(ctx, client.Options{Transport: client.TransportTCP, Addr: srv.TCPAddr(), Token: u.Token, QueueSize: 1024})
+	c, err := client.Dial(ctx, client.Options{Dial: tcp.Dialer{Addr: srv.Addr("tcp")}.Dial, Token: u.Token, QueueSize: 1024})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	// The engine sends Welcome just before it tells the services about the

@@ -159,7 +159,7 @@ func TestRunServesAndStopsOnCancel(t *testing.T) {
 
 	tok, err := client.GuestToken(ctx, httpBase, "cli")
 	require.NoError(t, err)
-	c, err := client.Dial(ctx, client.Options{Transport: client.TransportTCP, Addr: listening["tcp"].(string), Token: tok})
+	c, err := client.Dial(ctx, client.Options{Dial: tcp.Dialer{Addr: listening["tcp"].(string)}.Dial, Token: tok})
 	require.NoError(t, err)
 	defer c.Close()
 

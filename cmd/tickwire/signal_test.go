@@ -17,6 +17,8 @@ import (
 
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/netcode/tcp"
 )
 
 // TestSignalShutsDownGracefully starts the real binary (this test binary
@@ -90,10 +92,13 @@ func TestSignalShutsDownGracefully(t *testing.T) {
 			require.Equal(t, http.StatusOK, resp.StatusCode)
 
 			var clients []*client.Client
-			for tr, addr := range map[string]string{client.TransportKCP: listening["kcp"].(string), client.TransportTCP: listening["tcp"].(string)} {
+			for tr, dial := range map[string]client.DialFunc{
+				"kcp": kcp.Dialer{Addr: listening["kcp"].(string)}.Dial,
+				"tcp": tcp.Dialer{Addr: listening["tcp"].(string)}.Dial,
+			} {
 				tok, err := client.GuestToken(ctx, httpBase, "sig")
 				require.NoError(t, err)
-				c, err := client.Dial(ctx, client.Options{Transport: tr, Addr: addr, Token: tok, Name: "signal-test", Version: "9.9"})
+				c, err := client.Dial(ctx, client.Options{Dial: dial, Token: tok, Name: "signal-test", Version: "9.9"})
 				require.NoError(t, err, tr)
 				defer c.Close()
 				clients = append(clients, c)

@@ -10,11 +10,13 @@ import (
 
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/examples/arena"
-	"github.com/tickwire/tickwire/internal/wire"
-	"github.com/tickwire/tickwire/internal/wire/wiretest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/netcode/tcp"
 	"github.com/tickwire/tickwire/room"
+	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/server/servertest"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -104,18 +106,14 @@ func FuzzDecodeSnapshot(f *testing.F) {
 // TestPlayersOverTheWire plays the arena with two Go clients (KCP and
 // TCP) against a full server on loopback.
 func TestPlayersOverTheWire(t *testing.T) {
-	srv := wiretest.Start(t, wire.Config{RoomTypes: map[string]room.Factory{arena.Type: arena.New}})
+	srv := servertest.Start(t, server.Config{RoomTypes: map[string]room.Factory{arena.Type: arena.New}})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	players := make([]*arena.Player, 2)
-	for i, tr := range []string{client.TransportKCP, client.TransportTCP} {
+	for i, dial := range []client.DialFunc{kcp.Dialer{Addr: srv.Addr("kcp")}.Dial, tcp.Dialer{Addr: srv.Addr("tcp")}.Dial} {
 		tok, err := client.GuestToken(ctx, srv.HTTPURL(), "p")
 		require.NoError(t, err)
-		addr := srv.KCPAddr()
-		if tr == client.TransportTCP {
-			addr = srv.TCPAddr()
-		}
-		c, err := client.Dial(ctx, client.Options{Transport: tr, Addr: addr, Token: tok})
+		c, err := client.Dial(ctx, client.Options{Dial: dial, Token: tok})
 		require.NoError(t, err)
 		defer c.Close()
 		players[i], err = arena.Join(ctx, c, "test")

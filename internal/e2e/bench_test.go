@@ -13,11 +13,11 @@ import (
 
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/engine"
-	"github.com/tickwire/tickwire/internal/wire"
-	"github.com/tickwire/tickwire/internal/wire/wiretest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
 	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/server/servertest"
 )
 
 // echoPayload is the application payload of every round trip.
@@ -30,8 +30,8 @@ const echoPayload = 64
 //
 //	go test -bench Echo -run '^$' -benchtime 20000x ./internal/e2e/
 func BenchmarkEcho(b *testing.B) {
-	b.Run("tickwire-kcp", func(b *testing.B) { benchTickwire(b, client.TransportKCP) })
-	b.Run("tickwire-tcp", func(b *testing.B) { benchTickwire(b, client.TransportTCP) })
+	b.Run("tickwire-kcp", func(b *testing.B) { benchTickwire(b, transportKCP) })
+	b.Run("tickwire-tcp", func(b *testing.B) { benchTickwire(b, transportTCP) })
 	b.Run("kcp-go", benchBareKCP)
 	b.Run("udp", benchUDP)
 }
@@ -59,7 +59,7 @@ func measure(b *testing.B, rt func(i int)) {
 }
 
 func benchTickwire(b *testing.B, tr string) {
-	srv := wiretest.Start(b, wire.Config{Engine: engine.Config{MaxFramesPerSecond: -1}})
+	srv := servertest.Start(b, server.Config{Engine: engine.Config{MaxFramesPerSecond: -1}})
 	got := make(chan struct{}, 1)
 	c := dial(b, srv, tr, client.Options{
 		PingInterval: -1,

@@ -13,10 +13,10 @@ import (
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/engine"
 	"github.com/tickwire/tickwire/engine/service"
-	"github.com/tickwire/tickwire/internal/wire"
-	"github.com/tickwire/tickwire/internal/wire/wiretest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/server/servertest"
 )
 
 // opReq is the test service's request: [200, ref, op] (a kind no built-in service uses).
@@ -52,7 +52,7 @@ func (r *opReq) DecodeMsgpack(dec *msgpack.Decoder) error {
 }
 
 // opService is a minimal feature service plugged in through
-// wire.Config.Engine.Services, as rooms and social are.
+// server.Config.Engine.Services, as rooms and social are.
 type opService struct{}
 
 func (opService) Name() string              { return "op" }
@@ -81,7 +81,7 @@ func (opService) HandleFrame(now time.Time, p service.Peer, ch netcode.Channel, 
 }
 
 func TestCallAndPushes(t *testing.T) {
-	srv := wiretest.Start(t, wire.Config{Engine: engine.Config{Services: []service.Service{opService{}}}})
+	srv := servertest.Start(t, server.Config{Engine: engine.Config{Services: []service.Service{opService{}}}})
 	forEachTransport(t, func(t *testing.T, tr string) {
 		c := dial(t, srv, tr, client.Options{})
 

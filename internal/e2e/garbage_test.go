@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/client"
-	"github.com/tickwire/tickwire/internal/wire"
-	"github.com/tickwire/tickwire/internal/wire/wiretest"
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/server/servertest"
 )
 
 // Bytes that are not the transport's framing at all reach the running
@@ -23,13 +23,13 @@ import (
 // datagrams on the KCP port create no session and get no reply larger than
 // themselves. Sessions already open on both transports carry on.
 func TestGarbageOnTheTransportPorts(t *testing.T) {
-	srv := wiretest.Start(t, wire.Config{})
-	kcpBystander := dial(t, srv, client.TransportKCP, client.Options{})
-	tcpBystander := dial(t, srv, client.TransportTCP, client.Options{})
+	srv := servertest.Start(t, server.Config{})
+	kcpBystander := dial(t, srv, transportKCP, client.Options{})
+	tcpBystander := dial(t, srv, transportTCP, client.Options{})
 	open := srv.Engine().Stats().SessionsOpen
 
 	t.Run("tcp", func(t *testing.T) {
-		nc, err := net.Dial("tcp", srv.TCPAddr())
+		nc, err := net.Dial("tcp", srv.Addr("tcp"))
 		require.NoError(t, err)
 		defer nc.Close()
 		_, err = nc.Write([]byte("GET / HTTP/1.1\r\nHost: tickwire\r\n\r\n"))
@@ -47,7 +47,7 @@ func TestGarbageOnTheTransportPorts(t *testing.T) {
 		pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		require.NoError(t, err)
 		defer pc.Close()
-		raddr, err := net.ResolveUDPAddr("udp", srv.KCPAddr())
+		raddr, err := net.ResolveUDPAddr("udp", srv.Addr("kcp"))
 		require.NoError(t, err)
 		rng := rand.New(rand.NewPCG(1, 2))
 		for i := 0; i < 200; i++ {

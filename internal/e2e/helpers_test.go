@@ -10,12 +10,12 @@ import (
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/engine/auth"
 	"github.com/tickwire/tickwire/internal/peertest"
-	"github.com/tickwire/tickwire/internal/wire"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/conntest"
 	"github.com/tickwire/tickwire/netcode/frame"
 	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/server"
 )
 
 // TestMain checks for goroutine leaks (kcp-go's process-wide workers
@@ -24,7 +24,13 @@ func TestMain(m *testing.M) { conntest.VerifyTestMain(m) }
 
 const wait = 10 * time.Second
 
-var transports = []string{client.TransportKCP, client.TransportTCP}
+// The transports every e2e test runs over, by name.
+const (
+	transportKCP = "kcp"
+	transportTCP = "tcp"
+)
+
+var transports = []string{transportKCP, transportTCP}
 
 // forEachTransport runs f as a subtest per transport.
 func forEachTransport(t *testing.T, f func(t *testing.T, tr string)) {
@@ -33,11 +39,14 @@ func forEachTransport(t *testing.T, f func(t *testing.T, tr string)) {
 	}
 }
 
-func addrOf(srv *wire.Server, tr string) string {
-	if tr == client.TransportTCP {
-		return srv.TCPAddr()
+func addrOf(srv *server.Server, tr string) string { return srv.Addr(tr) }
+
+// dialerOf is the client dial function of transport tr to srv.
+func dialerOf(srv *server.Server, tr string) client.DialFunc {
+	if tr == transportTCP {
+		return tcp.Dialer{Addr: srv.Addr(tr)}.Dial
 	}
-	return srv.KCPAddr()
+	return kcp.Dialer{Addr: srv.Addr(tr)}.Dial
 }
 
 func ctxT(t testing.TB) context.Context {
@@ -47,17 +56,16 @@ func ctxT(t testing.TB) context.Context {
 }
 
 // guest gets a guest token over the HTTP API.
-func guest(t testing.TB, srv *wire.Server, name string) string {
+func guest(t testing.TB, srv *server.Server, name string) string {
 	tok, err := client.GuestToken(ctxT(t), srv.HTTPURL(), name)
 	require.NoError(t, err)
 	return tok
 }
 
 // dial connects a client SDK session, closed at the end of the test.
-func dial(t testing.TB, srv *wire.Server, tr string, o client.Options) *client.Client {
+func dial(t testing.TB, srv *server.Server, tr string, o client.Options) *client.Client {
 	t.Helper()
-	o.Transport = tr
-	o.Addr = addrOf(srv, tr)
+	o.Dial = dialerOf(srv, tr)
 	if o.Token == "" {
 		o.Token = guest(t, srv, "player")
 	}
@@ -69,15 +77,9 @@ func dial(t testing.TB, srv *wire.Server, tr string, o client.Options) *client.C
 
 // rawDial dials a bare transport connection that speaks frames by hand;
 // call Pump to start reading.
-func rawDial(t testing.TB, srv *wire.Server, tr string) *peertest.Peer {
+func rawDial(t testing.TB, srv *server.Server, tr string) *peertest.Peer {
 	t.Helper()
-	var c netcode.Conn
-	var err error
-	if tr == client.TransportTCP {
-		c, err = tcp.Dial(ctxT(t), srv.TCPAddr(), tcp.Config{})
-	} else {
-		c, err = kcp.Dial(ctxT(t), srv.KCPAddr(), kcp.Config{})
-	}
+	c, err := dialerOf(srv, tr)(ctxT(t))
 	require.NoError(t, err)
 	return peertest.New(t, c, wait)
 }
@@ -108,7 +110,7 @@ func echoRoundTrip(t testing.TB, c *client.Client, ch netcode.Channel, seq uint3
 }
 
 // expiredToken signs a token that expired an hour ago with the server's key.
-func expiredToken(t testing.TB, srv *wire.Server) string {
+func expiredToken(t testing.TB, srv *server.Server) string {
 	tok, _, err := srv.Engine().Signer().Issue(auth.Claims{UserID: "u_old", Name: "old"}, time.Now().Add(-2*time.Hour), time.Hour)
 	require.NoError(t, err)
 	return tok

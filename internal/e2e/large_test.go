@@ -8,19 +8,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/client"
-	"github.com/tickwire/tickwire/internal/wire"
-	"github.com/tickwire/tickwire/internal/wire/wiretest"
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/server/servertest"
 )
 
 // A relay tick whose unreliable inputs add up to more than one KCP
 // datagram can carry must still reach every member (on the reliable
 // channel, which fragments) and must not end anyone's session.
 func TestOversizeUnreliableBroadcastIsPromoted(t *testing.T) {
-	srv := wiretest.Start(t, wire.Config{})
+	srv := servertest.Start(t, server.Config{})
 	ctx := ctxT(t)
-	a := dial(t, srv, client.TransportKCP, client.Options{})
-	b := dial(t, srv, client.TransportKCP, client.Options{})
+	a := dial(t, srv, transportKCP, client.Options{})
+	b := dial(t, srv, transportKCP, client.Options{})
 	ra, err := a.JoinOrCreateRoom(ctx, client.RoomOptions{Type: "relay", Label: "big", TickRate: 10})
 	require.NoError(t, err)
 	rb, err := b.JoinRoom(ctx, ra.ID())

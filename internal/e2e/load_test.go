@@ -9,10 +9,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/client"
-	"github.com/tickwire/tickwire/internal/wire"
-	"github.com/tickwire/tickwire/internal/wire/wiretest"
+	"github.com/tickwire/tickwire/engine"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/server/servertest"
 )
 
 // TestManySessions runs a bounded crowd of clients on both transports at
@@ -20,7 +21,8 @@ import (
 // session ended cleanly.
 func TestManySessions(t *testing.T) {
 	const perTransport, echoes = 40, 25
-	srv := wiretest.Start(t, wire.Config{})
+	// Every client comes from 127.0.0.1: lift the per-address cap.
+	srv := servertest.Start(t, server.Config{Engine: engine.Config{MaxSessionsPerIP: -1}})
 	tok := guest(t, srv, "crowd")
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*perTransport)
@@ -46,8 +48,8 @@ func TestManySessions(t *testing.T) {
 	assert.Empty(t, st.Errors)
 }
 
-func crowdMember(t *testing.T, srv *wire.Server, tr, tok string, echoes int) error {
-	c, err := client.Dial(ctxT(t), client.Options{Transport: tr, Addr: addrOf(srv, tr), Token: tok, PingInterval: -1})
+func crowdMember(t *testing.T, srv *server.Server, tr, tok string, echoes int) error {
+	c, err := client.Dial(ctxT(t), client.Options{Dial: dialerOf(srv, tr), Token: tok, PingInterval: -1})
 	if err != nil {
 		return err
 	}

@@ -12,14 +12,14 @@ import (
 
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/engine"
-	"github.com/tickwire/tickwire/internal/wire"
-	"github.com/tickwire/tickwire/internal/wire/wiretest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/server/servertest"
 )
 
 func TestHandshake(t *testing.T) {
-	srv := wiretest.Start(t, wire.Config{})
+	srv := servertest.Start(t, server.Config{})
 	forEachTransport(t, func(t *testing.T, tr string) {
 		before := time.Now()
 		c := dial(t, srv, tr, client.Options{Token: guest(t, srv, "ann"), Name: "e2e", Version: "1.0"})
@@ -39,7 +39,7 @@ func TestHandshake(t *testing.T) {
 }
 
 func TestHelloRejected(t *testing.T) {
-	srv := wiretest.Start(t, wire.Config{})
+	srv := servertest.Start(t, server.Config{})
 	forEachTransport(t, func(t *testing.T, tr string) {
 		cases := map[string]struct {
 			o    client.Options
@@ -52,7 +52,7 @@ func TestHelloRejected(t *testing.T) {
 		for name, tc := range cases {
 			t.Run(name, func(t *testing.T) {
 				o := tc.o
-				o.Transport, o.Addr = tr, addrOf(srv, tr)
+				o.Dial = dialerOf(srv, tr)
 				c, err := client.Dial(ctxT(t), o)
 				require.Error(t, err)
 				assert.Nil(t, c)
@@ -72,7 +72,7 @@ func TestHelloRejected(t *testing.T) {
 }
 
 func TestBadInputIsAnsweredThenClosed(t *testing.T) {
-	srv := wiretest.Start(t, wire.Config{Engine: engine.Config{MaxFrameSize: 1024, MaxBadFrames: 6, CloseLinger: 200 * time.Millisecond}})
+	srv := servertest.Start(t, server.Config{Engine: engine.Config{MaxFrameSize: 1024, MaxBadFrames: 6, CloseLinger: 200 * time.Millisecond}})
 	forEachTransport(t, func(t *testing.T, tr string) {
 		bystander := dial(t, srv, tr, client.Options{})
 		r := rawDial(t, srv, tr).Pump()
@@ -108,7 +108,7 @@ func TestBadInputIsAnsweredThenClosed(t *testing.T) {
 }
 
 func TestFrameRateLimit(t *testing.T) {
-	srv := wiretest.Start(t, wire.Config{Engine: engine.Config{MaxFramesPerSecond: 20, MaxBadFrames: 1000}})
+	srv := servertest.Start(t, server.Config{Engine: engine.Config{MaxFramesPerSecond: 20, MaxBadFrames: 1000}})
 	forEachTransport(t, func(t *testing.T, tr string) {
 		r := rawDial(t, srv, tr).Pump()
 		w := r.Hello(guest(t, srv, "spammer"))
@@ -117,31 +117,41 @@ func TestFrameRateLimit(t *testing.T) {
 		for i := 0; i < n; i++ {
 			r.Send(netcode.Reliable, &frame.Ping{ClientTimeUs: int64(i)})
 		}
+		// One token refills every 50 ms at 20/s: a marker Ping sent after
+		// 200 ms passes, and every answer to the flood comes before its Pong.
+		<-time.After(200 * time.Millisecond)
+		const marker = -1
+		r.Send(netcode.Reliable, &frame.Ping{ClientTimeUs: marker})
 		var pongs, limited int
-		for pongs+limited < n {
+		for {
 			m := r.Next()
 			k, err := frame.Peek(m.Data)
 			require.NoError(t, err)
-			switch k {
-			case frame.KindPong:
+			if k == frame.KindPong {
+				var p frame.Pong
+				require.NoError(t, frame.Unmarshal(m.Data, &p))
+				if p.ClientTimeUs == marker {
+					break
+				}
 				pongs++
-			case frame.KindError:
-				var e frame.Error
-				require.NoError(t, frame.Unmarshal(m.Data, &e))
-				require.Equal(t, netcode.CodeRateLimited, e.Code)
-				limited++
-			default:
-				t.Fatalf("unexpected kind %d", k)
+				continue
 			}
+			require.Equal(t, frame.KindError, k, "only Pongs and rate_limited answers; no close")
+			var e frame.Error
+			require.NoError(t, frame.Unmarshal(m.Data, &e))
+			require.Equal(t, netcode.CodeRateLimited, e.Code)
+			limited++
 		}
 		assert.GreaterOrEqual(t, pongs, 19, "the burst passes")
-		assert.Positive(t, limited)
+		assert.Less(t, pongs, n, "the flood is cut")
+		assert.Positive(t, limited, "the excess is answered")
+		assert.LessOrEqual(t, limited, 3, "answers to the excess are bounded (2 per second), not one per dropped frame")
 		t.Logf("%s: %d pongs, %d rate limited", tr, pongs, limited)
 	})
 }
 
 func TestPingAndEcho(t *testing.T) {
-	srv := wiretest.Start(t, wire.Config{})
+	srv := servertest.Start(t, server.Config{})
 	forEachTransport(t, func(t *testing.T, tr string) {
 		c := dial(t, srv, tr, client.Options{PingInterval: -1})
 		minRTT := minPing(t, c, 5)
@@ -183,7 +193,7 @@ func TestPingAndEcho(t *testing.T) {
 }
 
 func TestShutdownTellsClients(t *testing.T) {
-	srv := wiretest.Start(t, wire.Config{})
+	srv := servertest.Start(t, server.Config{})
 	var clients []*client.Client
 	for _, tr := range transports {
 		clients = append(clients, dial(t, srv, tr, client.Options{}), dial(t, srv, tr, client.Options{}))
@@ -208,7 +218,7 @@ func TestShutdownTellsClients(t *testing.T) {
 }
 
 func TestSlowConsumer(t *testing.T) {
-	srv := wiretest.Start(t, wire.Config{Engine: engine.Config{
+	srv := servertest.Start(t, server.Config{Engine: engine.Config{
 		MaxFrameSize:       60000,
 		MaxFramesPerSecond: 1_000_000,
 		ReliableQueue:      32,
@@ -242,7 +252,7 @@ func TestSlowConsumer(t *testing.T) {
 }
 
 func TestGuestTokenHTTP(t *testing.T) {
-	srv := wiretest.Start(t, wire.Config{})
+	srv := servertest.Start(t, server.Config{})
 	tok, err := client.GuestToken(ctxT(t), srv.HTTPURL(), "")
 	require.NoError(t, err)
 	claims, err := srv.Engine().Signer().Verify(tok, time.Now())
@@ -261,7 +271,7 @@ func TestGuestTokenHTTP(t *testing.T) {
 // ServerNow follow it, with the sign the docs give (server minus client).
 func TestClockOffsetFollowsServerClock(t *testing.T) {
 	const skew = 90 * time.Second
-	srv := wiretest.Start(t, wire.Config{Engine: engine.Config{Now: func() time.Time { return time.Now().Add(skew) }}})
+	srv := servertest.Start(t, server.Config{Engine: engine.Config{Now: func() time.Time { return time.Now().Add(skew) }}})
 	forEachTransport(t, func(t *testing.T, tr string) {
 		c := dial(t, srv, tr, client.Options{PingInterval: -1})
 		minRTT := minPing(t, c, 5)

@@ -14,12 +14,12 @@ import (
 	"github.com/tickwire/tickwire/engine"
 	"github.com/tickwire/tickwire/engine/service"
 	"github.com/tickwire/tickwire/internal/peertest"
-	"github.com/tickwire/tickwire/internal/wire"
-	"github.com/tickwire/tickwire/internal/wire/wiretest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
 	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/server/servertest"
 )
 
 // lifecycle is a service that claims no kind and reports every
@@ -58,10 +58,10 @@ func (m *muteConn) Write(b []byte) (int, error) {
 // vanishing dials tr with a connection that can be made to go silent.
 // The returned func makes it vanish.
 // Its transport heartbeats every hb, as Welcome asks of a live client.
-func vanishing(t *testing.T, srv *wire.Server, tr string, hb time.Duration) (netcode.Conn, func()) {
+func vanishing(t *testing.T, srv *server.Server, tr string, hb time.Duration) (netcode.Conn, func()) {
 	t.Helper()
-	if tr == client.TransportTCP {
-		nc, err := net.Dial("tcp", srv.TCPAddr())
+	if tr == transportTCP {
+		nc, err := net.Dial("tcp", srv.Addr("tcp"))
 		require.NoError(t, err)
 		mc := &muteConn{Conn: nc}
 		c := tcp.NewConn(mc, tcp.Config{HeartbeatInterval: hb})
@@ -70,7 +70,7 @@ func vanishing(t *testing.T, srv *wire.Server, tr string, hb time.Duration) (net
 	}
 	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	require.NoError(t, err)
-	raddr, err := net.ResolveUDPAddr("udp", srv.KCPAddr())
+	raddr, err := net.ResolveUDPAddr("udp", srv.Addr("kcp"))
 	require.NoError(t, err)
 	c, err := kcp.DialPacket(ctxT(t), pc, raddr, kcp.Config{HeartbeatInterval: hb})
 	require.NoError(t, err)
@@ -85,7 +85,7 @@ func vanishing(t *testing.T, srv *wire.Server, tr string, hb time.Duration) (net
 func TestVanishedClientIsReclaimed(t *testing.T) {
 	const hb, idle = 50 * time.Millisecond, 400 * time.Millisecond
 	svc := newLifecycle()
-	srv := wiretest.Start(t, wire.Config{Engine: engine.Config{
+	srv := servertest.Start(t, server.Config{Engine: engine.Config{
 		HeartbeatInterval: hb, IdleTimeout: idle, Services: []service.Service{svc},
 	}})
 	forEachTransport(t, func(t *testing.T, tr string) {

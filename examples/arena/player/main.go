@@ -14,12 +14,14 @@ import (
 
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/examples/arena"
+	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/netcode/tcp"
 )
 
 func main() {
 	httpBase := flag.String("http", "http://127.0.0.1:7780", "server HTTP API base URL")
 	addr := flag.String("addr", "127.0.0.1:7777", "server realtime address")
-	transport := flag.String("transport", client.TransportKCP, "kcp or tcp")
+	transport := flag.String("transport", "kcp", "kcp or tcp")
 	name := flag.String("name", "player", "display name")
 	label := flag.String("label", "demo", "matchmaking label")
 	ticks := flag.Int("ticks", 150, "snapshots to play for")
@@ -37,7 +39,16 @@ func play(httpBase, addr, transport, name, label string, ticks int) error {
 	if err != nil {
 		return err
 	}
-	c, err := client.Dial(ctx, client.Options{Transport: transport, Addr: addr, Token: tok, Name: "arena-player"})
+	// The transports this player speaks: one line each.
+	dialers := map[string]client.DialFunc{
+		"kcp": kcp.Dialer{Addr: addr}.Dial,
+		"tcp": tcp.Dialer{Addr: addr}.Dial,
+	}
+	dial, ok := dialers[transport]
+	if !ok {
+		return fmt.Errorf("unknown transport %q (kcp or tcp)", transport)
+	}
+	c, err := client.Dial(ctx, client.Options{Dial: dial, Token: tok, Name: "arena-player"})
 	if err != nil {
 		return err
 	}
