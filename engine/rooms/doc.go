@@ -30,6 +30,14 @@
 // only counted. Stats are also served over HTTP through
 // service.StatsReporter.
 //
+// Rooms that clients create (RoomCreate, a creating RoomJoinOrCreate)
+// count against their creator's user id and a server-wide cap until they
+// close (Config.MaxRoomsCreatedPerUser, Config.MaxRooms; refusals carry
+// CodeRoomCreateLimit and are counted in Stats.Refused); their tick rate
+// and empty lifetime are lowered to Config.MaxClientTickRate and
+// Config.EmptyRoomTTL. Rooms created through CreateRoom are the
+// embedder's and are not limited. Labels pass frame.CleanText.
+//
 // Lock order: Hub.matchMu, Hub.mu, session.mu, roomRun.mu, shard.mu. No
 // lock is held while a room handler runs or while Peer.Send is called.
 package rooms
