@@ -11,6 +11,8 @@ import (
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/netcode/tcp"
 )
 
 // pushQueue is the capacity of the client's queue of pushed messages.
@@ -20,8 +22,12 @@ const pushQueue = 1024
 // pingInterval < 0 disables the client's periodic pings (one-shot
 // commands); 0 keeps the default (long-running commands).
 func (a *app) dial(ctx context.Context, s settings, pingInterval time.Duration) (*client.Client, error) {
+	dial := kcp.Dialer{Addr: s.addr}.Dial // settings checked the name: kcp or tcp
+	if s.transport == "tcp" {
+		dial = tcp.Dialer{Addr: s.addr}.Dial
+	}
 	c, err := client.Dial(ctx, client.Options{
-		Transport: s.transport, Addr: s.addr, Token: s.token,
+		Dial: dial, Token: s.token,
 		Name: clientName, Version: version, PingInterval: pingInterval,
 		HandshakeTimeout: a.timeout(),
 		// Room for the server's unacknowledged-message window (256 by
