@@ -313,7 +313,7 @@ func TestStuckClientDoesNotHoldTheRoom(t *testing.T) {
 	srv := servertest.Start(t, server.Config{
 		Engine:     engine.Config{MaxFramesPerSecond: 5000, ReliableQueue: 64},
 		Transports: []netcode.Transport{&tcp.Transport{Addr: servertest.Loopback, Config: tcp.Config{WriteTimeout: writeTimeout}}},
-		Rooms:      rooms.Config{MaxInputSize: 4096, MaxInputsPerSecond: 5000, InboxSize: 4096},
+		Rooms:      rooms.Config{MaxInputSize: 4096, MaxInputsPerSecond: 5000, InboxSize: 4096, MaxClientTickRate: room.MaxTickRate},
 	})
 	ctx := ctxT(t, 30*time.Second)
 	healthy := dialRoomClient(t, srv, transportTCP, "healthy", client.Options{QueueSize: 8192})

@@ -12,10 +12,12 @@ import (
 
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/engine/accounts"
-	"github.com/tickwire/tickwire/internal/wire"
-	"github.com/tickwire/tickwire/internal/wire/wiretest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/conntest"
+	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/server/servertest"
 )
 
 // kcp-go starts process-wide workers on first use that never end; they
@@ -39,12 +41,12 @@ func bearer(t *testing.T, method, url, token string, out any) error {
 	return client.DoJSON(nil, req, out)
 }
 
-func dial(t *testing.T, srv *wire.Server, transport, token string) (*client.Client, error) {
-	addr := srv.KCPAddr()
-	if transport == client.TransportTCP {
-		addr = srv.TCPAddr()
+func dial(t *testing.T, srv *server.Server, transport, token string) (*client.Client, error) {
+	dial := kcp.Dialer{Addr: srv.Addr(transport)}.Dial
+	if transport == "tcp" {
+		dial = tcp.Dialer{Addr: srv.Addr(transport)}.Dial
 	}
-	c, err := client.Dial(ctxT(t), client.Options{Transport: transport, Addr: addr, Token: token})
+	c, err := client.Dial(ctxT(t), client.Options{Dial: dial, Token: token})
 	if err == nil {
 		t.Cleanup(func() { _ = c.Close() })
 	}
@@ -58,9 +60,9 @@ func dial(t *testing.T, srv *wire.Server, transport, token string) (*client.Clie
 func TestEndToEndRegisterDialLogout(t *testing.T) {
 	dir := t.TempDir()
 	key := bytes.Repeat([]byte("e"), 32)
-	cfg := wire.Config{DataDir: dir, Accounts: accounts.Config{Argon2: accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}}}
+	cfg := server.Config{DataDir: dir, Accounts: accounts.Config{Argon2: accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}}}
 	cfg.Engine.TokenKey = key
-	srv := wiretest.Start(t, cfg)
+	srv := servertest.Start(t, cfg)
 
 	var reg accounts.TokenResponse
 	require.NoError(t, client.PostJSON(ctxT(t), nil, srv.HTTPURL()+"/v1/auth/register",
@@ -74,7 +76,7 @@ func TestEndToEndRegisterDialLogout(t *testing.T) {
 		map[string]string{"username": "zoë", "password": "wrong password"}, nil)
 	assert.Equal(t, netcode.CodeInvalidCredentials, netcode.CodeOf(err))
 
-	for _, tr := range []string{client.TransportKCP, client.TransportTCP} {
+	for _, tr := range []string{"kcp", "tcp"} {
 		c, err := dial(t, srv, tr, reg.Token)
 		require.NoError(t, err, tr)
 		assert.Equal(t, reg.UserID, c.Welcome().UserID, tr)
@@ -88,7 +90,7 @@ func TestEndToEndRegisterDialLogout(t *testing.T) {
 	assert.Equal(t, "Zoë", me.Username)
 
 	require.NoError(t, bearer(t, "POST", srv.HTTPURL()+"/v1/auth/logout", reg.Token, nil))
-	for _, tr := range []string{client.TransportKCP, client.TransportTCP} {
+	for _, tr := range []string{"kcp", "tcp"} {
 		c, err := dial(t, srv, tr, reg.Token)
 		require.Error(t, err, tr)
 		assert.Nil(t, c)
@@ -110,10 +112,10 @@ func TestEndToEndRegisterDialLogout(t *testing.T) {
 	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	require.NoError(t, srv.Shutdown(shut))
-	srv2 := wiretest.Start(t, cfg)
-	_, err = dial(t, srv2, client.TransportTCP, reg.Token)
+	srv2 := servertest.Start(t, cfg)
+	_, err = dial(t, srv2, "tcp", reg.Token)
 	assert.Equal(t, netcode.CodeTokenRevoked, netcode.CodeOf(err), "%v", err)
-	_, err = dial(t, srv2, client.TransportKCP, login.Token)
+	_, err = dial(t, srv2, "kcp", login.Token)
 	require.NoError(t, err)
 	require.NoError(t, client.PostJSON(ctxT(t), nil, srv2.HTTPURL()+"/v1/auth/login",
 		map[string]string{"username": "zoë", "password": "zoës password"}, &login))

@@ -16,9 +16,11 @@ import (
 	"github.com/tickwire/tickwire/engine"
 	"github.com/tickwire/tickwire/engine/accounts"
 	"github.com/tickwire/tickwire/engine/social"
-	"github.com/tickwire/tickwire/internal/wire"
-	"github.com/tickwire/tickwire/internal/wire/wiretest"
+	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/server/servertest"
 )
 
 // fanoutTracker counts the deliveries of the message being timed.
@@ -70,9 +72,9 @@ func (tr *fanoutTracker) arm(seq string) chan struct{} {
 //	go test -run xxx -bench E2EGroupFanout -benchtime 200x ./engine/social/
 func BenchmarkE2EGroupFanout1000(b *testing.B) {
 	const members = 1000
-	srv := wiretest.Start(b, wire.Config{
-		KCPAddr: wire.Off,
-		Engine:  engine.Config{MaxFramesPerSecond: -1},
+	srv := servertest.Start(b, server.Config{
+		Transports: []netcode.Transport{&tcp.Transport{Addr: servertest.Loopback}},
+		Engine:     engine.Config{MaxFramesPerSecond: -1, MaxSessionsPerIP: -1}, // every member dials from 127.0.0.1
 		Accounts: accounts.Config{
 			Argon2:             accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32},
 			RegistrationsPerIP: 1 << 20,
@@ -96,11 +98,11 @@ func BenchmarkE2EGroupFanout1000(b *testing.B) {
 		require.NoError(b, srv.Social().JoinGroup(ctx, time.Now(), a.UserID, g.ID))
 	}
 	tr := &fanoutTracker{want: members - 1}
-	sender, err := client.Dial(ctx, client.Options{Transport: client.TransportTCP, Addr: srv.TCPAddr(), Token: accts[0].Token, QueueSize: 4096})
+	sender, err := client.Dial(ctx, client.Options{Dial: tcp.Dialer{Addr: srv.Addr("tcp")}.Dial, Token: accts[0].Token, QueueSize: 4096})
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = sender.Close() })
 	for _, a := range accts[1:] {
-		c, err := client.Dial(ctx, client.Options{Transport: client.TransportTCP, Addr: srv.TCPAddr(), Token: a.Token, Handler: tr.handle})
+		c, err := client.Dial(ctx, client.Options{Dial: tcp.Dialer{Addr: srv.Addr("tcp")}.Dial, Token: a.Token, Handler: tr.handle})
 		require.NoError(b, err)
 		b.Cleanup(func() { _ = c.Close() })
 	}

@@ -15,10 +15,11 @@ import (
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/engine/accounts"
 	"github.com/tickwire/tickwire/engine/social"
-	"github.com/tickwire/tickwire/internal/wire"
-	"github.com/tickwire/tickwire/internal/wire/wiretest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/server/servertest"
 )
 
 // End-to-end tests: a whole server (wiretest) on loopback with its
@@ -32,13 +33,13 @@ func ctxT(t testing.TB) context.Context {
 	return ctx
 }
 
-func startServer(t *testing.T, dataDir string, sc social.Config) *wire.Server {
+func startServer(t *testing.T, dataDir string, sc social.Config) *server.Server {
 	t.Helper()
-	return wiretest.Start(t, wire.Config{
-		KCPAddr:  wire.Off,
-		DataDir:  dataDir,
-		Accounts: accounts.Config{Argon2: accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}},
-		Social:   sc,
+	return servertest.Start(t, server.Config{
+		Transports: []netcode.Transport{&tcp.Transport{Addr: servertest.Loopback}},
+		DataDir:    dataDir,
+		Accounts:   accounts.Config{Argon2: accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}},
+		Social:     sc,
 	})
 }
 
@@ -48,7 +49,7 @@ type account struct {
 	Name   string
 }
 
-func register(t *testing.T, srv *wire.Server, name string) account {
+func register(t *testing.T, srv *server.Server, name string) account {
 	t.Helper()
 	var a account
 	require.NoError(t, client.PostJSON(ctxT(t), nil, srv.HTTPURL()+"/v1/auth/register",
@@ -57,7 +58,7 @@ func register(t *testing.T, srv *wire.Server, name string) account {
 	return a
 }
 
-func login(t *testing.T, srv *wire.Server, a account) account {
+func login(t *testing.T, srv *server.Server, a account) account {
 	t.Helper()
 	require.NoError(t, client.PostJSON(ctxT(t), nil, srv.HTTPURL()+"/v1/auth/login",
 		map[string]string{"username": a.Name, "password": "correct horse battery"}, &a))
@@ -73,10 +74,10 @@ type session struct {
 	notify chan struct{}
 }
 
-func dial(t *testing.T, srv *wire.Server, token string) *session {
+func dial(t *testing.T, srv *server.Server, token string) *session {
 	t.Helper()
 	s := &session{notify: make(chan struct{}, 1)}
-	c, err := client.Dial(ctxT(t), client.Options{Transport: client.TransportTCP, Addr: srv.TCPAddr(), Token: token, Handler: s.handle})
+	c, err := client.Dial(ctxT(t), client.Options{Dial: tcp.Dialer{Addr: srv.Addr("tcp")}.Dial, Token: token, Handler: s.handle})
 	require.NoError(t, err)
 	s.Client = c
 	t.Cleanup(func() { _ = c.Close() })
@@ -431,7 +432,7 @@ func TestE2EGuestsRefused(t *testing.T) {
 }
 
 // httpDo calls the social HTTP API as a.
-func httpDo(t *testing.T, srv *wire.Server, a account, method, path string, body string, out any) error {
+func httpDo(t *testing.T, srv *server.Server, a account, method, path string, body string, out any) error {
 	t.Helper()
 	var r *strings.Reader
 	if body != "" {
