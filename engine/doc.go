@@ -6,7 +6,7 @@
 // (/healthz, guest tokens, stats, and every service's routes).
 //
 // The engine imports no concrete transport: cmd/tickwire (through
-// internal/wire) wires KCP and TCP listeners in with Serve.
+// server) opens the transports it is given and hands their listeners to Serve.
 //
 // Limits at the door: a connection above Config.MaxSessionsPerIP (keyed
 // by the client's IPv4 address or IPv6 /64, over every listener together)

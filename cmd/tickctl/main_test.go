@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/engine/accounts"
-	"github.com/tickwire/tickwire/internal/wire"
-	"github.com/tickwire/tickwire/internal/wire/wiretest"
+	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/server/servertest"
 )
 
 // cheapArgon2 keeps registration fast in tests.
@@ -28,7 +28,7 @@ const wait = 20 * time.Second
 // harness runs tickctl against one real server with one temp config dir.
 type harness struct {
 	t   *testing.T
-	srv *wire.Server
+	srv *server.Server
 	dir string
 }
 
@@ -39,7 +39,7 @@ func newHarness(t *testing.T) *harness {
 		"TICKCTL_TOKEN", "TICKCTL_CONFIG_DIR", "TICKCTL_PASSWORD"} {
 		t.Setenv(v, "")
 	}
-	srv := wiretest.Start(t, wire.Config{Accounts: accounts.Config{Argon2: cheapArgon2}})
+	srv := servertest.Start(t, server.Config{Accounts: accounts.Config{Argon2: cheapArgon2}})
 	return &harness{t: t, srv: srv, dir: t.TempDir()}
 }
 
@@ -70,7 +70,7 @@ func (s *syncBuffer) String() string {
 // args puts the server and config flags before the command line.
 func (h *harness) args(args ...string) []string {
 	return append([]string{
-		"--http", h.srv.HTTPURL(), "--addr", h.srv.KCPAddr(), "--config-dir", h.dir, "--timeout", "10s",
+		"--http", h.srv.HTTPURL(), "--addr", h.srv.Addr("kcp"), "--config-dir", h.dir, "--timeout", "10s",
 	}, args...)
 }
 
@@ -317,7 +317,7 @@ func TestRoomRelay(t *testing.T) {
 	assert.Regexp(t, `(?m)^tick \d+ player1 #1: hello from stdin$`, out)
 
 	// Over TCP, on the unreliable channel, with JSON output.
-	out = h.ok("a\nb\n", "--profile", "g", "--json", "--transport", "tcp", "--addr", h.srv.TCPAddr(),
+	out = h.ok("a\nb\n", "--profile", "g", "--json", "--transport", "tcp", "--addr", h.srv.Addr("tcp"),
 		"room", "join", "relay", "lobby", "--unreliable", "--for", "15s", "--count", "2")
 	joined := jsonLines(t, out, "joined")
 	require.Len(t, joined, 1)
