@@ -48,6 +48,10 @@ type Config struct {
 	// DataDir holds the SQLite database (DataDir/tickwire.db) and the
 	// token key; it is created with mode 0700.
 	DataDir string
+	// Synchronous is the SQLite durability setting (default
+	// store.SyncFull: a committed, acknowledged write survives power
+	// loss; store.SyncNormal trades that for speed).
+	Synchronous store.Synchronous
 	// Engine configures sessions and limits. Its Logger defaults to
 	// Config.Logger; Services may be pre-filled (they run before the
 	// built-in ones); its HeartbeatInterval and IdleTimeout are given to
@@ -140,7 +144,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// revocation check guards every Hello. db (the *sql.DB), users (the
 	// accounts.Store) and s.accts (the HTTP Authenticator) are there for
 	// the services below.
-	db, err := store.OpenSQLite(ctx, dbPath)
+	db, err := store.OpenSQLite(ctx, dbPath, store.WithSynchronous(cfg.Synchronous))
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/engine"
+	"github.com/tickwire/tickwire/engine/store"
 	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/netcode/tcp"
 	"github.com/tickwire/tickwire/server"
@@ -69,6 +70,13 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	guestTTL := fs.Duration("guest-ttl", envDuration(env, "TICKWIRE_GUEST_TTL"), "guest token lifetime, 0 = default 24h (env TICKWIRE_GUEST_TTL)")
 	heartbeat := fs.Duration("heartbeat", envDuration(env, "TICKWIRE_HEARTBEAT"), "transport heartbeat interval, advertised in Welcome, 0 = default 1s (env TICKWIRE_HEARTBEAT)")
 	idle := fs.Duration("idle-timeout", envDuration(env, "TICKWIRE_IDLE_TIMEOUT"), "close a session silent this long, advertised in Welcome, 0 = default 10s (env TICKWIRE_IDLE_TIMEOUT)")
+	maxPerIP := fs.Int("max-sessions-per-ip", envInt(env, "TICKWIRE_MAX_SESSIONS_PER_IP"), "sessions open at once from one address (IPv6: one /64), 0 = default 32, -1 = no limit (env TICKWIRE_MAX_SESSIONS_PER_IP)")
+	maxSessions := fs.Int("max-sessions", envInt(env, "TICKWIRE_MAX_SESSIONS"), "sessions open at once on the server, 0 = default 10000, -1 = no limit (env TICKWIRE_MAX_SESSIONS)")
+	maxRoomsPerUser := fs.Int("max-rooms-per-user", envInt(env, "TICKWIRE_MAX_ROOMS_PER_USER"), "open rooms one user may have created, 0 = default 8 (env TICKWIRE_MAX_ROOMS_PER_USER)")
+	maxRooms := fs.Int("max-rooms", envInt(env, "TICKWIRE_MAX_ROOMS"), "client-created rooms open on the server, 0 = default 10000 (env TICKWIRE_MAX_ROOMS)")
+	maxClientHz := fs.Int("max-client-tick-rate", envInt(env, "TICKWIRE_MAX_CLIENT_TICK_RATE"), "highest tick rate of a client-created room in Hz (higher requests are lowered), 0 = default 30 (env TICKWIRE_MAX_CLIENT_TICK_RATE)")
+	emptyTTL := fs.Duration("empty-room-ttl", envDuration(env, "TICKWIRE_EMPTY_ROOM_TTL"), "longest life of an empty client-created room, 0 = default 30s (env TICKWIRE_EMPTY_ROOM_TTL)")
+	syncMode := fs.String("sqlite-synchronous", env("TICKWIRE_SQLITE_SYNCHRONOUS", "full"), "SQLite durability: full (an acknowledged write survives power loss) or normal (faster; the last writes before a power loss may be lost) (env TICKWIRE_SQLITE_SYNCHRONOUS)")
 	shutdown := fs.Duration("shutdown-timeout", envDuration(env, "TICKWIRE_SHUTDOWN_TIMEOUT"), "graceful shutdown bound, 0 = default 10s (env TICKWIRE_SHUTDOWN_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
@@ -89,7 +97,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	if *tokenKey != "" && len(*tokenKey) < 32 {
 		return options{}, fmt.Errorf("-token-key: %d bytes, want at least 32", len(*tokenKey))
 	}
-	if *maxFrame < 0 || *maxFPS < -1 || *guestTTL < 0 || *shutdown < 0 || *heartbeat < 0 || *idle < 0 {
+	if *maxFrame < 0 || *maxFPS < -1 || *guestTTL < 0 || *shutdown < 0 || *heartbeat < 0 || *idle < 0 ||
+		*maxPerIP < -1 || *maxSessions < -1 || *maxRoomsPerUser < 0 || *maxRooms < 0 || *maxClientHz < 0 || *emptyTTL < 0 {
 		return options{}, errors.New("limits and durations must not be negative")
 	}
 	hb, it := *heartbeat, *idle
@@ -118,6 +127,17 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	o.srv.Engine.GuestTokenTTL = *guestTTL
 	o.srv.Engine.HeartbeatInterval = *heartbeat // the transports enforce both
 	o.srv.Engine.IdleTimeout = *idle
+	o.srv.Engine.MaxSessionsPerIP = *maxPerIP
+	o.srv.Engine.MaxSessions = *maxSessions
+	o.srv.Rooms.MaxRoomsCreatedPerUser = *maxRoomsPerUser
+	o.srv.Rooms.MaxRooms = *maxRooms
+	o.srv.Rooms.MaxClientTickRate = *maxClientHz
+	o.srv.Rooms.EmptyRoomTTL = *emptyTTL
+	sync, err := store.ParseSynchronous(*syncMode)
+	if err != nil {
+		return options{}, fmt.Errorf("-sqlite-synchronous: %w", err)
+	}
+	o.srv.Synchronous = sync
 	o.shutdownTimeout = *shutdown
 	if o.shutdownTimeout == 0 {
 		o.shutdownTimeout = 10 * time.Second

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/client"
+	"github.com/tickwire/tickwire/engine/store"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/netcode/tcp"
@@ -79,6 +80,36 @@ func TestParseEnvAndFlags(t *testing.T) {
 	assert.Equal(t, 3*time.Second, o.shutdownTimeout)
 	assert.Equal(t, 5*time.Second, o.srv.Engine.IdleTimeout)
 	assert.Equal(t, 2*time.Second, o.srv.Engine.HeartbeatInterval, "env still applies where no flag is given")
+}
+
+// Every limit a public server needs has a flag, and the defaults stay on.
+func TestParseLimits(t *testing.T) {
+	o, err := parse(nil, envOf(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Zero(t, o.srv.Engine.MaxSessionsPerIP, "zero: the engine's default, which is on")
+	assert.Equal(t, store.SyncFull, o.srv.Synchronous, "acknowledged writes survive power loss by default")
+
+	o, err = parse([]string{
+		"-max-sessions-per-ip", "-1", "-max-sessions", "500", "-max-rooms-per-user", "3", "-max-rooms", "40",
+		"-max-client-tick-rate", "60", "-empty-room-ttl", "5s", "-sqlite-synchronous", "normal",
+	}, envOf(map[string]string{"TICKWIRE_MAX_SESSIONS_PER_IP": "9"}), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, -1, o.srv.Engine.MaxSessionsPerIP)
+	assert.Equal(t, 500, o.srv.Engine.MaxSessions)
+	assert.Equal(t, 3, o.srv.Rooms.MaxRoomsCreatedPerUser)
+	assert.Equal(t, 40, o.srv.Rooms.MaxRooms)
+	assert.Equal(t, 60, o.srv.Rooms.MaxClientTickRate)
+	assert.Equal(t, 5*time.Second, o.srv.Rooms.EmptyRoomTTL)
+	assert.Equal(t, store.SyncNormal, o.srv.Synchronous)
+
+	o, err = parse(nil, envOf(map[string]string{"TICKWIRE_MAX_SESSIONS_PER_IP": "9"}), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, 9, o.srv.Engine.MaxSessionsPerIP)
+
+	for _, args := range [][]string{{"-sqlite-synchronous", "off"}, {"-max-sessions-per-ip", "-2"}, {"-max-rooms", "-1"}} {
+		_, err := parse(args, envOf(nil), io.Discard)
+		assert.Error(t, err, "%v", args)
+	}
 }
 
 func TestParseUnlimitedFrameRate(t *testing.T) {
