@@ -32,36 +32,49 @@ type roomFlags struct {
 	private    bool
 }
 
-func (a *app) roomFlagSet(cmd string, settings, private bool) (*flag.FlagSet, *roomFlags) {
-	fs := a.flags(cmd)
+// roomCommand is one of the commands that join a room; it decides the
+// flags the command takes.
+type roomCommand int
+
+const (
+	roomJoinID roomCommand = iota // room join-id ID
+	roomJoin                      // room join TYPE [LABEL]: the room's settings, if it is created
+	roomCreate                    // room create TYPE [LABEL]: the room's settings and --private
+)
+
+func (k roomCommand) String() string {
+	return [...]string{"room join-id", "room join", "room create"}[k]
+}
+
+func (a *app) roomFlagSet(cmd roomCommand) (*flag.FlagSet, *roomFlags) {
+	fs := a.flags(cmd.String())
 	rf := &roomFlags{}
 	fs.DurationVar(&rf.forD, "for", 0, "leave after this long (default: until Ctrl-C)")
 	fs.IntVar(&rf.count, "count", 0, "leave after printing N inputs from tick broadcasts (0: no limit)")
 	fs.BoolVar(&rf.unreliable, "unreliable", false, "send inputs on the unreliable channel")
 	fs.BoolVar(&rf.allTicks, "all-ticks", false, "also print ticks without inputs")
-	if settings {
+	if cmd != roomJoinID {
 		fs.IntVar(&rf.capacity, "capacity", 0, "seats, if the room is created (default: the server's)")
 		fs.IntVar(&rf.tickRate, "tick-rate", 0, "ticks per second, if the room is created (default: the server's)")
 	}
-	if private {
+	if cmd == roomCreate {
 		fs.BoolVar(&rf.private, "private", false, "joined by id only, never listed")
 	}
 	return fs, rf
 }
 
 func (a *app) cmdRoomJoin(ctx context.Context, args []string) error {
-	return a.roomJoinOrCreate(ctx, "room join", args)
+	return a.roomJoinOrCreate(ctx, roomJoin, args)
 }
 
 func (a *app) cmdRoomCreate(ctx context.Context, args []string) error {
-	return a.roomJoinOrCreate(ctx, "room create", args)
+	return a.roomJoinOrCreate(ctx, roomCreate, args)
 }
 
 // roomJoinOrCreate runs "room join TYPE [LABEL]" (the emptiest open room,
 // or a new one) and "room create TYPE [LABEL] [--private]".
-func (a *app) roomJoinOrCreate(ctx context.Context, cmd string, args []string) error {
-	create := cmd == "room create"
-	fs, rf := a.roomFlagSet(cmd, true, create)
+func (a *app) roomJoinOrCreate(ctx context.Context, cmd roomCommand, args []string) error {
+	fs, rf := a.roomFlagSet(cmd)
 	pos, err := a.parse(fs, args, 1, 2)
 	if err != nil {
 		return err
@@ -71,7 +84,7 @@ func (a *app) roomJoinOrCreate(ctx context.Context, cmd string, args []string) e
 		o.Label = pos[1]
 	}
 	return a.roomSession(ctx, rf, func(ctx context.Context, c *client.Client) (*client.Room, error) {
-		if create {
+		if cmd == roomCreate {
 			return c.CreateRoom(ctx, o)
 		}
 		return c.JoinOrCreateRoom(ctx, o)
@@ -79,7 +92,7 @@ func (a *app) roomJoinOrCreate(ctx context.Context, cmd string, args []string) e
 }
 
 func (a *app) cmdRoomJoinID(ctx context.Context, args []string) error {
-	fs, rf := a.roomFlagSet("room join-id", false, false)
+	fs, rf := a.roomFlagSet(roomJoinID)
 	pos, err := a.parse(fs, args, 1, 1)
 	if err != nil {
 		return err
@@ -231,7 +244,7 @@ func (a *app) roomSession(ctx context.Context, rf *roomFlags, join func(context.
 			if !isRoom || !r.Owns(u) {
 				continue
 			}
-			n, done, err := a.printRoomUpdate(u, names, rf.allTicks)
+			n, done, err := a.printRoomUpdate(u, names, rf)
 			if err != nil || done {
 				return err
 			}
@@ -246,11 +259,11 @@ func (a *app) roomSession(ctx context.Context, rf *roomFlags, join func(context.
 // printRoomUpdate prints one room push. It returns the number of inputs
 // printed and whether the room is gone (with an error unless it closed
 // normally).
-func (a *app) printRoomUpdate(u client.RoomUpdate, names map[uint32]string, allTicks bool) (int, bool, error) {
+func (a *app) printRoomUpdate(u client.RoomUpdate, names map[uint32]string, rf *roomFlags) (int, bool, error) {
 	switch {
 	case u.Tick != nil:
 		t := u.Tick
-		if len(t.Inputs) == 0 && !allTicks {
+		if len(t.Inputs) == 0 && !rf.allTicks {
 			return 0, false, nil
 		}
 		chName := "reliable"
