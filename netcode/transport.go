@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"time"
 )
 
@@ -43,6 +45,35 @@ type Env struct {
 	// its own). It is nil when the server has no HTTP listener; a
 	// transport that needs HTTP then fails Listen with ErrNoHTTP.
 	HTTP Mux
+	// ClientAddr is the client's address for an HTTP request: the peer,
+	// or behind a trusted proxy the address it forwarded (the assembly's
+	// one rule). An HTTP transport gives it as its Conn's RemoteAddr, so
+	// the engine's per-address caps count the real client. Nil means the
+	// request's RemoteAddr (see Env.RemoteAddr).
+	ClientAddr func(r *http.Request) net.Addr
+	// VerifyToken checks a bearer token as the session's Hello would
+	// (signature, expiry, revocation), with a coded error. A transport
+	// that must not allocate for strangers (a WebRTC offer, a long-poll
+	// open) calls it first. Nil accepts every token (tests).
+	VerifyToken func(ctx context.Context, token string) error
+	// Admit reports whether a new session from addr would pass the
+	// engine's session caps (per address, global), with a coded error
+	// (too_many_sessions), so that a transport refuses before it
+	// allocates. It reserves nothing. Nil admits everyone (tests).
+	Admit func(addr net.Addr) error
+}
+
+// RemoteAddr is the client address of r by env.ClientAddr, or r.RemoteAddr.
+func (env Env) RemoteAddr(r *http.Request) net.Addr {
+	if env.ClientAddr != nil {
+		if a := env.ClientAddr(r); a != nil {
+			return a
+		}
+	}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return net.TCPAddrFromAddrPort(ap)
+	}
+	return &net.TCPAddr{}
 }
 
 // Mux is where transports mount HTTP routes (*http.ServeMux is one).

@@ -231,6 +231,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		HeartbeatInterval: s.eng.Config().HeartbeatInterval,
 		IdleTimeout:       s.eng.Config().IdleTimeout,
 		MaxMessageSize:    s.eng.Config().MaxFrameSize,
+		VerifyToken:       s.eng.VerifyToken,
+		Admit:             s.eng.Admit,
 	}
 	if cfg.HTTPAddr != Off {
 		env.HTTP = mux
