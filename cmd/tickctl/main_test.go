@@ -102,10 +102,10 @@ type bg struct {
 }
 
 // background starts tickctl on its own goroutine.
-func (h *harness) background(stdin string, args ...string) *bg {
+func (h *harness) background(args ...string) *bg {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	b := &bg{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
-	go func() { b.done <- run(ctx, h.args(args...), strings.NewReader(stdin), b.stdout, b.stderr) }()
+	go func() { b.done <- run(ctx, h.args(args...), strings.NewReader(""), b.stdout, b.stderr) }()
 	h.t.Cleanup(func() {
 		cancel()
 		<-b.done
@@ -164,7 +164,7 @@ func TestFriendsAndMessages(t *testing.T) {
 	assert.Contains(t, h.ok("", "whoami", "--profile", "bob"), "bob (bob)")
 
 	// bob watches in one terminal while the rest happens in others.
-	watch := h.background("", "--profile", "bob", "watch", "--for", "15s", "--count", "1")
+	watch := h.background("--profile", "bob", "watch", "--for", "15s", "--count", "1")
 	require.Eventually(t, func() bool { return strings.Contains(watch.stderr.String(), "watching as bob") },
 		wait, 10*time.Millisecond, "watch did not start")
 
@@ -206,7 +206,7 @@ func TestFriendsAndMessages(t *testing.T) {
 
 	// alice's own watch (her other device) shows what she sends elsewhere,
 	// and to whom.
-	aw := h.background("", "--profile", "alice", "watch", "--for", "15s", "--count", "1")
+	aw := h.background("--profile", "alice", "watch", "--for", "15s", "--count", "1")
 	require.Eventually(t, func() bool { return strings.Contains(aw.stderr.String(), "watching as alice") },
 		wait, 10*time.Millisecond, "alice's watch did not start")
 	h.ok("", "--profile", "alice", "send", "bob", "from", "my", "laptop")
@@ -252,7 +252,7 @@ func TestPresenceDeclineBlock(t *testing.T) {
 	h.ok("", "--profile", "yuri", "friend", "accept", "xena")
 
 	// yuri stays online with a watch and sets a status; xena sees it.
-	watch := h.background("", "--profile", "yuri", "watch")
+	watch := h.background("--profile", "yuri", "watch")
 	require.Eventually(t, func() bool { return strings.Contains(watch.stderr.String(), "watching as yuri") },
 		wait, 10*time.Millisecond, "watch did not start")
 	h.ok("", "--profile", "yuri", "status", "away", "back", "soon")
@@ -338,7 +338,7 @@ func TestRoomRelay(t *testing.T) {
 	// Two players in one room: each sees the other join and the other's
 	// inputs.
 	h.ok("", "--profile", "g2", "guest", "player2")
-	first := h.background("", "--profile", "g", "room", "join", "relay", "duo", "--for", "15s", "--count", "1")
+	first := h.background("--profile", "g", "room", "join", "relay", "duo", "--for", "15s", "--count", "1")
 	require.Eventually(t, func() bool { return strings.Contains(first.stdout.String(), "joined room") },
 		wait, 10*time.Millisecond, "first player did not join")
 	out = h.ok("over to you\n", "--profile", "g2", "room", "join", "relay", "duo", "--for", "15s", "--count", "1")

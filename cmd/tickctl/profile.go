@@ -85,7 +85,7 @@ func loadProfile(dir, name string) (p profile, ok bool, err error) {
 }
 
 // saveProfile writes p atomically with mode 0600 (directory 0700).
-func saveProfile(dir, name string, p profile) error {
+func saveProfile(dir, name string, p profile) (err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("saving profile: %w", err)
 	}
@@ -97,7 +97,12 @@ func saveProfile(dir, name string, p profile) error {
 	if err != nil {
 		return fmt.Errorf("saving profile: %w", err)
 	}
-	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
+	defer func() {
+		// After a successful rename there is nothing to remove.
+		if rmErr := os.Remove(tmp.Name()); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
+			err = errors.Join(err, fmt.Errorf("removing a temporary profile file: %w", rmErr))
+		}
+	}()
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
 		return fmt.Errorf("saving profile: %w", err)

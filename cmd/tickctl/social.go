@@ -52,7 +52,7 @@ func isCoded(err error) bool {
 }
 
 // withClient runs fn on a fresh session, bounded by the request timeout.
-func (a *app) withClient(ctx context.Context, fn func(ctx context.Context, c *client.Client, s settings) error) error {
+func (a *app) withClient(ctx context.Context, fn func(ctx context.Context, c *client.Client, s settings) error) (err error) {
 	s, err := a.loggedIn()
 	if err != nil {
 		return err
@@ -63,7 +63,7 @@ func (a *app) withClient(ctx context.Context, fn func(ctx context.Context, c *cl
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer func() { err = errors.Join(err, c.Close()) }()
 	return fn(ctx, c, s)
 }
 
@@ -161,7 +161,7 @@ func looksLikeUserID(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+		if (r < '0' || r > '9') && (r < 'a' || r > 'f') {
 			return false
 		}
 	}
