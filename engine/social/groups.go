@@ -377,7 +377,7 @@ const maxMembersPage = 250
 
 // groupsPage bounds the rows one GroupList page reads; fitFirst then
 // cuts it to one frame.
-const groupsPage = 500
+const groupsPage = 1000
 
 // Groups lists all of user's groups and pending invitations (role
 // RoleInvited), for the HTTP API.

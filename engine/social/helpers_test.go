@@ -168,6 +168,8 @@ type env struct {
 	users accounts.Store
 	ids   map[string]string // username -> id
 	stop  func()
+	// cancel ends the service's Run without waiting (stop waits).
+	cancel context.CancelFunc
 }
 
 func newEnv(t testing.TB, cfg Config, names ...string) *env {
@@ -176,6 +178,13 @@ func newEnv(t testing.TB, cfg Config, names ...string) *env {
 }
 
 func newEnvAt(t testing.TB, path string, cfg Config, names ...string) *env {
+	t.Helper()
+	return newEnvStore(t, path, cfg, nil, names...)
+}
+
+// newEnvStore is newEnvAt whose service's Store is wrap(the SQLite
+// store) when wrap is not nil.
+func newEnvStore(t testing.TB, path string, cfg Config, wrap func(Store) Store, names ...string) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.OpenSQLite(ctx, path)
@@ -192,12 +201,16 @@ func newEnvAt(t testing.TB, path string, cfg Config, names ...string) *env {
 		e.ids[n] = u.ID
 	}
 	cfg.DB, cfg.Users = db, us
+	if wrap != nil {
+		cfg.Store = wrap(NewSQLiteStore(db))
+	}
 	if cfg.Now == nil {
 		cfg.Now = e.clock.Now
 	}
 	e.svc, err = New(cfg)
 	require.NoError(t, err)
 	runCtx, cancel := context.WithCancel(ctx)
+	e.cancel = cancel
 	done := make(chan error, 1)
 	go func() { done <- e.svc.Run(runCtx) }()
 	var once sync.Once

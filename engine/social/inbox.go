@@ -132,35 +132,42 @@ func (s *Service) requestDone(ps *peerState) {
 }
 
 // requestWorker performs the requests of one inbox until ctx ends; then
-// it refuses what is left (CodeServerShutdown) and returns.
+// it refuses what is left (CodeServerShutdown) and returns. A request
+// already running finishes (its store call is bounded by OpTimeout).
 func (s *Service) requestWorker(ctx context.Context, b *inbox) {
 	var batch []request
-	for {
+	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
-			for _, r := range b.stop() {
-				s.stats.unanswered.Add(1)
-				s.answer(r.ps, r.ref, nil, errShutdown)
-				s.requestDone(r.ps)
-			}
-			return
+			continue
 		case <-b.wake:
 		}
-		for {
+		for ctx.Err() == nil {
 			q := b.take(batch)
 			if q == nil {
 				break
 			}
 			for i := range q {
-				s.serve(q[i])
+				if ctx.Err() != nil {
+					s.refuse(q[i])
+				} else {
+					s.serve(q[i])
+				}
 				q[i] = request{}
 			}
 			batch = q
-			if ctx.Err() != nil {
-				break
-			}
 		}
 	}
+	for _, r := range b.stop() {
+		s.refuse(r)
+	}
+}
+
+// refuse answers a request the stopping service will not perform.
+func (s *Service) refuse(r request) {
+	s.stats.unanswered.Add(1)
+	s.answer(r.ps, r.ref, nil, errShutdown)
+	s.requestDone(r.ps)
 }
 
 // serve performs one request and answers it.

@@ -681,35 +681,49 @@ func (m *GroupMembersResult) DecodeMsgpack(dec *msgpack.Decoder) error {
 	return f.End()
 }
 
-// GroupList lists the caller's groups and pending invitations: [91, ref].
+// GroupList lists the caller's groups and pending invitations, ordered
+// by group id, after after_group_id (0 from the start; optional):
+// [91, ref, after_group_id]. Answered with GroupListResult.
 type GroupList struct {
-	Ref uint32
+	Ref          uint32
+	AfterGroupID uint64
 }
 
 func (*GroupList) Kind() Kind          { return KindGroupList }
 func (m *GroupList) SetRef(ref uint32) { m.Ref = ref }
 func (m *GroupList) EncodeMsgpack(enc *msgpack.Encoder) error {
-	return encodeRefOnly(enc, KindGroupList, m.Ref)
+	w := W{Enc: enc}
+	w.Begin(KindGroupList, 2)
+	w.Uint(uint64(m.Ref))
+	w.Uint(m.AfterGroupID)
+	return w.Err()
 }
 func (m *GroupList) DecodeMsgpack(dec *msgpack.Decoder) error {
-	return decodeRefOnly(dec, KindGroupList, &m.Ref)
+	f := Begin(dec, KindGroupList, 1)
+	m.Ref = uint32(f.Uint("ref", maxRef))
+	m.AfterGroupID = f.Uint("after_group_id", math.MaxInt64)
+	return f.End()
 }
 
-// GroupListResult answers GroupList: [92, ref, groups].
+// GroupListResult answers GroupList: [92, ref, groups, more]. More
+// (optional, false when absent) says another page follows (ask again with
+// after_group_id = the last id); pages are cut to fit one frame.
 type GroupListResult struct {
 	Ref    uint32
 	Groups []Group
+	More   bool
 }
 
 func (*GroupListResult) Kind() Kind { return KindGroupListResult }
 func (m *GroupListResult) EncodeMsgpack(enc *msgpack.Encoder) error {
 	w := W{Enc: enc}
-	w.Begin(KindGroupListResult, 2)
+	w.Begin(KindGroupListResult, 3)
 	w.Uint(uint64(m.Ref))
 	w.ArrayLen(len(m.Groups))
 	for i := range m.Groups {
 		m.Groups[i].encode(&w)
 	}
+	w.Bool(m.More)
 	return w.Err()
 }
 func (m *GroupListResult) DecodeMsgpack(dec *msgpack.Decoder) error {
@@ -723,6 +737,7 @@ func (m *GroupListResult) DecodeMsgpack(dec *msgpack.Decoder) error {
 			m.Groups[i].decode(&f)
 		}
 	}
+	m.More = f.Bool("more")
 	return f.End()
 }
 
