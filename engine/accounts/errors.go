@@ -14,3 +14,10 @@ var (
 	ErrGuestNotAllowed    = &netcode.CodedError{Code: netcode.CodeGuestNotAllowed, Msg: "guests may not do this"}
 	ErrNotAuthenticated   = &netcode.CodedError{Code: netcode.CodeNotAuthenticated, Msg: "missing bearer token"}
 )
+
+// Refusals for capacity limits: the request was well-formed and may be
+// retried later (HTTP 503 with Retry-After).
+var (
+	ErrServerBusy           = &netcode.CodedError{Code: netcode.CodeServerBusy, Msg: "too many password hashes in progress"}
+	ErrGuestRevocationsFull = &netcode.CodedError{Code: netcode.CodeServerBusy, Msg: "too many guest logouts in force"}
+)

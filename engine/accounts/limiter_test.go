@@ -8,38 +8,29 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-func TestLimiterBucket(t *testing.T) {
-	l := newLimiter(3, time.Minute, 10) // one token per 20s
+func TestKeyLimiterRetryAfter(t *testing.T) {
+	l := newKeyLimiter(3, time.Minute, 10) // one token per 20s
 	t0 := time.Unix(1_800_000_000, 0)
-	assert.Zero(t, l.wait("a", t0), "unknown key starts full")
-	assert.Zero(t, l.take("a", t0))
-	assert.Zero(t, l.take("a", t0))
-	assert.Equal(t, 20*time.Second, l.take("a", t0), "empty: next token in 20s")
-	assert.Equal(t, 20*time.Second, l.take("a", t0), "never below zero")
-	assert.Equal(t, 10*time.Second, l.wait("a", t0.Add(10*time.Second)))
-	assert.Zero(t, l.wait("a", t0.Add(20*time.Second)))
-	assert.Zero(t, l.allow("a", t0.Add(20*time.Second)))
-	assert.Equal(t, 20*time.Second, l.allow("a", t0.Add(20*time.Second)), "allow takes nothing when empty")
-	assert.Zero(t, l.wait("a", t0.Add(40*time.Second)))
-	// refills to burst, not beyond
 	for range 3 {
-		assert.Zero(t, l.allow("a", t0.Add(time.Hour)))
+		assert.Zero(t, l.allow("a", t0), "a new key starts full")
 	}
-	assert.Positive(t, l.allow("a", t0.Add(time.Hour)))
-	assert.Zero(t, l.wait("b", t0), "other keys are independent")
+	assert.InDelta(t, 20*time.Second, l.allow("a", t0), float64(time.Millisecond), "empty: next token in 20s")
+	assert.InDelta(t, 10*time.Second, l.allow("a", t0.Add(10*time.Second)), float64(time.Millisecond), "a refusal takes nothing")
+	assert.Zero(t, l.allow("a", t0.Add(20*time.Second)))
+	assert.Zero(t, l.allow("b", t0), "other keys are independent")
+	st := l.Stats()
+	assert.Equal(t, uint64(5), st.Allowed)
+	assert.Equal(t, uint64(2), st.Refused)
 }
 
-func TestLimiterEvictsLeastRecentlyUsed(t *testing.T) {
-	l := newLimiter(1, time.Minute, 100)
+func TestKeyLimiterBoundsKeys(t *testing.T) {
+	l := newKeyLimiter(1, time.Minute, 100)
 	t0 := time.Unix(1_800_000_000, 0)
 	for i := range 1000 {
-		l.take(strconv.Itoa(i), t0)
-		keys, _ := l.stats()
-		assert.LessOrEqual(t, keys, 100)
+		l.allow(strconv.Itoa(i), t0)
+		assert.LessOrEqual(t, l.Stats().Keys, 100)
 	}
-	keys, evicted := l.stats()
-	assert.Equal(t, 100, keys)
-	assert.Equal(t, uint64(900), evicted)
-	assert.Positive(t, l.wait("999", t0), "recent keys kept")
-	assert.Zero(t, l.wait("0", t0), "old keys forgotten")
+	assert.Equal(t, uint64(900), l.Stats().Evicted)
+	assert.Positive(t, l.allow("999", t0), "recent keys kept")
+	assert.Zero(t, l.allow("0", t0), "old keys forgotten")
 }

@@ -1,7 +1,6 @@
 package accounts
 
 import (
-	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -23,12 +22,11 @@ const (
 	// MaxNameBytes bounds usernames and display names after NFKC: they
 	// travel in frames whose name fields hold at most frame.MaxNameLen
 	// bytes.
-	MaxNameBytes                  = frame.MaxNameLen
-	maxDisplayNameInputBytes      = 4 * MaxNameBytes
-	MinPasswordRunes              = 8
-	MaxPasswordRunes              = 128
-	maxPasswordInputBytes         = 4 * MaxPasswordRunes
-	zeroWidthJoiner          rune = 0x200D
+	MaxNameBytes             = frame.MaxNameLen
+	maxDisplayNameInputBytes = 4 * MaxNameBytes
+	MinPasswordRunes         = 8
+	MaxPasswordRunes         = 128
+	maxPasswordInputBytes    = 4 * MaxPasswordRunes
 )
 
 // NormalizeUsername checks raw against the username rules and returns the
@@ -97,29 +95,22 @@ func UsernameKey(raw string) string {
 	return key
 }
 
-// NormalizeDisplayName trims spaces and checks a display name: NFKC, 1 to
-// 64 bytes of UTF-8, no control characters and no format characters other than
-// the zero-width joiner (which emoji sequences need). Bidi overrides are
-// format characters and so refused. An empty (or all-space) raw yields
-// fallback.
+// NormalizeDisplayName checks a display name with the one rule for
+// user-visible text, frame.CleanText(frame.TextDisplayName, raw): trimmed,
+// NFC, at most 64 bytes of UTF-8, no control, bidi-control or invisible
+// zero-width characters (the zero-width joiner, which emoji sequences
+// need, is allowed). An empty (or all-space) raw yields fallback. Errors
+// carry CodeBadText.
 func NormalizeDisplayName(raw, fallback string) (string, error) {
 	if len(raw) > maxDisplayNameInputBytes {
-		return "", netcode.Errorf(netcode.CodeBadRequest, "display name is longer than %d bytes", MaxNameBytes)
+		return "", netcode.Errorf(frame.TextDisplayName.Code, "%s is longer than %d bytes", frame.TextDisplayName.Name, MaxNameBytes)
 	}
-	if !utf8.ValidString(raw) {
-		return "", netcode.Errorf(netcode.CodeBadRequest, "display name is not valid UTF-8")
+	s, err := frame.CleanText(frame.TextDisplayName, raw)
+	if err != nil {
+		return "", err
 	}
-	s := strings.TrimSpace(norm.NFKC.String(raw))
 	if s == "" {
 		return fallback, nil
-	}
-	if len(s) > MaxNameBytes {
-		return "", netcode.Errorf(netcode.CodeBadRequest, "display name is longer than %d bytes", MaxNameBytes)
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) || (unicode.Is(unicode.Cf, r) && r != zeroWidthJoiner) || r == utf8.RuneError {
-			return "", netcode.Errorf(netcode.CodeBadRequest, "display name has a control or format character (%U)", r)
-		}
 	}
 	return s, nil
 }

@@ -85,8 +85,30 @@ func TestNormalizeDisplayName(t *testing.T) {
 	d, err = NormalizeDisplayName("👩\u200D💻 Dev", "x")
 	require.NoError(t, err)
 	assert.Equal(t, "👩\u200D💻 Dev", d)
-	for _, bad := range []string{"a\x00b", "a\u202Eb", "a\u200Bb", strings.Repeat("d", 65), "a\xffb"} {
+	d, err = NormalizeDisplayName("  Zoe\u0301  ", "x")
+	require.NoError(t, err)
+	assert.Equal(t, "Zo\u00e9", d, "trimmed and NFC, as frame.CleanText does")
+	for _, bad := range []string{"a\x00b", "a\u202Eb", "a\u200Bb", strings.Repeat("d", 65), "a\xffb", strings.Repeat("d", 1<<10)} {
 		_, err := NormalizeDisplayName(bad, "x")
-		assert.Equal(t, netcode.CodeBadRequest, netcode.CodeOf(err), "%q", bad)
+		assert.Equal(t, netcode.CodeBadText, netcode.CodeOf(err), "%q", bad)
+	}
+}
+
+// TestInvisibleAndBidiCharactersRefused: every character the one text rule
+// (frame.CleanText) forbids is refused in display names with bad_text and
+// in usernames with bad_username, wherever it sits in the name.
+func TestInvisibleAndBidiCharactersRefused(t *testing.T) {
+	forbidden := []rune{
+		0x202E, 0x202A, 0x202B, 0x202C, 0x202D, 0x2066, 0x2067, 0x2068, 0x2069, 0x200E, 0x200F, 0x061C, // bidi
+		0x200B, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0xFEFF, 0x180E, 0x00AD, // zero-width
+		0x0000, 0x0007, 0x001B, 0x007F, // control (U+0085 is also space, trimmed at the ends)
+	}
+	for _, r := range forbidden {
+		for _, s := range []string{string(r) + "abcd", "ab" + string(r) + "cd", "abcd" + string(r)} {
+			_, _, err := NormalizeUsername(s)
+			assert.Equal(t, netcode.CodeBadUsername, netcode.CodeOf(err), "username %+q", s)
+			_, err = NormalizeDisplayName(s, "x")
+			assert.Equal(t, netcode.CodeBadText, netcode.CodeOf(err), "display name %+q", s)
+		}
 	}
 }

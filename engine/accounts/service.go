@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tickwire/tickwire/engine/auth"
@@ -21,12 +22,14 @@ import (
 // Defaults applied by New to zero Config fields.
 const (
 	DefaultTokenTTL             = 24 * time.Hour
-	DefaultLoginFailuresPerUser = 5
-	DefaultLoginFailuresPerIP   = 20
+	DefaultLoginAttemptsPerUser = 5
+	DefaultLoginAttemptsPerIP   = 20
 	DefaultRegistrationsPerIP   = 10
 	DefaultRateWindow           = time.Minute
 	DefaultRateLimitKeys        = 10_000
 	DefaultPurgeInterval        = 10 * time.Minute
+	DefaultMaxHashQueue         = 64
+	DefaultMaxGuestRevocations  = 100_000
 )
 
 // Config configures a Service. Store and Signer are required; every other
@@ -40,16 +43,23 @@ type Config struct {
 	// Argon2 are the password hashing costs (default DefaultArgon2()).
 	Argon2 Argon2Params
 	// MaxConcurrentHashes bounds the argon2id computations in flight, and
-	// so the memory they take (default GOMAXPROCS); requests beyond it wait
-	// for a slot or for their context.
+	// so the memory they take (default GOMAXPROCS). Login and register
+	// both hash through this pool.
 	MaxConcurrentHashes int
-	// LoginFailuresPerUser and LoginFailuresPerIP are the failed logins a
-	// username (any IP) and an IP (any username) may have per RateWindow,
+	// MaxHashQueue bounds the requests waiting for a hashing slot
+	// (default 64; negative: none wait). A request that finds the queue
+	// full is refused at once with CodeServerBusy (HTTP 503, Retry-After)
+	// and counted in Stats.HashQueueFull.
+	MaxHashQueue int
+	// LoginAttemptsPerUser and LoginAttemptsPerIP are the login attempts a
+	// username (any IP) and an IP (any username) may make per RateWindow,
 	// as token buckets of that burst refilling over RateWindow (defaults 5
-	// and 20 per minute). RegistrationsPerIP bounds register attempts per
-	// IP the same way (default 10).
-	LoginFailuresPerUser int
-	LoginFailuresPerIP   int
+	// and 20 per minute). The tokens are taken before any hashing, so a
+	// refused attempt (CodeLoginRateLimited) costs no argon2id work; every
+	// attempt counts, successful or not. RegistrationsPerIP bounds
+	// register attempts per IP the same way (default 10; CodeRateLimited).
+	LoginAttemptsPerUser int
+	LoginAttemptsPerIP   int
 	RegistrationsPerIP   int
 	RateWindow           time.Duration
 	// RateLimitKeys bounds each limiter's map; the least recently used key
@@ -64,6 +74,13 @@ type Config struct {
 	// PurgeInterval is how often Run forgets expired revocations (default
 	// 10 minutes).
 	PurgeInterval time.Duration
+	// MaxGuestRevocations bounds the logged-out (or refreshed) guest
+	// tokens remembered until they expire (default 100,000). Guest
+	// revocations live in memory only, never in the store: a guest has no
+	// account to protect across a restart. When the set is full (after
+	// forgetting expired ones), a guest logout or refresh is refused with
+	// CodeServerBusy and counted in Stats.GuestRevocationsFull.
+	MaxGuestRevocations int
 	// Logger receives the service's logs (default: discarded).
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
@@ -90,8 +107,10 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	defInt(&c.MaxConcurrentHashes, runtime.GOMAXPROCS(0))
-	defInt(&c.LoginFailuresPerUser, DefaultLoginFailuresPerUser)
-	defInt(&c.LoginFailuresPerIP, DefaultLoginFailuresPerIP)
+	defInt(&c.MaxHashQueue, DefaultMaxHashQueue)
+	defInt(&c.MaxGuestRevocations, DefaultMaxGuestRevocations)
+	defInt(&c.LoginAttemptsPerUser, DefaultLoginAttemptsPerUser)
+	defInt(&c.LoginAttemptsPerIP, DefaultLoginAttemptsPerIP)
 	defInt(&c.RegistrationsPerIP, DefaultRegistrationsPerIP)
 	defInt(&c.RateLimitKeys, DefaultRateLimitKeys)
 	if c.RateWindow == 0 {
@@ -112,11 +131,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.MaxHashQueue < 0 {
+		c.MaxHashQueue = 0
+	}
 	switch {
 	case c.TokenTTL < time.Minute:
 		return Config{}, fmt.Errorf("%w: TokenTTL %v below one minute", ErrBadConfig, c.TokenTTL)
-	case c.MaxConcurrentHashes < 0, c.LoginFailuresPerUser < 0, c.LoginFailuresPerIP < 0,
-		c.RegistrationsPerIP < 0, c.RateLimitKeys < 0, c.MaxBodyBytes < 0:
+	case c.MaxConcurrentHashes < 0, c.LoginAttemptsPerUser < 0, c.LoginAttemptsPerIP < 0,
+		c.RegistrationsPerIP < 0, c.RateLimitKeys < 0, c.MaxBodyBytes < 0, c.MaxGuestRevocations < 0:
 		return Config{}, fmt.Errorf("%w: limits must not be negative", ErrBadConfig)
 	case c.RateWindow < 0, c.PurgeInterval < 0:
 		return Config{}, fmt.Errorf("%w: durations must not be negative", ErrBadConfig)
@@ -151,19 +173,24 @@ type Service struct {
 	log       *slog.Logger
 	dummyHash []byte        // verified against when the user is unknown, so timing matches
 	hashSlots chan struct{} // semaphore of MaxConcurrentHashes
+	hashing   atomic.Int64  // requests holding or waiting for a slot, at most MaxConcurrentHashes+MaxHashQueue
 
-	userFails *limiter // failed logins per username key
-	ipFails   *limiter // failed logins per client IP
-	ipRegs    *limiter // register attempts per client IP
+	userLogins keyLimiter // login attempts per username key
+	ipLogins   keyLimiter // login attempts per client IP
+	ipRegs     keyLimiter // register attempts per client IP
 
-	mu      sync.Mutex           // guards revoked
-	revoked map[string]time.Time // token id -> token expiry
+	stats counters
+
+	mu           sync.Mutex           // guards the fields below
+	revoked      map[string]time.Time // registered users' token id -> token expiry; mirrored in the store
+	guestRevoked map[string]time.Time // guests' token id -> token expiry; memory only, at most MaxGuestRevocations
 }
 
 var (
-	_ service.Service = (*Service)(nil)
-	_ service.Router  = (*Service)(nil)
-	_ service.Runner  = (*Service)(nil)
+	_ service.Service       = (*Service)(nil)
+	_ service.Router        = (*Service)(nil)
+	_ service.Runner        = (*Service)(nil)
+	_ service.StatsReporter = (*Service)(nil)
 )
 
 // New builds a Service and loads the revocations still in force from the
@@ -174,16 +201,17 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		cfg:       cfg,
-		store:     cfg.Store,
-		signer:    cfg.Signer,
-		log:       cfg.Logger,
-		dummyHash: HashPassword(cfg.Argon2, "tickwire dummy password"),
-		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes),
-		userFails: newLimiter(cfg.LoginFailuresPerUser, cfg.RateWindow, cfg.RateLimitKeys),
-		ipFails:   newLimiter(cfg.LoginFailuresPerIP, cfg.RateWindow, cfg.RateLimitKeys),
-		ipRegs:    newLimiter(cfg.RegistrationsPerIP, cfg.RateWindow, cfg.RateLimitKeys),
-		revoked:   make(map[string]time.Time),
+		cfg:          cfg,
+		store:        cfg.Store,
+		signer:       cfg.Signer,
+		log:          cfg.Logger,
+		dummyHash:    HashPassword(cfg.Argon2, "tickwire dummy password"),
+		hashSlots:    make(chan struct{}, cfg.MaxConcurrentHashes),
+		userLogins:   newKeyLimiter(cfg.LoginAttemptsPerUser, cfg.RateWindow, cfg.RateLimitKeys),
+		ipLogins:     newKeyLimiter(cfg.LoginAttemptsPerIP, cfg.RateWindow, cfg.RateLimitKeys),
+		ipRegs:       newKeyLimiter(cfg.RegistrationsPerIP, cfg.RateWindow, cfg.RateLimitKeys),
+		revoked:      make(map[string]time.Time),
+		guestRevoked: make(map[string]time.Time),
 	}
 	list, err := cfg.Store.RevokedTokens(ctx, cfg.Now())
 	if err != nil {
@@ -241,23 +269,31 @@ func (s *Service) Purge(ctx context.Context) (int, error) {
 	if _, err := s.store.PurgeRevokedTokens(ctx, now); err != nil {
 		return 0, err
 	}
-	n := 0
 	s.mu.Lock()
-	for id, exp := range s.revoked {
-		if !now.Before(exp) {
-			delete(s.revoked, id)
-			n++
-		}
-	}
+	n := purgeExpired(s.revoked, now) + purgeExpired(s.guestRevoked, now)
 	s.mu.Unlock()
 	return n, nil
 }
 
-// RevokedCount is the number of revocations held in memory.
+// purgeExpired deletes the entries of m expired at now and reports how
+// many went.
+func purgeExpired(m map[string]time.Time, now time.Time) int {
+	n := 0
+	for id, exp := range m {
+		if !now.Before(exp) {
+			delete(m, id)
+			n++
+		}
+	}
+	return n
+}
+
+// RevokedCount is the number of revocations held in memory, guests'
+// included.
 func (s *Service) RevokedCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.revoked)
+	return len(s.revoked) + len(s.guestRevoked)
 }
 
 // TokenCheck refuses revoked tokens with ErrTokenRevoked
@@ -267,6 +303,9 @@ func (s *Service) RevokedCount() int {
 func (s *Service) TokenCheck(_ context.Context, c auth.Claims) error {
 	s.mu.Lock()
 	_, revoked := s.revoked[c.TokenID]
+	if !revoked && c.Guest {
+		_, revoked = s.guestRevoked[c.TokenID]
+	}
 	s.mu.Unlock()
 	if revoked {
 		return ErrTokenRevoked
@@ -305,10 +344,15 @@ func BearerToken(r *http.Request) (string, bool) {
 	return token, token != ""
 }
 
-// revoke marks a token revoked, in memory and then in the store. It
+// revoke marks a token revoked. A registered user's token goes in memory
+// and then in the store; a guest's in the bounded in-memory guest set only
+// (ErrGuestRevocationsFull when that is full of unexpired tokens). It
 // returns ErrTokenRevoked if the token was revoked already, so that two
 // concurrent refreshes of one token cannot both succeed.
 func (s *Service) revoke(ctx context.Context, c auth.Claims) error {
+	if c.Guest {
+		return s.revokeGuest(c)
+	}
 	s.mu.Lock()
 	if _, done := s.revoked[c.TokenID]; done {
 		s.mu.Unlock()
@@ -317,6 +361,27 @@ func (s *Service) revoke(ctx context.Context, c auth.Claims) error {
 	s.revoked[c.TokenID] = c.Expiry()
 	s.mu.Unlock()
 	return s.store.RevokeToken(ctx, RevokedToken{TokenID: c.TokenID, UserID: c.UserID, ExpiresAt: c.Expiry()})
+}
+
+// revokeGuest adds a guest token to the in-memory guest set. When the set
+// is full it first forgets the expired entries (at most once per call,
+// O(MaxGuestRevocations) under the lock, and only when full), then
+// refuses.
+func (s *Service) revokeGuest(c auth.Claims) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, done := s.guestRevoked[c.TokenID]; done {
+		return ErrTokenRevoked
+	}
+	if len(s.guestRevoked) >= s.cfg.MaxGuestRevocations {
+		purgeExpired(s.guestRevoked, s.cfg.Now())
+	}
+	if len(s.guestRevoked) >= s.cfg.MaxGuestRevocations {
+		s.stats.guestRevocationsFull.Add(1)
+		return &RateLimitError{RetryAfter: time.Minute, Err: ErrGuestRevocationsFull}
+	}
+	s.guestRevoked[c.TokenID] = c.Expiry()
+	return nil
 }
 
 // Revoke revokes a token by its claims (an admin tool, or a service that
@@ -328,17 +393,48 @@ func (s *Service) Revoke(ctx context.Context, c auth.Claims) error {
 	return nil
 }
 
-// acquireHash waits for a hashing slot; release with releaseHash.
+// hashBusyRetry is the Retry-After of a refusal for a full hash queue.
+const hashBusyRetry = time.Second
+
+// acquireHash takes a hashing slot, waiting in a queue of at most
+// MaxHashQueue requests; a request that finds the queue full is refused at
+// once with ErrServerBusy (as a *RateLimitError). Release with
+// releaseHash. Each slot taken counts as one hash in Stats.
 func (s *Service) acquireHash(ctx context.Context) error {
+	if s.hashing.Add(1) > int64(s.cfg.MaxConcurrentHashes+s.cfg.MaxHashQueue) {
+		s.hashing.Add(-1)
+		s.stats.hashQueueFull.Add(1)
+		return &RateLimitError{RetryAfter: hashBusyRetry, Err: ErrServerBusy}
+	}
 	select {
 	case s.hashSlots <- struct{}{}:
+		s.stats.hashes.Add(1)
 		return nil
 	case <-ctx.Done():
+		s.hashing.Add(-1)
 		return &netcode.CodedError{Code: netcode.CodeServerShutdown, Msg: "request cancelled while waiting to hash", Err: ctx.Err()}
 	}
 }
 
-func (s *Service) releaseHash() { <-s.hashSlots }
+func (s *Service) releaseHash() {
+	<-s.hashSlots
+	s.hashing.Add(-1)
+}
+
+// admitLogin takes a login token from clientIP's bucket and then from the
+// username key's, before any hashing. A refusal is a *RateLimitError with
+// ErrLoginRateLimited and the wait of the bucket that refused; the IP
+// bucket refusing takes nothing from the username's.
+func (s *Service) admitLogin(clientIP, userKey string) error {
+	now := s.cfg.Now()
+	if wait := s.ipLogins.allow(clientIP, now); wait > 0 {
+		return &RateLimitError{RetryAfter: wait, Err: ErrLoginRateLimited}
+	}
+	if wait := s.userLogins.allow(userKey, now); wait > 0 {
+		return &RateLimitError{RetryAfter: wait, Err: ErrLoginRateLimited}
+	}
+	return nil
+}
 
 // issue signs a token for a registered user.
 func (s *Service) issue(u User) (TokenResponse, error) {

@@ -310,7 +310,7 @@ func TestLoginRateLimitedPerUsername(t *testing.T) {
 	f.register("dave", "daves password")
 	wrong := map[string]string{"username": "dave", "password": "not the password"}
 	right := map[string]string{"username": "Dave", "password": "daves password"}
-	for i := range DefaultLoginFailuresPerUser {
+	for i := range DefaultLoginAttemptsPerUser {
 		// from a different IP each time: the per-username limit applies across IPs
 		requireCode(t, f.do("POST", "/v1/auth/login", wrong, "", "X-Test-IP", "192.0.2."+string(rune('1'+i))),
 			http.StatusUnauthorized, netcode.CodeInvalidCredentials)
@@ -331,7 +331,7 @@ func TestLoginRateLimitedPerUsername(t *testing.T) {
 func TestLoginRateLimitedPerIP(t *testing.T) {
 	f := newFixture(t, "", nil)
 	f.register("frank", "franks password")
-	for i := range DefaultLoginFailuresPerIP {
+	for i := range DefaultLoginAttemptsPerIP {
 		body := map[string]string{"username": "user" + strings.Repeat("x", i%3) + string(rune('a'+i)), "password": "whatever123"}
 		requireCode(t, f.do("POST", "/v1/auth/login", body, "", "X-Test-IP", "203.0.113.7"),
 			http.StatusUnauthorized, netcode.CodeInvalidCredentials)
@@ -519,11 +519,12 @@ func TestConfigValidation(t *testing.T) {
 	require.NoError(t, err)
 	st, _ := newTestStore(t)
 	for name, cfg := range map[string]Config{
-		"no store":     {Signer: signer},
-		"no signer":    {Store: st},
-		"short ttl":    {Store: st, Signer: signer, TokenTTL: time.Second},
-		"bad argon":    {Store: st, Signer: signer, Argon2: Argon2Params{Time: 1}},
-		"negative max": {Store: st, Signer: signer, LoginFailuresPerIP: -1},
+		"no store":        {Signer: signer},
+		"no signer":       {Store: st},
+		"short ttl":       {Store: st, Signer: signer, TokenTTL: time.Second},
+		"bad argon":       {Store: st, Signer: signer, Argon2: Argon2Params{Time: 1}},
+		"negative max":    {Store: st, Signer: signer, LoginAttemptsPerIP: -1},
+		"negative guests": {Store: st, Signer: signer, MaxGuestRevocations: -1},
 	} {
 		_, err := New(context.Background(), cfg)
 		require.ErrorIs(t, err, ErrBadConfig, name)

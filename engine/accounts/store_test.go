@@ -89,7 +89,7 @@ func TestStoreCreateAndLookup(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "Robert 🎲", bob2.DisplayName)
 	_, err = st.SetDisplayName(ctx, bob.ID, "evil\u202Eeman")
-	assert.Equal(t, netcode.CodeBadRequest, netcode.CodeOf(err))
+	assert.Equal(t, netcode.CodeBadText, netcode.CodeOf(err))
 
 	m, err := st.UsersByIDs(ctx, []string{alice.ID, "nope", bob.ID})
 	require.NoError(t, err)
