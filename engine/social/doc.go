@@ -19,6 +19,12 @@
 // session's reliable queue never overflows because of it.
 //
 // Concurrency contract: all exported methods are safe for concurrent use.
+// HandleFrame, called on a session's reader, does no I/O: it decodes a
+// request and queues it to the user's request worker (inbox.go; one user's
+// requests always go to the same worker, in order), refusing it with
+// CodeServerBusy rather than waiting when the queue is full. The workers
+// do the Store calls and answer through Peer.Send. PeerClosed takes effect
+// once the session's queued requests have run.
 // Two mutexes, each guarding only what its comment says:
 //   - Service.mu guards the in-memory hub (online users, their sessions,
 //     presence, cached friend sets, dirty acknowledgement cursors). It is
@@ -26,10 +32,11 @@
 //     called under it.
 //   - Service.writeMu serialises message inserts with their fan-out and
 //     group membership changes with the group cache. It is held across
-//     the database write of one message or membership change and takes
-//     mu inside it (never the other way round).
+//     the database write of one message or membership change (by request
+//     workers and HTTP handlers, never a session's reader) and takes mu
+//     inside it (never the other way round).
 //
-// Run owns every background goroutine (backlog workers and the timer
-// loop) and returns once they have ended; time enters the presence logic
+// Run owns every background goroutine (request workers, backlog workers
+// and the timer loop) and returns once they have ended; time enters the presence logic
 // only as a parameter, so tests drive it with a fake clock.
 package social

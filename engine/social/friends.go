@@ -18,15 +18,16 @@ func (s *Service) userByName(ctx context.Context, name string) (accounts.User, e
 	return u, err
 }
 
-func (s *Service) userByID(ctx context.Context, id string) (accounts.User, error) {
+// userExists returns ErrUserNotFound unless id is a user's.
+func (s *Service) userExists(ctx context.Context, id string) error {
 	if id == "" {
-		return accounts.User{}, ErrUserNotFound
+		return ErrUserNotFound
 	}
-	u, err := s.users.UserByID(ctx, id)
+	_, err := s.users.UserByID(ctx, id)
 	if errors.Is(err, accounts.ErrUserNotFound) {
-		return u, ErrUserNotFound
+		return ErrUserNotFound
 	}
-	return u, err
+	return err
 }
 
 // RequestFriend asks username to be friends with user. If they had asked
@@ -167,7 +168,7 @@ func (s *Service) Block(ctx context.Context, now time.Time, user, other string) 
 	if other == user {
 		return ErrSelf
 	}
-	if _, err := s.userByID(ctx, other); err != nil {
+	if err := s.userExists(ctx, other); err != nil {
 		return err
 	}
 	var was frame.FriendState

@@ -103,7 +103,7 @@ func (s *Service) InviteToGroup(ctx context.Context, now time.Time, user string,
 	if other == user {
 		return ErrSelf
 	}
-	if _, err := s.userByID(ctx, other); err != nil {
+	if err := s.userExists(ctx, other); err != nil {
 		return err
 	}
 	s.writeMu.Lock() // makes the invitation count and insert one step

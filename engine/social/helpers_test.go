@@ -266,11 +266,12 @@ func (e *env) must(p *testPeer, req frame.Refer) []byte {
 	return b
 }
 
-// befriend makes a and b friends (with their sessions open).
-func (e *env) befriend(pa, pb *testPeer, a, b string) {
+// befriend makes the users of pa and pb friends (with their sessions
+// open).
+func (e *env) befriend(pa, pb *testPeer) {
 	e.t.Helper()
-	e.must(pa, &frame.FriendRequest{Username: b})
-	e.must(pb, &frame.FriendAccept{UserID: e.ids[a]})
+	e.must(pa, &frame.FriendRequest{Username: pb.name})
+	e.must(pb, &frame.FriendAccept{UserID: pa.uid})
 	pa.take(e.t, frame.KindFriendUpdate)
 	pa.take(e.t, frame.KindFriendUpdate)
 	pb.take(e.t, frame.KindFriendUpdate)

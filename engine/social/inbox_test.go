@@ -26,8 +26,8 @@ type gatedStore struct {
 	fail    error
 }
 
-func newGated(fail error) *gatedStore {
-	return &gatedStore{entered: make(chan struct{}, 16), release: make(chan struct{}), fail: fail}
+func newGated() *gatedStore {
+	return &gatedStore{entered: make(chan struct{}, 16), release: make(chan struct{})}
 }
 
 func (g *gatedStore) InsertMessage(ctx context.Context, m *frame.ChatMessage) error {
@@ -67,12 +67,12 @@ func (e *env) send(p *testPeer, req frame.Refer) (uint32, error) {
 // A message whose store write fails is answered with an Error carrying
 // the request's ref, never with MessageSent, and reaches nobody.
 func TestStoreFailureIsAnsweredWithErrorNeverMessageSent(t *testing.T) {
-	g := newGated(nil)
+	g := newGated()
 	e := newGatedEnv(t, Config{}, g, "alice", "bob")
 	a, b := e.open("alice"), e.open("bob")
 	e.synced(a)
 	e.synced(b)
-	e.befriend(a, b, "alice", "bob")
+	e.befriend(a, b)
 	grp := decodeAs(t, e.must(a, &frame.GroupCreate{Name: "g", Open: true}), &frame.GroupResult{}).Group
 	e.must(b, &frame.GroupJoin{GroupID: grp.ID})
 	g.fail = errors.New("disk full")
@@ -98,10 +98,10 @@ func TestStoreFailureIsAnsweredWithErrorNeverMessageSent(t *testing.T) {
 
 // MessageSent comes only once the store has committed the message.
 func TestMessageSentOnlyAfterStore(t *testing.T) {
-	g := newGated(nil)
+	g := newGated()
 	e := newGatedEnv(t, Config{}, g, "alice", "bob")
 	a, b := e.open("alice"), e.open("bob")
-	e.befriend(a, b, "alice", "bob")
+	e.befriend(a, b)
 	g.armed.Store(true)
 	ref, err := e.send(a, &frame.DirectSend{ToUserID: e.ids["bob"], Body: "hi"})
 	require.NoError(t, err)
@@ -118,12 +118,12 @@ func TestMessageSentOnlyAfterStore(t *testing.T) {
 // the session open. Queued requests are all answered once the store
 // moves again.
 func TestRequestQueueBoundedAndRefusedBusy(t *testing.T) {
-	g := newGated(nil)
+	g := newGated()
 	e := newGatedEnv(t, Config{Workers: 1, InboxSize: 2, MaxQueuedPerPeer: 3}, g, "alice", "bob")
 	a, b := e.open("alice"), e.open("bob")
 	e.synced(a)
 	e.synced(b)
-	e.befriend(a, b, "alice", "bob")
+	e.befriend(a, b)
 
 	g.armed.Store(true)
 	stuck, err := e.send(a, &frame.DirectSend{ToUserID: e.ids["bob"], Body: "slow"})
@@ -160,12 +160,12 @@ func TestRequestQueueBoundedAndRefusedBusy(t *testing.T) {
 // PeerClosed takes effect after the session's queued requests: the
 // worker performs them for a session it still knows, then forgets it.
 func TestPeerClosedWaitsForQueuedRequests(t *testing.T) {
-	g := newGated(nil)
+	g := newGated()
 	e := newGatedEnv(t, Config{}, g, "alice", "bob")
 	a, b := e.open("alice"), e.open("bob")
 	e.synced(a)
 	e.synced(b)
-	e.befriend(a, b, "alice", "bob")
+	e.befriend(a, b)
 	g.armed.Store(true)
 	ref, err := e.send(a, &frame.DirectSend{ToUserID: e.ids["bob"], Body: "bye"})
 	require.NoError(t, err)
@@ -182,10 +182,10 @@ func TestPeerClosedWaitsForQueuedRequests(t *testing.T) {
 // Requests still queued when the service stops are refused with
 // CodeServerShutdown; the one running finishes.
 func TestShutdownRefusesQueuedRequests(t *testing.T) {
-	g := newGated(nil)
+	g := newGated()
 	e := newGatedEnv(t, Config{Workers: 1}, g, "alice", "bob")
 	a, b := e.open("alice"), e.open("bob")
-	e.befriend(a, b, "alice", "bob")
+	e.befriend(a, b)
 	g.armed.Store(true)
 	running, err := e.send(a, &frame.DirectSend{ToUserID: e.ids["bob"], Body: "last"})
 	require.NoError(t, err)

@@ -100,7 +100,7 @@ func TestFriendDeclineBlockUnblock(t *testing.T) {
 	assert.Equal(t, frame.FriendAccepted, update(t, a).Friend.State)
 	assert.Equal(t, frame.FriendAccepted, update(t, c).Friend.State)
 
-	e.befriend(a, b, "alice", "bob")
+	e.befriend(a, b)
 	e.must(a, &frame.FriendBlock{UserID: e.ids["bob"]})
 	ua, ub := update(t, a), update(t, b)
 	assert.Equal(t, frame.FriendEventBlocked, ua.Event)
@@ -158,7 +158,7 @@ func TestBadFramesGetCodes(t *testing.T) {
 func TestDirectMessagesOfflineDeliveredInOrderAndRedelivered(t *testing.T) {
 	e := newEnv(t, Config{}, "alice", "bob")
 	a, b := e.open("alice"), e.open("bob")
-	e.befriend(a, b, "alice", "bob")
+	e.befriend(a, b)
 	e.close(b)
 
 	var ids []uint64
@@ -231,7 +231,7 @@ func TestMessagesSurviveRestart(t *testing.T) {
 	path := dir + "/s.db"
 	e := newEnvAt(t, path, Config{}, "alice", "bob")
 	a, b := e.open("alice"), e.open("bob")
-	e.befriend(a, b, "alice", "bob")
+	e.befriend(a, b)
 	e.synced(b)
 	sent := decodeAs(t, e.must(a, &frame.DirectSend{ToUserID: e.ids["bob"], Body: "one"}), &frame.MessageSent{})
 	assert.Equal(t, sent.ID, e.recvMessage(b).ID)
@@ -252,7 +252,7 @@ func TestMessagesSurviveRestart(t *testing.T) {
 func TestBacklogIsSentInWindowsAdvancedByAcks(t *testing.T) {
 	e := newEnv(t, Config{BacklogWindow: 10, MessagesPerSecond: 1000, MessageBurst: 1000}, "alice", "bob")
 	a, b := e.open("alice"), e.open("bob")
-	e.befriend(a, b, "alice", "bob")
+	e.befriend(a, b)
 	e.close(b)
 	for i := range 25 {
 		e.must(a, &frame.DirectSend{ToUserID: e.ids["bob"], Body: fmt.Sprint(i)})
@@ -408,8 +408,8 @@ func TestGroupMessageToOfflineMemberAndJoinWatermark(t *testing.T) {
 func TestHistoryPaging(t *testing.T) {
 	e := newEnv(t, Config{MessagesPerSecond: 1000, MessageBurst: 1000}, "alice", "bob", "carol")
 	a, b, c := e.open("alice"), e.open("bob"), e.open("carol")
-	e.befriend(a, b, "alice", "bob")
-	e.befriend(a, c, "alice", "carol")
+	e.befriend(a, b)
+	e.befriend(a, c)
 	for i := range 30 {
 		from, to := a, "bob"
 		if i%2 == 1 {
@@ -446,7 +446,7 @@ func TestHistoryPaging(t *testing.T) {
 func TestMessageLimits(t *testing.T) {
 	e := newEnv(t, Config{MaxMessageBytes: 16, MessagesPerSecond: 1, MessageBurst: 3}, "alice", "bob")
 	a, b := e.open("alice"), e.open("bob")
-	e.befriend(a, b, "alice", "bob")
+	e.befriend(a, b)
 	_, err := e.call(a, &frame.DirectSend{ToUserID: e.ids["bob"], Body: strings.Repeat("x", 17)})
 	require.ErrorIs(t, err, netcode.CodeMessageTooLarge)
 	_, err = e.call(a, &frame.DirectSend{ToUserID: e.ids["bob"], Body: ""})
@@ -475,7 +475,7 @@ func TestPresenceTransitionsWithFakeClock(t *testing.T) {
 	a, b := e.open("alice"), e.open("bob")
 	e.synced(a)
 	e.synced(b)
-	e.befriend(a, b, "alice", "bob")
+	e.befriend(a, b)
 	// Accepting showed each the other's presence.
 	assert.Equal(t, frame.PresenceOnline, presenceUpdate(t, a).Presence)
 	assert.Equal(t, frame.PresenceOnline, presenceUpdate(t, b).Presence)
@@ -561,7 +561,7 @@ func TestPresenceTransitionsWithFakeClock(t *testing.T) {
 func TestSlowSessionPendingOverflowReadsBack(t *testing.T) {
 	e := newEnv(t, Config{BacklogWindow: 4, PendingLimit: 2, MessagesPerSecond: 1000, MessageBurst: 1000}, "alice", "bob")
 	a, b := e.open("alice"), e.open("bob")
-	e.befriend(a, b, "alice", "bob")
+	e.befriend(a, b)
 	e.close(b)
 	for i := range 4 {
 		e.must(a, &frame.DirectSend{ToUserID: e.ids["bob"], Body: fmt.Sprint(i)})

@@ -97,20 +97,6 @@ func decodeGroupTarget(dec *msgpack.Decoder, k Kind, ref *uint32, groupID *uint6
 	return f.End()
 }
 
-// refOnly is the layout [kind, ref].
-func encodeRefOnly(enc *msgpack.Encoder, k Kind, ref uint32) error {
-	w := W{Enc: enc}
-	w.Begin(k, 1)
-	w.Uint(uint64(ref))
-	return w.Err()
-}
-
-func decodeRefOnly(dec *msgpack.Decoder, k Kind, ref *uint32) error {
-	f := Begin(dec, k, 1)
-	*ref = uint32(f.Uint("ref", maxRef))
-	return f.End()
-}
-
 // ---- friends ----
 
 // FriendRequest asks username to be friends: [64, ref, username]. If they
