@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/engine/auth"
+	"github.com/tickwire/tickwire/engine/httpapi"
 	"github.com/tickwire/tickwire/netcode"
 )
 
@@ -64,20 +65,20 @@ func (s *Service) Routes(mux *http.ServeMux) {
 
 func (s *Service) handleRegister(w http.ResponseWriter, r *http.Request) {
 	if wait := s.ipRegs.allow(s.cfg.ClientIP(r), s.cfg.Now()); wait > 0 {
-		writeRateLimited(w, netcode.Errorf(netcode.CodeRateLimited, "too many registrations from this address"), wait)
+		httpapi.WriteError(w, r, &RateLimitError{RetryAfter: wait, Err: netcode.Errorf(netcode.CodeRateLimited, "too many registrations from this address")})
 		return
 	}
 	var req Credentials
-	if err := DecodeJSON(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
-		WriteError(w, err)
+	if err := httpapi.DecodeJSON(w, r, &req, s.cfg.MaxBodyBytes); err != nil {
+		httpapi.WriteError(w, r, err)
 		return
 	}
 	resp, err := s.Register(r.Context(), req)
 	if err != nil {
-		s.writeErr(w, r, err)
+		httpapi.WriteError(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusCreated, resp)
+	httpapi.WriteJSON(w, r, http.StatusCreated, resp)
 }
 
 // Register creates an account and returns its first token. The handler of
@@ -110,16 +111,16 @@ func (s *Service) Register(ctx context.Context, req Credentials) (TokenResponse,
 
 func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var req loginRequest
-	if err := DecodeJSON(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
-		WriteError(w, err)
+	if err := httpapi.DecodeJSON(w, r, &req, s.cfg.MaxBodyBytes); err != nil {
+		httpapi.WriteError(w, r, err)
 		return
 	}
 	resp, err := s.Login(r.Context(), s.cfg.ClientIP(r), req.Username, req.Password)
 	if err != nil {
-		s.writeErr(w, r, err)
+		httpapi.WriteError(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, resp)
+	httpapi.WriteJSON(w, r, http.StatusOK, resp)
 }
 
 // userLimitKey is the per-username rate-limit key: the username key, or
@@ -137,24 +138,20 @@ func userLimitKey(username string) string {
 
 // Login checks a username and password and returns a token. Unknown users,
 // users without a password and wrong passwords all fail with
-// ErrInvalidCredentials after the same argon2id work. Failures count
-// against the username and the client IP; once either is out of tokens,
-// Login fails with a *RateLimitError (CodeLoginRateLimited) before any
-// hashing.
+// ErrInvalidCredentials after the same argon2id work. Every attempt first
+// takes a token from the client IP's and the username's buckets; when
+// either is empty, Login fails with a *RateLimitError
+// (CodeLoginRateLimited) without hashing. Hashing then waits for a slot
+// of the bounded pool (a full queue: *RateLimitError with ErrServerBusy).
 func (s *Service) Login(ctx context.Context, clientIP, username, password string) (TokenResponse, error) {
-	now := s.cfg.Now()
-	ukey := userLimitKey(username)
-	if wait := max(s.userFails.wait(ukey, now), s.ipFails.wait(clientIP, now)); wait > 0 {
-		return TokenResponse{}, &RateLimitError{RetryAfter: wait, Err: ErrLoginRateLimited}
+	if err := s.admitLogin(clientIP, userLimitKey(username)); err != nil {
+		return TokenResponse{}, err
 	}
 	u, ok, err := s.checkPassword(ctx, username, password)
 	if err != nil {
 		return TokenResponse{}, err
 	}
 	if !ok {
-		now = s.cfg.Now()
-		s.userFails.take(ukey, now)
-		s.ipFails.take(clientIP, now)
 		s.log.Info("login failed", "ip", clientIP)
 		return TokenResponse{}, ErrInvalidCredentials
 	}
@@ -202,28 +199,18 @@ func (s *Service) checkPassword(ctx context.Context, username, password string) 
 	return u, true, nil
 }
 
-// RateLimitError is a rate-limit refusal with the time to wait. Its code
-// is that of Err (CodeLoginRateLimited or CodeRateLimited).
-type RateLimitError struct {
-	RetryAfter time.Duration
-	Err        *netcode.CodedError
-}
-
-func (e *RateLimitError) Error() string { return e.Err.Error() }
-func (e *RateLimitError) Unwrap() error { return e.Err }
-
 func (s *Service) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	c, err := s.Authenticate(r)
 	if err != nil {
-		s.writeErr(w, r, err)
+		httpapi.WriteError(w, r, err)
 		return
 	}
 	resp, err := s.Refresh(r.Context(), c)
 	if err != nil {
-		s.writeErr(w, r, err)
+		httpapi.WriteError(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, resp)
+	httpapi.WriteJSON(w, r, http.StatusOK, resp)
 }
 
 // Refresh revokes the (verified) token c and issues a new one for the same
@@ -254,45 +241,30 @@ func (s *Service) Refresh(ctx context.Context, c auth.Claims) (TokenResponse, er
 func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {
 	c, err := s.Authenticate(r)
 	if err != nil {
-		s.writeErr(w, r, err)
+		httpapi.WriteError(w, r, err)
 		return
 	}
 	if err := s.revoke(r.Context(), c); err != nil {
-		s.writeErr(w, r, err)
+		httpapi.WriteError(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusNoContent)
+	httpapi.WriteNoContent(w)
 }
 
 func (s *Service) handleMe(w http.ResponseWriter, r *http.Request) {
 	c, err := s.Authenticate(r)
 	if err != nil {
-		s.writeErr(w, r, err)
+		httpapi.WriteError(w, r, err)
 		return
 	}
 	resp := MeResponse{UserID: c.UserID, Name: c.Name, Guest: c.Guest, TokenExpiresAt: c.Expiry().UTC()}
 	if !c.Guest {
 		u, err := s.store.UserByID(r.Context(), c.UserID)
 		if err != nil {
-			s.writeErr(w, r, err)
+			httpapi.WriteError(w, r, err)
 			return
 		}
 		resp.Username, resp.Name, resp.CreatedAt = u.Username, u.DisplayName, &u.CreatedAt
 	}
-	WriteJSON(w, http.StatusOK, resp)
-}
-
-// writeErr answers err; rate limits get Retry-After, and uncoded errors are
-// logged (the client sees only "internal").
-func (s *Service) writeErr(w http.ResponseWriter, r *http.Request, err error) {
-	var rl *RateLimitError
-	if errors.As(err, &rl) {
-		writeRateLimited(w, rl.Err, rl.RetryAfter)
-		return
-	}
-	if netcode.CodeOf(err) == netcode.CodeInternal {
-		s.log.Error("accounts request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	WriteError(w, err)
+	httpapi.WriteJSON(w, r, http.StatusOK, resp)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tickwire/tickwire/engine/httpapi"
 	"github.com/tickwire/tickwire/netcode"
 )
 
@@ -55,7 +56,7 @@ func FuzzDecodeCredentials(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var c Credentials
 		r := httptest.NewRequest("POST", "/v1/auth/register", bytes.NewReader(body))
-		err := DecodeJSON(httptest.NewRecorder(), r, 512, &c)
+		err := httpapi.DecodeJSON(httptest.NewRecorder(), r, &c, 512)
 		if err != nil {
 			code := netcode.CodeOf(err)
 			require.True(t, code == netcode.CodeBadRequest || code == netcode.CodeFrameTooLarge, "code %v", code)
@@ -65,7 +66,7 @@ func FuzzDecodeCredentials(f *testing.F) {
 		var again Credentials
 		enc, merr := jsonMarshal(c)
 		require.NoError(t, merr)
-		require.NoError(t, decodeJSON(strings.NewReader(string(enc)), 1<<20, &again))
+		require.NoError(t, json.Unmarshal(enc, &again))
 		require.Equal(t, c, again)
 	})
 }

@@ -181,3 +181,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		logger(r).Debug("http: writing the response", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 }
+
+// WriteNoContent answers 204 No Content with the API's common headers.
+func WriteNoContent(w http.ResponseWriter) {
+	h := w.Header()
+	setHeaders(h)
+	h.Del("Content-Type") // no body
+	w.WriteHeader(http.StatusNoContent)
+}
