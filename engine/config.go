@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/tickwire/tickwire/engine/auth"
@@ -15,6 +16,7 @@ import (
 // Defaults applied by New to zero Config fields.
 const (
 	DefaultGuestTokenTTL      = 24 * time.Hour
+	DefaultGuestsPerIP        = 10 // guest tokens per client address per minute
 	DefaultHandshakeTimeout   = 5 * time.Second
 	DefaultMaxFrameSize       = 16 << 10
 	DefaultMaxFramesPerSecond = 200
@@ -42,6 +44,21 @@ type Config struct {
 	// GuestTokenTTL is how long a guest token from POST /v1/auth/guest
 	// stays valid (default 24h).
 	GuestTokenTTL time.Duration
+	// GuestsPerIP is how many guest tokens one client address (an IPv4
+	// address or an IPv6 /64) may get per minute, with a burst of the
+	// same (default 10). Past it POST /v1/auth/guest answers 429
+	// rate_limited with Retry-After, counted in Stats.HTTP. Negative
+	// lifts the limit.
+	GuestsPerIP int
+	// TrustedProxies are the proxies (load balancers) whose
+	// X-Forwarded-For names the HTTP client; the per-address HTTP limits
+	// (guests, logins, registrations) then key on that client (default
+	// none: the TCP peer is the client). See httpapi.ClientIP.
+	TrustedProxies []netip.Prefix
+	// AdminToken guards GET /v1/stats: a request must carry
+	// "Authorization: Bearer <AdminToken>" (else 401). Empty (the
+	// default) turns the endpoint off: it answers 404 to everyone.
+	AdminToken string
 
 	// HandshakeTimeout bounds the time from accept to a valid Hello
 	// (default 5s); past it the session is closed with
@@ -130,6 +147,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	def(&c.GuestTokenTTL, DefaultGuestTokenTTL)
+	defInt(&c.GuestsPerIP, DefaultGuestsPerIP)
 	def(&c.HandshakeTimeout, DefaultHandshakeTimeout)
 	def(&c.HeartbeatInterval, DefaultHeartbeatInterval)
 	def(&c.IdleTimeout, DefaultIdleTimeout)
@@ -161,6 +179,11 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("limits must not be negative")
 	case c.IdleTimeout <= c.HeartbeatInterval:
 		return bad("IdleTimeout %v must exceed HeartbeatInterval %v", c.IdleTimeout, c.HeartbeatInterval)
+	}
+	for i, p := range c.TrustedProxies {
+		if !p.IsValid() {
+			return bad("TrustedProxies[%d] is not a valid prefix", i)
+		}
 	}
 	seen := map[frame.Kind]string{}
 	for i, s := range c.Services {

@@ -26,6 +26,7 @@ type Engine struct {
 	byKind [256]service.Service // the service owning each frame kind
 	bufs   sync.Pool            // *[]byte for frames the engine encodes or copies
 	c      counters
+	http   *httpState // the HTTP API's guest limiter and counters (http.go)
 	nextID atomic.Uint64
 	closer closer
 
@@ -76,6 +77,7 @@ func New(cfg Config) (*Engine, error) {
 		noSess:       make(chan struct{}),
 		closer:       closer{wake: make(chan struct{}, 1), stop: make(chan struct{})},
 	}
+	e.http = newHTTPState(cfg)
 	e.baseCtx, e.baseCancel = context.WithCancel(context.Background())
 	bufCap := min(cfg.MaxFrameSize, 1024)
 	e.bufs.New = func() any {
@@ -100,7 +102,11 @@ func (e *Engine) Config() Config { return e.cfg }
 func (e *Engine) Signer() *auth.Signer { return e.signer }
 
 // Stats returns a snapshot of the engine's counters.
-func (e *Engine) Stats() Stats { return e.c.snapshot() }
+func (e *Engine) Stats() Stats {
+	st := e.c.snapshot()
+	st.HTTP = e.http.snapshot()
+	return st
+}
 
 // Serve makes the engine accept sessions from l. Before Run the listener
 // waits for Run; after Shutdown l is closed and ErrServerClosed returned.

@@ -1,16 +1,16 @@
 package engine
 
 import (
-	"encoding/json"
-	"errors"
-	"io"
+	"crypto/sha256"
+	"crypto/subtle"
 	"net/http"
-	"strings"
+	"net/netip"
+	"sync/atomic"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/tickwire/tickwire/engine/auth"
+	"github.com/tickwire/tickwire/engine/httpapi"
+	"github.com/tickwire/tickwire/engine/limit"
 	"github.com/tickwire/tickwire/engine/service"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
@@ -33,60 +33,111 @@ type TokenResponse struct {
 	ExpiresAt time.Time `json:"expires_at"` // RFC 3339
 }
 
-// ErrorResponse is the body of every HTTP error the engine answers.
-type ErrorResponse struct {
-	Error   string `json:"error"` // the code's name, e.g. "bad_request"
-	Code    uint16 `json:"code"`  // the numeric netcode.Code
-	Message string `json:"message,omitempty"`
+// ErrorResponse is the body of every HTTP error the API answers.
+type ErrorResponse = httpapi.ErrorResponse
+
+// HTTPStats counts what the engine's own endpoints issued and refused.
+type HTTPStats struct {
+	// GuestTokens counts guest tokens issued.
+	GuestTokens uint64 `json:"guest_tokens"`
+	// GuestRefused counts refused guest token requests by reason:
+	// "rate_limited" (Config.GuestsPerIP), "bad_text" (the name).
+	GuestRefused map[string]uint64 `json:"guest_refused"`
+	// GuestLimiter is the per-address guest limiter's own snapshot
+	// (addresses tracked, allowed, refused, evicted).
+	GuestLimiter limit.Stats `json:"guest_limiter"`
+	// StatsRefused counts GET /v1/stats requests refused for a missing or
+	// wrong admin token.
+	StatsRefused uint64 `json:"stats_refused"`
 }
 
-// HTTPHandler returns the engine's HTTP API:
+// httpState is the engine's HTTP-side state: the guest limiter and the
+// counters behind HTTPStats. Safe for concurrent use.
+type httpState struct {
+	guests *limit.Keyed[netip.Prefix] // nil when GuestsPerIP < 0
+
+	guestTokens      atomic.Uint64
+	guestRateLimited atomic.Uint64
+	guestBadText     atomic.Uint64
+	statsRefused     atomic.Uint64
+}
+
+func newHTTPState(cfg Config) *httpState {
+	h := &httpState{}
+	if cfg.GuestsPerIP > 0 {
+		h.guests = limit.NewKeyed[netip.Prefix](limit.Per(cfg.GuestsPerIP, time.Minute), cfg.GuestsPerIP, 0)
+	}
+	return h
+}
+
+func (h *httpState) snapshot() HTTPStats {
+	st := HTTPStats{
+		GuestTokens: h.guestTokens.Load(),
+		GuestRefused: map[string]uint64{
+			"rate_limited": h.guestRateLimited.Load(),
+			"bad_text":     h.guestBadText.Load(),
+		},
+		StatsRefused: h.statsRefused.Load(),
+	}
+	if h.guests != nil {
+		st.GuestLimiter = h.guests.Stats()
+	}
+	return st
+}
+
+// HTTPHandler returns the engine's HTTP API behind httpapi.Wrap (common
+// headers; the client address resolved with Config.TrustedProxies):
 //
 //	GET  /healthz        {"status":"ok"} (503 {"status":"shutting_down"} once Shutdown began)
-//	POST /v1/auth/guest  {"name":"optional"} -> TokenResponse
-//	GET  /v1/stats       Stats, with every service.StatsReporter's snapshot under "services"
+//	POST /v1/auth/guest  {"name":"optional"} -> TokenResponse; Config.GuestsPerIP per client address
+//	GET  /v1/stats       ServiceStats; Authorization: Bearer <Config.AdminToken> (404 without one configured)
 //
 // plus the routes of every service that implements service.Router.
 func (e *Engine) HTTPHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", e.handleHealth)
 	mux.HandleFunc("POST /v1/auth/guest", e.handleGuest)
-	mux.HandleFunc("GET /v1/stats", func(w http.ResponseWriter, r *http.Request) {
-		WriteJSON(w, http.StatusOK, e.ServiceStats())
-	})
+	mux.HandleFunc("GET /v1/stats", e.handleStats)
 	for _, s := range e.cfg.Services {
 		if r, ok := s.(service.Router); ok {
 			r.Routes(mux)
 		}
 	}
-	return mux
+	return httpapi.Wrap(mux, httpapi.Config{TrustedProxies: e.cfg.TrustedProxies, Logger: e.log})
 }
 
 func (e *Engine) handleHealth(w http.ResponseWriter, r *http.Request) {
 	select {
 	case <-e.quit:
-		WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting_down"})
+		httpapi.WriteJSON(w, r, http.StatusServiceUnavailable, map[string]string{"status": "shutting_down"})
 	default:
-		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		httpapi.WriteJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
 	}
 }
 
+// handleGuest issues a guest token. The client address's token is taken
+// first, so every attempt counts, well-formed or not.
 func (e *Engine) handleGuest(w http.ResponseWriter, r *http.Request) {
-	var req GuestRequest
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err != nil {
-		WriteError(w, http.StatusRequestEntityTooLarge, netcode.Errorf(netcode.CodeFrameTooLarge, "body above %d bytes", maxBodyBytes))
-		return
-	}
-	if len(strings.TrimSpace(string(body))) > 0 {
-		if err := json.Unmarshal(body, &req); err != nil {
-			WriteError(w, http.StatusBadRequest, netcode.Errorf(netcode.CodeBadRequest, "body is not a JSON object: %v", err))
+	if g := e.http.guests; g != nil {
+		key, now := httpapi.ClientPrefix(r), e.cfg.Now()
+		if !g.Allow(key, now) {
+			e.http.guestRateLimited.Add(1)
+			httpapi.WriteError(w, r, &httpapi.RetryAfterError{
+				RetryAfter: g.Wait(key, now),
+				Err:        netcode.Errorf(netcode.CodeRateLimited, "too many guest tokens from this address"),
+			})
 			return
 		}
 	}
-	name := strings.TrimSpace(req.Name)
-	if !validName(name) {
-		WriteError(w, http.StatusBadRequest, netcode.Errorf(netcode.CodeBadRequest, "name must be printable UTF-8 of at most %d bytes", frame.MaxNameLen))
+	var req GuestRequest
+	if err := httpapi.DecodeOptionalJSON(w, r, &req, maxBodyBytes); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	name, err := frame.CleanText(frame.TextDisplayName, req.Name)
+	if err != nil {
+		e.http.guestBadText.Add(1)
+		httpapi.WriteError(w, r, err)
 		return
 	}
 	id := "g_" + auth.NewTokenID()
@@ -95,44 +146,33 @@ func (e *Engine) handleGuest(w http.ResponseWriter, r *http.Request) {
 	}
 	tok, claims, err := e.signer.Issue(auth.Claims{UserID: id, Name: name, Guest: true}, e.cfg.Now(), e.cfg.GuestTokenTTL)
 	if err != nil {
-		e.log.Error("issuing a guest token", "err", err)
-		WriteError(w, http.StatusInternalServerError, netcode.Errorf(netcode.CodeInternal, "could not issue a token"))
+		httpapi.WriteError(w, r, err) // logged as internal
 		return
 	}
-	WriteJSON(w, http.StatusOK, TokenResponse{Token: tok, UserID: id, Name: name, Guest: true, ExpiresAt: claims.Expiry().UTC()})
+	e.http.guestTokens.Add(1)
+	httpapi.WriteJSON(w, r, http.StatusOK, TokenResponse{Token: tok, UserID: id, Name: name, Guest: true, ExpiresAt: claims.Expiry().UTC()})
 }
 
-// validName accepts display names of at most frame.MaxNameLen bytes of
-// valid UTF-8 without control characters (JSON decoding turns invalid
-// UTF-8 into U+FFFD, which is refused too).
-func validName(name string) bool {
-	if len(name) > frame.MaxNameLen || !utf8.ValidString(name) {
-		return false
+// handleStats serves ServiceStats to the holder of Config.AdminToken.
+// Without an admin token configured the endpoint does not exist (404).
+// The presented token is compared in constant time (both sides hashed
+// first, so that not even the length leaks).
+func (e *Engine) handleStats(w http.ResponseWriter, r *http.Request) {
+	if e.cfg.AdminToken == "" {
+		httpapi.WriteError(w, r, netcode.Errorf(netcode.CodeNotFound, "no admin token is configured"))
+		return
 	}
-	for _, r := range name {
-		if unicode.IsControl(r) || r == utf8.RuneError {
-			return false
-		}
+	tok, ok := httpapi.BearerToken(r)
+	if !ok {
+		e.http.statsRefused.Add(1)
+		httpapi.WriteError(w, r, netcode.Errorf(netcode.CodeNotAuthenticated, "the admin token is required"))
+		return
 	}
-	return true
-}
-
-// WriteJSON writes v as a JSON response with the given status.
-func WriteJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v) // the client may be gone; nothing to do
-}
-
-// WriteError writes err as an ErrorResponse: its code (netcode.CodeOf)
-// and, for a *netcode.CodedError, its message.
-func WriteError(w http.ResponseWriter, status int, err error) {
-	code := netcode.CodeOf(err)
-	resp := ErrorResponse{Error: code.String(), Code: uint16(code)}
-	var ce *netcode.CodedError
-	if errors.As(err, &ce) {
-		resp.Message = ce.Msg
+	got, want := sha256.Sum256([]byte(tok)), sha256.Sum256([]byte(e.cfg.AdminToken))
+	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		e.http.statsRefused.Add(1)
+		httpapi.WriteError(w, r, netcode.Errorf(netcode.CodeBadToken, "wrong admin token"))
+		return
 	}
-	WriteJSON(w, status, resp)
+	httpapi.WriteJSON(w, r, http.StatusOK, e.ServiceStats())
 }

@@ -2,15 +2,19 @@ package engine
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tickwire/tickwire/engine/httpapi"
 	"github.com/tickwire/tickwire/engine/service"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
@@ -21,8 +25,45 @@ type routedService struct{ kindClaimer }
 
 func (routedService) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/test/hello", func(w http.ResponseWriter, r *http.Request) {
-		WriteJSON(w, http.StatusOK, map[string]string{"hello": "world"})
+		httpapi.WriteJSON(w, r, http.StatusOK, map[string]string{"hello": "world", "ip": httpapi.ClientIP(r).String()})
 	})
+}
+
+// httpAnswer is a decoded answer of the engine's HTTP API.
+type httpAnswer struct {
+	status int
+	header http.Header
+	m      map[string]any
+}
+
+// code is the error code of an error answer.
+func (a httpAnswer) code() netcode.Code {
+	c, _ := a.m["code"].(float64)
+	return netcode.Code(c)
+}
+
+// httpDo sends a request to srv; headers are name/value pairs. Every
+// answer must carry the API's common headers.
+func httpDo(t *testing.T, srv *httptest.Server, method, path, body string, headers ...string) httpAnswer {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	require.NoError(t, err)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	a := httpAnswer{status: resp.StatusCode, header: resp.Header}
+	assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"), "%s %s", method, path)
+	assert.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"), "%s %s", method, path)
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		assert.Equal(t, "application/json", resp.Header.Get("Content-Type"), "%s %s", method, path)
+		require.NoError(t, json.Unmarshal(data, &a.m), "%s %s: %s", method, path, data)
+	}
+	return a
 }
 
 func TestHTTPAPI(t *testing.T) {
@@ -30,74 +71,172 @@ func TestHTTPAPI(t *testing.T) {
 	e, err := New(Config{
 		Now:           func() time.Time { return now },
 		GuestTokenTTL: time.Hour,
+		GuestsPerIP:   -1, // many requests below; TestGuestTokensPerIP tests the limit
 		Services:      []service.Service{routedService{kindClaimer{k: 40}}},
 	})
 	require.NoError(t, err)
 	srv := httptest.NewServer(e.HTTPHandler())
 	defer srv.Close()
+	do := func(method, path, body string) httpAnswer { t.Helper(); return httpDo(t, srv, method, path, body) }
 
-	do := func(method, path, body string) (int, map[string]any) {
-		t.Helper()
-		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-		require.NoError(t, err)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var m map[string]any
-		if resp.StatusCode != http.StatusMethodNotAllowed && resp.StatusCode != http.StatusNotFound {
-			assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
-			require.NoError(t, json.NewDecoder(resp.Body).Decode(&m))
-		}
-		return resp.StatusCode, m
-	}
+	a := do("GET", "/healthz", "")
+	assert.Equal(t, 200, a.status)
+	assert.Equal(t, "ok", a.m["status"])
 
-	code, m := do("GET", "/healthz", "")
-	assert.Equal(t, 200, code)
-	assert.Equal(t, "ok", m["status"])
-
-	code, m = do("POST", "/v1/auth/guest", `{"name":"  Zoë  "}`)
-	require.Equal(t, 200, code)
-	assert.Equal(t, "Zoë", m["name"])
-	assert.Equal(t, true, m["guest"])
-	assert.Equal(t, now.Add(time.Hour).UTC().Format(time.RFC3339), m["expires_at"])
-	claims, err := e.Signer().Verify(m["token"].(string), now)
+	a = do("POST", "/v1/auth/guest", `{"name":"  Zoe\u0308  "}`)
+	require.Equal(t, 200, a.status)
+	assert.Equal(t, "Zoë", a.m["name"], "trimmed and NFC-normalized by frame.CleanText")
+	assert.Equal(t, true, a.m["guest"])
+	assert.Equal(t, now.Add(time.Hour).UTC().Format(time.RFC3339), a.m["expires_at"])
+	claims, err := e.Signer().Verify(a.m["token"].(string), now)
 	require.NoError(t, err)
-	assert.Equal(t, m["user_id"], claims.UserID)
+	assert.Equal(t, a.m["user_id"], claims.UserID)
 	assert.True(t, claims.Guest)
-	_, err = e.Signer().Verify(m["token"].(string), now.Add(time.Hour))
+	_, err = e.Signer().Verify(a.m["token"].(string), now.Add(time.Hour))
 	assert.ErrorIs(t, err, netcode.CodeTokenExpired)
 
-	code, m = do("POST", "/v1/auth/guest", "")
-	require.Equal(t, 200, code)
-	assert.True(t, strings.HasPrefix(m["name"].(string), "guest-"))
+	a = do("POST", "/v1/auth/guest", "")
+	require.Equal(t, 200, a.status, "the body is optional")
+	assert.True(t, strings.HasPrefix(a.m["name"].(string), "guest-"))
 
-	for name, body := range map[string]string{
-		"not json":  `{nope`,
-		"long name": `{"name":"` + strings.Repeat("x", frame.MaxNameLen+1) + `"}`,
-		"bad utf8":  "{\"name\":\"\xff\"}",
-		"control":   `{"name":"a\u0007b"}`,
+	for name, tc := range map[string]struct {
+		body   string
+		status int
+		code   netcode.Code
+	}{
+		"not json":      {`{nope`, 400, netcode.CodeBadRequest},
+		"unknown field": {`{"name":"a","admin":true}`, 400, netcode.CodeBadRequest},
+		"trailing data": {`{"name":"a"}{"name":"b"}`, 400, netcode.CodeBadRequest},
+		"over size":     {`{"name":"` + strings.Repeat("x", 5000) + `"}`, 413, netcode.CodeFrameTooLarge},
+		"long name":     {`{"name":"` + strings.Repeat("x", frame.MaxNameLen+1) + `"}`, 400, netcode.CodeBadText},
+		"bad utf8":      {"{\"name\":\"\xff\"}", 400, netcode.CodeBadText},
+		"control":       {`{"name":"a\u0007b"}`, 400, netcode.CodeBadText},
+		"bidi override": {`{"name":"abc\u202Edef"}`, 400, netcode.CodeBadText},
+		"zero width":    {`{"name":"ali\u200Bce"}`, 400, netcode.CodeBadText},
 	} {
-		code, m = do("POST", "/v1/auth/guest", body)
-		assert.Equal(t, 400, code, name)
-		assert.Equal(t, "bad_request", m["error"], name)
-		assert.EqualValues(t, netcode.CodeBadRequest, m["code"], name)
+		a = do("POST", "/v1/auth/guest", tc.body)
+		assert.Equal(t, tc.status, a.status, name)
+		assert.Equal(t, tc.code, a.code(), name)
+		assert.Equal(t, tc.code.String(), a.m["error"], name)
 	}
-	code, _ = do("POST", "/v1/auth/guest", `{"name":"`+strings.Repeat("x", 5000)+`"}`)
-	assert.Equal(t, 413, code)
-	code, _ = do("GET", "/v1/auth/guest", "")
-	assert.Equal(t, 405, code)
+	assert.EqualValues(t, 5, e.Stats().HTTP.GuestRefused["bad_text"], "names refused by the text rule are counted")
+	assert.EqualValues(t, 2, e.Stats().HTTP.GuestTokens)
 
-	code, m = do("GET", "/v1/test/hello", "")
-	assert.Equal(t, 200, code)
-	assert.Equal(t, "world", m["hello"])
-
-	code, m = do("GET", "/v1/stats", "")
-	assert.Equal(t, 200, code)
-	assert.Contains(t, m, "sessions_open")
-	assert.Contains(t, m, "drops")
+	a = do("GET", "/v1/test/hello", "")
+	assert.Equal(t, 200, a.status)
+	assert.Equal(t, "world", a.m["hello"])
+	assert.Equal(t, "127.0.0.1", a.m["ip"], "service routes run behind the same middleware")
 
 	require.NoError(t, e.Shutdown(t.Context()))
-	code, m = do("GET", "/healthz", "")
-	assert.Equal(t, 503, code)
-	assert.Equal(t, "shutting_down", m["status"])
+	a = do("GET", "/healthz", "")
+	assert.Equal(t, 503, a.status)
+	assert.Equal(t, "shutting_down", a.m["status"])
+}
+
+// TestGuestTokensPerIP: GuestsPerIP tokens per client address per minute;
+// past it 429 rate_limited with Retry-After, counted; another address is
+// not affected; a forged X-Forwarded-For does not reset the count, the
+// same header from a trusted proxy names another client.
+func TestGuestTokensPerIP(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(time.Unix(1_700_000_000, 0).UnixNano())
+	for name, tc := range map[string]struct {
+		trusted   []netip.Prefix
+		xffCounts bool // whether X-Forwarded-For names another client
+	}{
+		"no trusted proxy":    {nil, false},
+		"loopback is a proxy": {[]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, true},
+	} {
+		e, err := New(Config{
+			Now:            func() time.Time { return time.Unix(0, clock.Load()) },
+			GuestsPerIP:    3,
+			TrustedProxies: tc.trusted,
+		})
+		require.NoError(t, err)
+		srv := httptest.NewServer(e.HTTPHandler())
+		for i := range 3 {
+			require.Equal(t, 200, httpDo(t, srv, "POST", "/v1/auth/guest", "").status, "%s: token %d within the burst", name, i)
+		}
+		a := httpDo(t, srv, "POST", "/v1/auth/guest", "")
+		require.Equal(t, 429, a.status, name)
+		assert.Equal(t, netcode.CodeRateLimited, a.code(), name)
+		assert.Equal(t, "20", a.header.Get("Retry-After"), "%s: 3 per minute refills one every 20s", name)
+		assert.True(t, netcode.CodeRateLimited.MayReconnect())
+
+		a = httpDo(t, srv, "POST", "/v1/auth/guest", "", "X-Forwarded-For", "198.51.100.7")
+		if tc.xffCounts {
+			assert.Equal(t, 200, a.status, "%s: the client a trusted proxy names has its own bucket", name)
+		} else {
+			assert.Equal(t, 429, a.status, "%s: a forged X-Forwarded-For is ignored", name)
+		}
+
+		st := e.Stats().HTTP
+		assert.EqualValues(t, map[string]uint64{"rate_limited": 2 - b2u(tc.xffCounts), "bad_text": 0}, st.GuestRefused, name)
+		assert.EqualValues(t, 3+b2u(tc.xffCounts), st.GuestTokens, name)
+		assert.EqualValues(t, 2-b2u(tc.xffCounts), st.GuestLimiter.Refused, name)
+
+		clock.Add(int64(20 * time.Second))
+		assert.Equal(t, 200, httpDo(t, srv, "POST", "/v1/auth/guest", "").status, "%s: refilled after Retry-After", name)
+		assert.Equal(t, 200, httpDo(t, srv, "GET", "/healthz", "").status, "%s: the server stays healthy", name)
+		srv.Close()
+		require.NoError(t, e.Shutdown(t.Context()))
+	}
+
+	e, err := New(Config{GuestsPerIP: -1})
+	require.NoError(t, err)
+	srv := httptest.NewServer(e.HTTPHandler())
+	defer srv.Close()
+	for i := range DefaultGuestsPerIP + 5 {
+		require.Equal(t, 200, httpDo(t, srv, "POST", "/v1/auth/guest", "").status, "negative lifts the limit (%d)", i)
+	}
+	e, err = New(Config{})
+	require.NoError(t, err)
+	assert.Equal(t, DefaultGuestsPerIP, e.Config().GuestsPerIP, "on by default")
+	_, err = New(Config{TrustedProxies: []netip.Prefix{{}}})
+	assert.ErrorIs(t, err, ErrBadConfig)
+}
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestStatsAdminToken: GET /v1/stats is 404 without an admin token
+// configured, 401 without or with a wrong bearer token, and the engine's
+// counters with the right one.
+func TestStatsAdminToken(t *testing.T) {
+	e, err := New(Config{})
+	require.NoError(t, err)
+	srv := httptest.NewServer(e.HTTPHandler())
+	a := httpDo(t, srv, "GET", "/v1/stats", "", "Authorization", "Bearer anything")
+	assert.Equal(t, 404, a.status, "no admin token configured: the endpoint is off")
+	assert.Equal(t, netcode.CodeNotFound, a.code())
+	assert.NotContains(t, a.m, "sessions_open")
+	srv.Close()
+
+	const token = "s3cret-admin-token-0123456789"
+	e, err = New(Config{AdminToken: token})
+	require.NoError(t, err)
+	srv = httptest.NewServer(e.HTTPHandler())
+	defer srv.Close()
+	a = httpDo(t, srv, "GET", "/v1/stats", "")
+	assert.Equal(t, 401, a.status)
+	assert.Equal(t, netcode.CodeNotAuthenticated, a.code())
+	assert.Equal(t, `Bearer realm="tickwire"`, a.header.Get("WWW-Authenticate"))
+	for _, wrong := range []string{"wrong", token + "x", token[:len(token)-1], strings.ToUpper(token)} {
+		a = httpDo(t, srv, "GET", "/v1/stats", "", "Authorization", "Bearer "+wrong)
+		assert.Equal(t, 401, a.status, wrong)
+		assert.Equal(t, netcode.CodeBadToken, a.code(), wrong)
+		assert.Equal(t, `Bearer realm="tickwire", error="invalid_token"`, a.header.Get("WWW-Authenticate"))
+		assert.NotContains(t, a.m, "sessions_open", wrong)
+	}
+	a = httpDo(t, srv, "GET", "/v1/stats", "", "Authorization", "Bearer "+token)
+	require.Equal(t, 200, a.status)
+	assert.Contains(t, a.m, "sessions_open")
+	assert.Contains(t, a.m, "drops")
+	httpStats, ok := a.m["http"].(map[string]any)
+	require.True(t, ok, "%v", a.m)
+	assert.EqualValues(t, 5, httpStats["stats_refused"], "refusals are counted")
 }

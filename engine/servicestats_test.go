@@ -46,7 +46,7 @@ func (plainService) HandleFrame(time.Time, service.Peer, netcode.Channel, frame.
 
 func TestStatsServeServiceSnapshots(t *testing.T) {
 	svc := &countingService{name: "counting"}
-	e, err := New(Config{Services: []service.Service{svc, plainService{}}})
+	e, err := New(Config{Services: []service.Service{svc, plainService{}}, AdminToken: "admin"})
 	require.NoError(t, err)
 	defer func() { require.NoError(t, e.Shutdown(t.Context())) }()
 	srv := httptest.NewServer(e.HTTPHandler())
@@ -54,7 +54,10 @@ func TestStatsServeServiceSnapshots(t *testing.T) {
 
 	get := func() map[string]any {
 		t.Helper()
-		resp, err := http.Get(srv.URL + "/v1/stats")
+		req, err := http.NewRequest("GET", srv.URL+"/v1/stats", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer admin")
+		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		require.Equal(t, http.StatusOK, resp.StatusCode)

@@ -35,6 +35,9 @@ type Stats struct {
 	// before they became sessions, by reason: "per_ip"
 	// (MaxSessionsPerIP), "global" (MaxSessions).
 	SessionsRefused map[string]uint64 `json:"sessions_refused"`
+	// HTTP counts what the engine's own HTTP endpoints issued and refused
+	// (guest tokens, GET /v1/stats without the admin token).
+	HTTP HTTPStats `json:"http"`
 	// Listeners holds, by "transport/address", the snapshot of every
 	// listener that implements netcode.ListenerStatsReporter (KCP:
 	// handshakes, refusals, spoofed and malformed datagrams dropped).
