@@ -129,7 +129,12 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			s.closeAll()
 		}
 	}()
+	// The data directory holds the database and the token key: private
+	// to the server's user, narrowed if it already existed wider.
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: data dir: %w", err)
+	}
+	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: data dir: %w", err)
 	}
 	dbPath := filepath.Join(cfg.DataDir, DBFile)

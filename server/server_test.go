@@ -66,9 +66,12 @@ func TestServesTheListedTransports(t *testing.T) {
 	assert.NotEmpty(t, srv.Addr("tcp"))
 }
 
-// The data directory and the token key are private to the server's user.
+// The data directory and the token key are private to the server's user,
+// even when the directory existed with wider permissions.
 func TestDataDirIsPrivate(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	require.NoError(t, os.Chmod(dir, 0o755))
 	servertest.Start(t, server.Config{DataDir: dir})
 	info, err := os.Stat(dir)
 	require.NoError(t, err)

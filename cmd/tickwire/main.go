@@ -76,6 +76,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	maxRooms := fs.Int("max-rooms", envInt(env, "TICKWIRE_MAX_ROOMS"), "client-created rooms open on the server, 0 = default 10000 (env TICKWIRE_MAX_ROOMS)")
 	maxClientHz := fs.Int("max-client-tick-rate", envInt(env, "TICKWIRE_MAX_CLIENT_TICK_RATE"), "highest tick rate of a client-created room in Hz (higher requests are lowered), 0 = default 30 (env TICKWIRE_MAX_CLIENT_TICK_RATE)")
 	emptyTTL := fs.Duration("empty-room-ttl", envDuration(env, "TICKWIRE_EMPTY_ROOM_TTL"), "longest life of an empty client-created room, 0 = default 30s (env TICKWIRE_EMPTY_ROOM_TTL)")
+	maxHashes := fs.Int("max-concurrent-hashes", envInt(env, "TICKWIRE_MAX_CONCURRENT_HASHES"), "password hashes (argon2id) computed at once, 0 = default GOMAXPROCS (env TICKWIRE_MAX_CONCURRENT_HASHES)")
+	hashQueue := fs.Int("max-hash-queue", envInt(env, "TICKWIRE_MAX_HASH_QUEUE"), "logins and registrations waiting for a hashing slot before server_busy, 0 = default 64, -1 = none wait (env TICKWIRE_MAX_HASH_QUEUE)")
+	maxInvites := fs.Int("max-pending-invites", envInt(env, "TICKWIRE_MAX_PENDING_INVITES"), "pending group invitations one user may hold, 0 = default 100 (env TICKWIRE_MAX_PENDING_INVITES)")
 	syncMode := fs.String("sqlite-synchronous", env("TICKWIRE_SQLITE_SYNCHRONOUS", "full"), "SQLite durability: full (an acknowledged write survives power loss) or normal (faster; the last writes before a power loss may be lost) (env TICKWIRE_SQLITE_SYNCHRONOUS)")
 	shutdown := fs.Duration("shutdown-timeout", envDuration(env, "TICKWIRE_SHUTDOWN_TIMEOUT"), "graceful shutdown bound, 0 = default 10s (env TICKWIRE_SHUTDOWN_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
@@ -98,7 +101,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 		return options{}, fmt.Errorf("-token-key: %d bytes, want at least 32", len(*tokenKey))
 	}
 	if *maxFrame < 0 || *maxFPS < -1 || *guestTTL < 0 || *shutdown < 0 || *heartbeat < 0 || *idle < 0 ||
-		*maxPerIP < -1 || *maxSessions < -1 || *maxRoomsPerUser < 0 || *maxRooms < 0 || *maxClientHz < 0 || *emptyTTL < 0 {
+		*maxPerIP < -1 || *maxSessions < -1 || *maxRoomsPerUser < 0 || *maxRooms < 0 || *maxClientHz < 0 || *emptyTTL < 0 ||
+		*maxHashes < 0 || *hashQueue < -1 || *maxInvites < 0 {
 		return options{}, errors.New("limits and durations must not be negative")
 	}
 	hb, it := *heartbeat, *idle
@@ -133,6 +137,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	o.srv.Rooms.MaxRooms = *maxRooms
 	o.srv.Rooms.MaxClientTickRate = *maxClientHz
 	o.srv.Rooms.EmptyRoomTTL = *emptyTTL
+	o.srv.Accounts.MaxConcurrentHashes = *maxHashes
+	o.srv.Accounts.MaxHashQueue = *hashQueue
+	o.srv.Social.MaxPendingInvites = *maxInvites
 	sync, err := store.ParseSynchronous(*syncMode)
 	if err != nil {
 		return options{}, fmt.Errorf("-sqlite-synchronous: %w", err)

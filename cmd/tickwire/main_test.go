@@ -92,6 +92,7 @@ func TestParseLimits(t *testing.T) {
 	o, err = parse([]string{
 		"-max-sessions-per-ip", "-1", "-max-sessions", "500", "-max-rooms-per-user", "3", "-max-rooms", "40",
 		"-max-client-tick-rate", "60", "-empty-room-ttl", "5s", "-sqlite-synchronous", "normal",
+		"-max-concurrent-hashes", "2", "-max-hash-queue", "-1", "-max-pending-invites", "7",
 	}, envOf(map[string]string{"TICKWIRE_MAX_SESSIONS_PER_IP": "9"}), io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, -1, o.srv.Engine.MaxSessionsPerIP)
@@ -101,6 +102,9 @@ func TestParseLimits(t *testing.T) {
 	assert.Equal(t, 60, o.srv.Rooms.MaxClientTickRate)
 	assert.Equal(t, 5*time.Second, o.srv.Rooms.EmptyRoomTTL)
 	assert.Equal(t, store.SyncNormal, o.srv.Synchronous)
+	assert.Equal(t, 2, o.srv.Accounts.MaxConcurrentHashes)
+	assert.Equal(t, -1, o.srv.Accounts.MaxHashQueue)
+	assert.Equal(t, 7, o.srv.Social.MaxPendingInvites)
 
 	o, err = parse(nil, envOf(map[string]string{"TICKWIRE_MAX_SESSIONS_PER_IP": "9"}), io.Discard)
 	require.NoError(t, err)
