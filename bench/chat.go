@@ -172,7 +172,7 @@ func runChatTransport(ctx context.Context, env *Env, cfg ChatConfig, t string) (
 		if err != nil {
 			return nil, err
 		}
-		defer px.Close()
+		defer func() { _ = px.Close() }() // the impairment proxy ends with the run
 		addr = px.Addr()
 		if r := px.Removed(); r != "" {
 			note = "tcp proxy can only delay/throttle: " + r

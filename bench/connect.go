@@ -109,7 +109,7 @@ func runConnectTransport(ctx context.Context, env *Env, cfg ConnectConfig, t str
 		if px, err = startProxy(ctx, env, t, addr, cfg.Impairment, cfg.Seed); err != nil {
 			return res, err
 		}
-		defer px.Close()
+		defer func() { _ = px.Close() }() // the impairment proxy ends with the run
 		addr = px.Addr()
 		if r := px.Removed(); r != "" {
 			res.Note = "tcp proxy can only delay/throttle: " + r

@@ -340,7 +340,7 @@ func openEchoRunner(ctx context.Context, env *Env, cfg EchoConfig, t string, bar
 	}
 	if r.link, err = dialLink(ctx, env, t, addr, cfg.Size); err != nil {
 		if r.px != nil {
-			r.px.Close()
+			_ = r.px.Close() // the run's own error is the one reported
 		}
 		r.bar.Stop()
 		return nil, err
@@ -498,7 +498,7 @@ func (r *echoRunner) finish() error {
 	err := r.link.close()
 	r.wg.Wait()
 	if r.px != nil {
-		r.px.Close()
+		_ = r.px.Close() // the impairment proxy ends with the run
 	}
 	r.closed = true
 	if err != nil {
@@ -525,10 +525,10 @@ func (r *echoRunner) abort() {
 	}
 	r.closed = true
 	r.bar.Stop()
-	r.link.close()
+	_ = r.link.close() // the results are in; a close error changes none of them
 	r.wg.Wait()
 	if r.px != nil {
-		r.px.Close()
+		_ = r.px.Close() // the impairment proxy ends with the run
 	}
 }
 

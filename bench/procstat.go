@@ -25,7 +25,7 @@ func ReadProc(pid int) (ProcSnapshot, error) {
 	s := ProcSnapshot{At: time.Now()}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return s, fmt.Errorf("%w: %v", ErrNoProc, err)
+		return s, fmt.Errorf("%w: %w", ErrNoProc, err)
 	}
 	cpu, err := parseStatCPU(string(stat))
 	if err != nil {
@@ -34,7 +34,7 @@ func ReadProc(pid int) (ProcSnapshot, error) {
 	s.CPU = cpu
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return s, fmt.Errorf("%w: %v", ErrNoProc, err)
+		return s, fmt.Errorf("%w: %w", ErrNoProc, err)
 	}
 	s.RSSBytes, s.HWMBytes = parseStatusMem(string(status))
 	return s, nil

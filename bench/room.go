@@ -185,7 +185,7 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 		if px, err = startProxy(ctx, env, t, addr, cfg.Impairment, cfg.Seed); err != nil {
 			return res, nil, err
 		}
-		defer px.Close()
+		defer func() { _ = px.Close() }() // the impairment proxy ends with the run
 		addr = px.Addr()
 		if r := px.Removed(); r != "" {
 			res.Note = "tcp proxy can only delay/throttle: " + r
@@ -362,7 +362,7 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 		res.SetExtra("bad_ticks", float64(bad))
 	}
 	var wire uint64
-	src := "client transport stats"
+	var src string
 	if px != nil {
 		wire, src = px.WireBytes(), "impair proxy (whole run)"
 	} else {
@@ -495,22 +495,19 @@ func parallel(ctx context.Context, n, par int, f func(ctx context.Context, i int
 	return ctx.Err()
 }
 
-// waitUntil polls cond every 10 ms for at most d.
-func waitUntil(ctx context.Context, d time.Duration, cond func() bool) bool {
+// waitUntil polls cond every 10 ms until it holds, d passes or ctx ends;
+// the caller reads what arrived either way.
+func waitUntil(ctx context.Context, d time.Duration, cond func() bool) {
 	deadline := time.Now().Add(d)
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
+	for !cond() && time.Now().Before(deadline) {
 		select {
 		case <-t.C:
 		case <-ctx.Done():
-			return false
+			return
 		}
 	}
-	return true
 }
 
 // usageSampler reads /proc for the server (and this process) at the

@@ -88,11 +88,10 @@ func (c *memConn) Close(code netcode.Code, reason string) error {
 	return nil
 }
 
-func (c *memConn) Stats() netcode.Stats    { return netcode.Stats{Transport: "mem"} }
-func (c *memConn) Transport() string       { return "mem" }
-func (c *memConn) LocalAddr() net.Addr     { return memAddr("local") }
-func (c *memConn) RemoteAddr() net.Addr    { return memAddr("remote") }
-func (c *memConn) closed() <-chan struct{} { return c.done }
+func (c *memConn) Stats() netcode.Stats { return netcode.Stats{Transport: "mem"} }
+func (c *memConn) Transport() string    { return "mem" }
+func (c *memConn) LocalAddr() net.Addr  { return memAddr("local") }
+func (c *memConn) RemoteAddr() net.Addr { return memAddr("remote") }
 
 // memListener hands out the server ends of pairs made by dial.
 type memListener struct {

@@ -147,7 +147,7 @@ func parseHash(s string) (Argon2Params, []byte, []byte, error) {
 	}
 	p.SaltLen, p.KeyLen = uint32(len(salt)), uint32(len(key))
 	if err := p.validate(); err != nil {
-		return Argon2Params{}, nil, nil, fmt.Errorf("%w: %v", errBadHash, err)
+		return Argon2Params{}, nil, nil, fmt.Errorf("%w: %w", errBadHash, err)
 	}
 	return p, salt, key, nil
 }

@@ -107,14 +107,13 @@ func (c *collector) waitUntil(t *testing.T, what string, cond func() bool) {
 }
 
 type udpHarness struct {
-	epoch        time.Time
-	proxy        *UDPProxy
-	server       *net.UDPConn
-	client       *net.UDPConn
-	atServer     *collector
-	atClient     *collector
-	clientAtSrv  *net.UDPAddr // the proxy's upstream socket for client, as the server sees it
-	serverEchoes bool
+	epoch       time.Time
+	proxy       *UDPProxy
+	server      *net.UDPConn
+	client      *net.UDPConn
+	atServer    *collector
+	atClient    *collector
+	clientAtSrv *net.UDPAddr // the proxy's upstream socket for client, as the server sees it
 }
 
 func newUDPHarness(t *testing.T, cfg Config) *udpHarness {

@@ -153,7 +153,7 @@ func (c *Conn) ReadMessage() (netcode.Channel, []byte, error) {
 		c.mu.Lock()
 		term := c.termErr
 		c.mu.Unlock()
-		if term == netcode.ErrClosed { // closed locally: nothing more
+		if errors.Is(term, netcode.ErrClosed) { // closed locally: nothing more
 			return 0, nil, term
 		}
 		msg, ok, err := c.nextReliable()

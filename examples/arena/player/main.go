@@ -52,7 +52,7 @@ func play(httpBase, addr, transport, name, label string, ticks int) error {
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }() // leaving: the game's result is what matters
 	p, err := arena.Join(ctx, c, label)
 	if err != nil {
 		return err
