@@ -153,14 +153,27 @@ func ok(ref uint32, err error) (frame.Frame, error) {
 func (s *Service) ackPeer(ps *peerState, upTo uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	upTo = min(upTo, ps.sentThrough)
-	u := ps.user
-	if upTo > u.acked {
-		u.acked = upTo
-		s.ackDirty[u.id] = max(s.ackDirty[u.id], upTo)
-	}
+	upTo = s.ackLocked(ps.user.id, upTo, ps.sentThrough)
 	if ps.waitAck != 0 && upTo >= ps.waitAck {
 		ps.waitAck = 0
 		s.enqueueLocked(ps)
 	}
+}
+
+// ackLocked is the one acknowledgement rule, for sessions and the HTTP
+// inbox alike: user's cursor moves up to upTo clamped to delivered, the
+// newest message id delivered over the acknowledging path, so that an id
+// beyond it cannot skip a message stored later. It returns the clamped id;
+// the cursor is written by the next flush (flushAcks). s.mu is held.
+func (s *Service) ackLocked(user string, upTo, delivered uint64) uint64 {
+	upTo = min(upTo, delivered)
+	acked := s.ackDirty[user]
+	if u := s.online[user]; u != nil {
+		acked = max(acked, u.acked)
+		u.acked = max(u.acked, upTo)
+	}
+	if upTo > acked {
+		s.ackDirty[user] = upTo
+	}
+	return upTo
 }

@@ -164,21 +164,44 @@ func (s *Service) Inbox(ctx context.Context, user string, n int) ([]frame.ChatMe
 		return nil, err
 	}
 	msgs, _ = fitFirst(s, msgs, messageSize)
+	if len(msgs) > 0 {
+		last := msgs[len(msgs)-1].ID
+		s.mu.Lock()
+		if _, ok := s.httpSent[user]; ok || len(s.httpSent) < maxHTTPSent {
+			s.httpSent[user] = max(s.httpSent[user], last)
+		}
+		s.mu.Unlock()
+	}
 	return msgs, nil
 }
 
+// maxHTTPSent bounds the users whose HTTP inbox deliveries are remembered
+// until acknowledged. Past it a delivery is not remembered, and the ack
+// that follows moves the cursor only as far as the user's sessions were
+// sent: the messages are delivered again, never lost.
+const maxHTTPSent = 100_000
+
 // Ack moves user's acknowledgement cursor up to upTo (for the HTTP API;
-// sessions send MessageAck).
+// sessions send MessageAck), clamped by the rule of MessageAck (ackLocked)
+// to what was delivered to the user: returned by Inbox, or sent to one of
+// its sessions. The cursor is stored before Ack returns.
 func (s *Service) Ack(ctx context.Context, user string, upTo uint64) error {
-	if err := s.st.AdvanceCursor(ctx, user, upTo); err != nil {
-		return err
-	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if u := s.online[user]; u != nil && upTo > u.acked {
-		u.acked = upTo
+	delivered := s.httpSent[user]
+	if u := s.online[user]; u != nil {
+		for _, ps := range u.peers {
+			delivered = max(delivered, ps.sentThrough)
+		}
 	}
-	return nil
+	upTo = s.ackLocked(user, upTo, delivered)
+	if upTo >= s.httpSent[user] {
+		delete(s.httpSent, user)
+	}
+	s.mu.Unlock()
+	if upTo == 0 {
+		return nil
+	}
+	return s.st.AdvanceCursor(ctx, user, upTo)
 }
 
 // SetPresence sets user's own presence (PresenceOnline, or PresenceAway

@@ -35,6 +35,7 @@ type Service struct {
 	peers    map[uint64]*peerState
 	syncQ    []*peerState
 	ackDirty map[string]uint64 // cursors not yet written
+	httpSent map[string]uint64 // newest message id the HTTP inbox returned, by user, until acknowledged (at most maxHTTPSent)
 
 	wake  chan struct{} // capacity 1: coalesced wakeup of the backlog workers
 	stats counters
@@ -120,6 +121,7 @@ func New(cfg Config) (*Service, error) {
 		online:   map[string]*userState{},
 		peers:    map[uint64]*peerState{},
 		ackDirty: map[string]uint64{},
+		httpSent: map[string]uint64{},
 		wake:     make(chan struct{}, 1),
 	}, nil
 }
