@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tickwire/tickwire/engine/auth"
+	"github.com/tickwire/tickwire/engine/httpapi"
 	"github.com/tickwire/tickwire/engine/service"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
@@ -146,19 +145,19 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// RemoteIP is the default Config.ClientIP: the IP of r.RemoteAddr, with
-// IPv6 addresses cut to their /64 (one host usually holds a whole /64).
+// RemoteIP is the default Config.ClientIP: the client address the HTTP
+// layer resolved (httpapi.ClientIP: the TCP peer, or the client a trusted
+// proxy names), with IPv6 addresses cut to their /64 (one host usually
+// holds a whole /64).
 func RemoteIP(r *http.Request) string {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
+	p := httpapi.ClientPrefix(r)
+	switch {
+	case !p.IsValid():
 		return r.RemoteAddr
+	case p.Addr().Is4():
+		return p.Addr().String()
 	}
-	a := ap.Addr().Unmap()
-	if a.Is6() {
-		p, _ := a.Prefix(64) // never fails for a valid IPv6 address and 64 bits
-		return p.String()
-	}
-	return a.String()
+	return p.String()
 }
 
 // Service is the accounts HTTP API and the revocation check of the
@@ -334,15 +333,7 @@ func (s *Service) Authenticate(r *http.Request) (auth.Claims, error) {
 
 // BearerToken returns the token of an "Authorization: Bearer <token>"
 // header (the scheme is case-insensitive).
-func BearerToken(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	token = strings.TrimSpace(token)
-	return token, token != ""
-}
+func BearerToken(r *http.Request) (string, bool) { return httpapi.BearerToken(r) }
 
 // revoke marks a token revoked. A registered user's token goes in memory
 // and then in the store; a guest's in the bounded in-memory guest set only
