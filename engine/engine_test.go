@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -229,36 +230,44 @@ func TestHandshakeAndSessionFrames(t *testing.T) {
 }
 
 func TestHelloRejected(t *testing.T) {
-	h := start(t, Config{})
 	other, err := auth.NewSigner(auth.RandomKey())
 	require.NoError(t, err)
-	foreign, _, err := other.Issue(auth.Claims{UserID: "x"}, time.Now(), time.Hour)
-	require.NoError(t, err)
-	expired, _, err := h.e.Signer().Issue(auth.Claims{UserID: "x"}, time.Now().Add(-2*time.Hour), time.Hour)
-	require.NoError(t, err)
+	issue := func(h *harness, s *auth.Signer, at time.Time) string {
+		tok, _, err := s.Issue(auth.Claims{UserID: "x"}, at, time.Hour)
+		require.NoError(h.t, err)
+		return tok
+	}
 
+	// Tokens are issued inside each bubble, on its clock and engine.
 	cases := map[string]struct {
-		hello frame.Hello
+		hello func(h *harness) frame.Hello
 		code  netcode.Code
 	}{
-		"garbage token": {frame.Hello{Version: frame.ProtocolVersion, Token: "nope"}, netcode.CodeBadToken},
-		"empty token":   {frame.Hello{Version: frame.ProtocolVersion}, netcode.CodeBadToken},
-		"foreign key":   {frame.Hello{Version: frame.ProtocolVersion, Token: foreign}, netcode.CodeBadToken},
-		"expired":       {frame.Hello{Version: frame.ProtocolVersion, Token: expired}, netcode.CodeTokenExpired},
-		"wrong version": {frame.Hello{Version: 99, Token: h.token("v", time.Hour)}, netcode.CodeProtocolVersion},
+		"garbage token": {func(*harness) frame.Hello { return frame.Hello{Version: frame.ProtocolVersion, Token: "nope"} }, netcode.CodeBadToken},
+		"empty token":   {func(*harness) frame.Hello { return frame.Hello{Version: frame.ProtocolVersion} }, netcode.CodeBadToken},
+		"foreign key": {func(h *harness) frame.Hello {
+			return frame.Hello{Version: frame.ProtocolVersion, Token: issue(h, other, time.Now())}
+		}, netcode.CodeBadToken},
+		"expired": {func(h *harness) frame.Hello {
+			return frame.Hello{Version: frame.ProtocolVersion, Token: issue(h, h.e.Signer(), time.Now().Add(-2*time.Hour))}
+		}, netcode.CodeTokenExpired},
+		"wrong version": {func(h *harness) frame.Hello { return frame.Hello{Version: 99, Token: h.token("v", time.Hour)} }, netcode.CodeProtocolVersion},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			c, ok := h.l.dial(64)
-			require.True(t, ok)
-			p := peertest.New(t, c, wait).Pump() // failures belong to the subtest
-			p.Send(netcode.Reliable, &tc.hello)
-			p.ExpectError(tc.code)
-			p.ExpectClosed(tc.code)
+			synctest.Test(t, func(t *testing.T) {
+				h := start(t, Config{})
+				p := h.dial(64)
+				hello := tc.hello(h)
+				p.Send(netcode.Reliable, &hello)
+				p.ExpectError(tc.code)
+				p.ExpectClosed(tc.code)
+				synctest.Wait()
+				assert.Zero(t, h.e.Stats().SessionsOpen)
+				assert.Zero(t, h.e.Stats().Handshakes)
+			})
 		})
 	}
-	require.Eventually(t, func() bool { return h.e.Stats().SessionsOpen == 0 }, wait, time.Millisecond)
-	assert.Zero(t, h.e.Stats().Handshakes)
 }
 
 func TestTokenCheck(t *testing.T) {
@@ -277,24 +286,27 @@ func TestTokenCheck(t *testing.T) {
 }
 
 func TestBadInputBeforeHelloThenTooManyErrors(t *testing.T) {
-	h := start(t, Config{MaxBadFrames: 4})
-	p := h.dial(64)
-	p.Send(netcode.Reliable, &frame.Ping{ClientTimeUs: 1})
-	p.ExpectError(netcode.CodeNotAuthenticated)
-	p.SendRaw(netcode.Reliable, []byte{0xc1, 0xff, 0x00})
-	p.ExpectError(netcode.CodeBadFrame)
-	p.SendRaw(netcode.Unreliable, []byte{0x93, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xff}) // Hello with a 4 GiB string
-	p.ExpectError(netcode.CodeBadFrame)
-	p.SendRaw(netcode.Reliable, make([]byte, DefaultMaxFrameSize+1))
-	p.ExpectError(netcode.CodeFrameTooLarge)
-	p.ExpectClosed(netcode.CodeTooManyErrors)
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, Config{MaxBadFrames: 4})
+		p := h.dial(64)
+		p.Send(netcode.Reliable, &frame.Ping{ClientTimeUs: 1})
+		p.ExpectError(netcode.CodeNotAuthenticated)
+		p.SendRaw(netcode.Reliable, []byte{0xc1, 0xff, 0x00})
+		p.ExpectError(netcode.CodeBadFrame)
+		p.SendRaw(netcode.Unreliable, []byte{0x93, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xff}) // Hello with a 4 GiB string
+		p.ExpectError(netcode.CodeBadFrame)
+		p.SendRaw(netcode.Reliable, make([]byte, DefaultMaxFrameSize+1))
+		p.ExpectError(netcode.CodeFrameTooLarge)
+		p.ExpectClosed(netcode.CodeTooManyErrors)
 
-	// Other sessions are untouched.
-	q := h.dial(64)
-	q.Hello(h.token("bob", time.Hour))
-	q.Send(netcode.Reliable, &frame.Ping{ClientTimeUs: 1})
-	q.NextKind(frame.KindPong, nil)
-	require.Eventually(t, func() bool { return h.e.Stats().Closes["too_many_errors"] == 1 }, wait, time.Millisecond)
+		// Other sessions are untouched.
+		q := h.dial(64)
+		q.Hello(h.token("bob", time.Hour))
+		q.Send(netcode.Reliable, &frame.Ping{ClientTimeUs: 1})
+		q.NextKind(frame.KindPong, nil)
+		synctest.Wait() // every session goroutine idle: the closed one is counted
+		assert.EqualValues(t, 1, h.e.Stats().Closes["too_many_errors"])
+	})
 }
 
 func TestAuthenticatedErrors(t *testing.T) {
@@ -341,62 +353,74 @@ func TestRefusedRequestsCarryTheirRef(t *testing.T) {
 }
 
 func TestCloseLingerEndsWhenPeerCloses(t *testing.T) {
-	h := start(t, Config{CloseLinger: time.Hour})
-	p := h.dial(64)
-	p.Send(netcode.Reliable, &frame.Hello{Version: frame.ProtocolVersion, Token: "bad"})
-	p.ExpectError(netcode.CodeBadToken)
-	var c frame.Close
-	p.NextKind(frame.KindClose, &c)
-	require.NoError(t, p.Conn.Close(netcode.CodeOK, "bye"))
-	require.Eventually(t, func() bool { return h.e.Stats().SessionsOpen == 0 }, wait, time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, Config{CloseLinger: time.Hour})
+		p := h.dial(64)
+		p.Send(netcode.Reliable, &frame.Hello{Version: frame.ProtocolVersion, Token: "bad"})
+		p.ExpectError(netcode.CodeBadToken)
+		var c frame.Close
+		p.NextKind(frame.KindClose, &c)
+		require.NoError(t, p.Conn.Close(netcode.CodeOK, "bye"))
+		synctest.Wait() // the clock has not moved: an hour of linger would still hold the session
+		assert.Zero(t, h.e.Stats().SessionsOpen)
+	})
 }
 
 func TestServiceClosesPeer(t *testing.T) {
-	h := start(t, Config{})
-	p := h.dial(64)
-	p.Hello(h.token("kicked", time.Hour))
-	p.Send(netcode.Reliable, &testReq{Ref: 3, Action: actKick})
-	var ok frame.OK
-	p.NextKind(frame.KindOK, &ok) // queued before Close: flushed first
-	assert.EqualValues(t, 3, ok.Ref)
-	// The reason is cut to the limit clients decode with, on a character
-	// boundary.
-	var c frame.Close
-	p.NextKind(frame.KindClose, &c)
-	assert.Equal(t, netcode.CodeReplaced, c.Code)
-	assert.Equal(t, strings.Repeat("é", frame.MaxMessageLen/2), c.Reason)
-	require.Eventually(t, func() bool { return h.e.Stats().Closes["replaced"] == 1 }, wait, time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, Config{})
+		p := h.dial(64)
+		p.Hello(h.token("kicked", time.Hour))
+		p.Send(netcode.Reliable, &testReq{Ref: 3, Action: actKick})
+		var ok frame.OK
+		p.NextKind(frame.KindOK, &ok) // queued before Close: flushed first
+		assert.EqualValues(t, 3, ok.Ref)
+		// The reason is cut to the limit clients decode with, on a character
+		// boundary.
+		var c frame.Close
+		p.NextKind(frame.KindClose, &c)
+		assert.Equal(t, netcode.CodeReplaced, c.Code)
+		assert.Equal(t, strings.Repeat("é", frame.MaxMessageLen/2), c.Reason)
+		time.Sleep(h.e.Config().CloseLinger) // the peer never closes: the session lingers, then ends
+		synctest.Wait()
+		assert.EqualValues(t, 1, h.e.Stats().Closes["replaced"])
+	})
 }
 
 func TestHandshakeTimeout(t *testing.T) {
-	h := start(t, Config{HandshakeTimeout: 50 * time.Millisecond})
-	p := h.dial(64)
-	p.ExpectClosed(netcode.CodeHandshakeTimeout)
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, Config{HandshakeTimeout: 50 * time.Millisecond})
+		p := h.dial(64)
+		p.ExpectClosed(netcode.CodeHandshakeTimeout)
+	})
 }
 
 func TestPeerLifecycleCalledOnce(t *testing.T) {
-	h := start(t, Config{})
-	p := h.dial(64)
-	w := p.Hello(h.token("erin", time.Hour))
-	require.NoError(t, p.Conn.Close(netcode.CodeOK, "bye"))
-	select {
-	case id := <-h.svc.closedCh:
-		assert.Equal(t, w.SessionID, id)
-	case <-time.After(wait):
-		t.Fatal("PeerClosed not called")
-	}
-	h.svc.mu.Lock()
-	assert.Equal(t, 1, h.svc.opened[w.SessionID])
-	assert.Equal(t, 1, h.svc.closed[w.SessionID])
-	h.svc.mu.Unlock()
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, Config{})
+		p := h.dial(64)
+		w := p.Hello(h.token("erin", time.Hour))
+		require.NoError(t, p.Conn.Close(netcode.CodeOK, "bye"))
+		select {
+		case id := <-h.svc.closedCh:
+			assert.Equal(t, w.SessionID, id)
+		case <-time.After(wait):
+			t.Fatal("PeerClosed not called")
+		}
+		h.svc.mu.Lock()
+		assert.Equal(t, 1, h.svc.opened[w.SessionID])
+		assert.Equal(t, 1, h.svc.closed[w.SessionID])
+		h.svc.mu.Unlock()
 
-	// A session that never authenticated is not seen by services.
-	q := h.dial(64)
-	require.NoError(t, q.Conn.Close(netcode.CodeOK, "bye"))
-	require.Eventually(t, func() bool { return h.e.Stats().SessionsOpen == 0 }, wait, time.Millisecond)
-	h.svc.mu.Lock()
-	assert.Len(t, h.svc.opened, 1)
-	h.svc.mu.Unlock()
+		// A session that never authenticated is not seen by services.
+		q := h.dial(64)
+		require.NoError(t, q.Conn.Close(netcode.CodeOK, "bye"))
+		synctest.Wait()
+		assert.Zero(t, h.e.Stats().SessionsOpen)
+		h.svc.mu.Lock()
+		assert.Len(t, h.svc.opened, 1)
+		h.svc.mu.Unlock()
+	})
 }
 
 func TestSlowConsumerClosedOthersUnaffected(t *testing.T) {
@@ -424,74 +448,83 @@ func TestSlowConsumerClosedOthersUnaffected(t *testing.T) {
 }
 
 func TestUnreliableOverflowDropsOldest(t *testing.T) {
-	h := start(t, Config{UnreliableQueue: 4})
-	slow := h.dialIdle(1)
-	b, err := frame.Marshal(&frame.Hello{Version: frame.ProtocolVersion, Token: h.token("u", time.Hour)})
-	require.NoError(t, err)
-	require.NoError(t, slow.WriteMessage(netcode.Reliable, b))
-	b, err = frame.Marshal(&testReq{Ref: 1, Action: actFloodUnreliable, N: 100})
-	require.NoError(t, err)
-	require.NoError(t, slow.WriteMessage(netcode.Reliable, b))
-	require.Eventually(t, func() bool { return h.e.Stats().Drops["unreliable_overflow"] >= 90 }, wait, time.Millisecond)
-	assert.EqualValues(t, 1, h.e.Stats().SessionsOpen, "unreliable overflow never closes a session")
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, Config{UnreliableQueue: 4})
+		slow := h.dialIdle(1)
+		b, err := frame.Marshal(&frame.Hello{Version: frame.ProtocolVersion, Token: h.token("u", time.Hour)})
+		require.NoError(t, err)
+		require.NoError(t, slow.WriteMessage(netcode.Reliable, b))
+		b, err = frame.Marshal(&testReq{Ref: 1, Action: actFloodUnreliable, N: 100})
+		require.NoError(t, err)
+		require.NoError(t, slow.WriteMessage(netcode.Reliable, b))
+		synctest.Wait() // the service has queued all 100; the writer is stuck on the full inbox
+		assert.GreaterOrEqual(t, h.e.Stats().Drops["unreliable_overflow"], uint64(90))
+		assert.EqualValues(t, 1, h.e.Stats().SessionsOpen, "unreliable overflow never closes a session")
+	})
 }
 
 func TestShutdownClosesEverySession(t *testing.T) {
-	svc := newTestService()
-	e, err := New(Config{CloseLinger: 20 * time.Millisecond, Services: []service.Service{svc}})
-	require.NoError(t, err)
-	l := newMemListener()
-	require.NoError(t, e.Serve(l))
-	run := make(chan error, 1)
-	go func() { run <- e.Run(context.Background()) }()
-	h := &harness{t: t, e: e, l: l, svc: svc}
-	a := h.dial(64)
-	a.Hello(h.token("a", time.Hour))
-	b := h.dial(64) // not yet authenticated
-	require.Eventually(t, func() bool { return e.Stats().SessionsOpen == 2 }, wait, time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		svc := newTestService()
+		e, err := New(Config{CloseLinger: 20 * time.Millisecond, Services: []service.Service{svc}})
+		require.NoError(t, err)
+		l := newMemListener()
+		require.NoError(t, e.Serve(l))
+		run := make(chan error, 1)
+		go func() { run <- e.Run(context.Background()) }()
+		h := &harness{t: t, e: e, l: l, svc: svc}
+		a := h.dial(64)
+		a.Hello(h.token("a", time.Hour))
+		b := h.dial(64) // not yet authenticated
+		synctest.Wait()
+		require.EqualValues(t, 2, e.Stats().SessionsOpen)
 
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	require.NoError(t, e.Shutdown(ctx))
-	a.ExpectClosed(netcode.CodeServerShutdown)
-	b.ExpectClosed(netcode.CodeServerShutdown)
-	select {
-	case err := <-run:
-		assert.ErrorIs(t, err, ErrServerClosed)
-	case <-time.After(wait):
-		t.Fatal("Run did not return")
-	}
-	assert.NoError(t, e.Shutdown(ctx), "Shutdown is idempotent")
-	assert.ErrorIs(t, e.Serve(newMemListener()), ErrServerClosed)
-	assert.ErrorIs(t, e.Run(context.Background()), ErrServerClosed)
-	svc.mu.Lock()
-	assert.Len(t, svc.closed, 1)
-	svc.mu.Unlock()
-	_, ok := l.dial(1)
-	assert.False(t, ok, "listener closed")
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		require.NoError(t, e.Shutdown(ctx))
+		a.ExpectClosed(netcode.CodeServerShutdown)
+		b.ExpectClosed(netcode.CodeServerShutdown)
+		select {
+		case err := <-run:
+			assert.ErrorIs(t, err, ErrServerClosed)
+		case <-time.After(wait):
+			t.Fatal("Run did not return")
+		}
+		assert.NoError(t, e.Shutdown(ctx), "Shutdown is idempotent")
+		assert.ErrorIs(t, e.Serve(newMemListener()), ErrServerClosed)
+		assert.ErrorIs(t, e.Run(context.Background()), ErrServerClosed)
+		svc.mu.Lock()
+		assert.Len(t, svc.closed, 1)
+		svc.mu.Unlock()
+		_, ok := l.dial(1)
+		assert.False(t, ok, "listener closed")
+	})
 }
 
 func TestShutdownTimeoutForcesClose(t *testing.T) {
-	svc := newTestService()
-	e, err := New(Config{Services: []service.Service{svc}})
-	require.NoError(t, err)
-	l := newMemListener()
-	require.NoError(t, e.Serve(l))
-	run := make(chan error, 1)
-	go func() { run <- e.Run(context.Background()) }()
-	h := &harness{t: t, e: e, l: l, svc: svc}
-	slow := h.dialIdle(1)
-	b, _ := frame.Marshal(&frame.Hello{Version: frame.ProtocolVersion, Token: h.token("s", time.Hour)})
-	require.NoError(t, slow.WriteMessage(netcode.Reliable, b))
-	b, _ = frame.Marshal(&testReq{Ref: 1, Action: actFloodReliable, N: 100})
-	require.NoError(t, slow.WriteMessage(netcode.Reliable, b))
-	require.Eventually(t, func() bool { return e.Stats().Handshakes == 1 }, wait, time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		svc := newTestService()
+		e, err := New(Config{Services: []service.Service{svc}})
+		require.NoError(t, err)
+		l := newMemListener()
+		require.NoError(t, e.Serve(l))
+		run := make(chan error, 1)
+		go func() { run <- e.Run(context.Background()) }()
+		h := &harness{t: t, e: e, l: l, svc: svc}
+		slow := h.dialIdle(1)
+		b, _ := frame.Marshal(&frame.Hello{Version: frame.ProtocolVersion, Token: h.token("s", time.Hour)})
+		require.NoError(t, slow.WriteMessage(netcode.Reliable, b))
+		b, _ = frame.Marshal(&testReq{Ref: 1, Action: actFloodReliable, N: 100})
+		require.NoError(t, slow.WriteMessage(netcode.Reliable, b))
+		synctest.Wait()
+		require.EqualValues(t, 1, e.Stats().Handshakes)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	assert.ErrorIs(t, e.Shutdown(ctx), context.DeadlineExceeded)
-	assert.ErrorIs(t, <-run, ErrServerClosed)
-	assert.Zero(t, e.Stats().SessionsOpen)
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		assert.ErrorIs(t, e.Shutdown(ctx), context.DeadlineExceeded)
+		assert.ErrorIs(t, <-run, ErrServerClosed)
+		assert.Zero(t, e.Stats().SessionsOpen)
+	})
 }
 
 func TestRunCancelShutsDown(t *testing.T) {
@@ -617,33 +650,36 @@ func (s *syncBuffer) String() string {
 // The client program named in Hello is logged when the session opens and
 // stays on the session's later log lines.
 func TestSessionLogsNameTheClient(t *testing.T) {
-	var logs syncBuffer
-	h := start(t, Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
-	p := h.dial(64)
-	w := p.Hello(h.token("ann", time.Hour))
-	require.NoError(t, p.Conn.Close(netcode.CodeOK, "bye"))
-	<-h.svc.closedCh
-	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `"msg":"session closed"`) }, wait, time.Millisecond)
-	var opened, closed map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		var m map[string]any
-		require.NoError(t, json.Unmarshal([]byte(line), &m))
-		switch m["msg"] {
-		case "session opened":
-			opened = m
-		case "session closed":
-			closed = m
+	synctest.Test(t, func(t *testing.T) {
+		var logs syncBuffer
+		h := start(t, Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+		p := h.dial(64)
+		w := p.Hello(h.token("ann", time.Hour))
+		require.NoError(t, p.Conn.Close(netcode.CodeOK, "bye"))
+		<-h.svc.closedCh
+		synctest.Wait()
+		require.Contains(t, logs.String(), `"msg":"session closed"`)
+		var opened, closed map[string]any
+		for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+			var m map[string]any
+			require.NoError(t, json.Unmarshal([]byte(line), &m))
+			switch m["msg"] {
+			case "session opened":
+				opened = m
+			case "session closed":
+				closed = m
+			}
 		}
-	}
-	for _, m := range []map[string]any{opened, closed} {
-		require.NotNil(t, m)
-		assert.EqualValues(t, w.SessionID, m["session"])
-		assert.Equal(t, "u_ann", m["user"])
-		assert.Equal(t, "peertest", m["client"])
-		assert.Equal(t, "1", m["client_version"])
-		assert.Equal(t, "mem", m["transport"])
-	}
-	assert.Equal(t, "ok", closed["code"])
+		for _, m := range []map[string]any{opened, closed} {
+			require.NotNil(t, m)
+			assert.EqualValues(t, w.SessionID, m["session"])
+			assert.Equal(t, "u_ann", m["user"])
+			assert.Equal(t, "peertest", m["client"])
+			assert.Equal(t, "1", m["client_version"])
+			assert.Equal(t, "mem", m["transport"])
+		}
+		assert.Equal(t, "ok", closed["code"])
+	})
 }
 
 // slowOpener takes its time in PeerOpened, widening the gap between the
@@ -660,9 +696,11 @@ func (s *slowOpener) PeerOpened(service.Peer) {
 
 // A client that has its Welcome is known to every service.
 func TestWelcomeWaitsForServices(t *testing.T) {
-	slow := &slowOpener{kindClaimer: kindClaimer{k: 200}}
-	h := start(t, Config{Services: []service.Service{slow}})
-	p := h.dial(64)
-	p.Hello(h.token("alice", time.Hour))
-	assert.True(t, slow.opened.Load(), "Welcome arrived before PeerOpened finished")
+	synctest.Test(t, func(t *testing.T) {
+		slow := &slowOpener{kindClaimer: kindClaimer{k: 200}}
+		h := start(t, Config{Services: []service.Service{slow}})
+		p := h.dial(64)
+		p.Hello(h.token("alice", time.Hour))
+		assert.True(t, slow.opened.Load(), "Welcome arrived before PeerOpened finished")
+	})
 }
