@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -522,58 +523,62 @@ func TestListRooms(t *testing.T) {
 
 func TestCloseRoomAndRunShutdown(t *testing.T) {
 	defer goleak.VerifyNone(t, conntest.LeakOptions...)
-	h, err := New(Config{Workers: 2})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.Run(ctx) }()
-
-	a := &fakePeer{id: 1, user: "ua"}
-	h.PeerOpened(a)
-	send := func(f frame.Frame) error {
-		b, err := frame.Marshal(f)
+	synctest.Test(t, func(t *testing.T) {
+		h, err := New(Config{Workers: 2})
 		require.NoError(t, err)
-		_, err = h.HandleFrame(time.Now(), a, netcode.Reliable, f.Kind(), b)
-		return err
-	}
-	waitFor := func(k frame.Kind) *sentFrame {
-		var got *sentFrame
-		require.Eventually(t, func() bool {
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel) // a failed check still ends Run inside the bubble
+		done := make(chan error, 1)
+		go func() { done <- h.Run(ctx) }()
+
+		a := &fakePeer{id: 1, user: "ua"}
+		h.PeerOpened(a)
+		send := func(f frame.Frame) error {
+			b, err := frame.Marshal(f)
+			require.NoError(t, err)
+			_, err = h.HandleFrame(time.Now(), a, netcode.Reliable, f.Kind(), b)
+			return err
+		}
+		// waitFor returns the first frame of kind k once every goroutine of
+		// the hub is idle; it fails if none came.
+		waitFor := func(k frame.Kind) *sentFrame {
+			t.Helper()
+			synctest.Wait()
 			a.mu.Lock()
 			defer a.mu.Unlock()
 			for i := range a.frames {
 				if kk, _ := frame.Peek(a.frames[i].b); kk == k {
-					got = &a.frames[i]
-					return true
+					return &a.frames[i]
 				}
 			}
-			return false
-		}, 5*time.Second, time.Millisecond)
-		return got
-	}
-	require.NoError(t, send(&frame.RoomCreate{Ref: 1, Type: room.RelayType, TickRate: 100}))
-	j := decode[frame.RoomJoined](t, waitFor(frame.KindRoomJoined).b)
-	waitFor(frame.KindRoomTick)
-	require.NoError(t, h.CloseRoom(j.RoomID, netcode.CodeRoomClosed, "game over"))
-	c := decode[frame.RoomClosed](t, waitFor(frame.KindRoomClosed).b)
-	assert.Equal(t, netcode.CodeRoomClosed, c.Code)
-	assert.Equal(t, "game over", c.Message)
-	a.take()
+			require.FailNow(t, "no frame of that kind", "kind %d", k)
+			return nil
+		}
+		require.NoError(t, send(&frame.RoomCreate{Ref: 1, Type: room.RelayType, TickRate: 100}))
+		j := decode[frame.RoomJoined](t, waitFor(frame.KindRoomJoined).b)
+		time.Sleep(2 * time.Second / DefaultMaxClientTickRate) // the first tick: one period and a phase, at the capped rate
+		waitFor(frame.KindRoomTick)
+		require.NoError(t, h.CloseRoom(j.RoomID, netcode.CodeRoomClosed, "game over"))
+		c := decode[frame.RoomClosed](t, waitFor(frame.KindRoomClosed).b)
+		assert.Equal(t, netcode.CodeRoomClosed, c.Code)
+		assert.Equal(t, "game over", c.Message)
+		a.take()
 
-	require.NoError(t, send(&frame.RoomCreate{Ref: 2, Type: room.RelayType, TickRate: 100}))
-	waitFor(frame.KindRoomJoined)
-	cancel()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return")
-	}
-	c = decode[frame.RoomClosed](t, waitFor(frame.KindRoomClosed).b)
-	assert.Equal(t, netcode.CodeServerShutdown, c.Code)
-	assert.Zero(t, h.Stats().Rooms)
-	assert.ErrorIs(t, send(&frame.RoomCreate{Ref: 3, Type: room.RelayType}), ErrHubClosed)
-	h.PeerClosed(a)
+		require.NoError(t, send(&frame.RoomCreate{Ref: 2, Type: room.RelayType, TickRate: 100}))
+		waitFor(frame.KindRoomJoined)
+		cancel()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(5 * time.Second):
+			t.Fatal("Run did not return")
+		}
+		c = decode[frame.RoomClosed](t, waitFor(frame.KindRoomClosed).b)
+		assert.Equal(t, netcode.CodeServerShutdown, c.Code)
+		assert.Zero(t, h.Stats().Rooms)
+		assert.ErrorIs(t, send(&frame.RoomCreate{Ref: 3, Type: room.RelayType}), ErrHubClosed)
+		h.PeerClosed(a)
+	})
 }
 
 // TestConcurrentJoinOrCreateMakesOneRoom races join-or-create calls of the
