@@ -163,8 +163,7 @@ func (l *Listener) Close() error {
 			select {
 			case s := <-l.backlog:
 				s.closeServer(netcode.ErrClosed, true, netcode.CodeServerShutdown, "server shutting down")
-				delete(l.sessions, s.id)
-				l.unpendLocked(s)
+				l.unpendLocked(s) // it lingers for its close record
 				continue
 			default:
 			}
