@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/tickwire/tickwire/engine"
 	"github.com/tickwire/tickwire/engine/accounts"
 	"github.com/tickwire/tickwire/engine/auth"
+	"github.com/tickwire/tickwire/engine/httpapi"
 	"github.com/tickwire/tickwire/engine/rooms"
 	"github.com/tickwire/tickwire/engine/service"
 	"github.com/tickwire/tickwire/engine/social"
@@ -238,6 +240,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		MaxMessageSize:    s.eng.Config().MaxFrameSize,
 		VerifyToken:       s.eng.VerifyToken,
 		Admit:             s.eng.Admit,
+		ClientAddr:        clientAddr,
 	}
 	if cfg.HTTPAddr != Off {
 		env.HTTP = mux
@@ -257,11 +260,15 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		if s.httpL, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 			return nil, fmt.Errorf("server: http listen %s: %w", cfg.HTTPAddr, err)
 		}
-		// Transports' routes sit beside the engine's on one mux; the
-		// more specific pattern wins.
+		// Transports' routes sit beside the engine's on one mux (the more
+		// specific pattern wins), behind the same middleware: one client
+		// address rule (trusted proxies), the same headers.
 		mux.Handle("/", s.eng.HTTPHandler())
 		s.httpS = &http.Server{
-			Handler:           mux,
+			Handler: httpapi.Wrap(mux, httpapi.Config{
+				TrustedProxies: s.eng.Config().TrustedProxies,
+				Logger:         cfg.Logger.With("component", "http"),
+			}),
 			ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout:       10 * time.Second,
 			WriteTimeout:      10 * time.Second,
@@ -404,6 +411,17 @@ func (s *Server) Err() error {
 	default:
 		return nil
 	}
+}
+
+// clientAddr is the client address of an HTTP request as the middleware
+// resolved it (the peer, or behind a trusted proxy the forwarded client),
+// for the transports' netcode.Env.
+func clientAddr(r *http.Request) net.Addr {
+	ip := httpapi.ClientIP(r)
+	if !ip.IsValid() {
+		return nil
+	}
+	return net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, 0))
 }
 
 // loadOrCreateKey reads a hex signing key from path, or creates one there

@@ -2,7 +2,10 @@ package server_test
 
 import (
 	"context"
+	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -22,6 +25,7 @@ import (
 // also mounts an HTTP route, as the browser transports will.
 type memTransport struct {
 	link *memlink.Link
+	env  netcode.Env
 }
 
 func (m *memTransport) Name() string { return "memlink" }
@@ -30,9 +34,14 @@ func (m *memTransport) Listen(env netcode.Env) (netcode.Listener, error) {
 	if env.HTTP == nil {
 		return nil, netcode.ErrNoHTTP
 	}
+	m.env = env
 	env.HTTP.Handle("GET /v1/memlink", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte(m.link.B().LocalAddr().String()))
+	}))
+	env.HTTP.Handle("GET /v1/memlink/whoami", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte(env.RemoteAddr(r).String()))
 	}))
 	cfg := kcp.Config{}
 	if err := env.Timeouts(&cfg.HeartbeatInterval, &cfg.IdleTimeout); err != nil {
@@ -113,5 +122,47 @@ func TestToyTransportReachesARoom(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatal("the input never arrived")
 		}
+	}
+}
+
+// A transport's routes sit behind the API's middleware: the same headers,
+// and one client-address rule (X-Forwarded-For only from a trusted proxy),
+// which the transport reads through its Env. The assembly also gives it
+// the engine's token check and session caps.
+func TestTransportRoutesShareTheClientAddressRule(t *testing.T) {
+	for name, tc := range map[string]struct {
+		trusted []netip.Prefix
+		want    string
+	}{
+		"untrusted peer": {want: "127.0.0.1:0"},
+		"trusted proxy":  {trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, want: "203.0.113.9:0"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			link := memlink.New(memlink.Config{Seed: 1})
+			t.Cleanup(func() { _ = link.Close() })
+			mem := &memTransport{link: link}
+			cfg := server.Config{Transports: []netcode.Transport{mem}}
+			cfg.Engine.TrustedProxies = tc.trusted
+			srv := servertest.Start(t, cfg)
+			req, err := http.NewRequestWithContext(ctxT(t), http.MethodGet, srv.HTTPURL()+"/v1/memlink/whoami", nil)
+			require.NoError(t, err)
+			req.Header.Set("X-Forwarded-For", "203.0.113.9")
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, string(body))
+			assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"), "the API's headers on a transport's route")
+			assert.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"))
+
+			require.NotNil(t, mem.env.VerifyToken)
+			assert.Equal(t, netcode.CodeBadToken, netcode.CodeOf(mem.env.VerifyToken(ctxT(t), "forged")))
+			tok, err := client.GuestToken(ctxT(t), srv.HTTPURL(), "ok")
+			require.NoError(t, err)
+			require.NoError(t, mem.env.VerifyToken(ctxT(t), tok))
+			require.NotNil(t, mem.env.Admit)
+			require.NoError(t, mem.env.Admit(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}))
+		})
 	}
 }
