@@ -55,6 +55,7 @@ func TestBarDrawsOnATerminal(t *testing.T) {
 	t.Cleanup(p.Stop) // runs before the hang-up above, also when a check fails
 	p.Add(40)
 	var seen string
+	// a real pty: synctest cannot see terminal I/O
 	require.Eventually(t, func() bool {
 		for {
 			select {
@@ -67,6 +68,7 @@ func TestBarDrawsOnATerminal(t *testing.T) {
 	}, 5*time.Second, 10*time.Millisecond, "the bar shows progress before the work ends")
 	p.Add(60)
 	p.Stop()
+	// a real pty: synctest cannot see terminal I/O
 	require.Eventually(t, func() bool {
 		for {
 			select {

@@ -119,6 +119,7 @@ func TestMaxSessionsPerIP(t *testing.T) {
 			ping(t, peers[0]) // the server stays healthy
 
 			require.NoError(t, peers[2].Conn.Close(netcode.CodeOK, "bye"))
+			// real sockets: synctest cannot see network I/O
 			require.Eventually(t, func() bool { return s.e.Stats().SessionsOpen == 2 }, wait, time.Millisecond)
 			ping(t, s.session(transport, "d"))
 			s.expectRefused(transport)
@@ -350,6 +351,7 @@ func TestListenerStatsInEngineStats(t *testing.T) {
 		require.NoError(t, err)
 	}
 	key := "kcp/" + kaddr
+	// real sockets: synctest cannot see network I/O
 	require.Eventually(t, func() bool {
 		ls := s.e.ServiceStats().Listeners[key]
 		return ls.Drops["unauthenticated"]+ls.Drops["malformed"] >= 2

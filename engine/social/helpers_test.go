@@ -281,6 +281,7 @@ func (e *env) befriend(pa, pb *testPeer) {
 // synced waits until p's backlog is caught up.
 func (e *env) synced(p *testPeer) {
 	e.t.Helper()
+	// wall clock: every social test (the fuzzers too) builds its env and the workers it waits on outside a synctest bubble
 	require.Eventually(e.t, func() bool {
 		e.svc.mu.Lock()
 		defer e.svc.mu.Unlock()

@@ -63,6 +63,7 @@ func TestRedundancyFollowsLoss(t *testing.T) {
 	stream(t, client, 2*time.Millisecond)
 	stream(t, server, 5*time.Millisecond)
 
+	// kcp-go runs its timers on process-wide goroutines outside any synctest bubble: wall clock
 	require.Eventually(t, func() bool {
 		st := client.Stats()
 		return st.Redundancy == 2 && st.LossRate > 0.05
@@ -96,6 +97,7 @@ func TestRedundancyRespectsBudget(t *testing.T) {
 	drainAll(t, server)
 	start := time.Now()
 	stop := stream(t, client, time.Millisecond)
+	// kcp-go runs its timers on process-wide goroutines outside any synctest bubble: wall clock
 	require.Eventually(t, func() bool { return client.Stats().Redundancy > 0 }, 10*time.Second, 10*time.Millisecond)
 	require.Eventually(t, func() bool { return client.Stats().RedundantBytes > 4000 }, 10*time.Second, 10*time.Millisecond)
 	stop()
@@ -116,6 +118,7 @@ func TestRedundancyDisabled(t *testing.T) {
 	client, server, _, _ := memPair(t, memlink.Config{Seed: 4, AToB: lossy, BToA: lossy}, Config{Redundancy: rc})
 	drainAll(t, server)
 	stream(t, client, 2*time.Millisecond)
+	// kcp-go runs its timers on process-wide goroutines outside any synctest bubble: wall clock
 	require.Eventually(t, func() bool { return client.Stats().LossRate > 0.05 }, 10*time.Second, 10*time.Millisecond,
 		"loss is still measured")
 	require.Eventually(t, func() bool { return client.Stats().Retransmits > 0 }, 10*time.Second, 10*time.Millisecond,

@@ -233,6 +233,7 @@ func TestHeartbeatsKeepAnIdleConnOpen(t *testing.T) {
 	c, s := pair(t, cfg)
 	cin, sin := readAsync(c), readAsync(s)
 	// Wait until well past the idle timeout, measured by heartbeats received.
+	// real sockets: synctest cannot see network I/O
 	require.Eventually(t, func() bool {
 		return c.Stats().BytesRecv >= 20*HeaderSize && s.Stats().BytesRecv >= 20*HeaderSize
 	}, waitFor, 10*time.Millisecond)
@@ -293,6 +294,7 @@ func TestCloseIsBoundedWhileAWriterIsBlocked(t *testing.T) {
 		}
 	}()
 	// Wait until the writer is stuck on full socket buffers.
+	// real sockets: synctest cannot see network I/O
 	require.Eventually(t, func() bool { return srv.Stats().BytesSent > 256<<10 }, waitFor, 5*time.Millisecond)
 	start := time.Now()
 	require.NoError(t, srv.Close(netcode.CodeServerShutdown, "bye"))
