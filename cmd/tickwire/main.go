@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -79,6 +80,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	maxHashes := fs.Int("max-concurrent-hashes", envInt(env, "TICKWIRE_MAX_CONCURRENT_HASHES"), "password hashes (argon2id) computed at once, 0 = default GOMAXPROCS (env TICKWIRE_MAX_CONCURRENT_HASHES)")
 	hashQueue := fs.Int("max-hash-queue", envInt(env, "TICKWIRE_MAX_HASH_QUEUE"), "logins and registrations waiting for a hashing slot before server_busy, 0 = default 64, -1 = none wait (env TICKWIRE_MAX_HASH_QUEUE)")
 	maxInvites := fs.Int("max-pending-invites", envInt(env, "TICKWIRE_MAX_PENDING_INVITES"), "pending group invitations one user may hold, 0 = default 100 (env TICKWIRE_MAX_PENDING_INVITES)")
+	guestsPerIP := fs.Int("guests-per-ip", envInt(env, "TICKWIRE_GUESTS_PER_IP"), "guest tokens per client address per minute, 0 = default 10, -1 = no limit (env TICKWIRE_GUESTS_PER_IP)")
+	trusted := fs.String("trusted-proxies", env("TICKWIRE_TRUSTED_PROXIES", ""), "comma-separated CIDRs of load balancers whose X-Forwarded-For names the client (env TICKWIRE_TRUSTED_PROXIES)")
+	adminToken := fs.String("admin-token", env("TICKWIRE_ADMIN_TOKEN", ""), "bearer token for GET /v1/stats, at least 16 bytes; empty = endpoint off (prefer the env TICKWIRE_ADMIN_TOKEN: flags show in ps)")
 	syncMode := fs.String("sqlite-synchronous", env("TICKWIRE_SQLITE_SYNCHRONOUS", "full"), "SQLite durability: full (an acknowledged write survives power loss) or normal (faster; the last writes before a power loss may be lost) (env TICKWIRE_SQLITE_SYNCHRONOUS)")
 	shutdown := fs.Duration("shutdown-timeout", envDuration(env, "TICKWIRE_SHUTDOWN_TIMEOUT"), "graceful shutdown bound, 0 = default 10s (env TICKWIRE_SHUTDOWN_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
@@ -102,7 +106,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	}
 	if *maxFrame < 0 || *maxFPS < -1 || *guestTTL < 0 || *shutdown < 0 || *heartbeat < 0 || *idle < 0 ||
 		*maxPerIP < -1 || *maxSessions < -1 || *maxRoomsPerUser < 0 || *maxRooms < 0 || *maxClientHz < 0 || *emptyTTL < 0 ||
-		*maxHashes < 0 || *hashQueue < -1 || *maxInvites < 0 {
+		*maxHashes < 0 || *hashQueue < -1 || *maxInvites < 0 || *guestsPerIP < -1 {
 		return options{}, errors.New("limits and durations must not be negative")
 	}
 	hb, it := *heartbeat, *idle
@@ -137,6 +141,21 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	o.srv.Rooms.MaxRooms = *maxRooms
 	o.srv.Rooms.MaxClientTickRate = *maxClientHz
 	o.srv.Rooms.EmptyRoomTTL = *emptyTTL
+	o.srv.Engine.GuestsPerIP = *guestsPerIP
+	if *adminToken != "" && len(*adminToken) < 16 {
+		return options{}, fmt.Errorf("-admin-token: %d bytes, want at least 16", len(*adminToken))
+	}
+	o.srv.Engine.AdminToken = *adminToken
+	for _, c := range strings.Split(*trusted, ",") {
+		if c = strings.TrimSpace(c); c == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return options{}, fmt.Errorf("-trusted-proxies: %w", err)
+		}
+		o.srv.Engine.TrustedProxies = append(o.srv.Engine.TrustedProxies, p)
+	}
 	o.srv.Accounts.MaxConcurrentHashes = *maxHashes
 	o.srv.Accounts.MaxHashQueue = *hashQueue
 	o.srv.Social.MaxPendingInvites = *maxInvites

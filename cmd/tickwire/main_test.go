@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -93,6 +94,7 @@ func TestParseLimits(t *testing.T) {
 		"-max-sessions-per-ip", "-1", "-max-sessions", "500", "-max-rooms-per-user", "3", "-max-rooms", "40",
 		"-max-client-tick-rate", "60", "-empty-room-ttl", "5s", "-sqlite-synchronous", "normal",
 		"-max-concurrent-hashes", "2", "-max-hash-queue", "-1", "-max-pending-invites", "7",
+		"-guests-per-ip", "-1", "-trusted-proxies", "10.0.0.0/8, 192.168.1.1/32",
 	}, envOf(map[string]string{"TICKWIRE_MAX_SESSIONS_PER_IP": "9"}), io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, -1, o.srv.Engine.MaxSessionsPerIP)
@@ -105,12 +107,17 @@ func TestParseLimits(t *testing.T) {
 	assert.Equal(t, 2, o.srv.Accounts.MaxConcurrentHashes)
 	assert.Equal(t, -1, o.srv.Accounts.MaxHashQueue)
 	assert.Equal(t, 7, o.srv.Social.MaxPendingInvites)
+	assert.Equal(t, -1, o.srv.Engine.GuestsPerIP)
+	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.1/32")}, o.srv.Engine.TrustedProxies)
+	assert.Empty(t, o.srv.Engine.AdminToken, "stats are off unless a token is given")
 
-	o, err = parse(nil, envOf(map[string]string{"TICKWIRE_MAX_SESSIONS_PER_IP": "9"}), io.Discard)
+	o, err = parse(nil, envOf(map[string]string{"TICKWIRE_MAX_SESSIONS_PER_IP": "9", "TICKWIRE_ADMIN_TOKEN": "0123456789abcdef0123"}), io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, 9, o.srv.Engine.MaxSessionsPerIP)
+	assert.Equal(t, "0123456789abcdef0123", o.srv.Engine.AdminToken)
 
-	for _, args := range [][]string{{"-sqlite-synchronous", "off"}, {"-max-sessions-per-ip", "-2"}, {"-max-rooms", "-1"}} {
+	for _, args := range [][]string{{"-sqlite-synchronous", "off"}, {"-max-sessions-per-ip", "-2"}, {"-max-rooms", "-1"},
+		{"-trusted-proxies", "10.0.0.1"}, {"-admin-token", "short"}} {
 		_, err := parse(args, envOf(nil), io.Discard)
 		assert.Error(t, err, "%v", args)
 	}
