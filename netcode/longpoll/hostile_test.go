@@ -498,3 +498,23 @@ func TestConfigValidate(t *testing.T) {
 	_, err := tr.Listen(netcode.Env{})
 	assert.ErrorIs(t, err, netcode.ErrNoHTTP)
 }
+
+// A batch that does not fit in the frames the engine has not read yet is
+// refused with server_busy and nothing of it is applied; the same batch
+// goes through once the engine has read.
+func TestSendBusyWhenUnread(t *testing.T) {
+	cfg := Config{MaxMessageSize: 100, MaxBatchFrames: 4, MaxUnackedFrames: 4, MaxBatchBytes: 1000, MaxUnackedBytes: 1000}
+	s := startServer(t, netcode.Env{}, cfg)
+	r := openRaw(t, s, "a")
+	sess := s.accept(t)
+	status, _ := r.send(batch(0, 1, "1", "2", "3", "4"))
+	require.Equal(t, http.StatusOK, status)
+	status, b := r.send(batch(0, 5, "5"))
+	errOf(t, status, b, http.StatusServiceUnavailable, netcode.CodeServerBusy)
+	assert.Equal(t, uint64(1), s.ln.ListenerStats().Refused["server_busy"])
+	in := conntest.Pump(t, sess)
+	assert.Equal(t, []string{"1", "2", "3", "4"}, readN(t, in, 4))
+	status, _ = r.send(batch(0, 5, "5"))
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, []string{"5"}, readN(t, in, 1))
+}
