@@ -170,7 +170,7 @@ func (s *KCPEchoServer) Close() error {
 		s.mu.Lock()
 		s.closed = true
 		for sess := range s.sessions {
-			sess.Close()
+			_ = sess.Close() // the echo server is stopping; nothing to report to
 		}
 		s.mu.Unlock()
 		err = s.ln.Close()
@@ -247,15 +247,15 @@ func dialKCPLink(addr string, size int, p kcp.Profile) (*kcpLink, error) {
 		return nil, err
 	}
 	if err := p.ApplyTo(s); err != nil {
-		s.Close()
+		_ = s.Close() // the profile error is the one worth reporting
 		return nil, err
 	}
 	if err := s.SetReadBuffer(4 << 20); err != nil {
-		s.Close()
+		_ = s.Close() // the buffer error is the one worth reporting
 		return nil, err
 	}
 	if err := s.SetWriteBuffer(4 << 20); err != nil {
-		s.Close()
+		_ = s.Close() // the buffer error is the one worth reporting
 		return nil, err
 	}
 	return &kcpLink{s: s, buf: make([]byte, max(size, echoHeader)), rbuf: make([]byte, 65536)}, nil

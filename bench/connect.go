@@ -209,7 +209,7 @@ func closeAll(cs []*client.Client, par int) {
 		go func() {
 			defer wg.Done()
 			for c := range ch {
-				c.Close() // Close always returns nil; it waits for the client's goroutines
+				_ = c.Close() // Close always returns nil; it waits for the client's goroutines
 			}
 		}()
 	}

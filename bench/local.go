@@ -81,7 +81,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (_ *Local, err error) {
 	l := &Local{}
 	defer func() {
 		if err != nil {
-			l.Close(context.Background())
+			_ = l.Close(context.Background()) // the start error is the one reported
 		}
 	}()
 	if l.udp, err = StartUDPEcho(orLoopback(cfg.UDPEchoAddr)); err != nil {

@@ -15,10 +15,6 @@ import (
 	"github.com/tickwire/tickwire/bench"
 )
 
-// matrixLosses are the loss settings of the standard matrix, in percent
-// each way.
-var matrixLosses = []float64{0, 1, 5, 15}
-
 func cmdMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c common
 	fs := newFlagSet("matrix", stderr)

@@ -98,7 +98,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	c.Argon2 = c.Argon2.withDefaults()
 	if err := c.Argon2.validate(); err != nil {
-		return Config{}, fmt.Errorf("%w: %v", ErrBadConfig, err)
+		return Config{}, fmt.Errorf("%w: %w", ErrBadConfig, err)
 	}
 	defInt := func(d *int, v int) {
 		if *d == 0 {

@@ -39,8 +39,6 @@ func forEachTransport(t *testing.T, f func(t *testing.T, tr string)) {
 	}
 }
 
-func addrOf(srv *server.Server, tr string) string { return srv.Addr(tr) }
-
 // dialerOf is the client dial function of transport tr to srv.
 func dialerOf(srv *server.Server, tr string) client.DialFunc {
 	if tr == transportTCP {

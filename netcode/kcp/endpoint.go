@@ -192,7 +192,7 @@ func (e *endpoint) fail(err error) {
 	}
 	e.mu.Unlock()
 	for _, c := range conns {
-		c.finish(fmt.Errorf("kcp: socket: %v: %w", err, netcode.ErrClosed), nil)
+		c.finish(fmt.Errorf("kcp: socket: %w: %w", err, netcode.ErrClosed), nil)
 	}
 }
 
@@ -461,7 +461,7 @@ func (e *endpoint) dial(ctx context.Context, remote net.Addr) (*Conn, error) {
 		select {
 		case <-timer.C:
 			if err := send(next); err != nil {
-				return nil, fmt.Errorf("kcp: handshake send: %v: %w", err, netcode.ErrHandshake)
+				return nil, fmt.Errorf("kcp: handshake send: %w: %w", err, netcode.ErrHandshake)
 			}
 			timer.Reset(rto)
 			rto = min(2*rto, time.Second)
@@ -480,7 +480,7 @@ func (e *endpoint) dial(ctx context.Context, remote net.Addr) (*Conn, error) {
 		case code := <-hs.reject:
 			return nil, &netcode.CodedError{Code: code, Msg: "kcp: server rejected the handshake", Err: netcode.ErrHandshake}
 		case <-ctx.Done():
-			return nil, fmt.Errorf("kcp: handshake with %s: %v: %w", remote, ctx.Err(), netcode.ErrHandshake)
+			return nil, fmt.Errorf("kcp: handshake with %s: %w: %w", remote, ctx.Err(), netcode.ErrHandshake)
 		case <-e.done:
 			return nil, fmt.Errorf("kcp: handshake: socket closed: %w", netcode.ErrHandshake)
 		}
