@@ -101,10 +101,10 @@ func newConn(pc *pion.PeerConnection, relDC, unrelDC *pion.DataChannel, cfg Conf
 		if s != pion.ICEConnectionStateFailed {
 			return
 		}
-		if c.isOpen() {
+		if c.isOpen() { // no close message: pion sends nothing once ICE has failed
 			c.fail(&netcode.CodedError{Code: netcode.CodeIdleTimeout,
 				Msg: fmt.Sprintf("webrtc: nothing received for %v", cfg.IdleTimeout), Err: netcode.ErrIdleTimeout},
-				true, netcode.CodeIdleTimeout, "idle timeout")
+				false, 0, "")
 			return
 		}
 		c.fail(fmt.Errorf("%w: webrtc: ICE failed", netcode.ErrHandshake), false, 0, "")

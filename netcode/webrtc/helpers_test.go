@@ -2,12 +2,16 @@ package webrtc
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	pion "github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/netcode"
@@ -42,6 +46,9 @@ func listenT(t testing.TB, cfg Config, env netcode.Env, tr *Transport) *server {
 	t.Helper()
 	mux := http.NewServeMux()
 	env.HTTP = mux
+	if env.HeartbeatInterval == 0 && env.IdleTimeout == 0 { // the engine would advertise these
+		env.HeartbeatInterval, env.IdleTimeout = cfg.HeartbeatInterval, cfg.IdleTimeout
+	}
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
 	if tr == nil {
@@ -108,4 +115,58 @@ func pair(t testing.TB, cfg Config) (client, srv *Conn, s *server) {
 	c, err := dialT(t, s.url, cfg)
 	require.NoError(t, err)
 	return c, acceptT(t, s.l), s
+}
+
+// offerT returns a valid offer from a real PeerConnection that will never
+// connect (it is closed at cleanup without seeing the answer).
+func offerT(t testing.TB) string {
+	t.Helper()
+	cfg, err := Config{Logger: testLogger(t)}.populate()
+	require.NoError(t, err)
+	se := settingEngine(cfg, newPionLogs(cfg.Logger), true)
+	se.SetNetworkTypes([]pion.NetworkType{pion.NetworkTypeUDP4})
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	pc, err := pion.NewAPI(pion.WithSettingEngine(se)).NewPeerConnection(pion.Configuration{})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, pc.GracefulClose()) })
+	_, _, err = createChannels(pc)
+	require.NoError(t, err)
+	offer, err := pc.CreateOffer(nil)
+	require.NoError(t, err)
+	gathered := pion.GatheringCompletePromise(pc)
+	require.NoError(t, pc.SetLocalDescription(offer))
+	select {
+	case <-gathered:
+	case <-time.After(waitFor):
+		require.FailNow(t, "gathering timed out")
+	}
+	return pc.LocalDescription().SDP
+}
+
+// postT posts body to the offer endpoint and returns the status and body.
+func postT(t testing.TB, url, token, contentType string, body io.Reader) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url+OfferPath, body)
+	require.NoError(t, err)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Close = true
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, b
+}
+
+// refusalOf decodes an error body.
+func refusalOf(t testing.TB, b []byte) errorBody {
+	t.Helper()
+	var eb errorBody
+	require.NoError(t, json.Unmarshal(b, &eb), "body %q", b)
+	return eb
 }
