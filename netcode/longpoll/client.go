@@ -310,7 +310,7 @@ func (c *clientConn) sendLoop() {
 			c.mu.Unlock()
 			return
 		}
-		body, _, _ := c.out.appendBatch(nil, c.in.ack(), c.out.acked, c.batchFrames, c.batchBytes)
+		body, _, _ := c.out.batch(c.in.ack(), c.out.acked, c.batchFrames, c.batchBytes)
 		c.mu.Unlock()
 		resp, err := c.do(http.MethodPost, c.url+"/send", body)
 		if err != nil {
@@ -423,10 +423,10 @@ func responseError(resp *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody)) // a cut body reads as no JSON
 	if json.Unmarshal(b, &e) != nil || e.Error == "" {
 		code := netcode.CodeInternal
-		switch {
-		case resp.StatusCode == http.StatusNotFound:
+		switch resp.StatusCode {
+		case http.StatusNotFound:
 			code = netcode.CodeNotFound
-		case resp.StatusCode == http.StatusServiceUnavailable, resp.StatusCode == http.StatusBadGateway, resp.StatusCode == http.StatusGatewayTimeout:
+		case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
 			code = netcode.CodeServerBusy
 		}
 		return &httpError{status: resp.StatusCode, code: code, msg: http.StatusText(resp.StatusCode)}

@@ -525,10 +525,7 @@ func (l *Listener) handleRecv(w http.ResponseWriter, r *http.Request) {
 	broadcast(&s.changed) // an older recv still held gives way
 	var timer *time.Timer
 	expired := wait == 0
-	for {
-		if s.out.hasAfter(uint32(ack)) || expired || s.recvGen != gen || (s.closed && !s.lingers) {
-			break
-		}
+	for !s.out.hasAfter(uint32(ack)) && !expired && s.recvGen == gen && (!s.closed || s.lingers) {
 		ch := s.changed
 		s.mu.Unlock()
 		if timer == nil {
@@ -555,7 +552,7 @@ func (l *Listener) handleRecv(w http.ResponseWriter, r *http.Request) {
 	var body []byte
 	closing := false
 	if s.recvGen == gen {
-		body, _, closing = s.out.appendBatch(nil, s.in.ack(), uint32(ack), l.cfg.MaxBatchFrames, l.cfg.MaxBatchBytes)
+		body, _, closing = s.out.batch(s.in.ack(), uint32(ack), l.cfg.MaxBatchFrames, l.cfg.MaxBatchBytes)
 	} else { // replaced by a newer recv: answer as if the wait had passed
 		body = appendBatchHeader(nil, s.in.ack())
 	}

@@ -1,7 +1,6 @@
 package longpoll
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -251,12 +250,4 @@ func (p *pipe) stats() netcode.Stats {
 func idleError(d time.Duration) error {
 	return &netcode.CodedError{Code: netcode.CodeIdleTimeout,
 		Msg: fmt.Sprintf("longpoll: nothing heard for %v", d), Err: netcode.ErrIdleTimeout}
-}
-
-// closedError wraps err so that it matches netcode.ErrClosed too.
-func closedError(err error) error {
-	if errors.Is(err, netcode.ErrClosed) {
-		return err
-	}
-	return fmt.Errorf("%w: %w", netcode.ErrClosed, err)
 }

@@ -109,22 +109,21 @@ func (o *outbox) hasAfter(from uint32) bool {
 	return o.lastSent() > max(from, o.acked) || len(o.recs) > o.sent
 }
 
-// appendBatch appends a batch to dst: the header with ourAck, then every
+// batch builds a batch: the header with ourAck, then every
 // frame above max(from, acked) — sent ones again, then queued ones, which
 // are numbered now — while the batch stays within maxFrames records and
 // maxBytes bytes (one record always goes in, so a frame at the message
 // limit is never stuck). It returns the batch and how many records it
 // holds, and whether the last one is a close record.
-func (o *outbox) appendBatch(dst []byte, ourAck, from uint32, maxFrames, maxBytes int) (out []byte, n int, closing bool) {
-	start := len(dst)
-	dst = appendBatchHeader(dst, ourAck)
+func (o *outbox) batch(ourAck, from uint32, maxFrames, maxBytes int) (out []byte, n int, closing bool) {
+	dst := appendBatchHeader(make([]byte, 0, 256), ourAck)
 	i := 0
 	if from > o.acked {
 		i = int(min(from, o.lastSent()) - o.acked)
 	}
 	for ; i < len(o.recs) && n < maxFrames; i++ {
 		r := o.recs[i]
-		if n > 0 && len(dst)-start+recordHeaderSize+len(r.body) > maxBytes {
+		if n > 0 && len(dst)+recordHeaderSize+len(r.body) > maxBytes {
 			break
 		}
 		dst = appendRecord(dst, o.acked+uint32(i)+1, r.typ, r.body)

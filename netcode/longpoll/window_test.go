@@ -101,7 +101,7 @@ func TestOutbox(t *testing.T) {
 						mb = 1 << 20
 					}
 					assert.Equal(t, s.want != nil, o.hasAfter(s.from), "step %d hasAfter", i)
-					b, n, _ := o.appendBatch(nil, 77, s.from, 100, mb)
+					b, n, _ := o.batch(77, s.from, 100, mb)
 					ack, got, bodies := seqs(t, b)
 					assert.Equal(t, uint32(77), ack)
 					assert.Equal(t, s.want, got, "step %d", i)
@@ -122,7 +122,7 @@ func TestOutboxWindow(t *testing.T) {
 	require.NoError(t, o.push(recReliable, []byte("12345")))
 	require.NoError(t, o.push(recReliable, []byte("1")))
 	assert.False(t, o.fits(1), "frames cap")
-	o.appendBatch(nil, 0, 0, 10, 1000)
+	o.batch(0, 0, 10, 1000)
 	n, err := o.ack(1)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
@@ -130,7 +130,7 @@ func TestOutboxWindow(t *testing.T) {
 	assert.False(t, o.fits(10))
 	// A close record goes in past the window.
 	require.NoError(t, o.push(recClose, closeBody(netcode.CodeOK, "")))
-	_, _, closing := o.appendBatch(nil, 0, 1, 10, 1000)
+	_, _, closing := o.batch(0, 1, 10, 1000)
 	assert.True(t, closing)
 
 	// The last sequence number is never used: a session runs out first.
