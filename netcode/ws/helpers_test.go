@@ -24,7 +24,7 @@ type server struct {
 	hs  *httptest.Server
 }
 
-func startServer(t *testing.T, env netcode.Env, cfg Config) *server {
+func startServer(t testing.TB, env netcode.Env, cfg Config) *server {
 	t.Helper()
 	l, err := NewListener(DefaultPath, env, cfg)
 	require.NoError(t, err)
@@ -42,14 +42,14 @@ func startServer(t *testing.T, env netcode.Env, cfg Config) *server {
 	return &server{l: l, url: "ws" + hs.URL[len("http"):] + DefaultPath, hs: hs}
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
 
 // pair dials s and accepts the server end.
-func (s *server) pair(t *testing.T, cfg Config) (*Conn, *Conn) {
+func (s *server) pair(t testing.TB, cfg Config) (*Conn, *Conn) {
 	t.Helper()
 	c, err := Dial(ctxT(t), s.url, cfg)
 	require.NoError(t, err)

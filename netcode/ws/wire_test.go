@@ -125,7 +125,7 @@ func TestSplitMark(t *testing.T) {
 func FuzzReadMessage(f *testing.F) {
 	f.Add([]byte{0, 0x92, 0x04, 0xcf, 0, 6, 0x0a, 0x24, 0x18, 0x1e, 0x40, 0}, uint16(64), uint8(0)) // a reliable Ping frame
 	f.Add([]byte{1, 0x93, 0x10, 0x01, 0xc4, 0x01, 0x78}, uint16(64), uint8(3))                      // unreliable
-	f.Add([]byte{2}, uint16(1), uint8(1))                                                          // heartbeat
+	f.Add([]byte{2}, uint16(1), uint8(1))                                                           // heartbeat
 	f.Add([]byte{2, 2}, uint16(4), uint8(1))
 	f.Add([]byte{}, uint16(0), uint8(0))
 	f.Add(bytes.Repeat([]byte{0}, 300), uint16(200), uint8(7))
