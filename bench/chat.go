@@ -236,7 +236,7 @@ func runChatTransport(ctx context.Context, env *Env, cfg ChatConfig, t string) (
 	if err != nil {
 		return nil, err
 	}
-	g, err := group[0].c.CreateGroup(setupCtx, "tb"+run, true)
+	g, err := group[0].c.CreateGroup(setupCtx, "tb"+run, frame.GroupOpen)
 	if err != nil {
 		return nil, fmt.Errorf("create group: %w", err)
 	}

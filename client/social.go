@@ -101,11 +101,11 @@ func (c *Client) Friends(ctx context.Context) ([]frame.Friend, error) {
 	return all, fmt.Errorf("client: friend list longer than %d pages", maxFriendPages)
 }
 
-// CreateGroup creates a group (open: anyone may join; otherwise by
-// invitation) owned by the caller.
-func (c *Client) CreateGroup(ctx context.Context, name string, open bool) (frame.Group, error) {
+// CreateGroup creates a group owned by the caller: frame.GroupOpen, anyone
+// may join; frame.GroupInviteOnly, by invitation.
+func (c *Client) CreateGroup(ctx context.Context, name string, access frame.GroupAccess) (frame.Group, error) {
 	var r frame.GroupResult
-	if err := c.callInto(ctx, &frame.GroupCreate{Name: name, Open: open}, &r); err != nil {
+	if err := c.callInto(ctx, &frame.GroupCreate{Name: name, Open: bool(access)}, &r); err != nil {
 		return frame.Group{}, err
 	}
 	return r.Group, nil

@@ -101,7 +101,7 @@ func TestSocialClientMethods(t *testing.T) {
 	}
 	assert.Equal(t, "brb", p.StatusText)
 
-	g, err := a.CreateGroup(ctx, "club", false)
+	g, err := a.CreateGroup(ctx, "club", frame.GroupInviteOnly)
 	require.NoError(t, err)
 	require.NoError(t, a.InviteToGroup(ctx, g.ID, bob.UserID))
 	require.NoError(t, b.DeclineGroupInvite(ctx, g.ID))

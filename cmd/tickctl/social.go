@@ -296,7 +296,11 @@ func (a *app) cmdGroupCreate(ctx context.Context, args []string) error {
 		return err
 	}
 	return a.withClient(ctx, func(ctx context.Context, c *client.Client, _ settings) error {
-		g, err := c.CreateGroup(ctx, pos[0], !*inviteOnly)
+		access := frame.GroupOpen
+		if *inviteOnly {
+			access = frame.GroupInviteOnly
+		}
+		g, err := c.CreateGroup(ctx, pos[0], access)
 		if err != nil {
 			return err
 		}

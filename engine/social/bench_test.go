@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
 )
 
 // benchPeer counts what it is sent and remembers when the last frame came.
@@ -48,7 +49,7 @@ func BenchmarkGroupFanout1000(b *testing.B) {
 		peers[i] = &benchPeer{sid: sessionIDs.Add(1), uid: u.ID}
 	}
 	owner := peers[0].uid
-	g, err := e.svc.CreateGroup(ctx, e.clock.Now(), owner, "fanout", true)
+	g, err := e.svc.CreateGroup(ctx, e.clock.Now(), owner, "fanout", frame.GroupOpen)
 	require.NoError(b, err)
 	for _, p := range peers[1:] {
 		require.NoError(b, e.svc.JoinGroup(ctx, e.clock.Now(), p.uid, g.ID))

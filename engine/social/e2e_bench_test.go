@@ -92,7 +92,7 @@ func BenchmarkE2EGroupFanout1000(b *testing.B) {
 		require.NoError(b, client.PostJSON(ctx, nil, srv.HTTPURL()+"/v1/auth/register",
 			map[string]string{"username": fmt.Sprintf("m%04d", i), "password": "long enough pw"}, &accts[i]))
 	}
-	g, err := srv.Social().CreateGroup(ctx, time.Now(), accts[0].UserID, "fanout", true)
+	g, err := srv.Social().CreateGroup(ctx, time.Now(), accts[0].UserID, "fanout", frame.GroupOpen)
 	require.NoError(b, err)
 	for _, a := range accts[1:] {
 		require.NoError(b, srv.Social().JoinGroup(ctx, time.Now(), a.UserID, g.ID))

@@ -324,7 +324,7 @@ func TestE2EGroupMessageReachesEveryOnlineMemberOnce(t *testing.T) {
 	}
 	ctx := ctxT(t)
 	owner, outsider := sess[0], sess[4]
-	g, err := owner.CreateGroup(ctx, "squad", false)
+	g, err := owner.CreateGroup(ctx, "squad", frame.GroupInviteOnly)
 	require.NoError(t, err)
 	require.ErrorIs(t, sess[1].JoinGroup(ctx, g.ID), netcode.CodeGroupInviteOnly)
 	for i := 1; i <= 3; i++ {

@@ -79,7 +79,7 @@ func (s *Service) dispatch(ctx context.Context, now time.Time, ps *peerState, a 
 		}
 		return &frame.FriendListResult{Ref: m.Ref, Friends: fs, More: more}, nil
 	case *frame.GroupCreate:
-		g, err := s.CreateGroup(ctx, now, a.ID, m.Name, m.Open)
+		g, err := s.CreateGroup(ctx, now, a.ID, m.Name, frame.GroupAccess(m.Open))
 		if err != nil {
 			return nil, err
 		}

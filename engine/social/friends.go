@@ -231,7 +231,7 @@ func (s *Service) notifyRelation(ctx context.Context, a string, aEvent frame.Fri
 	ua.ID, ub.ID = a, b
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.befriendLocked(a, b, aEvent == frame.FriendEventAccepted)
+	s.relationChangedLocked(a, b, aEvent)
 	send := func(to string, other accounts.User, event frame.FriendEvent, state frame.FriendState) {
 		fr := frame.Friend{UserID: other.ID, Username: other.Username, DisplayName: other.DisplayName, State: state}
 		if state == frame.FriendAccepted {

@@ -8,13 +8,14 @@ import (
 	"github.com/tickwire/tickwire/netcode/frame"
 )
 
-// CreateGroup creates a group owned by user.
-func (s *Service) CreateGroup(ctx context.Context, now time.Time, user, name string, open bool) (frame.Group, error) {
+// CreateGroup creates a group owned by user, open to anyone or joined by
+// invitation only.
+func (s *Service) CreateGroup(ctx context.Context, now time.Time, user, name string, access frame.GroupAccess) (frame.Group, error) {
 	name, err := frame.CleanText(frame.TextGroupName, name)
 	if err != nil {
 		return frame.Group{}, err
 	}
-	g := frame.Group{Name: name, Open: open, Role: frame.RoleOwner, Members: 1, OwnerID: user}
+	g := frame.Group{Name: name, Open: bool(access), Role: frame.RoleOwner, Members: 1, OwnerID: user}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	err = s.st.InTx(ctx, func(tx Ops) error {
@@ -25,7 +26,7 @@ func (s *Service) CreateGroup(ctx context.Context, now time.Time, user, name str
 		if n >= s.cfg.MaxGroupsPerUser {
 			return s.refuseLimit("member of too many groups")
 		}
-		if g.ID, err = tx.CreateGroup(ctx, name, open, user, now.UnixMicro()); err != nil {
+		if g.ID, err = tx.CreateGroup(ctx, name, access, user, now.UnixMicro()); err != nil {
 			return err
 		}
 		return tx.AddMember(ctx, g.ID, user, frame.RoleOwner, now.UnixMicro())
@@ -38,15 +39,23 @@ func (s *Service) CreateGroup(ctx context.Context, now time.Time, user, name str
 
 // JoinGroup joins an open group, or an invite-only one user was invited to.
 func (s *Service) JoinGroup(ctx context.Context, now time.Time, user string, groupID uint64) error {
-	return s.join(ctx, now, user, groupID, false)
+	return s.join(ctx, now, user, groupID, joinOpenOrInvited)
 }
 
 // AcceptInvite accepts an invitation to a group.
 func (s *Service) AcceptInvite(ctx context.Context, now time.Time, user string, groupID uint64) error {
-	return s.join(ctx, now, user, groupID, true)
+	return s.join(ctx, now, user, groupID, joinByInvite)
 }
 
-func (s *Service) join(ctx context.Context, now time.Time, user string, groupID uint64, needInvite bool) error {
+// joinRule says what entitles a user to join a group.
+type joinRule uint8
+
+const (
+	joinOpenOrInvited joinRule = iota // JoinGroup: the group is open, or the user was invited
+	joinByInvite                      // AcceptInvite: the user holds an invitation
+)
+
+func (s *Service) join(ctx context.Context, now time.Time, user string, groupID uint64, rule joinRule) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var g GroupRow
@@ -65,7 +74,7 @@ func (s *Service) join(ctx context.Context, now time.Time, user string, groupID 
 			return err
 		}
 		switch {
-		case needInvite && !invited:
+		case rule == joinByInvite && !invited:
 			return ErrRequestNotFound
 		case !g.Open && !invited:
 			return ErrInviteOnly

@@ -151,7 +151,7 @@ func (s *Service) httpCreateGroup(w http.ResponseWriter, r *http.Request, c auth
 	if err := httpapi.DecodeJSON(w, r, &req, maxHTTPBody); err != nil {
 		return nil, err
 	}
-	g, err := s.CreateGroup(r.Context(), s.cfg.Now(), c.UserID, req.Name, req.Open)
+	g, err := s.CreateGroup(r.Context(), s.cfg.Now(), c.UserID, req.Name, frame.GroupAccess(req.Open))
 	if err != nil {
 		return nil, err
 	}

@@ -166,10 +166,12 @@ func (s *Service) snapshotLocked(ps *peerState) {
 	}
 }
 
-// befriendLocked updates the cached friend sets after a and b became
-// friends (add) or stopped being friends, and shows each the other's
-// presence.
-func (s *Service) befriendLocked(a, b string, add bool) {
+// relationChangedLocked updates the cached friend sets after a
+// FriendUpdate(ev) between a and b: after FriendEventAccepted they are
+// friends and each is shown the other's presence; after any other event
+// they are not friends.
+func (s *Service) relationChangedLocked(a, b string, ev frame.FriendEvent) {
+	add := ev == frame.FriendEventAccepted
 	ua, ub := s.online[a], s.online[b]
 	for _, pair := range [][2]*userState{{ua, ub}, {ub, ua}} {
 		u, other := pair[0], pair[1]

@@ -212,7 +212,7 @@ func TestGroupListCutToFitAFrame(t *testing.T) {
 	name := strings.Repeat("g", frame.MaxGroupName)
 	require.NoError(t, e.svc.st.InTx(ctx, func(tx Ops) error {
 		for range groups {
-			id, err := tx.CreateGroup(ctx, name, true, e.ids["alice"], 1)
+			id, err := tx.CreateGroup(ctx, name, frame.GroupOpen, e.ids["alice"], 1)
 			if err != nil {
 				return err
 			}

@@ -219,13 +219,12 @@ func (s *Service) SetPresence(ctx context.Context, now time.Time, user string, p
 	if len(text) > s.cfg.MaxStatusText {
 		return netcode.Errorf(netcode.CodeBadText, "status_text has %d bytes, limit %d", len(text), s.cfg.MaxStatusText)
 	}
-	away := p == frame.PresenceAway
-	if err := s.st.SetStatus(ctx, user, text, away); err != nil {
+	if err := s.st.SetStatus(ctx, user, p, text); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if u := s.online[user]; u != nil && u.pres.set(now, s.timing(), away, text) {
+	if u := s.online[user]; u != nil && u.pres.set(now, s.timing(), p, text) {
 		s.publishLocked(u)
 	}
 	return nil

@@ -55,7 +55,7 @@ func TestConcurrentSendersOrderAndNoLossAcrossReconnects(t *testing.T) {
 	}
 	e := newEnv(t, Config{MessagesPerSecond: 1e6, MessageBurst: 1 << 20, BacklogWindow: 16, PendingLimit: 8}, names...)
 	ctx := context.Background()
-	g, err := e.svc.CreateGroup(ctx, e.clock.Now(), e.ids["sender0"], "load", true)
+	g, err := e.svc.CreateGroup(ctx, e.clock.Now(), e.ids["sender0"], "load", frame.GroupOpen)
 	require.NoError(t, err)
 	for _, n := range names[1:] {
 		require.NoError(t, e.svc.JoinGroup(ctx, e.clock.Now(), e.ids[n], g.ID))

@@ -91,9 +91,10 @@ func (p *presence) activity(now time.Time, t timing) bool {
 	return p.settle(now, t)
 }
 
-// set applies the user's own choice of away and status text.
-func (p *presence) set(now time.Time, t timing, away bool, text string) bool {
-	p.away, p.text = away, text
+// set applies the user's own choice of presence (PresenceOnline or
+// PresenceAway) and status text.
+func (p *presence) set(now time.Time, t timing, chosen frame.Presence, text string) bool {
+	p.away, p.text = chosen == frame.PresenceAway, text
 	p.lastActive = now
 	p.idle = false
 	return p.settle(now, t)

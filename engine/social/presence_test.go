@@ -31,11 +31,11 @@ func TestPresenceStateMachine(t *testing.T) {
 		{"idle not yet", func(p *presence) bool { return p.tick(at(time.Minute), tm) }, false, frame.PresenceOnline, ""},
 		{"idle", func(p *presence) bool { return p.tick(at(time.Minute+time.Second), tm) }, true, frame.PresenceAway, ""},
 		{"activity", func(p *presence) bool { return p.activity(at(2*time.Minute), tm) }, true, frame.PresenceOnline, ""},
-		{"status", func(p *presence) bool { return p.set(at(2*time.Minute), tm, false, "raiding") }, true, frame.PresenceOnline, "raiding"},
-		{"same status", func(p *presence) bool { return p.set(at(2*time.Minute), tm, false, "raiding") }, false, frame.PresenceOnline, "raiding"},
-		{"set away", func(p *presence) bool { return p.set(at(3*time.Minute), tm, true, "raiding") }, true, frame.PresenceAway, "raiding"},
+		{"status", func(p *presence) bool { return p.set(at(2*time.Minute), tm, frame.PresenceOnline, "raiding") }, true, frame.PresenceOnline, "raiding"},
+		{"same status", func(p *presence) bool { return p.set(at(2*time.Minute), tm, frame.PresenceOnline, "raiding") }, false, frame.PresenceOnline, "raiding"},
+		{"set away", func(p *presence) bool { return p.set(at(3*time.Minute), tm, frame.PresenceAway, "raiding") }, true, frame.PresenceAway, "raiding"},
 		{"activity keeps manual away", func(p *presence) bool { return p.activity(at(3*time.Minute), tm) }, false, frame.PresenceAway, "raiding"},
-		{"back online", func(p *presence) bool { return p.set(at(4*time.Minute), tm, false, "") }, true, frame.PresenceOnline, ""},
+		{"back online", func(p *presence) bool { return p.set(at(4*time.Minute), tm, frame.PresenceOnline, "") }, true, frame.PresenceOnline, ""},
 		{"one session closes", func(p *presence) bool { return p.close(at(5*time.Minute), tm) }, false, frame.PresenceOnline, ""},
 		{"last session closes", func(p *presence) bool { return p.close(at(6*time.Minute), tm) }, false, frame.PresenceOnline, ""},
 		{"within grace", func(p *presence) bool { return p.tick(at(6*time.Minute+4*time.Second), tm) }, false, frame.PresenceOnline, ""},
@@ -58,7 +58,7 @@ func TestPresenceOfflineHidesStatusAndIdleTimerOff(t *testing.T) {
 	tm := timing{grace: time.Second, awayAfter: -1}
 	t0 := time.Unix(1000, 0)
 	var p presence
-	p.set(t0, tm, false, "hello")
+	p.set(t0, tm, frame.PresenceOnline, "hello")
 	assert.Equal(t, frame.PresenceOffline, p.shown, "no session: offline")
 	assert.Empty(t, p.shownText)
 	assert.True(t, p.open(t0, tm))

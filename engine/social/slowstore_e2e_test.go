@@ -50,9 +50,9 @@ func (s *slowStore) InsertMessage(ctx context.Context, m *frame.ChatMessage) err
 	return s.Store.InsertMessage(ctx, m)
 }
 
-func (s *slowStore) SetStatus(ctx context.Context, user, text string, away bool) error {
+func (s *slowStore) SetStatus(ctx context.Context, user string, p frame.Presence, text string) error {
 	s.slow()
-	return s.Store.SetStatus(ctx, user, text, away)
+	return s.Store.SetStatus(ctx, user, p, text)
 }
 
 func (s *slowStore) SetLastSeen(ctx context.Context, user string, us int64) error {

@@ -42,7 +42,9 @@ type Store interface {
 	FriendIDs(ctx context.Context, a string) ([]string, error)
 	// Status is user's stored status (zero if none).
 	Status(ctx context.Context, user string) (StatusRow, error)
-	SetStatus(ctx context.Context, user, text string, away bool) error
+	// SetStatus stores user's own presence (PresenceOnline or
+	// PresenceAway) and status text.
+	SetStatus(ctx context.Context, user string, p frame.Presence, text string) error
 	SetLastSeen(ctx context.Context, user string, us int64) error
 	// Cursor is user's acknowledgement cursor (0 if none).
 	Cursor(ctx context.Context, user string) (uint64, error)
@@ -89,7 +91,7 @@ type Ops interface {
 	CountInvites(ctx context.Context, user string) (int, error)
 	// CreateGroup inserts a group and returns its id (the owner is added
 	// with AddMember).
-	CreateGroup(ctx context.Context, name string, open bool, owner string, nowUs int64) (uint64, error)
+	CreateGroup(ctx context.Context, name string, access frame.GroupAccess, owner string, nowUs int64) (uint64, error)
 	// AddMember inserts a member; messages above the newest id are theirs.
 	AddMember(ctx context.Context, groupID uint64, user string, r frame.Role, nowUs int64) error
 	RemoveMember(ctx context.Context, groupID uint64, user string) error
@@ -261,9 +263,9 @@ func (st *SQLiteStore) Status(ctx context.Context, user string) (StatusRow, erro
 	return s, nil
 }
 
-func (st *SQLiteStore) SetStatus(ctx context.Context, user, text string, away bool) error {
+func (st *SQLiteStore) SetStatus(ctx context.Context, user string, p frame.Presence, text string) error {
 	_, err := st.db.ExecContext(ctx, `INSERT INTO social_status (user_id, text, away) VALUES (?, ?, ?)
-		ON CONFLICT (user_id) DO UPDATE SET text = excluded.text, away = excluded.away`, user, text, away)
+		ON CONFLICT (user_id) DO UPDATE SET text = excluded.text, away = excluded.away`, user, text, p == frame.PresenceAway)
 	return dbErrOrNil("set status", err)
 }
 
@@ -483,12 +485,12 @@ func (o sqlOps) CountInvites(ctx context.Context, user string) (int, error) {
 	return count(ctx, o.q, "count invites", `SELECT COUNT(*) FROM social_invites WHERE user_id = ?`, user)
 }
 
-// createGroup inserts a group row and returns its id (the owner is added
-// with addMember).
-func (o sqlOps) CreateGroup(ctx context.Context, name string, open bool, owner string, nowUs int64) (uint64, error) {
+// CreateGroup inserts a group row and returns its id (the owner is added
+// with AddMember).
+func (o sqlOps) CreateGroup(ctx context.Context, name string, access frame.GroupAccess, owner string, nowUs int64) (uint64, error) {
 	var id int64
 	if err := o.q.QueryRowContext(ctx, `INSERT INTO social_groups (name, open, owner_id, created_us) VALUES (?, ?, ?, ?) RETURNING id`,
-		name, open, owner, nowUs).Scan(&id); err != nil {
+		name, access == frame.GroupOpen, owner, nowUs).Scan(&id); err != nil {
 		return 0, dbErr("create group", err)
 	}
 	return uint64(id), nil

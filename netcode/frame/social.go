@@ -333,6 +333,27 @@ func (m *FriendUpdate) DecodeMsgpack(dec *msgpack.Decoder) error {
 
 // ---- groups ----
 
+// GroupAccess says who may join a group. On the wire (and in the HTTP
+// JSON) it is the boolean "open" of GroupCreate and Group, and converts
+// to and from it: GroupAccess(g.Open), bool(access). Go APIs take it
+// instead of a bare bool, so a call reads CreateGroup(ctx, "squad",
+// frame.GroupInviteOnly).
+type GroupAccess bool
+
+// Group access values.
+const (
+	GroupInviteOnly GroupAccess = false // invite_only: only invited users may join
+	GroupOpen       GroupAccess = true  // open: anyone may join
+)
+
+// String is "open" or "invite_only".
+func (a GroupAccess) String() string {
+	if a == GroupOpen {
+		return "open"
+	}
+	return "invite_only"
+}
+
 // GroupCreate creates a group owned by the caller: [80, ref, name, open].
 // An open group can be joined by anyone; otherwise an invitation is
 // needed. Answered with GroupResult.
