@@ -232,7 +232,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		_ = l.Close() // idempotent; an error here changes nothing
 	}
 	for _, s := range sessions {
-		s.close(netcode.CodeServerShutdown, "server shutting down", true)
+		s.close(netcode.CodeServerShutdown, "server shutting down", closeGraceful)
 	}
 	var err error
 	select {

@@ -51,7 +51,7 @@ type session struct {
 	closeOnce   sync.Once
 	closeCode   netcode.Code // written once before closing is closed
 	closeReason string
-	graceful    bool // flush queued frames and send a Close frame before closing the conn
+	closeMode   closeMode
 
 	runBufs [][]byte // writer-owned: one run of frames for WriteMessages
 
@@ -129,7 +129,7 @@ func (s *session) Send(ch netcode.Channel, b []byte) bool {
 
 // Close implements service.Peer: queued frames are flushed, then a Close
 // frame is sent and the connection closed.
-func (s *session) Close(code netcode.Code, reason string) { s.close(code, reason, true) }
+func (s *session) Close(code netcode.Code, reason string) { s.close(code, reason, closeGraceful) }
 
 // enqueue queues f and wakes the writer. A full reliable queue closes the
 // session with CodeSlowConsumer.
@@ -146,7 +146,7 @@ func (s *session) enqueue(f outFrame) bool {
 	case rejectedFull:
 		s.e.c.drops[dropReliableOverflow].Add(1)
 		s.e.putBuf(f.buf)
-		s.close(netcode.CodeSlowConsumer, "reliable send queue overflowed", false)
+		s.close(netcode.CodeSlowConsumer, "reliable send queue overflowed", closeAbort)
 		s.e.closer.add(s) // the writer is probably stuck in a write: cut it short
 		return false
 	}
@@ -157,15 +157,27 @@ func (s *session) enqueue(f outFrame) bool {
 	return true
 }
 
-// close starts closing the session; the first call wins. A graceful close
-// lets the writer flush what is queued and send a Close frame; otherwise
-// the writer closes the connection as soon as it is free. close never
+// closeMode says how a session closes.
+type closeMode uint8
+
+const (
+	// closeAbort: the writer closes the connection as soon as it is
+	// free; queued frames are dropped.
+	closeAbort closeMode = iota
+	// closeGraceful: the writer flushes what is queued, sends a Close
+	// frame and lingers before closing the connection.
+	closeGraceful
+)
+
+// close starts closing the session; the first call wins. closeGraceful
+// lets the writer flush what is queued and send a Close frame; closeAbort
+// has the writer close the connection as soon as it is free. close never
 // closes the connection itself (it may run on a service's goroutine, which
 // must not wait for a socket): a caller that needs a stuck writer cut
 // short closes the connection too, or has the engine's closer do it.
-func (s *session) close(code netcode.Code, reason string, graceful bool) {
+func (s *session) close(code netcode.Code, reason string, mode closeMode) {
 	s.closeOnce.Do(func() {
-		s.closeCode, s.closeReason, s.graceful = code, reason, graceful
+		s.closeCode, s.closeReason, s.closeMode = code, reason, mode
 		s.q.close()
 		close(s.closing)
 	})
@@ -174,7 +186,7 @@ func (s *session) close(code netcode.Code, reason string, graceful bool) {
 // forceClose closes the connection whatever state the writer is in; used
 // when a graceful shutdown ran out of time.
 func (s *session) forceClose() {
-	s.close(netcode.CodeServerShutdown, "server shutting down", false)
+	s.close(netcode.CodeServerShutdown, "server shutting down", closeAbort)
 	s.forceOnce.Do(func() { close(s.forced) })
 	_ = s.conn.Close(netcode.CodeServerShutdown, "server shutting down")
 }
@@ -195,7 +207,7 @@ func (s *session) writeLoop() {
 		var err error
 		batch, err = s.writeBatch(batch)
 		if err != nil {
-			s.close(writeErrCode(err), "write failed: "+err.Error(), false)
+			s.close(writeErrCode(err), "write failed: "+err.Error(), closeAbort)
 			s.finish(batch)
 			return
 		}
@@ -299,7 +311,7 @@ func (s *session) write(ch netcode.Channel, b []byte) error {
 // in-flight reliable data (KCP) still delivers the final frames; then the
 // connection is closed.
 func (s *session) finish(batch []outFrame) {
-	if s.graceful {
+	if s.closeMode == closeGraceful {
 		var err error
 		if batch, err = s.writeBatch(batch); err == nil {
 			if b, err := frame.Marshal(&frame.Close{Code: s.closeCode, Reason: netcode.TruncateUTF8(s.closeReason, frame.MaxMessageLen)}); err == nil {
@@ -340,14 +352,14 @@ func (s *session) readLoop() {
 	defer s.e.sessWG.Done()
 	s.handshake = time.AfterFunc(s.e.cfg.HandshakeTimeout, func() {
 		if !s.authed.Load() {
-			s.close(netcode.CodeHandshakeTimeout, "no valid Hello within "+s.e.cfg.HandshakeTimeout.String(), true)
+			s.close(netcode.CodeHandshakeTimeout, "no valid Hello within "+s.e.cfg.HandshakeTimeout.String(), closeGraceful)
 		}
 	})
 	for {
 		ch, data, err := s.conn.ReadMessage()
 		if err != nil {
 			code, reason := readErrCode(err)
-			s.close(code, reason, false)
+			s.close(code, reason, closeAbort)
 			_ = s.conn.Close(code, reason) // unblocks a writer stuck on a dead link
 			break
 		}
@@ -423,7 +435,7 @@ func (s *session) handle(now time.Time, ch netcode.Channel, data []byte) bool {
 		s.enqueue(s.copyFrame(ch, data))
 		return true
 	case frame.KindClose:
-		s.close(netcode.CodeOK, "closed by client", true)
+		s.close(netcode.CodeOK, "closed by client", closeGraceful)
 		return false
 	}
 	svc := e.byKind[k]
@@ -464,7 +476,7 @@ func (s *session) rateLimited(now time.Time, data []byte) bool {
 	if g := e.cfg.RateLimitGrace; g > 0 && now.Sub(s.floodFrom) >= g {
 		msg := fmt.Sprintf("above %d frames per second for %v", e.cfg.MaxFramesPerSecond, g)
 		s.sendError(netcode.CodeRateLimited, msg, 0)
-		s.close(netcode.CodeRateLimited, msg, true)
+		s.close(netcode.CodeRateLimited, msg, closeGraceful)
 		return false
 	}
 	if s.answers.AllowN(now, 1) {
@@ -549,7 +561,7 @@ func (s *session) hello(now time.Time, data []byte) bool {
 // reject answers a failed Hello with an Error and closes the session.
 func (s *session) reject(code netcode.Code, msg string) bool {
 	s.sendError(code, msg, 0)
-	s.close(code, msg, true)
+	s.close(code, msg, closeGraceful)
 	return false
 }
 
@@ -584,7 +596,7 @@ func (s *session) fail(code netcode.Code, msg string, ref uint32) bool {
 	}
 	s.bad++
 	if s.bad >= s.e.cfg.MaxBadFrames {
-		s.close(netcode.CodeTooManyErrors, fmt.Sprintf("%d bad frames", s.bad), true)
+		s.close(netcode.CodeTooManyErrors, fmt.Sprintf("%d bad frames", s.bad), closeGraceful)
 		return false
 	}
 	return true

@@ -359,7 +359,7 @@ func (c *Conn) err() error {
 // dialed Conn, closes the socket and waits for its goroutines.
 func (c *Conn) Close(code netcode.Code, reason string) error {
 	c.finish(netcode.ErrClosed, &control{Type: ctlClose, Code: code, Reason: reason})
-	if !c.ep.server {
+	if c.ep.role != roleServer {
 		c.ep.shutdown()
 		c.ep.wait()
 	}

@@ -21,12 +21,12 @@ import (
 // endpoint owns one packet socket: a read loop that demultiplexes every
 // datagram by its type byte, a tick loop that drives heartbeats, receive
 // reports, redundancy and idle timeouts, and the session maps. A Listener
-// has one (server role); every dialed Conn has its own (client role).
+// has one (roleServer); every dialed Conn has its own (roleClient).
 type endpoint struct {
 	cfg    *config
 	pc     net.PacketConn
 	log    *slog.Logger
-	server bool
+	role   role
 	jar    cookieJar
 	start  time.Time // monotonic base for nanosecond timestamps
 
@@ -76,12 +76,20 @@ type clientHandshake struct {
 	conn   *Conn // set by the read loop once accepted
 }
 
-func newEndpoint(cfg *config, pc net.PacketConn, server bool) *endpoint {
+// role is the side an endpoint plays.
+type role uint8
+
+const (
+	roleClient role = iota // a dialed Conn's own socket
+	roleServer             // a Listener's socket: accepts sessions
+)
+
+func newEndpoint(cfg *config, pc net.PacketConn, r role) *endpoint {
 	e := &endpoint{
 		cfg:        cfg,
 		pc:         pc,
 		log:        cfg.Logger,
-		server:     server,
+		role:       r,
 		jar:        cookieJar{secret: cfg.CookieSecret},
 		start:      time.Now(),
 		done:       make(chan struct{}),
@@ -89,9 +97,9 @@ func newEndpoint(cfg *config, pc net.PacketConn, server bool) *endpoint {
 		byToken:    make(map[uint64]*Conn),
 		byAddr:     make(map[string]*Conn),
 		perIP:      make(map[string]int),
-		accepting:  server,
+		accepting:  r == roleServer,
 	}
-	if server {
+	if r == roleServer {
 		e.backlog = make(chan *Conn, cfg.AcceptBacklog)
 	}
 	e.wg.Add(2)
@@ -140,7 +148,7 @@ func (e *endpoint) readLoop() {
 // datagram.
 func (e *endpoint) readBatches(bc batchConn) {
 	size := clientReadBatch
-	if e.server {
+	if e.role == roleServer {
 		size = serverReadBatch
 	}
 	msgs := make([]ipv4.Message, size)
@@ -253,7 +261,7 @@ func (e *endpoint) handle(b []byte, addr net.Addr, now time.Time) {
 			e.drop(netcode.DropMalformed)
 			return
 		}
-		if e.server {
+		if e.role == roleServer {
 			e.serverHandshake(h, addr, now)
 		} else {
 			e.clientHandshake(h, addr)
@@ -422,7 +430,7 @@ func (e *endpoint) remove(c *Conn) {
 			delete(e.perIP, c.ipKey)
 		}
 	}
-	last := e.server && e.closing && len(e.byToken) == 0
+	last := e.role == roleServer && e.closing && len(e.byToken) == 0
 	e.mu.Unlock()
 	if last {
 		e.shutdown()

@@ -44,7 +44,7 @@ func Listen(addr string, cfg Config) (*Listener, error) {
 		return nil, fmt.Errorf("kcp: listen %q: %w", addr, err)
 	}
 	setBuffers(pc, c)
-	return &Listener{ep: newEndpoint(c, pc, true)}, nil
+	return &Listener{ep: newEndpoint(c, pc, roleServer)}, nil
 }
 
 // ListenPacket accepts sessions on pc (a UDP socket, or an in-memory link
@@ -54,7 +54,7 @@ func ListenPacket(pc net.PacketConn, cfg Config) (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Listener{ep: newEndpoint(c, pc, true)}, nil
+	return &Listener{ep: newEndpoint(c, pc, roleServer)}, nil
 }
 
 func setBuffers(pc *net.UDPConn, c *config) {
@@ -220,7 +220,7 @@ func DialPacket(ctx context.Context, pc net.PacketConn, raddr net.Addr, cfg Conf
 }
 
 func dial(ctx context.Context, pc net.PacketConn, raddr net.Addr, cfg *config) (*Conn, error) {
-	e := newEndpoint(cfg, pc, false)
+	e := newEndpoint(cfg, pc, roleClient)
 	ctx, cancel := context.WithTimeout(ctx, cfg.HandshakeTimeout)
 	defer cancel()
 	c, err := e.dial(ctx, raddr)

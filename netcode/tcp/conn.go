@@ -136,7 +136,7 @@ func (c *Conn) ReadMessage() (netcode.Channel, []byte, error) {
 			if err != nil {
 				return 0, nil, c.fail(err)
 			}
-			c.shutdown(&netcode.CloseError{Code: code, Reason: reason}, false, 0, "")
+			c.shutdown(&netcode.CloseError{Code: code, Reason: reason}, skipCloseRecord, 0, "")
 			return 0, nil, c.readCause()
 		}
 	}
@@ -155,19 +155,19 @@ func (c *Conn) fail(err error) error {
 	var ce *netcode.CodedError
 	switch {
 	case werr != nil:
-		c.shutdown(werr, false, 0, "")
+		c.shutdown(werr, skipCloseRecord, 0, "")
 	case errors.As(err, &ce):
 		c.drops[netcode.DropMalformed].Add(1)
 		c.log.Debug("tcp: protocol error from peer", "remote", c.nc.RemoteAddr(), "err", err)
-		c.shutdown(err, true, ce.Code, ce.Msg)
+		c.shutdown(err, sendCloseRecord, ce.Code, ce.Msg)
 	case errors.As(err, &ne) && ne.Timeout():
 		ie := &netcode.CodedError{Code: netcode.CodeIdleTimeout,
 			Msg: fmt.Sprintf("tcp: nothing received for %v", c.cfg.IdleTimeout), Err: netcode.ErrIdleTimeout}
-		c.shutdown(ie, true, netcode.CodeIdleTimeout, "idle timeout")
+		c.shutdown(ie, sendCloseRecord, netcode.CodeIdleTimeout, "idle timeout")
 	case errors.Is(err, io.EOF):
-		c.shutdown(fmt.Errorf("%w: peer ended the stream without a close record", netcode.ErrClosed), false, 0, "")
+		c.shutdown(fmt.Errorf("%w: peer ended the stream without a close record", netcode.ErrClosed), skipCloseRecord, 0, "")
 	default:
-		c.shutdown(fmt.Errorf("%w: read: %w", netcode.ErrClosed, err), false, 0, "")
+		c.shutdown(fmt.Errorf("%w: read: %w", netcode.ErrClosed, err), skipCloseRecord, 0, "")
 	}
 	return c.readCause()
 }
@@ -282,16 +282,24 @@ func (c *Conn) heartbeatLoop() {
 // by a short write deadline), closes the socket and waits for the
 // heartbeat goroutine. Idempotent: later calls return nil.
 func (c *Conn) Close(code netcode.Code, reason string) error {
-	c.shutdown(netcode.ErrClosed, true, code, reason)
+	c.shutdown(netcode.ErrClosed, sendCloseRecord, code, reason)
 	return nil
 }
 
+// closeRecord says whether shutdown sends a close record.
+type closeRecord uint8
+
+const (
+	skipCloseRecord closeRecord = iota // the stream is gone or the peer closed it: nothing to send
+	sendCloseRecord                    // send one (best effort) if the stream is still sound
+)
+
 // shutdown closes the Conn once: cause is what ReadMessage reports from
-// now on; when send is set a close record goes out first if the stream is
-// still sound. A call that finds the Conn already closing waits until the
+// now on; with sendCloseRecord a close record carrying code and reason
+// goes out first if the stream is still sound. A call that finds the Conn already closing waits until the
 // first call has finished, so that every Close returns with the socket
 // closed and the heartbeat goroutine gone.
-func (c *Conn) shutdown(cause error, send bool, code netcode.Code, reason string) {
+func (c *Conn) shutdown(cause error, record closeRecord, code netcode.Code, reason string) {
 	c.mu.Lock()
 	if c.closed.Load() {
 		c.mu.Unlock()
@@ -307,7 +315,7 @@ func (c *Conn) shutdown(cause error, send bool, code netcode.Code, reason string
 		c.log.Debug("tcp: shorten write deadline", "err", err) // the socket may be closed already
 	}
 	c.wmu.Lock()
-	if send && c.broken.Load() == nil {
+	if record == sendCloseRecord && c.broken.Load() == nil {
 		c.wbuf = appendClose(c.wbuf[:0], code, reason)
 		if err := c.nc.SetWriteDeadline(time.Now().Add(closeWriteTimeout)); err == nil {
 			if n, err := c.nc.Write(c.wbuf); err != nil {
