@@ -23,12 +23,12 @@ import (
 // reports, redundancy and idle timeouts, and the session maps. A Listener
 // has one (roleServer); every dialed Conn has its own (roleClient).
 type endpoint struct {
-	cfg    *config
-	pc     net.PacketConn
-	log    *slog.Logger
-	role   role
-	jar    cookieJar
-	start  time.Time // monotonic base for nanosecond timestamps
+	cfg   *config
+	pc    net.PacketConn
+	log   *slog.Logger
+	role  role
+	jar   cookieJar
+	start time.Time // monotonic base for nanosecond timestamps
 
 	done     chan struct{} // closed on shutdown
 	downOnce sync.Once
