@@ -131,7 +131,16 @@ func (l *twLink) wire() (uint64, string) {
 	return s.BytesSent + s.BytesRecv, "client transport stats"
 }
 
-func (l *twLink) close() error { return l.c.Close() }
+// close ends the session. A run during which the server rate-limited it
+// is an error even if no send failed: the server drops the excess
+// silently (answering a few), so the figures measure its limit, not the
+// link.
+func (l *twLink) close() error {
+	if err := l.c.Close(); err != nil || !l.limited.Load() {
+		return err
+	}
+	return l.explain(netcode.CodeRateLimited)
+}
 
 func (l *twLink) extra(r *Result) {
 	s := l.c.Stats()

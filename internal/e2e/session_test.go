@@ -263,7 +263,7 @@ func TestGuestTokenHTTP(t *testing.T) {
 	_, err = client.GuestToken(ctxT(t), srv.HTTPURL(), string(make([]byte, 100)))
 	var ce *netcode.CodedError
 	require.ErrorAs(t, err, &ce)
-	assert.Equal(t, netcode.CodeBadRequest, ce.Code)
+	assert.Equal(t, netcode.CodeBadText, ce.Code, "control characters, and too long: the one text rule")
 	assert.False(t, errors.Is(err, netcode.CodeBadToken))
 }
 
