@@ -53,16 +53,31 @@ type Link struct {
 	lastDue  time.Time // latest delivery time handed out (inOrder)
 }
 
-// NewLink returns the core for one direction. stream separates the random
-// sequences of links built from the same seed (the proxies use 1 for Up and
-// 2 for Down). maxQueue <= 0 means unbounded; inOrder keeps deliveries in
-// arrival order (jitter then only spreads the gaps).
-func NewLink(d Direction, seed int64, stream uint64, maxQueue int, inOrder bool) *Link {
+// LinkConfig configures one Link. The zero value (beside Direction) is a
+// valid choice for every field.
+type LinkConfig struct {
+	// Direction is the impairment applied.
+	Direction Direction
+	// Seed and Stream select the random sequence: Stream separates the
+	// sequences of links built from the same seed (the proxies use 1 for
+	// Up and 2 for Down).
+	Seed   int64
+	Stream uint64
+	// MaxQueue bounds the packets waiting; <= 0 means unbounded.
+	MaxQueue int
+	// InOrder keeps deliveries in arrival order, as a stream (TCP) needs:
+	// jitter then only spreads the gaps. Otherwise jitter and Reorder may
+	// deliver a packet before an earlier one.
+	InOrder bool
+}
+
+// NewLink returns the core for one direction.
+func NewLink(cfg LinkConfig) *Link {
 	return &Link{
-		d:        d.populate(),
-		rng:      rand.New(rand.NewPCG(uint64(seed), stream)),
-		maxQueue: maxQueue,
-		inOrder:  inOrder,
+		d:        cfg.Direction.populate(),
+		rng:      rand.New(rand.NewPCG(uint64(cfg.Seed), cfg.Stream)),
+		maxQueue: cfg.MaxQueue,
+		inOrder:  cfg.InOrder,
 	}
 }
 

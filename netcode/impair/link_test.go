@@ -13,7 +13,7 @@ var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 func TestLinkSameSeedSameDecisions(t *testing.T) {
 	d := Direction{Loss: 0.1, Delay: 20 * time.Millisecond, Jitter: 5 * time.Millisecond, Reorder: 0.05, Duplicate: 0.05, BandwidthBps: 1 << 20}
 	run := func(seed int64) []Verdict {
-		l := NewLink(d, seed, 1, 0, false)
+		l := NewLink(LinkConfig{Direction: d, Seed: seed, Stream: 1})
 		out := make([]Verdict, 1000)
 		for i := range out {
 			out[i] = l.Decide(t0.Add(time.Duration(i)*time.Millisecond), 200, 0)
@@ -32,7 +32,7 @@ func TestLinkSameSeedSameDecisions(t *testing.T) {
 	assert.NotEqual(t, drops(a), drops(c), "another seed gives another drop pattern")
 
 	// Up and Down built from one seed use separate streams.
-	up, down := NewLink(d, 42, 1, 0, false), NewLink(d, 42, 2, 0, false)
+	up, down := NewLink(LinkConfig{Direction: d, Seed: 42, Stream: 1}), NewLink(LinkConfig{Direction: d, Seed: 42, Stream: 2})
 	var same int
 	for i := 0; i < 1000; i++ {
 		if up.Decide(t0, 1, 0) == down.Decide(t0, 1, 0) {
@@ -43,7 +43,7 @@ func TestLinkSameSeedSameDecisions(t *testing.T) {
 }
 
 func TestLinkLossRate(t *testing.T) {
-	l := NewLink(Direction{Loss: 0.1}, 7, 1, 0, false)
+	l := NewLink(LinkConfig{Direction: Direction{Loss: 0.1}, Seed: 7, Stream: 1})
 	var lost int
 	for i := 0; i < 10000; i++ {
 		v := l.Decide(t0, 100, 0)
@@ -57,7 +57,7 @@ func TestLinkLossRate(t *testing.T) {
 
 func TestLinkDelayAndJitterBounds(t *testing.T) {
 	d := Direction{Delay: 50 * time.Millisecond, Jitter: 10 * time.Millisecond}
-	l := NewLink(d, 1, 1, 0, false)
+	l := NewLink(LinkConfig{Direction: d, Seed: 1, Stream: 1})
 	var sum time.Duration
 	var lo, hi int
 	const n = 5000
@@ -80,7 +80,7 @@ func TestLinkDelayAndJitterBounds(t *testing.T) {
 	assert.Greater(t, hi, n/5, "and above it")
 
 	// Jitter larger than the delay never yields a negative delay.
-	l = NewLink(Direction{Delay: time.Millisecond, Jitter: 10 * time.Millisecond}, 1, 1, 0, false)
+	l = NewLink(LinkConfig{Direction: Direction{Delay: time.Millisecond, Jitter: 10 * time.Millisecond}, Seed: 1, Stream: 1})
 	for i := 0; i < 1000; i++ {
 		require.False(t, l.Decide(t0, 1, 0).At[0].Before(t0))
 	}
@@ -88,7 +88,7 @@ func TestLinkDelayAndJitterBounds(t *testing.T) {
 
 func TestLinkReorderAndDuplicate(t *testing.T) {
 	d := Direction{Delay: 5 * time.Millisecond, Reorder: 0.2, Duplicate: 0.1}
-	l := NewLink(d, 3, 1, 0, false)
+	l := NewLink(LinkConfig{Direction: d, Seed: 3, Stream: 1})
 	var reordered, dup int
 	for i := 0; i < 5000; i++ {
 		v := l.Decide(t0, 100, 0)
@@ -110,12 +110,12 @@ func TestLinkReorderAndDuplicate(t *testing.T) {
 	assert.InDelta(t, 500, dup, 90)
 
 	// ReorderDelay overrides the default.
-	l = NewLink(Direction{Reorder: 1, ReorderDelay: time.Second}, 3, 1, 0, false)
+	l = NewLink(LinkConfig{Direction: Direction{Reorder: 1, ReorderDelay: time.Second}, Seed: 3, Stream: 1})
 	assert.Equal(t, t0.Add(time.Second), l.Decide(t0, 1, 0).At[0])
 }
 
 func TestLinkBandwidthSerialises(t *testing.T) {
-	l := NewLink(Direction{BandwidthBps: 1000, Delay: time.Millisecond}, 1, 1, 0, false)
+	l := NewLink(LinkConfig{Direction: Direction{BandwidthBps: 1000, Delay: time.Millisecond}, Seed: 1, Stream: 1})
 	// A burst of 100-byte packets leaves 100 ms apart.
 	for i := 1; i <= 5; i++ {
 		v := l.Decide(t0, 100, 0)
@@ -127,7 +127,7 @@ func TestLinkBandwidthSerialises(t *testing.T) {
 }
 
 func TestLinkQueueBound(t *testing.T) {
-	l := NewLink(Direction{BandwidthBps: 1000, Duplicate: 1}, 1, 1, 4, false)
+	l := NewLink(LinkConfig{Direction: Direction{BandwidthBps: 1000, Duplicate: 1}, Seed: 1, Stream: 1, MaxQueue: 4})
 	v := l.Decide(t0, 100, 4)
 	assert.Equal(t, 0, v.N)
 	assert.Equal(t, DropQueueFull, v.Drop)
@@ -142,7 +142,7 @@ func TestLinkQueueBound(t *testing.T) {
 }
 
 func TestLinkInOrder(t *testing.T) {
-	l := NewLink(Direction{Delay: 10 * time.Millisecond, Jitter: 10 * time.Millisecond}, 9, 1, 0, true)
+	l := NewLink(LinkConfig{Direction: Direction{Delay: 10 * time.Millisecond, Jitter: 10 * time.Millisecond}, Seed: 9, Stream: 1, InOrder: true})
 	var last time.Time
 	for i := 0; i < 2000; i++ {
 		v := l.Decide(t0.Add(time.Duration(i)*100*time.Microsecond), 10, 0)
@@ -152,7 +152,7 @@ func TestLinkInOrder(t *testing.T) {
 }
 
 func TestLinkZeroPassesThrough(t *testing.T) {
-	l := NewLink(Direction{}, 0, 1, 0, false)
+	l := NewLink(LinkConfig{Direction: Direction{}, Stream: 1})
 	for i := 0; i < 100; i++ {
 		v := l.Decide(t0, 1500, 0)
 		require.Equal(t, Verdict{N: 1, At: [2]time.Time{t0}}, v)
@@ -198,7 +198,7 @@ func TestForTCP(t *testing.T) {
 }
 
 func BenchmarkLinkDecide(b *testing.B) {
-	l := NewLink(Direction{Loss: 0.01, Delay: 20 * time.Millisecond, Jitter: 5 * time.Millisecond, Reorder: 0.01, Duplicate: 0.01, BandwidthBps: 1 << 30}, 1, 1, 0, false)
+	l := NewLink(LinkConfig{Direction: Direction{Loss: 0.01, Delay: 20 * time.Millisecond, Jitter: 5 * time.Millisecond, Reorder: 0.01, Duplicate: 0.01, BandwidthBps: 1 << 30}, Seed: 1, Stream: 1})
 	now := t0
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {

@@ -145,8 +145,8 @@ func (p *TCPProxy) handle(client net.Conn, n uint64) {
 	p.mu.Unlock()
 
 	seed := p.cfg.Seed
-	upLink := NewLink(p.cfg.Up, seed, tcpStreamBase+2*n, 0, true)
-	downLink := NewLink(p.cfg.Down, seed, tcpStreamBase+2*n+1, 0, true)
+	upLink := NewLink(LinkConfig{Direction: p.cfg.Up, Seed: seed, Stream: tcpStreamBase + 2*n, InOrder: true})
+	downLink := NewLink(LinkConfig{Direction: p.cfg.Down, Seed: seed, Stream: tcpStreamBase + 2*n + 1, InOrder: true})
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); p.pump(pair, client, server, upLink, &p.up) }()

@@ -71,11 +71,11 @@ func NewUDPProxy(listenAddr, targetAddr string, cfg Config) (*UDPProxy, error) {
 		clients: make(map[netip.AddrPort]*udpClient),
 		done:    make(chan struct{}),
 	}
-	p.up = newScheduler(NewLink(cfg.Up, cfg.Seed, 1, cfg.MaxQueue, false), func(it *item) error {
+	p.up = newScheduler(NewLink(LinkConfig{Direction: cfg.Up, Seed: cfg.Seed, Stream: 1, MaxQueue: cfg.MaxQueue}), func(it *item) error {
 		_, err := it.dst.conn.Write(it.data)
 		return err
 	})
-	p.down = newScheduler(NewLink(cfg.Down, cfg.Seed, 2, cfg.MaxQueue, false), func(it *item) error {
+	p.down = newScheduler(NewLink(LinkConfig{Direction: cfg.Down, Seed: cfg.Seed, Stream: 2, MaxQueue: cfg.MaxQueue}), func(it *item) error {
 		_, err := p.front.WriteToUDPAddrPort(it.data, it.dst.addr)
 		return err
 	})

@@ -227,7 +227,7 @@ func TestUDPLossEachDirection(t *testing.T) {
 			if !dir.up {
 				stream = 2
 			}
-			replay := NewLink(Direction{Loss: 0.1}, 1, stream, 0, false)
+			replay := NewLink(LinkConfig{Direction: Direction{Loss: 0.1}, Seed: 1, Stream: stream})
 			arrived := map[uint32]bool{}
 			for _, a := range got {
 				arrived[a.seq] = true
