@@ -360,19 +360,16 @@ func (s *Server) Social() *social.Service { return s.social }
 // Revoke, the user store behind it).
 func (s *Server) Accounts() *accounts.Service { return s.accts }
 
-// Shutdown stops the HTTP server, shuts the engine down (every session is
-// told CodeServerShutdown), closes the transports and the services'
-// resources, and waits for every goroutine, bounded by ctx. It is
-// idempotent.
+// Shutdown shuts the engine down (every session is told
+// CodeServerShutdown, over every transport), waits for the transports,
+// stops the HTTP server, closes the services' resources, and waits for
+// every goroutine, bounded by ctx. It is idempotent.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.once.Do(func() {
 		var errs []error
-		if s.httpS != nil {
-			if err := s.httpS.Shutdown(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("http: %w", err))
-				_ = s.httpS.Close()
-			}
-		}
+		// The engine first, while the HTTP server still runs: transports
+		// over HTTP (long-poll) deliver the server_shutdown close record
+		// on a request, and /healthz answers "shutting_down" meanwhile.
 		if err := s.eng.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("engine: %w", err))
 		}
@@ -381,6 +378,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				if err := sd.Shutdown(ctx); err != nil {
 					errs = append(errs, fmt.Errorf("%s: %w", l.name, err))
 				}
+			}
+		}
+		if s.httpS != nil {
+			if err := s.httpS.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("http: %w", err))
+				_ = s.httpS.Close() // past the deadline: cut what is left
 			}
 		}
 		s.wg.Wait()
