@@ -22,6 +22,7 @@ import (
 	"github.com/tickwire/tickwire/engine"
 	"github.com/tickwire/tickwire/engine/store"
 	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/netcode/longpoll"
 	"github.com/tickwire/tickwire/netcode/tcp"
 	"github.com/tickwire/tickwire/server"
 )
@@ -61,6 +62,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	fs.SetOutput(stderr)
 	kcpAddr := fs.String("kcp", env("TICKWIRE_KCP_ADDR", kcp.DefaultAddr), `KCP (UDP) listen address, or "off" (env TICKWIRE_KCP_ADDR)`)
 	tcpAddr := fs.String("tcp", env("TICKWIRE_TCP_ADDR", tcp.DefaultAddr), `TCP listen address, or "off" (env TICKWIRE_TCP_ADDR)`)
+	longPoll := fs.String("longpoll", env("TICKWIRE_LONGPOLL", "on"), `HTTP long-polling under /v1/lp/ on the HTTP port: "on" or "off" (env TICKWIRE_LONGPOLL)`)
 	httpAddr := fs.String("http", env("TICKWIRE_HTTP_ADDR", server.DefaultHTTPAddr), `HTTP API listen address, or "off" (env TICKWIRE_HTTP_ADDR)`)
 	dataDir := fs.String("data", env("TICKWIRE_DATA_DIR", server.DefaultDataDir), "data directory for the SQLite database (env TICKWIRE_DATA_DIR)")
 	tokenKey := fs.String("token-key", env("TICKWIRE_TOKEN_KEY", ""), "token signing key, at least 32 bytes; empty = the key kept in DATA/token.key, created on first start (env TICKWIRE_TOKEN_KEY)")
@@ -126,6 +128,16 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	}
 	if *tcpAddr != off {
 		o.srv.Transports = append(o.srv.Transports, &tcp.Transport{Addr: *tcpAddr})
+	}
+	switch *longPoll {
+	case "on":
+		if *httpAddr == off {
+			return options{}, errors.New("-longpoll on needs the HTTP server: give -http an address or -longpoll off")
+		}
+		o.srv.Transports = append(o.srv.Transports, &longpoll.Transport{})
+	case off:
+	default:
+		return options{}, fmt.Errorf("-longpoll: %q is not on or off", *longPoll)
 	}
 	if *tokenKey != "" {
 		o.srv.Engine.TokenKey = []byte(*tokenKey)

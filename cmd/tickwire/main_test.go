@@ -19,6 +19,7 @@ import (
 	"github.com/tickwire/tickwire/engine/store"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/netcode/longpoll"
 	"github.com/tickwire/tickwire/netcode/tcp"
 )
 
@@ -121,6 +122,21 @@ func TestParseLimits(t *testing.T) {
 		_, err := parse(args, envOf(nil), io.Discard)
 		assert.Error(t, err, "%v", args)
 	}
+}
+
+// Long-polling rides the HTTP server: on by default, off on request, and
+// refused without an HTTP server to ride.
+func TestParseLongPoll(t *testing.T) {
+	o, err := parse(nil, envOf(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "http", transportAddr(o, "longpoll"))
+	o, err = parse([]string{"-longpoll", "off"}, envOf(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, off, transportAddr(o, "longpoll"))
+	_, err = parse([]string{"-http", "off"}, envOf(nil), io.Discard)
+	assert.ErrorContains(t, err, "-longpoll on needs the HTTP server")
+	_, err = parse([]string{"-longpoll", "maybe"}, envOf(nil), io.Discard)
+	assert.Error(t, err)
 }
 
 func TestParseUnlimitedFrameRate(t *testing.T) {
@@ -230,6 +246,10 @@ func transportAddr(o options, name string) string {
 		case *tcp.Transport:
 			if name == t.Name() {
 				return t.Addr
+			}
+		case *longpoll.Transport:
+			if name == t.Name() {
+				return "http"
 			}
 		}
 	}
