@@ -86,7 +86,7 @@ func cmdMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if *rooms > 0 {
-		renv, rstop, err := c.envSpawn(ctx, stderr, *spawn)
+		renv, rstop, err := c.envSpawn(ctx, stderr, placeFromFlag(spawn))
 		if err != nil {
 			return err
 		}

@@ -22,7 +22,7 @@ func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	env, stop, err := c.envSpawn(ctx, stderr, *spawn)
+	env, stop, err := c.envSpawn(ctx, stderr, placeFromFlag(spawn))
 	if err != nil {
 		return err
 	}

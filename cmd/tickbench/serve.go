@@ -64,10 +64,27 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return l.Close(sctx)
 }
 
-// envSpawn is env, but with spawn it runs the server as a child process
-// ("tickbench serve" on free loopback ports) and samples that process.
-func (c *common) envSpawn(ctx context.Context, stderr io.Writer, spawn bool) (*bench.Env, func() error, error) {
-	if !spawn || c.server != "" {
+// serverPlace is where a run's own server runs (when --server names none).
+type serverPlace uint8
+
+const (
+	serverInProcess serverPlace = iota // in this process, sampled with the clients
+	serverChild                        // in a child process ("tickbench serve"), sampled on its own
+)
+
+// placeFromFlag is where --spawn-server puts the server.
+func placeFromFlag(spawn *bool) serverPlace {
+	if *spawn {
+		return serverChild
+	}
+	return serverInProcess
+}
+
+// envSpawn is env, but with serverChild it runs the server as a child
+// process ("tickbench serve" on free loopback ports) and samples that
+// process.
+func (c *common) envSpawn(ctx context.Context, stderr io.Writer, place serverPlace) (*bench.Env, func() error, error) {
+	if place != serverChild || c.server != "" {
 		return c.env(ctx, stderr)
 	}
 	env, _, err := (&common{server: "127.0.0.1", quiet: c.quiet, kcpBudget: c.kcpBudget}).env(ctx, stderr)

@@ -22,20 +22,28 @@ import (
 // cannot send, so a label check would protect nothing). Answer a non-nil
 // error with WriteError.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, v any, maxBytes int64) error {
-	return decode(w, r, v, maxBytes, false)
+	return decode(w, r, v, maxBytes, bodyRequired)
 }
 
 // DecodeOptionalJSON is DecodeJSON for endpoints whose body is optional:
 // an empty body (or one of white space only) leaves v untouched.
 func DecodeOptionalJSON(w http.ResponseWriter, r *http.Request, v any, maxBytes int64) error {
-	return decode(w, r, v, maxBytes, true)
+	return decode(w, r, v, maxBytes, bodyOptional)
 }
 
-func decode(w http.ResponseWriter, r *http.Request, v any, maxBytes int64, optional bool) error {
+// bodyRule says whether a request body may be empty.
+type bodyRule uint8
+
+const (
+	bodyRequired bodyRule = iota // an empty body is CodeBadRequest (DecodeJSON)
+	bodyOptional                 // an empty body leaves v untouched (DecodeOptionalJSON)
+)
+
+func decode(w http.ResponseWriter, r *http.Request, v any, maxBytes int64, rule bodyRule) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBytes))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		if optional && errors.Is(err, io.EOF) {
+		if rule == bodyOptional && errors.Is(err, io.EOF) {
 			return nil
 		}
 		return decodeError(err, maxBytes)
