@@ -9,12 +9,11 @@ import (
 // Errors returned by Room methods. Each carries the protocol code the
 // engine answers with (netcode.CodeOf).
 var (
-	ErrFull         = &netcode.CodedError{Code: netcode.CodeRoomFull, Msg: "room is full"}
-	ErrNotMember    = &netcode.CodedError{Code: netcode.CodeNotInRoom, Msg: "not a member of this room"}
-	ErrClosed       = &netcode.CodedError{Code: netcode.CodeRoomClosed, Msg: "room is closed"}
-	ErrCrashed      = &netcode.CodedError{Code: netcode.CodeRoomCrashed, Msg: "room handler failed"}
-	ErrBadConfig    = &netcode.CodedError{Code: netcode.CodeBadRoomConfig, Msg: "invalid room config"}
-	ErrInputTooLong = &netcode.CodedError{Code: netcode.CodeInputTooLarge, Msg: "room input too large"}
+	ErrFull      = &netcode.CodedError{Code: netcode.CodeRoomFull, Msg: "room is full"}
+	ErrNotMember = &netcode.CodedError{Code: netcode.CodeNotInRoom, Msg: "not a member of this room"}
+	ErrClosed    = &netcode.CodedError{Code: netcode.CodeRoomClosed, Msg: "room is closed"}
+	ErrCrashed   = &netcode.CodedError{Code: netcode.CodeRoomCrashed, Msg: "room handler failed"}
+	ErrBadConfig = &netcode.CodedError{Code: netcode.CodeBadRoomConfig, Msg: "invalid room config"}
 )
 
 // PanicError records a panic inside a room handler. It matches ErrCrashed

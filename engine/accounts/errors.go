@@ -11,7 +11,6 @@ var (
 	ErrInvalidCredentials = &netcode.CodedError{Code: netcode.CodeInvalidCredentials, Msg: "invalid username or password"}
 	ErrTokenRevoked       = &netcode.CodedError{Code: netcode.CodeTokenRevoked, Msg: "token revoked"}
 	ErrLoginRateLimited   = &netcode.CodedError{Code: netcode.CodeLoginRateLimited, Msg: "too many login attempts"}
-	ErrGuestNotAllowed    = &netcode.CodedError{Code: netcode.CodeGuestNotAllowed, Msg: "guests may not do this"}
 	ErrNotAuthenticated   = &netcode.CodedError{Code: netcode.CodeNotAuthenticated, Msg: "missing bearer token"}
 )
 

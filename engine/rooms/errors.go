@@ -15,7 +15,6 @@ var (
 	ErrUnknownType     = &netcode.CodedError{Code: netcode.CodeUnknownRoomType, Msg: "unknown room type"}
 	ErrRoomNotFound    = &netcode.CodedError{Code: netcode.CodeRoomNotFound, Msg: "no open room with that id"}
 	ErrRoomFull        = &netcode.CodedError{Code: netcode.CodeRoomFull, Msg: "room is full"}
-	ErrRoomPrivate     = &netcode.CodedError{Code: netcode.CodeRoomPrivate, Msg: "private rooms are joined by id"}
 	ErrTooManyRooms    = &netcode.CodedError{Code: netcode.CodeTooManyRooms, Msg: "session is in too many rooms"}
 	ErrAlreadyInRoom   = &netcode.CodedError{Code: netcode.CodeAlreadyInRoom, Msg: "already a member of that room"}
 	ErrNotInRoom       = &netcode.CodedError{Code: netcode.CodeNotInRoom, Msg: "not a member of that room"}

@@ -348,7 +348,7 @@ func (h *Hub) fill(cfg *room.Config) error {
 func (h *Hub) input(now time.Time, s *session, ch netcode.Channel, m *frame.RoomInput) error {
 	if len(m.Data) > h.cfg.MaxInputSize {
 		h.drops.tooLarge.Add(1)
-		return netcode.Errorf(netcode.CodeInputTooLarge, "input of %d bytes, limit %d", len(m.Data), h.cfg.MaxInputSize)
+		return &netcode.CodedError{Code: netcode.CodeInputTooLarge, Msg: fmt.Sprintf("input of %d bytes, limit %d", len(m.Data), h.cfg.MaxInputSize), Err: ErrInputTooLarge}
 	}
 	s.mu.Lock()
 	e := s.rooms[m.RoomID]

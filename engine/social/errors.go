@@ -34,12 +34,12 @@ var errShutdown = &netcode.CodedError{Code: netcode.CodeServerShutdown, Msg: "so
 
 // badRequest is a CodeBadRequest error with a specific message.
 func badRequest(msg string) error {
-	return &netcode.CodedError{Code: netcode.CodeBadRequest, Msg: msg}
+	return &netcode.CodedError{Code: netcode.CodeBadRequest, Msg: msg, Err: ErrBadRequest}
 }
 
 // refuseLimit counts a refusal by a social limit and returns its
 // CodeSocialLimit error naming the limit.
 func (s *Service) refuseLimit(msg string) error {
 	s.stats.limited.Add(1)
-	return &netcode.CodedError{Code: netcode.CodeSocialLimit, Msg: msg}
+	return &netcode.CodedError{Code: netcode.CodeSocialLimit, Msg: msg, Err: ErrLimit}
 }

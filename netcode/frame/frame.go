@@ -39,11 +39,11 @@ var (
 )
 
 func malformed(format string, args ...any) error {
-	return &netcode.CodedError{Code: netcode.CodeBadFrame, Msg: fmt.Sprintf(format, args...)}
+	return &netcode.CodedError{Code: netcode.CodeBadFrame, Msg: fmt.Sprintf(format, args...), Err: ErrMalformed}
 }
 
 func tooLarge(what string, n, max int) error {
-	return &netcode.CodedError{Code: netcode.CodeFrameTooLarge, Msg: fmt.Sprintf("%s: %d bytes, limit %d", what, n, max)}
+	return &netcode.CodedError{Code: netcode.CodeFrameTooLarge, Msg: fmt.Sprintf("%s: %d bytes, limit %d", what, n, max), Err: ErrTooLarge}
 }
 
 // Peek returns the kind of an encoded frame without decoding it.
