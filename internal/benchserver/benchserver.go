@@ -37,8 +37,9 @@ type Config struct {
 //     10/s, burst 20).
 //   - BenchRegistrations: registrations per IP and window (accounts
 //     default 10/min); every chat user registers from one address.
-//   - sessions per IP (engine default 32) are not limited: every
-//     client of a run comes from one address;
+//   - sessions per IP (engine default 32), guest tokens per IP (default
+//     10/min) and login attempts per IP are not limited: every client of
+//     a run comes from one address;
 //   - client-created rooms may tick at up to room.MaxTickRate (rooms
 //     default cap 30 Hz), so that --tick-hz measures what it says.
 //
@@ -63,6 +64,8 @@ func Start(ctx context.Context, spec Config) (*server.Server, error) {
 	if !spec.ProductionLimits {
 		cfg.Engine.MaxFramesPerSecond = BenchFrameRate
 		cfg.Engine.MaxSessionsPerIP = -1
+		cfg.Engine.GuestsPerIP = -1
+		cfg.Accounts.LoginAttemptsPerIP = BenchRegistrations
 		cfg.Rooms.MaxClientTickRate = room.MaxTickRate
 		cfg.Social.MessagesPerSecond = BenchMessageRate
 		cfg.Social.MessageBurst = BenchMessageRate
