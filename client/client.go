@@ -150,7 +150,7 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 		done:    make(chan struct{}),
 	}
 	if err := c.handshake(ctx); err != nil {
-		_ = conn.Close(netcode.CodeOK, "handshake failed")
+		_ = conn.Close(netcode.CodeOK, "handshake failed") // best effort; the handshake error is the one reported
 		return nil, err
 	}
 	interval := o.PingInterval

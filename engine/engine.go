@@ -115,7 +115,7 @@ func (e *Engine) Serve(l netcode.Listener) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
-		_ = l.Close()
+		_ = l.Close() // the engine owns l; ErrServerClosed is the answer
 		return ErrServerClosed
 	}
 	e.listeners = append(e.listeners, l)
@@ -293,7 +293,7 @@ func (e *Engine) startSession(c netcode.Conn) {
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
-		_ = c.Close(netcode.CodeServerShutdown, "server shutting down")
+		_ = c.Close(netcode.CodeServerShutdown, "server shutting down") // best effort: refused, no session to report to
 		return
 	}
 	refused, reason := -1, ""

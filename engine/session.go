@@ -188,7 +188,7 @@ func (s *session) close(code netcode.Code, reason string, mode closeMode) {
 func (s *session) forceClose() {
 	s.close(netcode.CodeServerShutdown, "server shutting down", closeAbort)
 	s.forceOnce.Do(func() { close(s.forced) })
-	_ = s.conn.Close(netcode.CodeServerShutdown, "server shutting down")
+	_ = s.conn.Close(netcode.CodeServerShutdown, "server shutting down") // idempotent; out of time, nothing left to tell
 }
 
 // writeLoop is the session's only writer.

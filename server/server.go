@@ -307,15 +307,15 @@ func (s *Server) closeAll() {
 		_ = l.l.Close() // releasing on a failed start; its error changes nothing
 		if sd, ok := l.l.(netcode.Shutdowner); ok {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_ = sd.Shutdown(ctx)
+			_ = sd.Shutdown(ctx) // a listener that started nothing has nothing to wait for; the start error is reported
 			cancel()
 		}
 	}
 	if s.httpL != nil {
-		_ = s.httpL.Close()
+		_ = s.httpL.Close() // releasing on a failed start; its error changes nothing
 	}
 	for i := len(s.closer) - 1; i >= 0; i-- {
-		_ = s.closer[i]()
+		_ = s.closer[i]() // releasing on a failed start: the start error is the one reported
 	}
 }
 

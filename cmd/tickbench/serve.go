@@ -53,7 +53,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ctx2, cancel := context.WithCancel(ctx)
 		defer cancel()
 		go func() { // ends with the process: it only watches stdin
-			_, _ = io.Copy(io.Discard, os.Stdin)
+			_, _ = io.Copy(io.Discard, os.Stdin) // EOF or a read error both mean the parent is gone
 			cancel()
 		}()
 		ctx = ctx2
@@ -117,7 +117,7 @@ func (c *common) envSpawn(ctx context.Context, stderr io.Writer, place serverPla
 		case err := <-done:
 			return err
 		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
+			_ = cmd.Process.Kill() // fails only if it already exited, which <-done then reports
 			return errors.Join(errors.New("spawned server did not stop; killed"), <-done)
 		}
 	}
@@ -125,7 +125,7 @@ func (c *common) envSpawn(ctx context.Context, stderr io.Writer, place serverPla
 	if err != nil {
 		// A child that never printed its banner may be stuck before it
 		// watches stdin: kill it rather than wait for it to notice.
-		_ = cmd.Process.Kill()
+		_ = cmd.Process.Kill() // fails only if it already exited; stop() reports how it ended
 		return nil, nil, errors.Join(fmt.Errorf("spawned server: %w", err), stop())
 	}
 	t, err := parseBanner(line)

@@ -222,7 +222,7 @@ func (a *app) longSession(ctx context.Context, forD time.Duration) (lctx, dctx c
 		return nil, nil, nil, nil, err
 	}
 	return ctx, dctx, c, func() {
-		_ = c.Close()
+		_ = c.Close() // Client.Close always returns nil
 		cancelD()
 		cancelFor()
 	}, nil

@@ -122,8 +122,8 @@ func Run(t *testing.T, mk MakePair, o Options) {
 	pair := func(t *testing.T) (netcode.Conn, netcode.Conn) {
 		c, s := mk(t)
 		t.Cleanup(func() {
-			_ = c.Close(netcode.CodeOK, "test over")
-			_ = s.Close(netcode.CodeOK, "test over")
+			_ = c.Close(netcode.CodeOK, "test over") // idempotent cleanup; the test has its verdict
+			_ = s.Close(netcode.CodeOK, "test over") // idempotent cleanup; the test has its verdict
 		})
 		return c, s
 	}

@@ -326,7 +326,7 @@ func (c *Conn) WriteMessages(ch netcode.Channel, msgs [][]byte) error {
 // it into MSS-sized segments and flushes once. Called with writeMu held.
 func (c *Conn) writeReliable() error {
 	c.wbufs[0] = c.wbuf
-	_ = c.kcp.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+	_ = c.kcp.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)) // kcp-go's SetWriteDeadline always returns nil
 	_, err := c.kcp.WriteBuffers(c.wbufs[:])
 	c.wbufs[0] = nil
 	if cap(c.wbuf) > wbufKeep { // do not keep a rare large message's buffer
@@ -383,11 +383,11 @@ func (c *Conn) finish(why error, notify *control) {
 			var buf [maxCloseSize]byte
 			b := appendControl(buf[:sessionHeaderSize], *notify)
 			for range closeRepeats {
-				_ = c.send(typeControl, b)
+				_ = c.send(typeControl, b) // best effort: the repeats stand in for a lost datagram, and the session ends anyway
 			}
 		}
 		close(c.done)
-		_ = c.kcp.Close()
+		_ = c.kcp.Close() // the session is ending with why; kcp-go's close error adds nothing
 		c.ep.remove(c)
 		c.signal()
 	})
@@ -566,7 +566,7 @@ func (c *Conn) tick(now time.Time) {
 	c.mu.Unlock()
 	if report || beat {
 		var buf [heartbeatSize]byte
-		_ = c.send(typeControl, appendControl(buf[:sessionHeaderSize], ctl))
+		_ = c.send(typeControl, appendControl(buf[:sessionHeaderSize], ctl)) // a heartbeat that fails to go is a lost datagram: the next one follows
 	}
 }
 

@@ -32,7 +32,8 @@ func (j cookieJar) mac(addr net.Addr, nonce [8]byte, bucket uint32) [macSize]byt
 	return out
 }
 
-// writeAddr writes a canonical form of addr.
+// writeAddr writes a canonical form of addr into a hash (whose Write
+// never fails, hence the ignored results).
 func writeAddr(w interface{ Write([]byte) (int, error) }, addr net.Addr) {
 	if u, ok := addr.(*net.UDPAddr); ok {
 		_, _ = w.Write(u.IP.To16())

@@ -120,7 +120,7 @@ func (l *Listener) Close() error {
 // Shutdown closes the listener and every session (telling each peer
 // CodeServerShutdown), then waits for the socket's goroutines or ctx.
 func (l *Listener) Shutdown(ctx context.Context) error {
-	_ = l.Close()
+	_ = l.Close() // Listener.Close always returns nil
 	e := l.ep
 	e.mu.Lock()
 	conns := make([]*Conn, 0, len(e.byToken))
@@ -213,7 +213,7 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 func DialPacket(ctx context.Context, pc net.PacketConn, raddr net.Addr, cfg Config) (*Conn, error) {
 	c, err := cfg.populate()
 	if err != nil {
-		_ = pc.Close()
+		_ = pc.Close() // the Conn owns pc even on failure; the config error is the one reported
 		return nil, err
 	}
 	return dial(ctx, pc, raddr, c)
