@@ -22,7 +22,7 @@ import (
 	"github.com/tickwire/tickwire/server/servertest"
 )
 
-// End-to-end tests: a whole server (wiretest) on loopback with its
+// End-to-end tests: a whole server (servertest) on loopback with its
 // SQLite file, Go clients over TCP.
 
 const wait = 10 * time.Second
