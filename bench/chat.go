@@ -47,17 +47,12 @@ func (c ChatConfig) populate() (ChatConfig, error) {
 	if len(c.Transports) == 0 {
 		c.Transports = []string{TransportKCP}
 	}
-	var ts []string
-	for _, t := range c.Transports {
-		if t == TransportKCPUnreliable {
-			continue // messages are reliable: same as kcp
-		}
-		if t != TransportKCP && t != TransportTCP {
-			return c, fmt.Errorf("%w: chat runs over kcp or tcp, not %q", ErrConfig, t)
-		}
-		ts = append(ts, t)
+	if err := tickwireOnly("chat", c.Transports); err != nil {
+		return c, err
 	}
-	c.Transports = ts
+	// Messages are reliable: an unreliable row chats over its session
+	// transport (kcp-unreliable as kcp).
+	c.Transports = sessionTransports(c.Transports)
 	def := func(p *int, v int) {
 		if *p == 0 {
 			*p = v
@@ -157,27 +152,17 @@ func RunChat(ctx context.Context, env *Env, cfg ChatConfig) (*Report, error) {
 		}
 		rep.Results = append(rep.Results, rs...)
 	}
-	noteTCPLoss(rep, cfg.Impairment, cfg.Transports)
+	noteStreamLoss(rep, cfg.Impairment, cfg.Transports)
 	return rep, nil
 }
 
 func runChatTransport(ctx context.Context, env *Env, cfg ChatConfig, t string) ([]Result, error) {
-	addr, err := env.Target.addrFor(t)
+	rt, err := openRoute(ctx, env, t, cfg.Impairment, cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
-	note := ""
-	if !cfg.Impairment.None() {
-		px, err := startProxy(ctx, env, t, addr, cfg.Impairment, cfg.Seed)
-		if err != nil {
-			return nil, err
-		}
-		defer func() { _ = px.Close() }() // the impairment proxy ends with the run
-		addr = px.Addr()
-		if r := px.Removed(); r != "" {
-			note = "tcp proxy can only delay/throttle: " + r
-		}
-	}
+	defer rt.close()
+	addr, note := rt.addr, rt.note
 	var rb [4]byte
 	if _, err := rand.Read(rb[:]); err != nil {
 		return nil, err
@@ -278,6 +263,7 @@ func runChatTransport(ctx context.Context, env *Env, cfg ChatConfig, t string) (
 		if err != nil {
 			return nil, err
 		}
+		res.Crosses = crossesOf(t)
 		if note != "" {
 			res.Note = strings.TrimPrefix(res.Note+"; "+note, "; ")
 		}

@@ -27,6 +27,27 @@ func TestChatTiny(t *testing.T) {
 	}
 }
 
+// Chat over the browser transports; webrtc-unreliable chats over webrtc
+// (messages are reliable), so it adds no rows.
+func TestChatBrowserTransports(t *testing.T) {
+	l := startLocal(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rep, err := RunChat(ctx, &Env{Target: l.Target()}, ChatConfig{
+		Transports: []string{TransportWS, TransportLongPoll, TransportWebRTC, TransportWebRTCUnreliable},
+		Pairs:      1, GroupSize: 2, Count: 10, Interval: time.Millisecond,
+	})
+	require.NoError(t, err)
+	var names []string
+	for _, r := range rep.Results {
+		checkShape(t, r)
+		names = append(names, r.Name)
+		require.Equal(t, r.Sent, r.Received, "%s: %s", r.Name, r.Note)
+	}
+	require.Equal(t, []string{"ws/direct", "ws/group", "longpoll/direct", "longpoll/group", "webrtc/direct", "webrtc/group"}, names)
+	require.Equal(t, "TCP (HTTP requests)", rep.Results[2].Crosses)
+}
+
 func TestChatConfigValidation(t *testing.T) {
 	for name, c := range map[string]ChatConfig{
 		"udp":        {Transports: []string{TransportUDPRaw}},

@@ -13,8 +13,9 @@ import (
 // ConnectConfig configures the connect scenario: a bounded storm of new
 // sessions. The zero value means the defaults.
 type ConnectConfig struct {
-	// Transports to storm (default kcp, tcp); kcp-unreliable counts as
-	// kcp, the baselines have no handshake and are skipped.
+	// Transports to storm (default kcp, tcp); an unreliable row counts as
+	// its session transport (kcp-unreliable as kcp, webrtc-unreliable as
+	// webrtc), the baselines have no handshake and are skipped.
 	Transports []string
 	// Sessions is the number of sessions opened per transport (default 200).
 	Sessions int
@@ -31,18 +32,12 @@ func (c ConnectConfig) populate() (ConnectConfig, error) {
 	if len(c.Transports) == 0 {
 		c.Transports = []string{TransportKCP, TransportTCP}
 	}
-	var ts []string
-	seen := map[string]bool{}
 	for _, t := range c.Transports {
-		if t == TransportKCPUnreliable {
-			t = TransportKCP
-		}
-		if (t == TransportKCP || t == TransportTCP) && !seen[t] {
-			ts = append(ts, t)
-			seen[t] = true
+		if _, err := lookup(t); err != nil {
+			return c, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 	}
-	c.Transports = ts
+	c.Transports = sessionTransports(c.Transports)
 	if c.Sessions == 0 {
 		c.Sessions = 200
 	}
@@ -56,7 +51,7 @@ func (c ConnectConfig) populate() (ConnectConfig, error) {
 		c.Seed = 1
 	}
 	if len(c.Transports) == 0 || c.Sessions < 1 || c.Concurrency < 1 || c.Duration < 0 {
-		return c, fmt.Errorf("%w: connect needs kcp or tcp, sessions >= 1, concurrency >= 1", ErrConfig)
+		return c, fmt.Errorf("%w: connect needs a tickwire transport, sessions >= 1, concurrency >= 1", ErrConfig)
 	}
 	return c, c.Impairment.validate()
 }
@@ -98,23 +93,14 @@ func RunConnect(ctx context.Context, env *Env, cfg ConnectConfig) (*Report, erro
 }
 
 func runConnectTransport(ctx context.Context, env *Env, cfg ConnectConfig, t string) (Result, error) {
-	res := Result{Name: t, Impairment: cfg.Impairment.Label(), LossPct: cfg.Impairment.LossPct,
-		DelayUs: float64(cfg.Impairment.Delay.Microseconds()), JitterUs: float64(cfg.Impairment.Jitter.Microseconds())}
-	addr, err := env.Target.addrFor(t)
+	res := newResult(t, t, cfg.Impairment)
+	rt, err := openRoute(ctx, env, t, cfg.Impairment, cfg.Seed)
 	if err != nil {
 		return res, err
 	}
-	var px proxy
-	if !cfg.Impairment.None() {
-		if px, err = startProxy(ctx, env, t, addr, cfg.Impairment, cfg.Seed); err != nil {
-			return res, err
-		}
-		defer func() { _ = px.Close() }() // the impairment proxy ends with the run
-		addr = px.Addr()
-		if r := px.Removed(); r != "" {
-			res.Note = "tcp proxy can only delay/throttle: " + r
-		}
-	}
+	defer rt.close()
+	addr, px := rt.addr, rt.px
+	res.Note = rt.note
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,18 +10,6 @@ import (
 
 	kcpgo "github.com/xtaci/kcp-go/v5"
 )
-
-// Transport names, as --transports spells them.
-const (
-	TransportKCP           = "kcp"            // tickwire KCP, reliable channel
-	TransportKCPUnreliable = "kcp-unreliable" // tickwire KCP, unreliable channel
-	TransportTCP           = "tcp"            // tickwire framed TCP
-	TransportUDPRaw        = "udp-raw"        // baseline: plain UDP echo
-	TransportKCPBare       = "kcp-bare"       // baseline: kcp-go alone, same profile
-)
-
-// AllTransports lists every transport in report order.
-var AllTransports = []string{TransportUDPRaw, TransportKCPBare, TransportKCP, TransportKCPUnreliable, TransportTCP}
 
 // ParseTransports splits a comma-separated list and checks every name.
 func ParseTransports(s string) ([]string, error) {
@@ -267,16 +254,8 @@ func RunEcho(ctx context.Context, env *Env, cfg EchoConfig) (*Report, error) {
 		rep.Results = append(rep.Results, r.res)
 	}
 	computeRatios(rep.Results)
-	noteTCPLoss(rep, cfg.Impairment, cfg.Transports)
+	noteStreamLoss(rep, cfg.Impairment, cfg.Transports)
 	return rep, nil
-}
-
-// noteTCPLoss says in the report, when loss was asked for and tcp ran,
-// that the TCP proxy could not inject it.
-func noteTCPLoss(rep *Report, imp Impairment, transports []string) {
-	if imp.LossPct > 0 && slices.Contains(transports, TransportTCP) {
-		rep.Notes = append(rep.Notes, "tcp: the TCP proxy can only delay and throttle a stream; packet loss is not injected on tcp, so its row shows the delay/jitter setting only, not loss")
-	}
 }
 
 func boolInt(b bool) int {
@@ -323,25 +302,14 @@ type echoRunner struct {
 
 func openEchoRunner(ctx context.Context, env *Env, cfg EchoConfig, t string, bar *Progress) (*echoRunner, error) {
 	r := &echoRunner{name: t, cfg: cfg, bar: bar}
-	r.res = Result{Name: t, Impairment: cfg.Impairment.Label(), LossPct: cfg.Impairment.LossPct,
-		DelayUs: float64(cfg.Impairment.Delay.Microseconds()), JitterUs: float64(cfg.Impairment.Jitter.Microseconds())}
-	addr, err := env.Target.addrFor(t)
+	r.res = newResult(t, t, cfg.Impairment)
+	rt, err := openRoute(ctx, env, t, cfg.Impairment, cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
-	if !cfg.Impairment.None() {
-		if r.px, err = startProxy(ctx, env, t, addr, cfg.Impairment, cfg.Seed); err != nil {
-			return nil, fmt.Errorf("starting impairment proxy: %w", err)
-		}
-		addr = r.px.Addr()
-		if rm := r.px.Removed(); rm != "" {
-			r.res.Note = "tcp proxy can only delay/throttle: " + rm
-		}
-	}
-	if r.link, err = dialLink(ctx, env, t, addr, cfg.Size); err != nil {
-		if r.px != nil {
-			_ = r.px.Close() // the run's own error is the one reported
-		}
+	r.px, r.res.Note = rt.px, rt.note
+	if r.link, err = dialLink(ctx, env, t, rt.addr, cfg.Size); err != nil {
+		rt.close() // the run's own error is the one reported
 		r.bar.Stop()
 		return nil, err
 	}

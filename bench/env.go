@@ -1,8 +1,8 @@
 package bench
 
 import (
+	"cmp"
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
@@ -31,9 +31,13 @@ func (e *Env) logger() *slog.Logger {
 }
 
 // Target holds the addresses of a tickwire server and of the two baseline
-// echo servers (host:port each).
+// echo servers (host:port each). The HTTP port also serves the ws and
+// longpoll transports and WebRTC's offers; WebRTC's data channels use its
+// UDP port (WebRTC), which the client learns from the answer, so only an
+// impaired run needs it (the proxy goes in front of it).
 type Target struct {
-	KCP, TCP, HTTP   string // tickwire: KCP (UDP), framed TCP, HTTP API
+	KCP, TCP, HTTP   string // tickwire: KCP (UDP), framed TCP, HTTP API (+ ws, longpoll, WebRTC offers)
+	WebRTC           string // tickwire: WebRTC's UDP port
 	UDPEcho, KCPEcho string // baselines: plain UDP echo, kcp-go echo
 	// Local is true when the servers run inside this process.
 	Local bool
@@ -47,63 +51,42 @@ type Target struct {
 const (
 	DefaultKCPPort     = 7777
 	DefaultTCPPort     = 7778
+	DefaultWebRTCPort  = 7779
 	DefaultHTTPPort    = 7780
 	DefaultUDPEchoPort = 7790
 	DefaultKCPEchoPort = 7791
 )
 
-// RemoteTarget builds a Target from a host and its ports.
-func RemoteTarget(host string, kcpPort, tcpPort, httpPort, udpEchoPort, kcpEchoPort int) Target {
-	hp := func(p int) string { return net.JoinHostPort(host, strconv.Itoa(p)) }
-	return Target{KCP: hp(kcpPort), TCP: hp(tcpPort), HTTP: hp(httpPort), UDPEcho: hp(udpEchoPort), KCPEcho: hp(kcpEchoPort)}
+// Ports are a remote server's ports (RemoteTarget); zero fields take the
+// Default*Port.
+type Ports struct {
+	KCP, TCP, HTTP, WebRTC int // tickwire
+	UDPEcho, KCPEcho       int // baselines
 }
 
-func (t Target) addrFor(transport string) (string, error) {
-	var a string
-	switch transport {
-	case TransportKCP, TransportKCPUnreliable:
-		a = t.KCP
-	case TransportTCP:
-		a = t.TCP
-	case TransportUDPRaw:
-		a = t.UDPEcho
-	case TransportKCPBare:
-		a = t.KCPEcho
-	default:
-		return "", fmt.Errorf("%w: %q", ErrUnknownTransport, transport)
-	}
-	if a == "" {
-		return "", fmt.Errorf("%w %s", ErrNoAddress, transport)
-	}
-	return a, nil
+// RemoteTarget builds a Target from a host and its ports.
+func RemoteTarget(host string, p Ports) Target {
+	hp := func(port, def int) string { return net.JoinHostPort(host, strconv.Itoa(cmp.Or(port, def))) }
+	return Target{KCP: hp(p.KCP, DefaultKCPPort), TCP: hp(p.TCP, DefaultTCPPort), HTTP: hp(p.HTTP, DefaultHTTPPort),
+		WebRTC: hp(p.WebRTC, DefaultWebRTCPort), UDPEcho: hp(p.UDPEcho, DefaultUDPEchoPort), KCPEcho: hp(p.KCPEcho, DefaultKCPEchoPort)}
 }
 
 // httpBase is the base URL of the HTTP API.
 func (t Target) httpBase() string { return "http://" + t.HTTP }
 
-func dialLink(ctx context.Context, env *Env, transport, addr string, size int) (echoLink, error) {
-	switch transport {
-	case TransportUDPRaw:
-		l, err := dialUDPLink(addr, size)
-		if err != nil {
-			return nil, err
-		}
-		return l, nil
-	case TransportKCPBare:
-		l, err := dialKCPLink(addr, size, BareProfile)
-		if err != nil {
-			return nil, err
-		}
-		l.local = env.Target.Local
-		return l, nil
-	case TransportKCP, TransportKCPUnreliable, TransportTCP:
-		l, err := dialTickwire(ctx, env, transport, addr, size)
-		if err != nil {
-			return nil, err
-		}
-		return l, nil
+func dialLink(ctx context.Context, env *Env, name, addr string, size int) (echoLink, error) {
+	t, err := lookup(name)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("%w: %q", ErrUnknownTransport, transport)
+	if t.baseline != nil {
+		return t.baseline(env, addr, size)
+	}
+	l, err := dialTickwire(ctx, env, name, addr, size)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // bar starts a progress bar, or returns nil (a valid no-op bar).

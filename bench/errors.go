@@ -13,6 +13,10 @@ var (
 	// ErrNoProc means /proc is not available for the process (not Linux,
 	// or the process is gone).
 	ErrNoProc = errors.New("bench: /proc not available")
+	// ErrImpairBypassed means a session did not go through the impair
+	// proxy put in front of its server (WebRTC's ICE chose another path),
+	// so the run would not measure the impairment it asked for.
+	ErrImpairBypassed = errors.New("bench: the session bypassed the impair proxy")
 )
 
 // ErrServerLimits means the server refused the load with a rate limit

@@ -13,7 +13,8 @@ import (
 // TickwireServer is a running tickwire server, as StartLocal needs it
 // (*server.Server is one).
 type TickwireServer interface {
-	// Addr is the bound address of the transport named name ("kcp", "tcp").
+	// Addr is the bound address of the transport named name ("kcp", "tcp",
+	// "webrtc").
 	Addr(name string) string
 	HTTPAddr() string
 	Shutdown(ctx context.Context) error
@@ -23,9 +24,11 @@ type TickwireServer interface {
 // internal/benchserver.Config has the same fields, so that one converts
 // to the other.
 type TickwireSpec struct {
-	KCPAddr, TCPAddr, HTTPAddr string // listen addresses
-	DataDir                    string // the server's database directory
-	KCP                        kcp.Config
+	// Listen addresses: KCP, TCP and WebRTC's UDP port; the HTTP server
+	// also serves the ws and longpoll transports and WebRTC's offers.
+	KCPAddr, TCPAddr, HTTPAddr, WebRTCAddr string
+	DataDir                                string // the server's database directory
+	KCP                                    kcp.Config
 	// FastPasswords makes password hashing cheap (tests registering chat
 	// users under the race detector); never for a server people log into.
 	FastPasswords bool
@@ -53,7 +56,7 @@ type LocalConfig struct {
 	// KCP configures the server's KCP listener (zero: the defaults).
 	KCP kcp.Config
 	// Listen addresses (default "127.0.0.1:0" each: a free loopback port).
-	KCPAddr, TCPAddr, HTTPAddr, UDPEchoAddr, KCPEchoAddr string
+	KCPAddr, TCPAddr, HTTPAddr, WebRTCAddr, UDPEchoAddr, KCPEchoAddr string
 }
 
 func orLoopback(a string) string {
@@ -103,13 +106,15 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (_ *Local, err error) {
 	}
 	tw, err := cfg.Tickwire(ctx, TickwireSpec{
 		KCPAddr: orLoopback(cfg.KCPAddr), TCPAddr: orLoopback(cfg.TCPAddr), HTTPAddr: orLoopback(cfg.HTTPAddr),
-		DataDir: dir, KCP: cfg.KCP, FastPasswords: cfg.FastPasswords, ProductionLimits: cfg.ProductionLimits,
+		WebRTCAddr: orLoopback(cfg.WebRTCAddr),
+		DataDir:    dir, KCP: cfg.KCP, FastPasswords: cfg.FastPasswords, ProductionLimits: cfg.ProductionLimits,
 	})
 	if err != nil {
 		return nil, err
 	}
 	l.tw = tw
 	l.target.KCP, l.target.TCP, l.target.HTTP = tw.Addr("kcp"), tw.Addr("tcp"), tw.HTTPAddr()
+	l.target.WebRTC = tw.Addr("webrtc")
 	return l, nil
 }
 

@@ -2,6 +2,11 @@ package bench
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
 
 	"github.com/tickwire/tickwire/netcode/impair"
 )
@@ -27,10 +32,10 @@ func impairConfig(imp Impairment, seed int64) impair.Config {
 	return impair.Config{Up: d, Down: d, Seed: seed}
 }
 
-func startProxy(_ context.Context, env *Env, transport, target string, imp Impairment, seed int64) (proxy, error) {
+func startProxy(_ context.Context, env *Env, kind proxyKind, target string, imp Impairment, seed int64) (proxy, error) {
 	cfg := impairConfig(imp, seed)
 	cfg.Logger = env.logger()
-	if transport == TransportTCP {
+	if kind == proxyStream {
 		tcfg, removed := cfg.ForTCP()
 		p, err := impair.NewTCPProxy("127.0.0.1:0", target, tcfg)
 		if err != nil {
@@ -74,3 +79,72 @@ func (t *tcpProxy) WireBytes() uint64 {
 }
 func (t *tcpProxy) Removed() string { return t.removed }
 func (t *tcpProxy) Close() error    { return t.p.Close() }
+
+// answerVia posts a WebRTC offer and rewrites the answer's ICE
+// candidates so that the client sends to an impair proxy in front of the
+// server's UDP port instead of the port itself. Candidates on other
+// ports (there are none on a tickwire server, which has one UDP port)
+// are dropped, so that no path bypasses the proxy.
+type answerVia struct {
+	server string // the server's UDP address (host:port)
+	proxy  string // the proxy's address (host:port)
+}
+
+// maxAnswer bounds the answer read (the webrtc dialer caps it too).
+const maxAnswer = 64 << 10
+
+func (a answerVia) Do(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		return resp, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	_ = resp.Body.Close() // fully read or failed: either way done with it
+	if err != nil {
+		return nil, err
+	}
+	sdp, n, err := rewriteCandidates(string(body), a.server, a.proxy)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%w: the WebRTC answer has no candidate on the server's UDP port %s", ErrImpairBypassed, a.server)
+	}
+	resp.Body = io.NopCloser(strings.NewReader(sdp))
+	resp.ContentLength = int64(len(sdp))
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+// rewriteCandidates replaces, in an SDP, the address of every UDP ICE
+// candidate on server's port by proxy, drops the other candidates, and
+// returns how many it rewrote. A candidate line is
+// "a=candidate:<foundation> <component> <transport> <priority> <ip> <port> typ <type> ...".
+func rewriteCandidates(sdp, server, proxy string) (string, int, error) {
+	_, sport, err := net.SplitHostPort(server)
+	if err != nil {
+		return "", 0, fmt.Errorf("webrtc server address: %w", err)
+	}
+	phost, pport, err := net.SplitHostPort(proxy)
+	if err != nil {
+		return "", 0, fmt.Errorf("proxy address: %w", err)
+	}
+	lines := strings.Split(sdp, "\r\n")
+	out := lines[:0]
+	n := 0
+	for _, l := range lines {
+		rest, ok := strings.CutPrefix(l, "a=candidate:")
+		if !ok {
+			out = append(out, l)
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) < 8 || !strings.EqualFold(f[2], "udp") || f[5] != sport {
+			continue
+		}
+		f[4], f[5] = phost, pport
+		out = append(out, "a=candidate:"+strings.Join(f, " "))
+		n++
+	}
+	return strings.Join(out, "\r\n"), n, nil
+}

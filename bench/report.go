@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,7 +30,11 @@ type Report struct {
 // Result is one row: one transport (or baseline) under one impairment
 // setting. Latencies are microseconds.
 type Result struct {
-	Name       string  `json:"name"`
+	Name string `json:"name"`
+	// Crosses says what the row's messages cross between client and
+	// server ("UDP (KCP)", "TCP (WebSocket over HTTP/1.1)", "UDP (SCTP
+	// over DTLS)"); one entry of the transport table.
+	Crosses    string  `json:"crosses,omitempty"`
 	Impairment string  `json:"impairment"`
 	LossPct    float64 `json:"loss_pct"`
 	DelayUs    float64 `json:"delay_us"`
@@ -220,9 +225,9 @@ func writeFile(path string, write func(io.Writer) error) error {
 // WriteTable prints the report as an aligned terminal table.
 func (r *Report) WriteTable(w io.Writer) error {
 	tw := &tableWriter{}
-	tw.row("transport", "impairment", "sent", "recv", "deliv%", "p50", "p90", "p99", "p99.9", "max", "/s", "B/msg", "p50/udp", "p99/udp")
+	tw.row("transport", "crosses", "impairment", "sent", "recv", "deliv%", "p50", "p90", "p99", "p99.9", "max", "/s", "B/msg", "p50/udp", "p99/udp")
 	for _, x := range r.Results {
-		tw.row(x.Name, x.Impairment,
+		tw.row(x.Name, cmp.Or(x.Crosses, "-"), x.Impairment,
 			fmt.Sprint(x.Sent), fmt.Sprint(x.Received), fmt.Sprintf("%.1f", x.DeliveredPct),
 			fmtUs(x.P50Us), fmtUs(x.P90Us), fmtUs(x.P99Us), fmtUs(x.P999Us), fmtUs(x.MaxUs),
 			fmt.Sprintf("%.0f", x.PerSecond), fmtBytes(x.WireBytesPerMsg), fmtRatio(x.P50VsUDP), fmtRatio(x.P99VsUDP))
@@ -301,7 +306,7 @@ func (t *tableWriter) flush(w io.Writer) error {
 		var b strings.Builder
 		for i, c := range r {
 			pad := widths[i] - len([]rune(c))
-			if i < 2 {
+			if i < 3 {
 				b.WriteString(c)
 				b.WriteString(strings.Repeat(" ", pad))
 			} else {

@@ -28,7 +28,8 @@ func fakeReport(scenario string, losses ...float64) []*Report {
 			for us := 1; us <= 1000; us++ {
 				h.Record(time.Duration(us*(i+1)) * time.Microsecond)
 			}
-			r := Result{Name: name, Impairment: Impairment{LossPct: loss}.Label(), Sent: 1000, Received: 1000, DurationS: 1, WireBytes: 128000}
+			r := newResult(name, name, Impairment{LossPct: loss})
+			r.Sent, r.Received, r.DurationS, r.WireBytes = 1000, 1000, 1, 128000
 			r.fill(h)
 			rep.Results = append(rep.Results, r)
 		}
@@ -52,11 +53,12 @@ func TestReportJSONShape(t *testing.T) {
 	assert.NotNil(t, got.Config)
 	require.Len(t, got.Results, 2)
 	for _, r := range got.Results {
-		for _, k := range []string{"name", "sent", "received", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"} {
+		for _, k := range []string{"name", "crosses", "sent", "received", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"} {
 			assert.Contains(t, r, k)
 		}
 	}
 	assert.InEpsilon(t, 2.0, got.Results[1]["p50_vs_udp_raw"], 0.01)
+	assert.Equal(t, "UDP (KCP)", got.Results[1]["crosses"])
 	assert.InEpsilon(t, 128.0, got.Results[0]["wire_bytes_per_msg"], 1e-9)
 }
 
@@ -66,7 +68,7 @@ func TestTable(t *testing.T) {
 	var buf bytes.Buffer
 	require.NoError(t, rep.WriteTable(&buf))
 	out := buf.String()
-	for _, s := range []string{"udp-raw", "kcp", "loss 5%", "p99.9", "2.00x", "a note", "B/msg"} {
+	for _, s := range []string{"udp-raw", "kcp", "crosses", "UDP (KCP)", "loss 5%", "p99.9", "2.00x", "a note", "B/msg"} {
 		assert.Contains(t, out, s)
 	}
 }
@@ -87,6 +89,8 @@ func TestHTMLSelfContained(t *testing.T) {
 	assert.Contains(t, page, fmt.Sprintf("%d cores", m.Cores))
 	assert.Contains(t, page, "Date: "+reps[0].Date)
 	assert.Contains(t, page, `&#34;loss_pct&#34;: 15`, "each run's config")
+	assert.Contains(t, page, "<th>crosses</th>")
+	assert.Contains(t, page, `<td class="l">UDP (KCP)</td>`, "each row says what it crosses")
 	// Per impairment setting and per transport plots are titled so.
 	for _, title := range []string{"loss 5%", "loss 15%", TransportKCP, TransportUDPRaw} {
 		assert.Contains(t, page, title)

@@ -57,10 +57,8 @@ func (c RoomConfig) populate() (RoomConfig, error) {
 	if len(c.Transports) == 0 {
 		c.Transports = []string{TransportKCP}
 	}
-	for _, t := range c.Transports {
-		if t != TransportKCP && t != TransportKCPUnreliable && t != TransportTCP {
-			return c, fmt.Errorf("%w: room runs over kcp, kcp-unreliable or tcp, not %q", ErrConfig, t)
-		}
+	if err := tickwireOnly("room", c.Transports); err != nil {
+		return c, err
 	}
 	def := func(p *int, v int) {
 		if *p == 0 {
@@ -129,7 +127,7 @@ func RunRoom(ctx context.Context, env *Env, cfg RoomConfig) (*Report, error) {
 			rep.Server = usage
 		}
 	}
-	noteTCPLoss(rep, cfg.Impairment, cfg.Transports)
+	noteStreamLoss(rep, cfg.Impairment, cfg.Transports)
 	return rep, nil
 }
 
@@ -174,30 +172,18 @@ func (rc *roomClient) handle(base time.Time, m client.Message) {
 }
 
 func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (Result, *ProcUsage, error) {
-	res := Result{Name: t, Impairment: cfg.Impairment.Label(), LossPct: cfg.Impairment.LossPct,
-		DelayUs: float64(cfg.Impairment.Delay.Microseconds()), JitterUs: float64(cfg.Impairment.Jitter.Microseconds())}
-	addr, err := env.Target.addrFor(t)
+	res := newResult(t, t, cfg.Impairment)
+	rt, err := openRoute(ctx, env, t, cfg.Impairment, cfg.Seed)
 	if err != nil {
 		return res, nil, err
 	}
-	var px proxy
-	if !cfg.Impairment.None() {
-		if px, err = startProxy(ctx, env, t, addr, cfg.Impairment, cfg.Seed); err != nil {
-			return res, nil, err
-		}
-		defer func() { _ = px.Close() }() // the impairment proxy ends with the run
-		addr = px.Addr()
-		if r := px.Removed(); r != "" {
-			res.Note = "tcp proxy can only delay/throttle: " + r
-		}
-	}
+	defer rt.close()
+	addr, px := rt.addr, rt.px
+	res.Note = rt.note
 	base := time.Now()
 	n := cfg.Rooms * cfg.Clients
 	clients := make([]*roomClient, n)
-	ch := netcode.Reliable
-	if t == TransportKCPUnreliable {
-		ch = netcode.Unreliable
-	}
+	ch := channelOf(t)
 	defer func() {
 		var live []*client.Client
 		for _, rc := range clients {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/tickwire/tickwire/netcode"
 )
 
 func TestRoomTiny(t *testing.T) {
@@ -35,9 +37,34 @@ func TestRoomTiny(t *testing.T) {
 	require.Less(t, r.P50Us, 200_000.0)
 }
 
+// The room scenario over the browser transports: every input reaches
+// every member on loopback (the unreliable channel loses nothing there
+// either, but only a floor is checked for it).
+func TestRoomBrowserTransports(t *testing.T) {
+	l := startLocal(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ts := []string{TransportWS, TransportLongPoll, TransportWebRTC, TransportWebRTCUnreliable}
+	rep, err := RunRoom(ctx, &Env{Target: l.Target()}, RoomConfig{
+		Transports: ts, Rooms: 1, Clients: 2, TickHz: 30, InputHz: 20, Warmup: 200 * time.Millisecond, Duration: time.Second,
+	})
+	require.NoError(t, err)
+	require.Len(t, rep.Results, len(ts))
+	for i, r := range rep.Results {
+		checkShape(t, r)
+		require.Equal(t, ts[i], r.Name)
+		require.Equal(t, crossesOf(r.Name), r.Crosses)
+		if channelOf(r.Name) == netcode.Reliable {
+			require.Equal(t, r.Sent, r.Received, "%s: a reliable transport delivers every input", r.Name)
+		}
+		require.Less(t, r.P50Us, 200_000.0, r.Name)
+	}
+}
+
 func TestRoomConfigValidation(t *testing.T) {
 	for name, c := range map[string]RoomConfig{
 		"baseline transport": {Transports: []string{TransportUDPRaw}},
+		"unknown transport":  {Transports: []string{"quic"}},
 		"tick rate":          {TickHz: 500},
 		"tiny input":         {Size: 4},
 		"negative rooms":     {Rooms: -1},

@@ -9,37 +9,7 @@ import (
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
-	"github.com/tickwire/tickwire/netcode/kcp"
-	"github.com/tickwire/tickwire/netcode/tcp"
 )
-
-// tickwireDialers builds the client dial function of every tickwire
-// transport bench measures: measuring a new transport is one entry here
-// (and its address in Target).
-var tickwireDialers = map[string]func(env *Env, addr string) client.DialFunc{
-	TransportKCP:           dialKCP,
-	TransportKCPUnreliable: dialKCP,
-	TransportTCP: func(_ *Env, addr string) client.DialFunc {
-		return tcp.Dialer{Addr: addr}.Dial
-	},
-}
-
-func dialKCP(env *Env, addr string) client.DialFunc {
-	return kcp.Dialer{Addr: addr, Config: env.KCP}.Dial
-}
-
-// dialOptions returns client options for a bench session over transport.
-func dialOptions(env *Env, transport, addr, token, name string) client.Options {
-	o := client.Options{Token: token, Name: name, Version: "tickbench"}
-	if d, ok := tickwireDialers[transport]; ok {
-		o.Dial = d(env, addr)
-	} else {
-		o.Dial = func(context.Context) (netcode.Conn, error) {
-			return nil, fmt.Errorf("%w: %q", ErrUnknownTransport, transport)
-		}
-	}
-	return o
-}
 
 // twLink is a tickwire client speaking Echo frames on one channel.
 type twLink struct {
@@ -74,10 +44,7 @@ func dialTickwire(ctx context.Context, env *Env, transport, addr string, size in
 	if err != nil {
 		return nil, fmt.Errorf("guest token: %w", err)
 	}
-	l := &twLink{ch: netcode.Reliable, payload: make([]byte, size), dec: frame.NewDecoder()}
-	if transport == TransportKCPUnreliable {
-		l.ch = netcode.Unreliable
-	}
+	l := &twLink{ch: channelOf(transport), payload: make([]byte, size), dec: frame.NewDecoder()}
 	o := dialOptions(env, transport, addr, tok, "tickbench-echo")
 	o.Handler = l.handle
 	c, err := client.Dial(ctx, o)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/tickwire/tickwire/bench"
@@ -15,9 +16,9 @@ import (
 
 // common holds the flags every scenario shares.
 type common struct {
-	server                                               string
-	kcpPort, tcpPort, httpPort, udpEchoPort, kcpEchoPort int
-	serverPID                                            int
+	server    string
+	ports     bench.Ports
+	serverPID int
 
 	transports string
 	count      int
@@ -38,13 +39,14 @@ type common struct {
 
 func (c *common) register(fs *flag.FlagSet, defTransports string, defCount int) {
 	fs.StringVar(&c.server, "server", "", "server host (IP or name); empty = an in-process server on 127.0.0.1")
-	fs.IntVar(&c.kcpPort, "kcp-port", bench.DefaultKCPPort, "tickwire KCP (UDP) port on --server")
-	fs.IntVar(&c.tcpPort, "tcp-port", bench.DefaultTCPPort, "tickwire TCP port on --server")
-	fs.IntVar(&c.httpPort, "http-port", bench.DefaultHTTPPort, "tickwire HTTP API port on --server")
-	fs.IntVar(&c.udpEchoPort, "udp-echo-port", bench.DefaultUDPEchoPort, "udp-raw baseline echo port on --server (tickbench serve)")
-	fs.IntVar(&c.kcpEchoPort, "kcp-echo-port", bench.DefaultKCPEchoPort, "kcp-bare baseline echo port on --server (tickbench serve)")
+	fs.IntVar(&c.ports.KCP, "kcp-port", bench.DefaultKCPPort, "tickwire KCP (UDP) port on --server")
+	fs.IntVar(&c.ports.TCP, "tcp-port", bench.DefaultTCPPort, "tickwire TCP port on --server")
+	fs.IntVar(&c.ports.HTTP, "http-port", bench.DefaultHTTPPort, "tickwire HTTP API port on --server (also ws, longpoll and WebRTC offers)")
+	fs.IntVar(&c.ports.WebRTC, "webrtc-port", bench.DefaultWebRTCPort, "tickwire WebRTC UDP port on --server (needed only to impair webrtc)")
+	fs.IntVar(&c.ports.UDPEcho, "udp-echo-port", bench.DefaultUDPEchoPort, "udp-raw baseline echo port on --server (tickbench serve)")
+	fs.IntVar(&c.ports.KCPEcho, "kcp-echo-port", bench.DefaultKCPEchoPort, "kcp-bare baseline echo port on --server (tickbench serve)")
 	fs.IntVar(&c.serverPID, "server-pid", 0, "pid of a server on this machine to sample CPU/RSS from /proc")
-	fs.StringVar(&c.transports, "transports", defTransports, "comma-separated: kcp,kcp-unreliable,tcp,udp-raw,kcp-bare")
+	fs.StringVar(&c.transports, "transports", defTransports, "comma-separated: "+strings.Join(bench.AllTransports, ","))
 	fs.IntVar(&c.count, "count", defCount, "round trips (messages) per transport")
 	fs.IntVar(&c.size, "size", 64, "payload size in bytes")
 	fs.DurationVar(&c.interval, "interval", time.Millisecond, "pacing between sends; 0 = back-to-back")
@@ -82,7 +84,7 @@ func (c *common) env(ctx context.Context, stderr io.Writer) (*bench.Env, func() 
 		}
 	}
 	if c.server != "" {
-		env.Target = bench.RemoteTarget(c.server, c.kcpPort, c.tcpPort, c.httpPort, c.udpEchoPort, c.kcpEchoPort)
+		env.Target = bench.RemoteTarget(c.server, c.ports)
 		env.Target.ServerPID = c.serverPID
 		return env, func() error { return nil }, nil
 	}

@@ -42,7 +42,7 @@ commands:
   room      R rooms x C clients: input-to-broadcast latency, delivery, join time, server CPU/RSS
   connect   a bounded storm of new sessions: handshakes/s, time to Welcome
   chat      direct and group message delivery latency
-  matrix    the standard matrix (echo at 0/1/5/15% loss + a room run), JSON + HTML under --out
+  matrix    the standard matrix (echo at 0/1/5/15% loss, a connect storm, room runs), JSON + HTML under --out
   serve     run a tickwire server and the baseline echo servers (target of --server)
 
 Run "tickbench <command> -h" for its flags. Without --server every command

@@ -40,6 +40,7 @@ type jsonReport struct {
 	Config   map[string]any `json:"config"`
 	Results  []struct {
 		Name     string  `json:"name"`
+		Crosses  string  `json:"crosses"`
 		Sent     int64   `json:"sent"`
 		Received int64   `json:"received"`
 		P50      float64 `json:"p50_us"`
@@ -86,11 +87,15 @@ func TestEchoCommand(t *testing.T) {
 	assert.Contains(t, out, "p99.9")
 	r := readReport(t, js)
 	assert.Equal(t, "echo", r.Scenario)
-	assert.Len(t, r.Results, 5)
+	assert.Len(t, r.Results, len(bench.AllTransports))
 	assert.EqualValues(t, 50, r.Config["count"])
+	for _, x := range r.Results {
+		assert.NotEmpty(t, x.Crosses, x.Name)
+	}
 	page, err := os.ReadFile(html)
 	require.NoError(t, err)
 	assert.Contains(t, string(page), "<svg")
+	assert.Contains(t, string(page), "UDP (SCTP over DTLS)", "the report says what each row crosses")
 }
 
 func TestEchoCommandBackToBackImpaired(t *testing.T) {
@@ -108,7 +113,7 @@ func TestEchoCommandBackToBackImpaired(t *testing.T) {
 
 func TestRoomCommandSpawned(t *testing.T) {
 	js := filepath.Join(t.TempDir(), "room.json")
-	out := runCmd(t, "room", "--rooms", "2", "--clients", "2", "--duration", "500ms", "--warmup", "200ms",
+	out := runCmd(t, "room", "--rooms", "2", "--clients", "2", "--duration", "500ms", "--warmup", "200ms", "--transports", "kcp,webrtc",
 		"--spawn-server", "--json", js)
 	assert.Contains(t, out, "server: pid")
 	assert.Contains(t, out, "(server)", "a spawned server is sampled on its own")
@@ -129,12 +134,21 @@ func TestConnectCommand(t *testing.T) {
 
 func TestMatrixCommand(t *testing.T) {
 	dir := t.TempDir()
-	out := runCmd(t, "matrix", "--out", dir, "--count", "30", "--losses", "0,5", "--transports", "udp-raw,kcp",
-		"--rooms", "2", "--clients", "2", "--room-duration", "300ms", "--sessions", "3", "--spawn-server=false", "--timeout", "500ms")
+	out := runCmd(t, "matrix", "--out", dir, "--count", "30", "--losses", "0,5", "--transports", "udp-raw,kcp,ws",
+		"--rooms", "2", "--clients", "2", "--room-duration", "300ms", "--room-transports", "ws",
+		"--sessions", "3", "--spawn-server=false", "--timeout", "500ms")
 	assert.Contains(t, out, "matrix done")
-	for _, f := range []string{"echo-loss-0.json", "echo-loss-5.json", "connect.json", "room.json"} {
-		readReport(t, filepath.Join(dir, f))
+	names := map[string][]string{}
+	for _, f := range []string{"echo-loss-0", "echo-loss-5", "connect", "room"} {
+		for _, x := range readReport(t, filepath.Join(dir, f+".json")).Results {
+			names[f] = append(names[f], x.Name)
+			assert.NotEmpty(t, x.Crosses, "%s %s", f, x.Name)
+		}
 	}
+	assert.Equal(t, []string{"udp-raw", "kcp", "ws"}, names["echo-loss-0"])
+	assert.Equal(t, []string{"udp-raw", "kcp"}, names["echo-loss-5"], "ws is not in --loss-transports")
+	assert.Equal(t, []string{"kcp", "ws"}, names["connect"])
+	assert.Equal(t, []string{"ws"}, names["room"])
 	b, err := os.ReadFile(filepath.Join(dir, "matrix.json"))
 	require.NoError(t, err)
 	var all []jsonReport
@@ -159,9 +173,10 @@ func TestBadUsage(t *testing.T) {
 }
 
 func TestParseBanner(t *testing.T) {
-	tg, err := parseBanner("tickbench-serve kcp=127.0.0.1:1 tcp=127.0.0.1:2 http=127.0.0.1:3 udp-echo=127.0.0.1:4 kcp-echo=127.0.0.1:5 pid=9\n")
+	tg, err := parseBanner("tickbench-serve kcp=127.0.0.1:1 tcp=127.0.0.1:2 http=127.0.0.1:3 webrtc=127.0.0.1:6 udp-echo=127.0.0.1:4 kcp-echo=127.0.0.1:5 pid=9\n")
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1:1", tg.KCP)
+	assert.Equal(t, "127.0.0.1:6", tg.WebRTC)
 	assert.Equal(t, "127.0.0.1:5", tg.KCPEcho)
 	_, err = parseBanner("hello")
 	require.Error(t, err)
@@ -199,10 +214,10 @@ func TestEchoCommandRemoteServer(t *testing.T) {
 	}
 	js := filepath.Join(t.TempDir(), "echo.json")
 	runCmd(t, "echo", "--server", "127.0.0.1", "--count", "20",
-		"--kcp-port", port(tg.KCP), "--tcp-port", port(tg.TCP), "--http-port", port(tg.HTTP),
-		"--udp-echo-port", port(tg.UDPEcho), "--kcp-echo-port", port(tg.KCPEcho), "--json", js)
+		"--kcp-port", port(tg.KCP), "--tcp-port", port(tg.TCP), "--http-port", port(tg.HTTP), "--webrtc-port", port(tg.WebRTC),
+		"--udp-echo-port", port(tg.UDPEcho), "--kcp-echo-port", port(tg.KCPEcho), "--delay", "1ms", "--json", js)
 	r := readReport(t, js)
-	assert.Len(t, r.Results, 5)
+	assert.Len(t, r.Results, len(bench.AllTransports), "every transport, WebRTC through a proxy in front of --webrtc-port")
 }
 
 // A spawned server that never prints its banner must not hang the run:

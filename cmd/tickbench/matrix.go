@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,9 @@ func cmdMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	c.register(fs, strings.Join(bench.AllTransports, ","), 2000)
 	out := fs.String("out", "bench/results", "directory for the JSON files and report.html")
 	losses := fs.String("losses", "0,1,5,15", "echo loss settings, percent each way")
+	lossTs := fs.String("loss-transports", "udp-raw,kcp-bare,kcp,kcp-unreliable,tcp",
+		"echo transports at the settings with loss (those of --transports also listed here); the others run at loss 0 only")
+	roomTs := fs.String("room-transports", "kcp,ws", "transports of the room run, one after the other")
 	rooms := fs.Int("rooms", 50, "rooms in the room run (0 = no room run)")
 	clients := fs.Int("clients", 8, "clients per room")
 	tickHz := fs.Int("tick-hz", 30, "room tick rate")
@@ -34,6 +38,20 @@ func cmdMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	ts, err := bench.ParseTransports(c.transports)
 	if err != nil {
 		return err
+	}
+	lts, err := bench.ParseTransports(*lossTs)
+	if err != nil {
+		return err
+	}
+	rts, err := bench.ParseTransports(*roomTs)
+	if err != nil {
+		return err
+	}
+	var lossy []string
+	for _, t := range ts {
+		if slices.Contains(lts, t) {
+			lossy = append(lossy, t)
+		}
 	}
 	rounds := c.rounds
 	ls, err := parseLosses(*losses)
@@ -60,8 +78,15 @@ func cmdMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	for _, loss := range ls {
+		ets := ts
+		if loss > 0 {
+			ets = lossy
+		}
+		if len(ets) == 0 {
+			continue
+		}
 		rep, err := bench.RunEcho(ctx, env, bench.EchoConfig{
-			Transports: ts, Count: c.count, Size: c.size, Interval: c.interval, BackToBack: c.interval == 0,
+			Transports: ets, Count: c.count, Size: c.size, Interval: c.interval, BackToBack: c.interval == 0,
 			Duration: c.duration, Timeout: c.timeout,
 			Impairment: bench.Impairment{LossPct: loss, Delay: c.delay, Jitter: c.jitter}, Seed: c.seed,
 			Rounds: rounds,
@@ -74,7 +99,7 @@ func cmdMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	if *sessions > 0 {
-		rep, err := bench.RunConnect(ctx, env, bench.ConnectConfig{Sessions: *sessions, Duration: c.duration})
+		rep, err := bench.RunConnect(ctx, env, bench.ConnectConfig{Transports: ts, Sessions: *sessions, Duration: c.duration})
 		if err == nil {
 			err = save("connect", rep)
 		}
@@ -91,7 +116,7 @@ func cmdMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		rep, err := bench.RunRoom(ctx, renv, bench.RoomConfig{
-			Rooms: *rooms, Clients: *clients, TickHz: *tickHz, InputHz: *inputHz, Duration: *roomDur,
+			Transports: rts, Rooms: *rooms, Clients: *clients, TickHz: *tickHz, InputHz: *inputHz, Duration: *roomDur,
 			Impairment: bench.Impairment{Delay: c.delay, Jitter: c.jitter}, Seed: c.seed,
 		})
 		err = errors.Join(err, rstop())

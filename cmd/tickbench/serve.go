@@ -25,7 +25,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	host := fs.String("host", "0.0.0.0", "address to listen on")
 	kcpPort := fs.Int("kcp-port", bench.DefaultKCPPort, "tickwire KCP (UDP) port (0 = any free port)")
 	tcpPort := fs.Int("tcp-port", bench.DefaultTCPPort, "tickwire TCP port")
-	httpPort := fs.Int("http-port", bench.DefaultHTTPPort, "tickwire HTTP API port")
+	httpPort := fs.Int("http-port", bench.DefaultHTTPPort, "tickwire HTTP API port (also ws, longpoll and WebRTC offers)")
+	webrtcPort := fs.Int("webrtc-port", bench.DefaultWebRTCPort, "tickwire WebRTC UDP port")
 	udpEchoPort := fs.Int("udp-echo-port", bench.DefaultUDPEchoPort, "udp-raw baseline echo port")
 	kcpEchoPort := fs.Int("kcp-echo-port", bench.DefaultKCPEchoPort, "kcp-bare baseline echo port")
 	dataDir := fs.String("data", "", "data directory (default: a temporary one, removed on exit)")
@@ -39,7 +40,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	lc := bench.LocalConfig{
 		Tickwire: startTickwire,
 		DataDir:  *dataDir, NoTickwire: *baselinesOnly,
-		KCPAddr: hp(*kcpPort), TCPAddr: hp(*tcpPort), HTTPAddr: hp(*httpPort),
+		KCPAddr: hp(*kcpPort), TCPAddr: hp(*tcpPort), HTTPAddr: hp(*httpPort), WebRTCAddr: hp(*webrtcPort),
 		UDPEchoAddr: hp(*udpEchoPort), KCPEchoAddr: hp(*kcpEchoPort),
 	}
 	lc.KCP.Redundancy.BudgetBytesPerSec = *kcpBudget
@@ -48,7 +49,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	t := l.Target()
-	fmt.Fprintf(stdout, "%s kcp=%s tcp=%s http=%s udp-echo=%s kcp-echo=%s pid=%d\n", serveBanner, t.KCP, t.TCP, t.HTTP, t.UDPEcho, t.KCPEcho, os.Getpid())
+	fmt.Fprintf(stdout, "%s kcp=%s tcp=%s http=%s webrtc=%s udp-echo=%s kcp-echo=%s pid=%d\n",
+		serveBanner, t.KCP, t.TCP, t.HTTP, t.WebRTC, t.UDPEcho, t.KCPEcho, os.Getpid())
 	if *stdinEOF {
 		ctx2, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -95,7 +97,7 @@ func (c *common) envSpawn(ctx context.Context, stderr io.Writer, place serverPla
 	if err != nil {
 		return nil, nil, err
 	}
-	cmd := exec.Command(exe, "serve", "--host", "127.0.0.1", "--kcp-port", "0", "--tcp-port", "0", "--http-port", "0",
+	cmd := exec.Command(exe, "serve", "--host", "127.0.0.1", "--kcp-port", "0", "--tcp-port", "0", "--http-port", "0", "--webrtc-port", "0",
 		"--udp-echo-port", "0", "--kcp-echo-port", "0", "--exit-on-stdin-eof", "--kcp-budget", strconv.Itoa(c.kcpBudget))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -191,6 +193,8 @@ func parseBanner(line string) (bench.Target, error) {
 			t.TCP = v
 		case "http":
 			t.HTTP = v
+		case "webrtc":
+			t.WebRTC = v
 		case "udp-echo":
 			t.UDPEcho = v
 		case "kcp-echo":

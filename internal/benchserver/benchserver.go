@@ -1,12 +1,16 @@
 package benchserver
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/tickwire/tickwire/engine/accounts"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/netcode/longpoll"
 	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/netcode/webrtc"
+	"github.com/tickwire/tickwire/netcode/ws"
 	"github.com/tickwire/tickwire/room"
 	"github.com/tickwire/tickwire/server"
 )
@@ -16,9 +20,12 @@ import (
 // other (bench.TickwireSpec(c), Config(spec)); this package does not
 // import bench, so that bench's own tests can start this server.
 type Config struct {
-	KCPAddr, TCPAddr, HTTPAddr string // listen addresses ("127.0.0.1:0": a free port)
-	DataDir                    string // the SQLite database's directory
-	KCP                        kcp.Config
+	// Listen addresses ("127.0.0.1:0": a free port): KCP, TCP, HTTP (which
+	// also serves ws, longpoll and WebRTC's offers) and WebRTC's UDP port
+	// (empty: 127.0.0.1:0).
+	KCPAddr, TCPAddr, HTTPAddr, WebRTCAddr string
+	DataDir                                string // the SQLite database's directory
+	KCP                                    kcp.Config
 	// FastPasswords makes password hashing cheap (tests registering many
 	// users under the race detector); never for a server people log into.
 	FastPasswords bool
@@ -39,7 +46,10 @@ type Config struct {
 //     default 10/min); every chat user registers from one address.
 //   - sessions per IP (engine default 32), guest tokens per IP (default
 //     10/min) and login attempts per IP are not limited: every client of
-//     a run comes from one address;
+//     a run comes from one address; nor are the transports' own per-IP
+//     caps on sessions being set up (long-poll sessions opened and not yet
+//     accepted, WebRTC offers in flight and connections not yet open:
+//     default 8 each), which a connect storm of 32 in flight exceeds;
 //   - client-created rooms may tick at up to room.MaxTickRate (rooms
 //     default cap 30 Hz), so that --tick-hz measures what it says.
 //
@@ -48,6 +58,10 @@ const (
 	BenchFrameRate     = 1_000_000
 	BenchMessageRate   = 1_000_000
 	BenchRegistrations = 1_000_000
+	// BenchPendingPerIP is the long-poll and WebRTC transports' cap on
+	// sessions being set up per client address (default 8 each; their
+	// configs take no "unlimited", so a count no run reaches).
+	BenchPendingPerIP = 1_000_000
 )
 
 // fastArgon2 is a cheap password hash for test servers only
@@ -57,11 +71,18 @@ var fastArgon2 = accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltL
 // Start starts a tickwire server as spec says, with the bench limits
 // unless spec.ProductionLimits.
 func Start(ctx context.Context, spec Config) (*server.Server, error) {
+	lp := &longpoll.Transport{}
+	rtc := &webrtc.Transport{Addr: cmp.Or(spec.WebRTCAddr, "127.0.0.1:0")}
 	cfg := server.Config{HTTPAddr: spec.HTTPAddr, DataDir: spec.DataDir, Transports: []netcode.Transport{
 		&kcp.Transport{Addr: spec.KCPAddr, Config: spec.KCP},
 		&tcp.Transport{Addr: spec.TCPAddr},
+		&ws.Transport{},
+		lp,
+		rtc,
 	}}
 	if !spec.ProductionLimits {
+		lp.Config.MaxPendingPerIP = BenchPendingPerIP
+		rtc.Config.MaxPendingPerIP = BenchPendingPerIP
 		cfg.Engine.MaxFramesPerSecond = BenchFrameRate
 		cfg.Engine.MaxSessionsPerIP = -1
 		cfg.Engine.GuestsPerIP = -1

@@ -20,6 +20,10 @@ func TestStartServesAndShutsDown(t *testing.T) {
 		require.NoError(t, err)
 		require.NotEmpty(t, srv.Addr("kcp"))
 		require.NotEmpty(t, srv.Addr("tcp"))
+		for _, name := range []string{"ws", "longpoll", "webrtc"} {
+			require.NotEmpty(t, srv.Addr(name), "%s is served", name)
+		}
+		require.Contains(t, srv.Addr("webrtc"), "127.0.0.1:", "WebRTC's UDP port defaults to a free loopback port")
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+srv.HTTPAddr()+"/v1/auth/guest", nil)
 		require.NoError(t, err)
 		resp, err := http.DefaultClient.Do(req)
