@@ -79,8 +79,9 @@ func rawDial(t *testing.T, url string, hdr http.Header) (*websocket.Conn, *http.
 // readClose reads wc until its close and returns the close status.
 func readClose(t *testing.T, wc *websocket.Conn) websocket.CloseError {
 	t.Helper()
+	ctx := ctxT(t) // one bound for the whole wait: heartbeats keep arriving
 	for {
-		_, _, err := wc.Read(ctxT(t))
+		_, _, err := wc.Read(ctx)
 		if err != nil {
 			var ce websocket.CloseError
 			require.ErrorAs(t, err, &ce, "want a close frame, got %v", err)
