@@ -52,7 +52,7 @@ func TestHostileMessagesCloseWithCode(t *testing.T) {
 	}{
 		"oversized":           {websocket.MessageBinary, make([]byte, MarkSize+limit+1), netcode.CodeFrameTooLarge, netcode.DropTooLarge},
 		"far oversized":       {websocket.MessageBinary, make([]byte, 1<<20), netcode.CodeFrameTooLarge, netcode.DropTooLarge},
-		"text":                {websocket.MessageText, []byte(`[1,"hello"]`), netcode.CodeBadFrame, netcode.DropMalformed},
+		"text":                {websocket.MessageText, []byte{markReliable, 'h', 'i'}, netcode.CodeBadFrame, netcode.DropMalformed}, // well marked, but text
 		"empty":               {websocket.MessageBinary, []byte{}, netcode.CodeBadFrame, netcode.DropMalformed},
 		"unknown mark":        {websocket.MessageBinary, []byte{9, 1, 2}, netcode.CodeBadFrame, netcode.DropMalformed},
 		"heartbeat with body": {websocket.MessageBinary, []byte{markHeartbeat, 1}, netcode.CodeBadFrame, netcode.DropMalformed},

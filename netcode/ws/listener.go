@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -13,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/coder/websocket"
 
@@ -359,9 +357,9 @@ func originAllowed(r *http.Request, patterns []string) bool {
 }
 
 // hijackCapture keeps the socket the WebSocket library hijacks, so that
-// the Conn can set its deadlines, and clears the deadlines the HTTP
-// server left on it (its ReadTimeout and WriteTimeout would otherwise end
-// every WebSocket after a few seconds).
+// the Conn can set its deadlines. (net/http clears the server's
+// ReadTimeout and WriteTimeout deadlines when it hands a connection over;
+// TestQuietConnectionStaysOpen holds it to that.)
 type hijackCapture struct {
 	http.ResponseWriter
 	nc net.Conn
@@ -371,10 +369,6 @@ func (h *hijackCapture) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nc, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
-	}
-	if err := nc.SetDeadline(time.Time{}); err != nil {
-		_ = nc.Close() // a socket whose deadlines cannot be set is of no use
-		return nil, nil, fmt.Errorf("ws: clear deadlines: %w", err)
 	}
 	h.nc = nc
 	return nc, brw, nil
