@@ -1,0 +1,185 @@
+package webrtc
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/kcp"
+)
+
+// rtts collects round-trip times and reports percentiles in µs.
+type rtts []time.Duration
+
+func (r rtts) report(b *testing.B) {
+	if len(r) == 0 {
+		return
+	}
+	slices.Sort(r)
+	pct := func(p float64) float64 {
+		i := min(int(p*float64(len(r))), len(r)-1)
+		return float64(r[i].Nanoseconds()) / 1e3
+	}
+	b.ReportMetric(pct(0.50), "p50-µs")
+	b.ReportMetric(pct(0.99), "p99-µs")
+}
+
+// echo writes every message s reads back on its channel until s closes;
+// the returned func closes s and waits.
+func echo(s netcode.Conn) func() {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			ch, b, err := s.ReadMessage()
+			if err != nil {
+				return
+			}
+			if err := s.WriteMessage(ch, b); err != nil {
+				return
+			}
+		}
+	}()
+	return func() {
+		_ = s.Close(netcode.CodeOK, "")
+		wg.Wait()
+	}
+}
+
+func kcpPair(b *testing.B) (netcode.Conn, netcode.Conn) {
+	l, err := kcp.Listen("127.0.0.1:0", kcp.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	c, err := kcp.Dial(ctx, l.Addr().String(), kcp.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := l.Accept()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = c.Close(netcode.CodeOK, "")
+		_ = l.Shutdown(context.Background())
+	})
+	return c, s
+}
+
+// BenchmarkEcho is one 64-byte message to an echo server and back, over
+// WebRTC on each channel and over KCP's unreliable channel for
+// comparison, on loopback in the same run.
+func BenchmarkEcho(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		ch   netcode.Channel
+		kcp  bool
+	}{
+		{"webrtc-reliable", netcode.Reliable, false},
+		{"webrtc-unreliable", netcode.Unreliable, false},
+		{"kcp-unreliable", netcode.Unreliable, true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var c, s netcode.Conn
+			if tc.kcp {
+				c, s = kcpPair(b)
+			} else {
+				c, s, _ = pair(b, Config{})
+			}
+			stop := echo(s)
+			defer stop()
+			msg := make([]byte, 64)
+			r := make(rtts, 0, 1<<16)
+			b.ReportAllocs()
+			for b.Loop() {
+				t0 := time.Now()
+				if err := c.WriteMessage(tc.ch, msg); err != nil {
+					b.Fatal(err)
+				}
+				if _, _, err := c.ReadMessage(); err != nil {
+					b.Fatal(err)
+				}
+				r = append(r, time.Since(t0))
+			}
+			r.report(b)
+		})
+	}
+}
+
+// BenchmarkConnect is one session set up and torn down: the offer
+// posted, answered, ICE, DTLS and SCTP, both channels open on both ends,
+// then both Closes.
+func BenchmarkConnect(b *testing.B) {
+	s := listenT(b, Config{}, netcode.Env{}, nil)
+	cfg := Config{Logger: testLogger(b)}
+	var open rtts
+	for b.Loop() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		t0 := time.Now()
+		c, err := Dial(ctx, Dialer{URL: s.url, Token: "tok", Config: cfg})
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv, err := s.l.AcceptWebRTC()
+		if err != nil {
+			b.Fatal(err)
+		}
+		open = append(open, time.Since(t0))
+		_ = c.Close(netcode.CodeOK, "")
+		_ = srv.Close(netcode.CodeOK, "")
+	}
+	slices.Sort(open)
+	b.ReportMetric(float64(open[len(open)/2].Microseconds())/1e3, "open-p50-ms")
+}
+
+// BenchmarkIdleSessionMemory opens 100 idle sessions and reports the heap
+// and goroutine stacks they hold, per session pair (client and server
+// ends together: both are pion PeerConnections of the same shape).
+func BenchmarkIdleSessionMemory(b *testing.B) {
+	const n = 100
+	for b.Loop() {
+		s := &server{}
+		func() {
+			s = listenT(b, Config{}, netcode.Env{}, nil)
+			before := inUse()
+			conns := make([]*Conn, 0, 2*n)
+			for i := 0; i < n; i++ {
+				ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+				c, err := Dial(ctx, Dialer{URL: s.url, Token: "tok", Config: Config{Logger: testLogger(b)}})
+				cancel()
+				if err != nil {
+					b.Fatal(err)
+				}
+				srv, err := s.l.AcceptWebRTC()
+				if err != nil {
+					b.Fatal(err)
+				}
+				conns = append(conns, c, srv)
+			}
+			time.Sleep(2 * time.Second) // let handshake garbage and buffers settle into the idle state
+			after := inUse()
+			b.ReportMetric(float64(after-before)/n/1024, "KB/pair")
+			b.ReportMetric(float64(runtime.NumGoroutine())/n, "goroutines/pair")
+			for _, c := range conns {
+				_ = c.Close(netcode.CodeOK, "")
+			}
+		}()
+	}
+}
+
+// inUse is live heap plus goroutine stacks after a full collection.
+func inUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc + m.StackInuse
+}
