@@ -105,7 +105,7 @@ func readMessage(r io.Reader, buf *[]byte, limit int) ([]byte, error) {
 					return nil, &netcode.CodedError{Code: netcode.CodeFrameTooLarge,
 						Msg: "ws: message above the limit", Err: errTooLarge}
 				}
-				if err == io.EOF {
+				if errors.Is(err, io.EOF) {
 					*buf = b
 					return b, nil
 				}
@@ -117,7 +117,7 @@ func readMessage(r io.Reader, buf *[]byte, limit int) ([]byte, error) {
 		}
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			*buf = b
 			return b, nil
 		}
