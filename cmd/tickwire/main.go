@@ -24,6 +24,7 @@ import (
 	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/netcode/longpoll"
 	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/netcode/ws"
 	"github.com/tickwire/tickwire/server"
 )
 
@@ -62,6 +63,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	fs.SetOutput(stderr)
 	kcpAddr := fs.String("kcp", env("TICKWIRE_KCP_ADDR", kcp.DefaultAddr), `KCP (UDP) listen address, or "off" (env TICKWIRE_KCP_ADDR)`)
 	tcpAddr := fs.String("tcp", env("TICKWIRE_TCP_ADDR", tcp.DefaultAddr), `TCP listen address, or "off" (env TICKWIRE_TCP_ADDR)`)
+	wsOn := fs.String("ws", env("TICKWIRE_WS", "on"), `WebSocket at /v1/ws on the HTTP port: "on" or "off" (env TICKWIRE_WS)`)
+	wsOrigins := fs.String("ws-origins", env("TICKWIRE_WS_ORIGINS", ""), "comma-separated origin patterns browsers may open WebSockets from, besides the server's own host and localhost (env TICKWIRE_WS_ORIGINS)")
 	longPoll := fs.String("longpoll", env("TICKWIRE_LONGPOLL", "on"), `HTTP long-polling under /v1/lp/ on the HTTP port: "on" or "off" (env TICKWIRE_LONGPOLL)`)
 	httpAddr := fs.String("http", env("TICKWIRE_HTTP_ADDR", server.DefaultHTTPAddr), `HTTP API listen address, or "off" (env TICKWIRE_HTTP_ADDR)`)
 	dataDir := fs.String("data", env("TICKWIRE_DATA_DIR", server.DefaultDataDir), "data directory for the SQLite database (env TICKWIRE_DATA_DIR)")
@@ -128,6 +131,22 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	}
 	if *tcpAddr != off {
 		o.srv.Transports = append(o.srv.Transports, &tcp.Transport{Addr: *tcpAddr})
+	}
+	switch *wsOn {
+	case "on":
+		if *httpAddr == off {
+			return options{}, errors.New("-ws on needs the HTTP server: give -http an address or -ws off")
+		}
+		t := &ws.Transport{}
+		for _, o := range strings.Split(*wsOrigins, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				t.Config.AllowedOrigins = append(t.Config.AllowedOrigins, o)
+			}
+		}
+		o.srv.Transports = append(o.srv.Transports, t)
+	case off:
+	default:
+		return options{}, fmt.Errorf("-ws: %q is not on or off", *wsOn)
 	}
 	switch *longPoll {
 	case "on":

@@ -21,6 +21,7 @@ import (
 	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/netcode/longpoll"
 	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/netcode/ws"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -133,10 +134,26 @@ func TestParseLongPoll(t *testing.T) {
 	o, err = parse([]string{"-longpoll", "off"}, envOf(nil), io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, off, transportAddr(o, "longpoll"))
-	_, err = parse([]string{"-http", "off"}, envOf(nil), io.Discard)
+	_, err = parse([]string{"-http", "off", "-ws", "off"}, envOf(nil), io.Discard)
 	assert.ErrorContains(t, err, "-longpoll on needs the HTTP server")
+	_, err = parse([]string{"-http", "off", "-longpoll", "off"}, envOf(nil), io.Discard)
+	assert.ErrorContains(t, err, "-ws on needs the HTTP server")
+	_, err = parse([]string{"-http", "off", "-longpoll", "off", "-ws", "off"}, envOf(nil), io.Discard)
+	require.NoError(t, err, "KCP and TCP alone need no HTTP server")
 	_, err = parse([]string{"-longpoll", "maybe"}, envOf(nil), io.Discard)
 	assert.Error(t, err)
+}
+
+func TestParseWebSocket(t *testing.T) {
+	o, err := parse(nil, envOf(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "http ", transportAddr(o, "ws"), "on by default, no extra origins")
+	o, err = parse([]string{"-ws-origins", "https://game.example, *.example.org"}, envOf(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "http https://game.example *.example.org", transportAddr(o, "ws"))
+	o, err = parse([]string{"-ws", "off"}, envOf(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, off, transportAddr(o, "ws"))
 }
 
 func TestParseUnlimitedFrameRate(t *testing.T) {
@@ -250,6 +267,10 @@ func transportAddr(o options, name string) string {
 		case *longpoll.Transport:
 			if name == t.Name() {
 				return "http"
+			}
+		case *ws.Transport:
+			if name == t.Name() {
+				return "http " + strings.Join(t.Config.AllowedOrigins, " ")
 			}
 		}
 	}
