@@ -146,14 +146,13 @@ func BenchmarkConnect(b *testing.B) {
 func BenchmarkIdleSessionMemory(b *testing.B) {
 	const n = 100
 	for b.Loop() {
-		s := &server{}
 		func() {
-			s = listenT(b, Config{}, netcode.Env{}, nil)
-			before := inUse()
+			s := listenT(b, Config{MaxMessageSize: 16 << 10}, netcode.Env{}, nil)
+			heap0, stack0 := inUse()
 			conns := make([]*Conn, 0, 2*n)
 			for i := 0; i < n; i++ {
 				ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-				c, err := Dial(ctx, Dialer{URL: s.url, Token: "tok", Config: Config{Logger: testLogger(b)}})
+				c, err := Dial(ctx, Dialer{URL: s.url, Token: "tok", Config: Config{MaxMessageSize: 16 << 10, Logger: testLogger(b)}})
 				cancel()
 				if err != nil {
 					b.Fatal(err)
@@ -165,8 +164,9 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 				conns = append(conns, c, srv)
 			}
 			time.Sleep(2 * time.Second) // let handshake garbage and buffers settle into the idle state
-			after := inUse()
-			b.ReportMetric(float64(after-before)/n/1024, "KB/pair")
+			heap1, stack1 := inUse()
+			b.ReportMetric(float64(heap1+stack1-heap0-stack0)/n/1024, "KB/pair")
+			b.ReportMetric(float64(stack1-stack0)/n/1024, "stack-KB/pair")
 			b.ReportMetric(float64(runtime.NumGoroutine())/n, "goroutines/pair")
 			for _, c := range conns {
 				_ = c.Close(netcode.CodeOK, "")
@@ -175,11 +175,11 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 	}
 }
 
-// inUse is live heap plus goroutine stacks after a full collection.
-func inUse() uint64 {
+// inUse is the live heap and the goroutine stacks after a full collection.
+func inUse() (heap, stack uint64) {
 	runtime.GC()
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return m.HeapAlloc + m.StackInuse
+	return m.HeapAlloc, m.StackInuse
 }

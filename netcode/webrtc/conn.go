@@ -44,6 +44,7 @@ type Conn struct {
 	closed      atomic.Bool   // set with cause
 	killed      chan struct{} // closed with cause: the lifecycle goroutine tears down
 
+	peerDone chan struct{}  // closed by the reliable reader when the peer sent its close or ended the association
 	done     chan struct{}  // closed by teardown: wakes readers, ReadMessage and writers
 	shutDone chan struct{}  // closed when teardown has finished
 	readers  sync.WaitGroup // the two channel readers
@@ -83,6 +84,7 @@ func newConn(pc *pion.PeerConnection, relDC, unrelDC *pion.DataChannel, cfg Conf
 		pc: pc, relDC: relDC, unrelDC: unrelDC, cfg: cfg, log: cfg.Logger, local: local, remote: remote,
 		opened:   make(chan struct{}),
 		killed:   make(chan struct{}),
+		peerDone: make(chan struct{}),
 		done:     make(chan struct{}),
 		shutDone: make(chan struct{}),
 		relIn:    make(chan []byte),
@@ -237,7 +239,9 @@ func (c *Conn) teardown() {
 
 // sendCloseMessage writes the close control message on the reliable
 // channel and waits, at most closeFlushTimeout, until the peer has
-// acknowledged everything sent on it.
+// acknowledged everything sent on it or has ended the association (a
+// peer that reads the close message closes at once; SCTP's delayed
+// acknowledgement alone would take 200 ms).
 func (c *Conn) sendCloseMessage(code netcode.Code, reason string) {
 	msg := encodeClose(code, reason)
 	c.relDC.SetBufferedAmountLowThreshold(0)
@@ -252,6 +256,8 @@ func (c *Conn) sendCloseMessage(code netcode.Code, reason string) {
 	for c.relDC.BufferedAmount() > 0 {
 		select {
 		case <-c.relLow:
+		case <-c.peerDone:
+			return
 		case <-t.C:
 			c.log.Debug("webrtc: close message not acknowledged in time", "remote", c.remote)
 			return
@@ -264,10 +270,13 @@ func (c *Conn) sendCloseMessage(code netcode.Code, reason string) {
 // message is a control message (close).
 func (c *Conn) readReliable() {
 	defer c.readers.Done()
-	buf := make([]byte, c.cfg.MaxMessageSize)
+	var buf []byte
 	for {
-		n, isText, err := c.rel.ReadDataChannel(buf)
+		n, isText, err := readGrowing(c.rel, &buf, c.cfg.MaxMessageSize)
 		if err != nil {
+			if !errors.Is(err, io.ErrShortBuffer) {
+				close(c.peerDone)
+			}
 			c.readFailed(err)
 			return
 		}
@@ -278,6 +287,7 @@ func (c *Conn) readReliable() {
 				c.drops[netcode.DropMalformed].Add(1)
 				continue
 			}
+			close(c.peerDone)
 			c.fail(&netcode.CloseError{Code: code, Reason: reason}, false, 0, "")
 			return
 		}
@@ -292,6 +302,28 @@ func (c *Conn) readReliable() {
 		case <-c.done:
 			return
 		}
+	}
+}
+
+// initialReadBuffer is a reader's first buffer: an idle session holds
+// two of these, not two of MaxMessageSize.
+const initialReadBuffer = 2 << 10
+
+// readGrowing reads one message into *buf, doubling it (up to limit)
+// while the message does not fit: SCTP keeps a message that did not fit
+// queued, so the next read gets it again. io.ErrShortBuffer from a buffer
+// of limit bytes means the message is above the limit.
+func readGrowing(rw datachannel.ReadWriteCloser, buf *[]byte, limit int) (int, bool, error) {
+	if *buf == nil {
+		*buf = make([]byte, min(initialReadBuffer, limit))
+	}
+	for {
+		n, isText, err := rw.ReadDataChannel(*buf)
+		if errors.Is(err, io.ErrShortBuffer) && len(*buf) < limit {
+			*buf = make([]byte, min(2*len(*buf), limit))
+			continue
+		}
+		return n, isText, err
 	}
 }
 
@@ -310,9 +342,9 @@ func (c *Conn) readFailed(err error) {
 // readUnreliable reads the unreliable channel and queues fresh messages.
 func (c *Conn) readUnreliable() {
 	defer c.readers.Done()
-	buf := make([]byte, c.cfg.MaxMessageSize+unreliableHeader)
+	var buf []byte
 	for {
-		n, isText, err := c.unrel.ReadDataChannel(buf)
+		n, isText, err := readGrowing(c.unrel, &buf, c.cfg.MaxMessageSize+unreliableHeader)
 		if err != nil {
 			if errors.Is(err, io.ErrShortBuffer) {
 				c.readFailed(err)
