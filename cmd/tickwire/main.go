@@ -24,6 +24,7 @@ import (
 	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/netcode/longpoll"
 	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/netcode/webrtc"
 	"github.com/tickwire/tickwire/netcode/ws"
 	"github.com/tickwire/tickwire/server"
 )
@@ -63,6 +64,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	fs.SetOutput(stderr)
 	kcpAddr := fs.String("kcp", env("TICKWIRE_KCP_ADDR", kcp.DefaultAddr), `KCP (UDP) listen address, or "off" (env TICKWIRE_KCP_ADDR)`)
 	tcpAddr := fs.String("tcp", env("TICKWIRE_TCP_ADDR", tcp.DefaultAddr), `TCP listen address, or "off" (env TICKWIRE_TCP_ADDR)`)
+	rtcAddr := fs.String("webrtc", env("TICKWIRE_WEBRTC_ADDR", webrtc.DefaultAddr), `WebRTC data channels: the one UDP address every peer shares, or "off"; offers go to /v1/rtc/offer on the HTTP port (env TICKWIRE_WEBRTC_ADDR)`)
+	rtcPublic := fs.String("webrtc-public-ips", env("TICKWIRE_WEBRTC_PUBLIC_IPS", ""), "comma-separated IPs browsers should send WebRTC traffic to, when the server sits behind a 1:1 NAT (env TICKWIRE_WEBRTC_PUBLIC_IPS)")
 	wsOn := fs.String("ws", env("TICKWIRE_WS", "on"), `WebSocket at /v1/ws on the HTTP port: "on" or "off" (env TICKWIRE_WS)`)
 	wsOrigins := fs.String("ws-origins", env("TICKWIRE_WS_ORIGINS", ""), "comma-separated origin patterns browsers may open WebSockets from, besides the server's own host and localhost (env TICKWIRE_WS_ORIGINS)")
 	longPoll := fs.String("longpoll", env("TICKWIRE_LONGPOLL", "on"), `HTTP long-polling under /v1/lp/ on the HTTP port: "on" or "off" (env TICKWIRE_LONGPOLL)`)
@@ -131,6 +134,18 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	}
 	if *tcpAddr != off {
 		o.srv.Transports = append(o.srv.Transports, &tcp.Transport{Addr: *tcpAddr})
+	}
+	if *rtcAddr != off {
+		if *httpAddr == off {
+			return options{}, errors.New("-webrtc needs the HTTP server for its offers: give -http an address or -webrtc off")
+		}
+		t := &webrtc.Transport{Addr: *rtcAddr}
+		for _, ip := range strings.Split(*rtcPublic, ",") {
+			if ip = strings.TrimSpace(ip); ip != "" {
+				t.Config.PublicIPs = append(t.Config.PublicIPs, ip)
+			}
+		}
+		o.srv.Transports = append(o.srv.Transports, t)
 	}
 	switch *wsOn {
 	case "on":

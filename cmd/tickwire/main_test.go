@@ -21,6 +21,7 @@ import (
 	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/netcode/longpoll"
 	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/netcode/webrtc"
 	"github.com/tickwire/tickwire/netcode/ws"
 )
 
@@ -134,11 +135,13 @@ func TestParseLongPoll(t *testing.T) {
 	o, err = parse([]string{"-longpoll", "off"}, envOf(nil), io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, off, transportAddr(o, "longpoll"))
-	_, err = parse([]string{"-http", "off", "-ws", "off"}, envOf(nil), io.Discard)
+	_, err = parse([]string{"-http", "off", "-ws", "off", "-webrtc", "off"}, envOf(nil), io.Discard)
 	assert.ErrorContains(t, err, "-longpoll on needs the HTTP server")
-	_, err = parse([]string{"-http", "off", "-longpoll", "off"}, envOf(nil), io.Discard)
+	_, err = parse([]string{"-http", "off", "-longpoll", "off", "-webrtc", "off"}, envOf(nil), io.Discard)
 	assert.ErrorContains(t, err, "-ws on needs the HTTP server")
 	_, err = parse([]string{"-http", "off", "-longpoll", "off", "-ws", "off"}, envOf(nil), io.Discard)
+	assert.ErrorContains(t, err, "-webrtc needs the HTTP server")
+	_, err = parse([]string{"-http", "off", "-longpoll", "off", "-ws", "off", "-webrtc", "off"}, envOf(nil), io.Discard)
 	require.NoError(t, err, "KCP and TCP alone need no HTTP server")
 	_, err = parse([]string{"-longpoll", "maybe"}, envOf(nil), io.Discard)
 	assert.Error(t, err)
@@ -154,6 +157,18 @@ func TestParseWebSocket(t *testing.T) {
 	o, err = parse([]string{"-ws", "off"}, envOf(nil), io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, off, transportAddr(o, "ws"))
+}
+
+func TestParseWebRTC(t *testing.T) {
+	o, err := parse(nil, envOf(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, ":7779", transportAddr(o, "webrtc"), "on by default, on its own UDP port")
+	o, err = parse([]string{"-webrtc", "127.0.0.1:9000", "-webrtc-public-ips", "203.0.113.7"}, envOf(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:9000 203.0.113.7", transportAddr(o, "webrtc"))
+	o, err = parse([]string{"-webrtc", "off"}, envOf(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, off, transportAddr(o, "webrtc"))
 }
 
 func TestParseUnlimitedFrameRate(t *testing.T) {
@@ -209,7 +224,7 @@ func TestRunServesAndStopsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	args := []string{"-kcp", "127.0.0.1:0", "-tcp", "127.0.0.1:0", "-http", "127.0.0.1:0", "-data", t.TempDir(), "-log-format", "json"}
+	args := []string{"-kcp", "127.0.0.1:0", "-tcp", "127.0.0.1:0", "-http", "127.0.0.1:0", "-webrtc", "127.0.0.1:0", "-data", t.TempDir(), "-log-format", "json"}
 	go func() { done <- run(ctx, args, envOf(nil), logs) }()
 
 	var listening map[string]any
@@ -267,6 +282,10 @@ func transportAddr(o options, name string) string {
 		case *longpoll.Transport:
 			if name == t.Name() {
 				return "http"
+			}
+		case *webrtc.Transport:
+			if name == t.Name() {
+				return strings.Join(append([]string{t.Addr}, t.Config.PublicIPs...), " ")
 			}
 		case *ws.Transport:
 			if name == t.Name() {

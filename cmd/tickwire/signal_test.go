@@ -32,7 +32,7 @@ func TestSignalShutsDownGracefully(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, os.Args[0],
-				"-tcp", "127.0.0.1:0", "-http", "127.0.0.1:0", "-log-level", "debug")
+				"-tcp", "127.0.0.1:0", "-http", "127.0.0.1:0", "-webrtc", "127.0.0.1:0", "-log-level", "debug")
 			cmd.Env = append(os.Environ(),
 				childEnv+"=1",
 				"TICKWIRE_KCP_ADDR=127.0.0.1:0",
