@@ -14,7 +14,7 @@ build:
 	$(GO) build -o $(BIN)/tickbench ./cmd/tickbench
 	$(GO) build -o $(BIN)/tickctl ./cmd/tickctl
 
-## run: build and start the server (KCP udp/7777, TCP 7778, HTTP 7780, SQLite in ./data)
+## run: build and start the server (KCP udp/7777, TCP 7778, WebRTC udp/7779, HTTP 7780 with WebSocket and long-poll, SQLite in ./data)
 run: build
 	./$(BIN)/tickwire
 

@@ -1,6 +1,8 @@
 // Command tickwire runs the tickwire realtime server: KCP on UDP :7777,
-// framed TCP on :7778 and the HTTP API on :7780 by default. Flags override
-// environment variables, which override the defaults; see docs/ENGINE.md.
+// framed TCP on :7778, WebRTC data channels on UDP :7779, and the HTTP API
+// on :7780 with WebSocket (/v1/ws), long-polling (/v1/lp/) and WebRTC
+// offers (/v1/rtc/offer) by default. Flags override environment
+// variables, which override the defaults; see docs/ENGINE.md.
 package main
 
 import (
