@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/engine/auth"
-	"github.com/tickwire/tickwire/engine/httpapi"
 	"github.com/tickwire/tickwire/engine/limit"
 	"github.com/tickwire/tickwire/engine/service"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/netcode/httpapi"
 )
 
 // maxBodyBytes bounds the request bodies the engine's own endpoints read.

@@ -14,10 +14,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tickwire/tickwire/engine/httpapi"
 	"github.com/tickwire/tickwire/engine/service"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/netcode/httpapi"
 )
 
 // routedService adds an HTTP route through service.Router.

@@ -18,12 +18,12 @@ import (
 	"github.com/tickwire/tickwire/engine"
 	"github.com/tickwire/tickwire/engine/accounts"
 	"github.com/tickwire/tickwire/engine/auth"
-	"github.com/tickwire/tickwire/engine/httpapi"
 	"github.com/tickwire/tickwire/engine/rooms"
 	"github.com/tickwire/tickwire/engine/service"
 	"github.com/tickwire/tickwire/engine/social"
 	"github.com/tickwire/tickwire/engine/store"
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/httpapi"
 	"github.com/tickwire/tickwire/room"
 )
 

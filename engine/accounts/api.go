@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/engine/auth"
-	"github.com/tickwire/tickwire/engine/httpapi"
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/httpapi"
 )
 
 // Credentials is the body of POST /v1/auth/register and POST

@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/engine/auth"
-	"github.com/tickwire/tickwire/engine/httpapi"
 	"github.com/tickwire/tickwire/engine/service"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/netcode/httpapi"
 )
 
 // Defaults applied by New to zero Config fields.

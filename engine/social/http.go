@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/engine/auth"
-	"github.com/tickwire/tickwire/engine/httpapi"
 	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/netcode/httpapi"
 )
 
 // maxHTTPBody bounds request bodies.

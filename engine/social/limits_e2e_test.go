@@ -8,9 +8,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tickwire/tickwire/engine"
+	"github.com/tickwire/tickwire/engine/accounts"
 	"github.com/tickwire/tickwire/engine/social"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/server/servertest"
 )
 
 // Over real loopback: a user cannot be handed more pending group
@@ -44,7 +49,12 @@ func TestE2EPendingInvitationsCapped(t *testing.T) {
 // the list in pages that each fit a frame, and the SDK reads them all.
 func TestE2EGroupListCutToFitAFrame(t *testing.T) {
 	const n = 600 // × ~100-byte entries: well above one frame's 48 KiB list budget
-	srv := startServer(t, "", social.Config{MaxGroupsPerUser: n})
+	srv := servertest.Start(t, server.Config{
+		Transports: []netcode.Transport{&tcp.Transport{Addr: servertest.Loopback}},
+		Engine:     engine.Config{MaxFramesPerSecond: -1}, // 600 creations in a burst
+		Accounts:   accounts.Config{Argon2: accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}},
+		Social:     social.Config{MaxGroupsPerUser: n},
+	})
 	alice := register(t, srv, "alice")
 	ac := dial(t, srv, alice.Token)
 	ctx := ctxT(t)

@@ -12,6 +12,10 @@
 // Internal errors are logged through the logger Wrap was given and
 // answered as "internal" without their text.
 //
+// It sits in netcode, below the engine, so that the engine, the services
+// and the transports that speak HTTP (WebSocket, long-polling, WebRTC
+// signaling) answer with the same bodies and statuses.
+//
 // Concurrency: everything here is stateless or per-request; Wrap's
 // handler is safe for concurrent use.
 package httpapi
