@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -123,7 +122,7 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 		o.ProtocolVersion = frame.ProtocolVersion
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
