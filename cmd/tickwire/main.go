@@ -89,6 +89,10 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	emptyTTL := fs.Duration("empty-room-ttl", envDuration(env, "TICKWIRE_EMPTY_ROOM_TTL"), "longest life of an empty client-created room, 0 = default 30s (env TICKWIRE_EMPTY_ROOM_TTL)")
 	maxHashes := fs.Int("max-concurrent-hashes", envInt(env, "TICKWIRE_MAX_CONCURRENT_HASHES"), "password hashes (argon2id) computed at once, 0 = default GOMAXPROCS (env TICKWIRE_MAX_CONCURRENT_HASHES)")
 	hashQueue := fs.Int("max-hash-queue", envInt(env, "TICKWIRE_MAX_HASH_QUEUE"), "logins and registrations waiting for a hashing slot before server_busy, 0 = default 64, -1 = none wait (env TICKWIRE_MAX_HASH_QUEUE)")
+	loginPerUser := fs.Int("login-attempts-per-user", envInt(env, "TICKWIRE_LOGIN_ATTEMPTS_PER_USER"), "login attempts per username per minute, taken before any hashing, 0 = default 5 (env TICKWIRE_LOGIN_ATTEMPTS_PER_USER)")
+	loginPerIP := fs.Int("login-attempts-per-ip", envInt(env, "TICKWIRE_LOGIN_ATTEMPTS_PER_IP"), "login attempts per client address per minute, 0 = default 20 (env TICKWIRE_LOGIN_ATTEMPTS_PER_IP)")
+	registerPerIP := fs.Int("registrations-per-ip", envInt(env, "TICKWIRE_REGISTRATIONS_PER_IP"), "registrations per client address per minute, 0 = default 10 (env TICKWIRE_REGISTRATIONS_PER_IP)")
+	rateGrace := fs.Duration("rate-limit-grace", envDuration(env, "TICKWIRE_RATE_LIMIT_GRACE"), "how long a session may keep sending above -max-frames-per-sec before it is closed with rate_limited, 0 = default 5s (env TICKWIRE_RATE_LIMIT_GRACE)")
 	maxInvites := fs.Int("max-pending-invites", envInt(env, "TICKWIRE_MAX_PENDING_INVITES"), "pending group invitations one user may hold, 0 = default 100 (env TICKWIRE_MAX_PENDING_INVITES)")
 	guestsPerIP := fs.Int("guests-per-ip", envInt(env, "TICKWIRE_GUESTS_PER_IP"), "guest tokens per client address per minute, 0 = default 10, -1 = no limit (env TICKWIRE_GUESTS_PER_IP)")
 	trusted := fs.String("trusted-proxies", env("TICKWIRE_TRUSTED_PROXIES", ""), "comma-separated CIDRs of load balancers whose X-Forwarded-For names the client (env TICKWIRE_TRUSTED_PROXIES)")
@@ -116,7 +120,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	}
 	if *maxFrame < 0 || *maxFPS < -1 || *guestTTL < 0 || *shutdown < 0 || *heartbeat < 0 || *idle < 0 ||
 		*maxPerIP < -1 || *maxSessions < -1 || *maxRoomsPerUser < 0 || *maxRooms < 0 || *maxClientHz < 0 || *emptyTTL < 0 ||
-		*maxHashes < 0 || *hashQueue < -1 || *maxInvites < 0 || *guestsPerIP < -1 {
+		*maxHashes < 0 || *hashQueue < -1 || *maxInvites < 0 || *guestsPerIP < -1 ||
+		*loginPerUser < 0 || *loginPerIP < 0 || *registerPerIP < 0 || *rateGrace < 0 {
 		return options{}, errors.New("limits and durations must not be negative")
 	}
 	hb, it := *heartbeat, *idle
@@ -204,6 +209,10 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 		}
 		o.srv.Engine.TrustedProxies = append(o.srv.Engine.TrustedProxies, p)
 	}
+	o.srv.Accounts.LoginAttemptsPerUser = *loginPerUser
+	o.srv.Accounts.LoginAttemptsPerIP = *loginPerIP
+	o.srv.Accounts.RegistrationsPerIP = *registerPerIP
+	o.srv.Engine.RateLimitGrace = *rateGrace
 	o.srv.Accounts.MaxConcurrentHashes = *maxHashes
 	o.srv.Accounts.MaxHashQueue = *hashQueue
 	o.srv.Social.MaxPendingInvites = *maxInvites
