@@ -101,6 +101,10 @@ func TestDecodeAndWriteOverLoopback(t *testing.T) {
 			WriteError(w, r, netcode.CodeInvalidCredentials)
 		case "limited":
 			WriteError(w, r, &RetryAfterError{RetryAfter: 1500 * time.Millisecond, Err: netcode.Errorf(netcode.CodeRateLimited, "slow down")})
+		case "gone":
+			WriteErrorStatus(w, r, http.StatusGone, netcode.Errorf(netcode.CodeIdleTimeout, "session closed: idle"))
+		case "gone-internal":
+			WriteErrorStatus(w, r, http.StatusGone, &netcode.CodedError{Code: netcode.CodeInternal, Msg: "secret detail"})
 		case "unencodable":
 			WriteJSON(w, r, http.StatusOK, map[string]any{"f": func() {}})
 		}
@@ -196,6 +200,13 @@ func TestDecodeAndWriteOverLoopback(t *testing.T) {
 	assert.Equal(t, 429, a.status)
 	assert.Equal(t, "2", a.header.Get("Retry-After"), "rounded up to whole seconds")
 	assert.Equal(t, "rate_limited", a.body.Error)
+
+	a = do("GET", "/fail/gone", "")
+	assert.Equal(t, 410, a.status, "WriteErrorStatus overrides the table's status")
+	assert.Equal(t, ErrorResponse{Error: "idle_timeout", Code: uint16(netcode.CodeIdleTimeout), Message: "session closed: idle"}, a.body)
+	a = do("GET", "/fail/gone-internal", "")
+	assert.Equal(t, 410, a.status)
+	assert.NotContains(t, a.raw, "secret detail", "an internal code stays hidden under any status")
 
 	a = do("POST", "/empty", "")
 	assert.Equal(t, 204, a.status, "answers without a body get the common headers from Wrap")

@@ -148,12 +148,23 @@ func WriteJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 // when a token was presented and refused); a *RetryAfterError adds
 // Retry-After.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	WriteErrorStatus(w, r, Status(netcode.CodeOf(err)), err)
+}
+
+// WriteErrorStatus is WriteError with a status chosen by the caller
+// instead of the one Status gives, for the few answers a protocol defines
+// apart from the table: a long-poll request on a session that has closed
+// (410 Gone with the session's close code), a long-poll sequence conflict
+// (409), a request that is not a WebSocket upgrade (426). Body, headers
+// and the handling of internal errors are WriteError's, decided by the
+// code: an error whose code Status answers with 500 is logged and
+// answered as "internal" whatever status is given.
+func WriteErrorStatus(w http.ResponseWriter, r *http.Request, status int, err error) {
 	code := netcode.CodeOf(err)
-	status := Status(code)
 	resp := ErrorResponse{Error: code.String(), Code: uint16(code)}
 	var ce *netcode.CodedError
 	switch {
-	case status == http.StatusInternalServerError:
+	case Status(code) == http.StatusInternalServerError:
 		logger(r).Error("http: request failed", "method", r.Method, "path", r.URL.Path, "code", code.String(), "err", err)
 		resp.Message = "internal error"
 	case errors.As(err, &ce):
