@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/httpapi"
 )
 
 // server is a Listener mounted on a real loopback HTTP server with the
@@ -91,13 +92,13 @@ func readClose(t *testing.T, wc *websocket.Conn) websocket.CloseError {
 }
 
 // refusal reads a refused upgrade's JSON body.
-func refusal(t *testing.T, resp *http.Response) errorBody {
+func refusal(t *testing.T, resp *http.Response) httpapi.ErrorResponse {
 	t.Helper()
 	require.NotNil(t, resp)
 	require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	var body errorBody
+	var body httpapi.ErrorResponse
 	require.NoError(t, json.Unmarshal(b, &body), string(b))
 	require.Equal(t, netcode.Code(body.Code).String(), body.Error)
 	return body

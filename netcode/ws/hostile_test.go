@@ -175,6 +175,7 @@ func TestMaxPending(t *testing.T) {
 	_, resp, err := rawDial(t, s.url, nil)
 	require.Error(t, err)
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Equal(t, "1", resp.Header.Get("Retry-After"))
 	assert.Equal(t, uint16(netcode.CodeServerBusy), refusal(t, resp).Code)
 	assert.Equal(t, uint64(1), s.l.ListenerStats().Refused["pending"])
 

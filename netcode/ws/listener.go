@@ -3,8 +3,6 @@ package ws
 import (
 	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,10 +10,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/httpapi"
 )
 
 var (
@@ -102,59 +102,54 @@ func NewListener(path string, env netcode.Env, cfg Config) (*Listener, error) {
 // allowed (403 forbidden), the engine's session caps (503
 // too_many_sessions), a bearer token refused or, with RequireToken,
 // missing (401 with its code), MaxPending or AcceptBacklog reached (503
-// server_busy). Each refusal has a JSON body {"error", "code", "message"}
-// and a counter in ListenerStats.Refused.
+// server_busy). Each refusal is an httpapi error (a 503 with Retry-After:
+// 1) and a counter in ListenerStats.Refused.
 func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if l.isClosed() {
-		l.refuse(w, refusedClosed, http.StatusServiceUnavailable, netcode.CodeServerShutdown, "the server is shutting down")
+		l.refuse(w, r, refusedClosed, netcode.Errorf(netcode.CodeServerShutdown, "the server is shutting down"))
 		return
 	}
 	if msg := upgradeProblem(r); msg != "" {
 		w.Header().Set("Upgrade", "websocket")
 		w.Header().Set("Connection", "Upgrade")
-		l.refuse(w, refusedNotWebSocket, http.StatusUpgradeRequired, netcode.CodeBadRequest, msg)
+		l.refused[refusedNotWebSocket].Add(1)
+		httpapi.WriteErrorStatus(w, r, http.StatusUpgradeRequired, netcode.Errorf(netcode.CodeBadRequest, "%s", msg))
 		return
 	}
 	if !originAllowed(r, l.cfg.AllowedOrigins) {
-		l.refuse(w, refusedOrigin, http.StatusForbidden, netcode.CodeForbidden, "origin not allowed")
+		l.refuse(w, r, refusedOrigin, netcode.Errorf(netcode.CodeForbidden, "origin not allowed"))
 		return
 	}
 	addr := l.env.RemoteAddr(r)
 	if l.env.Admit != nil {
 		if err := l.env.Admit(addr); err != nil {
-			l.refuse(w, refusedSessions, http.StatusServiceUnavailable, netcode.CodeOf(err), codedMessage(err))
+			l.refuse(w, r, refusedSessions, err)
 			return
 		}
 	}
 	switch tok, present := bearerToken(r); {
 	case present && len(tok) > MaxTokenSize:
-		l.refuse(w, refusedToken, http.StatusUnauthorized, netcode.CodeBadToken, "token too long")
+		l.refuse(w, r, refusedToken, netcode.Errorf(netcode.CodeBadToken, "token too long"))
 		return
 	case present && tok == "":
-		l.refuse(w, refusedToken, http.StatusUnauthorized, netcode.CodeBadToken, "malformed bearer token")
+		l.refuse(w, r, refusedToken, netcode.Errorf(netcode.CodeBadToken, "malformed bearer token"))
 		return
 	case present && l.env.VerifyToken != nil:
 		if err := l.env.VerifyToken(r.Context(), tok); err != nil {
-			code := netcode.CodeOf(err)
-			if code == netcode.CodeInternal {
-				l.cfg.Logger.Error("ws: token check failed", "err", err)
-				l.refuse(w, refusedToken, http.StatusInternalServerError, code, "internal error")
-				return
-			}
-			l.refuse(w, refusedToken, http.StatusUnauthorized, code, codedMessage(err))
+			l.refuse(w, r, refusedToken, err) // an internal error is logged by httpapi
 			return
 		}
 	case !present && l.cfg.RequireToken:
-		l.refuse(w, refusedToken, http.StatusUnauthorized, netcode.CodeNotAuthenticated, "a bearer token is required")
+		l.refuse(w, r, refusedToken, netcode.Errorf(netcode.CodeNotAuthenticated, "a bearer token is required"))
 		return
 	}
 	if !l.reservePending() {
-		l.refuse(w, refusedPending, http.StatusServiceUnavailable, netcode.CodeServerBusy, "too many connections waiting for their first message")
+		l.refuse(w, r, refusedPending, netcode.Errorf(netcode.CodeServerBusy, "too many connections waiting for their first message"))
 		return
 	}
 	if len(l.queue) >= cap(l.queue) {
 		l.lc.pending.Add(-1)
-		l.refuse(w, refusedBacklog, http.StatusServiceUnavailable, netcode.CodeServerBusy, "too many connections waiting to be accepted")
+		l.refuse(w, r, refusedBacklog, netcode.Errorf(netcode.CodeServerBusy, "too many connections waiting to be accepted"))
 		return
 	}
 
@@ -228,48 +223,15 @@ func (l *Listener) isClosed() bool {
 	}
 }
 
-// errorBody is the JSON body of a refusal, the shape of every HTTP API error.
-type errorBody struct {
-	Error   string `json:"error"`
-	Code    uint16 `json:"code"`
-	Message string `json:"message,omitempty"`
-}
-
-// refuse answers a refused upgrade and counts it.
-func (l *Listener) refuse(w http.ResponseWriter, why int, status int, code netcode.Code, msg string) {
+// refuse counts a refused upgrade and answers err with the status of its
+// code (httpapi.Status); a 503 (shutting down, busy, session caps) carries
+// Retry-After: 1.
+func (l *Listener) refuse(w http.ResponseWriter, r *http.Request, why int, err error) {
 	l.refused[why].Add(1)
-	writeRefusal(w, status, code, msg)
-}
-
-func writeRefusal(w http.ResponseWriter, status int, code netcode.Code, msg string) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	switch code {
-	case netcode.CodeNotAuthenticated:
-		h.Set("WWW-Authenticate", `Bearer realm="tickwire"`)
-	case netcode.CodeBadToken, netcode.CodeTokenExpired, netcode.CodeTokenRevoked:
-		h.Set("WWW-Authenticate", `Bearer realm="tickwire", error="invalid_token"`)
+	if httpapi.Status(netcode.CodeOf(err)) == http.StatusServiceUnavailable {
+		err = &httpapi.RetryAfterError{RetryAfter: time.Second, Err: err}
 	}
-	if status == http.StatusServiceUnavailable {
-		h.Set("Retry-After", "1")
-	}
-	b, err := json.Marshal(errorBody{Error: code.String(), Code: uint16(code), Message: msg})
-	if err != nil { // cannot happen: strings and a number
-		b = []byte(`{"error":"internal","code":9}`)
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n')) // the client may be gone; nothing to do about it
-}
-
-// codedMessage is the message of a *netcode.CodedError, else the code's name.
-func codedMessage(err error) string {
-	var ce *netcode.CodedError
-	if errors.As(err, &ce) && ce.Msg != "" {
-		return ce.Msg
-	}
-	return netcode.CodeOf(err).String()
+	httpapi.WriteError(w, r, err)
 }
 
 // upgradeProblem says why r is not a WebSocket upgrade request, or "".

@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/httpapi"
 )
 
 var _ netcode.Transport = (*Transport)(nil)
@@ -166,7 +167,7 @@ func (d Dialer) DialWS(ctx context.Context) (*Conn, error) {
 // JSON body {"error", "code", "message"} when there is one, else a code
 // from the HTTP status.
 func refusalError(resp *http.Response, cause error) error {
-	var body errorBody
+	var body httpapi.ErrorResponse
 	var b []byte
 	if resp.Body != nil {
 		b, _ = io.ReadAll(io.LimitReader(resp.Body, maxRefusalBody)) // best effort: the status is enough
