@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/httpapi"
 )
 
 const waitFor = 10 * time.Second
@@ -164,9 +165,9 @@ func postT(t testing.TB, url, token, contentType string, body io.Reader) (int, [
 }
 
 // refusalOf decodes an error body.
-func refusalOf(t testing.TB, b []byte) errorBody {
+func refusalOf(t testing.TB, b []byte) httpapi.ErrorResponse {
 	t.Helper()
-	var eb errorBody
+	var eb httpapi.ErrorResponse
 	require.NoError(t, json.Unmarshal(b, &eb), "body %q", b)
 	return eb
 }

@@ -23,6 +23,7 @@ import (
 	pion "github.com/pion/webrtc/v4"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/httpapi"
 )
 
 // refusal names why the listener turned an offer or a session away; each
@@ -139,10 +140,10 @@ func settingEngine(cfg Config, logs *pionLogs, loopback bool) pion.SettingEngine
 	return se
 }
 
-// refuse counts r and answers err.
-func (l *Listener) refuse(w http.ResponseWriter, r refusal, err error) {
-	l.refused[r].Add(1)
-	writeError(w, err)
+// refuse counts why and answers err (httpapi's body and status table).
+func (l *Listener) refuse(w http.ResponseWriter, r *http.Request, why refusal, err error) {
+	l.refused[why].Add(1)
+	httpapi.WriteError(w, r, err)
 }
 
 // serveOffer is POST /v1/rtc/offer: token, caps and body are checked
@@ -150,38 +151,38 @@ func (l *Listener) refuse(w http.ResponseWriter, r refusal, err error) {
 // is complete (at once with the UDP mux).
 func (l *Listener) serveOffer(w http.ResponseWriter, r *http.Request) {
 	if !l.isAccepting() {
-		l.refuse(w, refClosed, netcode.Errorf(netcode.CodeServerShutdown, "webrtc: the listener is closed"))
+		l.refuse(w, r, refClosed, netcode.Errorf(netcode.CodeServerShutdown, "webrtc: the listener is closed"))
 		return
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != SDPContentType {
-		l.refuse(w, refBadOffer, netcode.Errorf(netcode.CodeBadRequest, "webrtc: Content-Type must be %s", SDPContentType))
+		l.refuse(w, r, refBadOffer, netcode.Errorf(netcode.CodeBadRequest, "webrtc: Content-Type must be %s", SDPContentType))
 		return
 	}
 	if r.ContentLength > int64(l.cfg.MaxOfferBytes) {
-		l.refuse(w, refTooLarge, netcode.Errorf(netcode.CodeFrameTooLarge, "webrtc: offer above %d bytes", l.cfg.MaxOfferBytes))
+		l.refuse(w, r, refTooLarge, netcode.Errorf(netcode.CodeFrameTooLarge, "webrtc: offer above %d bytes", l.cfg.MaxOfferBytes))
 		return
 	}
 	token := bearerToken(r)
 	if token == "" {
-		l.refuse(w, refUnauthenticated, netcode.Errorf(netcode.CodeNotAuthenticated, "webrtc: Authorization: Bearer <token> required"))
+		l.refuse(w, r, refUnauthenticated, netcode.Errorf(netcode.CodeNotAuthenticated, "webrtc: Authorization: Bearer <token> required"))
 		return
 	}
 	if l.env.VerifyToken != nil {
 		if err := l.env.VerifyToken(r.Context(), token); err != nil {
-			l.refuse(w, refUnauthenticated, err)
+			l.refuse(w, r, refUnauthenticated, err)
 			return
 		}
 	}
 	addr := l.env.RemoteAddr(r)
 	if l.env.Admit != nil {
 		if err := l.env.Admit(addr); err != nil {
-			l.refuse(w, refTooManySessions, err)
+			l.refuse(w, r, refTooManySessions, err)
 			return
 		}
 	}
 	ip := addrIP(addr)
 	if ref, err := l.reserve(ip); err != nil {
-		l.refuse(w, ref, err)
+		l.refuse(w, r, ref, err)
 		return
 	}
 	unreserve := sync.OnceFunc(func() { l.unreserve(ip) })
@@ -195,14 +196,14 @@ func (l *Listener) serveOffer(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			l.refuse(w, refTooLarge, netcode.Errorf(netcode.CodeFrameTooLarge, "webrtc: offer above %d bytes", l.cfg.MaxOfferBytes))
+			l.refuse(w, r, refTooLarge, netcode.Errorf(netcode.CodeFrameTooLarge, "webrtc: offer above %d bytes", l.cfg.MaxOfferBytes))
 			return
 		}
-		l.refuse(w, refBadOffer, netcode.Errorf(netcode.CodeBadRequest, "webrtc: reading the offer: %v", err))
+		l.refuse(w, r, refBadOffer, netcode.Errorf(netcode.CodeBadRequest, "webrtc: reading the offer: %v", err))
 		return
 	}
 	if err := validateOffer(body); err != nil {
-		l.refuse(w, refBadOffer, err)
+		l.refuse(w, r, refBadOffer, err)
 		return
 	}
 	c, answer, err := l.answer(r.Context(), string(body), addr, unreserve)
@@ -217,7 +218,7 @@ func (l *Listener) serveOffer(w http.ResponseWriter, r *http.Request) {
 		case netcode.CodeServerShutdown:
 			ref = refClosed
 		}
-		l.refuse(w, ref, err)
+		l.refuse(w, r, ref, err)
 		return
 	}
 	handed = true
