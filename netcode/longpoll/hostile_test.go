@@ -152,7 +152,7 @@ func TestOpenCaps(t *testing.T) {
 			return netcode.Errorf(netcode.CodeTooManySessions, "too many sessions from your address")
 		}}, Config{})
 		status, b := do(t, http.MethodPost, s.url+Prefix+"open", "Bearer x", nil)
-		errOf(t, status, b, http.StatusTooManyRequests, netcode.CodeTooManySessions)
+		errOf(t, status, b, http.StatusServiceUnavailable, netcode.CodeTooManySessions)
 		st := s.ln.ListenerStats()
 		assert.Zero(t, st.Sessions)
 		assert.Equal(t, uint64(1), st.Refused["too_many_sessions"])
@@ -162,7 +162,7 @@ func TestOpenCaps(t *testing.T) {
 		openRaw(t, s, "a")
 		openRaw(t, s, "a")
 		status, b := do(t, http.MethodPost, s.url+Prefix+"open", "Bearer a", nil)
-		errOf(t, status, b, http.StatusTooManyRequests, netcode.CodeTooManySessions)
+		errOf(t, status, b, http.StatusServiceUnavailable, netcode.CodeTooManySessions)
 		assert.Equal(t, uint64(1), s.ln.ListenerStats().Refused["per_ip"])
 		s.accept(t) // an accepted session no longer counts as pending
 		openRaw(t, s, "a")
@@ -172,7 +172,7 @@ func TestOpenCaps(t *testing.T) {
 		openRaw(t, s, "a")
 		openRaw(t, s, "a")
 		status, b := do(t, http.MethodPost, s.url+Prefix+"open", "Bearer a", nil)
-		errOf(t, status, b, http.StatusTooManyRequests, netcode.CodeTooManySessions)
+		errOf(t, status, b, http.StatusServiceUnavailable, netcode.CodeTooManySessions)
 		assert.Equal(t, uint64(1), s.ln.ListenerStats().Refused["max_sessions"])
 		assert.Equal(t, 2, s.ln.ListenerStats().Sessions)
 	})
@@ -291,9 +291,9 @@ func TestRecvAckAheadAndBadQuery(t *testing.T) {
 	r := openRaw(t, s, "a")
 	sess := s.accept(t)
 	status, b := r.recv("ack=x")
-	errOf(t, status, b, http.StatusConflict, netcode.CodeBadRequest)
+	errOf(t, status, b, http.StatusBadRequest, netcode.CodeBadRequest)
 	status, b = r.recv("wait=-1")
-	errOf(t, status, b, http.StatusConflict, netcode.CodeBadRequest)
+	errOf(t, status, b, http.StatusBadRequest, netcode.CodeBadRequest)
 	require.NoError(t, sess.WriteMessage(netcode.Reliable, []byte("one")))
 	status, b = r.recv("ack=2")
 	errOf(t, status, b, http.StatusConflict, netcode.CodeBadRequest)
@@ -445,6 +445,17 @@ func TestServerCloseReachesClient(t *testing.T) {
 	assert.Equal(t, "bye", ce.Reason)
 	require.Eventually(t, func() bool { return sess.l.ListenerStats().Sessions == 0 }, waitFor, time.Millisecond,
 		"the session goes once its close record is fetched")
+}
+
+// A request on a session the server closed is answered 410 with the
+// close code, whatever that code's status in the API's table.
+func TestSendOnClosedSessionIsGone(t *testing.T) {
+	s := startServer(t, netcode.Env{}, Config{})
+	r := openRaw(t, s, "a")
+	sess := s.accept(t)
+	require.NoError(t, sess.Close(netcode.CodeServerShutdown, "bye"))
+	status, b := r.send(batch(0, 1, "x"))
+	errOf(t, status, b, http.StatusGone, netcode.CodeServerShutdown)
 }
 
 func TestLingeringCloseRecordExpires(t *testing.T) {

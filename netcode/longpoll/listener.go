@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/httpapi"
 )
 
 var (
@@ -291,33 +291,27 @@ type OpenResponse struct {
 	MaxUnackedBytes  int   `json:"max_unacked_bytes"`
 }
 
-// ErrorResponse is the JSON body of every refusal, as in the rest of the
-// HTTP API.
-type ErrorResponse struct {
-	Error   string `json:"error"`
-	Code    uint16 `json:"code"`
-	Message string `json:"message,omitempty"`
-}
+// ErrorResponse is the JSON body of every refusal: the HTTP API's one
+// error body.
+type ErrorResponse = httpapi.ErrorResponse
 
 func (l *Listener) handleOpen(w http.ResponseWriter, r *http.Request) {
 	l.stats.opens.Add(1)
 	tok, ok := bearer(r)
 	if !ok {
-		l.refuse(w, netcode.CodeBadToken.String(), netcode.Errorf(netcode.CodeBadToken, "Authorization: Bearer <token> required"))
+		l.refuse(w, r, netcode.CodeBadToken.String(), netcode.Errorf(netcode.CodeBadToken, "Authorization: Bearer <token> required"))
 		return
 	}
 	if l.env.VerifyToken != nil {
 		if err := l.env.VerifyToken(r.Context(), tok); err != nil {
-			ce := codedOf(err)
-			l.refuse(w, ce.Code.String(), ce)
+			l.refuse(w, r, netcode.CodeOf(err).String(), err)
 			return
 		}
 	}
 	addr := l.env.RemoteAddr(r)
 	if l.env.Admit != nil {
 		if err := l.env.Admit(addr); err != nil {
-			ce := codedOf(err)
-			l.refuse(w, ce.Code.String(), ce)
+			l.refuse(w, r, netcode.CodeOf(err).String(), err)
 			return
 		}
 	}
@@ -353,10 +347,10 @@ func (l *Listener) handleOpen(w http.ResponseWriter, r *http.Request) {
 	}
 	l.mu.Unlock()
 	if ce != nil {
-		l.refuse(w, reason, ce)
+		l.refuse(w, r, reason, ce)
 		return
 	}
-	writeJSON(w, http.StatusOK, OpenResponse{
+	httpapi.WriteJSON(w, r, http.StatusOK, OpenResponse{
 		ID: s.id, Secret: string(s.secret),
 		MaxWaitMS: l.cfg.MaxWait.Milliseconds(), IdleTimeoutMS: l.cfg.IdleTimeout.Milliseconds(),
 		HeartbeatMS: l.cfg.HeartbeatInterval.Milliseconds(), MaxMessageSize: l.cfg.MaxMessageSize,
@@ -365,10 +359,10 @@ func (l *Listener) handleOpen(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// refuse counts an open refused for reason and answers it.
-func (l *Listener) refuse(w http.ResponseWriter, reason string, ce *netcode.CodedError) {
+// refuse counts an open refused for reason and answers err.
+func (l *Listener) refuse(w http.ResponseWriter, r *http.Request, reason string, err error) {
 	l.stats.refuse(reason)
-	writeError(w, ce)
+	httpapi.WriteError(w, r, err)
 }
 
 // authorize finds the session of a request by its id and secret; a
@@ -380,24 +374,36 @@ func (l *Listener) authorize(w http.ResponseWriter, r *http.Request) *session {
 	l.mu.Unlock()
 	if s == nil || subtle.ConstantTimeCompare(s.secret, []byte(sec)) != 1 {
 		l.stats.drop(netcode.DropUnauthenticated)
-		writeError(w, netcode.Errorf(netcode.CodeNotFound, "no such session"))
+		httpapi.WriteError(w, r, netcode.Errorf(netcode.CodeNotFound, "no such session"))
 		return nil
 	}
 	return s
 }
 
 // protocolError closes s for err (a bad batch, sequence or ack) and
-// answers the request with its code.
-func (l *Listener) protocolError(w http.ResponseWriter, s *session, err error) {
-	ce := codedOf(err)
-	switch ce.Code {
+// answers the request with its code: bad_request here is a sequence
+// conflict (a gap, an ack of a frame never sent), which PROTOCOL.md §2.5
+// answers 409; other codes get httpapi's status.
+func (l *Listener) protocolError(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	code := netcode.CodeOf(err)
+	switch code {
 	case netcode.CodeFrameTooLarge:
 		l.stats.drop(netcode.DropTooLarge)
 	default:
 		l.stats.drop(netcode.DropMalformed)
 	}
-	s.fail(ce)
-	writeError(w, ce)
+	s.fail(err)
+	status := httpapi.Status(code)
+	if code == netcode.CodeBadRequest {
+		status = http.StatusConflict
+	}
+	httpapi.WriteErrorStatus(w, r, status, err)
+}
+
+// writeGone answers a request on a closed session: 410 Gone with the
+// code the session closed with (goneLocked).
+func writeGone(w http.ResponseWriter, r *http.Request, ce *netcode.CodedError) {
+	httpapi.WriteErrorStatus(w, r, http.StatusGone, ce)
 }
 
 func (l *Listener) handleSend(w http.ResponseWriter, r *http.Request) {
@@ -409,46 +415,46 @@ func (l *Listener) handleSend(w http.ResponseWriter, r *http.Request) {
 	defer func() { s.end(time.Now()) }()
 	max := int64(l.cfg.MaxBatchBytes)
 	if r.ContentLength > max {
-		l.protocolError(w, s, netcode.Errorf(netcode.CodeFrameTooLarge, "batch of %d bytes, limit %d", r.ContentLength, max))
+		l.protocolError(w, r, s, netcode.Errorf(netcode.CodeFrameTooLarge, "batch of %d bytes, limit %d", r.ContentLength, max))
 		return
 	}
 	body, err := readBody(r.Body, r.ContentLength, max)
 	if err != nil {
 		var me *http.MaxBytesError
 		if errors.As(err, &me) {
-			l.protocolError(w, s, netcode.Errorf(netcode.CodeFrameTooLarge, "batch above %d bytes", max))
+			l.protocolError(w, r, s, netcode.Errorf(netcode.CodeFrameTooLarge, "batch above %d bytes", max))
 			return
 		}
-		writeError(w, netcode.Errorf(netcode.CodeBadRequest, "reading the batch: %v", err))
+		httpapi.WriteError(w, r, netcode.Errorf(netcode.CodeBadRequest, "reading the batch: %v", err))
 		return
 	}
 	ack, recs, err := decodeBatch(body, batchLimits{maxFrames: l.cfg.MaxBatchFrames, maxMessage: l.cfg.MaxMessageSize}, nil)
 	if err != nil {
-		l.protocolError(w, s, err)
+		l.protocolError(w, r, s, err)
 		return
 	}
 	s.mu.Lock()
 	if s.closed {
 		ce := s.goneLocked()
 		s.mu.Unlock()
-		writeError(w, ce)
+		writeGone(w, r, ce)
 		return
 	}
 	if err := s.ackLocked(ack); err != nil {
 		s.mu.Unlock()
-		l.protocolError(w, s, err)
+		l.protocolError(w, r, s, err)
 		return
 	}
 	fresh, err := s.in.fresh(recs)
 	if err != nil {
 		s.mu.Unlock()
-		l.protocolError(w, s, err)
+		l.protocolError(w, r, s, err)
 		return
 	}
 	if frames, n := dataBytes(fresh); !s.inqFits(frames, n) {
 		s.mu.Unlock()
 		l.stats.busy.Add(1)
-		writeError(w, netcode.Errorf(netcode.CodeServerBusy, "the session's received frames are not read yet: retry"))
+		httpapi.WriteError(w, r, netcode.Errorf(netcode.CodeServerBusy, "the session's received frames are not read yet: retry"))
 		return
 	}
 	ce := s.deliverLocked(fresh)
@@ -502,12 +508,12 @@ func (l *Listener) handleRecv(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	ack, err := parseUint(q.Get("ack"), 32)
 	if err != nil {
-		writeError(w, netcode.Errorf(netcode.CodeBadRequest, "ack must be a uint32"))
+		httpapi.WriteError(w, r, netcode.Errorf(netcode.CodeBadRequest, "ack must be a uint32"))
 		return
 	}
 	waitMS, err := parseUint(q.Get("wait"), 32)
 	if err != nil {
-		writeError(w, netcode.Errorf(netcode.CodeBadRequest, "wait must be milliseconds"))
+		httpapi.WriteError(w, r, netcode.Errorf(netcode.CodeBadRequest, "wait must be milliseconds"))
 		return
 	}
 	wait := min(time.Duration(waitMS)*time.Millisecond, l.cfg.MaxWait)
@@ -517,7 +523,7 @@ func (l *Listener) handleRecv(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if err := s.ackLocked(uint32(ack)); err != nil {
 		s.mu.Unlock()
-		l.protocolError(w, s, err)
+		l.protocolError(w, r, s, err)
 		return
 	}
 	s.recvGen++
@@ -546,7 +552,7 @@ func (l *Listener) handleRecv(w http.ResponseWriter, r *http.Request) {
 	if s.closed && !s.lingers && !s.out.hasAfter(uint32(ack)) {
 		ce := s.goneLocked()
 		s.mu.Unlock()
-		writeError(w, ce)
+		writeGone(w, r, ce)
 		return
 	}
 	var body []byte
@@ -574,12 +580,12 @@ func (l *Listener) handleDelete(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	code, err := parseUint(q.Get("code"), 16)
 	if err != nil {
-		writeError(w, netcode.Errorf(netcode.CodeBadRequest, "code must be a uint16"))
+		httpapi.WriteError(w, r, netcode.Errorf(netcode.CodeBadRequest, "code must be a uint16"))
 		return
 	}
 	reason := q.Get("reason")
 	if len(reason) > maxReasonLen {
-		writeError(w, netcode.Errorf(netcode.CodeBadRequest, "reason above %d bytes", maxReasonLen))
+		httpapi.WriteError(w, r, netcode.Errorf(netcode.CodeBadRequest, "reason above %d bytes", maxReasonLen))
 		return
 	}
 	s.mu.Lock()
@@ -656,60 +662,6 @@ func ipKey(a net.Addr) string {
 		return host
 	}
 	return a.String()
-}
-
-// codedOf is err as a *netcode.CodedError (internal for an uncoded one,
-// whose text is not shown to the client).
-func codedOf(err error) *netcode.CodedError {
-	var ce *netcode.CodedError
-	if errors.As(err, &ce) {
-		return ce
-	}
-	if c := netcode.CodeOf(err); c != netcode.CodeInternal {
-		return &netcode.CodedError{Code: c, Err: err}
-	}
-	return &netcode.CodedError{Code: netcode.CodeInternal, Msg: "server error", Err: err}
-}
-
-// statusOf is the HTTP status that carries code.
-func statusOf(code netcode.Code) int {
-	switch code {
-	case netcode.CodeBadToken, netcode.CodeTokenExpired, netcode.CodeTokenRevoked:
-		return http.StatusUnauthorized
-	case netcode.CodeTooManySessions:
-		return http.StatusTooManyRequests
-	case netcode.CodeServerShutdown, netcode.CodeServerBusy:
-		return http.StatusServiceUnavailable
-	case netcode.CodeNotFound:
-		return http.StatusNotFound
-	case netcode.CodeFrameTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case netcode.CodeBadFrame:
-		return http.StatusBadRequest
-	case netcode.CodeBadRequest:
-		return http.StatusConflict
-	case netcode.CodeInternal:
-		return http.StatusInternalServerError
-	case netcode.CodeForbidden:
-		return http.StatusForbidden
-	}
-	return http.StatusGone // the session closed with this code
-}
-
-func writeError(w http.ResponseWriter, ce *netcode.CodedError) {
-	writeJSON(w, statusOf(ce.Code), ErrorResponse{Error: ce.Code.String(), Code: uint16(ce.Code), Message: ce.Msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil { // the types above always marshal
-		status, b = http.StatusInternalServerError, []byte(`{"error":"internal","code":9}`)
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(b) // a client gone mid-answer changes nothing
 }
 
 // writeBatch answers with a batch and flushes it through any buffering.
