@@ -6,10 +6,10 @@ require (
 	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/coder/websocket v1.8.15
 	github.com/mattn/go-isatty v0.0.24
-	github.com/pion/datachannel v1.6.3
+	github.com/pion/datachannel v1.6.4
 	github.com/pion/ice/v4 v4.4.9
 	github.com/pion/logging v0.2.4
-	github.com/pion/sctp v1.12.0
+	github.com/pion/sctp v1.12.1
 	github.com/pion/sdp/v3 v3.0.20
 	github.com/pion/webrtc/v4 v4.2.26
 	github.com/stretchr/testify v1.12.1
