@@ -557,7 +557,7 @@ func (q *unreliableQueue) push(seq uint32, msg []byte) (netcode.DropReason, bool
 	if len(q.slots) == 0 {
 		return netcode.DropQueueFull, true
 	}
-	var reason netcode.DropReason = netcode.NumDropReasons
+	reason := netcode.NumDropReasons
 	dropped := false
 	if q.n == len(q.slots) {
 		q.head = (q.head + 1) % len(q.slots)
