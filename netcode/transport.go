@@ -106,6 +106,25 @@ func (env Env) Timeouts(heartbeat, idle *time.Duration) error {
 	return nil
 }
 
+// Configure fills the fields of a transport's Config that come from the
+// engine, as every Transport.Listen does first: the heartbeat interval
+// and idle timeout (see Timeouts), a nil *logger with env.Logger, and a
+// zero *maxMessageSize with env.MaxMessageSize. A transport whose message
+// limit is part of its wire contract (KCP, TCP: their clients share it)
+// passes a nil maxMessageSize and keeps its own.
+func (env Env) Configure(heartbeat, idle *time.Duration, logger **slog.Logger, maxMessageSize *int) error {
+	if err := env.Timeouts(heartbeat, idle); err != nil {
+		return err
+	}
+	if *logger == nil {
+		*logger = env.Logger
+	}
+	if maxMessageSize != nil && *maxMessageSize == 0 {
+		*maxMessageSize = env.MaxMessageSize
+	}
+	return nil
+}
+
 // Shutdowner is an optional interface of a Listener whose goroutines
 // outlive Close (a UDP socket shared by its sessions): Shutdown closes
 // everything and waits for them, bounded by ctx. The assembly calls it

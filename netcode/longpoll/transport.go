@@ -26,14 +26,8 @@ func (t *Transport) Listen(env netcode.Env) (netcode.Listener, error) {
 		return nil, netcode.ErrNoHTTP
 	}
 	cfg := t.Config
-	if err := env.Timeouts(&cfg.HeartbeatInterval, &cfg.IdleTimeout); err != nil {
+	if err := env.Configure(&cfg.HeartbeatInterval, &cfg.IdleTimeout, &cfg.Logger, &cfg.MaxMessageSize); err != nil {
 		return nil, err
-	}
-	if cfg.MaxMessageSize == 0 {
-		cfg.MaxMessageSize = env.MaxMessageSize
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = env.Logger
 	}
 	l, err := Listen(env.HTTP, env, cfg)
 	if err != nil {

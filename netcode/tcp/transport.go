@@ -27,11 +27,8 @@ func (t *Transport) Name() string { return "tcp" }
 // Listen opens the TCP listener.
 func (t *Transport) Listen(env netcode.Env) (netcode.Listener, error) {
 	cfg := t.Config
-	if err := env.Timeouts(&cfg.HeartbeatInterval, &cfg.IdleTimeout); err != nil {
+	if err := env.Configure(&cfg.HeartbeatInterval, &cfg.IdleTimeout, &cfg.Logger, nil); err != nil {
 		return nil, err
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = env.Logger
 	}
 	addr := t.Addr
 	if addr == "" {
