@@ -2,6 +2,7 @@ package netcode
 
 import (
 	"net"
+	"sync/atomic"
 	"time"
 )
 
@@ -128,6 +129,31 @@ type Stats struct {
 	// bytes those copies cost so far.
 	Redundancy     int
 	RedundantBytes uint64
+}
+
+// Counters are what a Conn counts for Stats, safe for concurrent use: the
+// reader and the writer bump them, Stats snapshots them. A Conn keeps one
+// (a named field, not embedded: the counters are not its API) and adds
+// what else it knows (RTT, retransmissions) to Snapshot's result.
+type Counters struct {
+	BytesSent, BytesRecv atomic.Uint64
+	MsgsSent, MsgsRecv   atomic.Uint64
+	Drops                [NumDropReasons]atomic.Uint64
+}
+
+// Snapshot is the counters as the Stats of the named transport.
+func (c *Counters) Snapshot(transport string) Stats {
+	s := Stats{
+		Transport:    transport,
+		BytesSent:    c.BytesSent.Load(),
+		BytesRecv:    c.BytesRecv.Load(),
+		MessagesSent: c.MsgsSent.Load(),
+		MessagesRecv: c.MsgsRecv.Load(),
+	}
+	for i := range c.Drops {
+		s.Drops[i] = c.Drops[i].Load()
+	}
+	return s
 }
 
 // TotalDrops sums the drop counters.

@@ -246,7 +246,7 @@ func (c *clientConn) pollLoop() {
 		theirAck, recs, err = decodeBatch(body, batchLimits{maxFrames: max(c.batchFrames, DefaultMaxBatchFrames), maxMessage: c.lim.MaxMessageSize}, recs)
 		c.mu.Lock()
 		c.lastHeard = time.Now()
-		c.bytesRecv.Add(batchHeaderSize)
+		c.ctr.BytesRecv.Add(batchHeaderSize)
 		if err == nil {
 			err = c.ackLocked(theirAck)
 		}
@@ -320,7 +320,7 @@ func (c *clientConn) sendLoop() {
 			return
 		}
 		bo = 0
-		c.bytesSent.Add(uint64(len(body)))
+		c.ctr.BytesSent.Add(uint64(len(body)))
 		ack, recs, err := decodeBatch(resp, batchLimits{}, nil)
 		c.mu.Lock()
 		c.lastHeard = time.Now()

@@ -466,9 +466,9 @@ func (l *Listener) handleSend(w http.ResponseWriter, r *http.Request) {
 	if ce != nil {
 		l.remove(s)
 	}
-	s.bytesRecv.Add(batchHeaderSize)
+	s.ctr.BytesRecv.Add(batchHeaderSize)
 	if err := writeBatch(w, appendBatchHeader(make([]byte, 0, batchHeaderSize), ourAck)); err == nil {
-		s.bytesSent.Add(batchHeaderSize)
+		s.ctr.BytesSent.Add(batchHeaderSize)
 	}
 }
 
@@ -566,7 +566,7 @@ func (l *Listener) handleRecv(w http.ResponseWriter, r *http.Request) {
 	if err := writeBatch(w, body); err != nil {
 		return // the client asks again with its old ack
 	}
-	s.bytesSent.Add(uint64(len(body)))
+	s.ctr.BytesSent.Add(uint64(len(body)))
 	if closing {
 		l.remove(s) // the close record reached the client's socket
 	}

@@ -3,7 +3,6 @@ package longpoll
 import (
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/tickwire/tickwire/netcode"
@@ -46,9 +45,7 @@ type pipe struct {
 	// frees room, or on close: it wakes writers waiting for the window.
 	space chan struct{}
 
-	bytesSent, bytesRecv atomic.Uint64
-	msgsSent, msgsRecv   atomic.Uint64
-	drops                [netcode.NumDropReasons]atomic.Uint64
+	ctr netcode.Counters // what Stats reports
 }
 
 func newPipe(lim Config) pipe {
@@ -90,7 +87,7 @@ func (p *pipe) readMessage() (netcode.Channel, []byte, error) {
 			}
 			broadcast(&p.space)
 			p.mu.Unlock()
-			p.msgsRecv.Add(1)
+			p.ctr.MsgsRecv.Add(1)
 			return r.ch, r.body, nil
 		}
 		if p.closed {
@@ -117,7 +114,7 @@ func (p *pipe) inqFits(frames, n int) bool {
 func (p *pipe) deliverLocked(fresh []record) *netcode.CloseError {
 	var ce *netcode.CloseError
 	for _, r := range fresh {
-		p.bytesRecv.Add(uint64(recordHeaderSize + len(r.body)))
+		p.ctr.BytesRecv.Add(uint64(recordHeaderSize + len(r.body)))
 		if r.typ == recClose {
 			code, reason, err := decodeClose(r.body)
 			if err != nil { // decodeBatch checked the length; cannot happen
@@ -178,7 +175,7 @@ func (p *pipe) writeMessage(ch netcode.Channel, b []byte, onSlow func(error)) er
 		return netcode.ErrBadChannel
 	}
 	if len(b) > p.lim.MaxMessageSize {
-		p.drops[netcode.DropTooLarge].Add(1)
+		p.ctr.Drops[netcode.DropTooLarge].Add(1)
 		return fmt.Errorf("%w: %d bytes, limit %d", netcode.ErrMessageTooLarge, len(b), p.lim.MaxMessageSize)
 	}
 	body := append([]byte(nil), b...)
@@ -187,16 +184,16 @@ func (p *pipe) writeMessage(ch netcode.Channel, b []byte, onSlow func(error)) er
 		p.mu.Lock()
 		if p.closed {
 			p.mu.Unlock()
-			p.drops[netcode.DropClosed].Add(1)
+			p.ctr.Drops[netcode.DropClosed].Add(1)
 			return netcode.ErrClosed
 		}
 		if ch == netcode.Unreliable {
 			for !p.out.fits(len(body)) && p.out.dropOldestQueuedUnreliable() {
-				p.drops[netcode.DropQueueFull].Add(1)
+				p.ctr.Drops[netcode.DropQueueFull].Add(1)
 			}
 			if !p.out.fits(len(body)) {
 				p.mu.Unlock()
-				p.drops[netcode.DropQueueFull].Add(1)
+				p.ctr.Drops[netcode.DropQueueFull].Add(1)
 				return nil // dropped, as an unreliable frame may be
 			}
 		}
@@ -211,7 +208,7 @@ func (p *pipe) writeMessage(ch netcode.Channel, b []byte, onSlow func(error)) er
 				onSlow(cerr)
 				return cerr
 			}
-			p.msgsSent.Add(1)
+			p.ctr.MsgsSent.Add(1)
 			return nil
 		}
 		sp := p.space
@@ -233,17 +230,7 @@ func (p *pipe) writeMessage(ch netcode.Channel, b []byte, onSlow func(error)) er
 
 // stats snapshots the counters.
 func (p *pipe) stats() netcode.Stats {
-	s := netcode.Stats{
-		Transport:    transportName,
-		BytesSent:    p.bytesSent.Load(),
-		BytesRecv:    p.bytesRecv.Load(),
-		MessagesSent: p.msgsSent.Load(),
-		MessagesRecv: p.msgsRecv.Load(),
-	}
-	for i := range p.drops {
-		s.Drops[i] = p.drops[i].Load()
-	}
-	return s
+	return p.ctr.Snapshot(transportName)
 }
 
 // idleError is the cause of a session that heard nothing for d.

@@ -51,9 +51,7 @@ type Conn struct {
 	shutDone chan struct{}  // closed when shutdown has finished: later callers wait for it
 	wg       sync.WaitGroup // the heartbeat goroutine
 
-	bytesSent, bytesRecv atomic.Uint64
-	msgsSent, msgsRecv   atomic.Uint64
-	drops                [netcode.NumDropReasons]atomic.Uint64
+	ctr netcode.Counters // what Stats reports
 
 	released func() // set by the Listener before the Conn is shared: called once when it closes
 }
@@ -124,10 +122,10 @@ func (c *Conn) ReadMessage() (netcode.Channel, []byte, error) {
 		if err != nil {
 			return 0, nil, c.fail(err)
 		}
-		c.bytesRecv.Add(uint64(HeaderSize + len(body)))
+		c.ctr.BytesRecv.Add(uint64(HeaderSize + len(body)))
 		switch typ {
 		case recReliable, recUnreliable:
-			c.msgsRecv.Add(1)
+			c.ctr.MsgsRecv.Add(1)
 			return netcode.Channel(typ), body, nil
 		case recHeartbeat:
 			continue
@@ -157,7 +155,7 @@ func (c *Conn) fail(err error) error {
 	case werr != nil:
 		c.shutdown(werr, skipCloseRecord, 0, "")
 	case errors.As(err, &ce):
-		c.drops[netcode.DropMalformed].Add(1)
+		c.ctr.Drops[netcode.DropMalformed].Add(1)
 		c.log.Debug("tcp: protocol error from peer", "remote", c.nc.RemoteAddr(), "err", err)
 		c.shutdown(err, sendCloseRecord, ce.Code, ce.Msg)
 	case errors.As(err, &ne) && ne.Timeout():
@@ -184,7 +182,7 @@ func (c *Conn) WriteMessage(ch netcode.Channel, p []byte) error {
 		return netcode.ErrBadChannel
 	}
 	if len(p) > c.cfg.MaxMessageSize {
-		c.drops[netcode.DropTooLarge].Add(1)
+		c.ctr.Drops[netcode.DropTooLarge].Add(1)
 		return fmt.Errorf("%w: %d bytes, limit %d", netcode.ErrMessageTooLarge, len(p), c.cfg.MaxMessageSize)
 	}
 	c.wmu.Lock()
@@ -194,7 +192,7 @@ func (c *Conn) WriteMessage(ch netcode.Channel, p []byte) error {
 	if err != nil {
 		return err
 	}
-	c.msgsSent.Add(1)
+	c.ctr.MsgsSent.Add(1)
 	return nil
 }
 
@@ -202,7 +200,7 @@ func (c *Conn) WriteMessage(ch netcode.Channel, p []byte) error {
 // holds wmu.
 func (c *Conn) writeLocked(timeout time.Duration) error {
 	if c.closed.Load() {
-		c.drops[netcode.DropClosed].Add(1)
+		c.ctr.Drops[netcode.DropClosed].Add(1)
 		return netcode.ErrClosed
 	}
 	if p := c.broken.Load(); p != nil {
@@ -214,11 +212,11 @@ func (c *Conn) writeLocked(timeout time.Duration) error {
 	// Close may have started after the check above and shortened the
 	// deadline; our SetWriteDeadline may have undone that, so look again.
 	if c.closed.Load() {
-		c.drops[netcode.DropClosed].Add(1)
+		c.ctr.Drops[netcode.DropClosed].Add(1)
 		return netcode.ErrClosed
 	}
 	n, err := c.nc.Write(c.wbuf)
-	c.bytesSent.Add(uint64(n))
+	c.ctr.BytesSent.Add(uint64(n))
 	if err != nil {
 		return c.writeFailed(err)
 	}
@@ -321,7 +319,7 @@ func (c *Conn) shutdown(cause error, record closeRecord, code netcode.Code, reas
 			if n, err := c.nc.Write(c.wbuf); err != nil {
 				c.log.Debug("tcp: close record not sent", "remote", c.nc.RemoteAddr(), "err", err)
 			} else {
-				c.bytesSent.Add(uint64(n))
+				c.ctr.BytesSent.Add(uint64(n))
 			}
 		}
 	}
@@ -341,17 +339,7 @@ func (c *Conn) shutdown(cause error, record closeRecord, code netcode.Code, reas
 // Stats returns a snapshot of the counters. Bytes are wire bytes (record
 // headers, heartbeats and close records included).
 func (c *Conn) Stats() netcode.Stats {
-	s := netcode.Stats{
-		Transport:    transportName,
-		BytesSent:    c.bytesSent.Load(),
-		BytesRecv:    c.bytesRecv.Load(),
-		MessagesSent: c.msgsSent.Load(),
-		MessagesRecv: c.msgsRecv.Load(),
-	}
-	for i := range c.drops {
-		s.Drops[i] = c.drops[i].Load()
-	}
-	return s
+	return c.ctr.Snapshot(transportName)
 }
 
 // Transport returns "tcp".

@@ -65,9 +65,7 @@ type Conn struct {
 	ubuf   []byte
 	relLow chan struct{} // capacity 1: the reliable send buffer drained
 
-	bytesSent, bytesRecv atomic.Uint64
-	msgsSent, msgsRecv   atomic.Uint64
-	drops                [netcode.NumDropReasons]atomic.Uint64
+	ctr netcode.Counters // what Stats reports
 
 	// ready is called by the lifecycle goroutine once both channels are
 	// open (the listener hands the Conn to Accept); an error closes it.
@@ -119,7 +117,7 @@ func newConn(pc *pion.PeerConnection, relDC, unrelDC *pion.DataChannel, cfg Conf
 	pc.OnDataChannel(func(dc *pion.DataChannel) {
 		// Only the two negotiated channels exist; a peer that opens more
 		// is breaking the protocol (and each channel costs memory).
-		c.drops[netcode.DropMalformed].Add(1)
+		c.ctr.Drops[netcode.DropMalformed].Add(1)
 		c.fail(netcode.Errorf(netcode.CodeBadRequest, "webrtc: unexpected data channel %q", dc.Label()),
 			true, netcode.CodeBadRequest, "unexpected data channel")
 	})
@@ -250,7 +248,7 @@ func (c *Conn) sendCloseMessage(code netcode.Code, reason string) {
 		c.log.Debug("webrtc: close message not sent", "remote", c.remote, "err", err)
 		return
 	}
-	c.bytesSent.Add(uint64(n))
+	c.ctr.BytesSent.Add(uint64(n))
 	t := time.NewTimer(closeFlushTimeout)
 	defer t.Stop()
 	for c.relDC.BufferedAmount() > 0 {
@@ -280,18 +278,18 @@ func (c *Conn) readReliable() {
 			c.readFailed(err)
 			return
 		}
-		c.bytesRecv.Add(uint64(n))
+		c.ctr.BytesRecv.Add(uint64(n))
 		if isText {
 			code, reason, err := decodeClose(buf[:n])
 			if err != nil {
-				c.drops[netcode.DropMalformed].Add(1)
+				c.ctr.Drops[netcode.DropMalformed].Add(1)
 				continue
 			}
 			close(c.peerDone)
 			c.fail(&netcode.CloseError{Code: code, Reason: reason}, false, 0, "")
 			return
 		}
-		c.msgsRecv.Add(1)
+		c.ctr.MsgsRecv.Add(1)
 		select {
 		case c.relIn <- buf[:n]:
 		case <-c.done:
@@ -331,7 +329,7 @@ func readGrowing(rw datachannel.ReadWriteCloser, buf *[]byte, limit int) (int, b
 func (c *Conn) readFailed(err error) {
 	if errors.Is(err, io.ErrShortBuffer) {
 		// SCTP keeps the message queued: the Conn cannot go on.
-		c.drops[netcode.DropTooLarge].Add(1)
+		c.ctr.Drops[netcode.DropTooLarge].Add(1)
 		c.fail(netcode.Errorf(netcode.CodeFrameTooLarge, "webrtc: message above %d bytes", c.cfg.MaxMessageSize),
 			true, netcode.CodeFrameTooLarge, "message too large")
 		return
@@ -362,18 +360,18 @@ func (c *Conn) readUnreliable() {
 			}
 			return
 		}
-		c.bytesRecv.Add(uint64(n))
+		c.ctr.BytesRecv.Add(uint64(n))
 		seq, msg, ok := decodeUnreliable(buf[:n])
 		if isText || !ok {
-			c.drops[netcode.DropMalformed].Add(1)
+			c.ctr.Drops[netcode.DropMalformed].Add(1)
 			continue
 		}
-		c.msgsRecv.Add(1)
+		c.ctr.MsgsRecv.Add(1)
 		c.umu.Lock()
 		reason, dropped := c.uq.push(seq, msg)
 		c.umu.Unlock()
 		if dropped {
-			c.drops[reason].Add(1)
+			c.ctr.Drops[reason].Add(1)
 		}
 		if reason != netcode.DropStale {
 			signal(c.uNotify)
@@ -430,11 +428,11 @@ func (c *Conn) WriteMessage(ch netcode.Channel, p []byte) error {
 		return netcode.ErrBadChannel
 	}
 	if len(p) > c.cfg.MaxMessageSize {
-		c.drops[netcode.DropTooLarge].Add(1)
+		c.ctr.Drops[netcode.DropTooLarge].Add(1)
 		return fmt.Errorf("%w: %d bytes, limit %d", netcode.ErrMessageTooLarge, len(p), c.cfg.MaxMessageSize)
 	}
 	if c.closed.Load() {
-		c.drops[netcode.DropClosed].Add(1)
+		c.ctr.Drops[netcode.DropClosed].Add(1)
 		return netcode.ErrClosed
 	}
 	var err error
@@ -445,7 +443,7 @@ func (c *Conn) WriteMessage(ch netcode.Channel, p []byte) error {
 		_, err = c.rel.Write(p)
 	} else {
 		if c.unrelDC.BufferedAmount() > uint64(c.cfg.MaxUnreliableBuffered) {
-			c.drops[netcode.DropQueueFull].Add(1)
+			c.ctr.Drops[netcode.DropQueueFull].Add(1)
 			return nil
 		}
 		c.wmu.Lock()
@@ -457,8 +455,8 @@ func (c *Conn) WriteMessage(ch netcode.Channel, p []byte) error {
 	if err != nil {
 		return c.writeFailed(err)
 	}
-	c.msgsSent.Add(1)
-	c.bytesSent.Add(uint64(len(p)))
+	c.ctr.MsgsSent.Add(1)
+	c.ctr.BytesSent.Add(uint64(len(p)))
 	return nil
 }
 
@@ -478,7 +476,7 @@ func (c *Conn) waitBuffered() error {
 				Msg: fmt.Sprintf("webrtc: send buffer above %d bytes for %v", c.cfg.MaxBuffered, c.cfg.WriteTimeout),
 				Err: netcode.ErrWriteTimeout}
 		case <-c.done:
-			c.drops[netcode.DropClosed].Add(1)
+			c.ctr.Drops[netcode.DropClosed].Add(1)
 			return netcode.ErrClosed
 		}
 	}
@@ -489,10 +487,10 @@ func (c *Conn) writeFailed(err error) error {
 	switch {
 	case errors.Is(err, sctp.ErrOutboundPacketTooLarge):
 		// The peer advertised a smaller max-message-size than ours.
-		c.drops[netcode.DropTooLarge].Add(1)
+		c.ctr.Drops[netcode.DropTooLarge].Add(1)
 		return fmt.Errorf("%w: above the peer's limit: %w", netcode.ErrMessageTooLarge, err)
 	case c.closed.Load():
-		c.drops[netcode.DropClosed].Add(1)
+		c.ctr.Drops[netcode.DropClosed].Add(1)
 		return netcode.ErrClosed
 	}
 	return fmt.Errorf("%w: webrtc: write: %w", netcode.ErrClosed, err)
@@ -512,17 +510,7 @@ func (c *Conn) Close(code netcode.Code, reason string) error {
 // message bytes (the unreliable header and close messages included; SCTP,
 // DTLS and UDP headers are not).
 func (c *Conn) Stats() netcode.Stats {
-	s := netcode.Stats{
-		Transport:    transportName,
-		BytesSent:    c.bytesSent.Load(),
-		BytesRecv:    c.bytesRecv.Load(),
-		MessagesSent: c.msgsSent.Load(),
-		MessagesRecv: c.msgsRecv.Load(),
-	}
-	for i := range c.drops {
-		s.Drops[i] = c.drops[i].Load()
-	}
-	return s
+	return c.ctr.Snapshot(transportName)
 }
 
 // Transport returns "webrtc".

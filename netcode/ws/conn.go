@@ -58,9 +58,7 @@ type Conn struct {
 	done     chan struct{} // closed by terminate: stops run
 	finished chan struct{} // closed by run when the Conn has released everything
 
-	bytesSent, bytesRecv atomic.Uint64
-	msgsSent, msgsRecv   atomic.Uint64
-	drops                [netcode.NumDropReasons]atomic.Uint64
+	ctr netcode.Counters // what Stats reports
 
 	lc          *listenerCounters // nil on a client
 	pendingDone atomic.Bool       // the Listener's pending count was given back
@@ -136,7 +134,7 @@ func (c *Conn) ReadMessage() (netcode.Channel, []byte, error) {
 			}
 			return 0, nil, c.readFailed(err)
 		}
-		c.bytesRecv.Add(uint64(len(msg)))
+		c.ctr.BytesRecv.Add(uint64(len(msg)))
 		mark, body, err := splitMark(msg)
 		if err != nil {
 			return 0, nil, c.protocolError(err)
@@ -148,7 +146,7 @@ func (c *Conn) ReadMessage() (netcode.Channel, []byte, error) {
 			c.first.Store(true)
 			c.releasePending()
 		}
-		c.msgsRecv.Add(1)
+		c.ctr.MsgsRecv.Add(1)
 		return netcode.Channel(mark), body, nil
 	}
 }
@@ -205,7 +203,7 @@ func (c *Conn) readCause() error {
 }
 
 func (c *Conn) drop(r netcode.DropReason) {
-	c.drops[r].Add(1)
+	c.ctr.Drops[r].Add(1)
 	if c.lc != nil {
 		c.lc.drops[r].Add(1)
 	}
@@ -218,7 +216,7 @@ func (c *Conn) WriteMessage(ch netcode.Channel, p []byte) error {
 		return netcode.ErrBadChannel
 	}
 	if len(p) > c.cfg.MaxMessageSize {
-		c.drops[netcode.DropTooLarge].Add(1)
+		c.ctr.Drops[netcode.DropTooLarge].Add(1)
 		return fmt.Errorf("%w: %d bytes, limit %d", netcode.ErrMessageTooLarge, len(p), c.cfg.MaxMessageSize)
 	}
 	c.wmu.Lock()
@@ -228,7 +226,7 @@ func (c *Conn) WriteMessage(ch netcode.Channel, p []byte) error {
 	if err != nil {
 		return err
 	}
-	c.msgsSent.Add(1)
+	c.ctr.MsgsSent.Add(1)
 	return nil
 }
 
@@ -236,7 +234,7 @@ func (c *Conn) WriteMessage(ch netcode.Channel, p []byte) error {
 // caller holds wmu.
 func (c *Conn) writeLocked() error {
 	if c.closed.Load() {
-		c.drops[netcode.DropClosed].Add(1)
+		c.ctr.Drops[netcode.DropClosed].Add(1)
 		return netcode.ErrClosed
 	}
 	if p := c.broken.Load(); p != nil {
@@ -248,7 +246,7 @@ func (c *Conn) writeLocked() error {
 	// terminate may have started after the check above and shortened the
 	// deadline; ours may have undone that, so look again.
 	if c.closed.Load() {
-		c.drops[netcode.DropClosed].Add(1)
+		c.ctr.Drops[netcode.DropClosed].Add(1)
 		return netcode.ErrClosed
 	}
 	if err := c.ws.Write(context.Background(), websocket.MessageBinary, c.wbuf); err != nil {
@@ -260,7 +258,7 @@ func (c *Conn) writeLocked() error {
 	if err := c.nc.SetWriteDeadline(time.Time{}); err != nil {
 		return c.writeFailed(err)
 	}
-	c.bytesSent.Add(uint64(len(c.wbuf)))
+	c.ctr.BytesSent.Add(uint64(len(c.wbuf)))
 	c.lastWrite.Store(c.since())
 	return nil
 }
@@ -406,17 +404,7 @@ func (c *Conn) releasePending() {
 // Stats returns a snapshot of the counters. Bytes are WebSocket message
 // bytes (marks and heartbeats included, WebSocket frame headers not).
 func (c *Conn) Stats() netcode.Stats {
-	s := netcode.Stats{
-		Transport:    transportName,
-		BytesSent:    c.bytesSent.Load(),
-		BytesRecv:    c.bytesRecv.Load(),
-		MessagesSent: c.msgsSent.Load(),
-		MessagesRecv: c.msgsRecv.Load(),
-	}
-	for i := range c.drops {
-		s.Drops[i] = c.drops[i].Load()
-	}
-	return s
+	return c.ctr.Snapshot(transportName)
 }
 
 // Transport returns "ws".
