@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -12,25 +11,9 @@ import (
 	kcpgo "github.com/xtaci/kcp-go/v5"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/conntest"
 	"github.com/tickwire/tickwire/netcode/memlink"
 )
-
-// rtts collects round-trip times and reports percentiles in µs.
-type rtts []time.Duration
-
-func (r rtts) report(b *testing.B) {
-	if len(r) == 0 {
-		return
-	}
-	slices.Sort(r)
-	pct := func(p float64) float64 {
-		i := min(int(p*float64(len(r))), len(r)-1)
-		return float64(r[i].Nanoseconds()) / 1e3
-	}
-	b.ReportMetric(pct(0.50), "p50-µs")
-	b.ReportMetric(pct(0.99), "p99-µs")
-	b.ReportMetric(float64(r[len(r)-1].Nanoseconds())/1e3, "max-µs")
-}
 
 const echoSize = 64
 
@@ -61,7 +44,7 @@ func BenchmarkEchoRawUDP(b *testing.B) {
 	}
 	defer cli.Close()
 	msg, buf := make([]byte, echoSize), make([]byte, 2048)
-	r := make(rtts, 0, b.N)
+	r := make(conntest.RTTs, 0, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -74,7 +57,7 @@ func BenchmarkEchoRawUDP(b *testing.B) {
 		}
 		r = append(r, time.Since(t0))
 	}
-	r.report(b)
+	r.Report(b)
 }
 
 func BenchmarkEchoBareKCPGo(b *testing.B) {
@@ -113,7 +96,7 @@ func BenchmarkEchoBareKCPGo(b *testing.B) {
 	}
 	defer func() { _ = cli.Close(); _ = l.Close(); wg.Wait() }()
 	msg, buf := make([]byte, echoSize), make([]byte, echoSize)
-	r := make(rtts, 0, b.N)
+	r := make(conntest.RTTs, 0, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -126,26 +109,7 @@ func BenchmarkEchoBareKCPGo(b *testing.B) {
 		}
 		r = append(r, time.Since(t0))
 	}
-	r.report(b)
-}
-
-// echoServer echoes every message on its channel until the conn ends.
-func echoServer(s netcode.Conn) func() {
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			ch, m, err := s.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := s.WriteMessage(ch, m); err != nil {
-				return
-			}
-		}
-	}()
-	return func() { _ = s.Close(netcode.CodeOK, ""); wg.Wait() }
+	r.Report(b)
 }
 
 func benchEcho(b *testing.B, ch netcode.Channel, cfg Config) {
@@ -163,9 +127,9 @@ func benchEcho(b *testing.B, ch netcode.Channel, cfg Config) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer echoServer(s)()
+	defer conntest.Echo(s)()
 	msg := make([]byte, echoSize)
-	r := make(rtts, 0, b.N)
+	r := make(conntest.RTTs, 0, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -178,7 +142,7 @@ func benchEcho(b *testing.B, ch netcode.Channel, cfg Config) {
 		}
 		r = append(r, time.Since(t0))
 	}
-	r.report(b)
+	r.Report(b)
 }
 
 func BenchmarkEchoNetcodeKCP(b *testing.B) { benchEcho(b, netcode.Reliable, Config{}) }
@@ -218,7 +182,7 @@ func benchLossy(b *testing.B, loss float64, disabled bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer echoServer(s)()
+	defer conntest.Echo(s)()
 	msg := make([]byte, echoSize)
 	// One echo every 2 ms (pacing, not synchronisation), warm-up included.
 	tk := time.NewTicker(2 * time.Millisecond)
@@ -233,7 +197,7 @@ func benchLossy(b *testing.B, loss float64, disabled bool) {
 			b.Fatal(err)
 		}
 	}
-	r := make(rtts, 0, b.N)
+	r := make(conntest.RTTs, 0, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -248,7 +212,7 @@ func benchLossy(b *testing.B, loss float64, disabled bool) {
 		r = append(r, time.Since(t0))
 	}
 	b.StopTimer()
-	r.report(b)
+	r.Report(b)
 	st := cli.Stats()
 	b.ReportMetric(st.LossRate*100, "loss-%")
 	b.ReportMetric(float64(st.Redundancy), "level")

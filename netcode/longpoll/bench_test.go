@@ -1,11 +1,11 @@
 package longpoll
 
 import (
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/conntest"
 )
 
 // BenchmarkEchoRTT measures one round trip over long-poll on loopback: the
@@ -14,25 +14,9 @@ import (
 // target: p50 ≤ 2 ms).
 func BenchmarkEchoRTT(b *testing.B) {
 	c, sess := pair(b, Config{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			ch, p, err := sess.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := sess.WriteMessage(ch, p); err != nil {
-				return
-			}
-		}
-	}()
-	b.Cleanup(func() {
-		_ = sess.Close(netcode.CodeOK, "")
-		<-done
-	})
+	b.Cleanup(conntest.Echo(sess))
 	msg := make([]byte, 64)
-	rtts := make([]time.Duration, 0, b.N)
+	rtts := make(conntest.RTTs, 0, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -46,7 +30,5 @@ func BenchmarkEchoRTT(b *testing.B) {
 		rtts = append(rtts, time.Since(start))
 	}
 	b.StopTimer()
-	slices.Sort(rtts)
-	b.ReportMetric(float64(rtts[len(rtts)/2].Microseconds()), "p50-µs")
-	b.ReportMetric(float64(rtts[len(rtts)*99/100].Microseconds()), "p99-µs")
+	rtts.Report(b)
 }

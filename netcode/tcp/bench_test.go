@@ -2,36 +2,13 @@ package tcp
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/conntest"
 )
-
-// echo runs a server loop that writes every message back; the returned
-// func stops it by closing the server Conn and waits.
-func echo(tb testing.TB, s *Conn) func() {
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			ch, b, err := s.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := s.WriteMessage(ch, b); err != nil {
-				return
-			}
-		}
-	}()
-	return func() {
-		_ = s.Close(netcode.CodeOK, "")
-		wg.Wait()
-	}
-}
 
 // BenchmarkRoundTrip is one WriteMessage on the client, an echo by the
 // server and one ReadMessage on the client, over loopback TCP.
@@ -39,7 +16,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 	for _, size := range []int{64, 1024, 16 << 10} {
 		b.Run(fmt.Sprintf("%dB", size), func(b *testing.B) {
 			c, s := pair(b, Config{})
-			stop := echo(b, s)
+			stop := conntest.Echo(s)
 			defer stop()
 			msg := make([]byte, size)
 			b.SetBytes(int64(size))
@@ -62,7 +39,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 // the echo server's included).
 func TestRoundTripAllocs(t *testing.T) {
 	c, s := pair(t, Config{})
-	stop := echo(t, s)
+	stop := conntest.Echo(s)
 	defer stop()
 	msg := make([]byte, 256)
 	roundTrip := func() {

@@ -4,52 +4,13 @@ import (
 	"context"
 	"runtime"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/conntest"
 	"github.com/tickwire/tickwire/netcode/kcp"
 )
-
-// rtts collects round-trip times and reports percentiles in µs.
-type rtts []time.Duration
-
-func (r rtts) report(b *testing.B) {
-	if len(r) == 0 {
-		return
-	}
-	slices.Sort(r)
-	pct := func(p float64) float64 {
-		i := min(int(p*float64(len(r))), len(r)-1)
-		return float64(r[i].Nanoseconds()) / 1e3
-	}
-	b.ReportMetric(pct(0.50), "p50-µs")
-	b.ReportMetric(pct(0.99), "p99-µs")
-}
-
-// echo writes every message s reads back on its channel until s closes;
-// the returned func closes s and waits.
-func echo(s netcode.Conn) func() {
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			ch, b, err := s.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := s.WriteMessage(ch, b); err != nil {
-				return
-			}
-		}
-	}()
-	return func() {
-		_ = s.Close(netcode.CodeOK, "")
-		wg.Wait()
-	}
-}
 
 func kcpPair(b *testing.B) (netcode.Conn, netcode.Conn) {
 	l, err := kcp.Listen("127.0.0.1:0", kcp.Config{})
@@ -93,10 +54,10 @@ func BenchmarkEcho(b *testing.B) {
 			} else {
 				c, s, _ = pair(b, Config{})
 			}
-			stop := echo(s)
+			stop := conntest.Echo(s)
 			defer stop()
 			msg := make([]byte, 64)
-			r := make(rtts, 0, 1<<16)
+			r := make(conntest.RTTs, 0, 1<<16)
 			b.ReportAllocs()
 			for b.Loop() {
 				t0 := time.Now()
@@ -108,7 +69,7 @@ func BenchmarkEcho(b *testing.B) {
 				}
 				r = append(r, time.Since(t0))
 			}
-			r.report(b)
+			r.Report(b)
 		})
 	}
 }
@@ -119,7 +80,7 @@ func BenchmarkEcho(b *testing.B) {
 func BenchmarkConnect(b *testing.B) {
 	s := listenT(b, Config{}, netcode.Env{}, nil)
 	cfg := Config{Logger: testLogger(b)}
-	var open rtts
+	var open conntest.RTTs
 	for b.Loop() {
 		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 		t0 := time.Now()

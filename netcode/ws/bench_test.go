@@ -3,39 +3,15 @@ package ws
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/conntest"
 	"github.com/tickwire/tickwire/netcode/tcp"
 )
-
-// echo runs a server loop that writes every message back; the returned
-// func stops it by closing the server Conn and waits.
-func echo(s netcode.Conn) func() {
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			ch, b, err := s.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := s.WriteMessage(ch, b); err != nil {
-				return
-			}
-		}
-	}()
-	return func() {
-		_ = s.Close(netcode.CodeOK, "")
-		wg.Wait()
-	}
-}
 
 // tcpPair is a framed-TCP pair on loopback, for the comparison.
 func tcpPair(tb testing.TB) (netcode.Conn, netcode.Conn) {
@@ -65,10 +41,10 @@ func BenchmarkEchoRTT(b *testing.B) {
 			} else {
 				c, s = tcpPair(b)
 			}
-			stop := echo(s)
+			stop := conntest.Echo(s)
 			defer stop()
 			msg := make([]byte, 64)
-			rtts := make([]time.Duration, 0, b.N)
+			rtts := make(conntest.RTTs, 0, b.N)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
@@ -82,9 +58,7 @@ func BenchmarkEchoRTT(b *testing.B) {
 				rtts = append(rtts, time.Since(start))
 			}
 			b.StopTimer()
-			slices.Sort(rtts)
-			b.ReportMetric(float64(rtts[len(rtts)/2].Nanoseconds())/1e3, "p50-µs")
-			b.ReportMetric(float64(rtts[len(rtts)*99/100].Nanoseconds())/1e3, "p99-µs")
+			rtts.Report(b)
 		})
 	}
 }
@@ -96,7 +70,7 @@ func TestRoundTripAllocs(t *testing.T) {
 	for _, size := range []int{64, 1024} {
 		t.Run(fmt.Sprintf("%dB", size), func(t *testing.T) {
 			c, s := startServer(t, netcode.Env{}, Config{}).pair(t, Config{})
-			stop := echo(s)
+			stop := conntest.Echo(s)
 			defer stop()
 			msg := make([]byte, size)
 			roundTrip := func() {
