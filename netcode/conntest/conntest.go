@@ -87,6 +87,30 @@ func Recv(t testing.TB, in <-chan Msg, timeout time.Duration) Msg {
 	return Msg{}
 }
 
+// Accept accepts one Conn from l within timeout, failing the test
+// otherwise, and closes the Conn when the test ends.
+func Accept(t testing.TB, l netcode.Listener, timeout time.Duration) netcode.Conn {
+	t.Helper()
+	out := make(chan netcode.Conn, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			close(out)
+			return
+		}
+		out <- c
+	}()
+	select {
+	case c, ok := <-out:
+		require.True(t, ok, "accept failed")
+		t.Cleanup(func() { _ = c.Close(netcode.CodeOK, "") })
+		return c
+	case <-time.After(timeout):
+		require.FailNow(t, "accept timed out")
+	}
+	return nil
+}
+
 func payload(seq uint32, size int) []byte {
 	if size < 4 {
 		size = 4

@@ -49,24 +49,7 @@ func ctxT(t testing.TB) context.Context {
 // accept takes the next session within waitFor.
 func (s *server) accept(t testing.TB) *session {
 	t.Helper()
-	out := make(chan netcode.Conn, 1)
-	go func() {
-		c, err := s.ln.Accept()
-		if err != nil {
-			close(out)
-			return
-		}
-		out <- c
-	}()
-	select {
-	case c, ok := <-out:
-		require.True(t, ok, "accept failed")
-		t.Cleanup(func() { _ = c.Close(netcode.CodeOK, "") })
-		return c.(*session)
-	case <-time.After(waitFor):
-		require.FailNow(t, "accept timed out")
-	}
-	return nil
+	return conntest.Accept(t, s.ln, waitFor).(*session)
 }
 
 // dial opens a client Conn to s, closed at the end of the test.

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/conntest"
 	"github.com/tickwire/tickwire/netcode/httpapi"
 )
 
@@ -89,24 +90,7 @@ func dialT(t testing.TB, url string, cfg Config) (*Conn, error) {
 
 func acceptT(t testing.TB, l *Listener) *Conn {
 	t.Helper()
-	out := make(chan *Conn, 1)
-	go func() {
-		c, err := l.AcceptWebRTC()
-		if err != nil {
-			close(out)
-			return
-		}
-		out <- c
-	}()
-	select {
-	case c, ok := <-out:
-		require.True(t, ok, "accept failed")
-		t.Cleanup(func() { _ = c.Close(netcode.CodeOK, "") })
-		return c
-	case <-time.After(waitFor):
-		require.FailNow(t, "accept timed out")
-	}
-	return nil
+	return conntest.Accept(t, l, waitFor).(*Conn)
 }
 
 // pair returns a dialed client and the server's accepted Conn.
