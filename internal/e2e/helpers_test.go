@@ -113,3 +113,29 @@ func expiredToken(t testing.TB, srv *server.Server) string {
 	require.NoError(t, err)
 	return tok
 }
+
+// hears waits until c receives a tick of room r that carries an input of
+// member from, and checks that input is want.
+func hears(t testing.TB, c *client.Client, r *client.Room, from uint32, want string) {
+	t.Helper()
+	ctx := ctxT(t)
+	for {
+		select {
+		case m, ok := <-c.Messages():
+			require.True(t, ok, "client ended: %v", c.Err())
+			u, isRoom, err := client.DecodeRoomUpdate(m)
+			require.NoError(t, err)
+			if !isRoom || !r.Owns(u) || u.Tick == nil {
+				continue
+			}
+			for _, in := range u.Tick.Inputs {
+				if in.Member == from {
+					require.Equal(t, want, string(in.Data))
+					return
+				}
+			}
+		case <-ctx.Done():
+			t.Fatalf("%q never arrived", want)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package e2e
 import (
 	"testing"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/client"
@@ -42,29 +41,6 @@ func TestLongPollJoinsARelayRoom(t *testing.T) {
 	_, err = rb.SendInput(netcode.Unreliable, []byte("over udp"))
 	require.NoError(t, err)
 
-	hears := func(c *client.Client, r *client.Room, from uint32, want string) {
-		t.Helper()
-		for {
-			select {
-			case m, ok := <-c.Messages():
-				require.True(t, ok, "client ended: %v", c.Err())
-				u, isRoom, err := client.DecodeRoomUpdate(m)
-				require.NoError(t, err)
-				if !isRoom || !r.Owns(u) || u.Tick == nil {
-					continue
-				}
-				for _, in := range u.Tick.Inputs {
-					if in.Member == from {
-						assert.Equal(t, want, string(in.Data))
-						return
-					}
-				}
-			case <-ctx.Done():
-				t.Fatalf("%q never arrived", want)
-			}
-		}
-	}
-	hears(udp, rb, ra.Me(), "over http")
-	hears(lp, ra, rb.Me(), "over udp")
-
+	hears(t, udp, rb, ra.Me(), "over http")
+	hears(t, lp, ra, rb.Me(), "over udp")
 }

@@ -45,30 +45,8 @@ func TestWebSocketJoinsARelayRoom(t *testing.T) {
 	_, err = rb.SendInput(netcode.Reliable, []byte("over tcp"))
 	require.NoError(t, err)
 
-	hears := func(c *client.Client, r *client.Room, from uint32, want string) {
-		t.Helper()
-		for {
-			select {
-			case m, ok := <-c.Messages():
-				require.True(t, ok, "client ended: %v", c.Err())
-				u, isRoom, err := client.DecodeRoomUpdate(m)
-				require.NoError(t, err)
-				if !isRoom || !r.Owns(u) || u.Tick == nil {
-					continue
-				}
-				for _, in := range u.Tick.Inputs {
-					if in.Member == from {
-						assert.Equal(t, want, string(in.Data))
-						return
-					}
-				}
-			case <-ctx.Done():
-				t.Fatalf("%q never arrived", want)
-			}
-		}
-	}
-	hears(tc, rb, ra.Me(), "over websocket")
-	hears(wc, ra, rb.Me(), "over tcp")
+	hears(t, tc, rb, ra.Me(), "over websocket")
+	hears(t, wc, ra, rb.Me(), "over tcp")
 
 	// Refused before the upgrade, with the code.
 	_, err = ws.Dialer{URL: url, Header: http.Header{"Origin": {"https://evil.test"}}}.DialWS(ctx)
@@ -89,5 +67,5 @@ func TestWebSocketJoinsARelayRoom(t *testing.T) {
 	// The room still ticks for both.
 	_, err = ra.SendInput(netcode.Reliable, []byte("still here"))
 	require.NoError(t, err)
-	hears(tc, rb, ra.Me(), "still here")
+	hears(t, tc, rb, ra.Me(), "still here")
 }
