@@ -26,6 +26,15 @@ const (
 	DefaultMaxBuffered       = 1 << 20
 	DefaultMaxUnreliableBuf  = 64 << 10
 	DefaultReceiveBuffer     = 256 << 10
+	// DefaultSCTPRTOMax is SCTP's retransmission timeout cap. pion
+	// clamps its RTO to [1 s, RTOMax], so a cap below 1 s is the RTO
+	// itself: a lost retransmission (which only the RTO recovers) stalls
+	// a reliable channel for this long instead of 1 s or more. It stays
+	// above the peer's delayed acknowledgement (200 ms) plus a typical
+	// round trip, so that an isolated message is not resent spuriously.
+	DefaultSCTPRTOMax = 300 * time.Millisecond
+	// MaxSCTPRTOMax is the largest SCTPRTOMax a Config may ask for.
+	MaxSCTPRTOMax = time.Minute
 
 	// MaxMessageSizeLimit is the largest MaxMessageSize a Config may ask
 	// for: each Conn holds two read buffers of about that size.
@@ -34,10 +43,6 @@ const (
 	// OfferPath is where a Listener mounts its signaling endpoint.
 	OfferPath = "/v1/rtc/offer"
 
-	// sctpRTOMax caps SCTP's retransmission backoff (pion's default is
-	// 60 s): a reliable message lost twice is retried within 2 s, not
-	// after a minute.
-	sctpRTOMax = 2 * time.Second
 	// closeFlushTimeout bounds how long Close waits for the close
 	// message to be acknowledged before it aborts the association.
 	closeFlushTimeout = 250 * time.Millisecond
@@ -91,6 +96,13 @@ type Config struct {
 	// what a peer can make us hold before we read (default 256 KiB, at
 	// least 2 × MaxMessageSize).
 	ReceiveBuffer int
+	// SCTPRTOMax caps SCTP's retransmission timeout, which (pion's RTO
+	// minimum being 1 s) is the RTO itself when below 1 s: the longest a
+	// reliable message waits when its retransmission is lost too
+	// (default 300 ms, pion's own default is 60 s). Raise it on paths
+	// whose round trip plus 200 ms exceeds it, or every isolated message
+	// is sent twice.
+	SCTPRTOMax time.Duration
 	// Logger receives the transport's logs and pion's (default: discard).
 	Logger *slog.Logger
 
@@ -128,6 +140,7 @@ func (c Config) populate() (Config, error) {
 	c.MaxBuffered = cmp.Or(c.MaxBuffered, DefaultMaxBuffered)
 	c.MaxUnreliableBuffered = cmp.Or(c.MaxUnreliableBuffered, DefaultMaxUnreliableBuf)
 	c.UnreliableQueue = cmp.Or(c.UnreliableQueue, DefaultUnreliableQueue)
+	c.SCTPRTOMax = cmp.Or(c.SCTPRTOMax, DefaultSCTPRTOMax)
 	c.ReceiveBuffer = cmp.Or(c.ReceiveBuffer, max(DefaultReceiveBuffer, 2*(c.MaxMessageSize+unreliableHeader)))
 	c.MaxOfferBytes = cmp.Or(c.MaxOfferBytes, DefaultMaxOfferBytes)
 	c.MaxPending = cmp.Or(c.MaxPending, DefaultMaxPending)
@@ -142,8 +155,10 @@ func (c Config) populate() (Config, error) {
 	switch {
 	case c.MaxMessageSize < 1 || c.MaxMessageSize > MaxMessageSizeLimit:
 		return bad("MaxMessageSize %d outside 1..%d", c.MaxMessageSize, MaxMessageSizeLimit)
-	case c.HeartbeatInterval < 0, c.IdleTimeout < 0, c.WriteTimeout < 0, c.ConnectTimeout < 0:
+	case c.HeartbeatInterval < 0, c.IdleTimeout < 0, c.WriteTimeout < 0, c.ConnectTimeout < 0, c.SCTPRTOMax < 0:
 		return bad("negative duration")
+	case c.SCTPRTOMax < time.Millisecond || c.SCTPRTOMax > MaxSCTPRTOMax:
+		return bad("SCTPRTOMax %v outside 1ms..%v", c.SCTPRTOMax, MaxSCTPRTOMax)
 	case c.IdleTimeout <= c.HeartbeatInterval:
 		return bad("IdleTimeout %v must exceed HeartbeatInterval %v", c.IdleTimeout, c.HeartbeatInterval)
 	case c.MaxBuffered < c.MaxMessageSize:

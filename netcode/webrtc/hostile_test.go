@@ -372,6 +372,8 @@ func TestConfig(t *testing.T) {
 		"ReceiveBelowMessage":   {MaxMessageSize: 4096, ReceiveBuffer: 100},
 		"NegativeLimit":         {MaxPending: -1},
 		"PublicIPNotIP":         {PublicIPs: []string{"example.com"}},
+		"SCTPRTOMaxNegative":    {SCTPRTOMax: -time.Second},
+		"SCTPRTOMaxTooBig":      {SCTPRTOMax: MaxSCTPRTOMax + 1},
 	} {
 		t.Run(name, func(t *testing.T) { require.ErrorIs(t, c.Validate(), ErrBadConfig) })
 	}

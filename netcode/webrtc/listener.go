@@ -136,7 +136,7 @@ func settingEngine(cfg Config, logs *pionLogs, loopback bool) pion.SettingEngine
 	se.SetNetworkTypes([]pion.NetworkType{pion.NetworkTypeUDP4, pion.NetworkTypeUDP6})
 	se.SetSCTPMaxMessageSize(uint32(cfg.MaxMessageSize + unreliableHeader))
 	se.SetSCTPMaxReceiveBufferSize(uint32(cfg.ReceiveBuffer))
-	se.SetSCTPRTOMax(sctpRTOMax)
+	se.SetSCTPRTOMax(cfg.SCTPRTOMax)
 	return se
 }
 
