@@ -3,6 +3,8 @@ package netcode
 import (
 	"errors"
 	"fmt"
+	"net"
+	"time"
 )
 
 // Sentinel errors shared by every transport. Transports wrap them with %w.
@@ -80,4 +82,18 @@ func CodeOf(err error) Code {
 		return c
 	}
 	return CodeInternal
+}
+
+// WriteFailure is the error a stream Conn (TCP, WebSocket) ends with when
+// a write on its socket fails: a timeout means the peer does not read, a
+// slow_consumer matching ErrWriteTimeout (timeout is the write bound, for
+// the message); anything else matches ErrClosed. transport prefixes the
+// message ("tcp").
+func WriteFailure(transport string, timeout time.Duration, err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return &CodedError{Code: CodeSlowConsumer,
+			Msg: fmt.Sprintf("%s: write blocked for %v", transport, timeout), Err: ErrWriteTimeout}
+	}
+	return fmt.Errorf("%w: write: %w", ErrClosed, err)
 }

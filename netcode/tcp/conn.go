@@ -231,13 +231,7 @@ func (c *Conn) writeFailed(err error) error {
 	if c.closed.Load() {
 		return netcode.ErrClosed
 	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		err = &netcode.CodedError{Code: netcode.CodeSlowConsumer,
-			Msg: fmt.Sprintf("tcp: write blocked for %v", c.cfg.WriteTimeout), Err: netcode.ErrWriteTimeout}
-	} else {
-		err = fmt.Errorf("%w: write: %w", netcode.ErrClosed, err)
-	}
+	err = netcode.WriteFailure(transportName, c.cfg.WriteTimeout, err)
 	c.broken.Store(&err)
 	if cerr := c.nc.Close(); cerr != nil {
 		c.log.Debug("tcp: close after write failure", "err", cerr)
