@@ -165,7 +165,7 @@ func (c *Conn) protocolError(err error) error {
 	if errors.As(err, &ce) && ce.Msg != "" {
 		msg = ce.Msg
 	}
-	c.terminate(err, code, msg, true)
+	c.terminate(err, code, msg, sendCloseFrame)
 	return c.readCause()
 }
 
@@ -179,11 +179,11 @@ func (c *Conn) readFailed(err error) error {
 	var ne net.Error
 	switch {
 	case errors.As(err, &wce):
-		c.terminate(&netcode.CloseError{Code: closeCode(wce.Code), Reason: wce.Reason}, 0, "", false)
+		c.terminate(&netcode.CloseError{Code: closeCode(wce.Code), Reason: wce.Reason}, 0, "", skipCloseFrame)
 	case c.broken.Load() != nil:
-		c.terminate(*c.broken.Load(), 0, "", false)
+		c.terminate(*c.broken.Load(), 0, "", skipCloseFrame)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed), errors.As(err, &ne):
-		c.terminate(fmt.Errorf("%w: peer ended the connection without a close: %w", netcode.ErrClosed, err), 0, "", false)
+		c.terminate(fmt.Errorf("%w: peer ended the connection without a close: %w", netcode.ErrClosed, err), 0, "", skipCloseFrame)
 	default:
 		// What the WebSocket library refused: bytes after the upgrade
 		// that are no WebSocket frame, an unmasked client frame, a bad
@@ -191,7 +191,7 @@ func (c *Conn) readFailed(err error) error {
 		c.drop(netcode.DropMalformed)
 		c.log.Debug("ws: websocket protocol error from peer", "remote", c.remote, "err", err)
 		c.terminate(&netcode.CodedError{Code: netcode.CodeBadFrame, Msg: "ws: websocket protocol error", Err: err},
-			netcode.CodeBadFrame, "websocket protocol error", true)
+			netcode.CodeBadFrame, "websocket protocol error", sendCloseFrame)
 	}
 	return c.readCause()
 }
@@ -305,14 +305,14 @@ func (c *Conn) run() {
 		if c.handshakeBy > 0 && !c.first.Load() && now >= c.handshakeBy {
 			err := &netcode.CodedError{Code: netcode.CodeHandshakeTimeout,
 				Msg: fmt.Sprintf("ws: no first message within %v", c.cfg.HandshakeTimeout), Err: netcode.ErrHandshake}
-			c.terminate(err, netcode.CodeHandshakeTimeout, "handshake timeout", true)
+			c.terminate(err, netcode.CodeHandshakeTimeout, "handshake timeout", sendCloseFrame)
 			return
 		}
 		by := c.readBy.Load()
 		if by > 0 && now >= by {
 			err := &netcode.CodedError{Code: netcode.CodeIdleTimeout,
 				Msg: fmt.Sprintf("ws: nothing received for %v", c.cfg.IdleTimeout), Err: netcode.ErrIdleTimeout}
-			c.terminate(err, netcode.CodeIdleTimeout, "idle timeout", true)
+			c.terminate(err, netcode.CodeIdleTimeout, "idle timeout", sendCloseFrame)
 			return
 		}
 		next := interval
@@ -325,7 +325,7 @@ func (c *Conn) run() {
 			c.wmu.Unlock()
 			if err != nil {
 				if p := c.broken.Load(); p != nil {
-					c.terminate(*p, 0, "", false) // nobody may be reading to notice
+					c.terminate(*p, 0, "", skipCloseFrame) // nobody may be reading to notice
 				}
 				return // closed: by terminate, here or elsewhere
 			}
@@ -344,16 +344,24 @@ func (c *Conn) run() {
 // close handshake is bounded by 250 ms), closes the socket and waits for
 // the Conn's goroutine. Idempotent: later calls return nil.
 func (c *Conn) Close(code netcode.Code, reason string) error {
-	c.terminate(netcode.ErrClosed, code, reason, true)
+	c.terminate(netcode.ErrClosed, code, reason, sendCloseFrame)
 	<-c.finished
 	return nil
 }
 
+// closeFrame says whether terminate sends a close frame.
+type closeFrame uint8
+
+const (
+	skipCloseFrame closeFrame = iota // the peer closed or the stream is gone: nothing to send
+	sendCloseFrame                   // send one if the stream is still sound
+)
+
 // terminate closes the Conn once: cause is what ReadMessage reports from
-// now on; when send is set and the stream is sound, a close frame with
-// code and reason goes out first. It does not wait for run (which may be
-// its caller); Close does.
-func (c *Conn) terminate(cause error, code netcode.Code, reason string, send bool) {
+// now on; with sendCloseFrame and a sound stream, a close frame with code
+// and reason goes out first. It does not wait for run (which may be its
+// caller); Close does.
+func (c *Conn) terminate(cause error, code netcode.Code, reason string, send closeFrame) {
 	c.mu.Lock()
 	if c.closed.Load() {
 		c.mu.Unlock()
@@ -369,10 +377,10 @@ func (c *Conn) terminate(cause error, code netcode.Code, reason string, send boo
 	}
 	c.wmu.Lock()
 	if err := c.nc.SetDeadline(time.Now().Add(closeTimeout)); err != nil {
-		send = false
+		send = skipCloseFrame
 	}
 	var err error
-	if send && c.broken.Load() == nil {
+	if send == sendCloseFrame && c.broken.Load() == nil {
 		err = c.ws.Close(statusOf(code), netcode.TruncateUTF8(reason, MaxCloseReason))
 	} else {
 		err = c.ws.CloseNow()
