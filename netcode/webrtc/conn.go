@@ -36,9 +36,9 @@ type Conn struct {
 	nOpen      int
 	opened     chan struct{} // closed once both channels are detached
 
-	mu          sync.Mutex // guards cause and the close fields below; closes killed
-	cause       error      // what ReadMessage reports once closed
-	sendClose   bool       // teardown sends a close message
+	mu          sync.Mutex  // guards cause and the close fields below; closes killed
+	cause       error       // what ReadMessage reports once closed
+	sendClose   closeNotice // whether teardown sends a close message
 	closeCode   netcode.Code
 	closeReason string
 	closed      atomic.Bool   // set with cause
@@ -104,14 +104,14 @@ func newConn(pc *pion.PeerConnection, relDC, unrelDC *pion.DataChannel, cfg Conf
 		if c.isOpen() { // no close message: pion sends nothing once ICE has failed
 			c.fail(&netcode.CodedError{Code: netcode.CodeIdleTimeout,
 				Msg: fmt.Sprintf("webrtc: nothing received for %v", cfg.IdleTimeout), Err: netcode.ErrIdleTimeout},
-				false, 0, "")
+				silent, 0, "")
 			return
 		}
-		c.fail(fmt.Errorf("%w: webrtc: ICE failed", netcode.ErrHandshake), false, 0, "")
+		c.fail(fmt.Errorf("%w: webrtc: ICE failed", netcode.ErrHandshake), silent, 0, "")
 	})
 	pc.OnConnectionStateChange(func(s pion.PeerConnectionState) {
 		if s == pion.PeerConnectionStateFailed && !c.isOpen() {
-			c.fail(fmt.Errorf("%w: webrtc: connection failed", netcode.ErrHandshake), false, 0, "")
+			c.fail(fmt.Errorf("%w: webrtc: connection failed", netcode.ErrHandshake), silent, 0, "")
 		}
 	})
 	pc.OnDataChannel(func(dc *pion.DataChannel) {
@@ -119,7 +119,7 @@ func newConn(pc *pion.PeerConnection, relDC, unrelDC *pion.DataChannel, cfg Conf
 		// is breaking the protocol (and each channel costs memory).
 		c.ctr.Drops[netcode.DropMalformed].Add(1)
 		c.fail(netcode.Errorf(netcode.CodeBadRequest, "webrtc: unexpected data channel %q", dc.Label()),
-			true, netcode.CodeBadRequest, "unexpected data channel")
+			tellPeer, netcode.CodeBadRequest, "unexpected data channel")
 	})
 	if wg != nil {
 		wg.Add(1)
@@ -140,7 +140,7 @@ func signal(ch chan struct{}) {
 func (c *Conn) channelOpen(dc *pion.DataChannel, dst *datachannel.ReadWriteCloser) {
 	rw, err := dc.Detach()
 	if err != nil {
-		c.fail(fmt.Errorf("%w: webrtc: detach %s: %w", netcode.ErrHandshake, dc.Label(), err), false, 0, "")
+		c.fail(fmt.Errorf("%w: webrtc: detach %s: %w", netcode.ErrHandshake, dc.Label(), err), silent, 0, "")
 		return
 	}
 	c.openMu.Lock()
@@ -180,22 +180,30 @@ func (c *Conn) run(wg *sync.WaitGroup) {
 		if c.ready != nil {
 			if err := c.ready(c); err != nil {
 				code := netcode.CodeOf(err)
-				c.fail(err, true, code, err.Error())
+				c.fail(err, tellPeer, code, err.Error())
 			}
 		}
 	case <-c.killed:
 		t.Stop()
 	case <-t.C:
-		c.fail(fmt.Errorf("%w: %w after %v", netcode.ErrHandshake, ErrConnectTimeout, c.cfg.ConnectTimeout), false, 0, "")
+		c.fail(fmt.Errorf("%w: %w after %v", netcode.ErrHandshake, ErrConnectTimeout, c.cfg.ConnectTimeout), silent, 0, "")
 	}
 	<-c.killed
 	c.teardown()
 }
 
+// closeNotice says whether fail's teardown sends the peer a close message.
+type closeNotice uint8
+
+const (
+	silent   closeNotice = iota // the peer closed or the connection failed: nothing to send
+	tellPeer                    // send a close message first, if the channel is open
+)
+
 // fail records the first cause and wakes the lifecycle goroutine. When
-// send is set, teardown tells the peer code and reason first. Safe from
-// any goroutine, pion's callbacks included; never blocks.
-func (c *Conn) fail(cause error, send bool, code netcode.Code, reason string) {
+// send is tellPeer, teardown tells the peer code and reason first. Safe
+// from any goroutine, pion's callbacks included; never blocks.
+func (c *Conn) fail(cause error, send closeNotice, code netcode.Code, reason string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cause != nil {
@@ -220,7 +228,7 @@ func (c *Conn) teardown() {
 	send, code, reason := c.sendClose, c.closeCode, c.closeReason
 	cause := c.cause
 	c.mu.Unlock()
-	if send && c.isOpen() {
+	if send == tellPeer && c.isOpen() {
 		c.sendCloseMessage(code, reason)
 	}
 	close(c.done)
@@ -286,7 +294,7 @@ func (c *Conn) readReliable() {
 				continue
 			}
 			close(c.peerDone)
-			c.fail(&netcode.CloseError{Code: code, Reason: reason}, false, 0, "")
+			c.fail(&netcode.CloseError{Code: code, Reason: reason}, silent, 0, "")
 			return
 		}
 		c.ctr.MsgsRecv.Add(1)
@@ -331,10 +339,10 @@ func (c *Conn) readFailed(err error) {
 		// SCTP keeps the message queued: the Conn cannot go on.
 		c.ctr.Drops[netcode.DropTooLarge].Add(1)
 		c.fail(netcode.Errorf(netcode.CodeFrameTooLarge, "webrtc: message above %d bytes", c.cfg.MaxMessageSize),
-			true, netcode.CodeFrameTooLarge, "message too large")
+			tellPeer, netcode.CodeFrameTooLarge, "message too large")
 		return
 	}
-	c.fail(fmt.Errorf("%w: webrtc: %w", netcode.ErrClosed, err), false, 0, "")
+	c.fail(fmt.Errorf("%w: webrtc: %w", netcode.ErrClosed, err), silent, 0, "")
 }
 
 // readUnreliable reads the unreliable channel and queues fresh messages.
@@ -501,7 +509,7 @@ func (c *Conn) writeFailed(err error) error {
 // acknowledgement), closes the PeerConnection and waits for its
 // goroutines. Idempotent: later calls return nil.
 func (c *Conn) Close(code netcode.Code, reason string) error {
-	c.fail(netcode.ErrClosed, true, code, reason)
+	c.fail(netcode.ErrClosed, tellPeer, code, reason)
 	<-c.shutDone
 	return nil
 }

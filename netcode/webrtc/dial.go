@@ -67,7 +67,7 @@ func Dial(ctx context.Context, d Dialer) (*Conn, error) {
 		return nil
 	}, nil, nil)
 	fail := func(err error) (*Conn, error) {
-		c.fail(err, false, 0, "")
+		c.fail(err, silent, 0, "")
 		<-c.shutDone
 		return nil, err
 	}

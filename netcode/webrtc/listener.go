@@ -266,7 +266,7 @@ func (l *Listener) answer(ctx context.Context, offer string, remote net.Addr, un
 	l.mu.Unlock()
 
 	fail := func(err error) (*Conn, string, error) {
-		c.fail(err, false, 0, "")
+		c.fail(err, silent, 0, "")
 		return c, "", err
 	}
 	if err := pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeOffer, SDP: offer}); err != nil {
@@ -451,14 +451,14 @@ func (l *Listener) Close() error {
 	for {
 		select {
 		case c := <-l.backlog:
-			c.fail(netcode.ErrClosed, true, netcode.CodeServerShutdown, "listener closed")
+			c.fail(netcode.ErrClosed, tellPeer, netcode.CodeServerShutdown, "listener closed")
 			continue
 		default:
 		}
 		break
 	}
 	for _, c := range unopened {
-		c.fail(fmt.Errorf("%w: webrtc: the listener closed", netcode.ErrClosed), false, 0, "")
+		c.fail(fmt.Errorf("%w: webrtc: the listener closed", netcode.ErrClosed), silent, 0, "")
 	}
 	if empty {
 		l.closeMux()
@@ -478,7 +478,7 @@ func (l *Listener) Shutdown(ctx context.Context) error {
 	}
 	l.mu.Unlock()
 	for _, c := range conns {
-		c.fail(netcode.ErrClosed, true, netcode.CodeServerShutdown, "server shutdown")
+		c.fail(netcode.ErrClosed, tellPeer, netcode.CodeServerShutdown, "server shutdown")
 	}
 	waited := make(chan struct{})
 	go func() { // owned here: ends when the lifecycles end, which fail guarantees
