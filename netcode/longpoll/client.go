@@ -160,18 +160,18 @@ func (c *clientConn) ReadMessage() (netcode.Channel, []byte, error) { return c.r
 // WriteMessage queues a frame for the sender.
 func (c *clientConn) WriteMessage(ch netcode.Channel, p []byte) error {
 	return c.writeMessage(ch, p, func(err error) {
-		c.shutdown(err, false, netcode.CodeOf(err), err.Error())
+		c.shutdown(err, peerClose, netcode.CodeOf(err), err.Error())
 	})
 }
 
 // Close sends a close record (best effort, bounded by 500 ms), ends both
 // goroutines and releases the HTTP connections. Idempotent.
 func (c *clientConn) Close(code netcode.Code, reason string) error {
-	c.shutdown(netcode.ErrClosed, true, code, reason)
+	c.shutdown(netcode.ErrClosed, localClose, code, reason)
 	return nil
 }
 
-func (c *clientConn) shutdown(cause error, local bool, code netcode.Code, reason string) {
+func (c *clientConn) shutdown(cause error, local closer, code netcode.Code, reason string) {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
 		if c.closeLocked(cause, local) {
@@ -199,7 +199,7 @@ func (c *clientConn) shutdown(cause error, local bool, code netcode.Code, reason
 // failLocked ends the session for err without telling the server (it
 // refused us, vanished, or broke the protocol). The caller holds mu.
 func (c *clientConn) failLocked(err error) {
-	c.closeLocked(err, false)
+	c.closeLocked(err, peerClose)
 }
 
 func (c *clientConn) fail(err error) {
@@ -261,7 +261,7 @@ func (c *clientConn) pollLoop() {
 		}
 		ce := c.deliverLocked(fresh)
 		if ce != nil {
-			c.closeLocked(ce, false)
+			c.closeLocked(ce, peerClose)
 		}
 		c.mu.Unlock()
 		clear(recs)

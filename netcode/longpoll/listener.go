@@ -162,7 +162,7 @@ func (l *Listener) Close() error {
 		for {
 			select {
 			case s := <-l.backlog:
-				s.closeServer(netcode.ErrClosed, true, netcode.CodeServerShutdown, "server shutting down")
+				s.closeServer(netcode.ErrClosed, localClose, netcode.CodeServerShutdown, "server shutting down")
 				l.unpendLocked(s) // it lingers for its close record
 				continue
 			default:
@@ -190,7 +190,7 @@ func (l *Listener) Shutdown(ctx context.Context) error {
 	clear(l.perIP)
 	l.mu.Unlock()
 	for _, s := range left {
-		s.closeServer(netcode.ErrClosed, true, netcode.CodeServerShutdown, "server shutting down")
+		s.closeServer(netcode.ErrClosed, localClose, netcode.CodeServerShutdown, "server shutting down")
 	}
 	l.quitOnce.Do(func() { close(l.quit) })
 	done := make(chan struct{})
@@ -459,7 +459,7 @@ func (l *Listener) handleSend(w http.ResponseWriter, r *http.Request) {
 	}
 	ce := s.deliverLocked(fresh)
 	if ce != nil {
-		s.closeLocked(ce, false)
+		s.closeLocked(ce, peerClose)
 	}
 	ourAck := s.in.ack()
 	s.mu.Unlock()
@@ -589,7 +589,7 @@ func (l *Listener) handleDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.closeLocked(&netcode.CloseError{Code: netcode.Code(code), Reason: reason}, false)
+	s.closeLocked(&netcode.CloseError{Code: netcode.Code(code), Reason: reason}, peerClose)
 	s.mu.Unlock()
 	l.remove(s)
 	w.WriteHeader(http.StatusNoContent)

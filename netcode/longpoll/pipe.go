@@ -31,10 +31,10 @@ type pipe struct {
 	// inqBytes is the body bytes in inq[head:].
 	inqBytes int
 	// closed is set once; cause is what ReadMessage returns after the
-	// frames still queued (at once after a local Close: local).
-	closed bool
-	local  bool
-	cause  error
+	// frames still queued (at once after a localClose: closedBy).
+	closed   bool
+	closedBy closer
+	cause    error
 
 	// readable wakes the one ReadMessage caller (coalesced, capacity 1).
 	readable chan struct{}
@@ -77,7 +77,7 @@ func (p *pipe) wakeReader() {
 func (p *pipe) readMessage() (netcode.Channel, []byte, error) {
 	for {
 		p.mu.Lock()
-		if p.head < len(p.inq) && !p.local {
+		if p.head < len(p.inq) && p.closedBy != localClose {
 			r := p.inq[p.head]
 			p.inq[p.head] = inRec{}
 			p.head++
@@ -144,14 +144,23 @@ func dataBytes(recs []record) (frames, n int) {
 	return frames, n
 }
 
+// closer says who closed a pipe, which decides whether ReadMessage still
+// returns the frames received before the close.
+type closer uint8
+
+const (
+	peerClose  closer = iota // the peer, a protocol error or a timeout: queued frames are still read
+	localClose               // the Conn's owner (or the listener) closed it: ReadMessage ends at once
+)
+
 // closeLocked marks the pipe closed with cause (once) and wakes everyone
 // waiting on it. It reports whether this call closed it. The caller
 // holds mu.
-func (p *pipe) closeLocked(cause error, local bool) bool {
+func (p *pipe) closeLocked(cause error, local closer) bool {
 	if p.closed {
 		return false
 	}
-	p.closed, p.local, p.cause = true, local, cause
+	p.closed, p.closedBy, p.cause = true, local, cause
 	broadcast(&p.changed)
 	broadcast(&p.space)
 	p.wakeReader()

@@ -65,7 +65,7 @@ func (s *session) expired(now time.Time) bool {
 	if s.active > 0 || now.Sub(s.lastSeen) < s.lim.IdleTimeout {
 		return false
 	}
-	s.closeLocked(idleError(s.lim.IdleTimeout), false)
+	s.closeLocked(idleError(s.lim.IdleTimeout), peerClose)
 	s.l.stats.idle.Add(1)
 	return true
 }
@@ -80,7 +80,7 @@ func (s *session) ReadMessage() (netcode.Channel, []byte, error) { return s.read
 func (s *session) WriteMessage(ch netcode.Channel, p []byte) error {
 	return s.writeMessage(ch, p, func(err error) {
 		s.l.stats.slow.Add(1)
-		s.closeServer(err, false, netcode.CodeOf(err), err.Error())
+		s.closeServer(err, peerClose, netcode.CodeOf(err), err.Error())
 	})
 }
 
@@ -88,13 +88,14 @@ func (s *session) WriteMessage(ch netcode.Channel, p []byte) error {
 // fetch) and ends the session; ReadMessage returns netcode.ErrClosed.
 // Idempotent.
 func (s *session) Close(code netcode.Code, reason string) error {
-	s.closeServer(netcode.ErrClosed, true, code, reason)
+	s.closeServer(netcode.ErrClosed, localClose, code, reason)
 	return nil
 }
 
 // closeServer closes the session from the server's side with cause
-// (local: by the Conn's owner), leaving a close record for the client.
-func (s *session) closeServer(cause error, local bool, code netcode.Code, reason string) {
+// (localClose: by the Conn's owner or the listener), leaving a close
+// record for the client.
+func (s *session) closeServer(cause error, local closer, code netcode.Code, reason string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.closeLocked(cause, local) {
@@ -110,7 +111,7 @@ func (s *session) closeServer(cause error, local bool, code netcode.Code, reason
 // requests; the request's answer carries the code.
 func (s *session) fail(err error) {
 	s.mu.Lock()
-	s.closeLocked(err, false)
+	s.closeLocked(err, peerClose)
 	s.mu.Unlock()
 	s.l.remove(s)
 }
