@@ -1,11 +1,19 @@
 package webrtc
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/conntest"
@@ -133,6 +141,76 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 				_ = c.Close(netcode.CodeOK, "")
 			}
 		}()
+	}
+}
+
+// BenchmarkIdleServerSessionMemory is the server's side alone: a child
+// process (this test binary, as TestIdleDialerHelper) dials n idle
+// sessions, and the heap and stacks the server holds for them are
+// reported per session.
+func BenchmarkIdleServerSessionMemory(b *testing.B) {
+	const n = 100
+	for b.Loop() {
+		func() {
+			s := listenT(b, Config{MaxMessageSize: 16 << 10}, netcode.Env{}, nil)
+			heap0, stack0 := inUse()
+			g0 := runtime.NumGoroutine()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestIdleDialerHelper$")
+			cmd.Env = append(os.Environ(), dialerHelperEnv+"="+s.url, fmt.Sprintf("%s_N=%d", dialerHelperEnv, n))
+			stdin, err := cmd.StdinPipe()
+			require.NoError(b, err)
+			stdout, err := cmd.StdoutPipe()
+			require.NoError(b, err)
+			cmd.Stderr = os.Stderr
+			require.NoError(b, cmd.Start())
+			defer func() {
+				_ = stdin.Close() // the helper closes its sessions and exits
+				require.NoError(b, cmd.Wait())
+			}()
+			conns := make([]*Conn, 0, n)
+			for range n {
+				c, err := s.l.AcceptWebRTC()
+				require.NoError(b, err)
+				conns = append(conns, c)
+			}
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			require.NoError(b, err)
+			require.Equal(b, "ready\n", line)
+			time.Sleep(2 * time.Second) // let handshake garbage and buffers settle into the idle state
+			heap1, stack1 := inUse()
+			b.ReportMetric(float64(heap1+stack1-heap0-stack0)/n/1024, "KB/session")
+			b.ReportMetric(float64(heap1-heap0)/n/1024, "heap-KB/session")
+			b.ReportMetric(float64(stack1-stack0)/n/1024, "stack-KB/session")
+			b.ReportMetric(float64(runtime.NumGoroutine()-g0)/n, "goroutines/session")
+			for _, c := range conns {
+				_ = c.Close(netcode.CodeOK, "")
+			}
+		}()
+	}
+}
+
+const dialerHelperEnv = "TICKWIRE_WEBRTC_DIALER_URL"
+
+// TestIdleDialerHelper is BenchmarkIdleServerSessionMemory's child: it
+// dials $TICKWIRE_WEBRTC_DIALER_URL_N sessions, prints "ready", and closes
+// them when its stdin ends. Skipped unless the benchmark runs it.
+func TestIdleDialerHelper(t *testing.T) {
+	url := os.Getenv(dialerHelperEnv)
+	if url == "" {
+		t.Skip("run by BenchmarkIdleServerSessionMemory")
+	}
+	n, err := strconv.Atoi(os.Getenv(dialerHelperEnv + "_N"))
+	require.NoError(t, err)
+	conns := make([]*Conn, 0, n)
+	for range n {
+		c, err := dialT(t, url, Config{MaxMessageSize: 16 << 10})
+		require.NoError(t, err)
+		conns = append(conns, c)
+	}
+	fmt.Println("ready")
+	_, _ = io.Copy(io.Discard, os.Stdin) // until the benchmark is done
+	for _, c := range conns {
+		_ = c.Close(netcode.CodeOK, "")
 	}
 }
 

@@ -49,7 +49,7 @@ func Dial(ctx context.Context, d Dialer) (*Conn, error) {
 		se.SetNetworkTypes([]pion.NetworkType{pion.NetworkTypeUDP4})
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	}
-	pc, err := pion.NewAPI(pion.WithSettingEngine(se)).NewPeerConnection(pion.Configuration{})
+	pc, err := newAPI(se).NewPeerConnection(pion.Configuration{})
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: new peer connection: %w", err)
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
 	pion "github.com/pion/webrtc/v4"
 
 	"github.com/tickwire/tickwire/netcode"
@@ -119,9 +120,18 @@ func listen(sock net.PacketConn, cfg Config, env netcode.Env) (*Listener, error)
 			return nil, fmt.Errorf("%w: PublicIPs: %w", ErrBadConfig, err)
 		}
 	}
-	l.api = pion.NewAPI(pion.WithSettingEngine(se))
+	l.api = newAPI(se)
 	env.HTTP.Handle("POST "+OfferPath, http.HandlerFunc(l.serveOffer))
 	return l, nil
+}
+
+// newAPI is a pion API for data channels only: no codecs and no
+// interceptors. pion's defaults (NACK, RTCP reports, TWCC) would start
+// four goroutines and hold their buffers in every PeerConnection, for
+// media this transport never carries.
+func newAPI(se pion.SettingEngine) *pion.API {
+	return pion.NewAPI(pion.WithSettingEngine(se), pion.WithMediaEngine(&pion.MediaEngine{}),
+		pion.WithInterceptorRegistry(&interceptor.Registry{}))
 }
 
 // settingEngine is the pion configuration both ends share.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -173,4 +174,16 @@ func TestUnreliableNotRetransmitted(t *testing.T) {
 			require.FailNow(t, "no unreliable message after the reliable one", "reliable seen %v", reliableSeen)
 		}
 	}
+}
+
+// A session runs no media interceptors (NACK, RTCP reports, TWCC): each
+// would be a goroutine and buffers per PeerConnection for nothing.
+func TestNoMediaInterceptors(t *testing.T) {
+	c, srv, _ := pair(t, Config{})
+	require.NoError(t, c.WriteMessage(netcode.Reliable, []byte("x")))
+	_, _, err := srv.ReadMessage()
+	require.NoError(t, err)
+	buf := make([]byte, 1<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	require.NotContains(t, stacks, "github.com/pion/interceptor/")
 }
