@@ -488,8 +488,10 @@ func TestClientIdleWhenServerGone(t *testing.T) {
 	c := s.dial(t, cfg)
 	in := conntest.Pump(t, c)
 	s.accept(t)
+	// Refuse new connections first, then cut the open ones: the other way
+	// round a poll may reconnect in between and keep the session alive.
+	s.srv.Listener.Close()
 	s.srv.CloseClientConnections()
-	s.srv.Listener.Close() // new connections are refused from now on
 	m := conntest.Recv(t, in, waitFor)
 	require.ErrorIs(t, m.Err, netcode.ErrIdleTimeout)
 }
