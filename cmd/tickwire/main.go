@@ -23,6 +23,7 @@ import (
 
 	"github.com/tickwire/tickwire/engine"
 	"github.com/tickwire/tickwire/engine/store"
+	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/netcode/longpoll"
 	"github.com/tickwire/tickwire/netcode/tcp"
@@ -135,50 +136,35 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 		return options{}, fmt.Errorf("-idle-timeout %v must exceed -heartbeat %v", it, hb)
 	}
 	o.srv = server.Config{HTTPAddr: *httpAddr, DataDir: *dataDir}
-	// The transports this binary serves: one line each.
-	if *kcpAddr != off {
-		o.srv.Transports = append(o.srv.Transports, &kcp.Transport{Addr: *kcpAddr})
+	wsOnly, err := onOff("-ws", *wsOn)
+	if err != nil {
+		return options{}, err
 	}
-	if *tcpAddr != off {
-		o.srv.Transports = append(o.srv.Transports, &tcp.Transport{Addr: *tcpAddr})
+	lpOnly, err := onOff("-longpoll", *longPoll)
+	if err != nil {
+		return options{}, err
 	}
-	if *rtcAddr != off {
-		if *httpAddr == off {
-			return options{}, errors.New("-webrtc needs the HTTP server for its offers: give -http an address or -webrtc off")
+	// The transports this binary serves: one line each. Those over HTTP
+	// need the HTTP server.
+	for _, t := range []struct {
+		flag string
+		on   bool
+		http bool
+		t    netcode.Transport
+	}{
+		{"-kcp", *kcpAddr != off, false, &kcp.Transport{Addr: *kcpAddr}},
+		{"-tcp", *tcpAddr != off, false, &tcp.Transport{Addr: *tcpAddr}},
+		{"-webrtc", *rtcAddr != off, true, &webrtc.Transport{Addr: *rtcAddr, Config: webrtc.Config{PublicIPs: list(*rtcPublic)}}},
+		{"-ws", wsOnly, true, &ws.Transport{Config: ws.Config{AllowedOrigins: list(*wsOrigins)}}},
+		{"-longpoll", lpOnly, true, &longpoll.Transport{}},
+	} {
+		switch {
+		case !t.on:
+		case t.http && *httpAddr == off:
+			return options{}, fmt.Errorf("%s needs the HTTP server: give -http an address or %s off", t.flag, t.flag)
+		default:
+			o.srv.Transports = append(o.srv.Transports, t.t)
 		}
-		t := &webrtc.Transport{Addr: *rtcAddr}
-		for _, ip := range strings.Split(*rtcPublic, ",") {
-			if ip = strings.TrimSpace(ip); ip != "" {
-				t.Config.PublicIPs = append(t.Config.PublicIPs, ip)
-			}
-		}
-		o.srv.Transports = append(o.srv.Transports, t)
-	}
-	switch *wsOn {
-	case "on":
-		if *httpAddr == off {
-			return options{}, errors.New("-ws on needs the HTTP server: give -http an address or -ws off")
-		}
-		t := &ws.Transport{}
-		for _, o := range strings.Split(*wsOrigins, ",") {
-			if o = strings.TrimSpace(o); o != "" {
-				t.Config.AllowedOrigins = append(t.Config.AllowedOrigins, o)
-			}
-		}
-		o.srv.Transports = append(o.srv.Transports, t)
-	case off:
-	default:
-		return options{}, fmt.Errorf("-ws: %q is not on or off", *wsOn)
-	}
-	switch *longPoll {
-	case "on":
-		if *httpAddr == off {
-			return options{}, errors.New("-longpoll on needs the HTTP server: give -http an address or -longpoll off")
-		}
-		o.srv.Transports = append(o.srv.Transports, &longpoll.Transport{})
-	case off:
-	default:
-		return options{}, fmt.Errorf("-longpoll: %q is not on or off", *longPoll)
 	}
 	if *tokenKey != "" {
 		o.srv.Engine.TokenKey = []byte(*tokenKey)
@@ -199,10 +185,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 		return options{}, fmt.Errorf("-admin-token: %d bytes, want at least 16", len(*adminToken))
 	}
 	o.srv.Engine.AdminToken = *adminToken
-	for _, c := range strings.Split(*trusted, ",") {
-		if c = strings.TrimSpace(c); c == "" {
-			continue
-		}
+	for _, c := range list(*trusted) {
 		p, err := netip.ParsePrefix(c)
 		if err != nil {
 			return options{}, fmt.Errorf("-trusted-proxies: %w", err)
@@ -226,6 +209,29 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 		o.shutdownTimeout = 10 * time.Second
 	}
 	return o, nil
+}
+
+// onOff reads an "on"/"off" flag.
+func onOff(name, v string) (bool, error) {
+	switch v {
+	case "on":
+		return true, nil
+	case off:
+		return false, nil
+	}
+	return false, fmt.Errorf("%s: %q is not on or off", name, v)
+}
+
+// list splits a comma-separated flag, trimming blanks and dropping empty
+// items.
+func list(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // envInt and envDuration read a numeric default from the environment; an
