@@ -132,3 +132,21 @@ func (env Env) Configure(heartbeat, idle *time.Duration, logger **slog.Logger, m
 type Shutdowner interface {
 	Shutdown(ctx context.Context) error
 }
+
+// AsListener returns a transport constructor's result as the interface:
+// nil (not a nil pointer in a non-nil interface) when err is set.
+func AsListener[L Listener](l L, err error) (Listener, error) {
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// AsConn returns a dial or accept result as the interface: nil (not a nil
+// pointer in a non-nil interface) when err is set.
+func AsConn[C Conn](c C, err error) (Conn, error) {
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}

@@ -1,34 +1,27 @@
 package netcode
 
 import (
-	"log/slog"
+	"errors"
+	"net"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-func TestEnvConfigure(t *testing.T) {
-	log := slog.New(slog.DiscardHandler)
-	env := Env{Logger: log, HeartbeatInterval: time.Second, IdleTimeout: 10 * time.Second, MaxMessageSize: 16384}
+type nopListener struct{}
 
-	var hb, idle time.Duration
-	var l *slog.Logger
-	size := 0
-	require.NoError(t, env.Configure(&hb, &idle, &l, &size))
-	assert.Equal(t, time.Second, hb)
-	assert.Equal(t, 10*time.Second, idle)
-	assert.Same(t, log, l)
-	assert.Equal(t, 16384, size, "a zero limit takes the engine's")
+func (*nopListener) Accept() (Conn, error) { return nil, ErrClosed }
+func (*nopListener) Close() error          { return nil }
+func (*nopListener) Addr() net.Addr        { return &net.TCPAddr{} }
 
-	own := slog.New(slog.DiscardHandler)
-	hb, idle, l, size = 0, 0, own, 1000
-	require.NoError(t, env.Configure(&hb, &idle, &l, &size))
-	assert.Same(t, own, l, "a logger set is kept")
-	assert.Equal(t, 1000, size, "a limit set is kept")
-	require.NoError(t, env.Configure(&hb, &idle, &l, nil), "nil: the transport keeps its own limit")
-
-	hb = 2 * time.Second
-	require.Error(t, env.Configure(&hb, &idle, &l, nil), "a heartbeat other than the engine's")
+// A constructor's typed nil on error must not become a non-nil interface.
+func TestAsListenerAndAsConnNilOnError(t *testing.T) {
+	boom := errors.New("boom")
+	l, err := AsListener((*nopListener)(nil), boom)
+	require.ErrorIs(t, err, boom)
+	assert.True(t, l == nil, "a nil interface, not a nil *nopListener inside one")
+	l, err = AsListener(&nopListener{}, nil)
+	require.NoError(t, err)
+	assert.NotNil(t, l)
 }

@@ -35,7 +35,7 @@ func (t *Transport) Listen(env netcode.Env) (netcode.Listener, error) {
 	if addr == "" {
 		addr = DefaultAddr
 	}
-	return Listen(addr, cfg)
+	return netcode.AsListener(Listen(addr, cfg))
 }
 
 // Dialer dials a KCP server: its Dial is what a client SDK takes as its
@@ -47,9 +47,5 @@ type Dialer struct {
 
 // Dial connects and completes the handshake.
 func (d Dialer) Dial(ctx context.Context) (netcode.Conn, error) {
-	c, err := Dial(ctx, d.Addr, d.Config)
-	if err != nil {
-		return nil, err // a nil interface, not a nil *Conn
-	}
-	return c, nil
+	return netcode.AsConn(Dial(ctx, d.Addr, d.Config))
 }

@@ -76,11 +76,7 @@ type clientConn struct {
 
 // Dial opens a session.
 func (d Dialer) Dial(ctx context.Context) (netcode.Conn, error) {
-	c, err := d.dial(ctx)
-	if err != nil {
-		return nil, err // a nil interface, not a nil *clientConn
-	}
-	return c, nil
+	return netcode.AsConn(d.dial(ctx))
 }
 
 func (d Dialer) dial(ctx context.Context) (*clientConn, error) {

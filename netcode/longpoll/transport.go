@@ -29,9 +29,5 @@ func (t *Transport) Listen(env netcode.Env) (netcode.Listener, error) {
 	if err := env.Configure(&cfg.HeartbeatInterval, &cfg.IdleTimeout, &cfg.Logger, &cfg.MaxMessageSize); err != nil {
 		return nil, err
 	}
-	l, err := Listen(env.HTTP, env, cfg)
-	if err != nil {
-		return nil, err // a nil interface, not a nil *Listener
-	}
-	return l, nil
+	return netcode.AsListener(Listen(env.HTTP, env, cfg))
 }

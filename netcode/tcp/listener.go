@@ -45,11 +45,7 @@ func Listen(addr string, cfg Config) (*Listener, error) {
 // layer: the session's Hello frame is the first message. After Close it
 // returns netcode.ErrClosed.
 func (l *Listener) Accept() (netcode.Conn, error) {
-	c, err := l.AcceptTCP()
-	if err != nil {
-		return nil, err // a nil interface, not a nil *Conn
-	}
-	return c, nil
+	return netcode.AsConn(l.AcceptTCP())
 }
 
 // AcceptTCP is Accept returning the concrete type.

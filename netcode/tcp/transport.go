@@ -34,7 +34,7 @@ func (t *Transport) Listen(env netcode.Env) (netcode.Listener, error) {
 	if addr == "" {
 		addr = DefaultAddr
 	}
-	return Listen(addr, cfg)
+	return netcode.AsListener(Listen(addr, cfg))
 }
 
 // Dialer dials a framed-TCP server: its Dial is what a client SDK takes as
@@ -46,9 +46,5 @@ type Dialer struct {
 
 // Dial connects.
 func (d Dialer) Dial(ctx context.Context) (netcode.Conn, error) {
-	c, err := Dial(ctx, d.Addr, d.Config)
-	if err != nil {
-		return nil, err // a nil interface, not a nil *Conn
-	}
-	return c, nil
+	return netcode.AsConn(Dial(ctx, d.Addr, d.Config))
 }

@@ -36,11 +36,7 @@ func (t *Transport) Name() string { return transportName }
 
 // Listen opens the UDP port and mounts POST /v1/rtc/offer on env.HTTP.
 func (t *Transport) Listen(env netcode.Env) (netcode.Listener, error) {
-	l, err := t.listen(env)
-	if err != nil {
-		return nil, err // a nil interface, not a nil *Listener
-	}
-	return l, nil
+	return netcode.AsListener(t.listen(env))
 }
 
 func (t *Transport) listen(env netcode.Env) (*Listener, error) {
@@ -93,9 +89,5 @@ type Dialer struct {
 // Dial posts an offer, applies the answer and waits until both data
 // channels are open.
 func (d Dialer) Dial(ctx context.Context) (netcode.Conn, error) {
-	c, err := Dial(ctx, d)
-	if err != nil {
-		return nil, err // a nil interface, not a nil *Conn
-	}
-	return c, nil
+	return netcode.AsConn(Dial(ctx, d))
 }

@@ -340,11 +340,7 @@ func (h *hijackCapture) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // this layer: the session's Hello is the first message. After Close it
 // returns netcode.ErrClosed.
 func (l *Listener) Accept() (netcode.Conn, error) {
-	c, err := l.AcceptWS()
-	if err != nil {
-		return nil, err // a nil interface, not a nil *Conn
-	}
-	return c, nil
+	return netcode.AsConn(l.AcceptWS())
 }
 
 // AcceptWS is Accept returning the concrete type.

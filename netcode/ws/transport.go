@@ -77,11 +77,7 @@ type Dialer struct {
 
 // Dial connects.
 func (d Dialer) Dial(ctx context.Context) (netcode.Conn, error) {
-	c, err := d.DialWS(ctx)
-	if err != nil {
-		return nil, err // a nil interface, not a nil *Conn
-	}
-	return c, nil
+	return netcode.AsConn(d.DialWS(ctx))
 }
 
 // Dial connects to url with cfg.
