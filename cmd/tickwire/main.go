@@ -95,6 +95,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	registerPerIP := fs.Int("registrations-per-ip", envInt(env, "TICKWIRE_REGISTRATIONS_PER_IP"), "registrations per client address per minute, 0 = default 10 (env TICKWIRE_REGISTRATIONS_PER_IP)")
 	rateGrace := fs.Duration("rate-limit-grace", envDuration(env, "TICKWIRE_RATE_LIMIT_GRACE"), "how long a session may keep sending above -max-frames-per-sec before it is closed with rate_limited, 0 = default 5s (env TICKWIRE_RATE_LIMIT_GRACE)")
 	maxInvites := fs.Int("max-pending-invites", envInt(env, "TICKWIRE_MAX_PENDING_INVITES"), "pending group invitations one user may hold, 0 = default 100 (env TICKWIRE_MAX_PENDING_INVITES)")
+	guestRevocations := fs.Int("max-guest-revocations", envInt(env, "TICKWIRE_MAX_GUEST_REVOCATIONS"), "logged-out guest tokens remembered (in memory) until they expire; past it a guest logout or refresh is refused with server_busy, 0 = default 100000 (env TICKWIRE_MAX_GUEST_REVOCATIONS)")
 	guestsPerIP := fs.Int("guests-per-ip", envInt(env, "TICKWIRE_GUESTS_PER_IP"), "guest tokens per client address per minute, 0 = default 10, -1 = no limit (env TICKWIRE_GUESTS_PER_IP)")
 	trusted := fs.String("trusted-proxies", env("TICKWIRE_TRUSTED_PROXIES", ""), "comma-separated CIDRs of load balancers whose X-Forwarded-For names the client (env TICKWIRE_TRUSTED_PROXIES)")
 	adminToken := fs.String("admin-token", env("TICKWIRE_ADMIN_TOKEN", ""), "bearer token for GET /v1/stats, at least 16 bytes; empty = endpoint off (prefer the env TICKWIRE_ADMIN_TOKEN: flags show in ps)")
@@ -121,7 +122,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	}
 	if *maxFrame < 0 || *maxFPS < -1 || *guestTTL < 0 || *shutdown < 0 || *heartbeat < 0 || *idle < 0 ||
 		*maxPerIP < -1 || *maxSessions < -1 || *maxRoomsPerUser < 0 || *maxRooms < 0 || *maxClientHz < 0 || *emptyTTL < 0 ||
-		*maxHashes < 0 || *hashQueue < -1 || *maxInvites < 0 || *guestsPerIP < -1 ||
+		*maxHashes < 0 || *hashQueue < -1 || *maxInvites < 0 || *guestsPerIP < -1 || *guestRevocations < 0 ||
 		*loginPerUser < 0 || *loginPerIP < 0 || *registerPerIP < 0 || *rateGrace < 0 {
 		return options{}, errors.New("limits and durations must not be negative")
 	}
@@ -198,6 +199,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	o.srv.Engine.RateLimitGrace = *rateGrace
 	o.srv.Accounts.MaxConcurrentHashes = *maxHashes
 	o.srv.Accounts.MaxHashQueue = *hashQueue
+	o.srv.Accounts.MaxGuestRevocations = *guestRevocations
 	o.srv.Social.MaxPendingInvites = *maxInvites
 	sync, err := store.ParseSynchronous(*syncMode)
 	if err != nil {

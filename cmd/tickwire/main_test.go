@@ -97,7 +97,7 @@ func TestParseLimits(t *testing.T) {
 		"-max-sessions-per-ip", "-1", "-max-sessions", "500", "-max-rooms-per-user", "3", "-max-rooms", "40",
 		"-max-client-tick-rate", "60", "-empty-room-ttl", "5s", "-sqlite-synchronous", "normal",
 		"-max-concurrent-hashes", "2", "-max-hash-queue", "-1", "-max-pending-invites", "7",
-		"-guests-per-ip", "-1", "-trusted-proxies", "10.0.0.0/8, 192.168.1.1/32",
+		"-guests-per-ip", "-1", "-max-guest-revocations", "50", "-trusted-proxies", "10.0.0.0/8, 192.168.1.1/32",
 		"-login-attempts-per-user", "3", "-login-attempts-per-ip", "9", "-registrations-per-ip", "4", "-rate-limit-grace", "2s",
 	}, envOf(map[string]string{"TICKWIRE_MAX_SESSIONS_PER_IP": "9"}), io.Discard)
 	require.NoError(t, err)
@@ -112,6 +112,7 @@ func TestParseLimits(t *testing.T) {
 	assert.Equal(t, -1, o.srv.Accounts.MaxHashQueue)
 	assert.Equal(t, 7, o.srv.Social.MaxPendingInvites)
 	assert.Equal(t, -1, o.srv.Engine.GuestsPerIP)
+	assert.Equal(t, 50, o.srv.Accounts.MaxGuestRevocations)
 	assert.Equal(t, 3, o.srv.Accounts.LoginAttemptsPerUser)
 	assert.Equal(t, 9, o.srv.Accounts.LoginAttemptsPerIP)
 	assert.Equal(t, 4, o.srv.Accounts.RegistrationsPerIP)
