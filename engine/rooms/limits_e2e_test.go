@@ -112,6 +112,40 @@ func TestRoomCreateLimitOverTheWire(t *testing.T) {
 	require.NoError(t, err, "the user's count was released")
 }
 
+// TestServerRoomLimitOverTheWire: once MaxRooms client-created rooms are
+// open, a create by a user far below its own limit gets
+// CodeRoomCreateLimit (counted as ServerLimit, not UserLimit) and stays
+// connected; the server stays healthy: the refused user joins an open
+// room and its inputs are broadcast.
+func TestServerRoomLimitOverTheWire(t *testing.T) {
+	srv := servertest.Start(t, server.Config{Rooms: rooms.Config{MaxRooms: 2}})
+	ctx := ctxT(t)
+	a := dial(t, srv, transportKCP, guestToken(t, srv, "a"))
+	b := dial(t, srv, transportTCP, guestToken(t, srv, "b"))
+	ar, err := a.CreateRoom(ctx, client.RoomOptions{Type: room.RelayType})
+	require.NoError(t, err)
+	_, err = b.CreateRoom(ctx, client.RoomOptions{Type: room.RelayType})
+	require.NoError(t, err)
+
+	late := dial(t, srv, transportTCP, guestToken(t, srv, "late"))
+	_, err = late.CreateRoom(ctx, client.RoomOptions{Type: room.RelayType})
+	assert.Equal(t, netcode.CodeRoomCreateLimit, netcode.CodeOf(err), "%v", err)
+	_, err = late.JoinOrCreateRoom(ctx, client.RoomOptions{Type: room.RelayType, Label: "fresh"})
+	assert.Equal(t, netcode.CodeRoomCreateLimit, netcode.CodeOf(err), "%v", err)
+	st := srv.Rooms().Stats()
+	assert.Equal(t, uint64(2), st.Refused.ServerLimit)
+	assert.Zero(t, st.Refused.UserLimit)
+	assert.Equal(t, 2, st.ClientRooms)
+
+	lr, err := late.JoinRoom(ctx, ar.ID())
+	require.NoError(t, err, "joining is not creating")
+	seq, err := lr.SendInput(netcode.Reliable, []byte("hi"))
+	require.NoError(t, err)
+	waitInput(t, a, ar, seq)
+	_, err = late.Ping(ctx)
+	require.NoError(t, err)
+}
+
 // TestRoomLabelsRefusedOverTheWire sends labels with a bidi override and a
 // zero-width space in raw frames: each is refused with CodeBadText and
 // the session stays usable.
