@@ -38,6 +38,7 @@ func TestE2EPendingInvitationsCapped(t *testing.T) {
 	err := oc.InviteToGroup(ctx, groups[2], bob.UserID)
 	require.Error(t, err)
 	assert.Equal(t, netcode.CodeSocialLimit, netcode.CodeOf(err), "the third pending invitation is refused")
+	assert.Equal(t, uint64(1), srv.Social().Stats().Refused.SocialLimit, "the refusal is counted")
 
 	_, err = oc.Ping(ctx)
 	require.NoError(t, err, "the inviter's session is healthy")
@@ -75,6 +76,7 @@ func TestE2EGroupListCutToFitAFrame(t *testing.T) {
 	all, err := ac.Groups(ctx)
 	require.NoError(t, err)
 	assert.Len(t, all, n, "the SDK follows the pages")
+	assert.GreaterOrEqual(t, srv.Social().Stats().ListsCut, uint64(2), "each cut page is counted")
 	_, err = ac.Ping(ctx)
 	require.NoError(t, err)
 }
