@@ -88,7 +88,7 @@ func newConn(e *endpoint, remote net.Addr, conv uint32, token uint64, ds, ps int
 		conv:   conv,
 		wake:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
-		red:    newRedundancy(e.cfg.Redundancy, now),
+		red:    newRedundancy(e.cfg.Redundancy),
 		uq:     make([][]byte, e.cfg.UnreliableQueue),
 		rbuf:   make([]byte, 4096),
 	}

@@ -1,6 +1,10 @@
 package kcp
 
-import "time"
+import (
+	"time"
+
+	"golang.org/x/time/rate"
+)
 
 // rxCounter is the receiving half of loss measurement: it counts the
 // datagrams heard from the peer and remembers the newest packet number.
@@ -22,7 +26,7 @@ func (r *rxCounter) observe(pn uint32) {
 // redundancy is the sending half, a sans-IO controller: it turns the
 // peer's cumulative receive reports into a smoothed loss rate, picks a
 // redundancy level with hysteresis, and meters redundant bytes against a
-// token bucket. Time is always passed in. Not safe for concurrent use;
+// token bucket (x/time/rate). Time is always passed in. Not safe for concurrent use;
 // the session guards it with a mutex.
 type redundancy struct {
 	cfg RedundancyConfig
@@ -36,16 +40,14 @@ type redundancy struct {
 	lastMax, lastCount uint32
 	accExp, accRecv    uint64
 
-	tokens     float64
-	lastRefill time.Time
+	budget *rate.Limiter // redundant bytes: BudgetBytesPerSec, burst a quarter of it
 }
 
-func newRedundancy(cfg RedundancyConfig, now time.Time) *redundancy {
+func newRedundancy(cfg RedundancyConfig) *redundancy {
 	r := &redundancy{
-		cfg:        cfg,
-		lastMax:    ^uint32(0), // packet numbers start at 0
-		lastRefill: now,
-		tokens:     float64(cfg.BudgetBytesPerSec) / 4,
+		cfg:     cfg,
+		lastMax: ^uint32(0), // packet numbers start at 0
+		budget:  rate.NewLimiter(rate.Limit(cfg.BudgetBytesPerSec), cfg.BudgetBytesPerSec/4),
 	}
 	// The starting level is a guess, not a measurement: changedAt stays
 	// zero so that the first sample may lower it without hold-down.
@@ -138,15 +140,5 @@ func (r *redundancy) tick(now time.Time) {
 // allow spends n bytes of redundancy budget, reporting whether a copy of
 // n bytes may be sent now.
 func (r *redundancy) allow(now time.Time, n int) bool {
-	rate := float64(r.cfg.BudgetBytesPerSec)
-	burst := rate / 4
-	if dt := now.Sub(r.lastRefill); dt > 0 {
-		r.tokens = min(burst, r.tokens+rate*dt.Seconds())
-		r.lastRefill = now
-	}
-	if r.tokens < float64(n) {
-		return false
-	}
-	r.tokens -= float64(n)
-	return true
+	return r.budget.AllowN(now, n)
 }

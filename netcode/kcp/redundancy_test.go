@@ -133,7 +133,7 @@ func TestRedundancyController(t *testing.T) {
 	cfg, err := Config{Redundancy: RedundancyConfig{HoldDown: time.Second, MinSamples: 100}}.populate()
 	require.NoError(t, err)
 	t0 := time.Unix(1000, 0)
-	r := newRedundancy(cfg.Redundancy, t0)
+	r := newRedundancy(cfg.Redundancy)
 	var hi, count uint32 = ^uint32(0), 0
 	report := func(at time.Duration, sent, recv uint32) {
 		hi += sent
@@ -165,13 +165,13 @@ func TestRedundancyController(t *testing.T) {
 	r.onReport(t0.Add(3*time.Second), hi, count)
 	assert.Equal(t, l, r.loss)
 
-	z := newRedundancy(RedundancyConfig{StartAtZero: true, MaxLevel: 2}, t0)
+	z := newRedundancy(RedundancyConfig{StartAtZero: true, MaxLevel: 2})
 	assert.Equal(t, 0, z.level)
-	off := newRedundancy(RedundancyConfig{Disabled: true, MaxLevel: 2}, t0)
+	off := newRedundancy(RedundancyConfig{Disabled: true, MaxLevel: 2})
 	assert.Equal(t, 0, off.level)
 
 	// Budget: 1000 B/s with a 250 B burst.
-	b := newRedundancy(RedundancyConfig{BudgetBytesPerSec: 1000}, t0)
+	b := newRedundancy(RedundancyConfig{BudgetBytesPerSec: 1000})
 	assert.True(t, b.allow(t0, 250))
 	assert.False(t, b.allow(t0, 1))
 	assert.False(t, b.allow(t0.Add(100*time.Millisecond), 101))
@@ -187,7 +187,7 @@ func TestRedundancyStartGuessDropsEarly(t *testing.T) {
 	require.NoError(t, err)
 	t0 := time.Unix(1000, 0)
 
-	clean := newRedundancy(cfg.Redundancy, t0)
+	clean := newRedundancy(cfg.Redundancy)
 	require.Equal(t, 1, clean.level)
 	clean.onReport(t0, 6, 7) // 7 of 7 datagrams (pn 0..6): under a quarter sample
 	assert.Equal(t, 1, clean.level, "7 datagrams are too few to judge")
@@ -195,7 +195,7 @@ func TestRedundancyStartGuessDropsEarly(t *testing.T) {
 	assert.Equal(t, 0, clean.level, "a clean quarter sample drops the guess")
 	assert.False(t, clean.haveLoss, "no loss estimate yet: the full sample still forms")
 
-	lossy := newRedundancy(cfg.Redundancy, t0)
+	lossy := newRedundancy(cfg.Redundancy)
 	lossy.onReport(t0, 9, 9) // 9 of 10
 	assert.Equal(t, 1, lossy.level, "a loss keeps the guess until a full sample")
 	lossy.onReport(t0, 31, 31) // 31 of 32: 3.1 % >= 2 %
@@ -210,7 +210,7 @@ func TestRedundancyHoldsUnderCongestion(t *testing.T) {
 	cfg, err := Config{Redundancy: RedundancyConfig{MinSamples: 10, StartAtZero: true}}.populate()
 	require.NoError(t, err)
 	t0 := time.Unix(1000, 0)
-	r := newRedundancy(cfg.Redundancy, t0)
+	r := newRedundancy(cfg.Redundancy)
 	r.setCongested(150*time.Millisecond, 2*time.Millisecond)
 	r.onReport(t0, 9, 8) // 20 % loss
 	assert.Equal(t, 0, r.level, "congestion loss adds no copies")
