@@ -2,6 +2,7 @@ package webrtc
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -399,3 +400,43 @@ func TestConfig(t *testing.T) {
 }
 
 var _ = pion.NewAPI
+
+// Datagrams on the shared UDP port that belong to no session (junk, a
+// STUN check for an unknown ufrag) are counted and dropped: no
+// PeerConnection, no session, and the port goes on serving real peers.
+func TestStrayDatagramsOnTheUDPPort(t *testing.T) {
+	s := listenT(t, Config{}, netcode.Env{}, nil)
+	stranger, err := net.DialUDP("udp", nil, s.l.Addr().(*net.UDPAddr))
+	require.NoError(t, err)
+	defer stranger.Close()
+
+	// A STUN binding request (RFC 8489) whose USERNAME names no session.
+	user := []byte("nosuchufrag:peer")
+	stunReq := binary.BigEndian.AppendUint16(nil, 0x0001)               // binding request
+	stunReq = binary.BigEndian.AppendUint16(stunReq, 4+4)               // attributes' length
+	stunReq = binary.BigEndian.AppendUint32(stunReq, 0x2112A442)        // magic cookie
+	stunReq = append(stunReq, []byte("0123456789ab")...)                // transaction id
+	stunReq = binary.BigEndian.AppendUint16(stunReq, 0x0006)            // USERNAME
+	stunReq = binary.BigEndian.AppendUint16(stunReq, uint16(len(user))) //nolint:gosec // 16 bytes
+	stunReq = append(stunReq, user...)
+	binary.BigEndian.PutUint16(stunReq[2:], uint16(len(stunReq)-20)) //nolint:gosec // tiny
+	stray := [][]byte{[]byte("not webrtc at all"), {0x16, 0xfe, 0xfd, 0, 0}, stunReq}
+	for _, d := range stray {
+		_, err := stranger.Write(d)
+		require.NoError(t, err)
+	}
+
+	// A real peer connects through the same port after the strays: the
+	// mux reads the socket in order, so they have been handled by then.
+	c, err := dialT(t, s.url, Config{})
+	require.NoError(t, err)
+	srv := acceptT(t, s.l)
+	st := s.l.ListenerStats()
+	assert.GreaterOrEqual(t, st.Drops[netcode.DropUnauthenticated.String()], uint64(len(stray)), "stray datagrams counted")
+	assert.Equal(t, uint64(1), st.HandshakesStarted, "strays create no PeerConnection")
+	assert.Equal(t, 1, st.Sessions)
+	require.NoError(t, c.WriteMessage(netcode.Reliable, []byte("hello")))
+	m := conntest.Recv(t, conntest.Pump(t, srv), waitFor)
+	require.NoError(t, m.Err)
+	assert.Equal(t, "hello", string(m.Data))
+}
