@@ -94,7 +94,7 @@ type globals struct {
 func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.http, "http", g.http, "HTTP API base URL (env TICKCTL_HTTP; default "+defaultHTTP+")")
 	fs.StringVar(&g.addr, "addr", g.addr, "realtime address host:port (env TICKCTL_ADDR; default "+defaultKCPAddr+" for kcp, "+defaultTCPAddr+" for tcp)")
-	fs.StringVar(&g.transport, "transport", g.transport, "realtime transport, kcp or tcp (env TICKCTL_TRANSPORT; default kcp)")
+	fs.StringVar(&g.transport, "transport", g.transport, "realtime transport: "+transportNames()+" (env TICKCTL_TRANSPORT; default kcp)")
 	fs.StringVar(&g.profile, "profile", g.profile, "saved login to use (env TICKCTL_PROFILE; default \"default\")")
 	fs.StringVar(&g.token, "token", g.token, "bearer token to use instead of the saved one (env TICKCTL_TOKEN)")
 	fs.StringVar(&g.configDir, "config-dir", g.configDir, "where logins are saved (env TICKCTL_CONFIG_DIR; default $XDG_CONFIG_HOME/tickctl or ~/.config/tickctl)")
@@ -378,13 +378,11 @@ func (a *app) settings() (settings, error) {
 	s.profile, s.hasProfile = p, ok
 	s.http = strings.TrimRight(pick(a.g.http, "TICKCTL_HTTP", p.HTTP, defaultHTTP), "/")
 	s.transport = pick(a.g.transport, "TICKCTL_TRANSPORT", p.Transport, defaultTransport)
-	if s.transport != "kcp" && s.transport != "tcp" {
-		return s, usageErrorf("transport must be kcp or tcp, not %q", s.transport)
+	tr, ok := transports[s.transport]
+	if !ok {
+		return s, usageErrorf("transport must be one of %s, not %q", transportNames(), s.transport)
 	}
-	defAddr := defaultKCPAddr
-	if s.transport == "tcp" {
-		defAddr = defaultTCPAddr
-	}
+	defAddr := tr.addr
 	profAddr := p.Addr
 	if p.Transport != "" && p.Transport != s.transport {
 		profAddr = "" // the saved address belongs to the other transport

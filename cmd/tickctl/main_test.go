@@ -15,6 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/engine/accounts"
+	"github.com/tickwire/tickwire/netcode/longpoll"
+	"github.com/tickwire/tickwire/netcode/webrtc"
+	"github.com/tickwire/tickwire/netcode/ws"
 	"github.com/tickwire/tickwire/server"
 	"github.com/tickwire/tickwire/server/servertest"
 )
@@ -368,6 +371,25 @@ func TestPing(t *testing.T) {
 	assert.Greater(t, sum[0]["rtt_avg_ms"], 0.0)
 }
 
+// tickctl speaks every transport the server offers: over WebSocket,
+// long-polling and WebRTC it reaches the server through --http alone.
+func TestPingOverBrowserTransports(t *testing.T) {
+	h := newHarness(t)
+	h.srv = servertest.Start(t, server.Config{
+		Accounts: accounts.Config{Argon2: cheapArgon2},
+		Transports: append(servertest.Transports(),
+			&ws.Transport{}, &longpoll.Transport{}, &webrtc.Transport{Addr: servertest.Loopback}),
+	})
+	h.ok("", "guest")
+	for _, tr := range []string{"ws", "longpoll", "webrtc"} {
+		out := h.ok("", "--transport", tr, "--json", "ping", "--count", "2")
+		sum := jsonLines(t, out, "ping_summary")
+		require.Len(t, sum, 1, tr)
+		assert.Equal(t, tr, sum[0]["transport"])
+		assert.Greater(t, sum[0]["rtt_avg_ms"], 0.0, tr)
+	}
+}
+
 func TestUsage(t *testing.T) {
 	h := newHarness(t)
 	for name, tc := range map[string]struct {
@@ -382,7 +404,7 @@ func TestUsage(t *testing.T) {
 		"missing text":    {[]string{"send", "bob"}, exitUsage, "missing arguments"},
 		"extra argument":  {[]string{"whoami", "x"}, exitUsage, `unexpected argument "x"`},
 		"bad flag":        {[]string{"watch", "--nope"}, exitUsage, "flag provided but not defined"},
-		"bad transport":   {[]string{"--transport", "carrier-pigeon", "ping"}, exitUsage, "kcp or tcp"},
+		"bad transport":   {[]string{"--transport", "carrier-pigeon", "ping"}, exitUsage, "kcp, longpoll, tcp, webrtc, ws"},
 		"bad profile":     {[]string{"--profile", "../x", "whoami"}, exitUsage, "bad profile name"},
 		"not logged in":   {[]string{"friends"}, exitError, "not logged in"},
 		"no password":     {[]string{"login", "dave"}, exitUsage, "no password"},

@@ -11,8 +11,6 @@ import (
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
-	"github.com/tickwire/tickwire/netcode/kcp"
-	"github.com/tickwire/tickwire/netcode/tcp"
 )
 
 // pushQueue is the capacity of the client's queue of pushed messages.
@@ -22,12 +20,8 @@ const pushQueue = 1024
 // pingInterval < 0 disables the client's periodic pings (one-shot
 // commands); 0 keeps the default (long-running commands).
 func (a *app) dial(ctx context.Context, s settings, pingInterval time.Duration) (*client.Client, error) {
-	dial := kcp.Dialer{Addr: s.addr}.Dial // settings checked the name: kcp or tcp
-	if s.transport == "tcp" {
-		dial = tcp.Dialer{Addr: s.addr}.Dial
-	}
 	c, err := client.Dial(ctx, client.Options{
-		Dial: dial, Token: s.token,
+		Dial: transports[s.transport].dial(s), Token: s.token, // settings checked the name
 		Name: clientName, Version: version, PingInterval: pingInterval,
 		HandshakeTimeout: a.timeout(),
 		// Room for the server's unacknowledged-message window (256 by

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/tickwire/tickwire/client"
+	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/netcode/longpoll"
+	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/netcode/webrtc"
+	"github.com/tickwire/tickwire/netcode/ws"
+)
+
+// transport is one way tickctl reaches the server: one entry each.
+type transport struct {
+	// addr is the default realtime address; "" for the transports that
+	// go through the HTTP base (--http).
+	addr string
+	dial func(s settings) client.DialFunc
+}
+
+var transports = map[string]transport{
+	"kcp": {addr: defaultKCPAddr, dial: func(s settings) client.DialFunc { return kcp.Dialer{Addr: s.addr}.Dial }},
+	"tcp": {addr: defaultTCPAddr, dial: func(s settings) client.DialFunc { return tcp.Dialer{Addr: s.addr}.Dial }},
+	"ws": {dial: func(s settings) client.DialFunc {
+		return ws.Dialer{URL: wsURL(s.http), Token: s.token}.Dial
+	}},
+	"longpoll": {dial: func(s settings) client.DialFunc { return longpoll.Dialer{URL: s.http, Token: s.token}.Dial }},
+	"webrtc":   {dial: func(s settings) client.DialFunc { return webrtc.Dialer{URL: s.http, Token: s.token}.Dial }},
+}
+
+// transportNames lists the transports for help and errors.
+func transportNames() string {
+	names := make([]string, 0, len(transports))
+	for n := range transports {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// wsURL is the WebSocket URL of the server whose HTTP base is base.
+func wsURL(base string) string {
+	switch {
+	case strings.HasPrefix(base, "https://"):
+		base = "wss://" + strings.TrimPrefix(base, "https://")
+	case strings.HasPrefix(base, "http://"):
+		base = "ws://" + strings.TrimPrefix(base, "http://")
+	}
+	return base + ws.DefaultPath
+}
