@@ -125,15 +125,24 @@ func tokens(admitted *atomic.Int32) netcode.Env {
 func TestOpenWithoutGoodTokenCreatesNothing(t *testing.T) {
 	var admitted atomic.Int32
 	s := startServer(t, tokens(&admitted), Config{})
-	for name, auth := range map[string]string{"missing": "", "bad": "Bearer nope", "not bearer": "Basic Z29vZA==", "empty": "Bearer "} {
+	for name, tc := range map[string]struct {
+		auth string
+		code netcode.Code
+	}{
+		"missing":    {"", netcode.CodeNotAuthenticated},
+		"bad":        {"Bearer nope", netcode.CodeBadToken},
+		"not bearer": {"Basic Z29vZA==", netcode.CodeNotAuthenticated},
+		"empty":      {"Bearer ", netcode.CodeNotAuthenticated},
+	} {
 		t.Run(name, func(t *testing.T) {
-			status, b := do(t, http.MethodPost, s.url+Prefix+"open", auth, nil)
-			errOf(t, status, b, http.StatusUnauthorized, netcode.CodeBadToken)
+			status, b := do(t, http.MethodPost, s.url+Prefix+"open", tc.auth, nil)
+			errOf(t, status, b, http.StatusUnauthorized, tc.code)
 		})
 	}
 	st := s.ln.ListenerStats()
 	assert.Zero(t, st.Sessions, "no state for a stranger")
-	assert.Equal(t, uint64(4), st.Refused["bad_token"])
+	assert.Equal(t, uint64(1), st.Refused["bad_token"])
+	assert.Equal(t, uint64(3), st.Refused["not_authenticated"])
 	assert.Zero(t, admitted.Load(), "the token is checked before the caps")
 	assert.Empty(t, s.ln.backlog)
 

@@ -299,7 +299,9 @@ func (l *Listener) handleOpen(w http.ResponseWriter, r *http.Request) {
 	l.stats.opens.Add(1)
 	tok, ok := bearer(r)
 	if !ok {
-		l.refuse(w, r, netcode.CodeBadToken.String(), netcode.Errorf(netcode.CodeBadToken, "Authorization: Bearer <token> required"))
+		// As on every HTTP endpoint: no token is not_authenticated, a
+		// token refused is bad_token (or expired, revoked).
+		l.refuse(w, r, netcode.CodeNotAuthenticated.String(), netcode.Errorf(netcode.CodeNotAuthenticated, "Authorization: Bearer <token> required"))
 		return
 	}
 	if l.env.VerifyToken != nil {
