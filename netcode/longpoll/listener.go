@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -297,7 +296,7 @@ type ErrorResponse = httpapi.ErrorResponse
 
 func (l *Listener) handleOpen(w http.ResponseWriter, r *http.Request) {
 	l.stats.opens.Add(1)
-	tok, ok := bearer(r)
+	tok, ok := httpapi.BearerToken(r)
 	if !ok {
 		// As on every HTTP endpoint: no token is not_authenticated, a
 		// token refused is bad_token (or expired, revoked).
@@ -370,7 +369,7 @@ func (l *Listener) refuse(w http.ResponseWriter, r *http.Request, reason string,
 // authorize finds the session of a request by its id and secret; a
 // stranger gets not_found whether the id exists or not.
 func (l *Listener) authorize(w http.ResponseWriter, r *http.Request) *session {
-	sec, _ := bearer(r)
+	sec, _ := httpapi.BearerToken(r)
 	l.mu.Lock()
 	s := l.sessions[r.PathValue("id")]
 	l.mu.Unlock()
@@ -636,16 +635,6 @@ func parseUint(s string, bits int) (uint64, error) {
 		return 0, nil
 	}
 	return strconv.ParseUint(s, 10, bits)
-}
-
-// bearer returns the token of an "Authorization: Bearer <token>" header.
-func bearer(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	const p = "Bearer "
-	if len(h) <= len(p) || !strings.EqualFold(h[:len(p)], p) {
-		return "", false
-	}
-	return h[len(p):], true
 }
 
 // randomID is n random bytes, base64url without padding.

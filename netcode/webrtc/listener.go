@@ -172,8 +172,8 @@ func (l *Listener) serveOffer(w http.ResponseWriter, r *http.Request) {
 		l.refuse(w, r, refTooLarge, netcode.Errorf(netcode.CodeFrameTooLarge, "webrtc: offer above %d bytes", l.cfg.MaxOfferBytes))
 		return
 	}
-	token := bearerToken(r)
-	if token == "" {
+	token, ok := httpapi.BearerToken(r)
+	if !ok {
 		l.refuse(w, r, refUnauthenticated, netcode.Errorf(netcode.CodeNotAuthenticated, "webrtc: Authorization: Bearer <token> required"))
 		return
 	}

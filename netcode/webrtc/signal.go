@@ -3,7 +3,6 @@ package webrtc
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/pion/sdp/v3"
@@ -25,16 +24,6 @@ func readError(status int, body []byte) error {
 			Msg: fmt.Sprintf("webrtc: signaling answered %d without an error body", status), Err: netcode.ErrHandshake}
 	}
 	return &netcode.CodedError{Code: netcode.Code(eb.Code), Msg: eb.Message, Err: netcode.ErrHandshake}
-}
-
-// bearerToken extracts the token of an "Authorization: Bearer" header.
-func bearerToken(r *http.Request) string {
-	h := r.Header.Get("Authorization")
-	const prefix = "bearer "
-	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
-		return ""
-	}
-	return strings.TrimSpace(h[len(prefix):])
 }
 
 // validateOffer checks, before any PeerConnection exists, that body is

@@ -270,12 +270,9 @@ func headerHasToken(h http.Header, key, token string) bool {
 // "tickwire.bearer.<token>" subprotocol. present is true when either is
 // there, even malformed (then tok is "").
 func bearerToken(r *http.Request) (tok string, present bool) {
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, t, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return "", true
-		}
-		return strings.TrimSpace(t), true
+	if r.Header.Get("Authorization") != "" {
+		tok, _ = httpapi.BearerToken(r) // "" when malformed
+		return tok, true
 	}
 	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
 		for p := range strings.SplitSeq(v, ",") {
