@@ -2,7 +2,6 @@ package longpoll
 
 import (
 	"encoding/binary"
-	"unicode/utf8"
 
 	"github.com/tickwire/tickwire/netcode"
 )
@@ -76,13 +75,7 @@ func appendRecord(dst []byte, seq uint32, typ recType, body []byte) []byte {
 // closeBody encodes a close record's body: code uint16, then the reason
 // cut to maxReasonLen bytes at a UTF-8 boundary.
 func closeBody(code netcode.Code, reason string) []byte {
-	if len(reason) > maxReasonLen {
-		cut := maxReasonLen
-		for cut > 0 && !utf8.RuneStart(reason[cut]) {
-			cut--
-		}
-		reason = reason[:cut]
-	}
+	reason = netcode.TruncateUTF8(reason, maxReasonLen)
 	b := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(reason)), uint16(code))
 	return append(b, reason...)
 }

@@ -54,22 +54,10 @@ type controlMsg struct {
 	Reason string `json:"reason"`
 }
 
-// cutReason shortens s to at most MaxCloseReason bytes at a rune boundary.
-func cutReason(s string) string {
-	if len(s) <= MaxCloseReason {
-		return s
-	}
-	s = s[:MaxCloseReason]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
 // encodeClose returns the close control message for code and reason.
 func encodeClose(code netcode.Code, reason string) []byte {
 	c := int(code)
-	b, err := json.Marshal(controlMsg{Type: controlClose, Code: &c, Reason: cutReason(reason)})
+	b, err := json.Marshal(controlMsg{Type: controlClose, Code: &c, Reason: netcode.TruncateUTF8(reason, MaxCloseReason)})
 	if err != nil { // cannot happen: a string and an int
 		return []byte(`{"type":"close","code":9,"reason":""}`)
 	}
