@@ -351,30 +351,11 @@ func (e *Engine) removeSession(s *session) {
 // IPv6 address, which one subscriber usually holds whole. ok is false for
 // an address that carries no IP (an in-memory link).
 func ipKey(addr net.Addr) (key netip.Addr, ok bool) {
-	var ip netip.Addr
-	switch a := addr.(type) {
-	case *net.UDPAddr:
-		ip, ok = netip.AddrFromSlice(a.IP)
-	case *net.TCPAddr:
-		ip, ok = netip.AddrFromSlice(a.IP)
-	default:
-		if addr == nil {
-			return netip.Addr{}, false
-		}
-		if ap, err := netip.ParseAddrPort(addr.String()); err == nil {
-			ip, ok = ap.Addr(), true
-		} else if a, err := netip.ParseAddr(addr.String()); err == nil {
-			ip, ok = a, true
-		}
-	}
-	if !ok || !ip.IsValid() {
-		return netip.Addr{}, false
-	}
-	ip = ip.Unmap().WithZone("")
-	if ip.Is6() {
+	ip, ok := netcode.AddrIP(addr)
+	if ok && ip.Is6() {
 		return netip.PrefixFrom(ip, 64).Masked().Addr(), true
 	}
-	return ip, true
+	return ip, ok
 }
 
 // warnRefused logs a refused connection, at most once a second: a flood

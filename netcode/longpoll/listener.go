@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -55,7 +56,7 @@ type Listener struct {
 	mu       sync.Mutex          // guards the fields below; taken before any session's pipe.mu
 	closed   bool                // set by Close
 	sessions map[string]*session // open and lingering sessions by id
-	perIP    map[string]int      // pending (not yet accepted) sessions by address
+	perIP    map[netip.Addr]int  // pending (not yet accepted) sessions by address
 
 	stats listenerCounters
 }
@@ -103,7 +104,7 @@ func Listen(mux netcode.Mux, env netcode.Env, cfg Config) (*Listener, error) {
 		quit:     make(chan struct{}),
 		tick:     min(max(min(cfg.IdleTimeout, cfg.CloseLinger)/8, 5*time.Millisecond), 250*time.Millisecond),
 		sessions: make(map[string]*session),
-		perIP:    make(map[string]int),
+		perIP:    make(map[netip.Addr]int),
 		stats:    listenerCounters{refused: map[string]uint64{}, drops: map[string]uint64{}},
 	}
 	mux.Handle(routeOpen, http.HandlerFunc(l.handleOpen))
@@ -323,8 +324,8 @@ func (l *Listener) handleOpen(w http.ResponseWriter, r *http.Request) {
 		id:     randomID(16),
 		secret: []byte(randomID(32)),
 		remote: addr,
-		ip:     ipKey(addr),
 	}
+	s.ip, _ = netcode.AddrIP(addr) // the zero Addr: one key for all without an IP
 	s.lastSeen = now
 	l.mu.Lock()
 	var reason string
@@ -642,17 +643,6 @@ func randomID(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// ipKey is the per-address key of a client address.
-func ipKey(a net.Addr) string {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		return ta.AddrPort().Addr().Unmap().String()
-	}
-	if host, _, err := net.SplitHostPort(a.String()); err == nil {
-		return host
-	}
-	return a.String()
 }
 
 // writeBatch answers with a batch and flushes it through any buffering.

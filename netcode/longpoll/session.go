@@ -2,6 +2,7 @@ package longpoll
 
 import (
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/tickwire/tickwire/netcode"
@@ -19,7 +20,7 @@ type session struct {
 	id     string
 	secret []byte
 	remote net.Addr
-	ip     string // the per-address key of remote
+	ip     netip.Addr // the per-address key of remote (netcode.AddrIP)
 
 	// Guarded by pipe.mu:
 	active   int       // requests in progress

@@ -190,7 +190,7 @@ func (l *Listener) serveOffer(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	ip := addrIP(addr)
+	ip, _ := netcode.AddrIP(addr) // the zero Addr: one key for all without an IP
 	if ref, err := l.reserve(ip); err != nil {
 		l.refuse(w, r, ref, err)
 		return
@@ -314,22 +314,6 @@ func createChannels(pc *pion.PeerConnection) (rel, unrel *pion.DataChannel, err 
 		return nil, nil, fmt.Errorf("webrtc: unreliable channel: %w", err)
 	}
 	return rel, unrel, nil
-}
-
-// addrIP is the IP a per-IP cap counts addr under.
-func addrIP(addr net.Addr) netip.Addr {
-	switch a := addr.(type) {
-	case *net.TCPAddr:
-		ip, _ := netip.AddrFromSlice(a.IP)
-		return ip.Unmap()
-	case *net.UDPAddr:
-		ip, _ := netip.AddrFromSlice(a.IP)
-		return ip.Unmap()
-	}
-	if ap, err := netip.ParseAddrPort(addr.String()); err == nil {
-		return ap.Addr().Unmap()
-	}
-	return netip.Addr{}
 }
 
 // reserve takes a pending slot for ip, or says which cap refused it.
