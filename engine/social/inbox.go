@@ -114,6 +114,8 @@ func (s *Service) enqueue(ps *peerState, now time.Time, ref uint32, f frame.Fram
 	if err != nil {
 		if errors.Is(err, ErrBusy) {
 			s.stats.busyInbox.Add(1)
+		} else { // errShutdown: the worker has stopped
+			s.stats.unanswered.Add(1)
 		}
 		s.requestDone(ps)
 	}
