@@ -33,13 +33,11 @@ func (e *Engine) Admit(addr net.Addr) error {
 	ip, hasIP := ipKey(addr)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	switch {
-	case e.closed:
+	if e.closed {
 		return netcode.Errorf(netcode.CodeServerShutdown, "server shutting down")
-	case e.cfg.MaxSessions > 0 && len(e.sessions) >= e.cfg.MaxSessions:
-		return netcode.Errorf(netcode.CodeTooManySessions, "too many sessions on the server")
-	case hasIP && e.cfg.MaxSessionsPerIP > 0 && e.perIP[ip] >= e.cfg.MaxSessionsPerIP:
-		return netcode.Errorf(netcode.CodeTooManySessions, "too many sessions from your address")
+	}
+	if refused, reason := e.capLocked(ip, hasIP); refused >= 0 {
+		return netcode.Errorf(netcode.CodeTooManySessions, "%s", reason)
 	}
 	return nil
 }

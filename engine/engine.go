@@ -296,14 +296,7 @@ func (e *Engine) startSession(c netcode.Conn) {
 		_ = c.Close(netcode.CodeServerShutdown, "server shutting down") // best effort: refused, no session to report to
 		return
 	}
-	refused, reason := -1, ""
-	switch {
-	case e.cfg.MaxSessions > 0 && len(e.sessions) >= e.cfg.MaxSessions:
-		refused, reason = refusedGlobal, "too many sessions on the server"
-	case hasIP && e.cfg.MaxSessionsPerIP > 0 && e.perIP[ip] >= e.cfg.MaxSessionsPerIP:
-		refused, reason = refusedPerIP, "too many sessions from your address"
-	}
-	if refused >= 0 {
+	if refused, reason := e.capLocked(ip, hasIP); refused >= 0 {
 		e.mu.Unlock()
 		e.c.refused[refused].Add(1)
 		e.warnRefused(c, refusedNames[refused])
@@ -325,6 +318,19 @@ func (e *Engine) startSession(c netcode.Conn) {
 	e.c.sessionsTotal.Add(1)
 	go s.writeLoop()
 	go s.readLoop()
+}
+
+// capLocked reports which session cap a new session from ip would exceed
+// (refusedGlobal, refusedPerIP; -1 for none) and the reason sent with
+// CodeTooManySessions. Called with e.mu held.
+func (e *Engine) capLocked(ip netip.Addr, hasIP bool) (refused int, reason string) {
+	switch {
+	case e.cfg.MaxSessions > 0 && len(e.sessions) >= e.cfg.MaxSessions:
+		return refusedGlobal, "too many sessions on the server"
+	case hasIP && e.cfg.MaxSessionsPerIP > 0 && e.perIP[ip] >= e.cfg.MaxSessionsPerIP:
+		return refusedPerIP, "too many sessions from your address"
+	}
+	return -1, ""
 }
 
 // removeSession is the last step of a session's teardown.
