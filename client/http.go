@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/httpapi"
 )
 
 // maxHTTPBody bounds the responses the client reads.
@@ -100,12 +101,8 @@ func DoJSON(hc *http.Client, req *http.Request, out any) error {
 		return fmt.Errorf("client: %s %s: reading response: %w", req.Method, req.URL.Path, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Code    uint16 `json:"code"`
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(data, &e) == nil && e.Code != 0 {
-			return &netcode.CodedError{Code: netcode.Code(e.Code), Msg: e.Message}
+		if code, msg, ours := httpapi.ReadError(resp.StatusCode, data); ours {
+			return &netcode.CodedError{Code: code, Msg: msg}
 		}
 		return fmt.Errorf("client: %s %s: HTTP %d: %s", req.Method, req.URL.Path, resp.StatusCode, bytes.TrimSpace(data))
 	}

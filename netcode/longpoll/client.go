@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/httpapi"
 )
 
 // closeTimeout bounds the close record a client's Close sends.
@@ -415,22 +416,12 @@ func (e *httpError) Error() string {
 // responseError reads a refusal: the JSON error's code, or one made up
 // from the status when the body is not ours (a proxy's page).
 func responseError(resp *http.Response) error {
-	var e ErrorResponse
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody)) // a cut body reads as no JSON
-	if json.Unmarshal(b, &e) != nil || e.Error == "" {
-		code := netcode.CodeInternal
-		switch resp.StatusCode {
-		case http.StatusNotFound:
-			code = netcode.CodeNotFound
-		case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
-			code = netcode.CodeServerBusy
-		}
-		return &httpError{status: resp.StatusCode, code: code, msg: http.StatusText(resp.StatusCode)}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody)) // a cut body reads as not ours
+	code, msg, ours := httpapi.ReadError(resp.StatusCode, b)
+	if ours && resp.Request != nil && strings.HasSuffix(resp.Request.URL.Path, "/open") {
+		return &netcode.CodedError{Code: code, Msg: msg}
 	}
-	if resp.Request != nil && strings.HasSuffix(resp.Request.URL.Path, "/open") {
-		return &netcode.CodedError{Code: netcode.Code(e.Code), Msg: e.Message}
-	}
-	return &httpError{status: resp.StatusCode, code: netcode.Code(e.Code), msg: e.Message}
+	return &httpError{status: resp.StatusCode, code: code, msg: msg}
 }
 
 // backoff doubles from minBackoff to maxBackoff.

@@ -1,7 +1,6 @@
 package webrtc
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -18,12 +17,11 @@ const SDPContentType = "application/sdp"
 // *netcode.CodedError with the server's code, matching
 // netcode.ErrHandshake.
 func readError(status int, body []byte) error {
-	var eb httpapi.ErrorResponse
-	if err := json.Unmarshal(body, &eb); err != nil || eb.Error == "" {
-		return &netcode.CodedError{Code: netcode.CodeInternal,
-			Msg: fmt.Sprintf("webrtc: signaling answered %d without an error body", status), Err: netcode.ErrHandshake}
+	code, msg, ours := httpapi.ReadError(status, body)
+	if !ours {
+		msg = fmt.Sprintf("webrtc: signaling answered %d without an error body", status)
 	}
-	return &netcode.CodedError{Code: netcode.Code(eb.Code), Msg: eb.Message, Err: netcode.ErrHandshake}
+	return &netcode.CodedError{Code: code, Msg: msg, Err: netcode.ErrHandshake}
 }
 
 // validateOffer checks, before any PeerConnection exists, that body is

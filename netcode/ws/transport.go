@@ -3,7 +3,6 @@ package ws
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -157,30 +156,12 @@ func (d Dialer) DialWS(ctx context.Context) (*Conn, error) {
 // JSON body {"error", "code", "message"} when there is one, else a code
 // from the HTTP status.
 func refusalError(resp *http.Response, cause error) error {
-	var body httpapi.ErrorResponse
 	var b []byte
 	if resp.Body != nil {
 		b, _ = io.ReadAll(io.LimitReader(resp.Body, maxRefusalBody)) // best effort: the status is enough
 		_ = resp.Body.Close()
 	}
-	if json.Unmarshal(b, &body) == nil && body.Error != "" {
-		return &netcode.CodedError{Code: netcode.Code(body.Code),
-			Msg: fmt.Sprintf("ws: upgrade refused (%d): %s", resp.StatusCode, body.Message),
-			Err: fmt.Errorf("%w: %w", netcode.ErrHandshake, cause)}
-	}
-	code := netcode.CodeInternal
-	switch resp.StatusCode {
-	case http.StatusUnauthorized:
-		code = netcode.CodeBadToken
-	case http.StatusForbidden:
-		code = netcode.CodeForbidden
-	case http.StatusNotFound:
-		code = netcode.CodeNotFound
-	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
-		code = netcode.CodeServerBusy
-	case http.StatusBadRequest, http.StatusUpgradeRequired:
-		code = netcode.CodeBadRequest
-	}
-	return &netcode.CodedError{Code: code, Msg: fmt.Sprintf("ws: upgrade refused with HTTP %d", resp.StatusCode),
+	code, msg, _ := httpapi.ReadError(resp.StatusCode, b)
+	return &netcode.CodedError{Code: code, Msg: fmt.Sprintf("ws: upgrade refused (%d): %s", resp.StatusCode, msg),
 		Err: fmt.Errorf("%w: %w", netcode.ErrHandshake, cause)}
 }
