@@ -1,0 +1,12 @@
+export { Client } from "./client";
+export type { ClientEvents, ClientStats, ConnectOptions } from "./client";
+export { Room } from "./room";
+export type { RoomEvents } from "./room";
+export { Code, codeName, mayReconnect } from "./codes";
+export { TickwireError, isCode } from "./errors";
+export { ConnectionLost, Timeout, DefaultTransports, describeCode } from "./transport";
+export type { Channel, Conn, ConnHandlers, Opener, OpenOptions, TransportName } from "./transport";
+export type { Attempt } from "./dial";
+export { Kind, decode, encode } from "./frames";
+export type { Frame } from "./frames";
+export type * from "./types";

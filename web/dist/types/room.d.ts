@@ -1,0 +1,51 @@
+import { Emitter } from "./events";
+import type { RoomClosed, RoomData, RoomEvent, RoomJoined, RoomMember, RoomTick } from "./types";
+export interface RoomEvents {
+    tick: RoomTick;
+    data: RoomData;
+    member: RoomEvent;
+    closed: RoomClosed;
+    /** the client reconnected and joined the room again; me and members are new */
+    rejoined: RoomJoined;
+}
+/** The part of the client a room needs. */
+export interface RoomHost {
+    sendInput(room: Room, seq: number, data: Uint8Array, reliable: boolean): void;
+    leaveRoom(room: Room): Promise<void>;
+}
+export declare class Room extends Emitter<RoomEvents> {
+    private host;
+    readonly id: bigint;
+    readonly type: string;
+    readonly label: string;
+    readonly tickRate: number;
+    readonly capacity: number;
+    /** my member number (it changes when a reconnect rejoins) */
+    me: number;
+    /** members by member number, me included */
+    readonly members: Map<number, RoomMember>;
+    /** the newest tick seen */
+    lastTick: number;
+    /** unreliable ticks dropped because a newer one had arrived */
+    staleTicks: number;
+    private seq;
+    private left;
+    constructor(host: RoomHost, j: RoomJoined);
+    /** reset takes the room's state from a (re)join. */
+    reset(j: RoomJoined): void;
+    /**
+     * send sends one input: on the unreliable channel by default (newest
+     * wins, may be lost), on the reliable one with { reliable: true }. It
+     * returns the input's sequence number, which comes back in RoomTick.
+     */
+    send(data: Uint8Array, opts?: {
+        reliable?: boolean;
+    }): number;
+    /** leave leaves the room; its events stop. */
+    leave(): Promise<void>;
+    get isOpen(): boolean;
+    /** onTick applies newest-wins to unreliable ticks and emits. */
+    onTick(t: RoomTick): void;
+    onEvent(e: RoomEvent): void;
+    onClosed(c: RoomClosed): void;
+}

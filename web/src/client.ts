@@ -1,0 +1,718 @@
+// The session: Hello/Welcome on the chosen transport, requests matched by
+// ref, pings with RTT and clock offset, pushes turned into events, and
+// reconnects with backoff that rejoin the rooms (docs/WEB.md).
+
+import { Code, mayReconnect } from "./codes";
+import { Attempt, dial, Dialed, fatal, nowUs, Router } from "./dial";
+import { asTickwireError, TickwireError } from "./errors";
+import { Emitter } from "./events";
+import { decode, encode, Frame, Kind } from "./frames";
+import * as http from "./http";
+import { Room, RoomHost } from "./room";
+import type { Channel, Conn, Opener, TransportName } from "./transport";
+import { ConnectionLost, DefaultTransports, describeCode, Reliable, Timeout, Unreliable } from "./transport";
+import type {
+  Auth,
+  ChatMessage,
+  Friend,
+  FriendUpdate,
+  Group,
+  GroupMember,
+  GroupUpdate,
+  HistoryQuery,
+  MessageSent,
+  Presence,
+  PresenceUpdate,
+  Role,
+  RoomClosed,
+  RoomData,
+  RoomEvent,
+  RoomInfo,
+  RoomJoined,
+  RoomOptions,
+  RoomTick,
+  Welcome,
+} from "./types";
+
+export interface ConnectOptions {
+  /** the HTTP API's origin, e.g. "http://localhost:7780" (default: the page's origin) */
+  url?: string;
+  token: string;
+  /** called for the token before every reconnect (refresh an expiring one here) */
+  getToken?: () => string | Promise<string>;
+  /** the transports to try, in order (default webrtc, websocket, longpoll) */
+  transports?: readonly TransportName[];
+  /** force exactly one transport */
+  transport?: TransportName;
+  /** bound on each transport attempt, handshake included (default 3000 ms) */
+  connectTimeoutMs?: number;
+  /** bound on each request (default 10000 ms) */
+  requestTimeoutMs?: number;
+  /** reconnect after a lost connection (default true) */
+  reconnect?: boolean;
+  /** first and largest reconnect delay (default 250 and 5000 ms; doubled per attempt, with jitter) */
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  /** give up after this many failed reconnects in a row (default: never) */
+  maxReconnectAttempts?: number;
+  /** acknowledge chat messages automatically once the "message" handlers ran (default true) */
+  autoAck?: boolean;
+  clientName?: string;
+  clientVersion?: string;
+  /** transport implementations to use instead of the built-in ones (tests, custom transports) */
+  openers?: Partial<Record<TransportName, Opener>>;
+  webSocket?: typeof WebSocket;
+  fetch?: typeof fetch;
+}
+
+export interface ClientEvents {
+  transport: { transport: TransportName; attempts: Attempt[] };
+  disconnected: { code: number; codeName: string; reason: string; willReconnect: boolean };
+  reconnecting: { attempt: number; delayMs: number };
+  reconnected: { transport: TransportName; rooms: bigint[] };
+  closed: { code: number; codeName: string; reason: string };
+  rtt: { rttMs: number; offsetMs: number };
+  friend: FriendUpdate;
+  presence: PresenceUpdate;
+  message: ChatMessage;
+  group: GroupUpdate;
+  /** an Error the server sent with no request to match (ref 0, e.g. a refused input) */
+  error: TickwireError;
+}
+
+interface Pending {
+  resolve(f: Frame): void;
+  reject(err: TickwireError): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+interface PingWait {
+  sentUs: number;
+  resolve(rttMs: number): void;
+  reject(err: TickwireError): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** SDK counters, for the curious and for tests. */
+export interface ClientStats {
+  framesIn: number;
+  framesOut: number;
+  badFrames: number;
+  duplicateMessages: number;
+  reconnects: number;
+}
+
+const samplesKept = 8;
+
+function defaultOrigin(): string {
+  const loc = (globalThis as { location?: { origin?: string } }).location;
+  if (loc?.origin && loc.origin !== "null") return loc.origin;
+  throw new TickwireError(Code.BadRequest, "no url given and no page origin to default to");
+}
+
+function roomKey(id: bigint): string {
+  return id.toString();
+}
+
+export class Client extends Emitter<ClientEvents> implements RoomHost {
+  // ---- HTTP token endpoints (static) ----
+  static guest(base: string, name?: string): Promise<Auth> {
+    return http.guest(base, name);
+  }
+  static register(base: string, username: string, password: string, displayName?: string): Promise<Auth> {
+    return http.register(base, username, password, displayName);
+  }
+  static login(base: string, username: string, password: string): Promise<Auth> {
+    return http.login(base, username, password);
+  }
+  static refresh(base: string, token: string): Promise<Auth> {
+    return http.refresh(base, token);
+  }
+  static logout(base: string, token: string): Promise<void> {
+    return http.logout(base, token);
+  }
+
+  /** connect opens a session, trying the transports in order, and resolves once Welcome arrived. */
+  static async connect(o: ConnectOptions): Promise<Client> {
+    const c = new Client(o);
+    await c.establish();
+    return c;
+  }
+
+  readonly url: string;
+  readonly stats: ClientStats = { framesIn: 0, framesOut: 0, badFrames: 0, duplicateMessages: 0, reconnects: 0 };
+  welcome!: Welcome;
+  transport!: TransportName;
+  /** the transports tried by the last (re)connect */
+  attempts: Attempt[] = [];
+  /** smoothed RTT in ms (0 before the first sample) */
+  rtt = 0;
+  /** server clock minus client clock, ms, from the fastest recent ping */
+  clockOffsetMs = 0;
+
+  private o: ConnectOptions;
+  private token: string;
+  private conn?: Conn;
+  private router?: Router;
+  private state: "connecting" | "open" | "reconnecting" | "closed" = "connecting";
+  private nextRef = 0;
+  private pending = new Map<number, Pending>();
+  private pings = new Map<number, PingWait>();
+  private lastPingUs = 0;
+  private samples: Array<{ rttMs: number; offsetMs: number }> = [];
+  private pingTimer?: ReturnType<typeof setInterval>;
+  private rooms = new Map<string, Room>();
+  private lastMessageId = 0;
+  private ackTimer?: ReturnType<typeof setTimeout>;
+  private ackedUpTo = 0;
+  private closeCtl = new AbortController();
+
+  private constructor(o: ConnectOptions) {
+    super();
+    this.o = o;
+    this.url = o.url ?? defaultOrigin();
+    this.token = o.token;
+  }
+
+  get userId(): string {
+    return this.welcome.userId;
+  }
+
+  /** connected reports whether a session is open right now (false while reconnecting). */
+  get connected(): boolean {
+    return this.state === "open";
+  }
+
+  /** serverNowMs estimates the server's clock (ms since the Unix epoch). */
+  serverNowMs(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  private order(): readonly TransportName[] {
+    if (this.o.transport) return [this.o.transport];
+    return this.o.transports ?? DefaultTransports;
+  }
+
+  private async establish(): Promise<void> {
+    const d = await dial({
+      url: this.url,
+      token: this.token,
+      order: this.order(),
+      timeoutMs: this.o.connectTimeoutMs ?? 3000,
+      clientName: this.o.clientName,
+      clientVersion: this.o.clientVersion,
+      resumeId: this.welcome?.resumeId,
+      openers: this.o.openers,
+      webSocket: this.o.webSocket,
+      fetch: this.o.fetch,
+      signal: this.closeCtl.signal,
+    });
+    if (this.state === "closed") {
+      d.conn.close(Code.OK, "client closed");
+      throw new TickwireError(Code.OK, "client closed");
+    }
+    this.adopt(d);
+  }
+
+  /** adopt makes a dialed connection the session's. */
+  private adopt(d: Dialed): void {
+    const conn = d.conn;
+    this.conn = conn;
+    this.router = d.router;
+    this.welcome = d.welcome;
+    this.transport = conn.transport;
+    this.attempts = d.attempts;
+    this.state = "open";
+    const rttMs = (d.welcomeAtUs - d.helloSentUs) / 1000;
+    this.sample(rttMs, d.welcome.serverTimeUs / 1000 - (d.helloSentUs / 1000 + rttMs / 2));
+    d.router.release({
+      message: (ch, b) => {
+        if (this.conn === conn) this.onMessage(ch, b);
+      },
+      close: (code, reason) => {
+        if (this.conn === conn) this.lost(code, reason);
+      },
+    });
+    this.startPings();
+    this.emit("transport", { transport: this.transport, attempts: this.attempts });
+  }
+
+  // ---- sending and requests ----
+
+  private send(ch: Channel, f: Frame): void {
+    if (!this.conn || this.state !== "open") throw new TickwireError(ConnectionLost, "not connected");
+    const b = encode(f);
+    if (b.length > (this.welcome.maxFrame || 16384)) {
+      throw new TickwireError(Code.FrameTooLarge, `${b.length} bytes, the server takes ${this.welcome.maxFrame}`);
+    }
+    this.conn.send(ch, b);
+    this.stats.framesOut++;
+  }
+
+  /** call sends a request and resolves with its reply (OK or a result frame). */
+  private call(f: Frame): Promise<Frame> {
+    this.nextRef = this.nextRef >= 0xffff_ffff ? 1 : this.nextRef + 1;
+    const ref = this.nextRef;
+    f.ref = ref;
+    return new Promise<Frame>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(ref);
+        reject(new TickwireError(Timeout, `no answer to ${f.kind} within ${this.o.requestTimeoutMs ?? 10000} ms`));
+      }, this.o.requestTimeoutMs ?? 10000);
+      this.pending.set(ref, { resolve, reject, timer });
+      try {
+        this.send(Reliable, f);
+      } catch (err) {
+        clearTimeout(timer);
+        this.pending.delete(ref);
+        reject(asTickwireError(err));
+      }
+    });
+  }
+
+  private async callOK(f: Frame): Promise<void> {
+    await this.call(f);
+  }
+
+  // ---- receiving ----
+
+  private onMessage(ch: Channel, b: Uint8Array): void {
+    let f: Frame;
+    try {
+      f = decode(b);
+    } catch {
+      this.stats.badFrames++;
+      return;
+    }
+    this.stats.framesIn++;
+    switch (f.kind) {
+      case Kind.Pong:
+        return this.onPong(f.clientTimeUs as number, f.serverTimeUs as number);
+      case Kind.Close:
+        this.conn?.close(Code.OK, "closed by the server");
+        return this.lost(f.code as number, f.reason as string);
+      case Kind.Error: {
+        const err = new TickwireError(f.code as number, f.message as string);
+        const p = f.ref ? this.pending.get(f.ref as number) : undefined;
+        if (p) {
+          this.settle(f.ref as number);
+          p.reject(err);
+        } else {
+          this.emit("error", err);
+        }
+        return;
+      }
+      case Kind.RoomTick:
+        return this.rooms.get(roomKey(f.roomId as bigint))?.onTick({ ...(f as unknown as RoomTick), unreliable: ch === Unreliable });
+      case Kind.RoomData:
+        this.rooms.get(roomKey(f.roomId as bigint))?.emit("data", { ...(f as unknown as RoomData), unreliable: ch === Unreliable });
+        return;
+      case Kind.RoomEvent:
+        return this.rooms.get(roomKey(f.roomId as bigint))?.onEvent(f as unknown as RoomEvent);
+      case Kind.RoomClosed: {
+        const key = roomKey(f.roomId as bigint);
+        const r = this.rooms.get(key);
+        this.rooms.delete(key);
+        return r?.onClosed(f as unknown as RoomClosed);
+      }
+      case Kind.FriendUpdate:
+        return this.emit("friend", f as unknown as FriendUpdate);
+      case Kind.PresenceUpdate:
+        return this.emit("presence", f as unknown as PresenceUpdate);
+      case Kind.GroupUpdate:
+        return this.emit("group", f as unknown as GroupUpdate);
+      case Kind.Message:
+        return this.onChat(f as unknown as ChatMessage);
+    }
+    const ref = typeof f.ref === "number" ? f.ref : 0;
+    const p = ref ? this.pending.get(ref) : undefined;
+    if (p) {
+      this.settle(ref);
+      p.resolve(f);
+    }
+  }
+
+  private settle(ref: number): void {
+    const p = this.pending.get(ref);
+    if (p) clearTimeout(p.timer);
+    this.pending.delete(ref);
+  }
+
+  /** onChat delivers each message once, in id order, and acknowledges it (docs/PROTOCOL.md §5). */
+  private onChat(m: ChatMessage): void {
+    if (m.id <= this.lastMessageId) {
+      this.stats.duplicateMessages++;
+      return;
+    }
+    this.lastMessageId = m.id;
+    this.emit("message", m);
+    if (this.o.autoAck !== false) this.scheduleAck();
+  }
+
+  private scheduleAck(): void {
+    if (this.ackTimer) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = undefined;
+      if (this.lastMessageId > this.ackedUpTo && this.state === "open") {
+        try {
+          this.ackMessages(this.lastMessageId);
+        } catch {
+          // delivered again after the reconnect, then acknowledged
+        }
+      }
+    }, 20);
+  }
+
+  // ---- pings, RTT and clock ----
+
+  /**
+   * ping measures one round trip in ms. On WebRTC, { unreliable: true }
+   * measures the unreliable channel (what game inputs take).
+   */
+  ping(opts: { unreliable?: boolean } = {}): Promise<number> {
+    let t = nowUs();
+    if (t <= this.lastPingUs) t = this.lastPingUs + 1;
+    this.lastPingUs = t;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pings.delete(t);
+        reject(new TickwireError(Timeout, "no Pong in time"));
+      }, this.o.requestTimeoutMs ?? 10000);
+      this.pings.set(t, { sentUs: t, resolve, reject, timer });
+      try {
+        this.send(opts.unreliable ? Unreliable : Reliable, { kind: Kind.Ping, clientTimeUs: t });
+      } catch (err) {
+        clearTimeout(timer);
+        this.pings.delete(t);
+        reject(asTickwireError(err));
+      }
+    });
+  }
+
+  private onPong(clientUs: number, serverUs: number): void {
+    const w = this.pings.get(clientUs);
+    if (!w) return;
+    this.pings.delete(clientUs);
+    clearTimeout(w.timer);
+    const rttMs = (nowUs() - clientUs) / 1000;
+    this.sample(rttMs, (serverUs - (clientUs + (rttMs * 1000) / 2)) / 1000);
+    w.resolve(rttMs);
+    this.emit("rtt", { rttMs, offsetMs: this.clockOffsetMs });
+  }
+
+  private sample(rttMs: number, offsetMs: number): void {
+    this.rtt = this.rtt === 0 ? rttMs : this.rtt + (rttMs - this.rtt) / 8;
+    this.samples.push({ rttMs, offsetMs });
+    if (this.samples.length > samplesKept) this.samples.shift();
+    let best = this.samples[0]!;
+    for (const s of this.samples) if (s.rttMs < best.rttMs) best = s;
+    this.clockOffsetMs = best.offsetMs;
+  }
+
+  /** startPings pings every heartbeat interval (liveness and live RTT) and watches the idle timeout. */
+  private startPings(): void {
+    clearInterval(this.pingTimer);
+    const every = this.welcome.heartbeatMs || 1000;
+    const idle = this.welcome.idleTimeoutMs || 10000;
+    this.pingTimer = setInterval(() => {
+      const conn = this.conn;
+      if (!conn || this.state !== "open") return;
+      if (Date.now() - conn.lastHeard > idle) {
+        conn.close(Code.IdleTimeout, "nothing heard from the server");
+        this.lost(Code.IdleTimeout, "nothing heard from the server");
+        return;
+      }
+      this.ping({ unreliable: this.transport === "webrtc" }).catch(() => {});
+    }, every);
+  }
+
+  // ---- losing and regaining the connection ----
+
+  private failPending(err: TickwireError): void {
+    for (const [ref, p] of this.pending) {
+      clearTimeout(p.timer);
+      this.pending.delete(ref);
+      p.reject(err);
+    }
+    for (const [t, w] of this.pings) {
+      clearTimeout(w.timer);
+      this.pings.delete(t);
+      w.reject(err);
+    }
+  }
+
+  private lost(code: number, reason: string): void {
+    if (this.state !== "open") return;
+    this.conn = undefined;
+    clearInterval(this.pingTimer);
+    this.failPending(new TickwireError(code === Code.OK ? ConnectionLost : code, reason || "connection lost"));
+    const again = this.o.reconnect !== false && mayReconnect(code) && !(code === Code.TokenExpired && !this.o.getToken);
+    this.emit("disconnected", { code, codeName: describeCode(code), reason, willReconnect: again });
+    if (!again) {
+      this.finish(code, reason);
+      return;
+    }
+    this.state = "reconnecting";
+    void this.reconnectLoop();
+  }
+
+  private finish(code: number, reason: string): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    clearInterval(this.pingTimer);
+    clearTimeout(this.ackTimer);
+    this.closeCtl.abort();
+    for (const r of this.rooms.values()) r.onClosed({ roomId: r.id, code, message: reason });
+    this.rooms.clear();
+    this.emit("closed", { code, codeName: describeCode(code), reason });
+  }
+
+  private async reconnectLoop(): Promise<void> {
+    const min = this.o.reconnectMinMs ?? 250;
+    const max = this.o.reconnectMaxMs ?? 5000;
+    for (let attempt = 1; this.state === "reconnecting"; attempt++) {
+      if (this.o.maxReconnectAttempts !== undefined && attempt > this.o.maxReconnectAttempts) {
+        return this.finish(ConnectionLost, "gave up reconnecting");
+      }
+      const delayMs = Math.round(Math.min(max, min * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2));
+      this.emit("reconnecting", { attempt, delayMs });
+      await new Promise((r) => setTimeout(r, delayMs));
+      if (this.state !== "reconnecting") return;
+      try {
+        if (this.o.getToken) this.token = await this.o.getToken();
+        const d = await dial({
+          url: this.url,
+          token: this.token,
+          order: this.order(),
+          timeoutMs: this.o.connectTimeoutMs ?? 3000,
+          clientName: this.o.clientName,
+          clientVersion: this.o.clientVersion,
+          resumeId: this.welcome?.resumeId,
+          openers: this.o.openers,
+          webSocket: this.o.webSocket,
+          fetch: this.o.fetch,
+          signal: this.closeCtl.signal,
+        });
+        if (this.state !== "reconnecting") {
+          d.conn.close(Code.OK, "client closed");
+          return;
+        }
+        this.stats.reconnects++;
+        this.adopt(d);
+        const rooms = await this.rejoin();
+        this.emit("reconnected", { transport: this.transport, rooms });
+        return;
+      } catch (err) {
+        const e = asTickwireError(err);
+        if (fatal(e.code) && !(e.code === Code.TokenExpired && this.o.getToken)) return this.finish(e.code, e.message);
+      }
+    }
+  }
+
+  /**
+   * rejoin joins again every room the client was in before the connection
+   * was lost (the hook session resume will replace: a resumed session keeps
+   * its rooms). A room that cannot be joined again is reported closed.
+   */
+  private async rejoin(): Promise<bigint[]> {
+    const done: bigint[] = [];
+    for (const [key, r] of [...this.rooms]) {
+      try {
+        const j = await this.call({ kind: Kind.RoomJoin, roomId: r.id });
+        r.reset(j as unknown as RoomJoined);
+        r.emit("rejoined", j as unknown as RoomJoined);
+        done.push(r.id);
+      } catch (err) {
+        if (this.state !== "open") return done;
+        const e = asTickwireError(err);
+        this.rooms.delete(key);
+        r.onClosed({ roomId: r.id, code: e.code, message: e.message });
+      }
+    }
+    return done;
+  }
+
+  /** close ends the session politely and stops reconnecting. */
+  async close(): Promise<void> {
+    if (this.state === "closed") return;
+    const conn = this.conn;
+    if (conn && this.state === "open") {
+      try {
+        this.send(Reliable, { kind: Kind.Close, code: Code.OK, reason: "bye" });
+      } catch {
+        // closing anyway
+      }
+    }
+    this.conn = undefined;
+    this.failPending(new TickwireError(Code.OK, "client closed"));
+    this.finish(Code.OK, "client closed");
+    conn?.close(Code.OK, "client closed");
+  }
+
+  // ---- rooms ----
+
+  async listRooms(q: { type?: string; label?: string; limit?: number } = {}): Promise<RoomInfo[]> {
+    const f = await this.call({ kind: Kind.RoomList, type: q.type ?? "", label: q.label ?? "", limit: q.limit ?? 0 });
+    return f.rooms as RoomInfo[];
+  }
+
+  createRoom(o: RoomOptions = {}): Promise<Room> {
+    return this.joined({
+      kind: Kind.RoomCreate,
+      type: o.type ?? "relay",
+      label: o.label ?? "",
+      capacity: o.capacity ?? 0,
+      tickRate: o.tickRate ?? 0,
+      private: o.private ?? false,
+      emptyTimeoutMs: o.emptyTimeoutMs ?? 0,
+      params: o.params ?? new Uint8Array(0),
+    });
+  }
+
+  joinRoom(id: bigint): Promise<Room> {
+    return this.joined({ kind: Kind.RoomJoin, roomId: id });
+  }
+
+  joinOrCreateRoom(o: RoomOptions = {}): Promise<Room> {
+    return this.joined({
+      kind: Kind.RoomJoinOrCreate,
+      type: o.type ?? "relay",
+      label: o.label ?? "",
+      capacity: o.capacity ?? 0,
+      tickRate: o.tickRate ?? 0,
+      emptyTimeoutMs: o.emptyTimeoutMs ?? 0,
+      params: o.params ?? new Uint8Array(0),
+    });
+  }
+
+  private async joined(req: Frame): Promise<Room> {
+    const j = (await this.call(req)) as unknown as RoomJoined;
+    const r = new Room(this, j);
+    this.rooms.set(roomKey(r.id), r);
+    return r;
+  }
+
+  /** rooms the client is in. */
+  get joinedRooms(): Room[] {
+    return [...this.rooms.values()];
+  }
+
+  /** @internal RoomHost */
+  sendInput(room: Room, seq: number, data: Uint8Array, reliable: boolean): void {
+    this.send(reliable ? Reliable : Unreliable, { kind: Kind.RoomInput, ref: 0, roomId: room.id, seq, data });
+  }
+
+  /** @internal RoomHost */
+  async leaveRoom(room: Room): Promise<void> {
+    await this.callOK({ kind: Kind.RoomLeave, roomId: room.id });
+    this.rooms.delete(roomKey(room.id));
+  }
+
+  // ---- social: friends ----
+
+  requestFriend(username: string): Promise<void> {
+    return this.callOK({ kind: Kind.FriendRequest, username });
+  }
+  acceptFriend(userId: string): Promise<void> {
+    return this.callOK({ kind: Kind.FriendAccept, userId });
+  }
+  declineFriend(userId: string): Promise<void> {
+    return this.callOK({ kind: Kind.FriendDecline, userId });
+  }
+  removeFriend(userId: string): Promise<void> {
+    return this.callOK({ kind: Kind.FriendRemove, userId });
+  }
+  blockUser(userId: string): Promise<void> {
+    return this.callOK({ kind: Kind.FriendBlock, userId });
+  }
+  unblockUser(userId: string): Promise<void> {
+    return this.callOK({ kind: Kind.FriendUnblock, userId });
+  }
+
+  /** friends lists friends, requests both ways and blocks (every page). */
+  async friends(): Promise<Friend[]> {
+    const out: Friend[] = [];
+    let after = "";
+    for (;;) {
+      const f = await this.call({ kind: Kind.FriendList, afterUserId: after });
+      const page = f.friends as Friend[];
+      out.push(...page);
+      if (!f.more || page.length === 0) return out;
+      after = page[page.length - 1]!.userId;
+    }
+  }
+
+  // ---- social: groups ----
+
+  async createGroup(name: string, open: boolean): Promise<Group> {
+    const f = await this.call({ kind: Kind.GroupCreate, name, open });
+    return f.group as Group;
+  }
+  joinGroup(groupId: number): Promise<void> {
+    return this.callOK({ kind: Kind.GroupJoin, groupId });
+  }
+  inviteToGroup(groupId: number, userId: string): Promise<void> {
+    return this.callOK({ kind: Kind.GroupInvite, groupId, userId });
+  }
+  acceptGroupInvite(groupId: number): Promise<void> {
+    return this.callOK({ kind: Kind.GroupAccept, groupId });
+  }
+  declineGroupInvite(groupId: number): Promise<void> {
+    return this.callOK({ kind: Kind.GroupDecline, groupId });
+  }
+  leaveGroup(groupId: number): Promise<void> {
+    return this.callOK({ kind: Kind.GroupLeave, groupId });
+  }
+  removeGroupMember(groupId: number, userId: string): Promise<void> {
+    return this.callOK({ kind: Kind.GroupRemove, groupId, userId });
+  }
+  setGroupRole(groupId: number, userId: string, role: Role): Promise<void> {
+    return this.callOK({ kind: Kind.GroupSetRole, groupId, userId, role });
+  }
+  async groupMembers(groupId: number, o: { after?: string; limit?: number } = {}): Promise<{ members: GroupMember[]; more: boolean }> {
+    const f = await this.call({ kind: Kind.GroupMembers, groupId, afterUserId: o.after ?? "", limit: o.limit ?? 0 });
+    return { members: f.members as GroupMember[], more: f.more as boolean };
+  }
+  /** groups lists my groups and my pending invitations (role "invited"), every page. */
+  async groups(): Promise<Group[]> {
+    const out: Group[] = [];
+    let after = 0;
+    for (;;) {
+      const f = await this.call({ kind: Kind.GroupList, afterGroupId: after });
+      const page = f.groups as Group[];
+      out.push(...page);
+      if (!f.more || page.length === 0) return out;
+      after = page[page.length - 1]!.id;
+    }
+  }
+
+  // ---- social: messages and presence ----
+
+  /** sendDirect resolves once the message is stored (MessageSent). */
+  async sendDirect(toUserId: string, body: string): Promise<MessageSent> {
+    const f = await this.call({ kind: Kind.DirectSend, toUserId, body });
+    return { id: f.id as number, timeUs: f.timeUs as number };
+  }
+  async sendGroup(groupId: number, body: string): Promise<MessageSent> {
+    const f = await this.call({ kind: Kind.GroupSend, groupId, body });
+    return { id: f.id as number, timeUs: f.timeUs as number };
+  }
+  /** ackMessages acknowledges every message with id ≤ upToId (no reply is asked for). */
+  ackMessages(upToId: number): void {
+    this.send(Reliable, { kind: Kind.MessageAck, ref: 0, upToId });
+    this.ackedUpTo = Math.max(this.ackedUpTo, upToId);
+  }
+  async history(q: HistoryQuery): Promise<{ messages: ChatMessage[]; more: boolean }> {
+    const f = await this.call({
+      kind: Kind.History,
+      groupId: q.groupId ?? 0,
+      userId: q.userId ?? "",
+      beforeId: q.beforeId ?? 0,
+      limit: q.limit ?? 0,
+    });
+    return { messages: f.messages as ChatMessage[], more: f.more as boolean };
+  }
+  setPresence(presence: Exclude<Presence, "offline">, statusText = ""): Promise<void> {
+    return this.callOK({ kind: Kind.SetPresence, presence, statusText });
+  }
+}

@@ -1,0 +1,207 @@
+// Code numbers and names: the protocol's codes (docs/PROTOCOL.md §6),
+// the same table as netcode/codes.go. test/codes.test.ts checks it against
+// the Go table's golden copy.
+
+export const Code = {
+  /** success, or a normal close */
+  OK: 0,
+  /** not a valid frame: malformed msgpack, wrong field types or counts */
+  BadFrame: 1,
+  /** frame or field above its size limit */
+  FrameTooLarge: 2,
+  /** frame kind not known to this server */
+  UnknownKind: 3,
+  /** a frame other than Hello before Welcome, or a second Hello */
+  NotAuthenticated: 4,
+  /** token missing, malformed or with a bad signature */
+  BadToken: 5,
+  /** token past its expiry: get a new one and reconnect */
+  TokenExpired: 6,
+  /** protocol version not supported */
+  ProtocolVersion: 7,
+  /** too many frames per second */
+  RateLimited: 8,
+  /** server-side failure */
+  Internal: 9,
+  /** the server is shutting down: reconnect later */
+  ServerShutdown: 10,
+  /** nothing heard from the peer within the idle timeout */
+  IdleTimeout: 11,
+  /** repeated bad input */
+  TooManyErrors: 12,
+  /** the session was resumed on another connection */
+  Replaced: 13,
+  /** the reliable send queue overflowed */
+  SlowConsumer: 14,
+  /** a well-formed frame with invalid values */
+  BadRequest: 15,
+  /** known but not offered by this server */
+  Unsupported: 16,
+  /** no Hello within the handshake timeout */
+  HandshakeTimeout: 17,
+  /** the caller may not do this */
+  Forbidden: 18,
+  /** the thing named does not exist */
+  NotFound: 19,
+  /** too many sessions from this address, or on the server: retry later */
+  TooManySessions: 20,
+  /** user-visible text with forbidden characters (control, bidi override, zero-width) or too long */
+  BadText: 21,
+  /** the server is at a capacity limit for this work: retry later */
+  ServerBusy: 22,
+  /** no open room with that id */
+  RoomNotFound: 100,
+  /** the room is at capacity */
+  RoomFull: 101,
+  /** the room closed */
+  RoomClosed: 102,
+  /** this session is in too many rooms */
+  TooManyRooms: 103,
+  /** the session is not a member of that room */
+  NotInRoom: 104,
+  /** no room type registered under that name */
+  UnknownRoomType: 105,
+  /** invalid capacity, tick rate, label... */
+  BadRoomConfig: 106,
+  /** room input above the size limit */
+  InputTooLarge: 107,
+  /** too many room inputs per second */
+  InputRateLimited: 108,
+  /** the room's handler failed; the room closed */
+  RoomCrashed: 109,
+  /** the session is already a member */
+  AlreadyInRoom: 110,
+  /** private rooms are joined by id only */
+  RoomPrivate: 111,
+  /** too many rooms created by this session or user, or on the server */
+  RoomCreateLimit: 112,
+  /** username breaks the username rules */
+  BadUsername: 200,
+  /** password breaks the length rules */
+  BadPassword: 201,
+  /** username already registered */
+  UsernameTaken: 202,
+  /** no such user or wrong password (never says which) */
+  InvalidCredentials: 203,
+  /** too many login attempts: wait */
+  LoginRateLimited: 204,
+  /** the token was logged out */
+  TokenRevoked: 205,
+  /** guests may not do this */
+  GuestNotAllowed: 206,
+  /** no such user */
+  UserNotFound: 250,
+  /** already friends */
+  AlreadyFriends: 251,
+  /** direct messages need friendship */
+  NotFriends: 252,
+  /** one side blocked the other */
+  Blocked: 253,
+  /** no pending friend request or invitation */
+  RequestNotFound: 254,
+  /** no such group */
+  GroupNotFound: 255,
+  /** members only */
+  NotGroupMember: 256,
+  /** the group needs an invitation */
+  GroupInviteOnly: 257,
+  /** owners and admins only */
+  NotGroupAdmin: 258,
+  /** message body above the size limit */
+  MessageTooLarge: 259,
+  /** too many messages per second */
+  MessageRateLimited: 260,
+  /** already a member of the group */
+  AlreadyMember: 261,
+  /** cannot befriend, block or message oneself */
+  SelfAction: 262,
+  /** group name breaks the naming rules */
+  BadGroupName: 263,
+  /** a friends, groups or group-members limit was reached */
+  SocialLimit: 264,
+} as const;
+
+export type CodeNumber = (typeof Code)[keyof typeof Code];
+
+const names: Record<number, string> = {
+  0: "ok",
+  1: "bad_frame",
+  2: "frame_too_large",
+  3: "unknown_kind",
+  4: "not_authenticated",
+  5: "bad_token",
+  6: "token_expired",
+  7: "protocol_version",
+  8: "rate_limited",
+  9: "internal",
+  10: "server_shutdown",
+  11: "idle_timeout",
+  12: "too_many_errors",
+  13: "replaced",
+  14: "slow_consumer",
+  15: "bad_request",
+  16: "unsupported",
+  17: "handshake_timeout",
+  18: "forbidden",
+  19: "not_found",
+  20: "too_many_sessions",
+  21: "bad_text",
+  22: "server_busy",
+  100: "room_not_found",
+  101: "room_full",
+  102: "room_closed",
+  103: "too_many_rooms",
+  104: "not_in_room",
+  105: "unknown_room_type",
+  106: "bad_room_config",
+  107: "input_too_large",
+  108: "input_rate_limited",
+  109: "room_crashed",
+  110: "already_in_room",
+  111: "room_private",
+  112: "room_create_limit",
+  200: "bad_username",
+  201: "bad_password",
+  202: "username_taken",
+  203: "invalid_credentials",
+  204: "login_rate_limited",
+  205: "token_revoked",
+  206: "guest_not_allowed",
+  250: "user_not_found",
+  251: "already_friends",
+  252: "not_friends",
+  253: "blocked",
+  254: "request_not_found",
+  255: "group_not_found",
+  256: "not_group_member",
+  257: "group_invite_only",
+  258: "not_group_admin",
+  259: "message_too_large",
+  260: "message_rate_limited",
+  261: "already_member",
+  262: "self_action",
+  263: "bad_group_name",
+  264: "social_limit",
+};
+
+/** codeName is a code's stable snake_case name, or "code_N" for an unknown one. */
+export function codeName(code: number): string {
+  return names[code] ?? `code_${code}`;
+}
+
+/**
+ * mayReconnect reports whether a session closed with this code should
+ * connect again after a backoff (netcode.Code.MayReconnect).
+ */
+export function mayReconnect(code: number): boolean {
+  switch (code) {
+    case Code.BadToken:
+    case Code.TokenRevoked:
+    case Code.ProtocolVersion:
+    case Code.Replaced:
+    case Code.Forbidden:
+    case Code.TooManyErrors:
+      return false;
+  }
+  return true;
+}

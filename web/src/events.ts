@@ -1,0 +1,96 @@
+// A small typed event emitter whose events can also be read as async
+// iterators over a bounded queue.
+
+type Handler<T> = (ev: T) => void;
+
+/** DefaultQueue is how many events an iterator buffers before it drops the oldest. */
+export const DefaultQueue = 1024;
+
+export class Emitter<M extends object> {
+  private handlers = new Map<keyof M, Set<Handler<never>>>();
+  /** events dropped from full iterator queues, by event name */
+  readonly dropped = new Map<keyof M, number>();
+
+  /** on calls fn for every event named name until the returned function is called. */
+  on<K extends keyof M>(name: K, fn: Handler<M[K]>): () => void {
+    let set = this.handlers.get(name);
+    if (!set) this.handlers.set(name, (set = new Set()));
+    set.add(fn as Handler<never>);
+    return () => {
+      set.delete(fn as Handler<never>);
+    };
+  }
+
+  /** once resolves with the next event named name. */
+  once<K extends keyof M>(name: K): Promise<M[K]> {
+    return new Promise((resolve) => {
+      const off = this.on(name, (ev) => {
+        off();
+        resolve(ev);
+      });
+    });
+  }
+
+  /** emit calls every handler of name; a handler that throws does not stop the others. */
+  emit<K extends keyof M>(name: K, ev: M[K]): void {
+    const set = this.handlers.get(name);
+    if (!set) return;
+    for (const fn of [...set]) {
+      try {
+        (fn as Handler<M[K]>)(ev);
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+  }
+
+  /**
+   * events returns an async iterator over the events named name from now
+   * on. Its queue holds at most max events; when full the oldest is
+   * dropped and counted in dropped. It ends when signal aborts or its
+   * return() is called (a for-await loop's break).
+   */
+  events<K extends keyof M>(name: K, opts: { max?: number; signal?: AbortSignal } = {}): AsyncIterableIterator<M[K]> {
+    const max = opts.max ?? DefaultQueue;
+    const queue: M[K][] = [];
+    let wake: ((r: IteratorResult<M[K]>) => void) | undefined;
+    let done = false;
+    const finish = (): IteratorResult<M[K]> => {
+      done = true;
+      off();
+      queue.length = 0;
+      if (wake) {
+        wake({ value: undefined, done: true });
+        wake = undefined;
+      }
+      return { value: undefined, done: true };
+    };
+    const off = this.on(name, (ev) => {
+      if (wake) {
+        wake({ value: ev, done: false });
+        wake = undefined;
+        return;
+      }
+      if (queue.length >= max) {
+        queue.shift();
+        this.dropped.set(name, (this.dropped.get(name) ?? 0) + 1);
+      }
+      queue.push(ev);
+    });
+    opts.signal?.addEventListener("abort", finish, { once: true });
+    const it: AsyncIterableIterator<M[K]> = {
+      next: () => {
+        if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false });
+        if (done) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => {
+          wake = resolve;
+        });
+      },
+      return: () => Promise.resolve(finish()),
+      [Symbol.asyncIterator]: () => it,
+    };
+    return it;
+  }
+}

@@ -1,0 +1,15 @@
+// @tickwire/client: the JavaScript SDK of the tickwire realtime engine.
+// docs/WEB.md describes the API; docs/PROTOCOL.md the wire.
+
+export { Client } from "./client";
+export type { ClientEvents, ClientStats, ConnectOptions } from "./client";
+export { Room } from "./room";
+export type { RoomEvents } from "./room";
+export { Code, codeName, mayReconnect } from "./codes";
+export { TickwireError, isCode } from "./errors";
+export { ConnectionLost, Timeout, DefaultTransports, describeCode } from "./transport";
+export type { Channel, Conn, ConnHandlers, Opener, OpenOptions, TransportName } from "./transport";
+export type { Attempt } from "./dial";
+export { Kind, decode, encode } from "./frames";
+export type { Frame } from "./frames";
+export type * from "./types";

@@ -1,0 +1,252 @@
+// HTTP long-polling transport (docs/PROTOCOL.md §2.5): POST /v1/lp/open,
+// then batches of numbered records both ways; each side acknowledges the
+// other's numbers, and the client resends from its last acknowledged
+// frame after a failed send, so nothing is lost or duplicated.
+
+import { Code } from "./codes";
+import { TickwireError } from "./errors";
+import { readError, request } from "./http";
+import { Channel, Conn, ConnectionLost, ConnHandlers, httpURL, Inbound, OpenOptions, Timeout } from "./transport";
+
+const recClose = 3;
+
+interface OpenAnswer {
+  id: string;
+  secret: string;
+  max_wait_ms: number;
+  idle_timeout_ms: number;
+  max_message_size: number;
+  max_batch_frames: number;
+  max_batch_bytes: number;
+}
+
+interface Record_ {
+  seq: number;
+  type: number;
+  body: Uint8Array;
+}
+
+/** encodeBatch writes a batch: ack, then records seq/type/length/body. */
+export function encodeBatch(ack: number, recs: Record_[]): Uint8Array {
+  let n = 4;
+  for (const r of recs) n += 9 + r.body.length;
+  const out = new Uint8Array(n);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, ack);
+  let o = 4;
+  for (const r of recs) {
+    v.setUint32(o, r.seq);
+    v.setUint8(o + 4, r.type);
+    v.setUint32(o + 5, r.body.length);
+    out.set(r.body, o + 9);
+    o += 9 + r.body.length;
+  }
+  return out;
+}
+
+/** decodeBatch reads a batch, checking every length against the bytes left and maxMessage. */
+export function decodeBatch(b: Uint8Array, maxMessage: number): { ack: number; records: Record_[] } {
+  if (b.length < 4) throw new TickwireError(Code.BadFrame, "batch shorter than 4 bytes");
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const ack = v.getUint32(0);
+  const records: Record_[] = [];
+  let o = 4;
+  while (o < b.length) {
+    if (b.length - o < 9) throw new TickwireError(Code.BadFrame, "truncated record header");
+    const seq = v.getUint32(o);
+    const type = v.getUint8(o + 4);
+    const len = v.getUint32(o + 5);
+    if (len > maxMessage + 2 + 123) throw new TickwireError(Code.FrameTooLarge, `record of ${len} bytes`);
+    if (len > b.length - o - 9) throw new TickwireError(Code.BadFrame, "truncated record body");
+    records.push({ seq, type, body: b.subarray(o + 9, o + 9 + len) });
+    o += 9 + len;
+  }
+  return { ack, records };
+}
+
+class LPConn implements Conn {
+  readonly transport = "longpoll" as const;
+  lastHeard = Date.now();
+  private in = new Inbound();
+  private recvAbort = new AbortController();
+  private lastRecv = 0; // highest server seq delivered
+  private nextSeq = 1; // our next frame number
+  private unacked: Record_[] = []; // sent or queued, not yet acknowledged
+  private sending = false;
+  private failures = 0;
+  private closing = false;
+  private readonly fetch: typeof fetch;
+
+  constructor(
+    private base: string,
+    private a: OpenAnswer,
+    f: typeof fetch,
+  ) {
+    this.fetch = f;
+    void this.recvLoop();
+  }
+
+  private url(path: string): URL {
+    return httpURL(this.base, `v1/lp/${encodeURIComponent(this.a.id)}${path}`);
+  }
+
+  private headers(): Record<string, string> {
+    return { Authorization: `Bearer ${this.a.secret}` };
+  }
+
+  start(h: ConnHandlers): void {
+    this.in.start(h);
+  }
+
+  send(ch: Channel, frame: Uint8Array): void {
+    if (this.in.isClosed) throw new TickwireError(ConnectionLost, "long-poll session closed");
+    if (frame.length > this.a.max_message_size) throw new TickwireError(Code.FrameTooLarge, `${frame.length} bytes`);
+    this.unacked.push({ seq: this.nextSeq++, type: ch, body: frame });
+    this.pump();
+  }
+
+  /** pump posts everything unacknowledged, one send in flight at a time. */
+  private pump(): void {
+    if (this.sending || this.unacked.length === 0 || this.in.isClosed) return;
+    const batch: Record_[] = [];
+    let bytes = 4;
+    for (const r of this.unacked) {
+      if (batch.length >= this.a.max_batch_frames || bytes + 9 + r.body.length > this.a.max_batch_bytes) break;
+      batch.push(r);
+      bytes += 9 + r.body.length;
+    }
+    this.sending = true;
+    void this.post(batch).finally(() => {
+      this.sending = false;
+    });
+  }
+
+  private async post(batch: Record_[]): Promise<void> {
+    try {
+      const res = await this.fetch(this.url("/send"), {
+        method: "POST",
+        headers: { ...this.headers(), "Content-Type": "application/octet-stream" },
+        body: encodeBatch(this.lastRecv, batch) as BodyInit,
+        cache: "no-store",
+        credentials: "omit",
+      });
+      if (!res.ok) return await this.refused(res, true);
+      const { ack } = decodeBatch(new Uint8Array(await res.arrayBuffer()), this.a.max_message_size);
+      this.lastHeard = Date.now();
+      this.failures = 0;
+      this.unacked = this.unacked.filter((r) => r.seq > ack);
+      queueMicrotask(() => this.pump());
+    } catch (err) {
+      if (err instanceof TickwireError) return this.ended(err.code, err.message);
+      this.retry(() => this.pump());
+    }
+  }
+
+  private async recvLoop(): Promise<void> {
+    const wait = Math.min(this.a.max_wait_ms, 5000);
+    while (!this.in.isClosed) {
+      let res: Response;
+      try {
+        const u = this.url("/recv");
+        u.searchParams.set("ack", String(this.lastRecv));
+        u.searchParams.set("wait", String(wait));
+        res = await this.fetch(u, {
+          headers: this.headers(),
+          signal: this.recvAbort.signal,
+          cache: "no-store",
+          credentials: "omit",
+        });
+      } catch {
+        if (this.in.isClosed) return;
+        if (!(await this.backoff())) return;
+        continue;
+      }
+      if (!res.ok) {
+        await this.refused(res, false);
+        if (this.in.isClosed) return;
+        continue;
+      }
+      let batch: { ack: number; records: Record_[] };
+      try {
+        batch = decodeBatch(new Uint8Array(await res.arrayBuffer()), this.a.max_message_size);
+      } catch (err) {
+        if (this.in.isClosed) return;
+        if (err instanceof TickwireError) return this.close(err.code, err.message);
+        if (!(await this.backoff())) return;
+        continue;
+      }
+      this.lastHeard = Date.now();
+      this.failures = 0;
+      this.unacked = this.unacked.filter((r) => r.seq > batch.ack);
+      for (const r of batch.records) {
+        if (r.seq <= this.lastRecv) continue; // a repeat of an answer we had
+        if (r.seq !== this.lastRecv + 1) return this.close(Code.BadRequest, `gap before record ${r.seq}`);
+        this.lastRecv = r.seq;
+        if (r.type === recClose) {
+          const v = new DataView(r.body.buffer, r.body.byteOffset, r.body.byteLength);
+          const code = r.body.length >= 2 ? v.getUint16(0) : Code.OK;
+          return this.ended(code, new TextDecoder().decode(r.body.subarray(2)));
+        }
+        if (r.type !== 0 && r.type !== 1) return this.close(Code.BadFrame, `record type ${r.type}`);
+        this.in.message(r.type, r.body);
+        if (this.in.isClosed) return;
+      }
+    }
+  }
+
+  /** refused handles a non-2xx answer: 410 carries the close code, 503 busy is retried. */
+  private async refused(res: Response, isSend: boolean): Promise<void> {
+    const err = await readError(res);
+    if (res.status === 503 && err.code === Code.ServerBusy) {
+      if (isSend) this.retry(() => this.pump());
+      else await this.backoff();
+      return;
+    }
+    if (res.status === 404) return this.ended(ConnectionLost, "long-poll session not found");
+    this.ended(err.code, err.message);
+  }
+
+  /** backoff waits before a retry; false once nothing was heard for the idle timeout. */
+  private async backoff(): Promise<boolean> {
+    if (Date.now() - this.lastHeard > this.a.idle_timeout_ms) {
+      this.ended(Timeout, "long-poll: no answer within the idle timeout");
+      return false;
+    }
+    this.failures++;
+    await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** this.failures, 1000)));
+    return !this.in.isClosed;
+  }
+
+  private retry(fn: () => void): void {
+    void this.backoff().then((ok) => ok && fn());
+  }
+
+  close(code = 0, reason = ""): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.in.close(code, reason);
+    this.recvAbort.abort();
+    const u = this.url("");
+    u.searchParams.set("code", String(Math.max(0, code)));
+    u.searchParams.set("reason", reason.slice(0, 60));
+    void this.fetch(u, { method: "DELETE", headers: this.headers(), credentials: "omit", keepalive: true }).catch(
+      () => {},
+    );
+  }
+
+  private ended(code: number, reason: string): void {
+    this.closing = true;
+    this.in.close(code, reason);
+    this.recvAbort.abort();
+  }
+}
+
+/** openLongPoll opens a long-poll session. */
+export async function openLongPoll(o: OpenOptions): Promise<Conn> {
+  const f = o.fetch ?? globalThis.fetch.bind(globalThis);
+  const a = await request<OpenAnswer>(o.url, "POST", "v1/lp/open", { token: o.token, fetch: f, signal: o.signal });
+  if (typeof a?.id !== "string" || typeof a.secret !== "string") {
+    throw new TickwireError(Code.BadFrame, "long-poll open: no id or secret");
+  }
+  return new LPConn(o.url, a, f);
+}

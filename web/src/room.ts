@@ -1,0 +1,103 @@
+// A room the client is in: its members, its tick broadcasts and events
+// (docs/PROTOCOL.md §4).
+
+import { Emitter } from "./events";
+import type { RoomClosed, RoomData, RoomEvent, RoomJoined, RoomMember, RoomTick } from "./types";
+
+export interface RoomEvents {
+  tick: RoomTick;
+  data: RoomData;
+  member: RoomEvent;
+  closed: RoomClosed;
+  /** the client reconnected and joined the room again; me and members are new */
+  rejoined: RoomJoined;
+}
+
+/** The part of the client a room needs. */
+export interface RoomHost {
+  sendInput(room: Room, seq: number, data: Uint8Array, reliable: boolean): void;
+  leaveRoom(room: Room): Promise<void>;
+}
+
+export class Room extends Emitter<RoomEvents> {
+  readonly id: bigint;
+  readonly type: string;
+  readonly label: string;
+  readonly tickRate: number;
+  readonly capacity: number;
+  /** my member number (it changes when a reconnect rejoins) */
+  me: number;
+  /** members by member number, me included */
+  readonly members = new Map<number, RoomMember>();
+  /** the newest tick seen */
+  lastTick = -1;
+  /** unreliable ticks dropped because a newer one had arrived */
+  staleTicks = 0;
+  private seq = 0;
+  private left = false;
+
+  constructor(
+    private host: RoomHost,
+    j: RoomJoined,
+  ) {
+    super();
+    this.id = j.roomId;
+    this.type = j.type;
+    this.label = j.label;
+    this.tickRate = j.tickRate;
+    this.capacity = j.capacity;
+    this.me = j.you;
+    this.reset(j);
+  }
+
+  /** reset takes the room's state from a (re)join. */
+  reset(j: RoomJoined): void {
+    this.me = j.you;
+    this.members.clear();
+    for (const m of j.members) this.members.set(m.member, m);
+    this.lastTick = Math.max(this.lastTick, j.tick);
+  }
+
+  /**
+   * send sends one input: on the unreliable channel by default (newest
+   * wins, may be lost), on the reliable one with { reliable: true }. It
+   * returns the input's sequence number, which comes back in RoomTick.
+   */
+  send(data: Uint8Array, opts: { reliable?: boolean } = {}): number {
+    this.seq = (this.seq + 1) >>> 0;
+    this.host.sendInput(this, this.seq, data, opts.reliable === true);
+    return this.seq;
+  }
+
+  /** leave leaves the room; its events stop. */
+  async leave(): Promise<void> {
+    if (this.left) return;
+    await this.host.leaveRoom(this);
+    this.left = true;
+  }
+
+  get isOpen(): boolean {
+    return !this.left;
+  }
+
+  /** onTick applies newest-wins to unreliable ticks and emits. */
+  onTick(t: RoomTick): void {
+    if (t.unreliable && t.tick <= this.lastTick) {
+      this.staleTicks++;
+      return;
+    }
+    this.lastTick = Math.max(this.lastTick, t.tick);
+    this.emit("tick", t);
+  }
+
+  onEvent(e: RoomEvent): void {
+    if (e.event === "joined") this.members.set(e.member, { member: e.member, userId: e.userId, displayName: e.displayName });
+    else this.members.delete(e.member);
+    this.emit("member", e);
+  }
+
+  onClosed(c: RoomClosed): void {
+    this.left = true;
+    this.emit("closed", c);
+  }
+}
