@@ -14,7 +14,10 @@
 //
 // A transport is a netcode.Transport: adding one means writing its package
 // and one line in that list. Transports that speak HTTP mount their routes
-// on the server's one HTTP server through netcode.Env.HTTP.
+// on the server's one HTTP server through netcode.Env.HTTP; other routes
+// (the browser SDK and demo page of package web, an embedder's own pages)
+// through Config.Routes, which Start refuses where they could capture the
+// API's paths.
 //
 // Concurrency contract: Start returns a running Server whose goroutines
 // (the engine's Run and the HTTP server) are owned by it; Shutdown stops

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -73,6 +75,23 @@ type Config struct {
 	// Users and Auth are set by Start; Logger and Now default to the
 	// server's.
 	Social social.Config
+	// Routes are extra HTTP handlers by http.ServeMux pattern (web.Routes
+	// gives the browser SDK and demo page's: "GET /{$}", "/web/"). They
+	// are mounted on the one HTTP server beside the API and the
+	// transports' routes, behind the same middleware (httpapi.Wrap: the
+	// client address resolved once, the API's common headers, which a
+	// handler may replace), and need the HTTP server.
+	//
+	// Precedence is net/http's: the most specific pattern wins. The
+	// engine's API (and its services' routes) sits behind "/", so any
+	// matching Route would win over it; to keep a Route from capturing
+	// the API, Start refuses a pattern whose path does not begin with a
+	// literal segment of its own, and the segments "healthz" and "v<N>"
+	// (/v1/...) are the API's. "/{$}" (the root path alone, which the API
+	// does not answer) is allowed. A pattern that is malformed or
+	// conflicts with another route (a transport's included) is refused
+	// with ErrBadConfig too.
+	Routes map[string]http.Handler
 }
 
 // Off disables the HTTP server when given as HTTPAddr.
@@ -123,6 +142,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		if t == nil {
 			return nil, fmt.Errorf("server: Transports[%d] is nil", i)
 		}
+	}
+	if err := checkRoutes(cfg.Routes, cfg.HTTPAddr); err != nil {
+		return nil, err
 	}
 
 	s := &Server{cfg: cfg, log: cfg.Logger, runDone: make(chan struct{})}
@@ -260,9 +282,16 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		if s.httpL, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 			return nil, fmt.Errorf("server: http listen %s: %w", cfg.HTTPAddr, err)
 		}
-		// Transports' routes sit beside the engine's on one mux (the more
-		// specific pattern wins), behind the same middleware: one client
-		// address rule (trusted proxies), the same headers.
+		// Transports' routes and Config.Routes sit beside the engine's on
+		// one mux (the more specific pattern wins), behind the same
+		// middleware: one client address rule (trusted proxies), the same
+		// headers. Config.Routes go after the transports' so that a
+		// conflict is reported here, as a Config error.
+		for _, p := range slices.Sorted(maps.Keys(cfg.Routes)) {
+			if err := handle(mux, p, cfg.Routes[p]); err != nil {
+				return nil, err
+			}
+		}
 		mux.Handle("/", s.eng.HTTPHandler())
 		s.httpS = &http.Server{
 			Handler: httpapi.Wrap(mux, httpapi.Config{
@@ -414,6 +443,84 @@ func (s *Server) Err() error {
 	default:
 		return nil
 	}
+}
+
+// checkRoutes refuses Config.Routes that could capture the API's paths
+// (see Config.Routes), have no handler, or have no HTTP server to run on.
+// Conflicts between patterns are found when they are mounted (handle).
+func checkRoutes(routes map[string]http.Handler, httpAddr string) error {
+	if len(routes) > 0 && httpAddr == Off {
+		return fmt.Errorf("%w: Routes need the HTTP server (HTTPAddr is %q)", ErrBadConfig, Off)
+	}
+	for _, p := range slices.Sorted(maps.Keys(routes)) {
+		if routes[p] == nil {
+			return fmt.Errorf("%w: Routes[%q] has no handler", ErrBadConfig, p)
+		}
+		if err := checkPattern(p); err != nil {
+			return fmt.Errorf("%w: Routes[%q]: %w", ErrBadConfig, p, err)
+		}
+	}
+	return nil
+}
+
+// checkPattern reads a ServeMux pattern, "[METHOD ][HOST]/[PATH]", far
+// enough to find its first path segment: it must be a literal that is
+// not one of the API's, unless the pattern is the root alone ("/{$}").
+// The method and host do not matter: a pattern with either is more
+// specific than the API's "/", so it wins just the same.
+func checkPattern(p string) error {
+	rest := p
+	if i := strings.IndexAny(rest, " \t"); i >= 0 {
+		rest = strings.TrimLeft(rest[i:], " \t")
+	}
+	i := strings.IndexByte(rest, '/')
+	if i < 0 {
+		return errors.New("no path")
+	}
+	path := rest[i:]
+	if path == "/{$}" {
+		return nil
+	}
+	seg, _, _ := strings.Cut(path[1:], "/")
+	switch {
+	case seg == "":
+		return errors.New("matches every path, the API's included")
+	case strings.ContainsAny(seg, "{}"):
+		return errors.New("begins with a wildcard, which matches the API's paths")
+	case apiSegment(seg):
+		return fmt.Errorf("/%s belongs to the API", seg)
+	}
+	return nil
+}
+
+// apiSegment reports whether a first path segment is the API's: "healthz"
+// or a version ("v1", "v2"...).
+func apiSegment(seg string) bool {
+	if seg == "healthz" {
+		return true
+	}
+	if len(seg) < 2 || seg[0] != 'v' {
+		return false
+	}
+	for _, c := range seg[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// handle mounts h at pattern on mux. ServeMux.Handle panics on a
+// malformed pattern or one that conflicts with a registered route; that
+// is a mistake in Config, so it becomes Start's error instead of a crash.
+func handle(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: Routes[%q]: %v", ErrBadConfig, pattern, p)
+		}
+	}()
+	mux.Handle(pattern, h)
+	return nil
 }
 
 // clientAddr is the client address of an HTTP request as the middleware

@@ -1,8 +1,9 @@
 // Command tickwire runs the tickwire realtime server: KCP on UDP :7777,
 // framed TCP on :7778, WebRTC data channels on UDP :7779, and the HTTP API
-// on :7780 with WebSocket (/v1/ws), long-polling (/v1/lp/) and WebRTC
-// offers (/v1/rtc/offer) by default. Flags override environment
-// variables, which override the defaults; see docs/ENGINE.md.
+// on :7780 with WebSocket (/v1/ws), long-polling (/v1/lp/), WebRTC
+// offers (/v1/rtc/offer), the browser SDK (/web/tickwire.js) and the demo
+// page (/) by default. Flags override environment variables, which
+// override the defaults; see docs/ENGINE.md.
 package main
 
 import (
@@ -30,6 +31,7 @@ import (
 	"github.com/tickwire/tickwire/netcode/webrtc"
 	"github.com/tickwire/tickwire/netcode/ws"
 	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/web"
 )
 
 func main() {
@@ -72,6 +74,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	wsOn := fs.String("ws", env("TICKWIRE_WS", "on"), `WebSocket at /v1/ws on the HTTP port: "on" or "off" (env TICKWIRE_WS)`)
 	wsOrigins := fs.String("ws-origins", env("TICKWIRE_WS_ORIGINS", ""), "comma-separated origin patterns browsers may open WebSockets from, besides the server's own host and localhost (env TICKWIRE_WS_ORIGINS)")
 	longPoll := fs.String("longpoll", env("TICKWIRE_LONGPOLL", "on"), `HTTP long-polling under /v1/lp/ on the HTTP port: "on" or "off" (env TICKWIRE_LONGPOLL)`)
+	demo := fs.String("demo", env("TICKWIRE_DEMO", "on"), `the demo page at / and the browser SDK at /web/tickwire.js on the HTTP port: "on" or "off" (env TICKWIRE_DEMO)`)
 	httpAddr := fs.String("http", env("TICKWIRE_HTTP_ADDR", server.DefaultHTTPAddr), `HTTP API listen address, or "off" (env TICKWIRE_HTTP_ADDR)`)
 	dataDir := fs.String("data", env("TICKWIRE_DATA_DIR", server.DefaultDataDir), "data directory for the SQLite database (env TICKWIRE_DATA_DIR)")
 	tokenKey := fs.String("token-key", env("TICKWIRE_TOKEN_KEY", ""), "token signing key, at least 32 bytes; empty = the key kept in DATA/token.key, created on first start (env TICKWIRE_TOKEN_KEY)")
@@ -165,6 +168,17 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 			return options{}, fmt.Errorf("%s needs the HTTP server: give -http an address or %s off", t.flag, t.flag)
 		default:
 			o.srv.Transports = append(o.srv.Transports, t.t)
+		}
+	}
+	// The browser SDK and the demo page, embedded in the binary (web/dist).
+	switch demoOn, err := onOff("-demo", *demo); {
+	case err != nil:
+		return options{}, err
+	case demoOn && *httpAddr == off:
+		return options{}, errors.New("-demo needs the HTTP server: give -http an address or -demo off")
+	case demoOn:
+		if o.srv.Routes, err = web.Routes(); err != nil {
+			return options{}, err
 		}
 	}
 	if *tokenKey != "" {

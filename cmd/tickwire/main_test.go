@@ -23,6 +23,7 @@ import (
 	"github.com/tickwire/tickwire/netcode/tcp"
 	"github.com/tickwire/tickwire/netcode/webrtc"
 	"github.com/tickwire/tickwire/netcode/ws"
+	"github.com/tickwire/tickwire/web"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -147,9 +148,31 @@ func TestParseLongPoll(t *testing.T) {
 	assert.ErrorContains(t, err, "-ws needs the HTTP server")
 	_, err = parse([]string{"-http", "off", "-longpoll", "off", "-ws", "off"}, envOf(nil), io.Discard)
 	assert.ErrorContains(t, err, "-webrtc needs the HTTP server")
-	_, err = parse([]string{"-http", "off", "-longpoll", "off", "-ws", "off", "-webrtc", "off"}, envOf(nil), io.Discard)
+	_, err = parse([]string{"-http", "off", "-longpoll", "off", "-ws", "off", "-webrtc", "off", "-demo", "off"}, envOf(nil), io.Discard)
 	require.NoError(t, err, "KCP and TCP alone need no HTTP server")
 	_, err = parse([]string{"-longpoll", "maybe"}, envOf(nil), io.Discard)
+	assert.Error(t, err)
+}
+
+// The demo page and the SDK are served by default, beside the API; off on
+// request (flag or environment), and refused without an HTTP server.
+func TestParseDemo(t *testing.T) {
+	o, err := parse(nil, envOf(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Contains(t, o.srv.Routes, web.PatternIndex)
+	assert.Contains(t, o.srv.Routes, web.PatternFiles)
+	o, err = parse([]string{"-demo", "off"}, envOf(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Empty(t, o.srv.Routes)
+	o, err = parse(nil, envOf(map[string]string{"TICKWIRE_DEMO": "off"}), io.Discard)
+	require.NoError(t, err)
+	assert.Empty(t, o.srv.Routes)
+	o, err = parse([]string{"-demo", "on"}, envOf(map[string]string{"TICKWIRE_DEMO": "off"}), io.Discard)
+	require.NoError(t, err)
+	assert.NotEmpty(t, o.srv.Routes, "the flag overrides the environment")
+	_, err = parse([]string{"-http", "off", "-longpoll", "off", "-ws", "off", "-webrtc", "off"}, envOf(nil), io.Discard)
+	assert.ErrorContains(t, err, "-demo needs the HTTP server")
+	_, err = parse([]string{"-demo", "maybe"}, envOf(nil), io.Discard)
 	assert.Error(t, err)
 }
 
@@ -252,6 +275,16 @@ func TestRunServesAndStopsOnCancel(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, 200, resp.StatusCode)
+
+	resp, err = http.Get(httpBase + "/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode, "the demo page, on by default")
+	assert.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
+	resp, err = http.Get(httpBase + "/web/tickwire.js")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode, "the SDK")
 
 	tok, err := client.GuestToken(ctx, httpBase, "cli")
 	require.NoError(t, err)

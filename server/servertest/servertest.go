@@ -6,6 +6,7 @@ package servertest
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/netcode/tcp"
 	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/web"
 )
 
 // Loopback is the address every test listener binds.
@@ -28,8 +30,14 @@ func Transports() []netcode.Transport {
 
 // Start starts a server with cfg: no Transports means Transports(), an
 // empty HTTPAddr loopback, an empty DataDir a t.TempDir(), a nil Logger
-// one that writes to t.Logf at warning level. The server is shut down in
-// t.Cleanup.
+// one that writes to t.Logf at warning level. Everything else, Routes
+// included, is given to server.Start as is; a test of the browser SDK or
+// the demo page mounts them as cmd/tickwire does (see Demo):
+//
+//	srv := servertest.Start(t, server.Config{Routes: servertest.Demo(t), Transports: ...})
+//	page := srv.HTTPURL() + "/"
+//
+// The server is shut down in t.Cleanup.
 func Start(t testing.TB, cfg server.Config) *server.Server {
 	t.Helper()
 	if cfg.Transports == nil {
@@ -52,6 +60,15 @@ func Start(t testing.TB, cfg server.Config) *server.Server {
 		require.NoError(t, srv.Shutdown(ctx))
 	})
 	return srv
+}
+
+// Demo returns the routes of the demo page and the browser SDK
+// (web.Routes), for Config.Routes.
+func Demo(t testing.TB) map[string]http.Handler {
+	t.Helper()
+	routes, err := web.Routes()
+	require.NoError(t, err)
+	return routes
 }
 
 // tlogWriter sends log lines to t.Logf.
