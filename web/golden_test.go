@@ -39,20 +39,24 @@ const goldenPath = "test/golden/frames.json"
 // kind has a golden entry.
 const frameDir = "../netcode/frame"
 
-// Representative values: ids above 2^53 (a JS number cannot hold them),
-// realistic times, a non-ASCII display name.
+// Representative values. Room ids are random uint64s, so one above 2^53
+// (a JS number cannot hold it); session, group and message ids are
+// counters and database row ids, so they stay below 2^53 but take the
+// wide msgpack forms (above 2^32, and the largest integer a float64 holds
+// exactly). Realistic times; a non-ASCII display name.
 const (
-	bigRoomID  uint64 = 0xF0E1D2C3B4A59687
-	bigGroupID uint64 = 0x7EDCBA9876543210 // group ids are int64 in the store
-	bigMsgID   uint64 = 1<<53 + 1          // the first integer a float64 cannot hold
-	nowUs      int64  = 1764115200000000
-	zoe               = "Zoë 🎮"
+	bigRoomID uint64 = 0xF0E1D2C3B4A59687
+	sessionID uint64 = 1<<32 + 1
+	groupID   uint64 = 4_000_000_123
+	msgID     uint64 = maxSafeInt
+	nowUs     int64  = 1764115200000000
+	zoe              = "Zoë 🎮"
 )
 
 var (
 	someBytes = []byte{0x01, 0x02, 0xfe, 0xff, 0x00, 0x7f}
 	chat      = frame.ChatMessage{
-		ID: bigMsgID, GroupID: bigGroupID, FromUserID: "u_ann", ToUserID: "u_bob",
+		ID: msgID, GroupID: groupID, FromUserID: "u_ann", ToUserID: "u_bob",
 		TimeUs: nowUs, Body: "hello " + zoe + " <&>", FromName: zoe,
 	}
 	friend = frame.Friend{
@@ -60,7 +64,7 @@ var (
 		Presence: frame.PresenceAway, StatusText: "brb 🍕", LastSeenUs: nowUs - 60_000_000,
 	}
 	group = frame.Group{
-		ID: bigGroupID, Name: "Raiders " + zoe, Open: true, Role: frame.RoleAdmin, Members: 42, OwnerID: "u_ann",
+		ID: groupID, Name: "Raiders " + zoe, Open: true, Role: frame.RoleAdmin, Members: 42, OwnerID: "u_ann",
 	}
 )
 
@@ -70,7 +74,7 @@ func goldenFrames() []frame.Frame {
 	return []frame.Frame{
 		// Session, kinds 1–8.
 		&frame.Hello{Version: frame.ProtocolVersion, Token: "tw1.eyJ1IjoidV9hbm4ifQ.c2ln", ClientName: "tickwire-js " + zoe, ClientVersion: "0.1.0", ResumeID: "r_0123456789abcdef"},
-		&frame.Welcome{SessionID: 0xFEDCBA9876543210, UserID: "u_ann", DisplayName: zoe, ServerTimeUs: nowUs, MaxFrame: 16384, MaxFramesPerSec: 200, HeartbeatMs: 1000, IdleTimeoutMs: 10000, ResumeID: "r_0123456789abcdef"},
+		&frame.Welcome{SessionID: sessionID, UserID: "u_ann", DisplayName: zoe, ServerTimeUs: nowUs, MaxFrame: 16384, MaxFramesPerSec: 200, HeartbeatMs: 1000, IdleTimeoutMs: 10000, ResumeID: "r_0123456789abcdef"},
 		&frame.Error{Code: netcode.CodeRoomFull, Message: "room is full: " + zoe, Ref: 77},
 		&frame.Ping{ClientTimeUs: nowUs + 123},
 		&frame.Pong{ClientTimeUs: nowUs + 123, ServerTimeUs: nowUs + 456},
@@ -112,29 +116,29 @@ func goldenFrames() []frame.Frame {
 		&frame.FriendUpdate{Event: frame.FriendEventAccepted, Friend: friend},
 		&frame.GroupCreate{Ref: 15, Name: "Raiders " + zoe, Open: true},
 		&frame.GroupResult{Ref: 15, Group: group},
-		&frame.GroupJoin{Ref: 16, GroupID: bigGroupID},
-		&frame.GroupInvite{Ref: 17, GroupID: bigGroupID, UserID: "u_bob"},
-		&frame.GroupAccept{Ref: 18, GroupID: bigGroupID},
-		&frame.GroupDecline{Ref: 19, GroupID: bigGroupID},
-		&frame.GroupLeave{Ref: 20, GroupID: bigGroupID},
-		&frame.GroupRemove{Ref: 21, GroupID: bigGroupID, UserID: "u_bob"},
-		&frame.GroupSetRole{Ref: 22, GroupID: bigGroupID, UserID: "u_bob", Role: frame.RoleAdmin},
-		&frame.GroupMembers{Ref: 23, GroupID: bigGroupID, AfterUserID: "u_al", Limit: 100},
-		&frame.GroupMembersResult{Ref: 23, GroupID: bigGroupID, Members: []frame.Member{
+		&frame.GroupJoin{Ref: 16, GroupID: groupID},
+		&frame.GroupInvite{Ref: 17, GroupID: groupID, UserID: "u_bob"},
+		&frame.GroupAccept{Ref: 18, GroupID: groupID},
+		&frame.GroupDecline{Ref: 19, GroupID: groupID},
+		&frame.GroupLeave{Ref: 20, GroupID: groupID},
+		&frame.GroupRemove{Ref: 21, GroupID: groupID, UserID: "u_bob"},
+		&frame.GroupSetRole{Ref: 22, GroupID: groupID, UserID: "u_bob", Role: frame.RoleAdmin},
+		&frame.GroupMembers{Ref: 23, GroupID: groupID, AfterUserID: "u_al", Limit: 100},
+		&frame.GroupMembersResult{Ref: 23, GroupID: groupID, Members: []frame.Member{
 			{UserID: "u_ann", DisplayName: "Ann", Role: frame.RoleOwner, Presence: frame.PresenceOnline},
 			{UserID: "u_bob", DisplayName: zoe, Role: frame.RoleAdmin, Presence: frame.PresenceAway},
 		}, More: true},
-		&frame.GroupList{Ref: 24, AfterGroupID: bigGroupID - 1},
+		&frame.GroupList{Ref: 24, AfterGroupID: groupID - 1},
 		&frame.GroupListResult{Ref: 24, Groups: []frame.Group{group, {
 			ID: 7, Name: "Guild", Open: true, Role: frame.RoleMember, Members: 3, OwnerID: "u_cy",
 		}}, More: true},
-		&frame.GroupUpdate{Event: frame.GroupEventRoleChanged, GroupID: bigGroupID, GroupName: "Raiders " + zoe, UserID: "u_bob", ActorID: "u_ann", Role: frame.RoleAdmin},
+		&frame.GroupUpdate{Event: frame.GroupEventRoleChanged, GroupID: groupID, GroupName: "Raiders " + zoe, UserID: "u_bob", ActorID: "u_ann", Role: frame.RoleAdmin},
 		&frame.DirectSend{Ref: 25, ToUserID: "u_bob", Body: "hi " + zoe},
-		&frame.GroupSend{Ref: 26, GroupID: bigGroupID, Body: "gg " + zoe},
-		&frame.MessageSent{Ref: 26, ID: bigMsgID, TimeUs: nowUs},
+		&frame.GroupSend{Ref: 26, GroupID: groupID, Body: "gg " + zoe},
+		&frame.MessageSent{Ref: 26, ID: msgID, TimeUs: nowUs},
 		&frame.Message{ChatMessage: chat},
-		&frame.MessageAck{Ref: 27, UpToID: bigMsgID},
-		&frame.History{Ref: 28, GroupID: bigGroupID, UserID: "u_bob", BeforeID: bigMsgID, Limit: 50},
+		&frame.MessageAck{Ref: 27, UpToID: msgID},
+		&frame.History{Ref: 28, GroupID: groupID, UserID: "u_bob", BeforeID: msgID, Limit: 50},
 		&frame.HistoryResult{Ref: 28, Messages: []frame.ChatMessage{chat, {
 			ID: 5, GroupID: 0x7, FromUserID: "u_bob", ToUserID: "u_ann", TimeUs: nowUs - 1, Body: "older", FromName: "Bob",
 		}}, More: true},
