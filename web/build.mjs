@@ -7,13 +7,15 @@
 //   node build.mjs --tests   bundle test/*.test.ts for node --test
 
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
+// Builds go to a sibling of dist/ first: at the same depth, the source
+// map's relative paths are the same, and a failed build leaves dist/ alone.
+const staging = join(root, ".build-tmp");
 const mode = process.argv[2] ?? "";
 
 const common = {
@@ -64,18 +66,15 @@ function files(dir) {
 }
 
 async function check() {
-  const tmp = mkdtempSync(join(tmpdir(), "tickwire-web-"));
   try {
-    const fresh = join(tmp, "dist");
-    await build(fresh);
-    // The source map names paths relative to its own directory: the same in both builds.
-    const want = files(fresh).map((p) => relative(fresh, p)).sort();
+    await build(staging);
+    const want = files(staging).map((p) => relative(staging, p)).sort();
     const have = files(join(root, "dist")).map((p) => relative(join(root, "dist"), p)).sort();
     const stale = [];
     for (const f of new Set([...want, ...have])) {
       let a, b;
       try {
-        a = readFileSync(join(fresh, f));
+        a = readFileSync(join(staging, f));
         b = readFileSync(join(root, "dist", f));
       } catch {
         stale.push(f);
@@ -89,7 +88,7 @@ async function check() {
     }
     console.log(`web/dist is up to date (${want.length} files)`);
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    rmSync(staging, { recursive: true, force: true });
   }
 }
 
@@ -112,7 +111,11 @@ async function tests() {
 
 if (mode === "--check") await check();
 else if (mode === "--tests") await tests();
-else if (mode === "") await build(join(root, "dist"));
+else if (mode === "") {
+  await build(staging);
+  rmSync(join(root, "dist"), { recursive: true, force: true });
+  renameSync(staging, join(root, "dist"));
+}
 else {
   console.error(`unknown argument ${mode}`);
   process.exit(2);

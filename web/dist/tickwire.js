@@ -2101,7 +2101,7 @@ async function request(base, method, path, o = {}) {
       cache: "no-store"
     });
   } catch (err) {
-    throw new TickwireError(-1, `${method} ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new TickwireError(ConnectionLost, `${method} ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   if (!res.ok) throw await readError(res);
   if (res.status === 204) return void 0;
@@ -2586,7 +2586,7 @@ function openWebSocket(o) {
     sock.binaryType = "arraybuffer";
     const off = onAbort(o.signal, () => {
       sock.close();
-      reject(new TickwireError(-2, "websocket: no connection in time"));
+      reject(new TickwireError(Timeout, "websocket: no connection in time"));
     });
     sock.onopen = () => {
       off();
@@ -2606,6 +2606,7 @@ var Openers = {
   longpoll: openLongPoll
 };
 var ProtocolVersion = 1;
+var SDKVersion = "0.1.0";
 var Router = class {
   constructor(target) {
     __publicField(this, "target", target);
@@ -2687,7 +2688,7 @@ function hello(conn, o, signal) {
           version: ProtocolVersion,
           token: o.token,
           clientName: o.clientName ?? "tickwire-js",
-          clientVersion: o.clientVersion ?? "",
+          clientVersion: o.clientVersion ?? SDKVersion,
           resumeId: o.resumeId ?? ""
         })
       );
@@ -3476,7 +3477,9 @@ export {
   ConnectionLost,
   DefaultTransports,
   Kind,
+  ProtocolVersion,
   Room,
+  SDKVersion,
   TickwireError,
   Timeout,
   codeName,

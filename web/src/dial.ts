@@ -22,6 +22,9 @@ export const Openers: Record<TransportName, Opener> = {
 /** ProtocolVersion is the Hello version this SDK speaks. */
 export const ProtocolVersion = 1;
 
+/** SDKVersion is this package's version, sent in Hello as client_version by default. */
+export const SDKVersion = "0.1.0";
+
 /** One transport tried, and why it was left (absent for the one kept). */
 export interface Attempt {
   transport: TransportName;
@@ -150,7 +153,7 @@ function hello(conn: Conn, o: DialOptions, signal: AbortSignal): Promise<Dialed>
           version: ProtocolVersion,
           token: o.token,
           clientName: o.clientName ?? "tickwire-js",
-          clientVersion: o.clientVersion ?? "",
+          clientVersion: o.clientVersion ?? SDKVersion,
           resumeId: o.resumeId ?? "",
         }),
       );

@@ -3,7 +3,7 @@
 
 import { Code } from "./codes";
 import { TickwireError } from "./errors";
-import { httpURL } from "./transport";
+import { ConnectionLost, httpURL } from "./transport";
 import type { Auth } from "./types";
 
 /** readError turns a non-2xx answer into a TickwireError with the API's code. */
@@ -43,7 +43,7 @@ export async function request<T>(base: string, method: string, path: string, o: 
       cache: "no-store",
     });
   } catch (err) {
-    throw new TickwireError(-1, `${method} ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new TickwireError(ConnectionLost, `${method} ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   if (!res.ok) throw await readError(res);
   if (res.status === 204) return undefined as T;

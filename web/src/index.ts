@@ -9,6 +9,7 @@ export { Code, codeName, mayReconnect } from "./codes";
 export { TickwireError, isCode } from "./errors";
 export { ConnectionLost, Timeout, DefaultTransports, describeCode } from "./transport";
 export type { Channel, Conn, ConnHandlers, Opener, OpenOptions, TransportName } from "./transport";
+export { SDKVersion, ProtocolVersion } from "./dial";
 export type { Attempt } from "./dial";
 export { Kind, decode, encode } from "./frames";
 export type { Frame } from "./frames";

@@ -4,7 +4,7 @@
 
 import { Code } from "./codes";
 import { TickwireError } from "./errors";
-import { Channel, Conn, ConnectionLost, ConnHandlers, httpURL, Inbound, onAbort, OpenOptions } from "./transport";
+import { Channel, Conn, ConnectionLost, ConnHandlers, httpURL, Inbound, onAbort, OpenOptions, Timeout } from "./transport";
 
 const markHeartbeat = 2;
 
@@ -127,7 +127,7 @@ export function openWebSocket(o: OpenOptions): Promise<Conn> {
     sock.binaryType = "arraybuffer";
     const off = onAbort(o.signal, () => {
       sock.close();
-      reject(new TickwireError(-2, "websocket: no connection in time"));
+      reject(new TickwireError(Timeout, "websocket: no connection in time"));
     });
     sock.onopen = () => {
       off();

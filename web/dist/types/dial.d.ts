@@ -4,6 +4,8 @@ import type { Welcome } from "./types";
 export declare const Openers: Record<TransportName, Opener>;
 /** ProtocolVersion is the Hello version this SDK speaks. */
 export declare const ProtocolVersion = 1;
+/** SDKVersion is this package's version, sent in Hello as client_version by default. */
+export declare const SDKVersion = "0.1.0";
 /** One transport tried, and why it was left (absent for the one kept). */
 export interface Attempt {
     transport: TransportName;
