@@ -2104,7 +2104,10 @@ async function request(base, method, path, o = {}) {
     throw new TickwireError(ConnectionLost, `${method} ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   if (!res.ok) throw await readError(res);
-  if (res.status === 204) return void 0;
+  if (res.status === 204) {
+    await res.arrayBuffer();
+    return void 0;
+  }
   return await res.json();
 }
 function toAuth(r) {
@@ -2320,10 +2323,8 @@ var LPConn = class {
     const u = this.url("");
     u.searchParams.set("code", String(Math.max(0, code)));
     u.searchParams.set("reason", reason.slice(0, 60));
-    void this.fetch(u, { method: "DELETE", headers: this.headers(), credentials: "omit", keepalive: true }).catch(
-      () => {
-      }
-    );
+    void this.fetch(u, { method: "DELETE", headers: this.headers(), credentials: "omit", keepalive: true }).then((res) => res.arrayBuffer()).catch(() => {
+    });
   }
   ended(code, reason) {
     this.closing = true;
@@ -2341,6 +2342,7 @@ async function openLongPoll(o) {
 }
 
 // src/webrtc.ts
+var GatherMs = 40;
 var RTCConn = class {
   constructor(pc, rel, unrel) {
     __publicField(this, "pc", pc);
@@ -2422,15 +2424,21 @@ var RTCConn = class {
     this.pc.close();
   }
 };
-function gathered(pc, signal) {
+function gathered(pc, signal, gatherMs) {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const off = onAbort(signal, () => reject(new TickwireError(Timeout, "webrtc: ICE gathering did not finish")));
+    const done = () => {
+      clearTimeout(timer);
+      off();
+      resolve();
+    };
+    const timer = setTimeout(done, gatherMs);
+    const off = onAbort(signal, () => {
+      clearTimeout(timer);
+      reject(new TickwireError(Timeout, "webrtc: ICE gathering did not finish"));
+    });
     pc.addEventListener("icegatheringstatechange", () => {
-      if (pc.iceGatheringState === "complete") {
-        off();
-        resolve();
-      }
+      if (pc.iceGatheringState === "complete") done();
     });
   });
 }
@@ -2458,7 +2466,7 @@ async function openWebRTC(o) {
     rel.binaryType = "arraybuffer";
     unrel.binaryType = "arraybuffer";
     await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc, o.signal);
+    await gathered(pc, o.signal, GatherMs);
     const res = await (o.fetch ?? fetch)(httpURL(o.url, "v1/rtc/offer"), {
       method: "POST",
       headers: { Authorization: `Bearer ${o.token}`, "Content-Type": "application/sdp" },

@@ -46,7 +46,10 @@ export async function request<T>(base: string, method: string, path: string, o: 
     throw new TickwireError(ConnectionLost, `${method} ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   if (!res.ok) throw await readError(res);
-  if (res.status === 204) return undefined as T;
+  if (res.status === 204) {
+    await res.arrayBuffer(); // complete the request rather than leave it cancelled
+    return undefined as T;
+  }
   return (await res.json()) as T;
 }
 

@@ -229,9 +229,11 @@ class LPConn implements Conn {
     const u = this.url("");
     u.searchParams.set("code", String(Math.max(0, code)));
     u.searchParams.set("reason", reason.slice(0, 60));
-    void this.fetch(u, { method: "DELETE", headers: this.headers(), credentials: "omit", keepalive: true }).catch(
-      () => {},
-    );
+    // The body is read (empty) so that the request completes rather than
+    // showing as cancelled.
+    void this.fetch(u, { method: "DELETE", headers: this.headers(), credentials: "omit", keepalive: true })
+      .then((res) => res.arrayBuffer())
+      .catch(() => {});
   }
 
   private ended(code: number, reason: string): void {

@@ -15,6 +15,9 @@ interface CloseControl {
   reason?: unknown;
 }
 
+/** GatherMs bounds the wait for ICE gathering before the offer is posted. */
+export const GatherMs = 40;
+
 class RTCConn implements Conn {
   readonly transport = "webrtc" as const;
   lastHeard = Date.now();
@@ -106,15 +109,28 @@ class RTCConn implements Conn {
   }
 }
 
-function gathered(pc: RTCPeerConnection, signal: AbortSignal): Promise<void> {
+/**
+ * gathered waits for ICE gathering to finish, but at most gatherMs: the
+ * server answers the browser's connectivity checks from whatever address
+ * they come (a peer-reflexive candidate), so the offer needs no client
+ * candidates to connect, and a full gathering costs 100–150 ms in Chromium
+ * even with no STUN server (docs/WEB.md).
+ */
+function gathered(pc: RTCPeerConnection, signal: AbortSignal, gatherMs: number): Promise<void> {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const off = onAbort(signal, () => reject(new TickwireError(Timeout, "webrtc: ICE gathering did not finish")));
+    const done = () => {
+      clearTimeout(timer);
+      off();
+      resolve();
+    };
+    const timer = setTimeout(done, gatherMs);
+    const off = onAbort(signal, () => {
+      clearTimeout(timer);
+      reject(new TickwireError(Timeout, "webrtc: ICE gathering did not finish"));
+    });
     pc.addEventListener("icegatheringstatechange", () => {
-      if (pc.iceGatheringState === "complete") {
-        off();
-        resolve();
-      }
+      if (pc.iceGatheringState === "complete") done();
     });
   });
 }
@@ -145,7 +161,7 @@ export async function openWebRTC(o: OpenOptions): Promise<Conn> {
     rel.binaryType = "arraybuffer";
     unrel.binaryType = "arraybuffer";
     await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc, o.signal);
+    await gathered(pc, o.signal, GatherMs);
     const res = await (o.fetch ?? fetch)(httpURL(o.url, "v1/rtc/offer"), {
       method: "POST",
       headers: { Authorization: `Bearer ${o.token}`, "Content-Type": "application/sdp" },
