@@ -1,0 +1,169 @@
+// tickwire demo page: sign-in, friends and presence, direct and group chat,
+// a lobby of relay rooms and an arena where each member is a dot. Plain DOM
+// and the @tickwire/client SDK; served at / with /web/demo.js and
+// /web/demo.css under a strict CSP (no inline script or style, no external
+// resources, connections to the page's origin only).
+//
+// Modules: app.ts (state and actions, no DOM), views.ts (panels),
+// arena.ts (canvas and keys), toast.ts (errors), dom.ts (helpers).
+//
+// ---------------------------------------------------------------------------
+// For end-to-end tests (keep stable):
+//
+// data-test names
+//   status bar   conn-state (text; data-state = signed-out | connecting |
+//                connected | reconnecting | closed), transport (the transport
+//                in use), rtt, transport-picker (select: auto, webrtc,
+//                websocket, longpoll; also ?transport= in the URL), reconnect,
+//                me, logout
+//   sign-in      signin-panel, signin-form, username, password, display-name,
+//                login, register, guest
+//   presence     presence-select (online | away), status-text, presence-set
+//   friends      friend-add-name, friend-add; requests-incoming with
+//                request-in-<userId> rows holding friend-accept-<userId> and
+//                friend-decline-<userId>; requests-outgoing with
+//                request-out-<userId> rows holding friend-cancel-<userId>;
+//                friend-list with friend-<userId> rows (data-presence =
+//                online | away | offline) holding presence-dot,
+//                friend-chat-<userId> (opens the chat), friend-status,
+//                unread, friend-remove-<userId>
+//   groups       group-name, group-open (checkbox), group-create,
+//                group-join-id, group-join; group-invitations with
+//                invitation-<groupId> rows holding group-accept-<groupId> and
+//                group-decline-<groupId>; group-list with group-<groupId>
+//                rows holding group-chat-<groupId>, unread,
+//                group-leave-<groupId>
+//   chat         chat-panel, chat-title, group-invite-user (select of
+//                friends, shown for a group), group-invite, chat-older,
+//                chat-messages with chat-message items (data-id, data-from),
+//                chat-input, chat-send
+//   guests       guest-note (shown instead of friends and chat)
+//   lobby        lobby-panel, room-join-or-create (the "arena" room),
+//                rooms-refresh, room-label, room-create, room-list with
+//                room-<roomId> rows holding room-join-<roomId>
+//   arena        arena-panel (hidden outside a room), arena-title,
+//                arena-canvas (arrow keys / WASD), arena-members with
+//                arena-member-<member> items, arena-leave
+//   errors       toasts with toast items (data-code = the code name)
+//
+// window.demo
+//   client            the SDK Client (null when not connected)
+//   app               the App (app.ts), for debugging
+//   state()           a JSON snapshot: { connected, conn, closedCode,
+//                     transport, rttMs, userId, guest, presence, statusText,
+//                     friends: [{userId, username, displayName, state,
+//                     presence, statusText}], messages: [{id, groupId,
+//                     fromUserId, toUserId, body}] (by id; groupId 0 = direct),
+//                     groups: [{id, name, role, open}], rooms: [{id, label,
+//                     members, capacity}], room: null | {id (string), label,
+//                     me, members: [{member, userId, displayName}],
+//                     positions: {[member]: {x, y}}} }
+//   actions (each returns a promise; rejects with a TickwireError on refusal)
+//     guest(name) register(username, password, displayName) login(username,
+//     password) logout() connect() setTransport("auto"|"webrtc"|"websocket"|
+//     "longpoll")
+//     addFriend(username) accept(userId) decline(userId) cancel(userId)
+//     removeFriend(userId) setPresence("online"|"away", text)
+//     createGroup(name, open) → {id, name, role, open}; joinGroup(groupId)
+//     invite(groupId, userId) acceptInvite(groupId) declineInvite(groupId)
+//     leaveGroup(groupId)
+//     openDirect(userId) openGroup(groupId) loadOlder()
+//     sendDirect(userId, body) sendGroup(groupId, body)
+//     refreshRooms() createRoom(label) joinRoom(roomId string|bigint)
+//     joinArena() leaveRoom() moveTo(x, y)
+//   Arena positions are Int16 x, Int16 y big-endian in 0..799 × 0..499, sent
+//   unreliably at most once per tick (and again each second when idle).
+// ---------------------------------------------------------------------------
+
+import { App, parseTransport } from "./app";
+import { startArena } from "./arena";
+import { showError } from "./toast";
+import { renderRtt, wire } from "./views";
+
+const app = new App();
+app.report = showError;
+
+/** act runs an action for window.demo as a control would: a failure shows its toast, and the promise still rejects. */
+function act<T>(p: () => Promise<T>): Promise<T> {
+  return (async () => p())().catch((err: unknown) => {
+    showError(err);
+    throw err;
+  });
+}
+
+function group(g: { id: number; name: string; role: string; open: boolean }) {
+  return { id: g.id, name: g.name, role: g.role, open: g.open };
+}
+
+const demo = Object.freeze({
+  get client() {
+    return app.client;
+  },
+  app,
+  state: () => app.snapshot(),
+
+  guest: (name: string) => act(() => app.guest(name)),
+  register: (username: string, password: string, displayName = "") =>
+    act(() => app.register(username, password, displayName || username)),
+  login: (username: string, password: string) => act(() => app.login(username, password)),
+  logout: () => act(() => app.logout()),
+  connect: () => act(() => app.connect()),
+  setTransport: (t: string) => act(() => app.setTransport(parseTransport(t))),
+
+  addFriend: (username: string) => act(() => app.addFriend(username)),
+  accept: (userId: string) => act(() => app.acceptFriend(userId)),
+  decline: (userId: string) => act(() => app.declineFriend(userId)),
+  cancel: (userId: string) => act(() => app.removeFriend(userId)),
+  removeFriend: (userId: string) => act(() => app.removeFriend(userId)),
+  setPresence: (p: string, text = "") => act(async () => app.setPresence(p === "away" ? "away" : "online", text)),
+
+  createGroup: (name: string, open = true) => act(async () => group(await app.createGroup(name, open))),
+  joinGroup: (groupId: number | string) => act(() => app.joinGroup(Number(groupId))),
+  invite: (groupId: number | string, userId: string) => act(() => app.invite(Number(groupId), userId)),
+  acceptInvite: (groupId: number | string) => act(() => app.acceptInvite(Number(groupId))),
+  declineInvite: (groupId: number | string) => act(() => app.declineInvite(Number(groupId))),
+  leaveGroup: (groupId: number | string) => act(() => app.leaveGroup(Number(groupId))),
+
+  openDirect: (userId: string) => act(() => app.select({ kind: "direct", userId })),
+  openGroup: (groupId: number | string) => act(() => app.select({ kind: "group", groupId: Number(groupId) })),
+  loadOlder: () => act(() => app.loadOlder()),
+  sendDirect: (userId: string, body: string) => act(() => app.sendDirect(userId, body)),
+  sendGroup: (groupId: number | string, body: string) => act(() => app.sendGroup(Number(groupId), body)),
+
+  refreshRooms: () => act(() => app.refreshRooms()),
+  createRoom: (label: string) => act(() => app.createRoom(label)),
+  joinRoom: (roomId: string | bigint) => act(() => app.joinRoom(BigInt(roomId))),
+  joinArena: () => act(() => app.joinArena()),
+  leaveRoom: () => act(() => app.leaveRoom()),
+  moveTo: (x: number, y: number) => act(async () => app.moveTo(x, y)),
+});
+
+declare global {
+  interface Window {
+    demo: typeof demo;
+  }
+}
+window.demo = demo;
+
+function start(): void {
+  wire(app);
+  startArena(app);
+  // Live RTT, shown every second. The SDK pings every heartbeat (1 s by
+  // default) and emits "rtt" on each Pong; should a slower server
+  // heartbeat leave a gap, the page pings itself.
+  setInterval(() => {
+    const c = app.client;
+    if (c && app.conn === "connected" && performance.now() - app.rttAt > 1500) {
+      c.ping().catch(() => {}); // a lost ping shows as reconnecting, not as an error
+    }
+    renderRtt(app);
+  }, 1000);
+  // The lobby follows other players' rooms.
+  setInterval(() => {
+    if (app.client && app.conn === "connected") app.refreshRooms().catch(() => {});
+  }, 5000);
+  app.resume().catch(showError);
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+else start();
