@@ -1,6 +1,7 @@
-// The arena: a canvas with one dot per room member. Keys move my own
-// position (App.moveTo, which sends it at most once per tick); every dot,
-// mine included, is drawn where the server's last tick put it.
+// The arena: a canvas with one dot per room member. Keys (or a click or tap
+// on the canvas, which glides there) move my own position (App.moveTo, which
+// sends it at most once per tick); every dot, mine included, is drawn where
+// the server's last tick put it.
 
 import { App, arenaH, arenaW } from "./app";
 import { byTest } from "./dom";
@@ -30,6 +31,7 @@ export function startArena(app: App): void {
   let drawQueued = false;
   let stepTimer: ReturnType<typeof setInterval> | undefined;
   let lastStep = 0;
+  let target: { x: number; y: number } | null = null;
 
   // Typing in a text box never moves the dot.
   const typing = (t: EventTarget | null) =>
@@ -39,9 +41,15 @@ export function startArena(app: App): void {
     if (!app.room || !(e.code in keyDirs) || typing(e.target) || e.altKey || e.ctrlKey || e.metaKey) return;
     e.preventDefault(); // no page scrolling with the arrows
     held.add(e.code);
+    target = null;
   });
   window.addEventListener("keyup", (e) => held.delete(e.code));
   window.addEventListener("blur", () => held.clear());
+  canvas.addEventListener("pointerdown", (e) => {
+    if (!app.room) return;
+    const r = canvas.getBoundingClientRect();
+    target = { x: ((e.clientX - r.left) / r.width) * arenaW, y: ((e.clientY - r.top) / r.height) * arenaH };
+  });
 
   // One step per tick interval: move by speed × elapsed for the keys held.
   const step = () => {
@@ -55,6 +63,15 @@ export function startArena(app: App): void {
       if (d) {
         dx += d[0];
         dy += d[1];
+      }
+    }
+    if (!dx && !dy && target) {
+      dx = target.x - app.myPos.x;
+      dy = target.y - app.myPos.y;
+      if (Math.hypot(dx, dy) <= speed * dt) {
+        app.moveTo(target.x, target.y);
+        target = null;
+        return;
       }
     }
     if (dx || dy) {
@@ -77,14 +94,17 @@ export function startArena(app: App): void {
     for (let x = 50; x < arenaW; x += 50) line(ctx, x, 0, x, arenaH);
     for (let y = 50; y < arenaH; y += 50) line(ctx, 0, y, arenaW, y);
 
-    ctx.font = "600 17px system-ui, sans-serif";
+    // Dots and names keep a readable size on a small canvas.
+    const px = Math.max(1, canvas.clientWidth) / arenaW;
+    const radius = Math.max(14, 7 / px);
+    ctx.font = `600 ${Math.round(Math.max(17, 11 / px))}px system-ui, sans-serif`;
     ctx.textAlign = "center";
     for (const m of room.members.values()) {
       const p = app.positions.get(m.member);
       if (!p) continue;
       const mine = m.member === room.me;
       ctx.beginPath();
-      ctx.arc(p.x, p.y, 14, 0, Math.PI * 2);
+      ctx.arc(p.x, p.y, radius, 0, Math.PI * 2);
       ctx.fillStyle = memberColour(m.member);
       ctx.fill();
       if (mine) {
@@ -93,7 +113,7 @@ export function startArena(app: App): void {
         ctx.stroke();
       }
       ctx.fillStyle = "#e6edf7";
-      ctx.fillText(`${m.displayName || "#" + m.member}${mine ? " (me)" : ""}`, p.x, p.y - 22);
+      ctx.fillText(`${m.displayName || "#" + m.member}${mine ? " (me)" : ""}`, p.x, p.y - radius - 8);
     }
   };
 
@@ -102,6 +122,9 @@ export function startArena(app: App): void {
     drawQueued = true;
     requestAnimationFrame(draw);
   };
+
+  // Sizes depend on the canvas's size on screen: redraw when it changes.
+  new ResizeObserver(() => queueDraw()).observe(canvas);
 
   app.subscribe((t) => {
     if (t === "tick") {
@@ -118,6 +141,7 @@ export function startArena(app: App): void {
       clearInterval(stepTimer);
       stepTimer = undefined;
       held.clear();
+      target = null;
     }
   });
 }

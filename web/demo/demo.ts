@@ -10,55 +10,79 @@
 // ---------------------------------------------------------------------------
 // For end-to-end tests (keep stable):
 //
-// data-test names
-//   status bar   conn-state (text; data-state = signed-out | connecting |
-//                connected | reconnecting | closed), transport (the transport
-//                in use), rtt, transport-picker (select: auto, webrtc,
-//                websocket, longpoll; also ?transport= in the URL), reconnect,
+// data-test names (forms submit with Enter as well as with their button)
+//   layout       main (data-view = signed-out | guest | user), signin-panel,
+//                social-panel, chat-panel, guest-note (shown to guests
+//                instead of friends and chat), lobby-panel, arena-panel
+//                (hidden outside a room); hidden panels have the hidden
+//                attribute
+//   status bar   conn-state (text "connected", "reconnecting… (code)",
+//                "closed (code)"...; data-state = signed-out | connecting |
+//                connected | reconnecting | closed), transport (the
+//                transport in use, "–" when not connected), rtt ("0.42 ms"),
+//                transport-picker (select: auto, webrtc, websocket,
+//                longpoll; starts from ?transport= in the URL and writes it
+//                back; a change reconnects), reconnect (shown when closed),
 //                me, logout
-//   sign-in      signin-panel, signin-form, username, password, display-name,
-//                login, register, guest
-//   presence     presence-select (online | away), status-text, presence-set
-//   friends      friend-add-name, friend-add; requests-incoming with
-//                request-in-<userId> rows holding friend-accept-<userId> and
-//                friend-decline-<userId>; requests-outgoing with
-//                request-out-<userId> rows holding friend-cancel-<userId>;
-//                friend-list with friend-<userId> rows (data-presence =
-//                online | away | offline) holding presence-dot,
-//                friend-chat-<userId> (opens the chat), friend-status,
-//                unread, friend-remove-<userId>
-//   groups       group-name, group-open (checkbox), group-create,
+//   sign-in      signin-form, username, password, display-name, login,
+//                register, guest (uses display-name, else username)
+//   presence     presence-form, presence-select (online | away),
+//                status-text, presence-set
+//   friends      friend-add-form, friend-add-name, friend-add;
+//                requests-incoming with request-in-<userId> rows holding
+//                friend-accept-<userId> and friend-decline-<userId>;
+//                requests-outgoing with request-out-<userId> rows holding
+//                friend-cancel-<userId>; friend-list with friend-<userId>
+//                rows (data-presence = online | away | offline) holding
+//                presence-dot, friend-chat-<userId> (opens the chat; holds
+//                friend-status), unread (a count badge),
+//                friend-remove-<userId>
+//   groups       group-create-form, group-name, group-open (checkbox,
+//                checked = open), group-create; group-join-form,
 //                group-join-id, group-join; group-invitations with
-//                invitation-<groupId> rows holding group-accept-<groupId> and
-//                group-decline-<groupId>; group-list with group-<groupId>
-//                rows holding group-chat-<groupId>, unread,
+//                invitation-<groupId> rows holding group-accept-<groupId>
+//                and group-decline-<groupId>; group-list with
+//                group-<groupId> rows holding group-chat-<groupId>, unread,
 //                group-leave-<groupId>
-//   chat         chat-panel, chat-title, group-invite-user (select of
-//                friends, shown for a group), group-invite, chat-older,
-//                chat-messages with chat-message items (data-id, data-from),
-//                chat-input, chat-send
-//   guests       guest-note (shown instead of friends and chat)
-//   lobby        lobby-panel, room-join-or-create (the "arena" room),
-//                rooms-refresh, room-label, room-create, room-list with
-//                room-<roomId> rows holding room-join-<roomId>
-//   arena        arena-panel (hidden outside a room), arena-title,
-//                arena-canvas (arrow keys / WASD), arena-members with
+//   chat         chat-title, group-invite-form (shown for a group),
+//                group-invite-user (select of friends, value = user id),
+//                group-invite, chat-older (shown while older messages
+//                exist), chat-messages with chat-message items (data-id,
+//                data-from = sender's user id; oldest first), chat-form,
+//                chat-input, chat-send (disabled until a chat is open)
+//   lobby        room-join-or-create (the relay room labelled "arena"),
+//                rooms-refresh (also every 5 s), room-create-form,
+//                room-label, room-create, room-list with room-<roomId> rows
+//                holding room-join-<roomId> (absent for the room I am in)
+//   arena        arena-title, arena-canvas (arrow keys / WASD anywhere but
+//                in a text box; a click glides there), arena-members with
 //                arena-member-<member> items, arena-leave
-//   errors       toasts with toast items (data-code = the code name)
+//   errors       toasts with toast items (data-code = the code name; a
+//                click dismisses, 6 s otherwise)
 //
 // window.demo
 //   client            the SDK Client (null when not connected)
 //   app               the App (app.ts), for debugging
-//   state()           a JSON snapshot: { connected, conn, closedCode,
-//                     transport, rttMs, userId, guest, presence, statusText,
-//                     friends: [{userId, username, displayName, state,
-//                     presence, statusText}], messages: [{id, groupId,
-//                     fromUserId, toUserId, body}] (by id; groupId 0 = direct),
-//                     groups: [{id, name, role, open}], rooms: [{id, label,
-//                     members, capacity}], room: null | {id (string), label,
-//                     me, members: [{member, userId, displayName}],
-//                     positions: {[member]: {x, y}}} }
-//   actions (each returns a promise; rejects with a TickwireError on refusal)
+//   state()           a JSON snapshot:
+//     connected       true while the session is up (conn === "connected")
+//     conn            "signed-out" | "connecting" | "connected" |
+//                     "reconnecting" | "closed"; closedCode: the code name it
+//                     closed or was lost with ("" otherwise)
+//     transport       "webrtc" | "websocket" | "longpoll" | null; rttMs
+//     userId, guest   null when signed out; presence, statusText: mine as set
+//     friends         [{userId, username, displayName, state (none is never
+//                     listed: incoming | outgoing | friend | blocked),
+//                     presence (online | away | offline), statusText}]
+//     messages        [{id, groupId (0 = direct), fromUserId, toUserId ("" for
+//                     a group), body}] every message seen, by id (numbers)
+//     groups          [{id (number), name, role (invited = an invitation |
+//                     member | admin | owner), open}]
+//     rooms           the lobby: [{id (string), label, members, capacity}]
+//     room            null | {id (string), label, me, members: [{member,
+//                     userId, displayName}], positions: {[member]: {x, y}}}
+//   actions (each returns a promise; rejects with a TickwireError on refusal;
+//   guest, register, login and connect resolve once the session is up and
+//   the friends, groups and lobby are loaded)
 //     guest(name) register(username, password, displayName) login(username,
 //     password) logout() connect() setTransport("auto"|"webrtc"|"websocket"|
 //     "longpoll")
@@ -70,9 +94,14 @@
 //     openDirect(userId) openGroup(groupId) loadOlder()
 //     sendDirect(userId, body) sendGroup(groupId, body)
 //     refreshRooms() createRoom(label) joinRoom(roomId string|bigint)
-//     joinArena() leaveRoom() moveTo(x, y)
+//     joinArena() leaveRoom() moveTo(x, y) (my position, clamped; the
+//     server's tick then shows it in state().room.positions)
+//   A failing action also shows its toast, as the control would. The
+//   session's token is in sessionStorage ("tickwire-demo.auth"), so a
+//   reload reconnects; log out forgets it.
 //   Arena positions are Int16 x, Int16 y big-endian in 0..799 × 0..499, sent
-//   unreliably at most once per tick (and again each second when idle).
+//   unreliably at most once per tick interval (and again each second when
+//   idle, and when someone joins).
 // ---------------------------------------------------------------------------
 
 import { App, parseTransport } from "./app";

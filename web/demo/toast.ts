@@ -32,9 +32,12 @@ export function showError(err: unknown): void {
     // Code 0: a request cut short because the page closed its own client
     // (log out, transport switch): nothing failed.
     if (err.code === Code.OK) return;
-    // The message starts with the code name, which the toast shows apart.
-    const text = err.message.startsWith(err.codeName) ? err.message.slice(err.codeName.length).replace(/^:\s*/, "") : err.message;
-    toast(text, "error", describeCode(err.code));
+    // The message starts with the code name (once or more, when wrapped), which the toast shows apart.
+    const name = describeCode(err.code);
+    let text = err.message;
+    while (text.startsWith(`${err.codeName}: `)) text = text.slice(err.codeName.length + 2);
+    if (text === err.codeName) text = "";
+    toast(text, "error", name);
     return;
   }
   console.error("tickwire demo:", err);

@@ -3,6 +3,7 @@
 // App's actions. Lists are rebuilt whole (they are short); inputs are never
 // rebuilt, so typing is never interrupted.
 
+import { Code, TickwireError } from "../src/index";
 import { App, convKey, parseTransport, type ChatMessage, type Friend, type Group, type Topic } from "./app";
 import { byTest, button, formatTime, h, patch } from "./dom";
 import { showError } from "./toast";
@@ -39,9 +40,21 @@ export function wire(app: App): void {
   const user = input("username");
   const pass = input("password");
   const display = input("display-name");
-  onSubmit("signin-form", () => run(() => app.login(user.value, pass.value)));
+  // Empty fields are caught here rather than sent for a refusal.
+  const filled = () => {
+    if (!user.value.trim() || !pass.value) throw new TickwireError(Code.BadRequest, "enter a username and a password");
+  };
+  onSubmit("signin-form", () =>
+    run(async () => {
+      filled();
+      await app.login(user.value, pass.value);
+    }),
+  );
   byTest("register").addEventListener("click", () =>
-    run(() => app.register(user.value, pass.value, display.value || user.value)),
+    run(async () => {
+      filled();
+      await app.register(user.value, pass.value, display.value || user.value);
+    }),
   );
   byTest("guest").addEventListener("click", () => run(() => app.guest(display.value || user.value)));
 
@@ -73,7 +86,7 @@ export function wire(app: App): void {
   onSubmit("group-join-form", () =>
     run(async () => {
       const id = Number(groupJoin.value.trim().replace(/^#/, ""));
-      if (!Number.isSafeInteger(id) || id <= 0) throw new Error("a group id is a positive number");
+      if (!Number.isSafeInteger(id) || id <= 0) throw new TickwireError(Code.BadRequest, "a group id is a positive number");
       await app.joinGroup(id);
       groupJoin.value = "";
     }),
@@ -156,7 +169,8 @@ const connText: Record<string, string> = {
 function renderStatus(app: App): void {
   const conn = byTest("conn-state");
   conn.dataset.state = app.conn;
-  conn.textContent = connText[app.conn] + (app.conn === "closed" && app.closedCode ? ` (${app.closedCode})` : "");
+  const why = (app.conn === "closed" || app.conn === "reconnecting") && app.closedCode ? ` (${app.closedCode})` : "";
+  conn.textContent = connText[app.conn] + why;
   const c = app.client;
   byTest("transport").textContent = c && app.conn === "connected" ? c.transport : "–";
   renderRtt(app);
