@@ -30,6 +30,8 @@ export const arenaW = 800;
 export const arenaH = 500;
 
 const authKey = "tickwire-demo.auth";
+/** the room I am in, so that a reload joins it again */
+const roomKey = "tickwire-demo.room";
 const historyPage = 50;
 
 /** convKey names a conversation: "d:<userId>" or "g:<groupId>". */
@@ -138,6 +140,15 @@ export class App {
       return;
     }
     await this.connect();
+    const room = sessionStorage.getItem(roomKey);
+    if (!room || this.room || !this.client) return;
+    try {
+      await this.joinRoom(BigInt(room));
+    } catch (err) {
+      // The room may be gone since: then there is nothing to rejoin.
+      sessionStorage.removeItem(roomKey);
+      if (!(err instanceof TickwireError && (err.code === Code.RoomNotFound || err.code === Code.RoomClosed))) throw err;
+    }
   }
 
   async guest(name: string): Promise<void> {
@@ -163,10 +174,30 @@ export class App {
   async logout(): Promise<void> {
     const token = this.auth?.token;
     await this.disconnect();
-    this.auth = null;
-    sessionStorage.removeItem(authKey);
+    this.forgetToken();
     this.changed("session", "status");
     if (token) await Client.logout(location.origin, token);
+  }
+
+  /**
+   * pageHidden closes the session when the page goes away (reload,
+   * navigation), so that the others see me leave at once rather than after
+   * the server's idle timeout; pageShown reconnects a page restored from the
+   * back-forward cache.
+   */
+  pageHidden(): void {
+    const c = this.client;
+    if (!c) return;
+    // Stop listening first: the close must not clear what sessionStorage keeps.
+    this.generation++;
+    for (const off of [...this.offs, ...this.roomOffs]) off();
+    this.offs = [];
+    this.roomOffs = [];
+    void c.close();
+  }
+
+  async pageShown(): Promise<void> {
+    if (this.auth && this.client) await this.connect();
   }
 
   /** setTransport changes the transport choice (and the URL's ?transport=) and reconnects. */
@@ -230,6 +261,7 @@ export class App {
   private forgetToken(): void {
     this.auth = null;
     sessionStorage.removeItem(authKey);
+    sessionStorage.removeItem(roomKey);
   }
 
   /** disconnect closes the client and clears everything that came from it. */
@@ -539,6 +571,7 @@ export class App {
     const r = this.room;
     if (!r) return;
     this.clearRoom();
+    sessionStorage.removeItem(roomKey);
     this.changed("room");
     try {
       await r.leave();
@@ -554,6 +587,7 @@ export class App {
     const room = await join();
     if (gen !== this.generation) return;
     this.room = room;
+    sessionStorage.setItem(roomKey, String(room.id));
     this.positions.clear();
     this.myPos = { x: 40 + Math.floor(Math.random() * (arenaW - 80)), y: 40 + Math.floor(Math.random() * (arenaH - 80)) };
     this.roomOffs = [
@@ -574,6 +608,7 @@ export class App {
       room.on("closed", (ev) => {
         if (this.room !== room) return;
         this.clearRoom();
+        sessionStorage.removeItem(roomKey);
         this.changed("room");
         if (ev.code !== Code.OK) this.report(new TickwireError(ev.code, ev.message || "the room closed"));
         this.refreshRooms().catch(this.report);

@@ -97,8 +97,9 @@
 //     joinArena() leaveRoom() moveTo(x, y) (my position, clamped; the
 //     server's tick then shows it in state().room.positions)
 //   A failing action also shows its toast, as the control would. The
-//   session's token is in sessionStorage ("tickwire-demo.auth"), so a
-//   reload reconnects; log out forgets it.
+//   session's token and room are in sessionStorage ("tickwire-demo.auth",
+//   "tickwire-demo.room"), so a reload reconnects and rejoins the room; log
+//   out forgets them. Leaving the page closes the session (pagehide).
 //   Arena positions are Int16 x, Int16 y big-endian in 0..799 × 0..499, sent
 //   unreliably at most once per tick interval (and again each second when
 //   idle, and when someone joins).
@@ -191,6 +192,10 @@ function start(): void {
   setInterval(() => {
     if (app.client && app.conn === "connected") app.refreshRooms().catch(() => {});
   }, 5000);
+  window.addEventListener("pagehide", () => app.pageHidden());
+  window.addEventListener("pageshow", (e) => {
+    if (e.persisted) app.pageShown().catch(showError);
+  });
   app.resume().catch(showError);
 }
 
