@@ -140,15 +140,6 @@ export class App {
       return;
     }
     await this.connect();
-    const room = sessionStorage.getItem(roomKey);
-    if (!room || this.room || !this.client) return;
-    try {
-      await this.joinRoom(BigInt(room));
-    } catch (err) {
-      // The room may be gone since: then there is nothing to rejoin.
-      sessionStorage.removeItem(roomKey);
-      if (!(err instanceof TickwireError && (err.code === Code.RoomNotFound || err.code === Code.RoomClosed))) throw err;
-    }
   }
 
   async guest(name: string): Promise<void> {
@@ -213,13 +204,15 @@ export class App {
 
   /**
    * connect (re)connects with the current token and transport choice, then
-   * loads the lists and, after a transport switch, rejoins the room and
-   * reopens the conversation that were open.
+   * loads the lists, rejoins the room I was in (after a transport switch, a
+   * reload or a closed session) and reopens the conversation that was open.
+   * A room that is gone since is forgotten quietly.
    */
   async connect(): Promise<void> {
     const auth = this.auth;
     if (!auth) throw new TickwireError(Code.NotAuthenticated, "sign in first");
-    const rejoin = this.room?.id;
+    const saved = sessionStorage.getItem(roomKey);
+    const rejoin = this.room?.id ?? (saved && /^\d+$/.test(saved) ? BigInt(saved) : undefined);
     const reopen = this.selected;
     await this.disconnect();
     const gen = ++this.generation;
@@ -253,9 +246,18 @@ export class App {
     this.changed("session", "status");
     const work: Promise<unknown>[] = [this.refreshRooms()];
     if (!auth.guest) work.push(this.loadFriends(), this.loadGroups());
-    if (rejoin !== undefined) work.push(this.joinRoom(rejoin));
+    if (rejoin !== undefined) work.push(this.rejoin(rejoin));
     if (reopen && !auth.guest) work.push(this.select(reopen));
     await Promise.all(work);
+  }
+
+  private async rejoin(id: bigint): Promise<void> {
+    try {
+      await this.joinRoom(id);
+    } catch (err) {
+      if (!(err instanceof TickwireError && (err.code === Code.RoomNotFound || err.code === Code.RoomClosed))) throw err;
+      sessionStorage.removeItem(roomKey);
+    }
   }
 
   private forgetToken(): void {
@@ -310,7 +312,10 @@ export class App {
         this.conn = "connected";
         this.closedCode = "";
         const still = this.room && rooms.includes(this.room.id);
-        if (this.room && !still) this.clearRoom();
+        if (this.room && !still) {
+          this.clearRoom();
+          sessionStorage.removeItem(roomKey);
+        }
         this.changed("status", "room");
         // Anything may have changed while we were away: reload the lists.
         if (!this.isGuest) {
