@@ -31,9 +31,13 @@ import (
 // regenerated with:
 //
 //	go test ./web -run Golden -update
-var update = flag.Bool("update", false, "rewrite "+goldenPath+" from the Go encoder")
+var update = flag.Bool("update", false, "rewrite the golden files under test/golden from the Go side")
 
-const goldenPath = "test/golden/frames.json"
+// The golden files the SDK's tests read.
+const (
+	goldenPath = "test/golden/frames.json"
+	codesPath  = "test/golden/codes.json"
+)
 
 // frameDir is the Go source of the frame types, read to check that every
 // kind has a golden entry.
@@ -259,22 +263,44 @@ func TestGoldenFrames(t *testing.T) {
 	}
 	checkEveryKind(t, entries)
 
+	checkGolden(t, goldenPath, entries)
+}
+
+// TestGoldenCodes writes every protocol code with its name, for the SDK's
+// code table test (web/test/codes.test.ts).
+func TestGoldenCodes(t *testing.T) {
+	type code struct {
+		Code int    `json:"code"`
+		Name string `json:"name"`
+	}
+	var codes []code
+	for _, c := range netcode.Codes() {
+		codes = append(codes, code{Code: int(c), Name: c.String()})
+	}
+	require.Greater(t, len(codes), 50)
+	checkGolden(t, codesPath, codes)
+}
+
+// checkGolden compares v, as indented JSON, with the golden file at path,
+// or rewrites the file with -update.
+func checkGolden(t *testing.T, path string, v any) {
+	t.Helper()
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	require.NoError(t, enc.Encode(entries))
+	require.NoError(t, enc.Encode(v))
 
 	if *update {
-		require.NoError(t, os.MkdirAll(filepath.Dir(goldenPath), 0o755))
-		require.NoError(t, os.WriteFile(goldenPath, buf.Bytes(), 0o644))
-		t.Logf("wrote %s: %d frames", goldenPath, len(entries))
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
+		t.Logf("wrote %s", path)
 		return
 	}
-	have, err := os.ReadFile(goldenPath)
+	have, err := os.ReadFile(path)
 	require.NoError(t, err, "no golden file: run go test ./web -run Golden -update")
 	require.Equal(t, buf.String(), string(have),
-		"%s differs from what the Go encoder writes now: run go test ./web -run Golden -update and commit it", goldenPath)
+		"%s differs from what the Go side writes now: run go test ./web -run Golden -update and commit it", path)
 }
 
 // checkEveryKind reads the frame package's source: every type with a

@@ -181,6 +181,10 @@ var names = {
   263: "bad_group_name",
   264: "social_limit"
 };
+var ConnectionLost = -1;
+var Timeout = -2;
+names[ConnectionLost] = "connection_lost";
+names[Timeout] = "timeout";
 function codeName(code) {
   return names[code] ?? `code_${code}`;
 }
@@ -2028,13 +2032,7 @@ function decode(b) {
 var DefaultTransports = ["webrtc", "websocket", "longpoll"];
 var Reliable = 0;
 var Unreliable = 1;
-var ConnectionLost = -1;
-var Timeout = -2;
-function describeCode(code) {
-  if (code === ConnectionLost) return "connection_lost";
-  if (code === Timeout) return "timeout";
-  return codeName(code);
-}
+var describeCode = codeName;
 var Inbound = class {
   constructor() {
     __publicField(this, "early", []);
@@ -2050,6 +2048,13 @@ var Inbound = class {
   message(ch, b) {
     if (this.h) this.h.message(ch, b);
     else this.early.push([ch, b]);
+  }
+  /** shut marks the connection closed by its owner: nothing more is reported. */
+  shut() {
+    if (this.closed) return;
+    this.closed = [0, ""];
+    this.h = void 0;
+    this.early = [];
   }
   /** close reports the end once. */
   close(code, reason) {
@@ -2269,7 +2274,7 @@ var LPConn = class {
         batch = decodeBatch(new Uint8Array(await res.arrayBuffer()), this.a.max_message_size);
       } catch (err) {
         if (this.in.isClosed) return;
-        if (err instanceof TickwireError) return this.close(err.code, err.message);
+        if (err instanceof TickwireError) return this.fail(err.code, err.message);
         if (!await this.backoff()) return;
         continue;
       }
@@ -2278,14 +2283,14 @@ var LPConn = class {
       this.unacked = this.unacked.filter((r) => r.seq > batch.ack);
       for (const r of batch.records) {
         if (r.seq <= this.lastRecv) continue;
-        if (r.seq !== this.lastRecv + 1) return this.close(Code.BadRequest, `gap before record ${r.seq}`);
+        if (r.seq !== this.lastRecv + 1) return this.fail(Code.BadRequest, `gap before record ${r.seq}`);
         this.lastRecv = r.seq;
         if (r.type === recClose) {
           const v = new DataView(r.body.buffer, r.body.byteOffset, r.body.byteLength);
           const code = r.body.length >= 2 ? v.getUint16(0) : Code.OK;
           return this.ended(code, new TextDecoder().decode(r.body.subarray(2)));
         }
-        if (r.type !== 0 && r.type !== 1) return this.close(Code.BadFrame, `record type ${r.type}`);
+        if (r.type !== 0 && r.type !== 1) return this.fail(Code.BadFrame, `record type ${r.type}`);
         this.in.message(r.type, r.body);
         if (this.in.isClosed) return;
       }
@@ -2318,13 +2323,18 @@ var LPConn = class {
   close(code = 0, reason = "") {
     if (this.closing) return;
     this.closing = true;
-    this.in.close(code, reason);
+    this.in.shut();
     this.recvAbort.abort();
     const u = this.url("");
     u.searchParams.set("code", String(Math.max(0, code)));
     u.searchParams.set("reason", reason.slice(0, 60));
     void this.fetch(u, { method: "DELETE", headers: this.headers(), credentials: "omit", keepalive: true }).then((res) => res.arrayBuffer()).catch(() => {
     });
+  }
+  /** fail reports a protocol error to the session and closes the server's side with its code. */
+  fail(code, reason) {
+    this.in.close(code, reason);
+    this.close(code, reason);
   }
   ended(code, reason) {
     this.closing = true;
@@ -2411,7 +2421,7 @@ var RTCConn = class {
   }
   close(code = 0, reason = "") {
     if (this.in.isClosed) return;
-    this.in.close(code, reason);
+    this.in.shut();
     try {
       if (this.rel.readyState === "open") this.rel.send(JSON.stringify({ type: "close", code, reason: reason.slice(0, 60) }));
     } catch {
@@ -2560,14 +2570,16 @@ var WSConn = class {
   }
   close(code = 0, reason = "") {
     this.stop();
-    this.in.close(code, reason);
+    this.in.shut();
     try {
       this.sock.close(code === 0 ? 1e3 : 4e3 + code, reason.slice(0, 60));
     } catch {
       this.sock.close();
     }
   }
+  /** fail reports a protocol error to the session and closes with its code. */
   fail(code, reason) {
+    this.in.close(code, reason);
     this.close(code, reason);
   }
   ended(code, reason) {
@@ -2706,23 +2718,48 @@ function hello(conn, o, signal) {
     }
   });
 }
+function bounded(p, signal, name) {
+  return new Promise((resolve, reject) => {
+    const off = onAbort(signal, () => {
+      reject(new TickwireError(Timeout, `${name}: no connection in time`));
+      void p.then((late) => late.close(Code.OK, "too late"), () => {
+      });
+    });
+    p.then(
+      (c) => {
+        off();
+        if (signal.aborted) c.close(Code.OK, "too late");
+        else resolve(c);
+      },
+      (err) => {
+        off();
+        reject(err);
+      }
+    );
+  });
+}
 async function dialOne(name, o) {
   const open = o.openers?.[name] ?? Openers[name];
   const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(), o.timeoutMs);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    ctl.abort();
+  }, o.timeoutMs);
   const offOuter = o.signal ? onAbort(o.signal, () => ctl.abort()) : () => {
   };
   let conn;
   try {
     const oo = { url: o.url, token: o.token, signal: ctl.signal, webSocket: o.webSocket, fetch: o.fetch };
-    conn = await open(oo);
+    conn = await bounded(Promise.resolve().then(() => open(oo)), ctl.signal, name);
     return await hello(conn, o, ctl.signal);
   } catch (err) {
     conn?.close(Code.OK, "giving up this transport");
-    if (ctl.signal.aborted && !(err instanceof TickwireError && err.code !== Timeout)) {
+    const e = asTickwireError(err, ConnectionLost);
+    if (timedOut && (e.code < 0 || !(err instanceof TickwireError))) {
       throw new TickwireError(Timeout, `${name}: no session within ${o.timeoutMs} ms`, { cause: err });
     }
-    throw asTickwireError(err, ConnectionLost);
+    throw e;
   } finally {
     clearTimeout(timer);
     offOuter();
@@ -2825,7 +2862,8 @@ var Emitter = class {
       }
       queue.push(ev);
     });
-    opts.signal?.addEventListener("abort", finish, { once: true });
+    if (opts.signal?.aborted) finish();
+    else opts.signal?.addEventListener("abort", finish, { once: true });
     const it = {
       next: () => {
         if (queue.length > 0) return Promise.resolve({ value: queue.shift(), done: false });
@@ -3083,9 +3121,12 @@ var Client = class _Client extends Emitter {
     switch (f.kind) {
       case Kind.Pong:
         return this.onPong(f.clientTimeUs, f.serverTimeUs);
-      case Kind.Close:
-        this.conn?.close(Code.OK, "closed by the server");
-        return this.lost(f.code, f.reason);
+      case Kind.Close: {
+        const conn = this.conn;
+        this.lost(f.code, f.reason);
+        conn?.close(Code.OK, "closed by the server");
+        return;
+      }
       case Kind.Error: {
         const err = new TickwireError(f.code, f.message);
         const p2 = f.ref ? this.pending.get(f.ref) : void 0;

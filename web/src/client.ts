@@ -288,9 +288,14 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
     switch (f.kind) {
       case Kind.Pong:
         return this.onPong(f.clientTimeUs as number, f.serverTimeUs as number);
-      case Kind.Close:
-        this.conn?.close(Code.OK, "closed by the server");
-        return this.lost(f.code as number, f.reason as string);
+      case Kind.Close: {
+        // Close our end at once (PROTOCOL.md §3), after the session has
+        // taken the server's code.
+        const conn = this.conn;
+        this.lost(f.code as number, f.reason as string);
+        conn?.close(Code.OK, "closed by the server");
+        return;
+      }
       case Kind.Error: {
         const err = new TickwireError(f.code as number, f.message as string);
         const p = f.ref ? this.pending.get(f.ref as number) : undefined;

@@ -184,6 +184,17 @@ const names: Record<number, string> = {
   264: "social_limit",
 };
 
+/**
+ * SDK-only codes, negative so they never collide with protocol codes:
+ * ConnectionLost when a transport ended without a close from the server,
+ * Timeout when a connection attempt or a request got no answer in time.
+ */
+export const ConnectionLost = -1;
+export const Timeout = -2;
+
+names[ConnectionLost] = "connection_lost";
+names[Timeout] = "timeout";
+
 /** codeName is a code's stable snake_case name, or "code_N" for an unknown one. */
 export function codeName(code: number): string {
   return names[code] ?? `code_${code}`;

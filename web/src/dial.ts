@@ -164,23 +164,54 @@ function hello(conn: Conn, o: DialOptions, signal: AbortSignal): Promise<Dialed>
   });
 }
 
+/**
+ * bounded races p against signal: an opener that ignores its signal is
+ * given up all the same, and the connection it delivers late is closed.
+ */
+function bounded(p: Promise<Conn>, signal: AbortSignal, name: TransportName): Promise<Conn> {
+  return new Promise((resolve, reject) => {
+    const off = onAbort(signal, () => {
+      reject(new TickwireError(Timeout, `${name}: no connection in time`));
+      void p.then((late) => late.close(Code.OK, "too late"), () => {});
+    });
+    p.then(
+      (c) => {
+        off();
+        if (signal.aborted) c.close(Code.OK, "too late");
+        else resolve(c);
+      },
+      (err: unknown) => {
+        off();
+        reject(err);
+      },
+    );
+  });
+}
+
 /** dialOne opens one transport and completes the handshake within timeoutMs. */
 async function dialOne(name: TransportName, o: DialOptions): Promise<Dialed> {
   const open = o.openers?.[name] ?? Openers[name];
   const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(), o.timeoutMs);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    ctl.abort();
+  }, o.timeoutMs);
   const offOuter = o.signal ? onAbort(o.signal, () => ctl.abort()) : () => {};
   let conn: Conn | undefined;
   try {
     const oo: OpenOptions = { url: o.url, token: o.token, signal: ctl.signal, webSocket: o.webSocket, fetch: o.fetch };
-    conn = await open(oo);
+    conn = await bounded(Promise.resolve().then(() => open(oo)), ctl.signal, name);
     return await hello(conn, o, ctl.signal);
   } catch (err) {
     conn?.close(Code.OK, "giving up this transport");
-    if (ctl.signal.aborted && !(err instanceof TickwireError && err.code !== Timeout)) {
+    const e = asTickwireError(err, ConnectionLost);
+    // A server's refusal (a code ≥ 0 from the server) stands; anything
+    // else once the bound has passed is the bound.
+    if (timedOut && (e.code < 0 || !(err instanceof TickwireError))) {
       throw new TickwireError(Timeout, `${name}: no session within ${o.timeoutMs} ms`, { cause: err });
     }
-    throw asTickwireError(err, ConnectionLost);
+    throw e;
   } finally {
     clearTimeout(timer);
     offOuter();

@@ -79,7 +79,8 @@ export class Emitter<M extends object> {
       }
       queue.push(ev);
     });
-    opts.signal?.addEventListener("abort", finish, { once: true });
+    if (opts.signal?.aborted) finish();
+    else opts.signal?.addEventListener("abort", finish, { once: true });
     const it: AsyncIterableIterator<M[K]> = {
       next: () => {
         if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false });

@@ -171,7 +171,7 @@ class LPConn implements Conn {
         batch = decodeBatch(new Uint8Array(await res.arrayBuffer()), this.a.max_message_size);
       } catch (err) {
         if (this.in.isClosed) return;
-        if (err instanceof TickwireError) return this.close(err.code, err.message);
+        if (err instanceof TickwireError) return this.fail(err.code, err.message);
         if (!(await this.backoff())) return;
         continue;
       }
@@ -180,14 +180,14 @@ class LPConn implements Conn {
       this.unacked = this.unacked.filter((r) => r.seq > batch.ack);
       for (const r of batch.records) {
         if (r.seq <= this.lastRecv) continue; // a repeat of an answer we had
-        if (r.seq !== this.lastRecv + 1) return this.close(Code.BadRequest, `gap before record ${r.seq}`);
+        if (r.seq !== this.lastRecv + 1) return this.fail(Code.BadRequest, `gap before record ${r.seq}`);
         this.lastRecv = r.seq;
         if (r.type === recClose) {
           const v = new DataView(r.body.buffer, r.body.byteOffset, r.body.byteLength);
           const code = r.body.length >= 2 ? v.getUint16(0) : Code.OK;
           return this.ended(code, new TextDecoder().decode(r.body.subarray(2)));
         }
-        if (r.type !== 0 && r.type !== 1) return this.close(Code.BadFrame, `record type ${r.type}`);
+        if (r.type !== 0 && r.type !== 1) return this.fail(Code.BadFrame, `record type ${r.type}`);
         this.in.message(r.type, r.body);
         if (this.in.isClosed) return;
       }
@@ -224,7 +224,7 @@ class LPConn implements Conn {
   close(code = 0, reason = ""): void {
     if (this.closing) return;
     this.closing = true;
-    this.in.close(code, reason);
+    this.in.shut();
     this.recvAbort.abort();
     const u = this.url("");
     u.searchParams.set("code", String(Math.max(0, code)));
@@ -234,6 +234,12 @@ class LPConn implements Conn {
     void this.fetch(u, { method: "DELETE", headers: this.headers(), credentials: "omit", keepalive: true })
       .then((res) => res.arrayBuffer())
       .catch(() => {});
+  }
+
+  /** fail reports a protocol error to the session and closes the server's side with its code. */
+  private fail(code: number, reason: string): void {
+    this.in.close(code, reason);
+    this.close(code, reason);
   }
 
   private ended(code: number, reason: string): void {

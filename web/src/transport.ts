@@ -2,7 +2,9 @@
 // connection that carries frames on a reliable and an unreliable channel
 // (docs/PROTOCOL.md §2), and the pseudo-codes for failures no server sent.
 
-import { codeName } from "./codes";
+import { codeName, ConnectionLost, Timeout } from "./codes";
+
+export { ConnectionLost, Timeout };
 
 export type TransportName = "webrtc" | "websocket" | "longpoll";
 
@@ -14,20 +16,8 @@ export type Channel = 0 | 1;
 export const Reliable: Channel = 0;
 export const Unreliable: Channel = 1;
 
-/**
- * SDK-only codes, negative so they never collide with protocol codes:
- * ConnectionLost when a transport ended without a close from the server,
- * Timeout when a connection attempt or a request got no answer in time.
- */
-export const ConnectionLost = -1;
-export const Timeout = -2;
-
-/** describeCode names protocol and SDK-only codes alike. */
-export function describeCode(code: number): string {
-  if (code === ConnectionLost) return "connection_lost";
-  if (code === Timeout) return "timeout";
-  return codeName(code);
-}
+/** describeCode names protocol and SDK-only codes alike (codeName). */
+export const describeCode = codeName;
 
 /** A connection's callbacks, set by the session layer before any message can arrive. */
 export interface ConnHandlers {
@@ -44,7 +34,7 @@ export interface Conn {
   start(h: ConnHandlers): void;
   /** send one frame; throws a TickwireError when the connection is closed */
   send(ch: Channel, frame: Uint8Array): void;
-  /** close with a code (0 = ok) and reason; handlers see no close afterwards */
+  /** close with a code (0 = ok) and reason; the handlers are not called for it, nor afterwards */
   close(code?: number, reason?: string): void;
   /** ms timestamp (Date.now()) of the last thing heard, heartbeats included */
   readonly lastHeard: number;
@@ -81,6 +71,14 @@ export class Inbound {
   message(ch: Channel, b: Uint8Array): void {
     if (this.h) this.h.message(ch, b);
     else this.early.push([ch, b]);
+  }
+
+  /** shut marks the connection closed by its owner: nothing more is reported. */
+  shut(): void {
+    if (this.closed) return;
+    this.closed = [0, ""];
+    this.h = undefined;
+    this.early = [];
   }
 
   /** close reports the end once. */

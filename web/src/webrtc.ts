@@ -92,7 +92,7 @@ class RTCConn implements Conn {
 
   close(code = 0, reason = ""): void {
     if (this.in.isClosed) return;
-    this.in.close(code, reason);
+    this.in.shut();
     try {
       if (this.rel.readyState === "open") this.rel.send(JSON.stringify({ type: "close", code, reason: reason.slice(0, 60) }));
     } catch {

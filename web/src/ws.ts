@@ -88,7 +88,7 @@ class WSConn implements Conn {
 
   close(code = 0, reason = ""): void {
     this.stop();
-    this.in.close(code, reason);
+    this.in.shut();
     try {
       this.sock.close(code === 0 ? 1000 : 4000 + code, reason.slice(0, 60));
     } catch {
@@ -96,7 +96,9 @@ class WSConn implements Conn {
     }
   }
 
+  /** fail reports a protocol error to the session and closes with its code. */
   private fail(code: number, reason: string): void {
+    this.in.close(code, reason);
     this.close(code, reason);
   }
 

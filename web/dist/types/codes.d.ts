@@ -117,6 +117,13 @@ export declare const Code: {
     readonly SocialLimit: 264;
 };
 export type CodeNumber = (typeof Code)[keyof typeof Code];
+/**
+ * SDK-only codes, negative so they never collide with protocol codes:
+ * ConnectionLost when a transport ended without a close from the server,
+ * Timeout when a connection attempt or a request got no answer in time.
+ */
+export declare const ConnectionLost = -1;
+export declare const Timeout = -2;
 /** codeName is a code's stable snake_case name, or "code_N" for an unknown one. */
 export declare function codeName(code: number): string;
 /**

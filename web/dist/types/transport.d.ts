@@ -1,3 +1,5 @@
+import { codeName, ConnectionLost, Timeout } from "./codes";
+export { ConnectionLost, Timeout };
 export type TransportName = "webrtc" | "websocket" | "longpoll";
 /** The default order of attempts: fastest first, most reachable last. */
 export declare const DefaultTransports: readonly TransportName[];
@@ -5,15 +7,8 @@ export declare const DefaultTransports: readonly TransportName[];
 export type Channel = 0 | 1;
 export declare const Reliable: Channel;
 export declare const Unreliable: Channel;
-/**
- * SDK-only codes, negative so they never collide with protocol codes:
- * ConnectionLost when a transport ended without a close from the server,
- * Timeout when a connection attempt or a request got no answer in time.
- */
-export declare const ConnectionLost = -1;
-export declare const Timeout = -2;
-/** describeCode names protocol and SDK-only codes alike. */
-export declare function describeCode(code: number): string;
+/** describeCode names protocol and SDK-only codes alike (codeName). */
+export declare const describeCode: typeof codeName;
 /** A connection's callbacks, set by the session layer before any message can arrive. */
 export interface ConnHandlers {
     /** one frame, on the channel it came on */
@@ -28,7 +23,7 @@ export interface Conn {
     start(h: ConnHandlers): void;
     /** send one frame; throws a TickwireError when the connection is closed */
     send(ch: Channel, frame: Uint8Array): void;
-    /** close with a code (0 = ok) and reason; handlers see no close afterwards */
+    /** close with a code (0 = ok) and reason; the handlers are not called for it, nor afterwards */
     close(code?: number, reason?: string): void;
     /** ms timestamp (Date.now()) of the last thing heard, heartbeats included */
     readonly lastHeard: number;
@@ -53,6 +48,8 @@ export declare class Inbound {
     private h?;
     start(h: ConnHandlers): void;
     message(ch: Channel, b: Uint8Array): void;
+    /** shut marks the connection closed by its owner: nothing more is reported. */
+    shut(): void;
     /** close reports the end once. */
     close(code: number, reason: string): void;
     get isClosed(): boolean;
