@@ -1,7 +1,8 @@
-// The page's panels: each render function rebuilds one part of the page from
+// The page's panels: each render function redraws one part of the page from
 // the App's state; wire() connects the static controls of index.html to the
-// App's actions. Lists are rebuilt whole (they are short); inputs are never
-// rebuilt, so typing is never interrupted.
+// App's actions. A list is rendered whole and patched in (dom.ts patch), so
+// rows that did not change stay the same nodes; inputs are never rebuilt,
+// so typing is never interrupted. Text goes in as text only.
 
 import { Code, TickwireError } from "../src/index";
 import { App, convKey, parseTransport, type ChatMessage, type Friend, type Group, type Topic } from "./app";
@@ -376,8 +377,8 @@ function renderRooms(app: App): void {
       return h(
         "li",
         { "data-test": `room-${id}`, class: here ? "selected" : "" },
-        h("span", { class: "grow", text: r.label || "(no label)" }),
-        h("span", { class: "muted", text: `${r.members}/${r.capacity}` }),
+        h("span", { class: "grow name", text: r.label || "(no label)", title: `room ${id}` }),
+        h("span", { class: "muted", text: `#…${id.slice(-4)} · ${r.members}/${r.capacity}` }),
         here
           ? h("span", { class: "muted", text: "joined" })
           : button(`room-join-${id}`, "Join", () => run(() => app.joinRoom(r.roomId))),
