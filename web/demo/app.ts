@@ -688,7 +688,7 @@ export class App {
       conn: this.conn,
       closedCode: this.closedCode,
       transport: this.client && this.conn === "connected" ? this.client.transport : null,
-      rttMs: this.rttMs,
+      rttMs: this.client && this.conn === "connected" ? this.client.rtt || this.rttMs : 0,
       userId: this.client?.userId ?? null,
       guest: this.auth ? this.auth.guest : null,
       presence: this.myPresence,

@@ -68,7 +68,8 @@
 //     conn            "signed-out" | "connecting" | "connected" |
 //                     "reconnecting" | "closed"; closedCode: the code name it
 //                     closed or was lost with ("" otherwise)
-//     transport       "webrtc" | "websocket" | "longpoll" | null; rttMs
+//     transport       "webrtc" | "websocket" | "longpoll" | null; rttMs: the
+//                     smoothed RTT shown in the status bar (0 when unknown)
 //     userId, guest   null when signed out; presence, statusText: mine as set
 //     friends         [{userId, username, displayName, state (none is never
 //                     listed: incoming | outgoing | friend | blocked),
