@@ -2188,7 +2188,8 @@ var LPConn = class {
     // our next frame number
     __publicField(this, "unacked", []);
     // sent or queued, not yet acknowledged
-    __publicField(this, "sending", false);
+    __publicField(this, "inflight");
+    // the one send in flight
     __publicField(this, "failures", 0);
     __publicField(this, "closing", false);
     __publicField(this, "fetch");
@@ -2212,7 +2213,14 @@ var LPConn = class {
   }
   /** pump posts everything unacknowledged, one send in flight at a time. */
   pump() {
-    if (this.sending || this.unacked.length === 0 || this.in.isClosed) return;
+    if (this.inflight || this.unacked.length === 0 || this.closing) return;
+    const batch = this.batchOf();
+    this.inflight = this.post(batch).finally(() => {
+      this.inflight = void 0;
+    });
+  }
+  /** batchOf takes the unacknowledged frames that fit in one batch. */
+  batchOf() {
     const batch = [];
     let bytes = 4;
     for (const r of this.unacked) {
@@ -2220,10 +2228,7 @@ var LPConn = class {
       batch.push(r);
       bytes += 9 + r.body.length;
     }
-    this.sending = true;
-    void this.post(batch).finally(() => {
-      this.sending = false;
-    });
+    return batch;
   }
   async post(batch) {
     try {
@@ -2320,16 +2325,49 @@ var LPConn = class {
   retry(fn) {
     void this.backoff().then((ok) => ok && fn());
   }
+  /**
+   * close ends the session with a close record after the frames still
+   * unacknowledged (so a Close frame sent just before arrives first), once
+   * the send in flight has answered: two sends at once could overlap. If
+   * that send fails, DELETE carries the code instead.
+   */
   close(code = 0, reason = "") {
     if (this.closing) return;
     this.closing = true;
     this.in.shut();
-    this.recvAbort.abort();
-    const u = this.url("");
-    u.searchParams.set("code", String(Math.max(0, code)));
-    u.searchParams.set("reason", reason.slice(0, 60));
-    void this.fetch(u, { method: "DELETE", headers: this.headers(), credentials: "omit", keepalive: true }).then((res) => res.arrayBuffer()).catch(() => {
-    });
+    const text = new TextEncoder().encode(reason).subarray(0, 123);
+    const body = new Uint8Array(2 + text.length);
+    new DataView(body.buffer).setUint16(0, Math.max(0, Math.min(code, 65535)));
+    body.set(text, 2);
+    this.unacked.push({ seq: this.nextSeq++, type: recClose, body });
+    void (async () => {
+      await this.inflight?.catch(() => {
+      });
+      const batch = this.batchOf();
+      let sent = false;
+      if (batch[batch.length - 1]?.type === recClose) {
+        try {
+          const res = await this.fetch(this.url("/send"), {
+            method: "POST",
+            headers: { ...this.headers(), "Content-Type": "application/octet-stream" },
+            body: encodeBatch(this.lastRecv, batch),
+            cache: "no-store",
+            credentials: "omit",
+            keepalive: true
+          });
+          await res.arrayBuffer();
+          sent = res.ok;
+        } catch {
+        }
+      }
+      this.recvAbort.abort();
+      if (sent) return;
+      const u = this.url("");
+      u.searchParams.set("code", String(Math.max(0, code)));
+      u.searchParams.set("reason", reason.slice(0, 60));
+      await this.fetch(u, { method: "DELETE", headers: this.headers(), credentials: "omit", keepalive: true }).then((res) => res.arrayBuffer()).catch(() => {
+      });
+    })();
   }
   /** fail reports a protocol error to the session and closes the server's side with its code. */
   fail(code, reason) {
@@ -2893,8 +2931,10 @@ var Room = class extends Emitter {
     __publicField(this, "me");
     /** members by member number, me included */
     __publicField(this, "members", /* @__PURE__ */ new Map());
-    /** the newest tick seen */
+    /** the newest tick seen, on either channel */
     __publicField(this, "lastTick", -1);
+    /** the newest tick seen on the unreliable channel (newest wins there) */
+    __publicField(this, "lastUnreliableTick", -1);
     /** unreliable ticks dropped because a newer one had arrived */
     __publicField(this, "staleTicks", 0);
     __publicField(this, "seq", 0);
@@ -2933,11 +2973,19 @@ var Room = class extends Emitter {
   get isOpen() {
     return !this.left;
   }
-  /** onTick applies newest-wins to unreliable ticks and emits. */
+  /**
+   * onTick applies newest-wins to unreliable ticks and emits. The relay
+   * sends a tick's reliable inputs and its unreliable ones as two RoomTicks
+   * with the same number, one per channel, so each channel keeps its own
+   * newest.
+   */
   onTick(t) {
-    if (t.unreliable && t.tick <= this.lastTick) {
-      this.staleTicks++;
-      return;
+    if (t.unreliable) {
+      if (t.tick <= this.lastUnreliableTick) {
+        this.staleTicks++;
+        return;
+      }
+      this.lastUnreliableTick = t.tick;
     }
     this.lastTick = Math.max(this.lastTick, t.tick);
     this.emit("tick", t);

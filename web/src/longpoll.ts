@@ -72,7 +72,7 @@ class LPConn implements Conn {
   private lastRecv = 0; // highest server seq delivered
   private nextSeq = 1; // our next frame number
   private unacked: Record_[] = []; // sent or queued, not yet acknowledged
-  private sending = false;
+  private inflight: Promise<void> | undefined; // the one send in flight
   private failures = 0;
   private closing = false;
   private readonly fetch: typeof fetch;
@@ -107,7 +107,15 @@ class LPConn implements Conn {
 
   /** pump posts everything unacknowledged, one send in flight at a time. */
   private pump(): void {
-    if (this.sending || this.unacked.length === 0 || this.in.isClosed) return;
+    if (this.inflight || this.unacked.length === 0 || this.closing) return;
+    const batch = this.batchOf();
+    this.inflight = this.post(batch).finally(() => {
+      this.inflight = undefined;
+    });
+  }
+
+  /** batchOf takes the unacknowledged frames that fit in one batch. */
+  private batchOf(): Record_[] {
     const batch: Record_[] = [];
     let bytes = 4;
     for (const r of this.unacked) {
@@ -115,10 +123,7 @@ class LPConn implements Conn {
       batch.push(r);
       bytes += 9 + r.body.length;
     }
-    this.sending = true;
-    void this.post(batch).finally(() => {
-      this.sending = false;
-    });
+    return batch;
   }
 
   private async post(batch: Record_[]): Promise<void> {
@@ -221,19 +226,52 @@ class LPConn implements Conn {
     void this.backoff().then((ok) => ok && fn());
   }
 
+  /**
+   * close ends the session with a close record after the frames still
+   * unacknowledged (so a Close frame sent just before arrives first), once
+   * the send in flight has answered: two sends at once could overlap. If
+   * that send fails, DELETE carries the code instead.
+   */
   close(code = 0, reason = ""): void {
     if (this.closing) return;
     this.closing = true;
     this.in.shut();
-    this.recvAbort.abort();
-    const u = this.url("");
-    u.searchParams.set("code", String(Math.max(0, code)));
-    u.searchParams.set("reason", reason.slice(0, 60));
-    // The body is read (empty) so that the request completes rather than
-    // showing as cancelled.
-    void this.fetch(u, { method: "DELETE", headers: this.headers(), credentials: "omit", keepalive: true })
-      .then((res) => res.arrayBuffer())
-      .catch(() => {});
+    const text = new TextEncoder().encode(reason).subarray(0, 123);
+    const body = new Uint8Array(2 + text.length);
+    new DataView(body.buffer).setUint16(0, Math.max(0, Math.min(code, 0xffff)));
+    body.set(text, 2);
+    this.unacked.push({ seq: this.nextSeq++, type: recClose, body });
+    void (async () => {
+      await this.inflight?.catch(() => {});
+      const batch = this.batchOf();
+      let sent = false;
+      if (batch[batch.length - 1]?.type === recClose) {
+        try {
+          const res = await this.fetch(this.url("/send"), {
+            method: "POST",
+            headers: { ...this.headers(), "Content-Type": "application/octet-stream" },
+            body: encodeBatch(this.lastRecv, batch) as BodyInit,
+            cache: "no-store",
+            credentials: "omit",
+            keepalive: true,
+          });
+          await res.arrayBuffer();
+          sent = res.ok;
+        } catch {
+          // DELETE below
+        }
+      }
+      this.recvAbort.abort();
+      if (sent) return;
+      const u = this.url("");
+      u.searchParams.set("code", String(Math.max(0, code)));
+      u.searchParams.set("reason", reason.slice(0, 60));
+      // The body is read (empty) so that the request completes rather than
+      // showing as cancelled.
+      await this.fetch(u, { method: "DELETE", headers: this.headers(), credentials: "omit", keepalive: true })
+        .then((res) => res.arrayBuffer())
+        .catch(() => {});
+    })();
   }
 
   /** fail reports a protocol error to the session and closes the server's side with its code. */

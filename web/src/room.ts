@@ -29,8 +29,10 @@ export class Room extends Emitter<RoomEvents> {
   me: number;
   /** members by member number, me included */
   readonly members = new Map<number, RoomMember>();
-  /** the newest tick seen */
+  /** the newest tick seen, on either channel */
   lastTick = -1;
+  /** the newest tick seen on the unreliable channel (newest wins there) */
+  private lastUnreliableTick = -1;
   /** unreliable ticks dropped because a newer one had arrived */
   staleTicks = 0;
   private seq = 0;
@@ -80,11 +82,19 @@ export class Room extends Emitter<RoomEvents> {
     return !this.left;
   }
 
-  /** onTick applies newest-wins to unreliable ticks and emits. */
+  /**
+   * onTick applies newest-wins to unreliable ticks and emits. The relay
+   * sends a tick's reliable inputs and its unreliable ones as two RoomTicks
+   * with the same number, one per channel, so each channel keeps its own
+   * newest.
+   */
   onTick(t: RoomTick): void {
-    if (t.unreliable && t.tick <= this.lastTick) {
-      this.staleTicks++;
-      return;
+    if (t.unreliable) {
+      if (t.tick <= this.lastUnreliableTick) {
+        this.staleTicks++;
+        return;
+      }
+      this.lastUnreliableTick = t.tick;
     }
     this.lastTick = Math.max(this.lastTick, t.tick);
     this.emit("tick", t);

@@ -24,8 +24,10 @@ export declare class Room extends Emitter<RoomEvents> {
     me: number;
     /** members by member number, me included */
     readonly members: Map<number, RoomMember>;
-    /** the newest tick seen */
+    /** the newest tick seen, on either channel */
     lastTick: number;
+    /** the newest tick seen on the unreliable channel (newest wins there) */
+    private lastUnreliableTick;
     /** unreliable ticks dropped because a newer one had arrived */
     staleTicks: number;
     private seq;
@@ -44,7 +46,12 @@ export declare class Room extends Emitter<RoomEvents> {
     /** leave leaves the room; its events stop. */
     leave(): Promise<void>;
     get isOpen(): boolean;
-    /** onTick applies newest-wins to unreliable ticks and emits. */
+    /**
+     * onTick applies newest-wins to unreliable ticks and emits. The relay
+     * sends a tick's reliable inputs and its unreliable ones as two RoomTicks
+     * with the same number, one per channel, so each channel keeps its own
+     * newest.
+     */
     onTick(t: RoomTick): void;
     onEvent(e: RoomEvent): void;
     onClosed(c: RoomClosed): void;
