@@ -1978,9 +1978,11 @@ function decodeValue(t, v, what) {
         if (typeof v === "number" && Number.isInteger(v) && v >= 0) return BigInt(v);
         throw malformed(`${what}: not an unsigned integer`);
       case "s":
+        if (v === null) return "";
         if (typeof v !== "string") throw malformed(`${what}: not a string`);
         return v;
       case "b":
+        if (v === null) return new Uint8Array(0);
         if (!(v instanceof Uint8Array)) throw malformed(`${what}: not a byte string`);
         return v;
       case "bool":
@@ -2881,6 +2883,7 @@ var Emitter = class {
     const finish = () => {
       done = true;
       off();
+      opts.signal?.removeEventListener("abort", finish);
       queue.length = 0;
       if (wake) {
         wake({ value: void 0, done: true });

@@ -60,6 +60,7 @@ export class Emitter<M extends object> {
     const finish = (): IteratorResult<M[K]> => {
       done = true;
       off();
+      opts.signal?.removeEventListener("abort", finish);
       queue.length = 0;
       if (wake) {
         wake({ value: undefined, done: true });

@@ -394,9 +394,11 @@ function decodeValue(t: FieldType, v: unknown, what: string): unknown {
         if (typeof v === "number" && Number.isInteger(v) && v >= 0) return BigInt(v);
         throw malformed(`${what}: not an unsigned integer`);
       case "s":
+        if (v === null) return ""; // nil reads as empty, as the Go decoder reads it
         if (typeof v !== "string") throw malformed(`${what}: not a string`);
         return v;
       case "b":
+        if (v === null) return new Uint8Array(0);
         if (!(v instanceof Uint8Array)) throw malformed(`${what}: not a byte string`);
         return v;
       case "bool":
