@@ -11,6 +11,7 @@ import (
 	"github.com/tickwire/tickwire/engine/service"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/netcode/httpapi"
 )
 
 // Defaults applied by New to zero Config fields.
@@ -55,6 +56,15 @@ type Config struct {
 	// (guests, logins, registrations) then key on that client (default
 	// none: the TCP peer is the client). See httpapi.ClientIP.
 	TrustedProxies []netip.Prefix
+	// AllowedOrigins are the browser origins allowed to use the server
+	// besides the request's own host and localhost (any port), as
+	// httpapi.OriginPolicy patterns: "https://game.example.com",
+	// "game.example.com:8443", "*.example.com", or "*" for any origin
+	// (the API takes bearer tokens, never cookies). It is the one policy
+	// of the HTTP API's CORS (HTTPConfig) and of the transports that
+	// check Origin (the assembly passes it as netcode.Env.AllowedOrigins
+	// to the WebSocket upgrade). Default none.
+	AllowedOrigins []string
 	// AdminToken guards GET /v1/stats: a request must carry
 	// "Authorization: Bearer <AdminToken>" (else 401). Empty (the
 	// default) turns the endpoint off: it answers 404 to everyone.
@@ -184,6 +194,9 @@ func (c Config) withDefaults() (Config, error) {
 		if !p.IsValid() {
 			return bad("TrustedProxies[%d] is not a valid prefix", i)
 		}
+	}
+	if _, err := httpapi.NewOriginPolicy(c.AllowedOrigins); err != nil {
+		return bad("AllowedOrigins: %w", err)
 	}
 	seen := map[frame.Kind]string{}
 	for i, s := range c.Services {

@@ -77,7 +77,9 @@ func New(cfg Config) (*Engine, error) {
 		noSess:       make(chan struct{}),
 		closer:       closer{wake: make(chan struct{}, 1), stop: make(chan struct{})},
 	}
-	e.http = newHTTPState(cfg)
+	if e.http, err = newHTTPState(cfg); err != nil {
+		return nil, err
+	}
 	e.baseCtx, e.baseCancel = context.WithCancel(context.Background())
 	bufCap := min(cfg.MaxFrameSize, 1024)
 	e.bufs.New = func() any {

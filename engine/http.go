@@ -3,6 +3,7 @@ package engine
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"sync/atomic"
@@ -49,12 +50,19 @@ type HTTPStats struct {
 	// StatsRefused counts GET /v1/stats requests refused for a missing or
 	// wrong admin token.
 	StatsRefused uint64 `json:"stats_refused"`
+	// CORS counts the answers to browser pages on other origins
+	// (Config.AllowedOrigins) of every handler behind HTTPConfig:
+	// preflights answered, preflights refused 403 forbidden, requests
+	// from a disallowed origin served without CORS headers.
+	CORS httpapi.CORSStats `json:"cors"`
 }
 
 // httpState is the engine's HTTP-side state: the guest limiter and the
 // counters behind HTTPStats. Safe for concurrent use.
 type httpState struct {
-	guests *limit.Keyed[netip.Prefix] // nil when GuestsPerIP < 0
+	guests  *limit.Keyed[netip.Prefix] // nil when GuestsPerIP < 0
+	origins *httpapi.OriginPolicy      // Config.AllowedOrigins
+	cors    httpapi.CORSCounters
 
 	guestTokens      atomic.Uint64
 	guestRateLimited atomic.Uint64
@@ -62,12 +70,16 @@ type httpState struct {
 	statsRefused     atomic.Uint64
 }
 
-func newHTTPState(cfg Config) *httpState {
-	h := &httpState{}
+func newHTTPState(cfg Config) (*httpState, error) {
+	origins, err := httpapi.NewOriginPolicy(cfg.AllowedOrigins)
+	if err != nil {
+		return nil, fmt.Errorf("%w: AllowedOrigins: %w", ErrBadConfig, err)
+	}
+	h := &httpState{origins: origins}
 	if cfg.GuestsPerIP > 0 {
 		h.guests = limit.NewKeyed[netip.Prefix](limit.Per(cfg.GuestsPerIP, time.Minute), cfg.GuestsPerIP, 0)
 	}
-	return h
+	return h, nil
 }
 
 func (h *httpState) snapshot() HTTPStats {
@@ -78,6 +90,7 @@ func (h *httpState) snapshot() HTTPStats {
 			"bad_text":     h.guestBadText.Load(),
 		},
 		StatsRefused: h.statsRefused.Load(),
+		CORS:         h.cors.Stats(),
 	}
 	if h.guests != nil {
 		st.GuestLimiter = h.guests.Stats()
@@ -85,8 +98,9 @@ func (h *httpState) snapshot() HTTPStats {
 	return st
 }
 
-// HTTPHandler returns the engine's HTTP API behind httpapi.Wrap (common
-// headers; the client address resolved with Config.TrustedProxies):
+// HTTPHandler returns the engine's HTTP API behind httpapi.Wrap with
+// HTTPConfig (common headers; the client address resolved with
+// Config.TrustedProxies; CORS by Config.AllowedOrigins):
 //
 //	GET  /healthz        {"status":"ok"} (503 {"status":"shutting_down"} once Shutdown began)
 //	POST /v1/auth/guest  {"name":"optional"} -> TokenResponse; Config.GuestsPerIP per client address
@@ -103,7 +117,22 @@ func (e *Engine) HTTPHandler() http.Handler {
 			r.Routes(mux)
 		}
 	}
-	return httpapi.Wrap(mux, httpapi.Config{TrustedProxies: e.cfg.TrustedProxies, Logger: e.log})
+	return httpapi.Wrap(mux, e.HTTPConfig())
+}
+
+// HTTPConfig is the middleware configuration HTTPHandler runs behind: the
+// client address rule (Config.TrustedProxies), the origin policy
+// (Config.AllowedOrigins) with the counters Stats.HTTP.CORS shows, and
+// the engine's logger. An assembly that serves more routes beside
+// HTTPHandler behind one httpapi.Wrap of its own (package server) wraps
+// with it, so that one rule and one set of counters cover every route.
+func (e *Engine) HTTPConfig() httpapi.Config {
+	return httpapi.Config{
+		TrustedProxies: e.cfg.TrustedProxies,
+		Origins:        e.http.origins,
+		CORS:           &e.http.cors,
+		Logger:         e.log,
+	}
 }
 
 func (e *Engine) handleHealth(w http.ResponseWriter, r *http.Request) {

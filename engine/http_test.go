@@ -240,3 +240,36 @@ func TestStatsAdminToken(t *testing.T) {
 	require.True(t, ok, "%v", a.m)
 	assert.EqualValues(t, 5, httpStats["stats_refused"], "refusals are counted")
 }
+
+// The engine's handler on its own applies Config.AllowedOrigins and
+// counts in Stats.HTTP.CORS (behind the assembly, HTTPConfig carries the
+// same policy and counters).
+func TestHTTPCORS(t *testing.T) {
+	_, err := New(Config{AllowedOrigins: []string{"https://game.example.com/play"}})
+	assert.ErrorIs(t, err, ErrBadConfig)
+	assert.ErrorIs(t, err, httpapi.ErrBadOrigin)
+
+	e, err := New(Config{AllowedOrigins: []string{"https://game.example.com"}})
+	require.NoError(t, err)
+	srv := httptest.NewServer(e.HTTPHandler())
+	defer srv.Close()
+	preflight := func(origin string) *http.Response {
+		req, err := http.NewRequest(http.MethodOptions, srv.URL+"/v1/auth/guest", nil)
+		require.NoError(t, err)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		resp, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp
+	}
+	assert.Equal(t, http.StatusNoContent, preflight("https://game.example.com").StatusCode)
+	assert.Equal(t, http.StatusForbidden, preflight("https://game.example.com.evil.test").StatusCode)
+	a := httpDo(t, srv, "POST", "/v1/auth/guest", "", "Origin", "https://game.example.com")
+	assert.Equal(t, "https://game.example.com", a.header.Get("Access-Control-Allow-Origin"))
+	a = httpDo(t, srv, "POST", "/v1/auth/guest", "", "Origin", "https://evil.test")
+	assert.Empty(t, a.header.Get("Access-Control-Allow-Origin"))
+	assert.Equal(t, httpapi.CORSStats{Preflights: 1, PreflightsRefused: 1, Foreign: 1}, e.Stats().HTTP.CORS)
+	assert.EqualValues(t, 2, e.Stats().HTTP.GuestTokens, "only the real requests reached the handler")
+	require.NoError(t, e.Shutdown(t.Context()))
+}

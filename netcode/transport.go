@@ -56,6 +56,12 @@ type Env struct {
 	// that must not allocate for strangers (a WebRTC offer, a long-poll
 	// open) calls it first. Nil accepts every token (tests).
 	VerifyToken func(ctx context.Context, token string) error
+	// AllowedOrigins are the assembly's browser origin patterns
+	// (httpapi.OriginPolicy): the one list the HTTP middleware's CORS
+	// applies, and that a transport checking Origin itself (the
+	// WebSocket upgrade) allows besides the policy's built-in rule (the
+	// request's own host, localhost). Nil: no patterns.
+	AllowedOrigins []string
 	// Admit reports whether a new session from addr would pass the
 	// engine's session caps (per address, global), with a coded error
 	// (too_many_sessions), so that a transport refuses before it

@@ -263,6 +263,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		VerifyToken:       s.eng.VerifyToken,
 		Admit:             s.eng.Admit,
 		ClientAddr:        clientAddr,
+		AllowedOrigins:    s.eng.Config().AllowedOrigins,
 	}
 	if cfg.HTTPAddr != Off {
 		env.HTTP = mux
@@ -284,7 +285,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 		// Transports' routes and Config.Routes sit beside the engine's on
 		// one mux (the more specific pattern wins), behind the same
-		// middleware: one client address rule (trusted proxies), the same
+		// middleware: one client address rule (trusted proxies), one
+		// origin policy for CORS (the one the WebSocket upgrade checks,
+		// env.AllowedOrigins), counted in the engine's stats, the same
 		// headers. Config.Routes go after the transports' so that a
 		// conflict is reported here, as a Config error.
 		for _, p := range slices.Sorted(maps.Keys(cfg.Routes)) {
@@ -293,11 +296,10 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			}
 		}
 		mux.Handle("/", s.eng.HTTPHandler())
+		hcfg := s.eng.HTTPConfig()
+		hcfg.Logger = cfg.Logger.With("component", "http")
 		s.httpS = &http.Server{
-			Handler: httpapi.Wrap(mux, httpapi.Config{
-				TrustedProxies: s.eng.Config().TrustedProxies,
-				Logger:         cfg.Logger.With("component", "http"),
-			}),
+			Handler:           httpapi.Wrap(mux, hcfg),
 			ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout:       10 * time.Second,
 			WriteTimeout:      10 * time.Second,

@@ -25,6 +25,7 @@ import (
 	"github.com/tickwire/tickwire/engine"
 	"github.com/tickwire/tickwire/engine/store"
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/httpapi"
 	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/netcode/longpoll"
 	"github.com/tickwire/tickwire/netcode/tcp"
@@ -72,7 +73,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	rtcAddr := fs.String("webrtc", env("TICKWIRE_WEBRTC_ADDR", webrtc.DefaultAddr), `WebRTC data channels: the one UDP address every peer shares, or "off"; offers go to /v1/rtc/offer on the HTTP port (env TICKWIRE_WEBRTC_ADDR)`)
 	rtcPublic := fs.String("webrtc-public-ips", env("TICKWIRE_WEBRTC_PUBLIC_IPS", ""), "comma-separated IPs browsers should send WebRTC traffic to, when the server sits behind a 1:1 NAT (env TICKWIRE_WEBRTC_PUBLIC_IPS)")
 	wsOn := fs.String("ws", env("TICKWIRE_WS", "on"), `WebSocket at /v1/ws on the HTTP port: "on" or "off" (env TICKWIRE_WS)`)
-	wsOrigins := fs.String("ws-origins", env("TICKWIRE_WS_ORIGINS", ""), "comma-separated origin patterns browsers may open WebSockets from, besides the server's own host and localhost (env TICKWIRE_WS_ORIGINS)")
+	origins := fs.String("origins", env("TICKWIRE_ORIGINS", ""), `comma-separated origins of browser pages allowed to use the HTTP API (CORS) and the WebSocket, besides the server's own host and localhost: "https://game.example.com", "*.example.com", or "*" for any (env TICKWIRE_ORIGINS)`)
+	wsOrigins := fs.String("ws-origins", env("TICKWIRE_WS_ORIGINS", ""), "deprecated, use -origins: comma-separated origins allowed to open WebSockets only, added to -origins (env TICKWIRE_WS_ORIGINS)")
 	longPoll := fs.String("longpoll", env("TICKWIRE_LONGPOLL", "on"), `HTTP long-polling under /v1/lp/ on the HTTP port: "on" or "off" (env TICKWIRE_LONGPOLL)`)
 	demo := fs.String("demo", env("TICKWIRE_DEMO", "on"), `the demo page at / and the browser SDK at /web/tickwire.js on the HTTP port: "on" or "off" (env TICKWIRE_DEMO)`)
 	httpAddr := fs.String("http", env("TICKWIRE_HTTP_ADDR", server.DefaultHTTPAddr), `HTTP API listen address, or "off" (env TICKWIRE_HTTP_ADDR)`)
@@ -200,6 +202,12 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 		return options{}, fmt.Errorf("-admin-token: %d bytes, want at least 16", len(*adminToken))
 	}
 	o.srv.Engine.AdminToken = *adminToken
+	for _, f := range []struct{ name, v string }{{"-origins", *origins}, {"-ws-origins", *wsOrigins}} {
+		if _, err := httpapi.NewOriginPolicy(list(f.v)); err != nil {
+			return options{}, fmt.Errorf("%s: %w", f.name, err)
+		}
+	}
+	o.srv.Engine.AllowedOrigins = list(*origins)
 	for _, c := range list(*trusted) {
 		p, err := netip.ParsePrefix(c)
 		if err != nil {

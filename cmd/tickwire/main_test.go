@@ -188,6 +188,25 @@ func TestParseWebSocket(t *testing.T) {
 	assert.Equal(t, off, transportAddr(o, "ws"))
 }
 
+// -origins is the one origin list (CORS on the HTTP API, the WebSocket
+// upgrade); -ws-origins, kept for compatibility, adds WebSocket-only ones.
+func TestParseOrigins(t *testing.T) {
+	o, err := parse(nil, envOf(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Empty(t, o.srv.Engine.AllowedOrigins, "by default the server's own host and localhost only")
+	o, err = parse([]string{"-origins", "https://game.example.com, *.example.org"}, envOf(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"https://game.example.com", "*.example.org"}, o.srv.Engine.AllowedOrigins)
+	assert.Equal(t, "http ", transportAddr(o, "ws"), "the WebSocket takes them from the engine")
+	o, err = parse(nil, envOf(map[string]string{"TICKWIRE_ORIGINS": "*"}), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"*"}, o.srv.Engine.AllowedOrigins)
+	_, err = parse([]string{"-origins", "https://*.example.*"}, envOf(nil), io.Discard)
+	assert.ErrorContains(t, err, "-origins")
+	_, err = parse([]string{"-ws-origins", "game.example.com:http"}, envOf(nil), io.Discard)
+	assert.ErrorContains(t, err, "-ws-origins")
+}
+
 func TestParseWebRTC(t *testing.T) {
 	o, err := parse(nil, envOf(nil), io.Discard)
 	require.NoError(t, err)

@@ -2,8 +2,13 @@
 // decoder (DecodeJSON, DecodeOptionalJSON), the response writers
 // (WriteJSON, WriteError), the one table from netcode.Code to HTTP status
 // (Status), and the middleware (Wrap) that every endpoint runs behind: it
-// sets the common headers and resolves the client address once per
-// request (ClientIP), honouring X-Forwarded-For only from trusted proxies.
+// sets the common headers, resolves the client address once per request
+// (ClientIP), honouring X-Forwarded-For only from trusted proxies, and
+// answers CORS for browser pages on other origins.
+//
+// OriginPolicy is the server's one origin rule: Wrap's CORS and the
+// WebSocket upgrade's Origin check (netcode/ws) both apply it, so a page
+// allowed to call the API may open a WebSocket and no other.
 //
 // Every error body has one shape, ErrorResponse:
 //
@@ -16,6 +21,7 @@
 // and the transports that speak HTTP (WebSocket, long-polling, WebRTC
 // signaling) answer with the same bodies and statuses.
 //
-// Concurrency: everything here is stateless or per-request; Wrap's
+// Concurrency: everything here is stateless, per-request or immutable
+// (an OriginPolicy) except CORSCounters, which are atomics; Wrap's
 // handler is safe for concurrent use.
 package httpapi

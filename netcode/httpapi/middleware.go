@@ -14,6 +14,13 @@ type Config struct {
 	// allowed to name the client in X-Forwarded-For. Default none: the
 	// client is always the TCP peer.
 	TrustedProxies []netip.Prefix
+	// Origins is the browser origin policy CORS applies (nil: no
+	// patterns, so the request's own host and localhost only); see
+	// OriginPolicy.
+	Origins *OriginPolicy
+	// CORS counts preflights answered and refused and requests from
+	// disallowed origins (nil: counted where nobody reads).
+	CORS *CORSCounters
 	// Logger receives internal errors answered by WriteError (default:
 	// discarded).
 	Logger *slog.Logger
@@ -31,14 +38,34 @@ var discard = slog.New(slog.DiscardHandler)
 
 // Wrap returns h behind the API's middleware: every response carries
 // Cache-Control: no-store, X-Content-Type-Options: nosniff and
-// Content-Type: application/json (a handler may replace the last), and
-// the client address is resolved once (see ClientIP) and kept in the
-// request's context with cfg.Logger. Wrapping twice is harmless: the
-// outer resolution is kept.
+// Content-Type: application/json (a handler may replace the last), the
+// client address is resolved once (see ClientIP) and kept in the
+// request's context with cfg.Logger, and requests from browser pages
+// get CORS by cfg.Origins:
+//
+//   - a request whose Origin the policy allows is answered with
+//     Access-Control-Allow-Origin: <that origin>, Vary: Origin and
+//     Access-Control-Expose-Headers: Retry-After, WWW-Authenticate;
+//   - its preflight (OPTIONS with Access-Control-Request-Method) is
+//     answered 204 with Access-Control-Allow-Methods (GET, POST, PUT,
+//     DELETE), Access-Control-Allow-Headers (Authorization,
+//     Content-Type) and Access-Control-Max-Age: 600, without reaching h;
+//   - a request from another origin gets no CORS headers (the browser
+//     keeps the answer from the page) and its preflight 403 forbidden;
+//   - a request without Origin is not a browser's cross-origin request
+//     and is left alone.
+//
+// Access-Control-Allow-Credentials is never sent: the API takes bearer
+// tokens, never cookies. Wrapping twice is harmless: the outer
+// resolution and CORS are kept, the inner Wrap's config is not used.
 func Wrap(h http.Handler, cfg Config) http.Handler {
 	log := cfg.Logger
 	if log == nil {
 		log = discard
+	}
+	counters := cfg.CORS
+	if counters == nil {
+		counters = new(CORSCounters)
 	}
 	trusted := make([]netip.Prefix, 0, len(cfg.TrustedProxies))
 	for _, p := range cfg.TrustedProxies {
@@ -55,6 +82,9 @@ func Wrap(h http.Handler, cfg Config) http.Handler {
 		if _, ok := r.Context().Value(ctxKey{}).(*reqInfo); !ok {
 			info := &reqInfo{client: resolveClient(r, trusted), log: log}
 			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, info))
+			if cors(w, r, cfg.Origins, counters) {
+				return
+			}
 		}
 		h.ServeHTTP(w, r)
 	})

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path"
 	"time"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/httpapi"
 )
 
 // Defaults applied to zero Config fields.
@@ -69,14 +69,14 @@ type Config struct {
 	// Accept; further upgrades are refused with 503 server_busy (default
 	// 128).
 	AcceptBacklog int
-	// AllowedOrigins (server) lists the browser origins allowed to
-	// upgrade, as patterns matched case-insensitively with path.Match
-	// against the Origin's host[:port], or against scheme://host[:port]
-	// when the pattern contains "://" ("*.example.com",
-	// "https://game.example.com"). Requests whose Origin host equals the
-	// request's Host, from localhost, 127.0.0.1 or [::1] (any port), and
-	// without an Origin header (not a browser) are always allowed. Others
-	// get 403 forbidden.
+	// AllowedOrigins (server) are origin patterns allowed to upgrade
+	// besides the assembly's (netcode.Env.AllowedOrigins, which the HTTP
+	// API's CORS shares): "https://game.example.com",
+	// "game.example.com:8443", "*.example.com", "*". The rule is
+	// httpapi.OriginPolicy, the engine's one: requests without an Origin
+	// header (not a browser), from the request's own host, and from
+	// localhost, 127.0.0.1 or [::1] (any port) are always allowed.
+	// Others get 403 forbidden.
 	AllowedOrigins []string
 	// RequireToken (server) refuses an upgrade that carries no bearer
 	// token (Authorization header or a "tickwire.bearer.<token>"
@@ -131,10 +131,8 @@ func (c Config) populate() (Config, error) {
 	case c.IdleTimeout <= c.HeartbeatInterval:
 		return c, fmt.Errorf("%w: IdleTimeout %v must exceed HeartbeatInterval %v", ErrBadConfig, c.IdleTimeout, c.HeartbeatInterval)
 	}
-	for _, p := range c.AllowedOrigins {
-		if _, err := path.Match(p, ""); err != nil {
-			return c, fmt.Errorf("%w: AllowedOrigins pattern %q: %w", ErrBadConfig, p, err)
-		}
+	if _, err := httpapi.NewOriginPolicy(c.AllowedOrigins); err != nil {
+		return c, fmt.Errorf("%w: AllowedOrigins: %w", ErrBadConfig, err)
 	}
 	return c, nil
 }

@@ -10,7 +10,8 @@
 // first, when a slow client backs it up.
 //
 // Strangers are refused before the upgrade allocates a connection:
-// origin policy, the engine's session caps (netcode.Env.Admit), an
+// origin policy (httpapi.OriginPolicy, the one the HTTP API's CORS
+// applies), the engine's session caps (netcode.Env.Admit), an
 // optional bearer token, a cap on upgraded connections that have not sent
 // their first message (MaxPending) and on those waiting for Accept
 // (AcceptBacklog); each refusal has a coded JSON answer and a counter.

@@ -266,6 +266,38 @@ func TestOriginPolicy(t *testing.T) {
 	}
 }
 
+// The assembly's origins (netcode.Env.AllowedOrigins, the list the HTTP
+// API's CORS applies) and the transport's own add up under the one rule,
+// httpapi.OriginPolicy.
+func TestOriginPolicySharedWithTheAssembly(t *testing.T) {
+	s := startServer(t, netcode.Env{AllowedOrigins: []string{"https://game.example.com"}}, Config{AllowedOrigins: []string{"*.example.org"}})
+	for origin, ok := range map[string]bool{
+		"https://game.example.com":      true,
+		"https://play.example.org":      true,
+		"http://localhost:5173":         true,
+		"http://game.example.com":       false,
+		"http://localhost.evil.example": false,
+		"http://127.0.0.1.evil.example": false,
+		"null":                          false,
+	} {
+		t.Run(origin, func(t *testing.T) {
+			c, err := Dialer{URL: s.url, Header: http.Header{"Origin": {origin}}}.DialWS(ctxT(t))
+			if !ok {
+				require.Error(t, err)
+				assert.Equal(t, netcode.CodeForbidden, netcode.CodeOf(err), "%v", err)
+				return
+			}
+			require.NoError(t, err)
+			require.NoError(t, c.Close(netcode.CodeOK, ""))
+			sc, err := s.l.AcceptWS()
+			require.NoError(t, err)
+			require.NoError(t, sc.Close(netcode.CodeOK, ""))
+		})
+	}
+	_, err := NewListener(DefaultPath, netcode.Env{AllowedOrigins: []string{"https://*.x.*"}}, Config{})
+	assert.ErrorIs(t, err, ErrBadConfig)
+}
+
 // Requests that are no WebSocket upgrade get 426 with a coded body.
 func TestNotAnUpgrade(t *testing.T) {
 	s := startServer(t, netcode.Env{}, Config{})

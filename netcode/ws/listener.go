@@ -3,10 +3,10 @@ package ws
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
-	"net/url"
-	"path"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,9 +61,10 @@ type listenerCounters struct {
 // the caller mounts on an HTTP server (Transport.Listen mounts it on the
 // assembly's). It is safe for concurrent use.
 type Listener struct {
-	cfg  Config
-	env  netcode.Env
-	addr wsAddr
+	cfg     Config
+	env     netcode.Env
+	addr    wsAddr
+	origins *httpapi.OriginPolicy // env.AllowedOrigins and cfg.AllowedOrigins
 
 	lc    listenerCounters
 	queue chan *Conn // upgraded, waiting for Accept; bounded by AcceptBacklog
@@ -79,7 +80,8 @@ type Listener struct {
 // NewListener returns a Listener that upgrades the requests given to its
 // ServeHTTP. path is what Addr reports (where the caller mounts it). env
 // supplies the client address rule, the token check and the session caps
-// (zero fields: the request's peer address, no check, no cap); its
+// (zero fields: the request's peer address, no check, no cap) and the
+// assembly's origin patterns, to which cfg.AllowedOrigins adds; its
 // HTTP, timeouts and frame limit are not used here (Transport.Listen
 // applies them).
 func NewListener(path string, env netcode.Env, cfg Config) (*Listener, error) {
@@ -87,12 +89,17 @@ func NewListener(path string, env netcode.Env, cfg Config) (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
+	origins, err := httpapi.NewOriginPolicy(slices.Concat(env.AllowedOrigins, cfg.AllowedOrigins))
+	if err != nil {
+		return nil, fmt.Errorf("%w: netcode.Env.AllowedOrigins: %w", ErrBadConfig, err)
+	}
 	return &Listener{
-		cfg:   cfg,
-		env:   env,
-		addr:  wsAddr(path),
-		queue: make(chan *Conn, cfg.AcceptBacklog),
-		done:  make(chan struct{}),
+		cfg:     cfg,
+		env:     env,
+		addr:    wsAddr(path),
+		origins: origins,
+		queue:   make(chan *Conn, cfg.AcceptBacklog),
+		done:    make(chan struct{}),
 	}, nil
 }
 
@@ -116,7 +123,7 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteErrorStatus(w, r, http.StatusUpgradeRequired, netcode.Errorf(netcode.CodeBadRequest, "%s", msg))
 		return
 	}
-	if !originAllowed(r, l.cfg.AllowedOrigins) {
+	if !l.origins.Allows(r) {
 		l.refuse(w, r, refusedOrigin, netcode.Errorf(netcode.CodeForbidden, "origin not allowed"))
 		return
 	}
@@ -156,7 +163,7 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := newConn(nil, addr, l.cfg, &l.lc)
 	hc := &hijackCapture{ResponseWriter: w}
 	wc, err := websocket.Accept(hc, r, &websocket.AcceptOptions{
-		InsecureSkipVerify: true, // originAllowed has checked
+		InsecureSkipVerify: true, // the origin policy has checked
 		Subprotocols:       []string{Subprotocol},
 		CompressionMode:    websocket.CompressionDisabled,
 		OnPingReceived:     func(_ context.Context, _ []byte) bool { c.onControl(); return true },
@@ -282,37 +289,6 @@ func bearerToken(r *http.Request) (tok string, present bool) {
 		}
 	}
 	return "", false
-}
-
-// originAllowed applies the origin policy (see Config.AllowedOrigins).
-func originAllowed(r *http.Request, patterns []string) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true // not a browser: nothing to forge
-	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return false // "null" (sandboxed frames, file://) and garbage
-	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return true
-	}
-	switch strings.ToLower(u.Hostname()) {
-	case "localhost", "127.0.0.1", "::1":
-		return true
-	}
-	host := strings.ToLower(u.Host)
-	full := strings.ToLower(u.Scheme) + "://" + host
-	for _, p := range patterns {
-		target := host
-		if strings.Contains(p, "://") {
-			target = full
-		}
-		if ok, err := path.Match(strings.ToLower(p), target); err == nil && ok {
-			return true
-		}
-	}
-	return false
 }
 
 // hijackCapture keeps the socket the WebSocket library hijacks, so that
