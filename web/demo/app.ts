@@ -164,8 +164,8 @@ export class App {
   /** logout revokes the token, closes the session and forgets everything. */
   async logout(): Promise<void> {
     const token = this.auth?.token;
+    this.forgetToken(); // first, so that the page reads signed out, not closed
     await this.disconnect();
-    this.forgetToken();
     this.changed("session", "status");
     if (token) await Client.logout(location.origin, token);
   }

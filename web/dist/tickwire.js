@@ -2216,10 +2216,11 @@ var LPConn = class {
   /** pump posts everything unacknowledged, one send in flight at a time. */
   pump() {
     if (this.inflight || this.unacked.length === 0 || this.closing) return;
-    const batch = this.batchOf();
-    this.inflight = this.post(batch).finally(() => {
-      this.inflight = void 0;
+    const p = this.post(this.batchOf()).finally(() => {
+      if (this.inflight === p) this.inflight = void 0;
+      this.pump();
     });
+    this.inflight = p;
   }
   /** batchOf takes the unacknowledged frames that fit in one batch. */
   batchOf() {
@@ -2241,15 +2242,17 @@ var LPConn = class {
         cache: "no-store",
         credentials: "omit"
       });
-      if (!res.ok) return await this.refused(res, true);
+      if (!res.ok) {
+        if (await this.refused(res)) await this.backoff();
+        return;
+      }
       const { ack } = decodeBatch(new Uint8Array(await res.arrayBuffer()), this.a.max_message_size);
       this.lastHeard = Date.now();
       this.failures = 0;
       this.unacked = this.unacked.filter((r) => r.seq > ack);
-      queueMicrotask(() => this.pump());
     } catch (err) {
       if (err instanceof TickwireError) return this.ended(err.code, err.message);
-      this.retry(() => this.pump());
+      await this.backoff();
     }
   }
   async recvLoop() {
@@ -2272,7 +2275,7 @@ var LPConn = class {
         continue;
       }
       if (!res.ok) {
-        await this.refused(res, false);
+        if (await this.refused(res) && !await this.backoff()) return;
         if (this.in.isClosed) return;
         continue;
       }
@@ -2303,16 +2306,17 @@ var LPConn = class {
       }
     }
   }
-  /** refused handles a non-2xx answer: 410 carries the close code, 503 busy is retried. */
-  async refused(res, isSend) {
+  /**
+   * refused handles a non-2xx answer: true for 503 server_busy (retry after
+   * a backoff); otherwise the session has ended (410 carries its close code,
+   * 404 means it is gone).
+   */
+  async refused(res) {
     const err = await readError(res);
-    if (res.status === 503 && err.code === Code.ServerBusy) {
-      if (isSend) this.retry(() => this.pump());
-      else await this.backoff();
-      return;
-    }
-    if (res.status === 404) return this.ended(ConnectionLost, "long-poll session not found");
-    this.ended(err.code, err.message);
+    if (res.status === 503 && err.code === Code.ServerBusy) return true;
+    if (res.status === 404) this.ended(ConnectionLost, "long-poll session not found");
+    else this.ended(err.code, err.message);
+    return false;
   }
   /** backoff waits before a retry; false once nothing was heard for the idle timeout. */
   async backoff() {
@@ -2323,9 +2327,6 @@ var LPConn = class {
     this.failures++;
     await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** this.failures, 1e3)));
     return !this.in.isClosed;
-  }
-  retry(fn) {
-    void this.backoff().then((ok) => ok && fn());
   }
   /**
    * close ends the session with a close record after the frames still

@@ -108,10 +108,14 @@ class LPConn implements Conn {
   /** pump posts everything unacknowledged, one send in flight at a time. */
   private pump(): void {
     if (this.inflight || this.unacked.length === 0 || this.closing) return;
-    const batch = this.batchOf();
-    this.inflight = this.post(batch).finally(() => {
-      this.inflight = undefined;
+    // The next send starts as soon as this one has answered (after its
+    // backoff, if it failed): frames queued meanwhile never wait for a
+    // later send() to carry them.
+    const p: Promise<void> = this.post(this.batchOf()).finally(() => {
+      if (this.inflight === p) this.inflight = undefined;
+      this.pump();
     });
+    this.inflight = p;
   }
 
   /** batchOf takes the unacknowledged frames that fit in one batch. */
@@ -135,15 +139,17 @@ class LPConn implements Conn {
         cache: "no-store",
         credentials: "omit",
       });
-      if (!res.ok) return await this.refused(res, true);
+      if (!res.ok) {
+        if (await this.refused(res)) await this.backoff();
+        return;
+      }
       const { ack } = decodeBatch(new Uint8Array(await res.arrayBuffer()), this.a.max_message_size);
       this.lastHeard = Date.now();
       this.failures = 0;
       this.unacked = this.unacked.filter((r) => r.seq > ack);
-      queueMicrotask(() => this.pump());
     } catch (err) {
       if (err instanceof TickwireError) return this.ended(err.code, err.message);
-      this.retry(() => this.pump());
+      await this.backoff(); // then the same frames go again, from the last acknowledged
     }
   }
 
@@ -167,7 +173,7 @@ class LPConn implements Conn {
         continue;
       }
       if (!res.ok) {
-        await this.refused(res, false);
+        if ((await this.refused(res)) && !(await this.backoff())) return;
         if (this.in.isClosed) return;
         continue;
       }
@@ -199,16 +205,17 @@ class LPConn implements Conn {
     }
   }
 
-  /** refused handles a non-2xx answer: 410 carries the close code, 503 busy is retried. */
-  private async refused(res: Response, isSend: boolean): Promise<void> {
+  /**
+   * refused handles a non-2xx answer: true for 503 server_busy (retry after
+   * a backoff); otherwise the session has ended (410 carries its close code,
+   * 404 means it is gone).
+   */
+  private async refused(res: Response): Promise<boolean> {
     const err = await readError(res);
-    if (res.status === 503 && err.code === Code.ServerBusy) {
-      if (isSend) this.retry(() => this.pump());
-      else await this.backoff();
-      return;
-    }
-    if (res.status === 404) return this.ended(ConnectionLost, "long-poll session not found");
-    this.ended(err.code, err.message);
+    if (res.status === 503 && err.code === Code.ServerBusy) return true;
+    if (res.status === 404) this.ended(ConnectionLost, "long-poll session not found");
+    else this.ended(err.code, err.message);
+    return false;
   }
 
   /** backoff waits before a retry; false once nothing was heard for the idle timeout. */
@@ -220,10 +227,6 @@ class LPConn implements Conn {
     this.failures++;
     await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** this.failures, 1000)));
     return !this.in.isClosed;
-  }
-
-  private retry(fn: () => void): void {
-    void this.backoff().then((ok) => ok && fn());
   }
 
   /**

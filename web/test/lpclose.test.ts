@@ -123,3 +123,23 @@ test("after close, send refuses", async () => {
   assert.throws(() => conn.send(0, enc.encode("late")));
   lp.release();
 });
+
+test("a frame queued while a send is in flight goes as soon as that send answers, with no further send()", async () => {
+  const lp = fakeLP();
+  const conn = await openLongPoll({ url: "http://127.0.0.1:1", token: "t", signal: new AbortController().signal, fetch: lp.fetch });
+  conn.start({ message() {}, close() {} });
+  conn.send(0, enc.encode("one"));
+  await waitFor(() => lp.waiting === 1, "the first send is in flight");
+  conn.send(1, enc.encode("two"));
+  lp.release();
+  await waitFor(() => lp.waiting === 1, "the second send, started by the first one's answer", 500);
+  const second = lp.calls.filter((c) => c.path.endsWith("/send"))[1]!;
+  assert.deepEqual(
+    second.records.map((r) => [r.seq, r.type]),
+    [[2, 1]],
+  );
+  lp.release();
+  conn.close();
+  await waitFor(() => lp.waiting === 1, "the closing send");
+  lp.release();
+});
