@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -31,23 +30,6 @@ func startBrowserServer(t *testing.T, origins ...string) *server.Server {
 		Engine:     engine.Config{AllowedOrigins: origins, AdminToken: corsAdminToken},
 		Routes:     servertest.Demo(t),
 	})
-}
-
-// call sends a request as a page would (fetch with credentials: "omit":
-// no cookies, an Authorization header) and returns the answer, read.
-func call(t *testing.T, method, url string, hdr map[string]string, body string) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(ctxT(t), method, url, strings.NewReader(body))
-	require.NoError(t, err)
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp, b
 }
 
 func preflightFrom(origin, method string) map[string]string {
@@ -84,7 +66,7 @@ func TestCORSAllowsALocalDevServer(t *testing.T) {
 	eng := srv.Engine()
 
 	for _, path := range []string{"/v1/auth/guest", "/v1/lp/open", "/v1/auth/login", "/v1/rtc/offer"} {
-		resp, _ := call(t, http.MethodOptions, srv.HTTPURL()+path, preflightFrom(page, "POST"), "")
+		resp, _ := servertest.Request(t, http.MethodOptions, srv.HTTPURL()+path, preflightFrom(page, "POST"), "")
 		assert.Equal(t, http.StatusNoContent, resp.StatusCode, path)
 		assert.Equal(t, http.Header{
 			"Access-Control-Allow-Origin":  {page},
@@ -98,39 +80,39 @@ func TestCORSAllowsALocalDevServer(t *testing.T) {
 	assert.Zero(t, st.GuestLimiter.Allowed+st.GuestLimiter.Refused, "nor the guest limiter")
 	assert.Equal(t, httpapi.CORSStats{Preflights: 4}, st.CORS)
 
-	resp, b := call(t, http.MethodPost, srv.HTTPURL()+"/v1/auth/guest", map[string]string{"Origin": page, "Content-Type": "application/json"}, `{"name":"ada"}`)
+	resp, b := servertest.Request(t, http.MethodPost, srv.HTTPURL()+"/v1/auth/guest", map[string]string{"Origin": page, "Content-Type": "application/json"}, `{"name":"ada"}`)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
 	assertCORS(t, page, resp)
 	var tok engine.TokenResponse
 	require.NoError(t, json.Unmarshal(b, &tok))
 
-	resp, b = call(t, http.MethodPost, srv.HTTPURL()+"/v1/lp/open", map[string]string{"Origin": page, "Authorization": "Bearer " + tok.Token}, "")
+	resp, b = servertest.Request(t, http.MethodPost, srv.HTTPURL()+"/v1/lp/open", map[string]string{"Origin": page, "Authorization": "Bearer " + tok.Token}, "")
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
 	assertCORS(t, page, resp)
 	var open longpoll.OpenResponse
 	require.NoError(t, json.Unmarshal(b, &open))
 
-	resp, _ = call(t, http.MethodOptions, srv.HTTPURL()+"/v1/lp/"+open.ID, preflightFrom(page, "DELETE"), "")
+	resp, _ = servertest.Request(t, http.MethodOptions, srv.HTTPURL()+"/v1/lp/"+open.ID, preflightFrom(page, "DELETE"), "")
 	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
-	resp, b = call(t, http.MethodDelete, srv.HTTPURL()+"/v1/lp/"+open.ID+"?code=0", map[string]string{"Origin": page, "Authorization": "Bearer " + open.Secret}, "")
+	resp, b = servertest.Request(t, http.MethodDelete, srv.HTTPURL()+"/v1/lp/"+open.ID+"?code=0", map[string]string{"Origin": page, "Authorization": "Bearer " + open.Secret}, "")
 	require.Equal(t, http.StatusNoContent, resp.StatusCode, "%s", b)
 	assertCORS(t, page, resp)
 
 	// A refusal a page must read: 401 with WWW-Authenticate, exposed.
-	resp, _ = call(t, http.MethodPost, srv.HTTPURL()+"/v1/lp/open", map[string]string{"Origin": page, "Authorization": "Bearer nonsense"}, "")
+	resp, _ = servertest.Request(t, http.MethodPost, srv.HTTPURL()+"/v1/lp/open", map[string]string{"Origin": page, "Authorization": "Bearer nonsense"}, "")
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	assertCORS(t, page, resp)
 	assert.NotEmpty(t, resp.Header.Get("WWW-Authenticate"))
 
 	// The SDK module the README's page imports from the server is a
 	// cross-origin module script: it needs the same headers.
-	resp, b = call(t, http.MethodGet, srv.HTTPURL()+"/web/tickwire.js", map[string]string{"Origin": page}, "")
+	resp, b = servertest.Request(t, http.MethodGet, srv.HTTPURL()+"/web/tickwire.js", map[string]string{"Origin": page}, "")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.NotEmpty(t, b)
 	assertCORS(t, page, resp)
 
 	// Without Origin (curl, the Go SDK) nothing changes.
-	resp, _ = call(t, http.MethodGet, srv.HTTPURL()+"/healthz", nil, "")
+	resp, _ = servertest.Request(t, http.MethodGet, srv.HTTPURL()+"/healthz", nil, "")
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Empty(t, accessControl(resp.Header))
 	assert.NotContains(t, resp.Header.Values("Vary"), "Origin")
@@ -157,7 +139,7 @@ func TestCORSRefusesAForeignOrigin(t *testing.T) {
 	} {
 		t.Run(origin, func(t *testing.T) {
 			before := eng.Stats().HTTP
-			resp, b := call(t, http.MethodOptions, srv.HTTPURL()+"/v1/auth/guest", preflightFrom(origin, "POST"), "")
+			resp, b := servertest.Request(t, http.MethodOptions, srv.HTTPURL()+"/v1/auth/guest", preflightFrom(origin, "POST"), "")
 			assert.Equal(t, http.StatusForbidden, resp.StatusCode)
 			assert.Empty(t, accessControl(resp.Header))
 			var e httpapi.ErrorResponse
@@ -165,7 +147,7 @@ func TestCORSRefusesAForeignOrigin(t *testing.T) {
 			assert.Equal(t, "forbidden", e.Error)
 			assert.EqualValues(t, 18, e.Code)
 
-			resp, b = call(t, http.MethodPost, srv.HTTPURL()+"/v1/auth/guest", map[string]string{"Origin": origin}, "")
+			resp, b = servertest.Request(t, http.MethodPost, srv.HTTPURL()+"/v1/auth/guest", map[string]string{"Origin": origin}, "")
 			assert.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
 			assert.Empty(t, accessControl(resp.Header), "no CORS headers: the browser blocks the page from the answer")
 
@@ -181,7 +163,7 @@ func TestCORSRefusesAForeignOrigin(t *testing.T) {
 	}
 
 	// The refusals show in the stats an operator reads.
-	resp, b := call(t, http.MethodGet, srv.HTTPURL()+"/v1/stats", map[string]string{"Authorization": "Bearer " + corsAdminToken}, "")
+	resp, b := servertest.Request(t, http.MethodGet, srv.HTTPURL()+"/v1/stats", map[string]string{"Authorization": "Bearer " + corsAdminToken}, "")
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
 	var st struct {
 		HTTP struct {
@@ -194,7 +176,7 @@ func TestCORSRefusesAForeignOrigin(t *testing.T) {
 	assert.EqualValues(t, 7, ls.Refused["origin"], "and the upgrades were refused: %+v", eng.ServiceStats().Listeners)
 
 	// The listed origin, exactly, passes both.
-	resp, _ = call(t, http.MethodOptions, srv.HTTPURL()+"/v1/auth/guest", preflightFrom(listed, "POST"), "")
+	resp, _ = servertest.Request(t, http.MethodOptions, srv.HTTPURL()+"/v1/auth/guest", preflightFrom(listed, "POST"), "")
 	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
 	assert.Equal(t, listed, resp.Header.Get("Access-Control-Allow-Origin"))
 	c, err := ws.Dialer{URL: wsURL(srv), Header: http.Header{"Origin": {listed}}}.DialWS(ctxT(t))
@@ -207,17 +189,17 @@ func TestCORSRefusesAForeignOrigin(t *testing.T) {
 func TestCORSAnyOrigin(t *testing.T) {
 	srv := startBrowserServer(t, "*")
 	const page = "https://anything.example"
-	resp, _ := call(t, http.MethodOptions, srv.HTTPURL()+"/v1/lp/open", preflightFrom(page, "POST"), "")
+	resp, _ := servertest.Request(t, http.MethodOptions, srv.HTTPURL()+"/v1/lp/open", preflightFrom(page, "POST"), "")
 	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
 	assert.Equal(t, page, resp.Header.Get("Access-Control-Allow-Origin"))
 	assert.Empty(t, resp.Header.Get("Access-Control-Allow-Credentials"))
-	resp, b := call(t, http.MethodPost, srv.HTTPURL()+"/v1/auth/guest", map[string]string{"Origin": page}, "")
+	resp, b := servertest.Request(t, http.MethodPost, srv.HTTPURL()+"/v1/auth/guest", map[string]string{"Origin": page}, "")
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
 	assertCORS(t, page, resp)
 	c, err := ws.Dialer{URL: wsURL(srv), Header: http.Header{"Origin": {page}}}.DialWS(ctxT(t))
 	require.NoError(t, err)
 	require.NoError(t, c.Close(netcode.CodeOK, ""))
-	resp, _ = call(t, http.MethodOptions, srv.HTTPURL()+"/v1/lp/open", preflightFrom("null", "POST"), "")
+	resp, _ = servertest.Request(t, http.MethodOptions, srv.HTTPURL()+"/v1/lp/open", preflightFrom("null", "POST"), "")
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
 }
 

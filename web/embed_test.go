@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -41,16 +40,7 @@ type answer struct {
 
 func do(t *testing.T, method, url string, hdr map[string]string) answer {
 	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	require.NoError(t, err)
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
+	resp, b := servertest.Request(t, method, url, hdr, "")
 	return answer{status: resp.StatusCode, header: resp.Header, body: string(b)}
 }
 

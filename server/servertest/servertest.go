@@ -5,8 +5,10 @@ package servertest
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,6 +71,26 @@ func Demo(t testing.TB) map[string]http.Handler {
 	routes, err := web.Routes()
 	require.NoError(t, err)
 	return routes
+}
+
+// Request sends one HTTP request (body may be empty) with the given
+// headers, bounded by 10 s, and returns the answer with its whole body
+// read.
+func Request(t testing.TB, method, url string, hdr map[string]string, body string) (*http.Response, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, b
 }
 
 // tlogWriter sends log lines to t.Logf.

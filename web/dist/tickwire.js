@@ -1681,7 +1681,7 @@ var friend = schema(1, {
 });
 var group = schema(1, { id: "u", name: "s", open: "bool", role, members: "u", ownerId: "s" });
 var member = schema(1, { userId: "s", displayName: "s", role, presence });
-var chatMessage = schema(1, {
+var chatFields = {
   id: "u",
   groupId: "u",
   fromUserId: "s",
@@ -1689,7 +1689,8 @@ var chatMessage = schema(1, {
   timeUs: "i",
   body: "s",
   fromName: "s"
-});
+};
+var chatMessage = schema(1, chatFields);
 var Kind = {
   Hello: 1,
   Welcome: 2,
@@ -1844,16 +1845,8 @@ var kinds = {
   [Kind.DirectSend]: schema(3, { ref: "u", toUserId: "s", body: "s" }),
   [Kind.GroupSend]: schema(3, { ref: "u", groupId: "u", body: "s" }),
   [Kind.MessageSent]: schema(3, { ref: "u", id: "u", timeUs: "i" }),
-  [Kind.Message]: schema(7, {
-    ref: "u",
-    id: "u",
-    groupId: "u",
-    fromUserId: "s",
-    toUserId: "s",
-    timeUs: "i",
-    body: "s",
-    fromName: "s"
-  }),
+  // A Message push is a ChatMessage entry behind the ref.
+  [Kind.Message]: schema(7, { ref: "u", ...chatFields }),
   [Kind.MessageAck]: schema(2, { ref: "u", upToId: "u" }),
   [Kind.History]: schema(2, { ref: "u", groupId: "u", userId: "s", beforeId: "u", limit: "u" }),
   [Kind.HistoryResult]: schema(2, { ref: "u", messages: { list: chatMessage }, more: "bool" }),
@@ -2233,15 +2226,20 @@ var LPConn = class {
     }
     return batch;
   }
+  /** postBatch sends one batch, acknowledging what we received. */
+  postBatch(batch, keepalive = false) {
+    return this.fetch(this.url("/send"), {
+      method: "POST",
+      headers: { ...this.headers(), "Content-Type": "application/octet-stream" },
+      body: encodeBatch(this.lastRecv, batch),
+      cache: "no-store",
+      credentials: "omit",
+      keepalive
+    });
+  }
   async post(batch) {
     try {
-      const res = await this.fetch(this.url("/send"), {
-        method: "POST",
-        headers: { ...this.headers(), "Content-Type": "application/octet-stream" },
-        body: encodeBatch(this.lastRecv, batch),
-        cache: "no-store",
-        credentials: "omit"
-      });
+      const res = await this.postBatch(batch);
       if (!res.ok) {
         if (await this.refused(res)) await this.backoff();
         return;
@@ -2350,14 +2348,7 @@ var LPConn = class {
       let sent = false;
       if (batch[batch.length - 1]?.type === recClose) {
         try {
-          const res = await this.fetch(this.url("/send"), {
-            method: "POST",
-            headers: { ...this.headers(), "Content-Type": "application/octet-stream" },
-            body: encodeBatch(this.lastRecv, batch),
-            cache: "no-store",
-            credentials: "omit",
-            keepalive: true
-          });
+          const res = await this.postBatch(batch, true);
           await res.arrayBuffer();
           sent = res.ok;
         } catch {
@@ -3490,15 +3481,27 @@ var Client = class _Client extends Emitter {
     return this.callOK({ kind: Kind.FriendUnblock, userId });
   }
   /** friends lists friends, requests both ways and blocks (every page). */
-  async friends() {
+  friends() {
+    return this.allPages(
+      "",
+      (after) => ({ kind: Kind.FriendList, afterUserId: after }),
+      "friends",
+      (f) => f.userId
+    );
+  }
+  /**
+   * allPages asks for a list page after page (each after the last entry of
+   * the one before) until the server says there is no more.
+   */
+  async allPages(first, req, field, cursor) {
     const out = [];
-    let after = "";
+    let after = first;
     for (; ; ) {
-      const f = await this.call({ kind: Kind.FriendList, afterUserId: after });
-      const page = f.friends;
+      const f = await this.call(req(after));
+      const page = f[field];
       out.push(...page);
       if (!f.more || page.length === 0) return out;
-      after = page[page.length - 1].userId;
+      after = cursor(page[page.length - 1]);
     }
   }
   // ---- social: groups ----
@@ -3532,16 +3535,13 @@ var Client = class _Client extends Emitter {
     return { members: f.members, more: f.more };
   }
   /** groups lists my groups and my pending invitations (role "invited"), every page. */
-  async groups() {
-    const out = [];
-    let after = 0;
-    for (; ; ) {
-      const f = await this.call({ kind: Kind.GroupList, afterGroupId: after });
-      const page = f.groups;
-      out.push(...page);
-      if (!f.more || page.length === 0) return out;
-      after = page[page.length - 1].id;
-    }
+  groups() {
+    return this.allPages(
+      0,
+      (after) => ({ kind: Kind.GroupList, afterGroupId: after }),
+      "groups",
+      (g) => g.id
+    );
   }
   // ---- social: messages and presence ----
   /** sendDirect resolves once the message is stored (MessageSent). */

@@ -635,15 +635,28 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
   }
 
   /** friends lists friends, requests both ways and blocks (every page). */
-  async friends(): Promise<Friend[]> {
-    const out: Friend[] = [];
-    let after = "";
+  friends(): Promise<Friend[]> {
+    return this.allPages<Friend, string>(
+      "",
+      (after) => ({ kind: Kind.FriendList, afterUserId: after }),
+      "friends",
+      (f) => f.userId,
+    );
+  }
+
+  /**
+   * allPages asks for a list page after page (each after the last entry of
+   * the one before) until the server says there is no more.
+   */
+  private async allPages<T, C>(first: C, req: (after: C) => Frame, field: string, cursor: (entry: T) => C): Promise<T[]> {
+    const out: T[] = [];
+    let after = first;
     for (;;) {
-      const f = await this.call({ kind: Kind.FriendList, afterUserId: after });
-      const page = f.friends as Friend[];
+      const f = await this.call(req(after));
+      const page = f[field] as T[];
       out.push(...page);
       if (!f.more || page.length === 0) return out;
-      after = page[page.length - 1]!.userId;
+      after = cursor(page[page.length - 1]!);
     }
   }
 
@@ -679,16 +692,13 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
     return { members: f.members as GroupMember[], more: f.more as boolean };
   }
   /** groups lists my groups and my pending invitations (role "invited"), every page. */
-  async groups(): Promise<Group[]> {
-    const out: Group[] = [];
-    let after = 0;
-    for (;;) {
-      const f = await this.call({ kind: Kind.GroupList, afterGroupId: after });
-      const page = f.groups as Group[];
-      out.push(...page);
-      if (!f.more || page.length === 0) return out;
-      after = page[page.length - 1]!.id;
-    }
+  groups(): Promise<Group[]> {
+    return this.allPages<Group, number>(
+      0,
+      (after) => ({ kind: Kind.GroupList, afterGroupId: after }),
+      "groups",
+      (g) => g.id,
+    );
   }
 
   // ---- social: messages and presence ----

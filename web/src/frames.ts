@@ -56,7 +56,7 @@ const friend = schema(1, {
 });
 const group = schema(1, { id: "u", name: "s", open: "bool", role, members: "u", ownerId: "s" });
 const member = schema(1, { userId: "s", displayName: "s", role, presence });
-const chatMessage = schema(1, {
+const chatFields = {
   id: "u",
   groupId: "u",
   fromUserId: "s",
@@ -64,7 +64,8 @@ const chatMessage = schema(1, {
   timeUs: "i",
   body: "s",
   fromName: "s",
-});
+} as const;
+const chatMessage = schema(1, chatFields);
 
 /** Kind numbers (docs/PROTOCOL.md). */
 export const Kind = {
@@ -226,16 +227,8 @@ const kinds: Record<number, Schema> = {
   [Kind.DirectSend]: schema(3, { ref: "u", toUserId: "s", body: "s" }),
   [Kind.GroupSend]: schema(3, { ref: "u", groupId: "u", body: "s" }),
   [Kind.MessageSent]: schema(3, { ref: "u", id: "u", timeUs: "i" }),
-  [Kind.Message]: schema(7, {
-    ref: "u",
-    id: "u",
-    groupId: "u",
-    fromUserId: "s",
-    toUserId: "s",
-    timeUs: "i",
-    body: "s",
-    fromName: "s",
-  }),
+  // A Message push is a ChatMessage entry behind the ref.
+  [Kind.Message]: schema(7, { ref: "u", ...chatFields }),
   [Kind.MessageAck]: schema(2, { ref: "u", upToId: "u" }),
   [Kind.History]: schema(2, { ref: "u", groupId: "u", userId: "s", beforeId: "u", limit: "u" }),
   [Kind.HistoryResult]: schema(2, { ref: "u", messages: { list: chatMessage }, more: "bool" }),

@@ -130,15 +130,21 @@ class LPConn implements Conn {
     return batch;
   }
 
+  /** postBatch sends one batch, acknowledging what we received. */
+  private postBatch(batch: Record_[], keepalive = false): Promise<Response> {
+    return this.fetch(this.url("/send"), {
+      method: "POST",
+      headers: { ...this.headers(), "Content-Type": "application/octet-stream" },
+      body: encodeBatch(this.lastRecv, batch) as BodyInit,
+      cache: "no-store",
+      credentials: "omit",
+      keepalive,
+    });
+  }
+
   private async post(batch: Record_[]): Promise<void> {
     try {
-      const res = await this.fetch(this.url("/send"), {
-        method: "POST",
-        headers: { ...this.headers(), "Content-Type": "application/octet-stream" },
-        body: encodeBatch(this.lastRecv, batch) as BodyInit,
-        cache: "no-store",
-        credentials: "omit",
-      });
+      const res = await this.postBatch(batch);
       if (!res.ok) {
         if (await this.refused(res)) await this.backoff();
         return;
@@ -250,14 +256,7 @@ class LPConn implements Conn {
       let sent = false;
       if (batch[batch.length - 1]?.type === recClose) {
         try {
-          const res = await this.fetch(this.url("/send"), {
-            method: "POST",
-            headers: { ...this.headers(), "Content-Type": "application/octet-stream" },
-            body: encodeBatch(this.lastRecv, batch) as BodyInit,
-            cache: "no-store",
-            credentials: "omit",
-            keepalive: true,
-          });
+          const res = await this.postBatch(batch, true);
           await res.arrayBuffer();
           sent = res.ok;
         } catch {

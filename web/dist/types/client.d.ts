@@ -176,6 +176,11 @@ export declare class Client extends Emitter<ClientEvents> implements RoomHost {
     unblockUser(userId: string): Promise<void>;
     /** friends lists friends, requests both ways and blocks (every page). */
     friends(): Promise<Friend[]>;
+    /**
+     * allPages asks for a list page after page (each after the last entry of
+     * the one before) until the server says there is no more.
+     */
+    private allPages;
     createGroup(name: string, open: boolean): Promise<Group>;
     joinGroup(groupId: number): Promise<void>;
     inviteToGroup(groupId: number, userId: string): Promise<void>;
