@@ -1,0 +1,444 @@
+package loop
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	kcpgo "github.com/xtaci/kcp-go/v5"
+)
+
+// Errors of Send and Recv.
+var (
+	// ErrWindowFull: the session already holds a send window of
+	// unacknowledged segments. The message is refused, not queued: the
+	// caller's drop policy decides (tickwire disconnects a client whose
+	// reliable queue overflows). The loop never waits on a session.
+	ErrWindowFull = errors.New("loop: send window full")
+	// ErrRemoved: the session was removed from its Loop.
+	ErrRemoved = errors.New("loop: session removed")
+	// ErrTooLarge: the message needs more than 255 KCP segments.
+	ErrTooLarge = errors.New("loop: message too large for KCP")
+	// ErrShortBuffer: the next message is longer than the buffer given
+	// to Recv (PeekSize tells its size).
+	ErrShortBuffer = errors.New("loop: buffer shorter than the next message")
+	// ErrBadPacket: Input was given bytes the KCP core rejects (a wrong
+	// conv, a truncated segment, an unknown command).
+	ErrBadPacket = errors.New("loop: malformed KCP packet")
+)
+
+// Config configures a Loop. The zero value means the defaults, which are
+// tickwire's ProfileLowLatency (kcptun's "fast3").
+type Config struct {
+	// Interval is the KCP update interval: how often a core with data in
+	// flight is flushed (retransmissions, window probes). Default 10 ms;
+	// kcp-go clamps it to 10 ms..5 s.
+	Interval time.Duration
+	// AckDelay is how long an acknowledgement may wait for data to ride
+	// on: a session that only owes ACKs is flushed AckDelay after the
+	// datagram that made it owe them, unless a Send flushes it sooner.
+	// Default: Interval (what a UDPSession's timer gives). Negative: no
+	// delay, ACKs go with the next Flush.
+	AckDelay time.Duration
+	// SlowRTO keeps KCP's normal minimum RTO (100 ms) instead of no-delay
+	// mode's 30 ms.
+	SlowRTO bool
+	// FastResend retransmits after this many duplicate ACKs (default 2;
+	// negative: off).
+	FastResend int
+	// Congestion turns KCP's congestion window on (default off).
+	Congestion bool
+	// SendWindow and RecvWindow are in segments (default 256 each).
+	SendWindow, RecvWindow int
+	// MTU is the largest KCP packet (segments and headers), without the
+	// Headroom (default 1200).
+	MTU int
+	// Headroom is the number of bytes reserved in front of each datagram
+	// for the caller's header (default 0).
+	Headroom int
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Interval == 0 {
+		c.Interval = 10 * time.Millisecond
+	}
+	if c.AckDelay == 0 {
+		c.AckDelay = c.Interval
+	}
+	if c.FastResend == 0 {
+		c.FastResend = 2
+	}
+	if c.SendWindow == 0 {
+		c.SendWindow = 256
+	}
+	if c.RecvWindow == 0 {
+		c.RecvWindow = 256
+	}
+	if c.MTU == 0 {
+		c.MTU = 1200
+	}
+	switch {
+	case c.Interval < 0 || c.SendWindow < 0 || c.RecvWindow < 0 || c.Headroom < 0:
+		return c, fmt.Errorf("loop: negative setting: %w", ErrBadConfig)
+	case c.MTU <= kcpgo.IKCP_OVERHEAD || c.MTU+c.Headroom > maxChunk:
+		return c, fmt.Errorf("loop: MTU %d with headroom %d outside %d..%d: %w", c.MTU, c.Headroom, kcpgo.IKCP_OVERHEAD+1, maxChunk, ErrBadConfig)
+	}
+	return c, nil
+}
+
+// ErrBadConfig: a Config field is out of range.
+var ErrBadConfig = errors.New("loop: bad config")
+
+// Datagram is one packet to write: B is Headroom bytes for the caller's
+// header followed by one KCP packet, for Session at Addr.
+type Datagram struct {
+	Session *Session
+	Addr    netip.AddrPort
+	B       []byte
+}
+
+// Session is one KCP session owned by a Loop.
+type Session struct {
+	// ID is the caller's name for the session (tickwire: its token); the
+	// Loop does not read it.
+	ID   uint64
+	Addr netip.AddrPort
+
+	loop    *Loop
+	kcp     *kcpgo.KCP
+	due     time.Time // when the core next needs a flush; valid while idx >= 0
+	idx     int       // position in the due heap, -1 when not scheduled
+	dirty   bool      // in Loop.dirty: a Send since the last Flush
+	removed bool
+
+	refused uint64 // Sends refused on a full window
+}
+
+// Loop owns many sessions' KCP cores and collects their output. It is
+// not safe for concurrent use.
+type Loop struct {
+	cfg   Config
+	heap  []*Session // due-time min-heap of sessions with work pending
+	dirty []*Session // sessions sent to since the last Flush
+	out   []Datagram // output collected since the last Flush returned
+	arena arena
+	// handed is set when Flush returns out: the next call that emits
+	// starts a new batch (reusing the buffers).
+	handed bool
+	count  int
+
+	stats Stats
+}
+
+// Stats are a Loop's counters.
+type Stats struct {
+	Sessions  int    // sessions now
+	Flushes   uint64 // core flushes (due or sent to)
+	Datagrams uint64 // datagrams emitted
+	Refused   uint64 // Sends refused with ErrWindowFull
+	BadInput  uint64 // Inputs refused with ErrBadPacket
+}
+
+// New returns an empty Loop.
+func New(cfg Config) (*Loop, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Loop{cfg: c}, nil
+}
+
+// Add creates a session with the given conv (which both ends must share)
+// for a peer at addr.
+func (l *Loop) Add(id uint64, conv uint32, addr netip.AddrPort) *Session {
+	s := &Session{ID: id, Addr: addr, loop: l, idx: -1}
+	c := l.cfg
+	k := kcpgo.NewKCP(conv, func(buf []byte, size int) { l.emit(s, buf[:size]) })
+	nodelay := 1
+	if c.SlowRTO {
+		nodelay = 0
+	}
+	nc := 1
+	if c.Congestion {
+		nc = 0
+	}
+	k.NoDelay(nodelay, int(c.Interval/time.Millisecond), max(c.FastResend, 0), nc)
+	k.WndSize(c.SendWindow, c.RecvWindow)
+	k.SetMtu(c.MTU) // validated in withDefaults: cannot fail
+	s.kcp = k
+	l.count++
+	return s
+}
+
+// Remove forgets s: it is taken out of the due heap, the next Flush
+// skips it, and Send, Input and Recv on it fail with ErrRemoved.
+// Datagrams s emitted before Remove stay in the batch (a session's last
+// words, such as a close, still go out); a batch already returned by
+// Flush is not touched. Remove is idempotent.
+func (l *Loop) Remove(s *Session) {
+	if s.removed || s.loop != l {
+		return
+	}
+	s.removed = true
+	if s.idx >= 0 {
+		l.heapRemove(s.idx)
+	}
+	l.count--
+}
+
+// Input feeds one KCP packet from s's peer to its core. The core may
+// emit at once (a fast retransmission, or ACKs when many are owed);
+// otherwise the ACKs it now owes go with the next Flush at or after
+// now+AckDelay, or sooner with data.
+func (l *Loop) Input(s *Session, pkt []byte, now time.Time) error {
+	if s.removed {
+		return ErrRemoved
+	}
+	r := s.kcp.Input(pkt, kcpgo.IKCP_PACKET_REGULAR, false)
+	if r < 0 {
+		l.stats.BadInput++
+		return fmt.Errorf("loop: kcp input %d: %w", r, ErrBadPacket)
+	}
+	if l.cfg.AckDelay < 0 {
+		l.markDirty(s)
+	} else {
+		l.schedule(s, now.Add(l.cfg.AckDelay))
+	}
+	return nil
+}
+
+// Send queues one message on s; it goes out with the next Flush. A
+// message larger than the MSS is fragmented (at most 255 segments). The
+// message is copied.
+func (l *Loop) Send(s *Session, msg []byte) error {
+	if s.removed {
+		return ErrRemoved
+	}
+	if s.kcp.WaitSnd() >= l.cfg.SendWindow {
+		s.refused++
+		l.stats.Refused++
+		return ErrWindowFull
+	}
+	switch s.kcp.Send(msg) {
+	case 0:
+	case -2:
+		return ErrTooLarge
+	default: // -1: an empty message; KCP has no way to carry one
+		return fmt.Errorf("loop: empty message: %w", ErrTooLarge)
+	}
+	l.markDirty(s)
+	return nil
+}
+
+// Recv copies s's next complete message into buf and returns its length;
+// 0 and nil when none is ready.
+func (l *Loop) Recv(s *Session, buf []byte) (int, error) {
+	if s.removed {
+		return 0, ErrRemoved
+	}
+	switch n := s.kcp.Recv(buf); n {
+	case -1:
+		return 0, nil
+	case -2:
+		return 0, ErrShortBuffer
+	default:
+		return n, nil
+	}
+}
+
+// PeekSize is the length of s's next complete message, or -1.
+func (s *Session) PeekSize() int { return s.kcp.PeekSize() }
+
+// Pending is the number of s's segments not yet acknowledged (queued or
+// in flight).
+func (s *Session) Pending() int { return s.kcp.WaitSnd() }
+
+// Refused is the number of s's Sends refused with ErrWindowFull.
+func (s *Session) Refused() uint64 { return s.refused }
+
+// Scheduled reports whether s is in the due heap, and when it is due.
+func (s *Session) Scheduled() (time.Time, bool) { return s.due, s.idx >= 0 }
+
+// Flush flushes the cores sent to since the last Flush and those due at
+// now, and returns every datagram emitted since the last Flush returned
+// (including those Input emitted), in the order they were emitted. The
+// slice and its buffers stay valid until the next Input or Flush.
+func (l *Loop) Flush(now time.Time) []Datagram {
+	l.startBatch()
+	for i, s := range l.dirty {
+		l.dirty[i] = nil
+		s.dirty = false
+		if !s.removed {
+			l.flushCore(s, now)
+		}
+	}
+	l.dirty = l.dirty[:0]
+	for len(l.heap) > 0 && !l.heap[0].due.After(now) {
+		l.flushCore(l.heap[0], now)
+	}
+	l.handed = true
+	return l.out
+}
+
+// NextDue is the earliest time a session needs a Flush; false when no
+// session has anything pending.
+func (l *Loop) NextDue() (time.Time, bool) {
+	if len(l.dirty) > 0 { // a Send is waiting: due now (any past time works)
+		return time.Time{}, true
+	}
+	if len(l.heap) == 0 {
+		return time.Time{}, false
+	}
+	return l.heap[0].due, true
+}
+
+// Stats returns the Loop's counters.
+func (l *Loop) Stats() Stats {
+	st := l.stats
+	st.Sessions = l.count
+	return st
+}
+
+// flushCore runs one core's flush and reschedules it: at the delay the
+// core asks for while segments are unacknowledged, else nowhere (an idle
+// session costs nothing until Input or Send).
+func (l *Loop) flushCore(s *Session, now time.Time) {
+	next := kcpFlush(s.kcp, kcpgo.IKCP_FLUSH_FULL)
+	l.stats.Flushes++
+	if s.idx >= 0 {
+		l.heapRemove(s.idx)
+	}
+	if s.kcp.WaitSnd() > 0 {
+		l.schedule(s, now.Add(time.Duration(max(next, 1))*time.Millisecond))
+	}
+}
+
+func (l *Loop) markDirty(s *Session) {
+	if !s.dirty {
+		s.dirty = true
+		l.dirty = append(l.dirty, s)
+	}
+}
+
+// emit is every core's output callback: it copies the packet behind the
+// headroom into the batch arena.
+func (l *Loop) emit(s *Session, p []byte) {
+	l.startBatch()
+	b := l.arena.alloc(l.cfg.Headroom + len(p))
+	copy(b[l.cfg.Headroom:], p)
+	l.out = append(l.out, Datagram{Session: s, Addr: s.Addr, B: b})
+	l.stats.Datagrams++
+}
+
+// startBatch begins a new batch once the previous one has been handed
+// out: its slice and buffers are reused from here on.
+func (l *Loop) startBatch() {
+	if !l.handed {
+		return
+	}
+	l.handed = false
+	clear(l.out)
+	l.out = l.out[:0]
+	l.arena.reset()
+}
+
+// schedule makes s due no later than at.
+func (l *Loop) schedule(s *Session, at time.Time) {
+	if s.idx >= 0 {
+		if !at.Before(s.due) {
+			return
+		}
+		s.due = at
+		l.up(s.idx)
+		return
+	}
+	s.due = at
+	s.idx = len(l.heap)
+	l.heap = append(l.heap, s)
+	l.up(s.idx)
+}
+
+// The due heap: a binary min-heap on Session.due with positions kept in
+// Session.idx, so that Remove and reschedule are O(log n).
+
+func (l *Loop) heapRemove(i int) {
+	h := l.heap
+	last := len(h) - 1
+	s := h[i]
+	if i != last {
+		h[i] = h[last]
+		h[i].idx = i
+	}
+	h[last] = nil
+	l.heap = h[:last]
+	s.idx = -1
+	if i < last {
+		if !l.down(i) {
+			l.up(i)
+		}
+	}
+}
+
+func (l *Loop) up(i int) {
+	h := l.heap
+	for i > 0 {
+		p := (i - 1) / 2
+		if !h[i].due.Before(h[p].due) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		h[i].idx, h[p].idx = i, p
+		i = p
+	}
+}
+
+func (l *Loop) down(i int) bool {
+	h := l.heap
+	start := i
+	for {
+		c := 2*i + 1
+		if c >= len(h) {
+			break
+		}
+		if r := c + 1; r < len(h) && h[r].due.Before(h[c].due) {
+			c = r
+		}
+		if !h[c].due.Before(h[i].due) {
+			break
+		}
+		h[i], h[c] = h[c], h[i]
+		h[i].idx, h[c].idx = i, c
+		i = c
+	}
+	return i > start
+}
+
+// arena hands out datagram buffers from fixed chunks that never move, so
+// a buffer stays valid while later ones are allocated; reset reuses them.
+type arena struct {
+	chunks [][]byte
+	cur    int // index of the chunk being filled
+	off    int // bytes used in it
+}
+
+// maxChunk is the size of an arena chunk, and so the largest datagram.
+const maxChunk = 64 << 10
+
+func (a *arena) alloc(n int) []byte {
+	if len(a.chunks) == 0 {
+		a.chunks = append(a.chunks, make([]byte, maxChunk))
+	}
+	if a.off+n > maxChunk {
+		a.cur++
+		a.off = 0
+		if a.cur == len(a.chunks) {
+			a.chunks = append(a.chunks, make([]byte, maxChunk))
+		}
+	}
+	b := a.chunks[a.cur][a.off : a.off+n : a.off+n]
+	a.off += n
+	return b
+}
+
+func (a *arena) reset() { a.cur, a.off = 0, 0 }
