@@ -9,6 +9,7 @@
 //	tickbench connect [flags]   a bounded storm of new sessions
 //	tickbench chat    [flags]   direct and group message delivery latency
 //	tickbench matrix  [--out DIR]  the standard matrix (make bench)
+//	tickbench report  [--out DIR] FILE.json...  the HTML report and SVG plots again from JSON
 //	tickbench serve   [flags]   a tickwire server plus the baseline echo servers
 package main
 
@@ -42,7 +43,8 @@ commands:
   room      R rooms x C clients: input-to-broadcast latency, delivery, join time, server CPU/RSS
   connect   a bounded storm of new sessions: handshakes/s, time to Welcome
   chat      direct and group message delivery latency
-  matrix    the standard matrix (echo at 0/1/5/15% loss, a connect storm, room runs), JSON + HTML under --out
+  matrix    the standard matrix (echo at 0/1/5/15% loss, a connect storm, room runs), JSON + HTML + SVG under --out
+  report    render report.html and the SVG plots again from runs' JSON (no run), targets met/missed
   serve     run a tickwire server and the baseline echo servers (target of --server)
 
 Run "tickbench <command> -h" for its flags. Without --server every command
@@ -68,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdChat(ctx, rest, stdout, stderr)
 	case "matrix":
 		return cmdMatrix(ctx, rest, stdout, stderr)
+	case "report":
+		return cmdReport(ctx, rest, stdout, stderr)
 	case "serve":
 		return cmdServe(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":

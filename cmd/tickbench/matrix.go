@@ -134,11 +134,10 @@ func cmdMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := os.WriteFile(filepath.Join(*out, "matrix.json"), append(all, '\n'), 0o644); err != nil {
 		return err
 	}
-	html := filepath.Join(*out, "report.html")
-	if err := bench.WriteHTMLFile(html, "tickbench matrix", reports); err != nil {
+	if err := writeReportFiles(stdout, *out, "tickbench matrix", reports); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "matrix done in %s: %d runs, JSON and %s under %s\n", time.Since(started).Round(time.Second), len(reports), filepath.Base(html), *out)
+	fmt.Fprintf(stdout, "matrix done in %s: %d runs, JSON, %s and SVG plots under %s\n", time.Since(started).Round(time.Second), len(reports), reportHTML, *out)
 	return nil
 }
 
