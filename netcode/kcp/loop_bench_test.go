@@ -71,7 +71,7 @@ type lbResult struct {
 	Broadcasts uint64 // broadcasts queued (one per session per tick)
 	VolCS      int64  // voluntary context switches
 	InvolCS    int64
-	// loop mode only: exact socket counts
+	// loop modes only: exact socket counts
 	DgramsIn, DgramsOut     uint64
 	ReadCalls, WriteCalls   uint64
 	LoopPasses, Flushes     uint64
@@ -88,12 +88,17 @@ type lbResult struct {
 //	  the tick (the engine's hand-off shape).
 //	loop: one goroutine: recvmmsg, KCP cores (internal/loop), the tick,
 //	  one sendmmsg batch per pass.
+//	loop-handoff: as loop, but the engine's goroutines stay: the loop
+//	  hands each input to the session's reader goroutine (a bounded
+//	  channel), a tick goroutine wakes each session's writer, and the
+//	  writer queues the broadcast for the loop and wakes it (a past read
+//	  deadline on the socket).
 func BenchmarkLoopVsSession(b *testing.B) {
 	if testing.Short() {
 		b.Skip("runs a server process for several seconds")
 	}
 	for _, n := range []int{100, 1000} {
-		for _, mode := range []string{"session", "engine", "loop"} {
+		for _, mode := range []string{"session", "engine", "loop", "loop-handoff"} {
 			b.Run(fmt.Sprintf("server=%s/sessions=%d", mode, n), func(b *testing.B) {
 				runLoopBench(b, mode, n)
 			})
@@ -168,7 +173,7 @@ func runLoopBench(b *testing.B, mode string, n int) {
 	if syscalls >= 0 {
 		b.ReportMetric(float64(syscalls)/inputs, "syscalls/input")
 	}
-	if mode == "loop" {
+	if strings.HasPrefix(mode, "loop") {
 		b.ReportMetric(float64(r.ReadCalls+r.WriteCalls)/inputs, "socket-calls/input")
 		b.ReportMetric(float64(r.DgramsOut)/float64(max(r.WriteCalls, 1)), "dgrams/sendmmsg")
 		b.ReportMetric(float64(r.DgramsIn)/float64(max(r.ReadCalls, 1)), "dgrams/recvmmsg")
@@ -473,8 +478,8 @@ func TestLoopBenchServer(t *testing.T) {
 	switch mode {
 	case "session", "engine":
 		serveSessions(t, mode == "engine", ctl)
-	case "loop":
-		serveLoop(t, ctl)
+	case "loop", "loop-handoff":
+		serveLoop(t, ctl, mode == "loop-handoff")
 	default:
 		t.Fatalf("unknown mode %q", mode)
 	}
@@ -635,11 +640,13 @@ type lbSession struct {
 	nonce [8]byte
 	conv  uint32
 	room  []byte
+	in    chan [lbInputSize]byte // loop-handoff: to the reader goroutine
+	wake  chan struct{}          // loop-handoff: the tick wakes the writer
 }
 
 // serveLoop is the prototype: one goroutine owns the socket, every KCP
 // core, the rooms and the tick.
-func serveLoop(t *testing.T, ctl <-chan string) {
+func serveLoop(t *testing.T, ctl <-chan string, handoff bool) {
 	uc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	require.NoError(t, err)
 	defer uc.Close()
@@ -659,6 +666,82 @@ func serveLoop(t *testing.T, ctl <-chan string) {
 	})
 	require.NoError(t, err)
 	jar := cookieJar{secret: cfg.CookieSecret}
+	// loop-handoff: the engine's goroutines around the loop.
+	var (
+		quit    = make(chan struct{})
+		wg      sync.WaitGroup
+		outMu   sync.Mutex // guards outbox
+		outbox  []*lbSession
+		spare   []*lbSession
+		roomMu  sync.Mutex // the rooms' lock (one for all: the inputs are tiny)
+		handMu  sync.Mutex // guards handed
+		handed  []*lbSession
+		dropped atomic.Uint64
+	)
+	defer func() { close(quit); wg.Wait() }()
+	if handoff {
+		wg.Add(1)
+		go func() { // owned: the tick worker
+			defer wg.Done()
+			tk := time.NewTicker(lbTick)
+			defer tk.Stop()
+			var snap []*lbSession
+			for {
+				select {
+				case <-quit:
+					return
+				case <-tk.C:
+				}
+				handMu.Lock()
+				snap = append(snap[:0], handed...)
+				handMu.Unlock()
+				for _, ls := range snap {
+					select {
+					case ls.wake <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	startHandoff := func(ls *lbSession) {
+		ls.in = make(chan [lbInputSize]byte, 64)
+		ls.wake = make(chan struct{}, 1)
+		wg.Add(2)
+		go func() { // owned: the session's reader
+			defer wg.Done()
+			for {
+				select {
+				case <-quit:
+					return
+				case m := <-ls.in:
+					roomMu.Lock()
+					copy(ls.room, m[:])
+					roomMu.Unlock()
+				}
+			}
+		}()
+		go func() { // owned: the session's writer
+			defer wg.Done()
+			for {
+				select {
+				case <-quit:
+					return
+				case <-ls.wake:
+				}
+				outMu.Lock()
+				outbox = append(outbox, ls)
+				first := len(outbox) == 1
+				outMu.Unlock()
+				if first {
+					_ = uc.SetReadDeadline(time.Now()) // wake the loop; cannot fail on an open socket
+				}
+			}
+		}()
+		handMu.Lock()
+		handed = append(handed, ls)
+		handMu.Unlock()
+	}
 	var (
 		byToken = map[uint64]*lbSession{}
 		byAddr  = map[netip.AddrPort]*lbSession{}
@@ -710,6 +793,9 @@ func serveLoop(t *testing.T, ctl <-chan string) {
 				ls.s = lp.Add(ls.token, ls.conv, ap)
 				byToken[ls.token], byAddr[ap] = ls, ls
 				all = append(all, ls)
+				if handoff {
+					startHandoff(ls)
+				}
 				reply(handshake{Type: typeAccept, Nonce: h.Nonce, Conv: ls.conv, Token: ls.token}, addr)
 			}
 			return
@@ -735,8 +821,18 @@ func serveLoop(t *testing.T, ctl <-chan string) {
 				if err != nil || used == 0 {
 					break
 				}
-				copy(ls.room, m)
 				res.Inputs++
+				if handoff {
+					var a [lbInputSize]byte
+					copy(a[:], m)
+					select {
+					case ls.in <- a:
+					default:
+						dropped.Add(1)
+					}
+				} else {
+					copy(ls.room, m)
+				}
 				p = p[used:]
 			}
 		}
@@ -793,11 +889,23 @@ func serveLoop(t *testing.T, ctl <-chan string) {
 				d.Flushes = lp.Stats().Flushes - s0.Flushes
 				d.Refused = lp.Stats().Refused
 				d.SessionsServed = uint64(len(all))
+				d.Refused += dropped.Load()
 				printResult(t, d)
 			}
 		default:
 		}
 		res.LoopPasses++
+		if handoff {
+			nextTick = time.Now().Add(lbTick) // the tick is the worker's
+			outMu.Lock()
+			outbox, spare = spare[:0], outbox
+			outMu.Unlock()
+			for i, ls := range spare {
+				res.Broadcasts++
+				_ = lp.Send(ls.s, bcast) // a full window refuses (counted in the loop's stats)
+				spare[i] = nil
+			}
+		}
 		deadline := nextTick
 		if due, ok := lp.NextDue(); ok && due.Before(deadline) {
 			deadline = due
@@ -805,6 +913,14 @@ func serveLoop(t *testing.T, ctl <-chan string) {
 		// Wake for the control channel at least every tick.
 		if time.Until(deadline) > 0 {
 			_ = uc.SetReadDeadline(deadline) // cannot fail on an open socket
+			if handoff {
+				outMu.Lock()
+				queued := len(outbox)
+				outMu.Unlock()
+				if queued > 0 { // a writer queued after the drain: its wake may be overwritten
+					_ = uc.SetReadDeadline(time.Now()) // cannot fail on an open socket
+				}
+			}
 			k, err := pc.ReadBatch(rmsgs, 0)
 			res.ReadCalls++
 			now := time.Now()
@@ -821,7 +937,7 @@ func serveLoop(t *testing.T, ctl <-chan string) {
 			}
 		}
 		now := time.Now()
-		if !now.Before(nextTick) {
+		if !handoff && !now.Before(nextTick) {
 			for _, ls := range all {
 				res.Broadcasts++
 				_ = lp.Send(ls.s, bcast) // a full window refuses (counted in the loop's stats)
