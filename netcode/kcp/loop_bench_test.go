@@ -61,7 +61,8 @@ const (
 // lbConfig is the Config of both ends: redundancy off (the loop
 // prototype has none), everything else the default.
 func lbConfig() Config {
-	return Config{Redundancy: RedundancyConfig{Disabled: true}, MaxSessions: 100000, AcceptBacklog: 4096}
+	return Config{Redundancy: RedundancyConfig{Disabled: true}, MaxSessions: 100000, AcceptBacklog: 4096,
+		IdleTimeout: time.Minute} // idle clients (the Idle benchmark) send nothing for seconds
 }
 
 // lbResult is what the server child reports for the measured window.
@@ -76,6 +77,7 @@ type lbResult struct {
 	ReadCalls, WriteCalls   uint64
 	LoopPasses, Flushes     uint64
 	Refused, SessionsServed uint64
+	RSSBytes                uint64 // resident set at the end of the window
 }
 
 // BenchmarkLoopVsSession runs each server shape for one fixed window
@@ -100,13 +102,28 @@ func BenchmarkLoopVsSession(b *testing.B) {
 	for _, n := range []int{100, 1000} {
 		for _, mode := range []string{"session", "engine", "loop", "loop-handoff"} {
 			b.Run(fmt.Sprintf("server=%s/sessions=%d", mode, n), func(b *testing.B) {
-				runLoopBench(b, mode, n)
+				runLoopBench(b, mode, n, false)
 			})
 		}
 	}
 }
 
-func runLoopBench(b *testing.B, mode string, n int) {
+// BenchmarkLoopVsSessionIdle: 1,000 sessions that send nothing after the
+// handshake. Today each costs kcp-go's 10 ms update timer, our tick
+// loop's pass every 50 ms and a heartbeat a second; on the loop an idle
+// session is in no queue (the prototype sends no heartbeats).
+func BenchmarkLoopVsSessionIdle(b *testing.B) {
+	if testing.Short() {
+		b.Skip("runs a server process for several seconds")
+	}
+	for _, mode := range []string{"session", "loop"} {
+		b.Run(fmt.Sprintf("server=%s/sessions=1000", mode), func(b *testing.B) {
+			runLoopBench(b, mode, 1000, true)
+		})
+	}
+}
+
+func runLoopBench(b *testing.B, mode string, n int, idle bool) {
 	exe, err := os.Executable()
 	require.NoError(b, err)
 	args := []string{exe, "-test.run=^TestLoopBenchServer$", "-test.count=1"}
@@ -114,7 +131,11 @@ func runLoopBench(b *testing.B, mode string, n int) {
 		args = append([]string{"taskset", "-c", cpu}, args...)
 	}
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), lbEnvServer+"="+mode+":"+strconv.Itoa(n))
+	spec := mode + ":" + strconv.Itoa(n)
+	if idle {
+		spec += ":idle"
+	}
+	cmd.Env = append(os.Environ(), lbEnvServer+"="+spec)
 	stdin, err := cmd.StdinPipe()
 	require.NoError(b, err)
 	stdout, err := cmd.StdoutPipe()
@@ -137,7 +158,7 @@ func runLoopBench(b *testing.B, mode string, n int) {
 	}
 	addr := expect("ADDR ")
 
-	g, err := newLoopBenchClients(b, addr, n)
+	g, err := newLoopBenchClients(b, addr, n, idle)
 	require.NoError(b, err)
 	defer g.close()
 	time.Sleep(lbWarmup) // warm-up: the load runs, nothing is measured (not a synchronisation)
@@ -160,6 +181,18 @@ func runLoopBench(b *testing.B, mode string, n int) {
 	syscalls := perf.wait()
 	b.StopTimer()
 
+	b.ReportMetric(float64(r.RSSBytes)/float64(n)/1024, "server-rss-KiB/session")
+	if idle {
+		perSessionSecond := float64(n) * lbWindow.Seconds()
+		b.ReportMetric(float64(r.CPUNanos)/lbWindow.Seconds()/1e9*100, "server-%cpu")
+		b.ReportMetric(float64(r.CPUNanos)/perSessionSecond/1e3, "server-us/session-s")
+		b.ReportMetric(float64(in1-in0)/perSessionSecond, "server-out-dgrams/session-s")
+		if syscalls >= 0 {
+			b.ReportMetric(float64(syscalls)/lbWindow.Seconds(), "syscalls/s")
+		}
+		b.Logf("%s idle n=%d: %+v", mode, n, r)
+		return
+	}
 	require.Positive(b, r.Inputs, "the server received no input")
 	inputs := float64(r.Inputs)
 	b.ReportMetric(float64(r.CPUNanos)/inputs, "server-ns/input")
@@ -235,6 +268,7 @@ type loopBenchClients struct {
 	pns      []uint32
 	nonces   [][8]byte
 	accepted int
+	idle     bool // send nothing after the handshake
 
 	dgramsIn, dgramsOut atomic.Uint64
 	received            atomic.Uint64 // broadcast messages
@@ -243,7 +277,7 @@ type loopBenchClients struct {
 	done                chan struct{}
 }
 
-func newLoopBenchClients(b *testing.B, addr string, n int) (*loopBenchClients, error) {
+func newLoopBenchClients(b *testing.B, addr string, n int, idle bool) (*loopBenchClients, error) {
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
 		return nil, err
@@ -266,7 +300,7 @@ func newLoopBenchClients(b *testing.B, addr string, n int) (*loopBenchClients, e
 		return nil, err
 	}
 	g := &loopBenchClients{epfd: epfd, lp: lp, sess: make([]*loop.Session, n), tokens: make([]uint64, n),
-		pns: make([]uint32, n), nonces: make([][8]byte, n), stop: make(chan struct{}), done: make(chan struct{})}
+		pns: make([]uint32, n), nonces: make([][8]byte, n), stop: make(chan struct{}), done: make(chan struct{}), idle: idle}
 	srv := &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
 	for i := range n {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
@@ -350,7 +384,7 @@ func (g *loopBenchClients) run(b *testing.B, connected chan<- struct{}) {
 				}
 			}
 		}
-		if g.accepted == n && !now.Before(nextPhase) {
+		if g.accepted == n && !g.idle && !now.Before(nextPhase) {
 			for i := phase; i < n; i += lbSendPhases {
 				if g.lp.Send(g.sess[i], input) != nil {
 					g.sendErrs.Add(1)
@@ -452,6 +486,7 @@ func TestLoopBenchServer(t *testing.T) {
 		t.Skip("the server process of BenchmarkLoopVsSession")
 	}
 	mode, _, _ := strings.Cut(spec, ":")
+	idle := strings.HasSuffix(spec, ":idle")
 	ctl := make(chan string)
 	go func() { // owned: ends with stdin, which ends the test
 		defer close(ctl)
@@ -477,9 +512,9 @@ func TestLoopBenchServer(t *testing.T) {
 	}()
 	switch mode {
 	case "session", "engine":
-		serveSessions(t, mode == "engine", ctl)
+		serveSessions(t, mode == "engine", idle, ctl)
 	case "loop", "loop-handoff":
-		serveLoop(t, ctl, mode == "loop-handoff")
+		serveLoop(t, ctl, mode == "loop-handoff", idle)
 	default:
 		t.Fatalf("unknown mode %q", mode)
 	}
@@ -510,7 +545,7 @@ func lbBroadcast() (msgs [][]byte, joined []byte) {
 }
 
 // serveSessions is today's path.
-func serveSessions(t *testing.T, writers bool, ctl <-chan string) {
+func serveSessions(t *testing.T, writers, idle bool, ctl <-chan string) {
 	l, err := Listen("127.0.0.1:0", lbConfig())
 	require.NoError(t, err)
 	defer l.Shutdown(context.Background())
@@ -591,6 +626,9 @@ func serveSessions(t *testing.T, writers bool, ctl <-chan string) {
 				return
 			case <-tk.C:
 			}
+			if idle {
+				continue
+			}
 			mu.Lock()
 			snap = append(snap[:0], sessions...)
 			mu.Unlock()
@@ -617,12 +655,30 @@ func serveSessions(t *testing.T, writers bool, ctl <-chan string) {
 		case "stop":
 			r1 := takeRusage(t)
 			printResult(t, lbResult{CPUNanos: r1.cpu - r0.cpu, VolCS: r1.vol - r0.vol, InvolCS: r1.inv - r0.inv,
-				Inputs: inputs.Load() - in0, Broadcasts: sent.Load() - sent0, SessionsServed: uint64(l.SessionCount())})
+				Inputs: inputs.Load() - in0, Broadcasts: sent.Load() - sent0, SessionsServed: uint64(l.SessionCount()),
+				RSSBytes: readRSS()})
 		}
 	}
 	close(stop)
 	require.NoError(t, l.Shutdown(context.Background()))
 	wg.Wait()
+}
+
+// readRSS is this process's resident set (VmRSS), 0 if unknown.
+func readRSS() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
 }
 
 func printResult(t *testing.T, r lbResult) {
@@ -646,7 +702,7 @@ type lbSession struct {
 
 // serveLoop is the prototype: one goroutine owns the socket, every KCP
 // core, the rooms and the tick.
-func serveLoop(t *testing.T, ctl <-chan string, handoff bool) {
+func serveLoop(t *testing.T, ctl <-chan string, handoff, idle bool) {
 	uc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	require.NoError(t, err)
 	defer uc.Close()
@@ -890,6 +946,7 @@ func serveLoop(t *testing.T, ctl <-chan string, handoff bool) {
 				d.Refused = lp.Stats().Refused
 				d.SessionsServed = uint64(len(all))
 				d.Refused += dropped.Load()
+				d.RSSBytes = readRSS()
 				printResult(t, d)
 			}
 		default:
@@ -939,6 +996,9 @@ func serveLoop(t *testing.T, ctl <-chan string, handoff bool) {
 		now := time.Now()
 		if !handoff && !now.Before(nextTick) {
 			for _, ls := range all {
+				if idle {
+					break
+				}
 				res.Broadcasts++
 				_ = lp.Send(ls.s, bcast) // a full window refuses (counted in the loop's stats)
 			}
