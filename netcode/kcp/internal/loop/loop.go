@@ -188,9 +188,10 @@ func (l *Loop) Remove(s *Session) {
 }
 
 // Input feeds one KCP packet from s's peer to its core. The core may
-// emit at once (a fast retransmission, or ACKs when many are owed);
-// otherwise the ACKs it now owes go with the next Flush at or after
-// now+AckDelay, or sooner with data.
+// emit at once: kcp-go flushes (ACKs owed included) whenever the packet
+// acknowledges data of ours, and when many ACKs are owed; otherwise the
+// ACKs it now owes go with the next Flush at or after now+AckDelay, or
+// sooner with data.
 func (l *Loop) Input(s *Session, pkt []byte, now time.Time) error {
 	if s.removed {
 		return ErrRemoved
