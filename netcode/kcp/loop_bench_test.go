@@ -143,8 +143,11 @@ func runLoopBench(b *testing.B, mode string, n int, idle bool) {
 	cmd.Stderr = os.Stderr
 	require.NoError(b, cmd.Start())
 	defer func() {
-		_ = stdin.Close() // the child ends when its stdin closes
-		_ = cmd.Wait()    // its exit status was reported on stderr
+		_ = stdin.Close()                  // the child ends when its stdin closes
+		_, _ = io.Copy(io.Discard, stdout) // its test output, until it exits
+		if err := cmd.Wait(); err != nil {
+			b.Errorf("server child: %v", err)
+		}
 	}()
 	lines := bufio.NewScanner(stdout)
 	expect := func(prefix string) string {

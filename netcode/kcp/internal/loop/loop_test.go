@@ -227,6 +227,25 @@ func TestFullWindowOrVanishedPeerDoesNotStallOthers(t *testing.T) {
 	_, scheduled := vanished.Scheduled()
 	assert.True(t, scheduled, "a session with data in flight stays due for retransmission")
 	assert.Zero(t, ok.Pending(), "everything the healthy session sent was acknowledged")
+
+	// The vanished peer's retransmission timeout fires (forced: kcp-go
+	// keeps its own clock) in the pass that also carries the healthy
+	// session's data: both go out in one batch, the retransmissions
+	// bounded by the window.
+	vanished.kcp.ResetRTO()
+	if at, _ := vanished.Scheduled(); at.After(k.clock) {
+		k.clock = at
+	}
+	require.NoError(t, k.srv.Send(ok, []byte("after")))
+	batch := k.srv.Flush(k.clock)
+	segs := map[uint64]int{}
+	for _, d := range batch {
+		segs[d.Session.ID] += len(segments(t, d.B))
+	}
+	assert.Equal(t, window, segs[vanished.ID], "every unacknowledged segment once, no more")
+	assert.Positive(t, segs[ok.ID], "the healthy session's data is in the same batch")
+	k.toClients(batch)
+	assert.Equal(t, []string{"after"}, recvAll(t, k.cli, k.cs[ok.ID]))
 }
 
 func TestDueOrder(t *testing.T) {
