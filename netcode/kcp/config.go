@@ -123,6 +123,18 @@ type RedundancyConfig struct {
 	// hold-down. Loss that comes with queueing delay (smoothed RTT above
 	// twice the minimum plus 30 ms) never raises the level.
 	StartAtZero bool
+	// SparseRate is the sparse floor: a session that sent fewer than
+	// SparseRate KCP datagrams in the last second sends each with at
+	// least one extra copy, whatever its loss estimate (default 20;
+	// negative turns the floor off). Such a session (chat, a turn-based
+	// game, a lobby) forms a loss sample of MinSamples datagrams only
+	// every several seconds, so its level would stay at 0 while each lost
+	// datagram waits for kcp-go's 30 ms minimum RTO; its copies cost at
+	// most SparseRate datagrams a second, and they are metered by the
+	// budget like any other. Idle sessions send no KCP datagrams and pay
+	// nothing; a 30 Hz game stream (30 inputs and their ACKs a second) is
+	// above it.
+	SparseRate int
 }
 
 // Config configures a Listener or a Dial. The zero value means the
@@ -258,6 +270,7 @@ func (c Config) populate() (*config, error) {
 	def(&r.ReportInterval, 50*time.Millisecond)
 	defInt(&r.BudgetBytesPerSec, 1<<20)
 	defInt(&r.MinSamples, 32)
+	defInt(&r.SparseRate, 20)
 	if r.HoldDown < 0 || r.ReportInterval <= 0 || r.BudgetBytesPerSec < 0 || r.MinSamples < 1 {
 		return nil, fmt.Errorf("kcp: bad redundancy config: %w", ErrConfig)
 	}

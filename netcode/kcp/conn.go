@@ -138,9 +138,10 @@ func (c *Conn) Stats() netcode.Stats {
 	for i := range st.Drops {
 		st.Drops[i] = c.drops[i].Load()
 	}
+	now := time.Now()
 	c.mu.Lock()
 	st.LossRate = c.red.loss
-	st.Redundancy = c.red.level
+	st.Redundancy = c.red.copies(now)
 	c.mu.Unlock()
 	return st
 }
@@ -404,7 +405,7 @@ func (c *Conn) send(typ byte, b []byte) error {
 }
 
 // sendKCP carries one kcp-go packet, plus as many redundant copies as the
-// current level and the budget allow. kcp-go calls it from its
+// current level (at least one on a sparse session) and the budget allow. kcp-go calls it from its
 // post-processing workers.
 func (c *Conn) sendKCP(p []byte) error {
 	buf := getBuf()
@@ -414,13 +415,13 @@ func (c *Conn) sendKCP(p []byte) error {
 	if err := c.send(typeKCP, b); err != nil {
 		return err
 	}
+	now := time.Now()
 	c.mu.Lock()
-	level := c.red.level
+	level := c.red.onSend(now)
 	c.mu.Unlock()
 	if level == 0 {
 		return nil
 	}
-	now := time.Now()
 	for range level {
 		c.mu.Lock()
 		ok := c.red.allow(now, len(b))

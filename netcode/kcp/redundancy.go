@@ -25,11 +25,17 @@ func (r *rxCounter) observe(pn uint32) {
 
 // redundancy is the sending half, a sans-IO controller: it turns the
 // peer's cumulative receive reports into a smoothed loss rate, picks a
-// redundancy level with hysteresis, and meters redundant bytes against a
-// token bucket (x/time/rate). Time is always passed in. Not safe for concurrent use;
+// redundancy level with hysteresis, keeps a floor of one copy while the
+// session is sparse, and meters redundant bytes against a token bucket
+// (x/time/rate). Time is always passed in. Not safe for concurrent use;
 // the session guards it with a mutex.
 type redundancy struct {
 	cfg RedundancyConfig
+
+	// The sparse floor's rate meter: KCP datagrams sent in the window
+	// starting at winStart and in the window before it.
+	winStart        time.Time
+	winCur, winPrev int
 
 	level     int
 	loss      float64
@@ -135,6 +141,52 @@ func (r *redundancy) tick(now time.Time) {
 	if r.haveLoss {
 		r.adjust(now)
 	}
+}
+
+// sparseWindow is the sparse floor's rate window: SparseRate counts KCP
+// datagrams per sparseWindow.
+const sparseWindow = time.Second
+
+// onSend records a KCP datagram (an original, not a copy) sent at now and
+// returns how many extra copies it should get: the level, raised to 1
+// while the session is sparse (see RedundancyConfig.SparseRate). The
+// budget still meters each copy (allow).
+func (r *redundancy) onSend(now time.Time) int {
+	n := r.copies(now)
+	r.winCur++
+	return n
+}
+
+// copies is the number of extra copies a KCP datagram sent at now gets.
+func (r *redundancy) copies(now time.Time) int {
+	if r.level == 0 && r.sparse(now) {
+		return 1
+	}
+	return r.level
+}
+
+// sparse reports whether the session sends too few KCP datagrams for the
+// loss estimate to protect it: fewer than SparseRate in the last
+// sparseWindow, counted as the current window plus the share of the
+// previous one that the sliding window still covers.
+func (r *redundancy) sparse(now time.Time) bool {
+	if r.cfg.Disabled || r.cfg.MaxLevel < 1 || r.cfg.SparseRate <= 0 {
+		return false
+	}
+	if r.winStart.IsZero() {
+		r.winStart = now
+	}
+	if d := now.Sub(r.winStart); d >= sparseWindow {
+		r.winPrev = r.winCur
+		if d >= 2*sparseWindow {
+			r.winPrev = 0 // a whole window passed with nothing sent
+		}
+		r.winCur = 0
+		r.winStart = r.winStart.Add(d.Truncate(sparseWindow))
+	}
+	covered := 1 - float64(now.Sub(r.winStart))/float64(sparseWindow)
+	covered = min(max(covered, 0), 1)
+	return float64(r.winCur)+covered*float64(r.winPrev) < float64(r.cfg.SparseRate)
 }
 
 // allow spends n bytes of redundancy budget, reporting whether a copy of

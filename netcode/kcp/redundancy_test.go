@@ -226,3 +226,100 @@ func TestRedundancyHoldsUnderCongestion(t *testing.T) {
 	}
 	assert.Equal(t, 0, r.level)
 }
+
+// TestRedundancySparseFloor drives the sparse floor with a fake clock: a
+// session sending fewer than SparseRate KCP datagrams a second gives each
+// one extra copy whatever its loss estimate; a dense one gets its
+// loss-driven level; the floor returns when traffic thins out again.
+func TestRedundancySparseFloor(t *testing.T) {
+	cfg, err := Config{Redundancy: RedundancyConfig{StartAtZero: true}}.populate()
+	require.NoError(t, err)
+	require.Equal(t, 20, cfg.Redundancy.SparseRate, "the default")
+	t0 := time.Unix(1000, 0)
+	r := newRedundancy(cfg.Redundancy)
+	require.Equal(t, 0, r.level)
+
+	// A chat message every 2 s, each a data datagram and an ACK.
+	now := t0
+	for i := range 10 {
+		assert.Equal(t, 1, r.onSend(now), "sparse message %d gets a copy", i)
+		assert.Equal(t, 1, r.onSend(now.Add(5*time.Millisecond)), "and so does its ACK")
+		now = now.Add(2 * time.Second)
+	}
+	assert.Equal(t, 0, r.level, "the floor is not the measured level")
+
+	// A 100 Hz stream: the first 20 datagrams of the second still look
+	// sparse, the rest get the measured level (0).
+	var copies int
+	for i := range 200 {
+		copies += r.onSend(now.Add(time.Duration(i) * 10 * time.Millisecond))
+	}
+	assert.Equal(t, 20, copies, "only the first SparseRate datagrams of the stream get a copy")
+	now = now.Add(2 * time.Second)
+
+	// Just after the stream: the last second still counts.
+	assert.Equal(t, 0, r.copies(now.Add(-1500*time.Millisecond)))
+	// The stream thins out to 5 datagrams a second: once the sliding
+	// window forgets the stream, the floor is back.
+	copies = 0
+	for i := range 20 {
+		copies += r.onSend(now.Add(time.Duration(i) * 200 * time.Millisecond))
+	}
+	assert.GreaterOrEqual(t, copies, 15, "a 5/s session is sparse")
+	assert.Equal(t, 1, r.copies(now.Add(10*time.Second)), "an idle session's next datagram gets a copy")
+
+	// A higher measured level wins over the floor, on sparse and dense
+	// traffic alike.
+	r.level = 2
+	assert.Equal(t, 2, r.onSend(now.Add(20*time.Second)))
+
+	// Off: Disabled, SparseRate < 0, MaxLevel 0.
+	for name, rc := range map[string]RedundancyConfig{
+		"disabled":  {Disabled: true, MaxLevel: 2, SparseRate: 20},
+		"off":       {MaxLevel: 2, SparseRate: -1, StartAtZero: true},
+		"max level": {MaxLevel: 0, SparseRate: 20},
+	} {
+		off := newRedundancy(rc)
+		for i := range 5 {
+			assert.Equal(t, 0, off.onSend(t0.Add(time.Duration(i)*time.Second)), name)
+		}
+	}
+}
+
+// TestRedundancySparseOverLink: a few reliable messages on a clean link
+// are sent with copies (the session is sparse); with the floor off, or
+// with no byte budget, none are.
+func TestRedundancySparseOverLink(t *testing.T) {
+	for name, tc := range map[string]struct {
+		rc     RedundancyConfig
+		copies bool
+	}{
+		"floor":     {RedundancyConfig{StartAtZero: true}, true},
+		"off":       {RedundancyConfig{StartAtZero: true, SparseRate: -1}, false},
+		"no budget": {RedundancyConfig{StartAtZero: true, BudgetBytesPerSec: 1}, false}, // burst 0: every copy refused
+	} {
+		t.Run(name, func(t *testing.T) {
+			client, server, _, _ := memPair(t, memlink.Config{Seed: 3}, Config{Redundancy: tc.rc})
+			in := conntest.Pump(t, server)
+			// Five messages, well under SparseRate datagrams whatever the
+			// timing: the test needs no clock.
+			for i := range 5 {
+				require.NoError(t, client.WriteMessage(netcode.Reliable, []byte{byte(i)}))
+				select {
+				case m := <-in:
+					require.Equal(t, []byte{byte(i)}, m.Data)
+				case <-time.After(10 * time.Second):
+					require.FailNow(t, "message not delivered")
+				}
+			}
+			st := client.Stats()
+			if tc.copies {
+				assert.Positive(t, st.RedundantBytes, "sparse messages go with a copy")
+				assert.Equal(t, 1, st.Redundancy, "Stats shows the floor")
+			} else {
+				assert.Zero(t, st.RedundantBytes)
+			}
+			assert.Zero(t, st.LossRate)
+		})
+	}
+}
