@@ -74,7 +74,7 @@ func (c ChatConfig) populate() (ChatConfig, error) {
 	if len(c.Transports) == 0 || c.Pairs < 1 || c.GroupSize < 2 || c.Count < 1 || c.Size < 32 || c.Size > 4096 || c.Interval < 0 || c.Duration <= 0 {
 		return c, fmt.Errorf("%w: pairs %d group %d count %d size %d", ErrConfig, c.Pairs, c.GroupSize, c.Count, c.Size)
 	}
-	return c, c.Impairment.validate()
+	return c, c.Impairment.Validate()
 }
 
 // JSON is the config as the report shows it.
@@ -88,6 +88,7 @@ func (c ChatConfig) JSON() map[string]any {
 		"size":       c.Size,
 		"duration":   c.Duration.String(),
 		"loss_pct":   c.Impairment.LossPct,
+		"burst_len":  c.Impairment.BurstLen,
 		"delay":      c.Impairment.Delay.String(),
 		"jitter":     c.Impairment.Jitter.String(),
 		"seed":       c.Seed,

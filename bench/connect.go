@@ -53,7 +53,7 @@ func (c ConnectConfig) populate() (ConnectConfig, error) {
 	if len(c.Transports) == 0 || c.Sessions < 1 || c.Concurrency < 1 || c.Duration < 0 {
 		return c, fmt.Errorf("%w: connect needs a tickwire transport, sessions >= 1, concurrency >= 1", ErrConfig)
 	}
-	return c, c.Impairment.validate()
+	return c, c.Impairment.Validate()
 }
 
 // JSON is the config as the report shows it.
@@ -64,6 +64,7 @@ func (c ConnectConfig) JSON() map[string]any {
 		"concurrency": c.Concurrency,
 		"duration":    c.Duration.String(),
 		"loss_pct":    c.Impairment.LossPct,
+		"burst_len":   c.Impairment.BurstLen,
 		"delay":       c.Impairment.Delay.String(),
 		"jitter":      c.Impairment.Jitter.String(),
 		"seed":        c.Seed,

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	kcpgo "github.com/xtaci/kcp-go/v5"
+
+	"github.com/tickwire/tickwire/netcode/impair"
 )
 
 // ParseTransports splits a comma-separated list and checks every name.
@@ -37,9 +39,14 @@ func ParseTransports(s string) ([]string, error) {
 // Impairment is what the impair proxies inject between client and server,
 // in each direction.
 type Impairment struct {
-	LossPct float64       // random loss per datagram, percent, each way
-	Delay   time.Duration // one-way added delay, each way
-	Jitter  time.Duration // one-way random extra delay, each way
+	LossPct float64 // random loss per datagram, percent, each way
+	// BurstLen, when set (≥ 1), makes the loss come in runs: a
+	// Gilbert–Elliott process (impair.BurstLoss) losing LossPct percent
+	// of datagrams in the long run, in bursts of BurstLen consecutive
+	// datagrams on average. 0 = Bernoulli loss.
+	BurstLen float64
+	Delay    time.Duration // one-way added delay, each way
+	Jitter   time.Duration // one-way random extra delay, each way
 }
 
 // None reports whether nothing is injected (no proxy is put in the path).
@@ -51,7 +58,10 @@ func (i Impairment) Label() string {
 		return "none"
 	}
 	var parts []string
-	if i.LossPct != 0 {
+	switch {
+	case i.LossPct != 0 && i.BurstLen > 0:
+		parts = append(parts, fmt.Sprintf("burst loss %g%% x%g", i.LossPct, i.BurstLen))
+	case i.LossPct != 0:
 		parts = append(parts, fmt.Sprintf("loss %g%%", i.LossPct))
 	}
 	if i.Delay != 0 {
@@ -63,9 +73,19 @@ func (i Impairment) Label() string {
 	return strings.Join(parts, " ")
 }
 
-func (i Impairment) validate() error {
-	if i.LossPct < 0 || i.LossPct >= 100 || i.Delay < 0 || i.Jitter < 0 {
+// Validate reports whether the setting can be injected (ErrConfig when
+// not); the scenarios check it before they start.
+func (i Impairment) Validate() error {
+	if !(i.LossPct >= 0 && i.LossPct < 100) || i.Delay < 0 || i.Jitter < 0 {
 		return fmt.Errorf("%w: impairment loss %g%% delay %v jitter %v", ErrConfig, i.LossPct, i.Delay, i.Jitter)
+	}
+	if i.BurstLen != 0 {
+		if i.LossPct == 0 {
+			return fmt.Errorf("%w: a burst length (%g) needs a loss rate", ErrConfig, i.BurstLen)
+		}
+		if err := (impair.Config{Up: impair.Direction{Burst: impair.BurstLoss(i.LossPct/100, i.BurstLen)}}).Validate(); err != nil {
+			return fmt.Errorf("%w: burst loss %g%% in bursts of %g: %w", ErrConfig, i.LossPct, i.BurstLen, err)
+		}
 	}
 	return nil
 }
@@ -141,7 +161,7 @@ func (c EchoConfig) populate() (EchoConfig, error) {
 		c.Count < 1 || c.Warmup < 0 || c.Size < echoHeader || c.Size > 60000 || c.Interval < 0 || c.Duration < 0 || c.Timeout < 0 {
 		return c, fmt.Errorf("%w: count %d warmup %d size %d interval %v", ErrConfig, c.Count, c.Warmup, c.Size, c.Interval)
 	}
-	return c, c.Impairment.validate()
+	return c, c.Impairment.Validate()
 }
 
 // JSON is the config as the report shows it.
@@ -156,6 +176,7 @@ func (c EchoConfig) JSON() map[string]any {
 		"duration":     c.Duration.String(),
 		"timeout":      c.Timeout.String(),
 		"loss_pct":     c.Impairment.LossPct,
+		"burst_len":    c.Impairment.BurstLen,
 		"delay":        c.Impairment.Delay.String(),
 		"jitter":       c.Impairment.Jitter.String(),
 		"seed":         c.Seed,

@@ -137,6 +137,44 @@ func TestEchoImpaired(t *testing.T) {
 	require.NotEmpty(t, rep.Notes)
 }
 
+// TestEchoBurstLoss: --burst-len makes the proxies lose in bursts; the
+// row says so, udp-raw loses about the mean, reliable rows deliver all.
+func TestEchoBurstLoss(t *testing.T) {
+	l := startLocal(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	imp := Impairment{LossPct: 20, BurstLen: 3}
+	rep, err := RunEcho(ctx, &Env{Target: l.Target()}, EchoConfig{
+		Transports: []string{TransportUDPRaw, TransportKCP}, Count: 300, Duration: 10 * time.Second, Timeout: time.Second,
+		Impairment: imp, Seed: 7,
+	})
+	require.NoError(t, err)
+	require.Len(t, rep.Results, 2)
+	for _, r := range rep.Results {
+		checkShape(t, r)
+		require.Equal(t, "burst loss 20% x3", r.Impairment)
+		require.Equal(t, 20.0, r.LossPct)
+		require.Positive(t, r.WireBytesPerMsg, r.Name)
+	}
+	// A round trip survives both ways with p = 0.64 in the long run.
+	require.Less(t, rep.Results[0].DeliveredPct, 85.0)
+	require.EqualValues(t, rep.Results[1].Sent, rep.Results[1].Received)
+	require.Equal(t, 3.0, rep.Config.(map[string]any)["burst_len"])
+
+	c := impairConfig(imp, 1)
+	require.Zero(t, c.Up.Loss)
+	require.InDelta(t, 0.2, c.Down.Burst.MeanLoss(), 1e-12)
+	require.InDelta(t, 3, c.Up.Burst.MeanBadRun(), 1e-12)
+
+	for name, bad := range map[string]Impairment{
+		"burst without loss": {BurstLen: 3},
+		"burst below 1":      {LossPct: 5, BurstLen: 0.5},
+		"unreachable mean":   {LossPct: 60, BurstLen: 1},
+	} {
+		require.ErrorIs(t, bad.Validate(), ErrConfig, name)
+	}
+}
+
 // The browser transports behind the impair proxies: ws and long-poll
 // through the TCP proxy, WebRTC's data channels through the UDP proxy in
 // front of its port (the answer is rewritten; a session that bypassed the

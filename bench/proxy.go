@@ -26,9 +26,14 @@ type proxy interface {
 }
 
 // impairConfig translates an Impairment into the proxies' config: the
-// same loss, delay and jitter in each direction.
+// same loss (random or in bursts), delay and jitter in each direction.
 func impairConfig(imp Impairment, seed int64) impair.Config {
-	d := impair.Direction{Loss: imp.LossPct / 100, Delay: imp.Delay, Jitter: imp.Jitter}
+	d := impair.Direction{Delay: imp.Delay, Jitter: imp.Jitter}
+	if imp.BurstLen > 0 {
+		d.Burst = impair.BurstLoss(imp.LossPct/100, imp.BurstLen)
+	} else {
+		d.Loss = imp.LossPct / 100
+	}
 	return impair.Config{Up: d, Down: d, Seed: seed}
 }
 

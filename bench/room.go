@@ -84,7 +84,7 @@ func (c RoomConfig) populate() (RoomConfig, error) {
 		c.Size < 16 || c.Size > frame.MaxRoomInput || c.Warmup < 0 || c.Duration <= 0 || c.JoinConcurrency < 1 {
 		return c, fmt.Errorf("%w: rooms %d clients %d tick %d Hz input %d Hz size %d", ErrConfig, c.Rooms, c.Clients, c.TickHz, c.InputHz, c.Size)
 	}
-	return c, c.Impairment.validate()
+	return c, c.Impairment.Validate()
 }
 
 // JSON is the config as the report shows it.
@@ -100,6 +100,7 @@ func (c RoomConfig) JSON() map[string]any {
 		"duration":         c.Duration.String(),
 		"join_concurrency": c.JoinConcurrency,
 		"loss_pct":         c.Impairment.LossPct,
+		"burst_len":        c.Impairment.BurstLen,
 		"delay":            c.Impairment.Delay.String(),
 		"jitter":           c.Impairment.Jitter.String(),
 		"seed":             c.Seed,

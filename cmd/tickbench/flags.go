@@ -27,6 +27,7 @@ type common struct {
 	duration   time.Duration
 	timeout    time.Duration
 	loss       float64
+	burstLen   float64
 	delay      time.Duration
 	jitter     time.Duration
 	seed       int64
@@ -35,6 +36,7 @@ type common struct {
 	quiet      bool
 	rounds     int
 	kcpBudget  int
+	kcpSparse  int
 }
 
 func (c *common) register(fs *flag.FlagSet, defTransports string, defCount int) {
@@ -53,6 +55,7 @@ func (c *common) register(fs *flag.FlagSet, defTransports string, defCount int) 
 	fs.DurationVar(&c.duration, "duration", 60*time.Second, "upper bound on one transport's run")
 	fs.DurationVar(&c.timeout, "timeout", 2*time.Second, "wait for a reply (back-to-back) and for stragglers after the last send")
 	fs.Float64Var(&c.loss, "loss", 0, "random packet loss in percent, each way (UDP transports; TCP cannot drop)")
+	fs.Float64Var(&c.burstLen, "burst-len", 0, "with --loss: lose datagrams in bursts of this mean length (Gilbert-Elliott, long-run loss still --loss); 0 = independent losses")
 	fs.DurationVar(&c.delay, "delay", 0, "added one-way delay, each way")
 	fs.DurationVar(&c.jitter, "jitter", 0, "random extra one-way delay (uniform +-jitter), each way")
 	fs.Int64Var(&c.seed, "seed", 1, "seed of the impairment's random choices")
@@ -60,11 +63,12 @@ func (c *common) register(fs *flag.FlagSet, defTransports string, defCount int) 
 	fs.StringVar(&c.htmlPath, "html", "", "write a self-contained HTML report to this file")
 	fs.BoolVar(&c.quiet, "quiet", false, "no progress bar")
 	fs.IntVar(&c.kcpBudget, "kcp-budget", 0, "what-if: KCP redundancy budget in bytes/s per session, on the clients and the in-process or spawned server (0 = the transport's default)")
+	fs.IntVar(&c.kcpSparse, "kcp-sparse-rate", 0, "what-if: KCP redundancy sparse floor in datagrams/s per session (-1 = off), on the clients and the in-process or spawned server (0 = the transport's default)")
 	fs.IntVar(&c.rounds, "rounds", 1, "echo: interleave the transports in this many rounds (links stay open), so that load changes hit every row alike")
 }
 
 func (c *common) impairment() bench.Impairment {
-	return bench.Impairment{LossPct: c.loss, Delay: c.delay, Jitter: c.jitter}
+	return bench.Impairment{LossPct: c.loss, BurstLen: c.burstLen, Delay: c.delay, Jitter: c.jitter}
 }
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
@@ -78,6 +82,7 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 func (c *common) env(ctx context.Context, stderr io.Writer) (*bench.Env, func() error, error) {
 	env := &bench.Env{}
 	env.KCP.Redundancy.BudgetBytesPerSec = c.kcpBudget
+	env.KCP.Redundancy.SparseRate = c.kcpSparse
 	if !c.quiet {
 		if f, ok := stderr.(*os.File); ok {
 			env.Progress = bench.Bar(f)
@@ -90,6 +95,7 @@ func (c *common) env(ctx context.Context, stderr io.Writer) (*bench.Env, func() 
 	}
 	lc := bench.LocalConfig{Tickwire: startTickwire}
 	lc.KCP.Redundancy.BudgetBytesPerSec = c.kcpBudget
+	lc.KCP.Redundancy.SparseRate = c.kcpSparse
 	l, err := bench.StartLocal(ctx, lc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting in-process server: %w", err)
@@ -163,7 +169,10 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 // config.
 func (c *common) annotate(rep *bench.Report) {
 	if c.kcpBudget != 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("what-if: KCP redundancy budget %d B/s per session on the clients and the local server (default 256 KiB/s)", c.kcpBudget))
+		rep.Notes = append(rep.Notes, fmt.Sprintf("what-if: KCP redundancy budget %d B/s per session on the clients and the local server (default 1 MiB/s)", c.kcpBudget))
+	}
+	if c.kcpSparse != 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("what-if: KCP redundancy sparse floor %d datagrams/s per session on the clients and the local server (default 20; -1 = off)", c.kcpSparse))
 	}
 }
 

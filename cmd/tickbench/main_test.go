@@ -134,12 +134,12 @@ func TestConnectCommand(t *testing.T) {
 
 func TestMatrixCommand(t *testing.T) {
 	dir := t.TempDir()
-	out := runCmd(t, "matrix", "--out", dir, "--count", "30", "--losses", "0,5", "--transports", "udp-raw,kcp,ws",
+	out := runCmd(t, "matrix", "--out", dir, "--count", "30", "--losses", "0,5", "--burst-losses", "10:3", "--transports", "udp-raw,kcp,ws",
 		"--rooms", "2", "--clients", "2", "--room-duration", "300ms", "--room-transports", "ws",
 		"--sessions", "3", "--spawn-server=false", "--timeout", "500ms")
 	assert.Contains(t, out, "matrix done")
 	names := map[string][]string{}
-	for _, f := range []string{"echo-loss-0", "echo-loss-5", "connect", "room"} {
+	for _, f := range []string{"echo-loss-0", "echo-loss-5", "echo-burst-10-3", "connect", "room"} {
 		for _, x := range readReport(t, filepath.Join(dir, f+".json")).Results {
 			names[f] = append(names[f], x.Name)
 			assert.NotEmpty(t, x.Crosses, "%s %s", f, x.Name)
@@ -147,13 +147,15 @@ func TestMatrixCommand(t *testing.T) {
 	}
 	assert.Equal(t, []string{"udp-raw", "kcp", "ws"}, names["echo-loss-0"])
 	assert.Equal(t, []string{"udp-raw", "kcp"}, names["echo-loss-5"], "ws is not in --loss-transports")
+	assert.Equal(t, []string{"udp-raw", "kcp"}, names["echo-burst-10-3"], "burst rows run over the loss transports")
+	assert.Contains(t, out, "burst loss 10% x3")
 	assert.Equal(t, []string{"kcp", "ws"}, names["connect"])
 	assert.Equal(t, []string{"ws"}, names["room"])
 	b, err := os.ReadFile(filepath.Join(dir, "matrix.json"))
 	require.NoError(t, err)
 	var all []jsonReport
 	require.NoError(t, json.Unmarshal(b, &all))
-	assert.Len(t, all, 4)
+	assert.Len(t, all, 5)
 	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, strings.Count(string(page), "<svg"), 4)
@@ -168,6 +170,10 @@ func TestBadUsage(t *testing.T) {
 	require.Error(t, run(ctx, []string{"echo", "--transports", "quic"}, &out, &errb))
 	require.Error(t, run(ctx, []string{"echo", "extra"}, &out, &errb))
 	require.Error(t, run(ctx, []string{"matrix", "--losses", "200"}, &out, &errb))
+	for _, b := range []string{"5", "5:0.5", "0:3", "60:1", "x:3"} {
+		require.Error(t, run(ctx, []string{"matrix", "--burst-losses", b}, &out, &errb), b)
+	}
+	require.Error(t, run(ctx, []string{"echo", "--burst-len", "3"}, &out, &errb), "a burst length needs --loss")
 	require.NoError(t, run(ctx, []string{"help"}, &out, &errb))
 	assert.Contains(t, out.String(), "matrix")
 }

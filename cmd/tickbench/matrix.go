@@ -22,6 +22,7 @@ func cmdMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	c.register(fs, strings.Join(bench.AllTransports, ","), 2000)
 	out := fs.String("out", "bench/results", "directory for the JSON files and report.html")
 	losses := fs.String("losses", "0,1,5,15", "echo loss settings, percent each way")
+	bursts := fs.String("burst-losses", "5:3", "echo burst-loss settings, MEAN:LEN each (loss percent each way : mean burst length in datagrams, Gilbert-Elliott), comma-separated; empty = none")
 	lossTs := fs.String("loss-transports", "udp-raw,kcp-bare,kcp,kcp-unreliable,tcp",
 		"echo transports at the settings with loss (those of --transports also listed here); the others run at loss 0 only")
 	roomTs := fs.String("room-transports", "kcp,ws", "transports of the room run, one after the other")
@@ -58,6 +59,23 @@ func cmdMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	bs, err := parseBursts(*bursts)
+	if err != nil {
+		return err
+	}
+	type echoRun struct {
+		name string
+		imp  bench.Impairment
+	}
+	var echoes []echoRun
+	for _, loss := range ls {
+		echoes = append(echoes, echoRun{"echo-loss-" + strconv.FormatFloat(loss, 'f', -1, 64),
+			bench.Impairment{LossPct: loss, Delay: c.delay, Jitter: c.jitter}})
+	}
+	for _, b := range bs {
+		echoes = append(echoes, echoRun{"echo-burst-" + strconv.FormatFloat(b.LossPct, 'f', -1, 64) + "-" + strconv.FormatFloat(b.BurstLen, 'f', -1, 64),
+			bench.Impairment{LossPct: b.LossPct, BurstLen: b.BurstLen, Delay: c.delay, Jitter: c.jitter}})
+	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
@@ -77,9 +95,9 @@ func cmdMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	for _, loss := range ls {
+	for _, e := range echoes {
 		ets := ts
-		if loss > 0 {
+		if e.imp.LossPct > 0 {
 			ets = lossy
 		}
 		if len(ets) == 0 {
@@ -88,13 +106,13 @@ func cmdMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		rep, err := bench.RunEcho(ctx, env, bench.EchoConfig{
 			Transports: ets, Count: c.count, Size: c.size, Interval: c.interval, BackToBack: c.interval == 0,
 			Duration: c.duration, Timeout: c.timeout,
-			Impairment: bench.Impairment{LossPct: loss, Delay: c.delay, Jitter: c.jitter}, Seed: c.seed,
+			Impairment: e.imp, Seed: c.seed,
 			Rounds: rounds,
 		})
 		if err != nil {
 			return errors.Join(err, stop())
 		}
-		if err := save(fmt.Sprintf("echo-loss-%s", strconv.FormatFloat(loss, 'f', -1, 64)), rep); err != nil {
+		if err := save(e.name, rep); err != nil {
 			return errors.Join(err, stop())
 		}
 	}
@@ -156,6 +174,27 @@ func parseLosses(s string) ([]float64, error) {
 	}
 	if len(out) == 0 {
 		return nil, errors.New("no loss setting")
+	}
+	return out, nil
+}
+
+// parseBursts parses --burst-losses: "MEAN:LEN,...", MEAN the loss in
+// percent each way, LEN the mean burst length in datagrams.
+func parseBursts(s string) ([]bench.Impairment, error) {
+	var out []bench.Impairment
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		m, l, ok := strings.Cut(f, ":")
+		mean, err1 := strconv.ParseFloat(m, 64)
+		burst, err2 := strconv.ParseFloat(l, 64)
+		imp := bench.Impairment{LossPct: mean, BurstLen: burst}
+		if !ok || err1 != nil || err2 != nil || mean <= 0 || burst < 1 || imp.Validate() != nil {
+			return nil, fmt.Errorf("bad burst loss %q: want MEAN:LEN, a loss percentage in (0, 100) and a mean burst length >= 1 that it allows", f)
+		}
+		out = append(out, imp)
 	}
 	return out, nil
 }

@@ -32,6 +32,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dataDir := fs.String("data", "", "data directory (default: a temporary one, removed on exit)")
 	baselinesOnly := fs.Bool("baselines-only", false, "serve only the udp-raw and kcp-bare echo servers (beside a real tickwire deployment)")
 	kcpBudget := fs.Int("kcp-budget", 0, "KCP redundancy budget in bytes/s per session (0 = default)")
+	kcpSparse := fs.Int("kcp-sparse-rate", 0, "KCP redundancy sparse floor in datagrams/s per session (0 = default, -1 = off)")
 	stdinEOF := fs.Bool("exit-on-stdin-eof", false, "stop when standard input closes (used by --spawn-server)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -44,6 +45,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		UDPEchoAddr: hp(*udpEchoPort), KCPEchoAddr: hp(*kcpEchoPort),
 	}
 	lc.KCP.Redundancy.BudgetBytesPerSec = *kcpBudget
+	lc.KCP.Redundancy.SparseRate = *kcpSparse
 	l, err := bench.StartLocal(ctx, lc)
 	if err != nil {
 		return err
@@ -89,7 +91,7 @@ func (c *common) envSpawn(ctx context.Context, stderr io.Writer, place serverPla
 	if place != serverChild || c.server != "" {
 		return c.env(ctx, stderr)
 	}
-	env, _, err := (&common{server: "127.0.0.1", quiet: c.quiet, kcpBudget: c.kcpBudget}).env(ctx, stderr)
+	env, _, err := (&common{server: "127.0.0.1", quiet: c.quiet, kcpBudget: c.kcpBudget, kcpSparse: c.kcpSparse}).env(ctx, stderr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -98,7 +100,8 @@ func (c *common) envSpawn(ctx context.Context, stderr io.Writer, place serverPla
 		return nil, nil, err
 	}
 	cmd := exec.Command(exe, "serve", "--host", "127.0.0.1", "--kcp-port", "0", "--tcp-port", "0", "--http-port", "0", "--webrtc-port", "0",
-		"--udp-echo-port", "0", "--kcp-echo-port", "0", "--exit-on-stdin-eof", "--kcp-budget", strconv.Itoa(c.kcpBudget))
+		"--udp-echo-port", "0", "--kcp-echo-port", "0", "--exit-on-stdin-eof", "--kcp-budget", strconv.Itoa(c.kcpBudget),
+		"--kcp-sparse-rate", strconv.Itoa(c.kcpSparse))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, nil, err

@@ -29,8 +29,14 @@ const (
 
 // Direction is the impairment of one direction of a link.
 type Direction struct {
-	// Loss is the probability (0..1) that a packet is dropped.
+	// Loss is the probability (0..1) that a packet is dropped, each
+	// packet independently (Bernoulli). Use Burst instead for loss that
+	// comes in runs; a Direction has one or the other.
 	Loss float64
+	// Burst drops packets in runs, by a Gilbert–Elliott two-state model
+	// (zero = none); BurstLoss builds one from a mean loss rate and a mean
+	// burst length.
+	Burst GilbertElliott
 	// Delay is added to every packet; Jitter spreads it uniformly over
 	// [Delay-Jitter, Delay+Jitter] (never below zero). On UDP, jitter
 	// larger than the gap between packets reorders them, as on a real
@@ -62,6 +68,12 @@ func (d Direction) validate(name string) error {
 		if !(p.v >= 0 && p.v <= 1) { // also rejects NaN
 			return fmt.Errorf("%w: %s.%s = %v, want 0..1", ErrBadConfig, name, p.n, p.v)
 		}
+	}
+	if err := d.Burst.validate(); err != nil {
+		return fmt.Errorf("%w: %s.Burst: %w", ErrBadConfig, name, err)
+	}
+	if d.Loss != 0 && !d.Burst.IsZero() {
+		return fmt.Errorf("%w: %s has both Loss and Burst; pick one loss model", ErrBadConfig, name)
 	}
 	if d.Delay < 0 || d.Jitter < 0 || d.ReorderDelay < 0 || d.BandwidthBps < 0 {
 		return fmt.Errorf("%w: %s has a negative delay, jitter or bandwidth", ErrBadConfig, name)
@@ -141,13 +153,16 @@ func (c Config) ForTCP() (Config, string) {
 		if d.Loss != 0 {
 			removed = append(removed, fmt.Sprintf("%s loss %.3g", name, d.Loss))
 		}
+		if !d.Burst.IsZero() {
+			removed = append(removed, fmt.Sprintf("%s burst loss %s", name, d.Burst))
+		}
 		if d.Reorder != 0 {
 			removed = append(removed, fmt.Sprintf("%s reorder %.3g", name, d.Reorder))
 		}
 		if d.Duplicate != 0 {
 			removed = append(removed, fmt.Sprintf("%s duplicate %.3g", name, d.Duplicate))
 		}
-		d.Loss, d.Reorder, d.Duplicate, d.ReorderDelay = 0, 0, 0, 0
+		d.Loss, d.Burst, d.Reorder, d.Duplicate, d.ReorderDelay = 0, GilbertElliott{}, 0, 0, 0
 	}
 	strip("up", &c.Up)
 	strip("down", &c.Down)

@@ -1,6 +1,7 @@
 // Package impair puts a bad network between a client and a server on one
-// machine: a UDP proxy and a TCP proxy that apply loss, delay, jitter,
-// reordering, duplication and a bandwidth cap, each direction separately,
+// machine: a UDP proxy and a TCP proxy that apply loss (independent, or in
+// bursts by a Gilbert–Elliott model), delay, jitter, reordering,
+// duplication and a bandwidth cap, each direction separately,
 // driven by a seeded random source so that a run can be repeated. The
 // benchmark tool (tickbench) and transport tests use it; docs/IMPAIR.md
 // describes the model.

@@ -10,7 +10,7 @@ type DropReason uint8
 
 // Drop reasons; each has its own counter in DirStats.
 const (
-	DropLoss           DropReason = iota // the configured random loss
+	DropLoss           DropReason = iota // the configured random or burst loss
 	DropQueueFull                        // MaxQueue packets were already waiting
 	DropTooManyClients                   // the UDP client table was full
 	DropWriteError                       // the socket refused the packet
@@ -48,6 +48,7 @@ type Link struct {
 	rng      *rand.Rand
 	maxQueue int
 	inOrder  bool // never deliver before an earlier packet (TCP)
+	burst    burstState
 
 	linkFree time.Time // when the bottleneck finishes sending what it holds
 	lastDue  time.Time // latest delivery time handed out (inOrder)
@@ -83,12 +84,18 @@ func NewLink(cfg LinkConfig) *Link {
 
 // Decide returns the fate of a packet of size bytes that arrives at now,
 // with queued packets of this direction already waiting. Every call draws
-// the same number of random values whatever the outcome, so the decisions
+// the same number of random values whatever the outcome (four, and a
+// fifth for the burst state when Direction.Burst is set, so that adding
+// the burst model changed no existing seed's decisions): the decisions
 // for packet i depend only on the seed and i.
 func (l *Link) Decide(now time.Time, size int, queued int) Verdict {
 	rLoss, rJitter, rReorder, rDup := l.rng.Float64(), l.rng.Float64(), l.rng.Float64(), l.rng.Float64()
 	d := &l.d
-	if rLoss < d.Loss {
+	loss := d.Loss
+	if !d.Burst.IsZero() {
+		loss = l.burst.step(&d.Burst, l.rng.Float64())
+	}
+	if rLoss < loss {
 		return Verdict{Drop: DropLoss}
 	}
 	if l.maxQueue > 0 && queued >= l.maxQueue {
