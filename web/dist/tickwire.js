@@ -2061,6 +2061,13 @@ var Inbound = class {
     return this.closed !== void 0;
   }
 };
+function truncateUTF8(s, max) {
+  const b = new TextEncoder().encode(s);
+  if (b.length <= max) return s;
+  let n = max;
+  while (n > 0 && (b[n] & 192) === 128) n--;
+  return new TextDecoder().decode(b.subarray(0, n));
+}
 function httpURL(base, path) {
   return new URL(path, base.endsWith("/") ? base : base + "/");
 }
@@ -2135,6 +2142,32 @@ async function logout(base, token, o = {}) {
 
 // src/longpoll.ts
 var recClose = 3;
+var maxCloseBody = 2 + 123;
+var answerLimits = {
+  // [least, most, when absent]
+  max_wait_ms: [0, 6e4, 5e3],
+  idle_timeout_ms: [1e3, 6e5, 1e4],
+  max_message_size: [64, 1 << 20, 16384],
+  max_batch_frames: [1, 65536, 256],
+  max_batch_bytes: [1024, 16 << 20, 256 << 10],
+  max_unacked_frames: [1, 65536, 1024],
+  max_unacked_bytes: [1024, 64 << 20, 1 << 20]
+};
+function checkAnswer(raw) {
+  const a = raw ?? {};
+  if (typeof a.id !== "string" || a.id === "" || typeof a.secret !== "string" || a.secret === "") {
+    throw new TickwireError(Code.BadFrame, "long-poll open: no id or secret");
+  }
+  const out = { id: a.id, secret: a.secret };
+  for (const [k, [least, most, dflt]] of Object.entries(answerLimits)) {
+    const v = a[k] ?? dflt;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < least) {
+      throw new TickwireError(Code.BadFrame, `long-poll open: ${k} = ${String(v)}`);
+    }
+    out[k] = Math.min(v, most);
+  }
+  return out;
+}
 function encodeBatch(ack, recs) {
   let n = 4;
   for (const r of recs) n += 9 + r.body.length;
@@ -2151,24 +2184,61 @@ function encodeBatch(ack, recs) {
   }
   return out;
 }
-function decodeBatch(b, maxMessage) {
+function decodeBatch(b, maxMessage, maxFrames = 4294967295) {
   if (b.length < 4) throw new TickwireError(Code.BadFrame, "batch shorter than 4 bytes");
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const ack = v.getUint32(0);
   const records = [];
   let o = 4;
   while (o < b.length) {
+    if (records.length >= maxFrames) throw new TickwireError(Code.FrameTooLarge, `more than ${maxFrames} records`);
     if (b.length - o < 9) throw new TickwireError(Code.BadFrame, "truncated record header");
     const seq = v.getUint32(o);
     const type = v.getUint8(o + 4);
     const len = v.getUint32(o + 5);
-    if (len > maxMessage + 2 + 123) throw new TickwireError(Code.FrameTooLarge, `record of ${len} bytes`);
+    if (len > (type === recClose ? maxCloseBody : maxMessage)) throw new TickwireError(Code.FrameTooLarge, `record of ${len} bytes`);
     if (len > b.length - o - 9) throw new TickwireError(Code.BadFrame, "truncated record body");
+    if (seq === 0) throw new TickwireError(Code.BadFrame, "record seq 0");
+    const prev = records[records.length - 1];
+    if (prev && seq !== prev.seq + 1) throw new TickwireError(Code.BadFrame, `record ${seq} after ${prev.seq}`);
+    if (type === recClose && len < 2) throw new TickwireError(Code.BadFrame, "close record without a code");
     records.push({ seq, type, body: b.subarray(o + 9, o + 9 + len) });
     o += 9 + len;
   }
   return { ack, records };
 }
+async function readCapped(res, limit) {
+  if (!res.body) return new Uint8Array(await res.arrayBuffer());
+  const declared = Number(res.headers.get("Content-Length") ?? "-1");
+  if (declared > limit) {
+    await res.body.cancel().catch(() => {
+    });
+    throw new TickwireError(Code.FrameTooLarge, `answer of ${declared} bytes, limit ${limit}`);
+  }
+  const reader = res.body.getReader();
+  const parts = [];
+  let n = 0;
+  for (; ; ) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    n += value.length;
+    if (n > limit) {
+      await reader.cancel().catch(() => {
+      });
+      throw new TickwireError(Code.FrameTooLarge, `answer above ${limit} bytes`);
+    }
+    parts.push(value);
+  }
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+var closeWaitMs = 1e3;
 var LPConn = class {
   constructor(base, a, f) {
     __publicField(this, "base", base);
@@ -2176,13 +2246,19 @@ var LPConn = class {
     __publicField(this, "transport", "longpoll");
     __publicField(this, "lastHeard", Date.now());
     __publicField(this, "in", new Inbound());
-    __publicField(this, "recvAbort", new AbortController());
+    __publicField(this, "life", new AbortController());
+    // aborts every request when the connection ends
     __publicField(this, "lastRecv", 0);
     // highest server seq delivered
     __publicField(this, "nextSeq", 1);
     // our next frame number
     __publicField(this, "unacked", []);
     // sent or queued, not yet acknowledged
+    __publicField(this, "unackedBytes", 0);
+    __publicField(this, "waitingSince", 0);
+    // ms when the oldest unacknowledged frame began to wait (0 = none waits)
+    /** unreliable frames dropped because the unacknowledged window was full */
+    __publicField(this, "dropped", 0);
     __publicField(this, "inflight");
     // the one send in flight
     __publicField(this, "failures", 0);
@@ -2200,11 +2276,35 @@ var LPConn = class {
   start(h) {
     this.in.start(h);
   }
+  /**
+   * send queues a frame. The frames the server has not acknowledged are
+   * bounded by the open answer's max_unacked_frames/bytes: past them an
+   * unreliable frame is dropped (counted in dropped) and a reliable one
+   * ends the connection with slow_consumer, as the server does.
+   */
   send(ch, frame) {
     if (this.in.isClosed) throw new TickwireError(ConnectionLost, "long-poll session closed");
     if (frame.length > this.a.max_message_size) throw new TickwireError(Code.FrameTooLarge, `${frame.length} bytes`);
+    if (this.unacked.length >= this.a.max_unacked_frames || this.unackedBytes + frame.length > this.a.max_unacked_bytes) {
+      if (ch === 1) {
+        this.dropped++;
+        return;
+      }
+      this.fail(Code.SlowConsumer, "long-poll: the server acknowledges too slowly");
+      throw new TickwireError(Code.SlowConsumer, "long-poll: too many frames wait for the server");
+    }
+    if (this.unacked.length === 0) this.waitingSince = Date.now();
     this.unacked.push({ seq: this.nextSeq++, type: ch, body: frame });
+    this.unackedBytes += frame.length;
     this.pump();
+  }
+  /** acked forgets the frames the server has up to ack. */
+  acked(ack) {
+    const before = this.unacked.length;
+    this.unacked = this.unacked.filter((r) => r.seq > ack);
+    if (this.unacked.length === before) return;
+    this.unackedBytes = this.unacked.reduce((n, r) => n + r.body.length, 0);
+    this.waitingSince = this.unacked.length > 0 ? Date.now() : 0;
   }
   /** pump posts everything unacknowledged, one send in flight at a time. */
   pump() {
@@ -2226,7 +2326,11 @@ var LPConn = class {
     }
     return batch;
   }
-  /** postBatch sends one batch, acknowledging what we received. */
+  /**
+   * postBatch sends one batch, acknowledging what we received. It is
+   * bounded by the idle timeout (a send a proxy holds forever is given up
+   * and retried) and by the connection's life.
+   */
   postBatch(batch, keepalive = false) {
     return this.fetch(this.url("/send"), {
       method: "POST",
@@ -2234,8 +2338,14 @@ var LPConn = class {
       body: encodeBatch(this.lastRecv, batch),
       cache: "no-store",
       credentials: "omit",
-      keepalive
+      keepalive,
+      signal: AbortSignal.any([this.life.signal, AbortSignal.timeout(this.a.idle_timeout_ms)])
     });
+  }
+  /** readBatch reads and decodes an answer's batch within the open answer's limits. */
+  async readBatch(res) {
+    const b = await readCapped(res, this.a.max_batch_bytes);
+    return decodeBatch(b, this.a.max_message_size, this.a.max_batch_frames);
   }
   async post(batch) {
     try {
@@ -2244,10 +2354,10 @@ var LPConn = class {
         if (await this.refused(res)) await this.backoff();
         return;
       }
-      const { ack } = decodeBatch(new Uint8Array(await res.arrayBuffer()), this.a.max_message_size);
+      const { ack } = await this.readBatch(res);
       this.lastHeard = Date.now();
       this.failures = 0;
-      this.unacked = this.unacked.filter((r) => r.seq > ack);
+      this.acked(ack);
     } catch (err) {
       if (err instanceof TickwireError) return this.ended(err.code, err.message);
       await this.backoff();
@@ -2263,7 +2373,7 @@ var LPConn = class {
         u.searchParams.set("wait", String(wait));
         res = await this.fetch(u, {
           headers: this.headers(),
-          signal: this.recvAbort.signal,
+          signal: this.life.signal,
           cache: "no-store",
           credentials: "omit"
         });
@@ -2279,7 +2389,7 @@ var LPConn = class {
       }
       let batch;
       try {
-        batch = decodeBatch(new Uint8Array(await res.arrayBuffer()), this.a.max_message_size);
+        batch = await this.readBatch(res);
       } catch (err) {
         if (this.in.isClosed) return;
         if (err instanceof TickwireError) return this.fail(err.code, err.message);
@@ -2288,15 +2398,14 @@ var LPConn = class {
       }
       this.lastHeard = Date.now();
       this.failures = 0;
-      this.unacked = this.unacked.filter((r) => r.seq > batch.ack);
+      this.acked(batch.ack);
       for (const r of batch.records) {
         if (r.seq <= this.lastRecv) continue;
         if (r.seq !== this.lastRecv + 1) return this.fail(Code.BadRequest, `gap before record ${r.seq}`);
         this.lastRecv = r.seq;
         if (r.type === recClose) {
           const v = new DataView(r.body.buffer, r.body.byteOffset, r.body.byteLength);
-          const code = r.body.length >= 2 ? v.getUint16(0) : Code.OK;
-          return this.ended(code, new TextDecoder().decode(r.body.subarray(2)));
+          return this.ended(v.getUint16(0), new TextDecoder().decode(r.body.subarray(2)));
         }
         if (r.type !== 0 && r.type !== 1) return this.fail(Code.BadFrame, `record type ${r.type}`);
         this.in.message(r.type, r.body);
@@ -2316,10 +2425,19 @@ var LPConn = class {
     else this.ended(err.code, err.message);
     return false;
   }
-  /** backoff waits before a retry; false once nothing was heard for the idle timeout. */
+  /**
+   * backoff waits before a retry; false once nothing was heard for the
+   * idle timeout, or once frames have waited that long for the server's
+   * acknowledgement (sends stuck while receives still answer).
+   */
   async backoff() {
-    if (Date.now() - this.lastHeard > this.a.idle_timeout_ms) {
+    const now = Date.now();
+    if (now - this.lastHeard > this.a.idle_timeout_ms) {
       this.ended(Timeout, "long-poll: no answer within the idle timeout");
+      return false;
+    }
+    if (this.waitingSince > 0 && now - this.waitingSince > this.a.idle_timeout_ms) {
+      this.ended(Timeout, "long-poll: sends unacknowledged for the idle timeout");
       return false;
     }
     this.failures++;
@@ -2336,17 +2454,22 @@ var LPConn = class {
     if (this.closing) return;
     this.closing = true;
     this.in.shut();
-    const text = new TextEncoder().encode(reason).subarray(0, 123);
+    const text = new TextEncoder().encode(truncateUTF8(reason, 123));
     const body = new Uint8Array(2 + text.length);
     new DataView(body.buffer).setUint16(0, Math.max(0, Math.min(code, 65535)));
     body.set(text, 2);
     this.unacked.push({ seq: this.nextSeq++, type: recClose, body });
     void (async () => {
-      await this.inflight?.catch(() => {
-      });
+      const settled = await Promise.race([
+        (this.inflight ?? Promise.resolve()).then(
+          () => true,
+          () => true
+        ),
+        new Promise((r) => setTimeout(() => r(false), closeWaitMs))
+      ]);
       const batch = this.batchOf();
       let sent = false;
-      if (batch[batch.length - 1]?.type === recClose) {
+      if (settled && batch[batch.length - 1]?.type === recClose) {
         try {
           const res = await this.postBatch(batch, true);
           await res.arrayBuffer();
@@ -2354,12 +2477,18 @@ var LPConn = class {
         } catch {
         }
       }
-      this.recvAbort.abort();
+      this.life.abort();
       if (sent) return;
       const u = this.url("");
       u.searchParams.set("code", String(Math.max(0, code)));
-      u.searchParams.set("reason", reason.slice(0, 60));
-      await this.fetch(u, { method: "DELETE", headers: this.headers(), credentials: "omit", keepalive: true }).then((res) => res.arrayBuffer()).catch(() => {
+      u.searchParams.set("reason", truncateUTF8(reason, 123));
+      await this.fetch(u, {
+        method: "DELETE",
+        headers: this.headers(),
+        credentials: "omit",
+        keepalive: true,
+        signal: AbortSignal.timeout(closeWaitMs)
+      }).then((res) => res.arrayBuffer()).catch(() => {
       });
     })();
   }
@@ -2371,15 +2500,12 @@ var LPConn = class {
   ended(code, reason) {
     this.closing = true;
     this.in.close(code, reason);
-    this.recvAbort.abort();
+    this.life.abort();
   }
 };
 async function openLongPoll(o) {
   const f = o.fetch ?? globalThis.fetch.bind(globalThis);
-  const a = await request(o.url, "POST", "v1/lp/open", { token: o.token, fetch: f, signal: o.signal });
-  if (typeof a?.id !== "string" || typeof a.secret !== "string") {
-    throw new TickwireError(Code.BadFrame, "long-poll open: no id or secret");
-  }
+  const a = checkAnswer(await request(o.url, "POST", "v1/lp/open", { token: o.token, fetch: f, signal: o.signal }));
   return new LPConn(o.url, a, f);
 }
 
@@ -2432,8 +2558,10 @@ var RTCConn = class {
       return;
     }
     if (m.type !== "close") return;
-    const code = typeof m.code === "number" ? m.code : Code.OK;
-    this.ended(code, typeof m.reason === "string" ? m.reason : "");
+    const { code, reason = "" } = m;
+    if (typeof code !== "number" || !Number.isInteger(code) || code < 0 || code > 65535) return;
+    if (typeof reason !== "string" || new TextEncoder().encode(reason).length > 123) return;
+    this.ended(code, reason);
   }
   start(h) {
     this.in.start(h);
@@ -2455,7 +2583,7 @@ var RTCConn = class {
     if (this.in.isClosed) return;
     this.in.shut();
     try {
-      if (this.rel.readyState === "open") this.rel.send(JSON.stringify({ type: "close", code, reason: reason.slice(0, 60) }));
+      if (this.rel.readyState === "open") this.rel.send(JSON.stringify({ type: "close", code, reason: truncateUTF8(reason, 123) }));
     } catch {
     }
     setTimeout(() => this.pc.close(), 50);
@@ -2573,8 +2701,12 @@ var WSConn = class {
       if (!(ev.data instanceof ArrayBuffer)) return this.fail(Code.BadFrame, "text message");
       const b = new Uint8Array(ev.data);
       if (b.length === 0) return this.fail(Code.BadFrame, "empty message");
+      if (b.length > 1 + MaxMessage) return this.fail(Code.FrameTooLarge, `message of ${b.length} bytes`);
       const mark = b[0];
-      if (mark === markHeartbeat) return;
+      if (mark === markHeartbeat) {
+        if (b.length !== 1) this.fail(Code.BadFrame, "heartbeat with a body");
+        return;
+      }
       if (mark !== 0 && mark !== 1) return this.fail(Code.BadFrame, `unknown mark ${mark}`);
       this.in.message(mark, b.subarray(1));
     };
@@ -2604,7 +2736,7 @@ var WSConn = class {
     this.stop();
     this.in.shut();
     try {
-      this.sock.close(code === 0 ? 1e3 : 4e3 + code, reason.slice(0, 60));
+      this.sock.close(code === 0 ? 1e3 : 4e3 + code, truncateUTF8(reason, 123));
     } catch {
       this.sock.close();
     }
@@ -2828,6 +2960,7 @@ var Emitter = class {
     __publicField(this, "handlers", /* @__PURE__ */ new Map());
     /** events dropped from full iterator queues, by event name */
     __publicField(this, "dropped", /* @__PURE__ */ new Map());
+    __publicField(this, "enders", /* @__PURE__ */ new Set());
   }
   /** on calls fn for every event named name until the returned function is called. */
   on(name, fn) {
@@ -2870,23 +3003,23 @@ var Emitter = class {
   events(name, opts = {}) {
     const max = opts.max ?? DefaultQueue;
     const queue = [];
-    let wake;
+    const waiters = [];
     let done = false;
-    const finish = () => {
+    const stop = (drain) => {
       done = true;
       off();
-      opts.signal?.removeEventListener("abort", finish);
-      queue.length = 0;
-      if (wake) {
-        wake({ value: void 0, done: true });
-        wake = void 0;
-      }
+      opts.signal?.removeEventListener("abort", abort);
+      this.enders.delete(end);
+      if (!drain) queue.length = 0;
+      for (const w of waiters.splice(0)) w({ value: void 0, done: true });
       return { value: void 0, done: true };
     };
+    const abort = () => stop(false);
+    const end = () => stop(true);
     const off = this.on(name, (ev) => {
-      if (wake) {
-        wake({ value: ev, done: false });
-        wake = void 0;
+      const w = waiters.shift();
+      if (w) {
+        w({ value: ev, done: false });
         return;
       }
       if (queue.length >= max) {
@@ -2895,20 +3028,26 @@ var Emitter = class {
       }
       queue.push(ev);
     });
-    if (opts.signal?.aborted) finish();
-    else opts.signal?.addEventListener("abort", finish, { once: true });
+    this.enders.add(end);
+    if (opts.signal?.aborted) abort();
+    else opts.signal?.addEventListener("abort", abort, { once: true });
     const it = {
       next: () => {
         if (queue.length > 0) return Promise.resolve({ value: queue.shift(), done: false });
         if (done) return Promise.resolve({ value: void 0, done: true });
-        return new Promise((resolve) => {
-          wake = resolve;
-        });
+        return new Promise((resolve) => waiters.push(resolve));
       },
-      return: () => Promise.resolve(finish()),
+      return: () => Promise.resolve(abort()),
       [Symbol.asyncIterator]: () => it
     };
     return it;
+  }
+  /**
+   * end finishes every open iterator (the source is gone: a room left or
+   * closed, a client closed): each hands out what it had queued, then ends.
+   */
+  end() {
+    for (const e of [...this.enders]) e();
   }
 };
 
@@ -2964,6 +3103,7 @@ var Room = class extends Emitter {
     if (this.left) return;
     await this.host.leaveRoom(this);
     this.left = true;
+    this.end();
   }
   get isOpen() {
     return !this.left;
@@ -2993,11 +3133,13 @@ var Room = class extends Emitter {
   onClosed(c) {
     this.left = true;
     this.emit("closed", c);
+    this.end();
   }
 };
 
 // src/client.ts
 var samplesKept = 8;
+var MaxListEntries = 1e5;
 function defaultOrigin() {
   const loc = globalThis.location;
   if (loc?.origin && loc.origin !== "null") return loc.origin;
@@ -3035,6 +3177,8 @@ var Client = class _Client extends Emitter {
     __publicField(this, "ackTimer");
     __publicField(this, "ackedUpTo", 0);
     __publicField(this, "closeCtl", new AbortController());
+    /** the code the session ended with, once closed */
+    __publicField(this, "endCode", ConnectionLost);
     this.o = o;
     this.url = o.url ?? defaultOrigin();
     this.token = o.token;
@@ -3060,6 +3204,10 @@ var Client = class _Client extends Emitter {
     const c = new _Client(o);
     await c.establish();
     return c;
+  }
+  /** is reads the state afresh (after calls that may change it, where TypeScript's narrowing would not). */
+  is(st) {
+    return this.state === st;
   }
   get userId() {
     return this.welcome.userId;
@@ -3095,6 +3243,7 @@ var Client = class _Client extends Emitter {
       throw new TickwireError(Code.OK, "client closed");
     }
     this.adopt(d);
+    if (this.is("closed")) throw new TickwireError(this.endCode, "the session ended right after Welcome");
   }
   /** adopt makes a dialed connection the session's. */
   adopt(d) {
@@ -3107,6 +3256,9 @@ var Client = class _Client extends Emitter {
     this.state = "open";
     const rttMs = (d.welcomeAtUs - d.helloSentUs) / 1e3;
     this.sample(rttMs, d.welcome.serverTimeUs / 1e3 - (d.helloSentUs / 1e3 + rttMs / 2));
+    this.startPings();
+    this.ackedUpTo = 0;
+    this.emit("transport", { transport: this.transport, attempts: this.attempts });
     d.router.release({
       message: (ch, b) => {
         if (this.conn === conn) this.onMessage(ch, b);
@@ -3115,8 +3267,6 @@ var Client = class _Client extends Emitter {
         if (this.conn === conn) this.lost(code, reason);
       }
     });
-    this.startPings();
-    this.emit("transport", { transport: this.transport, attempts: this.attempts });
   }
   // ---- sending and requests ----
   send(ch, f) {
@@ -3128,8 +3278,12 @@ var Client = class _Client extends Emitter {
     this.conn.send(ch, b);
     this.stats.framesOut++;
   }
-  /** call sends a request and resolves with its reply (OK or a result frame). */
-  call(f) {
+  /**
+   * call sends a request and resolves with its reply (OK or a result
+   * frame). onReply runs synchronously when the reply arrives, so that
+   * state it sets up (a room) is there for the frames right behind it.
+   */
+  call(f, onReply) {
     this.nextRef = this.nextRef >= 4294967295 ? 1 : this.nextRef + 1;
     const ref = this.nextRef;
     f.ref = ref;
@@ -3138,7 +3292,7 @@ var Client = class _Client extends Emitter {
         this.pending.delete(ref);
         reject(new TickwireError(Timeout, `no answer to ${f.kind} within ${this.o.requestTimeoutMs ?? 1e4} ms`));
       }, this.o.requestTimeoutMs ?? 1e4);
-      this.pending.set(ref, { resolve, reject, timer });
+      this.pending.set(ref, { resolve, reject, timer, onReply });
       try {
         this.send(Reliable, f);
       } catch (err) {
@@ -3207,6 +3361,12 @@ var Client = class _Client extends Emitter {
     const p = ref ? this.pending.get(ref) : void 0;
     if (p) {
       this.settle(ref);
+      try {
+        p.onReply?.(f);
+      } catch (err) {
+        p.reject(asTickwireError(err, Code.BadFrame));
+        return;
+      }
       p.resolve(f);
     }
   }
@@ -3219,6 +3379,7 @@ var Client = class _Client extends Emitter {
   onChat(m) {
     if (m.id <= this.lastMessageId) {
       this.stats.duplicateMessages++;
+      if (this.o.autoAck !== false) this.scheduleAck();
       return;
     }
     this.lastMessageId = m.id;
@@ -3229,7 +3390,7 @@ var Client = class _Client extends Emitter {
     if (this.ackTimer) return;
     this.ackTimer = setTimeout(() => {
       this.ackTimer = void 0;
-      if (this.lastMessageId > this.ackedUpTo && this.state === "open") {
+      if (this.lastMessageId > 0 && this.lastMessageId >= this.ackedUpTo && this.state === "open") {
         try {
           this.ackMessages(this.lastMessageId);
         } catch {
@@ -3282,8 +3443,8 @@ var Client = class _Client extends Emitter {
   /** startPings pings every heartbeat interval (liveness and live RTT) and watches the idle timeout. */
   startPings() {
     clearInterval(this.pingTimer);
-    const every = this.welcome.heartbeatMs || 1e3;
-    const idle = this.welcome.idleTimeoutMs || 1e4;
+    const idle = Math.max(this.welcome.idleTimeoutMs || 1e4, 1e3);
+    const every = Math.min(Math.max(this.welcome.heartbeatMs || 1e3, 100), idle / 2);
     this.pingTimer = setInterval(() => {
       const conn = this.conn;
       if (!conn || this.state !== "open") return;
@@ -3315,23 +3476,25 @@ var Client = class _Client extends Emitter {
     clearInterval(this.pingTimer);
     this.failPending(new TickwireError(code === Code.OK ? ConnectionLost : code, reason || "connection lost"));
     const again = this.o.reconnect !== false && mayReconnect(code) && !(code === Code.TokenExpired && !this.o.getToken);
+    this.state = again ? "reconnecting" : "closing";
     this.emit("disconnected", { code, codeName: describeCode(code), reason, willReconnect: again });
     if (!again) {
       this.finish(code, reason);
       return;
     }
-    this.state = "reconnecting";
     void this.reconnectLoop();
   }
   finish(code, reason) {
     if (this.state === "closed") return;
     this.state = "closed";
+    this.endCode = code;
     clearInterval(this.pingTimer);
     clearTimeout(this.ackTimer);
     this.closeCtl.abort();
     for (const r of this.rooms.values()) r.onClosed({ roomId: r.id, code, message: reason });
     this.rooms.clear();
     this.emit("closed", { code, codeName: describeCode(code), reason });
+    this.end();
   }
   async reconnectLoop() {
     const min = this.o.reconnectMinMs ?? 250;
@@ -3365,8 +3528,9 @@ var Client = class _Client extends Emitter {
         }
         this.stats.reconnects++;
         this.adopt(d);
+        const conn = this.conn;
         const rooms = await this.rejoin();
-        this.emit("reconnected", { transport: this.transport, rooms });
+        if (this.is("open") && this.conn === conn) this.emit("reconnected", { transport: this.transport, rooms });
         return;
       } catch (err) {
         const e = asTickwireError(err);
@@ -3383,8 +3547,7 @@ var Client = class _Client extends Emitter {
     const done = [];
     for (const [key, r] of [...this.rooms]) {
       try {
-        const j = await this.call({ kind: Kind.RoomJoin, roomId: r.id });
-        r.reset(j);
+        const j = await this.call({ kind: Kind.RoomJoin, roomId: r.id }, (f) => r.reset(f));
         r.emit("rejoined", j);
         done.push(r.id);
       } catch (err) {
@@ -3443,9 +3606,11 @@ var Client = class _Client extends Emitter {
     });
   }
   async joined(req) {
-    const j = await this.call(req);
-    const r = new Room(this, j);
-    this.rooms.set(roomKey(r.id), r);
+    let r;
+    await this.call(req, (j) => {
+      r = new Room(this, j);
+      this.rooms.set(roomKey(r.id), r);
+    });
     return r;
   }
   /** rooms the client is in. */
@@ -3501,7 +3666,11 @@ var Client = class _Client extends Emitter {
       const page = f[field];
       out.push(...page);
       if (!f.more || page.length === 0) return out;
-      after = cursor(page[page.length - 1]);
+      const next = cursor(page[page.length - 1]);
+      if (next === after || out.length > MaxListEntries) {
+        throw new TickwireError(Code.BadFrame, `${field}: the list does not advance or exceeds ${MaxListEntries} entries`);
+      }
+      after = next;
     }
   }
   // ---- social: groups ----

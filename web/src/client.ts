@@ -84,6 +84,8 @@ interface Pending {
   resolve(f: Frame): void;
   reject(err: TickwireError): void;
   timer: ReturnType<typeof setTimeout>;
+  /** runs when the reply is handled, before frames behind it (a push right after RoomJoined) */
+  onReply?: (f: Frame) => void;
 }
 
 interface PingWait {
@@ -103,6 +105,9 @@ export interface ClientStats {
 }
 
 const samplesKept = 8;
+
+/** MaxListEntries bounds what friends() and groups() collect over pages. */
+const MaxListEntries = 100_000;
 
 function defaultOrigin(): string {
   const loc = (globalThis as { location?: { origin?: string } }).location;
@@ -154,7 +159,11 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
   private token: string;
   private conn?: Conn;
   private router?: Router;
-  private state: "connecting" | "open" | "reconnecting" | "closed" = "connecting";
+  private state: "connecting" | "open" | "reconnecting" | "closing" | "closed" = "connecting";
+  /** is reads the state afresh (after calls that may change it, where TypeScript's narrowing would not). */
+  private is(st: Client["state"]): boolean {
+    return this.state === st;
+  }
   private nextRef = 0;
   private pending = new Map<number, Pending>();
   private pings = new Map<number, PingWait>();
@@ -166,6 +175,8 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
   private ackTimer?: ReturnType<typeof setTimeout>;
   private ackedUpTo = 0;
   private closeCtl = new AbortController();
+  /** the code the session ended with, once closed */
+  private endCode: number = ConnectionLost;
 
   private constructor(o: ConnectOptions) {
     super();
@@ -212,6 +223,7 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
       throw new TickwireError(Code.OK, "client closed");
     }
     this.adopt(d);
+    if (this.is("closed")) throw new TickwireError(this.endCode, "the session ended right after Welcome");
   }
 
   /** adopt makes a dialed connection the session's. */
@@ -225,6 +237,11 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
     this.state = "open";
     const rttMs = (d.welcomeAtUs - d.helloSentUs) / 1000;
     this.sample(rttMs, d.welcome.serverTimeUs / 1000 - (d.helloSentUs / 1000 + rttMs / 2));
+    this.startPings();
+    this.ackedUpTo = 0; // acks sent on the old connection may be lost with it
+    this.emit("transport", { transport: this.transport, attempts: this.attempts });
+    // Last: frames held since Welcome (a Close among them ends the session
+    // here, after which nothing above may run).
     d.router.release({
       message: (ch, b) => {
         if (this.conn === conn) this.onMessage(ch, b);
@@ -233,8 +250,6 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
         if (this.conn === conn) this.lost(code, reason);
       },
     });
-    this.startPings();
-    this.emit("transport", { transport: this.transport, attempts: this.attempts });
   }
 
   // ---- sending and requests ----
@@ -249,8 +264,12 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
     this.stats.framesOut++;
   }
 
-  /** call sends a request and resolves with its reply (OK or a result frame). */
-  private call(f: Frame): Promise<Frame> {
+  /**
+   * call sends a request and resolves with its reply (OK or a result
+   * frame). onReply runs synchronously when the reply arrives, so that
+   * state it sets up (a room) is there for the frames right behind it.
+   */
+  private call(f: Frame, onReply?: (f: Frame) => void): Promise<Frame> {
     this.nextRef = this.nextRef >= 0xffff_ffff ? 1 : this.nextRef + 1;
     const ref = this.nextRef;
     f.ref = ref;
@@ -259,7 +278,7 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
         this.pending.delete(ref);
         reject(new TickwireError(Timeout, `no answer to ${f.kind} within ${this.o.requestTimeoutMs ?? 10000} ms`));
       }, this.o.requestTimeoutMs ?? 10000);
-      this.pending.set(ref, { resolve, reject, timer });
+      this.pending.set(ref, { resolve, reject, timer, onReply });
       try {
         this.send(Reliable, f);
       } catch (err) {
@@ -333,6 +352,12 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
     const p = ref ? this.pending.get(ref) : undefined;
     if (p) {
       this.settle(ref);
+      try {
+        p.onReply?.(f);
+      } catch (err) {
+        p.reject(asTickwireError(err, Code.BadFrame));
+        return;
+      }
       p.resolve(f);
     }
   }
@@ -346,7 +371,10 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
   /** onChat delivers each message once, in id order, and acknowledges it (docs/PROTOCOL.md §5). */
   private onChat(m: ChatMessage): void {
     if (m.id <= this.lastMessageId) {
+      // Delivered again (the ack was lost with a connection): acknowledge
+      // it again, or the server holds the next backlog window for it.
       this.stats.duplicateMessages++;
+      if (this.o.autoAck !== false) this.scheduleAck();
       return;
     }
     this.lastMessageId = m.id;
@@ -358,7 +386,7 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
     if (this.ackTimer) return;
     this.ackTimer = setTimeout(() => {
       this.ackTimer = undefined;
-      if (this.lastMessageId > this.ackedUpTo && this.state === "open") {
+      if (this.lastMessageId > 0 && this.lastMessageId >= this.ackedUpTo && this.state === "open") {
         try {
           this.ackMessages(this.lastMessageId);
         } catch {
@@ -417,8 +445,10 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
   /** startPings pings every heartbeat interval (liveness and live RTT) and watches the idle timeout. */
   private startPings(): void {
     clearInterval(this.pingTimer);
-    const every = this.welcome.heartbeatMs || 1000;
-    const idle = this.welcome.idleTimeoutMs || 10000;
+    // Welcome's values, within sane bounds: a server's heartbeat_ms of 1
+    // must not make the client ping a thousand times a second.
+    const idle = Math.max(this.welcome.idleTimeoutMs || 10000, 1000);
+    const every = Math.min(Math.max(this.welcome.heartbeatMs || 1000, 100), idle / 2);
     this.pingTimer = setInterval(() => {
       const conn = this.conn;
       if (!conn || this.state !== "open") return;
@@ -452,24 +482,26 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
     clearInterval(this.pingTimer);
     this.failPending(new TickwireError(code === Code.OK ? ConnectionLost : code, reason || "connection lost"));
     const again = this.o.reconnect !== false && mayReconnect(code) && !(code === Code.TokenExpired && !this.o.getToken);
+    this.state = again ? "reconnecting" : "closing";
     this.emit("disconnected", { code, codeName: describeCode(code), reason, willReconnect: again });
     if (!again) {
       this.finish(code, reason);
       return;
     }
-    this.state = "reconnecting";
     void this.reconnectLoop();
   }
 
   private finish(code: number, reason: string): void {
     if (this.state === "closed") return;
     this.state = "closed";
+    this.endCode = code;
     clearInterval(this.pingTimer);
     clearTimeout(this.ackTimer);
     this.closeCtl.abort();
     for (const r of this.rooms.values()) r.onClosed({ roomId: r.id, code, message: reason });
     this.rooms.clear();
     this.emit("closed", { code, codeName: describeCode(code), reason });
+    this.end();
   }
 
   private async reconnectLoop(): Promise<void> {
@@ -504,8 +536,11 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
         }
         this.stats.reconnects++;
         this.adopt(d);
+        const conn = this.conn;
         const rooms = await this.rejoin();
-        this.emit("reconnected", { transport: this.transport, rooms });
+        // Only if this connection is still the session's: it may have
+        // dropped (a new reconnect runs) or the client closed meanwhile.
+        if (this.is("open") && this.conn === conn) this.emit("reconnected", { transport: this.transport, rooms });
         return;
       } catch (err) {
         const e = asTickwireError(err);
@@ -523,8 +558,7 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
     const done: bigint[] = [];
     for (const [key, r] of [...this.rooms]) {
       try {
-        const j = await this.call({ kind: Kind.RoomJoin, roomId: r.id });
-        r.reset(j as unknown as RoomJoined);
+        const j = await this.call({ kind: Kind.RoomJoin, roomId: r.id }, (f) => r.reset(f as unknown as RoomJoined));
         r.emit("rejoined", j as unknown as RoomJoined);
         done.push(r.id);
       } catch (err) {
@@ -591,10 +625,12 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
   }
 
   private async joined(req: Frame): Promise<Room> {
-    const j = (await this.call(req)) as unknown as RoomJoined;
-    const r = new Room(this, j);
-    this.rooms.set(roomKey(r.id), r);
-    return r;
+    let r: Room | undefined;
+    await this.call(req, (j) => {
+      r = new Room(this, j as unknown as RoomJoined);
+      this.rooms.set(roomKey(r.id), r);
+    });
+    return r!;
   }
 
   /** rooms the client is in. */
@@ -656,7 +692,12 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
       const page = f[field] as T[];
       out.push(...page);
       if (!f.more || page.length === 0) return out;
-      after = cursor(page[page.length - 1]!);
+      const next = cursor(page[page.length - 1]!);
+      // A server that does not move on, or lists without end, is refused.
+      if (next === after || out.length > MaxListEntries) {
+        throw new TickwireError(Code.BadFrame, `${field}: the list does not advance or exceeds ${MaxListEntries} entries`);
+      }
+      after = next;
     }
   }
 

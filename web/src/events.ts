@@ -10,6 +10,7 @@ export class Emitter<M extends object> {
   private handlers = new Map<keyof M, Set<Handler<never>>>();
   /** events dropped from full iterator queues, by event name */
   readonly dropped = new Map<keyof M, number>();
+  private enders = new Set<() => void>();
 
   /** on calls fn for every event named name until the returned function is called. */
   on<K extends keyof M>(name: K, fn: Handler<M[K]>): () => void {
@@ -55,23 +56,25 @@ export class Emitter<M extends object> {
   events<K extends keyof M>(name: K, opts: { max?: number; signal?: AbortSignal } = {}): AsyncIterableIterator<M[K]> {
     const max = opts.max ?? DefaultQueue;
     const queue: M[K][] = [];
-    let wake: ((r: IteratorResult<M[K]>) => void) | undefined;
+    const waiters: Array<(r: IteratorResult<M[K]>) => void> = [];
     let done = false;
-    const finish = (): IteratorResult<M[K]> => {
+    // stop ends the iterator: waiting next() calls resolve as done; with
+    // drain, events already queued are still handed out first.
+    const stop = (drain: boolean): IteratorResult<M[K]> => {
       done = true;
       off();
-      opts.signal?.removeEventListener("abort", finish);
-      queue.length = 0;
-      if (wake) {
-        wake({ value: undefined, done: true });
-        wake = undefined;
-      }
+      opts.signal?.removeEventListener("abort", abort);
+      this.enders.delete(end);
+      if (!drain) queue.length = 0;
+      for (const w of waiters.splice(0)) w({ value: undefined, done: true });
       return { value: undefined, done: true };
     };
+    const abort = () => stop(false);
+    const end = () => stop(true);
     const off = this.on(name, (ev) => {
-      if (wake) {
-        wake({ value: ev, done: false });
-        wake = undefined;
+      const w = waiters.shift();
+      if (w) {
+        w({ value: ev, done: false });
         return;
       }
       if (queue.length >= max) {
@@ -80,19 +83,26 @@ export class Emitter<M extends object> {
       }
       queue.push(ev);
     });
-    if (opts.signal?.aborted) finish();
-    else opts.signal?.addEventListener("abort", finish, { once: true });
+    this.enders.add(end);
+    if (opts.signal?.aborted) abort();
+    else opts.signal?.addEventListener("abort", abort, { once: true });
     const it: AsyncIterableIterator<M[K]> = {
       next: () => {
         if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false });
         if (done) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => {
-          wake = resolve;
-        });
+        return new Promise((resolve) => waiters.push(resolve));
       },
-      return: () => Promise.resolve(finish()),
+      return: () => Promise.resolve(abort()),
       [Symbol.asyncIterator]: () => it,
     };
     return it;
+  }
+
+  /**
+   * end finishes every open iterator (the source is gone: a room left or
+   * closed, a client closed): each hands out what it had queued, then ends.
+   */
+  end(): void {
+    for (const e of [...this.enders]) e();
   }
 }

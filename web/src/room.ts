@@ -76,6 +76,7 @@ export class Room extends Emitter<RoomEvents> {
     if (this.left) return;
     await this.host.leaveRoom(this);
     this.left = true;
+    this.end();
   }
 
   get isOpen(): boolean {
@@ -109,5 +110,6 @@ export class Room extends Emitter<RoomEvents> {
   onClosed(c: RoomClosed): void {
     this.left = true;
     this.emit("closed", c);
+    this.end();
   }
 }

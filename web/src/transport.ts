@@ -93,6 +93,18 @@ export class Inbound {
   }
 }
 
+/**
+ * truncateUTF8 cuts s to at most max bytes of UTF-8, at a character
+ * boundary (close reasons: 123 bytes on every transport).
+ */
+export function truncateUTF8(s: string, max: number): string {
+  const b = new TextEncoder().encode(s);
+  if (b.length <= max) return s;
+  let n = max;
+  while (n > 0 && (b[n]! & 0xc0) === 0x80) n--; // back to the start of a character
+  return new TextDecoder().decode(b.subarray(0, n));
+}
+
 /** httpURL resolves path against the API origin. */
 export function httpURL(base: string, path: string): URL {
   return new URL(path, base.endsWith("/") ? base : base + "/");

@@ -7,7 +7,7 @@
 import { Code } from "./codes";
 import { TickwireError } from "./errors";
 import { readError } from "./http";
-import { Channel, Conn, ConnectionLost, ConnHandlers, httpURL, Inbound, onAbort, OpenOptions, Timeout } from "./transport";
+import { Channel, Conn, ConnectionLost, ConnHandlers, httpURL, Inbound, onAbort, OpenOptions, Timeout, truncateUTF8 } from "./transport";
 
 interface CloseControl {
   type?: unknown;
@@ -68,8 +68,11 @@ class RTCConn implements Conn {
       return; // malformed controls are ignored (§2.4)
     }
     if (m.type !== "close") return;
-    const code = typeof m.code === "number" ? m.code : Code.OK;
-    this.ended(code, typeof m.reason === "string" ? m.reason : "");
+    // A malformed close is ignored like any malformed control (§2.4).
+    const { code, reason = "" } = m;
+    if (typeof code !== "number" || !Number.isInteger(code) || code < 0 || code > 0xffff) return;
+    if (typeof reason !== "string" || new TextEncoder().encode(reason).length > 123) return;
+    this.ended(code, reason);
   }
 
   start(h: ConnHandlers): void {
@@ -94,7 +97,7 @@ class RTCConn implements Conn {
     if (this.in.isClosed) return;
     this.in.shut();
     try {
-      if (this.rel.readyState === "open") this.rel.send(JSON.stringify({ type: "close", code, reason: reason.slice(0, 60) }));
+      if (this.rel.readyState === "open") this.rel.send(JSON.stringify({ type: "close", code, reason: truncateUTF8(reason, 123) }));
     } catch {
       // closing anyway
     }

@@ -4,7 +4,8 @@
 
 import { Code } from "./codes";
 import { TickwireError } from "./errors";
-import { Channel, Conn, ConnectionLost, ConnHandlers, httpURL, Inbound, onAbort, OpenOptions, Timeout } from "./transport";
+import { MaxMessage } from "./frames";
+import { Channel, Conn, ConnectionLost, ConnHandlers, httpURL, Inbound, onAbort, OpenOptions, Timeout, truncateUTF8 } from "./transport";
 
 const markHeartbeat = 2;
 
@@ -54,8 +55,12 @@ class WSConn implements Conn {
       if (!(ev.data instanceof ArrayBuffer)) return this.fail(Code.BadFrame, "text message");
       const b = new Uint8Array(ev.data);
       if (b.length === 0) return this.fail(Code.BadFrame, "empty message");
+      if (b.length > 1 + MaxMessage) return this.fail(Code.FrameTooLarge, `message of ${b.length} bytes`);
       const mark = b[0];
-      if (mark === markHeartbeat) return;
+      if (mark === markHeartbeat) {
+        if (b.length !== 1) this.fail(Code.BadFrame, "heartbeat with a body");
+        return;
+      }
       if (mark !== 0 && mark !== 1) return this.fail(Code.BadFrame, `unknown mark ${mark}`);
       this.in.message(mark, b.subarray(1));
     };
@@ -90,7 +95,7 @@ class WSConn implements Conn {
     this.stop();
     this.in.shut();
     try {
-      this.sock.close(code === 0 ? 1000 : 4000 + code, reason.slice(0, 60));
+      this.sock.close(code === 0 ? 1000 : 4000 + code, truncateUTF8(reason, 123));
     } catch {
       this.sock.close();
     }

@@ -542,3 +542,98 @@ test("close() sends Close, closes the transport, fires closed and stops reconnec
   assert.equal(s.opened.length, 1);
   await assert.rejects(c.ping(), (err: unknown) => err instanceof TickwireError);
 });
+
+// ---- found in review: frames right behind a reply, acks after a reconnect, ordering, hostile lists, iterators ----
+
+test("pushes in the same batch right behind RoomJoined reach the new room", async () => {
+  const s = new FakeServer();
+  s.onFrame = (f, conn) => {
+    if (f.kind !== Kind.RoomJoinOrCreate) return;
+    const members = [{ member: 1, userId: "u_ann", displayName: "Ann" }];
+    conn.push({ kind: Kind.RoomJoined, ref: f.ref, roomId: bigRoom, type: "relay", label: "a", tickRate: 30, tick: 10, serverTimeUs: 0, capacity: 8, you: 1, members });
+    conn.push({ kind: Kind.RoomEvent, ref: 0, roomId: bigRoom, event: "joined", member: 2, userId: "u_bob", displayName: "Bob" });
+    conn.push({ kind: Kind.RoomTick, ref: 0, roomId: bigRoom, tick: 11, serverTimeUs: 0, inputs: [] });
+  };
+  const { c } = await connect(s);
+  const room = await c.joinOrCreateRoom({ label: "a" });
+  assert.deepEqual([...room.members.keys()], [1, 2], "Bob's join, pushed right behind the reply, is in the room");
+  assert.equal(room.lastTick, 11, "the tick right behind the reply reached the room");
+});
+
+test("a message delivered again after a reconnect is acknowledged again", async () => {
+  const { c, s } = await connect();
+  const first = s.last;
+  first.push(message(5));
+  await waitFor(() => first.sentOf(Kind.MessageAck).length === 1, "the first ack");
+  first.drop(); // the ack may have been lost with the connection
+  await waitFor(() => s.conns.length === 2 && c.connected, "reconnected");
+  const second = s.last;
+  second.push(message(5)); // the server delivers it again
+  await waitFor(() => second.sentOf(Kind.MessageAck).length === 1, "the ack on the new connection");
+  assert.equal(second.sentOf(Kind.MessageAck)[0]!.upToId, 5);
+  assert.equal(c.stats.duplicateMessages, 1);
+});
+
+test("a Close right behind Welcome makes connect reject with its code", async () => {
+  const s = new FakeServer();
+  s.onHello = (_h, conn) => {
+    conn.push({ kind: Kind.Welcome, ...s.welcome });
+    conn.push({ kind: Kind.Close, code: Code.BadToken, reason: "revoked meanwhile" });
+    return "silent";
+  };
+  await assert.rejects(
+    Client.connect({ url: "http://fake.test", token: "tok", transports: ["websocket"], openers: s.openers(), connectTimeoutMs: 200 }),
+    (err: unknown) => err instanceof TickwireError && err.code === Code.BadToken,
+  );
+});
+
+test("reconnected is not reported for a connection that dropped while rooms were rejoined", async () => {
+  const s = new FakeServer();
+  servesRooms(s);
+  const rooms = s.onFrame;
+  let dropNextJoin = false;
+  s.onFrame = (f, conn, ch) => {
+    if (f.kind === Kind.RoomJoin && dropNextJoin) {
+      dropNextJoin = false;
+      conn.drop();
+      return;
+    }
+    rooms(f, conn, ch);
+  };
+  const { c, of, events } = await connect(s);
+  await c.joinRoom(bigRoom);
+  dropNextJoin = true;
+  s.last.drop();
+  await waitFor(() => of("reconnected").length === 1, "reconnected once the rooms are back");
+  assert.equal(s.conns.length, 3, "the second connection dropped during the rejoin; the third made it");
+  const order = events.map(([n]) => n).filter((n) => n === "disconnected" || n === "reconnected");
+  assert.deepEqual(order, ["disconnected", "disconnected", "reconnected"]);
+  assert.deepEqual(of("reconnected")[0]!.rooms, [bigRoom]);
+});
+
+test("a friend list that never advances is refused instead of read forever", async () => {
+  const s = new FakeServer();
+  s.onFrame = (f, conn) => {
+    if (f.kind !== Kind.FriendList) return;
+    const friend = { userId: "u_bob", username: "bob", displayName: "Bob", state: "friend", presence: "online", statusText: "", lastSeenUs: 0 };
+    conn.push({ kind: Kind.FriendListResult, ref: f.ref, friends: [friend], more: true });
+  };
+  const { c } = await connect(s);
+  await assert.rejects(within(c.friends(), 2000, "friends"), (err: unknown) => err instanceof TickwireError && err.code === Code.BadFrame);
+});
+
+test("iterators end when their room closes and when the client closes", async () => {
+  const s = new FakeServer();
+  servesRooms(s);
+  const { c } = await connect(s);
+  const room = await c.joinRoom(bigRoom);
+  const ticks = room.events("tick");
+  const messages = c.events("message");
+  s.last.push({ kind: Kind.RoomTick, ref: 0, roomId: bigRoom, tick: 200, serverTimeUs: 0, inputs: [] });
+  s.last.push({ kind: Kind.RoomClosed, ref: 0, roomId: bigRoom, code: Code.RoomClosed, message: "bye" });
+  assert.equal((await within(ticks.next(), 1000, "queued tick")).value?.tick, 200, "what was queued is handed out first");
+  assert.equal((await within(ticks.next(), 1000, "end of ticks")).done, true);
+  const pending = messages.next();
+  await c.close();
+  assert.equal((await within(pending, 1000, "end of messages")).done, true);
+});

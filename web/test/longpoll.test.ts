@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Code } from "../src/codes";
 import { TickwireError } from "../src/errors";
-import { decodeBatch, encodeBatch } from "../src/longpoll";
+import { checkAnswer, decodeBatch, encodeBatch, readCapped } from "../src/longpoll";
 
 const maxMessage = 16384;
 
@@ -54,8 +54,8 @@ test("an ack-only batch and the largest numbers round-trip", () => {
   assert.deepEqual(encodeBatch(0, []), bytes("00 00 00 00"));
   assert.deepEqual(decodeBatch(bytes("ff ff ff fe"), maxMessage), { ack: 0xfffffffe, records: [] });
   const recs = [
-    { seq: 0xfffffffe, type: 1, body: new Uint8Array(0) },
-    { seq: 7, type: 0, body: new Uint8Array(maxMessage).fill(0xab) },
+    { seq: 0xfffffffd, type: 1, body: new Uint8Array(0) },
+    { seq: 0xfffffffe, type: 0, body: new Uint8Array(maxMessage).fill(0xab) },
   ];
   const b = encodeBatch(0xfffffffe, recs);
   assert.equal(b.length, 4 + 9 + 9 + maxMessage);
@@ -64,8 +64,8 @@ test("an ack-only batch and the largest numbers round-trip", () => {
   assert.deepEqual(
     back.records.map((r) => [r.seq, r.type, r.body.length]),
     [
-      [0xfffffffe, 1, 0],
-      [7, 0, maxMessage],
+      [0xfffffffd, 1, 0],
+      [0xfffffffe, 0, maxMessage],
     ],
   );
 });
@@ -91,15 +91,57 @@ test("truncated batches are refused with bad_frame", () => {
 });
 
 test("a record length above the limit is refused before the body is looked for", () => {
-  for (const len of [0xffffffff, 0x80000000, maxMessage + 2 + 123 + 1]) {
+  for (const len of [0xffffffff, 0x80000000, maxMessage + 1]) {
     const h = `00 00 00 00  00 00 00 01  00  ${len.toString(16).padStart(8, "0")}  92 04 01`;
     refused(() => decodeBatch(bytes(h), maxMessage), Code.FrameTooLarge, `length ${len}`);
   }
-  // at the limit (a close record: code + a 123-byte reason) it is only a matter of bytes present
-  const atLimit = maxMessage + 2 + 123;
+  // a close record carries at most a code and 123 bytes of reason
+  refused(() => decodeBatch(bytes(`00 00 00 00  00 00 00 01  03  00 00 00 7e  00 00`), maxMessage), Code.FrameTooLarge, "close of 126");
+  // at the limit it is only a matter of bytes present
   refused(
-    () => decodeBatch(bytes(`00 00 00 00  00 00 00 01  00  ${atLimit.toString(16).padStart(8, "0")}  92 04 01`), maxMessage),
+    () => decodeBatch(bytes(`00 00 00 00  00 00 00 01  00  ${maxMessage.toString(16).padStart(8, "0")}  92 04 01`), maxMessage),
     Code.BadFrame,
-    `length ${atLimit} with 3 bytes there`,
+    `length ${maxMessage} with 3 bytes there`,
   );
+});
+
+test("seq 0, numbers that do not follow, a close without its code and too many records are refused", () => {
+  refused(() => decodeBatch(bytes(`00 00 00 00  00 00 00 00  00  00 00 00 01  01`), maxMessage), Code.BadFrame, "seq 0");
+  refused(
+    () => decodeBatch(bytes(`00 00 00 00  00 00 00 01  00  00 00 00 01  01  00 00 00 03  00  00 00 00 01  01`), maxMessage),
+    Code.BadFrame,
+    "1 then 3",
+  );
+  refused(() => decodeBatch(bytes(`00 00 00 00  00 00 00 01  03  00 00 00 01  00`), maxMessage), Code.BadFrame, "close of 1 byte");
+  const two = bytes(`00 00 00 00  00 00 00 01  00  00 00 00 00  00 00 00 02  00  00 00 00 00`);
+  assert.equal(decodeBatch(two, maxMessage, 2).records.length, 2);
+  refused(() => decodeBatch(two, maxMessage, 1), Code.FrameTooLarge, "2 records, limit 1");
+});
+
+test("readCapped refuses an answer above the limit without buffering it", async () => {
+  let pulled = 0;
+  const endless = new ReadableStream<Uint8Array>({
+    pull(c) {
+      pulled++;
+      c.enqueue(new Uint8Array(64 << 10));
+    },
+  });
+  await assert.rejects(readCapped(new Response(endless), 1 << 20), (err: unknown) => {
+    assert.ok(err instanceof TickwireError);
+    assert.equal(err.code, Code.FrameTooLarge);
+    return true;
+  });
+  assert.ok(pulled <= 20, `read ${pulled} chunks of 64 KiB for a 1 MiB limit`);
+  assert.deepEqual(await readCapped(new Response(bytes("00 00 00 05") as BodyInit), 4), bytes("00 00 00 05"));
+  await assert.rejects(readCapped(new Response(bytes("00 00 00 05 00") as BodyInit), 4));
+});
+
+test("checkAnswer takes defaults for absent limits, clamps large ones and refuses bad ones", () => {
+  const a = checkAnswer({ id: "x", secret: "y" });
+  assert.equal(a.max_batch_bytes, 256 << 10);
+  assert.equal(a.max_unacked_frames, 1024);
+  assert.equal(checkAnswer({ id: "x", secret: "y", max_batch_bytes: 1e12 }).max_batch_bytes, 16 << 20);
+  for (const bad of [{}, { id: "x" }, { id: "x", secret: "y", max_message_size: -1 }, { id: "x", secret: "y", idle_timeout_ms: "10" }]) {
+    assert.throws(() => checkAnswer(bad), (err: unknown) => err instanceof TickwireError && err.code === Code.BadFrame, JSON.stringify(bad));
+  }
 });

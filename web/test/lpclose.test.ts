@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { decodeBatch, encodeBatch, openLongPoll } from "../src/longpoll";
+import { Timeout } from "../src/transport";
 import { waitFor } from "./fakes";
 
 interface Call {
@@ -142,4 +143,36 @@ test("a frame queued while a send is in flight goes as soon as that send answers
   conn.close();
   await waitFor(() => lp.waiting === 1, "the closing send");
   lp.release();
+});
+
+test("sends that never answer end the connection with timeout even while receives keep answering", async () => {
+  let sends = 0;
+  const f = (async (input: URL | RequestInfo, init?: RequestInit): Promise<Response> => {
+    const u = new URL(String(input));
+    if (u.pathname.endsWith("/open")) {
+      return Response.json({ id: "s1", secret: "x", max_wait_ms: 50, idle_timeout_ms: 1000, max_message_size: 16384, max_batch_frames: 256, max_batch_bytes: 262144 });
+    }
+    const signal = init?.signal;
+    if (u.pathname.endsWith("/recv")) {
+      await new Promise((r) => setTimeout(r, 20)); // answers, empty, every 20 ms
+      if (signal?.aborted) throw new Error("aborted");
+      return new Response(encodeBatch(0, []) as BodyInit);
+    }
+    if (u.pathname.endsWith("/send")) {
+      sends++;
+      return new Promise((_, reject) => signal?.addEventListener("abort", () => reject(new Error("aborted")))); // held forever
+    }
+    return new Response(null, { status: 204 });
+  }) as typeof fetch;
+  const conn = await openLongPoll({ url: "http://127.0.0.1:1", token: "t", signal: new AbortController().signal, fetch: f });
+  let ended: number | undefined;
+  conn.start({ message() {}, close: (code) => (ended = code) });
+  conn.send(0, enc.encode("stuck"));
+  try {
+    await waitFor(() => ended !== undefined, "the connection gives up", 5000);
+  } finally {
+    conn.close(); // whatever happened, nothing of it outlives the test
+  }
+  assert.equal(ended, Timeout);
+  assert.ok(sends >= 1);
 });

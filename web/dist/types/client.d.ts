@@ -100,6 +100,8 @@ export declare class Client extends Emitter<ClientEvents> implements RoomHost {
     private conn?;
     private router?;
     private state;
+    /** is reads the state afresh (after calls that may change it, where TypeScript's narrowing would not). */
+    private is;
     private nextRef;
     private pending;
     private pings;
@@ -111,6 +113,8 @@ export declare class Client extends Emitter<ClientEvents> implements RoomHost {
     private ackTimer?;
     private ackedUpTo;
     private closeCtl;
+    /** the code the session ended with, once closed */
+    private endCode;
     private constructor();
     get userId(): string;
     /** connected reports whether a session is open right now (false while reconnecting). */
@@ -122,7 +126,11 @@ export declare class Client extends Emitter<ClientEvents> implements RoomHost {
     /** adopt makes a dialed connection the session's. */
     private adopt;
     private send;
-    /** call sends a request and resolves with its reply (OK or a result frame). */
+    /**
+     * call sends a request and resolves with its reply (OK or a result
+     * frame). onReply runs synchronously when the reply arrives, so that
+     * state it sets up (a room) is there for the frames right behind it.
+     */
     private call;
     private callOK;
     private onMessage;

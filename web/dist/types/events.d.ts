@@ -5,6 +5,7 @@ export declare class Emitter<M extends object> {
     private handlers;
     /** events dropped from full iterator queues, by event name */
     readonly dropped: Map<keyof M, number>;
+    private enders;
     /** on calls fn for every event named name until the returned function is called. */
     on<K extends keyof M>(name: K, fn: Handler<M[K]>): () => void;
     /** once resolves with the next event named name. */
@@ -21,5 +22,10 @@ export declare class Emitter<M extends object> {
         max?: number;
         signal?: AbortSignal;
     }): AsyncIterableIterator<M[K]>;
+    /**
+     * end finishes every open iterator (the source is gone: a room left or
+     * closed, a client closed): each hands out what it had queued, then ends.
+     */
+    end(): void;
 }
 export {};

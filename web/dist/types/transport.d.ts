@@ -54,6 +54,11 @@ export declare class Inbound {
     close(code: number, reason: string): void;
     get isClosed(): boolean;
 }
+/**
+ * truncateUTF8 cuts s to at most max bytes of UTF-8, at a character
+ * boundary (close reasons: 123 bytes on every transport).
+ */
+export declare function truncateUTF8(s: string, max: number): string;
 /** httpURL resolves path against the API origin. */
 export declare function httpURL(base: string, path: string): URL;
 /** abortError is what an aborted attempt rejects with. */
