@@ -2209,12 +2209,14 @@ function decodeBatch(b, maxMessage, maxFrames = 4294967295) {
 }
 async function readCapped(res, limit) {
   if (!res.body) return new Uint8Array(await res.arrayBuffer());
-  const declared = Number(res.headers.get("Content-Length") ?? "-1");
+  const header = res.headers.get("Content-Length");
+  const declared = header === null ? -1 : Number(header);
   if (declared > limit) {
     await res.body.cancel().catch(() => {
     });
     throw new TickwireError(Code.FrameTooLarge, `answer of ${declared} bytes, limit ${limit}`);
   }
+  if (declared >= 0) return new Uint8Array(await res.arrayBuffer());
   const reader = res.body.getReader();
   const parts = [];
   let n = 0;

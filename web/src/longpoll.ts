@@ -115,11 +115,15 @@ export function decodeBatch(b: Uint8Array, maxMessage: number, maxFrames = 0xfff
  */
 export async function readCapped(res: Response, limit: number): Promise<Uint8Array> {
   if (!res.body) return new Uint8Array(await res.arrayBuffer());
-  const declared = Number(res.headers.get("Content-Length") ?? "-1");
+  const header = res.headers.get("Content-Length");
+  const declared = header === null ? -1 : Number(header);
   if (declared > limit) {
     await res.body.cancel().catch(() => {});
     throw new TickwireError(Code.FrameTooLarge, `answer of ${declared} bytes, limit ${limit}`);
   }
+  // A declared length within the limit bounds the body by itself (HTTP
+  // framing): read it whole, the fast path.
+  if (declared >= 0) return new Uint8Array(await res.arrayBuffer());
   const reader = res.body.getReader();
   const parts: Uint8Array[] = [];
   let n = 0;
