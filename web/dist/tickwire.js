@@ -3226,8 +3226,9 @@ var Client = class _Client extends Emitter {
     if (this.o.transport) return [this.o.transport];
     return this.o.transports ?? DefaultTransports;
   }
-  async establish() {
-    const d = await dial({
+  /** dial runs the transport choice with the session's options (first connect and every reconnect). */
+  dial() {
+    return dial({
       url: this.url,
       token: this.token,
       order: this.order(),
@@ -3240,6 +3241,9 @@ var Client = class _Client extends Emitter {
       fetch: this.o.fetch,
       signal: this.closeCtl.signal
     });
+  }
+  async establish() {
+    const d = await this.dial();
     if (this.state === "closed") {
       d.conn.close(Code.OK, "client closed");
       throw new TickwireError(Code.OK, "client closed");
@@ -3511,19 +3515,7 @@ var Client = class _Client extends Emitter {
       if (this.state !== "reconnecting") return;
       try {
         if (this.o.getToken) this.token = await this.o.getToken();
-        const d = await dial({
-          url: this.url,
-          token: this.token,
-          order: this.order(),
-          timeoutMs: this.o.connectTimeoutMs ?? 3e3,
-          clientName: this.o.clientName,
-          clientVersion: this.o.clientVersion,
-          resumeId: this.welcome?.resumeId,
-          openers: this.o.openers,
-          webSocket: this.o.webSocket,
-          fetch: this.o.fetch,
-          signal: this.closeCtl.signal
-        });
+        const d = await this.dial();
         if (this.state !== "reconnecting") {
           d.conn.close(Code.OK, "client closed");
           return;

@@ -204,8 +204,9 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
     return this.o.transports ?? DefaultTransports;
   }
 
-  private async establish(): Promise<void> {
-    const d = await dial({
+  /** dial runs the transport choice with the session's options (first connect and every reconnect). */
+  private dial(): Promise<Dialed> {
+    return dial({
       url: this.url,
       token: this.token,
       order: this.order(),
@@ -218,6 +219,10 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
       fetch: this.o.fetch,
       signal: this.closeCtl.signal,
     });
+  }
+
+  private async establish(): Promise<void> {
+    const d = await this.dial();
     if (this.state === "closed") {
       d.conn.close(Code.OK, "client closed");
       throw new TickwireError(Code.OK, "client closed");
@@ -517,19 +522,7 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
       if (this.state !== "reconnecting") return;
       try {
         if (this.o.getToken) this.token = await this.o.getToken();
-        const d = await dial({
-          url: this.url,
-          token: this.token,
-          order: this.order(),
-          timeoutMs: this.o.connectTimeoutMs ?? 3000,
-          clientName: this.o.clientName,
-          clientVersion: this.o.clientVersion,
-          resumeId: this.welcome?.resumeId,
-          openers: this.o.openers,
-          webSocket: this.o.webSocket,
-          fetch: this.o.fetch,
-          signal: this.closeCtl.signal,
-        });
+        const d = await this.dial();
         if (this.state !== "reconnecting") {
           d.conn.close(Code.OK, "client closed");
           return;

@@ -12,6 +12,7 @@ import { TickwireError } from "../src/errors";
 import { decode, encode, Frame, Kind } from "../src/frames";
 import type { Channel, Conn, ConnHandlers, Opener, OpenOptions, TransportName } from "../src/transport";
 import { ConnectionLost, Inbound } from "../src/transport";
+import type { Welcome } from "../src/types";
 
 /** One frame the client sent, decoded. */
 export interface Sent {
@@ -97,17 +98,7 @@ export class FakeConn implements Conn {
 /** What to do with a Hello: welcome it, refuse it with a code, or never answer. */
 export type HelloAnswer = "welcome" | "silent" | { refuse: number; message?: string };
 
-export interface WelcomeFields {
-  sessionId: number;
-  userId: string;
-  displayName: string;
-  serverTimeUs: number;
-  maxFrame: number;
-  maxFramesPerSec: number;
-  heartbeatMs: number;
-  idleTimeoutMs: number;
-  resumeId: string;
-}
+export type WelcomeFields = Welcome;
 
 export class FakeServer {
   /** every connection opened, in order */

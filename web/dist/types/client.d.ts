@@ -122,6 +122,8 @@ export declare class Client extends Emitter<ClientEvents> implements RoomHost {
     /** serverNowMs estimates the server's clock (ms since the Unix epoch). */
     serverNowMs(): number;
     private order;
+    /** dial runs the transport choice with the session's options (first connect and every reconnect). */
+    private dial;
     private establish;
     /** adopt makes a dialed connection the session's. */
     private adopt;
