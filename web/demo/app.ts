@@ -11,6 +11,9 @@ export type Room = Awaited<ReturnType<Client["joinRoom"]>>;
 export type Friend = Awaited<ReturnType<Client["friends"]>>[number];
 export type Group = Awaited<ReturnType<Client["groups"]>>[number];
 export type ChatMessage = Awaited<ReturnType<Client["history"]>>["messages"][number];
+
+/** maxMessagesKept bounds the chat messages the page holds, over every conversation. */
+const maxMessagesKept = 5000;
 export type RoomInfo = Awaited<ReturnType<Client["listRooms"]>>[number];
 type RoomTick = Parameters<Room["onTick"]>[0];
 
@@ -509,6 +512,12 @@ export class App {
       if (live && key !== selected && m.fromUserId !== this.myUserId) {
         this.unread.set(key, (this.unread.get(key) ?? 0) + 1);
       }
+    }
+    // A page open for days keeps a bounded number: the oldest go first
+    // (history brings them back when scrolled to).
+    if (this.messages.size > maxMessagesKept) {
+      const ids = [...this.messages.keys()].sort((a, b) => a - b);
+      for (const id of ids.slice(0, this.messages.size - maxMessagesKept)) this.messages.delete(id);
     }
     this.changed("chat");
     if (live) this.changed("friends", "groups"); // unread badges
