@@ -355,14 +355,18 @@ func TestUDPJitterEachDirection(t *testing.T) {
 				}
 			}
 			// Uniform over ±10 ms: half below the delay, a quarter in each
-			// outer half. Scheduling only ever adds delay, so the lower
-			// bounds on early packets are loose and the upper ones tight.
+			// outer half. Scheduling only ever adds delay — a few ms on a
+			// machine busy with other tests shifts the whole spread up — so
+			// the lower bounds on early packets only say that jitter reaches
+			// below the delay at all, and the upper ones are tight. The
+			// distribution itself is checked sans-IO, on the Link
+			// (TestLinkDelayAndJitterBounds).
 			mean := sum / n
 			assert.GreaterOrEqual(t, mean, delay-2*time.Millisecond)
 			assert.Less(t, mean, delay+jitter, "a busy machine adds a few ms, not the whole jitter")
-			assert.GreaterOrEqual(t, below, n*25/100, "below the delay")
+			assert.GreaterOrEqual(t, below, n*10/100, "below the delay")
 			assert.LessOrEqual(t, below, n*60/100, "below the delay")
-			assert.GreaterOrEqual(t, farBelow, n*10/100, "below delay - jitter/2")
+			assert.GreaterOrEqual(t, farBelow, n*2/100, "below delay - jitter/2")
 			assert.LessOrEqual(t, farBelow, n*35/100, "below delay - jitter/2")
 			assert.GreaterOrEqual(t, farAbove, n*15/100, "above delay + jitter/2")
 		})

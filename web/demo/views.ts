@@ -194,11 +194,18 @@ function unreadBadge(n: number | undefined): HTMLElement | null {
   return n ? h("span", { class: "badge", text: String(n), "data-test": "unread" }) : null;
 }
 
+// The presence form holds what the user sets: it is filled from the app's
+// state once per signed-in user (sign-in, a reload), never on a re-render,
+// so that a push or a reply arriving meanwhile cannot overwrite an edit the
+// user is about to submit.
+let formFilledFor: string | undefined;
+
 function renderFriends(app: App): void {
-  const sel = byTest<HTMLSelectElement>("presence-select");
-  if (document.activeElement !== sel) sel.value = app.myPresence;
-  const status = input("status-text");
-  if (document.activeElement !== status) status.value = app.myStatus;
+  if (formFilledFor !== app.myUserId) {
+    formFilledFor = app.myUserId;
+    byTest<HTMLSelectElement>("presence-select").value = app.myPresence;
+    input("status-text").value = app.myStatus;
+  }
 
   const all = [...app.friends.values()].sort((a, b) => friendName(a).localeCompare(friendName(b)));
   const selectedKey = app.selected && convKey(app.selected);
