@@ -18,6 +18,22 @@ function input(name: string): HTMLInputElement {
   return byTest<HTMLInputElement>(name);
 }
 
+/**
+ * submitting takes a text box's value and empties the box at once, so that
+ * what is typed while the request runs is kept; on failure the value comes
+ * back (unless something new was typed meanwhile).
+ */
+async function submitting<T>(box: HTMLInputElement, fn: (value: string) => Promise<T>): Promise<T> {
+  const value = box.value;
+  box.value = "";
+  try {
+    return await fn(value);
+  } catch (err) {
+    if (box.value === "") box.value = value;
+    throw err;
+  }
+}
+
 function onSubmit(form: string, fn: () => void): void {
   byTest<HTMLFormElement>(form).addEventListener("submit", (e) => {
     e.preventDefault();
@@ -67,10 +83,7 @@ export function wire(app: App): void {
   // Friends.
   const friendAdd = input("friend-add-name");
   onSubmit("friend-add-form", () =>
-    run(async () => {
-      await app.addFriend(friendAdd.value);
-      friendAdd.value = "";
-    }),
+    run(() => submitting(friendAdd, (name) => app.addFriend(name))),
   );
 
   // Groups.
@@ -78,19 +91,19 @@ export function wire(app: App): void {
   const groupOpen = input("group-open");
   onSubmit("group-create-form", () =>
     run(async () => {
-      const g = await app.createGroup(groupName.value, groupOpen.checked);
-      groupName.value = "";
+      const g = await submitting(groupName, (name) => app.createGroup(name, groupOpen.checked));
       await app.select({ kind: "group", groupId: g.id });
     }),
   );
   const groupJoin = input("group-join-id");
   onSubmit("group-join-form", () =>
-    run(async () => {
-      const id = Number(groupJoin.value.trim().replace(/^#/, ""));
-      if (!Number.isSafeInteger(id) || id <= 0) throw new TickwireError(Code.BadRequest, "a group id is a positive number");
-      await app.joinGroup(id);
-      groupJoin.value = "";
-    }),
+    run(() =>
+      submitting(groupJoin, async (text) => {
+        const id = Number(text.trim().replace(/^#/, ""));
+        if (!Number.isSafeInteger(id) || id <= 0) throw new TickwireError(Code.BadRequest, "a group id is a positive number");
+        await app.joinGroup(id);
+      }),
+    ),
   );
   const inviteUser = byTest<HTMLSelectElement>("group-invite-user");
   onSubmit("group-invite-form", () =>
@@ -106,11 +119,8 @@ export function wire(app: App): void {
   onSubmit("chat-form", () =>
     run(async () => {
       const c = app.selected;
-      const body = chatInput.value;
-      if (!c || !body.trim()) return;
-      if (c.kind === "direct") await app.sendDirect(c.userId, body);
-      else await app.sendGroup(c.groupId, body);
-      chatInput.value = "";
+      if (!c || !chatInput.value.trim()) return;
+      await submitting(chatInput, (body) => (c.kind === "direct" ? app.sendDirect(c.userId, body) : app.sendGroup(c.groupId, body)));
     }),
   );
   byTest("chat-older").addEventListener("click", () => run(() => app.loadOlder()));
