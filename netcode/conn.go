@@ -73,6 +73,34 @@ type Conn interface {
 	RemoteAddr() net.Addr
 }
 
+// Queuer is an optional interface of a Conn whose transport runs an event
+// loop (KCP): messages are handed to the loop without blocking and
+// without a system call, and every session's queued datagrams leave
+// together, in one batched system call, when someone flushes.
+//
+// QueueMessages queues msgs on ch in order. It never blocks and does not
+// retain the slices. Sizes are checked first: a message above the limit
+// fails the call with ErrMessageTooLarge before anything is queued (an
+// unreliable message must fit one datagram). A reliable message that the
+// session cannot take because its send window and queue are full fails
+// with an error matching ErrQueueFull: the peer is not keeping up, and
+// the caller should close the Conn (slow consumer). After the Conn ended
+// it returns the reason, as WriteMessage does.
+//
+// Flush sends what every session of the same loop has queued, in the
+// calling goroutine; a caller that queued for many Conns of one loop
+// flushes once. Messages queued and not flushed still leave within the
+// transport's flush delay (its KCP interval), so a forgotten Flush costs
+// latency, never data.
+//
+// WriteMessage on such a Conn queues and flushes. A Conn may be used both
+// ways from different goroutines; the order of messages on a channel is
+// the order in which the calls returned.
+type Queuer interface {
+	QueueMessages(ch Channel, msgs [][]byte) error
+	Flush()
+}
+
 // Listener accepts Conns. It behaves like net.Listener.
 type Listener interface {
 	// Accept blocks until a new, fully handshaken Conn arrives. After

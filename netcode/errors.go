@@ -15,6 +15,9 @@ var (
 	ErrIdleTimeout     = errors.New("netcode: idle timeout")
 	ErrBadChannel      = errors.New("netcode: invalid channel")
 	ErrHandshake       = errors.New("netcode: handshake failed")
+	// ErrQueueFull: a Queuer's session cannot take more reliable data
+	// (send window and queue full); the peer is not keeping up.
+	ErrQueueFull = errors.New("netcode: send queue full")
 )
 
 // CloseError is what ReadMessage returns once the peer closed the
