@@ -7,12 +7,11 @@ import (
 	"golang.org/x/net/ipv6"
 )
 
-// batchConn reads several datagrams per system call (recvmmsg on Linux;
-// one at a time elsewhere). Writes stay one sendto per datagram: a
-// listener-wide sendmmsg writer was measured (docs/KCP.md, Hot path) and
-// used more server CPU, not less.
+// batchConn reads and writes several datagrams per system call (recvmmsg
+// and sendmmsg on Linux; one at a time elsewhere).
 type batchConn interface {
 	ReadBatch(ms []ipv4.Message, flags int) (int, error)
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
 }
 
 // Batch sizes, in datagrams per system call. A listener's socket carries
@@ -24,18 +23,118 @@ const (
 )
 
 // newBatchConn returns a batch view of a real UDP socket, or nil for any
-// other PacketConn (an in-memory link), which is then read one datagram
-// at a time.
+// other PacketConn (an in-memory link), which is then read and written
+// one datagram at a time.
 func newBatchConn(pc net.PacketConn) batchConn {
 	u, ok := pc.(*net.UDPConn)
 	if !ok {
 		return nil
 	}
-	if _, ok := u.LocalAddr().(*net.UDPAddr); !ok {
+	a, ok := u.LocalAddr().(*net.UDPAddr)
+	if !ok {
 		return nil
 	}
-	if a := u.LocalAddr().(*net.UDPAddr); a.IP.To4() != nil {
+	if a.IP.To4() != nil {
 		return ipv4.NewPacketConn(u)
 	}
 	return ipv6.NewPacketConn(u)
+}
+
+// outbox collects one pass's outgoing datagrams (every session's, with
+// their headers) and writes them with one sendmmsg. Its buffers come from
+// an arena reused pass after pass. Owned by whoever holds the endpoint's
+// lmu.
+type outbox struct {
+	pc    net.PacketConn
+	bc    batchConn // nil: WriteTo one by one
+	msgs  []ipv4.Message
+	n     int
+	arena byteArena
+}
+
+func newOutbox(pc net.PacketConn) outbox { return outbox{pc: pc, bc: newBatchConn(pc)} }
+
+func (o *outbox) len() int { return o.n }
+
+// alloc returns n bytes valid until the next write.
+func (o *outbox) alloc(n int) []byte { return o.arena.alloc(n) }
+
+// add queues b (which must stay valid until write) to addr.
+func (o *outbox) add(b []byte, addr net.Addr) {
+	if o.n == len(o.msgs) {
+		o.msgs = append(o.msgs, ipv4.Message{Buffers: make([][]byte, 1)})
+	}
+	m := &o.msgs[o.n]
+	m.Buffers[0], m.Addr = b, addr
+	o.n++
+}
+
+// write sends every queued datagram and empties the outbox. A datagram
+// the kernel refuses is lost, as on the wire; the first error is
+// returned after the rest were tried.
+func (o *outbox) write() error {
+	var first error
+	msgs := o.msgs[:o.n]
+	if o.bc != nil {
+		for len(msgs) > 0 {
+			k, err := o.bc.WriteBatch(msgs, 0)
+			if err != nil {
+				if first == nil {
+					first = err
+				}
+				k = max(k, 1) // skip the datagram that failed
+			}
+			msgs = msgs[k:]
+		}
+	} else {
+		for i := range msgs {
+			if _, err := o.pc.WriteTo(msgs[i].Buffers[0], msgs[i].Addr); err != nil && first == nil {
+				first = err
+			}
+		}
+	}
+	for i := range o.msgs[:o.n] {
+		o.msgs[i].Buffers[0], o.msgs[i].Addr = nil, nil
+	}
+	o.n = 0
+	o.arena.reset()
+	return first
+}
+
+// byteArena hands out buffers from fixed chunks that never move, so a
+// buffer stays valid while later ones are allocated; reset reuses them.
+type byteArena struct {
+	chunks [][]byte
+	cur    int
+	off    int
+}
+
+const arenaChunk = 16 << 10
+
+func (a *byteArena) alloc(n int) []byte {
+	if n > arenaChunk {
+		return make([]byte, n)
+	}
+	if len(a.chunks) == 0 {
+		a.chunks = append(a.chunks, make([]byte, arenaChunk))
+	}
+	if a.off+n > arenaChunk {
+		a.cur++
+		a.off = 0
+		if a.cur == len(a.chunks) {
+			a.chunks = append(a.chunks, make([]byte, arenaChunk))
+		}
+	}
+	b := a.chunks[a.cur][a.off : a.off+n : a.off+n]
+	a.off += n
+	return b
+}
+
+// reset reuses the chunks; one beyond the first four is let go, so a
+// burst does not pin its memory.
+func (a *byteArena) reset() {
+	if len(a.chunks) > 4 {
+		a.chunks = a.chunks[:4]
+	}
+	a.cur, a.off = 0, 0
 }

@@ -23,9 +23,12 @@ const (
 	// RTO), a 10 ms update interval, fast resend after 2 duplicate ACKs,
 	// no congestion window, 256-segment windows, 1200-byte datagrams.
 	ProfileLowLatency Profile = iota
-	// ProfileFEC is ProfileLowLatency plus Reed-Solomon FEC with 4 data
-	// and 2 parity shards: 50 % more datagrams on a busy stream, fewer
-	// retransmissions under random loss.
+	// ProfileFEC was ProfileLowLatency plus kcp-go's Reed-Solomon FEC.
+	//
+	// Deprecated: kcp-go's FEC lives in its UDPSession, which the event
+	// loops do not use (docs/DECISIONS.md, "KCP event loops"); the
+	// profile now behaves as ProfileLowLatency, and loss is covered by
+	// the loss-adaptive redundancy (RedundancyConfig).
 	ProfileFEC
 	// ProfileBalanced is kcptun's "fast2" (20 ms interval, 128-segment
 	// windows): half the idle CPU of ProfileLowLatency per session.
@@ -50,7 +53,6 @@ type tuning struct {
 	noDelay, interval, resend, nc int
 	sndWnd, rcvWnd                int
 	mtu                           int // whole UDP payload, our header included
-	dataShards, parityShards      int
 }
 
 func (p Profile) tuning() (tuning, bool) {
@@ -58,7 +60,7 @@ func (p Profile) tuning() (tuning, bool) {
 	case ProfileLowLatency:
 		return tuning{noDelay: 1, interval: 10, resend: 2, nc: 1, sndWnd: 256, rcvWnd: 256, mtu: 1200}, true
 	case ProfileFEC:
-		return tuning{noDelay: 1, interval: 10, resend: 2, nc: 1, sndWnd: 256, rcvWnd: 256, mtu: 1200, dataShards: 4, parityShards: 2}, true
+		return tuning{noDelay: 1, interval: 10, resend: 2, nc: 1, sndWnd: 256, rcvWnd: 256, mtu: 1200}, true
 	case ProfileBalanced:
 		return tuning{noDelay: 1, interval: 20, resend: 2, nc: 1, sndWnd: 128, rcvWnd: 128, mtu: 1200}, true
 	}
@@ -68,9 +70,7 @@ func (p Profile) tuning() (tuning, bool) {
 // ApplyTo gives a kcp-go session that does not go through this package
 // (a baseline measured beside tickwire, such as bare kcp-go in the echo
 // benchmarks) this profile's no-delay settings, windows and MTU, with
-// write coalescing off as tickwire has it. kcp-go fixes FEC shards when a
-// session is created: for ProfileFEC also pass its 4 data and 2 parity
-// shards to kcp-go's Dial or Listen.
+// write coalescing off as tickwire has it.
 func (p Profile) ApplyTo(s *kcpgo.UDPSession) error {
 	t, ok := p.tuning()
 	if !ok {
@@ -140,8 +140,7 @@ type RedundancyConfig struct {
 // Config configures a Listener or a Dial. The zero value means the
 // defaults; Listen and Dial validate it once.
 type Config struct {
-	// Profile selects the KCP tuning (default ProfileLowLatency). Accepted
-	// sessions use the listener's FEC shards; the client follows them.
+	// Profile selects the KCP tuning (default ProfileLowLatency).
 	Profile Profile
 	// MaxMessageSize caps one message (default netcode.DefaultMaxMessageSize).
 	MaxMessageSize int

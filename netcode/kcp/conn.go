@@ -4,46 +4,43 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	kcpgo "github.com/xtaci/kcp-go/v5"
-
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/kcp/internal/loop"
 )
 
-// Conn is one KCP session: a reliable-ordered channel (kcp-go with
-// length-prefixed messages) and an unreliable channel (sequenced
-// datagrams, newest wins) over the endpoint's socket.
+// Conn is one KCP session: a reliable-ordered channel (a kcp-go core
+// carrying length-prefixed messages) and an unreliable channel
+// (sequenced datagrams, newest wins) over its endpoint's socket. Its
+// transport state belongs to the endpoint's event loop and is guarded by
+// the endpoint's lmu.
 type Conn struct {
 	ep     *endpoint
 	cfg    *config
-	kcp    *kcpgo.UDPSession
-	pc     *sessionPC
+	ls     *loop.Session
 	remote net.Addr
 	token  uint64
 	conv   uint32
 
 	// server side: the handshake that created the session
-	nonce     [8]byte
-	acceptMsg handshake
-	addrKey   string
+	hsKey     addrNonce
 	ipKey     string
+	acceptMsg handshake
 
-	wake      chan struct{} // capacity 1: data or an end may be ready
-	done      chan struct{} // closed when the session ends
-	closeOnce sync.Once
+	wake  chan struct{} // capacity 1: a message or the end may be ready
+	space chan struct{} // capacity 1: a blocked WriteMessage may retry
+	done  chan struct{} // closed when the session ends
 
-	pn       atomic.Uint32 // next packet number minus one
-	useq     atomic.Uint32 // last unreliable sequence number sent
-	lastRecv atomic.Int64  // endpoint nanos of the last datagram heard
-	lastSent atomic.Int64  // endpoint nanos of the last datagram sent
-
-	mu         sync.Mutex // guards the fields below
-	termErr    error      // why the session ended; nil while open
+	// Guarded by ep.lmu.
+	ended      bool
+	termErr    error // why the session ended
+	pn         uint32
+	useq       uint32 // last unreliable sequence number sent
+	lastRecv   int64  // endpoint nanos of the last datagram heard
+	lastSent   int64  // endpoint nanos of the last datagram sent
 	rx         rxCounter
 	red        *redundancy
 	lastReport int64
@@ -56,16 +53,16 @@ type Conn struct {
 	uqLen      int
 	uqNewest   uint32
 	uqStarted  bool
-
-	// owned by the ReadMessage goroutine
+	spaceWait  bool   // a WriteMessage waits for the send window
+	wbuf       []byte // prefixed messages for one KCP send
+	// The reliable stream as ReadMessage consumes it: rbuf[rstart:rend]
+	// holds received bytes not yet returned. Only appended to outside
+	// ReadMessage, so a message ReadMessage returned stays intact until
+	// its next call.
 	rbuf   []byte
 	rstart int
 	rend   int
-	out    []byte
-
-	writeMu sync.Mutex // serializes reliable writers; guards wbufs and wbuf
-	wbufs   [1][]byte
-	wbuf    []byte // prefix and message, contiguous: one KCP segment when it fits the MSS
+	out    []byte // the unreliable message ReadMessage returned
 
 	bytesSent, bytesRecv       atomic.Uint64
 	messagesSent, messagesRecv atomic.Uint64
@@ -76,10 +73,12 @@ type Conn struct {
 
 var (
 	_ netcode.Conn     = (*Conn)(nil)
+	_ netcode.Queuer   = (*Conn)(nil)
 	_ netcode.Listener = (*Listener)(nil)
 )
 
-func newConn(e *endpoint, remote net.Addr, conv uint32, token uint64, ds, ps int, now time.Time) (*Conn, error) {
+// newConnLocked creates a session on e's loop. Called with e.lmu held.
+func newConnLocked(e *endpoint, remote net.Addr, conv uint32, token uint64, now time.Time) (*Conn, error) {
 	c := &Conn{
 		ep:     e,
 		cfg:    e.cfg,
@@ -87,29 +86,23 @@ func newConn(e *endpoint, remote net.Addr, conv uint32, token uint64, ds, ps int
 		token:  token,
 		conv:   conv,
 		wake:   make(chan struct{}, 1),
+		space:  make(chan struct{}, 1),
 		done:   make(chan struct{}),
 		red:    newRedundancy(e.cfg.Redundancy),
 		uq:     make([][]byte, e.cfg.UnreliableQueue),
-		rbuf:   make([]byte, 4096),
+		pn:     ^uint32(0),
+		minRTT: -1,
 	}
-	c.pn.Store(^uint32(0))
-	c.lastRecv.Store(e.nanos(now))
-	c.lastSent.Store(e.nanos(now))
-	c.lastReport = e.nanos(now)
-	c.minRTT = -1
-	c.pc = &sessionPC{c: c, fec: ps > 0}
-	s, err := kcpSession(c, conv, ds, ps)
-	if err != nil {
-		return nil, err
-	}
-	c.kcp = s
-	s.SetReadNotify(c.signal)
+	t := e.nanos(now)
+	c.lastRecv, c.lastSent, c.lastReport = t, t, t
+	c.ls = e.lp.Add(token, conv, addrPort(remote))
+	c.ls.Owner = c
 	return c, nil
 }
 
-func (c *Conn) signal() {
+func signal(ch chan struct{}) {
 	select {
-	case c.wake <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }
@@ -127,7 +120,6 @@ func (c *Conn) RemoteAddr() net.Addr { return c.remote }
 func (c *Conn) Stats() netcode.Stats {
 	st := netcode.Stats{
 		Transport:      "kcp",
-		RTT:            time.Duration(c.kcp.GetSRTT()) * time.Millisecond,
 		BytesSent:      c.bytesSent.Load(),
 		BytesRecv:      c.bytesRecv.Load(),
 		MessagesSent:   c.messagesSent.Load(),
@@ -139,10 +131,11 @@ func (c *Conn) Stats() netcode.Stats {
 		st.Drops[i] = c.drops[i].Load()
 	}
 	now := time.Now()
-	c.mu.Lock()
+	c.ep.lmu.Lock()
+	st.RTT = c.ls.SRTT()
 	st.LossRate = c.red.loss
 	st.Redundancy = c.red.copies(now)
-	c.mu.Unlock()
+	c.ep.lmu.Unlock()
 	return st
 }
 
@@ -150,31 +143,36 @@ func (c *Conn) Stats() netcode.Stats {
 // are delivered before the unreliable queue, and before the error of a
 // peer close or an idle timeout.
 func (c *Conn) ReadMessage() (netcode.Channel, []byte, error) {
+	e := c.ep
 	for {
-		c.mu.Lock()
+		e.lmu.Lock()
 		term := c.termErr
-		c.mu.Unlock()
 		if errors.Is(term, netcode.ErrClosed) { // closed locally: nothing more
+			e.lmu.Unlock()
 			return 0, nil, term
 		}
-		msg, ok, err := c.nextReliable()
+		msg, ok, err := c.nextReliableLocked()
 		if err != nil {
 			code := netcode.CodeBadFrame
 			if errors.Is(err, netcode.ErrMessageTooLarge) {
 				code = netcode.CodeFrameTooLarge
 			}
-			c.finish(&netcode.CodedError{Code: code, Msg: "reliable stream", Err: err}, &control{Type: ctlClose, Code: code, Reason: "bad reliable stream"})
+			c.finishLocked(&netcode.CodedError{Code: code, Msg: "reliable stream", Err: err}, &control{Type: ctlClose, Code: code, Reason: "bad reliable stream"})
+			e.lmu.Unlock()
 			c.drop(netcode.DropMalformed)
 			return 0, nil, err
 		}
 		if ok {
+			e.lmu.Unlock()
 			c.messagesRecv.Add(1)
 			return netcode.Reliable, msg, nil
 		}
-		if msg, ok := c.popUnreliable(); ok {
+		if msg, ok := c.popUnreliableLocked(); ok {
+			e.lmu.Unlock()
 			c.messagesRecv.Add(1)
 			return netcode.Unreliable, msg, nil
 		}
+		e.lmu.Unlock()
 		if term != nil {
 			return 0, nil, term
 		}
@@ -185,9 +183,13 @@ func (c *Conn) ReadMessage() (netcode.Channel, []byte, error) {
 	}
 }
 
-// nextReliable returns the next complete message of the reliable stream,
-// reading what kcp-go has ready.
-func (c *Conn) nextReliable() ([]byte, bool, error) {
+// rbufMin is the first size of a session's receive buffer, allocated on
+// its first reliable message (an idle session holds none).
+const rbufMin = 2 << 10
+
+// nextReliableLocked returns the next complete message of the reliable
+// stream, taking what the KCP core has ready.
+func (c *Conn) nextReliableLocked() ([]byte, bool, error) {
 	limit := c.cfg.MaxMessageSize
 	for {
 		msg, n, err := nextMessage(c.rbuf[c.rstart:c.rend], limit)
@@ -198,28 +200,40 @@ func (c *Conn) nextReliable() ([]byte, bool, error) {
 			c.rstart += n
 			return msg, true, nil
 		}
-		if c.rstart > 0 {
+		if c.rstart > 0 { // the caller is done with the messages returned before
 			c.rend = copy(c.rbuf, c.rbuf[c.rstart:c.rend])
 			c.rstart = 0
 		}
-		if c.rend == len(c.rbuf) { // a message larger than the buffer: grow, within the limit
-			grow := min(len(c.rbuf), limit+maxPrefix-len(c.rbuf))
-			if grow <= 0 { // cannot happen: nextMessage rejects longer prefixes
-				return nil, false, malformed("reliable message exceeds its buffer")
-			}
-			c.rbuf = append(c.rbuf, make([]byte, grow)...)
-		}
-		k, _ := c.kcp.TryRead(c.rbuf[c.rend:])
-		if k == 0 {
+		if !c.recvLocked() {
 			return nil, false, nil
 		}
-		c.rend += k
 	}
 }
 
-func (c *Conn) popUnreliable() ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// recvLocked appends the core's next complete KCP message to rbuf[rend:]
+// (growing rbuf without moving what an earlier ReadMessage returned);
+// false when none is ready. A KCP message is at most 255 segments, so
+// the growth is bounded by what the peer really sent.
+func (c *Conn) recvLocked() bool {
+	n := c.ls.PeekSize()
+	if n < 0 || c.ended {
+		return false
+	}
+	if len(c.rbuf)-c.rend < n {
+		grown := make([]byte, max(2*len(c.rbuf), c.rend-c.rstart+n, rbufMin))
+		c.rend = copy(grown, c.rbuf[c.rstart:c.rend])
+		c.rstart = 0
+		c.rbuf = grown
+	}
+	k, err := c.ep.lp.Recv(c.ls, c.rbuf[c.rend:])
+	if err != nil || k == 0 { // cannot happen: the buffer fits PeekSize and the session is live
+		return false
+	}
+	c.rend += k
+	return true
+}
+
+func (c *Conn) popUnreliableLocked() ([]byte, bool) {
 	if c.uqLen == 0 {
 		return nil, false
 	}
@@ -236,56 +250,65 @@ func (c *Conn) maxUnreliable() int {
 	return min(c.cfg.MaxMessageSize, c.cfg.tune.mtu-unreliableHeader)
 }
 
-// WriteMessage implements netcode.Conn. Unreliable messages must fit one
-// datagram (MTU minus 17 bytes of header).
+// WriteMessage implements netcode.Conn: it queues p and flushes the
+// loop. Unreliable messages must fit one datagram (MTU minus 17 bytes of
+// header). A reliable message waits for the send window at most
+// WriteTimeout (then ErrWriteTimeout).
 func (c *Conn) WriteMessage(ch netcode.Channel, p []byte) error {
-	if !ch.Valid() {
-		return fmt.Errorf("kcp: channel %d: %w", ch, netcode.ErrBadChannel)
-	}
-	if err := c.err(); err != nil {
-		c.drop(netcode.DropClosed)
-		return err
-	}
-	if ch == netcode.Unreliable {
-		if len(p) > c.maxUnreliable() {
-			return fmt.Errorf("kcp: unreliable message of %d bytes, limit %d: %w", len(p), c.maxUnreliable(), netcode.ErrMessageTooLarge)
-		}
-		buf := getBuf()
-		b := append((*buf)[:sessionHeaderSize], 0, 0, 0, 0)
-		binary.BigEndian.PutUint32(b[sessionHeaderSize:], c.useq.Add(1))
-		b = append(b, p...)
-		err := c.send(typeUnreliable, b)
-		putBuf(buf, b)
-		if err != nil {
-			return fmt.Errorf("kcp: unreliable write: %w", err)
-		}
-		c.messagesSent.Add(1)
-		return nil
-	}
-	if len(p) > c.cfg.MaxMessageSize {
-		return fmt.Errorf("kcp: message of %d bytes, limit %d: %w", len(p), c.cfg.MaxMessageSize, netcode.ErrMessageTooLarge)
-	}
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
-	// kcp-go makes one segment per buffer it is given: the prefix and the
-	// message go as one buffer, so a small message costs one segment (one
-	// header, one sn, one ACK entry) instead of two.
-	c.wbuf = append(appendPrefix(c.wbuf[:0], len(p)), p...)
-	if err := c.writeReliable(); err != nil {
-		return err
-	}
-	c.messagesSent.Add(1)
-	return nil
+	msgs := [1][]byte{p}
+	return c.WriteMessages(ch, msgs[:])
 }
 
-// WriteMessages writes several messages on one channel. Reliable messages
-// are queued to KCP together and flushed once, so small messages share
-// datagrams (and the peer acknowledges them together) instead of costing
-// one datagram each; unreliable messages are one datagram each, as with
-// WriteMessage. Every size is checked first: a message above the limit
-// fails the call (netcode.ErrMessageTooLarge) before anything is sent.
-// The engine's session writer uses it for frames queued together.
+// WriteMessages writes several messages on one channel: reliable ones go
+// to KCP together (small messages share segments and datagrams, and the
+// peer acknowledges them together), and the loop is flushed once. Every
+// size is checked first: a message above the limit fails the call
+// (netcode.ErrMessageTooLarge) before anything is sent. A full send
+// window is waited on, at most WriteTimeout.
 func (c *Conn) WriteMessages(ch netcode.Channel, msgs [][]byte) error {
+	var timer *time.Timer
+	for {
+		err := c.queue(ch, msgs, true)
+		if !errors.Is(err, netcode.ErrQueueFull) {
+			return err
+		}
+		if timer == nil {
+			timer = time.NewTimer(c.cfg.WriteTimeout)
+			defer timer.Stop()
+		}
+		select {
+		case <-c.space:
+		case <-c.done:
+		case <-timer.C:
+			c.ep.lmu.Lock()
+			c.spaceWait = false
+			c.ep.lmu.Unlock()
+			return fmt.Errorf("kcp: send window full for %v: %w", c.cfg.WriteTimeout, netcode.ErrWriteTimeout)
+		}
+	}
+}
+
+// QueueMessages implements netcode.Queuer: the messages are handed to the
+// session's core (reliable) or staged as datagrams (unreliable) without
+// a system call; Flush, or the loop within its interval, sends them.
+func (c *Conn) QueueMessages(ch netcode.Channel, msgs [][]byte) error {
+	return c.queue(ch, msgs, false)
+}
+
+// Flush implements netcode.Queuer: every session of the endpoint's loop
+// sends what it has queued, in one batch.
+func (c *Conn) Flush() {
+	e := c.ep
+	e.lmu.Lock()
+	e.flushLocked(time.Now())
+	e.lmu.Unlock()
+}
+
+// maxKCPSend bounds the prefixed messages handed to the core in one
+// Send (one KCP message of at most 255 segments).
+const maxKCPSend = 64 << 10
+
+func (c *Conn) queue(ch netcode.Channel, msgs [][]byte, flush bool) error {
 	if !ch.Valid() {
 		return fmt.Errorf("kcp: channel %d: %w", ch, netcode.ErrBadChannel)
 	}
@@ -298,71 +321,69 @@ func (c *Conn) WriteMessages(ch netcode.Channel, msgs [][]byte) error {
 			return fmt.Errorf("kcp: message of %d bytes, limit %d: %w", len(p), limit, netcode.ErrMessageTooLarge)
 		}
 	}
+	e := c.ep
+	e.lmu.Lock()
+	defer e.lmu.Unlock()
+	if c.ended {
+		c.drop(netcode.DropClosed)
+		return c.termErr
+	}
+	now := time.Now()
 	if ch == netcode.Unreliable {
 		for _, p := range msgs {
-			if err := c.WriteMessage(ch, p); err != nil {
-				return err
-			}
+			b := e.out.alloc(unreliableHeader + len(p))
+			c.useq++
+			binary.BigEndian.PutUint32(b[sessionHeaderSize:], c.useq)
+			copy(b[unreliableHeader:], p)
+			c.stageLocked(now, typeUnreliable, b)
 		}
-		return nil
-	}
-	if err := c.err(); err != nil {
-		c.drop(netcode.DropClosed)
-		return err
-	}
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
-	c.wbuf = c.wbuf[:0]
-	for _, p := range msgs {
-		c.wbuf = append(appendPrefix(c.wbuf, len(p)), p...)
-	}
-	if err := c.writeReliable(); err != nil {
+	} else if err := c.sendReliableLocked(msgs); err != nil {
 		return err
 	}
 	c.messagesSent.Add(uint64(len(msgs)))
+	if flush {
+		e.flushLocked(now)
+	} else {
+		e.armLocked(now)
+	}
 	return nil
 }
 
-// writeReliable hands c.wbuf (prefixed messages) to kcp-go, which splits
-// it into MSS-sized segments and flushes once. Called with writeMu held.
-func (c *Conn) writeReliable() error {
-	c.wbufs[0] = c.wbuf
-	_ = c.kcp.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)) // kcp-go's SetWriteDeadline always returns nil
-	_, err := c.kcp.WriteBuffers(c.wbufs[:])
-	c.wbufs[0] = nil
+// sendReliableLocked hands msgs, length-prefixed, to the core in as few
+// KCP messages as fit maxKCPSend. A full window fails with ErrQueueFull
+// (the messages before it stay queued).
+func (c *Conn) sendReliableLocked(msgs [][]byte) error {
+	c.wbuf = c.wbuf[:0]
+	for i, p := range msgs {
+		c.wbuf = append(appendPrefix(c.wbuf, len(p)), p...)
+		if i == len(msgs)-1 || len(c.wbuf)+maxPrefix+len(msgs[i+1]) > maxKCPSend {
+			if err := c.ep.lp.Send(c.ls, c.wbuf); err != nil {
+				if errors.Is(err, loop.ErrWindowFull) {
+					c.spaceWait = true
+					return fmt.Errorf("kcp: %d segments unacknowledged: %w", c.ls.Pending(), netcode.ErrQueueFull)
+				}
+				return fmt.Errorf("kcp: send: %w", err)
+			}
+			c.wbuf = c.wbuf[:0]
+		}
+	}
 	if cap(c.wbuf) > wbufKeep { // do not keep a rare large message's buffer
 		c.wbuf = nil
 	}
-	if err != nil {
-		if terr := c.err(); terr != nil {
-			return terr
-		}
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			return fmt.Errorf("kcp: send window full for %v: %w", c.cfg.WriteTimeout, netcode.ErrWriteTimeout)
-		}
-		if errors.Is(err, io.ErrClosedPipe) {
-			return netcode.ErrClosed
-		}
-		return fmt.Errorf("kcp: write: %w", err)
-	}
 	return nil
 }
 
-func (c *Conn) err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.termErr
-}
-
 // Close implements netcode.Conn: it sends a Close datagram carrying code
-// and reason three times (it is unreliable), ends the session and, for a
-// dialed Conn, closes the socket and waits for its goroutines.
+// and reason three times (it is unreliable) and ends the session; the
+// Conn of a Dial closes its socket and waits for its goroutines.
 func (c *Conn) Close(code netcode.Code, reason string) error {
-	c.finish(netcode.ErrClosed, &control{Type: ctlClose, Code: code, Reason: reason})
-	if c.ep.role != roleServer {
-		c.ep.shutdown()
-		c.ep.wait()
+	e := c.ep
+	e.lmu.Lock()
+	c.finishLocked(netcode.ErrClosed, &control{Type: ctlClose, Code: code, Reason: reason})
+	e.lmu.Unlock()
+	if e.role == roleClient && e.private {
+		e.shutdown()
+		e.wait()
 	}
 	return nil
 }
@@ -373,68 +394,61 @@ const wbufKeep = 16 << 10
 // closeRepeats is how many times a Close datagram is sent.
 const closeRepeats = 3
 
-// finish ends the session once: it records why, tells the peer when
-// notify is set, stops kcp-go and leaves the endpoint's maps.
-func (c *Conn) finish(why error, notify *control) {
-	c.closeOnce.Do(func() {
-		c.mu.Lock()
-		c.termErr = why
-		c.mu.Unlock()
-		if notify != nil {
-			var buf [maxCloseSize]byte
-			b := appendControl(buf[:sessionHeaderSize], *notify)
-			for range closeRepeats {
-				_ = c.send(typeControl, b) // best effort: the repeats stand in for a lost datagram, and the session ends anyway
-			}
+// finishLocked ends the session once: it records why, tells the peer
+// when notify is set (sent at once), keeps what the core has received
+// for ReadMessage, and leaves the loop and the endpoint's maps.
+func (c *Conn) finishLocked(why error, notify *control) {
+	if c.ended {
+		return
+	}
+	e := c.ep
+	for c.recvLocked() { // received data stays readable after the end
+	}
+	c.ended = true
+	c.termErr = why
+	if notify != nil {
+		now := time.Now()
+		for range closeRepeats {
+			c.stageControlLocked(now, *notify)
 		}
-		close(c.done)
-		_ = c.kcp.Close() // the session is ending with why; kcp-go's close error adds nothing
-		c.ep.remove(c)
-		c.signal()
-	})
+		e.flushLocked(now)
+	}
+	e.lp.Remove(c.ls)
+	close(c.done)
+	e.remove(c)
+	signal(c.wake)
 }
 
-// send stamps the session header on b (whose first sessionHeaderSize
-// bytes are reserved) and writes it to the socket.
-func (c *Conn) send(typ byte, b []byte) error {
-	putSessionHeader(b, sessionHeader{Type: typ, Token: c.token, PN: c.pn.Add(1)})
-	n, err := c.ep.pc.WriteTo(b, c.remote)
-	c.bytesSent.Add(uint64(n))
-	c.lastSent.Store(c.ep.nanos(time.Now()))
-	return err
+// stageLocked stamps the session header on b (whose first
+// sessionHeaderSize bytes are reserved) and adds it to the pass's batch.
+func (c *Conn) stageLocked(now time.Time, typ byte, b []byte) {
+	c.pn++
+	putSessionHeader(b, sessionHeader{Type: typ, Token: c.token, PN: c.pn})
+	c.ep.out.add(b, c.remote)
+	c.bytesSent.Add(uint64(len(b)))
+	c.lastSent = c.ep.nanos(now)
 }
 
-// sendKCP carries one kcp-go packet, plus as many redundant copies as the
-// current level (at least one on a sparse session) and the budget allow. kcp-go calls it from its
-// post-processing workers.
-func (c *Conn) sendKCP(p []byte) error {
-	buf := getBuf()
-	b := append((*buf)[:sessionHeaderSize], p...)
-	defer putBuf(buf, b)
-	c.countRetransmits(p)
-	if err := c.send(typeKCP, b); err != nil {
-		return err
-	}
-	now := time.Now()
-	c.mu.Lock()
-	level := c.red.onSend(now)
-	c.mu.Unlock()
-	if level == 0 {
-		return nil
-	}
-	for range level {
-		c.mu.Lock()
-		ok := c.red.allow(now, len(b))
-		c.mu.Unlock()
-		if !ok {
+func (c *Conn) stageControlLocked(now time.Time, ctl control) {
+	b := c.ep.out.alloc(maxCloseSize)
+	c.stageLocked(now, typeControl, appendControl(b[:sessionHeaderSize], ctl))
+}
+
+// emitKCPLocked carries one datagram of the core (b: header room, then
+// the KCP packet), plus as many redundant copies as the current level
+// (at least one on a sparse session) and the budget allow.
+func (c *Conn) emitKCPLocked(now time.Time, b []byte) {
+	c.countRetransmitsLocked(b[sessionHeaderSize:])
+	c.stageLocked(now, typeKCP, b)
+	for range c.red.onSend(now) {
+		if !c.red.allow(now, len(b)) {
 			break
 		}
-		if err := c.send(typeKCP, b); err != nil {
-			return err
-		}
+		cp := c.ep.out.alloc(len(b))
+		copy(cp, b)
+		c.stageLocked(now, typeKCP, cp)
 		c.redundantBytes.Add(uint64(len(b)))
 	}
-	return nil
 }
 
 // kcp-go segment layout (little-endian): conv 4, cmd 1, frg 1, wnd 2,
@@ -442,21 +456,12 @@ func (c *Conn) sendKCP(p []byte) error {
 const (
 	kcpOverhead = 24
 	kcpCmdPush  = 81
-	fecHeader   = 6 // seqid 4, type 2 (then size 2 on data shards)
-	fecTypeData = 0xf1
 )
 
-// countRetransmits counts PUSH segments whose sn is not newer than the
-// newest sent: those are retransmissions.
-func (c *Conn) countRetransmits(p []byte) {
-	if c.pc.fec {
-		if len(p) < fecHeader+2 || binary.LittleEndian.Uint16(p[4:]) != fecTypeData {
-			return // parity shards carry no segments we can read
-		}
-		p = p[fecHeader+2:]
-	}
+// countRetransmitsLocked counts PUSH segments whose sn is not newer than
+// the newest sent: those are retransmissions.
+func (c *Conn) countRetransmitsLocked(p []byte) {
 	var retx uint64
-	c.mu.Lock()
 	for len(p) >= kcpOverhead {
 		cmd := p[4]
 		sn := binary.LittleEndian.Uint32(p[12:])
@@ -473,24 +478,31 @@ func (c *Conn) countRetransmits(p []byte) {
 		}
 		p = p[kcpOverhead+int(n):]
 	}
-	c.mu.Unlock()
 	if retx > 0 {
 		c.retransmits.Add(retx)
 	}
 }
 
-// onDatagram handles an authenticated datagram for this session on the
-// read loop. It never blocks.
-func (c *Conn) onDatagram(now time.Time, h sessionHeader, payload []byte, wire int) {
-	c.lastRecv.Store(c.ep.nanos(now))
+// onDatagramLocked handles an authenticated datagram for this session on
+// the read loop. It never blocks.
+func (c *Conn) onDatagramLocked(now time.Time, h sessionHeader, payload []byte, wire int) {
+	c.lastRecv = c.ep.nanos(now)
 	c.bytesRecv.Add(uint64(wire))
-	c.mu.Lock()
 	c.rx.observe(h.PN)
 	c.rxSince++
-	c.mu.Unlock()
 	switch h.Type {
 	case typeKCP:
-		c.pc.deliver(payload, c.remote)
+		if err := c.ep.lp.Input(c.ls, payload, now); err != nil {
+			c.drop(netcode.DropMalformed)
+			return
+		}
+		if c.ls.PeekSize() >= 0 {
+			signal(c.wake)
+		}
+		if c.spaceWait && c.ls.Pending() < c.cfg.tune.sndWnd {
+			c.spaceWait = false
+			signal(c.space)
+		}
 	case typeUnreliable:
 		seq, msg, err := decodeUnreliable(payload)
 		if err != nil {
@@ -501,7 +513,7 @@ func (c *Conn) onDatagram(now time.Time, h sessionHeader, payload []byte, wire i
 			c.drop(netcode.DropTooLarge)
 			return
 		}
-		c.enqueueUnreliable(seq, msg)
+		c.enqueueUnreliableLocked(seq, msg)
 	case typeControl:
 		ctl, err := decodeControl(payload)
 		if err != nil {
@@ -510,26 +522,22 @@ func (c *Conn) onDatagram(now time.Time, h sessionHeader, payload []byte, wire i
 		}
 		switch ctl.Type {
 		case ctlHeartbeat:
-			srtt := time.Duration(c.kcp.GetSRTT()) * time.Millisecond // before c.mu: kcp-go's lock is never taken inside it
-			c.mu.Lock()
+			srtt := c.ls.SRTT()
 			if c.minRTT < 0 || srtt < c.minRTT {
 				c.minRTT = srtt
 			}
 			c.red.setCongested(srtt, c.minRTT)
 			c.red.onReport(now, ctl.RecvMax, ctl.RecvCount)
-			c.mu.Unlock()
 		case ctlClose:
-			c.finish(&netcode.CloseError{Code: ctl.Code, Reason: ctl.Reason}, nil)
+			c.finishLocked(&netcode.CloseError{Code: ctl.Code, Reason: ctl.Reason}, nil)
 		}
 	}
 }
 
-// enqueueUnreliable keeps the freshest messages: a message not newer than
-// the newest queued is stale; a full queue drops its oldest.
-func (c *Conn) enqueueUnreliable(seq uint32, msg []byte) {
-	c.mu.Lock()
+// enqueueUnreliableLocked keeps the freshest messages: a message not
+// newer than the newest queued is stale; a full queue drops its oldest.
+func (c *Conn) enqueueUnreliableLocked(seq uint32, msg []byte) {
 	if len(c.uq) == 0 || (c.uqStarted && !seqNewer(seq, c.uqNewest)) {
-		c.mu.Unlock()
 		c.drop(netcode.DropStale)
 		return
 	}
@@ -542,32 +550,25 @@ func (c *Conn) enqueueUnreliable(seq uint32, msg []byte) {
 	i := (c.uqHead + c.uqLen) % len(c.uq)
 	c.uq[i] = append(c.uq[i][:0], msg...)
 	c.uqLen++
-	c.mu.Unlock()
-	c.signal()
+	signal(c.wake)
 }
 
-// tick runs on the endpoint's tick loop: idle timeout, receive reports
-// and heartbeats, and the redundancy controller's clock.
-func (c *Conn) tick(now time.Time) {
+// tickLocked runs on the endpoint's timer loop: idle timeout, receive
+// reports and heartbeats, and the redundancy controller's clock.
+func (c *Conn) tickLocked(now time.Time) {
 	t := c.ep.nanos(now)
-	if idle := time.Duration(t - c.lastRecv.Load()); idle > c.cfg.IdleTimeout {
-		c.finish(&netcode.CodedError{Code: netcode.CodeIdleTimeout, Msg: fmt.Sprintf("nothing heard for %v", idle.Round(time.Millisecond)), Err: netcode.ErrIdleTimeout},
+	if idle := time.Duration(t - c.lastRecv); idle > c.cfg.IdleTimeout {
+		c.finishLocked(&netcode.CodedError{Code: netcode.CodeIdleTimeout, Msg: fmt.Sprintf("nothing heard for %v", idle.Round(time.Millisecond)), Err: netcode.ErrIdleTimeout},
 			&control{Type: ctlClose, Code: netcode.CodeIdleTimeout, Reason: "idle timeout"})
 		return
 	}
-	c.mu.Lock()
 	c.red.tick(now)
 	report := c.reportDue(time.Duration(t - c.lastReport))
-	beat := time.Duration(t-c.lastSent.Load()) >= c.cfg.HeartbeatInterval
-	ctl := control{Type: ctlHeartbeat, RecvMax: c.rx.max, RecvCount: c.rx.count}
+	beat := time.Duration(t-c.lastSent) >= c.cfg.HeartbeatInterval
 	if report || beat {
 		c.rxSince = 0
 		c.lastReport = t
-	}
-	c.mu.Unlock()
-	if report || beat {
-		var buf [heartbeatSize]byte
-		_ = c.send(typeControl, appendControl(buf[:sessionHeaderSize], ctl)) // a heartbeat that fails to go is a lost datagram: the next one follows
+		c.stageControlLocked(now, control{Type: ctlHeartbeat, RecvMax: c.rx.max, RecvCount: c.rx.count})
 	}
 }
 
@@ -577,7 +578,7 @@ func (c *Conn) tick(now time.Time) {
 // with anything heard. A busy session thus reports every ReportInterval; a
 // sparse one (a 30 Hz game stream) reports about 5 times a second instead
 // of 20, since the peer cannot form a loss sample from fewer datagrams
-// anyway. Called with c.mu held.
+// anyway.
 func (c *Conn) reportDue(since time.Duration) bool {
 	r := c.cfg.Redundancy
 	if c.rxSince == 0 || since < r.ReportInterval {
@@ -589,51 +590,3 @@ func (c *Conn) reportDue(since time.Duration) bool {
 // reportMaxGaps bounds the wait of a sparse session's report, in
 // ReportIntervals.
 const reportMaxGaps = 4
-
-// sessionPC is the net.PacketConn kcp-go sees for one session: WriteTo
-// adds our header and redundancy; received KCP packets are pushed in by
-// the endpoint's read loop (PacketPusher), so kcp-go starts no reader.
-type sessionPC struct {
-	c    *Conn
-	fec  bool
-	recv atomic.Pointer[func([]byte, net.Addr, error)]
-}
-
-func (p *sessionPC) SetPacketReceiver(fn func(b []byte, addr net.Addr, err error)) {
-	if fn == nil {
-		p.recv.Store(nil)
-		return
-	}
-	p.recv.Store(&fn)
-}
-
-func (p *sessionPC) deliver(b []byte, addr net.Addr) {
-	if fn := p.recv.Load(); fn != nil {
-		(*fn)(b, addr, nil)
-	}
-}
-
-func (p *sessionPC) ReadFrom([]byte) (int, net.Addr, error) { return 0, nil, net.ErrClosed }
-func (p *sessionPC) WriteTo(b []byte, _ net.Addr) (int, error) {
-	if err := p.c.sendKCP(b); err != nil {
-		return 0, err
-	}
-	return len(b), nil
-}
-func (p *sessionPC) Close() error                     { return nil }
-func (p *sessionPC) LocalAddr() net.Addr              { return p.c.ep.pc.LocalAddr() }
-func (p *sessionPC) SetDeadline(time.Time) error      { return nil }
-func (p *sessionPC) SetReadDeadline(time.Time) error  { return nil }
-func (p *sessionPC) SetWriteDeadline(time.Time) error { return nil }
-
-// Datagram buffers: one pool for every session's outgoing datagrams.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, maxDatagram+64); return &b }}
-
-func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
-
-func putBuf(p *[]byte, b []byte) {
-	if cap(b) <= maxDatagram+64 {
-		*p = b[:0]
-	}
-	bufPool.Put(p)
-}

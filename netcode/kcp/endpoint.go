@@ -8,20 +8,29 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	kcpgo "github.com/xtaci/kcp-go/v5"
 	"golang.org/x/net/ipv4"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/kcp/internal/loop"
 )
 
-// endpoint owns one packet socket: a read loop that demultiplexes every
-// datagram by its type byte, a tick loop that drives heartbeats, receive
-// reports, redundancy and idle timeouts, and the session maps. A Listener
-// has one (roleServer); every dialed Conn has its own (roleClient).
+// endpoint owns one packet socket and the event loop of every session on
+// it: kcp-go's sans-IO cores driven by one loop.Loop, a read loop that
+// takes datagrams in batches (recvmmsg) and a timer loop for what is due
+// (retransmissions, delayed acknowledgements, heartbeats, receive reports,
+// idle timeouts). A Listener has one (roleServer); a dialed Conn has its
+// own, and a ClientSocket one shared by many dialed Conns (roleClient).
+//
+// One mutex, lmu, guards the loop and every session's transport state.
+// Whoever holds it and has made output flushes it before letting go
+// (flushLocked): the read loop after each batch, the timer loop when
+// something is due, a writer after queueing (Flush). Every session's
+// datagrams of that pass leave in one batched write (sendmmsg).
 type endpoint struct {
 	cfg   *config
 	pc    net.PacketConn
@@ -32,26 +41,42 @@ type endpoint struct {
 
 	done     chan struct{} // closed on shutdown
 	downOnce sync.Once
-	wg       sync.WaitGroup // the read and tick loops
+	wg       sync.WaitGroup // the read and timer loops
+	kick     chan struct{}  // capacity 1: the timer loop must look again
 
 	acceptDone chan struct{} // closed by Listener.Close
 	backlog    chan *Conn
 
-	mu        sync.Mutex // guards the fields below
+	lmu      sync.Mutex // guards the loop, the output batch and every session's transport state
+	lp       *loop.Loop
+	out      outbox
+	tickerAt time.Time // when the timer loop next wakes
+	armed    bool      // queued output waits for a Flush: the timer loop flushes it by tickerAt
+
+	mu        sync.Mutex // guards the fields below; taken inside lmu, never around it
 	byToken   map[uint64]*Conn
-	byAddr    map[string]*Conn // server: handshaken address -> session
+	byAddr    map[addrNonce]*Conn // server: the handshake that created each session
 	perIP     map[string]int
 	accepting bool // server: Listener not closed
 	closing   bool // server: shut the socket down when the last session goes
-	hs        *clientHandshake
+	private   bool // client: the socket belongs to one Conn, which closes it
+	hs        map[[8]byte]*clientHandshake
 	readErr   error
-	scratch   []*Conn // tick loop snapshot
+	scratch   []*Conn // timer loop snapshot
 
 	drops    [netcode.NumDropReasons]atomic.Uint64
 	cookies  atomic.Uint64 // server: Hellos answered with a cookie
 	accepted atomic.Uint64
 	rejected atomic.Uint64
 	refused  [numRefusals]atomic.Uint64 // server: rejected, by reason
+}
+
+// addrNonce names one handshake: a client address and its nonce. Several
+// sessions may come from one address (clients sharing a socket); a
+// repeated Connect (our Accept was lost) carries the same nonce.
+type addrNonce struct {
+	addr  string
+	nonce [8]byte
 }
 
 // Reasons a verified Connect is refused, counted in ListenerStats.Refused.
@@ -66,7 +91,7 @@ const (
 
 var refusalNames = [numRefusals]string{"closed", "max_sessions", "per_ip", "backlog", "internal"}
 
-// clientHandshake is Dial's state, shared with the read loop.
+// clientHandshake is one Dial's state, shared with the read loop.
 type clientHandshake struct {
 	nonce  [8]byte
 	remote net.Addr
@@ -80,11 +105,23 @@ type clientHandshake struct {
 type role uint8
 
 const (
-	roleClient role = iota // a dialed Conn's own socket
+	roleClient role = iota // a dialed Conn's socket, or a ClientSocket
 	roleServer             // a Listener's socket: accepts sessions
 )
 
-func newEndpoint(cfg *config, pc net.PacketConn, r role) *endpoint {
+func newEndpoint(cfg *config, pc net.PacketConn, r role) (*endpoint, error) {
+	t := cfg.tune
+	lp, err := loop.New(loop.Config{
+		Interval:   time.Duration(t.interval) * time.Millisecond,
+		FastResend: t.resend,
+		SendWindow: t.sndWnd,
+		RecvWindow: t.rcvWnd,
+		MTU:        t.mtu - sessionHeaderSize,
+		Headroom:   sessionHeaderSize,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kcp: %w: %w", err, ErrConfig)
+	}
 	e := &endpoint{
 		cfg:        cfg,
 		pc:         pc,
@@ -93,10 +130,14 @@ func newEndpoint(cfg *config, pc net.PacketConn, r role) *endpoint {
 		jar:        cookieJar{secret: cfg.CookieSecret},
 		start:      time.Now(),
 		done:       make(chan struct{}),
+		kick:       make(chan struct{}, 1),
 		acceptDone: make(chan struct{}),
+		lp:         lp,
+		out:        newOutbox(pc),
 		byToken:    make(map[uint64]*Conn),
-		byAddr:     make(map[string]*Conn),
+		byAddr:     make(map[addrNonce]*Conn),
 		perIP:      make(map[string]int),
+		hs:         make(map[[8]byte]*clientHandshake),
 		accepting:  r == roleServer,
 	}
 	if r == roleServer {
@@ -104,8 +145,8 @@ func newEndpoint(cfg *config, pc net.PacketConn, r role) *endpoint {
 	}
 	e.wg.Add(2)
 	go e.readLoop()
-	go e.tickLoop()
-	return e
+	go e.timerLoop()
+	return e, nil
 }
 
 // nanos returns now as nanoseconds since the endpoint started.
@@ -138,14 +179,18 @@ func (e *endpoint) readLoop() {
 			}
 			continue
 		}
-		e.handle(buf[:n], addr, time.Now())
+		now := time.Now()
+		e.lmu.Lock()
+		e.handle(buf[:n], addr, now)
+		e.endPassLocked(now)
+		e.lmu.Unlock()
 	}
 }
 
 // readBatches is the read loop of a real UDP socket: one recvmmsg takes
-// every datagram already queued (up to a batch), so a busy listener makes
-// one system call and one netpoller wait per batch instead of per
-// datagram.
+// every datagram already queued (up to a batch), the whole batch is fed
+// to the sessions under one lock, and what they answer leaves in one
+// batched write.
 func (e *endpoint) readBatches(bc batchConn) {
 	size := clientReadBatch
 	if e.role == roleServer {
@@ -165,11 +210,31 @@ func (e *endpoint) readBatches(bc batchConn) {
 			continue
 		}
 		now := time.Now()
+		e.lmu.Lock()
 		for i := range msgs[:n] {
 			m := &msgs[i]
 			e.handle(m.Buffers[0][:m.N], m.Addr, now)
 			m.Addr = nil
 		}
+		e.endPassLocked(now)
+		e.lmu.Unlock()
+	}
+}
+
+// endPassLocked ends a read pass: output goes, and the timer loop is told
+// when the loop now needs it sooner than it planned.
+func (e *endpoint) endPassLocked(now time.Time) {
+	e.flushLocked(now)
+	if due, ok := e.lp.NextDue(); ok && due.Before(e.tickerAt) {
+		e.tickerAt = due
+		e.wakeTimer()
+	}
+}
+
+func (e *endpoint) wakeTimer() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -192,6 +257,8 @@ func (e *endpoint) readFailed(err error) bool {
 // fail ends every session after a socket read error.
 func (e *endpoint) fail(err error) {
 	e.log.Warn("kcp: socket read failed", "err", err)
+	e.lmu.Lock()
+	defer e.lmu.Unlock()
 	e.mu.Lock()
 	e.readErr = err
 	conns := make([]*Conn, 0, len(e.byToken))
@@ -200,8 +267,9 @@ func (e *endpoint) fail(err error) {
 	}
 	e.mu.Unlock()
 	for _, c := range conns {
-		c.finish(fmt.Errorf("kcp: socket: %w: %w", err, netcode.ErrClosed), nil)
+		c.finishLocked(fmt.Errorf("kcp: socket: %w: %w", err, netcode.ErrClosed), nil)
 	}
+	e.flushLocked(time.Now())
 }
 
 func (e *endpoint) tickEvery() time.Duration {
@@ -209,32 +277,102 @@ func (e *endpoint) tickEvery() time.Duration {
 	return min(max(d, 5*time.Millisecond), 100*time.Millisecond)
 }
 
-func (e *endpoint) tickLoop() {
+// timerLoop wakes when the loop has something due (a retransmission, a
+// delayed acknowledgement, queued output nobody flushed) and every
+// tickEvery for the sessions' clocks (heartbeats, reports, idle
+// timeouts).
+func (e *endpoint) timerLoop() {
 	defer e.wg.Done()
-	t := time.NewTicker(e.tickEvery())
+	every := e.tickEvery()
+	nextTick := time.Now().Add(every)
+	e.lmu.Lock()
+	e.tickerAt = nextTick
+	e.lmu.Unlock()
+	t := time.NewTimer(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-e.done:
 			return
-		case now := <-t.C:
-			e.mu.Lock()
-			e.scratch = e.scratch[:0]
-			for _, c := range e.byToken {
-				e.scratch = append(e.scratch, c)
-			}
-			conns := e.scratch
-			e.mu.Unlock()
-			for i, c := range conns {
-				c.tick(now)
-				conns[i] = nil
-			}
+		case <-t.C:
+		case <-e.kick:
+		}
+		now := time.Now()
+		e.lmu.Lock()
+		if !now.Before(nextTick) {
+			e.tickSessionsLocked(now)
+			nextTick = now.Add(every)
+		}
+		if !now.Before(e.tickerAt) || e.armed {
+			e.flushLocked(now)
+		}
+		wake := nextTick
+		if due, ok := e.lp.NextDue(); ok && due.Before(wake) {
+			wake = due
+		}
+		e.tickerAt = wake
+		e.lmu.Unlock()
+		t.Reset(max(wake.Sub(now), 0))
+	}
+}
+
+// flushDelay is the longest queued output waits when nobody flushes: the
+// KCP interval, as kcp-go's own timer would give.
+func (e *endpoint) flushDelay() time.Duration {
+	return time.Duration(e.cfg.tune.interval) * time.Millisecond
+}
+
+// armLocked makes sure queued output leaves within flushDelay even if
+// its writer never flushes.
+func (e *endpoint) armLocked(now time.Time) {
+	if e.armed {
+		return
+	}
+	e.armed = true
+	if at := now.Add(e.flushDelay()); at.Before(e.tickerAt) {
+		e.tickerAt = at
+		e.wakeTimer()
+	}
+}
+
+func (e *endpoint) tickSessionsLocked(now time.Time) {
+	e.mu.Lock()
+	e.scratch = e.scratch[:0]
+	for _, c := range e.byToken {
+		e.scratch = append(e.scratch, c)
+	}
+	conns := e.scratch
+	e.mu.Unlock()
+	for i, c := range conns {
+		c.tickLocked(now)
+		conns[i] = nil
+	}
+}
+
+// flushLocked flushes every core with output (sent to, or due at now),
+// stamps our header on each KCP datagram, adds its redundant copies, and
+// writes the pass's datagrams (with the control and unreliable ones
+// staged meanwhile) in one batch.
+func (e *endpoint) flushLocked(now time.Time) {
+	e.armed = false
+	for _, d := range e.lp.Flush(now) {
+		c := d.Session.Owner.(*Conn)
+		c.emitKCPLocked(now, d.B)
+	}
+	if e.out.len() == 0 {
+		return
+	}
+	if err := e.out.write(); err != nil {
+		select {
+		case <-e.done: // closing: the socket is gone
+		default:
+			e.log.Debug("kcp: write failed", "err", err)
 		}
 	}
 }
 
-// handle dispatches one datagram. It runs on the read loop and must never
-// block on a session.
+// handle dispatches one datagram. It runs on the read loop with lmu held
+// and never blocks on a session.
 func (e *endpoint) handle(b []byte, addr net.Addr, now time.Time) {
 	if len(b) == 0 {
 		e.drop(netcode.DropMalformed)
@@ -254,7 +392,7 @@ func (e *endpoint) handle(b []byte, addr net.Addr, now time.Time) {
 			e.drop(netcode.DropUnauthenticated)
 			return
 		}
-		c.onDatagram(now, h, payload, len(b))
+		c.onDatagramLocked(now, h, payload, len(b))
 	case isHandshake(t):
 		h, err := decodeHandshake(b)
 		if err != nil {
@@ -264,18 +402,17 @@ func (e *endpoint) handle(b []byte, addr net.Addr, now time.Time) {
 		if e.role == roleServer {
 			e.serverHandshake(h, addr, now)
 		} else {
-			e.clientHandshake(h, addr)
+			e.clientHandshake(h, addr, now)
 		}
 	default:
 		e.drop(netcode.DropMalformed)
 	}
 }
 
+// reply stages a handshake answer for the pass's batch.
 func (e *endpoint) reply(h handshake, addr net.Addr) {
-	var buf [helloSize]byte
-	if _, err := e.pc.WriteTo(appendHandshake(buf[:0], h), addr); err != nil {
-		e.log.Debug("kcp: handshake reply failed", "addr", addr, "err", err)
-	}
+	b := e.out.alloc(helloSize)
+	e.out.add(appendHandshake(b[:0], h), addr)
 }
 
 func (e *endpoint) serverHandshake(h handshake, addr net.Addr, now time.Time) {
@@ -304,21 +441,15 @@ func (e *endpoint) serverHandshake(h handshake, addr net.Addr, now time.Time) {
 }
 
 // connect handles a Connect whose cookie verified: it answers a repeated
-// Connect with the same Accept, and otherwise creates the session.
+// Connect with the same Accept, and otherwise creates the session. Runs
+// with lmu held.
 func (e *endpoint) connect(h handshake, addr net.Addr, now time.Time) {
-	key := addr.Network() + "|" + addr.String()
+	key := addrNonce{addr: addr.Network() + "|" + addr.String(), nonce: h.Nonce}
 	e.mu.Lock()
-	if old := e.byAddr[key]; old != nil {
-		if old.nonce == h.Nonce { // our Accept was lost: say it again
-			e.mu.Unlock()
-			e.reply(old.acceptMsg, addr)
-			return
-		}
-		// The same address started a new handshake: its old session is
-		// gone (the client restarted on the same port).
+	if old := e.byAddr[key]; old != nil { // our Accept was lost: say it again
 		e.mu.Unlock()
-		old.finish(netcode.Errorf(netcode.CodeReplaced, "new handshake from %s", addr), &control{Type: ctlClose, Code: netcode.CodeReplaced, Reason: "replaced by a new handshake"})
-		e.mu.Lock()
+		e.reply(old.acceptMsg, addr)
+		return
 	}
 	code, why := netcode.CodeOK, 0
 	ipk := ipKey(addr)
@@ -347,8 +478,7 @@ func (e *endpoint) connect(h handshake, addr net.Addr, now time.Time) {
 		_, _ = rand.Read(ids[4:]) // crypto/rand.Read never fails on supported platforms
 		token = binary.BigEndian.Uint64(ids[4:])
 	}
-	t := e.cfg.tune
-	c, err := newConn(e, addr, conv, token, t.dataShards, t.parityShards, now)
+	c, err := newConnLocked(e, addr, conv, token, now)
 	if err != nil {
 		e.mu.Unlock()
 		e.refused[refusedInternal].Add(1)
@@ -356,10 +486,8 @@ func (e *endpoint) connect(h handshake, addr net.Addr, now time.Time) {
 		e.reply(handshake{Type: typeReject, Nonce: h.Nonce, Code: netcode.CodeInternal}, addr)
 		return
 	}
-	c.nonce = h.Nonce
-	c.addrKey, c.ipKey = key, ipk
-	c.acceptMsg = handshake{Type: typeAccept, Nonce: h.Nonce, Conv: conv, Token: token,
-		DataShards: uint8(t.dataShards), ParityShards: uint8(t.parityShards)}
+	c.hsKey, c.ipKey = key, ipk
+	c.acceptMsg = handshake{Type: typeAccept, Nonce: h.Nonce, Conv: conv, Token: token}
 	e.byToken[token] = c
 	e.byAddr[key] = c
 	e.perIP[ipk]++
@@ -369,11 +497,13 @@ func (e *endpoint) connect(h handshake, addr net.Addr, now time.Time) {
 	e.reply(c.acceptMsg, addr)
 }
 
-func (e *endpoint) clientHandshake(h handshake, addr net.Addr) {
+// clientHandshake handles the server's answers to our handshakes. Runs
+// with lmu held.
+func (e *endpoint) clientHandshake(h handshake, addr net.Addr, now time.Time) {
 	e.mu.Lock()
-	hs := e.hs
+	hs := e.hs[h.Nonce]
 	e.mu.Unlock()
-	if hs == nil || h.Nonce != hs.nonce || !sameAddr(hs.remote, addr) {
+	if hs == nil || !sameAddr(hs.remote, addr) {
 		e.drop(netcode.DropUnauthenticated)
 		return
 	}
@@ -387,11 +517,13 @@ func (e *endpoint) clientHandshake(h handshake, addr net.Addr) {
 		if hs.conn != nil {
 			return // a duplicate Accept
 		}
-		if !validShards(int(h.DataShards), int(h.ParityShards)) {
+		if h.DataShards != 0 || h.ParityShards != 0 {
+			// kcp-go's FEC lives in its UDPSession, which the event loop
+			// does not use; a server asking for it is not ours.
 			e.drop(netcode.DropMalformed)
 			return
 		}
-		c, err := newConn(e, hs.remote, h.Conv, h.Token, int(h.DataShards), int(h.ParityShards), time.Now())
+		c, err := newConnLocked(e, hs.remote, h.Conv, h.Token, now)
 		if err != nil {
 			e.log.Error("kcp: session setup failed", "err", err)
 			return
@@ -411,12 +543,6 @@ func (e *endpoint) clientHandshake(h handshake, addr net.Addr) {
 	}
 }
 
-// validShards reports whether an Accept's FEC shards are usable: none,
-// or both positive with a small total (kcp-go allows up to 256).
-func validShards(ds, ps int) bool {
-	return (ds == 0 && ps == 0) || (ds > 0 && ps > 0 && ds+ps <= 64)
-}
-
 // remove forgets c. When a closed listener loses its last session, the
 // socket goes too.
 func (e *endpoint) remove(c *Conn) {
@@ -424,8 +550,8 @@ func (e *endpoint) remove(c *Conn) {
 	if e.byToken[c.token] == c {
 		delete(e.byToken, c.token)
 	}
-	if c.addrKey != "" && e.byAddr[c.addrKey] == c {
-		delete(e.byAddr, c.addrKey)
+	if c.ipKey != "" && e.byAddr[c.hsKey] == c {
+		delete(e.byAddr, c.hsKey)
 		if e.perIP[c.ipKey]--; e.perIP[c.ipKey] <= 0 {
 			delete(e.perIP, c.ipKey)
 		}
@@ -443,7 +569,7 @@ func (e *endpoint) sessionCount() int {
 	return len(e.byToken)
 }
 
-// dial runs the client side of the handshake.
+// dial runs the client side of one handshake.
 func (e *endpoint) dial(ctx context.Context, remote net.Addr) (*Conn, error) {
 	hs := &clientHandshake{
 		remote: remote,
@@ -451,10 +577,20 @@ func (e *endpoint) dial(ctx context.Context, remote net.Addr) (*Conn, error) {
 		accept: make(chan *Conn, 1),
 		reject: make(chan netcode.Code, 1),
 	}
-	_, _ = rand.Read(hs.nonce[:]) // crypto/rand.Read never fails on supported platforms
 	e.mu.Lock()
-	e.hs = hs
+	for {
+		_, _ = rand.Read(hs.nonce[:]) // crypto/rand.Read never fails on supported platforms
+		if e.hs[hs.nonce] == nil {
+			break
+		}
+	}
+	e.hs[hs.nonce] = hs
 	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		delete(e.hs, hs.nonce)
+		e.mu.Unlock()
+	}()
 
 	send := func(h handshake) error {
 		var buf [helloSize]byte
@@ -476,22 +612,31 @@ func (e *endpoint) dial(ctx context.Context, remote net.Addr) (*Conn, error) {
 		case ck := <-hs.cookie:
 			next = handshake{Type: typeConnect, Nonce: hs.nonce, Bucket: ck.Bucket, MAC: ck.MAC}
 			rto = 100 * time.Millisecond
-			if !timer.Stop() {
-				select {
-				case <-timer.C:
-				default:
-				}
-			}
 			timer.Reset(0)
 		case c := <-hs.accept:
 			return c, nil
 		case code := <-hs.reject:
 			return nil, &netcode.CodedError{Code: code, Msg: "kcp: server rejected the handshake", Err: netcode.ErrHandshake}
 		case <-ctx.Done():
+			e.abandon(hs)
 			return nil, fmt.Errorf("kcp: handshake with %s: %w: %w", remote, ctx.Err(), netcode.ErrHandshake)
 		case <-e.done:
 			return nil, fmt.Errorf("kcp: handshake: socket closed: %w", netcode.ErrHandshake)
 		}
+	}
+}
+
+// abandon closes a session the read loop created for a handshake whose
+// Dial has given up (the Accept raced the deadline).
+func (e *endpoint) abandon(hs *clientHandshake) {
+	e.lmu.Lock()
+	defer e.lmu.Unlock()
+	e.mu.Lock()
+	late := hs.conn
+	e.mu.Unlock()
+	if late != nil {
+		late.finishLocked(netcode.ErrClosed, &control{Type: ctlClose, Code: netcode.CodeOK, Reason: "dial abandoned"})
+		e.flushLocked(time.Now())
 	}
 }
 
@@ -515,20 +660,11 @@ func ipKey(addr net.Addr) string {
 	return addr.String()
 }
 
-// kcpSession creates the kcp-go session of a handshaken Conn over its
-// private PacketPusher and applies the profile.
-func kcpSession(c *Conn, conv uint32, ds, ps int) (*kcpgo.UDPSession, error) {
-	s, err := kcpgo.NewConn4(conv, c.remote, nil, ds, ps, false, c.pc)
-	if err != nil {
-		return nil, err
+// addrPort is addr as the loop names peers (the zero value for an
+// in-memory link's addresses, which the loop does not read).
+func addrPort(addr net.Addr) netip.AddrPort {
+	if u, ok := addr.(*net.UDPAddr); ok {
+		return u.AddrPort()
 	}
-	t := c.cfg.tune
-	s.SetNoDelay(t.noDelay, t.interval, t.resend, t.nc)
-	s.SetWindowSize(t.sndWnd, t.rcvWnd)
-	s.SetWriteDelay(false)
-	if !s.SetMtu(t.mtu - sessionHeaderSize) {
-		_ = s.Close() // the MTU error is the one reported
-		return nil, fmt.Errorf("kcp: mtu %d too small: %w", t.mtu, ErrConfig)
-	}
-	return s, nil
+	return netip.AddrPort{}
 }

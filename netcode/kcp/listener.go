@@ -44,7 +44,16 @@ func Listen(addr string, cfg Config) (*Listener, error) {
 		return nil, fmt.Errorf("kcp: listen %q: %w", addr, err)
 	}
 	setBuffers(pc, c)
-	return &Listener{ep: newEndpoint(c, pc, roleServer)}, nil
+	return newListener(c, pc)
+}
+
+func newListener(c *config, pc net.PacketConn) (*Listener, error) {
+	e, err := newEndpoint(c, pc, roleServer)
+	if err != nil {
+		_ = pc.Close() // the config error is the one reported
+		return nil, err
+	}
+	return &Listener{ep: e}, nil
 }
 
 // ListenPacket accepts sessions on pc (a UDP socket, or an in-memory link
@@ -54,7 +63,7 @@ func ListenPacket(pc net.PacketConn, cfg Config) (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Listener{ep: newEndpoint(c, pc, roleServer)}, nil
+	return newListener(c, pc)
 }
 
 func setBuffers(pc *net.UDPConn, c *config) {
@@ -101,15 +110,17 @@ func (l *Listener) Close() error {
 	e.closing = true
 	close(e.acceptDone)
 	e.mu.Unlock()
+	e.lmu.Lock()
 	for {
 		select {
 		case c := <-e.backlog:
-			c.finish(netcode.ErrClosed, &control{Type: ctlClose, Code: netcode.CodeServerShutdown, Reason: "listener closed"})
+			c.finishLocked(netcode.ErrClosed, &control{Type: ctlClose, Code: netcode.CodeServerShutdown, Reason: "listener closed"})
 			continue
 		default:
 		}
 		break
 	}
+	e.lmu.Unlock()
 	if e.sessionCount() == 0 {
 		e.shutdown()
 		e.wait()
@@ -128,9 +139,11 @@ func (l *Listener) Shutdown(ctx context.Context) error {
 		conns = append(conns, c)
 	}
 	e.mu.Unlock()
+	e.lmu.Lock()
 	for _, c := range conns {
-		c.finish(netcode.ErrClosed, &control{Type: ctlClose, Code: netcode.CodeServerShutdown, Reason: "server shutdown"})
+		c.finishLocked(netcode.ErrClosed, &control{Type: ctlClose, Code: netcode.CodeServerShutdown, Reason: "server shutdown"})
 	}
+	e.lmu.Unlock()
 	e.shutdown()
 	waited := make(chan struct{})
 	go func() { // owned here: ends when the loops end, which shutdown guarantees
@@ -220,19 +233,27 @@ func DialPacket(ctx context.Context, pc net.PacketConn, raddr net.Addr, cfg Conf
 }
 
 func dial(ctx context.Context, pc net.PacketConn, raddr net.Addr, cfg *config) (*Conn, error) {
-	e := newEndpoint(cfg, pc, roleClient)
-	ctx, cancel := context.WithTimeout(ctx, cfg.HandshakeTimeout)
-	defer cancel()
-	c, err := e.dial(ctx, raddr)
+	e, err := newEndpoint(cfg, pc, roleClient)
+	if err != nil {
+		_ = pc.Close() // the Conn owns pc even on failure; the config error is the one reported
+		return nil, err
+	}
+	e.private = true
+	c, err := dialOn(ctx, e, raddr)
 	if err != nil {
 		e.shutdown()
 		e.wait()
-		e.mu.Lock()
-		late := e.hs.conn
-		e.mu.Unlock()
-		if late != nil {
-			late.finish(netcode.ErrClosed, nil)
-		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// dialOn runs one handshake on e, bounded by the HandshakeTimeout.
+func dialOn(ctx context.Context, e *endpoint, raddr net.Addr) (*Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.HandshakeTimeout)
+	defer cancel()
+	c, err := e.dial(ctx, raddr)
+	if err != nil {
 		if errors.Is(err, netcode.ErrHandshake) {
 			return nil, err
 		}

@@ -43,9 +43,15 @@ func (t *Transport) Listen(env netcode.Env) (netcode.Listener, error) {
 type Dialer struct {
 	Addr   string // the server's UDP address
 	Config Config
+	// Socket, when set, carries the session on a shared ClientSocket
+	// (whose own Config then applies) instead of a socket of its own.
+	Socket *ClientSocket
 }
 
 // Dial connects and completes the handshake.
 func (d Dialer) Dial(ctx context.Context) (netcode.Conn, error) {
+	if d.Socket != nil {
+		return netcode.AsConn(d.Socket.Dial(ctx, d.Addr))
+	}
 	return netcode.AsConn(Dial(ctx, d.Addr, d.Config))
 }

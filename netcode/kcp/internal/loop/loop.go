@@ -104,6 +104,9 @@ type Session struct {
 	// Loop does not read it.
 	ID   uint64
 	Addr netip.AddrPort
+	// Owner is the caller's (tickwire: the session's Conn); the Loop does
+	// not read it.
+	Owner any
 
 	loop    *Loop
 	kcp     *kcpgo.KCP
@@ -424,7 +427,7 @@ type arena struct {
 }
 
 // maxChunk is the size of an arena chunk, and so the largest datagram.
-const maxChunk = 64 << 10
+const maxChunk = 16 << 10
 
 func (a *arena) alloc(n int) []byte {
 	if len(a.chunks) == 0 {

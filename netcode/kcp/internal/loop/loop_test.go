@@ -396,3 +396,16 @@ func TestSteadyStateAllocs(t *testing.T) {
 	const messages = 16
 	assert.LessOrEqual(t, allocs, 4.0*messages, "allocations per round of 8 sessions both ways")
 }
+
+func TestSRTTField(t *testing.T) {
+	// SRTT reads kcp-go's rx_srtt by reflection: the field must still be
+	// there, and the value must move once an acknowledgement comes back.
+	require.True(t, srttOK, "kcp-go's KCP.rx_srtt is gone or retyped: SRTT needs another way in")
+	k := newLink(t, 1, Config{})
+	assert.Zero(t, k.ss[0].SRTT(), "no acknowledgement yet")
+	require.NoError(t, k.srv.Send(k.ss[0], []byte("ping")))
+	k.toClients(k.srv.Flush(k.clock))
+	time.Sleep(3 * time.Millisecond) // kcp-go timestamps segments with its own wall clock: let it move
+	k.toServer(k.cli.Flush(k.clock.Add(time.Hour)))
+	assert.Positive(t, k.ss[0].SRTT(), "the ACK gave an RTT sample")
+}

@@ -1,0 +1,79 @@
+package kcp
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/tickwire/tickwire/netcode"
+)
+
+// ClientSocket is one UDP socket, with one event loop, shared by many
+// dialed sessions: the server tells them apart by their tokens, not by
+// address. A load generator drives a thousand clients through a few of
+// them (one read loop, one timer loop and batched system calls per
+// socket instead of per client). A Conn dialed through it closes its
+// session only; Close closes the socket and every session on it.
+type ClientSocket struct{ ep *endpoint }
+
+// NewClientSocket opens a UDP socket on an ephemeral port of the local
+// address laddr ("127.0.0.1:0"; "" for any).
+func NewClientSocket(laddr string, cfg Config) (*ClientSocket, error) {
+	c, err := cfg.populate()
+	if err != nil {
+		return nil, err
+	}
+	la := &net.UDPAddr{}
+	if laddr != "" {
+		if la, err = net.ResolveUDPAddr("udp", laddr); err != nil {
+			return nil, fmt.Errorf("kcp: client socket %q: %w", laddr, err)
+		}
+	}
+	pc, err := net.ListenUDP("udp", la)
+	if err != nil {
+		return nil, fmt.Errorf("kcp: client socket %q: %w", laddr, err)
+	}
+	setBuffers(pc, c)
+	e, err := newEndpoint(c, pc, roleClient)
+	if err != nil {
+		_ = pc.Close() // the config error is the one reported
+		return nil, err
+	}
+	return &ClientSocket{ep: e}, nil
+}
+
+// Dial handshakes a new session with the listener at addr over the
+// shared socket.
+func (s *ClientSocket) Dial(ctx context.Context, addr string) (*Conn, error) {
+	ra, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("kcp: dial %q: %w", addr, err)
+	}
+	return dialOn(ctx, s.ep, ra)
+}
+
+// Addr is the socket's local address.
+func (s *ClientSocket) Addr() net.Addr { return s.ep.pc.LocalAddr() }
+
+// Sessions is the number of sessions open on the socket.
+func (s *ClientSocket) Sessions() int { return s.ep.sessionCount() }
+
+// Close ends every session on the socket (telling each server), closes
+// the socket and waits for its goroutines.
+func (s *ClientSocket) Close() error {
+	e := s.ep
+	e.lmu.Lock()
+	e.mu.Lock()
+	conns := make([]*Conn, 0, len(e.byToken))
+	for _, c := range e.byToken {
+		conns = append(conns, c)
+	}
+	e.mu.Unlock()
+	for _, c := range conns {
+		c.finishLocked(netcode.ErrClosed, &control{Type: ctlClose, Code: netcode.CodeOK, Reason: "client socket closed"})
+	}
+	e.lmu.Unlock()
+	e.shutdown()
+	e.wait()
+	return nil
+}
