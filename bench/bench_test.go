@@ -85,13 +85,12 @@ func BenchmarkRoomTickHandle_8Inputs(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rc := &roomClient{dec: frame.NewDecoder(), hist: NewHistogram()}
-	m := client.Message{Channel: netcode.Reliable, Kind: frame.KindRoomTick, Data: data}
+	p := newPlayer(0, 0, 0, &roomClock{base: base})
 	b.ReportAllocs()
 	for b.Loop() {
-		rc.handle(base, m)
+		p.onTick(data)
 	}
-	if rc.delivered.Load() == 0 {
+	if p.delivered.Load() == 0 {
 		b.Fatal("nothing recorded")
 	}
 }

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/room"
 )
 
 // RoomConfig configures the room scenario. The zero value means the
@@ -37,9 +37,18 @@ type RoomConfig struct {
 	Warmup, Duration time.Duration
 	// JoinConcurrency bounds the dials and joins in flight (default 32).
 	JoinConcurrency int
+	// SessionsPerSocket is how many sessions share one client socket and
+	// its event loop on a transport that has them (default
+	// DefaultSessionsPerSocket); see fleet.
+	SessionsPerSocket int
 	// Impairment and Seed as in EchoConfig.
 	Impairment Impairment
 	Seed       int64
+	// CPUProfile, when set, is a file to write a CPU profile of this
+	// process during the measured phase to (pprof format). With several
+	// transports each gets its own file, the transport's name inserted
+	// before the extension.
+	CPUProfile string
 }
 
 // setupTimeout bounds the connect and join phases of a room or chat run.
@@ -71,6 +80,7 @@ func (c RoomConfig) populate() (RoomConfig, error) {
 	def(&c.InputHz, 30)
 	def(&c.Size, 64)
 	def(&c.JoinConcurrency, 32)
+	def(&c.SessionsPerSocket, DefaultSessionsPerSocket)
 	if c.Warmup == 0 {
 		c.Warmup = time.Second
 	}
@@ -81,7 +91,7 @@ func (c RoomConfig) populate() (RoomConfig, error) {
 		c.Seed = 1
 	}
 	if c.Rooms < 1 || c.Clients < 1 || c.TickHz < 1 || c.TickHz > frame.MaxRoomTickRate || c.InputHz < 1 || c.InputHz > 1000 ||
-		c.Size < 16 || c.Size > frame.MaxRoomInput || c.Warmup < 0 || c.Duration <= 0 || c.JoinConcurrency < 1 {
+		c.Size < 16 || c.Size > frame.MaxRoomInput || c.Warmup < 0 || c.Duration <= 0 || c.JoinConcurrency < 1 || c.SessionsPerSocket < 1 {
 		return c, fmt.Errorf("%w: rooms %d clients %d tick %d Hz input %d Hz size %d", ErrConfig, c.Rooms, c.Clients, c.TickHz, c.InputHz, c.Size)
 	}
 	return c, c.Impairment.Validate()
@@ -90,20 +100,21 @@ func (c RoomConfig) populate() (RoomConfig, error) {
 // JSON is the config as the report shows it.
 func (c RoomConfig) JSON() map[string]any {
 	return map[string]any{
-		"transports":       c.Transports,
-		"rooms":            c.Rooms,
-		"clients":          c.Clients,
-		"tick_hz":          c.TickHz,
-		"input_hz":         c.InputHz,
-		"size":             c.Size,
-		"warmup":           c.Warmup.String(),
-		"duration":         c.Duration.String(),
-		"join_concurrency": c.JoinConcurrency,
-		"loss_pct":         c.Impairment.LossPct,
-		"burst_len":        c.Impairment.BurstLen,
-		"delay":            c.Impairment.Delay.String(),
-		"jitter":           c.Impairment.Jitter.String(),
-		"seed":             c.Seed,
+		"transports":          c.Transports,
+		"rooms":               c.Rooms,
+		"clients":             c.Clients,
+		"tick_hz":             c.TickHz,
+		"input_hz":            c.InputHz,
+		"size":                c.Size,
+		"warmup":              c.Warmup.String(),
+		"duration":            c.Duration.String(),
+		"join_concurrency":    c.JoinConcurrency,
+		"sessions_per_socket": c.SessionsPerSocket,
+		"loss_pct":            c.Impairment.LossPct,
+		"burst_len":           c.Impairment.BurstLen,
+		"delay":               c.Impairment.Delay.String(),
+		"jitter":              c.Impairment.Jitter.String(),
+		"seed":                c.Seed,
 	}
 }
 
@@ -132,46 +143,6 @@ func RunRoom(ctx context.Context, env *Env, cfg RoomConfig) (*Report, error) {
 	return rep, nil
 }
 
-// roomClient is one simulated player.
-type roomClient struct {
-	idx     uint32
-	c       *client.Client
-	room    *client.Room
-	roomIdx int
-	ch      netcode.Channel
-	data    []byte // input buffer, used by its sender worker only
-	failed  bool   // a send failed: the client stopped sending (sender worker only)
-
-	// Owned by the client's reader goroutine (the Handler) until Close.
-	dec  *frame.Decoder
-	tick frame.RoomTick
-	hist *Histogram
-
-	delivered atomic.Int64 // measured inputs received in ticks
-	sent      atomic.Int64 // measured inputs sent
-	badTicks  atomic.Int64
-}
-
-func (rc *roomClient) handle(base time.Time, m client.Message) {
-	if m.Kind != frame.KindRoomTick {
-		return
-	}
-	now := time.Since(base)
-	if err := rc.dec.Decode(m.Data, &rc.tick); err != nil {
-		rc.badTicks.Add(1)
-		return
-	}
-	for i := range rc.tick.Inputs {
-		d := rc.tick.Inputs[i].Data
-		if len(d) < roomHeader || d[12] != 1 {
-			continue
-		}
-		sent := time.Duration(binary.BigEndian.Uint64(d))
-		rc.hist.Record(now - sent)
-		rc.delivered.Add(1)
-	}
-}
-
 func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (Result, *ProcUsage, error) {
 	res := newResult(t, t, cfg.Impairment)
 	rt, err := openRoute(ctx, env, t, cfg.Impairment, cfg.Seed)
@@ -181,39 +152,47 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 	defer rt.close()
 	addr, px := rt.addr, rt.px
 	res.Note = rt.note
-	base := time.Now()
+	fl, err := openFleet(env, t, addr, cfg.SessionsPerSocket)
+	if err != nil {
+		return res, nil, err
+	}
+	clock := &roomClock{base: time.Now()}
 	n := cfg.Rooms * cfg.Clients
-	clients := make([]*roomClient, n)
-	ch := channelOf(t)
-	defer func() {
-		var live []*client.Client
-		for _, rc := range clients {
-			if rc != nil && rc.c != nil {
-				live = append(live, rc.c)
-			}
+	ps := &players{all: make([]*player, n)}
+	closed := false
+	closeAll := func() error {
+		if closed {
+			return nil
 		}
-		closeAll(live, cfg.JoinConcurrency)
-	}()
+		closed = true
+		ps.close(cfg.JoinConcurrency)
+		return fl.close()
+	}
+	defer func() { _ = closeAll() }() // on an error path; the run's own close reports
 
-	// Phase 1: connect every client. Setup (connect and join) is bounded
+	// Phase 1: connect every player. Setup (connect and join) is bounded
 	// on its own, so that a server that stops answering ends the run.
 	setupCtx, cancelSetup := context.WithTimeout(ctx, setupTimeout)
 	defer cancelSetup()
 	bar := env.bar(fmt.Sprintf("room %s: connect", t), int64(n))
 	err = parallel(setupCtx, n, cfg.JoinConcurrency, func(ctx context.Context, i int) error {
-		rc := &roomClient{idx: uint32(i), roomIdx: i / cfg.Clients, ch: ch, data: make([]byte, cfg.Size), dec: frame.NewDecoder(), hist: NewHistogram()}
-		tok, err := client.GuestToken(ctx, env.Target.httpBase(), fmt.Sprintf("r%dc%d", rc.roomIdx, i%cfg.Clients))
+		ctx, cancel := context.WithTimeout(ctx, dialTimeout)
+		defer cancel()
+		p := newPlayer(uint32(i), i/cfg.Clients, fl.group(i), clock)
+		tok, err := client.GuestToken(ctx, env.Target.httpBase(), fmt.Sprintf("r%dc%d", p.roomIdx, i%cfg.Clients))
 		if err != nil {
 			return fmt.Errorf("guest token: %w", err)
 		}
-		o := dialOptions(env, t, addr, tok, "tickbench-room")
-		o.Handler = func(m client.Message) { rc.handle(base, m) }
-		c, err := dialSession(ctx, o)
+		conn, err := fl.dial(ctx, i, tok)
 		if err != nil {
-			return err
+			return fmt.Errorf("client: dial: %w", err)
 		}
-		rc.c = c
-		clients[i] = rc
+		p.attach(conn)
+		ps.all[i] = p
+		if err := p.handshake(ctx, tok, "tickbench-room"); err != nil {
+			return fmt.Errorf("client %d: %w", i, err)
+		}
+		ps.start(p)
 		bar.Add(1)
 		return nil
 	})
@@ -222,28 +201,25 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 		return res, nil, err
 	}
 
-	// Phase 2: the first client of each room creates it, the others join.
+	// Phase 2: the first player of each room creates it, the others join.
 	joinHist := NewHistogram()
 	var jmu sync.Mutex // guards joinHist
-	join := func(ctx context.Context, rc *roomClient, create func(context.Context) (*client.Room, error)) error {
+	join := func(ctx context.Context, p *player, create *frame.RoomCreate, id uint64) error {
 		t0 := time.Now()
-		r, err := create(ctx)
-		if err != nil {
-			return fmt.Errorf("room %d: %w", rc.roomIdx, err)
+		if err := p.enter(ctx, create, id); err != nil {
+			return fmt.Errorf("room %d: %w", p.roomIdx, err)
 		}
 		d := time.Since(t0)
 		jmu.Lock()
 		joinHist.Record(d)
 		jmu.Unlock()
-		rc.room = r
 		return nil
 	}
 	bar = env.bar(fmt.Sprintf("room %s: join", t), int64(n))
 	err = parallel(setupCtx, cfg.Rooms, cfg.JoinConcurrency, func(ctx context.Context, r int) error {
-		rc := clients[r*cfg.Clients]
-		err := join(ctx, rc, func(ctx context.Context) (*client.Room, error) {
-			return rc.c.CreateRoom(ctx, client.RoomOptions{Type: "relay", Capacity: cfg.Clients, TickRate: cfg.TickHz, Private: true})
-		})
+		err := join(ctx, ps.all[r*cfg.Clients], &frame.RoomCreate{
+			Type: room.RelayType, Capacity: uint16(cfg.Clients), TickRate: uint8(cfg.TickHz), Private: true,
+		}, 0)
 		bar.Add(1)
 		return err
 	})
@@ -252,9 +228,8 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 			if i%cfg.Clients == 0 {
 				return nil
 			}
-			rc := clients[i]
-			id := clients[rc.roomIdx*cfg.Clients].room.ID()
-			err := join(ctx, rc, func(ctx context.Context) (*client.Room, error) { return rc.c.JoinRoom(ctx, id) })
+			p := ps.all[i]
+			err := join(ctx, p, nil, ps.all[p.roomIdx*cfg.Clients].roomID)
 			bar.Add(1)
 			return err
 		})
@@ -267,30 +242,43 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 	// Phase 3: send inputs; measure after the warm-up.
 	tickInterval := time.Second / time.Duration(cfg.TickHz)
 	sampler := newUsageSampler(env.Target)
-	measureFrom := time.Since(base) + cfg.Warmup
+	measureFrom := clock.now() + cfg.Warmup
 	measureTo := measureFrom + cfg.Duration
+	clock.setWindow(measureFrom, measureTo)
 	bar = env.bar(fmt.Sprintf("room %s: run", t), int64((cfg.Warmup+cfg.Duration)/time.Millisecond))
 	var startSample sync.Once
-	failedClients, sendErr := runSenders(ctx, base, clients, cfg.InputHz, measureFrom, measureTo, func(now time.Duration) {
-		if now >= measureFrom {
-			startSample.Do(sampler.start)
-		}
-		bar.Add(1)
+	prof := newProfiler(profilePath(cfg.CPUProfile, t, len(cfg.Transports)))
+	failedClients, sendErr := runSenders(ctx, clock, ps.all, senderConfig{
+		ch: channelOf(t), size: cfg.Size, inputHz: cfg.InputHz, measureFrom: measureFrom, measureTo: measureTo,
+		tick: func(now time.Duration) {
+			if now >= measureFrom {
+				startSample.Do(func() {
+					sampler.start()
+					prof.start()
+				})
+			}
+			bar.Add(1)
+		},
 	})
 	sampler.stop()
+	if err := prof.stop(); err != nil {
+		return res, nil, err
+	}
 	bar.Stop()
 	// Let the last ticks land: one tick, the path's delay, and slack.
 	drain := 2*tickInterval + 2*(cfg.Impairment.Delay+cfg.Impairment.Jitter) + time.Second
-	var expected int64
+	var expected, inputs int64
 	want := func() (got int64) {
-		for _, rc := range clients {
-			got += rc.delivered.Load()
+		for _, p := range ps.all {
+			got += p.delivered.Load()
 		}
 		return got
 	}
 	perRoom := make([]int64, cfg.Rooms)
-	for _, rc := range clients {
-		perRoom[rc.roomIdx] += rc.sent.Load()
+	for _, p := range ps.all {
+		s := p.sent.Load()
+		perRoom[p.roomIdx] += s
+		inputs += s
 	}
 	for _, s := range perRoom {
 		expected += s * int64(cfg.Clients)
@@ -306,19 +294,15 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 		return got >= expected || time.Since(lastChange) > drain
 	})
 
-	// Close every client (waits for their reader goroutines) before
-	// reading the histograms they own.
-	live := make([]*client.Client, 0, n)
-	for _, rc := range clients {
-		live = append(live, rc.c)
-	}
+	// Close every session (and wait for the readers) before reading the
+	// histograms they own.
 	stats := make([]netcode.Stats, n)
-	for i, rc := range clients {
-		stats[i] = rc.c.Stats()
+	for i, p := range ps.all {
+		stats[i] = p.conn.Stats()
 	}
-	closeAll(live, cfg.JoinConcurrency)
-	for _, rc := range clients {
-		rc.c = nil
+	sockets := fl.numSockets()
+	if err := closeAll(); err != nil {
+		return res, nil, fmt.Errorf("closing client sockets: %w", err)
 	}
 	if failedClients == int64(n) {
 		return res, nil, sendErr
@@ -329,10 +313,11 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 	}
 
 	hist := NewHistogram()
-	var bad int64
-	for _, rc := range clients {
-		hist.Merge(rc.hist)
-		bad += rc.badTicks.Load()
+	var bad, ticks int64
+	for _, p := range ps.all {
+		hist.Merge(p.hist)
+		bad += p.badTicks.Load()
+		ticks += p.ticks.Load()
 	}
 	res.Sent, res.Received = expected, want()
 	res.DurationS = cfg.Duration.Seconds()
@@ -340,11 +325,10 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 	res.SetExtra("tick_interval_us", float64(tickInterval.Microseconds()))
 	res.SetExtra("join_p50_us", joinHist.QuantileUs(50))
 	res.SetExtra("join_p99_us", joinHist.QuantileUs(99))
-	rate := float64(expected) / float64(cfg.Clients) / cfg.Duration.Seconds()
+	rate := float64(inputs) / cfg.Duration.Seconds()
 	res.SetExtra("inputs_per_s", rate)
-	if want := float64(n * cfg.InputHz); rate < 0.95*want {
-		res.Note = strings.TrimSpace(res.Note + fmt.Sprintf(" the generator sent %.0f%% of the configured input rate: this machine is overloaded and the latencies include its queueing;", 100*rate/want))
-	}
+	res.SetExtra("broadcasts_per_s", float64(ticks)/cfg.Duration.Seconds())
+	res.SetExtra("client_sockets", float64(sockets))
 	if bad > 0 {
 		res.SetExtra("bad_ticks", float64(bad))
 	}
@@ -367,89 +351,57 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 		res.SetExtra("server_cpu_pct", u.CPUPct)
 		res.SetExtra("server_rss_mib", float64(u.RSSBytes)/(1<<20))
 	}
-	if g := sampler.generator(); g != nil {
+	g := sampler.generator()
+	if g != nil {
 		res.SetExtra("generator_cpu_pct", g.CPUPct)
+		if inputs > 0 {
+			res.SetExtra("generator_cpu_us_per_input", g.CPUS/float64(inputs)*1e6)
+		}
+		if ticks > 0 {
+			res.SetExtra("generator_cpu_us_per_broadcast", g.CPUS/float64(ticks)*1e6)
+		}
+	}
+	sat := checkGenerator(g, runtime.GOMAXPROCS(0), rate, float64(n*cfg.InputHz))
+	res.SetExtra("generator_saturated", boolFloat(sat != ""))
+	if sat != "" {
+		res.Note = strings.TrimSpace(res.Note + " " + sat)
 	}
 	return res, u, nil
 }
 
-// runSenders has every client send one input per 1/inputHz, with the
-// clients' phases spread evenly over the period, from GOMAXPROCS worker
-// goroutines stepping in 1 ms slots, until measureTo. Inputs sent in
-// [measureFrom, measureTo) are marked measured. tick is called by worker
-// 0 once per slot.
-//
-// A client whose send fails stops sending; runSenders returns the number
-// of such clients and the first error of each worker.
-func runSenders(ctx context.Context, base time.Time, clients []*roomClient, inputHz int, measureFrom, measureTo time.Duration, tick func(now time.Duration)) (int64, error) {
-	var failed atomic.Int64
-	period := time.Second / time.Duration(inputHz)
-	slots := max(1, int(period/time.Millisecond))
-	slotDur := period / time.Duration(slots)
-	workers := min(runtime.GOMAXPROCS(0), len(clients))
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		buckets := make([][]*roomClient, slots)
-		for i := w; i < len(clients); i += workers {
-			s := i * slots / len(clients)
-			buckets[s] = append(buckets[s], clients[i])
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			next := time.Since(base)
-			for slot := 0; ; slot = (slot + 1) % slots {
-				now := time.Since(base)
-				if now >= measureTo || ctx.Err() != nil {
-					return
-				}
-				if d := next - now; d > 0 {
-					time.Sleep(d)
-					now = time.Since(base)
-				} else if -d > period {
-					next = now // running late: restart the schedule, no burst
-				}
-				next += slotDur
-				measured := now >= measureFrom
-				for _, rc := range buckets[slot] {
-					// A reliable send can block up to the transport's write
-					// timeout (a server that stopped acknowledging): stop at
-					// the end of the run, not after every client's timeout.
-					if time.Since(base) >= measureTo || ctx.Err() != nil {
-						break
-					}
-					if rc.failed {
-						continue
-					}
-					binary.BigEndian.PutUint64(rc.data, uint64(time.Since(base)))
-					binary.BigEndian.PutUint32(rc.data[8:], rc.idx)
-					rc.data[12] = 0
-					if measured {
-						rc.data[12] = 1
-					}
-					if _, err := rc.room.SendInput(rc.ch, rc.data); err != nil {
-						// A load test reports what broke and goes on:
-						// this client stops sending, the others carry on.
-						rc.failed = true
-						if errs[w] == nil {
-							errs[w] = fmt.Errorf("client %d: send input: %w", rc.idx, err)
-						}
-						failed.Add(1)
-						continue
-					}
-					if measured {
-						rc.sent.Add(1)
-					}
-				}
-				if w == 0 && tick != nil {
-					tick(now)
-				}
-			}
-		}()
+// Generator saturation: a run whose generator used at least
+// saturatedCPUFrac of the cores it may run on, or sent fewer than
+// minInputFrac of the configured inputs, measured the generator's
+// queueing as much as the server's.
+const (
+	saturatedCPUFrac = 0.90
+	minInputFrac     = 0.99
+)
+
+// checkGenerator says, when the generator was saturated, why, in a note
+// for the report ("" when it was not). g is nil when the generator's CPU
+// is not known apart from the server's (an in-process server); cores is
+// how many cores it may use (GOMAXPROCS, which follows taskset);
+// sent and want are inputs per second.
+func checkGenerator(g *ProcUsage, cores int, sent, want float64) string {
+	var why []string
+	if g != nil && g.CPUPct >= 100*saturatedCPUFrac*float64(cores) {
+		why = append(why, fmt.Sprintf("used %.0f%% of its %d core(s)", g.CPUPct/float64(cores), cores))
 	}
-	wg.Wait()
-	return failed.Load(), errors.Join(errs...)
+	if want > 0 && sent < minInputFrac*want {
+		why = append(why, fmt.Sprintf("sent %.1f%% of the configured inputs", 100*sent/want))
+	}
+	if len(why) == 0 {
+		return ""
+	}
+	return "the generator was saturated (it " + strings.Join(why, " and ") + "): the latencies include its own queueing;"
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // parallel runs f(i) for i in [0, n) with at most par in flight and

@@ -66,6 +66,9 @@ type transport struct {
 	// impair proxy in front of it; token is the session's bearer token
 	// (transports that authenticate before the session's Hello use it).
 	dial func(env *Env, t Target, addr, token string) client.DialFunc
+	// fleet, when set, dials a room run's many sessions, perSocket of
+	// them sharing a client socket (see fleet); nil means one dial each.
+	fleet func(env *Env, addr string, perSocket int) *fleet
 
 	// Baselines only: the echo link over addr.
 	baseline func(env *Env, addr string, size int) (echoLink, error)
@@ -92,9 +95,9 @@ var transports = []transport{
 			return l, nil
 		}},
 	{name: TransportKCP, crosses: "UDP (KCP)", addr: func(t Target) string { return t.KCP }, proxy: proxyUDP,
-		channel: netcode.Reliable, session: TransportKCP, dial: dialKCP},
+		channel: netcode.Reliable, session: TransportKCP, dial: dialKCP, fleet: kcpFleet},
 	{name: TransportKCPUnreliable, crosses: "UDP (KCP)", addr: func(t Target) string { return t.KCP }, proxy: proxyUDP,
-		channel: netcode.Unreliable, session: TransportKCP, dial: dialKCP},
+		channel: netcode.Unreliable, session: TransportKCP, dial: dialKCP, fleet: kcpFleet},
 	{name: TransportTCP, crosses: "TCP", addr: func(t Target) string { return t.TCP }, proxy: proxyStream,
 		channel: netcode.Reliable, session: TransportTCP,
 		dial: func(_ *Env, _ Target, addr, _ string) client.DialFunc { return tcp.Dialer{Addr: addr}.Dial }},
@@ -289,6 +292,49 @@ func noteStreamLoss(rep *Report, imp Impairment, names []string) {
 func dialKCP(env *Env, _ Target, addr, _ string) client.DialFunc {
 	return kcp.Dialer{Addr: addr, Config: env.KCP}.Dial
 }
+
+// openFleet returns the fleet that dials a room run's sessions over the
+// tickwire transport name to addr (the server's or a proxy's).
+func openFleet(env *Env, name, addr string, perSocket int) (*fleet, error) {
+	tr, err := lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if tr.dial == nil {
+		return nil, fmt.Errorf("%w: %q is a baseline, not a tickwire transport", ErrUnknownTransport, name)
+	}
+	if tr.fleet != nil {
+		return tr.fleet(env, addr, perSocket), nil
+	}
+	return soloFleet(func(ctx context.Context, token string) (netcode.Conn, error) {
+		return tr.dial(env, env.Target, addr, token)(ctx)
+	}), nil
+}
+
+// kcpFleet dials KCP sessions for a room run: perSocket of them share
+// one kcp.ClientSocket (one UDP socket, one read loop and one timer
+// loop, batched system calls).
+func kcpFleet(env *Env, addr string, perSocket int) *fleet {
+	return sharedFleet(perSocket, func() (clientSocket, error) {
+		s, err := kcp.NewClientSocket("", env.KCP)
+		if err != nil {
+			return nil, err
+		}
+		return kcpSocket{s: s, addr: addr}, nil
+	})
+}
+
+// kcpSocket is a kcp.ClientSocket as a fleet uses it.
+type kcpSocket struct {
+	s    *kcp.ClientSocket
+	addr string
+}
+
+func (k kcpSocket) dial(ctx context.Context, _ string) (netcode.Conn, error) {
+	return kcp.Dialer{Addr: k.addr, Socket: k.s}.Dial(ctx)
+}
+
+func (k kcpSocket) close() error { return k.s.Close() }
 
 // dialWebRTC dials the server's HTTP base for the offer; the data
 // channels then go to its UDP port, or, when addr is an impair proxy in

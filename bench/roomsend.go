@@ -1,0 +1,191 @@
+package bench
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
+)
+
+// slotDur is the step of the senders' schedule: a player's inputs leave
+// within a slot of their due time.
+const slotDur = time.Millisecond
+
+// senderConfig is what runSenders needs of a room run.
+type senderConfig struct {
+	ch      netcode.Channel // the inputs' channel (pings go reliably)
+	size    int             // input payload bytes, at least roomHeader
+	inputHz int
+	// Inputs sent in [measureFrom, measureTo) are marked measured; the
+	// senders stop at measureTo.
+	measureFrom, measureTo time.Duration
+	// tick is called by worker 0 once per slot.
+	tick func(now time.Duration)
+}
+
+// runSenders has every player send one input per 1/inputHz, and a Ping
+// per heartbeat interval of its Welcome (as an SDK client does), until
+// measureTo. The players' phases are spread evenly over the period:
+// player i is due in slot i*slots/n, so the members of a room, and the
+// sessions of a flush group, which are consecutive, go out together.
+// GOMAXPROCS workers each own a contiguous range of players and step
+// through the slots; a worker that runs late restarts its schedule
+// rather than sending a burst.
+//
+// On a transport with an event loop (netcode.Queuer) a worker queues a
+// slot's messages and flushes each flush group once (one batched system
+// call for many players); otherwise each message is a WriteMessage.
+//
+// A player whose send fails stops sending; runSenders returns the number
+// of such players and the first error of each worker.
+func runSenders(ctx context.Context, clock *roomClock, ps []*player, cfg senderConfig) (int64, error) {
+	var failed atomic.Int64
+	period := time.Second / time.Duration(cfg.inputHz)
+	slots := max(1, int(period/slotDur))
+	step := period / time.Duration(slots)
+	workers := min(runtime.GOMAXPROCS(0), len(ps))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		buckets := make([][]*player, slots)
+		for i := w * len(ps) / workers; i < (w+1)*len(ps)/workers; i++ {
+			s := i * slots / len(ps)
+			buckets[s] = append(buckets[s], ps[i])
+		}
+		sw := newSendWorker(cfg)
+		wg.Go(func() {
+			next := clock.now()
+			for slot := 0; ; slot = (slot + 1) % slots {
+				now := clock.now()
+				if now >= cfg.measureTo || ctx.Err() != nil {
+					return
+				}
+				if d := next - now; d > 0 {
+					time.Sleep(d)
+					now = clock.now()
+				} else if -d > period {
+					next = now // running late: restart the schedule, no burst
+				}
+				next += step
+				for _, p := range buckets[slot] {
+					// A reliable send can block up to the transport's write
+					// timeout (a server that stopped acknowledging): stop at
+					// the end of the run, not after every player's timeout.
+					if clock.now() >= cfg.measureTo || ctx.Err() != nil {
+						break
+					}
+					if p.failed {
+						continue
+					}
+					if err := sw.send(p); err != nil {
+						// A load test reports what broke and goes on: this
+						// player stops sending, the others carry on.
+						p.failed = true
+						if errs[w] == nil {
+							errs[w] = fmt.Errorf("client %d: %w", p.idx, err)
+						}
+						failed.Add(1)
+					}
+				}
+				sw.flush()
+				if w == 0 && cfg.tick != nil {
+					cfg.tick(now)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return failed.Load(), errors.Join(errs...)
+}
+
+// sendWorker encodes and sends the messages of one runSenders worker.
+type sendWorker struct {
+	cfg  senderConfig
+	enc  *frame.Encoder
+	in   frame.RoomInput
+	ping frame.Ping
+	data []byte
+	one  [1][]byte
+
+	// The flush group with messages queued and not yet flushed.
+	pending      netcode.Queuer
+	pendingGroup int
+
+	queued, flushes int // counters, for tests
+}
+
+func newSendWorker(cfg senderConfig) *sendWorker {
+	return &sendWorker{cfg: cfg, enc: frame.NewEncoder(), data: make([]byte, cfg.size)}
+}
+
+// send sends p's input now (and its Ping when one is due).
+func (sw *sendWorker) send(p *player) error {
+	now := p.clock.now()
+	if hb := time.Duration(p.welcome.HeartbeatMs) * time.Millisecond; hb > 0 && now >= p.nextPing {
+		if p.nextPing > 0 {
+			sw.ping.ClientTimeUs = time.Now().UnixMicro()
+			if err := sw.write(p, netcode.Reliable, &sw.ping); err != nil {
+				return fmt.Errorf("send ping: %w", err)
+			}
+		}
+		p.nextPing = now + hb
+	}
+	d := sw.data
+	binary.BigEndian.PutUint64(d, uint64(now))
+	binary.BigEndian.PutUint32(d[8:], p.idx)
+	measured := now >= sw.cfg.measureFrom
+	d[12] = 0
+	if measured {
+		d[12] = 1
+	}
+	p.seq++
+	sw.in = frame.RoomInput{RoomID: p.roomID, Seq: p.seq, Data: d}
+	if err := sw.write(p, sw.cfg.ch, &sw.in); err != nil {
+		return fmt.Errorf("send input: %w", err)
+	}
+	if measured {
+		p.sent.Add(1)
+	}
+	return nil
+}
+
+// write encodes f and queues it on p's session (flushing the previous
+// flush group when p belongs to another), or writes it.
+func (sw *sendWorker) write(p *player, ch netcode.Channel, f frame.Frame) error {
+	b, err := sw.enc.Encode(f)
+	if err != nil {
+		return err
+	}
+	if p.q == nil {
+		return p.conn.WriteMessage(ch, b)
+	}
+	if sw.pending != nil && sw.pendingGroup != p.group {
+		sw.flush()
+	}
+	sw.one[0] = b
+	err = p.q.QueueMessages(ch, sw.one[:])
+	sw.one[0] = nil
+	if err != nil {
+		return err
+	}
+	sw.queued++
+	sw.pending, sw.pendingGroup = p.q, p.group
+	return nil
+}
+
+// flush sends what the pending flush group has queued.
+func (sw *sendWorker) flush() {
+	if sw.pending == nil {
+		return
+	}
+	sw.pending.Flush()
+	sw.pending = nil
+	sw.flushes++
+}
