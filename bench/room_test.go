@@ -7,7 +7,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/room"
 )
 
 func TestRoomTiny(t *testing.T) {
@@ -102,4 +105,78 @@ func TestRoomOtherTransportsImpaired(t *testing.T) {
 	require.Equal(t, byName[TransportTCP].Sent, byName[TransportTCP].Received)
 	require.Contains(t, byName[TransportTCP].Note, "loss")
 	require.NotEmpty(t, rep.Notes, "the report says loss was not injected on tcp")
+}
+
+// KCP sessions of a room run share client sockets, SessionsPerSocket
+// consecutive sessions each, over real loopback sockets; every input
+// still reaches every member, and the report says how many sockets and
+// broadcasts there were and whether the generator kept up.
+func TestRoomSharedClientSockets(t *testing.T) {
+	l := startLocal(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, c := range []struct{ perSocket, sockets int }{{4, 2}, {1, 6}} {
+		rep, err := RunRoom(ctx, &Env{Target: l.Target()}, RoomConfig{
+			Rooms: 2, Clients: 3, TickHz: 30, InputHz: 20, Warmup: 200 * time.Millisecond, Duration: time.Second,
+			SessionsPerSocket: c.perSocket,
+		})
+		require.NoError(t, err)
+		r := rep.Results[0]
+		checkShape(t, r)
+		require.Equal(t, r.Sent, r.Received, "per socket %d: loopback delivers every input to every member", c.perSocket)
+		require.Equal(t, float64(c.sockets), r.Extra["client_sockets"], "per socket %d", c.perSocket)
+		// 6 members get 30 ticks a second each (some ticks may carry no
+		// input and still count).
+		require.InDelta(t, 180, r.Extra["broadcasts_per_s"], 40, "per socket %d", c.perSocket)
+		require.Contains(t, r.Extra, "generator_saturated")
+		require.Equal(t, c.perSocket, rep.Config.(map[string]any)["sessions_per_socket"])
+	}
+}
+
+// A player refused by the server (a bad token) gets the server's code,
+// as an SDK client does.
+func TestPlayerRefused(t *testing.T) {
+	l := startLocal(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	env := &Env{Target: l.Target()}
+	fl, err := openFleet(env, TransportKCP, l.Target().KCP, 2)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, fl.close()) }()
+	conn, err := fl.dial(ctx, 0, "not-a-token")
+	require.NoError(t, err)
+	defer func() { _ = conn.Close(netcode.CodeOK, "test done") }() // closed by the server already
+	p := newPlayer(0, 0, 0, &roomClock{base: time.Now()})
+	p.attach(conn)
+	err = p.handshake(ctx, "not-a-token", "test")
+	require.ErrorIs(t, err, netcode.CodeBadToken)
+}
+
+// A player's calls get their replies through its reader: joining a room
+// that does not exist is the server's CodeRoomNotFound, creating one
+// works, and the session ends cleanly when closed.
+func TestPlayerCalls(t *testing.T) {
+	l := startLocal(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	env := &Env{Target: l.Target()}
+	fl, err := openFleet(env, TransportKCP, l.Target().KCP, 2)
+	require.NoError(t, err)
+	tok, err := client.GuestToken(ctx, l.Target().httpBase(), "p")
+	require.NoError(t, err)
+	ps := &players{all: []*player{newPlayer(0, 0, 0, &roomClock{base: time.Now()})}}
+	p := ps.all[0]
+	conn, err := fl.dial(ctx, 0, tok)
+	require.NoError(t, err)
+	p.attach(conn)
+	require.NotNil(t, p.q, "a KCP session is a netcode.Queuer")
+	require.NoError(t, p.handshake(ctx, tok, "test"))
+	require.Positive(t, p.welcome.HeartbeatMs)
+	ps.start(p)
+	require.ErrorIs(t, p.enter(ctx, nil, 424242), netcode.CodeRoomNotFound)
+	require.NoError(t, p.enter(ctx, &frame.RoomCreate{Type: room.RelayType, Capacity: 2, TickRate: 30, Private: true}, 0))
+	require.NotZero(t, p.roomID)
+	ps.close(1)
+	require.ErrorIs(t, p.readErr, netcode.ErrClosed)
+	require.NoError(t, fl.close())
 }

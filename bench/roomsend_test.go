@@ -1,0 +1,281 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
+)
+
+// flushGroup stands for the event loop that several fake sessions share
+// (and two sender workers may flush).
+type flushGroup struct {
+	mu        sync.Mutex // guards the fields below
+	unflushed int        // messages queued since the last flush
+	flushes   int
+}
+
+// queueConn is a session of a fake event-loop transport: it records what
+// is queued and written, and Flush flushes its group.
+type queueConn struct {
+	g                *flushGroup
+	inputs, measured int
+	pings            int
+	seqs             []uint32
+	writes           int // WriteMessage calls (a Queuer's sender should not make any)
+}
+
+var (
+	_ netcode.Conn   = (*queueConn)(nil)
+	_ netcode.Queuer = (*queueConn)(nil)
+)
+
+func (c *queueConn) record(b []byte) error {
+	k, err := frame.Peek(b)
+	if err != nil {
+		return err
+	}
+	switch k {
+	case frame.KindPing:
+		c.pings++
+	case frame.KindRoomInput:
+		var in frame.RoomInput
+		if err := frame.Unmarshal(b, &in); err != nil {
+			return err
+		}
+		c.inputs++
+		c.seqs = append(c.seqs, in.Seq)
+		if in.Data[12] == 1 {
+			c.measured++
+		}
+	default:
+		return errors.New("unexpected kind")
+	}
+	return nil
+}
+
+func (c *queueConn) QueueMessages(_ netcode.Channel, msgs [][]byte) error {
+	for _, m := range msgs {
+		if err := c.record(m); err != nil {
+			return err
+		}
+		c.g.mu.Lock()
+		c.g.unflushed++
+		c.g.mu.Unlock()
+	}
+	return nil
+}
+
+func (c *queueConn) Flush() {
+	c.g.mu.Lock()
+	c.g.unflushed = 0
+	c.g.flushes++
+	c.g.mu.Unlock()
+}
+
+func (c *queueConn) WriteMessage(_ netcode.Channel, p []byte) error {
+	c.writes++
+	return c.record(p)
+}
+
+func (c *queueConn) ReadMessage() (netcode.Channel, []byte, error) { return 0, nil, netcode.ErrClosed }
+func (c *queueConn) Close(netcode.Code, string) error              { return nil }
+func (c *queueConn) Stats() netcode.Stats                          { return netcode.Stats{} }
+func (c *queueConn) Transport() string                             { return "fake" }
+func (c *queueConn) LocalAddr() net.Addr                           { return nil }
+func (c *queueConn) RemoteAddr() net.Addr                          { return nil }
+
+// newQueuePlayers returns n players on fake event-loop sessions, perGroup
+// sharing a flush group, with a 1 s heartbeat.
+func newQueuePlayers(clock *roomClock, n, perGroup int) ([]*player, []*queueConn, []*flushGroup) {
+	ps := make([]*player, n)
+	cs := make([]*queueConn, n)
+	gs := make([]*flushGroup, (n+perGroup-1)/perGroup)
+	for i := range gs {
+		gs[i] = &flushGroup{}
+	}
+	for i := range ps {
+		ps[i] = newPlayer(uint32(i), i/8, i/perGroup, clock)
+		cs[i] = &queueConn{g: gs[i/perGroup]}
+		ps[i].attach(cs[i])
+		ps[i].welcome.HeartbeatMs = 1000
+	}
+	return ps, cs, gs
+}
+
+// On a fake clock, runSenders sends every player's inputs on schedule
+// (exactly inputHz per second in the measured window, marked measured,
+// with consecutive sequence numbers), a Ping per heartbeat, queues them
+// on an event-loop transport and leaves nothing unflushed, with fewer
+// flushes than messages when players of a slot share a flush group.
+func TestRunSendersSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clock := &roomClock{base: time.Now()}
+		ps, cs, gs := newQueuePlayers(clock, 200, 64)
+		var ticks int
+		failed, err := runSenders(context.Background(), clock, ps, senderConfig{
+			ch: netcode.Reliable, size: 64, inputHz: 30,
+			measureFrom: time.Second, measureTo: 3 * time.Second,
+			tick: func(time.Duration) { ticks++ },
+		})
+		require.NoError(t, err)
+		require.Zero(t, failed)
+		var queued, flushes int
+		for i, c := range cs {
+			require.Zero(t, c.writes, "player %d: an event-loop session is queued, not written", i)
+			require.Equal(t, int64(60), ps[i].sent.Load(), "player %d: 2 s measured at 30 Hz", i)
+			require.Equal(t, 60, c.measured, "player %d", i)
+			require.InDelta(t, 90, c.inputs, 1, "player %d: 3 s at 30 Hz (the schedule's ns rounding may fit one more)", i)
+			require.InDelta(t, 2, c.pings, 1, "player %d: one Ping per second", i)
+			for j, s := range c.seqs {
+				require.Equal(t, uint32(j+1), s, "player %d", i)
+			}
+			queued += c.inputs + c.pings
+		}
+		for _, g := range gs {
+			require.Zero(t, g.unflushed, "every queued message is flushed")
+			flushes += g.flushes
+		}
+		require.Less(t, flushes, queued/2, "players due together in one flush group are flushed together")
+		require.InDelta(t, 3000, ticks, 100, "one tick per 1 ms slot")
+	})
+}
+
+// A sendWorker flushes a group when the next message is for another
+// group and at the end of a slot: groups 0,0,1,1,0 take three flushes.
+func TestSendWorkerFlushesPerGroup(t *testing.T) {
+	clock := &roomClock{base: time.Now()}
+	ps, _, gs := newQueuePlayers(clock, 4, 2)
+	ps = append(ps, ps[0])
+	sw := newSendWorker(senderConfig{ch: netcode.Unreliable, size: roomHeader, inputHz: 30})
+	for _, p := range ps {
+		require.NoError(t, sw.send(p))
+	}
+	sw.flush()
+	require.Equal(t, 5, sw.queued)
+	require.Equal(t, 3, sw.flushes)
+	require.Equal(t, 2, gs[0].flushes)
+	require.Equal(t, 1, gs[1].flushes)
+}
+
+// A player whose send fails stops sending; the others go on, and the
+// failure is reported once.
+func TestRunSendersFailedPlayer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clock := &roomClock{base: time.Now()}
+		ps, cs, _ := newQueuePlayers(clock, 3, 1)
+		bad := &failConn{queueConn: cs[1]}
+		ps[1].attach(bad)
+		failed, err := runSenders(context.Background(), clock, ps, senderConfig{
+			ch: netcode.Reliable, size: 64, inputHz: 10, measureTo: time.Second,
+		})
+		require.Equal(t, int64(1), failed)
+		require.ErrorIs(t, err, netcode.ErrQueueFull)
+		require.Equal(t, 1, bad.calls, "a failed player is not tried again")
+		require.Equal(t, 10, cs[0].inputs)
+		require.Equal(t, 10, cs[2].inputs)
+	})
+}
+
+type failConn struct {
+	*queueConn
+	calls int
+}
+
+func (c *failConn) QueueMessages(netcode.Channel, [][]byte) error {
+	c.calls++
+	return netcode.ErrQueueFull
+}
+
+// checkGenerator flags a generator at >= 90% of its cores or below 99% of
+// the configured inputs, and nothing else.
+func TestCheckGenerator(t *testing.T) {
+	cpu := func(pct float64) *ProcUsage { return &ProcUsage{CPUPct: pct} }
+	for name, c := range map[string]struct {
+		g         *ProcUsage
+		cores     int
+		sent      float64
+		saturated bool
+	}{
+		"pinned, idle enough":       {g: cpu(80), cores: 1, sent: 29_990},
+		"pinned, at the core":       {g: cpu(96), cores: 1, sent: 29_990, saturated: true},
+		"pinned, at 90%":            {g: cpu(90), cores: 1, sent: 30_000, saturated: true},
+		"inputs short":              {g: cpu(50), cores: 1, sent: 29_500, saturated: true},
+		"two cores, one busy":       {g: cpu(150), cores: 2, sent: 30_000},
+		"two cores, both busy":      {g: cpu(185), cores: 2, sent: 30_000, saturated: true},
+		"in-process, inputs all":    {cores: 1, sent: 30_000},
+		"in-process, inputs short":  {cores: 1, sent: 28_000, saturated: true},
+		"exactly 99% of the inputs": {g: cpu(10), cores: 1, sent: 29_700},
+	} {
+		note := checkGenerator(c.g, c.cores, c.sent, 30_000)
+		require.Equal(t, c.saturated, note != "", "%s: %q", name, note)
+		if c.saturated {
+			require.Contains(t, note, "saturated", name)
+		}
+	}
+}
+
+// fakeSocket counts its dials and closes.
+type fakeSocket struct {
+	mu            sync.Mutex // guards dials and closes
+	dials, closes int
+}
+
+func (s *fakeSocket) dial(context.Context, string) (netcode.Conn, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dials++
+	return &queueConn{}, nil
+}
+
+func (s *fakeSocket) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closes++
+	return nil
+}
+
+// A shared fleet opens one socket per perSocket consecutive sessions, on
+// first use, from concurrent dials, and closes each once.
+func TestFleetSharesSockets(t *testing.T) {
+	var mu sync.Mutex // guards opened
+	var opened []*fakeSocket
+	f := sharedFleet(3, func() (clientSocket, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		s := &fakeSocket{}
+		opened = append(opened, s)
+		return s, nil
+	})
+	require.NoError(t, parallel(context.Background(), 7, 4, func(ctx context.Context, i int) error {
+		_, err := f.dial(ctx, i, "token")
+		return err
+	}))
+	require.Len(t, opened, 3)
+	require.Equal(t, 3, f.numSockets())
+	for i, want := range []int{0, 0, 0, 1, 1, 1, 2} {
+		require.Equal(t, want, f.group(i), "session %d", i)
+	}
+	require.NoError(t, f.close())
+	require.NoError(t, f.close(), "close is idempotent")
+	dials := 0
+	for _, s := range opened {
+		require.Equal(t, 1, s.closes)
+		dials += s.dials
+	}
+	require.Equal(t, 7, dials)
+
+	boom := errors.New("no socket")
+	f = sharedFleet(2, func() (clientSocket, error) { return nil, boom })
+	_, err := f.dial(context.Background(), 0, "token")
+	require.ErrorIs(t, err, boom)
+	require.Zero(t, f.numSockets())
+}
