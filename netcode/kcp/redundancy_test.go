@@ -72,7 +72,10 @@ func TestRedundancyFollowsLoss(t *testing.T) {
 		"the server measures its own loss too")
 	require.Eventually(t, func() bool { return client.Stats().RedundantBytes > 0 }, 10*time.Second, 10*time.Millisecond,
 		"copies are sent at the raised level")
-	assert.Less(t, client.Stats().LossRate, 0.3)
+	// A sample covers 32 datagrams: at 12 % loss one with 10 lost
+	// (0.31) happens about once in a hundred samples. The estimate must
+	// stay near the truth, not exact.
+	assert.Less(t, client.Stats().LossRate, 0.4)
 
 	link.SetAToB(memlink.Direction{})
 	link.SetBToA(memlink.Direction{})

@@ -114,6 +114,10 @@ type Session struct {
 	idx     int       // position in the due heap, -1 when not scheduled
 	dirty   bool      // in Loop.dirty: a Send since the last Flush
 	removed bool
+	// held is ACK-only output the core made inside Input (kcp-go flushes
+	// at once when a packet acknowledges our data): it waits, at most
+	// AckDelay, to ride in front of the session's next datagram.
+	held []byte
 
 	refused uint64 // Sends refused on a full window
 }
@@ -130,6 +134,12 @@ type Loop struct {
 	// starts a new batch (reusing the buffers).
 	handed bool
 	count  int
+	// inInput is the session whose Input is running: its ACK-only
+	// output is held instead of emitted.
+	inInput *Session
+	// merging is the session being flushed: its held ACKs go in front
+	// of its first datagram.
+	merging *Session
 
 	stats Stats
 }
@@ -141,6 +151,10 @@ type Stats struct {
 	Datagrams uint64 // datagrams emitted
 	Refused   uint64 // Sends refused with ErrWindowFull
 	BadInput  uint64 // Inputs refused with ErrBadPacket
+	// HeldAcks counts ACK-only packets Input made that were held;
+	// MergedAcks those of them that rode on a later datagram of their
+	// session instead of going alone.
+	HeldAcks, MergedAcks uint64
 }
 
 // New returns an empty Loop.
@@ -199,7 +213,11 @@ func (l *Loop) Input(s *Session, pkt []byte, now time.Time) error {
 	if s.removed {
 		return ErrRemoved
 	}
+	if l.cfg.AckDelay >= 0 {
+		l.inInput = s
+	}
 	r := s.kcp.Input(pkt, kcpgo.IKCP_PACKET_REGULAR, false)
+	l.inInput = nil
 	if r < 0 {
 		l.stats.BadInput++
 		return fmt.Errorf("loop: kcp input %d: %w", r, ErrBadPacket)
@@ -308,7 +326,12 @@ func (l *Loop) Stats() Stats {
 // core asks for while segments are unacknowledged, else nowhere (an idle
 // session costs nothing until Input or Send).
 func (l *Loop) flushCore(s *Session, now time.Time) {
+	l.merging = s
 	next := kcpFlush(s.kcp, kcpgo.IKCP_FLUSH_FULL)
+	l.merging = nil
+	if len(s.held) > 0 { // nothing to ride on: the ACKs go alone
+		l.emitHeld(s)
+	}
 	l.stats.Flushes++
 	if s.idx >= 0 {
 		l.heapRemove(s.idx)
@@ -328,11 +351,55 @@ func (l *Loop) markDirty(s *Session) {
 // emit is every core's output callback: it copies the packet behind the
 // headroom into the batch arena.
 func (l *Loop) emit(s *Session, p []byte) {
+	if l.inInput == s && ackOnly(p) {
+		if len(s.held)+len(p) > l.cfg.MTU { // a full packet of ACKs goes now
+			l.emitHeld(s)
+		}
+		s.held = append(s.held, p...)
+		l.stats.HeldAcks++
+		return
+	}
 	l.startBatch()
-	b := l.arena.alloc(l.cfg.Headroom + len(p))
-	copy(b[l.cfg.Headroom:], p)
+	var b []byte
+	if l.merging == s && len(s.held) > 0 && len(s.held)+len(p) <= l.cfg.MTU {
+		b = l.arena.alloc(l.cfg.Headroom + len(s.held) + len(p))
+		n := copy(b[l.cfg.Headroom:], s.held)
+		copy(b[l.cfg.Headroom+n:], p)
+		s.held = s.held[:0]
+		l.stats.MergedAcks++
+	} else {
+		if len(s.held) > 0 {
+			l.emitHeld(s)
+		}
+		b = l.arena.alloc(l.cfg.Headroom + len(p))
+		copy(b[l.cfg.Headroom:], p)
+	}
 	l.out = append(l.out, Datagram{Session: s, Addr: s.Addr, B: b})
 	l.stats.Datagrams++
+}
+
+// emitHeld sends s's held ACKs as a datagram of their own.
+func (l *Loop) emitHeld(s *Session) {
+	l.startBatch()
+	b := l.arena.alloc(l.cfg.Headroom + len(s.held))
+	copy(b[l.cfg.Headroom:], s.held)
+	s.held = s.held[:0]
+	l.out = append(l.out, Datagram{Session: s, Addr: s.Addr, B: b})
+	l.stats.Datagrams++
+}
+
+// ackOnly reports whether the KCP packet p holds nothing but ACK
+// segments (24-byte headers, no data).
+func ackOnly(p []byte) bool {
+	if len(p) == 0 || len(p)%kcpgo.IKCP_OVERHEAD != 0 {
+		return false
+	}
+	for i := 0; i < len(p); i += kcpgo.IKCP_OVERHEAD {
+		if p[i+4] != kcpgo.IKCP_CMD_ACK {
+			return false
+		}
+	}
+	return true
 }
 
 // startBatch begins a new batch once the previous one has been handed

@@ -409,3 +409,49 @@ func TestSRTTField(t *testing.T) {
 	k.toServer(k.cli.Flush(k.clock.Add(time.Hour)))
 	assert.Positive(t, k.ss[0].SRTT(), "the ACK gave an RTT sample")
 }
+
+func TestAckOfAnAckingInputRidesOnTheBroadcast(t *testing.T) {
+	// The client's input acknowledges the server's last broadcast, which
+	// makes kcp-go flush at once inside Input. The loop holds that
+	// ACK-only packet: the next broadcast within AckDelay carries it (one
+	// datagram), and without one it goes alone when the delay is over.
+	k := newLink(t, 2, Config{})
+	for _, s := range k.ss { // a broadcast in flight to both clients
+		require.NoError(t, k.srv.Send(s, []byte("tick 1")))
+	}
+	k.toClients(k.srv.Flush(k.clock))
+	for _, c := range k.cs {
+		require.Equal(t, []string{"tick 1"}, recvAll(t, k.cli, c))
+		require.NoError(t, k.cli.Send(c, []byte("input"))) // rides with the client's ACK of tick 1
+	}
+	k.clock = k.clock.Add(time.Millisecond)
+	k.toServer(k.cli.Flush(k.clock))
+	for _, s := range k.ss {
+		require.Zero(t, s.Pending(), "the input acknowledged tick 1")
+		require.Equal(t, []string{"input"}, recvAll(t, k.srv, s))
+	}
+	st := k.srv.Stats()
+	assert.EqualValues(t, 2, st.HeldAcks, "kcp-go flushed an ACK inside each Input; both were held")
+	assert.Empty(t, k.srv.Flush(k.clock), "held, not sent")
+
+	k.clock = k.clock.Add(3 * time.Millisecond)
+	require.NoError(t, k.srv.Send(k.ss[0], []byte("tick 2")))
+	batch := k.srv.Flush(k.clock)
+	require.Len(t, batch, 1, "one datagram for session 0: the held ACK and the broadcast")
+	assert.Equal(t, k.ss[0], batch[0].Session)
+	assert.Equal(t, []byte{cmdAck, cmdPush}, segments(t, batch[0].B))
+	assert.EqualValues(t, 1, k.srv.Stats().MergedAcks)
+
+	at, ok := k.ss[1].Scheduled()
+	require.True(t, ok, "session 1 is due when its ACK may wait no longer")
+	assert.Empty(t, k.srv.Flush(at.Add(-time.Millisecond)))
+	batch = k.srv.Flush(at)
+	require.Len(t, batch, 1)
+	assert.Equal(t, k.ss[1], batch[0].Session)
+	assert.Equal(t, []byte{cmdAck}, segments(t, batch[0].B), "the held ACK alone")
+	got := k.toClients(batch)
+	assert.Equal(t, 1, got[1])
+	require.NoError(t, k.cli.Send(k.cs[1], []byte("next")))
+	k.toServer(k.cli.Flush(at))
+	assert.Equal(t, []string{"next"}, recvAll(t, k.srv, k.ss[1]))
+}
