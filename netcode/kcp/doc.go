@@ -12,13 +12,23 @@
 // datagrams from the peer's receive reports and sends every KCP datagram
 // up to MaxLevel extra times, within a byte budget).
 //
-// Concurrency: a Listener or a dialed Conn owns one socket with two
-// goroutines, a read loop (demultiplexing, KCP input, never blocking on a
-// session: inbound unreliable queues are bounded and drop oldest) and a
-// tick loop (heartbeats, reports, idle timeouts). kcp-go's shared
-// scheduler drives retransmissions. A Conn allows one ReadMessage and one
-// WriteMessage goroutine at a time; Close, Stats and the address methods
-// are safe from any goroutine. A dialed Conn's Close closes its socket
-// and waits for its goroutines; Listener.Close leaves accepted sessions
-// open, Listener.Shutdown closes everything and waits.
+// Concurrency: every session of a socket belongs to that socket's event
+// loop (endpoint): kcp-go's sans-IO KCP cores, driven by
+// netcode/kcp/internal/loop, with no goroutine, lock or timer per
+// session. A socket has two goroutines, a read loop (recvmmsg; it feeds
+// each datagram to its session's core and never blocks on a session:
+// inbound unreliable queues are bounded and drop oldest) and a timer
+// loop (retransmissions, delayed ACKs, heartbeats, reports, idle
+// timeouts), and one mutex for all of its sessions' transport state.
+// Output is not written datagram by datagram: whoever produced it (the
+// read loop after a batch, the timer loop, a writer through
+// WriteMessage or Flush) writes every session's datagrams of that pass
+// with one sendmmsg. A Conn is a netcode.Queuer: QueueMessages hands
+// messages to the core without a system call, and one Flush sends what
+// every session of the loop queued. A Conn allows one ReadMessage
+// goroutine at a time; writes, Close, Stats and the address methods are
+// safe from any goroutine. A dialed Conn's Close closes its socket and
+// waits for its goroutines (a ClientSocket's Conns share one socket,
+// which ClientSocket.Close closes); Listener.Close leaves accepted
+// sessions open, Listener.Shutdown closes everything and waits.
 package kcp
