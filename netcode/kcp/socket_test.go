@@ -1,0 +1,143 @@
+package kcp
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/conntest"
+)
+
+// TestClientSocketCarriesManySessions: sessions dialed through one shared
+// socket are separate sessions on the server (told apart by token, all
+// from one address); each gets its own replies; closing one leaves the
+// others; closing the socket ends the rest, and the server hears it.
+func TestClientSocketCarriesManySessions(t *testing.T) {
+	const n = 40
+	l, err := Listen("127.0.0.1:0", Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, l.Shutdown(context.Background())) })
+	sock, err := NewClientSocket("127.0.0.1:0", Config{})
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	clients := make([]*Conn, n)
+	servers := make([]*Conn, n)
+	for i := range clients {
+		clients[i], err = Dialer{Addr: l.Addr().String(), Socket: sock}.dialKCP(ctx)
+		require.NoError(t, err)
+		servers[i], err = l.AcceptKCP()
+		require.NoError(t, err)
+		assert.Equal(t, sock.Addr().String(), servers[i].RemoteAddr().String(), "every session comes from the shared socket")
+	}
+	assert.Equal(t, n, l.SessionCount())
+	assert.Equal(t, n, sock.Sessions())
+
+	ins := make([]<-chan conntest.Msg, n)
+	for i, s := range servers {
+		ins[i] = conntest.Pump(t, s)
+	}
+	for i, c := range clients {
+		require.NoError(t, c.WriteMessage(netcode.Reliable, fmt.Appendf(nil, "from %d", i)))
+	}
+	for i := range servers {
+		m := conntest.Recv(t, ins[i], 5*time.Second)
+		require.NoError(t, m.Err)
+		assert.Equal(t, fmt.Sprintf("from %d", i), string(m.Data), "each server session hears its own client only")
+	}
+
+	require.NoError(t, clients[0].Close(netcode.CodeOK, "one leaves"))
+	m := conntest.Recv(t, ins[0], 5*time.Second)
+	var ce *netcode.CloseError
+	require.ErrorAs(t, m.Err, &ce)
+	assert.Equal(t, "one leaves", ce.Reason)
+	require.NoError(t, clients[1].WriteMessage(netcode.Reliable, []byte("still here")))
+	m = conntest.Recv(t, ins[1], 5*time.Second)
+	require.NoError(t, m.Err, "the socket outlives one of its sessions")
+	assert.Equal(t, "still here", string(m.Data))
+
+	require.NoError(t, sock.Close())
+	for i := 1; i < n; i++ {
+		m := conntest.Recv(t, ins[i], 5*time.Second)
+		require.ErrorAs(t, m.Err, &ce, "session %d hears the socket close", i)
+	}
+	require.ErrorIs(t, clients[2].WriteMessage(netcode.Reliable, []byte("x")), netcode.ErrClosed)
+}
+
+// TestQueueAndFlush: QueueMessages sends nothing by itself until Flush (or
+// the loop's interval); one Flush sends what several sessions queued; a
+// peer that never reads fills the window and QueueMessages refuses with
+// ErrQueueFull at once instead of waiting.
+func TestQueueAndFlush(t *testing.T) {
+	l, err := Listen("127.0.0.1:0", Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, l.Shutdown(context.Background())) })
+	sock, err := NewClientSocket("127.0.0.1:0", Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, sock.Close()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var srv [2]*Conn
+	var ins [2]<-chan conntest.Msg
+	for i := range srv {
+		c, err := sock.Dial(ctx, l.Addr().String())
+		require.NoError(t, err)
+		ins[i] = conntest.Pump(t, c)
+		srv[i], err = l.AcceptKCP()
+		require.NoError(t, err)
+	}
+	// A queued message with nobody flushing still leaves, within the interval.
+	require.NoError(t, srv[0].QueueMessages(netcode.Reliable, [][]byte{[]byte("unflushed")}))
+	m := conntest.Recv(t, ins[0], 5*time.Second)
+	require.NoError(t, m.Err)
+	assert.Equal(t, "unflushed", string(m.Data))
+
+	// One Flush on one session sends what both queued.
+	for i, s := range srv {
+		require.NoError(t, s.QueueMessages(netcode.Reliable, [][]byte{fmt.Appendf(nil, "tick for %d", i)}))
+	}
+	srv[1].Flush()
+	for i := range srv {
+		m := conntest.Recv(t, ins[i], 5*time.Second)
+		require.NoError(t, m.Err)
+		assert.Equal(t, fmt.Sprintf("tick for %d", i), string(m.Data))
+	}
+
+	// A peer that never reads: what it does not take stays
+	// unacknowledged, our send window fills, and QueueMessages refuses at
+	// once instead of waiting (the sans-IO loop tests cover the receive
+	// window closing; here the burst outruns it).
+	_, err = sock.Dial(ctx, l.Addr().String()) // never read
+	require.NoError(t, err)
+	dsrv, err := l.AcceptKCP()
+	require.NoError(t, err)
+	msg := make([]byte, 1000)
+	var qerr error
+	for range 1000 {
+		if qerr = dsrv.QueueMessages(netcode.Reliable, [][]byte{msg}); qerr != nil {
+			break
+		}
+		dsrv.Flush()
+	}
+	require.ErrorIs(t, qerr, netcode.ErrQueueFull)
+	// The other sessions of the loop are served meanwhile.
+	require.NoError(t, srv[0].WriteMessage(netcode.Reliable, []byte("unstalled")))
+	m = conntest.Recv(t, ins[0], 5*time.Second)
+	require.NoError(t, m.Err)
+	assert.Equal(t, "unstalled", string(m.Data))
+}
+
+// dialKCP is Dial returning the concrete type.
+func (d Dialer) dialKCP(ctx context.Context) (*Conn, error) {
+	c, err := d.Dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.(*Conn), nil
+}
