@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -34,8 +35,23 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	kcpBudget := fs.Int("kcp-budget", 0, "KCP redundancy budget in bytes/s per session (0 = default)")
 	kcpSparse := fs.Int("kcp-sparse-rate", 0, "KCP redundancy sparse floor in datagrams/s per session (0 = default, -1 = off)")
 	stdinEOF := fs.Bool("exit-on-stdin-eof", false, "stop when standard input closes (used by --spawn-server)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server, from start to exit, to this file")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			_ = f.Close() // the profiling error is the one reported
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close() // a truncated profile shows when it is read
+		}()
 	}
 	hp := func(p int) string { return net.JoinHostPort(*host, strconv.Itoa(p)) }
 	lc := bench.LocalConfig{
