@@ -267,7 +267,7 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 	bar.Stop()
 	// Let the last ticks land: one tick, the path's delay, and slack.
 	drain := 2*tickInterval + 2*(cfg.Impairment.Delay+cfg.Impairment.Jitter) + time.Second
-	var expected, inputs int64
+	var expected, inputs, refused, offeredLive, live int64
 	want := func() (got int64) {
 		for _, p := range ps.all {
 			got += p.delivered.Load()
@@ -276,9 +276,14 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 	}
 	perRoom := make([]int64, cfg.Rooms)
 	for _, p := range ps.all {
-		s := p.sent.Load()
+		s, r := p.sent.Load(), p.refused.Load()
 		perRoom[p.roomIdx] += s
 		inputs += s
+		refused += r
+		if !p.failed { // the sender is done with it
+			offeredLive += s + r
+			live++
+		}
 	}
 	for _, s := range perRoom {
 		expected += s * int64(cfg.Clients)
@@ -329,6 +334,11 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 	res.SetExtra("inputs_per_s", rate)
 	res.SetExtra("broadcasts_per_s", float64(ticks)/cfg.Duration.Seconds())
 	res.SetExtra("client_sockets", float64(sockets))
+	if refused > 0 {
+		res.SetExtra("inputs_refused", float64(refused))
+		res.Note = strings.TrimSpace(res.Note + fmt.Sprintf(" %d inputs (%.1f%%) were refused by full send windows: the server did not acknowledge in time;",
+			refused, 100*float64(refused)/float64(refused+inputs)))
+	}
 	if bad > 0 {
 		res.SetExtra("bad_ticks", float64(bad))
 	}
@@ -361,7 +371,9 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 			res.SetExtra("generator_cpu_us_per_broadcast", g.CPUS/float64(ticks)*1e6)
 		}
 	}
-	sat := checkGenerator(g, runtime.GOMAXPROCS(0), rate, float64(n*cfg.InputHz))
+	// The generator is judged on what it offered: inputs refused by the
+	// transport were offered on time, and players that failed are out.
+	sat := checkGenerator(g, runtime.GOMAXPROCS(0), float64(offeredLive)/cfg.Duration.Seconds(), float64(live)*float64(cfg.InputHz))
 	res.SetExtra("generator_saturated", boolFloat(sat != ""))
 	if sat != "" {
 		res.Note = strings.TrimSpace(res.Note + " " + sat)
@@ -382,7 +394,7 @@ const (
 // for the report ("" when it was not). g is nil when the generator's CPU
 // is not known apart from the server's (an in-process server); cores is
 // how many cores it may use (GOMAXPROCS, which follows taskset);
-// sent and want are inputs per second.
+// sent and want are inputs per second offered and configured.
 func checkGenerator(g *ProcUsage, cores int, sent, want float64) string {
 	var why []string
 	if g != nil && g.CPUPct >= 100*saturatedCPUFrac*float64(cores) {
@@ -394,7 +406,7 @@ func checkGenerator(g *ProcUsage, cores int, sent, want float64) string {
 	if len(why) == 0 {
 		return ""
 	}
-	return "the generator was saturated (it " + strings.Join(why, " and ") + "): the latencies include its own queueing;"
+	return "the generator was saturated (it " + strings.Join(why, " and ") + "): the figures include its own queueing;"
 }
 
 func boolFloat(b bool) float64 {

@@ -77,6 +77,7 @@ type player struct {
 
 	delivered atomic.Int64 // measured inputs received in ticks
 	sent      atomic.Int64 // measured inputs sent
+	refused   atomic.Int64 // measured inputs the session refused (send queue full)
 	ticks     atomic.Int64 // broadcasts received in the measured window
 	badTicks  atomic.Int64
 }

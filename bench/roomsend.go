@@ -125,13 +125,19 @@ func newSendWorker(cfg senderConfig) *sendWorker {
 	return &sendWorker{cfg: cfg, enc: frame.NewEncoder(), data: make([]byte, cfg.size)}
 }
 
-// send sends p's input now (and its Ping when one is due).
+// send sends p's input now (and its Ping when one is due). A message
+// that the session refuses because its send window and queue are full
+// (netcode.ErrQueueFull: the server is not acknowledging in time) is
+// counted and skipped: the generator keeps offering the configured load,
+// as players would, and the report says how much the transport refused.
+// Any other error ends the player.
 func (sw *sendWorker) send(p *player) error {
 	now := p.clock.now()
+	measured := now >= sw.cfg.measureFrom
 	if hb := time.Duration(p.welcome.HeartbeatMs) * time.Millisecond; hb > 0 && now >= p.nextPing {
 		if p.nextPing > 0 {
 			sw.ping.ClientTimeUs = time.Now().UnixMicro()
-			if err := sw.write(p, netcode.Reliable, &sw.ping); err != nil {
+			if err := sw.write(p, netcode.Reliable, &sw.ping); err != nil && !errors.Is(err, netcode.ErrQueueFull) {
 				return fmt.Errorf("send ping: %w", err)
 			}
 		}
@@ -140,16 +146,22 @@ func (sw *sendWorker) send(p *player) error {
 	d := sw.data
 	binary.BigEndian.PutUint64(d, uint64(now))
 	binary.BigEndian.PutUint32(d[8:], p.idx)
-	measured := now >= sw.cfg.measureFrom
 	d[12] = 0
 	if measured {
 		d[12] = 1
 	}
-	p.seq++
-	sw.in = frame.RoomInput{RoomID: p.roomID, Seq: p.seq, Data: d}
-	if err := sw.write(p, sw.cfg.ch, &sw.in); err != nil {
+	sw.in = frame.RoomInput{RoomID: p.roomID, Seq: p.seq + 1, Data: d}
+	err := sw.write(p, sw.cfg.ch, &sw.in)
+	switch {
+	case errors.Is(err, netcode.ErrQueueFull):
+		if measured {
+			p.refused.Add(1)
+		}
+		return nil
+	case err != nil:
 		return fmt.Errorf("send input: %w", err)
 	}
+	p.seq++
 	if measured {
 		p.sent.Add(1)
 	}

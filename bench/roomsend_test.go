@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"testing"
@@ -166,33 +167,44 @@ func TestSendWorkerFlushesPerGroup(t *testing.T) {
 	require.Equal(t, 1, gs[1].flushes)
 }
 
-// A player whose send fails stops sending; the others go on, and the
-// failure is reported once.
-func TestRunSendersFailedPlayer(t *testing.T) {
+// A player whose session ended stops sending; the others go on, and the
+// failure is reported once. A session whose send queue is full refuses
+// the input: it is counted (when measured), and the player goes on.
+func TestRunSendersFailures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		clock := &roomClock{base: time.Now()}
 		ps, cs, _ := newQueuePlayers(clock, 3, 1)
-		bad := &failConn{queueConn: cs[1]}
-		ps[1].attach(bad)
+		closed := &failConn{queueConn: cs[1], err: netcode.ErrClosed}
+		full := &failConn{queueConn: cs[2], err: fmt.Errorf("kcp: window: %w", netcode.ErrQueueFull)}
+		ps[1].attach(closed)
+		ps[2].attach(full)
 		failed, err := runSenders(context.Background(), clock, ps, senderConfig{
-			ch: netcode.Reliable, size: 64, inputHz: 10, measureTo: time.Second,
+			ch: netcode.Reliable, size: 64, inputHz: 10, measureFrom: 500 * time.Millisecond, measureTo: time.Second,
 		})
 		require.Equal(t, int64(1), failed)
-		require.ErrorIs(t, err, netcode.ErrQueueFull)
-		require.Equal(t, 1, bad.calls, "a failed player is not tried again")
+		require.ErrorIs(t, err, netcode.ErrClosed)
+		require.NotErrorIs(t, err, netcode.ErrQueueFull)
+		require.True(t, ps[1].failed)
+		require.Equal(t, 1, closed.calls, "a failed player is not tried again")
+		require.False(t, ps[2].failed)
+		require.Equal(t, 10, full.calls, "a refused input does not stop the player")
+		require.Equal(t, int64(5), ps[2].refused.Load(), "the measured half is counted")
+		require.Zero(t, ps[2].sent.Load())
+		require.Zero(t, ps[2].seq, "a refused input takes no sequence number")
 		require.Equal(t, 10, cs[0].inputs)
-		require.Equal(t, 10, cs[2].inputs)
+		require.Equal(t, int64(5), ps[0].sent.Load())
 	})
 }
 
 type failConn struct {
 	*queueConn
+	err   error
 	calls int
 }
 
 func (c *failConn) QueueMessages(netcode.Channel, [][]byte) error {
 	c.calls++
-	return netcode.ErrQueueFull
+	return c.err
 }
 
 // checkGenerator flags a generator at >= 90% of its cores or below 99% of
