@@ -35,6 +35,8 @@ func cmdConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	c.register(fs, "kcp,tcp", 0)
 	sessions := fs.Int("sessions", 200, "sessions opened per transport")
 	conc := fs.Int("concurrency", 32, "handshakes in flight")
+	hold := fs.Duration("hold", 0, "keep the sessions open and idle this long after the storm, then report the server's RSS per session (needs --server-pid or --spawn-server)")
+	perSocket := fs.Int("sessions-per-socket", bench.DefaultSessionsPerSocket, "KCP: sessions sharing one client socket and event loop")
 	ts, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -45,6 +47,7 @@ func cmdConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	rep, err := bench.RunConnect(ctx, env, bench.ConnectConfig{
 		Transports: ts, Sessions: *sessions, Concurrency: *conc, Duration: c.duration,
+		Hold: *hold, SessionsPerSocket: *perSocket,
 		Impairment: c.impairment(), Seed: c.seed,
 	})
 	return c.finish(rep, err, stop, stdout)
