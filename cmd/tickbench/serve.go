@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	httppprof "net/http/pprof"
 	"os"
 	"os/exec"
 	"runtime/pprof"
@@ -36,6 +38,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	kcpSparse := fs.Int("kcp-sparse-rate", 0, "KCP redundancy sparse floor in datagrams/s per session (0 = default, -1 = off)")
 	stdinEOF := fs.Bool("exit-on-stdin-eof", false, "stop when standard input closes (used by --spawn-server)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server, from start to exit, to this file")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (loopback, e.g. 127.0.0.1:6060) for heap and goroutine profiles while the server runs")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -52,6 +55,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			pprof.StopCPUProfile()
 			_ = f.Close() // a truncated profile shows when it is read
 		}()
+	}
+	if *pprofAddr != "" {
+		stop, err := servePprof(ctx, *pprofAddr)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	hp := func(p int) string { return net.JoinHostPort(*host, strconv.Itoa(p)) }
 	lc := bench.LocalConfig{
@@ -224,4 +234,25 @@ func parseBanner(line string) (bench.Target, error) {
 		return t, fmt.Errorf("spawned server: incomplete banner %q", line)
 	}
 	return t, nil
+}
+
+// servePprof serves net/http/pprof's handlers on addr until stop.
+func servePprof(ctx context.Context, addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", httppprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	done := make(chan struct{})
+	go func() { // ends when stop closes the server
+		defer close(done)
+		_ = srv.Serve(ln) // ErrServerClosed once stopped
+	}()
+	return func() {
+		_ = srv.Close() // a debugging listener: nothing to drain
+		<-done
+	}, nil
 }
