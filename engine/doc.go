@@ -25,4 +25,21 @@
 // Service.HandleFrame is called only from the session's reader, and
 // PeerClosed exactly once, after the last HandleFrame. Shutdown closes
 // every session with CodeServerShutdown and waits for all goroutines.
+//
+// Direct mode: on a Conn that is a netcode.Queuer (KCP, whose sessions
+// share event loops) the writer hands the Conn over once the session is
+// open — after the services saw PeerOpened, with the Welcome and what
+// they sent meanwhile handed to the transport first, in order. From then
+// on Peer.Send hands the frame to the transport's bounded queue in the
+// caller's goroutine and flushes the loop there (one batched write, no
+// goroutine hand-off); the reader flushes its replies (Pong, Echo, Error)
+// once after each message it read; the writer only sends the final Close
+// frame of a graceful close. service.BatchPeer lets a producer queue to
+// many sessions and flush once (the room hub does per worker step). The
+// policies are unchanged: an unreliable frame too large for a datagram
+// goes reliably, a full transport queue closes the slow consumer, and
+// every refusal is counted under the same reasons. Hand-offs run under
+// the session's queue lock, which is taken before the transport's locks
+// (a transport never calls the engine while holding them). Other Conns
+// (TCP, WebSocket, long-polling, WebRTC) keep the writer throughout.
 package engine

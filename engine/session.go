@@ -21,6 +21,13 @@ import (
 // (readLoop) owns the decoding state and calls the services; its writer
 // goroutine (writeLoop) owns conn.WriteMessage. Everything else is safe
 // from any goroutine.
+//
+// On a Conn that is a netcode.Queuer (KCP, driven by an event loop) the
+// writer hands the Conn over once the session is open: from then on
+// Send hands each frame to the transport in the sender's goroutine
+// (direct mode, see sendQueue) and flushes it there, the reader flushes
+// its replies after each message it read, and the writer only sends the
+// final Close frame.
 type session struct {
 	e    *Engine
 	conn netcode.Conn
@@ -47,6 +54,7 @@ type session struct {
 
 	lastActivity atomic.Int64 // unix nanos of the last service frame that counts as activity
 	holding      atomic.Bool  // the writer waits: Welcome is queued, services not yet told
+	handover     atomic.Bool  // open on a Queuer: the writer switches the queue to direct mode
 
 	closeOnce   sync.Once
 	closeCode   netcode.Code // written once before closing is closed
@@ -72,6 +80,7 @@ type session struct {
 
 var (
 	_ service.Peer             = (*session)(nil)
+	_ service.BatchPeer        = (*session)(nil)
 	_ service.ActivityReporter = (*session)(nil)
 )
 
@@ -91,6 +100,7 @@ func newSession(e *Engine, c netcode.Conn, id uint64) *session {
 	}
 	s.q.rel = newRing(e.cfg.ReliableQueue)
 	s.q.unrel = newRing(e.cfg.UnreliableQueue)
+	s.q.qr, _ = c.(netcode.Queuer)
 	if n := e.cfg.MaxFramesPerSecond; n > 0 {
 		s.limiter = rate.NewLimiter(rate.Limit(n), n)
 		s.answers = rate.NewLimiter(rateLimitedAnswers, rateLimitedAnswers)
@@ -118,43 +128,118 @@ func (s *session) LastActivity() time.Time {
 // Guest implements service.Peer.
 func (s *session) Guest() bool { return s.guest }
 
-// Send implements service.Peer: it queues b without copying and never
-// blocks.
+// Send implements service.Peer: Queue, then Flush. It never blocks; in
+// direct mode the Flush may make a (batched) system call in the caller's
+// goroutine.
 func (s *session) Send(ch netcode.Channel, b []byte) bool {
+	if !s.Queue(ch, b) {
+		return false
+	}
+	s.Flush()
+	return true
+}
+
+// Queue implements service.BatchPeer: b is queued for the writer without
+// copying or, in direct mode, copied into the transport's queue, where it
+// waits for a Flush (or the transport's flush delay).
+func (s *session) Queue(ch netcode.Channel, b []byte) bool {
 	if !ch.Valid() {
 		return false
 	}
-	return s.enqueue(outFrame{ch: ch, b: b})
+	return s.queue(outFrame{ch: ch, b: b})
+}
+
+// Flush implements service.BatchPeer: in direct mode it sends what every
+// session of the Conn's event loop has queued, in the calling goroutine;
+// otherwise the writer sends and Flush does nothing.
+func (s *session) Flush() {
+	if s.q.direct.Load() {
+		s.q.qr.Flush()
+	}
 }
 
 // Close implements service.Peer: queued frames are flushed, then a Close
 // frame is sent and the connection closed.
 func (s *session) Close(code netcode.Code, reason string) { s.close(code, reason, closeGraceful) }
 
-// enqueue queues f and wakes the writer. A full reliable queue closes the
-// session with CodeSlowConsumer.
-func (s *session) enqueue(f outFrame) bool {
-	res, dropped := s.q.push(f)
+// queue queues f and wakes the writer or, in direct mode, hands f to the
+// transport (without flushing). A full reliable queue, or a transport
+// queue that is full, closes the session with CodeSlowConsumer.
+func (s *session) queue(f outFrame) bool {
+	res, dropped, err := s.q.offer(f)
 	switch res {
-	case pushedDropped:
-		s.e.c.drops[dropUnreliableOverflow].Add(1)
-		s.e.putBuf(dropped.buf)
+	case pushed, pushedDropped:
+		if res == pushedDropped {
+			s.e.c.drops[dropUnreliableOverflow].Add(1)
+			s.e.putBuf(dropped.buf)
+		}
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+		return true
 	case rejectedClosed:
 		s.e.c.drops[dropClosed].Add(1)
 		s.e.putBuf(f.buf)
 		return false
+	}
+	ok := s.settle(f, res)
+	s.refused(res, err)
+	return ok
+}
+
+// settle counts the final outcome of a frame that did not go to the
+// writer — handed to the transport in direct mode (see
+// sendQueue.handLocked), or refused by a full reliable queue — and
+// releases its buffer (the transport has copied it). It reports whether
+// the transport took f. It takes no lock and may run under q.mu.
+func (s *session) settle(f outFrame, res pushResult) bool {
+	c := &s.e.c
+	s.e.putBuf(f.buf)
+	if f.ch == netcode.Unreliable && (res == handedPromoted || res == rejectedTooLarge) {
+		c.drops[promotedTooLarge].Add(1)
+	}
+	switch res {
+	case handed, handedPromoted:
+		c.framesOut.Add(1)
+		c.bytesOut.Add(uint64(len(f.b)))
+		return true
+	case rejectedTooLarge:
+		c.drops[dropTooLarge].Add(1)
 	case rejectedFull:
-		s.e.c.drops[dropReliableOverflow].Add(1)
-		s.e.putBuf(f.buf)
+		c.drops[dropReliableOverflow].Add(1)
+	case rejectedEnded:
+		c.drops[dropClosed].Add(1)
+	}
+	return false
+}
+
+// refused closes the session after a refusal that ends it: a full
+// reliable queue or transport queue (slow consumer), or a Conn that ended
+// under a hand-off (err). It must not run under q.mu.
+func (s *session) refused(res pushResult, err error) {
+	switch res {
+	case rejectedFull:
+		if err != nil { // direct mode: the writer is idle and closes the Conn at once
+			s.close(netcode.CodeSlowConsumer, "transport send queue full", closeAbort)
+			return
+		}
 		s.close(netcode.CodeSlowConsumer, "reliable send queue overflowed", closeAbort)
 		s.e.closer.add(s) // the writer is probably stuck in a write: cut it short
-		return false
+	case rejectedEnded:
+		code, reason := endCode(err)
+		s.close(code, reason, closeAbort)
 	}
-	select {
-	case s.wake <- struct{}{}:
-	default:
+}
+
+// endCode is the close code and reason of a session whose Conn ended
+// under a hand-off: the reader's for the same end (it sees it too, and
+// whichever closes first names it), or slow_consumer for a write timeout.
+func endCode(err error) (netcode.Code, string) {
+	if errors.Is(err, netcode.ErrWriteTimeout) {
+		return netcode.CodeSlowConsumer, "write failed: " + err.Error()
 	}
-	return true
+	return readErrCode(err)
 }
 
 // closeMode says how a session closes.
@@ -191,11 +276,13 @@ func (s *session) forceClose() {
 	_ = s.conn.Close(netcode.CodeServerShutdown, "server shutting down") // idempotent; out of time, nothing left to tell
 }
 
-// writeLoop is the session's only writer.
+// writeLoop is the session's only writer until it hands the Conn over
+// (direct mode); after that it only waits to finish the session.
 func (s *session) writeLoop() {
 	defer s.e.sessWG.Done()
 	defer close(s.writerDone)
 	batch := make([]outFrame, 0, 64)
+	direct := false
 	for {
 		select {
 		case <-s.wake:
@@ -204,8 +291,13 @@ func (s *session) writeLoop() {
 			}
 		case <-s.closing:
 		}
+		if !direct && s.handover.Load() {
+			batch, direct = s.goDirect(batch)
+		}
 		var err error
-		batch, err = s.writeBatch(batch)
+		if !direct {
+			batch, err = s.writeBatch(batch)
+		}
 		if err != nil {
 			s.close(writeErrCode(err), "write failed: "+err.Error(), closeAbort)
 			s.finish(batch)
@@ -218,6 +310,42 @@ func (s *session) writeLoop() {
 		default:
 		}
 	}
+}
+
+// goDirect switches the queue to direct mode (see sendQueue): what is
+// queued — the Welcome and whatever services sent during PeerOpened —
+// goes to the transport in queue order, then the flag is set, both under
+// q.mu, so every later Send lands behind them; then it flushes. Only the
+// writer calls it, between two writes, so nothing it wrote before can
+// follow. It reports false, and the writer carries on as before, when
+// the queue was closed first or a refusal is closing the session.
+func (s *session) goDirect(batch []outFrame) ([]outFrame, bool) {
+	q := &s.q
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return batch, false
+	}
+	batch = q.drainLocked(batch[:0])
+	res, err := handed, error(nil)
+	for i := range batch {
+		if res != rejectedFull && res != rejectedEnded {
+			res, err = q.handLocked(batch[i])
+			s.settle(batch[i], res)
+		} else { // the session is closing with an abort: drop the rest
+			s.e.putBuf(batch[i].buf)
+		}
+		batch[i] = outFrame{}
+	}
+	ok := res != rejectedFull && res != rejectedEnded
+	q.direct.Store(ok)
+	q.mu.Unlock()
+	if !ok {
+		s.refused(res, err)
+		return batch[:0], false
+	}
+	q.qr.Flush()
+	return batch[:0], true
 }
 
 // writeBatch writes everything queued; on error the unwritten frames'
@@ -309,7 +437,9 @@ func (s *session) write(ch netcode.Channel, b []byte) error {
 // queue, sends Close, and lingers until the peer closes its end (or
 // CloseLinger passes) so that a transport whose close does not wait for
 // in-flight reliable data (KCP) still delivers the final frames; then the
-// connection is closed.
+// connection is closed. In direct mode the queue is empty (every frame
+// was handed over before close, see sendQueue.close) and the Close
+// frame's WriteMessage queues behind them and flushes.
 func (s *session) finish(batch []outFrame) {
 	if s.closeMode == closeGraceful {
 		var err error
@@ -369,6 +499,7 @@ func (s *session) readLoop() {
 			// closes the connection or the peer does.
 		default:
 			s.handle(s.e.cfg.Now(), ch, data)
+			s.Flush() // direct mode: the replies (Pong, Echo, Error, a service's) leave now, together
 		}
 	}
 	close(s.readerDone)
@@ -432,7 +563,7 @@ func (s *session) handle(now time.Time, ch netcode.Channel, data []byte) bool {
 		if err := s.dec.Decode(data, &s.echo); err != nil {
 			return s.failErr(err, 0)
 		}
-		s.enqueue(s.copyFrame(ch, data))
+		s.queue(s.copyFrame(ch, data))
 		return true
 	case frame.KindClose:
 		s.close(netcode.CodeOK, "closed by client", closeGraceful)
@@ -547,6 +678,9 @@ func (s *session) hello(now time.Time, data []byte) bool {
 		svc.PeerOpened(s)
 	}
 	s.opened = true
+	if s.q.qr != nil {
+		s.handover.Store(true) // before holding ends: the writer's next wake-up switches
+	}
 	s.holding.Store(false)
 	select {
 	case s.wake <- struct{}{}:
@@ -618,14 +752,14 @@ func codedMessage(err error) string {
 }
 
 // reply encodes f with the reader's encoder into a pooled buffer and
-// queues it.
+// queues it; the reader flushes after the message it is handling.
 func (s *session) reply(ch netcode.Channel, f frame.Frame) {
 	b, err := s.enc.Encode(f)
 	if err != nil {
 		s.log.Error("encoding a reply", "kind", f.Kind(), "err", err)
 		return
 	}
-	s.enqueue(s.copyFrame(ch, b))
+	s.queue(s.copyFrame(ch, b))
 }
 
 // copyFrame copies b into a pooled buffer.

@@ -16,12 +16,17 @@
 // (Hub.mu) and appends an op to the room's bounded inbox (roomRun.mu);
 // inputs wait there until the next tick, joins and leaves wake the worker
 // at once. The worker swaps the inbox out, applies it in arrival order,
-// ticks, and delivers the room's outbox with service.Peer.Send, which
-// never blocks: a frame is encoded once and the same bytes are queued to
-// every member; a slow member loses frames (counted) or is disconnected by
-// its session, and the room never waits. A panic inside a room handler
-// closes that room alone with CodeRoomCrashed and is logged with its
-// stack.
+// ticks, and delivers the room's outbox, which never blocks: a frame is
+// encoded once and the same bytes are queued to every member; a slow
+// member loses frames (counted) or is disconnected by its session, and
+// the room never waits. Delivery batches: to a peer that is a
+// service.BatchPeer (the engine's sessions) frames are only queued, and
+// at the end of each worker step — every room it ticked and every op it
+// applied — each such peer is flushed once, in the worker's goroutine (on
+// KCP that is one batched write for a whole event loop; tick_time
+// therefore covers queueing, not the flush); other peers get Send. A
+// panic inside a room handler closes that room alone with
+// CodeRoomCrashed and is logged with its stack.
 //
 // Join-or-create calls of the same type and label are serialised by a
 // striped lock (Hub.matchMu), so two of them never both create a room
@@ -39,5 +44,6 @@
 // embedder's and are not limited. Labels pass frame.CleanText.
 //
 // Lock order: Hub.matchMu, Hub.mu, session.mu, roomRun.mu, shard.mu. No
-// lock is held while a room handler runs or while Peer.Send is called.
+// lock is held while a room handler runs or while Peer.Send, Queue or
+// Flush is called.
 package rooms

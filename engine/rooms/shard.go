@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tickwire/tickwire/engine/service"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
 	"github.com/tickwire/tickwire/room"
@@ -119,10 +120,14 @@ type shard struct {
 	takeIn   []*roomRun
 	takeFlag []*roomRun
 	errFrame frame.Error
+	// unflushed holds the batching peers queued to since the last flush:
+	// each is flushed once at the end of a step, however many frames and
+	// rooms it got.
+	unflushed map[*session]service.BatchPeer
 }
 
 func newShard(h *Hub, id int) *shard {
-	return &shard{h: h, id: id, wake: make(chan struct{}, 1)}
+	return &shard{h: h, id: id, wake: make(chan struct{}, 1), unflushed: map[*session]service.BatchPeer{}}
 }
 
 // add hands a new room to the worker.
@@ -193,6 +198,7 @@ func (s *shard) step(now time.Time) (next time.Time, ok bool) {
 			heap.Fix(&s.heap, rr.hidx)
 		}
 	}
+	s.flush()
 	if len(s.heap) == 0 {
 		return time.Time{}, false
 	}
@@ -326,14 +332,16 @@ func (s *shard) sendError(sess *session, err error, ref uint32) {
 }
 
 // deliver sends the room's outbox: each frame was encoded once and the
-// same bytes go to every recipient. Send never blocks; refusals count.
+// same bytes go to every recipient. Frames to a batching peer are only
+// queued; the step flushes each such peer once at its end. Nothing here
+// blocks; refusals count.
 func (s *shard) deliver(rr *roomRun) {
 	st := &rr.typ.stats
 	var sent, dropped uint64
 	for _, m := range rr.r.Outbox() {
 		if id, one := m.To.Single(); one {
 			if sess := rr.members[id]; sess != nil {
-				if sess.peer.Send(m.Channel, m.Frame) {
+				if s.send(sess, m.Channel, m.Frame) {
 					sent++
 				} else {
 					dropped++
@@ -345,7 +353,7 @@ func (s *shard) deliver(rr *roomRun) {
 			if !m.To.Includes(id) {
 				continue
 			}
-			if sess.peer.Send(m.Channel, m.Frame) {
+			if s.send(sess, m.Channel, m.Frame) {
 				sent++
 			} else {
 				dropped++
@@ -362,6 +370,30 @@ func (s *shard) deliver(rr *roomRun) {
 	if dropped > 0 {
 		st.sendDropped.Add(dropped)
 	}
+}
+
+// send queues b to sess: with BatchPeer.Queue when the peer batches
+// (remembered for flush), else with Send.
+func (s *shard) send(sess *session, ch netcode.Channel, b []byte) bool {
+	bp, ok := sess.peer.(service.BatchPeer)
+	if !ok {
+		return sess.peer.Send(ch, b)
+	}
+	if !bp.Queue(ch, b) {
+		return false
+	}
+	s.unflushed[sess] = bp
+	return true
+}
+
+// flush flushes every peer queued to since the last flush, once each. On
+// an event-loop transport the first Flush sends what every session of
+// its loop has queued, so the later ones of the same loop find nothing.
+func (s *shard) flush() {
+	for _, bp := range s.unflushed {
+		bp.Flush()
+	}
+	clear(s.unflushed)
 }
 
 // closeRoom ends a room: it leaves the directory, refuses what is still
@@ -418,6 +450,7 @@ func (s *shard) shutdown(now time.Time) {
 	for len(s.heap) > 0 {
 		s.closeRoom(s.heap[0], now, netcode.Errorf(netcode.CodeServerShutdown, "server shutting down"))
 	}
+	s.flush()
 }
 
 // run is the worker goroutine: sleep until the next deadline or a wakeup,

@@ -1,7 +1,8 @@
 // Package service declares how the engine's feature services (rooms,
 // social) plug into sessions: the engine hands each service the frames of
 // its kinds and tells it when sessions open and close; a service talks back
-// to a session only through the non-blocking Peer.Send.
+// to a session only through the non-blocking Peer.Send (or, to batch a
+// broadcast, BatchPeer.Queue and Flush).
 //
 // The interfaces live here, apart from engine, so that services can be
 // written and tested without importing the engine (and the engine can
@@ -28,14 +29,40 @@ type Peer interface {
 	DisplayName() string
 	// Guest reports whether the user has no account.
 	Guest() bool
-	// Send queues an encoded frame to the session's writer. It never
-	// blocks: a full unreliable queue drops its oldest frame; a full
-	// reliable queue closes the session (CodeSlowConsumer). The bytes
-	// must not be modified afterwards: the same slice may be queued to
-	// many peers. It reports whether the frame was queued.
+	// Send queues an encoded frame to the session's writer or, on a
+	// transport driven by an event loop (KCP), hands it to the
+	// transport and flushes (see BatchPeer). It never blocks: a full
+	// unreliable queue drops its oldest frame; a full reliable queue
+	// (or transport queue) closes the session (CodeSlowConsumer); a frame
+	// too large for the transport is dropped, or if unreliable sent
+	// reliably (the engine counts both). The bytes must not be
+	// modified afterwards: the same slice may be queued to many peers.
+	// It reports whether the frame was queued.
 	Send(ch netcode.Channel, frame []byte) bool
 	// Close ends the session with a code.
 	Close(code netcode.Code, reason string)
+}
+
+// BatchPeer is an optional interface of a Peer, implemented by the
+// engine's sessions, for a producer that sends to many peers at once (a
+// room's tick broadcast): Queue to every recipient, then Flush each
+// distinct peer once. On a transport driven by an event loop (KCP) Queue
+// hands the frame to the loop without a system call and Flush sends what
+// every session of that loop has queued in one batch, in the caller's
+// goroutine (so the Flush of a second peer on the same loop is cheap);
+// on other transports Queue is Send and Flush does nothing. Send is
+// Queue then Flush. Neither blocks, but Flush (so Send too) may make a
+// batched, non-blocking system call: a service that sends while holding
+// a lock that a hot path waits on makes that path wait for the write;
+// Queue under the lock and Flush after it instead.
+type BatchPeer interface {
+	Peer
+	// Queue is Send without the flush: it has the same refusals and
+	// result. A frame queued and never flushed still leaves within the
+	// transport's flush delay: a missing Flush costs latency, not data.
+	Queue(ch netcode.Channel, frame []byte) bool
+	// Flush sends what was queued.
+	Flush()
 }
 
 // Service handles a range of frame kinds for every session.

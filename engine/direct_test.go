@@ -1,0 +1,528 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tickwire/tickwire/engine/service"
+	"github.com/tickwire/tickwire/internal/peertest"
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
+)
+
+// queuerConn is the server end of an in-memory pair that is also a
+// netcode.Queuer, as a KCP Conn on an event loop is: QueueMessages
+// checks every size first, copies into a pending list and never blocks;
+// Flush hands what is pending to the peer; WriteMessage queues and
+// flushes. Every call that queues, refuses or flushes something is
+// recorded in ops, in order.
+type queuerConn struct {
+	*memConn
+	maxReliable   int         // larger reliable messages fail with ErrMessageTooLarge (0: no limit)
+	maxUnreliable int         // the same for unreliable ones (one datagram)
+	full          atomic.Bool // reliable messages fail with ErrQueueFull
+
+	mu      sync.Mutex // guards the fields below
+	pending []memMsg
+	log     []string
+	flushes int // Flush calls, including those that found nothing
+}
+
+var _ netcode.Queuer = (*queuerConn)(nil)
+
+func (c *queuerConn) QueueMessages(ch netcode.Channel, msgs [][]byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.queueLocked("queue", ch, msgs)
+}
+
+func (c *queuerConn) queueLocked(op string, ch netcode.Channel, msgs [][]byte) error {
+	select {
+	case <-c.done:
+		return netcode.ErrClosed
+	default:
+	}
+	limit := c.maxReliable
+	if ch == netcode.Unreliable {
+		limit = c.maxUnreliable
+	}
+	for _, p := range msgs {
+		if limit > 0 && len(p) > limit {
+			c.log = append(c.log, fmt.Sprintf("refuse %s %s", ch, label(p)))
+			return fmt.Errorf("queuer: %d bytes: %w", len(p), netcode.ErrMessageTooLarge)
+		}
+	}
+	if ch == netcode.Reliable && c.full.Load() {
+		c.log = append(c.log, "refuse full")
+		return fmt.Errorf("queuer: %w", netcode.ErrQueueFull)
+	}
+	for _, p := range msgs {
+		c.pending = append(c.pending, memMsg{ch: ch, b: append([]byte(nil), p...)})
+		c.log = append(c.log, fmt.Sprintf("%s %s %s", op, ch, label(p)))
+	}
+	return nil
+}
+
+func (c *queuerConn) Flush() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flushLocked()
+}
+
+func (c *queuerConn) flushLocked() {
+	c.flushes++
+	if len(c.pending) == 0 {
+		return
+	}
+	c.log = append(c.log, "flush")
+	for _, m := range c.pending {
+		if c.memConn.WriteMessage(m.ch, m.b) != nil {
+			break // closed: the rest is lost, as on a real link
+		}
+	}
+	clear(c.pending)
+	c.pending = c.pending[:0]
+}
+
+// WriteMessage is what the session's writer calls: on a Queuer it
+// queues and flushes.
+func (c *queuerConn) WriteMessage(ch netcode.Channel, p []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.queueLocked("write", ch, [][]byte{p}); err != nil {
+		return err
+	}
+	c.flushLocked()
+	return nil
+}
+
+// ops returns the calls recorded so far.
+func (c *queuerConn) ops() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.log...)
+}
+
+// label names a frame in ops: its kind, with the ref of an OK.
+func label(b []byte) string {
+	k, err := frame.Peek(b)
+	if err != nil {
+		return fmt.Sprintf("%dB", len(b))
+	}
+	switch k {
+	case frame.KindWelcome:
+		return "welcome"
+	case frame.KindPong:
+		return "pong"
+	case frame.KindError:
+		return "error"
+	case frame.KindClose:
+		return "close"
+	case frame.KindOK:
+		var ok frame.OK
+		if frame.Unmarshal(b, &ok) == nil {
+			return fmt.Sprintf("ok%d", ok.Ref)
+		}
+	}
+	return fmt.Sprintf("kind%d", k)
+}
+
+// openSender sends two frames from PeerOpened, before the Welcome leaves.
+type openSender struct{ kindClaimer }
+
+func (openSender) PeerOpened(p service.Peer) {
+	p.Send(netcode.Reliable, okFrame(101))
+	p.Send(netcode.Unreliable, okFrame(201))
+}
+
+func okFrame(ref uint32) []byte {
+	b, err := frame.Marshal(&frame.OK{Ref: ref})
+	if err != nil {
+		panic(err) // a fixed frame always encodes
+	}
+	return b
+}
+
+// newDirectSession returns a session over a queuerConn that no goroutine
+// runs: the test calls handle, and goDirect as the writer would.
+func newDirectSession(t *testing.T, cfg Config) (*session, *queuerConn, *memConn) {
+	cfg.Services = append(cfg.Services, newTestService())
+	e, err := New(cfg)
+	require.NoError(t, err)
+	client, server := memPair(4096) // more than any test sends: a Flush never waits for the client
+	qc := &queuerConn{memConn: server}
+	s := newSession(e, qc, 1)
+	s.handshake = time.NewTimer(time.Hour)
+	t.Cleanup(func() { s.handshake.Stop() })
+	return s, qc, client
+}
+
+// received returns what reached the client so far.
+func received(c *memConn) []string {
+	var got []string
+	for {
+		select {
+		case m := <-c.in:
+			got = append(got, m.ch.String()+" "+label(m.b))
+		default:
+			return got
+		}
+	}
+}
+
+// Frames queued before the session went direct (Welcome, what services
+// sent during PeerOpened, what came after it but before the writer
+// switched) reach the transport first, in order; later frames go
+// straight to it, each Send and each message read flushed once, and the
+// writer's WriteMessage is never used.
+func TestDirectModeHandsOverInOrder(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	s, qc, client := newDirectSession(t, Config{Services: []service.Service{openSender{kindClaimer{k: 201}}}})
+	ping, err := frame.Marshal(&frame.Ping{ClientTimeUs: 1})
+	require.NoError(t, err)
+
+	authenticate(t, s, now)
+	require.True(t, s.handover.Load(), "an open session on a Queuer hands over")
+	assert.Empty(t, qc.ops(), "nothing reaches the transport before the writer switches")
+	// The writer has not switched yet: a service's Send and the reader's
+	// reply still queue behind the Welcome.
+	require.True(t, s.Send(netcode.Reliable, okFrame(102)))
+	require.True(t, s.handle(now, netcode.Reliable, ping))
+	s.Flush()
+	assert.Empty(t, qc.ops())
+
+	_, direct := s.goDirect(nil)
+	require.True(t, direct)
+	require.True(t, s.Send(netcode.Reliable, okFrame(103)))
+	require.True(t, s.handle(now, netcode.Reliable, ping))
+	s.Flush() // the reader flushes after each message
+
+	assert.Equal(t, []string{
+		"queue reliable welcome", "queue reliable ok101", "queue reliable ok102", "queue reliable pong",
+		"queue unreliable ok201", "flush",
+		"queue reliable ok103", "flush",
+		"queue reliable pong", "flush",
+	}, qc.ops())
+	assert.Equal(t, []string{
+		"reliable welcome", "reliable ok101", "reliable ok102", "reliable pong", "unreliable ok201",
+		"reliable ok103", "reliable pong",
+	}, received(client))
+	assert.EqualValues(t, 7, s.e.c.framesOut.Load())
+	assert.Zero(t, s.q.rel.n+s.q.unrel.n, "nothing left for the writer")
+}
+
+// A session closing before the writer switched never goes direct: the
+// writer flushes as it always did.
+func TestDirectModeNotAfterClose(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	s, qc, _ := newDirectSession(t, Config{})
+	authenticate(t, s, now)
+	s.Close(netcode.CodeOK, "bye")
+	_, direct := s.goDirect(nil)
+	assert.False(t, direct)
+	assert.False(t, s.q.direct.Load())
+	assert.Empty(t, qc.ops())
+	assert.Equal(t, 1, s.q.rel.n, "the Welcome is left for the writer's graceful finish")
+}
+
+// Refusals keep their meaning and counters in direct mode.
+func TestDirectModeRefusals(t *testing.T) {
+	type counts map[int]uint64
+	cases := map[string]struct {
+		limits func(*queuerConn)
+		before func(*session, *queuerConn)
+		ch     netcode.Channel
+		size   int
+		sent   bool
+		drops  counts
+		closes bool // the refusal ends the session, with code and mode
+		code   netcode.Code
+		mode   closeMode
+		ops    []string
+	}{
+		"unreliable too large is promoted": {
+			limits: func(c *queuerConn) { c.maxUnreliable = 32 },
+			ch:     netcode.Unreliable, size: 64, sent: true,
+			drops: counts{promotedTooLarge: 1},
+			ops:   []string{"refuse unreliable 64B", "queue reliable 64B", "flush"},
+		},
+		"unreliable too large for both is dropped": {
+			limits: func(c *queuerConn) { c.maxUnreliable, c.maxReliable = 32, 48 },
+			ch:     netcode.Unreliable, size: 64,
+			drops: counts{promotedTooLarge: 1, dropTooLarge: 1},
+			ops:   []string{"refuse unreliable 64B", "refuse reliable 64B"},
+		},
+		"reliable too large is dropped": {
+			limits: func(c *queuerConn) { c.maxReliable = 48 },
+			ch:     netcode.Reliable, size: 64,
+			drops: counts{dropTooLarge: 1},
+			ops:   []string{"refuse reliable 64B"},
+		},
+		"full transport queue closes the slow consumer": {
+			before: func(_ *session, c *queuerConn) { c.full.Store(true) },
+			ch:     netcode.Reliable, size: 8,
+			drops:  counts{dropReliableOverflow: 1},
+			closes: true, code: netcode.CodeSlowConsumer,
+			ops: []string{"refuse full"},
+		},
+		"ended conn closes the session": {
+			before: func(_ *session, c *queuerConn) { require.NoError(t, c.Close(netcode.CodeOK, "gone")) },
+			ch:     netcode.Reliable, size: 8,
+			drops:  counts{dropClosed: 1},
+			closes: true, code: netcode.CodeOK,
+		},
+		"closed session refuses": {
+			before: func(s *session, _ *queuerConn) { s.Close(netcode.CodeReplaced, "kicked") },
+			ch:     netcode.Reliable, size: 8,
+			drops:  counts{dropClosed: 1},
+			closes: true, code: netcode.CodeReplaced,
+			mode: closeGraceful,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			now := time.Unix(1_700_000_000, 0)
+			s, qc, _ := newDirectSession(t, Config{})
+			if tc.limits != nil {
+				tc.limits(qc)
+			}
+			authenticate(t, s, now)
+			_, direct := s.goDirect(nil)
+			require.True(t, direct)
+			qc.mu.Lock()
+			qc.log = nil
+			qc.mu.Unlock()
+			out := s.e.c.framesOut.Load()
+			if tc.before != nil {
+				tc.before(s, qc)
+			}
+
+			assert.Equal(t, tc.sent, s.Send(tc.ch, bytes.Repeat([]byte{0xc1}, tc.size)))
+			assert.Equal(t, tc.ops, qc.ops())
+			for r := range numDrops {
+				assert.Equal(t, tc.drops[r], s.e.c.drops[r].Load(), "drops[%s]", dropNames[r])
+			}
+			if tc.sent {
+				assert.Equal(t, out+1, s.e.c.framesOut.Load())
+			} else {
+				assert.Equal(t, out, s.e.c.framesOut.Load())
+			}
+			select {
+			case <-s.closing:
+				require.True(t, tc.closes, "closed: %s (%s)", s.closeCode, s.closeReason)
+				assert.Equal(t, tc.code, s.closeCode)
+				assert.Equal(t, tc.mode, s.closeMode, "a transport refusal aborts")
+			default:
+				assert.False(t, tc.closes, "session still open")
+			}
+		})
+	}
+}
+
+// dialQueuer connects a hand-driven client whose server end is a
+// queuerConn.
+func (h *harness) dialQueuer(inbox int) (*peertest.Peer, *queuerConn) {
+	c, s := memPair(inbox)
+	qc := &queuerConn{memConn: s}
+	select {
+	case h.l.conns <- qc:
+	case <-h.l.done:
+		h.t.Fatal("listener closed")
+	}
+	return peertest.New(h.t, c, wait).Pump(), qc
+}
+
+// A whole session over a Queuer: frames from PeerOpened follow the
+// Welcome, replies and service frames go direct, and a graceful close
+// still delivers what was queued, then the Close frame (the writer's only
+// write), then closes the Conn.
+func TestDirectModeSession(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, Config{Services: []service.Service{openSender{kindClaimer{k: 201}}}})
+		p, qc := h.dialQueuer(64)
+		p.Hello(h.token("dora", time.Hour))
+		var ok frame.OK
+		p.NextKind(frame.KindOK, &ok)
+		assert.EqualValues(t, 101, ok.Ref)
+		m := p.NextKind(frame.KindOK, &ok)
+		assert.EqualValues(t, 201, ok.Ref)
+		assert.Equal(t, netcode.Unreliable, m.Ch)
+
+		p.Send(netcode.Reliable, &frame.Ping{ClientTimeUs: 7})
+		p.NextKind(frame.KindPong, nil)
+		p.Send(netcode.Reliable, &testReq{Ref: 5, Action: actOK})
+		p.NextKind(frame.KindOK, &ok)
+		assert.EqualValues(t, 5, ok.Ref)
+
+		p.Send(netcode.Reliable, &testReq{Ref: 6, Action: actKick}) // Send OK 6, then Close(replaced)
+		p.NextKind(frame.KindOK, &ok)
+		assert.EqualValues(t, 6, ok.Ref)
+		p.ExpectClosed(netcode.CodeReplaced)
+
+		ops := qc.ops()
+		require.NotEmpty(t, ops)
+		assert.Equal(t, "queue reliable welcome", ops[0])
+		var writes []string
+		for _, op := range ops {
+			if strings.HasPrefix(op, "write") {
+				writes = append(writes, op)
+			}
+		}
+		assert.Equal(t, []string{"write reliable close"}, writes, "the writer only sends the Close frame")
+		assert.Equal(t, []string{"queue reliable ok6", "flush", "write reliable close", "flush"}, ops[len(ops)-4:])
+	})
+}
+
+// A transport queue that is full closes the session with slow_consumer,
+// counted, and the Conn is closed with that code.
+func TestDirectModeSlowConsumer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, Config{})
+		p, qc := h.dialQueuer(64)
+		p.Hello(h.token("slow", time.Hour))
+		synctest.Wait() // the writer has switched
+		qc.full.Store(true)
+		p.Send(netcode.Reliable, &testReq{Ref: 1, Action: actOK})
+		select {
+		case <-h.svc.closedCh:
+		case <-time.After(wait):
+			t.Fatal("slow consumer not closed")
+		}
+		st := h.e.Stats()
+		assert.EqualValues(t, 1, st.Closes["slow_consumer"])
+		assert.EqualValues(t, 1, st.Drops["reliable_overflow"])
+		assert.EqualValues(t, netcode.CodeSlowConsumer, qc.memConn.code.Load())
+		for _, op := range qc.ops() {
+			assert.NotContains(t, op, "write", "an abort sends no Close frame")
+		}
+	})
+}
+
+// nullQueuer is a Queuer that counts and keeps nothing: no allocation of
+// its own in an allocation budget.
+type nullQueuer struct {
+	sinkConn
+	queued, flushes int
+}
+
+func (c *nullQueuer) QueueMessages(_ netcode.Channel, msgs [][]byte) error {
+	c.queued += len(msgs)
+	return nil
+}
+func (c *nullQueuer) Flush() { c.flushes++ }
+
+func TestDirectHotPathAllocatesNothing(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	e, err := New(Config{MaxFramesPerSecond: -1, Services: []service.Service{newTestService()}})
+	require.NoError(t, err)
+	c := &nullQueuer{}
+	s := newSession(e, c, 1)
+	s.handshake = time.NewTimer(time.Hour)
+	t.Cleanup(func() { s.handshake.Stop() })
+	authenticate(t, s, now)
+	_, direct := s.goDirect(nil)
+	require.True(t, direct)
+
+	echo, err := frame.Marshal(&frame.Echo{Seq: 1, SentUs: 2, Payload: make([]byte, 64)})
+	require.NoError(t, err)
+	ping, err := frame.Marshal(&frame.Ping{ClientTimeUs: 42})
+	require.NoError(t, err)
+	push := okFrame(0)
+	cases := map[string]func(){
+		"echo":         func() { s.handle(now, netcode.Reliable, echo); s.Flush() },
+		"ping":         func() { s.handle(now, netcode.Reliable, ping); s.Flush() },
+		"service push": func() { s.Send(netcode.Unreliable, push) },
+		"queue":        func() { s.Queue(netcode.Reliable, push) },
+	}
+	for name, input := range cases {
+		t.Run(name, func(t *testing.T) {
+			assert.Zero(t, testing.AllocsPerRun(1000, input), "allocations per frame")
+		})
+	}
+	assert.Zero(t, c.writes, "nothing through WriteMessage")
+	assert.Positive(t, c.queued)
+}
+
+// Services sending from their own goroutines while the session closes
+// gracefully: every frame a Send reported as taken reaches the transport
+// before the Close frame, and nothing after it.
+func TestDirectModeCloseWhileSending(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	s, qc, _ := newDirectSession(t, Config{})
+	authenticate(t, s, now)
+	_, direct := s.goDirect(nil)
+	require.True(t, direct)
+
+	const senders, each = 4, 200
+	var taken atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for g := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for i := range each {
+				if s.Send(netcode.Reliable, okFrame(uint32(1000*g+i))) {
+					taken.Add(1)
+				}
+			}
+		}()
+	}
+	close(start)
+	for taken.Load() < senders*each/4 { // close in the middle of the sending
+		runtime.Gosched()
+	}
+	s.Close(netcode.CodeOK, "bye")
+	close(s.readerDone) // the peer is gone: no linger
+	s.finish(nil)       // what the writer does once closing
+	wg.Wait()
+
+	ops := qc.ops()
+	var queued int64
+	closeAt := -1
+	for i, op := range ops {
+		switch {
+		case op == "write reliable close":
+			closeAt = i
+		case strings.HasPrefix(op, "queue reliable ok"):
+			assert.Negative(t, closeAt, "%q after the Close frame", op)
+			queued++
+		}
+	}
+	assert.Positive(t, closeAt, "the Close frame was sent")
+	assert.Equal(t, taken.Load(), queued, "every frame taken reached the transport")
+	assert.EqualValues(t, senders*each-taken.Load(), s.e.c.drops[dropClosed].Load(), "the rest were refused and counted")
+}
+
+// Over real loopback sockets, KCP sessions run in direct mode and TCP
+// sessions keep their writer; both answer as before.
+func TestDirectModeOverKCP(t *testing.T) {
+	s := startNet(t, Config{})
+	for transport, direct := range map[string]bool{"kcp": true, "tcp": false} {
+		p := s.session(transport, transport)
+		ping(t, p)
+		s.e.mu.Lock()
+		var sess *session
+		for _, x := range s.e.sessions {
+			if x.conn.Transport() == transport {
+				sess = x
+			}
+		}
+		s.e.mu.Unlock()
+		require.NotNil(t, sess, transport)
+		assert.Equal(t, direct, sess.q.qr != nil, "%s: the Conn is a Queuer", transport)
+		assert.Equal(t, direct, sess.handover.Load(), "%s: the session hands over", transport)
+	}
+	assert.GreaterOrEqual(t, s.e.Stats().FramesOut, uint64(4), "Welcome and Pong, twice")
+}
