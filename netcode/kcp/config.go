@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"slices"
 	"time"
 
@@ -178,6 +179,11 @@ type Config struct {
 	// ReadBuffer and WriteBuffer size the UDP socket buffers (default
 	// 4 MiB each, best effort; the kernel may cap them).
 	ReadBuffer, WriteBuffer int
+	// Loops is the number of event loops a Listener runs, each with its
+	// own socket on the port (SO_REUSEPORT) and its share of the
+	// sessions (default GOMAXPROCS: one per core the process may use; 1
+	// where the platform has no SO_REUSEPORT, and for ListenPacket).
+	Loops int
 }
 
 // config is a validated Config plus derived values.
@@ -238,7 +244,8 @@ func (c Config) populate() (*config, error) {
 	defInt(&c.UnreliableQueue, 64)
 	defInt(&c.ReadBuffer, 4<<20)
 	defInt(&c.WriteBuffer, 4<<20)
-	if c.AcceptBacklog < 0 || c.MaxSessions < 0 || c.MaxSessionsPerIP < 0 || c.UnreliableQueue < 0 {
+	defInt(&c.Loops, runtime.GOMAXPROCS(0))
+	if c.AcceptBacklog < 0 || c.MaxSessions < 0 || c.MaxSessionsPerIP < 0 || c.UnreliableQueue < 0 || c.Loops < 0 || c.Loops > maxLoops {
 		return nil, fmt.Errorf("kcp: negative limit: %w", ErrConfig)
 	}
 	r := &c.Redundancy
@@ -275,6 +282,9 @@ func (c Config) populate() (*config, error) {
 	}
 	return &config{Config: c, tune: t}, nil
 }
+
+// maxLoops bounds Config.Loops.
+const maxLoops = 256
 
 // maxMessageSizeLimit bounds MaxMessageSize: a message must fit KCP's
 // receive window (kcp-go refuses larger sends).

@@ -97,6 +97,7 @@ func newConnLocked(e *endpoint, remote net.Addr, conv uint32, token uint64, now 
 	c.lastRecv, c.lastSent, c.lastReport = t, t, t
 	c.ls = e.lp.Add(token, conv, addrPort(remote))
 	c.ls.Owner = c
+	e.conns[c] = struct{}{}
 	return c, nil
 }
 
@@ -414,6 +415,7 @@ func (c *Conn) finishLocked(why error, notify *control) {
 		e.flushLocked(now)
 	}
 	e.lp.Remove(c.ls)
+	delete(e.conns, c)
 	close(c.done)
 	e.remove(c)
 	signal(c.wake)

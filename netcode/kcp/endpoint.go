@@ -32,10 +32,10 @@ import (
 // something is due, a writer after queueing (Flush). Every session's
 // datagrams of that pass leave in one batched write (sendmmsg).
 type endpoint struct {
+	*registry
 	cfg   *config
 	pc    net.PacketConn
 	log   *slog.Logger
-	role  role
 	jar   cookieJar
 	start time.Time // monotonic base for nanosecond timestamps
 
@@ -44,31 +44,56 @@ type endpoint struct {
 	wg       sync.WaitGroup // the read and timer loops
 	kick     chan struct{}  // capacity 1: the timer loop must look again
 
-	acceptDone chan struct{} // closed by Listener.Close
-	backlog    chan *Conn
-
-	lmu      sync.Mutex // guards the loop, the output batch and every session's transport state
+	lmu      sync.Mutex // guards the loop, the output batch, conns and every session's transport state
 	lp       *loop.Loop
 	out      outbox
-	tickerAt time.Time // when the timer loop next wakes
-	armed    bool      // queued output waits for a Flush: the timer loop flushes it by tickerAt
+	tickerAt time.Time          // when the timer loop next wakes
+	armed    bool               // queued output waits for a Flush: the timer loop flushes it by tickerAt
+	conns    map[*Conn]struct{} // the sessions on this loop
+}
+
+// registry is what the event loops of one Listener (or one client
+// socket) share: the sessions by token and handshake, the per-IP counts,
+// the accept backlog and the counters. A session belongs to exactly one
+// loop (Conn.ep); the registry only finds it.
+type registry struct {
+	role role
+
+	acceptDone chan struct{} // closed by Listener.Close
+	backlog    chan *Conn
 
 	mu        sync.Mutex // guards the fields below; taken inside lmu, never around it
 	byToken   map[uint64]*Conn
 	byAddr    map[addrNonce]*Conn // server: the handshake that created each session
 	perIP     map[string]int
 	accepting bool // server: Listener not closed
-	closing   bool // server: shut the socket down when the last session goes
+	closing   bool // server: shut the sockets down when the last session goes
 	private   bool // client: the socket belongs to one Conn, which closes it
 	hs        map[[8]byte]*clientHandshake
 	readErr   error
-	scratch   []*Conn // timer loop snapshot
+	onEmpty   func() // server: called (once closing) when the last session goes
 
 	drops    [netcode.NumDropReasons]atomic.Uint64
 	cookies  atomic.Uint64 // server: Hellos answered with a cookie
 	accepted atomic.Uint64
 	rejected atomic.Uint64
 	refused  [numRefusals]atomic.Uint64 // server: rejected, by reason
+}
+
+func newRegistry(cfg *config, r role) *registry {
+	g := &registry{
+		role:       r,
+		acceptDone: make(chan struct{}),
+		byToken:    make(map[uint64]*Conn),
+		byAddr:     make(map[addrNonce]*Conn),
+		perIP:      make(map[string]int),
+		hs:         make(map[[8]byte]*clientHandshake),
+		accepting:  r == roleServer,
+	}
+	if r == roleServer {
+		g.backlog = make(chan *Conn, cfg.AcceptBacklog)
+	}
+	return g
 }
 
 // addrNonce names one handshake: a client address and its nonce. Several
@@ -109,7 +134,7 @@ const (
 	roleServer             // a Listener's socket: accepts sessions
 )
 
-func newEndpoint(cfg *config, pc net.PacketConn, r role) (*endpoint, error) {
+func newEndpoint(cfg *config, pc net.PacketConn, g *registry) (*endpoint, error) {
 	t := cfg.tune
 	lp, err := loop.New(loop.Config{
 		Interval:   time.Duration(t.interval) * time.Millisecond,
@@ -123,25 +148,17 @@ func newEndpoint(cfg *config, pc net.PacketConn, r role) (*endpoint, error) {
 		return nil, fmt.Errorf("kcp: %w: %w", err, ErrConfig)
 	}
 	e := &endpoint{
-		cfg:        cfg,
-		pc:         pc,
-		log:        cfg.Logger,
-		role:       r,
-		jar:        cookieJar{secret: cfg.CookieSecret},
-		start:      time.Now(),
-		done:       make(chan struct{}),
-		kick:       make(chan struct{}, 1),
-		acceptDone: make(chan struct{}),
-		lp:         lp,
-		out:        newOutbox(pc),
-		byToken:    make(map[uint64]*Conn),
-		byAddr:     make(map[addrNonce]*Conn),
-		perIP:      make(map[string]int),
-		hs:         make(map[[8]byte]*clientHandshake),
-		accepting:  r == roleServer,
-	}
-	if r == roleServer {
-		e.backlog = make(chan *Conn, cfg.AcceptBacklog)
+		registry: g,
+		cfg:      cfg,
+		pc:       pc,
+		log:      cfg.Logger,
+		jar:      cookieJar{secret: cfg.CookieSecret},
+		start:    time.Now(),
+		done:     make(chan struct{}),
+		kick:     make(chan struct{}, 1),
+		lp:       lp,
+		out:      newOutbox(pc),
+		conns:    make(map[*Conn]struct{}),
 	}
 	e.wg.Add(2)
 	go e.readLoop()
@@ -254,22 +271,23 @@ func (e *endpoint) readFailed(err error) bool {
 	return true
 }
 
-// fail ends every session after a socket read error.
+// fail ends every session of this loop after a socket read error.
 func (e *endpoint) fail(err error) {
 	e.log.Warn("kcp: socket read failed", "err", err)
 	e.lmu.Lock()
 	defer e.lmu.Unlock()
 	e.mu.Lock()
 	e.readErr = err
-	conns := make([]*Conn, 0, len(e.byToken))
-	for _, c := range e.byToken {
-		conns = append(conns, c)
-	}
 	e.mu.Unlock()
-	for _, c := range conns {
-		c.finishLocked(fmt.Errorf("kcp: socket: %w: %w", err, netcode.ErrClosed), nil)
-	}
+	e.finishAllLocked(fmt.Errorf("kcp: socket: %w: %w", err, netcode.ErrClosed), nil)
 	e.flushLocked(time.Now())
+}
+
+// finishAllLocked ends every session of this loop.
+func (e *endpoint) finishAllLocked(why error, notify *control) {
+	for c := range e.conns {
+		c.finishLocked(why, notify)
+	}
 }
 
 func (e *endpoint) tickEvery() time.Duration {
@@ -336,16 +354,8 @@ func (e *endpoint) armLocked(now time.Time) {
 }
 
 func (e *endpoint) tickSessionsLocked(now time.Time) {
-	e.mu.Lock()
-	e.scratch = e.scratch[:0]
-	for _, c := range e.byToken {
-		e.scratch = append(e.scratch, c)
-	}
-	conns := e.scratch
-	e.mu.Unlock()
-	for i, c := range conns {
+	for c := range e.conns { // finishLocked may delete c: allowed while ranging
 		c.tickLocked(now)
-		conns[i] = nil
 	}
 }
 
@@ -388,7 +398,10 @@ func (e *endpoint) handle(b []byte, addr net.Addr, now time.Time) {
 		e.mu.Lock()
 		c := e.byToken[h.Token]
 		e.mu.Unlock()
-		if c == nil || !sameAddr(c.remote, addr) {
+		if c == nil || c.ep != e || !sameAddr(c.remote, addr) {
+			// Unknown, or from another address, or on another loop's
+			// socket (the kernel keeps a 4-tuple on one SO_REUSEPORT
+			// socket; only a change in the set of sockets moves it).
 			e.drop(netcode.DropUnauthenticated)
 			return
 		}
@@ -557,9 +570,10 @@ func (e *endpoint) remove(c *Conn) {
 		}
 	}
 	last := e.role == roleServer && e.closing && len(e.byToken) == 0
+	onEmpty := e.onEmpty
 	e.mu.Unlock()
-	if last {
-		e.shutdown()
+	if last && onEmpty != nil {
+		onEmpty()
 	}
 }
 

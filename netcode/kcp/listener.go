@@ -9,8 +9,15 @@ import (
 	"github.com/tickwire/tickwire/netcode"
 )
 
-// Listener accepts KCP sessions on one UDP socket.
-type Listener struct{ ep *endpoint }
+// Listener accepts KCP sessions on one UDP port, served by Config.Loops
+// event loops, each with its own socket on the port (SO_REUSEPORT: the
+// kernel keeps each client address on one socket) and its own share of
+// the sessions.
+type Listener struct {
+	ep  *endpoint   // the first loop: its socket's address is the listener's
+	eps []*endpoint // every loop
+	reg *registry
+}
 
 var (
 	_ netcode.Listener              = (*Listener)(nil)
@@ -26,10 +33,13 @@ type ListenerStats struct {
 	// malformed, unauthenticated (bad cookie, unknown token or address),
 	// closed (Hello to a closed listener).
 	Drops [netcode.NumDropReasons]uint64
+	// Loops is the number of event loops (sockets) serving the port.
+	Loops int
 }
 
-// Listen opens a UDP socket on addr ("127.0.0.1:0", ":7777") and accepts
-// sessions on it.
+// Listen opens Config.Loops UDP sockets on addr ("127.0.0.1:0", ":7777";
+// one when the platform has no SO_REUSEPORT) and accepts sessions on
+// them.
 func Listen(addr string, cfg Config) (*Listener, error) {
 	c, err := cfg.populate()
 	if err != nil {
@@ -39,25 +49,79 @@ func Listen(addr string, cfg Config) (*Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kcp: listen %q: %w", addr, err)
 	}
-	pc, err := net.ListenUDP("udp", ua)
+	pcs, err := listenLoops(ua, c.Loops)
 	if err != nil {
 		return nil, fmt.Errorf("kcp: listen %q: %w", addr, err)
 	}
-	setBuffers(pc, c)
-	return newListener(c, pc)
+	for _, pc := range pcs {
+		setBuffers(pc, c)
+	}
+	return newListener(c, pcs...)
 }
 
-func newListener(c *config, pc net.PacketConn) (*Listener, error) {
-	e, err := newEndpoint(c, pc, roleServer)
-	if err != nil {
-		_ = pc.Close() // the config error is the one reported
-		return nil, err
+// listenLoops opens n sockets on ua: one plain socket, or n sharing the
+// port with SO_REUSEPORT (the first one picks the port when ua has none).
+func listenLoops(ua *net.UDPAddr, n int) ([]*net.UDPConn, error) {
+	if n <= 1 || !reusePortSupported {
+		pc, err := net.ListenUDP("udp", ua)
+		if err != nil {
+			return nil, err
+		}
+		return []*net.UDPConn{pc}, nil
 	}
-	return &Listener{ep: e}, nil
+	pcs := make([]*net.UDPConn, 0, n)
+	at := ua.String()
+	for range n {
+		pc, err := listenReusePort(at)
+		if err != nil {
+			for _, p := range pcs {
+				_ = p.Close() // the listen error is the one reported
+			}
+			return nil, err
+		}
+		if len(pcs) == 0 {
+			at = pc.LocalAddr().String() // the others join the port the first one got
+		}
+		pcs = append(pcs, pc)
+	}
+	return pcs, nil
+}
+
+func newListener[P net.PacketConn](c *config, pcs ...P) (*Listener, error) {
+	reg := newRegistry(c, roleServer)
+	l := &Listener{reg: reg}
+	reg.onEmpty = l.shutdownLoops // before any loop runs: read under reg.mu
+	for i, pc := range pcs {
+		e, err := newEndpoint(c, pc, reg)
+		if err != nil {
+			for _, p := range pcs[i:] {
+				_ = p.Close() // the config error is the one reported
+			}
+			l.shutdownLoops()
+			return nil, err
+		}
+		l.eps = append(l.eps, e)
+	}
+	l.ep = l.eps[0]
+	return l, nil
+}
+
+// shutdownLoops closes every loop's socket (their goroutines end).
+func (l *Listener) shutdownLoops() {
+	for _, e := range l.eps {
+		e.shutdown()
+	}
+}
+
+func (l *Listener) waitLoops() {
+	for _, e := range l.eps {
+		e.wait()
+	}
 }
 
 // ListenPacket accepts sessions on pc (a UDP socket, or an in-memory link
-// such as netcode/memlink). The Listener owns pc from then on.
+// such as netcode/memlink), with one event loop. The Listener owns pc
+// from then on.
 func ListenPacket(pc net.PacketConn, cfg Config) (*Listener, error) {
 	c, err := cfg.populate()
 	if err != nil {
@@ -87,9 +151,9 @@ func (l *Listener) Accept() (netcode.Conn, error) {
 // AcceptKCP is Accept returning the concrete type.
 func (l *Listener) AcceptKCP() (*Conn, error) {
 	select {
-	case c := <-l.ep.backlog:
+	case c := <-l.reg.backlog:
 		return c, nil
-	case <-l.ep.acceptDone:
+	case <-l.reg.acceptDone:
 		return nil, netcode.ErrClosed
 	}
 }
@@ -100,54 +164,47 @@ func (l *Listener) AcceptKCP() (*Conn, error) {
 // the last of them. Close waits for the socket's goroutines only when no
 // session remains; Shutdown closes everything and always waits.
 func (l *Listener) Close() error {
-	e := l.ep
-	e.mu.Lock()
-	if !e.accepting {
-		e.mu.Unlock()
+	g := l.reg
+	g.mu.Lock()
+	if !g.accepting {
+		g.mu.Unlock()
 		return nil
 	}
-	e.accepting = false
-	e.closing = true
-	close(e.acceptDone)
-	e.mu.Unlock()
-	e.lmu.Lock()
+	g.accepting = false
+	g.closing = true
+	close(g.acceptDone)
+	g.mu.Unlock()
 	for {
 		select {
-		case c := <-e.backlog:
+		case c := <-g.backlog:
+			c.ep.lmu.Lock()
 			c.finishLocked(netcode.ErrClosed, &control{Type: ctlClose, Code: netcode.CodeServerShutdown, Reason: "listener closed"})
+			c.ep.lmu.Unlock()
 			continue
 		default:
 		}
 		break
 	}
-	e.lmu.Unlock()
-	if e.sessionCount() == 0 {
-		e.shutdown()
-		e.wait()
+	if l.SessionCount() == 0 {
+		l.shutdownLoops()
+		l.waitLoops()
 	}
 	return nil
 }
 
 // Shutdown closes the listener and every session (telling each peer
-// CodeServerShutdown), then waits for the socket's goroutines or ctx.
+// CodeServerShutdown), then waits for the sockets' goroutines or ctx.
 func (l *Listener) Shutdown(ctx context.Context) error {
 	_ = l.Close() // Listener.Close always returns nil
-	e := l.ep
-	e.mu.Lock()
-	conns := make([]*Conn, 0, len(e.byToken))
-	for _, c := range e.byToken {
-		conns = append(conns, c)
+	for _, e := range l.eps {
+		e.lmu.Lock()
+		e.finishAllLocked(netcode.ErrClosed, &control{Type: ctlClose, Code: netcode.CodeServerShutdown, Reason: "server shutdown"})
+		e.lmu.Unlock()
 	}
-	e.mu.Unlock()
-	e.lmu.Lock()
-	for _, c := range conns {
-		c.finishLocked(netcode.ErrClosed, &control{Type: ctlClose, Code: netcode.CodeServerShutdown, Reason: "server shutdown"})
-	}
-	e.lmu.Unlock()
-	e.shutdown()
+	l.shutdownLoops()
 	waited := make(chan struct{})
-	go func() { // owned here: ends when the loops end, which shutdown guarantees
-		e.wait()
+	go func() { // owned here: ends when the loops end, which shutdownLoops guarantees
+		l.waitLoops()
 		close(waited)
 	}()
 	select {
@@ -164,12 +221,16 @@ func (l *Listener) Addr() net.Addr { return l.ep.pc.LocalAddr() }
 // SessionCount is the number of sessions open on the listener's socket.
 func (l *Listener) SessionCount() int { return l.ep.sessionCount() }
 
+// Loops is the number of event loops (sockets) serving the port.
+func (l *Listener) Loops() int { return len(l.eps) }
+
 // Stats returns the listener's counters.
 func (l *Listener) Stats() ListenerStats {
 	st := ListenerStats{
 		Sessions: l.ep.sessionCount(),
 		Accepted: l.ep.accepted.Load(),
 		Rejected: l.ep.rejected.Load(),
+		Loops:    len(l.eps),
 	}
 	for i := range st.Drops {
 		st.Drops[i] = l.ep.drops[i].Load()
@@ -233,7 +294,7 @@ func DialPacket(ctx context.Context, pc net.PacketConn, raddr net.Addr, cfg Conf
 }
 
 func dial(ctx context.Context, pc net.PacketConn, raddr net.Addr, cfg *config) (*Conn, error) {
-	e, err := newEndpoint(cfg, pc, roleClient)
+	e, err := newEndpoint(cfg, pc, newRegistry(cfg, roleClient))
 	if err != nil {
 		_ = pc.Close() // the Conn owns pc even on failure; the config error is the one reported
 		return nil, err

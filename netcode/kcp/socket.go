@@ -34,7 +34,7 @@ func NewClientSocket(laddr string, cfg Config) (*ClientSocket, error) {
 		return nil, fmt.Errorf("kcp: client socket %q: %w", laddr, err)
 	}
 	setBuffers(pc, c)
-	e, err := newEndpoint(c, pc, roleClient)
+	e, err := newEndpoint(c, pc, newRegistry(c, roleClient))
 	if err != nil {
 		_ = pc.Close() // the config error is the one reported
 		return nil, err
@@ -63,15 +63,7 @@ func (s *ClientSocket) Sessions() int { return s.ep.sessionCount() }
 func (s *ClientSocket) Close() error {
 	e := s.ep
 	e.lmu.Lock()
-	e.mu.Lock()
-	conns := make([]*Conn, 0, len(e.byToken))
-	for _, c := range e.byToken {
-		conns = append(conns, c)
-	}
-	e.mu.Unlock()
-	for _, c := range conns {
-		c.finishLocked(netcode.ErrClosed, &control{Type: ctlClose, Code: netcode.CodeOK, Reason: "client socket closed"})
-	}
+	e.finishAllLocked(netcode.ErrClosed, &control{Type: ctlClose, Code: netcode.CodeOK, Reason: "client socket closed"})
 	e.lmu.Unlock()
 	e.shutdown()
 	e.wait()

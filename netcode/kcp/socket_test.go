@@ -141,3 +141,40 @@ func (d Dialer) dialKCP(ctx context.Context) (*Conn, error) {
 	}
 	return c.(*Conn), nil
 }
+
+// TestListenerLoopsShareThePort: a listener with several event loops
+// binds one port with several sockets; clients from different addresses
+// spread over the loops, and every session is served by the loop whose
+// socket took its handshake.
+func TestListenerLoopsShareThePort(t *testing.T) {
+	if !reusePortSupported {
+		t.Skip("SO_REUSEPORT: Linux only; elsewhere a Listener runs one loop")
+	}
+	const loops, n = 4, 32
+	l, err := Listen("127.0.0.1:0", Config{Loops: loops})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, l.Shutdown(context.Background())) })
+	require.Equal(t, loops, l.Loops())
+	require.Equal(t, loops, l.Stats().Loops)
+	for _, e := range l.eps {
+		assert.Equal(t, l.Addr().String(), e.pc.LocalAddr().String(), "every loop's socket is on the one port")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	perLoop := map[*endpoint]int{}
+	for i := range n {
+		c, err := Dial(ctx, l.Addr().String(), Config{})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close(netcode.CodeOK, "") })
+		s, err := l.AcceptKCP()
+		require.NoError(t, err)
+		perLoop[s.ep]++
+		in := conntest.Pump(t, c)
+		require.NoError(t, s.WriteMessage(netcode.Reliable, fmt.Appendf(nil, "hello %d", i)))
+		m := conntest.Recv(t, in, 5*time.Second)
+		require.NoError(t, m.Err)
+		assert.Equal(t, fmt.Sprintf("hello %d", i), string(m.Data))
+	}
+	assert.GreaterOrEqual(t, len(perLoop), 2, "32 client addresses land on more than one of 4 loops: %v", perLoop)
+	assert.Equal(t, n, l.SessionCount())
+}
