@@ -159,6 +159,10 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 	clock := &roomClock{base: time.Now()}
 	n := cfg.Rooms * cfg.Clients
 	ps := &players{all: make([]*player, n)}
+	shared := make([]*roomTicks, cfg.Rooms)
+	for r := range shared {
+		shared[r] = newRoomTicks()
+	}
 	closed := false
 	closeAll := func() error {
 		if closed {
@@ -179,6 +183,7 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 		ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 		defer cancel()
 		p := newPlayer(uint32(i), i/cfg.Clients, fl.group(i), clock)
+		p.room = shared[p.roomIdx]
 		tok, err := client.GuestToken(ctx, env.Target.httpBase(), fmt.Sprintf("r%dc%d", p.roomIdx, i%cfg.Clients))
 		if err != nil {
 			return fmt.Errorf("guest token: %w", err)

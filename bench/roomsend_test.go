@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -290,4 +292,71 @@ func TestFleetSharesSockets(t *testing.T) {
 	_, err := f.dial(context.Background(), 0, "token")
 	require.ErrorIs(t, err, boom)
 	require.Zero(t, f.numSockets())
+}
+
+// tickBytes encodes a tick of n inputs, every other one measured, sent
+// at 1..n ms.
+func tickBytes(t testing.TB, n int) []byte {
+	tick := frame.RoomTick{RoomID: 1, Tick: 2}
+	for i := range n {
+		d := make([]byte, 64)
+		binary.BigEndian.PutUint64(d, uint64(time.Duration(i+1)*time.Millisecond))
+		d[12] = byte((i + 1) % 2)
+		tick.Inputs = append(tick.Inputs, frame.TickInput{Member: uint32(i), Seq: 1, Data: d})
+	}
+	b, err := frame.Marshal(&tick)
+	require.NoError(t, err)
+	return b
+}
+
+// The members of a room sharing its ticks record what they would record
+// decoding each tick themselves; a different tick is decoded again, and
+// a malformed one is counted as bad by whoever receives it.
+func TestRoomTicksShared(t *testing.T) {
+	clock := &roomClock{base: time.Now().Add(-time.Second)}
+	rt := newRoomTicks()
+	solo := newPlayer(9, 0, 0, clock)
+	members := []*player{newPlayer(0, 0, 0, clock), newPlayer(1, 0, 0, clock)}
+	for _, m := range members {
+		m.room = rt
+	}
+	a, b := tickBytes(t, 8), tickBytes(t, 3)
+	for _, tick := range [][]byte{a, b, a} {
+		for _, p := range append(members, solo) {
+			p.onTick(bytes.Clone(tick))
+		}
+	}
+	for _, p := range append(members, solo) {
+		require.Equal(t, int64(4+2+4), p.delivered.Load(), "player %d", p.idx)
+		require.Equal(t, int64(10), p.hist.Count(), "player %d", p.idx)
+		require.InDelta(t, 999_000, p.hist.QuantileUs(50), 10_000, "player %d: received about 1 s after sending", p.idx)
+	}
+	members[0].onTick(a[:len(a)-1])
+	members[1].onTick(a[:len(a)-1])
+	require.Equal(t, int64(1), members[0].badTicks.Load())
+	require.Equal(t, int64(1), members[1].badTicks.Load())
+	members[1].onTick(a)
+	require.Equal(t, int64(14), members[1].delivered.Load(), "a good tick after a bad one is decoded again")
+}
+
+// The work of 8 members receiving one tick of 8 inputs: one decode, then
+// a lock, a comparison and 8 histogram records per member.
+func BenchmarkRoomTickShared_8Members(b *testing.B) {
+	clock := &roomClock{base: time.Now()}
+	rt := newRoomTicks()
+	members := make([]*player, 8)
+	for i := range members {
+		members[i] = newPlayer(uint32(i), 0, 0, clock)
+		members[i].room = rt
+	}
+	ticks := [][]byte{tickBytes(b, 8), tickBytes(b, 8)}
+	ticks[1][len(ticks[1])-1] ^= 1 // another tick: the next round decodes again
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		for _, p := range members {
+			p.onTick(ticks[n%2])
+		}
+		n++
+	}
 }

@@ -17,7 +17,7 @@ func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	tickHz := fs.Int("tick-hz", 30, "room tick rate")
 	inputHz := fs.Int("input-hz", 30, "inputs per second per client")
 	warmup := fs.Duration("warmup", time.Second, "inputs sent before measuring")
-	perSocket := fs.Int("sessions-per-socket", bench.DefaultSessionsPerSocket, "KCP: sessions sharing one client socket and event loop (used once the kcp package has shared client sockets; until then each session has its own)")
+	perSocket := fs.Int("sessions-per-socket", bench.DefaultSessionsPerSocket, "KCP: sessions sharing one client socket and its event loop (kcp.ClientSocket); 1 = a socket per session")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of tickbench (the generator, and the server when it runs in-process) over the measured phase to this file")
 	spawn := fs.Bool("spawn-server", false, "run the server in a child process (tickbench serve) so that its CPU and RSS are its own")
 	ts, err := c.parse(fs, args)
