@@ -35,6 +35,9 @@ type TickwireSpec struct {
 	// ProductionLimits keeps the production rate limits instead of the
 	// bench limits (tests of how the scenarios report them).
 	ProductionLimits bool
+	// AdminToken, when set, opens GET /v1/stats to its holder (the
+	// server's own counters: datagrams and system calls per transport).
+	AdminToken string
 }
 
 // StartTickwire starts a tickwire server in this process. The bench
@@ -51,8 +54,10 @@ type LocalConfig struct {
 	DataDir string
 	// NoTickwire starts only the baseline echo servers.
 	NoTickwire bool
-	// FastPasswords and ProductionLimits are passed on in TickwireSpec.
+	// FastPasswords, ProductionLimits and AdminToken are passed on in
+	// TickwireSpec.
 	FastPasswords, ProductionLimits bool
+	AdminToken                      string
 	// KCP configures the server's KCP listener (zero: the defaults).
 	KCP kcp.Config
 	// Listen addresses (default "127.0.0.1:0" each: a free loopback port).
@@ -108,6 +113,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (_ *Local, err error) {
 		KCPAddr: orLoopback(cfg.KCPAddr), TCPAddr: orLoopback(cfg.TCPAddr), HTTPAddr: orLoopback(cfg.HTTPAddr),
 		WebRTCAddr: orLoopback(cfg.WebRTCAddr),
 		DataDir:    dir, KCP: cfg.KCP, FastPasswords: cfg.FastPasswords, ProductionLimits: cfg.ProductionLimits,
+		AdminToken: cfg.AdminToken,
 	})
 	if err != nil {
 		return nil, err

@@ -217,6 +217,11 @@ type ListenerStats struct {
 	Drops map[string]uint64 `json:"drops,omitempty"`
 	// AcceptErrors counts failed accepts of the underlying socket.
 	AcceptErrors uint64 `json:"accept_errors,omitempty"`
+	// IO counts the transport's own traffic, by name (KCP:
+	// "datagrams_in", "datagrams_out", "read_calls", "write_calls" —
+	// system calls, each carrying a batch — and "acks_held",
+	// "acks_merged").
+	IO map[string]uint64 `json:"io,omitempty"`
 }
 
 // ListenerStatsReporter is implemented by Listeners that count what

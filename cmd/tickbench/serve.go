@@ -38,6 +38,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	kcpSparse := fs.Int("kcp-sparse-rate", 0, "KCP redundancy sparse floor in datagrams/s per session (0 = default, -1 = off)")
 	stdinEOF := fs.Bool("exit-on-stdin-eof", false, "stop when standard input closes (used by --spawn-server)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server, from start to exit, to this file")
+	adminToken := fs.String("admin-token", "", "open GET /v1/stats (the server's counters: datagrams and system calls per transport) to this bearer token")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (loopback, e.g. 127.0.0.1:6060) for heap and goroutine profiles while the server runs")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -69,6 +70,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		DataDir:  *dataDir, NoTickwire: *baselinesOnly,
 		KCPAddr: hp(*kcpPort), TCPAddr: hp(*tcpPort), HTTPAddr: hp(*httpPort), WebRTCAddr: hp(*webrtcPort),
 		UDPEchoAddr: hp(*udpEchoPort), KCPEchoAddr: hp(*kcpEchoPort),
+		AdminToken: *adminToken,
 	}
 	lc.KCP.Redundancy.BudgetBytesPerSec = *kcpBudget
 	lc.KCP.Redundancy.SparseRate = *kcpSparse

@@ -69,14 +69,14 @@ func (o *outbox) add(b []byte, addr net.Addr) {
 	o.n++
 }
 
-// write sends every queued datagram and empties the outbox. A datagram
-// the kernel refuses is lost, as on the wire; the first error is
-// returned after the rest were tried.
-func (o *outbox) write() error {
-	var first error
+// write sends every queued datagram and empties the outbox; it returns
+// the system calls it made. A datagram the kernel refuses is lost, as on
+// the wire; the first error is returned after the rest were tried.
+func (o *outbox) write() (calls int, first error) {
 	msgs := o.msgs[:o.n]
 	if o.bc != nil {
 		for len(msgs) > 0 {
+			calls++
 			k, err := o.bc.WriteBatch(msgs, 0)
 			if err != nil {
 				if first == nil {
@@ -88,6 +88,7 @@ func (o *outbox) write() error {
 		}
 	} else {
 		for i := range msgs {
+			calls++
 			if _, err := o.pc.WriteTo(msgs[i].Buffers[0], msgs[i].Addr); err != nil && first == nil {
 				first = err
 			}
@@ -98,7 +99,7 @@ func (o *outbox) write() error {
 	}
 	o.n = 0
 	o.arena.reset()
-	return first
+	return calls, first
 }
 
 // byteArena hands out buffers from fixed chunks that never move, so a

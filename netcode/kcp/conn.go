@@ -437,19 +437,15 @@ func (c *Conn) stageControlLocked(now time.Time, ctl control) {
 }
 
 // emitKCPLocked carries one datagram of the core (b: header room, then
-// the KCP packet), plus as many redundant copies as the current level
-// (at least one on a sparse session) and the budget allow.
+// the KCP packet) and queues as many redundant copies of its PUSH
+// segments as the current level asks (at least one on a sparse session),
+// each spaced in time after it and sent only if still unacknowledged and
+// within the budget when due (copies.go).
 func (c *Conn) emitKCPLocked(now time.Time, b []byte) {
 	c.countRetransmitsLocked(b[sessionHeaderSize:])
 	c.stageLocked(now, typeKCP, b)
-	for range c.red.onSend(now) {
-		if !c.red.allow(now, len(b)) {
-			break
-		}
-		cp := c.ep.out.alloc(len(b))
-		copy(cp, b)
-		c.stageLocked(now, typeKCP, cp)
-		c.redundantBytes.Add(uint64(len(b)))
+	if n := c.red.onSend(now); n > 0 {
+		c.ep.copies.scheduleLocked(c, now, n, b[sessionHeaderSize:])
 	}
 }
 

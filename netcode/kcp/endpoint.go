@@ -50,6 +50,7 @@ type endpoint struct {
 	tickerAt time.Time          // when the timer loop next wakes
 	armed    bool               // queued output waits for a Flush: the timer loop flushes it by tickerAt
 	conns    map[*Conn]struct{} // the sessions on this loop
+	copies   copyQueue          // deferred redundant copies (copies.go)
 }
 
 // registry is what the event loops of one Listener (or one client
@@ -78,7 +79,19 @@ type registry struct {
 	accepted atomic.Uint64
 	rejected atomic.Uint64
 	refused  [numRefusals]atomic.Uint64 // server: rejected, by reason
+	io       [numIO]atomic.Uint64
 }
+
+// I/O counters of a socket's loops, reported in ListenerStats.IO.
+const (
+	ioDatagramsIn = iota
+	ioDatagramsOut
+	ioReadCalls
+	ioWriteCalls
+	numIO
+)
+
+var ioNames = [numIO]string{"datagrams_in", "datagrams_out", "read_calls", "write_calls"}
 
 func newRegistry(cfg *config, r role) *registry {
 	g := &registry{
@@ -196,6 +209,8 @@ func (e *endpoint) readLoop() {
 			}
 			continue
 		}
+		e.io[ioReadCalls].Add(1)
+		e.io[ioDatagramsIn].Add(1)
 		now := time.Now()
 		e.lmu.Lock()
 		e.handle(buf[:n], addr, now)
@@ -226,6 +241,8 @@ func (e *endpoint) readBatches(bc batchConn) {
 			}
 			continue
 		}
+		e.io[ioReadCalls].Add(1)
+		e.io[ioDatagramsIn].Add(uint64(n))
 		now := time.Now()
 		e.lmu.Lock()
 		for i := range msgs[:n] {
@@ -328,6 +345,9 @@ func (e *endpoint) timerLoop() {
 		if due, ok := e.lp.NextDue(); ok && due.Before(wake) {
 			wake = due
 		}
+		if due, ok := e.copies.nextDue(); ok && due.Before(wake) { // deferred copies (copies.go)
+			wake = due
+		}
 		e.tickerAt = wake
 		e.lmu.Unlock()
 		t.Reset(max(wake.Sub(now), 0))
@@ -369,10 +389,20 @@ func (e *endpoint) flushLocked(now time.Time) {
 		c := d.Session.Owner.(*Conn)
 		c.emitKCPLocked(now, d.B)
 	}
+	// Deferred redundant copies (copies.go): those due leave in this
+	// batch; the timer loop wakes for the earliest still waiting.
+	e.copies.sendDueLocked(now)
+	if due, ok := e.copies.nextDue(); ok && due.Before(e.tickerAt) {
+		e.tickerAt = due
+		e.wakeTimer()
+	}
 	if e.out.len() == 0 {
 		return
 	}
-	if err := e.out.write(); err != nil {
+	e.io[ioDatagramsOut].Add(uint64(e.out.len()))
+	calls, err := e.out.write()
+	e.io[ioWriteCalls].Add(uint64(calls))
+	if err != nil {
 		select {
 		case <-e.done: // closing: the socket is gone
 		default:

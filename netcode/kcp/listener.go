@@ -257,6 +257,17 @@ func (l *Listener) ListenerStats() netcode.ListenerStats {
 	for i := range e.drops {
 		st.Drops[netcode.DropReason(i).String()] = e.drops[i].Load()
 	}
+	st.IO = map[string]uint64{}
+	for i := range e.io {
+		st.IO[ioNames[i]] = e.io[i].Load()
+	}
+	for _, ep := range l.eps {
+		ep.lmu.Lock()
+		ls := ep.lp.Stats()
+		ep.lmu.Unlock()
+		st.IO["acks_held"] += ls.HeldAcks
+		st.IO["acks_merged"] += ls.MergedAcks
+	}
 	return st
 }
 

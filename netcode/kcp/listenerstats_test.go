@@ -40,3 +40,36 @@ func TestListenerStatsRefusalsByReason(t *testing.T) {
 	assert.Zero(t, st.Refused["max_sessions"])
 	assert.EqualValues(t, l.Stats().Drops[netcode.DropUnauthenticated], st.Drops["unauthenticated"])
 }
+
+// The listener counts its datagrams and system calls: a reply to many
+// sessions at once goes in fewer write calls than datagrams.
+func TestListenerStatsIO(t *testing.T) {
+	l, err := Listen("127.0.0.1:0", Config{Loops: 1, Redundancy: RedundancyConfig{Disabled: true}})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, l.Shutdown(context.Background())) })
+	sock, err := NewClientSocket("127.0.0.1:0", Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, sock.Close()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	const n = 20
+	var srv []*Conn
+	for range n {
+		_, err := sock.Dial(ctx, l.Addr().String())
+		require.NoError(t, err)
+		s, err := l.AcceptKCP()
+		require.NoError(t, err)
+		srv = append(srv, s)
+	}
+	before := l.ListenerStats().IO
+	for _, s := range srv {
+		require.NoError(t, s.QueueMessages(netcode.Reliable, [][]byte{[]byte("tick")}))
+	}
+	srv[0].Flush()
+	after := l.ListenerStats().IO
+	assert.GreaterOrEqual(t, after["datagrams_out"]-before["datagrams_out"], uint64(n), "one datagram per session at least")
+	assert.Less(t, after["write_calls"]-before["write_calls"], uint64(n)/2, "the pass's datagrams leave in batches, not one call each")
+	assert.Positive(t, after["datagrams_in"])
+	assert.Positive(t, after["read_calls"])
+	assert.LessOrEqual(t, after["read_calls"], after["datagrams_in"])
+}

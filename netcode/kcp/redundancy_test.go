@@ -315,6 +315,9 @@ func TestRedundancySparseOverLink(t *testing.T) {
 					require.FailNow(t, "message not delivered")
 				}
 			}
+			// Copies are deferred (copies.go): wait until every one was
+			// due and decided, sent or refused.
+			require.Eventually(t, func() bool { return pendingCopies(client) == 0 }, 10*time.Second, time.Millisecond)
 			st := client.Stats()
 			if tc.copies {
 				assert.Positive(t, st.RedundantBytes, "sparse messages go with a copy")

@@ -1,0 +1,337 @@
+package kcp
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/conntest"
+	"github.com/tickwire/tickwire/netcode/memlink"
+)
+
+// kcpSegment encodes one kcp-go segment (little-endian: conv, cmd, frg,
+// wnd, ts, sn, una, len, data).
+func kcpSegment(cmd byte, sn uint32, data []byte) []byte {
+	b := make([]byte, kcpOverhead, kcpOverhead+len(data))
+	binary.LittleEndian.PutUint32(b, 7)
+	b[4] = cmd
+	binary.LittleEndian.PutUint16(b[6:], 256)
+	binary.LittleEndian.PutUint32(b[12:], sn)
+	binary.LittleEndian.PutUint32(b[20:], uint32(len(data)))
+	return append(b, data...)
+}
+
+const kcpCmdAck = 82
+
+// sentCopy is what a fakeSink saw.
+type sentCopy struct {
+	at  time.Time
+	top uint32
+	b   []byte
+}
+
+// fakeSink is a session that sends every copy it is handed unless told
+// the copy was acknowledged.
+type fakeSink struct {
+	acked bool
+	sent  []sentCopy
+}
+
+func (f *fakeSink) sendCopyLocked(now time.Time, top uint32, b []byte) copyOutcome {
+	if f.acked {
+		return copyAcked
+	}
+	f.sent = append(f.sent, sentCopy{at: now, top: top, b: append([]byte(nil), b...)})
+	return copySent
+}
+
+// pendingCopies is the number of copies waiting on c's endpoint.
+func pendingCopies(c *Conn) int {
+	c.ep.lmu.Lock()
+	defer c.ep.lmu.Unlock()
+	return c.ep.copies.n
+}
+
+func copyStatsOf(c *Conn) copyStats {
+	c.ep.lmu.Lock()
+	defer c.ep.lmu.Unlock()
+	return c.ep.copies.stats
+}
+
+// TestCopyQueueSpacing drives the deferred-copy queue on a fake clock:
+// copies leave at their planned delays (1 ms, 3 ms after the original),
+// not back to back, and nextDue tells the timer loop when to wake.
+func TestCopyQueueSpacing(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	var q copyQueue
+	s := &fakeSink{}
+	pkt := append(kcpSegment(kcpCmdAck, 4, nil), kcpSegment(kcpCmdPush, 9, []byte("hello"))...)
+	q.scheduleLocked(s, t0, 2, pkt)
+	require.Equal(t, 2, q.n)
+
+	q.sendDueLocked(t0)
+	assert.Empty(t, s.sent, "nothing leaves with the original")
+	due, ok := q.nextDue()
+	require.True(t, ok)
+	assert.Equal(t, t0.Add(time.Millisecond), due, "the timer loop wakes for the first copy")
+
+	q.sendDueLocked(t0.Add(999 * time.Microsecond))
+	assert.Empty(t, s.sent)
+	q.sendDueLocked(t0.Add(time.Millisecond))
+	require.Len(t, s.sent, 1, "the first copy leaves 1 ms after its original")
+	due, ok = q.nextDue()
+	require.True(t, ok)
+	assert.Equal(t, t0.Add(3*time.Millisecond), due)
+
+	q.sendDueLocked(t0.Add(2999 * time.Microsecond))
+	assert.Len(t, s.sent, 1)
+	q.sendDueLocked(t0.Add(4 * time.Millisecond)) // a late pass sends what is due
+	require.Len(t, s.sent, 2, "the second copy leaves 3 ms after its original")
+	_, ok = q.nextDue()
+	assert.False(t, ok, "nothing left")
+	assert.Equal(t, copyStats{Scheduled: 2, Sent: 2}, q.stats)
+
+	// A copy carries the PUSH segments only, behind the header room.
+	want := kcpSegment(kcpCmdPush, 9, []byte("hello"))
+	for _, c := range s.sent {
+		assert.Equal(t, uint32(9), c.top)
+		assert.Len(t, c.b, sessionHeaderSize+len(want))
+		assert.Equal(t, want, c.b[sessionHeaderSize:], "the ACK segment is left out")
+	}
+
+	// Copies of datagrams sent later are due later, in order, per delay.
+	s.sent = nil
+	for i := range 4 {
+		q.scheduleLocked(s, t0.Add(time.Duration(i)*500*time.Microsecond), 2, kcpSegment(kcpCmdPush, uint32(20+i), []byte{byte(i)}))
+	}
+	for ms := time.Duration(0); ms <= 10*time.Millisecond; ms += 100 * time.Microsecond {
+		q.sendDueLocked(t0.Add(ms))
+	}
+	require.Len(t, s.sent, 8)
+	for _, c := range s.sent {
+		i := time.Duration(c.top - 20)
+		orig := t0.Add(i * 500 * time.Microsecond)
+		late := c.at.Sub(orig)
+		assert.True(t, late == time.Millisecond || late == 3*time.Millisecond,
+			"copy of datagram %d left %v after it, not at a planned delay", i, late)
+	}
+}
+
+// TestCopyQueueOutcomes: a copy whose data was acknowledged is not sent;
+// ACK-only datagrams get no copy; the queue is bounded.
+func TestCopyQueueOutcomes(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	var q copyQueue
+	acked := &fakeSink{acked: true}
+	q.scheduleLocked(acked, t0, 1, kcpSegment(kcpCmdPush, 1, []byte("x")))
+	q.sendDueLocked(t0.Add(time.Second))
+	assert.Empty(t, acked.sent)
+	assert.Equal(t, uint64(1), q.stats.Acked)
+
+	s := &fakeSink{}
+	q.scheduleLocked(s, t0, 2, append(kcpSegment(kcpCmdAck, 1, nil), kcpSegment(kcpCmdAck, 2, nil)...))
+	assert.Zero(t, q.n, "an ACK-only datagram is not copied")
+	assert.Equal(t, uint64(1), q.stats.NoData)
+
+	for range maxPendingCopies + 10 {
+		q.scheduleLocked(s, t0, 1, kcpSegment(kcpCmdPush, 3, []byte("y")))
+	}
+	assert.Equal(t, maxPendingCopies, q.n)
+	assert.Equal(t, uint64(10), q.stats.Overflow, "a full queue refuses new copies and counts them")
+	q.sendDueLocked(t0.Add(time.Second))
+	assert.Zero(t, q.n)
+	assert.Len(t, s.sent, maxPendingCopies)
+	assert.LessOrEqual(t, len(q.free), keepCopyBuffers, "spare buffers are bounded")
+}
+
+func TestPushSegments(t *testing.T) {
+	p1 := kcpSegment(kcpCmdPush, 0xfffffffe, []byte("ab"))
+	p2 := kcpSegment(kcpCmdPush, 1, []byte("cde")) // newer, across the wrap
+	pkt := append(append(append(kcpSegment(kcpCmdAck, 5, nil), p1...), kcpSegment(kcpCmdAck, 6, nil)...), p2...)
+	size, top, ok := pushSegments(pkt)
+	require.True(t, ok)
+	assert.Equal(t, len(p1)+len(p2), size)
+	assert.Equal(t, uint32(1), top)
+	assert.Equal(t, append(append([]byte(nil), p1...), p2...), appendPushSegments(nil, pkt))
+
+	_, _, ok = pushSegments(kcpSegment(kcpCmdAck, 1, nil))
+	assert.False(t, ok)
+	trunc := kcpSegment(kcpCmdPush, 1, []byte("abc"))
+	_, _, ok = pushSegments(trunc[:len(trunc)-1])
+	assert.False(t, ok, "a truncated segment is not copied")
+}
+
+// TestCopiesSkipAcknowledged: over a clean link to an echo peer, a
+// message whose reply (which acknowledges it) came back before its copy
+// was due costs no copy; the copies that were sent are counted in
+// RedundantBytes, byte for byte.
+func TestCopiesSkipAcknowledged(t *testing.T) {
+	rc := RedundancyConfig{MinSamples: 1 << 20} // the start guess (level 1) stays
+	client, server, _, _ := memPair(t, memlink.Config{Seed: 5}, Config{Redundancy: rc})
+	echo(t, server)
+	in := conntest.Pump(t, client)
+	const n = 50
+	for i := range n {
+		require.NoError(t, client.WriteMessage(netcode.Reliable, []byte{byte(i)}))
+		select {
+		case m := <-in:
+			require.Equal(t, []byte{byte(i)}, m.Data)
+		case <-time.After(10 * time.Second):
+			require.FailNow(t, "no echo")
+		}
+	}
+	require.Eventually(t, func() bool { return pendingCopies(client) == 0 }, 10*time.Second, time.Millisecond)
+	st := copyStatsOf(client)
+	t.Logf("client copies: %+v", st)
+	assert.Equal(t, 1, client.Stats().Redundancy)
+	assert.Equal(t, uint64(n), st.Scheduled, "one copy per message at level 1")
+	assert.Equal(t, st.Scheduled, st.Sent+st.Acked+st.NoBudget+st.Ended)
+	assert.Positive(t, st.Acked, "copies of acknowledged messages are not sent")
+	// A copy is our header plus one PUSH segment of a 1-byte message
+	// with its 1-byte length prefix.
+	assert.Equal(t, st.Sent*uint64(sessionHeaderSize+kcpOverhead+2), client.Stats().RedundantBytes)
+}
+
+// echo answers every message on c with itself until c ends.
+func echo(t *testing.T, c *Conn) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			ch, m, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			if err := c.WriteMessage(ch, m); err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = c.Close(netcode.CodeOK, "")
+		wg.Wait()
+	})
+}
+
+// burstConn drops what is written to it in bursts of time: each
+// datagram written outside a burst starts one with probability p, and a
+// burst drops everything written for d. Real burst loss (a fading radio,
+// a full queue) lasts a time, which takes a back-to-back copy with its
+// original but not a copy a millisecond later.
+type burstConn struct {
+	net.PacketConn
+	mu      sync.Mutex
+	rng     *rand.Rand
+	p       float64
+	d       time.Duration
+	badTill time.Time
+	dropped int
+}
+
+func (b *burstConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	b.mu.Lock()
+	now := time.Now()
+	drop := now.Before(b.badTill)
+	if !drop && b.rng.Float64() < b.p {
+		b.badTill, drop = now.Add(b.d), true
+	}
+	if drop {
+		b.dropped++
+	}
+	b.mu.Unlock()
+	if drop {
+		return len(p), nil
+	}
+	return b.PacketConn.WriteTo(p, addr)
+}
+
+// TestSpacedCopiesSurviveBursts: with loss in bursts of half a
+// millisecond, back-to-back copies are lost with their originals and KCP
+// has to retransmit (≥ 30 ms each on a sparse flow); copies spaced 1 ms
+// and 3 ms after the original get through, so far fewer retransmissions
+// are needed.
+func TestSpacedCopiesSurviveBursts(t *testing.T) {
+	run := func(t *testing.T, spacing func(int) time.Duration) (retx uint64, dropped int) {
+		link := memlink.New(memlink.Config{Seed: 9})
+		bc := &burstConn{PacketConn: link.B(), rng: rand.New(rand.NewPCG(1, 2)), p: 0.03, d: 500 * time.Microsecond}
+		cfg := Config{Redundancy: RedundancyConfig{MinSamples: 1 << 20}, IdleTimeout: 30 * time.Second} // level 1 throughout
+		l, err := ListenPacket(link.A(), cfg)
+		require.NoError(t, err)
+		client, err := DialPacket(t.Context(), bc, link.A().LocalAddr(), cfg)
+		require.NoError(t, err)
+		server, err := l.AcceptKCP()
+		require.NoError(t, err)
+		defer func() {
+			_ = client.Close(netcode.CodeOK, "")
+			_ = server.Close(netcode.CodeOK, "")
+			require.NoError(t, l.Shutdown(t.Context()))
+			require.NoError(t, link.Close())
+		}()
+		client.ep.lmu.Lock()
+		client.ep.copies.delay = spacing
+		client.ep.lmu.Unlock()
+		in := conntest.Pump(t, server)
+		const n = 600
+		go func() {
+			tk := time.NewTicker(time.Millisecond)
+			defer tk.Stop()
+			for i := range n {
+				<-tk.C
+				if err := client.WriteMessage(netcode.Reliable, []byte{byte(i)}); err != nil {
+					return
+				}
+			}
+		}()
+		for i := range n {
+			select {
+			case m := <-in:
+				require.Equal(t, []byte{byte(i)}, m.Data)
+			case <-time.After(10 * time.Second):
+				require.FailNow(t, "message not delivered", "%d", i)
+			}
+		}
+		bc.mu.Lock()
+		defer bc.mu.Unlock()
+		return client.Stats().Retransmits, bc.dropped
+	}
+	b2bRetx, b2bDrops := run(t, func(int) time.Duration { return 0 })
+	spacedRetx, spacedDrops := run(t, nil)
+	t.Logf("back to back: %d retransmissions, %d datagrams dropped; spaced: %d, %d", b2bRetx, b2bDrops, spacedRetx, spacedDrops)
+	require.GreaterOrEqual(t, b2bRetx, uint64(5), "the bursts must hurt back-to-back copies for the comparison to mean anything")
+	assert.Less(t, 3*spacedRetx, b2bRetx, "spaced copies repair most bursts without a retransmission")
+}
+
+// TestCopiesByteAccounting: to a peer that only reads (its ACKs wait
+// for the ACK delay, longer than the copy's), every copy is sent, and
+// RedundantBytes counts exactly their bytes: header and PUSH segment,
+// no ACK segment.
+func TestCopiesByteAccounting(t *testing.T) {
+	rc := RedundancyConfig{MinSamples: 1 << 20} // the start guess (level 1) stays
+	client, server, _, _ := memPair(t, memlink.Config{Seed: 6}, Config{Redundancy: rc})
+	in := conntest.Pump(t, server)
+	const n = 20
+	for i := range n {
+		require.NoError(t, client.WriteMessage(netcode.Reliable, []byte{byte(i)}))
+		select {
+		case m := <-in:
+			require.Equal(t, []byte{byte(i)}, m.Data)
+		case <-time.After(10 * time.Second):
+			require.FailNow(t, "message not delivered")
+		}
+	}
+	require.Eventually(t, func() bool { return pendingCopies(client) == 0 }, 10*time.Second, time.Millisecond)
+	st := copyStatsOf(client)
+	t.Logf("client copies: %+v", st)
+	assert.Equal(t, uint64(n), st.Scheduled)
+	assert.Equal(t, st.Scheduled, st.Sent+st.Acked+st.NoBudget+st.Ended)
+	assert.Positive(t, st.Sent)
+	assert.Equal(t, st.Sent*uint64(sessionHeaderSize+kcpOverhead+2), client.Stats().RedundantBytes)
+}
