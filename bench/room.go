@@ -253,7 +253,7 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 	bar = env.bar(fmt.Sprintf("room %s: run", t), int64((cfg.Warmup+cfg.Duration)/time.Millisecond))
 	var startSample sync.Once
 	prof := newProfiler(profilePath(cfg.CPUProfile, t, len(cfg.Transports)))
-	failedClients, sendErr := runSenders(ctx, clock, ps.all, senderConfig{
+	sst, sendErr := runSenders(ctx, clock, ps.all, senderConfig{
 		ch: channelOf(t), size: cfg.Size, inputHz: cfg.InputHz, measureFrom: measureFrom, measureTo: measureTo,
 		tick: func(now time.Duration) {
 			if now >= measureFrom {
@@ -314,11 +314,11 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 	if err := closeAll(); err != nil {
 		return res, nil, fmt.Errorf("closing client sockets: %w", err)
 	}
-	if failedClients == int64(n) {
+	if sst.failed == int64(n) {
 		return res, nil, sendErr
 	}
-	if failedClients > 0 {
-		res.SetExtra("failed_clients", float64(failedClients))
+	if sst.failed > 0 {
+		res.SetExtra("failed_clients", float64(sst.failed))
 		res.Note = strings.TrimSpace(res.Note + " " + firstLine(sendErr.Error()))
 	}
 
@@ -339,6 +339,11 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 	res.SetExtra("inputs_per_s", rate)
 	res.SetExtra("broadcasts_per_s", float64(ticks)/cfg.Duration.Seconds())
 	res.SetExtra("client_sockets", float64(sockets))
+	res.SetExtra("sender_late_p99_us", sst.late.QuantileUs(99))
+	res.SetExtra("sender_late_max_us", sst.late.MaxUs())
+	if sst.restarts > 0 {
+		res.SetExtra("sender_restarts", float64(sst.restarts))
+	}
 	if refused > 0 {
 		res.SetExtra("inputs_refused", float64(refused))
 		res.Note = strings.TrimSpace(res.Note + fmt.Sprintf(" %d inputs (%.1f%%) were refused by full send windows: the server did not acknowledge in time;",

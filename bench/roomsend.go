@@ -44,14 +44,16 @@ type senderConfig struct {
 // call for many players); otherwise each message is a WriteMessage.
 //
 // A player whose send fails stops sending; runSenders returns the number
-// of such players and the first error of each worker.
-func runSenders(ctx context.Context, clock *roomClock, ps []*player, cfg senderConfig) (int64, error) {
-	var failed atomic.Int64
+// of such players and the first error of each worker, and how late the
+// slots of the measured window started.
+func runSenders(ctx context.Context, clock *roomClock, ps []*player, cfg senderConfig) (senderStats, error) {
+	var failed, restarts atomic.Int64
 	period := time.Second / time.Duration(cfg.inputHz)
 	slots := max(1, int(period/slotDur))
 	step := period / time.Duration(slots)
 	workers := min(runtime.GOMAXPROCS(0), len(ps))
 	errs := make([]error, workers)
+	late := make([]*Histogram, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
 		buckets := make([][]*player, slots)
@@ -60,6 +62,7 @@ func runSenders(ctx context.Context, clock *roomClock, ps []*player, cfg senderC
 			buckets[s] = append(buckets[s], ps[i])
 		}
 		sw := newSendWorker(cfg)
+		late[w] = NewHistogram()
 		wg.Go(func() {
 			next := clock.now()
 			for slot := 0; ; slot = (slot + 1) % slots {
@@ -70,8 +73,16 @@ func runSenders(ctx context.Context, clock *roomClock, ps []*player, cfg senderC
 				if d := next - now; d > 0 {
 					time.Sleep(d)
 					now = clock.now()
-				} else if -d > period {
+				}
+				measured := now >= cfg.measureFrom
+				if measured {
+					late[w].Record(max(0, now-next))
+				}
+				if now-next > period {
 					next = now // running late: restart the schedule, no burst
+					if measured {
+						restarts.Add(1)
+					}
 				}
 				next += step
 				for _, p := range buckets[slot] {
@@ -102,7 +113,18 @@ func runSenders(ctx context.Context, clock *roomClock, ps []*player, cfg senderC
 		})
 	}
 	wg.Wait()
-	return failed.Load(), errors.Join(errs...)
+	st := senderStats{failed: failed.Load(), restarts: restarts.Load(), late: NewHistogram()}
+	for _, h := range late {
+		st.late.Merge(h)
+	}
+	return st, errors.Join(errs...)
+}
+
+// senderStats is what runSenders tells about its run.
+type senderStats struct {
+	failed   int64      // players whose send failed (they stopped)
+	late     *Histogram // how late each slot of the measured window started
+	restarts int64      // slots of the measured window more than a period late: the schedule restarted, inputs were skipped
 }
 
 // sendWorker encodes and sends the messages of one runSenders worker.

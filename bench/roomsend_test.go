@@ -124,13 +124,16 @@ func TestRunSendersSchedule(t *testing.T) {
 		clock := &roomClock{base: time.Now()}
 		ps, cs, gs := newQueuePlayers(clock, 200, 64)
 		var ticks int
-		failed, err := runSenders(context.Background(), clock, ps, senderConfig{
+		st, err := runSenders(context.Background(), clock, ps, senderConfig{
 			ch: netcode.Reliable, size: 64, inputHz: 30,
 			measureFrom: time.Second, measureTo: 3 * time.Second,
 			tick: func(time.Duration) { ticks++ },
 		})
 		require.NoError(t, err)
-		require.Zero(t, failed)
+		require.Zero(t, st.failed)
+		require.Zero(t, st.restarts)
+		require.Less(t, st.late.MaxUs(), 1.0, "on a fake clock no slot starts late")
+		require.InDelta(t, 2*1980, st.late.Count(), 40, "2 workers, one lateness per measured slot (2 s of 33 slots of 1.01 ms per 33 ms)")
 		var queued, flushes int
 		for i, c := range cs {
 			require.Zero(t, c.writes, "player %d: an event-loop session is queued, not written", i)
@@ -180,10 +183,10 @@ func TestRunSendersFailures(t *testing.T) {
 		full := &failConn{queueConn: cs[2], err: fmt.Errorf("kcp: window: %w", netcode.ErrQueueFull)}
 		ps[1].attach(closed)
 		ps[2].attach(full)
-		failed, err := runSenders(context.Background(), clock, ps, senderConfig{
+		st, err := runSenders(context.Background(), clock, ps, senderConfig{
 			ch: netcode.Reliable, size: 64, inputHz: 10, measureFrom: 500 * time.Millisecond, measureTo: time.Second,
 		})
-		require.Equal(t, int64(1), failed)
+		require.Equal(t, int64(1), st.failed)
 		require.ErrorIs(t, err, netcode.ErrClosed)
 		require.NotErrorIs(t, err, netcode.ErrQueueFull)
 		require.True(t, ps[1].failed)
@@ -359,4 +362,38 @@ func BenchmarkRoomTickShared_8Members(b *testing.B) {
 		}
 		n++
 	}
+}
+
+// A sender held up for more than a period (a stalled send) restarts its
+// schedule instead of sending a burst, skips inputs, and says so.
+func TestRunSendersLate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clock := &roomClock{base: time.Now()}
+		ps, cs, _ := newQueuePlayers(clock, 1, 1)
+		slow := &slowConn{queueConn: cs[0], at: 500 * time.Millisecond, stall: 250 * time.Millisecond, clock: clock}
+		ps[0].attach(slow)
+		st, err := runSenders(context.Background(), clock, ps, senderConfig{
+			ch: netcode.Reliable, size: 64, inputHz: 10, measureTo: time.Second,
+		})
+		require.NoError(t, err)
+		require.Equal(t, int64(1), st.restarts)
+		require.InDelta(t, 250_000, st.late.MaxUs(), 1_000)
+		require.Less(t, cs[0].inputs, 10, "the stalled period's inputs are skipped, not sent in a burst")
+	})
+}
+
+// slowConn stalls once, in the first QueueMessages at or after at.
+type slowConn struct {
+	*queueConn
+	at, stall time.Duration
+	clock     *roomClock
+	done      bool
+}
+
+func (c *slowConn) QueueMessages(ch netcode.Channel, msgs [][]byte) error {
+	if !c.done && c.clock.now() >= c.at {
+		c.done = true
+		time.Sleep(c.stall)
+	}
+	return c.queueConn.QueueMessages(ch, msgs)
 }
