@@ -109,6 +109,11 @@ func newRegistry(cfg *config, r role) *registry {
 	return g
 }
 
+// maxAckHold is how long the ACKs owed by a session that sends at a
+// steady rate (a room ticking at 25 Hz or more) may wait for its next
+// send, so that a tick carries the ACK of the member's input.
+const maxAckHold = 40 * time.Millisecond
+
 // addrNonce names one handshake: a client address and its nonce. Several
 // sessions may come from one address (clients sharing a socket); a
 // repeated Connect (our Accept was lost) carries the same nonce.
@@ -156,6 +161,7 @@ func newEndpoint(cfg *config, pc net.PacketConn, g *registry) (*endpoint, error)
 		RecvWindow: t.rcvWnd,
 		MTU:        t.mtu - sessionHeaderSize,
 		Headroom:   sessionHeaderSize,
+		MaxAckHold: maxAckHold,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("kcp: %w: %w", err, ErrConfig)

@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -41,6 +42,13 @@ type Config struct {
 	// Default: Interval (what a UDPSession's timer gives). Negative: no
 	// delay, ACKs go with the next Flush.
 	AckDelay time.Duration
+	// MaxAckHold lets the ACKs of a session that sends data at a steady
+	// rate (a room's ticks) wait for its next expected send instead of
+	// AckDelay, when that send is at most MaxAckHold away: the tick to a
+	// member then carries the ACK of its input, one datagram instead of
+	// two. The peer's RTT samples include the wait, so its retransmission
+	// timeout grows with it. 0 (default): off.
+	MaxAckHold time.Duration
 	// SlowRTO keeps KCP's normal minimum RTO (100 ms) instead of no-delay
 	// mode's 30 ms.
 	SlowRTO bool
@@ -65,6 +73,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.AckDelay == 0 {
 		c.AckDelay = c.Interval
+	}
+	if c.MaxAckHold < 0 {
+		c.MaxAckHold = 0
 	}
 	if c.FastResend == 0 {
 		c.FastResend = 2
@@ -114,6 +125,14 @@ type Session struct {
 	idx     int       // position in the due heap, -1 when not scheduled
 	dirty   bool      // in Loop.dirty: a Send since the last Flush
 	removed bool
+	// lastData is when a Flush last carried a Send of this session;
+	// period, the smoothed interval between such flushes while they come
+	// at most MaxAckHold apart (0: no steady rate).
+	lastData time.Time
+	period   time.Duration
+	// ackBy is the latest time the ACKs the core owes may leave (zero
+	// when it owes none).
+	ackBy time.Time
 	// held is ACK-only output the core made inside Input (kcp-go flushes
 	// at once when a packet acknowledges our data): it waits, at most
 	// AckDelay, to ride in front of the session's next datagram.
@@ -222,12 +241,62 @@ func (l *Loop) Input(s *Session, pkt []byte, now time.Time) error {
 		l.stats.BadInput++
 		return fmt.Errorf("loop: kcp input %d: %w", r, ErrBadPacket)
 	}
-	if l.cfg.AckDelay < 0 {
+	if s.idx >= 0 && s.kcp.WaitSnd() == 0 {
+		// Nothing of ours in flight any more: the retransmission check
+		// it was due for is moot, and must not flush owed ACKs early.
+		l.heapRemove(s.idx)
+	}
+	switch {
+	case l.cfg.AckDelay < 0:
 		l.markDirty(s)
-	} else {
-		l.schedule(s, now.Add(l.cfg.AckDelay))
+	case len(s.held) > 0 || carriesData(pkt):
+		if due := l.ackDue(s, now); s.ackBy.IsZero() || due.Before(s.ackBy) {
+			s.ackBy = due
+		}
+	}
+	if !s.ackBy.IsZero() {
+		l.schedule(s, s.ackBy)
 	}
 	return nil
+}
+
+// ackSlack is how long after a steady session's expected send its ACKs
+// still wait, for a send that comes a little late.
+const ackSlack = 2 * time.Millisecond
+
+// ackDue is when the ACKs s now owes must leave: AckDelay after now, or,
+// for a session that sends at a steady rate, just after its next
+// expected send when that is within MaxAckHold.
+func (l *Loop) ackDue(s *Session, now time.Time) time.Time {
+	due := now.Add(l.cfg.AckDelay)
+	if s.period <= 0 || l.cfg.MaxAckHold <= l.cfg.AckDelay || now.Sub(s.lastData) > l.cfg.MaxAckHold {
+		return due
+	}
+	next := s.lastData.Add(s.period)
+	for next.Before(now) { // at most MaxAckHold/period steps
+		next = next.Add(s.period)
+	}
+	if at := next.Add(ackSlack); at.After(due) && at.Sub(now) <= l.cfg.MaxAckHold {
+		return at
+	}
+	return due
+}
+
+// carriesData reports whether the KCP packet p holds a segment the core
+// must acknowledge (data, or a window probe).
+func carriesData(p []byte) bool {
+	for len(p) >= kcpgo.IKCP_OVERHEAD {
+		switch p[4] {
+		case kcpgo.IKCP_CMD_PUSH, kcpgo.IKCP_CMD_WASK:
+			return true
+		}
+		n := int(binary.LittleEndian.Uint32(p[20:]))
+		if n < 0 || n > len(p)-kcpgo.IKCP_OVERHEAD {
+			return false
+		}
+		p = p[kcpgo.IKCP_OVERHEAD+n:]
+	}
+	return false
 }
 
 // Send queues one message on s; it goes out with the next Flush. A
@@ -292,6 +361,7 @@ func (l *Loop) Flush(now time.Time) []Datagram {
 		l.dirty[i] = nil
 		s.dirty = false
 		if !s.removed {
+			l.notePeriod(s, now)
 			l.flushCore(s, now)
 		}
 	}
@@ -301,6 +371,24 @@ func (l *Loop) Flush(now time.Time) []Datagram {
 	}
 	l.handed = true
 	return l.out
+}
+
+// notePeriod learns the rate at which s sends data (a Flush after Send).
+func (l *Loop) notePeriod(s *Session, now time.Time) {
+	if l.cfg.MaxAckHold <= 0 {
+		return
+	}
+	iv := now.Sub(s.lastData)
+	switch {
+	case s.lastData.IsZero() || iv > l.cfg.MaxAckHold:
+		s.period = 0
+	case iv <= 0:
+	case s.period == 0:
+		s.period = iv
+	default:
+		s.period += (iv - s.period) / 4
+	}
+	s.lastData = now
 }
 
 // NextDue is the earliest time a session needs a Flush; false when no
@@ -329,6 +417,7 @@ func (l *Loop) flushCore(s *Session, now time.Time) {
 	l.merging = s
 	next := kcpFlush(s.kcp, kcpgo.IKCP_FLUSH_FULL)
 	l.merging = nil
+	s.ackBy = time.Time{} // a flush sends every ACK owed
 	if len(s.held) > 0 { // nothing to ride on: the ACKs go alone
 		l.emitHeld(s)
 	}

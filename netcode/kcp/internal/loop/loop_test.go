@@ -455,3 +455,44 @@ func TestAckOfAnAckingInputRidesOnTheBroadcast(t *testing.T) {
 	k.toServer(k.cli.Flush(at))
 	assert.Equal(t, []string{"next"}, recvAll(t, k.srv, k.ss[1]))
 }
+
+func TestSteadySenderHoldsAcksForItsNextSend(t *testing.T) {
+	// The server ticks session 0 every 33 ms. An input heard 5 ms after a
+	// tick owes an ACK: with MaxAckHold it waits for the next tick (28 ms
+	// later, plus the slack) instead of AckDelay, and rides on it.
+	const period = 33 * time.Millisecond
+	k := newLink(t, 1, Config{MaxAckHold: 40 * time.Millisecond})
+	s, c := k.ss[0], k.cs[0]
+	tick := func(i int) []Datagram {
+		require.NoError(t, k.srv.Send(s, fmt.Appendf(nil, "tick %d", i)))
+		return k.srv.Flush(k.clock)
+	}
+	for i := range 4 { // the server learns the rate; the client acknowledges each tick at once
+		k.toClients(tick(i))
+		require.Equal(t, []string{fmt.Sprintf("tick %d", i)}, recvAll(t, k.cli, c))
+		k.toServer(k.cli.Flush(k.clock.Add(time.Hour)))
+		k.clock = k.clock.Add(period)
+	}
+	lastTick := k.clock.Add(-period)
+	k.clock = lastTick.Add(5 * time.Millisecond)
+	require.NoError(t, k.cli.Send(c, []byte("input")))
+	k.toServer(k.cli.Flush(k.clock))
+	require.Equal(t, []string{"input"}, recvAll(t, k.srv, s))
+	at, ok := s.Scheduled()
+	require.True(t, ok)
+	assert.Equal(t, lastTick.Add(period+ackSlack), at, "due just after the next expected tick, not AckDelay after the input")
+	assert.Empty(t, k.srv.Flush(k.clock.Add(10*time.Millisecond)), "AckDelay passed: still held for the tick")
+
+	k.clock = lastTick.Add(period)
+	batch := tick(4)
+	require.Len(t, batch, 1, "the tick carries the ACK: one datagram")
+	assert.Equal(t, []byte{cmdAck, cmdPush}, segments(t, batch[0].B))
+
+	// A session with no steady rate keeps AckDelay.
+	k2 := newLink(t, 1, Config{MaxAckHold: 40 * time.Millisecond})
+	require.NoError(t, k2.cli.Send(k2.cs[0], []byte("chat")))
+	k2.toServer(k2.cli.Flush(k2.clock))
+	at, ok = k2.ss[0].Scheduled()
+	require.True(t, ok)
+	assert.Equal(t, k2.clock.Add(10*time.Millisecond), at)
+}
