@@ -418,7 +418,7 @@ func (l *Loop) flushCore(s *Session, now time.Time) {
 	next := kcpFlush(s.kcp, kcpgo.IKCP_FLUSH_FULL)
 	l.merging = nil
 	s.ackBy = time.Time{} // a flush sends every ACK owed
-	if len(s.held) > 0 { // nothing to ride on: the ACKs go alone
+	if len(s.held) > 0 {  // nothing to ride on: the ACKs go alone
 		l.emitHeld(s)
 	}
 	l.stats.Flushes++
