@@ -319,6 +319,9 @@ type echoRunner struct {
 	elapsed    time.Duration
 	wireBytes  uint64
 	wireSource string
+	// upBytes and downBytes split wireBytes by direction (client to
+	// server, server to client) when a UDP impair proxy counts them.
+	upBytes, downBytes uint64
 }
 
 func openEchoRunner(ctx context.Context, env *Env, cfg EchoConfig, t string, bar *Progress) (*echoRunner, error) {
@@ -376,6 +379,17 @@ func (r *echoRunner) wire() (uint64, string) {
 	return r.link.wire()
 }
 
+// wireSplit reads the cumulative bytes each way (client to server, then
+// server to client) from a UDP impair proxy; false without one.
+func (r *echoRunner) wireSplit() (up, down uint64, ok bool) {
+	u, ok := r.px.(*udpProxy)
+	if !ok {
+		return 0, 0, false
+	}
+	s := u.p.Stats()
+	return emitted(s.Up), emitted(s.Down), true
+}
+
 // segment sends n measured round trips and waits for their replies (or
 // the timeout), adding the time and wire bytes to the run's totals.
 func (r *echoRunner) segment(ctx context.Context, n int) error {
@@ -385,6 +399,7 @@ func (r *echoRunner) segment(ctx context.Context, n int) error {
 	}
 	start := time.Since(r.base)
 	w0, _ := r.wire()
+	up0, down0, _ := r.wireSplit()
 	if err := r.send(ctx, n); err != nil {
 		return err
 	}
@@ -398,6 +413,10 @@ func (r *echoRunner) segment(ctx context.Context, n int) error {
 	r.elapsed += end - start
 	w1, src := r.wire()
 	r.wireBytes += w1 - w0
+	if up1, down1, ok := r.wireSplit(); ok {
+		r.upBytes += up1 - up0
+		r.downBytes += down1 - down0
+	}
 	r.wireSource = src
 	return nil
 }
@@ -499,6 +518,11 @@ func (r *echoRunner) finish() error {
 	res.WireBytes, res.WireSource = r.wireBytes, r.wireSource
 	if r.dups.Load() > 0 {
 		res.SetExtra("duplicates", float64(r.dups.Load()))
+	}
+	if got := res.Received; got > 0 && r.upBytes+r.downBytes > 0 {
+		// B/msg is both directions; these say how it splits.
+		res.SetExtra("up_bytes_per_msg", float64(r.upBytes)/float64(got))
+		res.SetExtra("down_bytes_per_msg", float64(r.downBytes)/float64(got))
 	}
 	if r.truncated {
 		res.Note = strings.TrimSpace(res.Note + " stopped at --duration before --count")
