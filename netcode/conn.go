@@ -101,6 +101,28 @@ type Queuer interface {
 	Flush()
 }
 
+// Pusher is an optional interface of a Conn whose transport runs an event
+// loop (KCP): instead of a goroutine blocked in ReadMessage per
+// connection, the transport hands each message to a Receiver on its own
+// goroutine, in the pass that read it.
+//
+// Push hands delivery to r: the messages not yet read, in order, then
+// every later one go to r.Receive, and the end goes to r.Ended with the
+// error ReadMessage would have returned, exactly once. Calls for one
+// Conn never overlap. r runs on the transport's goroutines and must not
+// block; it may write to the Conn (QueueMessages, Flush, WriteMessage)
+// and Close it. The bytes are valid only during the call. After Push,
+// ReadMessage fails.
+type Pusher interface {
+	Push(r Receiver)
+}
+
+// Receiver takes a Pusher's messages.
+type Receiver interface {
+	Receive(ch Channel, msg []byte)
+	Ended(err error)
+}
+
 // Listener accepts Conns. It behaves like net.Listener.
 type Listener interface {
 	// Accept blocks until a new, fully handshaken Conn arrives. After

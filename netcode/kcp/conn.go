@@ -53,8 +53,11 @@ type Conn struct {
 	uqLen      int
 	uqNewest   uint32
 	uqStarted  bool
-	spaceWait  bool   // a WriteMessage waits for the send window
-	wbuf       []byte // prefixed messages for one KCP send
+	spaceWait  bool             // a WriteMessage waits for the send window
+	recv       netcode.Receiver // set by Push: messages go to it, not to ReadMessage
+	queued     bool             // in ep.ready: has something for recv
+	endTold    bool             // recv.Ended was called (or is being called)
+	wbuf       []byte           // prefixed messages for one KCP send
 	// The reliable stream as ReadMessage consumes it: rbuf[rstart:rend]
 	// holds received bytes not yet returned. Only appended to outside
 	// ReadMessage, so a message ReadMessage returned stays intact until
@@ -74,6 +77,7 @@ type Conn struct {
 var (
 	_ netcode.Conn     = (*Conn)(nil)
 	_ netcode.Queuer   = (*Conn)(nil)
+	_ netcode.Pusher   = (*Conn)(nil)
 	_ netcode.Listener = (*Listener)(nil)
 )
 
@@ -147,6 +151,10 @@ func (c *Conn) ReadMessage() (netcode.Channel, []byte, error) {
 	e := c.ep
 	for {
 		e.lmu.Lock()
+		if c.recv != nil {
+			e.lmu.Unlock()
+			return 0, nil, errPushed
+		}
 		term := c.termErr
 		if errors.Is(term, netcode.ErrClosed) { // closed locally: nothing more
 			e.lmu.Unlock()
@@ -181,6 +189,74 @@ func (c *Conn) ReadMessage() (netcode.Channel, []byte, error) {
 		case <-c.wake:
 		case <-c.done:
 		}
+	}
+}
+
+// errPushed: ReadMessage after Push.
+var errPushed = errors.New("kcp: ReadMessage after Push: messages go to the Receiver")
+
+// Push implements netcode.Pusher: from now on the endpoint's loops hand
+// this session's messages to r in the pass that reads them (what was
+// received before is delivered first, possibly in this call).
+func (c *Conn) Push(r netcode.Receiver) {
+	e := c.ep
+	e.lmu.Lock()
+	c.recv = r
+	c.readyLocked()
+	e.lmu.Unlock()
+	e.deliver()
+}
+
+// readyLocked puts a pushed session on its loop's delivery list.
+func (c *Conn) readyLocked() {
+	if c.recv == nil || c.queued || c.endTold {
+		return
+	}
+	c.queued = true
+	c.ep.ready = append(c.ep.ready, c)
+}
+
+// deliverPushed hands the session's pending messages, then its end, to
+// its Receiver. Runs with ep.dmu held and lmu not held.
+func (c *Conn) deliverPushed() {
+	e := c.ep
+	for {
+		e.lmu.Lock()
+		c.queued = false
+		if c.endTold {
+			e.lmu.Unlock()
+			return
+		}
+		r := c.recv
+		msg, ok, err := c.nextReliableLocked()
+		ch := netcode.Reliable
+		if err != nil {
+			code := netcode.CodeBadFrame
+			if errors.Is(err, netcode.ErrMessageTooLarge) {
+				code = netcode.CodeFrameTooLarge
+			}
+			c.drop(netcode.DropMalformed)
+			c.finishLocked(&netcode.CodedError{Code: code, Msg: "reliable stream", Err: err}, &control{Type: ctlClose, Code: code, Reason: "bad reliable stream"})
+			c.termErr = err
+		} else if !ok && !errors.Is(c.termErr, netcode.ErrClosed) {
+			msg, ok = c.popUnreliableLocked()
+			ch = netcode.Unreliable
+		}
+		if ok && !errors.Is(c.termErr, netcode.ErrClosed) {
+			e.lmu.Unlock()
+			c.messagesRecv.Add(1)
+			r.Receive(ch, msg)
+			continue
+		}
+		if !c.ended {
+			e.lmu.Unlock()
+			return
+		}
+		c.endTold = true
+		term := c.termErr
+		e.lmu.Unlock()
+		r.Ended(term)
+		return
 	}
 }
 
@@ -382,6 +458,7 @@ func (c *Conn) Close(code netcode.Code, reason string) error {
 	e.lmu.Lock()
 	c.finishLocked(netcode.ErrClosed, &control{Type: ctlClose, Code: code, Reason: reason})
 	e.lmu.Unlock()
+	e.deliver() // a pushed session's Receiver hears its end (now, or from the delivery running it)
 	if e.role == roleClient && e.private {
 		e.shutdown()
 		e.wait()
@@ -419,6 +496,7 @@ func (c *Conn) finishLocked(why error, notify *control) {
 	close(c.done)
 	e.remove(c)
 	signal(c.wake)
+	c.readyLocked()
 }
 
 // stageLocked stamps the session header on b (whose first
@@ -496,6 +574,7 @@ func (c *Conn) onDatagramLocked(now time.Time, h sessionHeader, payload []byte, 
 		}
 		if c.ls.PeekSize() >= 0 {
 			signal(c.wake)
+			c.readyLocked()
 		}
 		if c.spaceWait && c.ls.Pending() < c.cfg.tune.sndWnd {
 			c.spaceWait = false
@@ -549,6 +628,7 @@ func (c *Conn) enqueueUnreliableLocked(seq uint32, msg []byte) {
 	c.uq[i] = append(c.uq[i][:0], msg...)
 	c.uqLen++
 	signal(c.wake)
+	c.readyLocked()
 }
 
 // tickLocked runs on the endpoint's timer loop: idle timeout, receive

@@ -51,6 +51,10 @@ type endpoint struct {
 	armed    bool               // queued output waits for a Flush: the timer loop flushes it by tickerAt
 	conns    map[*Conn]struct{} // the sessions on this loop
 	copies   copyQueue          // deferred redundant copies (copies.go)
+	ready    []*Conn            // pushed sessions with messages or an end to deliver
+
+	dmu   sync.Mutex // held while pushed sessions' Receivers run: one delivery pass at a time, taken outside lmu
+	spare []*Conn    // deliver's swap buffer; owned by the holder of dmu
 }
 
 // registry is what the event loops of one Listener (or one client
@@ -222,6 +226,7 @@ func (e *endpoint) readLoop() {
 		e.handle(buf[:n], addr, now)
 		e.endPassLocked(now)
 		e.lmu.Unlock()
+		e.deliver()
 	}
 }
 
@@ -258,6 +263,7 @@ func (e *endpoint) readBatches(bc batchConn) {
 		}
 		e.endPassLocked(now)
 		e.lmu.Unlock()
+		e.deliver()
 	}
 }
 
@@ -304,6 +310,44 @@ func (e *endpoint) fail(err error) {
 	e.mu.Unlock()
 	e.finishAllLocked(fmt.Errorf("kcp: socket: %w: %w", err, netcode.ErrClosed), nil)
 	e.flushLocked(time.Now())
+	e.lmu.Unlock()
+	e.deliver()
+	e.lmu.Lock() // for the deferred Unlock
+}
+
+// deliver runs the Receivers of pushed sessions that have something
+// (messages, or their end), outside lmu. One goroutine delivers at a
+// time: a caller that finds another one delivering leaves the work to
+// it (what it queued is on the list the holder drains, and the holder
+// looks again after letting go).
+func (e *endpoint) deliver() {
+	for {
+		if !e.dmu.TryLock() {
+			return
+		}
+		for {
+			e.lmu.Lock()
+			batch := e.ready
+			e.ready, e.spare = e.spare[:0], nil
+			e.lmu.Unlock()
+			if len(batch) == 0 {
+				e.spare = batch
+				break
+			}
+			for i, c := range batch {
+				c.deliverPushed()
+				batch[i] = nil
+			}
+			e.spare = batch[:0]
+		}
+		e.dmu.Unlock()
+		e.lmu.Lock()
+		more := len(e.ready) > 0
+		e.lmu.Unlock()
+		if !more {
+			return
+		}
+	}
 }
 
 // finishAllLocked ends every session of this loop.
@@ -356,6 +400,7 @@ func (e *endpoint) timerLoop() {
 		}
 		e.tickerAt = wake
 		e.lmu.Unlock()
+		e.deliver()
 		t.Reset(max(wake.Sub(now), 0))
 	}
 }

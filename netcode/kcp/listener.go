@@ -200,6 +200,7 @@ func (l *Listener) Shutdown(ctx context.Context) error {
 		e.lmu.Lock()
 		e.finishAllLocked(netcode.ErrClosed, &control{Type: ctlClose, Code: netcode.CodeServerShutdown, Reason: "server shutdown"})
 		e.lmu.Unlock()
+		e.deliver()
 	}
 	l.shutdownLoops()
 	waited := make(chan struct{})

@@ -65,6 +65,7 @@ func (s *ClientSocket) Close() error {
 	e.lmu.Lock()
 	e.finishAllLocked(netcode.ErrClosed, &control{Type: ctlClose, Code: netcode.CodeOK, Reason: "client socket closed"})
 	e.lmu.Unlock()
+	e.deliver()
 	e.shutdown()
 	e.wait()
 	return nil
