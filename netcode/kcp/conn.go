@@ -82,7 +82,7 @@ var (
 )
 
 // newConnLocked creates a session on e's loop. Called with e.lmu held.
-func newConnLocked(e *endpoint, remote net.Addr, conv uint32, token uint64, now time.Time) (*Conn, error) {
+func newConnLocked(e *endpoint, remote net.Addr, conv uint32, token uint64, now time.Time) *Conn {
 	c := &Conn{
 		ep:     e,
 		cfg:    e.cfg,
@@ -102,7 +102,7 @@ func newConnLocked(e *endpoint, remote net.Addr, conv uint32, token uint64, now 
 	c.ls = e.lp.Add(token, conv, addrPort(remote))
 	c.ls.Owner = c
 	e.conns[c] = struct{}{}
-	return c, nil
+	return c
 }
 
 func signal(ch chan struct{}) {
@@ -522,9 +522,37 @@ func (c *Conn) stageControlLocked(now time.Time, ctl control) {
 func (c *Conn) emitKCPLocked(now time.Time, b []byte) {
 	c.countRetransmitsLocked(b[sessionHeaderSize:])
 	c.stageLocked(now, typeKCP, b)
-	if n := c.red.onSend(now); n > 0 {
+	n := c.red.onSend(now)
+	switch {
+	case n == 0:
+	case c.red.level == 0 && hasPush(b[sessionHeaderSize:]):
+		// The sparse floor: a lone datagram (chat, a turn) has no burst
+		// to dodge, and its loss would wait for the 30 ms RTO. Its copy
+		// goes at once, as before spacing (SparseRate caps the cost).
+		if c.red.allow(now, len(b)) {
+			cp := c.ep.out.alloc(len(b))
+			copy(cp, b)
+			c.stageLocked(now, typeKCP, cp)
+			c.redundantBytes.Add(uint64(len(b)))
+		}
+	default:
 		c.ep.copies.scheduleLocked(c, now, n, b[sessionHeaderSize:])
 	}
+}
+
+// hasPush reports whether the KCP packet p carries a data segment.
+func hasPush(p []byte) bool {
+	for len(p) >= kcpOverhead {
+		if p[4] == kcpCmdPush {
+			return true
+		}
+		n := binary.LittleEndian.Uint32(p[20:])
+		if uint64(n) > uint64(len(p)-kcpOverhead) {
+			return false
+		}
+		p = p[kcpOverhead+int(n):]
+	}
+	return false
 }
 
 // kcp-go segment layout (little-endian): conv 4, cmd 1, frg 1, wnd 2,

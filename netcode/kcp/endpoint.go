@@ -132,11 +132,10 @@ const (
 	refusedMaxSessions        // Config.MaxSessions reached
 	refusedPerIP              // Config.MaxSessionsPerIP reached
 	refusedBacklog            // AcceptBacklog full: the owner is not accepting fast enough
-	refusedInternal           // session setup failed
 	numRefusals
 )
 
-var refusalNames = [numRefusals]string{"closed", "max_sessions", "per_ip", "backlog", "internal"}
+var refusalNames = [numRefusals]string{"closed", "max_sessions", "per_ip", "backlog"}
 
 // clientHandshake is one Dial's state, shared with the read loop.
 type clientHandshake struct {
@@ -572,14 +571,7 @@ func (e *endpoint) connect(h handshake, addr net.Addr, now time.Time) {
 		_, _ = rand.Read(ids[4:]) // crypto/rand.Read never fails on supported platforms
 		token = binary.BigEndian.Uint64(ids[4:])
 	}
-	c, err := newConnLocked(e, addr, conv, token, now)
-	if err != nil {
-		e.mu.Unlock()
-		e.refused[refusedInternal].Add(1)
-		e.log.Error("kcp: session setup failed", "err", err)
-		e.reply(handshake{Type: typeReject, Nonce: h.Nonce, Code: netcode.CodeInternal}, addr)
-		return
-	}
+	c := newConnLocked(e, addr, conv, token, now)
 	c.hsKey, c.ipKey = key, ipk
 	c.acceptMsg = handshake{Type: typeAccept, Nonce: h.Nonce, Conv: conv, Token: token}
 	e.byToken[token] = c
@@ -617,11 +609,7 @@ func (e *endpoint) clientHandshake(h handshake, addr net.Addr, now time.Time) {
 			e.drop(netcode.DropMalformed)
 			return
 		}
-		c, err := newConnLocked(e, hs.remote, h.Conv, h.Token, now)
-		if err != nil {
-			e.log.Error("kcp: session setup failed", "err", err)
-			return
-		}
+		c := newConnLocked(e, hs.remote, h.Conv, h.Token, now)
 		e.mu.Lock()
 		hs.conn = c
 		e.byToken[h.Token] = c

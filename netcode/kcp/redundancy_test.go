@@ -329,3 +329,17 @@ func TestRedundancySparseOverLink(t *testing.T) {
 		})
 	}
 }
+
+// TestSparseCopyGoesAtOnce: on a sparse session (level 0, the sparse
+// floor) a datagram's copy leaves in the same pass as the original, not
+// deferred like the level's copies: a lone chat message has no burst to
+// dodge, and by the time a deferred copy were due its ACK may be back.
+func TestSparseCopyGoesAtOnce(t *testing.T) {
+	rc := testRedundancyConfig()
+	rc.StartAtZero = true
+	client, server, _, _ := memPair(t, memlink.Config{Seed: 3}, Config{Redundancy: rc, IdleTimeout: 30 * time.Second})
+	drainAll(t, server)
+	before := client.Stats().RedundantBytes
+	require.NoError(t, client.WriteMessage(netcode.Reliable, []byte("a lone chat message")))
+	assert.Greater(t, client.Stats().RedundantBytes, before, "the copy was staged and written by the same WriteMessage")
+}
