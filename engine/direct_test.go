@@ -153,18 +153,37 @@ func okFrame(ref uint32) []byte {
 	return b
 }
 
-// newDirectSession returns a session over a queuerConn that no goroutine
-// runs: the test calls handle, and goDirect as the writer would.
+// newDirectSession returns a session over a queuerConn that no reader
+// runs: the test calls handle as the reader would. A close starts
+// finishLoop as in a running engine; the cleanup ends it.
 func newDirectSession(t *testing.T, cfg Config) (*session, *queuerConn, *memConn) {
 	cfg.Services = append(cfg.Services, newTestService())
+	if cfg.CloseLinger == 0 {
+		cfg.CloseLinger = time.Millisecond // no reader closes readerDone
+	}
 	e, err := New(cfg)
 	require.NoError(t, err)
 	client, server := memPair(4096) // more than any test sends: a Flush never waits for the client
 	qc := &queuerConn{memConn: server}
 	s := newSession(e, qc, 1)
 	s.handshake = time.NewTimer(time.Hour)
-	t.Cleanup(func() { s.handshake.Stop() })
+	t.Cleanup(func() {
+		s.handshake.Stop()
+		s.forceClose()
+		waitFinished(t, s)
+	})
 	return s, qc, client
+}
+
+// waitFinished waits for the session's close sequence to end (the writer
+// or finishLoop closed the Conn).
+func waitFinished(t *testing.T, s *session) {
+	t.Helper()
+	select {
+	case <-s.finished:
+	case <-time.After(wait):
+		t.Fatal("the close sequence did not finish")
+	}
 }
 
 // received returns what reached the client so far.
@@ -180,59 +199,79 @@ func received(c *memConn) []string {
 	}
 }
 
-// Frames queued before the session went direct (Welcome, what services
-// sent during PeerOpened, what came after it but before the writer
-// switched) reach the transport first, in order; later frames go
-// straight to it, each Send and each message read flushed once, and the
+// openProbe runs opened from PeerOpened.
+type openProbe struct {
+	kindClaimer
+	opened func(service.Peer)
+}
+
+func (o openProbe) PeerOpened(p service.Peer) { o.opened(p) }
+
+// A session on a Queuer is direct from its first frame: an Error before
+// Hello goes straight to the transport. Hello holds the queue: the
+// Welcome and what services send during PeerOpened wait until every
+// service saw PeerOpened, then reach the transport in order (reliable
+// first) with one flush, and the rings are released; later frames go
+// straight to it, each Send and each message read flushed once. The
 // writer's WriteMessage is never used.
 func TestDirectModeHandsOverInOrder(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	s, qc, client := newDirectSession(t, Config{Services: []service.Service{openSender{kindClaimer{k: 201}}}})
+	var qc *queuerConn
+	var atOpen []string
+	probe := openProbe{kindClaimer{k: 201}, func(p service.Peer) {
+		atOpen = qc.ops()
+		p.Send(netcode.Reliable, okFrame(101))
+		p.Send(netcode.Unreliable, okFrame(201))
+		p.Send(netcode.Reliable, okFrame(102))
+	}}
+	s, qc, client := newDirectSession(t, Config{Services: []service.Service{probe}})
 	ping, err := frame.Marshal(&frame.Ping{ClientTimeUs: 1})
 	require.NoError(t, err)
 
-	authenticate(t, s, now)
-	require.True(t, s.handover.Load(), "an open session on a Queuer hands over")
-	assert.Empty(t, qc.ops(), "nothing reaches the transport before the writer switches")
-	// The writer has not switched yet: a service's Send and the reader's
-	// reply still queue behind the Welcome.
-	require.True(t, s.Send(netcode.Reliable, okFrame(102)))
-	require.True(t, s.handle(now, netcode.Reliable, ping))
+	require.True(t, s.handle(now, netcode.Reliable, ping)) // before Hello: not_authenticated
 	s.Flush()
-	assert.Empty(t, qc.ops())
-
-	_, direct := s.goDirect(nil)
-	require.True(t, direct)
+	authenticate(t, s, now)
+	assert.Equal(t, []string{"queue reliable error", "flush"}, atOpen, "the Welcome waits for every service")
+	require.True(t, s.q.direct.Load())
 	require.True(t, s.Send(netcode.Reliable, okFrame(103)))
 	require.True(t, s.handle(now, netcode.Reliable, ping))
 	s.Flush() // the reader flushes after each message
 
 	assert.Equal(t, []string{
-		"queue reliable welcome", "queue reliable ok101", "queue reliable ok102", "queue reliable pong",
+		"queue reliable error", "flush",
+		"queue reliable welcome", "queue reliable ok101", "queue reliable ok102",
 		"queue unreliable ok201", "flush",
 		"queue reliable ok103", "flush",
 		"queue reliable pong", "flush",
 	}, qc.ops())
 	assert.Equal(t, []string{
-		"reliable welcome", "reliable ok101", "reliable ok102", "reliable pong", "unreliable ok201",
+		"reliable error", "reliable welcome", "reliable ok101", "reliable ok102", "unreliable ok201",
 		"reliable ok103", "reliable pong",
 	}, received(client))
 	assert.EqualValues(t, 7, s.e.c.framesOut.Load())
-	assert.Zero(t, s.q.rel.n+s.q.unrel.n, "nothing left for the writer")
+	assert.Zero(t, s.q.rel.n+s.q.unrel.n, "nothing left queued")
+	assert.Nil(t, s.q.rel.items, "the reliable ring is released")
+	assert.Nil(t, s.q.unrel.items, "the unreliable ring is released")
 }
 
-// A session closing before the writer switched never goes direct: the
-// writer flushes as it always did.
+// A session closed while hello holds its queue (here by a service in
+// PeerOpened) never goes direct: finishLoop writes what is held, then the
+// Close frame, as the writer would, and closes the Conn.
 func TestDirectModeNotAfterClose(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	s, qc, _ := newDirectSession(t, Config{})
+	probe := openProbe{kindClaimer{k: 201}, func(p service.Peer) {
+		p.Send(netcode.Reliable, okFrame(101))
+		p.Close(netcode.CodeReplaced, "kicked")
+	}}
+	s, qc, client := newDirectSession(t, Config{Services: []service.Service{probe}})
 	authenticate(t, s, now)
-	s.Close(netcode.CodeOK, "bye")
-	_, direct := s.goDirect(nil)
-	assert.False(t, direct)
 	assert.False(t, s.q.direct.Load())
-	assert.Empty(t, qc.ops())
-	assert.Equal(t, 1, s.q.rel.n, "the Welcome is left for the writer's graceful finish")
+	waitFinished(t, s)
+	assert.Equal(t, []string{
+		"write reliable welcome", "flush", "write reliable ok101", "flush", "write reliable close", "flush",
+	}, qc.ops())
+	assert.Equal(t, []string{"reliable welcome", "reliable ok101", "reliable close"}, received(client))
+	assert.EqualValues(t, netcode.CodeReplaced, qc.memConn.code.Load(), "the Conn is closed with the session's code")
 }
 
 // Refusals keep their meaning and counters in direct mode.
@@ -282,11 +321,15 @@ func TestDirectModeRefusals(t *testing.T) {
 			closes: true, code: netcode.CodeOK,
 		},
 		"closed session refuses": {
-			before: func(s *session, _ *queuerConn) { s.Close(netcode.CodeReplaced, "kicked") },
-			ch:     netcode.Reliable, size: 8,
+			before: func(s *session, _ *queuerConn) {
+				s.Close(netcode.CodeReplaced, "kicked")
+				waitFinished(t, s)
+			},
+			ch: netcode.Reliable, size: 8,
 			drops:  counts{dropClosed: 1},
 			closes: true, code: netcode.CodeReplaced,
 			mode: closeGraceful,
+			ops:  []string{"write reliable close", "flush"},
 		},
 	}
 	for name, tc := range cases {
@@ -297,15 +340,14 @@ func TestDirectModeRefusals(t *testing.T) {
 				tc.limits(qc)
 			}
 			authenticate(t, s, now)
-			_, direct := s.goDirect(nil)
-			require.True(t, direct)
+			require.True(t, s.q.direct.Load())
 			qc.mu.Lock()
 			qc.log = nil
 			qc.mu.Unlock()
-			out := s.e.c.framesOut.Load()
 			if tc.before != nil {
 				tc.before(s, qc)
 			}
+			out := s.e.c.framesOut.Load()
 
 			assert.Equal(t, tc.sent, s.Send(tc.ch, bytes.Repeat([]byte{0xc1}, tc.size)))
 			assert.Equal(t, tc.ops, qc.ops())
@@ -430,8 +472,7 @@ func TestDirectHotPathAllocatesNothing(t *testing.T) {
 	s.handshake = time.NewTimer(time.Hour)
 	t.Cleanup(func() { s.handshake.Stop() })
 	authenticate(t, s, now)
-	_, direct := s.goDirect(nil)
-	require.True(t, direct)
+	require.True(t, s.q.direct.Load())
 
 	echo, err := frame.Marshal(&frame.Echo{Seq: 1, SentUs: 2, Payload: make([]byte, 64)})
 	require.NoError(t, err)
@@ -460,8 +501,7 @@ func TestDirectModeCloseWhileSending(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	s, qc, _ := newDirectSession(t, Config{})
 	authenticate(t, s, now)
-	_, direct := s.goDirect(nil)
-	require.True(t, direct)
+	require.True(t, s.q.direct.Load())
 
 	const senders, each = 4, 200
 	var taken atomic.Int64
@@ -483,9 +523,9 @@ func TestDirectModeCloseWhileSending(t *testing.T) {
 	for taken.Load() < senders*each/4 { // close in the middle of the sending
 		runtime.Gosched()
 	}
-	s.Close(netcode.CodeOK, "bye")
 	close(s.readerDone) // the peer is gone: no linger
-	s.finish(nil)       // what the writer does once closing
+	s.Close(netcode.CodeOK, "bye")
+	waitFinished(t, s) // finishLoop has sent the Close frame and closed the Conn
 	wg.Wait()
 
 	ops := qc.ops()
@@ -505,8 +545,9 @@ func TestDirectModeCloseWhileSending(t *testing.T) {
 	assert.EqualValues(t, senders*each-taken.Load(), s.e.c.drops[dropClosed].Load(), "the rest were refused and counted")
 }
 
-// Over real loopback sockets, KCP sessions run in direct mode and TCP
-// sessions keep their writer; both answer as before.
+// Over real loopback sockets, KCP sessions run in direct mode without a
+// writer goroutine and TCP sessions keep their writer; both answer as
+// before.
 func TestDirectModeOverKCP(t *testing.T) {
 	s := startNet(t, Config{})
 	for transport, direct := range map[string]bool{"kcp": true, "tcp": false} {
@@ -522,7 +563,9 @@ func TestDirectModeOverKCP(t *testing.T) {
 		s.e.mu.Unlock()
 		require.NotNil(t, sess, transport)
 		assert.Equal(t, direct, sess.q.qr != nil, "%s: the Conn is a Queuer", transport)
-		assert.Equal(t, direct, sess.handover.Load(), "%s: the session hands over", transport)
+		assert.Equal(t, direct, sess.q.direct.Load(), "%s: the session is direct", transport)
+		assert.Equal(t, direct, sess.q.rel.items == nil && sess.q.unrel.items == nil, "%s: the rings are released", transport)
 	}
+	assert.EqualValues(t, 1, s.e.writers.Load(), "one writer goroutine: the TCP session's")
 	assert.GreaterOrEqual(t, s.e.Stats().FramesOut, uint64(4), "Welcome and Pong, twice")
 }

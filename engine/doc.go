@@ -18,23 +18,25 @@
 // (netcode.ListenerStatsReporter) in ServiceStats.
 //
 // Concurrency contract: an Engine is safe for concurrent use. Every
-// session has exactly two goroutines, both owned by the engine: a reader
-// that decodes input, enforces limits and calls the services, and one
-// writer that drains the session's two bounded queues into the Conn. Peer
+// session has a reader goroutine, owned by the engine, that decodes
+// input, enforces limits and calls the services; a session on a Conn that
+// is not a netcode.Queuer also has one writer that drains its two bounded
+// queues (arrays grown on demand up to their capacity) into the Conn. Peer
 // methods (Send, Close, ...) are safe from any goroutine and never block.
 // Service.HandleFrame is called only from the session's reader, and
 // PeerClosed exactly once, after the last HandleFrame. Shutdown closes
 // every session with CodeServerShutdown and waits for all goroutines.
 //
-// Direct mode: on a Conn that is a netcode.Queuer (KCP, whose sessions
-// share event loops) the writer hands the Conn over once the session is
-// open — after the services saw PeerOpened, with the Welcome and what
-// they sent meanwhile handed to the transport first, in order. From then
-// on Peer.Send hands the frame to the transport's bounded queue in the
-// caller's goroutine and flushes the loop there (one batched write, no
-// goroutine hand-off); the reader flushes its replies (Pong, Echo, Error)
-// once after each message it read; the writer only sends the final Close
-// frame of a graceful close. service.BatchPeer lets a producer queue to
+// Direct mode: a session on a Conn that is a netcode.Queuer (KCP, whose
+// sessions share event loops) has no writer goroutine. Peer.Send hands
+// the frame to the transport's bounded queue in the caller's goroutine
+// and flushes the loop there (one batched write, no goroutine hand-off);
+// the reader flushes its replies (Pong, Echo, Error) once after each
+// message it read. Only Hello queues, from the Welcome until the services
+// saw PeerOpened; then the reader hands the Welcome and what they sent
+// meanwhile to the transport first, in order. Closing starts one
+// engine-owned goroutine for the close sequence (the final Close frame of
+// a graceful close, the linger, Conn.Close). service.BatchPeer lets a producer queue to
 // many sessions and flush once (the room hub does per worker step). The
 // policies are unchanged: an unreliable frame too large for a datagram
 // goes reliably, a full transport queue closes the slow consumer, and

@@ -35,7 +35,8 @@ type Engine struct {
 	baseCtx    context.Context // cancelled when Shutdown finishes
 	baseCancel context.CancelFunc
 
-	sessWG   sync.WaitGroup // session readers and writers
+	sessWG   sync.WaitGroup // session readers, writers and finishLoops
+	writers  atomic.Int64   // session writer goroutines running (a session on a Queuer has none)
 	acceptWG sync.WaitGroup // accept loops
 	svcWG    sync.WaitGroup // service runners
 	closerWG sync.WaitGroup // the closer loop
@@ -314,11 +315,17 @@ func (e *Engine) startSession(c netcode.Conn) {
 	if hasIP {
 		e.perIP[ip]++
 	}
-	e.sessWG.Add(2)
+	writer := s.wake != nil // a session on a Queuer has none (see session)
+	e.sessWG.Add(1)
+	if writer {
+		e.sessWG.Add(1)
+	}
 	e.mu.Unlock()
 	e.c.sessionsOpen.Add(1)
 	e.c.sessionsTotal.Add(1)
-	go s.writeLoop()
+	if writer {
+		go s.writeLoop()
+	}
 	go s.readLoop()
 }
 

@@ -17,20 +17,43 @@ type outFrame struct {
 	buf *[]byte
 }
 
-// ring is a fixed-capacity FIFO of frames.
+// ring is a FIFO of frames bounded by max. Its array grows on demand
+// (minRing slots first, then doubling, never past max) and shrinks back
+// by half after shrinkAfter drains in a row used at most a quarter of it,
+// so an idle session holds a few slots, not its capacity (1024 reliable
+// and 256 unreliable frames by default, 40 bytes each). Growth happens on
+// push (the producer's goroutine, amortised: one copy per doubling),
+// shrinking on drain (the writer's). release drops the array altogether
+// (direct mode: the transport's queue takes over). The bound is max, not
+// the array: full, and so the overflow policies, never depend on how
+// large the array happens to be.
 type ring struct {
 	items []outFrame
 	head  int
 	n     int
+	max   int // capacity in frames; the overflow policies apply at max
+
+	peak      int // most frames held since the last drain
+	lowDrains int // drains in a row whose peak was at most a quarter of len(items)
 }
 
-func newRing(capacity int) ring { return ring{items: make([]outFrame, capacity)} }
+const (
+	minRing     = 4  // slots allocated by the first push
+	shrinkAfter = 64 // drains in a row using at most a quarter of the array before it halves
+)
 
-func (r *ring) full() bool { return r.n == len(r.items) }
+func newRing(capacity int) ring { return ring{max: capacity} }
 
+func (r *ring) full() bool { return r.n >= r.max }
+
+// push appends f; the caller checked full.
 func (r *ring) push(f outFrame) {
+	if r.n == len(r.items) {
+		r.resize(min(max(2*len(r.items), minRing), r.max))
+	}
 	r.items[(r.head+r.n)%len(r.items)] = f
 	r.n++
+	r.peak = max(r.peak, r.n)
 }
 
 func (r *ring) pop() outFrame {
@@ -41,19 +64,50 @@ func (r *ring) pop() outFrame {
 	return f
 }
 
+// resize moves the frames into a new array of size slots (at least n),
+// oldest first.
+func (r *ring) resize(size int) {
+	items := make([]outFrame, size)
+	for i := range r.n {
+		items[i] = r.items[(r.head+i)%len(r.items)]
+	}
+	r.items, r.head = items, 0
+}
+
+// drained is called once the ring was emptied: it halves an array that
+// has been mostly unused for shrinkAfter drains in a row.
+func (r *ring) drained() {
+	if len(r.items) > minRing && r.peak <= len(r.items)/4 {
+		if r.lowDrains++; r.lowDrains >= shrinkAfter {
+			r.resize(len(r.items) / 2)
+			r.lowDrains = 0
+		}
+	} else {
+		r.lowDrains = 0
+	}
+	r.peak = 0
+}
+
+// release drops the (empty) ring's array; a later push allocates anew.
+func (r *ring) release() {
+	r.items, r.head, r.peak, r.lowDrains = nil, 0, 0, 0
+}
+
 // sendQueue holds a session's outgoing frames: a bounded reliable FIFO
 // whose overflow is fatal to the session (policy: disconnect the slow
 // consumer) and a bounded unreliable ring that drops its oldest frame to
 // make room (policy: newest wins). Producers are any goroutine; the
 // consumer is the session's writer.
 //
-// On a Conn that is a netcode.Queuer the session switches to direct mode
-// once it is open (session.goDirect): the writer hands what is queued to
-// the transport and sets direct, and from then on offer hands every frame
-// to the transport at once instead of queueing it (the transport's own
-// bounded queue takes over; its overflow is still fatal). Both the switch
-// and every hand-off run under mu, so a frame is handed over only after
-// every frame queued before it, and none is handed over after close.
+// On a Conn that is a netcode.Queuer the queue is in direct mode: offer
+// hands every frame to the transport at once instead of queueing it (the
+// transport's own bounded queue takes over; its overflow is still fatal).
+// Only hello leaves it (hold), so that the Welcome and what services send
+// during PeerOpened wait in the rings, and goes back
+// (session.goDirect): what is queued goes to the transport, then direct
+// is set. Both the switch and every hand-off run under mu, so a frame is
+// handed over only after every frame queued before it, and none is
+// handed over after close.
 // Lock order: mu, then the transport's locks (a transport never calls
 // into the engine while holding them).
 type sendQueue struct {
@@ -68,6 +122,13 @@ type sendQueue struct {
 	// to decide where a frame goes, and without it only as a hint
 	// (whether a Flush can have anything to send).
 	direct atomic.Bool
+}
+
+// hold leaves direct mode until goDirect: frames queue in the rings.
+func (q *sendQueue) hold() {
+	q.mu.Lock()
+	q.direct.Store(false)
+	q.mu.Unlock()
 }
 
 // pushResult tells the producer what happened to its frame.
@@ -124,7 +185,7 @@ func (q *sendQueue) pushLocked(f outFrame) (pushResult, outFrame) {
 		q.rel.push(f)
 		return pushed, outFrame{}
 	}
-	if len(q.unrel.items) == 0 {
+	if q.unrel.max == 0 {
 		return pushedDropped, f // a zero-capacity ring drops everything
 	}
 	var dropped outFrame
@@ -171,12 +232,17 @@ func (q *sendQueue) drain(batch []outFrame) []outFrame {
 }
 
 func (q *sendQueue) drainLocked(batch []outFrame) []outFrame {
+	if q.rel.n+q.unrel.n == 0 {
+		return batch // a wake-up that found nothing is no drain
+	}
 	for q.rel.n > 0 {
 		batch = append(batch, q.rel.pop())
 	}
 	for q.unrel.n > 0 {
 		batch = append(batch, q.unrel.pop())
 	}
+	q.rel.drained()
+	q.unrel.drained()
 	return batch
 }
 

@@ -23,11 +23,13 @@ import (
 // from any goroutine.
 //
 // On a Conn that is a netcode.Queuer (KCP, driven by an event loop) the
-// writer hands the Conn over once the session is open: from then on
-// Send hands each frame to the transport in the sender's goroutine
-// (direct mode, see sendQueue) and flushes it there, the reader flushes
-// its replies after each message it read, and the writer only sends the
-// final Close frame.
+// session has no writer: it starts in direct mode (see sendQueue), where
+// Send hands each frame to the transport in the sender's goroutine and
+// flushes it there, and the reader flushes its replies after each message
+// it read. Only hello queues, from the Welcome until every service saw
+// PeerOpened, then hands the queue over itself (goDirect). The close
+// sequence (Close frame, linger, Conn.Close) runs on a goroutine that
+// close starts (finishLoop), owned by the engine like the writer.
 type session struct {
 	e    *Engine
 	conn netcode.Conn
@@ -45,16 +47,15 @@ type session struct {
 	authed atomic.Bool
 
 	q          sendQueue
-	wake       chan struct{} // capacity 1: coalesced writer wake-ups
+	wake       chan struct{} // capacity 1: coalesced writer wake-ups; nil without a writer
 	closing    chan struct{} // closed once the session starts closing
-	writerDone chan struct{}
+	finished   chan struct{} // closed once the writer or finishLoop has closed the Conn
 	readerDone chan struct{} // closed when ReadMessage failed: the peer is gone or the conn closed
 	forced     chan struct{} // closed by forceClose: stop lingering
 	forceOnce  sync.Once
 
 	lastActivity atomic.Int64 // unix nanos of the last service frame that counts as activity
 	holding      atomic.Bool  // the writer waits: Welcome is queued, services not yet told
-	handover     atomic.Bool  // open on a Queuer: the writer switches the queue to direct mode
 
 	closeOnce   sync.Once
 	closeCode   netcode.Code // written once before closing is closed
@@ -90,9 +91,8 @@ func newSession(e *Engine, c netcode.Conn, id uint64) *session {
 		conn:       c,
 		id:         id,
 		log:        e.log.With("session", id, "transport", c.Transport(), "remote", c.RemoteAddr().String()),
-		wake:       make(chan struct{}, 1),
 		closing:    make(chan struct{}),
-		writerDone: make(chan struct{}),
+		finished:   make(chan struct{}),
 		readerDone: make(chan struct{}),
 		forced:     make(chan struct{}),
 		dec:        frame.NewDecoder(),
@@ -101,6 +101,11 @@ func newSession(e *Engine, c netcode.Conn, id uint64) *session {
 	s.q.rel = newRing(e.cfg.ReliableQueue)
 	s.q.unrel = newRing(e.cfg.UnreliableQueue)
 	s.q.qr, _ = c.(netcode.Queuer)
+	if s.q.qr != nil {
+		s.q.direct.Store(true) // no writer: direct from the first frame (see hello)
+	} else {
+		s.wake = make(chan struct{}, 1)
+	}
 	if n := e.cfg.MaxFramesPerSecond; n > 0 {
 		s.limiter = rate.NewLimiter(rate.Limit(n), n)
 		s.answers = rate.NewLimiter(rateLimitedAnswers, rateLimitedAnswers)
@@ -151,7 +156,8 @@ func (s *session) Queue(ch netcode.Channel, b []byte) bool {
 
 // Flush implements service.BatchPeer: in direct mode it sends what every
 // session of the Conn's event loop has queued, in the calling goroutine;
-// otherwise the writer sends and Flush does nothing.
+// otherwise the writer (or, while hello holds the queue, goDirect) sends
+// and Flush does nothing.
 func (s *session) Flush() {
 	if s.q.direct.Load() {
 		s.q.qr.Flush()
@@ -173,10 +179,7 @@ func (s *session) queue(f outFrame) bool {
 			s.e.c.drops[dropUnreliableOverflow].Add(1)
 			s.e.putBuf(dropped.buf)
 		}
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
+		s.wakeWriter()
 		return true
 	case rejectedClosed:
 		s.e.c.drops[dropClosed].Add(1)
@@ -214,13 +217,25 @@ func (s *session) settle(f outFrame, res pushResult) bool {
 	return false
 }
 
+// wakeWriter wakes the writer, if the session has one (a coalesced,
+// non-blocking send).
+func (s *session) wakeWriter() {
+	if s.wake == nil {
+		return // no writer: hello hands the held frames over itself
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
 // refused closes the session after a refusal that ends it: a full
 // reliable queue or transport queue (slow consumer), or a Conn that ended
 // under a hand-off (err). It must not run under q.mu.
 func (s *session) refused(res pushResult, err error) {
 	switch res {
 	case rejectedFull:
-		if err != nil { // direct mode: the writer is idle and closes the Conn at once
+		if err != nil { // direct mode: no write is in progress; finishLoop closes the Conn at once
 			s.close(netcode.CodeSlowConsumer, "transport send queue full", closeAbort)
 			return
 		}
@@ -256,16 +271,33 @@ const (
 
 // close starts closing the session; the first call wins. closeGraceful
 // lets the writer flush what is queued and send a Close frame; closeAbort
-// has the writer close the connection as soon as it is free. close never
-// closes the connection itself (it may run on a service's goroutine, which
-// must not wait for a socket): a caller that needs a stuck writer cut
-// short closes the connection too, or has the engine's closer do it.
+// has the writer close the connection as soon as it is free. A session
+// without a writer (on a Queuer) starts finishLoop to do the same. close
+// never closes the connection itself (it may run on a service's
+// goroutine, which must not wait for a socket): a caller that needs a
+// stuck writer cut short closes the connection too, or has the engine's
+// closer do it.
 func (s *session) close(code netcode.Code, reason string, mode closeMode) {
 	s.closeOnce.Do(func() {
 		s.closeCode, s.closeReason, s.closeMode = code, reason, mode
 		s.q.close()
 		close(s.closing)
+		if s.wake == nil {
+			// The reader cannot have ended yet (it waits for finished,
+			// which only finishLoop closes), so sessWG is above zero and
+			// Shutdown's Wait covers this goroutine.
+			s.e.sessWG.Add(1)
+			go s.finishLoop()
+		}
 	})
+}
+
+// finishLoop is the writer's last job for a session without a writer: the
+// graceful or aborting close sequence (finish), started by close.
+func (s *session) finishLoop() {
+	defer s.e.sessWG.Done()
+	defer close(s.finished)
+	s.finish(nil)
 }
 
 // forceClose closes the connection whatever state the writer is in; used
@@ -276,13 +308,14 @@ func (s *session) forceClose() {
 	_ = s.conn.Close(netcode.CodeServerShutdown, "server shutting down") // idempotent; out of time, nothing left to tell
 }
 
-// writeLoop is the session's only writer until it hands the Conn over
-// (direct mode); after that it only waits to finish the session.
+// writeLoop is the only writer of a session on a Conn that is not a
+// Queuer, from accept to close.
 func (s *session) writeLoop() {
+	s.e.writers.Add(1)
 	defer s.e.sessWG.Done()
-	defer close(s.writerDone)
-	batch := make([]outFrame, 0, 64)
-	direct := false
+	defer s.e.writers.Add(-1)
+	defer close(s.finished)
+	var batch []outFrame
 	for {
 		select {
 		case <-s.wake:
@@ -291,13 +324,8 @@ func (s *session) writeLoop() {
 			}
 		case <-s.closing:
 		}
-		if !direct && s.handover.Load() {
-			batch, direct = s.goDirect(batch)
-		}
 		var err error
-		if !direct {
-			batch, err = s.writeBatch(batch)
-		}
+		batch, err = s.writeBatch(batch)
 		if err != nil {
 			s.close(writeErrCode(err), "write failed: "+err.Error(), closeAbort)
 			s.finish(batch)
@@ -312,13 +340,14 @@ func (s *session) writeLoop() {
 	}
 }
 
-// goDirect switches the queue to direct mode (see sendQueue): what is
-// queued — the Welcome and whatever services sent during PeerOpened —
-// goes to the transport in queue order, then the flag is set, both under
-// q.mu, so every later Send lands behind them; then it flushes. Only the
-// writer calls it, between two writes, so nothing it wrote before can
-// follow. It reports false, and the writer carries on as before, when
-// the queue was closed first or a refusal is closing the session.
+// goDirect ends hello's hold on a session without a writer (see
+// sendQueue): what is queued — the Welcome and whatever services sent
+// during PeerOpened — goes to the transport in queue order, then the flag
+// is set, both under q.mu, so every later Send lands behind them; then it
+// flushes. The rings are released: nothing queues in them again. Only the
+// reader calls it, at the end of hello. It reports false when the queue
+// was closed first (finishLoop writes what is queued, or drops it) or a
+// refusal is closing the session.
 func (s *session) goDirect(batch []outFrame) ([]outFrame, bool) {
 	q := &s.q
 	q.mu.Lock()
@@ -327,6 +356,8 @@ func (s *session) goDirect(batch []outFrame) ([]outFrame, bool) {
 		return batch, false
 	}
 	batch = q.drainLocked(batch[:0])
+	q.rel.release()
+	q.unrel.release()
 	res, err := handed, error(nil)
 	for i := range batch {
 		if res != rejectedFull && res != rejectedEnded {
@@ -433,13 +464,15 @@ func (s *session) write(ch netcode.Channel, b []byte) error {
 	return err
 }
 
-// finish runs once the session is closing. A graceful close flushes the
-// queue, sends Close, and lingers until the peer closes its end (or
-// CloseLinger passes) so that a transport whose close does not wait for
-// in-flight reliable data (KCP) still delivers the final frames; then the
-// connection is closed. In direct mode the queue is empty (every frame
-// was handed over before close, see sendQueue.close) and the Close
-// frame's WriteMessage queues behind them and flushes.
+// finish runs once the session is closing, on the writer or finishLoop.
+// A graceful close flushes the queue, sends Close, and lingers until the
+// peer closes its end (or CloseLinger passes) so that a transport whose
+// close does not wait for in-flight reliable data (KCP) still delivers the
+// final frames; then the connection is closed. In direct mode the queue
+// is empty (every frame was handed over before close, see
+// sendQueue.close) and the Close frame's WriteMessage queues behind them
+// and flushes; a session closed while hello held its queue writes what
+// is held first, as the writer would.
 func (s *session) finish(batch []outFrame) {
 	if s.closeMode == closeGraceful {
 		var err error
@@ -504,7 +537,7 @@ func (s *session) readLoop() {
 	}
 	close(s.readerDone)
 	s.handshake.Stop()
-	<-s.writerDone
+	<-s.finished
 	s.e.c.countClose(s.closeCode)
 	if s.opened {
 		for _, svc := range s.e.cfg.Services {
@@ -661,8 +694,10 @@ func (s *session) hello(now time.Time, data []byte) bool {
 	e.c.handshakes.Add(1)
 	// Welcome is queued first but held until every service has seen
 	// PeerOpened: a client that acts on Welcome finds itself known to
-	// every service (a friend's push cannot fall into the gap).
+	// every service (a friend's push cannot fall into the gap). Without a
+	// writer the queue leaves direct mode meanwhile.
 	s.holding.Store(true)
+	s.q.hold()
 	s.reply(netcode.Reliable, &frame.Welcome{
 		SessionID:       s.id,
 		UserID:          s.userID,
@@ -678,13 +713,11 @@ func (s *session) hello(now time.Time, data []byte) bool {
 		svc.PeerOpened(s)
 	}
 	s.opened = true
-	if s.q.qr != nil {
-		s.handover.Store(true) // before holding ends: the writer's next wake-up switches
-	}
 	s.holding.Store(false)
-	select {
-	case s.wake <- struct{}{}:
-	default:
+	if s.wake == nil {
+		s.goDirect(nil)
+	} else {
+		s.wakeWriter()
 	}
 	// Later log lines of the session name the client program too.
 	s.log = s.log.With("user", s.userID, "client", h.ClientName, "client_version", h.ClientVersion)
