@@ -68,7 +68,7 @@ type session struct {
 	dec       *frame.Decoder
 	enc       *frame.Encoder
 	limiter   *rate.Limiter // MaxFramesPerSecond; nil when lifted
-	answers   *rate.Limiter // rate_limited Error answers: at most rateLimitedAnswers a second
+	answers   *rate.Limiter // rate_limited Error answers: at most rateLimitedAnswers a second; made by the first refusal
 	floodFrom time.Time     // start of the current run of refusals (see rateLimited)
 	floodLast time.Time     // the last refusal
 	bad       int
@@ -108,7 +108,6 @@ func newSession(e *Engine, c netcode.Conn, id uint64) *session {
 	}
 	if n := e.cfg.MaxFramesPerSecond; n > 0 {
 		s.limiter = rate.NewLimiter(rate.Limit(n), n)
-		s.answers = rate.NewLimiter(rateLimitedAnswers, rateLimitedAnswers)
 	}
 	return s
 }
@@ -642,6 +641,9 @@ func (s *session) rateLimited(now time.Time, data []byte) bool {
 		s.sendError(netcode.CodeRateLimited, msg, 0)
 		s.close(netcode.CodeRateLimited, msg, closeGraceful)
 		return false
+	}
+	if s.answers == nil { // most sessions never flood: no limiter until one does
+		s.answers = rate.NewLimiter(rateLimitedAnswers, rateLimitedAnswers)
 	}
 	if s.answers.AllowN(now, 1) {
 		s.sendError(netcode.CodeRateLimited, "frame dropped: above the frame rate", refOf(data))
