@@ -97,7 +97,8 @@ func (r *ring) release() {
 // whose overflow is fatal to the session (policy: disconnect the slow
 // consumer) and a bounded unreliable ring that drops its oldest frame to
 // make room (policy: newest wins). Producers are any goroutine; the
-// consumer is the session's writer.
+// consumer is the session's writer or, on a session without one,
+// goDirect and finishLoop.
 //
 // On a Conn that is a netcode.Queuer the queue is in direct mode: offer
 // hands every frame to the transport at once instead of queueing it (the
