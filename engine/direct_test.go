@@ -569,3 +569,32 @@ func TestDirectModeOverKCP(t *testing.T) {
 	assert.EqualValues(t, 1, s.e.writers.Load(), "one writer goroutine: the TCP session's")
 	assert.GreaterOrEqual(t, s.e.Stats().FramesOut, uint64(4), "Welcome and Pong, twice")
 }
+
+// TestPushedSessionsHaveNoReader: once open, a KCP session (a
+// netcode.Pusher) is read by the transport's event loop, not by a reader
+// goroutine of its own; its frames are still handled (Ping → Pong, in
+// order), and when its peer leaves the session is torn down as a reader
+// would (counted, the services told, forgotten).
+func TestPushedSessionsHaveNoReader(t *testing.T) {
+	s := startNet(t, Config{})
+	const n = 5
+	var peers []*peertest.Peer
+	for i := range n {
+		p := s.session("kcp", fmt.Sprintf("k%d", i))
+		ping(t, p)
+		peers = append(peers, p)
+	}
+	tp := s.session("tcp", "t")
+	ping(t, tp)
+	assert.EqualValues(t, 1, s.e.readers.Load(), "one reader goroutine: the TCP session's")
+	for range 3 { // pushed frames keep their order and answers
+		for _, p := range peers {
+			ping(t, p)
+		}
+	}
+	require.EqualValues(t, n+1, s.e.Stats().SessionsOpen)
+	require.NoError(t, peers[0].Conn.Close(netcode.CodeOK, "bye"))
+	require.Eventually(t, func() bool { return s.e.Stats().SessionsOpen == n }, wait, time.Millisecond,
+		"the pushed session is torn down when its peer leaves")
+	assert.EqualValues(t, 1, s.e.Stats().Closes[netcode.CodeOK.String()], "its close is counted")
+}

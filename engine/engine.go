@@ -37,6 +37,7 @@ type Engine struct {
 
 	sessWG   sync.WaitGroup // session readers, writers and finishLoops
 	writers  atomic.Int64   // session writer goroutines running (a session on a Queuer has none)
+	readers  atomic.Int64   // session reader goroutines running (an open session on a Pusher has none)
 	acceptWG sync.WaitGroup // accept loops
 	svcWG    sync.WaitGroup // service runners
 	closerWG sync.WaitGroup // the closer loop

@@ -512,28 +512,82 @@ func writeErrCode(err error) netcode.Code {
 // readLoop is the session's reader; when it ends it tears the session down.
 func (s *session) readLoop() {
 	defer s.e.sessWG.Done()
+	s.e.readers.Add(1)
+	defer s.e.readers.Add(-1)
 	s.handshake = time.AfterFunc(s.e.cfg.HandshakeTimeout, func() {
 		if !s.authed.Load() {
 			s.close(netcode.CodeHandshakeTimeout, "no valid Hello within "+s.e.cfg.HandshakeTimeout.String(), closeGraceful)
 		}
 	})
+	pusher, _ := s.conn.(netcode.Pusher)
 	for {
 		ch, data, err := s.conn.ReadMessage()
 		if err != nil {
-			code, reason := readErrCode(err)
-			s.close(code, reason, closeAbort)
-			_ = s.conn.Close(code, reason) // unblocks a writer stuck on a dead link
+			s.readFailed(err)
 			break
 		}
 		select {
 		case <-s.closing:
 			// Closing: input is read and discarded until the writer
 			// closes the connection or the peer does.
+			continue
 		default:
 			s.handle(s.e.cfg.Now(), ch, data)
 			s.Flush() // direct mode: the replies (Pong, Echo, Error, a service's) leave now, together
 		}
+		if pusher != nil && s.opened {
+			// Open, on an event-loop transport: from here on its loop
+			// hands the session's frames over (pushed.Receive) in the
+			// pass that read them, and this goroutine ends. The session
+			// keeps its place in sessWG until pushedSession.Ended tears it down.
+			s.e.sessWG.Add(1)
+			pusher.Push((*pushedSession)(s))
+			return
+		}
 	}
+	s.teardown()
+}
+
+// readFailed starts closing the session after its connection's read
+// side ended with err.
+func (s *session) readFailed(err error) {
+	code, reason := readErrCode(err)
+	s.close(code, reason, closeAbort)
+	_ = s.conn.Close(code, reason) // unblocks a writer stuck on a dead link
+}
+
+// pushedSession is a session as its transport's Receiver (netcode.Pusher): the
+// reader's work, run by the transport's event loop. Calls never overlap,
+// so the reader-owned state stays single-owner; nothing here blocks (the
+// services' HandleFrame must not), and what the replies queue leaves with
+// the loop's flush at the end of the pass.
+type pushedSession session
+
+// Receive implements netcode.Receiver.
+func (p *pushedSession) Receive(ch netcode.Channel, data []byte) {
+	s := (*session)(p)
+	select {
+	case <-s.closing: // closing: input is discarded, as the reader does
+	default:
+		s.handle(s.e.cfg.Now(), ch, data)
+	}
+}
+
+// Ended implements netcode.Receiver: the teardown the reader would do
+// after its last read, on a goroutine of the engine's (it waits for the
+// close sequence, which the loop must not).
+func (p *pushedSession) Ended(err error) {
+	s := (*session)(p)
+	s.readFailed(err)
+	go func() { // owned by the engine: counted in sessWG since Push
+		defer s.e.sessWG.Done()
+		s.teardown()
+	}()
+}
+
+// teardown ends the session once its reading is over: it waits for the
+// close sequence, counts the close, tells the services and forgets it.
+func (s *session) teardown() {
 	close(s.readerDone)
 	s.handshake.Stop()
 	<-s.finished

@@ -111,8 +111,9 @@ type Queuer interface {
 // error ReadMessage would have returned, exactly once. Calls for one
 // Conn never overlap. r runs on the transport's goroutines and must not
 // block; it may write to the Conn (QueueMessages, Flush, WriteMessage)
-// and Close it. The bytes are valid only during the call. After Push,
-// ReadMessage fails.
+// and Close it; what it queues leaves with the transport's flush at the
+// end of the delivery pass. The bytes are valid only during the call.
+// After Push, ReadMessage fails.
 type Pusher interface {
 	Push(r Receiver)
 }

@@ -298,9 +298,10 @@ func TestSpacedCopiesSurviveBursts(t *testing.T) {
 				require.FailNow(t, "message not delivered", "%d", i)
 			}
 		}
+		retx = client.Stats().Retransmits // before bc.mu: a flush holds the loop's lock while it writes to bc
 		bc.mu.Lock()
 		defer bc.mu.Unlock()
-		return client.Stats().Retransmits, bc.dropped
+		return retx, bc.dropped
 	}
 	b2bRetx, b2bDrops := run(t, func(int) time.Duration { return 0 })
 	spacedRetx, spacedDrops := run(t, nil)

@@ -324,20 +324,26 @@ func (e *endpoint) deliver() {
 		if !e.dmu.TryLock() {
 			return
 		}
+		delivered := false
 		for {
 			e.lmu.Lock()
 			batch := e.ready
 			e.ready, e.spare = e.spare[:0], nil
-			e.lmu.Unlock()
 			if len(batch) == 0 {
+				if delivered { // what the Receivers queued leaves now, in one batch
+					e.flushLocked(time.Now())
+				}
+				e.lmu.Unlock()
 				e.spare = batch
 				break
 			}
+			e.lmu.Unlock()
 			for i, c := range batch {
 				c.deliverPushed()
 				batch[i] = nil
 			}
 			e.spare = batch[:0]
+			delivered = true
 		}
 		e.dmu.Unlock()
 		e.lmu.Lock()
