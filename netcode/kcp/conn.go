@@ -93,7 +93,6 @@ func newConnLocked(e *endpoint, remote net.Addr, conv uint32, token uint64, now 
 		space:  make(chan struct{}, 1),
 		done:   make(chan struct{}),
 		red:    newRedundancy(e.cfg.Redundancy),
-		uq:     make([][]byte, e.cfg.UnreliableQueue),
 		pn:     ^uint32(0),
 		minRTT: -1,
 	}
@@ -642,6 +641,9 @@ func (c *Conn) onDatagramLocked(now time.Time, h sessionHeader, payload []byte, 
 // enqueueUnreliableLocked keeps the freshest messages: a message not
 // newer than the newest queued is stale; a full queue drops its oldest.
 func (c *Conn) enqueueUnreliableLocked(seq uint32, msg []byte) {
+	if c.uq == nil { // allocated by the first unreliable message: an idle session holds none
+		c.uq = make([][]byte, c.cfg.UnreliableQueue)
+	}
 	if len(c.uq) == 0 || (c.uqStarted && !seqNewer(seq, c.uqNewest)) {
 		c.drop(netcode.DropStale)
 		return
