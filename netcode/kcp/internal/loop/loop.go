@@ -191,6 +191,7 @@ func (l *Loop) Add(id uint64, conv uint32, addr netip.AddrPort) *Session {
 	s := &Session{ID: id, Addr: addr, loop: l, idx: -1}
 	c := l.cfg
 	k := kcpgo.NewKCP(conv, func(buf []byte, size int) { l.emit(s, buf[:size]) })
+	shrinkRings(k)
 	nodelay := 1
 	if c.SlowRTO {
 		nodelay = 0

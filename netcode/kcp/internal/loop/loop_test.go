@@ -496,3 +496,27 @@ func TestSteadySenderHoldsAcksForItsNextSend(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, k2.clock.Add(10*time.Millisecond), at)
 }
+
+func TestShrinkRings(t *testing.T) {
+	// A fresh core's rings start at ringStart slots (kcp-go makes 64) and
+	// grow with traffic: a burst of 100 messages in flight and received
+	// goes through whole and in order.
+	require.True(t, ringsOK, "kcp-go's KCP rings changed: shrinkRings needs another way in")
+	k := newLink(t, 1, Config{})
+	for _, name := range ringNames {
+		assert.Equal(t, ringStart, ringCap(k.ss[0].kcp, name), name)
+	}
+	var want []string
+	for i := range 100 {
+		m := fmt.Sprintf("message %d", i)
+		want = append(want, m)
+		require.NoError(t, k.srv.Send(k.ss[0], []byte(m)))
+	}
+	assert.Greater(t, ringCap(k.ss[0].kcp, "snd_queue"), ringStart, "grown by the burst")
+	for range 10 {
+		k.toClients(k.srv.Flush(k.clock))
+		k.toServer(k.cli.Flush(k.clock))
+		k.clock = k.clock.Add(20 * time.Millisecond)
+	}
+	assert.Equal(t, want, recvAll(t, k.cli, k.cs[0]))
+}
