@@ -5,6 +5,8 @@ import (
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
+
+	"github.com/tickwire/tickwire/netcode/kcp/internal/loop"
 )
 
 // batchConn reads and writes several datagrams per system call (recvmmsg
@@ -49,7 +51,7 @@ type outbox struct {
 	bc    batchConn // nil: WriteTo one by one
 	msgs  []ipv4.Message
 	n     int
-	arena byteArena
+	arena loop.Arena
 }
 
 func newOutbox(pc net.PacketConn) outbox { return outbox{pc: pc, bc: newBatchConn(pc)} }
@@ -57,7 +59,7 @@ func newOutbox(pc net.PacketConn) outbox { return outbox{pc: pc, bc: newBatchCon
 func (o *outbox) len() int { return o.n }
 
 // alloc returns n bytes valid until the next write.
-func (o *outbox) alloc(n int) []byte { return o.arena.alloc(n) }
+func (o *outbox) alloc(n int) []byte { return o.arena.Alloc(n) }
 
 // add queues b (which must stay valid until write) to addr.
 func (o *outbox) add(b []byte, addr net.Addr) {
@@ -98,44 +100,6 @@ func (o *outbox) write() (calls int, first error) {
 		o.msgs[i].Buffers[0], o.msgs[i].Addr = nil, nil
 	}
 	o.n = 0
-	o.arena.reset()
+	o.arena.Reset()
 	return calls, first
-}
-
-// byteArena hands out buffers from fixed chunks that never move, so a
-// buffer stays valid while later ones are allocated; reset reuses them.
-type byteArena struct {
-	chunks [][]byte
-	cur    int
-	off    int
-}
-
-const arenaChunk = 16 << 10
-
-func (a *byteArena) alloc(n int) []byte {
-	if n > arenaChunk {
-		return make([]byte, n)
-	}
-	if len(a.chunks) == 0 {
-		a.chunks = append(a.chunks, make([]byte, arenaChunk))
-	}
-	if a.off+n > arenaChunk {
-		a.cur++
-		a.off = 0
-		if a.cur == len(a.chunks) {
-			a.chunks = append(a.chunks, make([]byte, arenaChunk))
-		}
-	}
-	b := a.chunks[a.cur][a.off : a.off+n : a.off+n]
-	a.off += n
-	return b
-}
-
-// reset reuses the chunks; one beyond the first four is let go, so a
-// burst does not pin its memory.
-func (a *byteArena) reset() {
-	if len(a.chunks) > 4 {
-		a.chunks = a.chunks[:4]
-	}
-	a.cur, a.off = 0, 0
 }

@@ -176,17 +176,8 @@ func TestCopiesSkipAcknowledged(t *testing.T) {
 	rc := RedundancyConfig{MinSamples: 1 << 20} // the start guess (level 1) stays
 	client, server, _, _ := memPair(t, memlink.Config{Seed: 5}, Config{Redundancy: rc})
 	echo(t, server)
-	in := conntest.Pump(t, client)
 	const n = 50
-	for i := range n {
-		require.NoError(t, client.WriteMessage(netcode.Reliable, []byte{byte(i)}))
-		select {
-		case m := <-in:
-			require.Equal(t, []byte{byte(i)}, m.Data)
-		case <-time.After(10 * time.Second):
-			require.FailNow(t, "no echo")
-		}
-	}
+	sendEach(t, client, conntest.Pump(t, client), n) // the echoes
 	require.Eventually(t, func() bool { return pendingCopies(client) == 0 }, 10*time.Second, time.Millisecond)
 	st := copyStatsOf(client)
 	t.Logf("client copies: %+v", st)
@@ -317,17 +308,8 @@ func TestSpacedCopiesSurviveBursts(t *testing.T) {
 func TestCopiesByteAccounting(t *testing.T) {
 	rc := RedundancyConfig{MinSamples: 1 << 20} // the start guess (level 1) stays
 	client, server, _, _ := memPair(t, memlink.Config{Seed: 6}, Config{Redundancy: rc})
-	in := conntest.Pump(t, server)
 	const n = 20
-	for i := range n {
-		require.NoError(t, client.WriteMessage(netcode.Reliable, []byte{byte(i)}))
-		select {
-		case m := <-in:
-			require.Equal(t, []byte{byte(i)}, m.Data)
-		case <-time.After(10 * time.Second):
-			require.FailNow(t, "message not delivered")
-		}
-	}
+	sendEach(t, client, conntest.Pump(t, server), n)
 	require.Eventually(t, func() bool { return pendingCopies(client) == 0 }, 10*time.Second, time.Millisecond)
 	st := copyStatsOf(client)
 	t.Logf("client copies: %+v", st)
@@ -335,4 +317,19 @@ func TestCopiesByteAccounting(t *testing.T) {
 	assert.Equal(t, st.Scheduled, st.Sent+st.Acked+st.NoBudget+st.Ended)
 	assert.Positive(t, st.Sent)
 	assert.Equal(t, st.Sent*uint64(sessionHeaderSize+kcpOverhead+2), client.Stats().RedundantBytes)
+}
+
+// sendEach writes messages 0..n-1 (one byte each) on c, each after the
+// previous one came back on in.
+func sendEach(t *testing.T, c *Conn, in <-chan conntest.Msg, n int) {
+	t.Helper()
+	for i := range n {
+		require.NoError(t, c.WriteMessage(netcode.Reliable, []byte{byte(i)}))
+		select {
+		case m := <-in:
+			require.Equal(t, []byte{byte(i)}, m.Data)
+		case <-time.After(10 * time.Second):
+			require.FailNow(t, "message not delivered", "%d", i)
+		}
+	}
 }

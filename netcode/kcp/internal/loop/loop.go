@@ -148,7 +148,7 @@ type Loop struct {
 	heap  []*Session // due-time min-heap of sessions with work pending
 	dirty []*Session // sessions sent to since the last Flush
 	out   []Datagram // output collected since the last Flush returned
-	arena arena
+	arena Arena
 	// handed is set when Flush returns out: the next call that emits
 	// starts a new batch (reusing the buffers).
 	handed bool
@@ -452,7 +452,7 @@ func (l *Loop) emit(s *Session, p []byte) {
 	l.startBatch()
 	var b []byte
 	if l.merging == s && len(s.held) > 0 && len(s.held)+len(p) <= l.cfg.MTU {
-		b = l.arena.alloc(l.cfg.Headroom + len(s.held) + len(p))
+		b = l.arena.Alloc(l.cfg.Headroom + len(s.held) + len(p))
 		n := copy(b[l.cfg.Headroom:], s.held)
 		copy(b[l.cfg.Headroom+n:], p)
 		s.held = s.held[:0]
@@ -461,7 +461,7 @@ func (l *Loop) emit(s *Session, p []byte) {
 		if len(s.held) > 0 {
 			l.emitHeld(s)
 		}
-		b = l.arena.alloc(l.cfg.Headroom + len(p))
+		b = l.arena.Alloc(l.cfg.Headroom + len(p))
 		copy(b[l.cfg.Headroom:], p)
 	}
 	l.out = append(l.out, Datagram{Session: s, Addr: s.Addr, B: b})
@@ -471,7 +471,7 @@ func (l *Loop) emit(s *Session, p []byte) {
 // emitHeld sends s's held ACKs as a datagram of their own.
 func (l *Loop) emitHeld(s *Session) {
 	l.startBatch()
-	b := l.arena.alloc(l.cfg.Headroom + len(s.held))
+	b := l.arena.Alloc(l.cfg.Headroom + len(s.held))
 	copy(b[l.cfg.Headroom:], s.held)
 	s.held = s.held[:0]
 	l.out = append(l.out, Datagram{Session: s, Addr: s.Addr, B: b})
@@ -501,7 +501,7 @@ func (l *Loop) startBatch() {
 	l.handed = false
 	clear(l.out)
 	l.out = l.out[:0]
-	l.arena.reset()
+	l.arena.Reset()
 }
 
 // schedule makes s due no later than at.
@@ -575,18 +575,32 @@ func (l *Loop) down(i int) bool {
 	return i > start
 }
 
-// arena hands out datagram buffers from fixed chunks that never move, so
-// a buffer stays valid while later ones are allocated; reset reuses them.
-type arena struct {
+// Arena hands out byte buffers from fixed chunks that never move, so a
+// buffer stays valid while later ones are allocated; Reset reuses them.
+// The Loop keeps its batch's datagrams in one; tickwire's endpoint keeps
+// the datagrams it stages beside them in another. The zero value is
+// ready.
+type Arena struct {
 	chunks [][]byte
 	cur    int // index of the chunk being filled
 	off    int // bytes used in it
 }
 
-// maxChunk is the size of an arena chunk, and so the largest datagram.
+// maxChunk is the size of an arena chunk, and so the largest datagram
+// the Loop emits.
 const maxChunk = 16 << 10
 
-func (a *arena) alloc(n int) []byte {
+// keepChunks is how many chunks Reset keeps (1 MiB: a tick to a few
+// thousand sessions reuses its buffers pass after pass); a burst beyond
+// them does not pin its memory.
+const keepChunks = 64
+
+// Alloc returns n bytes valid until Reset (a larger request than a chunk
+// gets a buffer of its own).
+func (a *Arena) Alloc(n int) []byte {
+	if n > maxChunk {
+		return make([]byte, n)
+	}
 	if len(a.chunks) == 0 {
 		a.chunks = append(a.chunks, make([]byte, maxChunk))
 	}
@@ -602,4 +616,10 @@ func (a *arena) alloc(n int) []byte {
 	return b
 }
 
-func (a *arena) reset() { a.cur, a.off = 0, 0 }
+// Reset makes every buffer handed out reusable.
+func (a *Arena) Reset() {
+	if len(a.chunks) > keepChunks {
+		a.chunks = a.chunks[:keepChunks]
+	}
+	a.cur, a.off = 0, 0
+}
