@@ -23,6 +23,9 @@ const DefaultSessionsPerSocket = 64
 type fleet struct {
 	perSocket int
 	open      func() (clientSocket, error)
+	// shared: sessions share client sockets whose sessions may be closed
+	// from the socket's own event loop (a kcp.ClientSocket).
+	shared bool
 
 	mu      sync.Mutex     // guards sockets
 	sockets []clientSocket // by group, opened on first use
@@ -45,7 +48,7 @@ func soloFleet(dial func(ctx context.Context, token string) (netcode.Conn, error
 // sharedFleet is a fleet of perSocket sessions per socket, each socket
 // opened by open when its first session dials.
 func sharedFleet(perSocket int, open func() (clientSocket, error)) *fleet {
-	return &fleet{perSocket: max(1, perSocket), open: open}
+	return &fleet{perSocket: max(1, perSocket), open: open, shared: true}
 }
 
 type soloSocket func(ctx context.Context, token string) (netcode.Conn, error)

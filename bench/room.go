@@ -193,6 +193,7 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 			return fmt.Errorf("client: dial: %w", err)
 		}
 		p.attach(conn)
+		p.shared = fl.shared
 		ps.all[i] = p
 		if err := p.handshake(ctx, tok, "tickbench-room"); err != nil {
 			return fmt.Errorf("client %d: %w", i, err)

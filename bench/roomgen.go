@@ -68,7 +68,10 @@ type player struct {
 	callRef atomic.Uint32 // ref of the call waiting for its reply, 0 if none
 	reply   chan []byte   // capacity 1: the reply to callRef, from the reader
 
-	// Owned by the reader goroutine until done is closed:
+	shared bool // conn is on a shared client socket: pushed, no reader goroutine
+
+	// Owned by the reader goroutine (or the socket's loop, pushed) until
+	// done is closed:
 	dec     *frame.Decoder
 	tick    frame.RoomTick  // when room is nil
 	sends   []time.Duration // when room is nil
@@ -156,26 +159,46 @@ func (p *player) read() {
 			p.readErr = err
 			return
 		}
-		k, err := frame.Peek(b)
-		switch {
-		case err != nil:
-			p.badTicks.Add(1)
-		case k == frame.KindRoomTick:
-			p.onTick(b)
-		case k == frame.KindClose:
-			// The server lingers until we close our end; ReadMessage
-			// then ends the loop.
-			_ = p.conn.Close(netcode.CodeOK, "closed by server") // best effort, as the SDK does
-		case k == frame.KindError || k == frame.KindOK || k >= frame.FirstServiceKind:
-			if _, ref, err := frame.PeekRef(b); err == nil && ref != 0 && ref == p.callRef.Load() {
-				select {
-				case p.reply <- bytes.Clone(b):
-				default: // a reply to this ref was already handed over
-				}
+		p.handle(b)
+	}
+}
+
+// handle takes one frame from the server (on the reader goroutine, or on
+// the socket's event loop for a pushed session).
+func (p *player) handle(b []byte) {
+	k, err := frame.Peek(b)
+	switch {
+	case err != nil:
+		p.badTicks.Add(1)
+	case k == frame.KindRoomTick:
+		p.onTick(b)
+	case k == frame.KindClose:
+		// The server lingers until we close our end; the session then
+		// ends.
+		_ = p.conn.Close(netcode.CodeOK, "closed by server") // best effort, as the SDK does
+	case k == frame.KindError || k == frame.KindOK || k >= frame.FirstServiceKind:
+		if _, ref, err := frame.PeekRef(b); err == nil && ref != 0 && ref == p.callRef.Load() {
+			select {
+			case p.reply <- bytes.Clone(b):
+			default: // a reply to this ref was already handed over
 			}
 		}
-		// Pongs and room events are not measured.
 	}
+	// Pongs and room events are not measured.
+}
+
+// pushedPlayer is a player whose frames its shared client socket's event
+// loop hands over (netcode.Pusher): no reader goroutine per player. Only
+// for a session on a shared kcp.ClientSocket, whose Close may run on the
+// loop.
+type pushedPlayer player
+
+func (r *pushedPlayer) Receive(_ netcode.Channel, b []byte) { (*player)(r).handle(b) }
+
+func (r *pushedPlayer) Ended(err error) {
+	p := (*player)(r)
+	p.readErr = err
+	close(p.done)
 }
 
 // roomTicks is what the members of one room share of its broadcasts:
@@ -322,7 +345,13 @@ type players struct {
 }
 
 // start runs p's reader goroutine.
-func (ps *players) start(p *player) { ps.wg.Go(p.read) }
+func (ps *players) start(p *player) {
+	if pu, ok := p.conn.(netcode.Pusher); ok && p.shared {
+		pu.Push((*pushedPlayer)(p))
+		return
+	}
+	ps.wg.Go(p.read)
+}
 
 // close closes every session (par at a time) and waits for the readers.
 func (ps *players) close(par int) {
