@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/engine/service"
-	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
 )
 
@@ -91,7 +90,7 @@ func (s *Service) deliverLocked(id uint64, data []byte, recipients []string, ski
 				continue
 			}
 			ps.sentThrough = id
-			if ps.p.Send(netcode.Reliable, data) {
+			if s.sendLocked(ps.p, data) {
 				s.stats.delivered.Add(1)
 			} else {
 				s.stats.sendFailed.Add(1)
@@ -104,7 +103,7 @@ func (s *Service) deliverLocked(id uint64, data []byte, recipients []string, ski
 func (s *Service) sendUserLocked(uid string, data []byte) {
 	if u := s.online[uid]; u != nil {
 		for _, ps := range u.peers {
-			ps.p.Send(netcode.Reliable, data)
+			s.sendLocked(ps.p, data)
 		}
 	}
 }
@@ -161,7 +160,7 @@ func (s *Service) snapshotLocked(ps *peerState) {
 			continue
 		}
 		if b := s.presenceFrame(fu); b != nil {
-			ps.p.Send(netcode.Reliable, b)
+			s.sendLocked(ps.p, b)
 		}
 	}
 }

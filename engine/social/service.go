@@ -30,7 +30,7 @@ type Service struct {
 	writeMu sync.Mutex            // serialises message insert+fan-out and membership changes; guards groups
 	groups  map[uint64]*groupInfo // cached membership of groups that received messages
 
-	mu       sync.Mutex // guards the fields below; never held across a database call
+	mu       sendMutex // guards the fields below; never held across a database call or a socket write
 	online   map[string]*userState
 	peers    map[uint64]*peerState
 	syncQ    []*peerState
@@ -386,7 +386,7 @@ func (s *Service) syncPeer(ps *peerState) {
 				continue
 			}
 			ps.sentThrough = msgs[i].ID
-			if !ps.p.Send(netcode.Reliable, frames[i]) {
+			if !s.sendLocked(ps.p, frames[i]) {
 				s.stats.sendFailed.Add(1)
 				s.mu.Unlock()
 				return
@@ -408,7 +408,7 @@ func (s *Service) syncPeer(ps *peerState) {
 		for _, m := range ps.pending {
 			if m.id > ps.sentThrough {
 				ps.sentThrough = m.id
-				if ps.p.Send(netcode.Reliable, m.data) {
+				if s.sendLocked(ps.p, m.data) {
 					s.stats.delivered.Add(1)
 				} else {
 					s.stats.sendFailed.Add(1)
