@@ -297,6 +297,11 @@ func TestE2ERedeliveryAfterReconnectKeepsIDs(t *testing.T) {
 	m := b.message(t)
 	require.True(t, inbox.Accept(m))
 	require.NoError(t, b.AckMessages(m.ID))
+	// Acknowledgements are not answered: a request on the same per-user
+	// queue returns once the ack before it was taken. (An ack still in
+	// flight when the session drops is redelivered, and the client's
+	// Inbox drops the duplicate: at-least-once.)
+	b.barrier(t)
 	s2, err := a.SendDirect(ctx, ub.UserID, "not acked")
 	require.NoError(t, err)
 	m = b.message(t)
