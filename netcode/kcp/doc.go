@@ -25,7 +25,10 @@
 // WriteMessage or Flush) writes every session's datagrams of that pass
 // with one sendmmsg. A Conn is a netcode.Queuer: QueueMessages hands
 // messages to the core without a system call, and one Flush sends what
-// every session of the loop queued. A Conn allows one ReadMessage
+// every session of the loop queued. A Conn is also a netcode.Pusher: after
+// Push, the loop hands each message to a Receiver after the pass that read
+// it (outside the loop's lock, one delivery at a time per loop) instead
+// of waking a ReadMessage goroutine. A Conn allows one ReadMessage
 // goroutine at a time; writes, Close, Stats and the address methods are
 // safe from any goroutine. A dialed Conn's Close closes its socket and
 // waits for its goroutines (a ClientSocket's Conns share one socket,
