@@ -184,11 +184,22 @@ func TestMaxPending(t *testing.T) {
 	assert.Equal(t, netcode.CodeServerBusy, netcode.CodeOf(err))
 	assert.ErrorIs(t, err, netcode.ErrHandshake)
 
+	// Both upgraded connections wait for Accept, in an order the test does
+	// not choose: take both, and find conns[0]'s first message on one.
 	sc, in := acceptOne(t, s)
+	sc2, in2 := acceptOne(t, s)
 	require.NoError(t, conns[0].Write(ctxT(t), websocket.MessageBinary, []byte{markReliable, 'h'}))
-	m := conntest.Recv(t, in, 5*time.Second)
+	var m conntest.Msg
+	select {
+	case m = <-in:
+	case m = <-in2:
+	case <-time.After(5 * time.Second):
+		require.FailNow(t, "timed out waiting for the first message")
+	}
 	require.NoError(t, m.Err)
+	assert.Equal(t, "h", string(m.Data))
 	assert.Equal(t, 1, s.l.Pending())
+	_ = sc2
 	wc, _, err := rawDial(t, s.url, nil)
 	require.NoError(t, err, "a first message frees a place")
 	_ = wc
