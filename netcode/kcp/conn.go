@@ -519,39 +519,30 @@ func (c *Conn) stageControlLocked(now time.Time, ctl control) {
 // each spaced in time after it and sent only if still unacknowledged and
 // within the budget when due (copies.go).
 func (c *Conn) emitKCPLocked(now time.Time, b []byte) {
-	c.countRetransmitsLocked(b[sessionHeaderSize:])
+	data := c.countRetransmitsLocked(b[sessionHeaderSize:])
 	c.stageLocked(now, typeKCP, b)
 	n := c.red.onSend(now)
 	switch {
-	case n == 0:
-	case c.red.level == 0 && hasPush(b[sessionHeaderSize:]):
+	case n == 0 || !data: // an ACK-only datagram gets no copy
+	case c.red.level == 0:
 		// The sparse floor: a lone datagram (chat, a turn) has no burst
 		// to dodge, and its loss would wait for the 30 ms RTO. Its copy
 		// goes at once, as before spacing (SparseRate caps the cost).
 		if c.red.allow(now, len(b)) {
-			cp := c.ep.out.alloc(len(b))
-			copy(cp, b)
-			c.stageLocked(now, typeKCP, cp)
-			c.redundantBytes.Add(uint64(len(b)))
+			c.stageCopyLocked(now, b)
 		}
 	default:
 		c.ep.copies.scheduleLocked(c, now, n, b[sessionHeaderSize:])
 	}
 }
 
-// hasPush reports whether the KCP packet p carries a data segment.
-func hasPush(p []byte) bool {
-	for len(p) >= kcpOverhead {
-		if p[4] == kcpCmdPush {
-			return true
-		}
-		n := binary.LittleEndian.Uint32(p[20:])
-		if uint64(n) > uint64(len(p)-kcpOverhead) {
-			return false
-		}
-		p = p[kcpOverhead+int(n):]
-	}
-	return false
+// stageCopyLocked stages a redundant copy of b (header room, then KCP
+// segments) for the pass's batch, with its own packet number.
+func (c *Conn) stageCopyLocked(now time.Time, b []byte) {
+	cp := c.ep.out.alloc(len(b))
+	copy(cp, b)
+	c.stageLocked(now, typeKCP, cp)
+	c.redundantBytes.Add(uint64(len(b)))
 }
 
 // kcp-go segment layout (little-endian): conv 4, cmd 1, frg 1, wnd 2,
@@ -562,14 +553,16 @@ const (
 )
 
 // countRetransmitsLocked counts PUSH segments whose sn is not newer than
-// the newest sent: those are retransmissions.
-func (c *Conn) countRetransmitsLocked(p []byte) {
+// the newest sent: those are retransmissions. It reports whether p
+// carries any PUSH segment (data, which redundancy may copy).
+func (c *Conn) countRetransmitsLocked(p []byte) (data bool) {
 	var retx uint64
 	for len(p) >= kcpOverhead {
 		cmd := p[4]
 		sn := binary.LittleEndian.Uint32(p[12:])
 		n := binary.LittleEndian.Uint32(p[20:])
 		if cmd == kcpCmdPush {
+			data = true
 			if c.snStarted && !seqNewer(sn, c.maxSN) {
 				retx++
 			} else {
@@ -584,6 +577,7 @@ func (c *Conn) countRetransmitsLocked(p []byte) {
 	if retx > 0 {
 		c.retransmits.Add(retx)
 	}
+	return data
 }
 
 // onDatagramLocked handles an authenticated datagram for this session on

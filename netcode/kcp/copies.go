@@ -268,10 +268,7 @@ func (c *Conn) sendCopyLocked(now time.Time, top uint32, b []byte) copyOutcome {
 	case !c.red.allow(now, len(b)):
 		return copyNoBudget
 	}
-	cp := c.ep.out.alloc(len(b))
-	copy(cp, b)
-	c.stageLocked(now, typeKCP, cp)
-	c.redundantBytes.Add(uint64(len(b)))
+	c.stageCopyLocked(now, b)
 	return copySent
 }
 

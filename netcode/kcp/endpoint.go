@@ -303,7 +303,6 @@ func (e *endpoint) readFailed(err error) bool {
 func (e *endpoint) fail(err error) {
 	e.log.Warn("kcp: socket read failed", "err", err)
 	e.lmu.Lock()
-	defer e.lmu.Unlock()
 	e.mu.Lock()
 	e.readErr = err
 	e.mu.Unlock()
@@ -311,7 +310,6 @@ func (e *endpoint) fail(err error) {
 	e.flushLocked(time.Now())
 	e.lmu.Unlock()
 	e.deliver()
-	e.lmu.Lock() // for the deferred Unlock
 }
 
 // deliver runs the Receivers of pushed sessions that have something

@@ -351,3 +351,27 @@ func TestSparseCopyGoesAtOnce(t *testing.T) {
 	require.NoError(t, client.WriteMessage(netcode.Reliable, []byte("a lone chat message")))
 	assert.Greater(t, client.Stats().RedundantBytes, before, "the copy was staged and written by the same WriteMessage")
 }
+
+// TestSparseAcksAreNotCopied: a sparse session that only acknowledges
+// (it receives, sends nothing) copies none of its ACK-only datagrams:
+// the floor protects data, and a lost ACK delays nothing the next one
+// does not repair.
+func TestSparseAcksAreNotCopied(t *testing.T) {
+	rc := testRedundancyConfig()
+	rc.StartAtZero = true
+	client, server, _, _ := memPair(t, memlink.Config{Seed: 4}, Config{Redundancy: rc, IdleTimeout: 30 * time.Second})
+	in := conntest.Pump(t, client)
+	for i := range 5 {
+		require.NoError(t, server.WriteMessage(netcode.Reliable, []byte{byte(i)}))
+		m := conntest.Recv(t, in, 5*time.Second)
+		require.NoError(t, m.Err)
+	}
+	// The client acknowledged five messages (ACK-only datagrams, AckDelay
+	// after each): let the last ACK leave.
+	require.Eventually(t, func() bool {
+		server.ep.lmu.Lock()
+		defer server.ep.lmu.Unlock()
+		return server.ls.Pending() == 0
+	}, 5*time.Second, time.Millisecond)
+	assert.Zero(t, client.Stats().RedundantBytes, "an ACK-only datagram was copied")
+}

@@ -5,11 +5,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	kcpgo "github.com/xtaci/kcp-go/v5"
 )
 
 // KCP commands, as on the wire.
@@ -519,4 +521,10 @@ func TestShrinkRings(t *testing.T) {
 		k.clock = k.clock.Add(20 * time.Millisecond)
 	}
 	assert.Equal(t, want, recvAll(t, k.cli, k.cs[0]))
+}
+
+// ringCap is the slots of k's ring name.
+func ringCap(k *kcpgo.KCP, name string) int {
+	f := reflect.ValueOf(k).Elem().FieldByName(name)
+	return f.Elem().FieldByName("elements").Len()
 }

@@ -57,9 +57,3 @@ func shrinkRings(k *kcpgo.KCP) {
 		field.Set(ring)
 	}
 }
-
-// ringCap is the slots of k's ring name (a test's view).
-func ringCap(k *kcpgo.KCP, name string) int {
-	f := reflect.ValueOf(k).Elem().FieldByName(name)
-	return f.Elem().FieldByName("elements").Len()
-}
