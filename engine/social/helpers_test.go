@@ -232,7 +232,19 @@ func (e *env) open(name string) *testPeer {
 	return p
 }
 
-func (e *env) close(p *testPeer) { e.svc.PeerClosed(p) }
+// close ends p's session and waits until the service has applied it: a
+// PeerClosed that arrives while one of p's requests is still finishing
+// (its reply already sent) is applied by the request worker afterwards,
+// and a fake-clock test must not advance its clock before that.
+func (e *env) close(p *testPeer) {
+	e.t.Helper()
+	e.svc.PeerClosed(p)
+	require.Eventually(e.t, func() bool {
+		e.svc.mu.Lock()
+		defer e.svc.mu.Unlock()
+		return e.svc.peers[p.sid] == nil
+	}, waitFor, time.Millisecond)
+}
 
 var nextRef atomic.Uint32
 

@@ -170,7 +170,7 @@ func TestPeerClosedWaitsForQueuedRequests(t *testing.T) {
 	ref, err := e.send(a, &frame.DirectSend{ToUserID: e.ids["bob"], Body: "bye"})
 	require.NoError(t, err)
 	<-g.entered
-	e.close(a)
+	e.svc.PeerClosed(a) // not e.close, which waits until the close is applied
 	assert.Equal(t, 2, e.svc.Stats().Sessions, "closed before its request ran")
 	close(g.release)
 	k, _ := frame.Peek(a.takeRef(t, ref))
