@@ -41,6 +41,16 @@ const (
 	CodeServerBusy       Code = 22 // the server is at a capacity limit for this work: retry later
 )
 
+// Session resume codes (docs/PROTOCOL.md §3, "Session resume"). Each
+// refusal of a Resume tells the client to start a fresh session (Hello)
+// and rejoin its rooms.
+const (
+	CodeResumeUnknown   Code = 30 // no session to resume under that id: it ended, its window expired, or it never existed here
+	CodeResumeBadSecret Code = 31 // the resume secret does not match the session's
+	CodeResumeOverflow  Code = 32 // frames the client had not acknowledged were dropped (replay buffer full): rejoin fresh
+	CodeConnectionLost  Code = 33 // the connection ended before the reply came and the session was not resumed: the request may or may not have been done
+)
+
 // Room codes.
 const (
 	CodeRoomNotFound     Code = 100 // no open room with that id
@@ -100,6 +110,9 @@ var codeNames = map[Code]string{
 	CodeHandshakeTimeout: "handshake_timeout", CodeForbidden: "forbidden",
 	CodeNotFound: "not_found", CodeTooManySessions: "too_many_sessions",
 	CodeBadText: "bad_text", CodeServerBusy: "server_busy",
+
+	CodeResumeUnknown: "resume_unknown", CodeResumeBadSecret: "resume_bad_secret",
+	CodeResumeOverflow: "resume_overflow", CodeConnectionLost: "connection_lost",
 
 	CodeRoomNotFound: "room_not_found", CodeRoomFull: "room_full",
 	CodeRoomClosed: "room_closed", CodeTooManyRooms: "too_many_rooms",

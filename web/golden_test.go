@@ -55,6 +55,8 @@ const (
 	msgID     uint64 = maxSafeInt
 	nowUs     int64  = 1764115200000000
 	zoe              = "Zoë 🎮"
+	// resumeSecret has the form of the server's: base64url, 32 bytes.
+	resumeSecret = "q0Nf3x-7PZ2d9hKp1LwYc8eTnR4uVbGmA6sJiOzE5Qk"
 )
 
 var (
@@ -76,15 +78,18 @@ var (
 // set (pushes carry ref 0, as the protocol has them), in kind order.
 func goldenFrames() []frame.Frame {
 	return []frame.Frame{
-		// Session, kinds 1–8.
+		// Session, kinds 1–10.
 		&frame.Hello{Version: frame.ProtocolVersion, Token: "tw1.eyJ1IjoidV9hbm4ifQ.c2ln", ClientName: "tickwire-js " + zoe, ClientVersion: "0.1.0", ResumeID: "r_0123456789abcdef"},
-		&frame.Welcome{SessionID: sessionID, UserID: "u_ann", DisplayName: zoe, ServerTimeUs: nowUs, MaxFrame: 16384, MaxFramesPerSec: 200, HeartbeatMs: 1000, IdleTimeoutMs: 10000, ResumeID: "r_0123456789abcdef"},
+		&frame.Welcome{SessionID: sessionID, UserID: "u_ann", DisplayName: zoe, ServerTimeUs: nowUs, MaxFrame: 16384, MaxFramesPerSec: 200, HeartbeatMs: 1000, IdleTimeoutMs: 10000,
+			ResumeID: resumeSecret, ResumeWindowMs: 30000, Resumed: true, Received: maxSafeInt, Replay: 4_000_000_000},
 		&frame.Error{Code: netcode.CodeRoomFull, Message: "room is full: " + zoe, Ref: 77},
 		&frame.Ping{ClientTimeUs: nowUs + 123},
 		&frame.Pong{ClientTimeUs: nowUs + 123, ServerTimeUs: nowUs + 456},
 		&frame.Close{Code: netcode.CodeServerShutdown, Reason: "bye " + zoe},
 		&frame.Echo{Seq: 4_000_000_000, SentUs: nowUs, Payload: someBytes},
 		&frame.OK{Ref: 4_294_967_295},
+		&frame.Resume{Version: frame.ProtocolVersion, SessionID: sessionID, ResumeID: resumeSecret, Received: maxSafeInt, ClientName: "tickwire-js " + zoe, ClientVersion: "0.1.0"},
+		&frame.Ack{Received: 1<<32 + 3},
 
 		// Rooms, kinds 16–27.
 		&frame.RoomCreate{Ref: 1, Type: "relay", Label: "arena " + zoe, Capacity: 16, TickRate: 30, Private: true, EmptyTimeoutMs: 30000, Params: someBytes},

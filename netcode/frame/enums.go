@@ -81,6 +81,8 @@ type RoomEventType uint8
 const (
 	RoomEventJoined RoomEventType = 1 // joined: a member joined
 	RoomEventLeft   RoomEventType = 2 // left: a member left (or its session ended)
+	RoomEventAway   RoomEventType = 3 // away: a member lost its connection; its seat is kept for the resume window
+	RoomEventBack   RoomEventType = 4 // back: a member that was away resumed its session
 )
 
 // Name tables, indexed by value; "" marks a number with no meaning.
@@ -90,7 +92,7 @@ var (
 	friendStateNames = enumNames{what: "friend state", names: []string{"none", "incoming", "outgoing", "friend", "blocked"}}
 	friendEventNames = enumNames{what: "friend event", names: []string{"", "requested", "accepted", "declined", "removed", "blocked", "unblocked"}}
 	groupEventNames  = enumNames{what: "group event", names: []string{"", "joined", "left", "removed", "invited", "role_changed", "declined"}}
-	roomEventNames   = enumNames{what: "room event", names: []string{"", "joined", "left"}}
+	roomEventNames   = enumNames{what: "room event", names: []string{"", "joined", "left", "away", "back"}}
 )
 
 // enumNames is the name table of one wire enum.
@@ -290,7 +292,8 @@ func (e *RoomEventType) UnmarshalText(b []byte) error {
 	return err
 }
 
-// ParseRoomEventType returns the event named s ("joined", "left"); an
+// ParseRoomEventType returns the event named s ("joined", "left", "away",
+// "back"); an
 // unknown name is a CodeBadRequest error.
 func ParseRoomEventType(s string) (RoomEventType, error) {
 	v, err := roomEventNames.parse(s)

@@ -105,6 +105,7 @@ func TestEnumNames(t *testing.T) {
 	t.Run("room_event", func(t *testing.T) {
 		checkEnum(t, map[RoomEventType]string{
 			RoomEventJoined: "joined", RoomEventLeft: "left",
+			RoomEventAway: "away", RoomEventBack: "back",
 		}, ParseRoomEventType)
 	})
 }
@@ -118,7 +119,7 @@ func TestEnumNumbers(t *testing.T) {
 		uint8(FriendEventRemoved), uint8(FriendEventBlocked), uint8(FriendEventUnblocked)})
 	assert.Equal(t, []uint8{1, 2, 3, 4, 5, 6}, []uint8{uint8(GroupEventJoined), uint8(GroupEventLeft), uint8(GroupEventRemoved),
 		uint8(GroupEventInvited), uint8(GroupEventRoleChanged), uint8(GroupEventDeclined)})
-	assert.Equal(t, []uint8{1, 2}, []uint8{uint8(RoomEventJoined), uint8(RoomEventLeft)})
+	assert.Equal(t, []uint8{1, 2, 3, 4}, []uint8{uint8(RoomEventJoined), uint8(RoomEventLeft), uint8(RoomEventAway), uint8(RoomEventBack)})
 }
 
 // rawRoomEvent encodes a RoomEvent whose event field is any integer,
@@ -159,7 +160,7 @@ func TestDecodeRefusesUndefinedEnum(t *testing.T) {
 		"set_presence":           &SetPresence{Ref: 1, Presence: 3},
 		"presence_update":        &PresenceUpdate{UserID: "u-1", Presence: 200},
 		"room_event_0":           &RoomEvent{RoomID: 1, Event: 0, Member: 2},
-		"room_event_3":           &RoomEvent{RoomID: 1, Event: 3, Member: 2},
+		"room_event_5":           &RoomEvent{RoomID: 1, Event: 5, Member: 2},
 		"room_event_300":         &rawRoomEvent{event: 300},
 	}
 	for name, f := range cases {

@@ -31,7 +31,7 @@ type Hello struct {
 	Token         string
 	ClientName    string
 	ClientVersion string
-	ResumeID      string // optional: resume a session (reserved)
+	ResumeID      string // reserved, send "": a session is resumed with Resume (kind 9)
 }
 
 func (*Hello) Kind() Kind { return KindHello }
@@ -59,7 +59,8 @@ func (h *Hello) DecodeMsgpack(dec *msgpack.Decoder) error {
 
 // Welcome accepts a session:
 // [2, session_id, user_id, display_name, server_time_us, max_frame,
-// max_frames_per_sec, heartbeat_ms, idle_timeout_ms, resume_id].
+// max_frames_per_sec, heartbeat_ms, idle_timeout_ms, resume_id,
+// resume_window_ms, resumed, received, replay]. It also answers Resume.
 type Welcome struct {
 	SessionID       uint64
 	UserID          string
@@ -69,14 +70,18 @@ type Welcome struct {
 	MaxFramesPerSec uint32
 	HeartbeatMs     uint32 // send a Ping at least this often
 	IdleTimeoutMs   uint32 // the server closes a session silent this long
-	ResumeID        string
+	ResumeID        string // the secret a Resume presents; "" when resume is off
+	ResumeWindowMs  uint32 // how long a lost session is kept for a Resume; 0 when resume is off
+	Resumed         bool   // this Welcome answers a Resume: the session continues
+	Received        uint64 // resumed: the client's numbered frames the server processed
+	Replay          uint32 // resumed: how many numbered frames are replayed after it
 }
 
 func (*Welcome) Kind() Kind { return KindWelcome }
 
 func (m *Welcome) EncodeMsgpack(enc *msgpack.Encoder) error {
 	w := W{Enc: enc}
-	w.Begin(KindWelcome, 9)
+	w.Begin(KindWelcome, 13)
 	w.Uint(m.SessionID)
 	w.String(m.UserID)
 	w.String(m.DisplayName)
@@ -86,6 +91,10 @@ func (m *Welcome) EncodeMsgpack(enc *msgpack.Encoder) error {
 	w.Uint(uint64(m.HeartbeatMs))
 	w.Uint(uint64(m.IdleTimeoutMs))
 	w.String(m.ResumeID)
+	w.Uint(uint64(m.ResumeWindowMs))
+	w.Bool(m.Resumed)
+	w.Uint(m.Received)
+	w.Uint(uint64(m.Replay))
 	return w.Err()
 }
 
@@ -99,7 +108,11 @@ func (m *Welcome) DecodeMsgpack(dec *msgpack.Decoder) error {
 	m.MaxFramesPerSec = uint32(f.Uint("max_frames_per_sec", math.MaxUint32))
 	m.HeartbeatMs = uint32(f.Uint("heartbeat_ms", math.MaxUint32))
 	m.IdleTimeoutMs = uint32(f.Uint("idle_timeout_ms", math.MaxUint32))
-	m.ResumeID = f.String("resume_id", MaxIDLen)
+	m.ResumeID = f.String("resume_id", MaxResumeIDLen)
+	m.ResumeWindowMs = uint32(f.Uint("resume_window_ms", math.MaxUint32))
+	m.Resumed = f.Bool("resumed")
+	m.Received = f.Uint("received", math.MaxUint64)
+	m.Replay = uint32(f.Uint("replay", math.MaxUint32))
 	return f.End()
 }
 

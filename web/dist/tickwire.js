@@ -50,6 +50,14 @@ var Code = {
   BadText: 21,
   /** the server is at a capacity limit for this work: retry later */
   ServerBusy: 22,
+  /** no session to resume under that id (ended, expired, or never existed here): start a fresh session */
+  ResumeUnknown: 30,
+  /** the resume secret does not match the session's: start a fresh session */
+  ResumeBadSecret: 31,
+  /** frames the client had not acknowledged were dropped from the replay buffer: start a fresh session and rejoin */
+  ResumeOverflow: 32,
+  /** (SDKs, never on the wire) the connection ended before the reply came and the session was not resumed */
+  ConnectionLost: 33,
   /** no open room with that id */
   RoomNotFound: 100,
   /** the room is at capacity */
@@ -145,6 +153,10 @@ var names = {
   20: "too_many_sessions",
   21: "bad_text",
   22: "server_busy",
+  30: "resume_unknown",
+  31: "resume_bad_secret",
+  32: "resume_overflow",
+  33: "connection_lost",
   100: "room_not_found",
   101: "room_full",
   102: "room_closed",
@@ -1664,7 +1676,7 @@ var Roles = ["invited", "member", "admin", "owner"];
 var FriendStates = ["none", "incoming", "outgoing", "friend", "blocked"];
 var FriendEvents = ["", "requested", "accepted", "declined", "removed", "blocked", "unblocked"];
 var GroupEvents = ["", "joined", "left", "removed", "invited", "role_changed", "declined"];
-var RoomEvents = ["", "joined", "left"];
+var RoomEvents = ["", "joined", "left", "away", "back"];
 var presence = { enum: Presences };
 var role = { enum: Roles };
 var roomMember = schema(1, { member: "u", userId: "s", displayName: "s" });
@@ -1700,6 +1712,8 @@ var Kind = {
   Close: 6,
   Echo: 7,
   OK: 8,
+  Resume: 9,
+  Ack: 10,
   RoomCreate: 16,
   RoomJoin: 17,
   RoomJoinOrCreate: 18,
@@ -1756,7 +1770,11 @@ var kinds = {
     maxFramesPerSec: "u",
     heartbeatMs: "u",
     idleTimeoutMs: "u",
-    resumeId: "s"
+    resumeId: "s",
+    resumeWindowMs: "u",
+    resumed: "bool",
+    received: "u",
+    replay: "u"
   }),
   [Kind.Error]: schema(1, { code: "u", message: "s", ref: "u" }),
   [Kind.Ping]: schema(1, { clientTimeUs: "i" }),
@@ -1764,6 +1782,8 @@ var kinds = {
   [Kind.Close]: schema(1, { code: "u", reason: "s" }),
   [Kind.Echo]: schema(3, { seq: "u", sentUs: "i", payload: "b" }),
   [Kind.OK]: schema(1, { ref: "u" }),
+  [Kind.Resume]: schema(4, { version: "u", sessionId: "u", resumeId: "s", received: "u", clientName: "s", clientVersion: "s" }),
+  [Kind.Ack]: schema(1, { received: "u" }),
   [Kind.RoomCreate]: schema(2, {
     ref: "u",
     type: "s",

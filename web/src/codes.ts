@@ -49,6 +49,14 @@ export const Code = {
   BadText: 21,
   /** the server is at a capacity limit for this work: retry later */
   ServerBusy: 22,
+  /** no session to resume under that id (ended, expired, or never existed here): start a fresh session */
+  ResumeUnknown: 30,
+  /** the resume secret does not match the session's: start a fresh session */
+  ResumeBadSecret: 31,
+  /** frames the client had not acknowledged were dropped from the replay buffer: start a fresh session and rejoin */
+  ResumeOverflow: 32,
+  /** (SDKs, never on the wire) the connection ended before the reply came and the session was not resumed */
+  ConnectionLost: 33,
   /** no open room with that id */
   RoomNotFound: 100,
   /** the room is at capacity */
@@ -147,6 +155,10 @@ const names: Record<number, string> = {
   20: "too_many_sessions",
   21: "bad_text",
   22: "server_busy",
+  30: "resume_unknown",
+  31: "resume_bad_secret",
+  32: "resume_overflow",
+  33: "connection_lost",
   100: "room_not_found",
   101: "room_full",
   102: "room_closed",

@@ -37,7 +37,7 @@ export const Roles = ["invited", "member", "admin", "owner"] as const;
 export const FriendStates = ["none", "incoming", "outgoing", "friend", "blocked"] as const;
 export const FriendEvents = ["", "requested", "accepted", "declined", "removed", "blocked", "unblocked"] as const;
 export const GroupEvents = ["", "joined", "left", "removed", "invited", "role_changed", "declined"] as const;
-export const RoomEvents = ["", "joined", "left"] as const;
+export const RoomEvents = ["", "joined", "left", "away", "back"] as const;
 
 const presence = { enum: Presences };
 const role = { enum: Roles };
@@ -77,6 +77,8 @@ export const Kind = {
   Close: 6,
   Echo: 7,
   OK: 8,
+  Resume: 9,
+  Ack: 10,
   RoomCreate: 16,
   RoomJoin: 17,
   RoomJoinOrCreate: 18,
@@ -137,6 +139,10 @@ const kinds: Record<number, Schema> = {
     heartbeatMs: "u",
     idleTimeoutMs: "u",
     resumeId: "s",
+    resumeWindowMs: "u",
+    resumed: "bool",
+    received: "u",
+    replay: "u",
   }),
   [Kind.Error]: schema(1, { code: "u", message: "s", ref: "u" }),
   [Kind.Ping]: schema(1, { clientTimeUs: "i" }),
@@ -144,6 +150,8 @@ const kinds: Record<number, Schema> = {
   [Kind.Close]: schema(1, { code: "u", reason: "s" }),
   [Kind.Echo]: schema(3, { seq: "u", sentUs: "i", payload: "b" }),
   [Kind.OK]: schema(1, { ref: "u" }),
+  [Kind.Resume]: schema(4, { version: "u", sessionId: "u", resumeId: "s", received: "u", clientName: "s", clientVersion: "s" }),
+  [Kind.Ack]: schema(1, { received: "u" }),
 
   [Kind.RoomCreate]: schema(2, {
     ref: "u",

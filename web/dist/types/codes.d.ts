@@ -45,6 +45,14 @@ export declare const Code: {
     readonly BadText: 21;
     /** the server is at a capacity limit for this work: retry later */
     readonly ServerBusy: 22;
+    /** no session to resume under that id (ended, expired, or never existed here): start a fresh session */
+    readonly ResumeUnknown: 30;
+    /** the resume secret does not match the session's: start a fresh session */
+    readonly ResumeBadSecret: 31;
+    /** frames the client had not acknowledged were dropped from the replay buffer: start a fresh session and rejoin */
+    readonly ResumeOverflow: 32;
+    /** (SDKs, never on the wire) the connection ended before the reply came and the session was not resumed */
+    readonly ConnectionLost: 33;
     /** no open room with that id */
     readonly RoomNotFound: 100;
     /** the room is at capacity */

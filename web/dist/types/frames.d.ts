@@ -3,7 +3,7 @@ export declare const Roles: readonly ["invited", "member", "admin", "owner"];
 export declare const FriendStates: readonly ["none", "incoming", "outgoing", "friend", "blocked"];
 export declare const FriendEvents: readonly ["", "requested", "accepted", "declined", "removed", "blocked", "unblocked"];
 export declare const GroupEvents: readonly ["", "joined", "left", "removed", "invited", "role_changed", "declined"];
-export declare const RoomEvents: readonly ["", "joined", "left"];
+export declare const RoomEvents: readonly ["", "joined", "left", "away", "back"];
 /** Kind numbers (docs/PROTOCOL.md). */
 export declare const Kind: {
     readonly Hello: 1;
@@ -14,6 +14,8 @@ export declare const Kind: {
     readonly Close: 6;
     readonly Echo: 7;
     readonly OK: 8;
+    readonly Resume: 9;
+    readonly Ack: 10;
     readonly RoomCreate: 16;
     readonly RoomJoin: 17;
     readonly RoomJoinOrCreate: 18;
