@@ -39,6 +39,10 @@ const (
 	CodeTooManySessions  Code = 20 // too many sessions from this address, or on the server: retry later
 	CodeBadText          Code = 21 // user-visible text with forbidden characters (control, bidi override, zero-width) or too long
 	CodeServerBusy       Code = 22 // the server is at a capacity limit for this work: retry later
+	// CodeUntrustedCertificate is the client's own: the server's TLS
+	// certificate did not verify (unknown authority, wrong host name,
+	// expired). No server sends it; it never reconnects by itself.
+	CodeUntrustedCertificate Code = 23
 )
 
 // Session resume codes (docs/PROTOCOL.md §3, "Session resume"). Each
@@ -110,6 +114,7 @@ var codeNames = map[Code]string{
 	CodeHandshakeTimeout: "handshake_timeout", CodeForbidden: "forbidden",
 	CodeNotFound: "not_found", CodeTooManySessions: "too_many_sessions",
 	CodeBadText: "bad_text", CodeServerBusy: "server_busy",
+	CodeUntrustedCertificate: "untrusted_certificate",
 
 	CodeResumeUnknown: "resume_unknown", CodeResumeBadSecret: "resume_bad_secret",
 	CodeResumeOverflow: "resume_overflow", CodeConnectionLost: "connection_lost",
@@ -164,7 +169,7 @@ func (c Code) Error() string { return c.String() }
 // credentials or build are wrong" return false.
 func (c Code) MayReconnect() bool {
 	switch c {
-	case CodeBadToken, CodeTokenRevoked, CodeProtocolVersion, CodeReplaced, CodeForbidden, CodeTooManyErrors:
+	case CodeBadToken, CodeTokenRevoked, CodeProtocolVersion, CodeReplaced, CodeForbidden, CodeTooManyErrors, CodeUntrustedCertificate:
 		return false
 	}
 	return true

@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,6 +45,14 @@ type Config struct {
 	WriteTimeout time.Duration
 	// Logger receives connection-level events (default: discard).
 	Logger *slog.Logger
+	// TLS, when set, wraps every connection in TLS: on a Listener it is
+	// the server's configuration (a certificate or GetCertificate is
+	// required), on a Dialer the client's (its RootCAs verify the
+	// server; ServerName defaults to the host of the dialed address).
+	// MinVersion defaults to TLS 1.3. The records inside are the same.
+	// Nil means plain TCP (loopback benchmarks, a TLS-terminating proxy
+	// in front). The Config is cloned: later changes to it do not apply.
+	TLS *tls.Config
 }
 
 // populate fills defaults and validates; it is called once per Listen,
@@ -63,6 +72,12 @@ func (c Config) populate() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.TLS != nil {
+		c.TLS = c.TLS.Clone()
+		if c.TLS.MinVersion == 0 {
+			c.TLS.MinVersion = tls.VersionTLS13
+		}
 	}
 	switch {
 	case c.MaxMessageSize < 0 || c.MaxMessageSize > MaxMessageSizeLimit:

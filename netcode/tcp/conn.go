@@ -3,6 +3,7 @@ package tcp
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +35,14 @@ type Conn struct {
 
 	// rr is owned by the goroutine calling ReadMessage.
 	rr recordReader
+	// tc is nc as a *tls.Conn (nil for plain TCP) and raw the socket
+	// under it (nc itself for plain TCP). tlsUp is set once tc's
+	// handshake succeeded (the heartbeat goroutine runs it first): until
+	// then nothing is written (no heartbeat, no close record), so that
+	// Close never waits for a handshake.
+	tc    *tls.Conn
+	raw   net.Conn
+	tlsUp atomic.Bool
 
 	wmu  sync.Mutex // guards wbuf and every write to nc
 	wbuf []byte     // the record being written; reused
@@ -53,7 +62,8 @@ type Conn struct {
 
 	ctr netcode.Counters // what Stats reports
 
-	released func() // set by the Listener before the Conn is shared: called once when it closes
+	released  func() // set by the Listener before the Conn is shared: called once when it closes
+	tlsFailed func() // set by the Listener before the Conn is shared: called when the TLS handshake fails
 }
 
 // Dial connects to addr and returns a Conn.
@@ -67,11 +77,30 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tcp: dial %s: %w", addr, err)
 	}
-	return newConn(nc, cfg), nil
+	if cfg.TLS == nil {
+		return newConn(nc, cfg), nil
+	}
+	if cfg.TLS.ServerName == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		cfg.TLS.ServerName = host // cfg.TLS is populate's clone
+	}
+	tc := tls.Client(nc, cfg.TLS)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = nc.Close() // the handshake failed: its error is the one reported
+		return nil, fmt.Errorf("tcp: dial %s: tls: %w", addr, netcode.TLSFailure(err))
+	}
+	c := newConn(tc, cfg)
+	c.tlsUp.Store(true)
+	return c, nil
 }
 
-// NewConn wraps an established stream (usually a *net.TCPConn) in a Conn;
-// the Conn owns c from now on. Invalid Config fields fall back to their
+// NewConn wraps an established stream (usually a *net.TCPConn, or a
+// *tls.Conn whose handshake the first ReadMessage completes if it has not
+// run yet) in a Conn; the Conn owns c from now on. Config.TLS is not
+// used: wrap c in TLS before. Invalid Config fields fall back to their
 // defaults (with a warning in the log): validate a Config with
 // Config.Validate first when that matters.
 func NewConn(c net.Conn, cfg Config) *Conn {
@@ -84,12 +113,19 @@ func NewConn(c net.Conn, cfg Config) *Conn {
 }
 
 func newConn(nc net.Conn, cfg Config) *Conn {
-	if tc, ok := nc.(*net.TCPConn); ok {
-		if err := tc.SetNoDelay(true); err != nil {
+	tc, _ := nc.(*tls.Conn)
+	raw := nc
+	if tc != nil {
+		raw = tc.NetConn()
+	}
+	if tcp, ok := raw.(*net.TCPConn); ok {
+		if err := tcp.SetNoDelay(true); err != nil {
 			cfg.Logger.Debug("tcp: set nodelay", "err", err)
 		}
 	}
 	c := &Conn{
+		tc:       tc,
+		raw:      raw,
 		nc:       nc,
 		cfg:      cfg,
 		log:      cfg.Logger,
@@ -117,6 +153,14 @@ func (c *Conn) ReadMessage() (netcode.Channel, []byte, error) {
 		}
 		if err := c.nc.SetReadDeadline(time.Now().Add(c.cfg.IdleTimeout)); err != nil {
 			return 0, nil, c.fail(err)
+		}
+		if c.tc != nil && !c.tlsUp.Load() {
+			// Bounded by the read deadline just set; Close cuts it short
+			// by closing the socket.
+			if err := c.tc.Handshake(); err != nil {
+				return 0, nil, c.handshakeFailed(err)
+			}
+			c.tlsUp.Store(true)
 		}
 		typ, body, err := c.rr.next()
 		if err != nil {
@@ -167,6 +211,20 @@ func (c *Conn) fail(err error) error {
 	default:
 		c.shutdown(fmt.Errorf("%w: read: %w", netcode.ErrClosed, err), skipCloseRecord, 0, "")
 	}
+	return c.readCause()
+}
+
+// handshakeFailed ends the Conn after a failed TLS handshake: no close
+// record can be sent without one.
+func (c *Conn) handshakeFailed(err error) error {
+	if c.closed.Load() {
+		return c.readCause()
+	}
+	if c.tlsFailed != nil {
+		c.tlsFailed()
+	}
+	c.log.Debug("tcp: tls handshake failed", "remote", c.nc.RemoteAddr(), "err", err)
+	c.shutdown(fmt.Errorf("%w: tcp: tls: %w", netcode.ErrHandshake, netcode.TLSFailure(err)), skipCloseRecord, 0, "")
 	return c.readCause()
 }
 
@@ -233,16 +291,34 @@ func (c *Conn) writeFailed(err error) error {
 	}
 	err = netcode.WriteFailure(transportName, c.cfg.WriteTimeout, err)
 	c.broken.Store(&err)
-	if cerr := c.nc.Close(); cerr != nil {
+	if cerr := c.raw.Close(); cerr != nil {
 		c.log.Debug("tcp: close after write failure", "err", cerr)
 	}
 	return err
 }
 
-// heartbeatLoop sends a heartbeat record whenever nothing was written for
-// HeartbeatInterval. It is the Conn's only goroutine; shutdown waits for it.
+// handshake runs the server's TLS handshake as soon as the Conn exists,
+// so that a client's Dial completes before anyone reads (ReadMessage
+// waits for this handshake and reports its failure). It is bounded by the
+// idle timeout; Close ends it at once by closing the socket.
+func (c *Conn) handshake() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.IdleTimeout)
+	defer cancel()
+	if err := c.tc.HandshakeContext(ctx); err != nil {
+		return false
+	}
+	c.tlsUp.Store(true)
+	return true
+}
+
+// heartbeatLoop runs a pending TLS handshake, then sends a heartbeat
+// record whenever nothing was written for HeartbeatInterval. It is the
+// Conn's only goroutine; shutdown waits for it.
 func (c *Conn) heartbeatLoop() {
 	defer c.wg.Done()
+	if c.tc != nil && !c.tlsUp.Load() && !c.handshake() {
+		return
+	}
 	interval := c.cfg.HeartbeatInterval
 	t := time.NewTimer(interval)
 	defer t.Stop()
@@ -302,6 +378,13 @@ func (c *Conn) shutdown(cause error, record closeRecord, code netcode.Code, reas
 	c.closed.Store(true)
 	c.mu.Unlock()
 
+	if c.tc != nil && !c.tlsUp.Load() {
+		// No TLS yet, so no close record (writing one would wait for the
+		// handshake in progress); closing the socket below ends that
+		// handshake at once.
+		record = skipCloseRecord
+	}
+
 	// Cut any write in progress short, then take the write lock.
 	if err := c.nc.SetWriteDeadline(time.Now().Add(closeWriteTimeout)); err != nil {
 		c.log.Debug("tcp: shorten write deadline", "err", err) // the socket may be closed already
@@ -319,7 +402,10 @@ func (c *Conn) shutdown(cause error, record closeRecord, code netcode.Code, reas
 	}
 	c.wmu.Unlock()
 	close(c.done)
-	if err := c.nc.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+	// The socket itself, also under TLS: the close record ends the
+	// session inside the encryption, and a TLS close_notify could block
+	// for seconds on a peer that does not read.
+	if err := c.raw.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 		c.log.Debug("tcp: close", "remote", c.nc.RemoteAddr(), "err", err)
 	}
 	c.wg.Wait()

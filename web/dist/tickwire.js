@@ -50,6 +50,8 @@ var Code = {
   BadText: 21,
   /** the server is at a capacity limit for this work: retry later */
   ServerBusy: 22,
+  /** the client's own: the server's TLS certificate did not verify (browsers report this as a network failure) */
+  UntrustedCertificate: 23,
   /** no session to resume under that id (ended, expired, or never existed here): start a fresh session */
   ResumeUnknown: 30,
   /** the resume secret does not match the session's: start a fresh session */
@@ -153,6 +155,7 @@ var names = {
   20: "too_many_sessions",
   21: "bad_text",
   22: "server_busy",
+  23: "untrusted_certificate",
   30: "resume_unknown",
   31: "resume_bad_secret",
   32: "resume_overflow",
@@ -208,6 +211,7 @@ function mayReconnect(code) {
     case Code.Replaced:
     case Code.Forbidden:
     case Code.TooManyErrors:
+    case Code.UntrustedCertificate:
       return false;
   }
   return true;

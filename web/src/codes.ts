@@ -49,6 +49,8 @@ export const Code = {
   BadText: 21,
   /** the server is at a capacity limit for this work: retry later */
   ServerBusy: 22,
+  /** the client's own: the server's TLS certificate did not verify (browsers report this as a network failure) */
+  UntrustedCertificate: 23,
   /** no session to resume under that id (ended, expired, or never existed here): start a fresh session */
   ResumeUnknown: 30,
   /** the resume secret does not match the session's: start a fresh session */
@@ -155,6 +157,7 @@ const names: Record<number, string> = {
   20: "too_many_sessions",
   21: "bad_text",
   22: "server_busy",
+  23: "untrusted_certificate",
   30: "resume_unknown",
   31: "resume_bad_secret",
   32: "resume_overflow",
@@ -224,6 +227,7 @@ export function mayReconnect(code: number): boolean {
     case Code.Replaced:
     case Code.Forbidden:
     case Code.TooManyErrors:
+    case Code.UntrustedCertificate:
       return false;
   }
   return true;

@@ -45,6 +45,8 @@ export declare const Code: {
     readonly BadText: 21;
     /** the server is at a capacity limit for this work: retry later */
     readonly ServerBusy: 22;
+    /** the client's own: the server's TLS certificate did not verify (browsers report this as a network failure) */
+    readonly UntrustedCertificate: 23;
     /** no session to resume under that id (ended, expired, or never existed here): start a fresh session */
     readonly ResumeUnknown: 30;
     /** the resume secret does not match the session's: start a fresh session */
