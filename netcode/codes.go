@@ -102,6 +102,19 @@ const (
 	CodeSocialLimit        Code = 264 // a friends, groups or group-members limit was reached
 )
 
+// Signaling and call codes.
+const (
+	CodeCallBusy          Code = 270 // the callee is already in a call
+	CodeInCall            Code = 271 // the caller is already in a call (one call per user)
+	CodeCallNotFound      Code = 272 // no such call, it has ended, or the sender is not a party of it
+	CodeUserOffline       Code = 273 // the user has no session that could receive this
+	CodeSignalTooLarge    Code = 274 // signaling payload above the size limit
+	CodeSignalRateLimited Code = 275 // too many signaling frames per second from this session
+	CodeNoRelation        Code = 276 // the target shares no room, friendship or call with the sender
+	CodeCallRateLimited   Code = 277 // too many call invitations: wait
+	CodeCallAnswered      Code = 278 // the call was already answered by another session
+)
+
 var codeNames = map[Code]string{
 	CodeOK: "ok", CodeBadFrame: "bad_frame", CodeFrameTooLarge: "frame_too_large",
 	CodeUnknownKind: "unknown_kind", CodeNotAuthenticated: "not_authenticated",
@@ -140,6 +153,11 @@ var codeNames = map[Code]string{
 	CodeMessageRateLimited: "message_rate_limited", CodeAlreadyMember: "already_member",
 	CodeSelfAction: "self_action", CodeBadGroupName: "bad_group_name",
 	CodeSocialLimit: "social_limit",
+
+	CodeCallBusy: "call_busy", CodeInCall: "in_call", CodeCallNotFound: "call_not_found",
+	CodeUserOffline: "user_offline", CodeSignalTooLarge: "signal_too_large",
+	CodeSignalRateLimited: "signal_rate_limited", CodeNoRelation: "no_relation",
+	CodeCallRateLimited: "call_rate_limited", CodeCallAnswered: "call_answered",
 }
 
 // Codes returns every named code in ascending order, for tables that must

@@ -222,8 +222,20 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := store.Migrate(ctx, db, social.Migrations()); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	// The hub is made first: the social service's signaling relay asks it
+	// which rooms a session is in.
+	roomsCfg := cfg.Rooms
+	if roomsCfg.Logger == nil {
+		roomsCfg.Logger = cfg.Logger.With("component", "rooms")
+	}
+	if s.rooms, err = rooms.New(roomsCfg); err != nil {
+		return nil, fmt.Errorf("server: rooms: %w", err)
+	}
 	socialCfg := cfg.Social
 	socialCfg.DB, socialCfg.Users, socialCfg.Auth = db, users, s.accts
+	if socialCfg.Rooms == nil {
+		socialCfg.Rooms = s.rooms
+	}
 	if socialCfg.Logger == nil {
 		socialCfg.Logger = cfg.Logger.With("component", "social")
 	}
@@ -234,13 +246,6 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("server: social: %w", err)
 	}
 	services = append(services, s.social)
-	roomsCfg := cfg.Rooms
-	if roomsCfg.Logger == nil {
-		roomsCfg.Logger = cfg.Logger.With("component", "rooms")
-	}
-	if s.rooms, err = rooms.New(roomsCfg); err != nil {
-		return nil, fmt.Errorf("server: rooms: %w", err)
-	}
 	for name, f := range cfg.RoomTypes {
 		if err := s.rooms.RegisterRoomType(name, f); err != nil {
 			return nil, fmt.Errorf("server: %w", err)

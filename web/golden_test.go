@@ -53,6 +53,7 @@ const (
 	sessionID uint64 = 1<<32 + 1
 	groupID   uint64 = 4_000_000_123
 	msgID     uint64 = maxSafeInt
+	callID    uint64 = 1<<52 + 3
 	nowUs     int64  = 1764115200000000
 	zoe              = "Zoë 🎮"
 	// resumeSecret has the form of the server's: base64url, 32 bytes.
@@ -153,6 +154,15 @@ func goldenFrames() []frame.Frame {
 		}}, More: true},
 		&frame.SetPresence{Ref: 29, Presence: frame.PresenceAway, StatusText: "brb 🍕"},
 		&frame.PresenceUpdate{UserID: "u_bob", Presence: frame.PresenceAway, StatusText: "brb 🍕", LastSeenUs: nowUs - 60_000_000},
+
+		// Signaling and calls, kinds 108–113.
+		&frame.Signal{Ref: 30, ToUserID: "u_bob", ToSession: sessionID, RoomID: bigRoomID, CallID: callID, Payload: someBytes},
+		&frame.SignalRecv{FromUserID: "u_ann", FromSession: sessionID, RoomID: bigRoomID, CallID: callID, Payload: someBytes},
+		&frame.CallInvite{Ref: 31, ToUserID: "u_bob"},
+		&frame.CallAccept{Ref: 32, CallID: callID},
+		&frame.CallEnd{Ref: 33, CallID: callID},
+		&frame.CallUpdate{Ref: 31, CallID: callID, State: frame.CallEnded, Reason: frame.CallEndHungUp, CallerID: "u_ann", CallerName: zoe,
+			CalleeID: "u_bob", CallerSession: sessionID, CalleeSession: sessionID + 1, ByUserID: "u_bob", TimeUs: nowUs},
 	}
 }
 

@@ -50,7 +50,21 @@ const (
 	DefaultMaxPendingInvites = 100
 	DefaultAckFlush          = time.Second
 	DefaultOpTimeout         = 5 * time.Second
+
+	DefaultMaxSignalBytes       = 12 << 10
+	DefaultSignalsPerSecond     = 20
+	DefaultSignalBurst          = 50
+	DefaultRingTimeout          = 30 * time.Second
+	DefaultCallInvitesPerMinute = 10
+	DefaultCallInviteBurst      = 5
+	DefaultMaxCalls             = 100_000
 )
+
+// Rooms is what the signaling relay needs of the room service
+// (*rooms.Hub satisfies it): whether a session holds a seat in a room.
+type Rooms interface {
+	InRoom(sessionID, roomID uint64) bool
+}
 
 // Config configures a Service. Users and one of DB or Store are
 // required; every other zero field means its default.
@@ -133,6 +147,30 @@ type Config struct {
 	AckFlush time.Duration
 	// OpTimeout bounds each database operation (default 5s).
 	OpTimeout time.Duration
+
+	// Rooms answers "is this session in that room" for signals addressed
+	// within a room. Without it, such signals are refused with
+	// CodeUnsupported; signals to friends and within calls still work.
+	Rooms Rooms
+	// MaxSignalBytes bounds a Signal's payload (default 12 KiB, at most
+	// frame.MaxSignalPayload). The engine's MaxFrameSize (default 16 KiB)
+	// applies to the whole frame first: raise both for larger payloads.
+	MaxSignalBytes int
+	// SignalsPerSecond and SignalBurst are the per-session token bucket
+	// for Signal frames (defaults 20/s, burst 50: a WebRTC negotiation
+	// sends an offer, an answer and a burst of ICE candidates).
+	SignalsPerSecond float64
+	SignalBurst      int
+	// RingTimeout is how long a call rings before it ends unanswered
+	// (default 30s). Its resolution is TickInterval.
+	RingTimeout time.Duration
+	// CallInvitesPerMinute and CallInviteBurst are the per-user token
+	// bucket for CallInvite (defaults 10/min, burst 5).
+	CallInvitesPerMinute float64
+	CallInviteBurst      int
+	// MaxCalls bounds the calls (ringing or active) on the server
+	// (default 100,000); beyond, invites get CodeServerBusy.
+	MaxCalls int
 }
 
 // ErrConfig is returned by New for an invalid Config.
@@ -179,6 +217,24 @@ func (c *Config) populate() error {
 	defInt(&c.InboxSize, DefaultInboxSize)
 	defInt(&c.MaxQueuedPerPeer, DefaultMaxQueuedPerPeer)
 	defInt(&c.MaxPendingInvites, DefaultMaxPendingInvites)
+	defInt(&c.MaxSignalBytes, DefaultMaxSignalBytes)
+	if c.SignalsPerSecond == 0 {
+		c.SignalsPerSecond = DefaultSignalsPerSecond
+	}
+	defInt(&c.SignalBurst, DefaultSignalBurst)
+	defDur(&c.RingTimeout, DefaultRingTimeout)
+	if c.CallInvitesPerMinute == 0 {
+		c.CallInvitesPerMinute = DefaultCallInvitesPerMinute
+	}
+	defInt(&c.CallInviteBurst, DefaultCallInviteBurst)
+	defInt(&c.MaxCalls, DefaultMaxCalls)
+	switch {
+	case c.MaxSignalBytes < 0 || c.MaxSignalBytes > frame.MaxSignalPayload:
+		return errors.Join(ErrConfig, fmt.Errorf("MaxSignalBytes must be within 1..%d", frame.MaxSignalPayload))
+	case c.SignalsPerSecond < 0, c.SignalBurst < 0, c.RingTimeout < 0, c.CallInvitesPerMinute < 0,
+		c.CallInviteBurst < 0, c.MaxCalls < 0:
+		return errors.Join(ErrConfig, errors.New("negative signaling or call limit"))
+	}
 	switch {
 	case c.PresenceGrace < 0, c.TickInterval < 0, c.AckFlush < 0, c.OpTimeout < 0:
 		return errors.Join(ErrConfig, errors.New("negative duration"))

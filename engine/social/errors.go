@@ -29,6 +29,22 @@ var (
 	ErrBusy = &netcode.CodedError{Code: netcode.CodeServerBusy, Msg: "social request queue full"}
 )
 
+// Signaling and call errors (signal.go, calls.go).
+var (
+	ErrCallBusy          = &netcode.CodedError{Code: netcode.CodeCallBusy, Msg: "the user is in a call"}
+	ErrInCall            = &netcode.CodedError{Code: netcode.CodeInCall, Msg: "already in a call"}
+	ErrCallNotFound      = &netcode.CodedError{Code: netcode.CodeCallNotFound, Msg: "no such call"}
+	ErrCallAnswered      = &netcode.CodedError{Code: netcode.CodeCallAnswered, Msg: "the call was answered elsewhere"}
+	ErrUserOffline       = &netcode.CodedError{Code: netcode.CodeUserOffline, Msg: "the user is not online"}
+	ErrSignalTooLarge    = &netcode.CodedError{Code: netcode.CodeSignalTooLarge, Msg: "signaling payload too large"}
+	ErrSignalRateLimited = &netcode.CodedError{Code: netcode.CodeSignalRateLimited, Msg: "too many signaling frames"}
+	ErrNoRelation        = &netcode.CodedError{Code: netcode.CodeNoRelation, Msg: "no shared room, friendship or call"}
+	ErrCallRateLimited   = &netcode.CodedError{Code: netcode.CodeCallRateLimited, Msg: "too many call invitations"}
+	// ErrCallCapacity refuses an invite when the server holds MaxCalls
+	// calls.
+	ErrCallCapacity = &netcode.CodedError{Code: netcode.CodeServerBusy, Msg: "too many calls on the server"}
+)
+
 // errShutdown answers a request still queued when the service stops.
 var errShutdown = &netcode.CodedError{Code: netcode.CodeServerShutdown, Msg: "social service stopped"}
 

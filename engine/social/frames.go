@@ -23,8 +23,8 @@ type actor struct {
 // a full queue CodeServerBusy, a bad frame its code) it returns, and the
 // engine answers.
 func (s *Service) HandleFrame(now time.Time, p service.Peer, _ netcode.Channel, k frame.Kind, data []byte) (uint32, error) {
-	_, ref, _ := frame.PeekRef(data) // the ref to answer with, even if the frame is bad
-	if p.Guest() {
+	_, ref, _ := frame.PeekRef(data)        // the ref to answer with, even if the frame is bad
+	if p.Guest() && k != frame.KindSignal { // guests may signal within rooms
 		return ref, ErrGuest
 	}
 	ps := s.peer(p)
@@ -40,6 +40,11 @@ func (s *Service) HandleFrame(now time.Time, p service.Peer, _ netcode.Channel, 
 	}
 	if _, ok := f.(frame.Refer); !ok { // a result or push kind
 		return ref, badRequest("not a request kind")
+	}
+	if sg, ok := f.(*frame.Signal); ok {
+		if err := s.checkSignal(now, ps, sg); err != nil {
+			return ref, err
+		}
 	}
 	if k != frame.KindMessageAck && k != frame.KindSetPresence { // SetPresence sets activity itself
 		s.active(p.UserID(), now)
@@ -136,6 +141,17 @@ func (s *Service) dispatch(ctx context.Context, now time.Time, ps *peerState, a 
 		return &frame.HistoryResult{Ref: m.Ref, Messages: msgs, More: more}, nil
 	case *frame.SetPresence:
 		return ok(m.Ref, s.SetPresence(ctx, now, a.ID, m.Presence, m.StatusText))
+	case *frame.Signal:
+		if err := s.relaySignal(ctx, ps, m); err != nil || m.Ref == 0 {
+			return nil, err
+		}
+		return &frame.OK{Ref: m.Ref}, nil
+	case *frame.CallInvite:
+		return nil, s.inviteCall(ctx, now, ps, a, m.Ref, m.ToUserID)
+	case *frame.CallAccept:
+		return ok(m.Ref, s.acceptCall(now, ps, m.CallID))
+	case *frame.CallEnd:
+		return ok(m.Ref, s.endCall(now, ps, m.CallID))
 	}
 	return nil, badRequest("not a request kind")
 }

@@ -3,6 +3,8 @@ package social
 import (
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/tickwire/tickwire/engine/service"
 	"github.com/tickwire/tickwire/netcode/frame"
 )
@@ -30,8 +32,9 @@ type peerState struct {
 	waitAck     uint64 // backlog paused until an ack reaches this id (0: not paused)
 	snapshot    bool   // friends' presence has been sent
 	pending     []pendingMsg
-	overflow    bool   // pending overflowed: read back from the database
-	sentThrough uint64 // highest message id queued to this session
+	overflow    bool          // pending overflowed: read back from the database
+	sentThrough uint64        // highest message id queued to this session
+	signals     *rate.Limiter // Signal frames (SignalsPerSecond); safe without mu
 
 	queuedReqs   int       // realtime requests queued or running (see inbox.go)
 	closePending bool      // PeerClosed waits for queuedReqs to reach 0

@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/maphash"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,8 +38,14 @@ type Service struct {
 	ackDirty map[string]uint64 // cursors not yet written
 	httpSent map[string]uint64 // newest message id the HTTP inbox returned, by user, until acknowledged (at most maxHTTPSent)
 
-	wake  chan struct{} // capacity 1: coalesced wakeup of the backlog workers
-	stats counters
+	guests map[string]map[uint64]*peerState // guests' sessions by user id (for room signals); guarded by mu
+	calls  *callBook                        // every call (calls.go); guarded by mu
+
+	wake     chan struct{} // capacity 1: coalesced wakeup of the backlog workers
+	stats    counters
+	invites  *limit.Keyed[string] // call invitations per user
+	sig      sigCounters
+	callStat callCounters
 }
 
 // groupInfo is a group's cached membership. Guarded by writeMu.
@@ -81,6 +88,10 @@ type Stats struct {
 	// MessageRate is the per-user message rate limiter's counters
 	// (refused: CodeMessageRateLimited).
 	MessageRate limit.Stats `json:"message_rate"`
+	// Signal is the signaling relay's counters.
+	Signal SignalStats `json:"signal"`
+	// Calls is the calls' counters.
+	Calls CallStats `json:"calls"`
 }
 
 // Refused counts requests refused by a capacity limit, by reason.
@@ -123,6 +134,9 @@ func New(cfg Config) (*Service, error) {
 		ackDirty: map[string]uint64{},
 		httpSent: map[string]uint64{},
 		wake:     make(chan struct{}, 1),
+		guests:   map[string]map[uint64]*peerState{},
+		calls:    newCallBook(cfg.RingTimeout, cfg.MaxCalls, rand.Uint64N(1<<52)), // ids stay below 2^53: a JS number holds them,
+		invites:  limit.NewKeyed[string](limit.Per(1, time.Minute)*rate.Limit(cfg.CallInvitesPerMinute), cfg.CallInviteBurst, 0),
 	}, nil
 }
 
@@ -146,6 +160,8 @@ func (s *Service) Stats() Stats {
 		},
 		ListsCut:    s.stats.cut.Load(),
 		MessageRate: s.rate.Stats(),
+		Signal:      s.sig.snapshot(),
+		Calls:       s.callStats(),
 	}
 }
 
@@ -175,9 +191,15 @@ func (s *Service) PeerOpened(p service.Peer) {
 	now := s.cfg.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ps := &peerState{p: p}
+	ps := &peerState{p: p, signals: rate.NewLimiter(rate.Limit(s.cfg.SignalsPerSecond), s.cfg.SignalBurst)}
 	s.peers[p.SessionID()] = ps
 	if p.Guest() {
+		g := s.guests[p.UserID()]
+		if g == nil {
+			g = map[uint64]*peerState{}
+			s.guests[p.UserID()] = g
+		}
+		g[p.SessionID()] = ps
 		return
 	}
 	u := s.online[p.UserID()]
@@ -220,8 +242,14 @@ func (s *Service) closeLocked(ps *peerState, now time.Time) {
 	ps.pending = nil
 	if u := ps.user; u != nil {
 		delete(u.peers, ps.p.SessionID())
+		s.callSessionClosedLocked(ps, now)
 		if u.pres.close(now, s.timing()) {
 			s.publishLocked(u)
+		}
+	} else if g := s.guests[ps.p.UserID()]; g != nil {
+		delete(g, ps.p.SessionID())
+		if len(g) == 0 {
+			delete(s.guests, ps.p.UserID())
 		}
 	}
 }
@@ -278,6 +306,9 @@ func (s *Service) Run(ctx context.Context) error {
 // Tick runs the presence timers at now (Run calls it every TickInterval;
 // tests call it with a fake clock).
 func (s *Service) Tick(now time.Time) {
+	s.mu.Lock()
+	s.expireCallsLocked(now)
+	s.mu.Unlock()
 	gone := s.tick(now)
 	if len(gone) == 0 {
 		return

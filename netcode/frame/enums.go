@@ -85,6 +85,29 @@ const (
 	RoomEventBack   RoomEventType = 4 // back: a member that was away resumed its session
 )
 
+// CallState is a call's state in a CallUpdate.
+type CallState uint8
+
+// Call states.
+const (
+	CallRinging CallState = 1 // ringing: invited, ringing on every session of the callee
+	CallActive  CallState = 2 // active: accepted by one callee session
+	CallEnded   CallState = 3 // ended: see the CallEndReason
+)
+
+// CallEndReason says why a call ended (CallEndNone while it has not).
+type CallEndReason uint8
+
+// Call end reasons.
+const (
+	CallEndNone         CallEndReason = 0 // none: the call has not ended
+	CallEndDeclined     CallEndReason = 1 // declined: the callee declined while ringing
+	CallEndCancelled    CallEndReason = 2 // cancelled: the caller ended it while ringing
+	CallEndNoAnswer     CallEndReason = 3 // no_answer: nobody accepted within the ring timeout
+	CallEndHungUp       CallEndReason = 4 // hung_up: one side ended an active call
+	CallEndDisconnected CallEndReason = 5 // disconnected: a call session ended (or the callee's last session, while ringing)
+)
+
 // Name tables, indexed by value; "" marks a number with no meaning.
 var (
 	presenceNames    = enumNames{what: "presence", names: []string{"offline", "online", "away"}}
@@ -93,6 +116,9 @@ var (
 	friendEventNames = enumNames{what: "friend event", names: []string{"", "requested", "accepted", "declined", "removed", "blocked", "unblocked"}}
 	groupEventNames  = enumNames{what: "group event", names: []string{"", "joined", "left", "removed", "invited", "role_changed", "declined"}}
 	roomEventNames   = enumNames{what: "room event", names: []string{"", "joined", "left", "away", "back"}}
+
+	callStateNames     = enumNames{what: "call state", names: []string{"", "ringing", "active", "ended"}}
+	callEndReasonNames = enumNames{what: "call end reason", names: []string{"none", "declined", "cancelled", "no_answer", "hung_up", "disconnected"}}
 )
 
 // enumNames is the name table of one wire enum.
@@ -298,4 +324,55 @@ func (e *RoomEventType) UnmarshalText(b []byte) error {
 func ParseRoomEventType(s string) (RoomEventType, error) {
 	v, err := roomEventNames.parse(s)
 	return RoomEventType(v), err
+}
+
+// String returns the name ("ringing"), or "unknown_N".
+func (s CallState) String() string { return callStateNames.str(uint8(s)) }
+
+// Valid reports whether s is a defined call state.
+func (s CallState) Valid() bool { return callStateNames.valid(uint8(s)) }
+
+// MarshalText returns the name; an undefined value is an error.
+func (s CallState) MarshalText() ([]byte, error) { return callStateNames.marshal(uint8(s)) }
+
+// UnmarshalText parses a name as ParseCallState does.
+func (s *CallState) UnmarshalText(b []byte) error {
+	v, err := ParseCallState(string(b))
+	if err == nil {
+		*s = v
+	}
+	return err
+}
+
+// ParseCallState returns the state named s ("ringing", "active",
+// "ended"); an unknown name is a CodeBadRequest error.
+func ParseCallState(s string) (CallState, error) {
+	v, err := callStateNames.parse(s)
+	return CallState(v), err
+}
+
+// String returns the name ("no_answer"), or "unknown_N".
+func (r CallEndReason) String() string { return callEndReasonNames.str(uint8(r)) }
+
+// Valid reports whether r is a defined end reason.
+func (r CallEndReason) Valid() bool { return callEndReasonNames.valid(uint8(r)) }
+
+// MarshalText returns the name; an undefined value is an error.
+func (r CallEndReason) MarshalText() ([]byte, error) { return callEndReasonNames.marshal(uint8(r)) }
+
+// UnmarshalText parses a name as ParseCallEndReason does.
+func (r *CallEndReason) UnmarshalText(b []byte) error {
+	v, err := ParseCallEndReason(string(b))
+	if err == nil {
+		*r = v
+	}
+	return err
+}
+
+// ParseCallEndReason returns the reason named s ("none", "declined",
+// "cancelled", "no_answer", "hung_up", "disconnected"); an unknown name
+// is a CodeBadRequest error.
+func ParseCallEndReason(s string) (CallEndReason, error) {
+	v, err := callEndReasonNames.parse(s)
+	return CallEndReason(v), err
 }

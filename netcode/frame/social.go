@@ -1158,6 +1158,18 @@ func NewSocialFrame(k Kind) Frame {
 		return &SetPresence{}
 	case KindPresenceUpdate:
 		return &PresenceUpdate{}
+	case KindSignal:
+		return &Signal{}
+	case KindSignalRecv:
+		return &SignalRecv{}
+	case KindCallInvite:
+		return &CallInvite{}
+	case KindCallAccept:
+		return &CallAccept{}
+	case KindCallEnd:
+		return &CallEnd{}
+	case KindCallUpdate:
+		return &CallUpdate{}
 	}
 	return nil
 }

@@ -50,6 +50,7 @@ var statusOf = map[netcode.Code]int{
 	netcode.CodeNotFriends:      http.StatusForbidden,
 	netcode.CodeBlocked:         http.StatusForbidden,
 	netcode.CodeNotGroupMember:  http.StatusForbidden,
+	netcode.CodeNoRelation:      http.StatusForbidden,
 	netcode.CodeGroupInviteOnly: http.StatusForbidden,
 	netcode.CodeNotGroupAdmin:   http.StatusForbidden,
 
@@ -60,6 +61,8 @@ var statusOf = map[netcode.Code]int{
 	netcode.CodeUserNotFound:    http.StatusNotFound,
 	netcode.CodeRequestNotFound: http.StatusNotFound,
 	netcode.CodeGroupNotFound:   http.StatusNotFound,
+	netcode.CodeCallNotFound:    http.StatusNotFound,
+	netcode.CodeUserOffline:     http.StatusNotFound,
 
 	// The state already is what was asked, or a count limit is reached.
 	netcode.CodeAlreadyInRoom:   http.StatusConflict,
@@ -70,17 +73,23 @@ var statusOf = map[netcode.Code]int{
 	netcode.CodeTooManyRooms:    http.StatusConflict,
 	netcode.CodeRoomCreateLimit: http.StatusConflict,
 	netcode.CodeSocialLimit:     http.StatusConflict,
+	netcode.CodeCallBusy:        http.StatusConflict,
+	netcode.CodeInCall:          http.StatusConflict,
+	netcode.CodeCallAnswered:    http.StatusConflict,
 
 	// Too large.
 	netcode.CodeFrameTooLarge:   http.StatusRequestEntityTooLarge,
 	netcode.CodeMessageTooLarge: http.StatusRequestEntityTooLarge,
 	netcode.CodeInputTooLarge:   http.StatusRequestEntityTooLarge,
+	netcode.CodeSignalTooLarge:  http.StatusRequestEntityTooLarge,
 
 	// Rate limits: 429, with Retry-After when the refusal knows the wait.
 	netcode.CodeRateLimited:        http.StatusTooManyRequests,
 	netcode.CodeLoginRateLimited:   http.StatusTooManyRequests,
 	netcode.CodeMessageRateLimited: http.StatusTooManyRequests,
 	netcode.CodeInputRateLimited:   http.StatusTooManyRequests,
+	netcode.CodeSignalRateLimited:  http.StatusTooManyRequests,
+	netcode.CodeCallRateLimited:    http.StatusTooManyRequests,
 
 	// The server cannot take this now: retry later.
 	netcode.CodeServerShutdown:  http.StatusServiceUnavailable,

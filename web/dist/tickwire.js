@@ -129,7 +129,25 @@ var Code = {
   /** group name breaks the naming rules */
   BadGroupName: 263,
   /** a friends, groups or group-members limit was reached */
-  SocialLimit: 264
+  SocialLimit: 264,
+  /** the callee is already in a call */
+  CallBusy: 270,
+  /** the caller is already in a call (one call per user) */
+  InCall: 271,
+  /** no such call, it has ended, or the sender is not a party of it */
+  CallNotFound: 272,
+  /** the user has no session that could receive this */
+  UserOffline: 273,
+  /** signaling payload above the size limit */
+  SignalTooLarge: 274,
+  /** too many signaling frames per second from this session */
+  SignalRateLimited: 275,
+  /** the target shares no room, friendship or call with the sender */
+  NoRelation: 276,
+  /** too many call invitations: wait */
+  CallRateLimited: 277,
+  /** the call was already answered by another session */
+  CallAnswered: 278
 };
 var names = {
   0: "ok",
@@ -194,7 +212,16 @@ var names = {
   261: "already_member",
   262: "self_action",
   263: "bad_group_name",
-  264: "social_limit"
+  264: "social_limit",
+  270: "call_busy",
+  271: "in_call",
+  272: "call_not_found",
+  273: "user_offline",
+  274: "signal_too_large",
+  275: "signal_rate_limited",
+  276: "no_relation",
+  277: "call_rate_limited",
+  278: "call_answered"
 };
 var ConnectionLost = -1;
 var Timeout = -2;
@@ -1681,6 +1708,8 @@ var FriendStates = ["none", "incoming", "outgoing", "friend", "blocked"];
 var FriendEvents = ["", "requested", "accepted", "declined", "removed", "blocked", "unblocked"];
 var GroupEvents = ["", "joined", "left", "removed", "invited", "role_changed", "declined"];
 var RoomEvents = ["", "joined", "left", "away", "back"];
+var CallStates = ["", "ringing", "active", "ended"];
+var CallEndReasons = ["none", "declined", "cancelled", "no_answer", "hung_up", "disconnected"];
 var presence = { enum: Presences };
 var role = { enum: Roles };
 var roomMember = schema(1, { member: "u", userId: "s", displayName: "s" });
@@ -1761,7 +1790,13 @@ var Kind = {
   History: 101,
   HistoryResult: 102,
   SetPresence: 104,
-  PresenceUpdate: 105
+  PresenceUpdate: 105,
+  Signal: 108,
+  SignalRecv: 109,
+  CallInvite: 110,
+  CallAccept: 111,
+  CallEnd: 112,
+  CallUpdate: 113
 };
 var kinds = {
   [Kind.Hello]: schema(2, { version: "u", token: "s", clientName: "s", clientVersion: "s", resumeId: "s" }),
@@ -1875,7 +1910,26 @@ var kinds = {
   [Kind.History]: schema(2, { ref: "u", groupId: "u", userId: "s", beforeId: "u", limit: "u" }),
   [Kind.HistoryResult]: schema(2, { ref: "u", messages: { list: chatMessage }, more: "bool" }),
   [Kind.SetPresence]: schema(2, { ref: "u", presence, statusText: "s" }),
-  [Kind.PresenceUpdate]: schema(3, { ref: "u", userId: "s", presence, statusText: "s", lastSeenUs: "i" })
+  [Kind.PresenceUpdate]: schema(3, { ref: "u", userId: "s", presence, statusText: "s", lastSeenUs: "i" }),
+  // Signaling and calls: session and call ids stay below 2^53 (numbers); room ids are bigints.
+  [Kind.Signal]: schema(6, { ref: "u", toUserId: "s", toSession: "u", roomId: "id", callId: "u", payload: "b" }),
+  [Kind.SignalRecv]: schema(6, { ref: "u", fromUserId: "s", fromSession: "u", roomId: "id", callId: "u", payload: "b" }),
+  [Kind.CallInvite]: schema(2, { ref: "u", toUserId: "s" }),
+  [Kind.CallAccept]: schema(2, { ref: "u", callId: "u" }),
+  [Kind.CallEnd]: schema(2, { ref: "u", callId: "u" }),
+  [Kind.CallUpdate]: schema(11, {
+    ref: "u",
+    callId: "u",
+    state: { enum: CallStates },
+    reason: { enum: CallEndReasons },
+    callerId: "s",
+    callerName: "s",
+    calleeId: "s",
+    callerSession: "u",
+    calleeSession: "u",
+    byUserId: "s",
+    timeUs: "i"
+  })
 };
 var kindNames = Object.fromEntries(
   Object.entries(Kind).map(([name, k]) => [k, name])

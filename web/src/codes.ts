@@ -129,6 +129,24 @@ export const Code = {
   BadGroupName: 263,
   /** a friends, groups or group-members limit was reached */
   SocialLimit: 264,
+  /** the callee is already in a call */
+  CallBusy: 270,
+  /** the caller is already in a call (one call per user) */
+  InCall: 271,
+  /** no such call, it has ended, or the sender is not a party of it */
+  CallNotFound: 272,
+  /** the user has no session that could receive this */
+  UserOffline: 273,
+  /** signaling payload above the size limit */
+  SignalTooLarge: 274,
+  /** too many signaling frames per second from this session */
+  SignalRateLimited: 275,
+  /** the target shares no room, friendship or call with the sender */
+  NoRelation: 276,
+  /** too many call invitations: wait */
+  CallRateLimited: 277,
+  /** the call was already answered by another session */
+  CallAnswered: 278,
 } as const;
 
 export type CodeNumber = (typeof Code)[keyof typeof Code];
@@ -197,6 +215,15 @@ const names: Record<number, string> = {
   262: "self_action",
   263: "bad_group_name",
   264: "social_limit",
+  270: "call_busy",
+  271: "in_call",
+  272: "call_not_found",
+  273: "user_offline",
+  274: "signal_too_large",
+  275: "signal_rate_limited",
+  276: "no_relation",
+  277: "call_rate_limited",
+  278: "call_answered",
 };
 
 /**

@@ -38,6 +38,8 @@ export const FriendStates = ["none", "incoming", "outgoing", "friend", "blocked"
 export const FriendEvents = ["", "requested", "accepted", "declined", "removed", "blocked", "unblocked"] as const;
 export const GroupEvents = ["", "joined", "left", "removed", "invited", "role_changed", "declined"] as const;
 export const RoomEvents = ["", "joined", "left", "away", "back"] as const;
+export const CallStates = ["", "ringing", "active", "ended"] as const;
+export const CallEndReasons = ["none", "declined", "cancelled", "no_answer", "hung_up", "disconnected"] as const;
 
 const presence = { enum: Presences };
 const role = { enum: Roles };
@@ -123,6 +125,12 @@ export const Kind = {
   HistoryResult: 102,
   SetPresence: 104,
   PresenceUpdate: 105,
+  Signal: 108,
+  SignalRecv: 109,
+  CallInvite: 110,
+  CallAccept: 111,
+  CallEnd: 112,
+  CallUpdate: 113,
 } as const;
 
 export type KindName = keyof typeof Kind;
@@ -242,6 +250,25 @@ const kinds: Record<number, Schema> = {
   [Kind.HistoryResult]: schema(2, { ref: "u", messages: { list: chatMessage }, more: "bool" }),
   [Kind.SetPresence]: schema(2, { ref: "u", presence, statusText: "s" }),
   [Kind.PresenceUpdate]: schema(3, { ref: "u", userId: "s", presence, statusText: "s", lastSeenUs: "i" }),
+  // Signaling and calls: session and call ids stay below 2^53 (numbers); room ids are bigints.
+  [Kind.Signal]: schema(6, { ref: "u", toUserId: "s", toSession: "u", roomId: "id", callId: "u", payload: "b" }),
+  [Kind.SignalRecv]: schema(6, { ref: "u", fromUserId: "s", fromSession: "u", roomId: "id", callId: "u", payload: "b" }),
+  [Kind.CallInvite]: schema(2, { ref: "u", toUserId: "s" }),
+  [Kind.CallAccept]: schema(2, { ref: "u", callId: "u" }),
+  [Kind.CallEnd]: schema(2, { ref: "u", callId: "u" }),
+  [Kind.CallUpdate]: schema(11, {
+    ref: "u",
+    callId: "u",
+    state: { enum: CallStates },
+    reason: { enum: CallEndReasons },
+    callerId: "s",
+    callerName: "s",
+    calleeId: "s",
+    callerSession: "u",
+    calleeSession: "u",
+    byUserId: "s",
+    timeUs: "i",
+  }),
 };
 
 const kindNames: Record<number, KindName> = Object.fromEntries(

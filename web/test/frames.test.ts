@@ -233,6 +233,24 @@ test("golden frames decode to the fields PROTOCOL.md names", () => {
     SetPresence: { presence: "away", statusText: "brb 🍕" },
     PresenceUpdate: { userId: "u_bob", presence: "away", lastSeenUs: 1764115140000000 },
     DirectSend: { toUserId: "u_bob" },
+    Signal: { ref: 30, toUserId: "u_bob", toSession: 4294967297, roomId: 0xf0e1d2c3b4a59687n, callId: 4503599627370499 },
+    SignalRecv: { fromUserId: "u_ann", fromSession: 4294967297, roomId: 0xf0e1d2c3b4a59687n, callId: 4503599627370499 },
+    CallInvite: { ref: 31, toUserId: "u_bob" },
+    CallAccept: { ref: 32, callId: 4503599627370499 },
+    CallEnd: { ref: 33, callId: 4503599627370499 },
+    CallUpdate: {
+      ref: 31,
+      callId: 4503599627370499,
+      state: "ended",
+      reason: "hung_up",
+      callerId: "u_ann",
+      callerName: "Zoë 🎮",
+      calleeId: "u_bob",
+      callerSession: 4294967297,
+      calleeSession: 4294967298,
+      byUserId: "u_bob",
+      timeUs: 1764115200000000,
+    },
   };
   for (const [name, fields] of Object.entries(want)) {
     const f = byName.get(name);

@@ -125,6 +125,24 @@ export declare const Code: {
     readonly BadGroupName: 263;
     /** a friends, groups or group-members limit was reached */
     readonly SocialLimit: 264;
+    /** the callee is already in a call */
+    readonly CallBusy: 270;
+    /** the caller is already in a call (one call per user) */
+    readonly InCall: 271;
+    /** no such call, it has ended, or the sender is not a party of it */
+    readonly CallNotFound: 272;
+    /** the user has no session that could receive this */
+    readonly UserOffline: 273;
+    /** signaling payload above the size limit */
+    readonly SignalTooLarge: 274;
+    /** too many signaling frames per second from this session */
+    readonly SignalRateLimited: 275;
+    /** the target shares no room, friendship or call with the sender */
+    readonly NoRelation: 276;
+    /** too many call invitations: wait */
+    readonly CallRateLimited: 277;
+    /** the call was already answered by another session */
+    readonly CallAnswered: 278;
 };
 export type CodeNumber = (typeof Code)[keyof typeof Code];
 /**

@@ -4,6 +4,8 @@ export declare const FriendStates: readonly ["none", "incoming", "outgoing", "fr
 export declare const FriendEvents: readonly ["", "requested", "accepted", "declined", "removed", "blocked", "unblocked"];
 export declare const GroupEvents: readonly ["", "joined", "left", "removed", "invited", "role_changed", "declined"];
 export declare const RoomEvents: readonly ["", "joined", "left", "away", "back"];
+export declare const CallStates: readonly ["", "ringing", "active", "ended"];
+export declare const CallEndReasons: readonly ["none", "declined", "cancelled", "no_answer", "hung_up", "disconnected"];
 /** Kind numbers (docs/PROTOCOL.md). */
 export declare const Kind: {
     readonly Hello: 1;
@@ -60,6 +62,12 @@ export declare const Kind: {
     readonly HistoryResult: 102;
     readonly SetPresence: 104;
     readonly PresenceUpdate: 105;
+    readonly Signal: 108;
+    readonly SignalRecv: 109;
+    readonly CallInvite: 110;
+    readonly CallAccept: 111;
+    readonly CallEnd: 112;
+    readonly CallUpdate: 113;
 };
 export type KindName = keyof typeof Kind;
 /** A decoded frame: its kind and its fields by name. */

@@ -1,0 +1,207 @@
+package social
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/tickwire/tickwire/engine/limit"
+	"github.com/tickwire/tickwire/netcode/frame"
+)
+
+// Calls between friends: the Service drives the call state machine
+// (callcore.go) under its mutex — the one owner of every call — and
+// pushes each new state as a CallUpdate to every session of both users.
+// Timeouts are driven by Tick (the timer loop's clock). The end of the
+// caller's session, of the accepting session, or of the callee's last
+// session while ringing ends the call (closeLocked).
+//
+// Calls are not stored: a call that ends unanswered leaves no message for
+// an offline callee (docs/VOICE.md says why and what an app does instead).
+
+// callCounters counts the calls' transitions and refusals.
+type callCounters struct {
+	invited      atomic.Uint64
+	answered     atomic.Uint64
+	ended        [frame.CallEndDisconnected + 1]atomic.Uint64 // by reason
+	busy         atomic.Uint64                                // CodeCallBusy
+	inCall       atomic.Uint64                                // CodeInCall
+	notFound     atomic.Uint64                                // CodeCallNotFound
+	answeredElse atomic.Uint64                                // CodeCallAnswered
+	offline      atomic.Uint64                                // CodeUserOffline
+	rateLimited  atomic.Uint64                                // CodeCallRateLimited
+	notFriends   atomic.Uint64                                // CodeNotFriends
+	capacity     atomic.Uint64                                // CodeServerBusy: MaxCalls
+}
+
+// CallStats is the calls' counters and current counts.
+type CallStats struct {
+	Ringing  int               `json:"ringing"`
+	Active   int               `json:"active"`
+	Invited  uint64            `json:"invited"`
+	Answered uint64            `json:"answered"`
+	Ended    map[string]uint64 `json:"ended"` // by end reason name
+	Refused  CallRefusals      `json:"refused"`
+	// InviteRate is the per-user invite limiter's counters.
+	InviteRate limit.Stats `json:"invite_rate"`
+}
+
+// CallRefusals counts refused call requests by reason.
+type CallRefusals struct {
+	Busy        uint64 `json:"busy"`         // CodeCallBusy
+	InCall      uint64 `json:"in_call"`      // CodeInCall
+	NotFound    uint64 `json:"not_found"`    // CodeCallNotFound
+	Answered    uint64 `json:"answered"`     // CodeCallAnswered: another session accepted first
+	Offline     uint64 `json:"offline"`      // CodeUserOffline
+	RateLimited uint64 `json:"rate_limited"` // CodeCallRateLimited
+	NotFriends  uint64 `json:"not_friends"`  // CodeNotFriends
+	Capacity    uint64 `json:"capacity"`     // CodeServerBusy: MaxCalls calls on the server
+}
+
+func (s *Service) callStats() CallStats {
+	s.mu.Lock()
+	ringing, active := s.calls.counts()
+	s.mu.Unlock()
+	c := &s.callStat
+	ended := map[string]uint64{}
+	for r := frame.CallEndDeclined; r <= frame.CallEndDisconnected; r++ {
+		ended[r.String()] = c.ended[r].Load()
+	}
+	return CallStats{
+		Ringing: ringing, Active: active, Invited: c.invited.Load(), Answered: c.answered.Load(), Ended: ended,
+		Refused: CallRefusals{
+			Busy: c.busy.Load(), InCall: c.inCall.Load(), NotFound: c.notFound.Load(), Answered: c.answeredElse.Load(),
+			Offline: c.offline.Load(), RateLimited: c.rateLimited.Load(), NotFriends: c.notFriends.Load(), Capacity: c.capacity.Load(),
+		},
+		InviteRate: s.invites.Stats(),
+	}
+}
+
+// countCallRefusal counts err by its code and returns it.
+func (s *Service) countCallRefusal(err error) error {
+	c := &s.callStat
+	switch err {
+	case ErrCallBusy:
+		c.busy.Add(1)
+	case ErrInCall:
+		c.inCall.Add(1)
+	case ErrCallNotFound:
+		c.notFound.Add(1)
+	case ErrCallAnswered:
+		c.answeredElse.Add(1)
+	case ErrUserOffline:
+		c.offline.Add(1)
+	case ErrCallCapacity:
+		c.capacity.Add(1)
+	}
+	return err
+}
+
+// inviteCall rings callee for session ps of a. The inviting session is
+// answered with the ringing CallUpdate (ref), sent under the lock before
+// anyone else can see the call, so that no later state overtakes it.
+func (s *Service) inviteCall(ctx context.Context, now time.Time, ps *peerState, a actor, ref uint32, callee string) error {
+	if callee == a.ID {
+		return ErrSelf
+	}
+	if !s.invites.Allow(a.ID, now) {
+		s.callStat.rateLimited.Add(1)
+		return ErrCallRateLimited
+	}
+	if err := s.friendsOrNot(ctx, a.ID, callee); err != nil {
+		if err == ErrNoRelation {
+			s.callStat.notFriends.Add(1)
+			return ErrNotFriends
+		}
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.online[callee]; u == nil || len(u.peers) == 0 {
+		return s.countCallRefusal(ErrUserOffline)
+	}
+	c, err := s.calls.invite(now, a.ID, a.Name, ps.p.SessionID(), callee)
+	if err != nil {
+		return s.countCallRefusal(err)
+	}
+	s.callStat.invited.Add(1)
+	if b := s.encodeCall(c, ref); b != nil {
+		s.sendLocked(ps.p, b)
+	}
+	s.pushCallLocked(c, ps.p.SessionID())
+	return nil
+}
+
+// acceptCall answers call id from session ps.
+func (s *Service) acceptCall(now time.Time, ps *peerState, id uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := s.calls.accept(now, ps.p.UserID(), ps.p.SessionID(), id)
+	if err != nil {
+		return s.countCallRefusal(err)
+	}
+	s.callStat.answered.Add(1)
+	s.pushCallLocked(c, 0)
+	return nil
+}
+
+// endCall ends call id at the request of ps's user.
+func (s *Service) endCall(now time.Time, ps *peerState, id uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := s.calls.end(now, ps.p.UserID(), id)
+	if err != nil {
+		return s.countCallRefusal(err)
+	}
+	s.endedLocked(c)
+	return nil
+}
+
+// callSessionClosedLocked ends the call that closing session ps held.
+func (s *Service) callSessionClosedLocked(ps *peerState, now time.Time) {
+	if ps.user == nil {
+		return
+	}
+	if c := s.calls.sessionClosed(now, ps.user.id, ps.p.SessionID(), len(ps.user.peers)); c != nil {
+		s.endedLocked(c)
+	}
+}
+
+// expireCallsLocked ends the calls that rang past RingTimeout.
+func (s *Service) expireCallsLocked(now time.Time) {
+	for _, c := range s.calls.expire(now) {
+		s.endedLocked(c)
+	}
+}
+
+func (s *Service) endedLocked(c *call) {
+	s.callStat.ended[c.reason].Add(1)
+	s.pushCallLocked(c, 0)
+}
+
+// pushCallLocked pushes c's state (ref 0) to every session of both users
+// but skip (0: none).
+func (s *Service) pushCallLocked(c *call, skip uint64) {
+	b := s.encodeCall(c, 0)
+	if b == nil {
+		return
+	}
+	for _, uid := range [2]string{c.caller, c.callee} {
+		if u := s.online[uid]; u != nil {
+			for sid, ps := range u.peers {
+				if sid != skip && !s.sendLocked(ps.p, b) {
+					s.stats.sendFailed.Add(1)
+				}
+			}
+		}
+	}
+}
+
+func (s *Service) encodeCall(c *call, ref uint32) []byte {
+	b, err := frame.Marshal(c.update(ref))
+	if err != nil {
+		s.log.Error("social: encode call update", "err", err)
+		return nil
+	}
+	return b
+}
