@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/tickwire/tickwire/netcode"
@@ -19,12 +18,18 @@ const maxHTTPBody = 64 << 10
 
 // GuestToken asks the server at httpBase (e.g. "http://127.0.0.1:7780")
 // for a guest token. name is optional. A server error is returned as a
-// *netcode.CodedError with the server's code.
+// *netcode.CodedError with the server's code. It is API{Base: httpBase}
+// .GuestToken: an https:// server is verified against the system roots.
 func GuestToken(ctx context.Context, httpBase, name string) (string, error) {
+	return API{Base: httpBase}.GuestToken(ctx, name)
+}
+
+// GuestToken asks the server for a guest token. name is optional.
+func (a API) GuestToken(ctx context.Context, name string) (string, error) {
 	var resp struct {
 		Token string `json:"token"`
 	}
-	if err := PostJSON(ctx, nil, strings.TrimRight(httpBase, "/")+"/v1/auth/guest", map[string]string{"name": name}, &resp); err != nil {
+	if err := PostJSON(ctx, a.HTTP, a.url("/v1/auth/guest"), map[string]string{"name": name}, &resp); err != nil {
 		return "", err
 	}
 	if resp.Token == "" {
@@ -47,25 +52,35 @@ type Account struct {
 // first token. Refusals (bad_username, bad_password, username_taken,
 // rate limits) are *netcode.CodedError values.
 func Register(ctx context.Context, httpBase, username, password string) (Account, error) {
-	return credentials(ctx, httpBase, "/v1/auth/register", username, password)
+	return API{Base: httpBase}.Register(ctx, username, password)
 }
 
 // Login exchanges a username and password for a token. A wrong password
 // and an unknown user both give netcode.CodeInvalidCredentials.
 func Login(ctx context.Context, httpBase, username, password string) (Account, error) {
-	return credentials(ctx, httpBase, "/v1/auth/login", username, password)
+	return API{Base: httpBase}.Login(ctx, username, password)
 }
 
-func credentials(ctx context.Context, httpBase, path, username, password string) (Account, error) {
-	var a Account
+// Register creates an account and returns its first token.
+func (a API) Register(ctx context.Context, username, password string) (Account, error) {
+	return a.credentials(ctx, "/v1/auth/register", username, password)
+}
+
+// Login exchanges a username and password for a token.
+func (a API) Login(ctx context.Context, username, password string) (Account, error) {
+	return a.credentials(ctx, "/v1/auth/login", username, password)
+}
+
+func (a API) credentials(ctx context.Context, path, username, password string) (Account, error) {
+	var acct Account
 	body := map[string]string{"username": username, "password": password}
-	if err := PostJSON(ctx, nil, strings.TrimRight(httpBase, "/")+path, body, &a); err != nil {
+	if err := PostJSON(ctx, a.HTTP, a.url(path), body, &acct); err != nil {
 		return Account{}, err
 	}
-	if a.Token == "" {
+	if acct.Token == "" {
 		return Account{}, fmt.Errorf("client: %s: empty token in response", path)
 	}
-	return a, nil
+	return acct, nil
 }
 
 // PostJSON posts body as JSON to url and decodes a 2xx answer into out
@@ -93,7 +108,7 @@ func DoJSON(hc *http.Client, req *http.Request, out any) error {
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("client: %s %s: %w", req.Method, req.URL.Path, err)
+		return fmt.Errorf("client: %s %s: %w", req.Method, req.URL.Path, netcode.TLSFailure(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxHTTPBody))

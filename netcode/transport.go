@@ -2,6 +2,7 @@ package netcode
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -67,6 +68,12 @@ type Env struct {
 	// (too_many_sessions), so that a transport refuses before it
 	// allocates. It reserves nothing. Nil admits everyone (tests).
 	Admit func(addr net.Addr) error
+	// TLS is the server's TLS configuration (nil: plain). The HTTP
+	// server serves HTTPS with it, so the transports over HTTP are
+	// encrypted already; a transport with a stream listener of its own
+	// (TCP) wraps its connections in it unless its config brings one.
+	// The transport must clone it before changing it.
+	TLS *tls.Config
 }
 
 // RemoteAddr is the client address of r by env.ClientAddr, or r.RemoteAddr.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -92,6 +93,15 @@ type Config struct {
 	// conflicts with another route (a transport's included) is refused
 	// with ErrBadConfig too.
 	Routes map[string]http.Handler
+	// TLS, when set, encrypts the HTTP API (HTTPS: WebSocket becomes
+	// WSS, long-polling and WebRTC signaling go over HTTPS) and the
+	// transports that take it (the TCP fallback, through
+	// netcode.Env.TLS). netcode/tlsconf builds one from certificate
+	// files, a self-signed development certificate or ACME. MinVersion
+	// defaults to TLS 1.3; HTTP/2 is not offered (the WebSocket upgrade
+	// and long-polling use HTTP/1.1). Nil serves plain HTTP and TCP:
+	// bearer tokens then cross the network in clear (docs/TLS.md).
+	TLS *tls.Config
 }
 
 // Off disables the HTTP server when given as HTTPAddr.
@@ -269,6 +279,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Admit:             s.eng.Admit,
 		ClientAddr:        clientAddr,
 		AllowedOrigins:    s.eng.Config().AllowedOrigins,
+		TLS:               cfg.TLS,
 	}
 	if cfg.HTTPAddr != Off {
 		env.HTTP = mux
@@ -287,6 +298,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if cfg.HTTPAddr != Off {
 		if s.httpL, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 			return nil, fmt.Errorf("server: http listen %s: %w", cfg.HTTPAddr, err)
+		}
+		if cfg.TLS != nil {
+			s.httpL = tls.NewListener(s.httpL, httpsConfig(cfg.TLS))
 		}
 		// Transports' routes and Config.Routes sit beside the engine's on
 		// one mux (the more specific pattern wins), behind the same
@@ -329,11 +343,14 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			}
 		}()
 	}
-	attrs := []any{"http", s.HTTPAddr(), "data", cfg.DataDir}
+	attrs := []any{"http", s.HTTPAddr(), "data", cfg.DataDir, "tls", cfg.TLS != nil}
 	for _, l := range s.lns {
 		attrs = append(attrs, l.name, l.l.Addr().String())
 	}
 	s.log.Info("tickwire listening", attrs...)
+	if cfg.TLS == nil {
+		s.log.Warn("TLS is off: tokens and passwords cross HTTP and TCP in clear; fine on loopback, not on a network (docs/TLS.md)")
+	}
 	return s, nil
 }
 
@@ -374,10 +391,14 @@ func (s *Server) HTTPAddr() string {
 	return s.httpL.Addr().String()
 }
 
-// HTTPURL is the base URL of the HTTP API ("http://host:port").
+// HTTPURL is the base URL of the HTTP API ("http://host:port", or
+// "https://host:port" with Config.TLS).
 func (s *Server) HTTPURL() string {
 	if s.httpL == nil {
 		return ""
+	}
+	if s.cfg.TLS != nil {
+		return "https://" + s.HTTPAddr()
 	}
 	return "http://" + s.HTTPAddr()
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/netcode/longpoll"
 	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/netcode/tlsconf"
 	"github.com/tickwire/tickwire/netcode/webrtc"
 	"github.com/tickwire/tickwire/netcode/ws"
 	"github.com/tickwire/tickwire/server"
@@ -56,6 +57,7 @@ type options struct {
 	logLevel        slog.Level
 	logFormat       string
 	shutdownTimeout time.Duration
+	tls             tlsconf.Config // ModeOff: plain HTTP and TCP
 }
 
 // parse reads flags from args over environment variables from getenv.
@@ -105,6 +107,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	trusted := fs.String("trusted-proxies", env("TICKWIRE_TRUSTED_PROXIES", ""), "comma-separated CIDRs of load balancers whose X-Forwarded-For names the client (env TICKWIRE_TRUSTED_PROXIES)")
 	adminToken := fs.String("admin-token", env("TICKWIRE_ADMIN_TOKEN", ""), "bearer token for GET /v1/stats, at least 16 bytes; empty = endpoint off (prefer the env TICKWIRE_ADMIN_TOKEN: flags show in ps)")
 	syncMode := fs.String("sqlite-synchronous", env("TICKWIRE_SQLITE_SYNCHRONOUS", "full"), "SQLite durability: full (an acknowledged write survives power loss) or normal (faster; the last writes before a power loss may be lost) (env TICKWIRE_SQLITE_SYNCHRONOUS)")
+	tlsf := registerTLS(fs, env)
 	shutdown := fs.Duration("shutdown-timeout", envDuration(env, "TICKWIRE_SHUTDOWN_TIMEOUT"), "graceful shutdown bound, 0 = default 10s (env TICKWIRE_SHUTDOWN_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
@@ -229,6 +232,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	}
 	o.srv.Synchronous = sync
 	o.shutdownTimeout = *shutdown
+	if o.tls, err = tlsf.config(*dataDir); err != nil {
+		return options{}, err
+	}
 	if o.shutdownTimeout == 0 {
 		o.shutdownTimeout = 10 * time.Second
 	}
@@ -303,15 +309,32 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		log.Info("no token key given: using the one kept in the data directory", "file", filepath.Join(o.srv.DataDir, server.KeyFile))
 	}
 
+	ts, err := startTLS(o.tls, log)
+	if err != nil {
+		return err
+	}
+	if ts != nil {
+		o.srv.TLS = ts.TLSConfig()
+	}
 	srv, err := server.Start(ctx, o.srv)
 	if err != nil {
 		return err
 	}
-	select {
-	case <-ctx.Done():
-		log.Info("signal received; shutting down", "timeout", o.shutdownTimeout)
-	case <-srv.Done():
-		log.Error("engine stopped", "err", srv.Err())
+	hup, stopHUP := reloadSignals(ts)
+	defer stopHUP()
+	for waiting := true; waiting; {
+		select {
+		case <-ctx.Done():
+			log.Info("signal received; shutting down", "timeout", o.shutdownTimeout)
+			waiting = false
+		case <-srv.Done():
+			log.Error("engine stopped", "err", srv.Err())
+			waiting = false
+		case <-hup:
+			if err := ts.Reload(); err != nil {
+				log.Error("TLS reload failed; the previous certificate stays", "err", err)
+			}
+		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()

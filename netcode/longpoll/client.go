@@ -3,6 +3,7 @@ package longpoll
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,9 @@ type Dialer struct {
 	// HTTPClient sends the requests (default: one of the Conn's own,
 	// whose idle connections Close releases).
 	HTTPClient *http.Client
+	// TLSConfig verifies an https:// server when the Dialer brings no
+	// HTTPClient (nil: the system roots).
+	TLSConfig *tls.Config
 }
 
 var _ netcode.Conn = (*clientConn)(nil)
@@ -96,6 +100,7 @@ func (d Dialer) dial(ctx context.Context) (*clientConn, error) {
 			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			MaxIdleConnsPerHost: 4,
 			IdleConnTimeout:     90 * time.Second,
+			TLSClientConfig:     d.TLSConfig,
 		}
 		hc = &http.Client{Transport: own}
 	}
@@ -112,7 +117,7 @@ func (d Dialer) dial(ctx context.Context) (*clientConn, error) {
 	req.Header.Set("Authorization", "Bearer "+d.Token)
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fail(fmt.Errorf("longpoll: open: %w", err))
+		return fail(fmt.Errorf("longpoll: open: %w", netcode.TLSFailure(err)))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

@@ -16,8 +16,9 @@ type Transport struct {
 	// Addr is the TCP address to listen on (default DefaultAddr; port 0 picks one).
 	Addr string
 	// Config tunes the connections; its HeartbeatInterval and IdleTimeout
-	// must be zero (the engine's are used) or equal to the engine's, and
-	// a nil Logger takes the assembly's.
+	// must be zero (the engine's are used) or equal to the engine's, a
+	// nil Logger takes the assembly's, and a nil TLS the server's
+	// (netcode.Env.TLS: with server.Config.TLS set, TCP is TLS too).
 	Config Config
 }
 
@@ -27,6 +28,9 @@ func (t *Transport) Name() string { return "tcp" }
 // Listen opens the TCP listener.
 func (t *Transport) Listen(env netcode.Env) (netcode.Listener, error) {
 	cfg := t.Config
+	if cfg.TLS == nil {
+		cfg.TLS = env.TLS // the server's, cloned by Listen
+	}
 	if err := env.Configure(&cfg.HeartbeatInterval, &cfg.IdleTimeout, &cfg.Logger, nil); err != nil {
 		return nil, err
 	}

@@ -121,7 +121,7 @@ func postOffer(ctx context.Context, d Dialer, endpoint, offer string) (string, e
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("%w: webrtc: posting the offer: %w", netcode.ErrHandshake, err)
+		return "", fmt.Errorf("%w: webrtc: posting the offer: %w", netcode.ErrHandshake, netcode.TLSFailure(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {

@@ -137,7 +137,7 @@ func (d Dialer) DialWS(ctx context.Context) (*Conn, error) {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			return nil, refusalError(resp, err)
 		}
-		return nil, fmt.Errorf("ws: dial %s: %w", d.URL, err)
+		return nil, fmt.Errorf("ws: dial %s: %w", d.URL, netcode.TLSFailure(err))
 	}
 	mu.Lock()
 	nc := captured
