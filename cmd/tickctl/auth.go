@@ -43,20 +43,27 @@ type loginJSON struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-func (a *app) httpClient() *http.Client { return &http.Client{Timeout: a.timeout()} }
+func (a *app) httpClient(s settings) *http.Client {
+	hc := &http.Client{Timeout: a.timeout()}
+	if s.tls != nil {
+		hc = client.HTTPClient(s.tls)
+		hc.Timeout = a.timeout()
+	}
+	return hc
+}
 
 // post sends a JSON request to the HTTP API, with the bearer token if
 // given.
 func (a *app) post(ctx context.Context, s settings, path, bearer string, body, out any) error {
 	if bearer == "" {
-		return httpHint(s, client.PostJSON(ctx, a.httpClient(), s.http+path, body, out))
+		return httpHint(s, client.PostJSON(ctx, a.httpClient(s), s.http+path, body, out))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.http+path, nil)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+bearer)
-	return httpHint(s, client.DoJSON(a.httpClient(), req, out))
+	return httpHint(s, client.DoJSON(a.httpClient(s), req, out))
 }
 
 // httpHint adds a hint to an HTTP failure that did not come from the
@@ -71,7 +78,7 @@ func httpHint(s settings, err error) error {
 // saveLogin stores a token answer in the profile and prints it.
 func (a *app) saveLogin(s settings, verb string, t tokenResponse) error {
 	p := profile{
-		HTTP: s.http, Addr: s.addr, Transport: s.transport,
+		HTTP: s.http, Addr: s.addr, Transport: s.transport, TLSCA: s.tlsCA,
 		Token: t.Token, UserID: t.UserID, Username: t.Username, Name: t.Name, Guest: t.Guest, ExpiresAt: t.ExpiresAt,
 	}
 	if p.Username == "" && !p.Guest {
@@ -241,7 +248,7 @@ func (a *app) cmdWhoami(ctx context.Context, args []string) error {
 	}
 	req.Header.Set("Authorization", "Bearer "+s.token)
 	var me meResponse
-	if err := client.DoJSON(a.httpClient(), req, &me); err != nil {
+	if err := client.DoJSON(a.httpClient(s), req, &me); err != nil {
 		return httpHint(s, err)
 	}
 	who := me.Username

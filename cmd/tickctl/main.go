@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -87,6 +88,8 @@ type app struct {
 type globals struct {
 	http, addr, transport, profile, token, configDir string
 	json                                             bool
+	tlsCA                                            string // trust this CA file instead of the system roots
+	insecure                                         bool   // skip certificate checks (development)
 	timeout                                          time.Duration
 }
 
@@ -100,6 +103,8 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.configDir, "config-dir", g.configDir, "where logins are saved (env TICKCTL_CONFIG_DIR; default $XDG_CONFIG_HOME/tickctl or ~/.config/tickctl)")
 	fs.BoolVar(&g.json, "json", g.json, "print one JSON object per line")
 	fs.DurationVar(&g.timeout, "timeout", g.timeout, "time limit of each request (default 10s)")
+	fs.StringVar(&g.tlsCA, "tls-ca", g.tlsCA, "PEM file of the CA (or the server's self-signed certificate) to trust for an https:// server, instead of the system roots; saved in the profile (env TICKCTL_TLS_CA)")
+	fs.BoolVar(&g.insecure, "insecure", g.insecure, "do not verify the server's TLS certificate (development only: anyone on the path can pose as the server)")
 }
 
 // command is one tickctl command.
@@ -348,7 +353,9 @@ func (a *app) parse(fs *flag.FlagSet, args []string, minPos, maxPos int) ([]stri
 type settings struct {
 	http, addr, transport, token string
 	profileName, dir             string
-	profile                      profile // the saved login (zero if none)
+	tlsCA                        string      // absolute path, or ""
+	tls                          *tls.Config // for https:// servers (and TCP beside them); nil: plain
+	profile                      profile     // the saved login (zero if none)
 	hasProfile                   bool
 }
 
@@ -389,6 +396,9 @@ func (a *app) settings() (settings, error) {
 	}
 	s.addr = pick(a.g.addr, "TICKCTL_ADDR", profAddr, defAddr)
 	s.token = pick(a.g.token, "TICKCTL_TOKEN", p.Token, "")
+	if err := a.resolveTLS(&s); err != nil {
+		return s, err
+	}
 	return s, nil
 }
 

@@ -17,6 +17,7 @@ type profile struct {
 	HTTP      string    `json:"http,omitempty"`
 	Addr      string    `json:"addr,omitempty"`
 	Transport string    `json:"transport,omitempty"`
+	TLSCA     string    `json:"tls_ca,omitempty"` // the CA file trusted for an https:// server
 	Token     string    `json:"token"`
 	UserID    string    `json:"user_id"`
 	Username  string    `json:"username,omitempty"`

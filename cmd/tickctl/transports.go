@@ -22,12 +22,24 @@ type transport struct {
 
 var transports = map[string]transport{
 	"kcp": {addr: defaultKCPAddr, dial: func(s settings) client.DialFunc { return kcp.Dialer{Addr: s.addr}.Dial }},
-	"tcp": {addr: defaultTCPAddr, dial: func(s settings) client.DialFunc { return tcp.Dialer{Addr: s.addr}.Dial }},
-	"ws": {dial: func(s settings) client.DialFunc {
-		return ws.Dialer{URL: wsURL(s.http), Token: s.token}.Dial
+	// TCP is TLS when the server's HTTP API is https:// (the server's one
+	// TLS configuration covers both).
+	"tcp": {addr: defaultTCPAddr, dial: func(s settings) client.DialFunc {
+		return tcp.Dialer{Addr: s.addr, Config: tcp.Config{TLS: s.tls}}.Dial
 	}},
-	"longpoll": {dial: func(s settings) client.DialFunc { return longpoll.Dialer{URL: s.http, Token: s.token}.Dial }},
-	"webrtc":   {dial: func(s settings) client.DialFunc { return webrtc.Dialer{URL: s.http, Token: s.token}.Dial }},
+	"ws": {dial: func(s settings) client.DialFunc {
+		return ws.Dialer{URL: wsURL(s.http), Token: s.token, TLSConfig: s.tls}.Dial
+	}},
+	"longpoll": {dial: func(s settings) client.DialFunc {
+		return longpoll.Dialer{URL: s.http, Token: s.token, TLSConfig: s.tls}.Dial
+	}},
+	"webrtc": {dial: func(s settings) client.DialFunc {
+		d := webrtc.Dialer{URL: s.http, Token: s.token}
+		if s.tls != nil {
+			d.HTTPClient = client.HTTPClient(s.tls)
+		}
+		return d.Dial
+	}},
 }
 
 // transportNames lists the transports for help and errors.
