@@ -72,6 +72,14 @@ const (
 	CodeRoomCreateLimit  Code = 112 // too many rooms created by this session or user, or on the server
 )
 
+// Voice room codes (docs/VOICE.md).
+const (
+	CodeNotVoiceRoom       Code = 120 // a voice frame or VoiceSet to a room that is not a voice room
+	CodeVoiceFrameTooLarge Code = 121 // voice payload above the room's frame size limit
+	CodeVoiceRateLimited   Code = 122 // the member's frames exceed the room's bitrate or frame-rate cap: dropped
+	CodeVoiceRoomTooLarge  Code = 123 // voice room capacity above the server's voice member cap
+)
+
 // Account codes.
 const (
 	CodeBadUsername        Code = 200 // username breaks the username rules
@@ -139,6 +147,9 @@ var codeNames = map[Code]string{
 	CodeInputRateLimited: "input_rate_limited", CodeRoomCrashed: "room_crashed",
 	CodeAlreadyInRoom: "already_in_room", CodeRoomPrivate: "room_private",
 	CodeRoomCreateLimit: "room_create_limit",
+
+	CodeNotVoiceRoom: "not_voice_room", CodeVoiceFrameTooLarge: "voice_frame_too_large",
+	CodeVoiceRateLimited: "voice_rate_limited", CodeVoiceRoomTooLarge: "voice_room_too_large",
 
 	CodeBadUsername: "bad_username", CodeBadPassword: "bad_password",
 	CodeUsernameTaken: "username_taken", CodeInvalidCredentials: "invalid_credentials",

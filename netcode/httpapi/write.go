@@ -78,10 +78,11 @@ var statusOf = map[netcode.Code]int{
 	netcode.CodeCallAnswered:    http.StatusConflict,
 
 	// Too large.
-	netcode.CodeFrameTooLarge:   http.StatusRequestEntityTooLarge,
-	netcode.CodeMessageTooLarge: http.StatusRequestEntityTooLarge,
-	netcode.CodeInputTooLarge:   http.StatusRequestEntityTooLarge,
-	netcode.CodeSignalTooLarge:  http.StatusRequestEntityTooLarge,
+	netcode.CodeFrameTooLarge:      http.StatusRequestEntityTooLarge,
+	netcode.CodeMessageTooLarge:    http.StatusRequestEntityTooLarge,
+	netcode.CodeInputTooLarge:      http.StatusRequestEntityTooLarge,
+	netcode.CodeSignalTooLarge:     http.StatusRequestEntityTooLarge,
+	netcode.CodeVoiceFrameTooLarge: http.StatusRequestEntityTooLarge,
 
 	// Rate limits: 429, with Retry-After when the refusal knows the wait.
 	netcode.CodeRateLimited:        http.StatusTooManyRequests,
@@ -90,6 +91,7 @@ var statusOf = map[netcode.Code]int{
 	netcode.CodeInputRateLimited:   http.StatusTooManyRequests,
 	netcode.CodeSignalRateLimited:  http.StatusTooManyRequests,
 	netcode.CodeCallRateLimited:    http.StatusTooManyRequests,
+	netcode.CodeVoiceRateLimited:   http.StatusTooManyRequests,
 
 	// The server cannot take this now: retry later.
 	netcode.CodeServerShutdown:  http.StatusServiceUnavailable,
@@ -104,17 +106,19 @@ var statusOf = map[netcode.Code]int{
 	netcode.CodeRoomCrashed: http.StatusInternalServerError,
 
 	// Everything else is of the client's making.
-	netcode.CodeBadFrame:        http.StatusBadRequest,
-	netcode.CodeUnknownKind:     http.StatusBadRequest,
-	netcode.CodeProtocolVersion: http.StatusBadRequest,
-	netcode.CodeBadRequest:      http.StatusBadRequest,
-	netcode.CodeBadText:         http.StatusBadRequest,
-	netcode.CodeUnknownRoomType: http.StatusBadRequest,
-	netcode.CodeBadRoomConfig:   http.StatusBadRequest,
-	netcode.CodeBadUsername:     http.StatusBadRequest,
-	netcode.CodeBadPassword:     http.StatusBadRequest,
-	netcode.CodeSelfAction:      http.StatusBadRequest,
-	netcode.CodeBadGroupName:    http.StatusBadRequest,
+	netcode.CodeBadFrame:          http.StatusBadRequest,
+	netcode.CodeUnknownKind:       http.StatusBadRequest,
+	netcode.CodeProtocolVersion:   http.StatusBadRequest,
+	netcode.CodeBadRequest:        http.StatusBadRequest,
+	netcode.CodeBadText:           http.StatusBadRequest,
+	netcode.CodeUnknownRoomType:   http.StatusBadRequest,
+	netcode.CodeBadRoomConfig:     http.StatusBadRequest,
+	netcode.CodeNotVoiceRoom:      http.StatusBadRequest,
+	netcode.CodeVoiceRoomTooLarge: http.StatusBadRequest,
+	netcode.CodeBadUsername:       http.StatusBadRequest,
+	netcode.CodeBadPassword:       http.StatusBadRequest,
+	netcode.CodeSelfAction:        http.StatusBadRequest,
+	netcode.CodeBadGroupName:      http.StatusBadRequest,
 
 	// Session close codes: no endpoint answers them.
 	netcode.CodeIdleTimeout:      http.StatusBadRequest,
