@@ -27,9 +27,10 @@ type RoomOptions struct {
 // close) arrive through the client's Messages() or Handler like every
 // push: pass them to DecodeRoomUpdate, and Room.Owns tells whose they are.
 type Room struct {
-	c      *Client
-	joined frame.RoomJoined
-	seq    atomic.Uint32
+	c        *Client
+	joined   frame.RoomJoined
+	seq      atomic.Uint32
+	voiceSeq atomic.Uint32
 }
 
 // CreateRoom creates a room and joins it.
@@ -122,16 +123,18 @@ func (r *Room) Leave(ctx context.Context) error {
 // Owns reports whether u concerns this room.
 func (r *Room) Owns(u RoomUpdate) bool { return u.RoomID == r.joined.RoomID }
 
-// RoomUpdate is a room push decoded: exactly one of Tick, Data, Event and
-// Closed is set, according to Kind.
+// RoomUpdate is a room push decoded: exactly one of Tick, Data, Event,
+// Closed, Voice and VoiceEvent is set, according to Kind.
 type RoomUpdate struct {
-	Kind    frame.Kind
-	Channel netcode.Channel
-	RoomID  uint64
-	Tick    *frame.RoomTick   // KindRoomTick: the relay's per-tick broadcast
-	Data    *frame.RoomData   // KindRoomData: a room type's own message
-	Event   *frame.RoomEvent  // KindRoomEvent: a member joined or left
-	Closed  *frame.RoomClosed // KindRoomClosed: the room is gone
+	Kind       frame.Kind
+	Channel    netcode.Channel
+	RoomID     uint64
+	Tick       *frame.RoomTick   // KindRoomTick: the relay's per-tick broadcast
+	Data       *frame.RoomData   // KindRoomData: a room type's own message
+	Event      *frame.RoomEvent  // KindRoomEvent: a member joined or left
+	Closed     *frame.RoomClosed // KindRoomClosed: the room is gone
+	Voice      *frame.VoiceFrame // KindVoiceFrame: another member's audio frame
+	VoiceEvent *frame.VoiceEvent // KindVoiceEvent: speaking, silent, (un)muted, (un)deafened
 }
 
 // DecodeRoomUpdate decodes a pushed message if it is a room push; ok is
@@ -155,6 +158,14 @@ func DecodeRoomUpdate(m Message) (u RoomUpdate, ok bool, err error) {
 		u.Closed = &frame.RoomClosed{}
 		err = m.Decode(u.Closed)
 		u.RoomID = u.Closed.RoomID
+	case frame.KindVoiceFrame:
+		u.Voice = &frame.VoiceFrame{}
+		err = m.Decode(u.Voice)
+		u.RoomID = u.Voice.RoomID
+	case frame.KindVoiceEvent:
+		u.VoiceEvent = &frame.VoiceEvent{}
+		err = m.Decode(u.VoiceEvent)
+		u.RoomID = u.VoiceEvent.RoomID
 	default:
 		return u, false, nil
 	}

@@ -111,6 +111,12 @@ func goldenFrames() []frame.Frame {
 			{RoomID: 42, Type: "arena", Label: "lobby", Members: 1, Capacity: 1024, TickRate: 128},
 		}},
 
+		// Voice rooms, kinds 40–43.
+		&frame.VoiceSend{Ref: 9, RoomID: bigRoomID, Seq: 4_000_000_000, Timestamp: 4_294_966_336, Payload: someBytes},
+		&frame.VoiceFrame{RoomID: bigRoomID, Member: 2, Seq: 70000, Timestamp: 960, Payload: someBytes},
+		&frame.VoiceSet{Ref: 10, RoomID: bigRoomID, Muted: true, Deafened: true},
+		&frame.VoiceEvent{RoomID: bigRoomID, Member: 3, Event: frame.VoiceUndeafened},
+
 		// Social, kinds 64–105.
 		&frame.FriendRequest{Ref: 8, Username: "bob"},
 		&frame.FriendAccept{Ref: 9, UserID: "u_bob"},

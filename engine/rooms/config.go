@@ -8,6 +8,7 @@ import (
 
 	"github.com/tickwire/tickwire/netcode/frame"
 	"github.com/tickwire/tickwire/room"
+	"github.com/tickwire/tickwire/room/voice"
 )
 
 // Defaults applied by New to zero Config fields.
@@ -100,6 +101,10 @@ type Config struct {
 	AlignTicks bool
 	// DisableRelay leaves the built-in "relay" type unregistered.
 	DisableRelay bool
+	// Voice bounds every voice room (zero fields: voice's defaults);
+	// DisableVoice leaves the built-in "voice" type unregistered.
+	Voice        voice.Config
+	DisableVoice bool
 	// Logger receives the hub's logs (default: discarded).
 	Logger *slog.Logger
 	// Clock returns the current time (default time.Now). Tests pass a
@@ -140,6 +145,9 @@ func (c *Config) populate() error {
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now
+	}
+	if err := c.Voice.Fill(); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadConfig, err)
 	}
 	switch {
 	case c.Workers < 1 || c.Workers > 1024:

@@ -20,6 +20,7 @@ import (
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
 	"github.com/tickwire/tickwire/room"
+	"github.com/tickwire/tickwire/room/voice"
 )
 
 // Hub is the room registry, matchmaker and tick driver. It is a
@@ -30,7 +31,8 @@ type Hub struct {
 	shards  []*shard
 	drops   dropCounters
 	refused refusalCounters
-	seq     atomic.Uint64 // creation order, for matchmaking ties and listing
+	voice   voice.Counters // every voice room's, and the refusals before one
+	seq     atomic.Uint64  // creation order, for matchmaking ties and listing
 
 	sessions sync.Map // session id → *session
 
@@ -95,6 +97,7 @@ type session struct {
 	peer service.Peer
 	dec  *frame.Decoder // used only by the session's reader (HandleFrame)
 	in   frame.RoomInput
+	vs   frame.VoiceSend
 	// creator is the key the rooms this session creates count against:
 	// its user id, so that reconnecting does not reset the count.
 	creator string
@@ -124,8 +127,8 @@ var (
 	_ service.StatsReporter = (*Hub)(nil)
 )
 
-// New returns a Hub with the built-in relay type registered (unless
-// cfg.DisableRelay). Rooms tick only while Run runs.
+// New returns a Hub with the built-in relay and voice types registered
+// (unless cfg.DisableRelay, cfg.DisableVoice). Rooms tick only while Run runs.
 func New(cfg Config) (*Hub, error) {
 	if err := cfg.populate(); err != nil {
 		return nil, err
@@ -143,6 +146,15 @@ func New(cfg Config) (*Hub, error) {
 	}
 	if !cfg.DisableRelay {
 		if err := h.RegisterRoomType(room.RelayType, room.NewRelay); err != nil {
+			return nil, err
+		}
+	}
+	if !cfg.DisableVoice {
+		f, err := voice.Factory(cfg.Voice, &h.voice)
+		if err != nil {
+			return nil, err
+		}
+		if err := h.RegisterRoomType(voice.Type, f); err != nil {
 			return nil, err
 		}
 	}
@@ -226,6 +238,8 @@ func (h *Hub) HandleFrame(now time.Time, p service.Peer, ch netcode.Channel, k f
 			err = nil
 		}
 		return s.in.Ref, err
+	case frame.KindVoiceSend, frame.KindVoiceSet:
+		return h.voiceFrame(now, s, ch, k, data)
 	case frame.KindRoomCreate:
 		var m frame.RoomCreate
 		if err := s.dec.Decode(data, &m); err != nil {
@@ -589,6 +603,11 @@ func newHandler(f room.Factory, cfg room.Config) (hd room.Handler, err error) {
 		}
 	}()
 	hd, err = f(cfg)
+	var coded *netcode.CodedError
+	if errors.As(err, &coded) && coded.Code != netcode.CodeBadRoomConfig {
+		// A refusal with its own code (CodeVoiceRoomTooLarge) keeps it.
+		return nil, fmt.Errorf("%w: %w", err, ErrBadRoomSettings)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadRoomSettings, err)
 	}
@@ -742,6 +761,7 @@ func (h *Hub) Stats() Stats {
 		Unanswered: h.drops.unanswered.Load(),
 	}
 	st.Refused = h.refused.snapshot()
+	st.Voice = h.voice.Snapshot()
 	return st
 }
 

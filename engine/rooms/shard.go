@@ -21,6 +21,8 @@ const (
 	opJoin
 	opLeave
 	opClose
+	opMedia      // a voice frame: handled at once (voice.go)
+	opMediaState // a VoiceSet request
 )
 
 // op is one request queued to a room's inbox.
@@ -30,7 +32,9 @@ type op struct {
 	ref  uint32
 	ch   netcode.Channel
 	seq  uint32
-	off  int // input data: arena[off:off+n]
+	ts   uint32          // opMedia: the frame's timestamp
+	st   room.MediaState // opMediaState
+	off  int             // input data: arena[off:off+n]
 	n    int
 	code netcode.Code // opClose
 	msg  string       // opClose
@@ -44,6 +48,7 @@ type roomRun struct {
 	e      *entry
 	typ    *roomType
 	period time.Duration
+	media  bool // the room takes voice frames (room.MediaHandler)
 
 	mu      sync.Mutex // guards the inbox fields below
 	queue   []op
@@ -65,21 +70,22 @@ type roomRun struct {
 
 func newRoomRun(h *Hub, e *entry, r *room.Room) *roomRun {
 	return &roomRun{
-		h: h, e: e, typ: e.typ, r: r, period: r.Config().Period(),
+		h: h, e: e, typ: e.typ, r: r, period: r.Config().Period(), media: r.TakesMedia(),
 		members: map[uint32]*session{}, bySess: map[*session]uint32{}, hidx: -1,
 	}
 }
 
 // enqueue adds o (with a copy of data) to the inbox. Inputs wait for the
-// next tick; other ops wake the worker. A full inbox drops the new input
-// (ErrInboxFull); a closed room refuses everything (ErrRoomNotFound).
+// next tick; other ops — voice frames among them — wake the worker. A
+// full inbox drops the new input or voice frame (ErrInboxFull); a closed
+// room refuses everything (ErrRoomNotFound).
 func (rr *roomRun) enqueue(o op, data []byte) error {
 	rr.mu.Lock()
 	if rr.done {
 		rr.mu.Unlock()
 		return ErrRoomNotFound
 	}
-	if o.kind == opInput {
+	if o.kind == opInput || o.kind == opMedia {
 		if rr.inputs >= rr.h.cfg.InboxSize {
 			rr.mu.Unlock()
 			rr.h.drops.inboxFull.Add(1)
@@ -89,10 +95,13 @@ func (rr *roomRun) enqueue(o op, data []byte) error {
 		o.off, o.n = len(rr.arena), len(data)
 		rr.arena = append(rr.arena, data...)
 		rr.queue = append(rr.queue, o)
-		rr.mu.Unlock()
-		return nil
+		if o.kind == opInput {
+			rr.mu.Unlock()
+			return nil
+		}
+	} else {
+		rr.queue = append(rr.queue, o)
 	}
-	rr.queue = append(rr.queue, o)
 	wake := !rr.flagged && rr.shard != nil
 	rr.flagged = true
 	sh := rr.shard
@@ -270,6 +279,15 @@ func (s *shard) apply(rr *roomRun, o *op, arena []byte, now time.Time) {
 		}
 		rr.typ.stats.inputs.Add(1)
 		err = rr.r.Input(now, id, o.ch, o.seq, arena[o.off:o.off+o.n])
+	case opMedia:
+		id, ok := rr.bySess[o.sess]
+		if !ok {
+			s.h.voice.NotMember.Add(1)
+			return
+		}
+		err = rr.r.Media(now, id, o.seq, o.ts, arena[o.off:o.off+o.n])
+	case opMediaState:
+		err = s.applyMediaState(rr, o, now)
 	case opJoin:
 		var m room.Member
 		m, err = rr.r.Join(now, o.sess.peer.UserID(), o.sess.peer.DisplayName(), o.ref)
@@ -319,6 +337,8 @@ func (s *shard) refuse(rr *roomRun, o *op) {
 		if o.ref != 0 {
 			o.sess.reply(&frame.OK{Ref: o.ref})
 		}
+	case opMediaState:
+		s.sendError(o.sess, room.ErrClosed, o.ref)
 	}
 }
 

@@ -2,6 +2,8 @@ package rooms
 
 import (
 	"sync/atomic"
+
+	"github.com/tickwire/tickwire/room/voice"
 )
 
 // typeStats are the counters of one room type, shared by every worker;
@@ -66,6 +68,9 @@ type Stats struct {
 	// Config.MaxRooms bounds).
 	ClientRooms int      `json:"client_rooms"`
 	Refused     Refusals `json:"refused"`
+	// Voice counts the voice frames of every voice room: forwarded, and
+	// dropped by reason (docs/VOICE.md).
+	Voice voice.Stats `json:"voice"`
 }
 
 // Refusals counts refused or adjusted client room requests, by reason.

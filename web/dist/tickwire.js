@@ -86,6 +86,14 @@ var Code = {
   RoomPrivate: 111,
   /** too many rooms created by this session or user, or on the server */
   RoomCreateLimit: 112,
+  /** a voice frame or VoiceSet to a room that is not a voice room */
+  NotVoiceRoom: 120,
+  /** voice payload above the room's frame size limit */
+  VoiceFrameTooLarge: 121,
+  /** the member's frames exceed the voice room's bitrate or frame-rate cap: dropped */
+  VoiceRateLimited: 122,
+  /** voice room capacity above the server's voice member cap */
+  VoiceRoomTooLarge: 123,
   /** username breaks the username rules */
   BadUsername: 200,
   /** password breaks the length rules */
@@ -191,6 +199,10 @@ var names = {
   110: "already_in_room",
   111: "room_private",
   112: "room_create_limit",
+  120: "not_voice_room",
+  121: "voice_frame_too_large",
+  122: "voice_rate_limited",
+  123: "voice_room_too_large",
   200: "bad_username",
   201: "bad_password",
   202: "username_taken",
@@ -1710,6 +1722,7 @@ var GroupEvents = ["", "joined", "left", "removed", "invited", "role_changed", "
 var RoomEvents = ["", "joined", "left", "away", "back"];
 var CallStates = ["", "ringing", "active", "ended"];
 var CallEndReasons = ["none", "declined", "cancelled", "no_answer", "hung_up", "disconnected"];
+var VoiceEvents = ["", "speaking", "silent", "muted", "unmuted", "deafened", "undeafened"];
 var presence = { enum: Presences };
 var role = { enum: Roles };
 var roomMember = schema(1, { member: "u", userId: "s", displayName: "s" });
@@ -1759,6 +1772,10 @@ var Kind = {
   RoomData: 25,
   RoomList: 26,
   RoomListResult: 27,
+  VoiceSend: 40,
+  VoiceFrame: 41,
+  VoiceSet: 42,
+  VoiceEvent: 43,
   FriendRequest: 64,
   FriendAccept: 65,
   FriendDecline: 66,
@@ -1870,6 +1887,10 @@ var kinds = {
   [Kind.RoomData]: schema(5, { ref: "u", roomId: "id", tick: "u", serverTimeUs: "i", data: "b" }),
   [Kind.RoomList]: schema(1, { ref: "u", type: "s", label: "s", limit: "u" }),
   [Kind.RoomListResult]: schema(2, { ref: "u", rooms: { list: roomInfo } }),
+  [Kind.VoiceSend]: schema(5, { ref: "u", roomId: "id", seq: "u", timestamp: "u", payload: "b" }),
+  [Kind.VoiceFrame]: schema(6, { ref: "u", roomId: "id", member: "u", seq: "u", timestamp: "u", payload: "b" }),
+  [Kind.VoiceSet]: schema(4, { ref: "u", roomId: "id", muted: "bool", deafened: "bool" }),
+  [Kind.VoiceEvent]: schema(4, { ref: "u", roomId: "id", member: "u", event: { enum: VoiceEvents } }),
   [Kind.FriendRequest]: schema(2, { ref: "u", username: "s" }),
   [Kind.FriendAccept]: schema(2, { ref: "u", userId: "s" }),
   [Kind.FriendDecline]: schema(2, { ref: "u", userId: "s" }),

@@ -85,6 +85,14 @@ export const Code = {
   RoomPrivate: 111,
   /** too many rooms created by this session or user, or on the server */
   RoomCreateLimit: 112,
+  /** a voice frame or VoiceSet to a room that is not a voice room */
+  NotVoiceRoom: 120,
+  /** voice payload above the room's frame size limit */
+  VoiceFrameTooLarge: 121,
+  /** the member's frames exceed the voice room's bitrate or frame-rate cap: dropped */
+  VoiceRateLimited: 122,
+  /** voice room capacity above the server's voice member cap */
+  VoiceRoomTooLarge: 123,
   /** username breaks the username rules */
   BadUsername: 200,
   /** password breaks the length rules */
@@ -193,6 +201,10 @@ const names: Record<number, string> = {
   110: "already_in_room",
   111: "room_private",
   112: "room_create_limit",
+  120: "not_voice_room",
+  121: "voice_frame_too_large",
+  122: "voice_rate_limited",
+  123: "voice_room_too_large",
   200: "bad_username",
   201: "bad_password",
   202: "username_taken",

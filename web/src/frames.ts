@@ -40,6 +40,7 @@ export const GroupEvents = ["", "joined", "left", "removed", "invited", "role_ch
 export const RoomEvents = ["", "joined", "left", "away", "back"] as const;
 export const CallStates = ["", "ringing", "active", "ended"] as const;
 export const CallEndReasons = ["none", "declined", "cancelled", "no_answer", "hung_up", "disconnected"] as const;
+export const VoiceEvents = ["", "speaking", "silent", "muted", "unmuted", "deafened", "undeafened"] as const;
 
 const presence = { enum: Presences };
 const role = { enum: Roles };
@@ -93,6 +94,10 @@ export const Kind = {
   RoomData: 25,
   RoomList: 26,
   RoomListResult: 27,
+  VoiceSend: 40,
+  VoiceFrame: 41,
+  VoiceSet: 42,
+  VoiceEvent: 43,
   FriendRequest: 64,
   FriendAccept: 65,
   FriendDecline: 66,
@@ -208,6 +213,10 @@ const kinds: Record<number, Schema> = {
   [Kind.RoomData]: schema(5, { ref: "u", roomId: "id", tick: "u", serverTimeUs: "i", data: "b" }),
   [Kind.RoomList]: schema(1, { ref: "u", type: "s", label: "s", limit: "u" }),
   [Kind.RoomListResult]: schema(2, { ref: "u", rooms: { list: roomInfo } }),
+  [Kind.VoiceSend]: schema(5, { ref: "u", roomId: "id", seq: "u", timestamp: "u", payload: "b" }),
+  [Kind.VoiceFrame]: schema(6, { ref: "u", roomId: "id", member: "u", seq: "u", timestamp: "u", payload: "b" }),
+  [Kind.VoiceSet]: schema(4, { ref: "u", roomId: "id", muted: "bool", deafened: "bool" }),
+  [Kind.VoiceEvent]: schema(4, { ref: "u", roomId: "id", member: "u", event: { enum: VoiceEvents } }),
 
   [Kind.FriendRequest]: schema(2, { ref: "u", username: "s" }),
   [Kind.FriendAccept]: schema(2, { ref: "u", userId: "s" }),

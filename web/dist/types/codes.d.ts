@@ -81,6 +81,14 @@ export declare const Code: {
     readonly RoomPrivate: 111;
     /** too many rooms created by this session or user, or on the server */
     readonly RoomCreateLimit: 112;
+    /** a voice frame or VoiceSet to a room that is not a voice room */
+    readonly NotVoiceRoom: 120;
+    /** voice payload above the room's frame size limit */
+    readonly VoiceFrameTooLarge: 121;
+    /** the member's frames exceed the voice room's bitrate or frame-rate cap: dropped */
+    readonly VoiceRateLimited: 122;
+    /** voice room capacity above the server's voice member cap */
+    readonly VoiceRoomTooLarge: 123;
     /** username breaks the username rules */
     readonly BadUsername: 200;
     /** password breaks the length rules */

@@ -6,6 +6,7 @@ export declare const GroupEvents: readonly ["", "joined", "left", "removed", "in
 export declare const RoomEvents: readonly ["", "joined", "left", "away", "back"];
 export declare const CallStates: readonly ["", "ringing", "active", "ended"];
 export declare const CallEndReasons: readonly ["none", "declined", "cancelled", "no_answer", "hung_up", "disconnected"];
+export declare const VoiceEvents: readonly ["", "speaking", "silent", "muted", "unmuted", "deafened", "undeafened"];
 /** Kind numbers (docs/PROTOCOL.md). */
 export declare const Kind: {
     readonly Hello: 1;
@@ -30,6 +31,10 @@ export declare const Kind: {
     readonly RoomData: 25;
     readonly RoomList: 26;
     readonly RoomListResult: 27;
+    readonly VoiceSend: 40;
+    readonly VoiceFrame: 41;
+    readonly VoiceSet: 42;
+    readonly VoiceEvent: 43;
     readonly FriendRequest: 64;
     readonly FriendAccept: 65;
     readonly FriendDecline: 66;
