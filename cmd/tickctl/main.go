@@ -146,6 +146,8 @@ func commands() []command {
 		{"send-group", "GROUP TEXT...", "send a message to a group", (*app).cmdSendGroup},
 		{"history", "USER | --group GROUP [--before ID] [--limit N]", "show a conversation, oldest first", (*app).cmdHistory},
 		{"status", "online|away [TEXT...]", "set your presence and status text", (*app).cmdStatus},
+		{"call", "USER [--for D] [--signal TEXT]", "ring a friend and stay in the call (Ctrl-C hangs up)", (*app).cmdCall},
+		{"answer", "[--for D] [--signal TEXT]", "wait for a call, accept it and stay in it (Ctrl-C hangs up)", (*app).cmdAnswer},
 		{"watch", "[--for D] [--count N]", "print messages, friend and group events and presence as they come", (*app).cmdWatch},
 		{"rooms", "[TYPE] [--label L]", "list open public rooms", (*app).cmdRooms},
 		{"room join", "TYPE [LABEL] [--for D] [--unreliable] [--all-ticks]", "join or create a room; send each stdin line as an input", (*app).cmdRoomJoin},

@@ -499,3 +499,42 @@ func TestConfigDir(t *testing.T) {
 	d, _ = configDir("/flag", get)
 	assert.Equal(t, "/flag", d)
 }
+
+// One user answers, the other calls: both see the call answered and the
+// other's signaling text; Ctrl-C on the caller hangs up, and the callee's
+// answer ends with hung_up.
+func TestCallRingAndAnswer(t *testing.T) {
+	h := newHarness(t)
+	for _, u := range []string{"xena", "yuri"} {
+		h.ok("", "--profile", u, "register", u, "--password", pw)
+	}
+	h.ok("", "--profile", "xena", "friend", "add", "yuri")
+	h.ok("", "--profile", "yuri", "friend", "accept", "xena")
+
+	answer := h.background("--profile", "yuri", "--json", "answer", "--signal", "hello from yuri")
+	require.Eventually(t, func() bool {
+		fs := jsonLines(t, h.ok("", "--profile", "xena", "--json", "friends"), "friend")
+		return len(fs) == 1 && fs[0]["presence"] == "online"
+	}, wait, 20*time.Millisecond, "yuri's answer session is up")
+	caller := h.background("--profile", "xena", "--json", "call", "yuri", "--signal", "hello from xena")
+	signalled := func(b *bg, text string) bool {
+		for _, s := range jsonLines(t, b.stdout.String(), "signal") {
+			if s["text"] == text {
+				return true
+			}
+		}
+		return false
+	}
+	require.Eventually(t, func() bool { return signalled(caller, "hello from yuri") && signalled(answer, "hello from xena") },
+		wait, 10*time.Millisecond, "both sides hear the other")
+	caller.cancel() // Ctrl-C hangs up
+	r := h.finish(caller)
+	assert.Equal(t, exitOK, r.code, r.stderr)
+	r = h.finish(answer)
+	assert.Equal(t, exitOK, r.code, r.stderr)
+	calls := jsonLines(t, r.stdout, "call")
+	require.Len(t, calls, 3, "ringing, active, ended")
+	assert.Equal(t, []any{"ringing", "active", "ended"}, []any{calls[0]["state"], calls[1]["state"], calls[2]["state"]})
+	assert.Equal(t, "hung_up", calls[2]["reason"])
+	assert.Equal(t, calls[0]["caller_id"], calls[2]["by_user_id"], "the caller hung up")
+}

@@ -192,6 +192,14 @@ func (w *watcher) handle(m client.Message) error {
 		}
 		a.emit(line, watchEventJSON{Type: "group_event", Event: ev, GroupID: f.GroupID, GroupName: f.GroupName,
 			UserID: f.UserID, User: w.users[f.UserID], ActorID: f.ActorID, Role: f.Role.String()})
+	case *frame.CallUpdate:
+		line := fmt.Sprintf("call %d from %s to %s: %s", f.CallID, w.user(f.CallerID), w.user(f.CalleeID), f.State)
+		if f.State == frame.CallEnded {
+			line += " (" + f.Reason.String() + ")"
+		}
+		a.emit(line, toCallJSON(w.c, f))
+	case *frame.SignalRecv:
+		a.emitSignal(f)
 	case *frame.PresenceUpdate:
 		pres := f.Presence.String()
 		a.emit(fmt.Sprintf("%s is %s%s", w.user(f.UserID), pres, quoteIf(" ", f.StatusText)),
