@@ -187,7 +187,7 @@ func runChatTransport(ctx context.Context, env *Env, cfg ChatConfig, t string) (
 	bar := env.bar(fmt.Sprintf("chat %s: users", t), int64(n))
 	err = parallel(setupCtx, n, 8, func(ctx context.Context, i int) error {
 		u := &chatUser{name: fmt.Sprintf("tb%s_%d", run, i), dec: frame.NewDecoder(), hist: NewHistogram()}
-		acct, err := client.Register(ctx, env.Target.httpBase(), u.name, "tickbench-"+run)
+		acct, err := env.Target.api().Register(ctx, u.name, "tickbench-"+run)
 		if err != nil {
 			return fmt.Errorf("register %s: %w", u.name, limitErr(err))
 		}

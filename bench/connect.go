@@ -145,7 +145,7 @@ func runConnectTransport(ctx context.Context, env *Env, cfg ConnectConfig, t str
 	// Phase 1: a guest token per session.
 	_ = parallel(ctx, cfg.Sessions, cfg.Concurrency, func(ctx context.Context, i int) error {
 		t0 := time.Now()
-		tok, err := client.GuestToken(ctx, env.Target.httpBase(), fmt.Sprintf("storm%d", i))
+		tok, err := env.Target.api().GuestToken(ctx, fmt.Sprintf("storm%d", i))
 		if err != nil {
 			fail(err)
 			return nil // the session is counted as failed; the others go on

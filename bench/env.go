@@ -3,9 +3,13 @@ package bench
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
+
+	"github.com/tickwire/tickwire/client"
 
 	"github.com/tickwire/tickwire/netcode/kcp"
 )
@@ -44,6 +48,29 @@ type Target struct {
 	// ServerPID, when > 0, is a local server process whose CPU and memory
 	// are sampled from /proc during room runs.
 	ServerPID int
+	// TLS verifies a server that serves TLS (HTTPS, WSS, TCP over TLS);
+	// nil: plain. Set it with WithTLS. Its ServerName must name the
+	// server when the clients dial an impair proxy in front of it.
+	TLS  *tls.Config
+	http *http.Client // for the HTTP API over TLS (nil: http.DefaultClient)
+}
+
+// WithTLS returns t reaching its server over TLS verified with cfg (see
+// netcode/tlsconf.Client).
+func (t Target) WithTLS(cfg *tls.Config) Target {
+	t.TLS, t.http = cfg, client.HTTPClient(cfg)
+	return t
+}
+
+// api is the server's HTTP API.
+func (t Target) api() client.API { return client.API{Base: t.httpBase(), HTTP: t.http} }
+
+// scheme is secure when t reaches its server over TLS, else plain.
+func (t Target) scheme(plain, secure string) string {
+	if t.TLS != nil {
+		return secure
+	}
+	return plain
 }
 
 // Default ports of a remote server (tickwire serve and tickbench serve
@@ -72,7 +99,7 @@ func RemoteTarget(host string, p Ports) Target {
 }
 
 // httpBase is the base URL of the HTTP API.
-func (t Target) httpBase() string { return "http://" + t.HTTP }
+func (t Target) httpBase() string { return t.scheme("http://", "https://") + t.HTTP }
 
 func dialLink(ctx context.Context, env *Env, name, addr string, size int) (echoLink, error) {
 	t, err := lookup(name)

@@ -91,15 +91,20 @@ func (t *tcpProxy) Close() error    { return t.p.Close() }
 // ports (there are none on a tickwire server, which has one UDP port)
 // are dropped, so that no path bypasses the proxy.
 type answerVia struct {
-	server string // the server's UDP address (host:port)
-	proxy  string // the proxy's address (host:port)
+	server string       // the server's UDP address (host:port)
+	proxy  string       // the proxy's address (host:port)
+	hc     *http.Client // nil: http.DefaultClient
 }
 
 // maxAnswer bounds the answer read (the webrtc dialer caps it too).
 const maxAnswer = 64 << 10
 
 func (a answerVia) Do(req *http.Request) (*http.Response, error) {
-	resp, err := http.DefaultClient.Do(req)
+	hc := a.hc
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
 	if err != nil || resp.StatusCode != http.StatusCreated {
 		return resp, err
 	}

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
 	"github.com/tickwire/tickwire/room"
@@ -184,7 +183,7 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 		defer cancel()
 		p := newPlayer(uint32(i), i/cfg.Clients, fl.group(i), clock)
 		p.room = shared[p.roomIdx]
-		tok, err := client.GuestToken(ctx, env.Target.httpBase(), fmt.Sprintf("r%dc%d", p.roomIdx, i%cfg.Clients))
+		tok, err := env.Target.api().GuestToken(ctx, fmt.Sprintf("r%dc%d", p.roomIdx, i%cfg.Clients))
 		if err != nil {
 			return fmt.Errorf("guest token: %w", err)
 		}

@@ -40,7 +40,7 @@ func dialSession(ctx context.Context, o client.Options) (*client.Client, error) 
 func dialTickwire(ctx context.Context, env *Env, transport, addr string, size int) (*twLink, error) {
 	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	tok, err := client.GuestToken(ctx, env.Target.httpBase(), "tickbench")
+	tok, err := env.Target.api().GuestToken(ctx, "tickbench")
 	if err != nil {
 		return nil, fmt.Errorf("guest token: %w", err)
 	}

@@ -100,16 +100,18 @@ var transports = []transport{
 		channel: netcode.Unreliable, session: TransportKCP, dial: dialKCP, fleet: kcpFleet},
 	{name: TransportTCP, crosses: "TCP", addr: func(t Target) string { return t.TCP }, proxy: proxyStream,
 		channel: netcode.Reliable, session: TransportTCP,
-		dial: func(_ *Env, _ Target, addr, _ string) client.DialFunc { return tcp.Dialer{Addr: addr}.Dial }},
+		dial: func(_ *Env, t Target, addr, _ string) client.DialFunc {
+			return tcp.Dialer{Addr: addr, Config: tcp.Config{TLS: t.TLS}}.Dial
+		}},
 	{name: TransportWS, crosses: "TCP (WebSocket over HTTP/1.1)", addr: func(t Target) string { return t.HTTP }, proxy: proxyStream,
 		channel: netcode.Reliable, session: TransportWS,
-		dial: func(_ *Env, _ Target, addr, token string) client.DialFunc {
-			return ws.Dialer{URL: "ws://" + addr + ws.DefaultPath, Token: token}.Dial
+		dial: func(_ *Env, t Target, addr, token string) client.DialFunc {
+			return ws.Dialer{URL: t.scheme("ws://", "wss://") + addr + ws.DefaultPath, Token: token, TLSConfig: t.TLS}.Dial
 		}},
 	{name: TransportLongPoll, crosses: "TCP (HTTP requests)", addr: func(t Target) string { return t.HTTP }, proxy: proxyStream,
 		channel: netcode.Reliable, session: TransportLongPoll,
-		dial: func(_ *Env, _ Target, addr, token string) client.DialFunc {
-			return longpoll.Dialer{URL: "http://" + addr, Token: token}.Dial
+		dial: func(_ *Env, t Target, addr, token string) client.DialFunc {
+			return longpoll.Dialer{URL: t.scheme("http://", "https://") + addr, Token: token, TLSConfig: t.TLS}.Dial
 		}},
 	{name: TransportWebRTC, crosses: "UDP (SCTP over DTLS)", addr: func(t Target) string { return t.WebRTC }, proxy: proxyUDP,
 		channel: netcode.Reliable, session: TransportWebRTC, dial: dialWebRTC},
@@ -341,10 +343,13 @@ func (k kcpSocket) close() error { return k.s.Close() }
 // front of that port, to the proxy (see answerVia).
 func dialWebRTC(_ *Env, t Target, addr, token string) client.DialFunc {
 	d := webrtc.Dialer{URL: t.httpBase(), Token: token}
+	if t.http != nil {
+		d.HTTPClient = t.http
+	}
 	if addr == t.WebRTC {
 		return d.Dial
 	}
-	d.HTTPClient = answerVia{server: t.WebRTC, proxy: addr}
+	d.HTTPClient = answerVia{server: t.WebRTC, proxy: addr, hc: t.http}
 	return func(ctx context.Context) (netcode.Conn, error) {
 		c, err := d.Dial(ctx)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tickwire/tickwire/bench"
 	"github.com/tickwire/tickwire/internal/benchserver"
+	"github.com/tickwire/tickwire/netcode/tlsconf"
 )
 
 // common holds the flags every scenario shares.
@@ -37,6 +38,8 @@ type common struct {
 	rounds     int
 	kcpBudget  int
 	kcpSparse  int
+	tlsCA      string // --server over TLS: trust this CA file
+	insecure   bool   // --server over TLS without verification
 }
 
 func (c *common) register(fs *flag.FlagSet, defTransports string, defCount int) {
@@ -64,6 +67,8 @@ func (c *common) register(fs *flag.FlagSet, defTransports string, defCount int) 
 	fs.BoolVar(&c.quiet, "quiet", false, "no progress bar")
 	fs.IntVar(&c.kcpBudget, "kcp-budget", 0, "what-if: KCP redundancy budget in bytes/s per session, on the clients and the in-process or spawned server (0 = the transport's default)")
 	fs.IntVar(&c.kcpSparse, "kcp-sparse-rate", 0, "what-if: KCP redundancy sparse floor in datagrams/s per session (-1 = off), on the clients and the in-process or spawned server (0 = the transport's default)")
+	fs.StringVar(&c.tlsCA, "tls-ca", "", "--server serves TLS (HTTPS, WSS, TCP over TLS): trust this PEM CA file (or its self-signed certificate) instead of the system roots")
+	fs.BoolVar(&c.insecure, "insecure", false, "--server serves TLS: do not verify its certificate (development only)")
 	fs.IntVar(&c.rounds, "rounds", 1, "echo: interleave the transports in this many rounds (links stay open), so that load changes hit every row alike")
 }
 
@@ -91,7 +96,19 @@ func (c *common) env(ctx context.Context, stderr io.Writer) (*bench.Env, func() 
 	if c.server != "" {
 		env.Target = bench.RemoteTarget(c.server, c.ports)
 		env.Target.ServerPID = c.serverPID
+		if c.tlsCA != "" || c.insecure {
+			// The server's name, also when the clients dial an impair
+			// proxy in front of it.
+			cfg, err := tlsconf.Client(tlsconf.ClientConfig{CAFile: c.tlsCA, InsecureSkipVerify: c.insecure, ServerName: c.server})
+			if err != nil {
+				return nil, nil, err
+			}
+			env.Target = env.Target.WithTLS(cfg)
+		}
 		return env, func() error { return nil }, nil
+	}
+	if c.tlsCA != "" || c.insecure {
+		return nil, nil, errors.New("--tls-ca and --insecure are for a --server that serves TLS")
 	}
 	lc := bench.LocalConfig{Tickwire: startTickwire}
 	lc.KCP.Redundancy.BudgetBytesPerSec = c.kcpBudget

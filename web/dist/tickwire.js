@@ -2122,6 +2122,27 @@ function decode(b) {
   return f;
 }
 
+// src/secure.ts
+function pageProtocol() {
+  const loc = globalThis.location;
+  return loc?.protocol ?? "";
+}
+function checkBase(base, page = pageProtocol()) {
+  let u;
+  try {
+    u = new URL(base);
+  } catch {
+    throw new TickwireError(Code.BadRequest, `the API base ${JSON.stringify(base)} is not an absolute URL`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") {
+    throw new TickwireError(Code.BadRequest, `the API base must be http: or https:, not ${u.protocol}`);
+  }
+  if (page === "https:" && u.protocol !== "https:") {
+    throw new TickwireError(Code.Forbidden, `an https: page does not reach the API at ${u.origin} in clear: give an https:// URL`);
+  }
+  return u;
+}
+
 // src/transport.ts
 var DefaultTransports = ["webrtc", "websocket", "longpoll"];
 var Reliable = 0;
@@ -2168,6 +2189,7 @@ function truncateUTF8(s, max) {
   return new TextDecoder().decode(b.subarray(0, n));
 }
 function httpURL(base, path) {
+  checkBase(base);
   return new URL(path, base.endsWith("/") ? base : base + "/");
 }
 function onAbort(signal, fn) {
@@ -2196,9 +2218,10 @@ async function request(base, method, path, o = {}) {
   const headers = {};
   if (o.token) headers["Authorization"] = `Bearer ${o.token}`;
   if (o.body !== void 0) headers["Content-Type"] = "application/json";
+  const url = httpURL(base, path);
   let res;
   try {
-    res = await (o.fetch ?? fetch)(httpURL(base, path), {
+    res = await (o.fetch ?? fetch)(url, {
       method,
       headers,
       body: o.body === void 0 ? void 0 : JSON.stringify(o.body),
@@ -3282,6 +3305,7 @@ var Client = class _Client extends Emitter {
     __publicField(this, "endCode", ConnectionLost);
     this.o = o;
     this.url = o.url ?? defaultOrigin();
+    checkBase(this.url);
     this.token = o.token;
   }
   // ---- HTTP token endpoints (static) ----

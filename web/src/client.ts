@@ -9,6 +9,7 @@ import { Emitter } from "./events";
 import { decode, encode, Frame, Kind } from "./frames";
 import * as http from "./http";
 import { Room, RoomHost } from "./room";
+import { checkBase } from "./secure";
 import type { Channel, Conn, Opener, TransportName } from "./transport";
 import { ConnectionLost, DefaultTransports, describeCode, Reliable, Timeout, Unreliable } from "./transport";
 import type {
@@ -182,6 +183,7 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
     super();
     this.o = o;
     this.url = o.url ?? defaultOrigin();
+    checkBase(this.url);
     this.token = o.token;
   }
 

@@ -32,9 +32,10 @@ export async function request<T>(base: string, method: string, path: string, o: 
   const headers: Record<string, string> = {};
   if (o.token) headers["Authorization"] = `Bearer ${o.token}`;
   if (o.body !== undefined) headers["Content-Type"] = "application/json";
+  const url = httpURL(base, path); // a refused base is its own error, not a lost connection
   let res: Response;
   try {
-    res = await (o.fetch ?? fetch)(httpURL(base, path), {
+    res = await (o.fetch ?? fetch)(url, {
       method,
       headers,
       body: o.body === undefined ? undefined : JSON.stringify(o.body),

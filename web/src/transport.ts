@@ -3,6 +3,7 @@
 // (docs/PROTOCOL.md §2), and the pseudo-codes for failures no server sent.
 
 import { codeName, ConnectionLost, Timeout } from "./codes";
+import { checkBase } from "./secure";
 
 export { ConnectionLost, Timeout };
 
@@ -105,8 +106,9 @@ export function truncateUTF8(s: string, max: number): string {
   return new TextDecoder().decode(b.subarray(0, n));
 }
 
-/** httpURL resolves path against the API origin. */
+/** httpURL resolves path against the API origin; it refuses a base that would downgrade an https: page (checkBase). */
 export function httpURL(base: string, path: string): URL {
+  checkBase(base);
   return new URL(path, base.endsWith("/") ? base : base + "/");
 }
 

@@ -59,7 +59,7 @@ export declare class Inbound {
  * boundary (close reasons: 123 bytes on every transport).
  */
 export declare function truncateUTF8(s: string, max: number): string;
-/** httpURL resolves path against the API origin. */
+/** httpURL resolves path against the API origin; it refuses a base that would downgrade an https: page (checkBase). */
 export declare function httpURL(base: string, path: string): URL;
 /** abortError is what an aborted attempt rejects with. */
 export declare function onAbort(signal: AbortSignal, fn: () => void): () => void;
