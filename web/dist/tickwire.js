@@ -2633,6 +2633,105 @@ async function openLongPoll(o) {
   return new LPConn(o.url, a, f);
 }
 
+// src/resume.ts
+var ResendFrames = 256;
+var AckEvery = 32;
+var AckDelayMs = 200;
+var DefaultResumeBackoffMs = 100;
+var DefaultResumeMaxBackoffMs = 2e3;
+function isNumbered(kind) {
+  return kind === Kind.Error || kind === Kind.OK || kind >= 16;
+}
+function peekKind(b) {
+  let i;
+  const h = b[0];
+  if (h === void 0) return -1;
+  if (h >= 144 && h <= 159) i = 1;
+  else if (h === 220) i = 3;
+  else if (h === 221) i = 5;
+  else return -1;
+  const k = b[i];
+  if (k === void 0) return -1;
+  if (k <= 127) return k;
+  const n = { 204: 1, 205: 2, 206: 4 }[k];
+  if (n === void 0 || b.length < i + 1 + n) return -1;
+  let v = 0;
+  for (let j = 1; j <= n; j++) v = v * 256 + b[i + j];
+  return v;
+}
+function resumeRefusal(code) {
+  switch (code) {
+    case Code.ResumeUnknown:
+    case Code.ResumeBadSecret:
+    case Code.ResumeOverflow:
+    case Code.Unsupported:
+    case Code.BadRequest:
+      return true;
+  }
+  return false;
+}
+function resumeBackoffMs(attempt, baseMs, maxMs, random) {
+  if (attempt <= 1) return 0;
+  const d = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 2, 30));
+  return Math.round(d * (1 + random / 2));
+}
+var Numbering = class {
+  constructor() {
+    /** numbered frames received and processed (what Ack and Resume carry) */
+    __publicField(this, "received", 0);
+    /** the value of the last Ack sent (or of the Resume: the server knows it) */
+    __publicField(this, "acked", 0);
+    /** numbered frames sent: the last one's number */
+    __publicField(this, "sent", 0);
+    /** when the first numbered frame the last Ack did not cover was counted (-1: none) */
+    __publicField(this, "firstUnackedMs", -1);
+    /** the latest numbered frames sent, by (number − 1) % ResendFrames */
+    __publicField(this, "out", new Array(ResendFrames));
+  }
+  /** counted records one numbered frame processed at nowMs; true when an Ack is due at once. */
+  counted(nowMs) {
+    this.received++;
+    if (this.firstUnackedMs < 0) this.firstUnackedMs = nowMs;
+    return this.received - this.acked >= AckEvery;
+  }
+  /** ackDueMs is when an Ack falls due by time (undefined while everything is acknowledged). */
+  get ackDueMs() {
+    return this.received > this.acked && this.firstUnackedMs >= 0 ? this.firstUnackedMs + AckDelayMs : void 0;
+  }
+  /** takeAck returns the count for an Ack being sent, and marks it acknowledged. */
+  takeAck() {
+    this.acked = this.received;
+    this.firstUnackedMs = -1;
+    return this.received;
+  }
+  /** resumed notes that a Resume told the server the count (it needs no Ack for it). */
+  resumed() {
+    this.takeAck();
+  }
+  /** keep numbers a frame the client sends and keeps it for a resend. */
+  keep(b) {
+    this.sent++;
+    this.out[(this.sent - 1) % ResendFrames] = b;
+    return this.sent;
+  }
+  /**
+   * toResend returns, in order, the frames after the server's count
+   * (resumed Welcome's received), or undefined when one of them is no
+   * longer kept (or the count is above what was sent): the session cannot
+   * go on without a gap.
+   */
+  toResend(serverReceived) {
+    if (serverReceived > this.sent || this.sent - serverReceived > ResendFrames) return void 0;
+    const frames = [];
+    for (let n = serverReceived + 1; n <= this.sent; n++) {
+      const b = this.out[(n - 1) % ResendFrames];
+      if (!b) return void 0;
+      frames.push(b);
+    }
+    return frames;
+  }
+};
+
 // src/webrtc.ts
 var GatherMs = 40;
 var RTCConn = class {
@@ -2988,17 +3087,14 @@ function hello(conn, o, signal) {
       }
     });
     conn.start(router);
+    const clientName = o.clientName ?? "tickwire-js";
+    const clientVersion = o.clientVersion ?? SDKVersion;
     try {
       conn.send(
         0,
-        encode({
-          kind: Kind.Hello,
-          version: ProtocolVersion,
-          token: o.token,
-          clientName: o.clientName ?? "tickwire-js",
-          clientVersion: o.clientVersion ?? SDKVersion,
-          resumeId: o.resumeId ?? ""
-        })
+        encode(
+          o.resume ? { kind: Kind.Resume, version: ProtocolVersion, ...o.resume, clientName, clientVersion } : { kind: Kind.Hello, version: ProtocolVersion, token: o.token, clientName, clientVersion, resumeId: "" }
+        )
       );
     } catch (err) {
       off();
@@ -3042,7 +3138,7 @@ async function dialOne(name, o) {
     conn = await bounded(Promise.resolve().then(() => open(oo)), ctl.signal, name);
     return await hello(conn, o, ctl.signal);
   } catch (err) {
-    conn?.close(Code.OK, "giving up this transport");
+    conn?.close(o.resume ? Code.HandshakeTimeout : Code.OK, "giving up this transport");
     const e = asTickwireError(err, ConnectionLost);
     if (timedOut && (e.code < 0 || !(err instanceof TickwireError))) {
       throw new TickwireError(Timeout, `${name}: no session within ${o.timeoutMs} ms`, { cause: err });
@@ -3068,7 +3164,7 @@ async function dial(o) {
     } catch (err2) {
       last = asTickwireError(err2);
       attempts.push({ transport: name, ms: performance.now() - t0, code: last.code, error: last.message });
-      if (fatal(last.code)) break;
+      if (fatal(last.code) || o.resume && resumeRefusal(last.code)) break;
     }
   }
   const summary = attempts.map((a) => `${a.transport}: ${a.error ?? codeName(a.code ?? 0)}`).join("; ");
@@ -3185,10 +3281,12 @@ var Room = class extends Emitter {
     __publicField(this, "label");
     __publicField(this, "tickRate");
     __publicField(this, "capacity");
-    /** my member number (it changes when a reconnect rejoins) */
+    /** my member number (it changes when a fresh reconnect rejoins; a resume keeps it) */
     __publicField(this, "me");
     /** members by member number, me included */
     __publicField(this, "members", /* @__PURE__ */ new Map());
+    /** member numbers of members whose connection was lost: their seat is kept while their session waits for a resume */
+    __publicField(this, "away", /* @__PURE__ */ new Set());
     /** the newest tick seen, on either channel */
     __publicField(this, "lastTick", -1);
     /** the newest tick seen on the unreliable channel (newest wins there) */
@@ -3209,6 +3307,7 @@ var Room = class extends Emitter {
   reset(j) {
     this.me = j.you;
     this.members.clear();
+    this.away.clear();
     for (const m of j.members) this.members.set(m.member, m);
     this.lastTick = Math.max(this.lastTick, j.tick);
   }
@@ -3249,9 +3348,24 @@ var Room = class extends Emitter {
     this.lastTick = Math.max(this.lastTick, t.tick);
     this.emit("tick", t);
   }
+  /** onEvent keeps members up to date: away and back keep the seat (a session resuming), left frees it. */
   onEvent(e) {
-    if (e.event === "joined") this.members.set(e.member, { member: e.member, userId: e.userId, displayName: e.displayName });
-    else this.members.delete(e.member);
+    switch (e.event) {
+      case "joined":
+        this.members.set(e.member, { member: e.member, userId: e.userId, displayName: e.displayName });
+        this.away.delete(e.member);
+        break;
+      case "left":
+        this.members.delete(e.member);
+        this.away.delete(e.member);
+        break;
+      case "away":
+        this.away.add(e.member);
+        break;
+      case "back":
+        this.away.delete(e.member);
+        break;
+    }
     this.emit("member", e);
   }
   onClosed(c) {
@@ -3276,7 +3390,18 @@ var Client = class _Client extends Emitter {
   constructor(o) {
     super();
     __publicField(this, "url");
-    __publicField(this, "stats", { framesIn: 0, framesOut: 0, badFrames: 0, duplicateMessages: 0, reconnects: 0 });
+    __publicField(this, "stats", {
+      framesIn: 0,
+      framesOut: 0,
+      badFrames: 0,
+      duplicateMessages: 0,
+      reconnects: 0,
+      resumes: 0,
+      resumeFailures: 0,
+      replayed: 0,
+      resent: 0,
+      acks: 0
+    });
     __publicField(this, "welcome");
     __publicField(this, "transport");
     /** the transports tried by the last (re)connect */
@@ -3300,6 +3425,11 @@ var Client = class _Client extends Emitter {
     __publicField(this, "lastMessageId", 0);
     __publicField(this, "ackTimer");
     __publicField(this, "ackedUpTo", 0);
+    /** the session's numbered frames, both ways (resume on) */
+    __publicField(this, "numbering", new Numbering());
+    /** the server offers resume for this session and the client uses it */
+    __publicField(this, "resumable", false);
+    __publicField(this, "resumeAckTimer");
     __publicField(this, "closeCtl", new AbortController());
     /** the code the session ended with, once closed */
     __publicField(this, "endCode", ConnectionLost);
@@ -3337,6 +3467,14 @@ var Client = class _Client extends Emitter {
   get userId() {
     return this.welcome.userId;
   }
+  /** sessionId is the session's id (Welcome's; a resume keeps it, a fresh reconnect changes it). */
+  get sessionId() {
+    return this.welcome.sessionId;
+  }
+  /** resuming reports whether the connection was lost and the session is being resumed. */
+  get resuming() {
+    return this.state === "resuming";
+  }
   /** connected reports whether a session is open right now (false while reconnecting). */
   get connected() {
     return this.state === "open";
@@ -3350,7 +3488,7 @@ var Client = class _Client extends Emitter {
     return this.o.transports ?? DefaultTransports;
   }
   /** dial runs the transport choice with the session's options (first connect and every reconnect). */
-  dial() {
+  dial(resume) {
     return dial({
       url: this.url,
       token: this.token,
@@ -3358,7 +3496,7 @@ var Client = class _Client extends Emitter {
       timeoutMs: this.o.connectTimeoutMs ?? 3e3,
       clientName: this.o.clientName,
       clientVersion: this.o.clientVersion,
-      resumeId: this.welcome?.resumeId,
+      resume,
       openers: this.o.openers,
       webSocket: this.o.webSocket,
       fetch: this.o.fetch,
@@ -3374,8 +3512,12 @@ var Client = class _Client extends Emitter {
     this.adopt(d);
     if (this.is("closed")) throw new TickwireError(this.endCode, "the session ended right after Welcome");
   }
-  /** adopt makes a dialed connection the session's. */
-  adopt(d) {
+  /**
+   * adopt makes a dialed connection the session's. before runs right
+   * before the frames held since Welcome are handed on (a resume resends
+   * its frames there, ahead of the replay's consequences).
+   */
+  adopt(d, before) {
     const conn = d.conn;
     this.conn = conn;
     this.router = d.router;
@@ -3387,7 +3529,12 @@ var Client = class _Client extends Emitter {
     this.sample(rttMs, d.welcome.serverTimeUs / 1e3 - (d.helloSentUs / 1e3 + rttMs / 2));
     this.startPings();
     this.ackedUpTo = 0;
+    if (!d.welcome.resumed) {
+      this.numbering = new Numbering();
+      this.resumable = this.o.resume?.off !== true && this.o.reconnect !== false && d.welcome.resumeWindowMs > 0 && d.welcome.resumeId !== "";
+    }
     this.emit("transport", { transport: this.transport, attempts: this.attempts });
+    before?.();
     d.router.release({
       message: (ch, b) => {
         if (this.conn === conn) this.onMessage(ch, b);
@@ -3398,13 +3545,33 @@ var Client = class _Client extends Emitter {
     });
   }
   // ---- sending and requests ----
+  /**
+   * send writes one frame. With resume on, a numbered frame is numbered
+   * and kept for a resend first; while the session is resuming it is only
+   * kept (resent on resume), unreliable frames are dropped (as a lossy link
+   * would) and session frames (Ping) are refused. A numbered frame whose
+   * write fails is not an error: the resume resends it.
+   */
   send(ch, f) {
-    if (!this.conn || this.state !== "open") throw new TickwireError(ConnectionLost, "not connected");
+    const resuming = this.is("resuming");
+    if (!resuming && (!this.conn || this.state !== "open")) throw new TickwireError(ConnectionLost, "not connected");
+    const numbered = this.resumable && ch === Reliable && isNumbered(f.kind);
+    if (resuming && !numbered) {
+      if (ch === Unreliable) return;
+      throw new TickwireError(ConnectionLost, "not connected (resuming the session)");
+    }
     const b = encode(f);
     if (b.length > (this.welcome.maxFrame || 16384)) {
       throw new TickwireError(Code.FrameTooLarge, `${b.length} bytes, the server takes ${this.welcome.maxFrame}`);
     }
-    this.conn.send(ch, b);
+    if (numbered) this.numbering.keep(b);
+    if (resuming || !this.conn) return;
+    try {
+      this.conn.send(ch, b);
+    } catch (err) {
+      if (!numbered) throw err;
+      return;
+    }
     this.stats.framesOut++;
   }
   /**
@@ -3436,6 +3603,9 @@ var Client = class _Client extends Emitter {
   }
   // ---- receiving ----
   onMessage(ch, b) {
+    if (this.resumable && ch === Reliable && isNumbered(peekKind(b))) {
+      this.countNumbered();
+    }
     let f;
     try {
       f = decode(b);
@@ -3449,7 +3619,7 @@ var Client = class _Client extends Emitter {
         return this.onPong(f.clientTimeUs, f.serverTimeUs);
       case Kind.Close: {
         const conn = this.conn;
-        this.lost(f.code, f.reason);
+        this.lost(f.code, f.reason, true);
         conn?.close(Code.OK, "closed by the server");
         return;
       }
@@ -3514,6 +3684,36 @@ var Client = class _Client extends Emitter {
     this.lastMessageId = m.id;
     this.emit("message", m);
     if (this.o.autoAck !== false) this.scheduleAck();
+  }
+  // ---- numbered frames and Ack (resume on) ----
+  /** countNumbered counts one numbered frame and sends Ack by the protocol's rule (AckEvery frames, or AckDelayMs after the first uncovered one). */
+  countNumbered() {
+    const now = Date.now();
+    if (this.numbering.counted(now)) {
+      this.sendAck();
+      return;
+    }
+    const due = this.numbering.ackDueMs;
+    if (this.resumeAckTimer === void 0 && due !== void 0) {
+      this.resumeAckTimer = setTimeout(() => {
+        this.resumeAckTimer = void 0;
+        if (this.numbering.received > this.numbering.acked) this.sendAck();
+      }, Math.max(0, due - now));
+    }
+  }
+  /** sendAck acknowledges every numbered frame processed (not while resuming: the Resume carries the count). */
+  sendAck() {
+    clearTimeout(this.resumeAckTimer);
+    this.resumeAckTimer = void 0;
+    if (!this.conn || !this.is("open")) return;
+    try {
+      this.conn.send(Reliable, encode({ kind: Kind.Ack, received: this.numbering.received }));
+    } catch {
+      return;
+    }
+    this.numbering.takeAck();
+    this.stats.acks++;
+    this.stats.framesOut++;
   }
   scheduleAck() {
     if (this.ackTimer) return;
@@ -3599,18 +3799,126 @@ var Client = class _Client extends Emitter {
       w.reject(err);
     }
   }
-  lost(code, reason) {
+  failPings(err) {
+    for (const [t, w] of this.pings) {
+      clearTimeout(w.timer);
+      this.pings.delete(t);
+      w.reject(err);
+    }
+  }
+  /**
+   * lost handles the end of the session's connection. A session the
+   * server keeps (resume on, and no Close frame from the server: that one
+   * ended the session) is resumed: rooms stay, requests keep waiting, and
+   * only the pings in flight fail. Otherwise pending requests fail and a
+   * fresh session follows (or the client ends, for a code that must not
+   * reconnect).
+   */
+  lost(code, reason, serverClosed = false) {
     if (this.state !== "open") return;
     this.conn = void 0;
     clearInterval(this.pingTimer);
-    this.failPending(new TickwireError(code === Code.OK ? ConnectionLost : code, reason || "connection lost"));
+    clearTimeout(this.resumeAckTimer);
+    this.resumeAckTimer = void 0;
+    const err = new TickwireError(code === Code.OK ? ConnectionLost : code, reason || "connection lost");
     const again = this.o.reconnect !== false && mayReconnect(code) && !(code === Code.TokenExpired && !this.o.getToken);
-    this.state = again ? "reconnecting" : "closing";
-    this.emit("disconnected", { code, codeName: describeCode(code), reason, willReconnect: again });
+    const resuming = again && this.resumable && !serverClosed;
+    if (resuming) this.failPings(err);
+    else this.failPending(err);
+    this.state = !again ? "closing" : resuming ? "resuming" : "reconnecting";
+    this.emit("disconnected", { code, codeName: describeCode(code), reason, willReconnect: again, resuming });
     if (!again) {
       this.finish(code, reason);
       return;
     }
+    if (resuming) void this.resumeLoop(Date.now());
+    else void this.reconnectLoop();
+  }
+  /**
+   * resumeLoop sends Resume over the transports in order, with backoff and
+   * jitter between rounds, until the session continues, the server refuses
+   * it (a fresh session follows), or the server's resume window has passed
+   * since the loss.
+   */
+  async resumeLoop(lostAtMs) {
+    const ro = this.o.resume ?? {};
+    const base = ro.backoffMs ?? DefaultResumeBackoffMs;
+    const max = ro.maxBackoffMs ?? DefaultResumeMaxBackoffMs;
+    const windowMs = this.welcome.resumeWindowMs;
+    let last;
+    for (let attempt = 1; this.is("resuming"); attempt++) {
+      if (ro.maxAttempts !== void 0 && attempt > ro.maxAttempts) {
+        return this.resumeFailed(last?.code ?? ConnectionLost, `not resumed in ${ro.maxAttempts} attempts (${last?.message ?? ""})`);
+      }
+      const delayMs = resumeBackoffMs(attempt, base, max, Math.random());
+      if (Date.now() + delayMs >= lostAtMs + windowMs) {
+        return this.resumeFailed(Timeout, `not resumed within the server's resume window (${windowMs} ms)`);
+      }
+      this.emit("reconnecting", { attempt, delayMs, resume: true });
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      if (!this.is("resuming")) return;
+      try {
+        if (this.o.getToken) this.token = await this.o.getToken();
+        if (!this.is("resuming")) return;
+        const d = await this.dial({ sessionId: this.welcome.sessionId, resumeId: this.welcome.resumeId, received: this.numbering.received });
+        if (!this.is("resuming")) {
+          d.conn.close(Code.OK, "client closed");
+          return;
+        }
+        return this.resumedOn(d, attempt, lostAtMs);
+      } catch (err) {
+        const e = asTickwireError(err);
+        last = e;
+        if (resumeRefusal(e.code)) return this.resumeFailed(e.code, e.message);
+        if (fatal(e.code) && !(e.code === Code.TokenExpired && this.o.getToken)) return this.finish(e.code, e.message);
+      }
+    }
+  }
+  /** resumedOn continues the session on d: the client's unprocessed frames are resent, then the replay is handed on. */
+  resumedOn(d, attempts, lostAtMs) {
+    const w = d.welcome;
+    const resend = w.resumed && w.sessionId === this.welcome.sessionId ? this.numbering.toResend(w.received) : void 0;
+    if (!resend) {
+      try {
+        d.conn.send(Reliable, encode({ kind: Kind.Close, code: Code.OK, reason: "cannot resend" }));
+      } catch {
+      }
+      d.conn.close(Code.OK, "cannot resend");
+      const why = w.resumed ? `the server processed ${w.received} of the client's frames; frames after it are no longer kept (${this.numbering.sent} sent)` : "the server answered Resume with a fresh session";
+      return this.resumeFailed(Code.ConnectionLost, why);
+    }
+    this.numbering.resumed();
+    this.stats.resumes++;
+    this.stats.replayed += w.replay;
+    this.stats.resent += resend.length;
+    const conn = d.conn;
+    this.adopt(d, () => {
+      for (const b of resend) {
+        try {
+          conn.send(Reliable, b);
+        } catch {
+          return;
+        }
+        this.stats.framesOut++;
+      }
+      this.emit("resumed", {
+        transport: this.transport,
+        sessionId: w.sessionId,
+        replayed: w.replay,
+        resent: resend.length,
+        attempts,
+        downMs: Date.now() - lostAtMs
+      });
+    });
+  }
+  /** resumeFailed gives the resume up: pending requests fail with connection_lost (33) and a fresh session follows. */
+  resumeFailed(code, reason) {
+    if (!this.is("resuming")) return;
+    this.stats.resumeFailures++;
+    this.failPending(new TickwireError(Code.ConnectionLost, `the session was not resumed: ${reason}`));
+    this.emit("resumeFailed", { code, codeName: describeCode(code), reason });
+    if (!this.is("resuming")) return;
+    this.state = "reconnecting";
     void this.reconnectLoop();
   }
   finish(code, reason) {
@@ -3619,6 +3927,7 @@ var Client = class _Client extends Emitter {
     this.endCode = code;
     clearInterval(this.pingTimer);
     clearTimeout(this.ackTimer);
+    clearTimeout(this.resumeAckTimer);
     this.closeCtl.abort();
     for (const r of this.rooms.values()) r.onClosed({ roomId: r.id, code, message: reason });
     this.rooms.clear();
@@ -3633,7 +3942,7 @@ var Client = class _Client extends Emitter {
         return this.finish(ConnectionLost, "gave up reconnecting");
       }
       const delayMs = Math.round(Math.min(max, min * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2));
-      this.emit("reconnecting", { attempt, delayMs });
+      this.emit("reconnecting", { attempt, delayMs, resume: false });
       await new Promise((r) => setTimeout(r, delayMs));
       if (this.state !== "reconnecting") return;
       try {
@@ -3657,8 +3966,8 @@ var Client = class _Client extends Emitter {
   }
   /**
    * rejoin joins again every room the client was in before the connection
-   * was lost (the hook session resume will replace: a resumed session keeps
-   * its rooms). A room that cannot be joined again is reported closed.
+   * was lost, in a fresh session (a resumed session keeps its rooms). A
+   * room that cannot be joined again is reported closed.
    */
   async rejoin() {
     const done = [];
@@ -3676,7 +3985,7 @@ var Client = class _Client extends Emitter {
     }
     return done;
   }
-  /** close ends the session politely and stops reconnecting. */
+  /** close ends the session politely (the server ends it at once, no resume window) and stops reconnecting. */
   async close() {
     if (this.state === "closed") return;
     const conn = this.conn;
@@ -3859,12 +4168,15 @@ var Client = class _Client extends Emitter {
   }
 };
 export {
+  AckDelayMs,
+  AckEvery,
   Client,
   Code,
   ConnectionLost,
   DefaultTransports,
   Kind,
   ProtocolVersion,
+  ResendFrames,
   Room,
   SDKVersion,
   TickwireError,

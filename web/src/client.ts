@@ -1,13 +1,16 @@
 // The session: Hello/Welcome on the chosen transport, requests matched by
-// ref, pings with RTT and clock offset, pushes turned into events, and
-// reconnects with backoff that rejoin the rooms (docs/WEB.md).
+// ref, pings with RTT and clock offset, pushes turned into events, session
+// resume after a lost connection (the same session on a new connection,
+// rooms kept, missed frames replayed), and fresh reconnects with backoff
+// that rejoin the rooms when a resume is not possible (docs/WEB.md).
 
 import { Code, mayReconnect } from "./codes";
-import { Attempt, dial, Dialed, fatal, nowUs, Router } from "./dial";
+import { Attempt, dial, Dialed, fatal, nowUs, ResumeRequest, Router } from "./dial";
 import { asTickwireError, TickwireError } from "./errors";
 import { Emitter } from "./events";
 import { decode, encode, Frame, Kind } from "./frames";
 import * as http from "./http";
+import { DefaultResumeBackoffMs, DefaultResumeMaxBackoffMs, isNumbered, Numbering, peekKind, resumeBackoffMs, resumeRefusal } from "./resume";
 import { Room, RoomHost } from "./room";
 import { checkBase } from "./secure";
 import type { Channel, Conn, Opener, TransportName } from "./transport";
@@ -56,6 +59,8 @@ export interface ConnectOptions {
   reconnectMaxMs?: number;
   /** give up after this many failed reconnects in a row (default: never) */
   maxReconnectAttempts?: number;
+  /** session resume after a lost connection (docs/WEB.md "Session resume") */
+  resume?: ResumeOptions;
   /** acknowledge chat messages automatically once the "message" handlers ran (default true) */
   autoAck?: boolean;
   clientName?: string;
@@ -66,10 +71,33 @@ export interface ConnectOptions {
   fetch?: typeof fetch;
 }
 
+/**
+ * ResumeOptions configure the automatic session resume (the Go SDK's
+ * client.ResumeOptions). The default resumes whenever the server offers
+ * it (Welcome's resume_window_ms > 0), until that window has passed since
+ * the loss.
+ */
+export interface ResumeOptions {
+  /** turn resume off: a lost connection starts a fresh session and rejoins the rooms */
+  off?: boolean;
+  /** the wait after a failed attempt (every transport tried once), doubled per attempt up to maxBackoffMs, plus up to 50 % jitter (default 100 and 2000 ms) */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** bound the attempts (default: until the server's resume window has passed) */
+  maxAttempts?: number;
+}
+
 export interface ClientEvents {
   transport: { transport: TransportName; attempts: Attempt[] };
-  disconnected: { code: number; codeName: string; reason: string; willReconnect: boolean };
-  reconnecting: { attempt: number; delayMs: number };
+  /** the connection was lost; resuming: the session is being resumed (rooms kept, requests waiting) */
+  disconnected: { code: number; codeName: string; reason: string; willReconnect: boolean; resuming: boolean };
+  /** an attempt is about to be made, after delayMs (resume: a Resume, else a fresh session) */
+  reconnecting: { attempt: number; delayMs: number; resume: boolean };
+  /** the session continues on a new connection: same session id and rooms; the frames missed follow, each once, in order */
+  resumed: { transport: TransportName; sessionId: number; replayed: number; resent: number; attempts: number; downMs: number };
+  /** the session could not be resumed (code says why: resume_unknown, resume_overflow, ..., timeout when the window passed); a fresh session follows, pending requests failed with connection_lost (33) */
+  resumeFailed: { code: number; codeName: string; reason: string };
+  /** a fresh session replaced a lost one and joined its rooms again */
   reconnected: { transport: TransportName; rooms: bigint[] };
   closed: { code: number; codeName: string; reason: string };
   rtt: { rttMs: number; offsetMs: number };
@@ -103,6 +131,13 @@ export interface ClientStats {
   badFrames: number;
   duplicateMessages: number;
   reconnects: number;
+  /** sessions resumed, resumes that failed, numbered frames replayed to the client and resent by it */
+  resumes: number;
+  resumeFailures: number;
+  replayed: number;
+  resent: number;
+  /** Acks sent */
+  acks: number;
 }
 
 const samplesKept = 8;
@@ -146,7 +181,18 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
   }
 
   readonly url: string;
-  readonly stats: ClientStats = { framesIn: 0, framesOut: 0, badFrames: 0, duplicateMessages: 0, reconnects: 0 };
+  readonly stats: ClientStats = {
+    framesIn: 0,
+    framesOut: 0,
+    badFrames: 0,
+    duplicateMessages: 0,
+    reconnects: 0,
+    resumes: 0,
+    resumeFailures: 0,
+    replayed: 0,
+    resent: 0,
+    acks: 0,
+  };
   welcome!: Welcome;
   transport!: TransportName;
   /** the transports tried by the last (re)connect */
@@ -160,7 +206,7 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
   private token: string;
   private conn?: Conn;
   private router?: Router;
-  private state: "connecting" | "open" | "reconnecting" | "closing" | "closed" = "connecting";
+  private state: "connecting" | "open" | "resuming" | "reconnecting" | "closing" | "closed" = "connecting";
   /** is reads the state afresh (after calls that may change it, where TypeScript's narrowing would not). */
   private is(st: Client["state"]): boolean {
     return this.state === st;
@@ -175,6 +221,11 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
   private lastMessageId = 0;
   private ackTimer?: ReturnType<typeof setTimeout>;
   private ackedUpTo = 0;
+  /** the session's numbered frames, both ways (resume on) */
+  private numbering = new Numbering();
+  /** the server offers resume for this session and the client uses it */
+  private resumable = false;
+  private resumeAckTimer?: ReturnType<typeof setTimeout>;
   private closeCtl = new AbortController();
   /** the code the session ended with, once closed */
   private endCode: number = ConnectionLost;
@@ -189,6 +240,16 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
 
   get userId(): string {
     return this.welcome.userId;
+  }
+
+  /** sessionId is the session's id (Welcome's; a resume keeps it, a fresh reconnect changes it). */
+  get sessionId(): number {
+    return this.welcome.sessionId;
+  }
+
+  /** resuming reports whether the connection was lost and the session is being resumed. */
+  get resuming(): boolean {
+    return this.state === "resuming";
   }
 
   /** connected reports whether a session is open right now (false while reconnecting). */
@@ -207,7 +268,7 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
   }
 
   /** dial runs the transport choice with the session's options (first connect and every reconnect). */
-  private dial(): Promise<Dialed> {
+  private dial(resume?: ResumeRequest): Promise<Dialed> {
     return dial({
       url: this.url,
       token: this.token,
@@ -215,7 +276,7 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
       timeoutMs: this.o.connectTimeoutMs ?? 3000,
       clientName: this.o.clientName,
       clientVersion: this.o.clientVersion,
-      resumeId: this.welcome?.resumeId,
+      resume,
       openers: this.o.openers,
       webSocket: this.o.webSocket,
       fetch: this.o.fetch,
@@ -233,8 +294,12 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
     if (this.is("closed")) throw new TickwireError(this.endCode, "the session ended right after Welcome");
   }
 
-  /** adopt makes a dialed connection the session's. */
-  private adopt(d: Dialed): void {
+  /**
+   * adopt makes a dialed connection the session's. before runs right
+   * before the frames held since Welcome are handed on (a resume resends
+   * its frames there, ahead of the replay's consequences).
+   */
+  private adopt(d: Dialed, before?: () => void): void {
     const conn = d.conn;
     this.conn = conn;
     this.router = d.router;
@@ -246,7 +311,14 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
     this.sample(rttMs, d.welcome.serverTimeUs / 1000 - (d.helloSentUs / 1000 + rttMs / 2));
     this.startPings();
     this.ackedUpTo = 0; // acks sent on the old connection may be lost with it
+    if (!d.welcome.resumed) {
+      // A fresh session: its numbering starts over.
+      this.numbering = new Numbering();
+      this.resumable =
+        this.o.resume?.off !== true && this.o.reconnect !== false && d.welcome.resumeWindowMs > 0 && d.welcome.resumeId !== "";
+    }
     this.emit("transport", { transport: this.transport, attempts: this.attempts });
+    before?.();
     // Last: frames held since Welcome (a Close among them ends the session
     // here, after which nothing above may run).
     d.router.release({
@@ -261,13 +333,33 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
 
   // ---- sending and requests ----
 
+  /**
+   * send writes one frame. With resume on, a numbered frame is numbered
+   * and kept for a resend first; while the session is resuming it is only
+   * kept (resent on resume), unreliable frames are dropped (as a lossy link
+   * would) and session frames (Ping) are refused. A numbered frame whose
+   * write fails is not an error: the resume resends it.
+   */
   private send(ch: Channel, f: Frame): void {
-    if (!this.conn || this.state !== "open") throw new TickwireError(ConnectionLost, "not connected");
+    const resuming = this.is("resuming");
+    if (!resuming && (!this.conn || this.state !== "open")) throw new TickwireError(ConnectionLost, "not connected");
+    const numbered = this.resumable && ch === Reliable && isNumbered(f.kind);
+    if (resuming && !numbered) {
+      if (ch === Unreliable) return;
+      throw new TickwireError(ConnectionLost, "not connected (resuming the session)");
+    }
     const b = encode(f);
     if (b.length > (this.welcome.maxFrame || 16384)) {
       throw new TickwireError(Code.FrameTooLarge, `${b.length} bytes, the server takes ${this.welcome.maxFrame}`);
     }
-    this.conn.send(ch, b);
+    if (numbered) this.numbering.keep(b);
+    if (resuming || !this.conn) return;
+    try {
+      this.conn.send(ch, b);
+    } catch (err) {
+      if (!numbered) throw err;
+      return;
+    }
     this.stats.framesOut++;
   }
 
@@ -303,6 +395,11 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
   // ---- receiving ----
 
   private onMessage(ch: Channel, b: Uint8Array): void {
+    if (this.resumable && ch === Reliable && isNumbered(peekKind(b))) {
+      // Counted as processed before it is handed on (as the Go SDK does):
+      // a frame the app was handed is never replayed.
+      this.countNumbered();
+    }
     let f: Frame;
     try {
       f = decode(b);
@@ -317,8 +414,9 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
       case Kind.Close: {
         // Close our end at once (PROTOCOL.md §3), after the session has
         // taken the server's code.
+        // The session ended there: nothing to resume.
         const conn = this.conn;
-        this.lost(f.code as number, f.reason as string);
+        this.lost(f.code as number, f.reason as string, true);
         conn?.close(Code.OK, "closed by the server");
         return;
       }
@@ -387,6 +485,39 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
     this.lastMessageId = m.id;
     this.emit("message", m);
     if (this.o.autoAck !== false) this.scheduleAck();
+  }
+
+  // ---- numbered frames and Ack (resume on) ----
+
+  /** countNumbered counts one numbered frame and sends Ack by the protocol's rule (AckEvery frames, or AckDelayMs after the first uncovered one). */
+  private countNumbered(): void {
+    const now = Date.now();
+    if (this.numbering.counted(now)) {
+      this.sendAck();
+      return;
+    }
+    const due = this.numbering.ackDueMs;
+    if (this.resumeAckTimer === undefined && due !== undefined) {
+      this.resumeAckTimer = setTimeout(() => {
+        this.resumeAckTimer = undefined;
+        if (this.numbering.received > this.numbering.acked) this.sendAck();
+      }, Math.max(0, due - now));
+    }
+  }
+
+  /** sendAck acknowledges every numbered frame processed (not while resuming: the Resume carries the count). */
+  private sendAck(): void {
+    clearTimeout(this.resumeAckTimer);
+    this.resumeAckTimer = undefined;
+    if (!this.conn || !this.is("open")) return;
+    try {
+      this.conn.send(Reliable, encode({ kind: Kind.Ack, received: this.numbering.received }));
+    } catch {
+      return; // the connection is going: the Resume carries the count
+    }
+    this.numbering.takeAck();
+    this.stats.acks++;
+    this.stats.framesOut++;
   }
 
   private scheduleAck(): void {
@@ -483,18 +614,136 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
     }
   }
 
-  private lost(code: number, reason: string): void {
+  private failPings(err: TickwireError): void {
+    for (const [t, w] of this.pings) {
+      clearTimeout(w.timer);
+      this.pings.delete(t);
+      w.reject(err);
+    }
+  }
+
+  /**
+   * lost handles the end of the session's connection. A session the
+   * server keeps (resume on, and no Close frame from the server: that one
+   * ended the session) is resumed: rooms stay, requests keep waiting, and
+   * only the pings in flight fail. Otherwise pending requests fail and a
+   * fresh session follows (or the client ends, for a code that must not
+   * reconnect).
+   */
+  private lost(code: number, reason: string, serverClosed = false): void {
     if (this.state !== "open") return;
     this.conn = undefined;
     clearInterval(this.pingTimer);
-    this.failPending(new TickwireError(code === Code.OK ? ConnectionLost : code, reason || "connection lost"));
+    clearTimeout(this.resumeAckTimer);
+    this.resumeAckTimer = undefined;
+    const err = new TickwireError(code === Code.OK ? ConnectionLost : code, reason || "connection lost");
     const again = this.o.reconnect !== false && mayReconnect(code) && !(code === Code.TokenExpired && !this.o.getToken);
-    this.state = again ? "reconnecting" : "closing";
-    this.emit("disconnected", { code, codeName: describeCode(code), reason, willReconnect: again });
+    const resuming = again && this.resumable && !serverClosed;
+    if (resuming) this.failPings(err);
+    else this.failPending(err);
+    this.state = !again ? "closing" : resuming ? "resuming" : "reconnecting";
+    this.emit("disconnected", { code, codeName: describeCode(code), reason, willReconnect: again, resuming });
     if (!again) {
       this.finish(code, reason);
       return;
     }
+    if (resuming) void this.resumeLoop(Date.now());
+    else void this.reconnectLoop();
+  }
+
+  /**
+   * resumeLoop sends Resume over the transports in order, with backoff and
+   * jitter between rounds, until the session continues, the server refuses
+   * it (a fresh session follows), or the server's resume window has passed
+   * since the loss.
+   */
+  private async resumeLoop(lostAtMs: number): Promise<void> {
+    const ro = this.o.resume ?? {};
+    const base = ro.backoffMs ?? DefaultResumeBackoffMs;
+    const max = ro.maxBackoffMs ?? DefaultResumeMaxBackoffMs;
+    const windowMs = this.welcome.resumeWindowMs;
+    let last: TickwireError | undefined;
+    for (let attempt = 1; this.is("resuming"); attempt++) {
+      if (ro.maxAttempts !== undefined && attempt > ro.maxAttempts) {
+        return this.resumeFailed(last?.code ?? ConnectionLost, `not resumed in ${ro.maxAttempts} attempts (${last?.message ?? ""})`);
+      }
+      const delayMs = resumeBackoffMs(attempt, base, max, Math.random());
+      if (Date.now() + delayMs >= lostAtMs + windowMs) {
+        return this.resumeFailed(Timeout, `not resumed within the server's resume window (${windowMs} ms)`);
+      }
+      this.emit("reconnecting", { attempt, delayMs, resume: true });
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      if (!this.is("resuming")) return;
+      try {
+        if (this.o.getToken) this.token = await this.o.getToken();
+        if (!this.is("resuming")) return;
+        const d = await this.dial({ sessionId: this.welcome.sessionId, resumeId: this.welcome.resumeId, received: this.numbering.received });
+        if (!this.is("resuming")) {
+          d.conn.close(Code.OK, "client closed");
+          return;
+        }
+        return this.resumedOn(d, attempt, lostAtMs);
+      } catch (err) {
+        const e = asTickwireError(err);
+        last = e;
+        if (resumeRefusal(e.code)) return this.resumeFailed(e.code, e.message);
+        if (fatal(e.code) && !(e.code === Code.TokenExpired && this.o.getToken)) return this.finish(e.code, e.message);
+      }
+    }
+  }
+
+  /** resumedOn continues the session on d: the client's unprocessed frames are resent, then the replay is handed on. */
+  private resumedOn(d: Dialed, attempts: number, lostAtMs: number): void {
+    const w = d.welcome;
+    const resend = w.resumed && w.sessionId === this.welcome.sessionId ? this.numbering.toResend(w.received) : undefined;
+    if (!resend) {
+      // The server processed frames the client no longer has (or answered
+      // with something else than this session): it cannot go on without a
+      // gap. End it politely and start fresh.
+      try {
+        d.conn.send(Reliable, encode({ kind: Kind.Close, code: Code.OK, reason: "cannot resend" }));
+      } catch {
+        // closing anyway
+      }
+      d.conn.close(Code.OK, "cannot resend");
+      const why = w.resumed
+        ? `the server processed ${w.received} of the client's frames; frames after it are no longer kept (${this.numbering.sent} sent)`
+        : "the server answered Resume with a fresh session";
+      return this.resumeFailed(Code.ConnectionLost, why);
+    }
+    this.numbering.resumed();
+    this.stats.resumes++;
+    this.stats.replayed += w.replay;
+    this.stats.resent += resend.length;
+    const conn = d.conn;
+    this.adopt(d, () => {
+      for (const b of resend) {
+        try {
+          conn.send(Reliable, b);
+        } catch {
+          return; // lost again: its close follows, and another resume
+        }
+        this.stats.framesOut++;
+      }
+      this.emit("resumed", {
+        transport: this.transport,
+        sessionId: w.sessionId,
+        replayed: w.replay,
+        resent: resend.length,
+        attempts,
+        downMs: Date.now() - lostAtMs,
+      });
+    });
+  }
+
+  /** resumeFailed gives the resume up: pending requests fail with connection_lost (33) and a fresh session follows. */
+  private resumeFailed(code: number, reason: string): void {
+    if (!this.is("resuming")) return;
+    this.stats.resumeFailures++;
+    this.failPending(new TickwireError(Code.ConnectionLost, `the session was not resumed: ${reason}`));
+    this.emit("resumeFailed", { code, codeName: describeCode(code), reason });
+    if (!this.is("resuming")) return; // a handler closed the client
+    this.state = "reconnecting";
     void this.reconnectLoop();
   }
 
@@ -504,6 +753,7 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
     this.endCode = code;
     clearInterval(this.pingTimer);
     clearTimeout(this.ackTimer);
+    clearTimeout(this.resumeAckTimer);
     this.closeCtl.abort();
     for (const r of this.rooms.values()) r.onClosed({ roomId: r.id, code, message: reason });
     this.rooms.clear();
@@ -519,7 +769,7 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
         return this.finish(ConnectionLost, "gave up reconnecting");
       }
       const delayMs = Math.round(Math.min(max, min * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2));
-      this.emit("reconnecting", { attempt, delayMs });
+      this.emit("reconnecting", { attempt, delayMs, resume: false });
       await new Promise((r) => setTimeout(r, delayMs));
       if (this.state !== "reconnecting") return;
       try {
@@ -546,8 +796,8 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
 
   /**
    * rejoin joins again every room the client was in before the connection
-   * was lost (the hook session resume will replace: a resumed session keeps
-   * its rooms). A room that cannot be joined again is reported closed.
+   * was lost, in a fresh session (a resumed session keeps its rooms). A
+   * room that cannot be joined again is reported closed.
    */
   private async rejoin(): Promise<bigint[]> {
     const done: bigint[] = [];
@@ -566,7 +816,7 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
     return done;
   }
 
-  /** close ends the session politely and stops reconnecting. */
+  /** close ends the session politely (the server ends it at once, no resume window) and stops reconnecting. */
   async close(): Promise<void> {
     if (this.state === "closed") return;
     const conn = this.conn;

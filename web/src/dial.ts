@@ -6,6 +6,7 @@ import { Code, codeName } from "./codes";
 import { asTickwireError, TickwireError } from "./errors";
 import { decode, encode, Kind } from "./frames";
 import { openLongPoll } from "./longpoll";
+import { resumeRefusal } from "./resume";
 import type { Channel, Conn, ConnHandlers, Opener, OpenOptions, TransportName } from "./transport";
 import { ConnectionLost, describeCode, onAbort, Timeout } from "./transport";
 import type { Welcome } from "./types";
@@ -40,12 +41,20 @@ export interface DialOptions {
   timeoutMs: number;
   clientName?: string;
   clientVersion?: string;
-  resumeId?: string;
+  /** send Resume instead of Hello: continue this session (docs/PROTOCOL.md "Session resume") */
+  resume?: ResumeRequest;
   openers?: Partial<Record<TransportName, Opener>>;
   webSocket?: typeof WebSocket;
   fetch?: typeof fetch;
   /** aborts the whole dial (Client.close during a reconnect) */
   signal?: AbortSignal;
+}
+
+/** What a Resume names: the session, its latest secret and the numbered frames processed. */
+export interface ResumeRequest {
+  sessionId: number;
+  resumeId: string;
+  received: number;
 }
 
 /** A connection with its session open, and its handlers to switch to. */
@@ -114,7 +123,7 @@ export function nowUs(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
-/** hello sends Hello on conn and resolves with Welcome, or rejects with the server's code. */
+/** hello sends Hello (or Resume) on conn and resolves with Welcome, or rejects with the server's code. */
 function hello(conn: Conn, o: DialOptions, signal: AbortSignal): Promise<Dialed> {
   return new Promise((resolve, reject) => {
     let refused: TickwireError | undefined;
@@ -145,17 +154,16 @@ function hello(conn: Conn, o: DialOptions, signal: AbortSignal): Promise<Dialed>
       },
     });
     conn.start(router);
+    const clientName = o.clientName ?? "tickwire-js";
+    const clientVersion = o.clientVersion ?? SDKVersion;
     try {
       conn.send(
         0,
-        encode({
-          kind: Kind.Hello,
-          version: ProtocolVersion,
-          token: o.token,
-          clientName: o.clientName ?? "tickwire-js",
-          clientVersion: o.clientVersion ?? SDKVersion,
-          resumeId: o.resumeId ?? "",
-        }),
+        encode(
+          o.resume
+            ? { kind: Kind.Resume, version: ProtocolVersion, ...o.resume, clientName, clientVersion }
+            : { kind: Kind.Hello, version: ProtocolVersion, token: o.token, clientName, clientVersion, resumeId: "" },
+        ),
       );
     } catch (err) {
       off();
@@ -204,7 +212,10 @@ async function dialOne(name: TransportName, o: DialOptions): Promise<Dialed> {
     conn = await bounded(Promise.resolve().then(() => open(oo)), ctl.signal, name);
     return await hello(conn, o, ctl.signal);
   } catch (err) {
-    conn?.close(Code.OK, "giving up this transport");
+    // A Resume given up may have moved the session to this connection
+    // already: a close with code ok would end the session (a goodbye),
+    // any other code leaves it parked for the next attempt.
+    conn?.close(o.resume ? Code.HandshakeTimeout : Code.OK, "giving up this transport");
     const e = asTickwireError(err, ConnectionLost);
     // A server's refusal (a code ≥ 0 from the server) stands; anything
     // else once the bound has passed is the bound.
@@ -238,7 +249,9 @@ export async function dial(o: DialOptions): Promise<Dialed> {
     } catch (err) {
       last = asTickwireError(err);
       attempts.push({ transport: name, ms: performance.now() - t0, code: last.code, error: last.message });
-      if (fatal(last.code)) break;
+      // A refusal no other transport can change ends the search: a
+      // session the server does not have is not on another transport either.
+      if (fatal(last.code) || (o.resume && resumeRefusal(last.code))) break;
     }
   }
   const summary = attempts.map((a) => `${a.transport}: ${a.error ?? codeName(a.code ?? 0)}`).join("; ");

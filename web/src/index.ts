@@ -2,7 +2,8 @@
 // docs/WEB.md describes the API; docs/PROTOCOL.md the wire.
 
 export { Client } from "./client";
-export type { ClientEvents, ClientStats, ConnectOptions } from "./client";
+export type { ClientEvents, ClientStats, ConnectOptions, ResumeOptions } from "./client";
+export { AckDelayMs, AckEvery, ResendFrames } from "./resume";
 export { Room } from "./room";
 export type { RoomEvents } from "./room";
 export { Code, codeName, mayReconnect } from "./codes";

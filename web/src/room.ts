@@ -25,10 +25,12 @@ export class Room extends Emitter<RoomEvents> {
   readonly label: string;
   readonly tickRate: number;
   readonly capacity: number;
-  /** my member number (it changes when a reconnect rejoins) */
+  /** my member number (it changes when a fresh reconnect rejoins; a resume keeps it) */
   me: number;
   /** members by member number, me included */
   readonly members = new Map<number, RoomMember>();
+  /** member numbers of members whose connection was lost: their seat is kept while their session waits for a resume */
+  readonly away = new Set<number>();
   /** the newest tick seen, on either channel */
   lastTick = -1;
   /** the newest tick seen on the unreliable channel (newest wins there) */
@@ -56,6 +58,7 @@ export class Room extends Emitter<RoomEvents> {
   reset(j: RoomJoined): void {
     this.me = j.you;
     this.members.clear();
+    this.away.clear();
     for (const m of j.members) this.members.set(m.member, m);
     this.lastTick = Math.max(this.lastTick, j.tick);
   }
@@ -101,9 +104,24 @@ export class Room extends Emitter<RoomEvents> {
     this.emit("tick", t);
   }
 
+  /** onEvent keeps members up to date: away and back keep the seat (a session resuming), left frees it. */
   onEvent(e: RoomEvent): void {
-    if (e.event === "joined") this.members.set(e.member, { member: e.member, userId: e.userId, displayName: e.displayName });
-    else this.members.delete(e.member);
+    switch (e.event) {
+      case "joined":
+        this.members.set(e.member, { member: e.member, userId: e.userId, displayName: e.displayName });
+        this.away.delete(e.member);
+        break;
+      case "left":
+        this.members.delete(e.member);
+        this.away.delete(e.member);
+        break;
+      case "away":
+        this.away.add(e.member);
+        break;
+      case "back":
+        this.away.delete(e.member);
+        break;
+    }
     this.emit("member", e);
   }
 

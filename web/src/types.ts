@@ -29,7 +29,16 @@ export interface Welcome {
   maxFramesPerSec: number;
   heartbeatMs: number;
   idleTimeoutMs: number;
+  /** the resume secret (a new one with every Welcome); "" when the server keeps no sessions */
   resumeId: string;
+  /** how long the server keeps the session after its connection was lost (0 = resume off) */
+  resumeWindowMs: number;
+  /** true when this Welcome answers a Resume: the session continues */
+  resumed: boolean;
+  /** resumed: how many of the client's numbered frames the server processed */
+  received: number;
+  /** resumed: how many numbered frames the server replays right after this Welcome */
+  replay: number;
 }
 
 export interface RoomMember {

@@ -304,7 +304,7 @@ test("a lost connection reconnects with growing delays, rejoins the room by id, 
       assert.equal(err.code, ConnectionLost);
       return true;
     });
-    assert.deepEqual(of("disconnected")[0], { code: ConnectionLost, codeName: "connection_lost", reason: "", willReconnect: true });
+    assert.deepEqual(of("disconnected")[0], { code: ConnectionLost, codeName: "connection_lost", reason: "", willReconnect: true, resuming: false });
     assert.equal(c.connected, false);
 
     await waitFor(() => of("reconnected").length === 1, "reconnected", 3000);
@@ -323,7 +323,8 @@ test("a lost connection reconnects with growing delays, rejoins the room by id, 
     assert.equal(again.length, 1, "the room was joined again on the new connection");
     assert.equal(typeof again[0]!.roomId, "bigint");
     assert.equal(again[0]!.roomId, bigRoom);
-    assert.equal(s.hellos[1]!.resumeId, "r_1", "the second Hello offers the session's resume id");
+    assert.equal(s.hellos[1]!.resumeId, "", "Hello's resume_id is reserved (a session is resumed with Resume)");
+    assert.equal(s.resumes.length, 0, "resume off (resume_window_ms 0): no Resume");
 
     const ev = of("reconnected")[0]!;
     assert.equal(ev.transport, "websocket");
@@ -400,7 +401,7 @@ for (const [code, name] of [
     s.last.drop(code, name);
     await waitFor(() => of("closed").length === 1, "closed");
     await sleep(40);
-    assert.deepEqual(of("disconnected"), [{ code, codeName: name, reason: name, willReconnect: false }]);
+    assert.deepEqual(of("disconnected"), [{ code, codeName: name, reason: name, willReconnect: false, resuming: false }]);
     assert.deepEqual(of("closed"), [{ code, codeName: name, reason: name }]);
     assert.equal(of("reconnecting").length, 0);
     assert.equal(s.opened.length, 1, "no reconnect was dialed");
@@ -418,7 +419,7 @@ for (const [code, name] of [
     await waitFor(() => of("closed").length === 1 || of("reconnecting").length > 0, "closed or reconnecting");
     await sleep(40);
     try {
-      assert.deepEqual(of("disconnected"), [{ code, codeName: name, reason: name, willReconnect: false }]);
+      assert.deepEqual(of("disconnected"), [{ code, codeName: name, reason: name, willReconnect: false, resuming: false }]);
       assert.deepEqual(of("closed"), [{ code, codeName: name, reason: name }]);
       assert.equal(of("reconnecting").length, 0);
       assert.equal(s.opened.length, 1, "no reconnect was dialed");
@@ -435,7 +436,7 @@ test("a server Close frame with a reconnectable code (server_shutdown) reconnect
     s.last.push({ kind: Kind.Close, code: Code.ServerShutdown, reason: "restarting" });
     s.last.drop(Code.ServerShutdown, "restarting");
     await waitFor(() => of("reconnected").length === 1, "reconnected");
-    assert.deepEqual(of("disconnected"), [{ code: Code.ServerShutdown, codeName: "server_shutdown", reason: "restarting", willReconnect: true }]);
+    assert.deepEqual(of("disconnected"), [{ code: Code.ServerShutdown, codeName: "server_shutdown", reason: "restarting", willReconnect: true, resuming: false }]);
     assert.ok(s.last.closedByClient === undefined);
     assert.equal(s.conns.length, 2);
   } finally {

@@ -6,11 +6,17 @@
 // owner's close() reports nothing (Inbound.shut), as the Conn contract says.
 // FakeServer decodes what the client sends with the real frame codec,
 // answers Hello with Welcome (or refuses it, or stays silent) and hands
-// every later frame to a test's handler.
+// every later frame to a test's handler. With resume on (welcome's
+// resumeWindowMs > 0) it keeps sessions as PROTOCOL.md "Session resume"
+// says: every numbered frame it pushes is kept, Ack forgets them, the
+// client's numbered frames are counted, and Resume is answered with a
+// resumed Welcome and the replay (or refused with the protocol's codes).
 
 import { TickwireError } from "../src/errors";
 import { decode, encode, Frame, Kind } from "../src/frames";
 import type { Channel, Conn, ConnHandlers, Opener, OpenOptions, TransportName } from "../src/transport";
+import { Code } from "../src/codes";
+import { isNumbered } from "../src/resume";
 import { ConnectionLost, Inbound } from "../src/transport";
 import type { Welcome } from "../src/types";
 
@@ -28,6 +34,8 @@ export class FakeConn implements Conn {
   closedByClient?: { code: number; reason: string };
   /** set once the connection ended, either side */
   ended?: { code: number; reason: string };
+  /** the session this connection carries, once welcomed */
+  session?: FakeSession;
   private in = new Inbound();
 
   constructor(
@@ -59,7 +67,11 @@ export class FakeConn implements Conn {
 
   /** push delivers a frame to the client (after the current task, as a network would). */
   push(f: Frame, ch: Channel = 0): void {
-    this.pushRaw(encode(f), ch);
+    const b = encode(f);
+    // A numbered frame is kept for a replay (sent or not: a frame pushed
+    // on a connection that is gone is what the replay is for).
+    if (ch === 0 && this.session && isNumbered(f.kind)) this.session.out.push(b);
+    this.pushRaw(b, ch);
   }
 
   pushRaw(b: Uint8Array, ch: Channel = 0): void {
@@ -95,6 +107,25 @@ export class FakeConn implements Conn {
   }
 }
 
+/** A session the fake server keeps for a resume. */
+export interface FakeSession {
+  id: number;
+  secret: string;
+  /** every numbered frame pushed, number n at index n − 1 */
+  out: Uint8Array[];
+  /** frames 1..forgotten were dropped (a replay buffer that overflowed) */
+  forgotten: number;
+  /** the highest Ack */
+  acked: number;
+  /** the client's numbered frames processed */
+  processed: number;
+  /** the processed frames, decoded, in order */
+  got: Frame[];
+}
+
+/** What to do with a Resume: the protocol's answer, a given refusal, or never answer. */
+export type ResumeAnswer = "auto" | "silent" | { refuse: number; message?: string };
+
 /** What to do with a Hello: welcome it, refuse it with a code, or never answer. */
 export type HelloAnswer = "welcome" | "silent" | { refuse: number; message?: string };
 
@@ -105,6 +136,12 @@ export class FakeServer {
   readonly conns: FakeConn[] = [];
   /** every Hello received */
   readonly hellos: Frame[] = [];
+  /** every Resume received */
+  readonly resumes: Frame[] = [];
+  /** sessions by id */
+  readonly sessionsById = new Map<number, FakeSession>();
+  /** decides the answer to each Resume (default: as the protocol says) */
+  onResume: (resume: Frame, conn: FakeConn) => ResumeAnswer = () => "auto";
   /** openers called, in order, by transport name */
   readonly opened: TransportName[] = [];
   /** decides the answer to each Hello (default: welcome) */
@@ -124,6 +161,11 @@ export class FakeServer {
     heartbeatMs: 60_000,
     idleTimeoutMs: 120_000,
     resumeId: "r_1",
+    // resume off unless a test turns it on
+    resumeWindowMs: 0,
+    resumed: false,
+    received: 0,
+    replay: 0,
   };
   private sessions = 0;
 
@@ -161,13 +203,64 @@ export class FakeServer {
       if (a === "silent") return;
       if (a === "welcome") {
         this.sessions++;
+        const sess: FakeSession = { id: this.sessions, secret: this.welcome.resumeId, out: [], forgotten: 0, acked: 0, processed: 0, got: [] };
+        this.sessionsById.set(sess.id, sess);
         conn.push({ kind: Kind.Welcome, ...this.welcome, sessionId: this.sessions, serverTimeUs: Date.now() * 1000 });
+        conn.session = sess;
         return;
       }
       conn.refuse(a.refuse, a.message ?? "refused");
       return;
     }
+    if (f.kind === Kind.Resume) {
+      this.resumes.push(f);
+      const a = this.onResume(f, conn);
+      if (a === "silent") return;
+      if (a !== "auto") {
+        conn.refuse(a.refuse, a.message ?? "refused");
+        return;
+      }
+      this.resume(f, conn);
+      return;
+    }
+    const sess = conn.session;
+    if (sess && ch === 0 && isNumbered(f.kind)) {
+      sess.processed++;
+      sess.got.push(f);
+    }
+    if (sess && f.kind === Kind.Ack) {
+      const n = f.received as number;
+      if (n > sess.out.length) {
+        conn.push({ kind: Kind.Error, code: Code.BadRequest, message: "ack above what was sent", ref: 0 });
+        return;
+      }
+      sess.acked = Math.max(sess.acked, n);
+    }
     this.onFrame(f, conn, ch);
+  }
+
+  /** resume answers a Resume as PROTOCOL.md says: refusals, or a resumed Welcome and the replay. */
+  private resume(f: Frame, conn: FakeConn): void {
+    const sess = this.sessionsById.get(f.sessionId as number);
+    if (!sess || !this.welcome.resumeWindowMs) return conn.refuse(sess ? Code.Unsupported : Code.ResumeUnknown, "no such session");
+    if (f.resumeId !== sess.secret) return conn.refuse(Code.ResumeBadSecret, "bad secret");
+    const from = f.received as number;
+    if (from > sess.out.length) return conn.refuse(Code.BadRequest, "received above what was sent");
+    if (from < sess.forgotten) return conn.refuse(Code.ResumeOverflow, "frames were dropped");
+    sess.secret = `${sess.secret}+`;
+    const replay = sess.out.slice(from);
+    conn.push({
+      kind: Kind.Welcome,
+      ...this.welcome,
+      sessionId: sess.id,
+      serverTimeUs: Date.now() * 1000,
+      resumeId: sess.secret,
+      resumed: true,
+      received: sess.processed,
+      replay: replay.length,
+    });
+    conn.session = sess;
+    for (const b of replay) conn.pushRaw(b, 0);
   }
 
   pong(conn: FakeConn, ping: Frame, ch: Channel = 0): void {

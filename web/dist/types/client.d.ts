@@ -25,6 +25,8 @@ export interface ConnectOptions {
     reconnectMaxMs?: number;
     /** give up after this many failed reconnects in a row (default: never) */
     maxReconnectAttempts?: number;
+    /** session resume after a lost connection (docs/WEB.md "Session resume") */
+    resume?: ResumeOptions;
     /** acknowledge chat messages automatically once the "message" handlers ran (default true) */
     autoAck?: boolean;
     clientName?: string;
@@ -34,21 +36,56 @@ export interface ConnectOptions {
     webSocket?: typeof WebSocket;
     fetch?: typeof fetch;
 }
+/**
+ * ResumeOptions configure the automatic session resume (the Go SDK's
+ * client.ResumeOptions). The default resumes whenever the server offers
+ * it (Welcome's resume_window_ms > 0), until that window has passed since
+ * the loss.
+ */
+export interface ResumeOptions {
+    /** turn resume off: a lost connection starts a fresh session and rejoins the rooms */
+    off?: boolean;
+    /** the wait after a failed attempt (every transport tried once), doubled per attempt up to maxBackoffMs, plus up to 50 % jitter (default 100 and 2000 ms) */
+    backoffMs?: number;
+    maxBackoffMs?: number;
+    /** bound the attempts (default: until the server's resume window has passed) */
+    maxAttempts?: number;
+}
 export interface ClientEvents {
     transport: {
         transport: TransportName;
         attempts: Attempt[];
     };
+    /** the connection was lost; resuming: the session is being resumed (rooms kept, requests waiting) */
     disconnected: {
         code: number;
         codeName: string;
         reason: string;
         willReconnect: boolean;
+        resuming: boolean;
     };
+    /** an attempt is about to be made, after delayMs (resume: a Resume, else a fresh session) */
     reconnecting: {
         attempt: number;
         delayMs: number;
+        resume: boolean;
     };
+    /** the session continues on a new connection: same session id and rooms; the frames missed follow, each once, in order */
+    resumed: {
+        transport: TransportName;
+        sessionId: number;
+        replayed: number;
+        resent: number;
+        attempts: number;
+        downMs: number;
+    };
+    /** the session could not be resumed (code says why: resume_unknown, resume_overflow, ..., timeout when the window passed); a fresh session follows, pending requests failed with connection_lost (33) */
+    resumeFailed: {
+        code: number;
+        codeName: string;
+        reason: string;
+    };
+    /** a fresh session replaced a lost one and joined its rooms again */
     reconnected: {
         transport: TransportName;
         rooms: bigint[];
@@ -76,6 +113,13 @@ export interface ClientStats {
     badFrames: number;
     duplicateMessages: number;
     reconnects: number;
+    /** sessions resumed, resumes that failed, numbered frames replayed to the client and resent by it */
+    resumes: number;
+    resumeFailures: number;
+    replayed: number;
+    resent: number;
+    /** Acks sent */
+    acks: number;
 }
 export declare class Client extends Emitter<ClientEvents> implements RoomHost {
     static guest(base: string, name?: string): Promise<Auth>;
@@ -112,11 +156,20 @@ export declare class Client extends Emitter<ClientEvents> implements RoomHost {
     private lastMessageId;
     private ackTimer?;
     private ackedUpTo;
+    /** the session's numbered frames, both ways (resume on) */
+    private numbering;
+    /** the server offers resume for this session and the client uses it */
+    private resumable;
+    private resumeAckTimer?;
     private closeCtl;
     /** the code the session ended with, once closed */
     private endCode;
     private constructor();
     get userId(): string;
+    /** sessionId is the session's id (Welcome's; a resume keeps it, a fresh reconnect changes it). */
+    get sessionId(): number;
+    /** resuming reports whether the connection was lost and the session is being resumed. */
+    get resuming(): boolean;
     /** connected reports whether a session is open right now (false while reconnecting). */
     get connected(): boolean;
     /** serverNowMs estimates the server's clock (ms since the Unix epoch). */
@@ -125,8 +178,19 @@ export declare class Client extends Emitter<ClientEvents> implements RoomHost {
     /** dial runs the transport choice with the session's options (first connect and every reconnect). */
     private dial;
     private establish;
-    /** adopt makes a dialed connection the session's. */
+    /**
+     * adopt makes a dialed connection the session's. before runs right
+     * before the frames held since Welcome are handed on (a resume resends
+     * its frames there, ahead of the replay's consequences).
+     */
     private adopt;
+    /**
+     * send writes one frame. With resume on, a numbered frame is numbered
+     * and kept for a resend first; while the session is resuming it is only
+     * kept (resent on resume), unreliable frames are dropped (as a lossy link
+     * would) and session frames (Ping) are refused. A numbered frame whose
+     * write fails is not an error: the resume resends it.
+     */
     private send;
     /**
      * call sends a request and resolves with its reply (OK or a result
@@ -139,6 +203,10 @@ export declare class Client extends Emitter<ClientEvents> implements RoomHost {
     private settle;
     /** onChat delivers each message once, in id order, and acknowledges it (docs/PROTOCOL.md §5). */
     private onChat;
+    /** countNumbered counts one numbered frame and sends Ack by the protocol's rule (AckEvery frames, or AckDelayMs after the first uncovered one). */
+    private countNumbered;
+    /** sendAck acknowledges every numbered frame processed (not while resuming: the Resume carries the count). */
+    private sendAck;
     private scheduleAck;
     /**
      * ping measures one round trip in ms. On WebRTC, { unreliable: true }
@@ -152,16 +220,36 @@ export declare class Client extends Emitter<ClientEvents> implements RoomHost {
     /** startPings pings every heartbeat interval (liveness and live RTT) and watches the idle timeout. */
     private startPings;
     private failPending;
+    private failPings;
+    /**
+     * lost handles the end of the session's connection. A session the
+     * server keeps (resume on, and no Close frame from the server: that one
+     * ended the session) is resumed: rooms stay, requests keep waiting, and
+     * only the pings in flight fail. Otherwise pending requests fail and a
+     * fresh session follows (or the client ends, for a code that must not
+     * reconnect).
+     */
     private lost;
+    /**
+     * resumeLoop sends Resume over the transports in order, with backoff and
+     * jitter between rounds, until the session continues, the server refuses
+     * it (a fresh session follows), or the server's resume window has passed
+     * since the loss.
+     */
+    private resumeLoop;
+    /** resumedOn continues the session on d: the client's unprocessed frames are resent, then the replay is handed on. */
+    private resumedOn;
+    /** resumeFailed gives the resume up: pending requests fail with connection_lost (33) and a fresh session follows. */
+    private resumeFailed;
     private finish;
     private reconnectLoop;
     /**
      * rejoin joins again every room the client was in before the connection
-     * was lost (the hook session resume will replace: a resumed session keeps
-     * its rooms). A room that cannot be joined again is reported closed.
+     * was lost, in a fresh session (a resumed session keeps its rooms). A
+     * room that cannot be joined again is reported closed.
      */
     private rejoin;
-    /** close ends the session politely and stops reconnecting. */
+    /** close ends the session politely (the server ends it at once, no resume window) and stops reconnecting. */
     close(): Promise<void>;
     listRooms(q?: {
         type?: string;

@@ -20,12 +20,19 @@ export interface DialOptions {
     timeoutMs: number;
     clientName?: string;
     clientVersion?: string;
-    resumeId?: string;
+    /** send Resume instead of Hello: continue this session (docs/PROTOCOL.md "Session resume") */
+    resume?: ResumeRequest;
     openers?: Partial<Record<TransportName, Opener>>;
     webSocket?: typeof WebSocket;
     fetch?: typeof fetch;
     /** aborts the whole dial (Client.close during a reconnect) */
     signal?: AbortSignal;
+}
+/** What a Resume names: the session, its latest secret and the numbered frames processed. */
+export interface ResumeRequest {
+    sessionId: number;
+    resumeId: string;
+    received: number;
 }
 /** A connection with its session open, and its handlers to switch to. */
 export interface Dialed {

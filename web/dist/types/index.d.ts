@@ -1,5 +1,6 @@
 export { Client } from "./client";
-export type { ClientEvents, ClientStats, ConnectOptions } from "./client";
+export type { ClientEvents, ClientStats, ConnectOptions, ResumeOptions } from "./client";
+export { AckDelayMs, AckEvery, ResendFrames } from "./resume";
 export { Room } from "./room";
 export type { RoomEvents } from "./room";
 export { Code, codeName, mayReconnect } from "./codes";

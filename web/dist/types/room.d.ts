@@ -20,10 +20,12 @@ export declare class Room extends Emitter<RoomEvents> {
     readonly label: string;
     readonly tickRate: number;
     readonly capacity: number;
-    /** my member number (it changes when a reconnect rejoins) */
+    /** my member number (it changes when a fresh reconnect rejoins; a resume keeps it) */
     me: number;
     /** members by member number, me included */
     readonly members: Map<number, RoomMember>;
+    /** member numbers of members whose connection was lost: their seat is kept while their session waits for a resume */
+    readonly away: Set<number>;
     /** the newest tick seen, on either channel */
     lastTick: number;
     /** the newest tick seen on the unreliable channel (newest wins there) */
@@ -53,6 +55,7 @@ export declare class Room extends Emitter<RoomEvents> {
      * newest.
      */
     onTick(t: RoomTick): void;
+    /** onEvent keeps members up to date: away and back keep the seat (a session resuming), left frees it. */
     onEvent(e: RoomEvent): void;
     onClosed(c: RoomClosed): void;
 }
