@@ -144,11 +144,12 @@ const (
 	DropTooLarge                          // above the size limit
 	DropMalformed                         // could not be parsed at the transport layer
 	DropClosed                            // arrived or was sent after close
-	DropUnauthenticated                   // datagram from an unknown or unvalidated peer
+	DropUnauthenticated                   // datagram from an unknown or unvalidated peer, or that failed authentication
+	DropReplayed                          // authenticated datagram already received, or older than the replay window
 	NumDropReasons
 )
 
-var dropNames = [NumDropReasons]string{"stale", "queue_full", "too_large", "malformed", "closed", "unauthenticated"}
+var dropNames = [NumDropReasons]string{"stale", "queue_full", "too_large", "malformed", "closed", "unauthenticated", "replayed"}
 
 // String names the reason as it appears in metrics.
 func (r DropReason) String() string {

@@ -1,6 +1,7 @@
 package kcp
 
 import (
+	"crypto/ecdh"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -179,6 +180,31 @@ type Config struct {
 	// ReadBuffer and WriteBuffer size the UDP socket buffers (default
 	// 4 MiB each, best effort; the kernel may cap them).
 	ReadBuffer, WriteBuffer int
+	// Key is a Listener's static X25519 key (crypto/ecdh): clients agree
+	// each session's keys with it (docs/KCP.md, "Encryption"). nil: a
+	// fresh key per Listener, which clients that pin the key must learn
+	// again after every restart; the server assembly keeps one in its
+	// data directory (Transport.KeyFile). Dials ignore it.
+	Key *ecdh.PrivateKey
+	// ServerKey pins, on a Dial, the server's static X25519 public key
+	// (Listener.PublicKey; published at GET /v1/kcp and by -kcp-key).
+	// Only a server holding its private key can complete the handshake.
+	// nil: the key the server sends in its Cookie is used; sessions are
+	// still sealed and forged datagrams refused, but an attacker who can
+	// rewrite the handshake as it happens could stand in the middle.
+	ServerKey *ecdh.PublicKey
+	// Plaintext, on a Dial, asks for a session without encryption: for
+	// benchmarks only. A Listener refuses it unless AllowPlaintext.
+	Plaintext bool
+	// AllowPlaintext lets a Listener accept sessions that ask for no
+	// encryption (benchmarks only); by default their Hello is refused
+	// with CodeUnsupported.
+	AllowPlaintext bool
+	// rekeyShift: a session key seals 2^rekeyShift datagrams (0:
+	// defaultRekeyShift). Tests lower it on both ends to cross
+	// generations quickly.
+	rekeyShift uint8
+
 	// Loops is the number of event loops a Listener runs, each with its
 	// own socket on the port (SO_REUSEPORT) and its share of the
 	// sessions (default GOMAXPROCS: one per core the process may use; 1
@@ -233,6 +259,21 @@ func (c Config) populate() (*config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Key != nil && c.Key.Curve() != ecdh.X25519() {
+		return nil, fmt.Errorf("kcp: Key is not an X25519 key: %w", ErrConfig)
+	}
+	if c.ServerKey != nil && c.ServerKey.Curve() != ecdh.X25519() {
+		return nil, fmt.Errorf("kcp: ServerKey is not an X25519 key: %w", ErrConfig)
+	}
+	if c.Plaintext && c.ServerKey != nil {
+		return nil, fmt.Errorf("kcp: Plaintext with a pinned ServerKey: %w", ErrConfig)
+	}
+	if c.rekeyShift == 0 {
+		c.rekeyShift = defaultRekeyShift
+	}
+	if c.rekeyShift > 31 {
+		return nil, fmt.Errorf("kcp: rekey shift %d: %w", c.rekeyShift, ErrConfig)
 	}
 	defInt := func(d *int, v int) {
 		if *d == 0 {

@@ -18,23 +18,29 @@ import (
 // transport state belongs to the endpoint's event loop and is guarded by
 // the endpoint's lmu.
 type Conn struct {
-	ep     *endpoint
-	cfg    *config
-	ls     *loop.Session
-	remote net.Addr
-	token  uint64
-	conv   uint32
+	ep    *endpoint
+	cfg   *config
+	ls    *loop.Session
+	token uint64
+	conv  uint32
+	// sc seals and opens the session's datagrams; nil for a plaintext
+	// session (benchmarks only).
+	sc *sessionCrypto
+	// raddr is remote for RemoteAddr, which runs without the lock.
+	raddr atomic.Pointer[net.Addr]
 
-	// server side: the handshake that created the session
+	// server side: the handshake that created the session, and the
+	// Accept it was answered with (sent again for a repeated Connect)
 	hsKey     addrNonce
 	ipKey     string
-	acceptMsg handshake
+	acceptMsg []byte
 
 	wake  chan struct{} // capacity 1: a message or the end may be ready
 	space chan struct{} // capacity 1: a blocked WriteMessage may retry
 	done  chan struct{} // closed when the session ends
 
 	// Guarded by ep.lmu.
+	remote     net.Addr // where the session's datagrams go: the newest authenticated source
 	ended      bool
 	termErr    error // why the session ended
 	pn         uint32
@@ -71,6 +77,7 @@ type Conn struct {
 	messagesSent, messagesRecv atomic.Uint64
 	retransmits                atomic.Uint64
 	redundantBytes             atomic.Uint64
+	migrations                 atomic.Uint64
 	drops                      [netcode.NumDropReasons]atomic.Uint64
 }
 
@@ -82,13 +89,14 @@ var (
 )
 
 // newConnLocked creates a session on e's loop. Called with e.lmu held.
-func newConnLocked(e *endpoint, remote net.Addr, conv uint32, token uint64, now time.Time) *Conn {
+func newConnLocked(e *endpoint, remote net.Addr, conv uint32, token uint64, sc *sessionCrypto, now time.Time) *Conn {
 	c := &Conn{
 		ep:     e,
 		cfg:    e.cfg,
 		remote: remote,
 		token:  token,
 		conv:   conv,
+		sc:     sc,
 		wake:   make(chan struct{}, 1),
 		space:  make(chan struct{}, 1),
 		done:   make(chan struct{}),
@@ -96,6 +104,7 @@ func newConnLocked(e *endpoint, remote net.Addr, conv uint32, token uint64, now 
 		pn:     ^uint32(0),
 		minRTT: -1,
 	}
+	c.raddr.Store(&remote)
 	t := e.nanos(now)
 	c.lastRecv, c.lastSent, c.lastReport = t, t, t
 	c.ls = e.lp.Add(token, conv, addrPort(remote))
@@ -117,8 +126,18 @@ func (c *Conn) Transport() string { return "kcp" }
 // LocalAddr implements netcode.Conn.
 func (c *Conn) LocalAddr() net.Addr { return c.ep.pc.LocalAddr() }
 
-// RemoteAddr implements netcode.Conn.
-func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+// RemoteAddr implements netcode.Conn: the peer's address, which for a
+// sealed session on a Listener is the newest one its datagrams
+// authenticated from (NAT rebinding moves it).
+func (c *Conn) RemoteAddr() net.Addr { return *c.raddr.Load() }
+
+// Sealed reports whether the session's datagrams are encrypted and
+// authenticated (false only for a plaintext session, benchmarks only).
+func (c *Conn) Sealed() bool { return c.sc != nil }
+
+// Migrations counts the times a sealed session moved to a new client
+// address (NAT rebinding).
+func (c *Conn) Migrations() uint64 { return c.migrations.Load() }
 
 // Stats implements netcode.Conn.
 func (c *Conn) Stats() netcode.Stats {
@@ -321,9 +340,10 @@ func (c *Conn) popUnreliableLocked() ([]byte, bool) {
 
 func (c *Conn) drop(r netcode.DropReason) { c.drops[r].Add(1) }
 
-// maxUnreliable is the largest unreliable message: one datagram.
+// maxUnreliable is the largest unreliable message: one datagram, with
+// room for the tag (sealed or not, the limit is the same).
 func (c *Conn) maxUnreliable() int {
-	return min(c.cfg.MaxMessageSize, c.cfg.tune.mtu-unreliableHeader)
+	return min(c.cfg.MaxMessageSize, c.cfg.tune.mtu-unreliableHeader-tagSize)
 }
 
 // WriteMessage implements netcode.Conn: it queues p and flushes the
@@ -407,7 +427,7 @@ func (c *Conn) queue(ch netcode.Channel, msgs [][]byte, flush bool) error {
 	now := time.Now()
 	if ch == netcode.Unreliable {
 		for _, p := range msgs {
-			b := e.out.alloc(unreliableHeader + len(p))
+			b := c.allocLocked(unreliableHeader + len(p))
 			c.useq++
 			binary.BigEndian.PutUint32(b[sessionHeaderSize:], c.useq)
 			copy(b[unreliableHeader:], p)
@@ -498,18 +518,32 @@ func (c *Conn) finishLocked(why error, notify *control) {
 	c.readyLocked()
 }
 
+// allocLocked returns n bytes of the pass's batch with room behind them
+// for the tag.
+func (c *Conn) allocLocked(n int) []byte { return c.ep.out.alloc(n + tagSize)[:n] }
+
 // stageLocked stamps the session header on b (whose first
-// sessionHeaderSize bytes are reserved) and adds it to the pass's batch.
+// sessionHeaderSize bytes are reserved, and whose capacity has room for
+// the tag), seals it (in place) and adds it to the pass's batch. A
+// sealed session never reuses a packet number: past pnLast nothing more
+// is sent (tickLocked closes it long before).
 func (c *Conn) stageLocked(now time.Time, typ byte, b []byte) {
+	if c.sc != nil && c.pn == pnLast {
+		c.drop(netcode.DropClosed)
+		return
+	}
 	c.pn++
 	putSessionHeader(b, sessionHeader{Type: typ, Token: c.token, PN: c.pn})
+	if c.sc != nil {
+		b = c.sc.seal(c.pn, b)
+	}
 	c.ep.out.add(b, c.remote)
 	c.bytesSent.Add(uint64(len(b)))
 	c.lastSent = c.ep.nanos(now)
 }
 
 func (c *Conn) stageControlLocked(now time.Time, ctl control) {
-	b := c.ep.out.alloc(maxCloseSize)
+	b := c.allocLocked(maxCloseSize)
 	c.stageLocked(now, typeControl, appendControl(b[:sessionHeaderSize], ctl))
 }
 
@@ -520,26 +554,35 @@ func (c *Conn) stageControlLocked(now time.Time, ctl control) {
 // within the budget when due (copies.go).
 func (c *Conn) emitKCPLocked(now time.Time, b []byte) {
 	data := c.countRetransmitsLocked(b[sessionHeaderSize:])
-	c.stageLocked(now, typeKCP, b)
 	n := c.red.onSend(now)
+	// Copies are taken from the clear packet, before it is sealed in
+	// place; each is sealed with its own packet number when it goes.
 	switch {
 	case n == 0 || !data: // an ACK-only datagram gets no copy
+		c.stageLocked(now, typeKCP, b)
 	case c.red.level == 0:
 		// The sparse floor: a lone datagram (chat, a turn) has no burst
 		// to dodge, and its loss would wait for the 30 ms RTO. Its copy
 		// goes at once, as before spacing (SparseRate caps the cost).
+		var cp []byte
 		if c.red.allow(now, len(b)) {
-			c.stageCopyLocked(now, b)
+			cp = append(c.allocLocked(len(b))[:0], b...)
+		}
+		c.stageLocked(now, typeKCP, b)
+		if cp != nil {
+			c.stageLocked(now, typeKCP, cp)
+			c.redundantBytes.Add(uint64(len(cp)))
 		}
 	default:
 		c.ep.copies.scheduleLocked(c, now, n, b[sessionHeaderSize:])
+		c.stageLocked(now, typeKCP, b)
 	}
 }
 
 // stageCopyLocked stages a redundant copy of b (header room, then KCP
 // segments) for the pass's batch, with its own packet number.
 func (c *Conn) stageCopyLocked(now time.Time, b []byte) {
-	cp := c.ep.out.alloc(len(b))
+	cp := c.allocLocked(len(b))
 	copy(cp, b)
 	c.stageLocked(now, typeKCP, cp)
 	c.redundantBytes.Add(uint64(len(b)))
@@ -578,6 +621,46 @@ func (c *Conn) countRetransmitsLocked(p []byte) (data bool) {
 		c.retransmits.Add(retx)
 	}
 	return data
+}
+
+// openLocked authenticates and decrypts a sealed datagram b (header,
+// ciphertext, tag) from addr, then handles it. One that fails is dropped
+// and counted, never answered, and changes nothing: no idle timer
+// refreshed, no close, no move. One that authenticates from a new
+// address with the newest packet number yet moves the session there
+// (NAT rebinding). Runs with the loop's lmu held.
+func (c *Conn) openLocked(now time.Time, h sessionHeader, b []byte, addr net.Addr) {
+	e := c.ep
+	if c.ended {
+		e.drop(netcode.DropClosed)
+		return
+	}
+	payload, ok, replayed := c.sc.open(h.PN, b)
+	switch {
+	case replayed:
+		e.drop(netcode.DropReplayed)
+		c.drop(netcode.DropReplayed)
+		return
+	case !ok:
+		e.drop(netcode.DropUnauthenticated)
+		c.drop(netcode.DropUnauthenticated)
+		return
+	}
+	if newest := c.sc.accept(h.PN); newest && !sameAddr(c.remote, addr) {
+		c.migrateLocked(addr)
+	}
+	c.onDatagramLocked(now, h, payload, len(b))
+}
+
+// migrateLocked moves the session to addr: replies go there from now on.
+func (c *Conn) migrateLocked(addr net.Addr) {
+	e := c.ep
+	e.log.Debug("kcp: session moved", "from", c.remote, "to", addr)
+	c.remote = addr
+	c.raddr.Store(&addr)
+	c.ls.Addr = addrPort(addr)
+	c.migrations.Add(1)
+	e.migrations.Add(1)
 }
 
 // onDatagramLocked handles an authenticated datagram for this session on
@@ -662,6 +745,12 @@ func (c *Conn) tickLocked(now time.Time) {
 	if idle := time.Duration(t - c.lastRecv); idle > c.cfg.IdleTimeout {
 		c.finishLocked(&netcode.CodedError{Code: netcode.CodeIdleTimeout, Msg: fmt.Sprintf("nothing heard for %v", idle.Round(time.Millisecond)), Err: netcode.ErrIdleTimeout},
 			&control{Type: ctlClose, Code: netcode.CodeIdleTimeout, Reason: "idle timeout"})
+		return
+	}
+	if c.sc != nil && c.pn >= pnCloseAt && c.pn != ^uint32(0) {
+		// Packet numbers never wrap under one key: the client reconnects.
+		c.finishLocked(&netcode.CodedError{Code: netcode.CodeInternal, Msg: "packet numbers exhausted", Err: netcode.ErrClosed},
+			&control{Type: ctlClose, Code: netcode.CodeInternal, Reason: "packet numbers exhausted"})
 		return
 	}
 	c.red.tick(now)

@@ -13,18 +13,21 @@ import (
 const cookieBucket = 10 * time.Second
 
 // cookieJar mints and verifies stateless handshake cookies: an HMAC over
-// the client's address, its nonce and a time bucket. It holds no state
+// the client's address, its nonce, its mode and public key (so that the
+// Connect must repeat the Hello's) and a time bucket. It holds no state
 // besides the key, so a flood of Hellos costs the server nothing but CPU.
 type cookieJar struct{ secret []byte }
 
 func bucketOf(now time.Time) uint32 { return uint32(now.Unix() / int64(cookieBucket/time.Second)) }
 
-func (j cookieJar) mac(addr net.Addr, nonce [8]byte, bucket uint32) [macSize]byte {
+func (j cookieJar) mac(addr net.Addr, h *handshake, bucket uint32) [macSize]byte {
 	m := hmac.New(sha256.New, j.secret)
-	var hdr [1 + 4 + 8]byte
+	var hdr [1 + 4 + 8 + 1 + pubSize]byte
 	hdr[0] = protocolVersion
 	binary.BigEndian.PutUint32(hdr[1:], bucket)
-	copy(hdr[5:], nonce[:])
+	copy(hdr[5:], h.Nonce[:])
+	hdr[13] = h.Mode
+	copy(hdr[14:], h.Pub[:])
 	m.Write(hdr[:])
 	writeAddr(m, addr)
 	var out [macSize]byte
@@ -45,18 +48,18 @@ func writeAddr(w interface{ Write([]byte) (int, error) }, addr net.Addr) {
 	_, _ = w.Write([]byte(addr.Network() + "|" + addr.String()))
 }
 
-// mint returns a cookie for addr and nonce at time now.
-func (j cookieJar) mint(now time.Time, addr net.Addr, nonce [8]byte) (bucket uint32, mac [macSize]byte) {
+// mint returns a cookie for the Hello h from addr at time now.
+func (j cookieJar) mint(now time.Time, addr net.Addr, h *handshake) (bucket uint32, mac [macSize]byte) {
 	b := bucketOf(now)
-	return b, j.mac(addr, nonce, b)
+	return b, j.mac(addr, h, b)
 }
 
-// verify checks a cookie echoed in a Connect at time now.
-func (j cookieJar) verify(now time.Time, addr net.Addr, nonce [8]byte, bucket uint32, mac [macSize]byte) bool {
+// verify checks the cookie echoed in the Connect h at time now.
+func (j cookieJar) verify(now time.Time, addr net.Addr, h *handshake) bool {
 	cur := bucketOf(now)
-	if bucket != cur && bucket+1 != cur {
+	if h.Bucket != cur && h.Bucket+1 != cur {
 		return false
 	}
-	want := j.mac(addr, nonce, bucket)
-	return hmac.Equal(want[:], mac[:])
+	want := j.mac(addr, h, h.Bucket)
+	return hmac.Equal(want[:], h.MAC[:])
 }

@@ -2,6 +2,8 @@ package kcp
 
 import (
 	"context"
+	"crypto/cipher"
+	"crypto/ecdh"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -55,6 +57,23 @@ type endpoint struct {
 
 	dmu   sync.Mutex // held while pushed sessions' Receivers run: one delivery pass at a time, taken outside lmu
 	spare []*Conn    // deliver's swap buffer; owned by the holder of dmu
+
+	// foreign holds the sealed datagrams of one read pass that belong to
+	// a session of another loop (a client whose new address the kernel
+	// hashed to this loop's socket): they are opened under that loop's
+	// lock after this one is let go. Owned by the read loop.
+	foreign []foreignDatagram
+	// spub is the server's static public key, sent in every Cookie.
+	spub [pubSize]byte
+}
+
+// foreignDatagram is a datagram read on one loop for a session of
+// another; b stays valid until the read loop's next read.
+type foreignDatagram struct {
+	c    *Conn
+	h    sessionHeader
+	b    []byte
+	addr net.Addr
 }
 
 // registry is what the event loops of one Listener (or one client
@@ -78,12 +97,13 @@ type registry struct {
 	readErr   error
 	onEmpty   func() // server: called (once closing) when the last session goes
 
-	drops    [netcode.NumDropReasons]atomic.Uint64
-	cookies  atomic.Uint64 // server: Hellos answered with a cookie
-	accepted atomic.Uint64
-	rejected atomic.Uint64
-	refused  [numRefusals]atomic.Uint64 // server: rejected, by reason
-	io       [numIO]atomic.Uint64
+	drops      [netcode.NumDropReasons]atomic.Uint64
+	migrations atomic.Uint64 // sealed sessions moved to a new client address
+	cookies    atomic.Uint64 // server: Hellos answered with a cookie
+	accepted   atomic.Uint64
+	rejected   atomic.Uint64
+	refused    [numRefusals]atomic.Uint64 // server: rejected, by reason
+	io         [numIO]atomic.Uint64
 }
 
 // I/O counters of a socket's loops, reported in ListenerStats.IO.
@@ -132,19 +152,26 @@ const (
 	refusedMaxSessions        // Config.MaxSessions reached
 	refusedPerIP              // Config.MaxSessionsPerIP reached
 	refusedBacklog            // AcceptBacklog full: the owner is not accepting fast enough
+	refusedPlaintext          // a Hello asked for no encryption and Config.AllowPlaintext is off
 	numRefusals
 )
 
-var refusalNames = [numRefusals]string{"closed", "max_sessions", "per_ip", "backlog"}
+var refusalNames = [numRefusals]string{"closed", "max_sessions", "per_ip", "backlog", "plaintext"}
 
 // clientHandshake is one Dial's state, shared with the read loop.
 type clientHandshake struct {
-	nonce  [8]byte
-	remote net.Addr
-	cookie chan handshake // capacity 1
-	accept chan *Conn     // capacity 1
-	reject chan netcode.Code
-	conn   *Conn // set by the read loop once accepted
+	nonce     [8]byte
+	remote    net.Addr
+	plaintext bool
+	cookie    chan handshake // capacity 1
+	accept    chan *Conn     // capacity 1
+	reject    chan netcode.Code
+	conn      *Conn // set by the read loop once accepted
+	// Set by Dial (under the registry's mu) once a Cookie gave the
+	// server's key: the session's keys and the handshake key that must
+	// seal the Accept, or a Reject from then on.
+	sc *sessionCrypto
+	hk cipher.AEAD
 }
 
 // role is the side an endpoint plays.
@@ -162,8 +189,9 @@ func newEndpoint(cfg *config, pc net.PacketConn, g *registry) (*endpoint, error)
 		FastResend: t.resend,
 		SendWindow: t.sndWnd,
 		RecvWindow: t.rcvWnd,
-		MTU:        t.mtu - sessionHeaderSize,
+		MTU:        t.mtu - sessionHeaderSize - tagSize, // room for the tag, sealed or not
 		Headroom:   sessionHeaderSize,
+		Tailroom:   tagSize,
 		MaxAckHold: maxAckHold,
 	})
 	if err != nil {
@@ -181,6 +209,9 @@ func newEndpoint(cfg *config, pc net.PacketConn, g *registry) (*endpoint, error)
 		lp:       lp,
 		out:      newOutbox(pc),
 		conns:    make(map[*Conn]struct{}),
+	}
+	if cfg.Key != nil {
+		copy(e.spub[:], cfg.Key.PublicKey().Bytes())
 	}
 	e.wg.Add(2)
 	go e.readLoop()
@@ -226,6 +257,7 @@ func (e *endpoint) readLoop() {
 		e.endPassLocked(now)
 		e.lmu.Unlock()
 		e.deliver()
+		e.handleForeign(now)
 	}
 }
 
@@ -263,7 +295,24 @@ func (e *endpoint) readBatches(bc batchConn) {
 		e.endPassLocked(now)
 		e.lmu.Unlock()
 		e.deliver()
+		e.handleForeign(now)
 	}
+}
+
+// handleForeign opens the pass's datagrams for other loops' sessions,
+// each under its own loop's lock (never two loops' locks at once).
+func (e *endpoint) handleForeign(now time.Time) {
+	for i := range e.foreign {
+		f := &e.foreign[i]
+		o := f.c.ep
+		o.lmu.Lock()
+		f.c.openLocked(now, f.h, f.b, f.addr)
+		o.endPassLocked(now)
+		o.lmu.Unlock()
+		o.deliver()
+		*f = foreignDatagram{}
+	}
+	e.foreign = e.foreign[:0]
 }
 
 // endPassLocked ends a read pass: output goes, and the timer loop is told
@@ -482,14 +531,29 @@ func (e *endpoint) handle(b []byte, addr net.Addr, now time.Time) {
 		e.mu.Lock()
 		c := e.byToken[h.Token]
 		e.mu.Unlock()
-		if c == nil || c.ep != e || !sameAddr(c.remote, addr) {
-			// Unknown, or from another address, or on another loop's
-			// socket (the kernel keeps a 4-tuple on one SO_REUSEPORT
-			// socket; only a change in the set of sockets moves it).
+		switch {
+		case c == nil:
 			e.drop(netcode.DropUnauthenticated)
-			return
+		case c.sc == nil || e.role == roleClient:
+			// A plaintext session is its token and address; a client
+			// hears its server at the address it dialed.
+			if c.ep != e || !sameAddr(c.remote, addr) {
+				e.drop(netcode.DropUnauthenticated)
+				return
+			}
+			if c.sc == nil {
+				c.onDatagramLocked(now, h, payload, len(b))
+				return
+			}
+			c.openLocked(now, h, b, addr)
+		case c.ep != e:
+			// A sealed session whose client moved to an address the
+			// kernel gives another loop's socket: opened under that
+			// loop's lock once this pass lets go of ours.
+			e.foreign = append(e.foreign, foreignDatagram{c: c, h: h, b: b, addr: addr})
+		default:
+			c.openLocked(now, h, b, addr)
 		}
-		c.onDatagramLocked(now, h, payload, len(b))
 	case isHandshake(t):
 		h, err := decodeHandshake(b)
 		if err != nil {
@@ -499,7 +563,7 @@ func (e *endpoint) handle(b []byte, addr net.Addr, now time.Time) {
 		if e.role == roleServer {
 			e.serverHandshake(h, addr, now)
 		} else {
-			e.clientHandshake(h, addr, now)
+			e.clientHandshake(h, b, addr, now)
 		}
 	default:
 		e.drop(netcode.DropMalformed)
@@ -523,11 +587,18 @@ func (e *endpoint) serverHandshake(h handshake, addr net.Addr, now time.Time) {
 			e.reply(handshake{Type: typeReject, Nonce: h.Nonce, Code: netcode.CodeServerShutdown}, addr)
 			return
 		}
+		if h.Mode == modePlaintext && !e.cfg.AllowPlaintext {
+			// Encryption is not optional here: a 12-byte coded Reject.
+			e.rejected.Add(1)
+			e.refused[refusedPlaintext].Add(1)
+			e.reply(handshake{Type: typeReject, Nonce: h.Nonce, Code: netcode.CodeUnsupported}, addr)
+			return
+		}
 		e.cookies.Add(1)
-		bucket, mac := e.jar.mint(now, addr, h.Nonce)
-		e.reply(handshake{Type: typeCookie, Nonce: h.Nonce, Bucket: bucket, MAC: mac}, addr)
+		bucket, mac := e.jar.mint(now, addr, &h)
+		e.reply(handshake{Type: typeCookie, Nonce: h.Nonce, Bucket: bucket, MAC: mac, Pub: e.spub}, addr)
 	case typeConnect:
-		if !e.jar.verify(now, addr, h.Nonce, h.Bucket, h.MAC) {
+		if !e.jar.verify(now, addr, &h) {
 			e.drop(netcode.DropUnauthenticated)
 			return
 		}
@@ -543,11 +614,33 @@ func (e *endpoint) serverHandshake(h handshake, addr net.Addr, now time.Time) {
 func (e *endpoint) connect(h handshake, addr net.Addr, now time.Time) {
 	key := addrNonce{addr: addr.Network() + "|" + addr.String(), nonce: h.Nonce}
 	e.mu.Lock()
-	if old := e.byAddr[key]; old != nil { // our Accept was lost: say it again
-		e.mu.Unlock()
-		e.reply(old.acceptMsg, addr)
+	old := e.byAddr[key]
+	e.mu.Unlock()
+	if old != nil { // our Accept was lost: say it again, the same bytes
+		e.replyRaw(old.acceptMsg, addr)
 		return
 	}
+	// The cookie verified: the source is real, and only now is a key
+	// agreed (one X25519 per session, none for a spoofed source).
+	var sc *sessionCrypto
+	var hk cipher.AEAD
+	if h.Mode == modeSealed {
+		var err error
+		if sc, hk, err = agree(e.cfg.Key, h.Pub[:], h.Nonce, false, e.cfg.rekeyShift); err != nil {
+			e.drop(netcode.DropMalformed) // a low-order or invalid client key
+			return
+		}
+	} else if !e.cfg.AllowPlaintext { // unreachable: the cookie binds the Hello's mode
+		e.drop(netcode.DropUnauthenticated)
+		return
+	}
+	answer := func(h handshake) []byte {
+		if hk == nil {
+			return appendHandshake(make([]byte, 0, acceptSize), h)
+		}
+		return sealHandshake(make([]byte, 0, acceptSealedSize), h, hk)
+	}
+	e.mu.Lock()
 	code, why := netcode.CodeOK, 0
 	ipk := ipKey(addr)
 	switch {
@@ -564,7 +657,7 @@ func (e *endpoint) connect(h handshake, addr net.Addr, now time.Time) {
 		e.mu.Unlock()
 		e.rejected.Add(1)
 		e.refused[why].Add(1)
-		e.reply(handshake{Type: typeReject, Nonce: h.Nonce, Code: code}, addr)
+		e.replyRaw(answer(handshake{Type: typeReject, Nonce: h.Nonce, Code: code}), addr)
 		return
 	}
 	var ids [12]byte
@@ -575,25 +668,53 @@ func (e *endpoint) connect(h handshake, addr net.Addr, now time.Time) {
 		_, _ = rand.Read(ids[4:]) // crypto/rand.Read never fails on supported platforms
 		token = binary.BigEndian.Uint64(ids[4:])
 	}
-	c := newConnLocked(e, addr, conv, token, now)
+	c := newConnLocked(e, addr, conv, token, sc, now)
 	c.hsKey, c.ipKey = key, ipk
-	c.acceptMsg = handshake{Type: typeAccept, Nonce: h.Nonce, Conv: conv, Token: token}
+	c.acceptMsg = answer(handshake{Type: typeAccept, Nonce: h.Nonce, Conv: conv, Token: token})
 	e.byToken[token] = c
 	e.byAddr[key] = c
 	e.perIP[ipk]++
 	e.backlog <- c // room checked above; only this goroutine sends
 	e.mu.Unlock()
 	e.accepted.Add(1)
-	e.reply(c.acceptMsg, addr)
+	e.replyRaw(c.acceptMsg, addr)
+}
+
+// replyRaw stages an encoded handshake answer for the pass's batch.
+func (e *endpoint) replyRaw(b []byte, addr net.Addr) {
+	e.out.add(append(e.out.alloc(len(b))[:0], b...), addr)
 }
 
 // clientHandshake handles the server's answers to our handshakes. Runs
 // with lmu held.
-func (e *endpoint) clientHandshake(h handshake, addr net.Addr, now time.Time) {
+func (e *endpoint) clientHandshake(h handshake, b []byte, addr net.Addr, now time.Time) {
 	e.mu.Lock()
 	hs := e.hs[h.Nonce]
+	var sc *sessionCrypto
+	var hk cipher.AEAD
+	if hs != nil {
+		sc, hk = hs.sc, hs.hk
+	}
 	e.mu.Unlock()
 	if hs == nil || !sameAddr(hs.remote, addr) {
+		e.drop(netcode.DropUnauthenticated)
+		return
+	}
+	// A sealed handshake's Accept must be sealed with the key agreed
+	// with the server, and so must a Reject once the Connect went.
+	switch {
+	case hs.plaintext || (h.Type != typeAccept && h.Type != typeReject):
+	case h.Sealed && hk != nil:
+		if !openHandshake(&h, b, hk) {
+			e.drop(netcode.DropUnauthenticated)
+			return
+		}
+	case h.Type == typeReject && !h.Sealed && hk == nil: // refused at Hello (shutdown, plaintext)
+	default:
+		e.drop(netcode.DropUnauthenticated)
+		return
+	}
+	if hs.plaintext && h.Sealed {
 		e.drop(netcode.DropUnauthenticated)
 		return
 	}
@@ -613,7 +734,7 @@ func (e *endpoint) clientHandshake(h handshake, addr net.Addr, now time.Time) {
 			e.drop(netcode.DropMalformed)
 			return
 		}
-		c := newConnLocked(e, hs.remote, h.Conv, h.Token, now)
+		c := newConnLocked(e, hs.remote, h.Conv, h.Token, sc, now)
 		e.mu.Lock()
 		hs.conn = c
 		e.byToken[h.Token] = c
@@ -659,10 +780,22 @@ func (e *endpoint) sessionCount() int {
 // dial runs the client side of one handshake.
 func (e *endpoint) dial(ctx context.Context, remote net.Addr) (*Conn, error) {
 	hs := &clientHandshake{
-		remote: remote,
-		cookie: make(chan handshake, 1),
-		accept: make(chan *Conn, 1),
-		reject: make(chan netcode.Code, 1),
+		remote:    remote,
+		plaintext: e.cfg.Plaintext,
+		cookie:    make(chan handshake, 1),
+		accept:    make(chan *Conn, 1),
+		reject:    make(chan netcode.Code, 1),
+	}
+	mode := byte(modePlaintext)
+	var eph *ecdh.PrivateKey
+	var cpub [pubSize]byte
+	if !hs.plaintext {
+		var err error
+		if eph, err = ecdh.X25519().GenerateKey(rand.Reader); err != nil {
+			return nil, fmt.Errorf("kcp: handshake key: %w: %w", err, netcode.ErrHandshake)
+		}
+		mode = modeSealed
+		copy(cpub[:], eph.PublicKey().Bytes())
 	}
 	e.mu.Lock()
 	for {
@@ -687,7 +820,8 @@ func (e *endpoint) dial(ctx context.Context, remote net.Addr) (*Conn, error) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	rto := 100 * time.Millisecond
-	next := handshake{Type: typeHello, Nonce: hs.nonce}
+	next := handshake{Type: typeHello, Nonce: hs.nonce, Mode: mode, Pub: cpub}
+	agreed := false
 	for {
 		select {
 		case <-timer.C:
@@ -697,7 +831,22 @@ func (e *endpoint) dial(ctx context.Context, remote net.Addr) (*Conn, error) {
 			timer.Reset(rto)
 			rto = min(2*rto, time.Second)
 		case ck := <-hs.cookie:
-			next = handshake{Type: typeConnect, Nonce: hs.nonce, Bucket: ck.Bucket, MAC: ck.MAC}
+			if !hs.plaintext && !agreed {
+				// The server's key: the pinned one, else the Cookie's.
+				spub := ck.Pub[:]
+				if e.cfg.ServerKey != nil {
+					spub = e.cfg.ServerKey.Bytes()
+				}
+				sc, hk, err := agree(eph, spub, hs.nonce, true, e.cfg.rekeyShift)
+				if err != nil {
+					return nil, fmt.Errorf("kcp: handshake with %s: %w: %w", remote, err, netcode.ErrHandshake)
+				}
+				e.mu.Lock()
+				hs.sc, hs.hk = sc, hk
+				e.mu.Unlock()
+				agreed = true
+			}
+			next = handshake{Type: typeConnect, Nonce: hs.nonce, Bucket: ck.Bucket, MAC: ck.MAC, Mode: mode, Pub: cpub}
 			rto = 100 * time.Millisecond
 			timer.Reset(0)
 		case c := <-hs.accept:

@@ -2,6 +2,7 @@ package kcp
 
 import (
 	"context"
+	"crypto/ecdh"
 	"errors"
 	"fmt"
 	"net"
@@ -88,6 +89,16 @@ func listenLoops(ua *net.UDPAddr, n int) ([]*net.UDPConn, error) {
 }
 
 func newListener[P net.PacketConn](c *config, pcs ...P) (*Listener, error) {
+	if c.Key == nil {
+		k, err := GenerateKey()
+		if err != nil {
+			for _, p := range pcs {
+				_ = p.Close() // the key error is the one reported
+			}
+			return nil, err
+		}
+		c.Key = k
+	}
 	reg := newRegistry(c, roleServer)
 	l := &Listener{reg: reg}
 	reg.onEmpty = l.shutdownLoops // before any loop runs: read under reg.mu
@@ -219,6 +230,10 @@ func (l *Listener) Shutdown(ctx context.Context) error {
 // Addr implements netcode.Listener.
 func (l *Listener) Addr() net.Addr { return l.ep.pc.LocalAddr() }
 
+// PublicKey is the listener's static X25519 public key, which clients
+// pin (Config.ServerKey; EncodePublicKey gives its text form).
+func (l *Listener) PublicKey() *ecdh.PublicKey { return l.ep.cfg.Key.PublicKey() }
+
 // SessionCount is the number of sessions open on the listener's socket.
 func (l *Listener) SessionCount() int { return l.ep.sessionCount() }
 
@@ -262,6 +277,7 @@ func (l *Listener) ListenerStats() netcode.ListenerStats {
 	for i := range e.io {
 		st.IO[ioNames[i]] = e.io[i].Load()
 	}
+	st.IO["migrations"] = e.migrations.Load()
 	for _, ep := range l.eps {
 		ep.lmu.Lock()
 		ls := ep.lp.Stats()

@@ -61,7 +61,7 @@ const (
 // lbConfig is the Config of both ends: redundancy off (the loop
 // prototype has none), everything else the default.
 func lbConfig() Config {
-	return Config{Redundancy: RedundancyConfig{Disabled: true}, MaxSessions: 100000, AcceptBacklog: 4096,
+	return Config{Redundancy: RedundancyConfig{Disabled: true}, MaxSessions: 100000, AcceptBacklog: 4096, AllowPlaintext: true, Plaintext: true,
 		IdleTimeout: time.Minute} // idle clients (the Idle benchmark) send nothing for seconds
 }
 
@@ -383,7 +383,7 @@ func (g *loopBenchClients) run(b *testing.B, connected chan<- struct{}) {
 			for i := range n {
 				if g.sess[i] == nil {
 					var hb [helloSize]byte
-					g.write(i, appendHandshake(hb[:0], handshake{Type: typeHello, Nonce: g.nonces[i]}))
+					g.write(i, appendHandshake(hb[:0], handshake{Type: typeHello, Nonce: g.nonces[i], Mode: modePlaintext}))
 				}
 			}
 		}
@@ -445,7 +445,7 @@ func (g *loopBenchClients) handle(i int, b, rbuf []byte, now time.Time, connecte
 		switch h.Type {
 		case typeCookie:
 			var cb [connectSize]byte
-			g.write(i, appendHandshake(cb[:0], handshake{Type: typeConnect, Nonce: h.Nonce, Bucket: h.Bucket, MAC: h.MAC}))
+			g.write(i, appendHandshake(cb[:0], handshake{Type: typeConnect, Nonce: h.Nonce, Bucket: h.Bucket, MAC: h.MAC, Mode: modePlaintext}))
 		case typeAccept:
 			if g.sess[i] != nil {
 				return
@@ -832,10 +832,10 @@ func serveLoop(t *testing.T, ctl <-chan string, handoff, idle bool) {
 			}
 			switch h.Type {
 			case typeHello:
-				bucket, mac := jar.mint(now, addr, h.Nonce)
+				bucket, mac := jar.mint(now, addr, &h)
 				reply(handshake{Type: typeCookie, Nonce: h.Nonce, Bucket: bucket, MAC: mac}, addr)
 			case typeConnect:
-				if !jar.verify(now, addr, h.Nonce, h.Bucket, h.MAC) {
+				if !jar.verify(now, addr, &h) {
 					return
 				}
 				ap := addr.AddrPort()

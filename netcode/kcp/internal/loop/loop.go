@@ -65,6 +65,10 @@ type Config struct {
 	// Headroom is the number of bytes reserved in front of each datagram
 	// for the caller's header (default 0).
 	Headroom int
+	// Tailroom is spare capacity left behind each datagram (beyond
+	// len(B)) for what the caller appends in place, such as an AEAD tag
+	// (default 0).
+	Tailroom int
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -90,9 +94,9 @@ func (c Config) withDefaults() (Config, error) {
 		c.MTU = 1200
 	}
 	switch {
-	case c.Interval < 0 || c.SendWindow < 0 || c.RecvWindow < 0 || c.Headroom < 0:
+	case c.Interval < 0 || c.SendWindow < 0 || c.RecvWindow < 0 || c.Headroom < 0 || c.Tailroom < 0:
 		return c, fmt.Errorf("loop: negative setting: %w", ErrBadConfig)
-	case c.MTU <= kcpgo.IKCP_OVERHEAD || c.MTU+c.Headroom > maxChunk:
+	case c.MTU <= kcpgo.IKCP_OVERHEAD || c.MTU+c.Headroom+c.Tailroom > maxChunk:
 		return c, fmt.Errorf("loop: MTU %d with headroom %d outside %d..%d: %w", c.MTU, c.Headroom, kcpgo.IKCP_OVERHEAD+1, maxChunk, ErrBadConfig)
 	}
 	return c, nil
@@ -452,7 +456,7 @@ func (l *Loop) emit(s *Session, p []byte) {
 	l.startBatch()
 	var b []byte
 	if l.merging == s && len(s.held) > 0 && len(s.held)+len(p) <= l.cfg.MTU {
-		b = l.arena.Alloc(l.cfg.Headroom + len(s.held) + len(p))
+		b = l.alloc(len(s.held) + len(p))
 		n := copy(b[l.cfg.Headroom:], s.held)
 		copy(b[l.cfg.Headroom+n:], p)
 		s.held = s.held[:0]
@@ -461,7 +465,7 @@ func (l *Loop) emit(s *Session, p []byte) {
 		if len(s.held) > 0 {
 			l.emitHeld(s)
 		}
-		b = l.arena.Alloc(l.cfg.Headroom + len(p))
+		b = l.alloc(len(p))
 		copy(b[l.cfg.Headroom:], p)
 	}
 	l.out = append(l.out, Datagram{Session: s, Addr: s.Addr, B: b})
@@ -471,11 +475,17 @@ func (l *Loop) emit(s *Session, p []byte) {
 // emitHeld sends s's held ACKs as a datagram of their own.
 func (l *Loop) emitHeld(s *Session) {
 	l.startBatch()
-	b := l.arena.Alloc(l.cfg.Headroom + len(s.held))
+	b := l.alloc(len(s.held))
 	copy(b[l.cfg.Headroom:], s.held)
 	s.held = s.held[:0]
 	l.out = append(l.out, Datagram{Session: s, Addr: s.Addr, B: b})
 	l.stats.Datagrams++
+}
+
+// alloc returns a datagram buffer for an n-byte KCP packet: Headroom in
+// front, Tailroom of spare capacity behind.
+func (l *Loop) alloc(n int) []byte {
+	return l.arena.Alloc(l.cfg.Headroom + n + l.cfg.Tailroom)[:l.cfg.Headroom+n]
 }
 
 // ackOnly reports whether the KCP packet p holds nothing but ACK
