@@ -151,44 +151,8 @@ func TestSpoofedDatagramsCreateNoState(t *testing.T) {
 	assert.Equal(t, "still here", string(r.Data))
 }
 
-// TestLostAcceptIsAnsweredAgain plays the client by hand: a repeated
-// Connect (as after a lost Accept) gets the same Accept and no second
-// session; a cookie stolen by another address does not verify.
-func TestLostAcceptIsAnsweredAgain(t *testing.T) {
-	l, err := Listen("127.0.0.1:0", Config{})
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, l.Shutdown(context.Background())) })
-	pc := rawSocket(t)
-	nonce := [8]byte{1, 2, 3, 4, 5, 6, 7, 8}
-	send := func(pc *net.UDPConn, h handshake) handshake {
-		_, err := pc.WriteTo(appendHandshake(nil, h), l.Addr())
-		require.NoError(t, err)
-		buf := make([]byte, 2048)
-		require.NoError(t, pc.SetReadDeadline(time.Now().Add(5*time.Second)))
-		n, _, err := pc.ReadFrom(buf)
-		require.NoError(t, err)
-		got, err := decodeHandshake(buf[:n])
-		require.NoError(t, err)
-		return got
-	}
-	ck := send(pc, handshake{Type: typeHello, Nonce: nonce})
-	require.Equal(t, byte(typeCookie), ck.Type)
-	connect := handshake{Type: typeConnect, Nonce: nonce, Bucket: ck.Bucket, MAC: ck.MAC}
-	a1 := send(pc, connect)
-	require.Equal(t, byte(typeAccept), a1.Type)
-	a2 := send(pc, connect)
-	assert.Equal(t, a1, a2)
-	assert.Equal(t, 1, l.SessionCount())
-
-	// The same cookie from another address is refused silently.
-	other := rawSocket(t)
-	before := l.Stats().Drops[netcode.DropUnauthenticated]
-	_, err = other.WriteTo(appendHandshake(nil, connect), l.Addr())
-	require.NoError(t, err)
-	require.Eventually(t, func() bool { return l.Stats().Drops[netcode.DropUnauthenticated] > before }, 5*time.Second, time.Millisecond)
-	assert.Empty(t, replies(t, other, 50*time.Millisecond))
-	assert.Equal(t, 1, l.SessionCount())
-}
+// A repeated Connect (our Accept was lost) and a stolen cookie:
+// TestSealedHandshakeByHand (seal_test.go).
 
 func TestVanishedClientIsReclaimed(t *testing.T) {
 	cfg := Config{IdleTimeout: 300 * time.Millisecond, HeartbeatInterval: 50 * time.Millisecond}
