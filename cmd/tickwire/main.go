@@ -7,6 +7,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -71,6 +72,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	fs := flag.NewFlagSet("tickwire", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	kcpAddr := fs.String("kcp", env("TICKWIRE_KCP_ADDR", kcp.DefaultAddr), `KCP (UDP) listen address, or "off" (env TICKWIRE_KCP_ADDR)`)
+	kcpKey := fs.String("kcp-key", env("TICKWIRE_KCP_KEY", ""), "file of the KCP listener's static X25519 key (32 raw bytes, mode 0600), created on first start; empty = DATA/kcp.key. Clients pin its public key: GET /v1/kcp (env TICKWIRE_KCP_KEY)")
+	kcpPlain := fs.Bool("kcp-plaintext-allowed", env("TICKWIRE_KCP_PLAINTEXT_ALLOWED", "") == "true", "accept KCP sessions that ask for no encryption: for benchmarks only, never in production (env TICKWIRE_KCP_PLAINTEXT_ALLOWED=true)")
 	tcpAddr := fs.String("tcp", env("TICKWIRE_TCP_ADDR", tcp.DefaultAddr), `TCP listen address, or "off" (env TICKWIRE_TCP_ADDR)`)
 	rtcAddr := fs.String("webrtc", env("TICKWIRE_WEBRTC_ADDR", webrtc.DefaultAddr), `WebRTC data channels: the one UDP address every peer shares, or "off"; offers go to /v1/rtc/offer on the HTTP port (env TICKWIRE_WEBRTC_ADDR)`)
 	rtcPublic := fs.String("webrtc-public-ips", env("TICKWIRE_WEBRTC_PUBLIC_IPS", ""), "comma-separated IPs browsers should send WebRTC traffic to, when the server sits behind a 1:1 NAT (env TICKWIRE_WEBRTC_PUBLIC_IPS)")
@@ -161,7 +164,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 		http bool
 		t    netcode.Transport
 	}{
-		{"-kcp", *kcpAddr != off, false, &kcp.Transport{Addr: *kcpAddr}},
+		{"-kcp", *kcpAddr != off, false, &kcp.Transport{Addr: *kcpAddr, KeyFile: cmp.Or(*kcpKey, filepath.Join(*dataDir, "kcp.key")),
+			Config: kcp.Config{AllowPlaintext: *kcpPlain}}},
 		{"-tcp", *tcpAddr != off, false, &tcp.Transport{Addr: *tcpAddr}},
 		{"-webrtc", *rtcAddr != off, true, &webrtc.Transport{Addr: *rtcAddr, Config: webrtc.Config{PublicIPs: list(*rtcPublic)}}},
 		{"-ws", wsOnly, true, &ws.Transport{Config: ws.Config{AllowedOrigins: list(*wsOrigins)}}},
