@@ -146,6 +146,8 @@ func RunChat(ctx context.Context, env *Env, cfg ChatConfig) (*Report, error) {
 		return nil, err
 	}
 	rep := newReport("chat", cfg.JSON())
+	env.prepareKCP(ctx, rep, cfg.Transports)
+	defer env.markEncryption(rep)
 	for _, t := range cfg.Transports {
 		rs, err := runChatTransport(ctx, env, cfg, t)
 		if err != nil {

@@ -102,6 +102,8 @@ func RunConnect(ctx context.Context, env *Env, cfg ConnectConfig) (*Report, erro
 		return nil, err
 	}
 	rep := newReport("connect", cfg.JSON())
+	env.prepareKCP(ctx, rep, cfg.Transports)
+	defer env.markEncryption(rep)
 	for _, t := range cfg.Transports {
 		r, err := runConnectTransport(ctx, env, cfg, t)
 		if err != nil {

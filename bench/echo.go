@@ -213,6 +213,8 @@ func RunEcho(ctx context.Context, env *Env, cfg EchoConfig) (*Report, error) {
 		return nil, err
 	}
 	rep := newReport("echo", cfg.JSON())
+	env.prepareKCP(ctx, rep, cfg.Transports)
+	defer env.markEncryption(rep)
 	runners := make([]*echoRunner, 0, len(cfg.Transports))
 	defer func() {
 		for _, r := range runners {

@@ -415,7 +415,7 @@ Machine: {{.Machine.CPU}}, {{.Machine.Cores}} cores (GOMAXPROCS {{.Machine.GOMAX
 <h2>{{.Scenario}}</h2>
 <table>
 <tr><th>transport</th><th>crosses</th><th>impairment</th><th>sent</th><th>received</th><th>delivered %</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>per s</th><th>wire B/msg</th><th>p50 / udp-raw</th><th>p99 / udp-raw</th><th>notes</th></tr>
-{{range .Results}}<tr><td class="l">{{.Name}}</td><td class="l">{{.Crosses}}</td><td class="l">{{.Impairment}}</td><td>{{.Sent}}</td><td>{{.Received}}</td><td>{{pct .DeliveredPct}}</td><td>{{us .P50Us}}</td><td>{{us .P90Us}}</td><td>{{us .P99Us}}</td><td>{{us .P999Us}}</td><td>{{us .MaxUs}}</td><td>{{rate .PerSecond}}</td><td>{{bytes .WireBytesPerMsg}}</td><td>{{ratio .P50VsUDP}}</td><td>{{ratio .P99VsUDP}}</td><td class="note"><div>{{extra .Extra}} {{.Note}}</div></td></tr>
+{{range .Results}}<tr><td class="l">{{.Name}}</td><td class="l">{{.Crosses}}{{if .Encryption}}, {{.Encryption}}{{end}}</td><td class="l">{{.Impairment}}</td><td>{{.Sent}}</td><td>{{.Received}}</td><td>{{pct .DeliveredPct}}</td><td>{{us .P50Us}}</td><td>{{us .P90Us}}</td><td>{{us .P99Us}}</td><td>{{us .P999Us}}</td><td>{{us .MaxUs}}</td><td>{{rate .PerSecond}}</td><td>{{bytes .WireBytesPerMsg}}</td><td>{{ratio .P50VsUDP}}</td><td>{{ratio .P99VsUDP}}</td><td class="note"><div>{{extra .Extra}} {{.Note}}</div></td></tr>
 {{end}}</table>
 {{if .Server}}<p>Server: {{.Server}}</p>{{end}}
 {{range .Notes}}<p class="note">Note: {{.}}</p>{{end}}

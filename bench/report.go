@@ -34,7 +34,11 @@ type Result struct {
 	// Crosses says what the row's messages cross between client and
 	// server ("UDP (KCP)", "TCP (WebSocket over HTTP/1.1)", "UDP (SCTP
 	// over DTLS)"); one entry of the transport table.
-	Crosses    string  `json:"crosses,omitempty"`
+	Crosses string `json:"crosses,omitempty"`
+	// Encryption says, on KCP rows, whether the datagrams were sealed
+	// ("aead", the default), not ("plaintext", benchmarks only), or the
+	// baseline has none ("none").
+	Encryption string  `json:"encryption,omitempty"`
 	Impairment string  `json:"impairment"`
 	LossPct    float64 `json:"loss_pct"`
 	DelayUs    float64 `json:"delay_us"`
@@ -222,12 +226,22 @@ func writeFile(path string, write func(io.Writer) error) error {
 	return f.Close()
 }
 
+// crossesCell is the table's crosses column: what the row crosses and,
+// on KCP rows, its encryption.
+func crossesCell(x Result) string {
+	c := cmp.Or(x.Crosses, "-")
+	if x.Encryption != "" {
+		c += ", " + x.Encryption
+	}
+	return c
+}
+
 // WriteTable prints the report as an aligned terminal table.
 func (r *Report) WriteTable(w io.Writer) error {
 	tw := &tableWriter{}
 	tw.row("transport", "crosses", "impairment", "sent", "recv", "deliv%", "p50", "p90", "p99", "p99.9", "max", "/s", "B/msg", "p50/udp", "p99/udp")
 	for _, x := range r.Results {
-		tw.row(x.Name, cmp.Or(x.Crosses, "-"), x.Impairment,
+		tw.row(x.Name, crossesCell(x), x.Impairment,
 			fmt.Sprint(x.Sent), fmt.Sprint(x.Received), fmt.Sprintf("%.1f", x.DeliveredPct),
 			fmtUs(x.P50Us), fmtUs(x.P90Us), fmtUs(x.P99Us), fmtUs(x.P999Us), fmtUs(x.MaxUs),
 			fmt.Sprintf("%.0f", x.PerSecond), fmtBytes(x.WireBytesPerMsg), fmtRatio(x.P50VsUDP), fmtRatio(x.P99VsUDP))

@@ -128,6 +128,8 @@ func RunRoom(ctx context.Context, env *Env, cfg RoomConfig) (*Report, error) {
 		return nil, err
 	}
 	rep := newReport("room", cfg.JSON())
+	env.prepareKCP(ctx, rep, cfg.Transports)
+	defer env.markEncryption(rep)
 	for _, t := range cfg.Transports {
 		r, usage, err := runRoomTransport(ctx, env, cfg, t)
 		if err != nil {

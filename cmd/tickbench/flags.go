@@ -12,6 +12,7 @@ import (
 
 	"github.com/tickwire/tickwire/bench"
 	"github.com/tickwire/tickwire/internal/benchserver"
+	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/netcode/tlsconf"
 )
 
@@ -40,6 +41,11 @@ type common struct {
 	kcpSparse  int
 	tlsCA      string // --server over TLS: trust this CA file
 	insecure   bool   // --server over TLS without verification
+	// kcpPlaintext turns KCP encryption off on the clients and the
+	// in-process or spawned server (benchmarks only; every row says it);
+	// kcpKey pins the server's KCP public key (default: GET /v1/kcp).
+	kcpPlaintext bool
+	kcpKey       string
 }
 
 func (c *common) register(fs *flag.FlagSet, defTransports string, defCount int) {
@@ -69,6 +75,8 @@ func (c *common) register(fs *flag.FlagSet, defTransports string, defCount int) 
 	fs.IntVar(&c.kcpSparse, "kcp-sparse-rate", 0, "what-if: KCP redundancy sparse floor in datagrams/s per session (-1 = off), on the clients and the in-process or spawned server (0 = the transport's default)")
 	fs.StringVar(&c.tlsCA, "tls-ca", "", "--server serves TLS (HTTPS, WSS, TCP over TLS): trust this PEM CA file (or its self-signed certificate) instead of the system roots")
 	fs.BoolVar(&c.insecure, "insecure", false, "--server serves TLS: do not verify its certificate (development only)")
+	fs.BoolVar(&c.kcpPlaintext, "kcp-plaintext", false, "turn KCP encryption off on the clients and the in-process or spawned server, to measure its cost (a remote server needs -kcp-plaintext-allowed); every row reports its encryption")
+	fs.StringVar(&c.kcpKey, "kcp-key", "", "the server's KCP public key (base64) to pin; default: fetched from its HTTP API (GET /v1/kcp)")
 	fs.IntVar(&c.rounds, "rounds", 1, "echo: interleave the transports in this many rounds (links stay open), so that load changes hit every row alike")
 }
 
@@ -88,6 +96,14 @@ func (c *common) env(ctx context.Context, stderr io.Writer) (*bench.Env, func() 
 	env := &bench.Env{}
 	env.KCP.Redundancy.BudgetBytesPerSec = c.kcpBudget
 	env.KCP.Redundancy.SparseRate = c.kcpSparse
+	env.KCP.Plaintext = c.kcpPlaintext
+	if c.kcpKey != "" {
+		k, err := kcp.ParsePublicKey(c.kcpKey)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-kcp-key: %w", err)
+		}
+		env.KCP.ServerKey = k
+	}
 	if !c.quiet {
 		if f, ok := stderr.(*os.File); ok {
 			env.Progress = bench.Bar(f)
@@ -113,6 +129,7 @@ func (c *common) env(ctx context.Context, stderr io.Writer) (*bench.Env, func() 
 	lc := bench.LocalConfig{Tickwire: startTickwire}
 	lc.KCP.Redundancy.BudgetBytesPerSec = c.kcpBudget
 	lc.KCP.Redundancy.SparseRate = c.kcpSparse
+	lc.KCP.AllowPlaintext = c.kcpPlaintext
 	l, err := bench.StartLocal(ctx, lc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting in-process server: %w", err)

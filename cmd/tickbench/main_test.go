@@ -41,6 +41,7 @@ type jsonReport struct {
 	Results  []struct {
 		Name     string  `json:"name"`
 		Crosses  string  `json:"crosses"`
+		Encrypt  string  `json:"encryption"`
 		Sent     int64   `json:"sent"`
 		Received int64   `json:"received"`
 		P50      float64 `json:"p50_us"`
@@ -109,6 +110,31 @@ func TestEchoCommandBackToBackImpaired(t *testing.T) {
 	r := readReport(t, js)
 	assert.Len(t, r.Results, 3)
 	assert.Equal(t, true, r.Config["back_to_back"])
+}
+
+// TestEchoReportsKCPEncryption: every KCP row says whether its datagrams
+// were sealed: by default (the key pinned from GET /v1/kcp) "aead", with
+// -kcp-plaintext "plaintext" (in the table too), the kcp-go baseline
+// "none"; other rows say nothing.
+func TestEchoReportsKCPEncryption(t *testing.T) {
+	for _, plain := range []bool{false, true} {
+		js := filepath.Join(t.TempDir(), "echo.json")
+		args := []string{"echo", "--count", "20", "--transports", "kcp-bare,kcp,kcp-unreliable,tcp", "--json", js}
+		want := bench.EncryptionSealed
+		if plain {
+			args = append(args, "--kcp-plaintext")
+			want = bench.EncryptionPlaintext
+		}
+		out := runCmd(t, args...)
+		assert.Contains(t, out, "UDP (KCP), "+want)
+		assert.NotContains(t, out, "not pinned", "the key came from the HTTP API")
+		r := readReport(t, js)
+		got := map[string]string{}
+		for _, x := range r.Results {
+			got[x.Name] = x.Encrypt
+		}
+		assert.Equal(t, map[string]string{"kcp-bare": bench.EncryptionNone, "kcp": want, "kcp-unreliable": want, "tcp": ""}, got)
+	}
 }
 
 func TestRoomCommandSpawned(t *testing.T) {

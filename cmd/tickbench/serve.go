@@ -36,6 +36,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	baselinesOnly := fs.Bool("baselines-only", false, "serve only the udp-raw and kcp-bare echo servers (beside a real tickwire deployment)")
 	kcpBudget := fs.Int("kcp-budget", 0, "KCP redundancy budget in bytes/s per session (0 = default)")
 	kcpSparse := fs.Int("kcp-sparse-rate", 0, "KCP redundancy sparse floor in datagrams/s per session (0 = default, -1 = off)")
+	kcpPlain := fs.Bool("kcp-plaintext-allowed", false, "accept KCP sessions without encryption (tickbench -kcp-plaintext)")
 	stdinEOF := fs.Bool("exit-on-stdin-eof", false, "stop when standard input closes (used by --spawn-server)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server, from start to exit, to this file")
 	adminToken := fs.String("admin-token", "", "open GET /v1/stats (the server's counters: datagrams and system calls per transport) to this bearer token")
@@ -74,6 +75,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	lc.KCP.Redundancy.BudgetBytesPerSec = *kcpBudget
 	lc.KCP.Redundancy.SparseRate = *kcpSparse
+	lc.KCP.AllowPlaintext = *kcpPlain
 	l, err := bench.StartLocal(ctx, lc)
 	if err != nil {
 		return err
@@ -119,7 +121,7 @@ func (c *common) envSpawn(ctx context.Context, stderr io.Writer, place serverPla
 	if place != serverChild || c.server != "" {
 		return c.env(ctx, stderr)
 	}
-	env, _, err := (&common{server: "127.0.0.1", quiet: c.quiet, kcpBudget: c.kcpBudget, kcpSparse: c.kcpSparse}).env(ctx, stderr)
+	env, _, err := (&common{server: "127.0.0.1", quiet: c.quiet, kcpBudget: c.kcpBudget, kcpSparse: c.kcpSparse, kcpPlaintext: c.kcpPlaintext, kcpKey: c.kcpKey}).env(ctx, stderr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -129,7 +131,7 @@ func (c *common) envSpawn(ctx context.Context, stderr io.Writer, place serverPla
 	}
 	cmd := exec.Command(exe, "serve", "--host", "127.0.0.1", "--kcp-port", "0", "--tcp-port", "0", "--http-port", "0", "--webrtc-port", "0",
 		"--udp-echo-port", "0", "--kcp-echo-port", "0", "--exit-on-stdin-eof", "--kcp-budget", strconv.Itoa(c.kcpBudget),
-		"--kcp-sparse-rate", strconv.Itoa(c.kcpSparse))
+		"--kcp-sparse-rate", strconv.Itoa(c.kcpSparse), "--kcp-plaintext-allowed="+strconv.FormatBool(c.kcpPlaintext))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, nil, err
