@@ -87,6 +87,7 @@ type app struct {
 // flag > environment > saved profile > default.
 type globals struct {
 	http, addr, transport, profile, token, configDir string
+	kcpKey                                           string
 	json                                             bool
 	tlsCA                                            string // trust this CA file instead of the system roots
 	insecure                                         bool   // skip certificate checks (development)
@@ -98,6 +99,7 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.http, "http", g.http, "HTTP API base URL (env TICKCTL_HTTP; default "+defaultHTTP+")")
 	fs.StringVar(&g.addr, "addr", g.addr, "realtime address host:port (env TICKCTL_ADDR; default "+defaultKCPAddr+" for kcp, "+defaultTCPAddr+" for tcp)")
 	fs.StringVar(&g.transport, "transport", g.transport, "realtime transport: "+transportNames()+" (env TICKCTL_TRANSPORT; default kcp)")
+	fs.StringVar(&g.kcpKey, "kcp-key", g.kcpKey, "the server's KCP public key (base64) to pin (env TICKCTL_KCP_KEY; default: fetched from the HTTP API, GET /v1/kcp)")
 	fs.StringVar(&g.profile, "profile", g.profile, "saved login to use (env TICKCTL_PROFILE; default \"default\")")
 	fs.StringVar(&g.token, "token", g.token, "bearer token to use instead of the saved one (env TICKCTL_TOKEN)")
 	fs.StringVar(&g.configDir, "config-dir", g.configDir, "where logins are saved (env TICKCTL_CONFIG_DIR; default $XDG_CONFIG_HOME/tickctl or ~/.config/tickctl)")
@@ -354,6 +356,7 @@ func (a *app) parse(fs *flag.FlagSet, args []string, minPos, maxPos int) ([]stri
 // settings are the resolved global settings of one command.
 type settings struct {
 	http, addr, transport, token string
+	kcpKey                       string // pinned KCP server key ("": fetched from http)
 	profileName, dir             string
 	tlsCA                        string      // absolute path, or ""
 	tls                          *tls.Config // for https:// servers (and TCP beside them); nil: plain
@@ -398,6 +401,7 @@ func (a *app) settings() (settings, error) {
 	}
 	s.addr = pick(a.g.addr, "TICKCTL_ADDR", profAddr, defAddr)
 	s.token = pick(a.g.token, "TICKCTL_TOKEN", p.Token, "")
+	s.kcpKey = pick(a.g.kcpKey, "TICKCTL_KCP_KEY", "", "")
 	if err := a.resolveTLS(&s); err != nil {
 		return s, err
 	}

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 
 	"github.com/tickwire/tickwire/client"
+	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/netcode/longpoll"
 	"github.com/tickwire/tickwire/netcode/tcp"
@@ -21,7 +25,7 @@ type transport struct {
 }
 
 var transports = map[string]transport{
-	"kcp": {addr: defaultKCPAddr, dial: func(s settings) client.DialFunc { return kcp.Dialer{Addr: s.addr}.Dial }},
+	"kcp": {addr: defaultKCPAddr, dial: dialKCP},
 	// TCP is TLS when the server's HTTP API is https:// (the server's one
 	// TLS configuration covers both).
 	"tcp": {addr: defaultTCPAddr, dial: func(s settings) client.DialFunc {
@@ -40,6 +44,29 @@ var transports = map[string]transport{
 		}
 		return d.Dial
 	}},
+}
+
+// dialKCP dials a sealed KCP session with the server's key pinned: the
+// one given (-kcp-key), or the one the HTTP API publishes (GET /v1/kcp).
+func dialKCP(s settings) client.DialFunc {
+	return func(ctx context.Context) (netcode.Conn, error) {
+		if s.kcpKey != "" {
+			key, err := kcp.ParsePublicKey(s.kcpKey)
+			if err != nil {
+				return nil, fmt.Errorf("-kcp-key: %w", err)
+			}
+			return kcp.Dialer{Addr: s.addr, Config: kcp.Config{ServerKey: key}}.Dial(ctx)
+		}
+		var hc *http.Client
+		if s.tls != nil {
+			hc = client.HTTPClient(s.tls)
+		}
+		d, err := kcp.DialerFromHTTP(ctx, hc, s.http, s.addr, kcp.Config{})
+		if err != nil {
+			return nil, fmt.Errorf("the server's KCP key (give -kcp-key, or an -http that serves %s): %w", kcp.InfoPath, err)
+		}
+		return d.Dial(ctx)
+	}
 }
 
 // transportNames lists the transports for help and errors.

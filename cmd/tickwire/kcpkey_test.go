@@ -74,7 +74,7 @@ func TestKCPKeyKeptAcrossRestarts(t *testing.T) {
 		assert.Equal(t, 2, info.Version)
 		assert.False(t, info.PlaintextAllowed)
 		keys = append(keys, info.PublicKey)
-		d, err := kcp.DialerFromHTTP(ctx, httpBase, "", kcp.Config{})
+		d, err := kcp.DialerFromHTTP(ctx, nil, httpBase, "", kcp.Config{})
 		require.NoError(t, err)
 		assert.Equal(t, listening["kcp"].(string), d.Addr)
 		tok, err := client.GuestToken(ctx, httpBase, "pinned")

@@ -146,12 +146,13 @@ func FetchInfo(ctx context.Context, hc *http.Client, httpBase string) (Info, err
 }
 
 // DialerFromHTTP builds a Dialer for the server whose HTTP API is at
-// httpBase: it fetches Info and pins the server's key (cfg.ServerKey).
+// httpBase: it fetches Info (with hc; nil: a default client) and pins
+// the server's key (cfg.ServerKey).
 // addr "" dials Info's port on httpBase's host. It is how a client that
 // trusts the HTTP API (over TLS) gets a KCP session only the real server
 // can answer.
-func DialerFromHTTP(ctx context.Context, httpBase, addr string, cfg Config) (Dialer, error) {
-	info, err := FetchInfo(ctx, nil, httpBase)
+func DialerFromHTTP(ctx context.Context, hc *http.Client, httpBase, addr string, cfg Config) (Dialer, error) {
+	info, err := FetchInfo(ctx, hc, httpBase)
 	if err != nil {
 		return Dialer{}, err
 	}
