@@ -60,7 +60,7 @@ func (e *Env) prepareKCP(ctx context.Context, rep *Report, transports []string) 
 		rep.Notes = append(rep.Notes, "KCP server key not pinned (no HTTP address): taken from the handshake")
 		return
 	}
-	info, err := kcp.FetchInfo(ctx, nil, e.Target.httpBase())
+	info, err := kcp.FetchInfo(ctx, e.Target.http, e.Target.httpBase())
 	if err == nil {
 		var k *ecdh.PublicKey
 		if k, err = kcp.ParsePublicKey(info.PublicKey); err == nil {
