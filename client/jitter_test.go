@@ -247,3 +247,42 @@ func TestJitterSteadyStateAllocs(t *testing.T) {
 	}
 	assert.Zero(t, testing.AllocsPerRun(100, step))
 }
+
+// FuzzJitter drives a buffer with arbitrary frames (another member's
+// sequence numbers and timestamps are network input): it never panics,
+// never holds more than its capacity, plays each sequence number at most
+// once per stream, and its counters add up.
+func FuzzJitter(f *testing.F) {
+	f.Add([]byte{1, 0, 2, 0, 3, 0, 5, 1, 4, 0, 0xff, 2, 6, 0})
+	f.Add([]byte{0xff, 0xff, 0, 0, 1, 1, 0x80, 0, 0x7f, 3})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		j, err := client.NewJitter(client.JitterConfig{Capacity: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := j0
+		played := map[uint32]bool{}
+		for i := 0; i+1 < len(b); i += 2 {
+			// Each pair: a sequence-number step (signed), then how many
+			// slots to pop after pushing it.
+			seq := uint32(int32(int8(b[i]))) * uint32(1+int(b[i+1])>>6)
+			j.Push(now, seq, seq*frameTs, []byte{b[i]})
+			for range int(b[i+1] & 3) {
+				now = now.Add(frameDur)
+				if o := j.Pop(now); o.Kind == client.JitterFrame {
+					if played[o.Seq] && j.Stats().Resets == 0 {
+						t.Fatalf("seq %d played twice", o.Seq)
+					}
+					played[o.Seq] = true
+				}
+			}
+			if j.Len() > 8 {
+				t.Fatalf("holds %d frames, capacity 8", j.Len())
+			}
+		}
+		st := j.Stats()
+		if st.Received < st.Played+st.Trimmed {
+			t.Fatalf("played %d + trimmed %d of %d received", st.Played, st.Trimmed, st.Received)
+		}
+	})
+}

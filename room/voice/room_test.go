@@ -236,3 +236,24 @@ func TestRelayTakesNoMedia(t *testing.T) {
 	assert.Equal(t, netcode.CodeNotVoiceRoom, netcode.CodeOf(err))
 	assert.ErrorIs(t, r.SetMediaState(t0, m.ID, room.MediaState{Muted: true}), room.ErrNotMedia)
 }
+
+func TestRoomSpeakerLeavingGoesSilent(t *testing.T) {
+	h := newHarness(t, voice.Config{}, 3)
+	h.send(t0, 2, 1, 80)
+	h.take()
+	_, err := h.r.Leave(t0, 2)
+	require.NoError(t, err)
+	h.ids = []uint32{1, 3} // targets resolve against the members left
+	var evs []*frame.VoiceEvent
+	for _, s := range h.take() {
+		if e, ok := s.f.(*frame.VoiceEvent); ok {
+			evs = append(evs, e)
+			assert.Equal(t, []uint32{1, 3}, s.to)
+		}
+	}
+	assert.Equal(t, []*frame.VoiceEvent{ev(2, frame.VoiceSilent)}, evs)
+	assert.Nil(t, h.h.Stream(2), "its state is gone")
+	_, err = h.r.Leave(t0, 1) // a silent member leaves without an event
+	require.NoError(t, err)
+	assert.Empty(t, h.take())
+}
