@@ -3375,6 +3375,134 @@ var Room = class extends Emitter {
   }
 };
 
+// src/calls.ts
+function signalFrame(to, payload) {
+  return {
+    kind: Kind.Signal,
+    ref: 0,
+    toUserId: to.userId ?? "",
+    toSession: to.session ?? 0,
+    roomId: to.roomId ?? 0n,
+    callId: to.callId ?? 0,
+    payload
+  };
+}
+var Call = class extends Emitter {
+  constructor(host, u) {
+    super();
+    __publicField(this, "host", host);
+    __publicField(this, "id");
+    __publicField(this, "callerId");
+    __publicField(this, "callerName");
+    __publicField(this, "calleeId");
+    __publicField(this, "callerSession");
+    __publicField(this, "state", "ringing");
+    __publicField(this, "reason", "none");
+    /** the callee session that accepted (0 while ringing) */
+    __publicField(this, "calleeSession", 0);
+    /** who declined, cancelled or hung up ("" otherwise) */
+    __publicField(this, "byUserId", "");
+    this.id = u.callId;
+    this.callerId = u.callerId;
+    this.callerName = u.callerName;
+    this.calleeId = u.calleeId;
+    this.callerSession = u.callerSession;
+    this.apply(u);
+  }
+  /** incoming: this user is the callee. */
+  get incoming() {
+    return this.calleeId === this.host.userId;
+  }
+  /** answeredElsewhere: another session of this (callee) user accepted; stop ringing. */
+  get answeredElsewhere() {
+    return this.state === "active" && this.incoming && this.calleeSession !== this.host.sessionId;
+  }
+  /** mine: this session is one of the call's two sessions (signals go between them). */
+  get mine() {
+    const s = this.host.sessionId;
+    return s === this.callerSession || this.state !== "ringing" && s === this.calleeSession;
+  }
+  /** accept answers a ringing call on this session (call_answered if another was first). */
+  accept() {
+    return this.host.callOK({ kind: Kind.CallAccept, callId: this.id });
+  }
+  /**
+   * hangUp ends the call: it declines a ringing incoming call, cancels a
+   * ringing outgoing one, hangs up an active one. A call that already
+   * ended (the other side hung up at the same moment) is not an error.
+   */
+  async hangUp() {
+    try {
+      await this.host.callOK({ kind: Kind.CallEnd, callId: this.id });
+    } catch (err) {
+      if (!isCode(err, Code.CallNotFound)) throw err;
+    }
+  }
+  /** decline is hangUp, named for a ringing incoming call. */
+  decline() {
+    return this.hangUp();
+  }
+  /** signal sends payload to the other session of the active call. */
+  signal(payload) {
+    return this.host.callOK(signalFrame({ callId: this.id }, payload));
+  }
+  /** apply takes a new state (CallBook calls it). */
+  apply(u) {
+    this.state = u.state;
+    this.reason = u.reason;
+    this.calleeSession = u.calleeSession;
+    this.byUserId = u.byUserId;
+    this.emit("state", this);
+  }
+};
+var CallBook = class {
+  constructor(host, onNew, onSignal) {
+    __publicField(this, "host", host);
+    __publicField(this, "onNew", onNew);
+    __publicField(this, "onSignal", onSignal);
+    __publicField(this, "calls", /* @__PURE__ */ new Map());
+  }
+  get all() {
+    return [...this.calls.values()];
+  }
+  get(id) {
+    return this.calls.get(id);
+  }
+  /**
+   * update applies a CallUpdate: a new call is created (and, unless
+   * announce is false, announced) — an ended one is forgotten.
+   */
+  update(f, announce = true) {
+    const u = f;
+    let c = this.calls.get(u.callId);
+    if (!c) {
+      c = new Call(this.host, u);
+      if (u.state !== "ended") this.calls.set(c.id, c);
+      if (announce) this.onNew(c);
+      return c;
+    }
+    if (u.state === "ended") this.calls.delete(c.id);
+    c.apply(u);
+    return c;
+  }
+  /** signal hands a SignalRecv to the client's listeners and to its call. */
+  signal(f) {
+    const s = f;
+    this.onSignal(s);
+    if (s.callId) this.calls.get(s.callId)?.emit("signal", s);
+  }
+  /** lost ends every call: the session that held them is gone. */
+  lost() {
+    const calls = this.all;
+    this.calls.clear();
+    for (const c of calls) {
+      c.state = "ended";
+      c.reason = "disconnected";
+      c.emit("state", c);
+    }
+  }
+};
+
 // src/client.ts
 var samplesKept = 8;
 var MaxListEntries = 1e5;
@@ -3422,6 +3550,11 @@ var Client = class _Client extends Emitter {
     __publicField(this, "samples", []);
     __publicField(this, "pingTimer");
     __publicField(this, "rooms", /* @__PURE__ */ new Map());
+    __publicField(this, "callBook", new CallBook(
+      this,
+      (c) => this.emit("call", c),
+      (sg) => this.emit("signal", sg)
+    ));
     __publicField(this, "lastMessageId", 0);
     __publicField(this, "ackTimer");
     __publicField(this, "ackedUpTo", 0);
@@ -3598,6 +3731,7 @@ var Client = class _Client extends Emitter {
       }
     });
   }
+  /** callOK performs a request answered with OK (CallHost). */
   async callOK(f) {
     await this.call(f);
   }
@@ -3655,6 +3789,11 @@ var Client = class _Client extends Emitter {
         return this.emit("group", f);
       case Kind.Message:
         return this.onChat(f);
+      case Kind.SignalRecv:
+        return this.callBook.signal(f);
+      case Kind.CallUpdate:
+        if (!f.ref) return void this.callBook.update(f);
+        break;
     }
     const ref = typeof f.ref === "number" ? f.ref : 0;
     const p = ref ? this.pending.get(ref) : void 0;
@@ -3787,7 +3926,13 @@ var Client = class _Client extends Emitter {
     }, every);
   }
   // ---- losing and regaining the connection ----
+  /**
+   * failPending ends what belonged to the session that is gone (it is not
+   * called while a resume may keep the session): pending requests, pings,
+   * and calls (they were bound to the session's id).
+   */
   failPending(err) {
+    this.callBook.lost();
     for (const [ref, p] of this.pending) {
       clearTimeout(p.timer);
       this.pending.delete(ref);
@@ -4166,10 +4311,28 @@ var Client = class _Client extends Emitter {
   setPresence(presence2, statusText = "") {
     return this.callOK({ kind: Kind.SetPresence, presence: presence2, statusText });
   }
+  // ---- signaling and calls (calls.ts, docs/VOICE.md) ----
+  /** signal sends payload to a session sharing a call, a room or a friendship with this one. */
+  signal(to, payload) {
+    return this.callOK(signalFrame(to, payload));
+  }
+  /** invite rings a friend on every session; the Call follows its states. */
+  async invite(userId) {
+    let call;
+    await this.call({ kind: Kind.CallInvite, toUserId: userId }, (f) => {
+      call = this.callBook.update(f, false);
+    });
+    return call;
+  }
+  /** calls lists the calls not yet ended that this client knows. */
+  get calls() {
+    return this.callBook.all;
+  }
 };
 export {
   AckDelayMs,
   AckEvery,
+  Call,
   Client,
   Code,
   ConnectionLost,

@@ -13,6 +13,8 @@ import * as http from "./http";
 import { DefaultResumeBackoffMs, DefaultResumeMaxBackoffMs, isNumbered, Numbering, peekKind, resumeBackoffMs, resumeRefusal } from "./resume";
 import { Room, RoomHost } from "./room";
 import { checkBase } from "./secure";
+import { Call, CallBook, signalFrame } from "./calls";
+import type { SignalRecv, SignalTarget } from "./calls";
 import type { Channel, Conn, Opener, TransportName } from "./transport";
 import { ConnectionLost, DefaultTransports, describeCode, Reliable, Timeout, Unreliable } from "./transport";
 import type {
@@ -107,6 +109,10 @@ export interface ClientEvents {
   group: GroupUpdate;
   /** an Error the server sent with no request to match (ref 0, e.g. a refused input) */
   error: TickwireError;
+  /** a call this session did not start: ringing for this user, or started on another session */
+  call: Call;
+  /** a signaling payload arrived (for a call, a room or from a friend) */
+  signal: SignalRecv;
 }
 
 interface Pending {
@@ -218,6 +224,11 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
   private samples: Array<{ rttMs: number; offsetMs: number }> = [];
   private pingTimer?: ReturnType<typeof setInterval>;
   private rooms = new Map<string, Room>();
+  private callBook = new CallBook(
+    this,
+    (c) => this.emit("call", c),
+    (sg) => this.emit("signal", sg),
+  );
   private lastMessageId = 0;
   private ackTimer?: ReturnType<typeof setTimeout>;
   private ackedUpTo = 0;
@@ -388,7 +399,8 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
     });
   }
 
-  private async callOK(f: Frame): Promise<void> {
+  /** callOK performs a request answered with OK (CallHost). */
+  async callOK(f: Frame): Promise<void> {
     await this.call(f);
   }
 
@@ -452,6 +464,11 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
         return this.emit("group", f as unknown as GroupUpdate);
       case Kind.Message:
         return this.onChat(f as unknown as ChatMessage);
+      case Kind.SignalRecv:
+        return this.callBook.signal(f);
+      case Kind.CallUpdate:
+        if (!f.ref) return void this.callBook.update(f);
+        break; // the reply to invite()
     }
     const ref = typeof f.ref === "number" ? f.ref : 0;
     const p = ref ? this.pending.get(ref) : undefined;
@@ -601,7 +618,13 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
 
   // ---- losing and regaining the connection ----
 
+  /**
+   * failPending ends what belonged to the session that is gone (it is not
+   * called while a resume may keep the session): pending requests, pings,
+   * and calls (they were bound to the session's id).
+   */
   private failPending(err: TickwireError): void {
+    this.callBook.lost();
     for (const [ref, p] of this.pending) {
       clearTimeout(p.timer);
       this.pending.delete(ref);
@@ -1015,5 +1038,24 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
   }
   setPresence(presence: Exclude<Presence, "offline">, statusText = ""): Promise<void> {
     return this.callOK({ kind: Kind.SetPresence, presence, statusText });
+  }
+
+  // ---- signaling and calls (calls.ts, docs/VOICE.md) ----
+
+  /** signal sends payload to a session sharing a call, a room or a friendship with this one. */
+  signal(to: SignalTarget, payload: Uint8Array): Promise<void> {
+    return this.callOK(signalFrame(to, payload));
+  }
+  /** invite rings a friend on every session; the Call follows its states. */
+  async invite(userId: string): Promise<Call> {
+    let call: Call | undefined;
+    await this.call({ kind: Kind.CallInvite, toUserId: userId }, (f) => {
+      call = this.callBook.update(f, false);
+    });
+    return call!;
+  }
+  /** calls lists the calls not yet ended that this client knows. */
+  get calls(): Call[] {
+    return this.callBook.all;
   }
 }

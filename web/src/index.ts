@@ -6,6 +6,8 @@ export type { ClientEvents, ClientStats, ConnectOptions, ResumeOptions } from ".
 export { AckDelayMs, AckEvery, ResendFrames } from "./resume";
 export { Room } from "./room";
 export type { RoomEvents } from "./room";
+export { Call } from "./calls";
+export type { CallEndReason, CallEvents, CallState, CallUpdate, SignalRecv, SignalTarget } from "./calls";
 export { Code, codeName, mayReconnect } from "./codes";
 export { TickwireError, isCode } from "./errors";
 export { ConnectionLost, Timeout, DefaultTransports, describeCode } from "./transport";

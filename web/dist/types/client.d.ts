@@ -1,7 +1,10 @@
 import { Attempt } from "./dial";
 import { TickwireError } from "./errors";
 import { Emitter } from "./events";
+import { Frame } from "./frames";
 import { Room, RoomHost } from "./room";
+import { Call } from "./calls";
+import type { SignalRecv, SignalTarget } from "./calls";
 import type { Opener, TransportName } from "./transport";
 import type { Auth, ChatMessage, Friend, FriendUpdate, Group, GroupMember, GroupUpdate, HistoryQuery, MessageSent, Presence, PresenceUpdate, Role, RoomInfo, RoomOptions, Welcome } from "./types";
 export interface ConnectOptions {
@@ -105,6 +108,10 @@ export interface ClientEvents {
     group: GroupUpdate;
     /** an Error the server sent with no request to match (ref 0, e.g. a refused input) */
     error: TickwireError;
+    /** a call this session did not start: ringing for this user, or started on another session */
+    call: Call;
+    /** a signaling payload arrived (for a call, a room or from a friend) */
+    signal: SignalRecv;
 }
 /** SDK counters, for the curious and for tests. */
 export interface ClientStats {
@@ -153,6 +160,7 @@ export declare class Client extends Emitter<ClientEvents> implements RoomHost {
     private samples;
     private pingTimer?;
     private rooms;
+    private callBook;
     private lastMessageId;
     private ackTimer?;
     private ackedUpTo;
@@ -198,7 +206,8 @@ export declare class Client extends Emitter<ClientEvents> implements RoomHost {
      * state it sets up (a room) is there for the frames right behind it.
      */
     private call;
-    private callOK;
+    /** callOK performs a request answered with OK (CallHost). */
+    callOK(f: Frame): Promise<void>;
     private onMessage;
     private settle;
     /** onChat delivers each message once, in id order, and acknowledges it (docs/PROTOCOL.md §5). */
@@ -219,6 +228,11 @@ export declare class Client extends Emitter<ClientEvents> implements RoomHost {
     private sample;
     /** startPings pings every heartbeat interval (liveness and live RTT) and watches the idle timeout. */
     private startPings;
+    /**
+     * failPending ends what belonged to the session that is gone (it is not
+     * called while a resume may keep the session): pending requests, pings,
+     * and calls (they were bound to the session's id).
+     */
     private failPending;
     private failPings;
     /**
@@ -306,4 +320,10 @@ export declare class Client extends Emitter<ClientEvents> implements RoomHost {
         more: boolean;
     }>;
     setPresence(presence: Exclude<Presence, "offline">, statusText?: string): Promise<void>;
+    /** signal sends payload to a session sharing a call, a room or a friendship with this one. */
+    signal(to: SignalTarget, payload: Uint8Array): Promise<void>;
+    /** invite rings a friend on every session; the Call follows its states. */
+    invite(userId: string): Promise<Call>;
+    /** calls lists the calls not yet ended that this client knows. */
+    get calls(): Call[];
 }
