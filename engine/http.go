@@ -55,6 +55,10 @@ type HTTPStats struct {
 	// preflights answered, preflights refused 403 forbidden, requests
 	// from a disallowed origin served without CORS headers.
 	CORS httpapi.CORSStats `json:"cors"`
+	// TLSHandshakeFailures counts HTTPS connections whose TLS handshake
+	// failed (an untrusted certificate on the client's side, a scanner,
+	// garbage), as the HTTP server behind HTTPConfig reports them.
+	TLSHandshakeFailures uint64 `json:"tls_handshake_failures"`
 }
 
 // httpState is the engine's HTTP-side state: the guest limiter and the
@@ -63,6 +67,7 @@ type httpState struct {
 	guests  *limit.Keyed[netip.Prefix] // nil when GuestsPerIP < 0
 	origins *httpapi.OriginPolicy      // Config.AllowedOrigins
 	cors    httpapi.CORSCounters
+	srvLog  httpapi.ServerLogCounters
 
 	guestTokens      atomic.Uint64
 	guestRateLimited atomic.Uint64
@@ -91,6 +96,8 @@ func (h *httpState) snapshot() HTTPStats {
 		},
 		StatsRefused: h.statsRefused.Load(),
 		CORS:         h.cors.Stats(),
+
+		TLSHandshakeFailures: h.srvLog.TLSHandshakeFailures(),
 	}
 	if h.guests != nil {
 		st.GuestLimiter = h.guests.Stats()
@@ -131,6 +138,7 @@ func (e *Engine) HTTPConfig() httpapi.Config {
 		TrustedProxies: e.cfg.TrustedProxies,
 		Origins:        e.http.origins,
 		CORS:           &e.http.cors,
+		ServerLog:      &e.http.srvLog,
 		Logger:         e.log,
 	}
 }

@@ -324,7 +324,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			WriteTimeout:      10 * time.Second,
 			IdleTimeout:       60 * time.Second,
 			MaxHeaderBytes:    16 << 10,
-			ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+			ErrorLog:          httpapi.ServerErrorLog(cfg.Logger.Handler(), hcfg.ServerLog),
 		}
 	}
 

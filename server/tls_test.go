@@ -134,6 +134,9 @@ func TestTLSUntrustedClientRefused(t *testing.T) {
 		st, ok := srv.Engine().ServiceStats().Listeners["tcp/"+srv.Addr("tcp")]
 		return ok && st.Refused["tls_handshake"] == 1
 	}, 5*time.Second, 10*time.Millisecond, "the refused TCP handshake is counted")
+	require.Eventually(t, func() bool {
+		return srv.Engine().ServiceStats().HTTP.TLSHandshakeFailures >= 3 // guest token, WebSocket, long-poll
+	}, 5*time.Second, 10*time.Millisecond, "the refused HTTPS handshakes are counted")
 
 	insecure, err := tlsconf.Client(tlsconf.ClientConfig{InsecureSkipVerify: true})
 	require.NoError(t, err)

@@ -21,6 +21,10 @@ type Config struct {
 	// CORS counts preflights answered and refused and requests from
 	// disallowed origins (nil: counted where nobody reads).
 	CORS *CORSCounters
+	// ServerLog counts the connections the HTTP server dropped before a
+	// request (failed TLS handshakes), through ServerErrorLog (nil:
+	// counted where nobody reads).
+	ServerLog *ServerLogCounters
 	// Logger receives internal errors answered by WriteError (default:
 	// discarded).
 	Logger *slog.Logger
