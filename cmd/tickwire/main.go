@@ -320,12 +320,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if ts != nil {
 		o.srv.TLS = ts.TLSConfig()
 	}
+	hup, stopHUP := reloadSignals(ts) // before Start: once "listening" is logged, SIGHUP reloads
+	defer stopHUP()
 	srv, err := server.Start(ctx, o.srv)
 	if err != nil {
 		return err
 	}
-	hup, stopHUP := reloadSignals(ts)
-	defer stopHUP()
 	for waiting := true; waiting; {
 		select {
 		case <-ctx.Done():

@@ -1,10 +1,19 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -115,4 +124,99 @@ func TestRunSelfSigned(t *testing.T) {
 	}
 	<-c.Done()
 	assert.ErrorIs(t, c.Err(), netcode.ErrClosed)
+}
+
+// SIGHUP makes the real binary (this test binary running main, as a
+// child) read -tls-cert and -tls-key again: handshakes after it get the
+// new certificate, and a bad pair keeps the old one.
+func TestSIGHUPReloadsCertificate(t *testing.T) {
+	dir := t.TempDir()
+	certPath, keyPath := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	install := func(host string) *tlsconf.Server { // a certificate for host, written where the flags point
+		s, err := tlsconf.New(tlsconf.Config{Mode: tlsconf.ModeSelfSigned, Dir: t.TempDir(), Hosts: []string{host}})
+		require.NoError(t, err)
+		for src, dst := range map[string]string{s.CertFile(): certPath, filepath.Join(filepath.Dir(s.CertFile()), tlsconf.SelfSignedKeyFile): keyPath} {
+			b, err := os.ReadFile(src)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(dst+".tmp", b, 0o600))
+			require.NoError(t, os.Rename(dst+".tmp", dst))
+		}
+		return s
+	}
+	first := install("one.test")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-kcp", "off", "-webrtc", "off", "-tcp", "off", "-http", "127.0.0.1:0",
+		"-data", t.TempDir(), "-log-format", "json", "-tls-cert", certPath, "-tls-key", keyPath)
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	lines := make(chan map[string]any, 256)
+	go func() { // reads the child's log to EOF, then reaps it
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) == nil {
+				select {
+				case lines <- m:
+				default:
+				}
+			}
+		}
+		_, _ = io.Copy(io.Discard, stderr)
+		exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	var addr string
+	for addr == "" {
+		select {
+		case m := <-lines:
+			if m["msg"] == "tickwire listening" {
+				addr = m["http"].(string)
+			}
+		case <-ctx.Done():
+			t.Fatal("the child did not start")
+		}
+	}
+	// fingerprint is the SHA-256 of the certificate the server presents.
+	served := func() string {
+		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13})
+		require.NoError(t, err)
+		defer c.Close()
+		sum := sha256.Sum256(c.ConnectionState().PeerCertificates[0].Raw)
+		return fmt.Sprintf("%X", sum[:])
+	}
+	hexOf := func(s *tlsconf.Server) string { return strings.ReplaceAll(s.Fingerprint(), ":", "") }
+	require.Equal(t, hexOf(first), served())
+
+	second := install("two.test")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGHUP))
+	require.Eventually(t, func() bool { return served() == hexOf(second) }, 10*time.Second, 20*time.Millisecond,
+		"the reloaded certificate is served")
+
+	require.NoError(t, os.WriteFile(keyPath, []byte("not a key"), 0o600))
+	require.NoError(t, cmd.Process.Signal(syscall.SIGHUP))
+	for failed := false; !failed; {
+		select {
+		case m := <-lines:
+			failed = m["msg"] == "TLS reload failed; the previous certificate stays"
+		case <-ctx.Done():
+			t.Fatal("the failed reload was not logged")
+		}
+	}
+	assert.Equal(t, hexOf(second), served(), "a bad pair keeps the certificate served")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-exited:
+		exited <- err // for the cleanup
+		require.NoError(t, err)
+	case <-ctx.Done():
+		t.Fatal("the child did not stop")
+	}
 }
