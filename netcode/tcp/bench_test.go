@@ -56,9 +56,15 @@ func TestRoundTripAllocs(t *testing.T) {
 	})
 	// crypto/tls allocates one small reader (24 B, its atLeastReader) per
 	// record it reads: one on each side of a round trip, nothing of ours.
+	// Under the race detector sync.Pool drops items at random, and
+	// crypto/tls's pooled output buffers are allocated again now and then.
 	t.Run("TLS", func(t *testing.T) {
 		c, s, _ := tlsPair(t, Config{})
-		roundTripAllocs(t, c, s, 2)
+		budget := 2.0
+		if raceEnabled {
+			budget = 4
+		}
+		roundTripAllocs(t, c, s, budget)
 	})
 }
 
