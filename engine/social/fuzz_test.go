@@ -32,6 +32,12 @@ func FuzzHandleFrame(f *testing.F) {
 		&frame.SetPresence{Ref: 13, Presence: 2, StatusText: "x"},
 		&frame.GroupLeave{Ref: 14, GroupID: 1},
 		&frame.FriendBlock{Ref: 15, UserID: e.ids["bob"]},
+		&frame.Signal{Ref: 16, ToUserID: e.ids["bob"], Payload: []byte("offer")},
+		&frame.Signal{Ref: 17, ToUserID: e.ids["bob"], RoomID: 9, Payload: []byte{0xff}},
+		&frame.Signal{Ref: 18, CallID: 1, Payload: []byte("candidate")},
+		&frame.CallInvite{Ref: 19, ToUserID: e.ids["bob"]},
+		&frame.CallAccept{Ref: 20, CallID: 1},
+		&frame.CallEnd{Ref: 21, CallID: 1},
 	}
 	for _, s := range seeds {
 		data, err := frame.Marshal(s)
