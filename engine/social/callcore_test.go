@@ -1,6 +1,7 @@
 package social
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -164,4 +165,33 @@ func TestCallUpdateFrame(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, &frame.CallUpdate{Ref: 7, CallID: c.id, State: frame.CallActive, CallerID: "ada", CallerName: "Ada",
 		CalleeID: "bob", CallerSession: 11, CalleeSession: 21, TimeUs: t0.Add(time.Second).UnixMicro()}, c.update(7))
+}
+
+// friendsOrNot answers from the store when the user's friend set is not
+// in memory (not online, or not loaded yet), and from the cache once it
+// is; both follow a friendship's end.
+func TestFriendsOrNotStoreAndCache(t *testing.T) {
+	e := newEnv(t, Config{}, "ada", "bob", "cyd")
+	ctx := context.Background()
+	ada, bob, cyd := e.ids["ada"], e.ids["bob"], e.ids["cyd"]
+	require.NoError(t, e.svc.RequestFriend(ctx, e.clock.Now(), ada, "bob"))
+	require.NoError(t, e.svc.AcceptFriend(ctx, e.clock.Now(), bob, ada))
+	check := func(how string) {
+		t.Helper()
+		assert.NoError(t, e.svc.friendsOrNot(ctx, ada, bob), how)
+		assert.ErrorIs(t, e.svc.friendsOrNot(ctx, ada, cyd), ErrNoRelation, how)
+		assert.ErrorIs(t, e.svc.friendsOrNot(ctx, ada, ada), ErrNoRelation, how)
+		assert.ErrorIs(t, e.svc.friendsOrNot(ctx, ada, ""), ErrNoRelation, how)
+	}
+	check("from the store: nobody online")
+	p := e.open("ada")
+	e.synced(p)
+	e.svc.mu.Lock()
+	loaded := e.svc.online[ada].loaded
+	e.svc.mu.Unlock()
+	require.True(t, loaded)
+	check("from the cache")
+	require.NoError(t, e.svc.RemoveFriend(ctx, e.clock.Now(), ada, bob))
+	assert.ErrorIs(t, e.svc.friendsOrNot(ctx, ada, bob), ErrNoRelation, "the cache follows the removal")
+	assert.ErrorIs(t, e.svc.friendsOrNot(ctx, bob, ada), ErrNoRelation, "and the store")
 }
