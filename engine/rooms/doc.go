@@ -15,7 +15,10 @@
 // session's reader) validates a request, reserves seats in the directory
 // (Hub.mu) and appends an op to the room's bounded inbox (roomRun.mu);
 // inputs wait there until the next tick, joins and leaves wake the worker
-// at once. The worker swaps the inbox out, applies it in arrival order,
+// at once, and so do voice frames (VoiceSend) for a room whose handler is
+// a room.MediaHandler (the built-in "voice" type, package room/voice):
+// the worker hands each to the room as soon as it wakes, and what the room
+// forwards is flushed at the end of that same step, not at the tick. The worker swaps the inbox out, applies it in arrival order,
 // ticks, and delivers the room's outbox, which never blocks: a frame is
 // encoded once and the same bytes are queued to every member; a slow
 // member loses frames (counted) or is disconnected by its session, and
