@@ -28,13 +28,13 @@ const (
 // op is one request queued to a room's inbox.
 type op struct {
 	kind opKind
+	st   room.MediaState // opMediaState (beside kind: no padding added)
 	sess *session
 	ref  uint32
 	ch   netcode.Channel
 	seq  uint32
-	ts   uint32          // opMedia: the frame's timestamp
-	st   room.MediaState // opMediaState
-	off  int             // input data: arena[off:off+n]
+	ts   uint32 // opMedia: the frame's timestamp
+	off  int    // input data: arena[off:off+n]
 	n    int
 	code netcode.Code // opClose
 	msg  string       // opClose
