@@ -563,14 +563,18 @@ func TestKeyRotation(t *testing.T) {
 // closes (CodeInternal) instead of reusing a packet number under its
 // key, and past pnLast nothing more is sealed.
 func TestPacketNumbersNeverWrap(t *testing.T) {
-	l := listen(t, Config{HeartbeatInterval: 50 * time.Millisecond, IdleTimeout: 2 * time.Second})
-	_, _, server, _, sin := sealedSession(t, l, Config{HeartbeatInterval: 50 * time.Millisecond, IdleTimeout: 2 * time.Second})
+	cfg := Config{HeartbeatInterval: 50 * time.Millisecond, IdleTimeout: 10 * time.Second}
+	l := listen(t, cfg)
+	_, _, server, _, sin := sealedSession(t, l, cfg)
 	server.ep.lmu.Lock()
 	server.pn = pnCloseAt
 	server.ep.lmu.Unlock()
+	start := time.Now()
 	r := conntest.Recv(t, sin, 5*time.Second)
 	require.Error(t, r.Err)
+	assert.Less(t, time.Since(start), 2*time.Second, "at the next tick, not an idle timeout")
 	assert.Equal(t, netcode.CodeInternal, netcode.CodeOf(r.Err), "closed before its packet numbers could wrap")
+	assert.Contains(t, r.Err.Error(), "packet numbers exhausted")
 
 	c := &Conn{ep: l.ep, sc: server.sc, pn: pnLast}
 	l.ep.lmu.Lock()
@@ -611,4 +615,42 @@ func TestKeyFile(t *testing.T) {
 	require.ErrorIs(t, err, ErrConfig, "a key others can read is refused")
 	_, err = ParsePublicKey("not a key")
 	require.ErrorIs(t, err, ErrConfig)
+}
+
+// TestClientRefusesUnsealedAccept: a sealed Dial answered by something
+// that cannot seal (an attacker that forged the Cookie and a clear
+// Accept) gets no session; its Dial times out.
+func TestClientRefusesUnsealedAccept(t *testing.T) {
+	fake := rawSocket(t)
+	key, err := GenerateKey()
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() { // the fake server: a Cookie for every Hello, a clear Accept for every Connect
+		defer close(done)
+		buf := make([]byte, maxDatagram)
+		for {
+			n, addr, err := fake.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			h, err := decodeHandshake(buf[:n])
+			if err != nil {
+				continue
+			}
+			var reply []byte
+			switch h.Type {
+			case typeHello:
+				ck := handshake{Type: typeCookie, Nonce: h.Nonce, Bucket: 1}
+				copy(ck.Pub[:], key.PublicKey().Bytes())
+				reply = appendHandshake(nil, ck)
+			case typeConnect:
+				reply = appendHandshake(nil, handshake{Type: typeAccept, Nonce: h.Nonce, Conv: 1, Token: 2})
+			}
+			_, _ = fake.WriteTo(reply, addr) // lost replies make the Dial retry
+		}
+	}()
+	_, err = Dial(context.Background(), fake.LocalAddr().String(), Config{HandshakeTimeout: 500 * time.Millisecond})
+	require.ErrorIs(t, err, netcode.ErrHandshake)
+	require.NoError(t, fake.Close())
+	<-done
 }
