@@ -290,3 +290,39 @@ func benchLossy(b *testing.B, loss float64, disabled bool) {
 	b.ReportMetric(st.LossRate*100, "loss-%")
 	b.ReportMetric(float64(st.Redundancy), "level")
 }
+
+// BenchmarkAgree is the key agreement of one handshake: the server's
+// side (one X25519 with its static key, HKDF, the session's AES-GCM
+// keys) and the client's (a fresh ephemeral key, then the same).
+func BenchmarkAgree(b *testing.B) {
+	srv, err := GenerateKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("server", func(b *testing.B) {
+		cli, err := GenerateKey()
+		if err != nil {
+			b.Fatal(err)
+		}
+		pub := cli.PublicKey().Bytes()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := agree(srv, pub, [8]byte{}, false, 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("client", func(b *testing.B) {
+		spub := srv.PublicKey().Bytes()
+		b.ReportAllocs()
+		for b.Loop() {
+			eph, err := GenerateKey()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, _, err := agree(eph, spub, [8]byte{}, true, 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
