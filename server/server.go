@@ -348,7 +348,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		attrs = append(attrs, l.name, l.l.Addr().String())
 	}
 	s.log.Info("tickwire listening", attrs...)
-	if cfg.TLS == nil {
+	if cfg.TLS == nil && s.exposedInClear() {
 		s.log.Warn("TLS is off: tokens and passwords cross HTTP and TCP in clear; fine on loopback, not on a network (docs/TLS.md)")
 	}
 	return s, nil

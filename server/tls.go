@@ -1,6 +1,9 @@
 package server
 
-import "crypto/tls"
+import (
+	"crypto/tls"
+	"net"
+)
 
 // httpsConfig is the HTTP server's copy of the server's TLS
 // configuration: TLS 1.3 at least, and HTTP/1.1 as the one application
@@ -20,4 +23,24 @@ func httpsConfig(c *tls.Config) *tls.Config {
 	}
 	c.NextProtos = protos
 	return c
+}
+
+// exposedInClear reports whether the HTTP server or the TCP transport
+// listens beyond loopback without TLS.
+func (s *Server) exposedInClear() bool {
+	addrs := []net.Addr{}
+	if s.httpL != nil {
+		addrs = append(addrs, s.httpL.Addr())
+	}
+	for _, l := range s.lns {
+		if l.name == "tcp" {
+			addrs = append(addrs, l.l.Addr())
+		}
+	}
+	for _, a := range addrs {
+		if ta, ok := a.(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
+			return true
+		}
+	}
+	return false
 }

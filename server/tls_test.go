@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -192,4 +194,50 @@ func TestTLSSelfSignedReusedOnRestart(t *testing.T) {
 	assert.Equal(t, ts.Fingerprint(), ts2.Fingerprint())
 	_, err = client.API{Base: srv2.HTTPURL(), HTTP: client.HTTPClient(cli)}.GuestToken(ctxT(t), "two")
 	require.NoError(t, err, "the pinned certificate still verifies")
+}
+
+// lockedLog is a log destination safe for the server's goroutines.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Without TLS the server warns when it listens beyond loopback (make
+// run's ":7780"), and stays quiet on loopback (tests, a local proxy in
+// front) and with TLS.
+func TestPlainServerWarnsBeyondLoopback(t *testing.T) {
+	for name, tc := range map[string]struct {
+		addr string
+		tls  bool
+		warn bool
+	}{
+		"Loopback":         {addr: "127.0.0.1:0"},
+		"AllInterfaces":    {addr: ":0", warn: true},
+		"AllInterfacesTLS": {addr: ":0", tls: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var out lockedLog
+			cfg := server.Config{HTTPAddr: tc.addr, Transports: []netcode.Transport{},
+				Logger: slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+			if tc.tls {
+				ts, err := tlsconf.New(tlsconf.Config{Mode: tlsconf.ModeSelfSigned, Dir: t.TempDir()})
+				require.NoError(t, err)
+				cfg.TLS = ts.TLSConfig()
+			}
+			servertest.Start(t, cfg)
+			assert.Equal(t, tc.warn, strings.Contains(out.String(), "TLS is off"), out.String())
+		})
+	}
 }
