@@ -157,6 +157,17 @@ func (s *Service) endCall(now time.Time, ps *peerState, id uint64) error {
 	return nil
 }
 
+// callOpenedLocked shows a session that just opened the call its user is
+// in: a call ringing for the user rings there too (it may accept it), an
+// active one shows as answered elsewhere.
+func (s *Service) callOpenedLocked(ps *peerState) {
+	if c := s.calls.byUser[ps.user.id]; c != nil {
+		if b := s.encodeCall(c, 0); b != nil && !s.sendLocked(ps.p, b) {
+			s.stats.sendFailed.Add(1)
+		}
+	}
+}
+
 // callSessionClosedLocked ends the call that closing session ps held.
 func (s *Service) callSessionClosedLocked(ps *peerState, now time.Time) {
 	if ps.user == nil {

@@ -352,3 +352,23 @@ func TestE2ESignalLimits(t *testing.T) {
 	assert.Equal(t, uint64(4), sig.Relayed)
 	assert.Equal(t, uint64(8), sig.Recipients, "each to bob's two sessions")
 }
+
+// A session of the callee that opens while the call rings rings too, and
+// may be the one that accepts; one that opens during the call sees it
+// answered elsewhere.
+func TestE2ECallReachesSessionsOpenedWhileRinging(t *testing.T) {
+	c := newCallers(t, social.Config{})
+	id := c.invite(t)
+	b3 := dial(t, c.srv, login(t, c.srv, c.ub).Token)
+	r := b3.callUpdate(t, id, frame.CallRinging)
+	assert.Equal(t, c.ua.UserID, r.CallerID)
+	require.NoError(t, b3.AcceptCall(ctxT(t), id))
+	for _, s := range []*session{c.a, c.b1, c.b2, b3} {
+		assert.Equal(t, b3.Welcome().SessionID, s.callUpdate(t, id, frame.CallActive).CalleeSession)
+	}
+	b4 := dial(t, c.srv, login(t, c.srv, c.ub).Token)
+	u := b4.callUpdate(t, id, frame.CallActive)
+	assert.True(t, b4.CallAnsweredElsewhere(u))
+	require.NoError(t, b3.EndCall(ctxT(t), id))
+	c.ended(t, id, frame.CallEndHungUp, c.ub.UserID, c.a, c.b1, c.b2, b3, b4)
+}

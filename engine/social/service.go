@@ -209,6 +209,7 @@ func (s *Service) PeerOpened(p service.Peer) {
 	}
 	u.peers[p.SessionID()] = ps
 	ps.user = u
+	s.callOpenedLocked(ps)
 	ps.syncing = true
 	if u.pres.open(now, s.timing()) {
 		s.publishLocked(u)
