@@ -10,7 +10,7 @@ GOLANGCI  ?= $(shell $(GO) env GOPATH)/bin/golangci-lint
 FUZZTIME  ?= 3s
 BIN       := bin
 
-.PHONY: all build run test web web-check web-test bench microbench fuzz lint lint-tools clean
+.PHONY: all build run run-tls test web web-check web-test bench microbench fuzz lint lint-tools clean
 
 all: build
 
@@ -29,6 +29,10 @@ build:
 ## run: build and start the server (KCP udp/7777, TCP 7778, WebRTC udp/7779, HTTP 7780 with the demo page at /, WebSocket and long-poll, SQLite in ./data)
 run: build
 	./$(BIN)/tickwire
+
+## run-tls: the same over TLS with a self-signed development certificate kept in ./data (HTTPS and WSS on 7780, TCP over TLS on 7778; the log prints the certificate's file and fingerprint, docs/TLS.md)
+run-tls: build
+	./$(BIN)/tickwire -tls-self-signed
 
 ## test: the whole Go suite under the race detector (its browser tests need Chromium), then the
 ## SDK's unit tests under Node
