@@ -6,6 +6,10 @@
 // (Call), and keeps an estimate of the round-trip time and of the server's
 // clock offset with periodic Pings.
 //
+// KCP sessions are sealed; kcp.DialerFromHTTP(ctx, nil, httpBase, "",
+// kcp.Config{}) builds a dialer that pins the server's key from its HTTP
+// API (GET /v1/kcp), so that only the real server can answer.
+//
 // Concurrency contract: a Client is safe for concurrent use. It owns two
 // goroutines, a reader and a pinger, and Close waits for both. A Handler,
 // when set, runs on the reader goroutine: it must not block for long and

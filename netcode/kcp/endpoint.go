@@ -589,7 +589,6 @@ func (e *endpoint) serverHandshake(h handshake, addr net.Addr, now time.Time) {
 		}
 		if h.Mode == modePlaintext && !e.cfg.AllowPlaintext {
 			// Encryption is not optional here: a 12-byte coded Reject.
-			e.rejected.Add(1)
 			e.refused[refusedPlaintext].Add(1)
 			e.reply(handshake{Type: typeReject, Nonce: h.Nonce, Code: netcode.CodeUnsupported}, addr)
 			return

@@ -39,9 +39,14 @@ func play(httpBase, addr, transport, name, label string, ticks int) error {
 	if err != nil {
 		return err
 	}
-	// The transports this player speaks: one line each.
+	// The transports this player speaks: one line each. KCP is sealed
+	// with the server's key, pinned from its HTTP API (GET /v1/kcp).
+	kd, err := kcp.DialerFromHTTP(ctx, nil, httpBase, addr, kcp.Config{})
+	if err != nil {
+		return err
+	}
 	dialers := map[string]client.DialFunc{
-		"kcp": kcp.Dialer{Addr: addr}.Dial,
+		"kcp": kd.Dial,
 		"tcp": tcp.Dialer{Addr: addr}.Dial,
 	}
 	dial, ok := dialers[transport]
