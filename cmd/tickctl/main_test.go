@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/engine/accounts"
+	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/netcode/longpoll"
 	"github.com/tickwire/tickwire/netcode/webrtc"
 	"github.com/tickwire/tickwire/netcode/ws"
@@ -369,6 +370,24 @@ func TestPing(t *testing.T) {
 	sum := jsonLines(t, out, "ping_summary")
 	require.Len(t, sum, 1)
 	assert.Greater(t, sum[0]["rtt_avg_ms"], 0.0)
+}
+
+// TestPingPinsKCPKey: over KCP tickctl pins the server's key, fetched
+// from GET /v1/kcp by default or given with --kcp-key; the wrong key
+// cannot complete the handshake.
+func TestPingPinsKCPKey(t *testing.T) {
+	h := newHarness(t)
+	h.ok("", "guest")
+	info, err := kcp.FetchInfo(context.Background(), nil, h.srv.HTTPURL())
+	require.NoError(t, err)
+	h.ok("", "--kcp-key", info.PublicKey, "ping", "--count", "1")
+	other, err := kcp.GenerateKey()
+	require.NoError(t, err)
+	r := h.run("", "--kcp-key", kcp.EncodePublicKey(other.PublicKey()), "--timeout", "2s", "ping", "--count", "1")
+	assert.NotEqual(t, exitOK, r.code, "a server without the pinned key's private half is not trusted")
+	r = h.run("", "--kcp-key", "garbage", "ping", "--count", "1")
+	assert.NotEqual(t, exitOK, r.code)
+	assert.Contains(t, r.stderr, "kcp-key")
 }
 
 // tickctl speaks every transport the server offers: over WebSocket,
