@@ -838,7 +838,11 @@ func (e *endpoint) dial(ctx context.Context, remote net.Addr) (*Conn, error) {
 				}
 				sc, hk, err := agree(eph, spub, hs.nonce, true, e.cfg.rekeyShift)
 				if err != nil {
-					return nil, fmt.Errorf("kcp: handshake with %s: %w: %w", remote, err, netcode.ErrHandshake)
+					// A Cookie naming an invalid key (low order): not
+					// from a server of ours. Keep trying until the
+					// timeout, as for any datagram that does not verify.
+					e.drop(netcode.DropMalformed)
+					continue
 				}
 				e.mu.Lock()
 				hs.sc, hs.hk = sc, hk
