@@ -31,6 +31,10 @@ const (
 	DefaultMaxSessionsPerIP   = 32
 	DefaultMaxSessions        = 10_000
 	DefaultRateLimitGrace     = 5 * time.Second
+	DefaultResumeWindow       = 30 * time.Second
+	DefaultReplayFrames       = 512
+	DefaultReplayBytes        = 256 << 10
+	DefaultMaxParkedPerUser   = 8
 )
 
 // Config configures an Engine. The zero value is a working configuration:
@@ -109,6 +113,29 @@ type Config struct {
 	// ring (default 256). Overflow drops the oldest frame (counted).
 	UnreliableQueue int
 
+	// ResumeWindow is how long a session whose connection was lost is
+	// kept for a Resume (default 30s; docs/RESUME.md): its rooms see the
+	// member away, friends see no change, numbered frames sent to it are
+	// kept for the replay. Negative turns resume off: a lost connection
+	// ends its session at once, Welcome offers no secret.
+	ResumeWindow time.Duration
+	// ReplayFrames and ReplayBytes bound each session's replay buffer,
+	// the numbered frames sent and not yet acknowledged (defaults 512,
+	// capped below ReliableQueue, and 256 KiB). A connected client that
+	// does not acknowledge loses its oldest ones (a later Resume is then
+	// refused with CodeResumeOverflow); a parked session that overflows
+	// ends.
+	ReplayFrames int
+	ReplayBytes  int
+	// MaxParked, MaxParkedPerIP and MaxParkedPerUser cap the sessions
+	// waiting for a Resume, in all, per client address (as
+	// MaxSessionsPerIP) and per user (defaults MaxSessions,
+	// MaxSessionsPerIP, 8). A lost session above a cap ends at once
+	// (counted in Stats.Resume.ParkRefused). Negative lifts a cap.
+	MaxParked        int
+	MaxParkedPerIP   int
+	MaxParkedPerUser int
+
 	// HeartbeatInterval and IdleTimeout are advertised to clients in
 	// Welcome (defaults 1s and 10s). The transports enforce them; give
 	// them the same values.
@@ -174,6 +201,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	def(&c.ResumeWindow, DefaultResumeWindow)
+	defInt(&c.ReplayFrames, min(DefaultReplayFrames, max(c.ReliableQueue-8, 1)))
+	defInt(&c.ReplayBytes, DefaultReplayBytes)
+	defInt(&c.MaxParked, c.MaxSessions)
+	defInt(&c.MaxParkedPerIP, c.MaxSessionsPerIP)
+	defInt(&c.MaxParkedPerUser, DefaultMaxParkedPerUser)
 
 	bad := func(format string, args ...any) (Config, error) {
 		return Config{}, fmt.Errorf("%w: "+format, append([]any{ErrBadConfig}, args...)...)
@@ -187,6 +220,10 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("MaxFrameSize %d outside [64, %d]", c.MaxFrameSize, netcode.DefaultMaxMessageSize)
 	case c.MaxBadFrames < 0, c.ReliableQueue < 0, c.UnreliableQueue < 0:
 		return bad("limits must not be negative")
+	case c.ReplayFrames < 1, c.ReplayBytes < 1:
+		return bad("ReplayFrames and ReplayBytes must be positive")
+	case c.ReplayFrames >= c.ReliableQueue:
+		return bad("ReplayFrames %d must be below ReliableQueue %d (a replay is queued whole)", c.ReplayFrames, c.ReliableQueue)
 	case c.IdleTimeout <= c.HeartbeatInterval:
 		return bad("IdleTimeout %v must exceed HeartbeatInterval %v", c.IdleTimeout, c.HeartbeatInterval)
 	}

@@ -41,6 +41,7 @@ type Engine struct {
 	acceptWG sync.WaitGroup // accept loops
 	svcWG    sync.WaitGroup // service runners
 	closerWG sync.WaitGroup // the closer loop
+	parkWG   sync.WaitGroup // parked sessions' expiry timers (resume.go)
 
 	quit         chan struct{} // closed when Shutdown starts
 	shutdownDone chan struct{} // closed when Shutdown has finished
@@ -53,6 +54,8 @@ type Engine struct {
 	listeners []netcode.Listener
 	sessions  map[uint64]*session
 	perIP     map[netip.Addr]int // open sessions by client address key (ipKey)
+	peers     map[uint64]*peer   // sessions as services see them, live or parked, by session id
+	parked    parking            // parked peers, for the caps
 	noSess    chan struct{}      // closed when closed and no session is left
 	svcCancel context.CancelFunc
 }
@@ -76,6 +79,8 @@ func New(cfg Config) (*Engine, error) {
 		svcFailed:    make(chan error, 1),
 		sessions:     map[uint64]*session{},
 		perIP:        map[netip.Addr]int{},
+		peers:        map[uint64]*peer{},
+		parked:       parking{byIP: map[netip.Addr]int{}, byUser: map[string]int{}},
 		noSess:       make(chan struct{}),
 		closer:       closer{wake: make(chan struct{}, 1), stop: make(chan struct{})},
 	}
@@ -109,6 +114,7 @@ func (e *Engine) Signer() *auth.Signer { return e.signer }
 func (e *Engine) Stats() Stats {
 	st := e.c.snapshot()
 	st.HTTP = e.http.snapshot()
+	st.Resume = e.resumeStats()
 	return st
 }
 
@@ -249,6 +255,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		<-e.noSess
 	}
 	e.sessWG.Wait()
+	e.endParked()
 	e.acceptWG.Wait()
 	close(e.closer.stop)
 	e.closerWG.Wait()

@@ -397,7 +397,7 @@ func TestHandshakeTimeout(t *testing.T) {
 
 func TestPeerLifecycleCalledOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := start(t, Config{})
+		h := start(t, Config{ResumeWindow: -1}) // resume off: a lost connection ends its session at once
 		p := h.dial(64)
 		w := p.Hello(h.token("erin", time.Hour))
 		require.NoError(t, p.Conn.Close(netcode.CodeOK, "bye"))

@@ -45,6 +45,9 @@ type session struct {
 	name   string
 	guest  bool
 	authed atomic.Bool
+	peer   *peer // what services see; set by hello or resume before authed
+
+	maxUnrel int // the transport's unreliable message limit (0: none below MaxFrameSize); see peer.Queue
 
 	q          sendQueue
 	wake       chan struct{} // capacity 1: coalesced writer wake-ups; nil without a writer
@@ -77,6 +80,7 @@ type session struct {
 	ping      frame.Ping
 	pong      frame.Pong
 	echo      frame.Echo
+	ackIn     frame.Ack
 }
 
 var (
@@ -101,6 +105,9 @@ func newSession(e *Engine, c netcode.Conn, id uint64) *session {
 	s.q.rel = newRing(e.cfg.ReliableQueue)
 	s.q.unrel = newRing(e.cfg.UnreliableQueue)
 	s.q.qr, _ = c.(netcode.Queuer)
+	if m, ok := c.(interface{ MaxUnreliableMessage() int }); ok {
+		s.maxUnrel = m.MaxUnreliableMessage()
+	}
 	if s.q.qr != nil {
 		s.q.direct.Store(true) // no writer: direct from the first frame (see hello)
 	} else {
@@ -123,6 +130,9 @@ func (s *session) DisplayName() string { return s.name }
 
 // LastActivity implements service.ActivityReporter.
 func (s *session) LastActivity() time.Time {
+	if s.peer != nil && s.authed.Load() {
+		return s.peer.LastActivity()
+	}
 	if n := s.lastActivity.Load(); n != 0 {
 		return time.Unix(0, n)
 	}
@@ -242,7 +252,7 @@ func (s *session) refused(res pushResult, err error) {
 		s.e.closer.add(s) // the writer is probably stuck in a write: cut it short
 	case rejectedEnded:
 		code, reason := endCode(err)
-		s.close(code, reason, closeAbort)
+		s.close(code, reason, lostMode(code))
 	}
 }
 
@@ -266,7 +276,21 @@ const (
 	// closeGraceful: the writer flushes what is queued, sends a Close
 	// frame and lingers before closing the connection.
 	closeGraceful
+	// closeLost: as closeAbort, for a connection that was lost (a read
+	// or write error, an idle timeout, the transport closing): the
+	// session is parked for a Resume, not ended (see Engine.detach).
+	closeLost
 )
+
+// lostMode is the close mode of a connection that ended under the
+// session with code: lost (parked for a Resume), except a write that
+// timed out (slow_consumer), which ends the session.
+func lostMode(code netcode.Code) closeMode {
+	if code == netcode.CodeSlowConsumer {
+		return closeAbort
+	}
+	return closeLost
+}
 
 // close starts closing the session; the first call wins. closeGraceful
 // lets the writer flush what is queued and send a Close frame; closeAbort
@@ -326,7 +350,8 @@ func (s *session) writeLoop() {
 		var err error
 		batch, err = s.writeBatch(batch)
 		if err != nil {
-			s.close(writeErrCode(err), "write failed: "+err.Error(), closeAbort)
+			code := writeErrCode(err)
+			s.close(code, "write failed: "+err.Error(), lostMode(code))
 			s.finish(batch)
 			return
 		}
@@ -552,7 +577,7 @@ func (s *session) readLoop() {
 // side ended with err.
 func (s *session) readFailed(err error) {
 	code, reason := readErrCode(err)
-	s.close(code, reason, closeAbort)
+	s.close(code, reason, closeLost)
 	_ = s.conn.Close(code, reason) // unblocks a writer stuck on a dead link
 }
 
@@ -593,9 +618,7 @@ func (s *session) teardown() {
 	<-s.finished
 	s.e.c.countClose(s.closeCode)
 	if s.opened {
-		for _, svc := range s.e.cfg.Services {
-			svc.PeerClosed(s)
-		}
+		s.e.detach(s) // parks the session, or tells the services it ended
 	}
 	s.e.removeSession(s)
 }
@@ -619,6 +642,18 @@ func (s *session) handle(now time.Time, ch netcode.Channel, data []byte) bool {
 	e := s.e
 	e.c.framesIn.Add(1)
 	e.c.bytesIn.Add(uint64(len(data)))
+	if s.peer != nil && s.peer.resume && s.authed.Load() && s.peer.conn.Load() != s {
+		return false // a Resume moved the session to another connection
+	}
+	if ch == netcode.Reliable && s.peer != nil && s.peer.resume && s.authed.Load() {
+		// A numbered frame is counted before anything else, so that the
+		// count a Resume reads is the frames that were (or are being)
+		// processed; one read on a connection that a Resume replaced is
+		// dropped unprocessed (the client resends it).
+		if k, err := frame.Peek(data); err == nil && frame.Numbered(k) && !s.peer.countIn(s) {
+			return false
+		}
+	}
 	if len(data) > e.cfg.MaxFrameSize {
 		return s.fail(netcode.CodeFrameTooLarge, fmt.Sprintf("frame of %d bytes, limit %d", len(data), e.cfg.MaxFrameSize), refOf(data))
 	}
@@ -630,14 +665,28 @@ func (s *session) handle(now time.Time, ch netcode.Channel, data []byte) bool {
 		return s.failErr(err, 0)
 	}
 	if !s.authed.Load() {
-		if k == frame.KindHello {
+		switch k {
+		case frame.KindHello:
 			return s.hello(now, data)
+		case frame.KindResume:
+			return s.resume(now, data)
 		}
 		return s.fail(netcode.CodeNotAuthenticated, "send Hello first", refOf(data))
 	}
 	switch k {
-	case frame.KindHello:
+	case frame.KindHello, frame.KindResume:
 		return s.fail(netcode.CodeNotAuthenticated, "already authenticated", 0)
+	case frame.KindAck:
+		if err := s.dec.Decode(data, &s.ackIn); err != nil {
+			return s.failErr(err, 0)
+		}
+		if !s.peer.resume {
+			return true // nothing is kept: nothing to forget
+		}
+		if err := s.peer.ack(s.ackIn.Received); err != nil {
+			return s.failErr(err, 0)
+		}
+		return true
 	case frame.KindPing:
 		if err := s.dec.Decode(data, &s.ping); err != nil {
 			return s.failErr(err, 0)
@@ -660,9 +709,9 @@ func (s *session) handle(now time.Time, ch netcode.Channel, data []byte) bool {
 		return s.fail(netcode.CodeUnknownKind, fmt.Sprintf("kind %d is not accepted by this server", k), refOf(data))
 	}
 	if f, ok := svc.(service.ActivityFilter); !ok || f.IsActivity(k) {
-		s.lastActivity.Store(now.UnixNano())
+		s.peer.lastActivity.Store(now.UnixNano())
 	}
-	ref, err := svc.HandleFrame(now, s, ch, k, data)
+	ref, err := svc.HandleFrame(now, s.peer, ch, k, data)
 	if err != nil {
 		return s.failErr(err, ref)
 	}
@@ -754,6 +803,12 @@ func (s *session) hello(now time.Time, data []byte) bool {
 	// writer the queue leaves direct mode meanwhile.
 	s.holding.Store(true)
 	s.q.hold()
+	p := e.openPeer(s)
+	s.peer = p
+	var window uint32
+	if p.resume {
+		window = uint32(e.cfg.ResumeWindow / time.Millisecond)
+	}
 	s.reply(netcode.Reliable, &frame.Welcome{
 		SessionID:       s.id,
 		UserID:          s.userID,
@@ -763,10 +818,12 @@ func (s *session) hello(now time.Time, data []byte) bool {
 		MaxFramesPerSec: uint32(max(e.cfg.MaxFramesPerSecond, 0)),
 		HeartbeatMs:     uint32(e.cfg.HeartbeatInterval / time.Millisecond),
 		IdleTimeoutMs:   uint32(e.cfg.IdleTimeout / time.Millisecond),
+		ResumeID:        p.secret, // written before p is shared: no lock needed
+		ResumeWindowMs:  window,
 	})
 	s.authed.Store(true)
 	for _, svc := range e.cfg.Services {
-		svc.PeerOpened(s)
+		svc.PeerOpened(p)
 	}
 	s.opened = true
 	s.holding.Store(false)
@@ -827,7 +884,16 @@ func (s *session) fail(code netcode.Code, msg string, ref uint32) bool {
 
 func (s *session) sendError(code netcode.Code, msg string, ref uint32) {
 	s.e.c.countError(code)
-	s.reply(netcode.Reliable, &frame.Error{Code: code, Message: netcode.TruncateUTF8(msg, frame.MaxMessageLen), Ref: ref})
+	f := frame.Error{Code: code, Message: netcode.TruncateUTF8(msg, frame.MaxMessageLen), Ref: ref}
+	if s.authed.Load() && s.peer.resume {
+		// A numbered frame: through the peer, in its own buffer (the
+		// replay buffer keeps it; pooled buffers are reused).
+		if b, err := frame.Marshal(&f); err == nil {
+			s.peer.Send(netcode.Reliable, b)
+		}
+		return
+	}
+	s.reply(netcode.Reliable, &f)
 }
 
 // codedMessage is the client-facing text of err: a CodedError's message

@@ -29,7 +29,8 @@ type Stats struct {
 	// (the oldest unreliable frame made room for a newer one),
 	// "reliable_overflow" (the frame that closed a slow consumer),
 	// "closed" (sent to a closing session), "rate_limited" (input over
-	// the frame rate).
+	// the frame rate), "parked" (an unreliable frame to a session waiting
+	// for a Resume).
 	Drops map[string]uint64 `json:"drops"`
 	// SessionsRefused counts connections closed with too_many_sessions
 	// before they became sessions, by reason: "per_ip"
@@ -38,6 +39,8 @@ type Stats struct {
 	// HTTP counts what the engine's own HTTP endpoints issued and refused
 	// (guest tokens, GET /v1/stats without the admin token).
 	HTTP HTTPStats `json:"http"`
+	// Resume counts parked and resumed sessions and refused Resumes.
+	Resume ResumeStats `json:"resume"`
 	// Listeners holds, by "transport/address", the snapshot of every
 	// listener that implements netcode.ListenerStatsReporter (KCP:
 	// handshakes, refusals, spoofed and malformed datagrams dropped).
@@ -59,10 +62,11 @@ const (
 	// promotedTooLarge counts unreliable frames above the transport's
 	// datagram limit that were sent on the reliable channel instead.
 	promotedTooLarge
+	dropParked // an unreliable frame sent to a session waiting for a Resume
 	numDrops
 )
 
-var dropNames = [numDrops]string{"unreliable_overflow", "reliable_overflow", "closed", "rate_limited", "too_large", "promoted_unreliable_too_large"}
+var dropNames = [numDrops]string{"unreliable_overflow", "reliable_overflow", "closed", "rate_limited", "too_large", "promoted_unreliable_too_large", "parked"}
 
 // Reasons a connection is refused before it becomes a session, used in
 // Stats.SessionsRefused.
@@ -86,6 +90,7 @@ type counters struct {
 	bytesOut      atomic.Uint64
 	drops         [numDrops]atomic.Uint64
 	refused       [numRefused]atomic.Uint64
+	resume        resumeCounters
 
 	mu     sync.Mutex // guards the maps below
 	errors map[netcode.Code]uint64

@@ -94,6 +94,17 @@ type Handler interface {
 	Closing(ctx *Context)
 }
 
+// AwayHandler is an optional interface of a Handler that wants to know
+// when a member's connection is lost (Away) and when it resumes its
+// session (Back). An away member keeps its seat; if it does not come
+// back within the server's resume window it leaves (Left). Inputs stop
+// while it is away; frames sent to it meanwhile reach it on resume if
+// reliable, and are dropped if unreliable.
+type AwayHandler interface {
+	Away(ctx *Context, m Member)
+	Back(ctx *Context, m Member)
+}
+
 // Factory creates the handler of a new room of one type.
 type Factory func(cfg Config) (Handler, error)
 
@@ -386,6 +397,45 @@ func (r *Room) Leave(now time.Time, id uint32) (Member, error) {
 		return m, err
 	}
 	return m, r.call("Left", func() { r.h.Left(&r.ctx, m) })
+}
+
+// Away marks member id away (its session's connection was lost and
+// waits for a resume): the other members get an away RoomEvent, and a
+// handler that implements AwayHandler is told. The member keeps its seat
+// and keeps being sent frames (the numbered ones reach it on resume).
+func (r *Room) Away(now time.Time, id uint32) error {
+	return r.awayBack(now, id, frame.RoomEventAway)
+}
+
+// Back marks member id back (its session resumed): the other members get
+// a back RoomEvent, and an AwayHandler is told.
+func (r *Room) Back(now time.Time, id uint32) error {
+	return r.awayBack(now, id, frame.RoomEventBack)
+}
+
+func (r *Room) awayBack(now time.Time, id uint32, ev frame.RoomEventType) error {
+	if err := r.usable(); err != nil {
+		return err
+	}
+	i := r.index(id)
+	if i < 0 {
+		return ErrNotMember
+	}
+	r.now = now
+	m := r.members[i]
+	if len(r.members) > 1 {
+		if err := r.emitEvent(ev, m, AllExcept(m.ID)); err != nil {
+			return err
+		}
+	}
+	ah, ok := r.h.(AwayHandler)
+	if !ok {
+		return nil
+	}
+	if ev == frame.RoomEventAway {
+		return r.call("Away", func() { ah.Away(&r.ctx, m) })
+	}
+	return r.call("Back", func() { ah.Back(&r.ctx, m) })
 }
 
 // Input hands one input from member id to the handler.

@@ -217,6 +217,33 @@ func (h *Hub) PeerClosed(p service.Peer) {
 	}
 }
 
+// PeerAway implements service.Resumer: the session's connection was
+// lost; it keeps its seats and every room tells its other members it is
+// away.
+func (h *Hub) PeerAway(p service.Peer) { h.presence(p, opAway) }
+
+// PeerBack implements service.Resumer: the session resumed; its rooms
+// tell the other members it is back.
+func (h *Hub) PeerBack(p service.Peer) { h.presence(p, opBack) }
+
+// presence queues an away or back op to every room of p's session.
+func (h *Hub) presence(p service.Peer, k opKind) {
+	v, ok := h.sessions.Load(p.SessionID())
+	if !ok {
+		return
+	}
+	s := v.(*session)
+	s.mu.Lock()
+	rooms := make([]*entry, 0, len(s.rooms))
+	for _, e := range s.rooms {
+		rooms = append(rooms, e)
+	}
+	s.mu.Unlock()
+	for _, e := range rooms {
+		_ = e.run.enqueue(op{kind: k, sess: s}, nil) // a closing room has no one to tell
+	}
+}
+
 // HandleFrame implements service.Service.
 func (h *Hub) HandleFrame(now time.Time, p service.Peer, ch netcode.Channel, k frame.Kind, data []byte) (uint32, error) {
 	v, ok := h.sessions.Load(p.SessionID())

@@ -23,6 +23,8 @@ const (
 	opClose
 	opMedia      // a voice frame: handled at once (voice.go)
 	opMediaState // a VoiceSet request
+	opAway // the member's connection was lost (service.Resumer)
+	opBack // the member resumed
 )
 
 // op is one request queued to a room's inbox.
@@ -319,6 +321,16 @@ func (s *shard) apply(rr *roomRun, o *op, arena []byte, now time.Time) {
 		s.deliver(rr)
 		s.closeRoom(rr, now, netcode.Errorf(o.code, "%s", o.msg))
 		return
+	case opAway, opBack:
+		id, ok := rr.bySess[o.sess]
+		if !ok {
+			return // its join has not run, or it left
+		}
+		if o.kind == opAway {
+			err = rr.r.Away(now, id)
+		} else {
+			err = rr.r.Back(now, id)
+		}
 	}
 	s.deliver(rr)
 	if err != nil && rr.r.Crash() != nil {

@@ -123,3 +123,16 @@ type ActivityFilter interface {
 type StatsReporter interface {
 	ServiceStats() any
 }
+
+// Resumer is an optional interface of a Service that wants to know when
+// a session's connection is lost and when the session resumes on a new
+// one (docs/RESUME.md). Between PeerAway and PeerBack (or PeerClosed,
+// when the resume window expires) the Peer stays open: its Sends of
+// numbered frames are kept for the replay, unreliable ones are dropped.
+// A service without it sees nothing of a resume. The calls for one Peer
+// never overlap and come in order: PeerAway, then PeerBack or
+// PeerClosed. They must not block.
+type Resumer interface {
+	PeerAway(p Peer)
+	PeerBack(p Peer)
+}
