@@ -319,7 +319,7 @@ func TestDirectModeRefusals(t *testing.T) {
 			ch:     netcode.Reliable, size: 8,
 			drops:  counts{dropClosed: 1},
 			closes: true, code: netcode.CodeOK,
-			mode: closeLost, // a lost connection: the session waits for a Resume
+			mode: closeLost, // the conn ended under the session: it waits for a Resume
 		},
 		"closed session refuses": {
 			before: func(s *session, _ *queuerConn) {

@@ -252,7 +252,7 @@ func (s *session) refused(res pushResult, err error) {
 		s.e.closer.add(s) // the writer is probably stuck in a write: cut it short
 	case rejectedEnded:
 		code, reason := endCode(err)
-		s.close(code, reason, lostMode(code))
+		s.close(code, reason, endMode(err))
 	}
 }
 
@@ -282,11 +282,28 @@ const (
 	closeLost
 )
 
-// lostMode is the close mode of a connection that ended under the
-// session with code: lost (parked for a Resume), except a write that
-// timed out (slow_consumer), which ends the session.
+// lostMode is the close mode of a connection whose write failed with
+// code: lost (parked for a Resume), except a write that timed out
+// (slow_consumer), which ends the session.
 func lostMode(code netcode.Code) closeMode {
 	if code == netcode.CodeSlowConsumer {
+		return closeAbort
+	}
+	return closeLost
+}
+
+// endMode is the close mode of a connection that ended with err under
+// the session: a transport close from the client with code ok is a
+// goodbye (the session ends); a write timeout ends it too (slow
+// consumer); anything else — a transport close with another code, a
+// stream that ended without one, an idle timeout, a read error — is a
+// lost connection, parked for a Resume.
+func endMode(err error) closeMode {
+	var ce *netcode.CloseError
+	if errors.As(err, &ce) && ce.Code == netcode.CodeOK {
+		return closeAbort
+	}
+	if errors.Is(err, netcode.ErrWriteTimeout) {
 		return closeAbort
 	}
 	return closeLost
@@ -577,7 +594,7 @@ func (s *session) readLoop() {
 // side ended with err.
 func (s *session) readFailed(err error) {
 	code, reason := readErrCode(err)
-	s.close(code, reason, closeLost)
+	s.close(code, reason, endMode(err))
 	_ = s.conn.Close(code, reason) // unblocks a writer stuck on a dead link
 }
 

@@ -103,6 +103,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	loginPerUser := fs.Int("login-attempts-per-user", envInt(env, "TICKWIRE_LOGIN_ATTEMPTS_PER_USER"), "login attempts per username per minute, taken before any hashing, 0 = default 5 (env TICKWIRE_LOGIN_ATTEMPTS_PER_USER)")
 	loginPerIP := fs.Int("login-attempts-per-ip", envInt(env, "TICKWIRE_LOGIN_ATTEMPTS_PER_IP"), "login attempts per client address per minute, 0 = default 20 (env TICKWIRE_LOGIN_ATTEMPTS_PER_IP)")
 	registerPerIP := fs.Int("registrations-per-ip", envInt(env, "TICKWIRE_REGISTRATIONS_PER_IP"), "registrations per client address per minute, 0 = default 10 (env TICKWIRE_REGISTRATIONS_PER_IP)")
+	resumeWindow := fs.Duration("resume-window", envDuration(env, "TICKWIRE_RESUME_WINDOW"), "how long a session whose connection was lost is kept for a resume (rooms see the member away), 0 = default 30s, negative = resume off (env TICKWIRE_RESUME_WINDOW)")
 	rateGrace := fs.Duration("rate-limit-grace", envDuration(env, "TICKWIRE_RATE_LIMIT_GRACE"), "how long a session may keep sending above -max-frames-per-sec before it is closed with rate_limited, 0 = default 5s (env TICKWIRE_RATE_LIMIT_GRACE)")
 	maxInvites := fs.Int("max-pending-invites", envInt(env, "TICKWIRE_MAX_PENDING_INVITES"), "pending group invitations one user may hold, 0 = default 100 (env TICKWIRE_MAX_PENDING_INVITES)")
 	guestRevocations := fs.Int("max-guest-revocations", envInt(env, "TICKWIRE_MAX_GUEST_REVOCATIONS"), "logged-out guest tokens remembered (in memory) until they expire; past it a guest logout or refresh is refused with server_busy, 0 = default 100000 (env TICKWIRE_MAX_GUEST_REVOCATIONS)")
@@ -226,6 +227,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	o.srv.Accounts.LoginAttemptsPerIP = *loginPerIP
 	o.srv.Accounts.RegistrationsPerIP = *registerPerIP
 	o.srv.Engine.RateLimitGrace = *rateGrace
+	o.srv.Engine.ResumeWindow = *resumeWindow
 	o.srv.Accounts.MaxConcurrentHashes = *maxHashes
 	o.srv.Accounts.MaxHashQueue = *hashQueue
 	o.srv.Accounts.MaxGuestRevocations = *guestRevocations

@@ -99,7 +99,7 @@ func TestParseLimits(t *testing.T) {
 		"-max-client-tick-rate", "60", "-empty-room-ttl", "5s", "-sqlite-synchronous", "normal",
 		"-max-concurrent-hashes", "2", "-max-hash-queue", "-1", "-max-pending-invites", "7",
 		"-guests-per-ip", "-1", "-max-guest-revocations", "50", "-trusted-proxies", "10.0.0.0/8, 192.168.1.1/32",
-		"-login-attempts-per-user", "3", "-login-attempts-per-ip", "9", "-registrations-per-ip", "4", "-rate-limit-grace", "2s",
+		"-login-attempts-per-user", "3", "-login-attempts-per-ip", "9", "-registrations-per-ip", "4", "-rate-limit-grace", "2s", "-resume-window", "5s",
 	}, envOf(map[string]string{"TICKWIRE_MAX_SESSIONS_PER_IP": "9"}), io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, -1, o.srv.Engine.MaxSessionsPerIP)
@@ -118,6 +118,7 @@ func TestParseLimits(t *testing.T) {
 	assert.Equal(t, 9, o.srv.Accounts.LoginAttemptsPerIP)
 	assert.Equal(t, 4, o.srv.Accounts.RegistrationsPerIP)
 	assert.Equal(t, 2*time.Second, o.srv.Engine.RateLimitGrace)
+	assert.Equal(t, 5*time.Second, o.srv.Engine.ResumeWindow)
 	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.1/32")}, o.srv.Engine.TrustedProxies)
 	assert.Empty(t, o.srv.Engine.AdminToken, "stats are off unless a token is given")
 
