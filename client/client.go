@@ -50,6 +50,84 @@ type Options struct {
 	PingInterval time.Duration
 	// HandshakeTimeout bounds Dial when ctx has no deadline (default 10s).
 	HandshakeTimeout time.Duration
+	// Dials are more dial functions, tried in order after Dial fails (or
+	// alone when Dial is nil), at Dial and at every resume: a transport
+	// fallback such as KCP, then TCP, then WebSocket.
+	Dials []DialFunc
+	// Resume configures the automatic resume of the session after its
+	// connection is lost (docs/RESUME.md).
+	Resume ResumeOptions
+	// OnSession, if set, is told when the connection is lost, when the
+	// session resumed and when it could not be resumed. It runs on the
+	// client's reader goroutine: it must not block, and must not call
+	// Close.
+	OnSession func(SessionEvent)
+}
+
+// ResumeOptions configure the automatic resume. The zero value resumes,
+// whenever the server offers it, until the server's resume window has
+// passed.
+type ResumeOptions struct {
+	// Off turns the automatic resume off: a lost connection ends the
+	// client, as it did before resume existed.
+	Off bool
+	// Backoff is the wait after a round of failed attempts (every dial
+	// function tried once), doubling up to MaxBackoff, each wait with up
+	// to 50 % random jitter added (defaults 100 ms and 2 s).
+	Backoff, MaxBackoff time.Duration
+	// MaxAttempts bounds the rounds (default: until the server's resume
+	// window, from Welcome, has passed since the loss).
+	MaxAttempts int
+	// AttemptTimeout bounds one attempt, dial and Resume to Welcome
+	// (default 5 s).
+	AttemptTimeout time.Duration
+}
+
+// Resume defaults.
+const (
+	DefaultResumeBackoff        = 100 * time.Millisecond
+	DefaultResumeMaxBackoff     = 2 * time.Second
+	DefaultResumeAttemptTimeout = 5 * time.Second
+	// ResendFrames is how many of its latest numbered frames the client
+	// keeps to resend after a resume.
+	ResendFrames = 256
+	// AckEvery and AckDelay: the client acknowledges the numbered frames
+	// it processed once AckEvery arrived since its last Ack, or AckDelay
+	// after the first one its last Ack did not cover.
+	AckEvery = 32
+	AckDelay = 200 * time.Millisecond
+)
+
+// SessionEventKind says what happened to the session's connection.
+type SessionEventKind uint8
+
+const (
+	// SessionLost: the connection was lost; the client is resuming.
+	// Sends meanwhile are kept (numbered frames) or dropped (unreliable
+	// and session frames), Calls keep waiting.
+	SessionLost SessionEventKind = iota + 1
+	// SessionResumed: the session continues on a new connection; the
+	// frames missed meanwhile follow, each once, in order.
+	SessionResumed
+	// SessionEnded: the session could not be resumed; the client has
+	// ended (Err tells why, matching netcode.CodeConnectionLost). Dial a
+	// new Client and join the rooms again.
+	SessionEnded
+)
+
+// SessionEvent is one event of the session's connection.
+type SessionEvent struct {
+	Kind SessionEventKind
+	// Err: why the connection was lost (SessionLost) or why the resume
+	// failed (SessionEnded).
+	Err error
+	// Transport of the new connection, and how many frames the server
+	// replayed and the client resent (SessionResumed).
+	Transport string
+	Replayed  int
+	Resent    int
+	// Attempts is how many attempts the resume took.
+	Attempts int
 }
 
 // DialFunc opens a connection to a server. It honours ctx's deadline.
@@ -70,13 +148,25 @@ func (m Message) Decode(f frame.Frame) error { return frame.Unmarshal(m.Data, f)
 
 // Client is one session with a tickwire server.
 type Client struct {
-	conn    netcode.Conn
+	conn    netcode.Conn // written by the reader under wmu; read by the reader, or under wmu
 	o       Options
+	dials   []DialFunc
 	log     *slog.Logger
-	welcome frame.Welcome
+	welcome frame.Welcome // written by the reader under mu after Dial
 
-	wmu sync.Mutex // guards enc and serialises WriteMessage
-	enc *frame.Encoder
+	ctx    context.Context // cancelled by Close: ends resume attempts
+	cancel context.CancelFunc
+
+	wmu       sync.Mutex // guards enc, the fields below, and serialises WriteMessage
+	enc       *frame.Encoder
+	resumable bool     // the server offers resume and it is on
+	down      bool     // the connection was lost: resuming
+	sent      uint64   // numbered frames sent (kept in out)
+	out       [][]byte // the latest numbered frames sent, by (number-1) % ResendFrames
+
+	recv         atomic.Uint64 // numbered frames received and processed
+	acked        atomic.Uint64 // the count last acknowledged
+	serverClosed bool          // reader-owned: the server sent Close: no resume
 
 	mu      sync.Mutex // guards the fields below
 	pending map[uint32]chan Message
@@ -130,16 +220,17 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 		defer cancel()
 	}
 
-	if o.Dial == nil {
+	var dials []DialFunc
+	if o.Dial != nil {
+		dials = append(dials, o.Dial)
+	}
+	dials = append(dials, o.Dials...)
+	if len(dials) == 0 {
 		return nil, ErrNoDial
 	}
-	conn, err := o.Dial(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("client: dial: %w", err)
-	}
 	c := &Client{
-		conn:    conn,
 		o:       o,
+		dials:   dials,
 		log:     o.Logger,
 		enc:     frame.NewEncoder(),
 		pending: map[uint32]chan Message{},
@@ -148,10 +239,41 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	if err := c.handshake(ctx); err != nil {
-		_ = conn.Close(netcode.CodeOK, "handshake failed") // best effort; the handshake error is the one reported
+	hello := &frame.Hello{Version: o.ProtocolVersion, Token: o.Token, ClientName: o.Name, ClientVersion: o.Version}
+	var err error
+	for i, d := range dials {
+		var conn netcode.Conn
+		if conn, err = d(ctx); err != nil {
+			err = fmt.Errorf("client: dial: %w", err)
+			if ctx.Err() != nil {
+				break
+			}
+			continue // the next transport
+		}
+		sent := time.Now()
+		if c.welcome, err = exchange(ctx, conn, hello); err != nil {
+			_ = conn.Close(netcode.CodeOK, "handshake failed") // best effort; the handshake error is the one reported
+			var ce *netcode.CodedError
+			if errors.As(err, &ce) && !retryable(ce) || ctx.Err() != nil {
+				return nil, err // the server answered: another transport gets the same answer
+			}
+			c.log.Debug("transport failed", "dial", i, "err", err)
+			continue
+		}
+		c.conn = conn
+		rtt := time.Since(sent)
+		c.srtt.Store(int64(rtt))
+		c.offset.Store(int64(time.UnixMicro(c.welcome.ServerTimeUs).Sub(sent.Add(rtt / 2))))
+		break
+	}
+	if c.conn == nil {
 		return nil, err
 	}
+	c.resumable = !o.Resume.Off && c.welcome.ResumeWindowMs > 0 && c.welcome.ResumeID != ""
+	if c.resumable {
+		c.out = make([][]byte, ResendFrames)
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	interval := o.PingInterval
 	if interval == 0 {
 		interval = time.Duration(c.welcome.HeartbeatMs) * time.Millisecond
@@ -165,72 +287,88 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 		c.wg.Add(1)
 		go c.pingLoop(interval)
 	}
+	if c.resumable {
+		c.wg.Add(1)
+		go c.ackLoop()
+	}
 	return c, nil
 }
 
-// handshake sends Hello and reads the answer.
-func (c *Client) handshake(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() { _ = c.conn.Close(netcode.CodeOK, "dial cancelled") })
+// retryable reports whether a refusal of the handshake may succeed on
+// another transport or a later attempt: a cap or load refusal, or a
+// transport that ended without an answer, not an answer about the
+// session or the token.
+func retryable(ce *netcode.CodedError) bool {
+	switch ce.Code {
+	case netcode.CodeOK, netcode.CodeTooManySessions, netcode.CodeServerBusy, netcode.CodeRateLimited, netcode.CodeHandshakeTimeout, netcode.CodeIdleTimeout:
+		return true
+	}
+	return false
+}
+
+// exchange sends the opening frame (Hello or Resume) on conn and reads
+// the answer: Welcome, or the server's refusal as a *netcode.CodedError.
+func exchange(ctx context.Context, conn netcode.Conn, open frame.Frame) (frame.Welcome, error) {
+	var w frame.Welcome
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close(netcode.CodeOK, "dial cancelled") })
 	defer stop()
-	sent := time.Now()
-	err := c.Send(netcode.Reliable, &frame.Hello{
-		Version:       c.o.ProtocolVersion,
-		Token:         c.o.Token,
-		ClientName:    c.o.Name,
-		ClientVersion: c.o.Version,
-	})
+	b, err := frame.Marshal(open)
 	if err != nil {
-		return fmt.Errorf("client: sending Hello: %w", err)
+		return w, fmt.Errorf("client: encoding kind %d: %w", open.Kind(), err)
+	}
+	if err := conn.WriteMessage(netcode.Reliable, b); err != nil {
+		return w, fmt.Errorf("client: sending kind %d: %w", open.Kind(), err)
 	}
 	for {
-		_, b, err := c.conn.ReadMessage()
+		_, b, err := conn.ReadMessage()
 		if err != nil {
 			if ctx.Err() != nil {
-				return fmt.Errorf("client: waiting for Welcome: %w", ctx.Err())
+				return w, fmt.Errorf("client: waiting for Welcome: %w", ctx.Err())
 			}
 			var ce *netcode.CloseError
 			if errors.As(err, &ce) { // refused at the transport level (e.g. listener full)
-				return &netcode.CodedError{Code: ce.Code, Msg: ce.Reason, Err: err}
+				return w, &netcode.CodedError{Code: ce.Code, Msg: ce.Reason, Err: err}
 			}
-			return fmt.Errorf("client: waiting for Welcome: %w", err)
+			return w, fmt.Errorf("client: waiting for Welcome: %w", err)
 		}
 		k, err := frame.Peek(b)
 		if err != nil {
-			return fmt.Errorf("client: waiting for Welcome: %w", err)
+			return w, fmt.Errorf("client: waiting for Welcome: %w", err)
 		}
 		switch k {
 		case frame.KindWelcome:
-			if err := frame.Unmarshal(b, &c.welcome); err != nil {
-				return fmt.Errorf("client: bad Welcome: %w", err)
+			if err := frame.Unmarshal(b, &w); err != nil {
+				return w, fmt.Errorf("client: bad Welcome: %w", err)
 			}
 			if !stop() { // ctx ended just now and the connection is being closed
-				return fmt.Errorf("client: waiting for Welcome: %w", ctx.Err())
+				return w, fmt.Errorf("client: waiting for Welcome: %w", ctx.Err())
 			}
-			rtt := time.Since(sent)
-			c.srtt.Store(int64(rtt))
-			off := time.UnixMicro(c.welcome.ServerTimeUs).Sub(sent.Add(rtt / 2))
-			c.offset.Store(int64(off))
-			return nil
+			return w, nil
 		case frame.KindError:
 			var e frame.Error
 			if err := frame.Unmarshal(b, &e); err != nil {
-				return fmt.Errorf("client: bad Error frame: %w", err)
+				return w, fmt.Errorf("client: bad Error frame: %w", err)
 			}
-			return &netcode.CodedError{Code: e.Code, Msg: e.Message}
+			return w, &netcode.CodedError{Code: e.Code, Msg: e.Message}
 		case frame.KindClose:
 			var cl frame.Close
 			if err := frame.Unmarshal(b, &cl); err != nil {
-				return fmt.Errorf("client: bad Close frame: %w", err)
+				return w, fmt.Errorf("client: bad Close frame: %w", err)
 			}
-			return &netcode.CodedError{Code: cl.Code, Msg: cl.Reason, Err: &netcode.CloseError{Code: cl.Code, Reason: cl.Reason}}
+			return w, &netcode.CodedError{Code: cl.Code, Msg: cl.Reason, Err: &netcode.CloseError{Code: cl.Code, Reason: cl.Reason}}
 		default:
-			return fmt.Errorf("%w: kind %d before Welcome", ErrUnexpectedFrame, k)
+			return w, fmt.Errorf("%w: kind %d before Welcome", ErrUnexpectedFrame, k)
 		}
 	}
 }
 
-// Welcome returns the server's Welcome.
-func (c *Client) Welcome() frame.Welcome { return c.welcome }
+// Welcome returns the server's latest Welcome (a resume brings a new one,
+// with a new resume secret).
+func (c *Client) Welcome() frame.Welcome {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.welcome
+}
 
 // Send encodes f and sends it on ch.
 func (c *Client) Send(ch netcode.Channel, f frame.Frame) error {
@@ -250,14 +388,30 @@ func (c *Client) SendRaw(ch netcode.Channel, b []byte) error {
 	return c.write(ch, b)
 }
 
-// write sends b; c.wmu is held.
+// write sends b; c.wmu is held. With resume on, a numbered frame is
+// numbered and kept for a resend first; while the connection is down it
+// is only kept (sent on resume), and other frames are dropped. A
+// numbered frame whose write fails is not an error: the resume resends
+// it.
 func (c *Client) write(ch netcode.Channel, b []byte) error {
 	select {
 	case <-c.done:
 		return c.endErr()
 	default:
 	}
-	if err := c.conn.WriteMessage(ch, b); err != nil {
+	numbered := false
+	if c.resumable && ch == netcode.Reliable {
+		if k, err := frame.Peek(b); err == nil && frame.Numbered(k) {
+			numbered = true
+			c.sent++
+			i := (c.sent - 1) % ResendFrames
+			c.out[i] = append(c.out[i][:0], b...)
+		}
+	}
+	if c.down {
+		return nil
+	}
+	if err := c.conn.WriteMessage(ch, b); err != nil && !numbered {
 		return fmt.Errorf("client: send: %w", err)
 	}
 	return nil
@@ -360,7 +514,9 @@ func (c *Client) ServerNow() time.Time { return time.Now().Add(c.ClockOffset()) 
 // Stats returns the transport's counters; Drops[DropQueueFull] includes
 // messages dropped because Messages() was full.
 func (c *Client) Stats() netcode.Stats {
+	c.wmu.Lock()
 	s := c.conn.Stats()
+	c.wmu.Unlock()
 	s.Drops[netcode.DropQueueFull] += c.drops.Load()
 	if rtt := c.RTT(); rtt > 0 {
 		s.RTT = rtt
@@ -410,8 +566,14 @@ func (c *Client) setErr(err error) {
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.setErr(ErrClosed)
-		close(c.closing)
-		_ = c.conn.Close(netcode.CodeOK, "client closed") // best effort
+		close(c.closing) // before wmu: a resume that swaps in a connection after this closes it itself
+		c.cancel()
+		c.wmu.Lock()
+		conn := c.conn
+		c.wmu.Unlock()
+		// Code ok: a goodbye, the server ends the session at once (another
+		// code would leave it waiting for a resume).
+		_ = conn.Close(netcode.CodeOK, "client closed") // best effort
 	})
 	c.wg.Wait()
 	return nil
@@ -427,6 +589,9 @@ func (c *Client) readLoop() {
 	for {
 		ch, b, err := c.conn.ReadMessage()
 		if err != nil {
+			if c.resume(err) {
+				continue
+			}
 			c.setErr(err)
 			return
 		}
@@ -435,6 +600,13 @@ func (c *Client) readLoop() {
 		if err != nil {
 			c.log.Warn("bad frame from server", "err", err)
 			continue
+		}
+		if c.resumable && ch == netcode.Reliable && frame.Numbered(k) {
+			// Counted as processed before it is handed on: a frame the
+			// app is handed is never replayed.
+			if n := c.recv.Add(1); n-c.acked.Load() >= AckEvery {
+				c.ack(n)
+			}
 		}
 		switch {
 		case k == frame.KindPong:
@@ -446,6 +618,7 @@ func (c *Client) readLoop() {
 			if frame.Unmarshal(b, &cl) == nil {
 				c.setErr(&netcode.CloseError{Code: cl.Code, Reason: cl.Reason})
 			}
+			c.serverClosed = true // the session ended: nothing to resume
 			// The server lingers until we close our end.
 			_ = c.conn.Close(netcode.CodeOK, "closed by server")
 			continue
