@@ -320,7 +320,12 @@ func exchange(ctx context.Context, conn netcode.Conn, open frame.Frame) (frame.W
 		return w, fmt.Errorf("client: sending kind %d: %w", open.Kind(), err)
 	}
 	for {
-		_, b, err := conn.ReadMessage()
+		ch, b, err := conn.ReadMessage()
+		if err == nil && ch == netcode.Unreliable {
+			// A resumed session's unreliable frames may overtake its
+			// Welcome (KCP): they are dropped, as unreliable frames may be.
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return w, fmt.Errorf("client: waiting for Welcome: %w", ctx.Err())

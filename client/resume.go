@@ -146,7 +146,9 @@ func (c *Client) resumeOn(d DialFunc) (SessionEvent, error) {
 		Received: c.recv.Load(), ClientName: c.o.Name, ClientVersion: c.o.Version,
 	})
 	if err != nil {
-		_ = conn.Close(netcode.CodeOK, "resume failed") // best effort
+		// Not ok: had the server resumed the session on this connection
+		// before the failure, ok would end it; another code parks it again.
+		_ = conn.Close(netcode.CodeConnectionLost, "resume failed") // best effort
 		var ce *netcode.CodedError
 		if errors.As(err, &ce) && !retryable(ce) {
 			return SessionEvent{}, errFinal{err}

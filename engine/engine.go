@@ -53,10 +53,11 @@ type Engine struct {
 	closed    bool
 	listeners []netcode.Listener
 	sessions  map[uint64]*session
-	perIP     map[netip.Addr]int // open sessions by client address key (ipKey)
-	peers     map[uint64]*peer   // sessions as services see them, live or parked, by session id
-	parked    parking            // parked peers, for the caps
-	noSess    chan struct{}      // closed when closed and no session is left
+	perIP     map[netip.Addr]int     // open sessions by client address key (ipKey)
+	peers     map[uint64]*peer       // sessions as services see them, live or parked, by session id
+	parked    parking                // parked peers, for the caps
+	gone      map[uint64]goneSession // sessions ended by a replay overflow, for their Resume (resume.go)
+	noSess    chan struct{}          // closed when closed and no session is left
 	svcCancel context.CancelFunc
 }
 
@@ -80,6 +81,7 @@ func New(cfg Config) (*Engine, error) {
 		sessions:     map[uint64]*session{},
 		perIP:        map[netip.Addr]int{},
 		peers:        map[uint64]*peer{},
+		gone:         map[uint64]goneSession{},
 		parked:       parking{byIP: map[netip.Addr]int{}, byUser: map[string]int{}},
 		noSess:       make(chan struct{}),
 		closer:       closer{wake: make(chan struct{}, 1), stop: make(chan struct{})},

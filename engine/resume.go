@@ -475,6 +475,12 @@ func (e *Engine) expire(p *peer) {
 	p.parked, p.ended, p.timer = false, true, nil
 	e.parked.add(p.parkKey, -1)
 	delete(e.peers, p.id)
+	if p.closeErr == netcode.CodeResumeOverflow {
+		// Remembered for the rest of the window, so that the client's
+		// Resume learns why (resume_overflow: rejoin fresh), not just
+		// that the session is gone.
+		e.tombstone(p.id, p.secret)
+	}
 	early := p.closeErr != netcode.CodeOK
 	p.mu.Unlock()
 	e.mu.Unlock()
@@ -483,6 +489,29 @@ func (e *Engine) expire(p *peer) {
 	}
 	e.log.Info("parked session ended", "session", p.id, "user", p.userID)
 	e.closePeer(p)
+}
+
+// tombstone remembers, for one resume window, that session id ended
+// because its replay buffer overflowed; Engine.mu is held. The map is
+// bounded by MaxParked (past it nothing is remembered: the Resume gets
+// resume_unknown) and pruned as entries are added.
+func (e *Engine) tombstone(id uint64, secret string) {
+	now := e.cfg.Now()
+	for k, g := range e.gone {
+		if now.After(g.until) {
+			delete(e.gone, k)
+		}
+	}
+	if e.cfg.MaxParked > 0 && len(e.gone) >= e.cfg.MaxParked {
+		return
+	}
+	e.gone[id] = goneSession{secret: secret, until: now.Add(e.cfg.ResumeWindow)}
+}
+
+// goneSession is a session that ended by overflow, for its Resume.
+type goneSession struct {
+	secret string
+	until  time.Time
 }
 
 // closePeer tells every service that the session ended; notify is held.
@@ -532,7 +561,16 @@ func (s *session) resume(now time.Time, data []byte) bool {
 	}
 	e.mu.Lock()
 	p := e.peers[m.SessionID]
+	g, gone := e.gone[m.SessionID]
+	if gone && subtle.ConstantTimeCompare([]byte(m.ResumeID), []byte(g.secret)) == 1 && now.Before(g.until) {
+		delete(e.gone, m.SessionID)
+	} else {
+		gone = false
+	}
 	e.mu.Unlock()
+	if gone {
+		return refuse(resumeOverflow, netcode.CodeResumeOverflow, "frames you had not received were dropped while you were away: start a new session and rejoin")
+	}
 	if p == nil {
 		return refuse(resumeUnknown, netcode.CodeResumeUnknown, "no such session: start a new one")
 	}
