@@ -466,7 +466,12 @@ type rawSession struct {
 func rawDial(t *testing.T, d client.DialFunc) *rawSession {
 	conn, err := d(ctxT(t, roomWait))
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close(netcode.CodeOK, "test over") })
+	// A read that waits too long fails the test instead of hanging it.
+	watchdog := time.AfterFunc(roomWait, func() { _ = conn.Close(netcode.CodeOK, "test timed out") })
+	t.Cleanup(func() {
+		watchdog.Stop()
+		_ = conn.Close(netcode.CodeOK, "test over")
+	})
 	return &rawSession{t: t, conn: conn}
 }
 
@@ -490,6 +495,14 @@ func (r *rawSession) next(k frame.Kind, f frame.Frame) {
 			return
 		}
 	}
+}
+
+// wrongSecret is secret with its first character changed.
+func wrongSecret(secret string) string {
+	if secret[0] == 'A' {
+		return "B" + secret[1:]
+	}
+	return "A" + secret[1:]
 }
 
 // closedWith reads until the connection ends and expects code, from a
@@ -547,7 +560,7 @@ func TestResumeRefusalsAndTakeOver(t *testing.T) {
 			require.Len(t, w.ResumeID, 43)
 
 			guess := rawDial(t, d)
-			guess.send(&frame.Resume{Version: frame.ProtocolVersion, SessionID: w.SessionID, ResumeID: w.ResumeID[:42] + "A"})
+			guess.send(&frame.Resume{Version: frame.ProtocolVersion, SessionID: w.SessionID, ResumeID: wrongSecret(w.ResumeID)})
 			guess.refused(netcode.CodeResumeBadSecret)
 			badSecrets++
 			assert.Equal(t, badSecrets, srv.Engine().Stats().Resume.Refused["bad_secret"])
