@@ -108,8 +108,8 @@ type gate struct {
 	ch   chan struct{}
 }
 
-func newGate() *gate { return &gate{ch: make(chan struct{})} }
-func (g *gate) Open()  { g.once.Do(func() { close(g.ch) }) }
+func newGate() *gate  { return &gate{ch: make(chan struct{})} }
+func (g *gate) Open() { g.once.Do(func() { close(g.ch) }) }
 func (g *gate) dial(d client.DialFunc) client.DialFunc {
 	return func(ctx context.Context) (netcode.Conn, error) {
 		select {

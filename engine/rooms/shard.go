@@ -23,8 +23,8 @@ const (
 	opClose
 	opMedia      // a voice frame: handled at once (voice.go)
 	opMediaState // a VoiceSet request
-	opAway // the member's connection was lost (service.Resumer)
-	opBack // the member resumed
+	opAway       // the member's connection was lost (service.Resumer)
+	opBack       // the member resumed
 )
 
 // op is one request queued to a room's inbox.
