@@ -78,16 +78,18 @@ func newRoomRun(h *Hub, e *entry, r *room.Room) *roomRun {
 }
 
 // enqueue adds o (with a copy of data) to the inbox. Inputs wait for the
-// next tick; other ops — voice frames among them — wake the worker. A
-// full inbox drops the new input or voice frame (ErrInboxFull); a closed
-// room refuses everything (ErrRoomNotFound).
+// next tick; other ops — voice frames and VoiceSets among them — wake the
+// worker. Inputs, voice frames and VoiceSets (what a member can send at
+// will) count against InboxSize: a full inbox drops the new one
+// (ErrInboxFull); joins, leaves and closes are bounded by the room's seats.
+// A closed room refuses everything (ErrRoomNotFound).
 func (rr *roomRun) enqueue(o op, data []byte) error {
 	rr.mu.Lock()
 	if rr.done {
 		rr.mu.Unlock()
 		return ErrRoomNotFound
 	}
-	if o.kind == opInput || o.kind == opMedia {
+	if o.kind == opInput || o.kind == opMedia || o.kind == opMediaState {
 		if rr.inputs >= rr.h.cfg.InboxSize {
 			rr.mu.Unlock()
 			rr.h.drops.inboxFull.Add(1)

@@ -109,6 +109,13 @@ func TestVoiceInboxFull(t *testing.T) {
 	st := fx.h.Stats()
 	assert.Equal(t, uint64(1), st.Voice.Drops.InboxFull)
 	assert.Equal(t, uint64(1), st.Drops.InboxFull)
+	// VoiceSets count against the same bound: a toggling flood cannot grow
+	// the inbox between two worker passes.
+	fx.step()
+	for i := range 2 {
+		require.NoError(t, fx.send(a, netcode.Reliable, &frame.VoiceSet{Ref: 1, RoomID: vid, Muted: i == 0}))
+	}
+	assert.ErrorIs(t, fx.send(a, netcode.Reliable, &frame.VoiceSet{Ref: 1, RoomID: vid}), ErrInboxFull)
 }
 
 // The forwarding path allocates one thing per frame: the encoded

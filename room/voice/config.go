@@ -18,6 +18,7 @@ const (
 	DefaultSilenceTimeout     = 300 * time.Millisecond
 	DefaultSilentBytes        = 2
 	DefaultMaxLag             = time.Second
+	DefaultStateChanges       = 10
 )
 
 // ClockRate is the timestamp clock of voice frames: 48 kHz, the RTP
@@ -61,6 +62,12 @@ type Config struct {
 	// newest frame of the same member (default 1 s), beside the sequence
 	// window (Window frames).
 	MaxLag time.Duration
+	// StateChanges bounds each member's VoiceSet requests: a token bucket
+	// of StateChanges (default 10) refilled at one per second. Each change
+	// sends an event to every member, so an unbounded toggler would
+	// multiply its requests by the room's size. Past it: refused with
+	// CodeVoiceRateLimited.
+	StateChanges int
 }
 
 // Fill applies the defaults and validates. Errors match
@@ -75,6 +82,7 @@ func (c *Config) Fill() error {
 	c.SilenceTimeout = cmp.Or(c.SilenceTimeout, DefaultSilenceTimeout)
 	c.SilentBytes = cmp.Or(c.SilentBytes, DefaultSilentBytes)
 	c.MaxLag = cmp.Or(c.MaxLag, DefaultMaxLag)
+	c.StateChanges = cmp.Or(c.StateChanges, DefaultStateChanges)
 	switch {
 	case c.MaxMembers < 2 || c.MaxMembers > room.MaxCapacity:
 		return fmt.Errorf("%w: voice MaxMembers %d not in 2..%d", room.ErrBadConfig, c.MaxMembers, room.MaxCapacity)
@@ -84,6 +92,8 @@ func (c *Config) Fill() error {
 		return fmt.Errorf("%w: voice BitrateBps %d", room.ErrBadConfig, c.BitrateBps)
 	case c.BurstBytes < c.MaxFrameBytes:
 		return fmt.Errorf("%w: voice BurstBytes %d below MaxFrameBytes %d", room.ErrBadConfig, c.BurstBytes, c.MaxFrameBytes)
+	case c.StateChanges < 1:
+		return fmt.Errorf("%w: voice StateChanges %d", room.ErrBadConfig, c.StateChanges)
 	case c.MaxFramesPerSecond < 1 || c.FrameBurst < 1:
 		return fmt.Errorf("%w: voice MaxFramesPerSecond %d, FrameBurst %d", room.ErrBadConfig, c.MaxFramesPerSecond, c.FrameBurst)
 	case c.SilenceTimeout < 0 || c.MaxLag < 0 || c.MaxLag > time.Hour:

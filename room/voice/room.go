@@ -136,6 +136,11 @@ func (r *Room) SetMediaState(ctx *room.Context, from room.Member, st room.MediaS
 	if s == nil {
 		return room.ErrNotMember
 	}
+	if !s.MaySet(ctx.Now()) {
+		r.counters.setLimited.Add(1)
+		return &netcode.CodedError{Code: netcode.CodeVoiceRateLimited,
+			Msg: fmt.Sprintf("more than %d mute/deafen changes in a burst (one more per second)", r.cfg.StateChanges)}
+	}
 	if changed, stopped := s.SetMuted(st.Muted); changed {
 		if stopped {
 			r.event(ctx, room.All, from.ID, frame.VoiceSilent)

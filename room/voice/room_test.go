@@ -257,3 +257,18 @@ func TestRoomSpeakerLeavingGoesSilent(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, h.take())
 }
+
+// Each VoiceSet sends an event to every member: a member may make
+// StateChanges of them in a burst, then one a second.
+func TestRoomStateChangesAreCapped(t *testing.T) {
+	h := newHarness(t, voice.Config{StateChanges: 3}, 2)
+	now := t0
+	for i := range 3 {
+		require.NoError(t, h.r.SetMediaState(now, 1, room.MediaState{Muted: i%2 == 0}), "change %d", i)
+	}
+	err := h.r.SetMediaState(now, 1, room.MediaState{})
+	assert.Equal(t, netcode.CodeVoiceRateLimited, netcode.CodeOf(err), "%v", err)
+	assert.Len(t, h.take(), 3, "three changes, three events; the refused one sent none")
+	assert.Equal(t, uint64(1), h.counters.Snapshot().SetRateLimited)
+	require.NoError(t, h.r.SetMediaState(now.Add(time.Second), 1, room.MediaState{}), "a token a second")
+}

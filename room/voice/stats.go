@@ -15,6 +15,7 @@ type Counters struct {
 	duplicate  atomic.Uint64
 	rate       atomic.Uint64
 	noListener atomic.Uint64
+	setLimited atomic.Uint64
 
 	// Refusals by the driver, before a room sees the frame.
 	TooLarge     atomic.Uint64
@@ -31,6 +32,9 @@ type Stats struct {
 	Deliveries uint64 `json:"deliveries"` // copies queued to members (forwarded × listeners)
 	Speaking   uint64 `json:"speaking"`   // speaking-start events
 	Drops      Drops  `json:"drops"`
+	// SetRateLimited counts VoiceSet requests refused past StateChanges
+	// (CodeVoiceRateLimited).
+	SetRateLimited uint64 `json:"set_rate_limited"`
 }
 
 // Drops counts voice frames dropped, by reason.
@@ -51,7 +55,7 @@ type Drops struct {
 func (c *Counters) Snapshot() Stats {
 	return Stats{
 		Received: c.received.Load(), Forwarded: c.forwarded.Load(), Deliveries: c.deliveries.Load(),
-		Speaking: c.speaking.Load(),
+		Speaking: c.speaking.Load(), SetRateLimited: c.setLimited.Load(),
 		Drops: Drops{
 			Muted: c.muted.Load(), Stale: c.stale.Load(), Duplicate: c.duplicate.Load(),
 			RateLimited: c.rate.Load(), NoListener: c.noListener.Load(),

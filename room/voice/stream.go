@@ -11,11 +11,11 @@ type Verdict uint8
 
 // Verdicts. Every one but Forward is a drop, counted by its reason.
 const (
-	Forward     Verdict = iota // forward to the other members
-	DropMuted                  // the sender is muted
-	DropStale                  // older than the sequence window or the timestamp lag
-	DropDup                    // a sequence number already received
-	DropRate                   // over the sender's bitrate or frame-rate cap
+	Forward   Verdict = iota // forward to the other members
+	DropMuted                // the sender is muted
+	DropStale                // older than the sequence window or the timestamp lag
+	DropDup                  // a sequence number already received
+	DropRate                 // over the sender's bitrate or frame-rate cap
 )
 
 var verdictNames = [...]string{"forward", "muted", "stale", "duplicate", "rate_limited"}
@@ -45,8 +45,9 @@ type Stream struct {
 
 	bytes  *rate.Limiter // payload bytes per second
 	frames *rate.Limiter // frames per second
+	sets   *rate.Limiter // mute/deafen requests
 
-	speaking bool
+	speaking   bool
 	lastVoiced time.Time // arrival of the last speech frame
 
 	muted    bool
@@ -61,6 +62,7 @@ func NewStream(cfg *Config) *Stream {
 		cfg:    cfg,
 		bytes:  rate.NewLimiter(rate.Limit(cfg.BitrateBps/8), cfg.BurstBytes),
 		frames: rate.NewLimiter(rate.Limit(cfg.MaxFramesPerSecond), cfg.FrameBurst),
+		sets:   rate.NewLimiter(1, cfg.StateChanges),
 	}
 }
 
@@ -157,6 +159,10 @@ func (s *Stream) Muted() bool { return s.muted }
 
 // Deafened reports whether the member deafened itself.
 func (s *Stream) Deafened() bool { return s.deafened }
+
+// MaySet takes a token for one mute/deafen request at now
+// (Config.StateChanges).
+func (s *Stream) MaySet(now time.Time) bool { return s.sets.AllowN(now, 1) }
 
 // SetMuted mutes or unmutes the member; stoppedSpeaking is true when a
 // speaking member was muted (it is silent now).

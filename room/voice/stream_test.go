@@ -26,7 +26,7 @@ func TestStreamSequenceWindow(t *testing.T) {
 		seqs    []uint32
 		verdict []voice.Verdict
 	}{
-		"in order": {0, []uint32{1, 2, 3}, []voice.Verdict{voice.Forward, voice.Forward, voice.Forward}},
+		"in order":                {0, []uint32{1, 2, 3}, []voice.Verdict{voice.Forward, voice.Forward, voice.Forward}},
 		"duplicate of the newest": {0, []uint32{1, 1}, []voice.Verdict{voice.Forward, voice.DropDup}},
 		"reordered, then its duplicate": {0, []uint32{1, 3, 2, 2, 3},
 			[]voice.Verdict{voice.Forward, voice.Forward, voice.Forward, voice.DropDup, voice.DropDup}},
