@@ -1,7 +1,10 @@
 package tcp
 
 import (
+	"context"
+	"crypto/tls"
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -82,4 +85,45 @@ func roundTripAllocs(t *testing.T, c, s *Conn, budget float64) {
 	}
 	allocs := testing.AllocsPerRun(500, roundTrip)
 	require.LessOrEqual(t, allocs, budget+0.1, "allocations per round trip")
+}
+
+// BenchmarkConnMemory reports the heap held per connection pair (the
+// client's and the server's Conn on one listener, after one message each
+// way), plain and inside TLS.
+func BenchmarkConnMemory(b *testing.B) {
+	const pairs = 100
+	srvTLS, cliTLS := selfSigned(b)
+	for name, tc := range map[string]struct{ srv, cli *tls.Config }{"Plain": {}, "TLS": {srvTLS, cliTLS}} {
+		b.Run(name, func(b *testing.B) {
+			ln := listen(b, Config{TLS: tc.srv})
+			for range b.N {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				conns := make([]*Conn, 0, 2*pairs)
+				for range pairs {
+					acc := acceptAsync(ln)
+					ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+					c, err := Dial(ctx, ln.Addr().String(), Config{TLS: tc.cli})
+					cancel()
+					require.NoError(b, err)
+					s := <-acc
+					require.NotNil(b, s)
+					require.NoError(b, c.WriteMessage(netcode.Reliable, []byte("hi")))
+					_, _, err = s.ReadMessage()
+					require.NoError(b, err)
+					require.NoError(b, s.WriteMessage(netcode.Reliable, []byte("hi")))
+					_, _, err = c.ReadMessage()
+					require.NoError(b, err)
+					conns = append(conns, c, s)
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/pairs, "B/pair")
+				for _, c := range conns {
+					_ = c.Close(netcode.CodeOK, "")
+				}
+			}
+		})
+	}
 }
