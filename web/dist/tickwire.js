@@ -3138,7 +3138,7 @@ async function dialOne(name, o) {
     conn = await bounded(Promise.resolve().then(() => open(oo)), ctl.signal, name);
     return await hello(conn, o, ctl.signal);
   } catch (err) {
-    conn?.close(o.resume ? Code.HandshakeTimeout : Code.OK, "giving up this transport");
+    conn?.close(o.resume ? Code.ConnectionLost : Code.OK, "giving up this transport");
     const e = asTickwireError(err, ConnectionLost);
     if (timedOut && (e.code < 0 || !(err instanceof TickwireError))) {
       throw new TickwireError(Timeout, `${name}: no session within ${o.timeoutMs} ms`, { cause: err });

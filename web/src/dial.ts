@@ -213,9 +213,10 @@ async function dialOne(name: TransportName, o: DialOptions): Promise<Dialed> {
     return await hello(conn, o, ctl.signal);
   } catch (err) {
     // A Resume given up may have moved the session to this connection
-    // already: a close with code ok would end the session (a goodbye),
-    // any other code leaves it parked for the next attempt.
-    conn?.close(o.resume ? Code.HandshakeTimeout : Code.OK, "giving up this transport");
+    // already: a close with code ok would end the session (a goodbye);
+    // connection_lost, as the Go SDK closes it, leaves it parked for the
+    // next attempt.
+    conn?.close(o.resume ? Code.ConnectionLost : Code.OK, "giving up this transport");
     const e = asTickwireError(err, ConnectionLost);
     // A server's refusal (a code ≥ 0 from the server) stands; anything
     // else once the bound has passed is the bound.
