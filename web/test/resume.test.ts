@@ -138,3 +138,27 @@ test("codes that end a resume for good (a fresh session follows) and those that 
   for (const c of [Code.ResumeUnknown, Code.ResumeBadSecret, Code.ResumeOverflow, Code.Unsupported, Code.BadRequest]) assert.ok(resumeRefusal(c), `${c}`);
   for (const c of [Code.OK, Code.ServerShutdown, Code.TooManySessions, Code.ServerBusy, Code.ConnectionLost, -1, -2]) assert.ok(!resumeRefusal(c), `${c}`);
 });
+
+test("peekKind on random bytes never throws and agrees with decode wherever decode succeeds", () => {
+  let seed = 12345;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const prefixes = [[], [0x92], [0x93, 0x15], [0x96, 0x18, 0x00], [0xdc, 0x00, 0x02], [0x92, 0xcc]];
+  let agreed = 0;
+  for (let i = 0; i < 20000; i++) {
+    const p = prefixes[i % prefixes.length]!;
+    const b = new Uint8Array(p.length + Math.floor(rnd() * 12));
+    b.set(p);
+    for (let j = p.length; j < b.length; j++) b[j] = Math.floor(rnd() * 256);
+    const k = peekKind(b);
+    assert.ok(Number.isInteger(k) && k >= -1, `peekKind ${k}`);
+    let kind: number | undefined;
+    try {
+      kind = decode(b).kind;
+    } catch {
+      continue;
+    }
+    assert.equal(k, kind, `bytes ${hex(b)}`);
+    agreed++;
+  }
+  assert.ok(agreed > 0, "some random frames decoded");
+});
