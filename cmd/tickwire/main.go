@@ -3,7 +3,9 @@
 // on :7780 with WebSocket (/v1/ws), long-polling (/v1/lp/), WebRTC
 // offers (/v1/rtc/offer), the browser SDK (/web/tickwire.js) and the demo
 // page (/) by default. Flags override environment variables, which
-// override the defaults; see docs/ENGINE.md.
+// override the defaults; see docs/ENGINE.md. With -tls-cert/-tls-key,
+// -tls-self-signed or -tls-acme-domain the HTTP port serves HTTPS (WSS,
+// long-polling and signaling over HTTPS) and TCP is TLS (docs/TLS.md).
 package main
 
 import (
