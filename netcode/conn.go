@@ -237,7 +237,8 @@ type ListenerStats struct {
 	Refused map[string]uint64 `json:"refused,omitempty"`
 	// Drops counts datagrams or connections dropped before they reached a
 	// Conn, by DropReason name (KCP: "unauthenticated" for a spoofed
-	// source, a bad cookie or an unknown token; "malformed").
+	// source, a bad cookie, an unknown token or a datagram that fails
+	// authentication; "replayed"; "malformed").
 	Drops map[string]uint64 `json:"drops,omitempty"`
 	// AcceptErrors counts failed accepts of the underlying socket.
 	AcceptErrors uint64 `json:"accept_errors,omitempty"`
