@@ -6,6 +6,9 @@
 // override the defaults; see docs/ENGINE.md. With -tls-cert/-tls-key,
 // -tls-self-signed or -tls-acme-domain the HTTP port serves HTTPS (WSS,
 // long-polling and signaling over HTTPS) and TCP is TLS (docs/TLS.md).
+// KCP datagrams are always sealed, with keys agreed against the static
+// key kept in DATA/kcp.key (-kcp-key) and published at GET /v1/kcp
+// (docs/KCP.md).
 package main
 
 import (
