@@ -103,6 +103,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	maxRooms := fs.Int("max-rooms", envInt(env, "TICKWIRE_MAX_ROOMS"), "client-created rooms open on the server, 0 = default 10000 (env TICKWIRE_MAX_ROOMS)")
 	maxClientHz := fs.Int("max-client-tick-rate", envInt(env, "TICKWIRE_MAX_CLIENT_TICK_RATE"), "highest tick rate of a client-created room in Hz (higher requests are lowered), 0 = default 30 (env TICKWIRE_MAX_CLIENT_TICK_RATE)")
 	emptyTTL := fs.Duration("empty-room-ttl", envDuration(env, "TICKWIRE_EMPTY_ROOM_TTL"), "longest life of an empty client-created room, 0 = default 30s (env TICKWIRE_EMPTY_ROOM_TTL)")
+	voiceBitrate := fs.Int("voice-bitrate", envInt(env, "TICKWIRE_VOICE_BITRATE"), "payload bits per second one member may send in a voice room, 0 = default 64000 (env TICKWIRE_VOICE_BITRATE)")
+	voiceMembers := fs.Int("voice-max-members", envInt(env, "TICKWIRE_VOICE_MAX_MEMBERS"), "largest voice room capacity, 0 = default 32 (env TICKWIRE_VOICE_MAX_MEMBERS)")
 	maxHashes := fs.Int("max-concurrent-hashes", envInt(env, "TICKWIRE_MAX_CONCURRENT_HASHES"), "password hashes (argon2id) computed at once, 0 = default GOMAXPROCS (env TICKWIRE_MAX_CONCURRENT_HASHES)")
 	hashQueue := fs.Int("max-hash-queue", envInt(env, "TICKWIRE_MAX_HASH_QUEUE"), "logins and registrations waiting for a hashing slot before server_busy, 0 = default 64, -1 = none wait (env TICKWIRE_MAX_HASH_QUEUE)")
 	loginPerUser := fs.Int("login-attempts-per-user", envInt(env, "TICKWIRE_LOGIN_ATTEMPTS_PER_USER"), "login attempts per username per minute, taken before any hashing, 0 = default 5 (env TICKWIRE_LOGIN_ATTEMPTS_PER_USER)")
@@ -138,7 +140,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 		return options{}, fmt.Errorf("-token-key: %d bytes, want at least 32", len(*tokenKey))
 	}
 	if *maxFrame < 0 || *maxFPS < -1 || *guestTTL < 0 || *shutdown < 0 || *heartbeat < 0 || *idle < 0 ||
-		*maxPerIP < -1 || *maxSessions < -1 || *maxRoomsPerUser < 0 || *maxRooms < 0 || *maxClientHz < 0 || *emptyTTL < 0 ||
+		*maxPerIP < -1 || *maxSessions < -1 || *maxRoomsPerUser < 0 || *maxRooms < 0 || *maxClientHz < 0 || *emptyTTL < 0 || *voiceBitrate < 0 || *voiceMembers < 0 ||
 		*maxHashes < 0 || *hashQueue < -1 || *maxInvites < 0 || *guestsPerIP < -1 || *guestRevocations < 0 ||
 		*loginPerUser < 0 || *loginPerIP < 0 || *registerPerIP < 0 || *rateGrace < 0 {
 		return options{}, errors.New("limits and durations must not be negative")
@@ -210,6 +212,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	o.srv.Rooms.MaxRooms = *maxRooms
 	o.srv.Rooms.MaxClientTickRate = *maxClientHz
 	o.srv.Rooms.EmptyRoomTTL = *emptyTTL
+	o.srv.Rooms.Voice.BitrateBps = *voiceBitrate
+	o.srv.Rooms.Voice.MaxMembers = *voiceMembers
 	o.srv.Engine.GuestsPerIP = *guestsPerIP
 	if *adminToken != "" && len(*adminToken) < 16 {
 		return options{}, fmt.Errorf("-admin-token: %d bytes, want at least 16", len(*adminToken))

@@ -99,7 +99,7 @@ func TestParseLimits(t *testing.T) {
 		"-max-client-tick-rate", "60", "-empty-room-ttl", "5s", "-sqlite-synchronous", "normal",
 		"-max-concurrent-hashes", "2", "-max-hash-queue", "-1", "-max-pending-invites", "7",
 		"-guests-per-ip", "-1", "-max-guest-revocations", "50", "-trusted-proxies", "10.0.0.0/8, 192.168.1.1/32",
-		"-login-attempts-per-user", "3", "-login-attempts-per-ip", "9", "-registrations-per-ip", "4", "-rate-limit-grace", "2s", "-resume-window", "5s",
+		"-login-attempts-per-user", "3", "-login-attempts-per-ip", "9", "-registrations-per-ip", "4", "-rate-limit-grace", "2s", "-resume-window", "5s", "-voice-bitrate", "32000", "-voice-max-members", "12",
 	}, envOf(map[string]string{"TICKWIRE_MAX_SESSIONS_PER_IP": "9"}), io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, -1, o.srv.Engine.MaxSessionsPerIP)
@@ -108,6 +108,8 @@ func TestParseLimits(t *testing.T) {
 	assert.Equal(t, 40, o.srv.Rooms.MaxRooms)
 	assert.Equal(t, 60, o.srv.Rooms.MaxClientTickRate)
 	assert.Equal(t, 5*time.Second, o.srv.Rooms.EmptyRoomTTL)
+	assert.Equal(t, 32000, o.srv.Rooms.Voice.BitrateBps)
+	assert.Equal(t, 12, o.srv.Rooms.Voice.MaxMembers)
 	assert.Equal(t, store.SyncNormal, o.srv.Synchronous)
 	assert.Equal(t, 2, o.srv.Accounts.MaxConcurrentHashes)
 	assert.Equal(t, -1, o.srv.Accounts.MaxHashQueue)
