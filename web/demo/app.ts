@@ -305,6 +305,13 @@ export class App {
         this.closedCode = codeName;
         this.changed("status");
       }),
+      c.on("resumed", () => {
+        // The same session: rooms, positions and lists are as they were.
+        if (!live()) return;
+        this.conn = "connected";
+        this.closedCode = "";
+        this.changed("status");
+      }),
       c.on("reconnecting", () => {
         if (!live()) return;
         this.conn = "reconnecting";

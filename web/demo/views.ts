@@ -423,7 +423,8 @@ function renderRoom(app: App): void {
         "li",
         { "data-test": `arena-member-${m.member}`, class: m.member === room.me ? "me" : "" },
         swatch,
-        `${m.displayName || m.userId}${m.member === room.me ? " (me)" : ""}`,
+        // away: the member's connection was lost; its seat is kept while it resumes
+        `${m.displayName || m.userId}${m.member === room.me ? " (me)" : ""}${room.away.has(m.member) ? " (away)" : ""}`,
       );
     }),
   );
