@@ -32,6 +32,7 @@ type callCounters struct {
 	rateLimited  atomic.Uint64                                // CodeCallRateLimited
 	notFriends   atomic.Uint64                                // CodeNotFriends
 	capacity     atomic.Uint64                                // CodeServerBusy: MaxCalls
+	self         atomic.Uint64                                // CodeSelfAction: calling oneself
 }
 
 // CallStats is the calls' counters and current counts.
@@ -56,6 +57,7 @@ type CallRefusals struct {
 	RateLimited uint64 `json:"rate_limited"` // CodeCallRateLimited
 	NotFriends  uint64 `json:"not_friends"`  // CodeNotFriends
 	Capacity    uint64 `json:"capacity"`     // CodeServerBusy: MaxCalls calls on the server
+	Self        uint64 `json:"self"`         // CodeSelfAction: calling oneself
 }
 
 func (s *Service) callStats() CallStats {
@@ -72,6 +74,7 @@ func (s *Service) callStats() CallStats {
 		Refused: CallRefusals{
 			Busy: c.busy.Load(), InCall: c.inCall.Load(), NotFound: c.notFound.Load(), Answered: c.answeredElse.Load(),
 			Offline: c.offline.Load(), RateLimited: c.rateLimited.Load(), NotFriends: c.notFriends.Load(), Capacity: c.capacity.Load(),
+			Self: c.self.Load(),
 		},
 		InviteRate: s.invites.Stats(),
 	}
@@ -93,6 +96,8 @@ func (s *Service) countCallRefusal(err error) error {
 		c.offline.Add(1)
 	case ErrCallCapacity:
 		c.capacity.Add(1)
+	case ErrSelf:
+		c.self.Add(1)
 	}
 	return err
 }
@@ -102,7 +107,7 @@ func (s *Service) countCallRefusal(err error) error {
 // anyone else can see the call, so that no later state overtakes it.
 func (s *Service) inviteCall(ctx context.Context, now time.Time, ps *peerState, a actor, ref uint32, callee string) error {
 	if callee == a.ID {
-		return ErrSelf
+		return s.countCallRefusal(ErrSelf)
 	}
 	if !s.invites.Allow(a.ID, now) {
 		s.callStat.rateLimited.Add(1)

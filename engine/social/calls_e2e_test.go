@@ -222,6 +222,7 @@ func TestE2ECallEndings(t *testing.T) {
 		assert.Equal(t, uint64(1), st.Refused.NotFriends)
 		assert.Equal(t, uint64(1), st.Refused.Offline)
 		assert.Equal(t, uint64(1), st.Refused.RateLimited)
+		assert.Equal(t, uint64(1), st.Refused.Self)
 	})
 }
 
@@ -322,6 +323,7 @@ func TestE2ESignalOnlyWithinRoomOrFriendship(t *testing.T) {
 	st := c.srv.Social().Stats().Signal
 	assert.Equal(t, uint64(7), st.Refused.NoRelation)
 	assert.Equal(t, uint64(1), st.Refused.Offline)
+	assert.Equal(t, uint64(1), st.Refused.Invalid, "the guest's signal to a friend")
 }
 
 func TestE2ESignalLimits(t *testing.T) {

@@ -31,6 +31,7 @@ type sigCounters struct {
 	noRelation  atomic.Uint64 // CodeNoRelation: no shared room or friendship
 	notInCall   atomic.Uint64 // CodeCallNotFound: not a session of that active call
 	offline     atomic.Uint64 // CodeUserOffline: the friend has no (such) session
+	invalid     atomic.Uint64 // CodeBadRequest (no recipient), CodeGuestNotAllowed (a guest outside rooms), CodeUnsupported (no room service)
 }
 
 // SignalStats is the relay's counters.
@@ -47,6 +48,7 @@ type SignalRefusals struct {
 	NoRelation  uint64 `json:"no_relation"`  // CodeNoRelation
 	NotInCall   uint64 `json:"not_in_call"`  // CodeCallNotFound
 	Offline     uint64 `json:"offline"`      // CodeUserOffline
+	Invalid     uint64 `json:"invalid"`      // CodeBadRequest, CodeGuestNotAllowed, CodeUnsupported
 }
 
 func (c *sigCounters) snapshot() SignalStats {
@@ -54,7 +56,7 @@ func (c *sigCounters) snapshot() SignalStats {
 		Relayed: c.relayed.Load(), Recipients: c.recipients.Load(),
 		Refused: SignalRefusals{
 			TooLarge: c.tooLarge.Load(), RateLimited: c.rateLimited.Load(), NoRelation: c.noRelation.Load(),
-			NotInCall: c.notInCall.Load(), Offline: c.offline.Load(),
+			NotInCall: c.notInCall.Load(), Offline: c.offline.Load(), Invalid: c.invalid.Load(),
 		},
 	}
 }
@@ -79,9 +81,11 @@ func (s *Service) relaySignal(ctx context.Context, ps *peerState, m *frame.Signa
 	from := ps.p
 	guest := from.Guest()
 	if m.CallID == 0 && m.RoomID == 0 && m.ToUserID == "" && m.ToSession == 0 {
+		s.sig.invalid.Add(1)
 		return badRequest("signal names no recipient")
 	}
-	if guest && m.RoomID == 0 {
+	if guest && (m.RoomID == 0 || m.CallID != 0) {
+		s.sig.invalid.Add(1)
 		return ErrGuest // guests signal within rooms only
 	}
 	if m.CallID == 0 && m.RoomID == 0 {
@@ -93,6 +97,7 @@ func (s *Service) relaySignal(ctx context.Context, ps *peerState, m *frame.Signa
 	}
 	if m.RoomID != 0 && m.CallID == 0 {
 		if s.cfg.Rooms == nil {
+			s.sig.invalid.Add(1)
 			return netcode.Errorf(netcode.CodeUnsupported, "room signaling needs the room service")
 		}
 		if !s.cfg.Rooms.InRoom(from.SessionID(), m.RoomID) {
@@ -110,9 +115,6 @@ func (s *Service) relaySignal(ctx context.Context, ps *peerState, m *frame.Signa
 	var targets []*peerState
 	switch {
 	case m.CallID != 0:
-		if guest {
-			return ErrGuest
-		}
 		c := s.calls.calls[m.CallID]
 		var to uint64
 		if c != nil {
