@@ -4,6 +4,7 @@
 // TickwireError when the server refuses.
 
 import { Client, TickwireError, Code, describeCode } from "../src/index";
+import type { Call } from "../src/index";
 
 // SDK types, derived from the client's own signatures so the demo follows them.
 type Auth = Awaited<ReturnType<typeof Client.guest>>;
@@ -26,7 +27,7 @@ export type ConnState = "signed-out" | "connecting" | "connected" | "reconnectin
 export type Conv = { kind: "direct"; userId: string } | { kind: "group"; groupId: number };
 
 /** What changed, so views re-render only their part. */
-export type Topic = "session" | "status" | "friends" | "groups" | "chat" | "rooms" | "room" | "tick";
+export type Topic = "session" | "status" | "friends" | "groups" | "chat" | "rooms" | "room" | "tick" | "call";
 
 /** The arena's size in position units; positions travel as Int16 x, y (big-endian). */
 export const arenaW = 800;
@@ -91,6 +92,9 @@ export class App {
   /** my own position: what I send */
   myPos = { x: 0, y: 0 };
   lastSentMs = 0;
+
+  /** the call in progress (ringing, active), or the last one, ended; null before any */
+  call: Call | null = null;
 
   /** report shows a failure nobody awaits (background reloads, a room closed by the server); set by demo.ts */
   report: (err: unknown) => void = () => {};
@@ -277,6 +281,7 @@ export class App {
     this.offs = [];
     this.clearRoom();
     this.client = null;
+    this.call = null;
     this.conn = this.auth ? "closed" : "signed-out";
     this.friends.clear();
     this.friendPatches = [];
@@ -287,7 +292,7 @@ export class App {
     this.selected = null;
     this.rooms = [];
     this.rttMs = 0;
-    this.changed("session", "status", "friends", "groups", "chat", "rooms", "room");
+    this.changed("session", "status", "friends", "groups", "chat", "rooms", "room", "call");
     if (c) await c.close();
   }
 
@@ -372,6 +377,12 @@ export class App {
       c.on("message", (m) => {
         if (!live()) return;
         this.addMessages([m], true);
+      }),
+      // A call this session did not start: ringing for me, or one I started elsewhere.
+      c.on("call", (call) => {
+        if (!live()) return;
+        if (this.call && this.call.state !== "ended" && this.call.id !== call.id) return; // one call at a time
+        this.follow(call);
       }),
       c.on("group", (g) => {
         if (!live()) return;
@@ -697,6 +708,30 @@ export class App {
 
   // ---- the snapshot tests read ----
 
+  // ---- calls (docs/VOICE.md; media is not part of the demo) ----
+
+  private follow(call: Call): void {
+    this.call = call;
+    call.on("state", () => {
+      if (this.call === call) this.changed("call");
+    });
+    this.changed("call");
+  }
+
+  /** callFriend rings a friend on every session they have. */
+  async callFriend(userId: string): Promise<void> {
+    this.follow(await this.requireClient().invite(userId));
+  }
+
+  async acceptCall(): Promise<void> {
+    if (this.call) await this.call.accept();
+  }
+
+  /** hangUp declines, cancels or hangs up the current call. */
+  async hangUp(): Promise<void> {
+    if (this.call && this.call.state !== "ended") await this.call.hangUp();
+  }
+
   snapshot(): DemoState {
     const room = this.room;
     return {
@@ -722,6 +757,16 @@ export class App {
         .map((m) => ({ id: m.id, groupId: m.groupId, fromUserId: m.fromUserId, toUserId: m.toUserId, body: m.body })),
       groups: [...this.groups.values()].map((g) => ({ id: g.id, name: g.name, role: g.role, open: g.open })),
       rooms: this.rooms.map((r) => ({ id: String(r.roomId), label: r.label, members: r.members, capacity: r.capacity })),
+      call: this.call
+        ? {
+            id: this.call.id,
+            state: this.call.state,
+            reason: this.call.reason,
+            incoming: this.call.incoming,
+            peerId: this.call.incoming ? this.call.callerId : this.call.calleeId,
+            answeredElsewhere: this.call.answeredElsewhere,
+          }
+        : null,
       room: room
         ? {
             id: String(room.id),
@@ -750,6 +795,7 @@ export interface DemoState {
   messages: { id: number; groupId: number; fromUserId: string; toUserId: string; body: string }[];
   groups: { id: number; name: string; role: string; open: boolean }[];
   rooms: { id: string; label: string; members: number; capacity: number }[];
+  call: null | { id: number; state: string; reason: string; incoming: boolean; peerId: string; answeredElsewhere: boolean };
   room: null | {
     id: string;
     label: string;

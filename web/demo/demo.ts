@@ -36,7 +36,12 @@
 //                rows (data-presence = online | away | offline) holding
 //                presence-dot, friend-chat-<userId> (opens the chat; holds
 //                friend-status), unread (a count badge),
-//                friend-remove-<userId>
+//                friend-call-<userId> (rings the friend), friend-remove-<userId>
+//   call         call-bar (hidden before any call; data-state = ringing |
+//                active | ended, data-reason = the end reason), call-text,
+//                call-accept (shown for a ringing incoming call),
+//                call-hangup (Decline / Cancel / Hang up; hidden once ended
+//                or when answered on another device)
 //   groups       group-create-form, group-name, group-open (checkbox,
 //                checked = open), group-create; group-join-form,
 //                group-join-id, group-join; group-invitations with
@@ -78,6 +83,10 @@
 //                     a group), body}] every message seen, by id (numbers)
 //     groups          [{id (number), name, role (invited = an invitation |
 //                     member | admin | owner), open}]
+//     call            null | {id, state (ringing | active | ended), reason
+//                     (none | declined | cancelled | no_answer | hung_up |
+//                     disconnected), incoming, peerId, answeredElsewhere}:
+//                     the current call, or the last one once ended
 //     rooms           the lobby: [{id (string), label, members, capacity}]
 //     room            null | {id (string), label, me, members: [{member,
 //                     userId, displayName}], positions: {[member]: {x, y}}}
@@ -92,6 +101,7 @@
 //     createGroup(name, open) → {id, name, role, open}; joinGroup(groupId)
 //     invite(groupId, userId) acceptInvite(groupId) declineInvite(groupId)
 //     leaveGroup(groupId)
+//     callFriend(userId) acceptCall() hangUp()  (calls; no media)
 //     openDirect(userId) openGroup(groupId) loadOlder()
 //     sendDirect(userId, body) sendGroup(groupId, body)
 //     refreshRooms() createRoom(label) joinRoom(roomId string|bigint)
@@ -154,6 +164,10 @@ const demo = Object.freeze({
   acceptInvite: (groupId: number | string) => act(() => app.acceptInvite(Number(groupId))),
   declineInvite: (groupId: number | string) => act(() => app.declineInvite(Number(groupId))),
   leaveGroup: (groupId: number | string) => act(() => app.leaveGroup(Number(groupId))),
+
+  callFriend: (userId: string) => act(() => app.callFriend(userId)),
+  acceptCall: () => act(() => app.acceptCall()),
+  hangUp: () => act(() => app.hangUp()),
 
   openDirect: (userId: string) => act(() => app.select({ kind: "direct", userId })),
   openGroup: (groupId: number | string) => act(() => app.select({ kind: "group", groupId: Number(groupId) })),

@@ -133,7 +133,9 @@ export function wire(app: App): void {
   byTest("arena-leave").addEventListener("click", () => run(() => app.leaveRoom()));
 
   app.subscribe((t: Topic) => render(app, t));
-  for (const t of ["session", "status", "friends", "groups", "chat", "rooms", "room"] as Topic[]) render(app, t);
+  byTest("call-accept").addEventListener("click", () => run(() => app.acceptCall()));
+  byTest("call-hangup").addEventListener("click", () => run(() => app.hangUp()));
+  for (const t of ["session", "status", "friends", "groups", "chat", "rooms", "room", "call"] as Topic[]) render(app, t);
 }
 
 function render(app: App, t: Topic): void {
@@ -152,7 +154,30 @@ function render(app: App, t: Topic): void {
       return renderRooms(app);
     case "room":
       return renderRoom(app);
+    case "call":
+      return renderCall(app);
   }
+}
+
+/** renderCall shows the call bar: who, the state, and the buttons that apply. */
+function renderCall(app: App): void {
+  const bar = byTest("call-bar");
+  const c = app.call;
+  bar.hidden = !c;
+  if (!c) return;
+  const peerId = c.incoming ? c.callerId : c.calleeId;
+  const f = app.friends.get(peerId);
+  const who = c.incoming ? c.callerName || (f ? friendName(f) : peerId) : f ? friendName(f) : peerId;
+  let text: string;
+  if (c.state === "ringing") text = c.incoming ? `${who} is calling…` : `calling ${who}…`;
+  else if (c.state === "active") text = c.answeredElsewhere ? `answered on another device` : `in a call with ${who}`;
+  else text = `call with ${who} ended (${c.reason.replace("_", " ")})`;
+  bar.dataset.state = c.state;
+  bar.dataset.reason = c.reason;
+  byTest("call-text").textContent = text;
+  byTest("call-accept").hidden = !(c.state === "ringing" && c.incoming);
+  byTest("call-hangup").hidden = c.state === "ended" || c.answeredElsewhere;
+  byTest("call-hangup").textContent = c.state === "ringing" ? (c.incoming ? "Decline" : "Cancel") : "Hang up";
 }
 
 function renderSession(app: App): void {
@@ -266,6 +291,7 @@ function renderFriends(app: App): void {
           presenceDot(f.presence),
           open,
           unreadBadge(app.unread.get(key)),
+          withTitle(button(`friend-call-${f.userId}`, "📞", () => run(() => app.callFriend(f.userId)), "icon"), "call"),
           withTitle(button(`friend-remove-${f.userId}`, "×", () => run(() => app.removeFriend(f.userId)), "icon"), "remove friend"),
         );
       }),
