@@ -126,10 +126,16 @@ var statusOf = map[netcode.Code]int{
 	netcode.CodeReplaced:         http.StatusBadRequest,
 	netcode.CodeSlowConsumer:     http.StatusBadRequest,
 	netcode.CodeHandshakeTimeout: http.StatusBadRequest,
+	netcode.CodeResumeUnknown:    http.StatusBadRequest,
+	netcode.CodeResumeBadSecret:  http.StatusBadRequest,
+	netcode.CodeResumeOverflow:   http.StatusBadRequest,
 
 	// The client's own verdict on the server's certificate: no endpoint
 	// answers it (a gateway that cannot trust its upstream would say 502).
 	netcode.CodeUntrustedCertificate: http.StatusBadGateway,
+	// The client's own verdict on a request whose connection ended before
+	// its reply, with no resume.
+	netcode.CodeConnectionLost: http.StatusBadGateway,
 }
 
 // Status is the HTTP status the API answers code c with. A code this
