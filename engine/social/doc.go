@@ -2,7 +2,9 @@
 // decline, remove, block), groups (open or invite-only; join, invite,
 // accept, leave, remove, roles), direct and group messages with history
 // and offline delivery, and presence (online, away, offline, custom
-// status) pushed in real time to friends. It plugs into the engine as a
+// status) pushed in real time to friends, the WebRTC signaling relay
+// (signal.go) and calls between friends (calls.go, with the sans-IO call
+// state machine in callcore.go; docs/VOICE.md). It plugs into the engine as a
 // service.Service (frame kinds 64–127), a service.Router (HTTP JSON under
 // /v1/social/) and a service.Runner (presence timers, backlog delivery,
 // acknowledgement flushing). docs/SOCIAL.md describes the behaviour and
