@@ -29,7 +29,8 @@
 // once the session's queued requests have run.
 // Two mutexes, each guarding only what its comment says:
 //   - Service.mu guards the in-memory hub (online users, their sessions,
-//     presence, cached friend sets, dirty acknowledgement cursors). It is
+//     presence, cached friend sets, dirty acknowledgement cursors, and
+//     every call: it is the one owner of the call state machine). It is
 //     never held across a database call; Peer.Send, which never blocks, is
 //     called under it.
 //   - Service.writeMu serialises message inserts with their fan-out and
