@@ -16,6 +16,10 @@ import (
 // SignalRecv frame encoded once. It never reaches anyone else: every
 // refusal is coded and counted.
 //
+// Lock order: relaySignal asks Rooms.InRoom (the room hub's per-session
+// lock) while holding Service.mu; the room hub never calls into this
+// service, so the order is always social, then rooms.
+//
 // The size and rate limits are checked on the session's reader
 // (checkSignal), before the frame is queued; routing runs on the user's
 // request worker like every social request, so that a session's signals
