@@ -15,10 +15,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/client"
+	"github.com/tickwire/tickwire/engine"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
 	"github.com/tickwire/tickwire/netcode/tcp"
 	"github.com/tickwire/tickwire/room"
+	"github.com/tickwire/tickwire/server"
 )
 
 // proxyMode is what a cutProxy does with a new connection.
@@ -157,27 +159,31 @@ func (p *cutProxy) serve(c net.Conn) {
 // no fresh session), receive every reliable tick input of the Go client
 // exactly once and in order, and the Go client must see the page's member
 // go away and come back, never leave and join.
-func TestBrowserSessionResume(t *testing.T) {
-	srv := demoServer(t)
-	u, err := url.Parse(srv.HTTPURL())
-	require.NoError(t, err)
-	proxy := newCutProxy(t, u.Host)
+// memberEvent is a room event as the Go member saw it.
+type memberEvent struct {
+	event  frame.RoomEventType
+	member uint32
+}
 
+// goMember is a Go client (TCP, not through the proxy) in a relay room:
+// it records the room's member events and sends reliable inputs.
+type goMember struct {
+	t      *testing.T
+	r      *client.Room
+	events chan memberEvent
+	echoed chan uint32 // seqs of its own reliable inputs, as broadcast
+	sent   []uint32
+}
+
+func newGoMember(t *testing.T, srv *server.Server, label string) *goMember {
+	t.Helper()
 	ctx := ctxT(t)
 	goc, err := client.Dial(ctx, client.Options{Dial: tcp.Dialer{Addr: srv.Addr("tcp")}.Dial, Token: guest(t, srv, "gopher"), QueueSize: 4096})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = goc.Close() })
-	r, err := goc.CreateRoom(ctx, client.RoomOptions{Type: room.RelayType, Label: "resume", Capacity: 4, TickRate: 30})
+	r, err := goc.CreateRoom(ctx, client.RoomOptions{Type: room.RelayType, Label: label, Capacity: 4, TickRate: 30})
 	require.NoError(t, err)
-
-	// The Go client's reader: the room's member events and the seqs of its
-	// own inputs coming back in reliable ticks.
-	type memberEvent struct {
-		event  frame.RoomEventType
-		member uint32
-	}
-	events := make(chan memberEvent, 64)
-	echoed := make(chan uint32, 1024)
+	g := &goMember{t: t, r: r, events: make(chan memberEvent, 64), echoed: make(chan uint32, 1024)}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -197,83 +203,106 @@ func TestBrowserSessionResume(t *testing.T) {
 					continue
 				}
 				if u.Event != nil {
-					events <- memberEvent{u.Event.Event, u.Event.Member}
+					g.events <- memberEvent{u.Event.Event, u.Event.Member}
 				}
 				if u.Tick != nil && u.Channel == netcode.Reliable {
 					for _, in := range u.Tick.Inputs {
 						if in.Member == r.Me() {
-							echoed <- in.Seq
+							g.echoed <- in.Seq
 						}
 					}
 				}
 			}
 		}
 	}()
-	var sent []uint32
-	send := func(n int) {
-		t.Helper()
-		for range n {
-			seq, err := r.SendInput(netcode.Reliable, []byte("x"))
-			require.NoError(t, err)
-			sent = append(sent, seq)
-		}
-		// all of them broadcast: the Go client has its own last one back
-		for {
-			select {
-			case s := <-echoed:
-				if s == sent[len(sent)-1] {
-					return
-				}
-			case <-ctx.Done():
-				require.FailNow(t, "the relay never echoed", "seq %d", sent[len(sent)-1])
-			}
-		}
+	return g
+}
+
+// send sends n reliable inputs and waits until the relay broadcast them
+// (the Go client has its own last one back).
+func (g *goMember) send(n int) {
+	t := g.t
+	t.Helper()
+	for range n {
+		seq, err := g.r.SendInput(netcode.Reliable, []byte("x"))
+		require.NoError(t, err)
+		g.sent = append(g.sent, seq)
 	}
-	nextEvent := func(what string) memberEvent {
-		t.Helper()
+	deadline := time.After(wait)
+	for {
 		select {
-		case e := <-events:
-			return e
-		case <-ctx.Done():
-			require.FailNow(t, "no room event", what)
+		case s := <-g.echoed:
+			if s == g.sent[len(g.sent)-1] {
+				return
+			}
+		case <-deadline:
+			require.FailNow(t, "the relay never echoed", "seq %d", g.sent[len(g.sent)-1])
 		}
-		return memberEvent{}
 	}
+}
+
+// nextEvent waits for the room's next member event.
+func (g *goMember) nextEvent(what string) memberEvent {
+	g.t.Helper()
+	select {
+	case e := <-g.events:
+		return e
+	case <-time.After(wait):
+		require.FailNow(g.t, "no room event", what)
+	}
+	return memberEvent{}
+}
+
+// resumeJS connects the page's SDK (WebSocket, then long-poll) and joins
+// the Go member's room (its id and the Go member's number are filled in),
+// recording what the tests check in window.st.
+const resumeJS = `(async () => {
+	const { Client } = await import("/web/tickwire.js");
+	const { token } = await Client.guest(location.origin, "Web");
+	const c = await Client.connect({ token, transports: ["websocket", "longpoll"], requestTimeoutMs: 30000 });
+	const st = window.st = { seqs: [], unreliable: 0, events: [], transports: [c.transport], resumed: [], failed: [], reconnected: [], rejoined: 0 };
+	c.on("disconnected", (e) => st.events.push("disconnected:" + e.resuming));
+	c.on("resumed", (e) => { st.events.push("resumed"); st.resumed.push(e); });
+	c.on("resumeFailed", (e) => { st.events.push("resumeFailed:" + e.codeName); st.failed.push(e); });
+	c.on("reconnected", (e) => { st.events.push("reconnected"); st.reconnected.push(e.rooms.map(String)); });
+	c.on("transport", (e) => st.transports.push(e.transport));
+	const room = await c.joinRoom(BigInt(%q));
+	room.on("tick", (t) => {
+		for (const i of t.inputs) if (i.member === %d) t.unreliable ? st.unreliable++ : st.seqs.push(i.seq);
+	});
+	room.on("rejoined", () => st.rejoined++);
+	window.c = c; window.room = room;
+	return { sessionId: c.sessionId, me: room.me, window: c.welcome.resumeWindowMs };
+})()`
+
+// pageJoined is what resumeJS returns.
+type pageJoined struct {
+	SessionID float64 `json:"sessionId"`
+	Me        uint32  `json:"me"`
+	Window    float64 `json:"window"`
+}
+
+func TestBrowserSessionResume(t *testing.T) {
+	srv := demoServer(t)
+	u, err := url.Parse(srv.HTTPURL())
+	require.NoError(t, err)
+	proxy := newCutProxy(t, u.Host)
+	g := newGoMember(t, srv, "resume")
+	r := g.r
 
 	b := startBrowser(t)
 	tb := b.newTab(t, "resumer")
 	tb.navigate(t, proxy.URL()+"/")
-	var joined struct {
-		SessionID float64 `json:"sessionId"`
-		Me        uint32  `json:"me"`
-		Window    float64 `json:"window"`
-	}
-	tb.eval(t, fmt.Sprintf(`(async () => {
-		const { Client } = await import("/web/tickwire.js");
-		const { token } = await Client.guest(location.origin, "Web");
-		const c = await Client.connect({ token, transports: ["websocket", "longpoll"], requestTimeoutMs: 30000 });
-		const st = window.st = { seqs: [], unreliable: 0, events: [], transports: [c.transport], resumed: [], rejoined: 0 };
-		c.on("disconnected", (e) => st.events.push("disconnected:" + e.resuming));
-		c.on("resumed", (e) => { st.events.push("resumed"); st.resumed.push(e); });
-		c.on("resumeFailed", (e) => st.events.push("resumeFailed:" + e.codeName + ":" + e.reason));
-		c.on("reconnected", () => st.events.push("reconnected"));
-		c.on("transport", (e) => st.transports.push(e.transport));
-		const room = await c.joinRoom(BigInt(%q));
-		room.on("tick", (t) => {
-			for (const i of t.inputs) if (i.member === %d) t.unreliable ? st.unreliable++ : st.seqs.push(i.seq);
-		});
-		room.on("rejoined", () => st.rejoined++);
-		window.c = c; window.room = room;
-		return { sessionId: c.sessionId, me: room.me, window: c.welcome.resumeWindowMs };
-	})()`, fmt.Sprint(r.ID()), r.Me()), &joined)
+	var joined pageJoined
+	tb.eval(t, fmt.Sprintf(resumeJS, fmt.Sprint(r.ID()), r.Me()), &joined)
 	require.Positive(t, joined.Window, "the server offers resume")
-	assert.Equal(t, memberEvent{frame.RoomEventJoined, joined.Me}, nextEvent("the page joined"))
+	assert.Equal(t, memberEvent{frame.RoomEventJoined, joined.Me}, g.nextEvent("the page joined"))
 	tb.ignoreProblems(`net::ERR_`, `WebSocket connection to .* failed`, `Failed to load resource`)
 
 	// Before the cut: reliable inputs, and unreliable ones, whose ticks
 	// the page must not count as numbered frames (a count above what the
 	// server numbered would be refused).
-	send(20)
+	g.send(20)
 	tb.waitJS(t, `st.seqs.length === 20`, wait)
 	for range 5 {
 		_, err := r.SendInput(netcode.Unreliable, []byte("u"))
@@ -285,19 +314,19 @@ func TestBrowserSessionResume(t *testing.T) {
 	// connections are refused.
 	proxy.SetMode(proxyRefuseAll)
 	proxy.Cut()
-	assert.Equal(t, memberEvent{frame.RoomEventAway, joined.Me}, nextEvent("away"), "the seat is kept")
+	assert.Equal(t, memberEvent{frame.RoomEventAway, joined.Me}, g.nextEvent("away"), "the seat is kept")
 	tb.waitJS(t, `window.c.resuming`, wait)
 	for range 3 {
-		send(10) // broadcast to the parked session in its own tick: kept for the replay
+		g.send(10) // broadcast to the parked session in its own tick: kept for the replay
 	}
 
 	// Back, but WebSocket stays blocked: the resume comes over long-poll.
 	proxy.SetMode(proxyRefuseWS)
 	tb.waitJS(t, `st.resumed.length === 1`, 2*wait)
-	assert.Equal(t, memberEvent{frame.RoomEventBack, joined.Me}, nextEvent("back"), "back, not left and joined")
+	assert.Equal(t, memberEvent{frame.RoomEventBack, joined.Me}, g.nextEvent("back"), "back, not left and joined")
 
-	send(20)
-	tb.waitJS(t, fmt.Sprintf(`st.seqs.length >= %d`, len(sent)), wait)
+	g.send(20)
+	tb.waitJS(t, fmt.Sprintf(`st.seqs.length >= %d`, len(g.sent)), wait)
 	// and acknowledged, by time (AckDelayMs) if not by count
 	tb.waitJS(t, `c.stats.acks > 0`, wait)
 
@@ -319,7 +348,7 @@ func TestBrowserSessionResume(t *testing.T) {
 		resumes: c.stats.resumes, downMs: st.resumed[0].downMs, attempts: st.resumed[0].attempts })`, &got)
 	t.Logf("resumed over %s after %.0f ms and %d attempts (the proxy refused everything meanwhile); %d frames replayed",
 		got.Transports[len(got.Transports)-1], got.DownMs, got.Attempts, got.Replayed)
-	require.Equal(t, sent, got.Seqs, "every reliable input of the Go client, once each, in order")
+	require.Equal(t, g.sent, got.Seqs, "every reliable input of the Go client, once each, in order")
 	assert.Equal(t, joined.SessionID, got.SessionID, "the same session")
 	assert.Equal(t, joined.SessionID, got.ResumedID)
 	assert.Equal(t, joined.Me, got.Me, "the same seat")
@@ -331,9 +360,69 @@ func TestBrowserSessionResume(t *testing.T) {
 
 	// No leave, no join after all this.
 	select {
-	case e := <-events:
+	case e := <-g.events:
 		assert.Failf(t, "an extra room event", "%+v", e)
 	default:
 	}
+	tb.requireNoProblems(t)
+}
+
+// A resume the server refuses falls back to a fresh session that joins
+// the room again. The page's secret is spoiled before the cut (as a stale
+// secret would be), so the server answers its Resume with
+// resume_bad_secret (31): the SDK reports resumeFailed with that code,
+// opens a fresh session (a new session id) and rejoins the room by id with
+// a new member number. The Go member sees the old seat away, the new one
+// join, and the old one leave when the (short) resume window has passed.
+func TestBrowserSessionResumeRefusedRejoinsFresh(t *testing.T) {
+	srv := demoServer(t, engine.Config{ResumeWindow: 1500 * time.Millisecond})
+	u, err := url.Parse(srv.HTTPURL())
+	require.NoError(t, err)
+	proxy := newCutProxy(t, u.Host)
+	g := newGoMember(t, srv, "refused")
+	r := g.r
+
+	b := startBrowser(t)
+	tb := b.newTab(t, "refused")
+	tb.navigate(t, proxy.URL()+"/")
+	var joined pageJoined
+	tb.eval(t, fmt.Sprintf(resumeJS, fmt.Sprint(r.ID()), r.Me()), &joined)
+	require.Equal(t, float64(1500), joined.Window)
+	assert.Equal(t, memberEvent{frame.RoomEventJoined, joined.Me}, g.nextEvent("the page joined"))
+	tb.ignoreProblems(`net::ERR_`, `WebSocket connection to .* failed`, `Failed to load resource`)
+	g.send(5)
+	tb.waitJS(t, `st.seqs.length === 5`, wait)
+
+	tb.eval(t, `c.welcome.resumeId = "spoiled-" + c.welcome.resumeId.slice(8)`, nil)
+	proxy.Cut()
+	assert.Equal(t, memberEvent{frame.RoomEventAway, joined.Me}, g.nextEvent("away"))
+	tb.waitJS(t, `st.reconnected.length === 1`, wait)
+
+	var got struct {
+		Events      []string   `json:"events"`
+		FailedCode  int        `json:"failedCode"`
+		Reconnected [][]string `json:"reconnected"`
+		Rejoined    int        `json:"rejoined"`
+		SessionID   float64    `json:"sessionId"`
+		Me          uint32     `json:"me"`
+		Open        bool       `json:"open"`
+	}
+	tb.eval(t, `({ events: st.events, failedCode: st.failed[0].code, reconnected: st.reconnected, rejoined: st.rejoined,
+		sessionId: c.sessionId, me: room.me, open: room.isOpen })`, &got)
+	assert.Equal(t, []string{"disconnected:true", "resumeFailed:resume_bad_secret", "reconnected"}, got.Events)
+	assert.Equal(t, int(netcode.CodeResumeBadSecret), got.FailedCode)
+	assert.Equal(t, [][]string{{fmt.Sprint(r.ID())}}, got.Reconnected, "the room was joined again")
+	assert.Equal(t, 1, got.Rejoined)
+	assert.True(t, got.Open)
+	assert.NotEqual(t, joined.SessionID, got.SessionID, "a fresh session")
+	assert.NotEqual(t, joined.Me, got.Me, "a new seat")
+
+	assert.Equal(t, memberEvent{frame.RoomEventJoined, got.Me}, g.nextEvent("the fresh session joined"))
+	assert.Equal(t, memberEvent{frame.RoomEventLeft, joined.Me}, g.nextEvent("the old seat left after the window"))
+
+	// The fresh session gets the room's ticks.
+	n := len(g.sent)
+	g.send(3)
+	tb.waitJS(t, fmt.Sprintf(`st.seqs.length >= %d`, n+3), wait)
 	tb.requireNoProblems(t)
 }
