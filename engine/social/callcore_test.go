@@ -194,4 +194,12 @@ func TestFriendsOrNotStoreAndCache(t *testing.T) {
 	require.NoError(t, e.svc.RemoveFriend(ctx, e.clock.Now(), ada, bob))
 	assert.ErrorIs(t, e.svc.friendsOrNot(ctx, ada, bob), ErrNoRelation, "the cache follows the removal")
 	assert.ErrorIs(t, e.svc.friendsOrNot(ctx, bob, ada), ErrNoRelation, "and the store")
+
+	// A block ends a friendship: friends again, then blocked.
+	require.NoError(t, e.svc.RequestFriend(ctx, e.clock.Now(), ada, "bob"))
+	require.NoError(t, e.svc.AcceptFriend(ctx, e.clock.Now(), bob, ada))
+	require.NoError(t, e.svc.friendsOrNot(ctx, ada, bob))
+	require.NoError(t, e.svc.Block(ctx, e.clock.Now(), bob, ada))
+	assert.ErrorIs(t, e.svc.friendsOrNot(ctx, ada, bob), ErrNoRelation, "blocked, from the cache")
+	assert.ErrorIs(t, e.svc.friendsOrNot(ctx, bob, ada), ErrNoRelation, "blocked, from the store")
 }
