@@ -112,10 +112,11 @@ const (
 	ioDatagramsOut
 	ioReadCalls
 	ioWriteCalls
+	ioHandoffs // sealed datagrams read on one loop's socket for a session of another (a moved client)
 	numIO
 )
 
-var ioNames = [numIO]string{"datagrams_in", "datagrams_out", "read_calls", "write_calls"}
+var ioNames = [numIO]string{"datagrams_in", "datagrams_out", "read_calls", "write_calls", "handoffs"}
 
 func newRegistry(cfg *config, r role) *registry {
 	g := &registry{
@@ -302,6 +303,9 @@ func (e *endpoint) readBatches(bc batchConn) {
 // handleForeign opens the pass's datagrams for other loops' sessions,
 // each under its own loop's lock (never two loops' locks at once).
 func (e *endpoint) handleForeign(now time.Time) {
+	if len(e.foreign) > 0 {
+		e.io[ioHandoffs].Add(uint64(len(e.foreign)))
+	}
 	for i := range e.foreign {
 		f := &e.foreign[i]
 		o := f.c.ep

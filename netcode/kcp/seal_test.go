@@ -321,8 +321,21 @@ func TestNATRebinding(t *testing.T) {
 				require.NoError(t, server.WriteMessage(netcode.Reliable, []byte{'r', byte(i)}))
 				require.Equal(t, string([]byte{'r', byte(i)}), recvString(t, cin), "the server answers at the new address")
 			}
-			assert.Equal(t, uint64(6), server.Migrations())
-			assert.Equal(t, uint64(6), l.ListenerStats().IO["migrations"])
+			if loops > 1 {
+				// Until the kernel has put one of the client's addresses on
+				// another loop's socket: that loop hands the datagrams over.
+				for i := 6; l.ListenerStats().IO["handoffs"] == 0; i++ {
+					require.Less(t, i, 64, "64 addresses, all on the session's own loop")
+					r.rebind(t)
+					require.NoError(t, client.WriteMessage(netcode.Reliable, []byte{'m', byte(i)}))
+					require.Equal(t, string([]byte{'m', byte(i)}), recvString(t, sin))
+					require.NoError(t, server.WriteMessage(netcode.Reliable, []byte{'r', byte(i)}))
+					require.Equal(t, string([]byte{'r', byte(i)}), recvString(t, cin))
+				}
+			}
+			moves := server.Migrations()
+			assert.GreaterOrEqual(t, moves, uint64(6))
+			assert.Equal(t, moves, l.ListenerStats().IO["migrations"])
 
 			// A forged datagram with the session's header from a new
 			// address, and a replay of a captured one: no move.
@@ -343,7 +356,7 @@ func TestNATRebinding(t *testing.T) {
 				return drops(l, netcode.DropUnauthenticated)+drops(l, netcode.DropReplayed) >= bad+2
 			}, 5*time.Second, time.Millisecond)
 			assert.Equal(t, at, server.RemoteAddr().String())
-			assert.Equal(t, uint64(6), server.Migrations())
+			assert.Equal(t, moves, server.Migrations())
 			require.NoError(t, server.WriteMessage(netcode.Reliable, []byte("still here")))
 			require.Equal(t, "still here", recvString(t, cin))
 		})
