@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -173,6 +174,16 @@ type goMember struct {
 	events chan memberEvent
 	echoed chan uint32 // seqs of its own reliable inputs, as broadcast
 	sent   []uint32
+
+	mu     sync.Mutex          // guards inputs
+	inputs map[uint32][]uint32 // seqs of the other members' reliable inputs, by member, as broadcast
+}
+
+// inputsOf returns the seqs of member's reliable inputs seen so far.
+func (g *goMember) inputsOf(member uint32) []uint32 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.inputs[member])
 }
 
 func newGoMember(t *testing.T, srv *server.Server, label string) *goMember {
@@ -183,7 +194,7 @@ func newGoMember(t *testing.T, srv *server.Server, label string) *goMember {
 	t.Cleanup(func() { _ = goc.Close() })
 	r, err := goc.CreateRoom(ctx, client.RoomOptions{Type: room.RelayType, Label: label, Capacity: 4, TickRate: 30})
 	require.NoError(t, err)
-	g := &goMember{t: t, r: r, events: make(chan memberEvent, 64), echoed: make(chan uint32, 1024)}
+	g := &goMember{t: t, r: r, events: make(chan memberEvent, 64), echoed: make(chan uint32, 1024), inputs: map[uint32][]uint32{}}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -209,7 +220,11 @@ func newGoMember(t *testing.T, srv *server.Server, label string) *goMember {
 					for _, in := range u.Tick.Inputs {
 						if in.Member == r.Me() {
 							g.echoed <- in.Seq
+							continue
 						}
+						g.mu.Lock()
+						g.inputs[in.Member] = append(g.inputs[in.Member], in.Seq)
+						g.mu.Unlock()
 					}
 				}
 			}
@@ -309,6 +324,10 @@ func TestBrowserSessionResume(t *testing.T) {
 		require.NoError(t, err)
 	}
 	tb.waitJS(t, `st.unreliable > 0`, wait)
+	// The page sends too: five reliable inputs before the cut, five while
+	// it resumes (kept, then resent), five after.
+	var pageSeqs []uint32
+	tb.eval(t, `[1, 2, 3, 4, 5].map(() => room.send(new Uint8Array([1]), { reliable: true }))`, &pageSeqs)
 
 	// The cut: the page's WebSocket and the server's end of it drop; new
 	// connections are refused.
@@ -316,6 +335,9 @@ func TestBrowserSessionResume(t *testing.T) {
 	proxy.Cut()
 	assert.Equal(t, memberEvent{frame.RoomEventAway, joined.Me}, g.nextEvent("away"), "the seat is kept")
 	tb.waitJS(t, `window.c.resuming`, wait)
+	var more []uint32
+	tb.eval(t, `[1, 2, 3, 4, 5].map(() => room.send(new Uint8Array([2]), { reliable: true }))`, &more)
+	pageSeqs = append(pageSeqs, more...)
 	for range 3 {
 		g.send(10) // broadcast to the parked session in its own tick: kept for the replay
 	}
@@ -325,8 +347,13 @@ func TestBrowserSessionResume(t *testing.T) {
 	tb.waitJS(t, `st.resumed.length === 1`, 2*wait)
 	assert.Equal(t, memberEvent{frame.RoomEventBack, joined.Me}, g.nextEvent("back"), "back, not left and joined")
 
+	tb.eval(t, `[1, 2, 3, 4, 5].map(() => room.send(new Uint8Array([3]), { reliable: true }))`, &more)
+	pageSeqs = append(pageSeqs, more...)
 	g.send(20)
 	tb.waitJS(t, fmt.Sprintf(`st.seqs.length >= %d`, len(g.sent)), wait)
+	require.Eventually(t, func() bool { return len(g.inputsOf(joined.Me)) >= len(pageSeqs) }, wait, 10*time.Millisecond,
+		"the page's inputs reach the Go member")
+	assert.Equal(t, pageSeqs, g.inputsOf(joined.Me), "the page's reliable inputs, before, during and after the cut: once each, in order")
 	// and acknowledged, by time (AckDelayMs) if not by count
 	tb.waitJS(t, `c.stats.acks > 0`, wait)
 
