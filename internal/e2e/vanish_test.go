@@ -82,11 +82,14 @@ func vanishing(t *testing.T, srv *server.Server, tr string, hb time.Duration) (n
 // A client that vanishes without closing is detected by the transport's
 // idle timeout; the engine then ends its session (counted as
 // idle_timeout), services get PeerClosed, and other sessions carry on.
+// Resume is off here: with it, the session would first wait its resume
+// window (the resume tests cover that part).
 func TestVanishedClientIsReclaimed(t *testing.T) {
 	const hb, idle = 50 * time.Millisecond, 400 * time.Millisecond
 	svc := newLifecycle()
 	srv := servertest.Start(t, server.Config{Engine: engine.Config{
 		HeartbeatInterval: hb, IdleTimeout: idle, Services: []service.Service{svc},
+		ResumeWindow: -1,
 	}})
 	forEachTransport(t, func(t *testing.T, tr string) {
 		bystander := dial(t, srv, tr, client.Options{})
