@@ -461,3 +461,25 @@ test("room members away and back keep their seat; left frees it", async () => {
   assert.ok(!room.away.has(1));
   assert.deepEqual(seen, ["away:1", "back:1", "away:1", "left:1"]);
 });
+
+test("a silent connection (nothing heard for idle_timeout_ms) is closed with idle_timeout, which keeps the session parked, and resumed", async () => {
+  const s = resumingServer();
+  s.welcome.heartbeatMs = 100;
+  s.welcome.idleTimeoutMs = 1000; // the SDK's floor
+  let silent = false;
+  const base = s.onFrame;
+  s.onFrame = (f, conn, ch) => {
+    if (silent && conn === s.conns[0]) return; // the old path went dead: no Pong
+    base(f, conn, ch);
+  };
+  const { c, of } = await connect(s);
+  const room = await within(c.joinRoom(roomId), 1000, "join");
+  const first = s.last;
+  silent = true;
+  await waitFor(() => of("resumed").length === 1, "resumed", 4000);
+  assert.equal(first.closedByClient?.code, Code.IdleTimeout, "closed with a code that parks, never ok");
+  assert.equal(of("disconnected")[0]!.code, Code.IdleTimeout);
+  assert.equal(of("disconnected")[0]!.resuming, true);
+  assert.equal(c.sessionId, 1);
+  assert.deepEqual(c.joinedRooms, [room]);
+});
