@@ -14,7 +14,9 @@ import (
 
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/engine"
+	"github.com/tickwire/tickwire/engine/accounts"
 	"github.com/tickwire/tickwire/engine/rooms"
+	"github.com/tickwire/tickwire/engine/social"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
 	"github.com/tickwire/tickwire/netcode/kcp"
@@ -636,4 +638,191 @@ func TestResumeOffEndsAtOnce(t *testing.T) {
 	require.Equal(t, frame.RoomEventLeft, memberEvent(t, a, ar).Event)
 	<-b.Done()
 	assert.False(t, errors.Is(b.Err(), netcode.CodeConnectionLost), "no resume was tried: %v", b.Err())
+}
+
+// switchDial wraps a dial function: dials fail while it is off, and the
+// connections it made can be dropped as a lost link (a transport close
+// with a code other than ok).
+type switchDial struct {
+	mu    sync.Mutex // guards the fields below
+	on    bool
+	conns []netcode.Conn
+	d     client.DialFunc
+}
+
+func (s *switchDial) dial(ctx context.Context) (netcode.Conn, error) {
+	s.mu.Lock()
+	on := s.on
+	s.mu.Unlock()
+	if !on {
+		return nil, errors.New("test: link down")
+	}
+	c, err := s.d(ctx)
+	if err == nil {
+		s.mu.Lock()
+		s.conns = append(s.conns, c)
+		s.mu.Unlock()
+	}
+	return c, err
+}
+
+func (s *switchDial) set(on bool) {
+	s.mu.Lock()
+	s.on = on
+	s.mu.Unlock()
+}
+
+// drop closes every connection made, as a link that failed.
+func (s *switchDial) drop() {
+	s.mu.Lock()
+	conns := s.conns
+	s.conns = nil
+	s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close(netcode.CodeConnectionLost, "test: link lost")
+	}
+}
+
+// noPresence reads a's pushes for d and fails on a presence update of
+// user.
+func noPresence(t *testing.T, a *client.Client, user string, d time.Duration) {
+	t.Helper()
+	timeout := time.After(d)
+	for {
+		select {
+		case m, ok := <-a.Messages():
+			require.True(t, ok, "client ended: %v", a.Err())
+			if m.Kind != frame.KindPresenceUpdate {
+				continue
+			}
+			var p frame.PresenceUpdate
+			require.NoError(t, m.Decode(&p))
+			assert.NotEqual(t, user, p.UserID, "presence of %s flickered: %s", user, p.Presence)
+		case <-timeout:
+			return
+		}
+	}
+}
+
+// TestResumeKeepsPresence: friends see no presence change while a session
+// is lost and resumed; once a loss outlasts the window, they see it go
+// offline.
+func TestResumeKeepsPresence(t *testing.T) {
+	const (
+		window = 1500 * time.Millisecond
+		grace  = 50 * time.Millisecond
+	)
+	srv := servertest.Start(t, server.Config{
+		Transports: tcpOnly(),
+		Accounts:   accountsForTests(),
+		Social:     socialForResume(grace),
+		Engine:     engine.Config{ResumeWindow: window},
+	})
+	ctx := ctxT(t, socialWait)
+	alice := socialRegister(t, srv, "alice")
+	bob := &socialUser{}
+	require.NoError(t, client.PostJSON(ctx, nil, srv.HTTPURL()+"/v1/auth/register",
+		map[string]string{"username": "bob", "password": "long enough pw"}, bob))
+	proxy := newCutProxy(t, srv.Addr(transportTCP))
+	direct := &switchDial{d: tcp.Dialer{Addr: srv.Addr(transportTCP)}.Dial}
+	events := make(chan client.SessionEvent, 16)
+	b, err := client.Dial(ctx, client.Options{
+		Token: bob.Token, Dial: tcp.Dialer{Addr: proxy.Addr()}.Dial, Dials: []client.DialFunc{direct.dial},
+		OnSession: func(ev client.SessionEvent) { events <- ev },
+		Resume:    client.ResumeOptions{Backoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	nextEvent := func(k client.SessionEventKind) {
+		t.Helper()
+		select {
+		case ev := <-events:
+			require.Equal(t, k, ev.Kind, "%+v", ev)
+		case <-time.After(socialWait):
+			t.Fatalf("no session event %d", k)
+		}
+	}
+
+	require.NoError(t, alice.c.RequestFriend(ctx, "bob"))
+	require.NoError(t, b.AcceptFriend(ctx, alice.UserID))
+	fl, err := alice.c.Friends(ctx)
+	require.NoError(t, err)
+	require.Len(t, fl, 1)
+	require.Equal(t, frame.PresenceOnline, fl[0].Presence)
+	noPresence(t, alice.c, "", 0) // drain
+
+	// A short loss, resumed: no presence change at all.
+	proxy.Cut()
+	nextEvent(client.SessionLost)
+	require.Eventually(t, func() bool { return srv.Engine().Stats().Resume.Parked == 1 }, socialWait, 5*time.Millisecond)
+	noPresence(t, alice.c, bob.UserID, 10*grace) // a closed session would have gone offline by now
+	direct.set(true)
+	nextEvent(client.SessionResumed)
+	noPresence(t, alice.c, bob.UserID, 4*grace)
+	fl, err = alice.c.Friends(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, frame.PresenceOnline, fl[0].Presence)
+
+	// A loss that outlasts the window: offline, once the window is over.
+	direct.set(false)
+	lostAt := time.Now()
+	direct.drop()
+	nextEvent(client.SessionLost)
+	var off frame.PresenceUpdate
+	for {
+		u := nextSocial(t, alice.c, frame.KindPresenceUpdate).(*frame.PresenceUpdate)
+		if u.UserID == bob.UserID {
+			off = *u
+			break
+		}
+	}
+	assert.Equal(t, frame.PresenceOffline, off.Presence)
+	assert.GreaterOrEqual(t, time.Since(lostAt), window, "offline only after the window")
+	assert.EqualValues(t, 1, srv.Engine().Stats().Resume.Expired)
+	nextEvent(client.SessionEnded)
+}
+
+func accountsForTests() accounts.Config {
+	return accounts.Config{Argon2: accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}}
+}
+
+func socialForResume(grace time.Duration) social.Config {
+	return social.Config{PresenceGrace: grace, TickInterval: 10 * time.Millisecond}
+}
+
+// TestResumeParkCaps: lost sessions above a cap on parked sessions (here
+// one per user) end at once instead of waiting, counted by cap.
+func TestResumeParkCaps(t *testing.T) {
+	srv := resumeServer(t, engine.Config{ResumeWindow: 20 * time.Second, MaxParkedPerUser: 1})
+	d := tcp.Dialer{Addr: srv.Addr(transportTCP)}.Dial
+	tok, err := client.GuestToken(ctxT(t, roomWait), srv.HTTPURL(), "mallory")
+	require.NoError(t, err)
+	var ids []uint64
+	for range 3 {
+		s := rawDial(t, d)
+		s.send(&frame.Hello{Version: frame.ProtocolVersion, Token: tok})
+		var w frame.Welcome
+		s.next(frame.KindWelcome, &w)
+		ids = append(ids, w.SessionID)
+		require.NoError(t, s.conn.Close(netcode.CodeConnectionLost, "gone"), "a lost link, not a goodbye")
+	}
+	require.Eventually(t, func() bool {
+		st := srv.Engine().Stats().Resume
+		return st.ParkedTotal == 1 && st.ParkRefused["per_user"] == 2
+	}, roomWait, 5*time.Millisecond)
+	assert.Equal(t, 1, srv.Engine().Stats().Resume.Parked)
+	// Only the parked one can be resumed; the others ended.
+	refusedOrResumed := 0
+	for _, id := range ids {
+		s := rawDial(t, d)
+		s.send(&frame.Resume{Version: frame.ProtocolVersion, SessionID: id, ResumeID: "x"})
+		var e frame.Error
+		s.next(frame.KindError, &e)
+		if e.Code == netcode.CodeResumeBadSecret {
+			refusedOrResumed++ // known, wrong secret: the parked one
+		} else {
+			assert.Equal(t, netcode.CodeResumeUnknown, e.Code)
+		}
+	}
+	assert.Equal(t, 1, refusedOrResumed)
 }

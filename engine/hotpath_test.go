@@ -76,6 +76,14 @@ func TestHotPathAllocatesNothing(t *testing.T) {
 		"echo unreliable": func() { s.handle(now, netcode.Unreliable, echo) },
 		"ping":            func() { s.handle(now, netcode.Reliable, ping) },
 		"service push":    func() { s.Send(netcode.Unreliable, push) },
+		// Through the peer: numbered and kept for a resume (by
+		// reference), the oldest forgotten once the buffer is full.
+		"numbered push kept for resume": func() { s.peer.Send(netcode.Reliable, push) },
+		"unreliable push via the peer":  func() { s.peer.Send(netcode.Unreliable, push) },
+	}
+	for range 2 * s.e.cfg.ReplayFrames { // the buffer at its cap: no growth left
+		s.peer.Send(netcode.Reliable, push)
+		batch, _ = s.writeBatch(batch)
 	}
 	for name, input := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -140,6 +148,33 @@ func BenchmarkSessionBroadcastSend(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		p.Send(netcode.Unreliable, push)
 		batch, _ = s.writeBatch(batch)
+	}
+}
+
+// BenchmarkPeerBroadcastSend is one room push through what services see
+// (the peer): numbered, kept in the replay buffer by reference, queued
+// and written. Beside BenchmarkSessionBroadcastSend it is the cost of
+// resume on the broadcast path.
+func BenchmarkPeerBroadcastSend(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		window time.Duration
+	}{{"resume_on", 0}, {"resume_off", -1}} {
+		b.Run(tc.name, func(b *testing.B) {
+			now := time.Unix(1_700_000_000, 0)
+			s, _ := newBareSession(b, Config{ResumeWindow: tc.window})
+			authenticate(b, s, now)
+			push, err := frame.Marshal(&frame.RoomData{RoomID: 1, Tick: 2, Data: make([]byte, 64)})
+			require.NoError(b, err)
+			var p service.Peer = s.peer
+			batch := make([]outFrame, 0, 64)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				p.Send(netcode.Reliable, push)
+				batch, _ = s.writeBatch(batch)
+			}
+		})
 	}
 }
 
