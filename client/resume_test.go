@@ -165,7 +165,9 @@ func (l *roomLog) event(t *testing.T, kind client.SessionEventKind) client.Sessi
 // memberEvent waits for the next RoomEvent of room r (skipping ticks).
 func memberEvent(t *testing.T, c *client.Client, r *client.Room) *frame.RoomEvent {
 	t.Helper()
+	deadline := time.Now().Add(roomWait) // ticks keep coming: bound the whole wait
 	for {
+		require.True(t, time.Now().Before(deadline), "no room event within %v", roomWait)
 		u := nextUpdate(t, c, r)
 		if u.Event != nil {
 			return u.Event
