@@ -828,3 +828,27 @@ func TestResumeParkCaps(t *testing.T) {
 	}
 	assert.Equal(t, 1, refusedOrResumed)
 }
+
+// TestResumeCannotSaveAKickedSession: a session the server is closing for
+// cause (here too many bad frames) cannot be taken over by a Resume, even
+// while its old connection lingers.
+func TestResumeCannotSaveAKickedSession(t *testing.T) {
+	srv := resumeServer(t, engine.Config{ResumeWindow: 20 * time.Second, CloseLinger: 5 * time.Second})
+	d := tcp.Dialer{Addr: srv.Addr(transportTCP)}.Dial
+	tok, err := client.GuestToken(ctxT(t, roomWait), srv.HTTPURL(), "mallory")
+	require.NoError(t, err)
+	old := rawDial(t, d)
+	old.send(&frame.Hello{Version: frame.ProtocolVersion, Token: tok})
+	var w frame.Welcome
+	old.next(frame.KindWelcome, &w)
+	for range engine.DefaultMaxBadFrames {
+		require.NoError(t, old.conn.WriteMessage(netcode.Reliable, []byte{0x91, 0xc1}))
+	}
+	var cl frame.Close
+	old.next(frame.KindClose, &cl) // the old connection stays open: the server lingers
+	require.Equal(t, netcode.CodeTooManyErrors, cl.Code)
+
+	nw := rawDial(t, d)
+	nw.send(&frame.Resume{Version: frame.ProtocolVersion, SessionID: w.SessionID, ResumeID: w.ResumeID})
+	nw.refused(netcode.CodeResumeUnknown)
+}

@@ -396,8 +396,10 @@ func (pk *parking) refusal(cfg *Config, k parkKey) int {
 	return -1
 }
 
-// open creates the peer of a session that Hello authenticated.
-func (e *Engine) openPeer(s *session) *peer {
+// openPeer creates the peer of a session that Hello authenticated and
+// returns it with its first resume secret ("" with resume off), read
+// before the peer is shared.
+func (e *Engine) openPeer(s *session) (*peer, string) {
 	p := &peer{
 		e: e, id: s.id, userID: s.userID, name: s.name, guest: s.guest,
 		resume: e.cfg.ResumeWindow > 0,
@@ -406,10 +408,11 @@ func (e *Engine) openPeer(s *session) *peer {
 		p.secret = newSecret()
 	}
 	p.conn.Store(s)
+	secret := p.secret
 	e.mu.Lock()
 	e.peers[p.id] = p
 	e.mu.Unlock()
-	return p
+	return p, secret
 }
 
 // detach runs when the connection s of an opened session has ended: if s
@@ -489,6 +492,20 @@ func (e *Engine) expire(p *peer) {
 	}
 	e.log.Info("parked session ended", "session", p.id, "user", p.userID)
 	e.closePeer(p)
+}
+
+// closingForCause reports whether s is closing for a reason other than a
+// lost connection.
+func closingForCause(s *session) bool {
+	if s == nil {
+		return false
+	}
+	select {
+	case <-s.closing:
+		return s.closeMode != closeLost // written before closing was closed
+	default:
+		return false
+	}
 }
 
 // tombstone remembers, for one resume window, that session id ended
@@ -584,7 +601,9 @@ func (s *session) resume(now time.Time, data []byte) bool {
 		p.notify.Unlock()
 	}
 	switch {
-	case p.ended:
+	case p.ended || closingForCause(p.conn.Load()):
+		// A session the server is ending (too many errors, rate limit,
+		// slow consumer, a service's Close) cannot be saved by a Resume.
 		unlock()
 		return refuse(resumeUnknown, netcode.CodeResumeUnknown, "no such session: start a new one")
 	case subtle.ConstantTimeCompare([]byte(m.ResumeID), []byte(p.secret)) != 1:

@@ -820,7 +820,7 @@ func (s *session) hello(now time.Time, data []byte) bool {
 	// writer the queue leaves direct mode meanwhile.
 	s.holding.Store(true)
 	s.q.hold()
-	p := e.openPeer(s)
+	p, secret := e.openPeer(s)
 	s.peer = p
 	var window uint32
 	if p.resume {
@@ -835,7 +835,7 @@ func (s *session) hello(now time.Time, data []byte) bool {
 		MaxFramesPerSec: uint32(max(e.cfg.MaxFramesPerSecond, 0)),
 		HeartbeatMs:     uint32(e.cfg.HeartbeatInterval / time.Millisecond),
 		IdleTimeoutMs:   uint32(e.cfg.IdleTimeout / time.Millisecond),
-		ResumeID:        p.secret, // written before p is shared: no lock needed
+		ResumeID:        secret,
 		ResumeWindowMs:  window,
 	})
 	s.authed.Store(true)
