@@ -58,13 +58,16 @@ func TestE2EGroupListCutToFitAFrame(t *testing.T) {
 	})
 	alice := register(t, srv, "alice")
 	ac := dial(t, srv, alice.Token)
-	ctx := ctxT(t)
+	// 600 stored creations one after another: each gets the usual wait,
+	// not the whole loop (a loaded machine under -race takes >10 s).
 	for i := range n {
+		ctx := ctxT(t)
 		name := fmt.Sprintf("%03d %s", i, strings.Repeat("g", frame.MaxGroupName-4))
 		_, err := ac.CreateGroup(ctx, name, frame.GroupOpen)
 		require.NoError(t, err)
 	}
 
+	ctx := ctxT(t)
 	var first frame.GroupListResult
 	m, err := ac.Call(ctx, &frame.GroupList{})
 	require.NoError(t, err)
