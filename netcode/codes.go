@@ -78,6 +78,7 @@ const (
 	CodeVoiceFrameTooLarge Code = 121 // voice payload above the room's frame size limit
 	CodeVoiceRateLimited   Code = 122 // the member's frames exceed the room's bitrate or frame-rate cap: dropped
 	CodeVoiceRoomTooLarge  Code = 123 // voice room capacity above the server's voice member cap
+	CodeVoiceLinkLimit     Code = 124 // a browser audio link (SFU) beyond the per-session or server cap
 )
 
 // Account codes.
@@ -150,6 +151,7 @@ var codeNames = map[Code]string{
 
 	CodeNotVoiceRoom: "not_voice_room", CodeVoiceFrameTooLarge: "voice_frame_too_large",
 	CodeVoiceRateLimited: "voice_rate_limited", CodeVoiceRoomTooLarge: "voice_room_too_large",
+	CodeVoiceLinkLimit: "voice_link_limit",
 
 	CodeBadUsername: "bad_username", CodeBadPassword: "bad_password",
 	CodeUsernameTaken: "username_taken", CodeInvalidCredentials: "invalid_credentials",

@@ -309,6 +309,14 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		// env.AllowedOrigins), counted in the engine's stats, the same
 		// headers. Config.Routes go after the transports' so that a
 		// conflict is reported here, as a Config error.
+		for _, l := range s.lns {
+			if ans, ok := l.l.(netcode.AudioAnswerer); ok {
+				if err := handle(mux, "POST "+VoicePath, &voiceHandler{accts: s.accts, rooms: s.rooms, ans: ans}); err != nil {
+					return nil, err
+				}
+				break
+			}
+		}
 		for _, p := range slices.Sorted(maps.Keys(cfg.Routes)) {
 			if err := handle(mux, p, cfg.Routes[p]); err != nil {
 				return nil, err

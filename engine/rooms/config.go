@@ -15,6 +15,7 @@ import (
 const (
 	DefaultInboxSize          = 1024
 	DefaultMaxRoomsPerSession = 8
+	DefaultMaxAudioLinks      = 1024
 	DefaultCapacity           = 16
 	DefaultMaxCapacity        = 256
 	DefaultTickRate           = 30
@@ -105,6 +106,11 @@ type Config struct {
 	// DisableVoice leaves the built-in "voice" type unregistered.
 	Voice        voice.Config
 	DisableVoice bool
+	// MaxAudioLinks caps the browser audio links (SFU members) open on
+	// the hub at once (default 1024; one per session always). Past it an
+	// audio offer is refused with CodeVoiceLinkLimit (docs/VOICE.md,
+	// "Browsers and the SFU").
+	MaxAudioLinks int
 	// Logger receives the hub's logs (default: discarded).
 	Logger *slog.Logger
 	// Clock returns the current time (default time.Now). Tests pass a
@@ -121,6 +127,7 @@ func (c *Config) populate() error {
 	def(&c.Workers, runtime.GOMAXPROCS(0))
 	def(&c.InboxSize, DefaultInboxSize)
 	def(&c.MaxRoomsPerSession, DefaultMaxRoomsPerSession)
+	def(&c.MaxAudioLinks, DefaultMaxAudioLinks)
 	def(&c.MaxCapacity, DefaultMaxCapacity)
 	def(&c.DefaultCapacity, min(DefaultCapacity, c.MaxCapacity))
 	def(&c.DefaultTickRate, DefaultTickRate)

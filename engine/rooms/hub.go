@@ -32,6 +32,7 @@ type Hub struct {
 	drops   dropCounters
 	refused refusalCounters
 	voice   voice.Counters // every voice room's, and the refusals before one
+	audio   audioCounters  // browser audio links (sfu.go)
 	seq     atomic.Uint64  // creation order, for matchmaking ties and listing
 
 	sessions sync.Map // session id → *session
@@ -103,6 +104,8 @@ type session struct {
 	creator string
 	inputs  *rate.Limiter // room inputs (MaxInputsPerSecond)
 	errs    *rate.Limiter // Error replies to refused inputs
+
+	audio atomic.Pointer[AudioMember] // the session's browser audio link (sfu.go), if any
 
 	mu     sync.Mutex // guards the fields below
 	rooms  map[uint64]*entry
@@ -206,6 +209,7 @@ func (h *Hub) PeerClosed(p service.Peer) {
 		return
 	}
 	s := v.(*session)
+	s.detachAudio(0, true)
 	s.mu.Lock()
 	rooms := s.rooms
 	s.rooms, s.closed = nil, true
@@ -662,6 +666,7 @@ func (h *Hub) leave(s *session, id uint64, ref uint32) error {
 	if e == nil {
 		return ErrNotInRoom
 	}
+	s.detachAudio(id, false)
 	if err := e.run.enqueue(op{kind: opLeave, sess: s, ref: ref}, nil); err != nil {
 		// The room closed meanwhile: the session is out of it anyway.
 		h.releaseSeat(e)
@@ -789,6 +794,7 @@ func (h *Hub) Stats() Stats {
 	}
 	st.Refused = h.refused.snapshot()
 	st.Voice = h.voice.Snapshot()
+	st.Audio = h.audio.snapshot()
 	return st
 }
 

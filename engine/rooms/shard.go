@@ -133,6 +133,8 @@ type shard struct {
 	takeIn   []*roomRun
 	takeFlag []*roomRun
 	errFrame frame.Error
+	vdec     *frame.Decoder   // voice frames for browser members (sfu.go)
+	vf       frame.VoiceFrame // decoded by vdec
 	// unflushed holds the batching peers queued to since the last flush:
 	// each is flushed once at the end of a step, however many frames and
 	// rooms it got.
@@ -375,7 +377,7 @@ func (s *shard) deliver(rr *roomRun) {
 	for _, m := range rr.r.Outbox() {
 		if id, one := m.To.Single(); one {
 			if sess := rr.members[id]; sess != nil {
-				if s.send(sess, m.Channel, m.Frame) {
+				if s.sendMember(rr, sess, m.Channel, m.Frame) {
 					sent++
 				} else {
 					dropped++
@@ -387,7 +389,7 @@ func (s *shard) deliver(rr *roomRun) {
 			if !m.To.Includes(id) {
 				continue
 			}
-			if s.send(sess, m.Channel, m.Frame) {
+			if s.sendMember(rr, sess, m.Channel, m.Frame) {
 				sent++
 			} else {
 				dropped++
@@ -470,6 +472,7 @@ func (s *shard) closeRoom(rr *roomRun, now time.Time, cause error) {
 	s.deliver(rr)
 	for _, sess := range rr.members {
 		sess.removeRoom(rr.e.id)
+		sess.detachAudio(rr.e.id, false)
 	}
 	clear(rr.members)
 	clear(rr.bySess)

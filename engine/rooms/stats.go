@@ -71,6 +71,8 @@ type Stats struct {
 	// Voice counts the voice frames of every voice room: forwarded, and
 	// dropped by reason (docs/VOICE.md).
 	Voice voice.Stats `json:"voice"`
+	// Audio counts browser audio links (docs/VOICE.md, "Browsers and the SFU").
+	Audio AudioStats `json:"audio"`
 }
 
 // Refusals counts refused or adjusted client room requests, by reason.

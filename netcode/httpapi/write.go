@@ -115,6 +115,7 @@ var statusOf = map[netcode.Code]int{
 	netcode.CodeBadRoomConfig:     http.StatusBadRequest,
 	netcode.CodeNotVoiceRoom:      http.StatusBadRequest,
 	netcode.CodeVoiceRoomTooLarge: http.StatusBadRequest,
+	netcode.CodeVoiceLinkLimit:    http.StatusTooManyRequests,
 	netcode.CodeBadUsername:       http.StatusBadRequest,
 	netcode.CodeBadPassword:       http.StatusBadRequest,
 	netcode.CodeSelfAction:        http.StatusBadRequest,

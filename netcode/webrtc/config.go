@@ -128,7 +128,19 @@ type Config struct {
 	// presents (default: an ECDSA P-256 certificate generated at Listen,
 	// valid 30 days and replaced by a fresh one every 24 h).
 	Certificate *pion.Certificate
+	// AudioSlots (listener) is K, the number of audio tracks a browser
+	// voice member receives: at most K members are heard at once
+	// (default 4, at most 16). A browser's audio offer carries exactly K
+	// audio m-lines (docs/VOICE.md, "Browsers and the SFU").
+	AudioSlots int
+	// AudioQueue (listener) bounds the frames waiting for one browser
+	// voice member's writer (default 64); a full queue drops the new
+	// frame (counted audio_queue_full).
+	AudioQueue int
 }
+
+// MaxAudioSlots is the largest AudioSlots a Config may ask for.
+const MaxAudioSlots = 16
 
 // populate fills defaults and validates.
 func (c Config) populate() (Config, error) {
@@ -146,6 +158,8 @@ func (c Config) populate() (Config, error) {
 	c.MaxPending = cmp.Or(c.MaxPending, DefaultMaxPending)
 	c.MaxPendingPerIP = cmp.Or(c.MaxPendingPerIP, DefaultMaxPendingPerIP)
 	c.AcceptBacklog = cmp.Or(c.AcceptBacklog, DefaultAcceptBacklog)
+	c.AudioSlots = cmp.Or(c.AudioSlots, DefaultAudioSlots)
+	c.AudioQueue = cmp.Or(c.AudioQueue, DefaultAudioQueue)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -166,6 +180,8 @@ func (c Config) populate() (Config, error) {
 	case c.MaxUnreliableBuffered < 0, c.UnreliableQueue < 0, c.MaxOfferBytes < 0,
 		c.MaxPending < 0, c.MaxPendingPerIP < 0, c.AcceptBacklog < 0:
 		return bad("negative limit")
+	case c.AudioSlots < 1 || c.AudioSlots > MaxAudioSlots || c.AudioQueue < 1:
+		return bad("AudioSlots %d outside 1..%d or AudioQueue %d below 1", c.AudioSlots, MaxAudioSlots, c.AudioQueue)
 	case c.ReceiveBuffer < c.MaxMessageSize+unreliableHeader:
 		return bad("ReceiveBuffer %d below one message of %d bytes", c.ReceiveBuffer, c.MaxMessageSize+unreliableHeader)
 	}

@@ -64,6 +64,9 @@ type Listener struct {
 	api   *pion.API
 	certs certSource
 
+	audioAPI *pion.API // Opus only: voice members' PeerConnections (audio.go)
+	audio    audioCounters
+
 	backlog    chan *Conn
 	acceptDone chan struct{}
 
@@ -72,6 +75,7 @@ type Listener struct {
 	pending     int
 	pendingByIP map[netip.Addr]int
 	conns       map[*Conn]struct{} // every Conn not yet torn down
+	audioPeers  map[*audioPeer]struct{}
 	muxClosed   bool
 
 	wg sync.WaitGroup // every Conn's lifecycle goroutine
@@ -92,6 +96,7 @@ func listen(sock net.PacketConn, cfg Config, env netcode.Env) (*Listener, error)
 		accepting:   true,
 		pendingByIP: map[netip.Addr]int{},
 		conns:       map[*Conn]struct{}{},
+		audioPeers:  map[*audioPeer]struct{}{},
 		certs:       certSource{fixed: cfg.Certificate},
 	}
 	if _, err := l.certs.get(time.Now()); err != nil {
@@ -121,6 +126,12 @@ func listen(sock net.PacketConn, cfg Config, env netcode.Env) (*Listener, error)
 		}
 	}
 	l.api = newAPI(se)
+	audioAPI, err := newAudioAPI(se)
+	if err != nil {
+		_ = l.mux.Close()
+		return nil, fmt.Errorf("webrtc: audio: %w", err)
+	}
+	l.audioAPI = audioAPI
 	env.HTTP.Handle("POST "+OfferPath, http.HandlerFunc(l.serveOffer))
 	return l, nil
 }
@@ -474,6 +485,7 @@ func (l *Listener) Shutdown(ctx context.Context) error {
 	for _, c := range conns {
 		c.fail(netcode.ErrClosed, tellPeer, netcode.CodeServerShutdown, "server shutdown")
 	}
+	l.closeAudio()
 	waited := make(chan struct{})
 	go func() { // owned here: ends when the lifecycles end, which fail guarantees
 		l.wg.Wait()
@@ -520,6 +532,7 @@ func (l *Listener) ListenerStats() netcode.ListenerStats {
 	for i := range l.drops {
 		st.Drops[netcode.DropReason(i).String()] = l.drops[i].Load()
 	}
+	st.IO = l.audio.snapshot()
 	return st
 }
 

@@ -93,6 +93,7 @@ export const Code = {
   VoiceRateLimited: 122,
   /** voice room capacity above the server's voice member cap */
   VoiceRoomTooLarge: 123,
+  VoiceLinkLimit: 124,
   /** username breaks the username rules */
   BadUsername: 200,
   /** password breaks the length rules */
@@ -205,6 +206,7 @@ const names: Record<number, string> = {
   121: "voice_frame_too_large",
   122: "voice_rate_limited",
   123: "voice_room_too_large",
+  124: "voice_link_limit",
   200: "bad_username",
   201: "bad_password",
   202: "username_taken",
