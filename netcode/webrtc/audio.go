@@ -11,6 +11,7 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	pion "github.com/pion/webrtc/v4"
 
 	"github.com/tickwire/tickwire/netcode"
@@ -99,7 +100,8 @@ func (l *Listener) AnswerAudio(ctx context.Context, offer []byte, remote net.Add
 	if len(offer) > l.cfg.MaxOfferBytes {
 		return nil, "", netcode.Errorf(netcode.CodeFrameTooLarge, "webrtc: offer above %d bytes", l.cfg.MaxOfferBytes)
 	}
-	if err := validateOffer(offer); err != nil {
+	k, err := validateAudioOffer(offer, l.cfg.AudioSlots)
+	if err != nil {
 		return nil, "", err
 	}
 	ip, _ := netcode.AddrIP(remote)
@@ -119,7 +121,7 @@ func (l *Listener) AnswerAudio(ctx context.Context, offer []byte, remote net.Add
 	}
 	p := &audioPeer{l: l, pc: pc, member: m, kill: make(chan struct{}),
 		q: make(chan *audioOut, l.cfg.AudioQueue), free: make(chan *audioOut, l.cfg.AudioQueue)}
-	for i := range l.cfg.AudioSlots {
+	for i := range k {
 		tr, err := pion.NewTrackLocalStaticRTP(opusCapability, fmt.Sprintf("slot%d", i), "tickwire-voice")
 		if err == nil {
 			_, err = pc.AddTrack(tr)
@@ -348,4 +350,34 @@ func (c *audioCounters) snapshot() map[string]uint64 {
 		"audio_queue_full": c.queueFull.Load(), "audio_no_slot": c.noSlot.Load(),
 		"audio_write_errors": c.writeError.Load(),
 	}
+}
+
+// validateAudioOffer checks an audio offer before anything is allocated:
+// SDP, 1..max media sections, all audio, with ICE credentials and a
+// DTLS fingerprint. It returns the number of audio sections (the slots).
+func validateAudioOffer(body []byte, maxSlots int) (int, error) {
+	if len(body) == 0 {
+		return 0, netcode.Errorf(netcode.CodeBadRequest, "webrtc: empty audio offer")
+	}
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(string(body)); err != nil {
+		return 0, netcode.Errorf(netcode.CodeBadRequest, "webrtc: audio offer is not SDP: %v", err)
+	}
+	n := len(sd.MediaDescriptions)
+	if n < 1 || n > maxSlots {
+		return 0, netcode.Errorf(netcode.CodeBadRequest, "webrtc: audio offer has %d media sections, want 1..%d", n, maxSlots)
+	}
+	for _, md := range sd.MediaDescriptions {
+		if md.MediaName.Media != "audio" {
+			return 0, netcode.Errorf(netcode.CodeBadRequest, "webrtc: audio offer has a %q section", md.MediaName.Media)
+		}
+		for _, key := range []string{"ice-ufrag", "ice-pwd", "fingerprint"} {
+			_, inMedia := md.Attribute(key)
+			_, inSession := sd.Attribute(key)
+			if !inMedia && !inSession {
+				return 0, netcode.Errorf(netcode.CodeBadRequest, "webrtc: audio offer has no a=%s", key)
+			}
+		}
+	}
+	return n, nil
 }

@@ -58,3 +58,28 @@ func TestSlotTable(t *testing.T) {
 	tab2.route(t0.Add(20*time.Millisecond), 3, 0x10000, 960, &h)
 	assert.Equal(t, a+1, h.SequenceNumber)
 }
+
+func FuzzAudioOffer(f *testing.F) {
+	f.Add([]byte("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na=fingerprint:sha-256 AA\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=sendrecv\r\n"))
+	f.Add([]byte("v=0\r\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, err := validateAudioOffer(b, DefaultAudioSlots)
+		if err == nil && (n < 1 || n > DefaultAudioSlots) {
+			t.Fatalf("accepted %d sections", n)
+		}
+	})
+}
+
+func TestValidateAudioOffer(t *testing.T) {
+	sec := "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=sendrecv\r\n"
+	head := "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na=fingerprint:sha-256 AA\r\n"
+	n, err := validateAudioOffer([]byte(head+sec+sec), 4)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	_, err = validateAudioOffer([]byte(head+sec+sec+sec), 2)
+	require.Error(t, err, "more sections than slots")
+	_, err = validateAudioOffer([]byte(head+"m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n"), 4)
+	require.Error(t, err, "not audio")
+	_, err = validateAudioOffer([]byte("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"+sec), 4)
+	require.Error(t, err, "no ICE credentials")
+}

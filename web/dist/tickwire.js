@@ -94,6 +94,7 @@ var Code = {
   VoiceRateLimited: 122,
   /** voice room capacity above the server's voice member cap */
   VoiceRoomTooLarge: 123,
+  VoiceLinkLimit: 124,
   /** username breaks the username rules */
   BadUsername: 200,
   /** password breaks the length rules */
@@ -203,6 +204,7 @@ var names = {
   121: "voice_frame_too_large",
   122: "voice_rate_limited",
   123: "voice_room_too_large",
+  124: "voice_link_limit",
   200: "bad_username",
   201: "bad_password",
   202: "username_taken",
@@ -3775,6 +3777,9 @@ var Client = class _Client extends Emitter {
         return;
       case Kind.RoomEvent:
         return this.rooms.get(roomKey(f.roomId))?.onEvent(f);
+      case Kind.VoiceEvent:
+        this.rooms.get(roomKey(f.roomId))?.emit("voice", f);
+        return;
       case Kind.RoomClosed: {
         const key = roomKey(f.roomId);
         const r = this.rooms.get(key);
@@ -4192,6 +4197,24 @@ var Client = class _Client extends Emitter {
   sendInput(room, seq, data, reliable) {
     this.send(reliable ? Reliable : Unreliable, { kind: Kind.RoomInput, ref: 0, roomId: room.id, seq, data });
   }
+  /** setVoice sets my mute and deafen state in a voice room (VoiceSet; docs/VOICE.md). */
+  setVoice(room, muted, deafened) {
+    return this.callOK({ kind: Kind.VoiceSet, roomId: room.id, muted, deafened });
+  }
+  /** @internal voice.ts: posts an audio offer for room to the SFU and returns the answer SDP. */
+  async voiceOffer(room, sdp, signal) {
+    const path = `v1/rtc/voice?session=${this.sessionId}&room=${room.id}`;
+    const res = await fetch(httpURL(this.url, path), {
+      method: "POST",
+      headers: { Authorization: `Bearer ${this.token}`, "Content-Type": "application/sdp" },
+      body: sdp,
+      signal,
+      cache: "no-store",
+      credentials: "omit"
+    });
+    if (res.status !== 201) throw await readError(res);
+    return res.text();
+  }
   /** @internal RoomHost */
   async leaveRoom(room) {
     await this.callOK({ kind: Kind.RoomLeave, roomId: room.id });
@@ -4329,6 +4352,151 @@ var Client = class _Client extends Emitter {
     return this.callBook.all;
   }
 };
+
+// src/voice.ts
+var DefaultSlots = 4;
+var SlotPollMs = 100;
+var VoiceState = class {
+  constructor() {
+    __publicField(this, "speaking", /* @__PURE__ */ new Set());
+    __publicField(this, "muted", /* @__PURE__ */ new Set());
+    __publicField(this, "deafened", /* @__PURE__ */ new Set());
+  }
+  /** apply takes one event; it returns whether the member's speaking changed. */
+  apply(ev) {
+    const was = this.speaking.has(ev.member);
+    switch (ev.event) {
+      case "speaking":
+        this.speaking.add(ev.member);
+        break;
+      case "silent":
+        this.speaking.delete(ev.member);
+        break;
+      case "muted":
+        this.muted.add(ev.member);
+        break;
+      case "unmuted":
+        this.muted.delete(ev.member);
+        break;
+      case "deafened":
+        this.deafened.add(ev.member);
+        break;
+      case "undeafened":
+        this.deafened.delete(ev.member);
+        break;
+    }
+    return was !== this.speaking.has(ev.member);
+  }
+  /** forget drops a member that left. */
+  forget(member2) {
+    this.speaking.delete(member2);
+    this.muted.delete(member2);
+    this.deafened.delete(member2);
+  }
+};
+function slotMember(sources) {
+  let best = 0;
+  let at = -Infinity;
+  for (const s of sources) {
+    if (s.timestamp > at) {
+      at = s.timestamp;
+      best = s.source;
+    }
+  }
+  return best;
+}
+var VoiceLink = class extends Emitter {
+  /** @internal */
+  constructor(client, room, pc, mic, muted) {
+    super();
+    __publicField(this, "client", client);
+    __publicField(this, "room", room);
+    __publicField(this, "pc", pc);
+    __publicField(this, "mic", mic);
+    __publicField(this, "slots");
+    __publicField(this, "state", new VoiceState());
+    __publicField(this, "muted");
+    __publicField(this, "deafened", false);
+    __publicField(this, "closedReason", "");
+    __publicField(this, "timer");
+    __publicField(this, "offRoom");
+    this.muted = muted;
+    this.slots = pc.getTransceivers().map((t, index) => ({ index, stream: new MediaStream([t.receiver.track]), member: 0 }));
+    const onVoice = (ev) => {
+      if (this.state.apply(ev)) this.emit("speaking", { member: ev.member, speaking: this.state.speaking.has(ev.member) });
+      this.emit("voice", ev);
+    };
+    const onMember = (ev) => {
+      if (ev.event === "left") this.state.forget(ev.member);
+    };
+    const onClosed = () => this.close("the room closed");
+    const offs = [room.on("voice", onVoice), room.on("member", onMember), room.on("closed", onClosed)];
+    this.offRoom = () => offs.forEach((off) => off());
+    this.timer = setInterval(() => this.poll(), SlotPollMs);
+    pc.addEventListener("connectionstatechange", () => {
+      if (pc.connectionState === "failed" || pc.connectionState === "closed") this.close("connection " + pc.connectionState);
+    });
+  }
+  /** closed is the reason the link ended, "" while open. */
+  get closed() {
+    return this.closedReason;
+  }
+  poll() {
+    const trs = this.pc.getTransceivers();
+    for (const s of this.slots) {
+      const r = trs[s.index]?.receiver;
+      if (!r) continue;
+      const m = slotMember(r.getContributingSources());
+      if (m !== 0 && m !== s.member) {
+        s.member = m;
+        this.emit("slot", { index: s.index, member: m });
+      }
+    }
+  }
+  /** mute sets my mute in the room (the server drops my frames) and stops the microphone track. */
+  async mute(on) {
+    await this.client.setVoice(this.room, on, this.deafened);
+    this.muted = on;
+    if (this.mic) this.mic.enabled = !on;
+  }
+  /** deafen sets my deafen in the room (the server sends me no audio). */
+  async deafen(on) {
+    await this.client.setVoice(this.room, this.muted, on);
+    this.deafened = on;
+  }
+  /** close ends the audio link; I stay in the room. */
+  close(reason = "closed") {
+    if (this.closedReason) return;
+    this.closedReason = reason;
+    clearInterval(this.timer);
+    this.offRoom();
+    this.pc.close();
+    this.emit("closed", { reason });
+  }
+};
+async function joinVoice(client, room, o = {}) {
+  const PC = globalThis.RTCPeerConnection;
+  if (!PC) throw new TickwireError(Code.Unsupported, "no RTCPeerConnection in this environment");
+  const k = Math.max(1, Math.min(o.slots ?? DefaultSlots, 16));
+  const pc = new PC({ iceServers: [] });
+  try {
+    const mic = o.stream?.getAudioTracks()[0];
+    if (mic) pc.addTransceiver(mic, { direction: "sendrecv", streams: [o.stream] });
+    else pc.addTransceiver("audio", { direction: "recvonly" });
+    for (let i = 1; i < k; i++) pc.addTransceiver("audio", { direction: "recvonly" });
+    const muted = o.muted === true;
+    if (mic) mic.enabled = !muted;
+    await pc.setLocalDescription(await pc.createOffer());
+    const answer = await client.voiceOffer(room, pc.localDescription.sdp);
+    await pc.setRemoteDescription({ type: "answer", sdp: answer });
+    const link = new VoiceLink(client, room, pc, mic, muted);
+    if (muted) await client.setVoice(room, true, false);
+    return link;
+  } catch (err) {
+    pc.close();
+    throw err;
+  }
+}
 export {
   AckDelayMs,
   AckEvery,
@@ -4336,6 +4504,7 @@ export {
   Client,
   Code,
   ConnectionLost,
+  DefaultSlots,
   DefaultTransports,
   Kind,
   ProtocolVersion,
@@ -4344,11 +4513,15 @@ export {
   SDKVersion,
   TickwireError,
   Timeout,
+  VoiceLink,
+  VoiceState,
   codeName,
   decode,
   describeCode,
   encode,
   isCode,
-  mayReconnect
+  joinVoice,
+  mayReconnect,
+  slotMember
 };
 //# sourceMappingURL=tickwire.js.map

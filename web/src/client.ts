@@ -16,7 +16,7 @@ import { checkBase } from "./secure";
 import { Call, CallBook, signalFrame } from "./calls";
 import type { SignalRecv, SignalTarget } from "./calls";
 import type { Channel, Conn, Opener, TransportName } from "./transport";
-import { ConnectionLost, DefaultTransports, describeCode, Reliable, Timeout, Unreliable } from "./transport";
+import { ConnectionLost, DefaultTransports, describeCode, httpURL, Reliable, Timeout, Unreliable } from "./transport";
 import type {
   Auth,
   ChatMessage,
@@ -37,6 +37,7 @@ import type {
   RoomJoined,
   RoomOptions,
   RoomTick,
+  VoiceEvent,
   Welcome,
 } from "./types";
 
@@ -450,6 +451,9 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
         return;
       case Kind.RoomEvent:
         return this.rooms.get(roomKey(f.roomId as bigint))?.onEvent(f as unknown as RoomEvent);
+      case Kind.VoiceEvent:
+        this.rooms.get(roomKey(f.roomId as bigint))?.emit("voice", f as unknown as VoiceEvent);
+        return;
       case Kind.RoomClosed: {
         const key = roomKey(f.roomId as bigint);
         const r = this.rooms.get(key);
@@ -909,6 +913,26 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
   /** @internal RoomHost */
   sendInput(room: Room, seq: number, data: Uint8Array, reliable: boolean): void {
     this.send(reliable ? Reliable : Unreliable, { kind: Kind.RoomInput, ref: 0, roomId: room.id, seq, data });
+  }
+
+  /** setVoice sets my mute and deafen state in a voice room (VoiceSet; docs/VOICE.md). */
+  setVoice(room: Room, muted: boolean, deafened: boolean): Promise<void> {
+    return this.callOK({ kind: Kind.VoiceSet, roomId: room.id, muted, deafened });
+  }
+
+  /** @internal voice.ts: posts an audio offer for room to the SFU and returns the answer SDP. */
+  async voiceOffer(room: Room, sdp: string, signal?: AbortSignal): Promise<string> {
+    const path = `v1/rtc/voice?session=${this.sessionId}&room=${room.id}`;
+    const res = await fetch(httpURL(this.url, path), {
+      method: "POST",
+      headers: { Authorization: `Bearer ${this.token}`, "Content-Type": "application/sdp" },
+      body: sdp,
+      signal,
+      cache: "no-store",
+      credentials: "omit",
+    });
+    if (res.status !== 201) throw await http.readError(res);
+    return res.text();
   }
 
   /** @internal RoomHost */

@@ -185,3 +185,10 @@ export interface HistoryQuery {
   beforeId?: number;
   limit?: number;
 }
+
+/** VoiceEvent is a voice room's speaking, mute or deafen change of one member (docs/VOICE.md). */
+export interface VoiceEvent {
+  roomId: bigint;
+  member: number;
+  event: "speaking" | "silent" | "muted" | "unmuted" | "deafened" | "undeafened";
+}

@@ -278,6 +278,10 @@ export declare class Client extends Emitter<ClientEvents> implements RoomHost {
     get joinedRooms(): Room[];
     /** @internal RoomHost */
     sendInput(room: Room, seq: number, data: Uint8Array, reliable: boolean): void;
+    /** setVoice sets my mute and deafen state in a voice room (VoiceSet; docs/VOICE.md). */
+    setVoice(room: Room, muted: boolean, deafened: boolean): Promise<void>;
+    /** @internal voice.ts: posts an audio offer for room to the SFU and returns the answer SDP. */
+    voiceOffer(room: Room, sdp: string, signal?: AbortSignal): Promise<string>;
     /** @internal RoomHost */
     leaveRoom(room: Room): Promise<void>;
     requestFriend(username: string): Promise<void>;

@@ -89,6 +89,7 @@ export declare const Code: {
     readonly VoiceRateLimited: 122;
     /** voice room capacity above the server's voice member cap */
     readonly VoiceRoomTooLarge: 123;
+    readonly VoiceLinkLimit: 124;
     /** username breaks the username rules */
     readonly BadUsername: 200;
     /** password breaks the length rules */

@@ -4,6 +4,8 @@ export { AckDelayMs, AckEvery, ResendFrames } from "./resume";
 export { Room } from "./room";
 export type { RoomEvents } from "./room";
 export { Call } from "./calls";
+export { DefaultSlots, joinVoice, slotMember, VoiceLink, VoiceState } from "./voice";
+export type { VoiceLinkEvents, VoiceOptions, VoiceSlot } from "./voice";
 export type { CallEndReason, CallEvents, CallState, CallUpdate, SignalRecv, SignalTarget } from "./calls";
 export { Code, codeName, mayReconnect } from "./codes";
 export { TickwireError, isCode } from "./errors";

@@ -1,5 +1,5 @@
 import { Emitter } from "./events";
-import type { RoomClosed, RoomData, RoomEvent, RoomJoined, RoomMember, RoomTick } from "./types";
+import type { RoomClosed, RoomData, RoomEvent, RoomJoined, RoomMember, RoomTick, VoiceEvent } from "./types";
 export interface RoomEvents {
     tick: RoomTick;
     data: RoomData;
@@ -7,6 +7,8 @@ export interface RoomEvents {
     closed: RoomClosed;
     /** the client reconnected and joined the room again; me and members are new */
     rejoined: RoomJoined;
+    /** a voice room's speaking, mute or deafen change (docs/VOICE.md) */
+    voice: VoiceEvent;
 }
 /** The part of the client a room needs. */
 export interface RoomHost {
