@@ -239,7 +239,7 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	hello := &frame.Hello{Version: o.ProtocolVersion, Token: o.Token, ClientName: o.Name, ClientVersion: o.Version}
+	hello := &frame.Hello{Version: o.ProtocolVersion, Token: o.Token, ClientName: o.Name, ClientVersion: o.Version, Resume: !o.Resume.Off}
 	var err error
 	for i, d := range dials {
 		var conn netcode.Conn

@@ -50,7 +50,7 @@ func newBareSession(tb testing.TB, cfg Config) (*session, *sinkConn) {
 func authenticate(tb testing.TB, s *session, now time.Time) {
 	tok, _, err := s.e.Signer().Issue(auth.Claims{UserID: "u1", Name: "one"}, now, time.Hour)
 	require.NoError(tb, err)
-	hello, err := frame.Marshal(&frame.Hello{Version: frame.ProtocolVersion, Token: tok})
+	hello, err := frame.Marshal(&frame.Hello{Version: frame.ProtocolVersion, Token: tok, Resume: true})
 	require.NoError(tb, err)
 	require.True(tb, s.handle(now, netcode.Reliable, hello))
 	require.True(tb, s.authed.Load())

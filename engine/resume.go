@@ -399,10 +399,10 @@ func (pk *parking) refusal(cfg *Config, k parkKey) int {
 // openPeer creates the peer of a session that Hello authenticated and
 // returns it with its first resume secret ("" with resume off), read
 // before the peer is shared.
-func (e *Engine) openPeer(s *session) (*peer, string) {
+func (e *Engine) openPeer(s *session, resume bool) (*peer, string) {
 	p := &peer{
 		e: e, id: s.id, userID: s.userID, name: s.name, guest: s.guest,
-		resume: e.cfg.ResumeWindow > 0,
+		resume: resume && e.cfg.ResumeWindow > 0,
 	}
 	if p.resume {
 		p.secret = newSecret()

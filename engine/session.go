@@ -820,7 +820,7 @@ func (s *session) hello(now time.Time, data []byte) bool {
 	// writer the queue leaves direct mode meanwhile.
 	s.holding.Store(true)
 	s.q.hold()
-	p, secret := e.openPeer(s)
+	p, secret := e.openPeer(s, h.Resume)
 	s.peer = p
 	var window uint32
 	if p.resume {

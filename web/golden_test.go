@@ -80,7 +80,7 @@ var (
 func goldenFrames() []frame.Frame {
 	return []frame.Frame{
 		// Session, kinds 1–10.
-		&frame.Hello{Version: frame.ProtocolVersion, Token: "tw1.eyJ1IjoidV9hbm4ifQ.c2ln", ClientName: "tickwire-js " + zoe, ClientVersion: "0.1.0", ResumeID: "r_0123456789abcdef"},
+		&frame.Hello{Version: frame.ProtocolVersion, Token: "tw1.eyJ1IjoidV9hbm4ifQ.c2ln", ClientName: "tickwire-js " + zoe, ClientVersion: "0.1.0", ResumeID: "r_0123456789abcdef", Resume: true},
 		&frame.Welcome{SessionID: sessionID, UserID: "u_ann", DisplayName: zoe, ServerTimeUs: nowUs, MaxFrame: 16384, MaxFramesPerSec: 200, HeartbeatMs: 1000, IdleTimeoutMs: 10000,
 			ResumeID: resumeSecret, ResumeWindowMs: 30000, Resumed: true, Received: maxSafeInt, Replay: 4_000_000_000},
 		&frame.Error{Code: netcode.CodeRoomFull, Message: "room is full: " + zoe, Ref: 77},

@@ -25,25 +25,28 @@ const ProtocolVersion = 1
 // MaxEchoPayload bounds Echo payloads.
 const MaxEchoPayload = netcode.DefaultMaxMessageSize - 64
 
-// Hello opens a session: [1, version, token, client_name, client_version, resume_id].
+// Hello opens a session: [1, version, token, client_name, client_version,
+// resume_id, resume].
 type Hello struct {
 	Version       uint16
 	Token         string
 	ClientName    string
 	ClientVersion string
 	ResumeID      string // reserved, send "": a session is resumed with Resume (kind 9)
+	Resume        bool   // the client resumes lost sessions: the server may keep this one for it
 }
 
 func (*Hello) Kind() Kind { return KindHello }
 
 func (h *Hello) EncodeMsgpack(enc *msgpack.Encoder) error {
 	w := W{Enc: enc}
-	w.Begin(KindHello, 5)
+	w.Begin(KindHello, 6)
 	w.Uint(uint64(h.Version))
 	w.String(h.Token)
 	w.String(h.ClientName)
 	w.String(h.ClientVersion)
 	w.String(h.ResumeID)
+	w.Bool(h.Resume)
 	return w.Err()
 }
 
@@ -54,6 +57,7 @@ func (h *Hello) DecodeMsgpack(dec *msgpack.Decoder) error {
 	h.ClientName = f.String("client_name", MaxNameLen)
 	h.ClientVersion = f.String("client_version", MaxNameLen)
 	h.ResumeID = f.String("resume_id", MaxIDLen)
+	h.Resume = f.Bool("resume")
 	return f.End()
 }
 

@@ -16,7 +16,7 @@ import (
 
 func sessionSamples() map[string]Frame {
 	return map[string]Frame{
-		"hello":   &Hello{Version: ProtocolVersion, Token: "tw1.abc.def", ClientName: "unity", ClientVersion: "1.2.3", ResumeID: "r-1"},
+		"hello":   &Hello{Version: ProtocolVersion, Token: "tw1.abc.def", ClientName: "unity", ClientVersion: "1.2.3", ResumeID: "r-1", Resume: true},
 		"welcome": &Welcome{SessionID: 1 << 40, UserID: "u-1", DisplayName: "Ada", ServerTimeUs: 1_700_000_000_000_000, MaxFrame: 16384, MaxFramesPerSec: 200, HeartbeatMs: 1000, IdleTimeoutMs: 10000, ResumeID: "r"},
 		"error":   &Error{Code: netcode.CodeRoomFull, Message: "room is full", Ref: 77},
 		"ping":    &Ping{ClientTimeUs: -5},

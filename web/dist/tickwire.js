@@ -1818,7 +1818,7 @@ var Kind = {
   CallUpdate: 113
 };
 var kinds = {
-  [Kind.Hello]: schema(2, { version: "u", token: "s", clientName: "s", clientVersion: "s", resumeId: "s" }),
+  [Kind.Hello]: schema(2, { version: "u", token: "s", clientName: "s", clientVersion: "s", resumeId: "s", resume: "bool" }),
   [Kind.Welcome]: schema(4, {
     sessionId: "u",
     userId: "s",

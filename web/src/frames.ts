@@ -141,7 +141,7 @@ export const Kind = {
 export type KindName = keyof typeof Kind;
 
 const kinds: Record<number, Schema> = {
-  [Kind.Hello]: schema(2, { version: "u", token: "s", clientName: "s", clientVersion: "s", resumeId: "s" }),
+  [Kind.Hello]: schema(2, { version: "u", token: "s", clientName: "s", clientVersion: "s", resumeId: "s", resume: "bool" }),
   [Kind.Welcome]: schema(4, {
     sessionId: "u",
     userId: "s",

@@ -306,7 +306,7 @@ test("room ids above 2^53 survive as bigint", () => {
 
 test("missing optional trailing fields read as zero values", () => {
   const hello = decode(bytes("93 01 01 a3 74 6f 6b")); // [1, 1, "tok"]
-  assert.deepEqual(hello, { kind: Kind.Hello, version: 1, token: "tok", clientName: "", clientVersion: "", resumeId: "" });
+  assert.deepEqual(hello, { kind: Kind.Hello, version: 1, token: "tok", clientName: "", clientVersion: "", resumeId: "", resume: false });
 
   const welcome = decode(bytes("95 02 07 a1 75 a1 64 05")); // four of nine fields
   assert.equal(welcome.sessionId, 7);
