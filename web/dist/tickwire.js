@@ -3095,7 +3095,7 @@ function hello(conn, o, signal) {
       conn.send(
         0,
         encode(
-          o.resume ? { kind: Kind.Resume, version: ProtocolVersion, ...o.resume, clientName, clientVersion } : { kind: Kind.Hello, version: ProtocolVersion, token: o.token, clientName, clientVersion, resumeId: "" }
+          o.resume ? { kind: Kind.Resume, version: ProtocolVersion, ...o.resume, clientName, clientVersion } : { kind: Kind.Hello, version: ProtocolVersion, token: o.token, clientName, clientVersion, resumeId: "", resume: o.askResume ?? false }
         )
       );
     } catch (err) {
@@ -3632,6 +3632,7 @@ var Client = class _Client extends Emitter {
       clientName: this.o.clientName,
       clientVersion: this.o.clientVersion,
       resume,
+      askResume: this.o.resume?.off !== true && this.o.reconnect !== false,
       openers: this.o.openers,
       webSocket: this.o.webSocket,
       fetch: this.o.fetch,

@@ -289,6 +289,7 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
       clientName: this.o.clientName,
       clientVersion: this.o.clientVersion,
       resume,
+      askResume: this.o.resume?.off !== true && this.o.reconnect !== false,
       openers: this.o.openers,
       webSocket: this.o.webSocket,
       fetch: this.o.fetch,

@@ -43,6 +43,8 @@ export interface DialOptions {
   clientVersion?: string;
   /** send Resume instead of Hello: continue this session (docs/PROTOCOL.md "Session resume") */
   resume?: ResumeRequest;
+  /** Hello's resume field: this client resumes lost sessions, so the server may keep this one */
+  askResume?: boolean;
   openers?: Partial<Record<TransportName, Opener>>;
   webSocket?: typeof WebSocket;
   fetch?: typeof fetch;
@@ -162,7 +164,7 @@ function hello(conn: Conn, o: DialOptions, signal: AbortSignal): Promise<Dialed>
         encode(
           o.resume
             ? { kind: Kind.Resume, version: ProtocolVersion, ...o.resume, clientName, clientVersion }
-            : { kind: Kind.Hello, version: ProtocolVersion, token: o.token, clientName, clientVersion, resumeId: "" },
+            : { kind: Kind.Hello, version: ProtocolVersion, token: o.token, clientName, clientVersion, resumeId: "", resume: o.askResume ?? false },
         ),
       );
     } catch (err) {

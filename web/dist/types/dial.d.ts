@@ -22,6 +22,8 @@ export interface DialOptions {
     clientVersion?: string;
     /** send Resume instead of Hello: continue this session (docs/PROTOCOL.md "Session resume") */
     resume?: ResumeRequest;
+    /** Hello's resume field: this client resumes lost sessions, so the server may keep this one */
+    askResume?: boolean;
     openers?: Partial<Record<TransportName, Opener>>;
     webSocket?: typeof WebSocket;
     fetch?: typeof fetch;
