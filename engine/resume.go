@@ -278,8 +278,9 @@ func (r *replayBuf) canReplayFrom(n, sent uint64) bool {
 }
 
 // after returns the frames numbered n+1 .. sent, oldest first.
-func (r *replayBuf) after(n, sent uint64, out [][]byte) [][]byte {
+func (r *replayBuf) after(n, sent uint64) [][]byte {
 	skip := int(n - (sent - uint64(r.n)))
+	out := make([][]byte, 0, r.n-skip)
 	for i := skip; i < r.n; i++ {
 		out = append(out, r.items[(r.head+i)%len(r.items)])
 	}
@@ -657,7 +658,7 @@ func (s *session) resume(now time.Time, data []byte) bool {
 	s.handshake.Stop()
 	s.holding.Store(true)
 	s.q.hold()
-	replay := p.replay.after(m.Received, p.sent, nil)
+	replay := p.replay.after(m.Received, p.sent)
 	s.reply(netcode.Reliable, &frame.Welcome{
 		SessionID:       p.id,
 		UserID:          p.userID,

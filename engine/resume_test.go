@@ -22,7 +22,7 @@ func TestReplayBufBounds(t *testing.T) {
 	assert.Equal(t, 4, r.n)
 	assert.Equal(t, 40, r.bytes)
 	assert.True(t, r.canReplayFrom(0, sent), "frames 1..4 all kept")
-	assert.Len(t, r.after(0, sent, nil), 4)
+	assert.Len(t, r.after(0, sent), 4)
 
 	assert.True(t, push(10), "a fifth frame drops the oldest")
 	assert.False(t, r.canReplayFrom(0, sent), "frame 1 is gone")
@@ -39,7 +39,7 @@ func TestReplayBufBounds(t *testing.T) {
 	assert.Zero(t, r.n)
 	assert.Zero(t, r.bytes)
 	assert.True(t, r.canReplayFrom(sent, sent), "nothing to replay after everything was acknowledged")
-	assert.Empty(t, r.after(sent, sent, nil))
+	assert.Empty(t, r.after(sent, sent))
 }
 
 // after returns the frames after n in order, by reference.
@@ -53,7 +53,7 @@ func TestReplayBufAfterKeepsOrderAndReferences(t *testing.T) {
 	}
 	sent := uint64(20)
 	r.ack(14, sent) // frames 15..20 left
-	got := r.after(16, sent, nil)
+	got := r.after(16, sent)
 	require.Len(t, got, 4)
 	for i, b := range got {
 		assert.Same(t, &frames[16+i][0], &b[0], "frame %d kept by reference", 17+i)
