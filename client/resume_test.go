@@ -866,3 +866,33 @@ func TestResumeCannotSaveAKickedSession(t *testing.T) {
 	nw.send(&frame.Resume{Version: frame.ProtocolVersion, SessionID: w.SessionID, ResumeID: w.ResumeID})
 	nw.refused(netcode.CodeResumeUnknown)
 }
+
+// TestResumeRefusedForASessionThatDidNotOptIn: a session whose Hello did
+// not ask for resume has no secret; a Resume naming it (with the empty
+// secret) is refused and does not touch it.
+func TestResumeRefusedForASessionThatDidNotOptIn(t *testing.T) {
+	srv := resumeServer(t, engine.Config{ResumeWindow: 20 * time.Second})
+	for name, d := range map[string]client.DialFunc{
+		transportTCP: tcp.Dialer{Addr: srv.Addr(transportTCP)}.Dial,
+		transportKCP: kcp.Dialer{Addr: srv.Addr(transportKCP)}.Dial,
+	} {
+		t.Run(name, func(t *testing.T) {
+			tok, err := client.GuestToken(ctxT(t, roomWait), srv.HTTPURL(), "plain")
+			require.NoError(t, err)
+			old := rawDial(t, d)
+			old.send(&frame.Hello{Version: frame.ProtocolVersion, Token: tok})
+			var w frame.Welcome
+			old.next(frame.KindWelcome, &w)
+			assert.Empty(t, w.ResumeID)
+			assert.Zero(t, w.ResumeWindowMs)
+
+			thief := rawDial(t, d)
+			thief.send(&frame.Resume{Version: frame.ProtocolVersion, SessionID: w.SessionID, ResumeID: ""})
+			thief.refused(netcode.CodeResumeUnknown)
+			old.send(&frame.Ping{ClientTimeUs: 9})
+			var pong frame.Pong
+			old.next(frame.KindPong, &pong)
+			assert.EqualValues(t, 9, pong.ClientTimeUs, "the session still runs on its own connection")
+		})
+	}
+}

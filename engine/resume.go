@@ -602,6 +602,11 @@ func (s *session) resume(now time.Time, data []byte) bool {
 		p.notify.Unlock()
 	}
 	switch {
+	case !p.resume || p.secret == "":
+		// The client did not ask for resume: nothing is kept, and its
+		// secret is empty, which must never match.
+		unlock()
+		return refuse(resumeUnknown, netcode.CodeResumeUnknown, "no such session: start a new one")
 	case p.ended || closingForCause(p.conn.Load()):
 		// A session the server is ending (too many errors, rate limit,
 		// slow consumer, a service's Close) cannot be saved by a Resume.
