@@ -706,7 +706,7 @@ func (s *session) resume(now time.Time, data []byte) bool {
 	s.opened = true
 	s.holding.Store(false)
 	if s.wake == nil {
-		s.goDirect(nil)
+		s.goDirect()
 	} else {
 		s.wakeWriter()
 	}

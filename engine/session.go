@@ -386,17 +386,17 @@ func (s *session) writeLoop() {
 // during PeerOpened — goes to the transport in queue order, then the flag
 // is set, both under q.mu, so every later Send lands behind them; then it
 // flushes. The rings are released: nothing queues in them again. Only the
-// reader calls it, at the end of hello. It reports false when the queue
-// was closed first (finishLoop writes what is queued, or drops it) or a
-// refusal is closing the session.
-func (s *session) goDirect(batch []outFrame) ([]outFrame, bool) {
+// reader calls it, at the end of hello (or of a resume). It stops early
+// when the queue was closed first (finishLoop writes what is queued, or
+// drops it) or a refusal is closing the session.
+func (s *session) goDirect() {
 	q := &s.q
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
-		return batch, false
+		return
 	}
-	batch = q.drainLocked(batch[:0])
+	batch := q.drainLocked(nil)
 	q.rel.release()
 	q.unrel.release()
 	res, err := handed, error(nil)
@@ -414,10 +414,9 @@ func (s *session) goDirect(batch []outFrame) ([]outFrame, bool) {
 	q.mu.Unlock()
 	if !ok {
 		s.refused(res, err)
-		return batch[:0], false
+		return
 	}
 	q.qr.Flush()
-	return batch[:0], true
 }
 
 // writeBatch writes everything queued; on error the unwritten frames'
@@ -845,7 +844,7 @@ func (s *session) hello(now time.Time, data []byte) bool {
 	s.opened = true
 	s.holding.Store(false)
 	if s.wake == nil {
-		s.goDirect(nil)
+		s.goDirect()
 	} else {
 		s.wakeWriter()
 	}

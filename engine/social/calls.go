@@ -2,6 +2,7 @@ package social
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"time"
 
@@ -83,20 +84,20 @@ func (s *Service) callStats() CallStats {
 // countCallRefusal counts err by its code and returns it.
 func (s *Service) countCallRefusal(err error) error {
 	c := &s.callStat
-	switch err {
-	case ErrCallBusy:
+	switch {
+	case errors.Is(err, ErrCallBusy):
 		c.busy.Add(1)
-	case ErrInCall:
+	case errors.Is(err, ErrInCall):
 		c.inCall.Add(1)
-	case ErrCallNotFound:
+	case errors.Is(err, ErrCallNotFound):
 		c.notFound.Add(1)
-	case ErrCallAnswered:
+	case errors.Is(err, ErrCallAnswered):
 		c.answeredElse.Add(1)
-	case ErrUserOffline:
+	case errors.Is(err, ErrUserOffline):
 		c.offline.Add(1)
-	case ErrCallCapacity:
+	case errors.Is(err, ErrCallCapacity):
 		c.capacity.Add(1)
-	case ErrSelf:
+	case errors.Is(err, ErrSelf):
 		c.self.Add(1)
 	}
 	return err
@@ -114,7 +115,7 @@ func (s *Service) inviteCall(ctx context.Context, now time.Time, ps *peerState, 
 		return ErrCallRateLimited
 	}
 	if err := s.friendsOrNot(ctx, a.ID, callee); err != nil {
-		if err == ErrNoRelation {
+		if errors.Is(err, ErrNoRelation) {
 			s.callStat.notFriends.Add(1)
 			return ErrNotFriends
 		}

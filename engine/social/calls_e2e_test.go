@@ -56,11 +56,10 @@ func (s *session) signal(t *testing.T) *frame.SignalRecv {
 
 // callers: ada (one session) and bob (two sessions), friends.
 type callers struct {
-	srv       *server.Server
-	ua, ub    account
-	a         *session
-	b1, b2    *session
-	strangerA account
+	srv    *server.Server
+	ua, ub account
+	a      *session
+	b1, b2 *session
 }
 
 func newCallers(t *testing.T, sc social.Config) *callers {
