@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tickwire/tickwire/engine"
 	"github.com/tickwire/tickwire/engine/accounts"
 	"github.com/tickwire/tickwire/engine/auth"
@@ -102,6 +104,13 @@ type Config struct {
 	// and long-polling use HTTP/1.1). Nil serves plain HTTP and TCP:
 	// bearer tokens then cross the network in clear (docs/TLS.md).
 	TLS *tls.Config
+	// AdminAddr, when set, opens the admin listener there (off by
+	// default; cmd/tickwire suggests the loopback 127.0.0.1:7781): GET
+	// /metrics (Prometheus), /debug/pprof/ and GET /v1/stats, every
+	// route behind Engine.AdminToken, which must then be at least
+	// MinAdminTokenLen bytes (docs/OPERATIONS.md). Plain HTTP: keep it on
+	// loopback or a private network.
+	AdminAddr string
 }
 
 // Off disables the HTTP server when given as HTTPAddr.
@@ -119,6 +128,11 @@ type Server struct {
 	httpL  net.Listener
 	httpS  *http.Server
 	closer []func() error // closed last, in reverse order (databases...)
+
+	reg        *prometheus.Registry   // the server's metrics (Metrics)
+	httpm      *httpMetrics           // the API port's requests
+	admRefused *prometheus.CounterVec // admin requests refused, by reason
+	admin      *admin                 // nil when Config.AdminAddr is empty
 
 	wg      sync.WaitGroup
 	runDone chan struct{} // closed when the engine's Run returned
@@ -156,8 +170,11 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := checkRoutes(cfg.Routes, cfg.HTTPAddr); err != nil {
 		return nil, err
 	}
+	if err := checkAdmin(cfg); err != nil {
+		return nil, err
+	}
 
-	s := &Server{cfg: cfg, log: cfg.Logger, runDone: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, runDone: make(chan struct{}), httpm: newHTTPMetrics()}
 	defer func() {
 		if err != nil {
 			s.closeAll()
@@ -269,6 +286,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.eng, err = engine.New(ecfg); err != nil {
 		return nil, err
 	}
+	if s.reg, err = s.newRegistry(); err != nil {
+		return nil, err
+	}
 
 	mux := http.NewServeMux()
 	env := netcode.Env{
@@ -326,13 +346,19 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		hcfg := s.eng.HTTPConfig()
 		hcfg.Logger = cfg.Logger.With("component", "http")
 		s.httpS = &http.Server{
-			Handler:           httpapi.Wrap(mux, hcfg),
+			Handler:           httpapi.Wrap(s.httpm.wrap(mux), hcfg),
 			ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout:       10 * time.Second,
 			WriteTimeout:      10 * time.Second,
 			IdleTimeout:       60 * time.Second,
 			MaxHeaderBytes:    16 << 10,
 			ErrorLog:          httpapi.ServerErrorLog(cfg.Logger.Handler(), hcfg.ServerLog),
+		}
+	}
+
+	if cfg.AdminAddr != "" {
+		if err := s.startAdmin(); err != nil {
+			return nil, err
 		}
 	}
 
@@ -351,7 +377,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			}
 		}()
 	}
-	attrs := []any{"http", s.HTTPAddr(), "data", cfg.DataDir, "tls", cfg.TLS != nil}
+	attrs := []any{"http", s.HTTPAddr(), "admin", s.AdminAddr(), "data", cfg.DataDir, "tls", cfg.TLS != nil}
 	for _, l := range s.lns {
 		attrs = append(attrs, l.name, l.l.Addr().String())
 	}
@@ -374,6 +400,9 @@ func (s *Server) closeAll() {
 	}
 	if s.httpL != nil {
 		_ = s.httpL.Close() // releasing on a failed start; its error changes nothing
+	}
+	if s.admin != nil {
+		_ = s.admin.srv.Close() // releasing on a failed start; its error changes nothing
 	}
 	for i := len(s.closer) - 1; i >= 0; i-- {
 		_ = s.closer[i]() // releasing on a failed start: the start error is the one reported
@@ -449,6 +478,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			if err := s.httpS.Shutdown(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("http: %w", err))
 				_ = s.httpS.Close() // past the deadline: cut what is left
+			}
+		}
+		if s.admin != nil {
+			// Last of the listeners, so that a scrape can watch the drain.
+			if err := s.admin.srv.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("admin: %w", err))
+				_ = s.admin.srv.Close() // past the deadline: cut what is left
 			}
 		}
 		s.wg.Wait()

@@ -12,6 +12,7 @@ import (
 // a room type without a lock.
 type histogram struct {
 	counts [histBuckets]atomic.Uint64
+	sum    atomic.Uint64 // nanoseconds recorded, for Prometheus' _sum
 }
 
 const (
@@ -48,6 +49,7 @@ func (h *histogram) record(d time.Duration) {
 		d = 0
 	}
 	h.counts[histIndex(uint64(d))].Add(1)
+	h.sum.Add(uint64(d))
 }
 
 // Summary is a snapshot of a duration histogram.
@@ -97,4 +99,5 @@ func (h *histogram) reset() {
 	for i := range h.counts {
 		h.counts[i].Store(0)
 	}
+	h.sum.Store(0)
 }

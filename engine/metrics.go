@@ -1,0 +1,87 @@
+package engine
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tickwire/tickwire/internal/promx"
+	"github.com/tickwire/tickwire/netcode"
+)
+
+// Collector returns a prometheus.Collector of the engine's counters (the
+// ones Stats shows) and of every listener given to Serve that implements
+// netcode.ListenerStatsReporter. It reads the counters at scrape time:
+// the session paths pay nothing for it. The assembly registers it on a
+// registry of its own (docs/OPERATIONS.md lists the metrics).
+func (e *Engine) Collector() prometheus.Collector {
+	var (
+		open      = promx.Desc("sessions", "Sessions open now (parked sessions waiting for a Resume included).")
+		opened    = promx.Desc("sessions_opened_total", "Sessions accepted.")
+		closed    = promx.Desc("sessions_closed_total", "Sessions ended, by close code (normal ends under ok).", "code")
+		refused   = promx.Desc("sessions_refused_total", "Connections refused before they became sessions, by reason.", "reason")
+		welcomed  = promx.Desc("handshakes_total", "Sessions that completed the Hello handshake (got a Welcome).")
+		framesIn  = promx.Desc("frames_received_total", "Frames received from sessions.")
+		framesOut = promx.Desc("frames_sent_total", "Frames written to sessions.")
+		bytesIn   = promx.Desc("received_bytes_total", "Bytes of frames received from sessions.")
+		bytesOut  = promx.Desc("sent_bytes_total", "Bytes of frames written to sessions.")
+		drops     = promx.Desc("frames_dropped_total", "Frames not delivered, by reason.", "reason")
+		errs      = promx.Desc("errors_sent_total", "Error frames sent, by code.", "code")
+		parked    = promx.Desc("sessions_parked", "Sessions waiting for a Resume now.")
+		resumed   = promx.Desc("resumes_total", "Resumes accepted.")
+		resumeRef = promx.Desc("resumes_refused_total", "Resumes refused, by reason.", "reason")
+		parkRef   = promx.Desc("parks_refused_total", "Lost sessions ended at once because a cap on parked sessions was reached, by cap.", "reason")
+		guests    = promx.Desc("guest_tokens_total", "Guest tokens issued.")
+		guestRef  = promx.Desc("guest_tokens_refused_total", "Guest token requests refused, by reason.", "reason")
+		statsRef  = promx.Desc("stats_refused_total", "GET /v1/stats requests on the API port refused for a missing or wrong admin token.")
+		tlsFail   = promx.Desc("http_tls_handshake_failures_total", "HTTPS connections whose TLS handshake failed.")
+
+		lSessions = promx.Desc("transport_sessions", "Connections open now on a listener, by transport.", "transport", "addr")
+		lStarted  = promx.Desc("transport_handshakes_started_total", "Handshakes begun on a listener (KCP: Hellos answered with a cookie).", "transport", "addr")
+		lAccepted = promx.Desc("transport_accepted_total", "Connections a listener handed to the engine.", "transport", "addr")
+		lRefused  = promx.Desc("transport_handshakes_refused_total", "Handshakes a listener refused, by reason.", "transport", "addr", "reason")
+		lDrops    = promx.Desc("transport_dropped_total", "Datagrams or connections a listener dropped before they reached a session, by reason (KCP: unauthenticated covers spoofed sources and bad cookies).", "transport", "addr", "reason")
+		lAcceptEr = promx.Desc("transport_accept_errors_total", "Failed accepts of a listener's socket.", "transport", "addr")
+		lIO       = promx.Desc("transport_io_total", "A transport's own traffic counters, by name (KCP: datagrams_in, datagrams_out, read_calls, write_calls...).", "transport", "addr", "name")
+	)
+	return &promx.Collector{
+		Descs: []*prometheus.Desc{open, opened, closed, refused, welcomed, framesIn, framesOut, bytesIn, bytesOut,
+			drops, errs, parked, resumed, resumeRef, parkRef, guests, guestRef, statsRef, tlsFail,
+			lSessions, lStarted, lAccepted, lRefused, lDrops, lAcceptEr, lIO},
+		Read: func(ch chan<- prometheus.Metric) {
+			st := e.ServiceStats()
+			promx.Gauge(ch, open, st.SessionsOpen)
+			promx.Counter(ch, opened, st.SessionsTotal)
+			promx.CounterMap(ch, closed, st.Closes)
+			promx.CounterMap(ch, refused, st.SessionsRefused)
+			promx.Counter(ch, welcomed, st.Handshakes)
+			promx.Counter(ch, framesIn, st.FramesIn)
+			promx.Counter(ch, framesOut, st.FramesOut)
+			promx.Counter(ch, bytesIn, st.BytesIn)
+			promx.Counter(ch, bytesOut, st.BytesOut)
+			promx.CounterMap(ch, drops, st.Drops)
+			promx.CounterMap(ch, errs, st.Errors)
+			promx.Gauge(ch, parked, st.Resume.Parked)
+			promx.Counter(ch, resumed, st.Resume.Resumed)
+			promx.CounterMap(ch, resumeRef, st.Resume.Refused)
+			promx.CounterMap(ch, parkRef, st.Resume.ParkRefused)
+			promx.Counter(ch, guests, st.HTTP.GuestTokens)
+			promx.CounterMap(ch, guestRef, st.HTTP.GuestRefused)
+			promx.Counter(ch, statsRef, st.HTTP.StatsRefused)
+			promx.Counter(ch, tlsFail, st.HTTP.TLSHandshakeFailures)
+			for _, ls := range st.Listeners {
+				collectListener(ch, ls, lSessions, lStarted, lAccepted, lRefused, lDrops, lAcceptEr, lIO)
+			}
+		},
+	}
+}
+
+// collectListener sends one listener's snapshot, labelled by transport
+// and address.
+func collectListener(ch chan<- prometheus.Metric, ls netcode.ListenerStats, sessions, started, accepted, refused, drops, acceptErrs, io *prometheus.Desc) {
+	promx.Gauge(ch, sessions, ls.Sessions, ls.Transport, ls.Addr)
+	promx.Counter(ch, started, ls.HandshakesStarted, ls.Transport, ls.Addr)
+	promx.Counter(ch, accepted, ls.Accepted, ls.Transport, ls.Addr)
+	promx.CounterMap(ch, refused, ls.Refused, ls.Transport, ls.Addr)
+	promx.CounterMap(ch, drops, ls.Drops, ls.Transport, ls.Addr)
+	promx.Counter(ch, acceptErrs, ls.AcceptErrors, ls.Transport, ls.Addr)
+	promx.CounterMap(ch, io, ls.IO, ls.Transport, ls.Addr)
+}
