@@ -220,4 +220,3 @@ func TestAdminConfig(t *testing.T) {
 		require.ErrorIs(t, err, server.ErrBadConfig, "token %q", tok)
 	}
 }
-
