@@ -57,6 +57,7 @@ type Engine struct {
 	peers     map[uint64]*peer       // sessions as services see them, live or parked, by session id
 	parked    parking                // parked peers, for the caps
 	gone      map[uint64]goneSession // sessions ended by a replay overflow, for their Resume (resume.go)
+	ended     connTotals             // the counters of ended connections, by transport (metrics.go)
 	noSess    chan struct{}          // closed when closed and no session is left
 	svcCancel context.CancelFunc
 }
@@ -355,8 +356,10 @@ func (e *Engine) capLocked(ip netip.Addr, hasIP bool) (refused int, reason strin
 // removeSession is the last step of a session's teardown.
 func (e *Engine) removeSession(s *session) {
 	s.log.Info("session closed", "code", s.closeCode.String(), "reason", s.closeReason)
+	final := s.conn.Stats() // the connection is closed: its counters are final
 	e.mu.Lock()
 	delete(e.sessions, s.id)
+	e.ended.add(s.conn.Transport(), final)
 	if s.hasIP {
 		if e.perIP[s.ip]--; e.perIP[s.ip] <= 0 {
 			delete(e.perIP, s.ip)

@@ -40,12 +40,22 @@ func (e *Engine) Collector() prometheus.Collector {
 		lRefused  = promx.Desc("transport_handshakes_refused_total", "Handshakes a listener refused, by reason.", "transport", "addr", "reason")
 		lDrops    = promx.Desc("transport_dropped_total", "Datagrams or connections a listener dropped before they reached a session, by reason (KCP: unauthenticated covers spoofed sources and bad cookies).", "transport", "addr", "reason")
 		lAcceptEr = promx.Desc("transport_accept_errors_total", "Failed accepts of a listener's socket.", "transport", "addr")
+		tConns    = promx.Desc("transport_connections", "Sessions' connections open now, by transport.", "transport")
+		tRedund   = promx.Desc("transport_redundant_connections", "Connections sending redundant copies of each datagram now (KCP loss-adaptive redundancy), by transport.", "transport")
+		tFramesIn = promx.Desc("transport_messages_received_total", "Messages sessions' connections received, by transport.", "transport")
+		tFramesOu = promx.Desc("transport_messages_sent_total", "Messages sessions' connections sent, by transport.", "transport")
+		tBytesIn  = promx.Desc("transport_received_bytes_total", "Bytes sessions' connections received (wire bytes where the transport knows them), by transport.", "transport")
+		tBytesOut = promx.Desc("transport_sent_bytes_total", "Bytes sessions' connections sent (wire bytes where the transport knows them: headers, retransmissions and redundant copies included), by transport.", "transport")
+		tDrops    = promx.Desc("transport_messages_dropped_total", "Messages sessions' connections dropped, by transport and reason (stale, queue_full, too_large, malformed, closed, unauthenticated, replayed).", "transport", "reason")
+		tRetrans  = promx.Desc("transport_retransmits_total", "Reliable segments sent again (KCP), by transport.", "transport")
+		tRedBytes = promx.Desc("transport_redundant_bytes_total", "Bytes of redundant datagram copies sent (KCP), by transport.", "transport")
 		lIO       = promx.Desc("transport_io_total", "A transport's own traffic counters, by name (KCP: datagrams_in, datagrams_out, read_calls, write_calls...).", "transport", "addr", "name")
 	)
 	return &promx.Collector{
 		Descs: []*prometheus.Desc{open, opened, closed, refused, welcomed, framesIn, framesOut, bytesIn, bytesOut,
 			drops, errs, parked, resumed, resumeRef, parkRef, guests, guestRef, statsRef, tlsFail,
-			lSessions, lStarted, lAccepted, lRefused, lDrops, lAcceptEr, lIO},
+			lSessions, lStarted, lAccepted, lRefused, lDrops, lAcceptEr, lIO,
+			tConns, tRedund, tFramesIn, tFramesOu, tBytesIn, tBytesOut, tDrops, tRetrans, tRedBytes},
 		Read: func(ch chan<- prometheus.Metric) {
 			st := e.ServiceStats()
 			promx.Gauge(ch, open, st.SessionsOpen)
@@ -70,6 +80,19 @@ func (e *Engine) Collector() prometheus.Collector {
 			for _, ls := range st.Listeners {
 				collectListener(ch, ls, lSessions, lStarted, lAccepted, lRefused, lDrops, lAcceptEr, lIO)
 			}
+			for name, t := range e.transportTotals() {
+				promx.Gauge(ch, tConns, t.conns, name)
+				promx.Gauge(ch, tRedund, t.redundant, name)
+				promx.Counter(ch, tFramesIn, t.MessagesRecv, name)
+				promx.Counter(ch, tFramesOu, t.MessagesSent, name)
+				promx.Counter(ch, tBytesIn, t.BytesRecv, name)
+				promx.Counter(ch, tBytesOut, t.BytesSent, name)
+				for r, n := range t.Drops {
+					promx.Counter(ch, tDrops, n, name, netcode.DropReason(r).String())
+				}
+				promx.Counter(ch, tRetrans, t.Retransmits, name)
+				promx.Counter(ch, tRedBytes, t.RedundantBytes, name)
+			}
 		},
 	}
 }
@@ -84,4 +107,66 @@ func collectListener(ch chan<- prometheus.Metric, ls netcode.ListenerStats, sess
 	promx.CounterMap(ch, drops, ls.Drops, ls.Transport, ls.Addr)
 	promx.Counter(ch, acceptErrs, ls.AcceptErrors, ls.Transport, ls.Addr)
 	promx.CounterMap(ch, io, ls.IO, ls.Transport, ls.Addr)
+}
+
+// connTotals sums connections' netcode.Stats by transport name. The
+// engine keeps the totals of ended connections (Engine.ended, guarded by
+// Engine.mu); a scrape adds the live ones, so every counter derived from
+// it only grows.
+type connTotals map[string]*connTotal
+
+// connTotal is the sum of some connections' counters, and for live ones
+// how many there are and how many send redundant copies now.
+type connTotal struct {
+	netcode.Stats
+	conns     int
+	redundant int
+}
+
+func (t *connTotals) add(transport string, st netcode.Stats) {
+	if *t == nil {
+		*t = connTotals{}
+	}
+	c := (*t)[transport]
+	if c == nil {
+		c = &connTotal{}
+		(*t)[transport] = c
+	}
+	c.BytesSent += st.BytesSent
+	c.BytesRecv += st.BytesRecv
+	c.MessagesSent += st.MessagesSent
+	c.MessagesRecv += st.MessagesRecv
+	for i := range st.Drops {
+		c.Drops[i] += st.Drops[i]
+	}
+	c.Retransmits += st.Retransmits
+	c.RedundantBytes += st.RedundantBytes
+}
+
+// transportTotals is the counters of every connection the engine has
+// served, ended and live, by transport. The live connections' Stats are
+// read outside the engine's lock.
+func (e *Engine) transportTotals() connTotals {
+	e.mu.Lock()
+	totals := make(connTotals, len(e.ended))
+	for name, c := range e.ended {
+		cp := *c
+		totals[name] = &cp
+	}
+	live := make([]netcode.Conn, 0, len(e.sessions))
+	for _, s := range e.sessions {
+		live = append(live, s.conn)
+	}
+	e.mu.Unlock()
+	for _, c := range live {
+		st := c.Stats()
+		name := c.Transport()
+		totals.add(name, st)
+		t := totals[name]
+		t.conns++
+		if st.Redundancy > 0 {
+			t.redundant++
+		}
+	}
+	return totals
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/engine"
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/netcode/tcp"
 	"github.com/tickwire/tickwire/server"
 	"github.com/tickwire/tickwire/server/servertest"
@@ -96,7 +97,7 @@ next:
 func TestMetricsMoveWithTraffic(t *testing.T) {
 	ctx := ctxT(t)
 	srv := startAdmin(t, server.Config{
-		Transports: []netcode.Transport{&tcp.Transport{Addr: servertest.Loopback}},
+		Transports: servertest.Transports(), // KCP and TCP
 		Engine:     engine.Config{MaxFramesPerSecond: 5, RateLimitGrace: time.Minute},
 	})
 	f := scrape(t, srv)
@@ -124,6 +125,29 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	assert.Equal(t, 1.0, f.value("tickwire_http_request_duration_seconds", "route", "POST /v1/auth/guest"))
 	assert.Positive(t, f.value("tickwire_frames_received_total"))
 	assert.Positive(t, f.value("tickwire_received_bytes_total"))
+	assert.Equal(t, 1.0, f.value("tickwire_transport_connections", "transport", "tcp"))
+	assert.Equal(t, -1.0, f.value("tickwire_transport_connections", "transport", "kcp"), "no KCP connection yet")
+	assert.Positive(t, f.value("tickwire_transport_messages_received_total", "transport", "tcp"))
+	assert.Positive(t, f.value("tickwire_transport_sent_bytes_total", "transport", "tcp"))
+
+	// A second session over KCP is counted under its own transport.
+	k, err := client.Dial(ctx, client.Options{Dial: kcp.Dialer{Addr: srv.Addr("kcp")}.Dial, Token: token})
+	require.NoError(t, err)
+	f = scrape(t, srv)
+	assert.Equal(t, 2.0, f.value("tickwire_sessions"))
+	assert.Equal(t, 1.0, f.value("tickwire_transport_connections", "transport", "kcp"))
+	assert.Equal(t, 1.0, f.value("tickwire_transport_connections", "transport", "tcp"))
+	assert.Equal(t, 1.0, f.value("tickwire_transport_sessions", "transport", "kcp", "addr", srv.Addr("kcp")))
+	assert.Positive(t, f.value("tickwire_transport_received_bytes_total", "transport", "kcp"))
+	assert.Positive(t, f.value("tickwire_transport_handshakes_started_total", "transport", "kcp"))
+	kcpIn := f.value("tickwire_transport_messages_received_total", "transport", "kcp")
+	assert.Positive(t, kcpIn)
+	require.NoError(t, k.Close())
+	require.Eventually(t, func() bool {
+		return scrape(t, srv).value("tickwire_transport_connections", "transport", "kcp") == 0
+	}, 10*time.Second, 20*time.Millisecond)
+	assert.GreaterOrEqual(t, scrape(t, srv).value("tickwire_transport_messages_received_total", "transport", "kcp"), kcpIn,
+		"an ended connection's counters stay in the totals")
 
 	// A room ticks: the tick counter and both tick histograms move.
 	r, err := c.CreateRoom(ctx, client.RoomOptions{Type: "relay", TickRate: 30})
@@ -158,7 +182,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	require.NoError(t, c.Close())
 	require.Eventually(t, func() bool {
 		f := scrape(t, srv)
-		return f.value("tickwire_sessions") == 0 && f.value("tickwire_sessions_closed_total", "code", "ok") == 1
+		return f.value("tickwire_sessions") == 0 && f.value("tickwire_sessions_closed_total", "code", "ok") == 2
 	}, 10*time.Second, 20*time.Millisecond)
 	assert.Equal(t, 0.0, scrape(t, srv).value("tickwire_transport_sessions", "transport", "tcp"))
 }
