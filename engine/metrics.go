@@ -14,7 +14,7 @@ import (
 // registry of its own (docs/OPERATIONS.md lists the metrics).
 func (e *Engine) Collector() prometheus.Collector {
 	var (
-		open      = promx.Desc("sessions", "Sessions open now (parked sessions waiting for a Resume included).")
+		open      = promx.Desc("sessions", "Sessions connected now (handshaking ones included; parked sessions count in tickwire_sessions_parked).")
 		opened    = promx.Desc("sessions_opened_total", "Sessions accepted.")
 		closed    = promx.Desc("sessions_closed_total", "Sessions ended, by close code (normal ends under ok).", "code")
 		refused   = promx.Desc("sessions_refused_total", "Connections refused before they became sessions, by reason.", "reason")
