@@ -356,3 +356,20 @@ func transportAddr(o options, name string) string {
 	}
 	return off
 }
+
+// The admin listener is off by default, on with -admin-addr or
+// TICKWIRE_ADMIN_ADDR, and refused without an admin token.
+func TestParseAdmin(t *testing.T) {
+	o, err := parse(nil, envOf(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Empty(t, o.srv.AdminAddr, "off by default")
+	o, err = parse([]string{"-admin-addr", "127.0.0.1:7781"}, envOf(map[string]string{"TICKWIRE_ADMIN_TOKEN": "0123456789abcdef0123"}), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:7781", o.srv.AdminAddr)
+	assert.Equal(t, "0123456789abcdef0123", o.srv.Engine.AdminToken)
+	o, err = parse(nil, envOf(map[string]string{"TICKWIRE_ADMIN_ADDR": "127.0.0.1:7782", "TICKWIRE_ADMIN_TOKEN": "0123456789abcdef0123"}), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:7782", o.srv.AdminAddr)
+	_, err = parse([]string{"-admin-addr", "127.0.0.1:7781"}, envOf(nil), io.Discard)
+	assert.ErrorContains(t, err, "-admin-addr needs -admin-token")
+}
