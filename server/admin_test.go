@@ -140,6 +140,12 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	assert.Equal(t, 1.0, f.value("tickwire_transport_sessions", "transport", "kcp", "addr", srv.Addr("kcp")))
 	assert.Positive(t, f.value("tickwire_transport_received_bytes_total", "transport", "kcp"))
 	assert.Positive(t, f.value("tickwire_transport_handshakes_started_total", "transport", "kcp"))
+	require.Eventually(t, func() bool { // KCP measures its RTT once an acknowledgement came back
+		return scrape(t, srv).value("tickwire_transport_rtt_seconds", "transport", "kcp", "quantile", "0.5") > 0
+	}, 10*time.Second, 20*time.Millisecond)
+	f = scrape(t, srv)
+	assert.Less(t, f.value("tickwire_transport_rtt_seconds", "transport", "kcp", "quantile", "1"), 1.0, "loopback")
+	assert.Equal(t, -1.0, f.value("tickwire_transport_rtt_seconds", "transport", "tcp"), "TCP measures no RTT of its own")
 	kcpIn := f.value("tickwire_transport_messages_received_total", "transport", "kcp")
 	assert.Positive(t, kcpIn)
 	require.NoError(t, k.Close())
