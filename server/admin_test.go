@@ -163,6 +163,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	}, 10*time.Second, 20*time.Millisecond)
 	f = scrape(t, srv)
 	assert.Equal(t, 1.0, f.value("tickwire_rooms", "type", "relay"))
+	assert.Equal(t, 1.0, f.value("tickwire_room_members", "type", "relay"))
 	assert.Equal(t, 1.0, f.value("tickwire_rooms_created_total", "type", "relay"))
 	assert.GreaterOrEqual(t, f.value("tickwire_room_tick_duration_seconds", "type", "relay"), 3.0)
 	assert.GreaterOrEqual(t, f.value("tickwire_room_tick_lateness_seconds", "type", "relay"), 3.0)
@@ -184,11 +185,12 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 		return scrape(t, srv).value("tickwire_frames_dropped_total", "reason", "rate_limited") > 0
 	}, 10*time.Second, 20*time.Millisecond)
 
-	// The session ends: the gauge falls, the close is counted by code.
+	// The session ends: the gauges fall, the close is counted by code.
 	require.NoError(t, c.Close())
 	require.Eventually(t, func() bool {
 		f := scrape(t, srv)
-		return f.value("tickwire_sessions") == 0 && f.value("tickwire_sessions_closed_total", "code", "ok") == 2
+		return f.value("tickwire_sessions") == 0 && f.value("tickwire_sessions_closed_total", "code", "ok") == 2 &&
+			f.value("tickwire_room_members", "type", "relay") == 0
 	}, 10*time.Second, 20*time.Millisecond)
 	assert.Equal(t, 0.0, scrape(t, srv).value("tickwire_transport_sessions", "transport", "tcp"))
 }

@@ -24,6 +24,7 @@ var tickBuckets = []float64{50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 1
 func (h *Hub) Collector() prometheus.Collector {
 	var (
 		rooms       = promx.Desc("rooms", "Rooms open now, by type.", "type")
+		members     = promx.Desc("room_members", "Members of open rooms (joins being seated included), by type.", "type")
 		clientRooms = promx.Desc("rooms_client_created", "Open rooms that clients created (the rooms MaxRooms bounds).")
 		sessions    = promx.Desc("rooms_sessions", "Sessions known to the room hub.")
 		created     = promx.Desc("rooms_created_total", "Rooms created, by type.", "type")
@@ -43,7 +44,7 @@ func (h *Hub) Collector() prometheus.Collector {
 		refused     = promx.Desc("room_requests_refused_total", "Client room requests refused or adjusted, by reason.", "reason")
 	)
 	return &promx.Collector{
-		Descs: []*prometheus.Desc{rooms, clientRooms, sessions, created, closed, crashed, expired, ticks, skipped,
+		Descs: []*prometheus.Desc{rooms, members, clientRooms, sessions, created, closed, crashed, expired, ticks, skipped,
 			inputs, sends, sendDropped, handlerDrop, tickTime, lateness, inputDrops, unanswered, refused},
 		Read: func(ch chan<- prometheus.Metric) {
 			st := h.Stats()
@@ -61,8 +62,13 @@ func (h *Hub) Collector() prometheus.Collector {
 			})
 			h.mu.Lock()
 			types := slices.Collect(maps.Values(h.types))
+			seats := make(map[*roomType]int, len(types))
+			for _, e := range h.rooms {
+				seats[e.typ] += e.seats
+			}
 			h.mu.Unlock()
 			for _, t := range types {
+				promx.Gauge(ch, members, seats[t], t.name)
 				s, name := &t.stats, t.name
 				promx.Gauge(ch, rooms, s.rooms.Load(), name)
 				promx.Counter(ch, created, s.created.Load(), name)
