@@ -17,6 +17,7 @@ import (
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/engine"
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
 	"github.com/tickwire/tickwire/netcode/kcp"
 	"github.com/tickwire/tickwire/netcode/tcp"
 	"github.com/tickwire/tickwire/server"
@@ -251,4 +252,24 @@ func TestAdminConfig(t *testing.T) {
 		})
 		require.ErrorIs(t, err, server.ErrBadConfig, "token %q", tok)
 	}
+}
+
+// The social service's store calls are timed by operation as real
+// clients use it.
+func TestSocialStoreLatencyMoves(t *testing.T) {
+	ctx := ctxT(t)
+	srv := startAdmin(t, server.Config{Transports: []netcode.Transport{&tcp.Transport{Addr: servertest.Loopback}}})
+	assert.Equal(t, 0.0, scrape(t, srv).value("tickwire_social_store_duration_seconds", "op", "set_status"))
+	acct, err := client.Register(ctx, srv.HTTPURL(), "ada", "correct horse battery")
+	require.NoError(t, err)
+	c, err := client.Dial(ctx, client.Options{Dial: tcp.Dialer{Addr: srv.Addr("tcp")}.Dial, Token: acct.Token})
+	require.NoError(t, err)
+	require.NoError(t, c.SetPresence(ctx, frame.PresenceAway, "brb"))
+	require.Eventually(t, func() bool {
+		return scrape(t, srv).value("tickwire_social_store_duration_seconds", "op", "set_status") >= 1
+	}, 10*time.Second, 20*time.Millisecond)
+	f := scrape(t, srv)
+	assert.Equal(t, 1.0, f.value("tickwire_social_users_online"))
+	assert.Equal(t, 0.0, f.value("tickwire_social_store_duration_seconds", "op", "insert_message"), "no message was sent")
+	require.NoError(t, c.Close())
 }

@@ -29,6 +29,7 @@ func (s *Service) Collector() prometheus.Collector {
 	return &promx.Collector{
 		Descs: []*prometheus.Desc{stored, delivered, backlog, sendFailed, pending, presence, online, sessions, queued,
 			refused, cut, signals, sigRefused, calls, invited},
+		Also: []prometheus.Collector{s.stLat},
 		Read: func(ch chan<- prometheus.Metric) {
 			st := s.Stats()
 			promx.Counter(ch, stored, st.Stored)

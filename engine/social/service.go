@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/tickwire/tickwire/engine/limit"
@@ -21,7 +22,8 @@ import (
 type Service struct {
 	cfg   Config
 	log   *slog.Logger
-	st    Store
+	st    Store // a timedStore over Config.Store
+	stLat *prometheus.HistogramVec
 	users Users
 	rate  *limit.Keyed[string] // messages per user
 
@@ -120,10 +122,12 @@ func New(cfg Config) (*Service, error) {
 	for i := range inboxes {
 		inboxes[i] = newInbox()
 	}
+	stLat := newStoreLatency()
 	return &Service{
 		cfg:      cfg,
 		log:      cfg.Logger,
-		st:       cfg.Store,
+		st:       newTimedStore(cfg.Store, stLat),
+		stLat:    stLat,
 		users:    cfg.Users,
 		rate:     limit.NewKeyed[string](rate.Limit(cfg.MessagesPerSecond), cfg.MessageBurst, 0),
 		seed:     maphash.MakeSeed(),

@@ -20,7 +20,7 @@ func TestMessageQueriesUseIndexes(t *testing.T) {
 		"history group": `SELECT id FROM social_messages WHERE group_id = 3 AND id < 100 ORDER BY id DESC LIMIT 5`,
 		"history dm":    `SELECT id FROM social_messages WHERE conv = 'd:a:b' AND id < 100 ORDER BY id DESC LIMIT 5`,
 	} {
-		rows, err := e.svc.st.(*SQLiteStore).db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q)
+		rows, err := e.svc.cfg.Store.(*SQLiteStore).db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q)
 		require.NoError(t, err)
 		var plan []string
 		for rows.Next() {

@@ -45,6 +45,9 @@ func CounterMap(ch chan<- prometheus.Metric, d *prometheus.Desc, m map[string]ui
 type Collector struct {
 	Descs []*prometheus.Desc
 	Read  func(ch chan<- prometheus.Metric)
+	// Also are collectors the owner keeps itself (a histogram observed
+	// per event), described and collected with the rest.
+	Also []prometheus.Collector
 }
 
 // Describe implements prometheus.Collector.
@@ -52,7 +55,15 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range c.Descs {
 		ch <- d
 	}
+	for _, a := range c.Also {
+		a.Describe(ch)
+	}
 }
 
 // Collect implements prometheus.Collector.
-func (c *Collector) Collect(ch chan<- prometheus.Metric) { c.Read(ch) }
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	c.Read(ch)
+	for _, a := range c.Also {
+		a.Collect(ch)
+	}
+}
