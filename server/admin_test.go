@@ -99,7 +99,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	ctx := ctxT(t)
 	srv := startAdmin(t, server.Config{
 		Transports: servertest.Transports(), // KCP and TCP
-		Engine:     engine.Config{MaxFramesPerSecond: 5, RateLimitGrace: time.Minute},
+		Engine:     engine.Config{MaxFramesPerSecond: 20, RateLimitGrace: time.Minute},
 	})
 	f := scrape(t, srv)
 	assert.Equal(t, 0.0, f.value("tickwire_sessions"))
@@ -178,7 +178,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	}, 10*time.Second, 20*time.Millisecond)
 
 	// Inputs above MaxFramesPerSecond are dropped by the engine.
-	for range 50 {
+	for range 200 {
 		_, err = r.SendInput(netcode.Unreliable, []byte("x"))
 		require.NoError(t, err)
 	}
