@@ -46,6 +46,7 @@ func (e *Engine) Collector() prometheus.Collector {
 		lAcceptEr = promx.Desc("transport_accept_errors_total", "Failed accepts of a listener's socket.", "transport", "addr")
 		tConns    = promx.Desc("transport_connections", "Sessions' connections open now, by transport.", "transport")
 		tRedund   = promx.Desc("transport_redundant_connections", "Connections sending redundant copies of each datagram now (KCP loss-adaptive redundancy), by transport.", "transport")
+		tCopies   = promx.Desc("transport_redundancy_copies", "Extra copies of each datagram the live connections send now, summed (KCP loss-adaptive redundancy level; divide by tickwire_transport_redundant_connections for the mean level), by transport.", "transport")
 		tFramesIn = promx.Desc("transport_messages_received_total", "Messages sessions' connections received, by transport.", "transport")
 		tFramesOu = promx.Desc("transport_messages_sent_total", "Messages sessions' connections sent, by transport.", "transport")
 		tBytesIn  = promx.Desc("transport_received_bytes_total", "Bytes sessions' connections received (wire bytes where the transport knows them), by transport.", "transport")
@@ -60,7 +61,7 @@ func (e *Engine) Collector() prometheus.Collector {
 		Descs: []*prometheus.Desc{open, opened, closed, refused, welcomed, framesIn, framesOut, bytesIn, bytesOut,
 			drops, errs, parked, resumed, resumeRef, parkRef, guests, guestRef, statsRef, tlsFail,
 			lSessions, lStarted, lAccepted, lRefused, lDrops, lAcceptEr, lIO,
-			tConns, tRedund, tFramesIn, tFramesOu, tBytesIn, tBytesOut, tDrops, tRetrans, tRedBytes, tRTT},
+			tConns, tRedund, tCopies, tFramesIn, tFramesOu, tBytesIn, tBytesOut, tDrops, tRetrans, tRedBytes, tRTT},
 		Read: func(ch chan<- prometheus.Metric) {
 			st := e.ServiceStats()
 			promx.Gauge(ch, open, st.SessionsOpen)
@@ -88,6 +89,7 @@ func (e *Engine) Collector() prometheus.Collector {
 			for name, t := range e.transportTotals() {
 				promx.Gauge(ch, tConns, t.conns, name)
 				promx.Gauge(ch, tRedund, t.redundant, name)
+				promx.Gauge(ch, tCopies, t.copies, name)
 				promx.Counter(ch, tFramesIn, t.MessagesRecv, name)
 				promx.Counter(ch, tFramesOu, t.MessagesSent, name)
 				promx.Counter(ch, tBytesIn, t.BytesRecv, name)
@@ -127,6 +129,7 @@ type connTotal struct {
 	netcode.Stats
 	conns     int
 	redundant int
+	copies    int             // sum of live connections' redundancy levels
 	rtts      []time.Duration // live connections' smoothed RTTs, where the transport measures one
 }
 
@@ -173,6 +176,7 @@ func (e *Engine) transportTotals() connTotals {
 		t.conns++
 		if st.Redundancy > 0 {
 			t.redundant++
+			t.copies += st.Redundancy
 		}
 		if st.RTT > 0 {
 			t.rtts = append(t.rtts, st.RTT)

@@ -141,6 +141,11 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	assert.Equal(t, 1.0, f.value("tickwire_transport_sessions", "transport", "kcp", "addr", srv.Addr("kcp")))
 	assert.Positive(t, f.value("tickwire_transport_received_bytes_total", "transport", "kcp"))
 	assert.Positive(t, f.value("tickwire_transport_handshakes_started_total", "transport", "kcp"))
+	// No loss on loopback: a connection sends at most the sparse floor's one
+	// copy (docs/KCP.md), so the summed level equals the connections at it.
+	assert.Equal(t, f.value("tickwire_transport_redundant_connections", "transport", "kcp"),
+		f.value("tickwire_transport_redundancy_copies", "transport", "kcp"))
+	assert.GreaterOrEqual(t, f.value("tickwire_transport_redundancy_copies", "transport", "kcp"), 0.0)
 	require.Eventually(t, func() bool { // KCP measures its RTT once an acknowledgement came back
 		return scrape(t, srv).value("tickwire_transport_rtt_seconds", "transport", "kcp", "quantile", "0.5") > 0
 	}, 10*time.Second, 20*time.Millisecond)
