@@ -1,0 +1,199 @@
+package e2e
+
+import (
+	"encoding/binary"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	pion "github.com/pion/webrtc/v4"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tickwire/tickwire/client"
+	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/server"
+)
+
+// sfuPeer is a browser's audio link played by pion in Go: one sendrecv
+// Opus track up, k-1 recvonly, every received RTP packet handed to onRTP.
+type sfuPeer struct {
+	pc    *pion.PeerConnection
+	track *pion.TrackLocalStaticRTP
+}
+
+func dialSFU(t testing.TB, srv *server.Server, token string, session, roomID uint64, k int, onRTP func(*rtp.Packet)) *sfuPeer {
+	t.Helper()
+	opus := pion.RTPCodecCapability{MimeType: pion.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+	me := &pion.MediaEngine{}
+	require.NoError(t, me.RegisterCodec(pion.RTPCodecParameters{RTPCodecCapability: opus, PayloadType: 111}, pion.RTPCodecTypeAudio))
+	var se pion.SettingEngine
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]pion.NetworkType{pion.NetworkTypeUDP4})
+	api := pion.NewAPI(pion.WithMediaEngine(me), pion.WithSettingEngine(se))
+	pc, err := api.NewPeerConnection(pion.Configuration{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pc.Close() })
+	track, err := pion.NewTrackLocalStaticRTP(opus, "mic", "go")
+	require.NoError(t, err)
+	_, err = pc.AddTransceiverFromTrack(track, pion.RTPTransceiverInit{Direction: pion.RTPTransceiverDirectionSendrecv})
+	require.NoError(t, err)
+	for range k - 1 {
+		_, err = pc.AddTransceiverFromKind(pion.RTPCodecTypeAudio, pion.RTPTransceiverInit{Direction: pion.RTPTransceiverDirectionRecvonly})
+		require.NoError(t, err)
+	}
+	var readers sync.WaitGroup
+	t.Cleanup(readers.Wait) // after pc.Close (cleanups run last-in first-out)
+	pc.OnTrack(func(tr *pion.TrackRemote, _ *pion.RTPReceiver) {
+		readers.Add(1)
+		defer readers.Done()
+		for {
+			p, _, err := tr.ReadRTP()
+			if err != nil {
+				return
+			}
+			onRTP(p)
+		}
+	})
+	connected := make(chan struct{})
+	var once sync.Once
+	pc.OnConnectionStateChange(func(s pion.PeerConnectionState) {
+		if s == pion.PeerConnectionStateConnected {
+			once.Do(func() { close(connected) })
+		}
+	})
+	offer, err := pc.CreateOffer(nil)
+	require.NoError(t, err)
+	gathered := pion.GatheringCompletePromise(pc)
+	require.NoError(t, pc.SetLocalDescription(offer))
+	<-gathered
+	req, err := http.NewRequestWithContext(ctxT(t), http.MethodPost,
+		srv.HTTPURL()+server.VoicePath+"?session="+u64(session)+"&room="+u64(roomID), strings.NewReader(pc.LocalDescription().SDP))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/sdp")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, err := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, res.StatusCode, string(body))
+	require.NoError(t, pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeAnswer, SDP: string(body)}))
+	select {
+	case <-connected:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the audio link did not connect")
+	}
+	return &sfuPeer{pc: pc, track: track}
+}
+
+func u64(v uint64) string { return strconv.FormatUint(v, 10) }
+
+// stampPayload is a 20 ms CELT Opus TOC byte then the send time.
+func stampPayload(now time.Time) []byte {
+	p := make([]byte, 9)
+	p[0] = 0xf8
+	binary.BigEndian.PutUint64(p[1:], uint64(now.UnixNano()))
+	return p
+}
+
+func stampOf(p []byte) (time.Time, bool) {
+	if len(p) != 9 || p[0] != 0xf8 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(p[1:]))), true
+}
+
+// BenchmarkSFUVoice measures the SFU's one-way latency over loopback, in
+// one process (one clock): an RTP packet written by a browser's audio
+// link (pion in Go, DTLS-SRTP) until the native member (Go SDK over KCP)
+// has its VoiceFrame, and the reverse. Frames go one at a time, 12 ms
+// apart (under the room's 100 frames/s cap).
+//
+//	go test -run '^$' -bench SFUVoice -benchtime 500x ./internal/e2e/
+func BenchmarkSFUVoice(b *testing.B) {
+	srv := demoServer(b)
+	ctx := ctxT(b)
+	nTok, wTok := guest(b, srv, "native"), guest(b, srv, "web")
+	arrived := make(chan time.Duration, 1)
+	native, err := client.Dial(ctx, client.Options{Dial: kcp.Dialer{Addr: srv.Addr("kcp")}.Dial, Token: nTok, PingInterval: -1,
+		Handler: func(m client.Message) {
+			if m.Kind != frame.KindVoiceFrame {
+				return
+			}
+			u, ok, err := client.DecodeRoomUpdate(m)
+			if err != nil || !ok || u.Voice == nil {
+				return
+			}
+			if at, ok := stampOf(u.Voice.Payload); ok {
+				select {
+				case arrived <- time.Since(at):
+				default:
+				}
+			}
+		}})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = native.Close() })
+	nr, err := native.JoinOrCreateRoom(ctx, client.RoomOptions{Type: client.VoiceType, Label: "sfu-bench", Capacity: 4, TickRate: 10})
+	require.NoError(b, err)
+	web, err := client.Dial(ctx, client.Options{Dial: kcp.Dialer{Addr: srv.Addr("kcp")}.Dial, Token: wTok, PingInterval: -1})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = web.Close() })
+	_, err = web.JoinRoom(ctx, nr.ID())
+	require.NoError(b, err)
+	back := make(chan time.Duration, 1)
+	peer := dialSFU(b, srv, wTok, web.Welcome().SessionID, nr.ID(), 4, func(p *rtp.Packet) {
+		if at, ok := stampOf(p.Payload); ok {
+			select {
+			case back <- time.Since(at):
+			default:
+			}
+		}
+	})
+
+	run := func(b *testing.B, send func(i int), got <-chan time.Duration) {
+		lat := make([]time.Duration, 0, b.N)
+		tk := time.NewTicker(12 * time.Millisecond)
+		defer tk.Stop()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			<-tk.C
+			send(i)
+			select {
+			case d := <-got:
+				lat = append(lat, d)
+			case <-time.After(time.Second):
+				// lost: counted by what is missing from lat
+			}
+		}
+		b.StopTimer()
+		require.NotEmpty(b, lat)
+		slices.Sort(lat)
+		pct := func(p float64) float64 { return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Nanoseconds()) / 1e3 }
+		b.ReportMetric(pct(0.50), "p50-µs")
+		b.ReportMetric(pct(0.99), "p99-µs")
+		b.ReportMetric(float64(b.N-len(lat)), "lost")
+	}
+	b.Run("browser-to-native", func(b *testing.B) {
+		seq := uint16(0)
+		run(b, func(i int) {
+			seq++
+			require.NoError(b, peer.track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(i) * 960},
+				Payload: stampPayload(time.Now())}))
+		}, arrived)
+	})
+	b.Run("native-to-browser", func(b *testing.B) {
+		ts := uint32(0)
+		run(b, func(int) {
+			ts += 960
+			_, err := nr.SendVoice(ts, stampPayload(time.Now()))
+			require.NoError(b, err)
+		}, back)
+	})
+}
