@@ -55,6 +55,12 @@ const (
 	CodeConnectionLost  Code = 33 // the connection ended before the reply came and the session was not resumed: the request may or may not have been done
 )
 
+// Operations codes (docs/OPERATIONS.md, "Admin API" and "Drain").
+const (
+	CodeDraining Code = 34 // the server is draining: no new sessions or rooms; reconnect (elsewhere) after a backoff
+	CodeKicked   Code = 35 // an operator ended the session (admin API); the reason says why; it cannot be resumed
+)
+
 // Room codes.
 const (
 	CodeRoomNotFound     Code = 100 // no open room with that id
@@ -141,6 +147,8 @@ var codeNames = map[Code]string{
 	CodeResumeUnknown: "resume_unknown", CodeResumeBadSecret: "resume_bad_secret",
 	CodeResumeOverflow: "resume_overflow", CodeConnectionLost: "connection_lost",
 
+	CodeDraining: "draining", CodeKicked: "kicked",
+
 	CodeRoomNotFound: "room_not_found", CodeRoomFull: "room_full",
 	CodeRoomClosed: "room_closed", CodeTooManyRooms: "too_many_rooms",
 	CodeNotInRoom: "not_in_room", CodeUnknownRoomType: "unknown_room_type",
@@ -200,7 +208,7 @@ func (c Code) Error() string { return c.String() }
 // credentials or build are wrong" return false.
 func (c Code) MayReconnect() bool {
 	switch c {
-	case CodeBadToken, CodeTokenRevoked, CodeProtocolVersion, CodeReplaced, CodeForbidden, CodeTooManyErrors, CodeUntrustedCertificate:
+	case CodeKicked, CodeBadToken, CodeTokenRevoked, CodeProtocolVersion, CodeReplaced, CodeForbidden, CodeTooManyErrors, CodeUntrustedCertificate:
 		return false
 	}
 	return true

@@ -44,6 +44,7 @@ var statusOf = map[netcode.Code]int{
 
 	// The caller may not do this.
 	netcode.CodeForbidden:       http.StatusForbidden,
+	netcode.CodeKicked:          http.StatusForbidden,
 	netcode.CodeGuestNotAllowed: http.StatusForbidden,
 	netcode.CodeNotInRoom:       http.StatusForbidden,
 	netcode.CodeRoomPrivate:     http.StatusForbidden,
@@ -95,6 +96,7 @@ var statusOf = map[netcode.Code]int{
 
 	// The server cannot take this now: retry later.
 	netcode.CodeServerShutdown:  http.StatusServiceUnavailable,
+	netcode.CodeDraining:        http.StatusServiceUnavailable,
 	netcode.CodeServerBusy:      http.StatusServiceUnavailable,
 	netcode.CodeTooManySessions: http.StatusServiceUnavailable,
 

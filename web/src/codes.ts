@@ -59,6 +59,8 @@ export const Code = {
   ResumeOverflow: 32,
   /** (SDKs, never on the wire) the connection ended before the reply came and the session was not resumed */
   ConnectionLost: 33,
+  Draining: 34,
+  Kicked: 35,
   /** no open room with that id */
   RoomNotFound: 100,
   /** the room is at capacity */
@@ -189,6 +191,8 @@ const names: Record<number, string> = {
   31: "resume_bad_secret",
   32: "resume_overflow",
   33: "connection_lost",
+  34: "draining",
+  35: "kicked",
   100: "room_not_found",
   101: "room_full",
   102: "room_closed",
@@ -262,6 +266,7 @@ export function codeName(code: number): string {
  */
 export function mayReconnect(code: number): boolean {
   switch (code) {
+    case Code.Kicked:
     case Code.BadToken:
     case Code.TokenRevoked:
     case Code.ProtocolVersion:
