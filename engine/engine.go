@@ -32,6 +32,9 @@ type Engine struct {
 
 	lastRefusedLog atomic.Int64 // unix nanos of the last "connection refused" warning
 
+	draining atomic.Bool // Drain was called (ops.go)
+	ops      struct{ kicks atomic.Uint64 }
+
 	baseCtx    context.Context // cancelled when Shutdown finishes
 	baseCancel context.CancelFunc
 
@@ -118,6 +121,7 @@ func (e *Engine) Stats() Stats {
 	st := e.c.snapshot()
 	st.HTTP = e.http.snapshot()
 	st.Resume = e.resumeStats()
+	st.Ops = e.opsStats()
 	return st
 }
 
@@ -244,8 +248,12 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	for _, l := range listeners {
 		_ = l.Close() // idempotent; an error here changes nothing
 	}
+	code, reason := netcode.CodeServerShutdown, "server shutting down"
+	if e.draining.Load() {
+		code, reason = netcode.CodeDraining, "server drained: reconnect elsewhere"
+	}
 	for _, s := range sessions {
-		s.close(netcode.CodeServerShutdown, "server shutting down", closeGraceful)
+		s.close(code, reason, closeGraceful)
 	}
 	var err error
 	select {
@@ -308,6 +316,13 @@ func (e *Engine) startSession(c netcode.Conn) {
 	if e.closed {
 		e.mu.Unlock()
 		_ = c.Close(netcode.CodeServerShutdown, "server shutting down") // best effort: refused, no session to report to
+		return
+	}
+	if e.draining.Load() {
+		e.mu.Unlock()
+		e.c.refused[refusedDraining].Add(1)
+		e.warnRefused(c, refusedNames[refusedDraining])
+		_ = c.Close(netcode.CodeDraining, "the server is draining: reconnect elsewhere") // best effort, as below
 		return
 	}
 	if refused, reason := e.capLocked(ip, hasIP); refused >= 0 {

@@ -109,7 +109,8 @@ func (h *httpState) snapshot() HTTPStats {
 // HTTPConfig (common headers; the client address resolved with
 // Config.TrustedProxies; CORS by Config.AllowedOrigins):
 //
-//	GET  /healthz        {"status":"ok"} (503 {"status":"shutting_down"} once Shutdown began)
+//	GET  /healthz        {"status":"ok"} (503 {"status":"shutting_down"} once Shutdown began): liveness
+//	GET  /readyz         {"status":"ready"} (503 {"status":"draining"} once Drain was called, or shutting_down): readiness
 //	POST /v1/auth/guest  {"name":"optional"} -> TokenResponse; Config.GuestsPerIP per client address
 //	GET  /v1/stats       ServiceStats; Authorization: Bearer <Config.AdminToken> (404 without one configured)
 //
@@ -117,6 +118,7 @@ func (h *httpState) snapshot() HTTPStats {
 func (e *Engine) HTTPHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", e.handleHealth)
+	mux.HandleFunc("GET /readyz", e.HandleReady)
 	mux.HandleFunc("POST /v1/auth/guest", e.handleGuest)
 	mux.HandleFunc("GET /v1/stats", e.handleStats)
 	for _, s := range e.cfg.Services {
@@ -150,6 +152,25 @@ func (e *Engine) handleHealth(w http.ResponseWriter, r *http.Request) {
 	default:
 		httpapi.WriteJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
 	}
+}
+
+// HandleReady is GET /readyz, readiness: 200 {"status":"ready"} while the
+// engine takes new sessions, 503 {"status":"draining"} once Drain was
+// called (a load balancer stops sending players here) and 503
+// {"status":"shutting_down"} once Shutdown began. The admin listener
+// serves it too.
+func (e *Engine) HandleReady(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-e.quit:
+		httpapi.WriteJSON(w, r, http.StatusServiceUnavailable, map[string]string{"status": "shutting_down"})
+		return
+	default:
+	}
+	if e.draining.Load() {
+		httpapi.WriteJSON(w, r, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+		return
+	}
+	httpapi.WriteJSON(w, r, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // handleGuest issues a guest token. The client address's token is taken

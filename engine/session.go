@@ -791,6 +791,10 @@ func (s *session) hello(now time.Time, data []byte) bool {
 	if h.Version != frame.ProtocolVersion {
 		return s.reject(netcode.CodeProtocolVersion, fmt.Sprintf("protocol version %d not supported, server speaks %d", h.Version, frame.ProtocolVersion))
 	}
+	if e.draining.Load() {
+		e.c.refused[refusedDraining].Add(1)
+		return s.reject(netcode.CodeDraining, "the server is draining: reconnect elsewhere")
+	}
 	claims, err := e.signer.Verify(h.Token, now)
 	if err != nil {
 		return s.reject(netcode.CodeOf(err), codedMessage(err))

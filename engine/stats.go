@@ -33,14 +33,17 @@ type Stats struct {
 	// for a Resume).
 	Drops map[string]uint64 `json:"drops"`
 	// SessionsRefused counts connections closed with too_many_sessions
-	// before they became sessions, by reason: "per_ip"
-	// (MaxSessionsPerIP), "global" (MaxSessions).
+	// (or draining) before they became sessions, by reason: "per_ip"
+	// (MaxSessionsPerIP), "global" (MaxSessions), "draining" (a
+	// connection, or a Hello, while the engine drains).
 	SessionsRefused map[string]uint64 `json:"sessions_refused"`
 	// HTTP counts what the engine's own HTTP endpoints issued and refused
 	// (guest tokens, GET /v1/stats without the admin token).
 	HTTP HTTPStats `json:"http"`
 	// Resume counts parked and resumed sessions and refused Resumes.
 	Resume ResumeStats `json:"resume"`
+	// Ops counts the operator's actions (kicks) and shows the drain.
+	Ops OpsStats `json:"ops"`
 	// Listeners holds, by "transport/address", the snapshot of every
 	// listener that implements netcode.ListenerStatsReporter (KCP:
 	// handshakes, refusals, spoofed and malformed datagrams dropped).
@@ -73,10 +76,11 @@ var dropNames = [numDrops]string{"unreliable_overflow", "reliable_overflow", "cl
 const (
 	refusedPerIP = iota
 	refusedGlobal
+	refusedDraining // Engine.Drain was called
 	numRefused
 )
 
-var refusedNames = [numRefused]string{"per_ip", "global"}
+var refusedNames = [numRefused]string{"per_ip", "global", "draining"}
 
 // counters are the engine-wide counters; the hot ones are atomics, the
 // per-code maps take a mutex (they move only on errors and closes).

@@ -566,9 +566,9 @@ func checkPattern(p string) error {
 }
 
 // apiSegment reports whether a first path segment is the API's: "healthz"
-// or a version ("v1", "v2"...).
+// or "readyz" or a version ("v1", "v2"...).
 func apiSegment(seg string) bool {
-	if seg == "healthz" {
+	if seg == "healthz" || seg == "readyz" {
 		return true
 	}
 	if len(seg) < 2 || seg[0] != 'v' {

@@ -26,4 +26,6 @@ var (
 	// creation (Config.MaxRoomsCreatedPerUser, Config.MaxRooms).
 	ErrUserRoomLimit   = &netcode.CodedError{Code: netcode.CodeRoomCreateLimit, Msg: "too many open rooms created by this user"}
 	ErrServerRoomLimit = &netcode.CodedError{Code: netcode.CodeRoomCreateLimit, Msg: "too many open rooms on the server"}
+	// ErrDraining refuses a room creation while the server drains.
+	ErrDraining = &netcode.CodedError{Code: netcode.CodeDraining, Msg: "the server is draining: no new rooms"}
 )

@@ -34,6 +34,8 @@ type Hub struct {
 	voice   voice.Counters // every voice room's, and the refusals before one
 	audio   audioCounters  // browser audio links (sfu.go)
 	seq     atomic.Uint64  // creation order, for matchmaking ties and listing
+	// draining refuses every room creation (Drain, admin.go).
+	draining atomic.Bool
 
 	sessions sync.Map // session id → *session
 
@@ -552,6 +554,10 @@ func (h *Hub) create(now time.Time, cfg room.Config, s *session, ref uint32) (*e
 	h.mu.Unlock()
 	if closed {
 		return nil, ErrHubClosed
+	}
+	if h.draining.Load() {
+		h.refused.draining.Add(1)
+		return nil, ErrDraining
 	}
 	if limitErr != nil {
 		return nil, limitErr

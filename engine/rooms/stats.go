@@ -90,6 +90,8 @@ type Refusals struct {
 	// (EmptyRoomTTL) than the client asked for: adjusted, not refused.
 	TickRateCapped uint64 `json:"tick_rate_capped"`
 	EmptyTTLCapped uint64 `json:"empty_ttl_capped"`
+	// Draining: a room creation while the server drains (CodeDraining).
+	Draining uint64 `json:"draining"`
 }
 
 type refusalCounters struct {
@@ -98,12 +100,14 @@ type refusalCounters struct {
 	badLabel       atomic.Uint64
 	tickRateCapped atomic.Uint64
 	emptyTTLCapped atomic.Uint64
+	draining       atomic.Uint64
 }
 
 func (c *refusalCounters) snapshot() Refusals {
 	return Refusals{
 		UserLimit: c.userLimit.Load(), ServerLimit: c.serverLimit.Load(), BadLabel: c.badLabel.Load(),
 		TickRateCapped: c.tickRateCapped.Load(), EmptyTTLCapped: c.emptyTTLCapped.Load(),
+		Draining: c.draining.Load(),
 	}
 }
 

@@ -124,6 +124,14 @@ type StatsReporter interface {
 	ServiceStats() any
 }
 
+// Drainer is an optional interface of a Service that refuses new work
+// while the server drains (docs/OPERATIONS.md, "Drain"): the room hub
+// refuses new rooms with netcode.CodeDraining. It must not block.
+type Drainer interface {
+	// Drain is called once, when the engine starts draining.
+	Drain()
+}
+
 // Resumer is an optional interface of a Service that wants to know when
 // a session's connection is lost and when the session resumes on a new
 // one (docs/RESUME.md). Between PeerAway and PeerBack (or PeerClosed,

@@ -1,0 +1,137 @@
+package engine
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/tickwire/tickwire/engine/service"
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
+)
+
+// Operations: what the admin API and the drain on SIGTERM do to the
+// engine (docs/OPERATIONS.md, "Admin API" and "Drain").
+
+// ErrSessionNotFound answers an operation naming no open session.
+var ErrSessionNotFound = &netcode.CodedError{Code: netcode.CodeNotFound, Msg: "no open session with that id"}
+
+// SessionInfo is one authenticated session as an operator sees it.
+type SessionInfo struct {
+	ID     uint64 `json:"id"`
+	UserID string `json:"user_id"`
+	Name   string `json:"name"`
+	Guest  bool   `json:"guest"`
+	// Transport and Remote are the live connection's; empty while the
+	// session is parked waiting for a Resume.
+	Transport string `json:"transport,omitempty"`
+	Remote    string `json:"remote,omitempty"`
+	// RTTMillis is the transport's smoothed round-trip estimate, where the
+	// transport keeps one (KCP); 0 otherwise.
+	RTTMillis float64 `json:"rtt_ms,omitempty"`
+	Parked    bool    `json:"parked,omitempty"`
+}
+
+// Sessions lists the authenticated sessions (live or parked), by id.
+func (e *Engine) Sessions() []SessionInfo {
+	e.mu.Lock()
+	peers := make([]*peer, 0, len(e.peers))
+	for _, p := range e.peers {
+		peers = append(peers, p)
+	}
+	e.mu.Unlock()
+	out := make([]SessionInfo, 0, len(peers))
+	for _, p := range peers {
+		si := SessionInfo{ID: p.id, UserID: p.userID, Name: p.name, Guest: p.guest}
+		if s := p.conn.Load(); s != nil {
+			si.Transport = s.conn.Transport()
+			si.Remote = s.conn.RemoteAddr().String()
+			si.RTTMillis = float64(s.conn.Stats().RTT.Microseconds()) / 1000
+		} else {
+			si.Parked = true
+		}
+		out = append(out, si)
+	}
+	slices.SortFunc(out, func(a, b SessionInfo) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+// Peer returns the authenticated session with that id, as services see
+// it (to send it a frame), or false.
+func (e *Engine) Peer(id uint64) (service.Peer, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p, ok := e.peers[id]
+	return p, ok
+}
+
+// Peers returns every authenticated session (live or parked).
+func (e *Engine) Peers() []service.Peer {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]service.Peer, 0, len(e.peers))
+	for _, p := range e.peers {
+		out = append(out, p)
+	}
+	return out
+}
+
+// Kick ends a session for good with netcode.CodeKicked and reason: its
+// queued frames are flushed, then a Close frame carries the code. The
+// session is not parked, so it cannot be resumed; a parked one ends at
+// once. Counted in Stats.Ops.Kicks.
+func (e *Engine) Kick(id uint64, reason string) error {
+	e.mu.Lock()
+	p, ok := e.peers[id]
+	e.mu.Unlock()
+	if !ok {
+		return ErrSessionNotFound
+	}
+	e.ops.kicks.Add(1)
+	e.log.Info("session kicked", "session", id, "user", p.userID, "reason", reason)
+	p.Close(netcode.CodeKicked, netcode.TruncateUTF8(reason, frame.MaxMessageLen))
+	return nil
+}
+
+// Drain starts draining; only the first call does anything and reports
+// true. From then on connections are refused with netcode.CodeDraining
+// at accept (Stats.SessionsRefused["draining"]), and so is a Hello on a
+// connection accepted before (a Resume is still served: its rooms run
+// on); services that implement service.Drainer are told (the room hub
+// refuses new rooms); every authenticated session is sent an Error with
+// CodeDraining and ref 0. Sessions and rooms run on: the caller waits for
+// the rooms to empty or its deadline, then calls Shutdown, which closes
+// the sessions left with CodeDraining after their queues are flushed.
+func (e *Engine) Drain() bool {
+	if !e.draining.CompareAndSwap(false, true) {
+		return false
+	}
+	e.log.Info("engine draining")
+	for _, s := range e.cfg.Services {
+		if d, ok := s.(service.Drainer); ok {
+			d.Drain()
+		}
+	}
+	b, err := frame.Marshal(&frame.Error{Code: netcode.CodeDraining, Message: "the server is draining: reconnect elsewhere after a backoff"})
+	if err != nil {
+		e.log.Error("encoding the draining notice", "err", err)
+		return true
+	}
+	for _, p := range e.Peers() {
+		e.c.countError(netcode.CodeDraining)
+		p.Send(netcode.Reliable, b)
+	}
+	return true
+}
+
+// Draining reports whether Drain was called: /readyz answers 503 then.
+func (e *Engine) Draining() bool { return e.draining.Load() }
+
+// OpsStats counts the operator's actions on the engine.
+type OpsStats struct {
+	Kicks    uint64 `json:"kicks"`
+	Draining bool   `json:"draining"`
+}
+
+func (e *Engine) opsStats() OpsStats {
+	return OpsStats{Kicks: e.ops.kicks.Load(), Draining: e.draining.Load()}
+}
