@@ -104,6 +104,10 @@ func (s *Server) startAdmin() error {
 	mux.HandleFunc("GET /v1/stats", func(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteJSON(w, r, http.StatusOK, s.eng.ServiceStats())
 	})
+	if err := s.adminRoutes(mux); err != nil { // the admin API (ops.go)
+		_ = l.Close()
+		return err
+	}
 	a.srv = &http.Server{
 		Handler:           a.authorize(mux),
 		ReadHeaderTimeout: 5 * time.Second,

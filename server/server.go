@@ -111,6 +111,10 @@ type Config struct {
 	// MinAdminTokenLen bytes (docs/OPERATIONS.md). Plain HTTP: keep it on
 	// loopback or a private network.
 	AdminAddr string
+	// DrainTimeout bounds how long a drain started by the admin API
+	// (POST /v1/admin/drain) lets rooms run before the server shuts down;
+	// 0 means DefaultDrainTimeout (docs/OPERATIONS.md, "Drain").
+	DrainTimeout time.Duration
 }
 
 // Off disables the HTTP server when given as HTTPAddr.
@@ -133,6 +137,7 @@ type Server struct {
 	httpm      *httpMetrics           // the API port's requests
 	admRefused *prometheus.CounterVec // admin requests refused, by reason
 	admin      *admin                 // nil when Config.AdminAddr is empty
+	admActions *prometheus.CounterVec // admin API calls, by action and result (ops.go)
 
 	wg      sync.WaitGroup
 	runDone chan struct{} // closed when the engine's Run returned

@@ -45,6 +45,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first signal the default action is back: a second
+	// SIGTERM or SIGINT ends the process at once, mid-drain.
+	context.AfterFunc(ctx, stop)
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
@@ -63,6 +66,7 @@ type options struct {
 	logLevel        slog.Level
 	logFormat       string
 	shutdownTimeout time.Duration
+	drainTimeout    time.Duration  // 0: no drain, shut down at once
 	tls             tlsconf.Config // ModeOff: plain HTTP and TCP
 }
 
@@ -121,6 +125,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	syncMode := fs.String("sqlite-synchronous", env("TICKWIRE_SQLITE_SYNCHRONOUS", "full"), "SQLite durability: full (an acknowledged write survives power loss) or normal (faster; the last writes before a power loss may be lost) (env TICKWIRE_SQLITE_SYNCHRONOUS)")
 	tlsf := registerTLS(fs, env)
 	shutdown := fs.Duration("shutdown-timeout", envDuration(env, "TICKWIRE_SHUTDOWN_TIMEOUT"), "graceful shutdown bound, 0 = default 10s (env TICKWIRE_SHUTDOWN_TIMEOUT)")
+	drain := fs.Duration("drain-timeout", envDuration(env, "TICKWIRE_DRAIN_TIMEOUT"), "on SIGTERM/SIGINT (or POST /v1/admin/drain) refuse new sessions and rooms with draining (34) and let rooms run this long at most before shutting down (then -shutdown-timeout to flush); a second signal exits at once. 0 = default 30s, negative = no drain (env TICKWIRE_DRAIN_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -252,6 +257,13 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	}
 	o.srv.Synchronous = sync
 	o.shutdownTimeout = *shutdown
+	switch {
+	case *drain == 0:
+		o.drainTimeout = server.DefaultDrainTimeout
+	case *drain > 0:
+		o.drainTimeout = *drain
+	}
+	o.srv.DrainTimeout = o.drainTimeout
 	if o.tls, err = tlsf.config(*dataDir); err != nil {
 		return options{}, err
 	}
@@ -345,8 +357,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	for waiting := true; waiting; {
 		select {
 		case <-ctx.Done():
-			log.Info("signal received; shutting down", "timeout", o.shutdownTimeout)
 			waiting = false
+			if o.drainTimeout > 0 {
+				log.Info("signal received; draining", "drain_timeout", o.drainTimeout, "shutdown_timeout", o.shutdownTimeout)
+				dctx, cancel := context.WithTimeout(context.Background(), o.drainTimeout)
+				srv.Drain(dctx)
+				cancel()
+			}
+			log.Info("signal received; shutting down", "timeout", o.shutdownTimeout)
 		case <-srv.Done():
 			log.Error("engine stopped", "err", srv.Err())
 			waiting = false
