@@ -1,0 +1,272 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tickwire/tickwire/client"
+	"github.com/tickwire/tickwire/engine"
+	"github.com/tickwire/tickwire/engine/rooms"
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
+	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/netcode/tcp"
+	"github.com/tickwire/tickwire/room"
+	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/server/servertest"
+)
+
+const opsWait = 10 * time.Second
+
+// adminDo sends method path to the admin listener with token ("" for
+// none) and body.
+func adminDo(t *testing.T, srv *server.Server, method, path, token, body string) (*http.Response, []byte) {
+	t.Helper()
+	hdr := map[string]string{}
+	if token != "" {
+		hdr["Authorization"] = "Bearer " + token
+	}
+	return servertest.Request(t, method, "http://"+srv.AdminAddr()+path, hdr, body)
+}
+
+// opsClient dials a guest over tr ("kcp" or "tcp") and waits one round
+// trip, so that the services know the session.
+func opsClient(t *testing.T, srv *server.Server, tr, name string) *client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), opsWait)
+	defer cancel()
+	tok, err := client.GuestToken(ctx, srv.HTTPURL(), name)
+	require.NoError(t, err)
+	o := client.Options{Token: tok, QueueSize: 1024}
+	if tr == "tcp" {
+		o.Dial = tcp.Dialer{Addr: srv.Addr("tcp")}.Dial
+	} else {
+		o.Dial = kcp.Dialer{Addr: srv.Addr("kcp")}.Dial
+	}
+	c, err := client.Dial(ctx, o)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	_, err = c.Ping(ctx)
+	require.NoError(t, err)
+	return c
+}
+
+// awaitEnd waits for c to end and returns the code it was closed with.
+func awaitEnd(t *testing.T, c *client.Client) *netcode.CloseError {
+	t.Helper()
+	select {
+	case <-c.Done():
+	case <-time.After(opsWait):
+		require.FailNow(t, "client not closed")
+	}
+	var ce *netcode.CloseError
+	require.ErrorAs(t, c.Err(), &ce)
+	return ce
+}
+
+// awaitPush returns the next pushed frame of kind k from c, skipping others.
+func awaitPush(t *testing.T, c *client.Client, k frame.Kind, f frame.Frame) {
+	t.Helper()
+	timeout := time.After(opsWait)
+	for {
+		select {
+		case m, ok := <-c.Messages():
+			require.True(t, ok, "client ended before a push of kind %d: %v", k, c.Err())
+			if m.Kind == k && m.Ref == 0 {
+				require.NoError(t, m.Decode(f))
+				return
+			}
+		case <-timeout:
+			require.FailNow(t, "no push", "kind %d", k)
+		}
+	}
+}
+
+func TestAdminAPIRefusedWithoutToken(t *testing.T) {
+	srv := startAdmin(t, server.Config{})
+	c := opsClient(t, srv, "tcp", "victim")
+	id := srv.Engine().Sessions()[0].ID
+	for _, call := range []struct{ method, path string }{
+		{"GET", "/v1/admin/sessions"},
+		{"GET", "/v1/admin/rooms"},
+		{"POST", fmt.Sprintf("/v1/admin/sessions/%d/kick", id)},
+		{"POST", "/v1/admin/rooms/1/close"},
+		{"POST", "/v1/admin/drain"},
+		{"GET", "/readyz"},
+	} {
+		for token, code := range map[string]netcode.Code{"": netcode.CodeNotAuthenticated, "wrong-token-0123456789": netcode.CodeBadToken} {
+			resp, body := adminDo(t, srv, call.method, call.path, token, "")
+			assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "%s %s token %q: %s", call.method, call.path, token, body)
+			var e engine.ErrorResponse
+			require.NoError(t, json.Unmarshal(body, &e), "%s", body)
+			assert.Equal(t, uint16(code), e.Code, "%s %s", call.method, call.path)
+		}
+	}
+	assert.False(t, srv.Engine().Draining(), "a drain without the token did nothing")
+	_, err := c.Ping(t.Context())
+	require.NoError(t, err, "a kick without the token did nothing")
+	fams := scrape(t, srv)
+	assert.Equal(t, 6.0, fams.value("tickwire_admin_refused_total", "reason", "missing_token"))
+	assert.Equal(t, 6.0, fams.value("tickwire_admin_refused_total", "reason", "wrong_token"))
+	assert.Equal(t, 0.0, fams.value("tickwire_admin_actions_total", "action", "kick", "result", "ok"))
+}
+
+func TestAdminListsKicksAndClosesRooms(t *testing.T) {
+	srv := startAdmin(t, server.Config{})
+	a := opsClient(t, srv, "tcp", "alice")
+	b := opsClient(t, srv, "kcp", "bob")
+	ctx, cancel := context.WithTimeout(context.Background(), opsWait)
+	defer cancel()
+	ra, err := a.CreateRoom(ctx, client.RoomOptions{Type: room.RelayType, Label: "arena", TickRate: 20})
+	require.NoError(t, err)
+	rb, err := b.JoinRoom(ctx, ra.ID())
+	require.NoError(t, err)
+
+	// Sessions: both, with transport, address, rooms; KCP knows its RTT.
+	var sessions []server.AdminSession
+	require.Eventually(t, func() bool {
+		resp, body := adminDo(t, srv, "GET", "/v1/admin/sessions", adminToken, "")
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+		sessions = nil
+		require.NoError(t, json.Unmarshal(body, &sessions))
+		return len(sessions) == 2 && sessions[1].RTTMillis > 0
+	}, opsWait, 20*time.Millisecond, "two sessions, the KCP one with an RTT")
+	byName := map[string]server.AdminSession{}
+	for _, s := range sessions {
+		byName[s.Name] = s
+	}
+	assert.Equal(t, "tcp", byName["alice"].Transport)
+	assert.Equal(t, "kcp", byName["bob"].Transport)
+	assert.Regexp(t, `^127\.0\.0\.1:\d+$`, byName["alice"].Remote)
+	assert.Equal(t, []uint64{ra.ID()}, byName["alice"].Rooms)
+	assert.Equal(t, []uint64{rb.ID()}, byName["bob"].Rooms)
+	assert.Equal(t, a.Welcome().UserID, byName["alice"].UserID)
+
+	// Rooms: the one room, two members, its type's tick stats.
+	resp, body := adminDo(t, srv, "GET", "/v1/admin/rooms", adminToken, "")
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	var listed struct {
+		Rooms []rooms.RoomStatus         `json:"rooms"`
+		Types map[string]rooms.TypeStats `json:"types"`
+	}
+	require.NoError(t, json.Unmarshal(body, &listed), "%s", body)
+	require.Len(t, listed.Rooms, 1)
+	assert.Equal(t, rooms.RoomStatus{ID: ra.ID(), Type: room.RelayType, Label: "arena", Members: 2, Capacity: listed.Rooms[0].Capacity, TickRate: 20, Creator: a.Welcome().UserID}, listed.Rooms[0])
+	assert.Contains(t, listed.Types, room.RelayType)
+
+	// Close the room: bob (and alice) get RoomClosed room_closed with the reason.
+	resp, body = adminDo(t, srv, "POST", fmt.Sprintf("/v1/admin/rooms/%d/close", ra.ID()), adminToken, `{"reason":"maintenance"}`)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	var closed frame.RoomClosed
+	awaitPush(t, b, frame.KindRoomClosed, &closed)
+	assert.Equal(t, netcode.CodeRoomClosed, closed.Code)
+	assert.Equal(t, "maintenance", closed.Message)
+	resp, body = adminDo(t, srv, "POST", "/v1/admin/rooms/12345/close", adminToken, "")
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "%s", body)
+	assert.Contains(t, string(body), `"room_not_found"`)
+
+	// Kick alice: she gets kicked with the reason, and her session is gone
+	// for good (not parked: a Resume would find nothing).
+	resp, body = adminDo(t, srv, "POST", fmt.Sprintf("/v1/admin/sessions/%d/kick", byName["alice"].ID), adminToken, `{"reason":"cheating"}`)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	ce := awaitEnd(t, a)
+	assert.Equal(t, netcode.CodeKicked, ce.Code)
+	assert.Equal(t, "cheating", ce.Reason)
+	assert.False(t, ce.Code.MayReconnect())
+	require.Eventually(t, func() bool { return len(srv.Engine().Sessions()) == 1 }, opsWait, 10*time.Millisecond)
+	assert.Zero(t, srv.Engine().Stats().Resume.Parked, "a kicked session is not parked")
+	assert.Equal(t, uint64(1), srv.Engine().Stats().Ops.Kicks)
+	resp, body = adminDo(t, srv, "POST", fmt.Sprintf("/v1/admin/sessions/%d/kick", byName["alice"].ID), adminToken, "")
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "%s", body)
+	resp, body = adminDo(t, srv, "POST", "/v1/admin/sessions/x/kick", adminToken, "")
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "%s", body)
+	_, err = b.Ping(ctx)
+	require.NoError(t, err, "bob stays")
+
+	fams := scrape(t, srv)
+	assert.Equal(t, 1.0, fams.value("tickwire_admin_actions_total", "action", "kick", "result", "ok"))
+	assert.Equal(t, 1.0, fams.value("tickwire_admin_actions_total", "action", "kick", "result", "not_found"))
+	assert.Equal(t, 1.0, fams.value("tickwire_admin_actions_total", "action", "kick", "result", "bad_request"))
+	assert.Equal(t, 1.0, fams.value("tickwire_admin_actions_total", "action", "close_room", "result", "ok"))
+	assert.Equal(t, 1.0, fams.value("tickwire_admin_actions_total", "action", "close_room", "result", "room_not_found"))
+}
+
+func TestDrainOverTheWire(t *testing.T) {
+	srv := startAdmin(t, server.Config{DrainTimeout: opsWait})
+	player := opsClient(t, srv, "kcp", "player")
+	idle := opsClient(t, srv, "tcp", "idle")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*opsWait)
+	defer cancel()
+	r, err := player.CreateRoom(ctx, client.RoomOptions{Type: room.RelayType, TickRate: 20, EmptyTimeoutMs: 100})
+	require.NoError(t, err)
+
+	resp, body := servertest.Request(t, "GET", srv.HTTPURL()+"/readyz", nil, "")
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	resp, body = adminDo(t, srv, "POST", "/v1/admin/drain", adminToken, "")
+	require.Equal(t, http.StatusAccepted, resp.StatusCode, "%s", body)
+
+	// Every session is told, with ref 0.
+	for _, c := range []*client.Client{player, idle} {
+		var e frame.Error
+		awaitPush(t, c, frame.KindError, &e)
+		assert.Equal(t, netcode.CodeDraining, e.Code)
+	}
+	// Not ready, on both ports; still alive.
+	for _, base := range []string{srv.HTTPURL(), "http://" + srv.AdminAddr()} {
+		resp, body = servertest.Request(t, "GET", base+"/readyz", map[string]string{"Authorization": "Bearer " + adminToken}, "")
+		assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "%s", body)
+		assert.JSONEq(t, `{"status":"draining"}`, string(body))
+	}
+	resp, _ = servertest.Request(t, "GET", srv.HTTPURL()+"/healthz", nil, "")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	// A new session is refused with draining, over both transports.
+	tok, err := client.GuestToken(ctx, srv.HTTPURL(), "late")
+	require.NoError(t, err)
+	for _, dial := range []client.DialFunc{kcp.Dialer{Addr: srv.Addr("kcp")}.Dial, tcp.Dialer{Addr: srv.Addr("tcp")}.Dial} {
+		_, err = client.Dial(ctx, client.Options{Dial: dial, Token: tok})
+		require.Error(t, err)
+		assert.ErrorIs(t, err, netcode.CodeDraining, "%v", err)
+	}
+	// A new room is refused with draining; the open room runs on.
+	_, err = player.CreateRoom(ctx, client.RoomOptions{Type: room.RelayType})
+	assert.ErrorIs(t, err, netcode.CodeDraining)
+	seq, err := r.SendInput(netcode.Reliable, []byte("still playing"))
+	require.NoError(t, err)
+	for {
+		var tick frame.RoomTick
+		awaitPush(t, player, frame.KindRoomTick, &tick)
+		if len(tick.Inputs) == 1 && tick.Inputs[0].Seq == seq {
+			break
+		}
+	}
+	select {
+	case <-srv.Done():
+		require.FailNow(t, "the server stopped while a room was open")
+	default:
+	}
+	// The last player leaves: the room ends, and the server with it; the
+	// sessions left are closed with draining.
+	require.NoError(t, r.Leave(ctx))
+	select {
+	case <-srv.Done():
+	case <-ctx.Done():
+		require.FailNow(t, "the drained server did not stop")
+	}
+	for _, c := range []*client.Client{player, idle} {
+		ce := awaitEnd(t, c)
+		assert.Equal(t, netcode.CodeDraining, ce.Code)
+		assert.True(t, ce.Code.MayReconnect())
+	}
+	st := srv.Engine().ServiceStats()
+	assert.Equal(t, uint64(2), st.SessionsRefused["draining"])
+	assert.Equal(t, uint64(1), srv.Rooms().Stats().Refused.Draining)
+	assert.Equal(t, uint64(2), st.Closes["draining"])
+}
