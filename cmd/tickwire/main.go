@@ -45,9 +45,6 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// After the first signal the default action is back: a second
-	// SIGTERM or SIGINT ends the process at once, mid-drain.
-	context.AfterFunc(ctx, stop)
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
@@ -358,6 +355,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		select {
 		case <-ctx.Done():
 			waiting = false
+			// The default action is back before anything is logged: a
+			// second SIGTERM or SIGINT ends the process at once, mid-drain.
+			signal.Reset(os.Interrupt, syscall.SIGTERM)
 			if o.drainTimeout > 0 {
 				log.Info("signal received; draining", "drain_timeout", o.drainTimeout, "shutdown_timeout", o.shutdownTimeout)
 				dctx, cancel := context.WithTimeout(context.Background(), o.drainTimeout)

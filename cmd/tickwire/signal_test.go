@@ -40,6 +40,7 @@ func TestSignalShutsDownGracefully(t *testing.T) {
 				"TICKWIRE_DATA_DIR="+t.TempDir(),
 				"TICKWIRE_LOG_FORMAT=json",
 				"TICKWIRE_SHUTDOWN_TIMEOUT=5s",
+				"TICKWIRE_DRAIN_TIMEOUT=-1s", // no drain: a plain shutdown (drain_test.go drains)
 			)
 			stderr, err := cmd.StderrPipe()
 			require.NoError(t, err)
