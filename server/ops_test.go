@@ -13,7 +13,9 @@ import (
 
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/engine"
+	"github.com/tickwire/tickwire/engine/accounts"
 	"github.com/tickwire/tickwire/engine/rooms"
+	"github.com/tickwire/tickwire/engine/social"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
 	"github.com/tickwire/tickwire/netcode/kcp"
@@ -269,4 +271,130 @@ func TestDrainOverTheWire(t *testing.T) {
 	assert.Equal(t, uint64(2), st.SessionsRefused["draining"])
 	assert.Equal(t, uint64(1), srv.Rooms().Stats().Refused.Draining)
 	assert.Equal(t, uint64(2), st.Closes["draining"])
+}
+
+// opsUser registers name on srv and dials it over TCP.
+func opsUser(t *testing.T, srv *server.Server, name, path string) (*client.Client, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), opsWait)
+	defer cancel()
+	var u struct {
+		Token  string `json:"token"`
+		UserID string `json:"user_id"`
+	}
+	require.NoError(t, client.PostJSON(ctx, nil, srv.HTTPURL()+path,
+		map[string]string{"username": name, "password": "long enough pw"}, &u))
+	c, err := client.Dial(ctx, client.Options{Dial: tcp.Dialer{Addr: srv.Addr("tcp")}.Dial, Token: u.Token, QueueSize: 4096})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	_, err = c.Ping(ctx)
+	require.NoError(t, err)
+	return c, u.UserID
+}
+
+// TestDrainLosesNoMessage: direct messages sent while the server drains
+// and shuts down are never lost. Every message the sender got MessageSent
+// for is stored (it is in the history after a restart on the same data
+// directory), and every one acknowledged before the drain began reached
+// the online recipient before his session was closed with draining (the
+// push is queued before MessageSent, and a session's queue is flushed
+// before its Close). Messages in flight fail with a code (may or may not
+// have been done) instead of vanishing silently.
+func TestDrainLosesNoMessage(t *testing.T) {
+	dir := t.TempDir()
+	argon := accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}
+	cfg := server.Config{DataDir: dir, Transports: []netcode.Transport{&tcp.Transport{Addr: servertest.Loopback}}, Accounts: accounts.Config{Argon2: argon},
+		Social: social.Config{MessagesPerSecond: 100000, MessageBurst: 100000}}
+	srv := servertest.Start(t, cfg)
+	alice, aliceID := opsUser(t, srv, "alice", "/v1/auth/register")
+	bob, bobID := opsUser(t, srv, "bob", "/v1/auth/register")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*opsWait)
+	defer cancel()
+	require.NoError(t, alice.RequestFriend(ctx, "bob"))
+	require.NoError(t, bob.AcceptFriend(ctx, aliceID))
+
+	// Bob collects what reaches him live until his session ends.
+	live := map[uint64]bool{}
+	bobDone := make(chan struct{})
+	go func() {
+		defer close(bobDone)
+		for m := range bob.Messages() {
+			if m.Kind == frame.KindMessage {
+				var msg frame.Message
+				if m.Decode(&msg) == nil {
+					live[msg.ID] = true
+				}
+			}
+		}
+	}()
+
+	// Alice sends before the drain, then keeps sending while it runs.
+	const before, during = 20, 200
+	var ackedBefore []uint64
+	for i := range before {
+		sent, err := alice.SendDirect(ctx, bobID, fmt.Sprintf("before %d", i))
+		require.NoError(t, err)
+		ackedBefore = append(ackedBefore, sent.ID)
+	}
+	type result struct {
+		id  uint64
+		err error
+	}
+	results := make(chan result, during)
+	go func() {
+		for i := range during {
+			sent, err := alice.SendDirect(ctx, bobID, fmt.Sprintf("during %d", i))
+			results <- result{sent.ID, err}
+		}
+		close(results)
+	}()
+	var acked []uint64
+	for range 5 { // the drain starts with requests in flight
+		r := <-results
+		require.NoError(t, r.err)
+		acked = append(acked, r.id)
+	}
+	dctx, dcancel := context.WithTimeout(ctx, opsWait)
+	assert.True(t, srv.Drain(dctx), "no room was open")
+	dcancel()
+	require.NoError(t, srv.Shutdown(ctx))
+	failed := 0
+	for r := range results {
+		if r.err != nil {
+			failed++
+			assert.True(t, netcode.CodeOf(r.err) != netcode.CodeOK, "a failure carries a code: %v", r.err)
+			continue
+		}
+		acked = append(acked, r.id)
+	}
+	<-bobDone
+	t.Logf("during the drain: %d acknowledged, %d failed; bob got %d live", len(acked), failed, len(live))
+	for _, id := range ackedBefore {
+		assert.True(t, live[id], "message %d, acknowledged before the drain, reached bob before his Close", id)
+	}
+	ce := awaitEnd(t, bob)
+	assert.Equal(t, netcode.CodeDraining, ce.Code)
+
+	// The next start on the same data: every acknowledged message is stored.
+	srv2 := servertest.Start(t, cfg)
+	bob2, _ := opsUser(t, srv2, "bob", "/v1/auth/login")
+	stored := map[uint64]bool{}
+	var beforeID uint64
+	for {
+		msgs, more, err := bob2.History(ctx, 0, aliceID, beforeID, 100)
+		require.NoError(t, err)
+		for _, m := range msgs {
+			stored[m.ID] = true
+		}
+		if !more || len(msgs) == 0 {
+			break
+		}
+		beforeID = msgs[0].ID
+	}
+	for _, id := range append(ackedBefore, acked...) {
+		assert.True(t, stored[id], "acknowledged message %d is stored", id)
+	}
+	for id := range live {
+		assert.True(t, stored[id], "delivered message %d is stored", id)
+	}
 }
