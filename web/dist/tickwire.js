@@ -60,6 +60,8 @@ var Code = {
   ResumeOverflow: 32,
   /** (SDKs, never on the wire) the connection ended before the reply came and the session was not resumed */
   ConnectionLost: 33,
+  Draining: 34,
+  Kicked: 35,
   /** no open room with that id */
   RoomNotFound: 100,
   /** the room is at capacity */
@@ -187,6 +189,8 @@ var names = {
   31: "resume_bad_secret",
   32: "resume_overflow",
   33: "connection_lost",
+  34: "draining",
+  35: "kicked",
   100: "room_not_found",
   101: "room_full",
   102: "room_closed",
@@ -246,6 +250,7 @@ function codeName(code) {
 }
 function mayReconnect(code) {
   switch (code) {
+    case Code.Kicked:
     case Code.BadToken:
     case Code.TokenRevoked:
     case Code.ProtocolVersion:

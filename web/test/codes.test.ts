@@ -79,8 +79,8 @@ test("unknown codes and the SDK-only pseudo-codes have names", () => {
 });
 
 test("mayReconnect is false exactly for the codes netcode.Code.MayReconnect refuses", () => {
-  // netcode/codes.go: bad_token, token_revoked, protocol_version, replaced, forbidden, too_many_errors, untrusted_certificate
-  const never = new Set(["bad_token", "token_revoked", "protocol_version", "replaced", "forbidden", "too_many_errors", "untrusted_certificate"]);
+  // netcode/codes.go: kicked, bad_token, token_revoked, protocol_version, replaced, forbidden, too_many_errors, untrusted_certificate
+  const never = new Set(["kicked", "bad_token", "token_revoked", "protocol_version", "replaced", "forbidden", "too_many_errors", "untrusted_certificate"]);
   const wrong = golden.filter((g) => mayReconnect(g.code) === never.has(g.name)).map((g) => `${g.name}: ${mayReconnect(g.code)}`);
   assert.deepEqual(wrong, []);
   assert.ok(mayReconnect(ConnectionLost));

@@ -55,6 +55,8 @@ export declare const Code: {
     readonly ResumeOverflow: 32;
     /** (SDKs, never on the wire) the connection ended before the reply came and the session was not resumed */
     readonly ConnectionLost: 33;
+    readonly Draining: 34;
+    readonly Kicked: 35;
     /** no open room with that id */
     readonly RoomNotFound: 100;
     /** the room is at capacity */
