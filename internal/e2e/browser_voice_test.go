@@ -181,7 +181,8 @@ func voiceBrowser(t *testing.T) *browser {
 // browser as RTP on a slot named by its CSRC, two browsers hear each
 // other and never themselves, mute stops forwarding for both kinds,
 // speaking events are the same for both, a stranger's offer is refused
-// with a code, and leaving the room closes the audio link.
+// with a code, and leaving the room or ending the session closes the
+// audio link.
 func TestBrowserVoiceRoom(t *testing.T) {
 	srv := demoServer(t)
 	ctx := ctxT(t)
@@ -314,6 +315,11 @@ func TestBrowserVoiceRoom(t *testing.T) {
 		"the server closed the PeerConnection")
 	require.Eventually(t, func() bool { in := inbound(tab2); return in.State != "connected" }, wait, 50*time.Millisecond,
 		"the browser sees its audio PeerConnection go")
+
+	// The session's end closes its audio link too.
+	tab1.eval(t, `window.c.close().then(() => true)`, nil)
+	require.Eventually(t, func() bool { return srv.Rooms().Stats().Audio.Links == 0 && webrtcIO(srv)["audio_links"] == 0 },
+		wait, 20*time.Millisecond, "the first browser's session ended: its link is closed")
 	tab1.requireNoProblems(t)
 }
 

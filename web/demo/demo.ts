@@ -62,6 +62,11 @@
 //   arena        arena-title, arena-canvas (arrow keys / WASD anywhere but
 //                in a text box; a click glides there), arena-members with
 //                arena-member-<member> items, arena-leave
+//   voice        voice-panel: voice-join (joins the "lounge" voice room
+//                with the microphone), voice-mute (Mute / Unmute),
+//                voice-leave; voice-members with voice-member-<member>
+//                items (data-speaking = true | false); voice-audio holds
+//                voice-slot-<i> audio elements
 //   errors       toasts with toast items (data-code = the code name; a
 //                click dismisses, 6 s otherwise)
 //
@@ -105,6 +110,8 @@
 //     openDirect(userId) openGroup(groupId) loadOlder()
 //     sendDirect(userId, body) sendGroup(groupId, body)
 //     refreshRooms() createRoom(label) joinRoom(roomId string|bigint)
+//     joinVoice() muteVoice() leaveVoice() voiceState() (null | {me, muted,
+//     speaking: [member], slots: [member per slot, 0 = none], members})
 //     joinArena() leaveRoom() moveTo(x, y) (my position, clamped; the
 //     server's tick then shows it in state().room.positions)
 //   A failing action also shows its toast, as the control would. The
@@ -120,9 +127,12 @@ import { App, parseTransport } from "./app";
 import { startArena } from "./arena";
 import { showError } from "./toast";
 import { renderRtt, wire } from "./views";
+import { startVoicePanel } from "./voicepanel";
+import type { VoicePanel } from "./voicepanel";
 
 const app = new App();
 app.report = showError;
+let voice: VoicePanel | null = null;
 
 /** act runs an action for window.demo as a control would: a failure shows its toast, and the promise still rejects. */
 function act<T>(p: () => Promise<T>): Promise<T> {
@@ -181,6 +191,11 @@ const demo = Object.freeze({
   joinArena: () => act(() => app.joinArena()),
   leaveRoom: () => act(() => app.leaveRoom()),
   moveTo: (x: number, y: number) => act(async () => app.moveTo(x, y)),
+
+  joinVoice: () => act(async () => voice?.join()),
+  muteVoice: () => act(async () => voice?.mute()),
+  leaveVoice: () => act(async () => voice?.leave()),
+  voiceState: () => voice?.snapshot() ?? null,
 });
 
 declare global {
@@ -193,6 +208,7 @@ window.demo = demo;
 function start(): void {
   wire(app);
   startArena(app);
+  voice = startVoicePanel(app);
   // Live RTT, shown every second. The SDK pings every heartbeat (1 s by
   // default) and emits "rtt" on each Pong; should a slower server
   // heartbeat leave a gap, the page pings itself.

@@ -1,0 +1,58 @@
+package e2e
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type demoVoice struct {
+	Me       uint32   `json:"me"`
+	Muted    bool     `json:"muted"`
+	Speaking []uint32 `json:"speaking"`
+	Slots    []uint32 `json:"slots"`
+}
+
+// The demo's voice panel in two tabs (Chromium's fake microphone): both
+// join the lounge with the Join voice button, each sees the other speak
+// (the indicator of the other's row lights) and hears it on a slot, and
+// Mute turns the other's indicator off.
+func TestBrowserDemoVoice(t *testing.T) {
+	srv := demoServer(t)
+	b := voiceBrowser(t)
+	ta, tbb := b.newTab(t, "ann"), b.newTab(t, "bob")
+	openDemo(t, ta, srv, "")
+	openDemo(t, tbb, srv, "")
+	demoRegister(t, ta, "ann_voice")
+	demoRegister(t, tbb, "bob_voice")
+	demoClick(t, ta, "voice-join")
+	demoClick(t, tbb, "voice-join")
+	state := func(tb *tab) demoVoice {
+		var v *demoVoice
+		tb.eval(t, `demo.voiceState()`, &v)
+		require.NotNil(t, v)
+		return *v
+	}
+	ta.waitJS(t, `demo.voiceState() !== null`, demoStep)
+	tbb.waitJS(t, `demo.voiceState() !== null`, demoStep)
+	a, bb := state(ta), state(tbb)
+	lit := func(tb *tab, member uint32, on bool) {
+		t.Helper()
+		tb.waitJS(t, fmt.Sprintf(`document.querySelector(%q)?.dataset.speaking === %q`,
+			byTestSel(fmt.Sprintf("voice-member-%d", member)), fmt.Sprint(on)), demoStep)
+	}
+	lit(ta, bb.Me, true)
+	lit(tbb, a.Me, true)
+	ta.waitJS(t, fmt.Sprintf(`demo.voiceState().slots.includes(%d)`, bb.Me), demoStep)
+	assert.NotContains(t, state(ta).Slots, a.Me, "never my own voice")
+
+	demoClick(t, tbb, "voice-mute")
+	lit(ta, bb.Me, false)
+	assert.True(t, state(tbb).Muted)
+	demoClick(t, tbb, "voice-leave")
+	ta.waitJS(t, fmt.Sprintf(`document.querySelector(%q) === null`, byTestSel(fmt.Sprintf("voice-member-%d", bb.Me))), demoStep)
+	ta.requireNoProblems(t)
+	tbb.requireNoProblems(t)
+}
