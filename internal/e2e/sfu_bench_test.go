@@ -175,7 +175,9 @@ func BenchmarkSFUVoice(b *testing.B) {
 		b.StopTimer()
 		require.NotEmpty(b, lat)
 		slices.Sort(lat)
-		pct := func(p float64) float64 { return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Nanoseconds()) / 1e3 }
+		pct := func(p float64) float64 {
+			return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Nanoseconds()) / 1e3
+		}
 		b.ReportMetric(pct(0.50), "p50-µs")
 		b.ReportMetric(pct(0.99), "p99-µs")
 		b.ReportMetric(float64(b.N-len(lat)), "lost")
