@@ -13,12 +13,17 @@ import (
 
 	"github.com/pion/rtp"
 	pion "github.com/pion/webrtc/v4"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/client"
+	"github.com/tickwire/tickwire/engine/rooms"
+	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
 	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/netcode/webrtc"
 	"github.com/tickwire/tickwire/server"
+	"github.com/tickwire/tickwire/server/servertest"
 )
 
 // sfuPeer is a browser's audio link played by pion in Go: one sendrecv
@@ -198,4 +203,54 @@ func BenchmarkSFUVoice(b *testing.B) {
 			require.NoError(b, err)
 		}, back)
 	})
+}
+
+// sfuOfferStatus posts a well-formed audio offer (postVoiceOffer) for a
+// session and room and returns the status and the API's code.
+func sfuOfferStatus(t *testing.T, srv *server.Server, token string, session, roomID uint64) (int, int) {
+	t.Helper()
+	return postVoiceOffer(t, srv, token, "session="+u64(session)+"&room="+u64(roomID))
+}
+
+// The server-wide cap on audio links and the room-type check, with pion
+// in Go as the browser: with MaxAudioLinks 1 a second member's link is
+// refused with voice_link_limit (429) until the first one ends; a relay
+// room refuses with not_voice_room. Both counted.
+func TestSFULinkCapAndRoomType(t *testing.T) {
+	srv := servertest.Start(t, server.Config{
+		Transports: append(servertest.Transports(), &webrtc.Transport{Addr: "127.0.0.1:0"}),
+		Rooms:      rooms.Config{MaxAudioLinks: 1},
+	})
+	ctx := ctxT(t)
+	member := func(name string) (*client.Client, string) {
+		tok := guest(t, srv, name)
+		c, err := client.Dial(ctx, client.Options{Dial: kcp.Dialer{Addr: srv.Addr("kcp")}.Dial, Token: tok})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		return c, tok
+	}
+	a, aTok := member("a")
+	bc, bTok := member("b")
+	ra, err := a.JoinOrCreateRoom(ctx, client.RoomOptions{Type: client.VoiceType, Label: "cap", Capacity: 4})
+	require.NoError(t, err)
+	_, err = bc.JoinRoom(ctx, ra.ID())
+	require.NoError(t, err)
+
+	peer := dialSFU(t, srv, aTok, a.Welcome().SessionID, ra.ID(), 2, func(*rtp.Packet) {})
+	st, code := sfuOfferStatus(t, srv, bTok, bc.Welcome().SessionID, ra.ID())
+	assert.Equal(t, http.StatusTooManyRequests, st)
+	assert.Equal(t, int(netcode.CodeVoiceLinkLimit), code)
+	assert.Equal(t, uint64(1), srv.Rooms().Stats().Audio.Refused["limit"])
+
+	// The first link ends (the browser closes it): the second may come.
+	require.NoError(t, peer.pc.Close())
+	require.Eventually(t, func() bool { return srv.Rooms().Stats().Audio.Links == 0 }, wait, 20*time.Millisecond)
+	relay, err := a.JoinOrCreateRoom(ctx, client.RoomOptions{Type: "relay", Label: "not-voice"})
+	require.NoError(t, err)
+	st, code = sfuOfferStatus(t, srv, aTok, a.Welcome().SessionID, relay.ID()) // a's session has no link now
+	assert.Equal(t, http.StatusBadRequest, st)
+	assert.Equal(t, int(netcode.CodeNotVoiceRoom), code)
+	assert.Equal(t, uint64(1), srv.Rooms().Stats().Audio.Refused["not_voice_room"])
+	dialSFU(t, srv, bTok, bc.Welcome().SessionID, ra.ID(), 2, func(*rtp.Packet) {})
+	assert.Equal(t, int64(1), srv.Rooms().Stats().Audio.Links)
 }
