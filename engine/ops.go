@@ -55,15 +55,6 @@ func (e *Engine) Sessions() []SessionInfo {
 	return out
 }
 
-// Peer returns the authenticated session with that id, as services see
-// it (to send it a frame), or false.
-func (e *Engine) Peer(id uint64) (service.Peer, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	p, ok := e.peers[id]
-	return p, ok
-}
-
 // Peers returns every authenticated session (live or parked).
 func (e *Engine) Peers() []service.Peer {
 	e.mu.Lock()
