@@ -254,3 +254,48 @@ func TestSFULinkCapAndRoomType(t *testing.T) {
 	dialSFU(t, srv, bTok, bc.Welcome().SessionID, ra.ID(), 2, func(*rtp.Packet) {})
 	assert.Equal(t, int64(1), srv.Rooms().Stats().Audio.Links)
 }
+
+// An answered audio offer whose browser never connects is closed after
+// the WebRTC listener's ConnectTimeout: the member's link slot is free
+// again and the pending-connection reservation released.
+func TestSFULinkConnectTimeout(t *testing.T) {
+	srv := servertest.Start(t, server.Config{
+		Transports: append(servertest.Transports(), &webrtc.Transport{Addr: "127.0.0.1:0",
+			Config: webrtc.Config{ConnectTimeout: 300 * time.Millisecond}}),
+	})
+	ctx := ctxT(t)
+	tok := guest(t, srv, "ghost")
+	c, err := client.Dial(ctx, client.Options{Dial: kcp.Dialer{Addr: srv.Addr("kcp")}.Dial, Token: tok})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	r, err := c.JoinOrCreateRoom(ctx, client.RoomOptions{Type: client.VoiceType, Label: "ghost"})
+	require.NoError(t, err)
+
+	// A real offer (pion), posted, its answer never applied: no ICE.
+	me := &pion.MediaEngine{}
+	require.NoError(t, me.RegisterDefaultCodecs())
+	pc, err := pion.NewAPI(pion.WithMediaEngine(me)).NewPeerConnection(pion.Configuration{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pc.Close() })
+	_, err = pc.AddTransceiverFromKind(pion.RTPCodecTypeAudio, pion.RTPTransceiverInit{Direction: pion.RTPTransceiverDirectionSendrecv})
+	require.NoError(t, err)
+	offer, err := pc.CreateOffer(nil)
+	require.NoError(t, err)
+	require.NoError(t, pc.SetLocalDescription(offer))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
+		srv.HTTPURL()+server.VoicePath+"?session="+u64(c.Welcome().SessionID)+"&room="+u64(r.ID()), strings.NewReader(offer.SDP))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/sdp")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_ = res.Body.Close()
+	require.Equal(t, http.StatusCreated, res.StatusCode)
+	assert.Equal(t, int64(1), srv.Rooms().Stats().Audio.Links)
+
+	require.Eventually(t, func() bool {
+		return srv.Rooms().Stats().Audio.Links == 0 && webrtcIO(srv)["audio_links"] == 0
+	}, wait, 20*time.Millisecond, "the link that never connected is closed")
+	// The slot is free: the same session may try again.
+	dialSFU(t, srv, tok, c.Welcome().SessionID, r.ID(), 1, func(*rtp.Packet) {})
+}

@@ -32,4 +32,15 @@
 // the session (pion's included). Listener.Close refuses new offers and
 // closes sessions not yet accepted; Listener.Shutdown closes every
 // session and the UDP mux and waits for them.
+//
+// Audio links (audio.go, the SFU of voice rooms; docs/VOICE.md): the
+// listener also answers audio offers (Listener.AnswerAudio, a
+// netcode.AudioAnswerer the assembly mounts at POST /v1/rtc/voice) with an
+// Opus-only PeerConnection on the same UDP mux. Each link has a lifecycle
+// goroutine (connect timeout, then teardown: it closes the PeerConnection,
+// waits for pion's track reader and tells the member), a writer goroutine
+// that owns the slot table (slotTable, sans-IO) and drains a bounded queue
+// that Forward fills without blocking, and pion's OnTrack goroutine reading
+// the browser's RTP. Close only signals; Listener.Shutdown closes every
+// link and waits for their goroutines.
 package webrtc
