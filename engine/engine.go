@@ -33,7 +33,7 @@ type Engine struct {
 	lastRefusedLog atomic.Int64 // unix nanos of the last "connection refused" warning
 
 	draining atomic.Bool // Drain was called (ops.go)
-	ops      struct{ kicks atomic.Uint64 }
+	ops      struct{ kicks, notices atomic.Uint64 }
 
 	baseCtx    context.Context // cancelled when Shutdown finishes
 	baseCancel context.CancelFunc

@@ -83,6 +83,32 @@ func (e *Engine) Kick(id uint64, reason string) error {
 	return nil
 }
 
+// Notice pushes a Notice frame (kind 11) with code and text to every
+// authenticated session, or only to userID's when it is not empty, and
+// returns how many sessions it was queued to. It is best effort: a
+// session parked for a Resume misses it (Notice is not numbered).
+// Counted in Stats.Ops.Notices.
+func (e *Engine) Notice(userID string, code netcode.Code, text string) (int, error) {
+	if text == "" || len(text) > frame.MaxMessageLen {
+		return 0, netcode.Errorf(netcode.CodeBadRequest, "notice text must be 1 to %d bytes", frame.MaxMessageLen)
+	}
+	b, err := frame.Marshal(&frame.Notice{Code: code, Text: text})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range e.Peers() {
+		if userID != "" && p.UserID() != userID {
+			continue
+		}
+		if p.Send(netcode.Reliable, b) {
+			n++
+		}
+	}
+	e.ops.notices.Add(1)
+	return n, nil
+}
+
 // Drain starts draining; only the first call does anything and reports
 // true. From then on connections are refused with netcode.CodeDraining
 // at accept (Stats.SessionsRefused["draining"]), and so is a Hello on a
@@ -120,9 +146,10 @@ func (e *Engine) Draining() bool { return e.draining.Load() }
 // OpsStats counts the operator's actions on the engine.
 type OpsStats struct {
 	Kicks    uint64 `json:"kicks"`
+	Notices  uint64 `json:"notices"`
 	Draining bool   `json:"draining"`
 }
 
 func (e *Engine) opsStats() OpsStats {
-	return OpsStats{Kicks: e.ops.kicks.Load(), Draining: e.draining.Load()}
+	return OpsStats{Kicks: e.ops.kicks.Load(), Notices: e.ops.notices.Load(), Draining: e.draining.Load()}
 }

@@ -39,7 +39,13 @@ type AdminReason struct {
 // adminActions are the admin API's actions, the label of
 // tickwire_admin_actions_total (with result "ok" or the refusal's code
 // name).
-var adminActions = []string{"list_sessions", "list_rooms", "kick", "close_room", "drain"}
+var adminActions = []string{"list_sessions", "list_rooms", "kick", "close_room", "notice", "drain"}
+
+// AdminNotice is the body of POST /v1/admin/notice.
+type AdminNotice struct {
+	Text   string `json:"text"`              // 1 to 1024 bytes
+	UserID string `json:"user_id,omitempty"` // empty: every session
+}
 
 // adminRoutes mounts the admin API on the admin listener's mux:
 //
@@ -47,6 +53,7 @@ var adminActions = []string{"list_sessions", "list_rooms", "kick", "close_room",
 //	GET  /v1/admin/rooms                 {"rooms": [rooms.RoomStatus], "types": per-type tick stats}
 //	POST /v1/admin/sessions/{id}/kick    {"reason"} -> 200 {"status":"kicked"}; the session ends with kicked (35)
 //	POST /v1/admin/rooms/{id}/close      {"reason"} -> 200 {"status":"closed"}; members get RoomClosed room_closed (102)
+//	POST /v1/admin/notice                {"text", "user_id"?} -> 200 {"sessions": n}; a Notice frame (kind 11, code 0)
 //	POST /v1/admin/drain                 -> 202 {"status":"draining"}; Drain in the background (Done tells its end)
 //	GET  /readyz, GET /healthz           as on the API port
 func (s *Server) adminRoutes(mux *http.ServeMux) error {
@@ -93,6 +100,14 @@ func (s *Server) adminRoutes(mux *http.ServeMux) error {
 			err = s.rooms.CloseRoom(id, netcode.CodeRoomClosed, reason)
 		}
 		s.adminDone(w, r, "close_room", http.StatusOK, map[string]string{"status": "closed"}, err)
+	})
+	mux.HandleFunc("POST /v1/admin/notice", func(w http.ResponseWriter, r *http.Request) {
+		var body AdminNotice
+		n, err := 0, httpapi.DecodeJSON(w, r, &body, maxAdminBody)
+		if err == nil {
+			n, err = s.eng.Notice(body.UserID, netcode.CodeOK, body.Text)
+		}
+		s.adminDone(w, r, "notice", http.StatusOK, map[string]int{"sessions": n}, err)
 	})
 	mux.HandleFunc("POST /v1/admin/drain", func(w http.ResponseWriter, r *http.Request) {
 		s.startDrain()

@@ -409,3 +409,44 @@ func TestDrainLosesNoMessage(t *testing.T) {
 		assert.True(t, stored[id], "delivered message %d is stored", id)
 	}
 }
+
+func TestAdminNotice(t *testing.T) {
+	srv := startAdmin(t, server.Config{})
+	a := opsClient(t, srv, "tcp", "alice")
+	b := opsClient(t, srv, "kcp", "bob")
+	next := func(c *client.Client) frame.Notice {
+		t.Helper()
+		timeout := time.After(opsWait)
+		for {
+			select {
+			case m, open := <-c.Messages():
+				require.True(t, open, "client ended: %v", c.Err())
+				n, ok, err := client.DecodeNotice(m)
+				require.NoError(t, err)
+				if ok {
+					return n
+				}
+			case <-timeout:
+				require.FailNow(t, "no notice")
+			}
+		}
+	}
+	// To one user: bob only.
+	resp, body := adminDo(t, srv, "POST", "/v1/admin/notice", adminToken, fmt.Sprintf(`{"text":"bob, please","user_id":%q}`, b.Welcome().UserID))
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	assert.JSONEq(t, `{"sessions":1}`, string(body))
+	// To everyone.
+	resp, body = adminDo(t, srv, "POST", "/v1/admin/notice", adminToken, `{"text":"restart in 5 minutes"}`)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	assert.JSONEq(t, `{"sessions":2}`, string(body))
+	assert.Equal(t, frame.Notice{Text: "bob, please"}, next(b))
+	assert.Equal(t, frame.Notice{Text: "restart in 5 minutes"}, next(b))
+	assert.Equal(t, frame.Notice{Text: "restart in 5 minutes"}, next(a), "alice's first notice is the one to everyone")
+
+	resp, body = adminDo(t, srv, "POST", "/v1/admin/notice", adminToken, `{"text":""}`)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "%s", body)
+	assert.Equal(t, uint64(2), srv.Engine().Stats().Ops.Notices)
+	fams := scrape(t, srv)
+	assert.Equal(t, 2.0, fams.value("tickwire_admin_actions_total", "action", "notice", "result", "ok"))
+	assert.Equal(t, 1.0, fams.value("tickwire_admin_actions_total", "action", "notice", "result", "bad_request"))
+}

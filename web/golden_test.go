@@ -91,6 +91,7 @@ func goldenFrames() []frame.Frame {
 		&frame.OK{Ref: 4_294_967_295},
 		&frame.Resume{Version: frame.ProtocolVersion, SessionID: sessionID, ResumeID: resumeSecret, Received: maxSafeInt, ClientName: "tickwire-js " + zoe, ClientVersion: "0.1.0"},
 		&frame.Ack{Received: 1<<32 + 3},
+		&frame.Notice{Code: netcode.CodeDraining, Text: "restart in 5 minutes " + zoe},
 
 		// Rooms, kinds 16–27.
 		&frame.RoomCreate{Ref: 1, Type: "relay", Label: "arena " + zoe, Capacity: 16, TickRate: 30, Private: true, EmptyTimeoutMs: 30000, Params: someBytes},

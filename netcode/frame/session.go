@@ -17,6 +17,7 @@ const (
 	KindPong    Kind = 5
 	KindClose   Kind = 6
 	KindEcho    Kind = 7
+	KindNotice  Kind = 11 // [11, code, text]: server → client
 )
 
 // ProtocolVersion is the version a client puts in Hello.
@@ -212,6 +213,32 @@ func (m *Close) DecodeMsgpack(dec *msgpack.Decoder) error {
 	f := Begin(dec, KindClose, 1)
 	m.Code = netcode.Code(f.Uint("code", math.MaxUint16))
 	m.Reason = f.String("reason", MaxMessageLen)
+	return f.End()
+}
+
+// Notice is a message from the server's operators, pushed to every
+// session or to one user's: [11, code, text]. Code is 0 for plain text,
+// or says what the notice is about (draining). It is best effort: not
+// numbered, so a session parked for a Resume misses it.
+type Notice struct {
+	Code netcode.Code
+	Text string
+}
+
+func (*Notice) Kind() Kind { return KindNotice }
+
+func (m *Notice) EncodeMsgpack(enc *msgpack.Encoder) error {
+	w := W{Enc: enc}
+	w.Begin(KindNotice, 2)
+	w.Uint(uint64(m.Code))
+	w.String(m.Text)
+	return w.Err()
+}
+
+func (m *Notice) DecodeMsgpack(dec *msgpack.Decoder) error {
+	f := Begin(dec, KindNotice, 2)
+	m.Code = netcode.Code(f.Uint("code", math.MaxUint16))
+	m.Text = f.String("text", MaxMessageLen)
 	return f.End()
 }
 

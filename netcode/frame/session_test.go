@@ -26,6 +26,7 @@ func sessionSamples() map[string]Frame {
 		"ok":      &OK{Ref: 9},
 		"resume":  &Resume{Version: ProtocolVersion, SessionID: 1 << 40, ResumeID: "Qk1hY2stc2VjcmV0LTAxMjM0NTY3ODlhYmNkZWZnaGlq", Received: 1<<32 + 7, ClientName: "unity", ClientVersion: "1.2.3"},
 		"ack":     &Ack{Received: 1<<32 + 9},
+		"notice":  &Notice{Code: netcode.CodeDraining, Text: "restarting for an update in 5 minutes"},
 		"welcome_resumed": &Welcome{SessionID: 7, UserID: "u-1", DisplayName: "Ada", ServerTimeUs: 1, MaxFrame: 16384, MaxFramesPerSec: 200, HeartbeatMs: 1000, IdleTimeoutMs: 10000,
 			ResumeID: "Qk1hY2stc2VjcmV0LTAxMjM0NTY3ODlhYmNkZWZnaGlq", ResumeWindowMs: 30000, Resumed: true, Received: 12, Replay: 3},
 	}
@@ -286,6 +287,7 @@ func FuzzEcho(f *testing.F)    { fuzzSessionKind(f, KindEcho) }
 func FuzzOK(f *testing.F)      { fuzzSessionKind(f, KindOK) }
 func FuzzResume(f *testing.F)  { fuzzSessionKind(f, KindResume) }
 func FuzzAck(f *testing.F)     { fuzzSessionKind(f, KindAck) }
+func FuzzNotice(f *testing.F)  { fuzzSessionKind(f, KindNotice) }
 
 func BenchmarkEncode(b *testing.B) {
 	enc := NewEncoder()

@@ -1767,6 +1767,7 @@ var Kind = {
   OK: 8,
   Resume: 9,
   Ack: 10,
+  Notice: 11,
   RoomCreate: 16,
   RoomJoin: 17,
   RoomJoinOrCreate: 18,
@@ -1847,6 +1848,7 @@ var kinds = {
   [Kind.OK]: schema(1, { ref: "u" }),
   [Kind.Resume]: schema(4, { version: "u", sessionId: "u", resumeId: "s", received: "u", clientName: "s", clientVersion: "s" }),
   [Kind.Ack]: schema(1, { received: "u" }),
+  [Kind.Notice]: schema(2, { code: "u", text: "s" }),
   [Kind.RoomCreate]: schema(2, {
     ref: "u",
     type: "s",
@@ -3765,6 +3767,9 @@ var Client = class _Client extends Emitter {
         conn?.close(Code.OK, "closed by the server");
         return;
       }
+      case Kind.Notice:
+        this.emit("notice", { code: f.code, codeName: describeCode(f.code), text: f.text });
+        return;
       case Kind.Error: {
         const err = new TickwireError(f.code, f.message);
         const p2 = f.ref ? this.pending.get(f.ref) : void 0;

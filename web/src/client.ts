@@ -107,6 +107,8 @@ export interface ClientEvents {
   friend: FriendUpdate;
   presence: PresenceUpdate;
   message: ChatMessage;
+  /** a Notice (kind 11) from the server's operators, to everyone or to this user; code 0 for plain text */
+  notice: { code: number; codeName: string; text: string };
   group: GroupUpdate;
   /** an Error the server sent with no request to match (ref 0, e.g. a refused input) */
   error: TickwireError;
@@ -434,6 +436,9 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
         conn?.close(Code.OK, "closed by the server");
         return;
       }
+      case Kind.Notice:
+        this.emit("notice", { code: f.code as number, codeName: describeCode(f.code as number), text: f.text as string });
+        return;
       case Kind.Error: {
         const err = new TickwireError(f.code as number, f.message as string);
         const p = f.ref ? this.pending.get(f.ref as number) : undefined;

@@ -82,6 +82,7 @@ export const Kind = {
   OK: 8,
   Resume: 9,
   Ack: 10,
+  Notice: 11,
   RoomCreate: 16,
   RoomJoin: 17,
   RoomJoinOrCreate: 18,
@@ -165,6 +166,7 @@ const kinds: Record<number, Schema> = {
   [Kind.OK]: schema(1, { ref: "u" }),
   [Kind.Resume]: schema(4, { version: "u", sessionId: "u", resumeId: "s", received: "u", clientName: "s", clientVersion: "s" }),
   [Kind.Ack]: schema(1, { received: "u" }),
+  [Kind.Notice]: schema(2, { code: "u", text: "s" }),
 
   [Kind.RoomCreate]: schema(2, {
     ref: "u",

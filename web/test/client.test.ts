@@ -31,7 +31,7 @@ afterEach(async () => {
   live.clear();
 });
 
-const names: Array<keyof ClientEvents> = ["transport", "disconnected", "reconnecting", "reconnected", "closed", "rtt", "message", "error"];
+const names: Array<keyof ClientEvents> = ["transport", "disconnected", "reconnecting", "reconnected", "closed", "rtt", "message", "notice", "error"];
 
 /** connect opens a client on a fake server over "websocket", recording its events. */
 async function connect(s = new FakeServer(), o: Partial<ConnectOptions> = {}): Promise<Setup> {
@@ -261,6 +261,22 @@ test("chat messages are delivered once and acknowledged up to the highest id", a
     // a later message is acknowledged too
     s.last.push(message(7));
     await waitFor(() => s.last.sentOf(Kind.MessageAck).some((a) => a.upToId === 7), "an ack of 7");
+  } finally {
+    await c.close();
+  }
+});
+
+test("a Notice (kind 11) is emitted as a notice event with its code's name", async () => {
+  const { c, s, of } = await connect();
+  try {
+    s.last.push({ kind: Kind.Notice, code: 0, text: "restart in 5 minutes" });
+    s.last.push({ kind: Kind.Notice, code: Code.Draining, text: "draining" });
+    await waitFor(() => of("notice").length === 2, "two notices");
+    assert.deepEqual(of("notice"), [
+      { code: 0, codeName: "ok", text: "restart in 5 minutes" },
+      { code: 34, codeName: "draining", text: "draining" },
+    ]);
+    assert.ok(c.connected, "a notice does not end the session");
   } finally {
     await c.close();
   }

@@ -158,11 +158,11 @@ test("decode refuses what is not a frame with bad_frame", () => {
 });
 
 test("decode refuses an unknown kind with unknown_kind", () => {
-  refused(() => decode(bytes("91 0b")), Code.UnknownKind, "kind 11");
+  refused(() => decode(bytes("91 0c")), Code.UnknownKind, "kind 12");
   refused(() => decode(bytes("92 0f 01")), Code.UnknownKind, "kind 15");
   refused(() => decode(bytes("92 cc c8 01")), Code.UnknownKind, "kind 200");
   refused(() => decode(bytes("91 67")), Code.UnknownKind, "kind 103 (a gap between History and SetPresence)");
-  assert.throws(() => encode({ kind: 11 }), (e: unknown) => e instanceof TickwireError && e.code === Code.UnknownKind);
+  assert.throws(() => encode({ kind: 12 }), (e: unknown) => e instanceof TickwireError && e.code === Code.UnknownKind);
 });
 
 test("a str/bin/array header claiming more than remains fails fast without allocating it", () => {

@@ -105,6 +105,12 @@ export interface ClientEvents {
     friend: FriendUpdate;
     presence: PresenceUpdate;
     message: ChatMessage;
+    /** a Notice (kind 11) from the server's operators, to everyone or to this user; code 0 for plain text */
+    notice: {
+        code: number;
+        codeName: string;
+        text: string;
+    };
     group: GroupUpdate;
     /** an Error the server sent with no request to match (ref 0, e.g. a refused input) */
     error: TickwireError;

@@ -19,6 +19,7 @@ export declare const Kind: {
     readonly OK: 8;
     readonly Resume: 9;
     readonly Ack: 10;
+    readonly Notice: 11;
     readonly RoomCreate: 16;
     readonly RoomJoin: 17;
     readonly RoomJoinOrCreate: 18;
