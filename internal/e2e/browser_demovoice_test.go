@@ -50,7 +50,7 @@ func TestBrowserDemoVoice(t *testing.T) {
 
 	demoClick(t, tbb, "voice-mute")
 	lit(ta, bb.Me, false)
-	assert.True(t, state(tbb).Muted)
+	tbb.waitJS(t, `demo.voiceState().muted === true && document.querySelector('[data-test="voice-mute"]').textContent === "Unmute"`, demoStep)
 	demoClick(t, tbb, "voice-leave")
 	ta.waitJS(t, fmt.Sprintf(`document.querySelector(%q) === null`, byTestSel(fmt.Sprintf("voice-member-%d", bb.Me))), demoStep)
 	ta.requireNoProblems(t)
