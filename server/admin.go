@@ -109,7 +109,7 @@ func (s *Server) startAdmin() error {
 		return err
 	}
 	a.srv = &http.Server{
-		Handler:           a.authorize(mux),
+		Handler:           s.withConsole(a.authorize(mux)), // GET /console without the token (console.go)
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		// CPU profiles and traces write for ?seconds= (pprof refuses a
