@@ -18,6 +18,7 @@ import (
 
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/engine"
+	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/room"
 	"github.com/tickwire/tickwire/server"
 	"github.com/tickwire/tickwire/server/servertest"
@@ -94,6 +95,21 @@ func TestBrowserConsoleShowsLiveSession(t *testing.T) {
 	}
 	tb.eval(t, `document.querySelector('[data-test="status"]').textContent`, &status)
 	assert.True(t, strings.HasPrefix(status, "Live"), status)
+	// The RTT chart: KCP keeps a smoothed RTT, so the session gives points.
+	tb.waitJS(t, `Number(document.querySelector('[data-test="chart-rtt"] polyline').dataset.points) >= 1`, consoleStep)
+
+	// Kick from the console (the confirm dialog answered yes): the exact
+	// 64-bit session id reaches the admin API and the client ends kicked.
+	tb.eval(t, `window.confirm = () => true; `+row+`.querySelector('[data-test="kick"]').click()`, nil)
+	select {
+	case <-c.Done():
+	case <-time.After(consoleStep):
+		require.FailNow(t, "the client was not kicked")
+	}
+	var ce *netcode.CloseError
+	require.ErrorAs(t, c.Err(), &ce)
+	assert.Equal(t, netcode.CodeKicked, ce.Code)
+	tb.waitJS(t, row+` === null`, consoleStep)
 	tb.requireNoProblems(t)
 
 	// A wrong token: the page says so and keeps no data on screen fresh.
