@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -19,6 +20,9 @@ type demoVoice struct {
 // join the lounge with the Join voice button, each sees the other speak
 // (the indicator of the other's row lights) and hears it on a slot, and
 // Mute turns the other's indicator off.
+// voiceWait bounds the waits for audio to flow end to end.
+const voiceWait = 30 * time.Second
+
 func TestBrowserDemoVoice(t *testing.T) {
 	srv := demoServer(t)
 	b := voiceBrowser(t)
@@ -38,14 +42,18 @@ func TestBrowserDemoVoice(t *testing.T) {
 	ta.waitJS(t, `demo.voiceState() !== null`, demoStep)
 	tbb.waitJS(t, `demo.voiceState() !== null`, demoStep)
 	a, bb := state(ta), state(tbb)
+	// Speaking follows audio through two Chromium capture and encode
+	// pipelines and the SFU: on a machine busy with other test packages
+	// the first packets take longer than a UI step, so these waits get
+	// a longer bound (voiceWait).
 	lit := func(tb *tab, member uint32, on bool) {
 		t.Helper()
 		tb.waitJS(t, fmt.Sprintf(`document.querySelector(%q)?.dataset.speaking === %q`,
-			byTestSel(fmt.Sprintf("voice-member-%d", member)), fmt.Sprint(on)), demoStep)
+			byTestSel(fmt.Sprintf("voice-member-%d", member)), fmt.Sprint(on)), voiceWait)
 	}
 	lit(ta, bb.Me, true)
 	lit(tbb, a.Me, true)
-	ta.waitJS(t, fmt.Sprintf(`demo.voiceState().slots.includes(%d)`, bb.Me), demoStep)
+	ta.waitJS(t, fmt.Sprintf(`demo.voiceState().slots.includes(%d)`, bb.Me), voiceWait)
 	assert.NotContains(t, state(ta).Slots, a.Me, "never my own voice")
 
 	demoClick(t, tbb, "voice-mute")
