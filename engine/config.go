@@ -27,6 +27,7 @@ const (
 	DefaultHeartbeatInterval  = 1 * time.Second
 	DefaultIdleTimeout        = 10 * time.Second
 	DefaultShutdownTimeout    = 5 * time.Second
+	DefaultLogSummaryInterval = 60 * time.Second
 	DefaultCloseLinger        = time.Second
 	DefaultMaxSessionsPerIP   = 32
 	DefaultMaxSessions        = 10_000
@@ -152,6 +153,14 @@ type Config struct {
 	// context is cancelled (default 5s).
 	ShutdownTimeout time.Duration
 
+	// LogSummaryInterval is how often the engine logs, at Info, one
+	// "activity" line with the counters that moved since the previous one
+	// (sessions opened, handshakes, closes, refusals and drops by reason,
+	// listeners' handshakes, refusals and drops); nothing is logged when
+	// nothing moved. Default 60s; negative turns the line off. Per-session
+	// events are logged at Debug only (docs/OPERATIONS.md, "Logs").
+	LogSummaryInterval time.Duration
+
 	// Services handle the frame kinds the engine does not (rooms,
 	// social). Two services may not claim the same kind.
 	Services []service.Service
@@ -189,6 +198,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.HeartbeatInterval, DefaultHeartbeatInterval)
 	def(&c.IdleTimeout, DefaultIdleTimeout)
 	def(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	def(&c.LogSummaryInterval, DefaultLogSummaryInterval)
 	def(&c.CloseLinger, DefaultCloseLinger)
 	defInt(&c.MaxFrameSize, DefaultMaxFrameSize)
 	defInt(&c.MaxFramesPerSecond, DefaultMaxFramesPerSecond)

@@ -30,7 +30,6 @@ type Engine struct {
 	nextID atomic.Uint64
 	closer closer
 
-	lastRefusedLog atomic.Int64 // unix nanos of the last "connection refused" warning
 
 	draining atomic.Bool // Drain was called (ops.go)
 	ops      struct{ kicks, notices atomic.Uint64 }
@@ -44,6 +43,7 @@ type Engine struct {
 	acceptWG sync.WaitGroup // accept loops
 	svcWG    sync.WaitGroup // service runners
 	closerWG sync.WaitGroup // the closer loop
+	sumWG    sync.WaitGroup // the activity summary loop (logsummary.go)
 	parkWG   sync.WaitGroup // parked sessions' expiry timers (resume.go)
 
 	quit         chan struct{} // closed when Shutdown starts
@@ -166,6 +166,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.running = true
 	e.closerWG.Add(1)
 	go e.closer.run(&e.closerWG)
+	if e.cfg.LogSummaryInterval > 0 {
+		e.sumWG.Add(1)
+		go e.logSummaries()
+	}
 	svcCtx, cancel := context.WithCancel(context.Background())
 	e.svcCancel = cancel
 	for _, s := range e.cfg.Services {
@@ -270,6 +274,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.acceptWG.Wait()
 	close(e.closer.stop)
 	e.closerWG.Wait()
+	e.sumWG.Wait()
 	if svcCancel != nil {
 		svcCancel()
 	}
@@ -370,7 +375,7 @@ func (e *Engine) capLocked(ip netip.Addr, hasIP bool) (refused int, reason strin
 
 // removeSession is the last step of a session's teardown.
 func (e *Engine) removeSession(s *session) {
-	s.log.Info("session closed", "code", s.closeCode.String(), "reason", s.closeReason)
+	s.log.Debug("session closed", "code", s.closeCode.String(), "reason", s.closeReason)
 	final := s.conn.Stats() // the connection is closed: its counters are final
 	e.mu.Lock()
 	delete(e.sessions, s.id)
@@ -401,16 +406,11 @@ func ipKey(addr net.Addr) (key netip.Addr, ok bool) {
 	return ip, ok
 }
 
-// warnRefused logs a refused connection, at most once a second: a flood
-// of refusals must not become a flood of log lines (the counters have
-// every one).
+// warnRefused logs a refused connection at Debug: a flood of refusals
+// must not become a flood of log lines above Debug (the counters have
+// every one, and the activity line sums them up).
 func (e *Engine) warnRefused(c netcode.Conn, reason string) {
-	now := e.cfg.Now()
-	last := e.lastRefusedLog.Load()
-	if now.UnixNano()-last < int64(time.Second) || !e.lastRefusedLog.CompareAndSwap(last, now.UnixNano()) {
-		return
-	}
-	e.log.Warn("connection refused", "reason", reason, "transport", c.Transport(), "remote", c.RemoteAddr().String())
+	e.log.Debug("connection refused", "reason", reason, "transport", c.Transport(), "remote", c.RemoteAddr().String())
 }
 
 // getBuf returns a pooled buffer of length n.

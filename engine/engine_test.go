@@ -648,11 +648,12 @@ func (s *syncBuffer) String() string {
 }
 
 // The client program named in Hello is logged when the session opens and
-// stays on the session's later log lines.
+// stays on the session's later log lines; every debug line of the
+// session carries its id.
 func TestSessionLogsNameTheClient(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var logs syncBuffer
-		h := start(t, Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+		h := start(t, Config{Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 		p := h.dial(64)
 		w := p.Hello(h.token("ann", time.Hour))
 		require.NoError(t, p.Conn.Close(netcode.CodeOK, "bye"))
@@ -663,6 +664,9 @@ func TestSessionLogsNameTheClient(t *testing.T) {
 		for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 			var m map[string]any
 			require.NoError(t, json.Unmarshal([]byte(line), &m))
+			if m["level"] == "DEBUG" {
+				assert.EqualValues(t, w.SessionID, m["session"], "a session's debug line without its id: %s", line)
+			}
 			switch m["msg"] {
 			case "session opened":
 				opened = m

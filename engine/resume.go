@@ -454,7 +454,7 @@ func (e *Engine) detach(s *session) {
 	p.mu.Unlock()
 	e.mu.Unlock()
 	e.c.resume.parkedTotal.Add(1)
-	s.log.Info("session parked", "window", e.cfg.ResumeWindow, "code", s.closeCode.String())
+	s.log.Debug("session parked", "window", e.cfg.ResumeWindow, "code", s.closeCode.String())
 	for _, svc := range e.cfg.Services {
 		if r, ok := svc.(service.Resumer); ok {
 			r.PeerAway(p)
@@ -491,7 +491,7 @@ func (e *Engine) expire(p *peer) {
 	if !early {
 		e.c.resume.expired.Add(1)
 	}
-	e.log.Info("parked session ended", "session", p.id, "user", p.userID)
+	e.log.Debug("parked session ended", "session", p.id, "user", p.userID)
 	e.closePeer(p)
 }
 
@@ -711,6 +711,6 @@ func (s *session) resume(now time.Time, data []byte) bool {
 		s.wakeWriter()
 	}
 	s.log = s.log.With("user", s.userID, "resumed", p.id, "client", m.ClientName, "client_version", m.ClientVersion)
-	s.log.Info("session resumed", "replayed", len(replay), "replaced", old != nil, "was_parked", wasParked)
+	s.log.Debug("session resumed", "replayed", len(replay), "replaced", old != nil, "was_parked", wasParked)
 	return true
 }

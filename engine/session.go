@@ -854,7 +854,7 @@ func (s *session) hello(now time.Time, data []byte) bool {
 	}
 	// Later log lines of the session name the client program too.
 	s.log = s.log.With("user", s.userID, "client", h.ClientName, "client_version", h.ClientVersion)
-	s.log.Info("session opened", "guest", s.guest)
+	s.log.Debug("session opened", "guest", s.guest)
 	return true
 }
 

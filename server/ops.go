@@ -3,8 +3,10 @@ package server
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -140,7 +142,11 @@ func (s *Server) adminDone(w http.ResponseWriter, r *http.Request, action string
 		return
 	}
 	s.admActions.WithLabelValues(action, "ok").Inc()
-	s.log.Info("admin action", "action", action, "path", r.URL.Path)
+	level := slog.LevelInfo
+	if strings.HasPrefix(action, "list_") {
+		level = slog.LevelDebug // the console polls the lists every second
+	}
+	s.log.Log(r.Context(), level, "admin action", "action", action, "path", r.URL.Path)
 	httpapi.WriteJSON(w, r, status, v)
 }
 

@@ -39,6 +39,7 @@ func TestSignalShutsDownGracefully(t *testing.T) {
 				"TICKWIRE_TCP_ADDR=127.0.0.1:1", // the -tcp flag overrides it
 				"TICKWIRE_DATA_DIR="+t.TempDir(),
 				"TICKWIRE_LOG_FORMAT=json",
+				"TICKWIRE_LOG_LEVEL=debug", // the session lines are at debug
 				"TICKWIRE_SHUTDOWN_TIMEOUT=5s",
 				"TICKWIRE_DRAIN_TIMEOUT=-1s", // no drain: a plain shutdown (drain_test.go drains)
 			)

@@ -105,7 +105,7 @@ func (s *Service) Register(ctx context.Context, req Credentials) (TokenResponse,
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	s.log.Info("registered", "user_id", u.ID, "username", u.Username)
+	s.log.Debug("registered", "user_id", u.ID, "username", u.Username)
 	return s.issue(u)
 }
 
@@ -152,7 +152,7 @@ func (s *Service) Login(ctx context.Context, clientIP, username, password string
 		return TokenResponse{}, err
 	}
 	if !ok {
-		s.log.Info("login failed", "ip", clientIP)
+		s.log.Debug("login failed", "ip", clientIP)
 		return TokenResponse{}, ErrInvalidCredentials
 	}
 	return s.issue(u)

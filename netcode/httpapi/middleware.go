@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -35,6 +37,7 @@ type ctxKey struct{}
 // reqInfo is what Wrap resolves once per request.
 type reqInfo struct {
 	client netip.Addr
+	id     string
 	log    *slog.Logger
 }
 
@@ -45,7 +48,10 @@ var discard = slog.New(slog.DiscardHandler)
 // Content-Type: application/json (a handler may replace the last), the
 // client address is resolved once (see ClientIP) and kept in the
 // request's context with cfg.Logger, and requests from browser pages
-// get CORS by cfg.Origins:
+// get CORS by cfg.Origins. Every request gets a short random id, in
+// the X-Request-Id response header and as the request_id attribute of
+// the logger in its context (Logger), so every line of one request
+// names it. Requests from browser pages get CORS by cfg.Origins:
 //
 //   - a request whose Origin the policy allows is answered with
 //     Access-Control-Allow-Origin: <that origin>, Vary: Origin and
@@ -84,7 +90,9 @@ func Wrap(h http.Handler, cfg Config) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setHeaders(w.Header())
 		if _, ok := r.Context().Value(ctxKey{}).(*reqInfo); !ok {
-			info := &reqInfo{client: resolveClient(r, trusted), log: log}
+			id := newRequestID()
+			w.Header().Set(RequestIDHeader, id)
+			info := &reqInfo{client: resolveClient(r, trusted), id: id, log: log.With("request_id", id)}
 			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, info))
 			if cors(w, r, cfg.Origins, counters) {
 				return
@@ -127,6 +135,32 @@ func ClientPrefix(r *http.Request) netip.Prefix {
 	}
 	p, _ := a.Prefix(bits) // cannot fail: bits fit the address family
 	return p
+}
+
+// RequestIDHeader is the response header carrying the request's id, the
+// request_id attribute of the server's log lines about that request.
+const RequestIDHeader = "X-Request-Id"
+
+// newRequestID returns a short random id (8 bytes, hex).
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}
+
+// RequestID is the id Wrap gave the request ("" outside Wrap).
+func RequestID(r *http.Request) string {
+	if info, ok := r.Context().Value(ctxKey{}).(*reqInfo); ok {
+		return info.id
+	}
+	return ""
+}
+
+// Logger is the logger Wrap put in the request's context, carrying its
+// request_id: handlers log through it so every line of one request names
+// it (discarding outside Wrap).
+func Logger(r *http.Request) *slog.Logger {
+	return logger(r)
 }
 
 // logger is the logger Wrap put in r's context (discarding outside Wrap).
