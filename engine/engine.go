@@ -30,7 +30,6 @@ type Engine struct {
 	nextID atomic.Uint64
 	closer closer
 
-
 	draining atomic.Bool // Drain was called (ops.go)
 	ops      struct{ kicks, notices atomic.Uint64 }
 
