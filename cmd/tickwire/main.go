@@ -92,6 +92,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	dataDir := fs.String("data", env("TICKWIRE_DATA_DIR", server.DefaultDataDir), "data directory for the SQLite database (env TICKWIRE_DATA_DIR)")
 	tokenKey := fs.String("token-key", env("TICKWIRE_TOKEN_KEY", ""), "token signing key, at least 32 bytes; empty = the key kept in DATA/token.key, created on first start (env TICKWIRE_TOKEN_KEY)")
 	logLevel := fs.String("log-level", env("TICKWIRE_LOG_LEVEL", "info"), "debug, info, warn or error (env TICKWIRE_LOG_LEVEL)")
+	logSummary := fs.Duration("log-summary", envDuration(env, "TICKWIRE_LOG_SUMMARY"), "how often to log the activity line at info (counts that moved), 0 = default 60s, negative = off (env TICKWIRE_LOG_SUMMARY)")
 	logFormat := fs.String("log-format", env("TICKWIRE_LOG_FORMAT", "text"), "text or json (env TICKWIRE_LOG_FORMAT)")
 	maxFrame := fs.Int("max-frame-size", envInt(env, "TICKWIRE_MAX_FRAME_SIZE"), "largest client frame in bytes, 0 = default 16384 (env TICKWIRE_MAX_FRAME_SIZE)")
 	maxFPS := fs.Int("max-frames-per-sec", envInt(env, "TICKWIRE_MAX_FRAMES_PER_SEC"), "frames per second per session, 0 = default 200, -1 = no limit (benchmarks) (env TICKWIRE_MAX_FRAMES_PER_SEC)")
@@ -211,6 +212,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	o.srv.Engine.IdleTimeout = *idle
 	o.srv.Engine.MaxSessionsPerIP = *maxPerIP
 	o.srv.Engine.MaxSessions = *maxSessions
+	o.srv.Engine.LogSummaryInterval = *logSummary
 	o.srv.Rooms.MaxRoomsCreatedPerUser = *maxRoomsPerUser
 	o.srv.Rooms.MaxRooms = *maxRooms
 	o.srv.Rooms.MaxClientTickRate = *maxClientHz

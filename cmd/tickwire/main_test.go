@@ -95,7 +95,7 @@ func TestParseLimits(t *testing.T) {
 	assert.Equal(t, store.SyncFull, o.srv.Synchronous, "acknowledged writes survive power loss by default")
 
 	o, err = parse([]string{
-		"-max-sessions-per-ip", "-1", "-max-sessions", "500", "-max-rooms-per-user", "3", "-max-rooms", "40",
+		"-max-sessions-per-ip", "-1", "-max-sessions", "500", "-log-summary", "-1s", "-max-rooms-per-user", "3", "-max-rooms", "40",
 		"-max-client-tick-rate", "60", "-empty-room-ttl", "5s", "-sqlite-synchronous", "normal",
 		"-max-concurrent-hashes", "2", "-max-hash-queue", "-1", "-max-pending-invites", "7",
 		"-guests-per-ip", "-1", "-max-guest-revocations", "50", "-trusted-proxies", "10.0.0.0/8, 192.168.1.1/32",
@@ -104,6 +104,7 @@ func TestParseLimits(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, -1, o.srv.Engine.MaxSessionsPerIP)
 	assert.Equal(t, 500, o.srv.Engine.MaxSessions)
+	assert.Equal(t, -time.Second, o.srv.Engine.LogSummaryInterval)
 	assert.Equal(t, 3, o.srv.Rooms.MaxRoomsCreatedPerUser)
 	assert.Equal(t, 40, o.srv.Rooms.MaxRooms)
 	assert.Equal(t, 60, o.srv.Rooms.MaxClientTickRate)
