@@ -3,6 +3,7 @@ package kcp
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -57,6 +58,15 @@ func (r *recorder) Ended(err error) {
 	signal(r.got)
 }
 
+// snap copies the recorder's state under its lock: the test goroutine
+// must not read the slices while the loop may append to them (the socket
+// between them is no synchronisation the race detector can see).
+func (r *recorder) snap() (msgs []string, chans []netcode.Channel, ended []error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.msgs), slices.Clone(r.chans), slices.Clone(r.ended)
+}
+
 // waitFor waits (bounded) until cond holds on the recorder's state.
 func (r *recorder) waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -101,21 +111,24 @@ func TestPushDeliversInOrderThenTheEnd(t *testing.T) {
 		require.NoError(t, client.WriteMessage(netcode.Reliable, fmt.Appendf(nil, "late %d", i)))
 	}
 	r.waitFor(t, "25 messages", func() bool { return len(r.msgs) == 25 })
+	msgs, _, _ := r.snap()
 	for i := range 5 {
-		assert.Equal(t, fmt.Sprintf("early %d", i), r.msgs[i])
+		assert.Equal(t, fmt.Sprintf("early %d", i), msgs[i])
 	}
 	for i := range 20 {
-		assert.Equal(t, fmt.Sprintf("late %d", i), r.msgs[5+i])
+		assert.Equal(t, fmt.Sprintf("late %d", i), msgs[5+i])
 	}
 	require.NoError(t, client.WriteMessage(netcode.Unreliable, []byte("fast")))
 	r.waitFor(t, "the unreliable message", func() bool { return len(r.msgs) == 26 })
-	assert.Equal(t, "fast", r.msgs[25])
-	assert.Equal(t, netcode.Unreliable, r.chans[25])
+	msgs, chans, _ := r.snap()
+	assert.Equal(t, "fast", msgs[25])
+	assert.Equal(t, netcode.Unreliable, chans[25])
 
 	require.NoError(t, client.Close(netcode.CodeOK, "bye"))
 	r.waitFor(t, "the end", func() bool { return len(r.ended) == 1 })
 	var ce *netcode.CloseError
-	require.ErrorAs(t, r.ended[0], &ce)
+	_, _, ended := r.snap()
+	require.ErrorAs(t, ended[0], &ce)
 	assert.Equal(t, "bye", ce.Reason)
 	require.NoError(t, server.Close(netcode.CodeOK, "")) // after the end: nothing more
 	assert.False(t, r.overlap.Load(), "calls for one Conn overlapped")
@@ -144,7 +157,8 @@ func TestPushReceiverMayReplyAndClose(t *testing.T) {
 	assert.Equal(t, "echo one", string(got))
 	require.NoError(t, client.WriteMessage(netcode.Reliable, []byte("last")))
 	r.waitFor(t, "the end", func() bool { return len(r.ended) == 1 })
-	require.ErrorIs(t, r.ended[0], netcode.ErrClosed)
+	_, _, ended := r.snap()
+	require.ErrorIs(t, ended[0], netcode.ErrClosed)
 	assert.False(t, r.overlap.Load())
 }
 
@@ -166,5 +180,6 @@ func TestPushIdleTimeoutEnds(t *testing.T) {
 	client.ep.shutdown() // the client vanishes without a word: its socket closes, no Close datagram
 	client.ep.wait()
 	r.waitFor(t, "the idle timeout", func() bool { return len(r.ended) == 1 })
-	require.ErrorIs(t, r.ended[0], netcode.ErrIdleTimeout)
+	_, _, ended := r.snap()
+	require.ErrorIs(t, ended[0], netcode.ErrIdleTimeout)
 }
