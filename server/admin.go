@@ -86,8 +86,11 @@ func checkAdmin(cfg Config) error {
 //	GET /metrics          Prometheus exposition of Server.Metrics
 //	GET /debug/pprof/...  net/http/pprof
 //	GET /v1/stats         the engine's ServiceStats as JSON
+//	/v1/admin/...         the admin API (ops.go)
 //
-// every one behind Authorization: Bearer <Config.Engine.AdminToken>.
+// every one behind Authorization: Bearer <Config.Engine.AdminToken>; only
+// the console's static files (GET /console and its script and style,
+// console.go) load without it, and the page sends the token on its fetches.
 func (s *Server) startAdmin() error {
 	l, err := net.Listen("tcp", s.cfg.AdminAddr)
 	if err != nil {
