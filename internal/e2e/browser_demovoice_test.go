@@ -31,17 +31,12 @@ func TestBrowserDemoVoice(t *testing.T) {
 	openDemo(t, tbb, srv, "")
 	demoRegister(t, ta, "ann_voice")
 	demoRegister(t, tbb, "bob_voice")
-	demoClick(t, ta, "voice-join")
-	demoClick(t, tbb, "voice-join")
 	state := func(tb *tab) demoVoice {
 		var v *demoVoice
 		tb.eval(t, `demo.voiceState()`, &v)
 		require.NotNil(t, v)
 		return *v
 	}
-	ta.waitJS(t, `demo.voiceState() !== null`, demoStep)
-	tbb.waitJS(t, `demo.voiceState() !== null`, demoStep)
-	a, bb := state(ta), state(tbb)
 	// Speaking follows audio through two Chromium capture and encode
 	// pipelines and the SFU: on a machine busy with other test packages
 	// the first packets take longer than a UI step, so these waits get
@@ -51,6 +46,16 @@ func TestBrowserDemoVoice(t *testing.T) {
 		tb.waitJS(t, fmt.Sprintf(`document.querySelector(%q)?.dataset.speaking === %q`,
 			byTestSel(fmt.Sprintf("voice-member-%d", member)), fmt.Sprint(on)), voiceWait)
 	}
+	// Ann speaks before bob joins: bob learns it from the state the
+	// server sends at his join (no new speaking event follows while she
+	// keeps talking), which his page must not miss.
+	demoClick(t, ta, "voice-join")
+	ta.waitJS(t, `demo.voiceState() !== null`, demoStep)
+	a := state(ta)
+	lit(ta, a.Me, true)
+	demoClick(t, tbb, "voice-join")
+	tbb.waitJS(t, `demo.voiceState() !== null`, demoStep)
+	bb := state(tbb)
 	lit(ta, bb.Me, true)
 	lit(tbb, a.Me, true)
 	ta.waitJS(t, fmt.Sprintf(`demo.voiceState().slots.includes(%d)`, bb.Me), voiceWait)

@@ -3280,6 +3280,57 @@ var Emitter = class {
   }
 };
 
+// src/voicestate.ts
+var VoiceState = class {
+  constructor() {
+    __publicField(this, "speaking", /* @__PURE__ */ new Set());
+    __publicField(this, "muted", /* @__PURE__ */ new Set());
+    __publicField(this, "deafened", /* @__PURE__ */ new Set());
+  }
+  /** apply takes one event; it returns whether the member's speaking changed. */
+  apply(ev) {
+    const was = this.speaking.has(ev.member);
+    switch (ev.event) {
+      case "speaking":
+        this.speaking.add(ev.member);
+        break;
+      case "silent":
+        this.speaking.delete(ev.member);
+        break;
+      case "muted":
+        this.muted.add(ev.member);
+        break;
+      case "unmuted":
+        this.muted.delete(ev.member);
+        break;
+      case "deafened":
+        this.deafened.add(ev.member);
+        break;
+      case "undeafened":
+        this.deafened.delete(ev.member);
+        break;
+    }
+    return was !== this.speaking.has(ev.member);
+  }
+  /** forget drops a member that left. */
+  forget(member2) {
+    this.speaking.delete(member2);
+    this.muted.delete(member2);
+    this.deafened.delete(member2);
+  }
+  /** copyFrom replaces this state with o's. */
+  copyFrom(o) {
+    for (const [mine, theirs] of [
+      [this.speaking, o.speaking],
+      [this.muted, o.muted],
+      [this.deafened, o.deafened]
+    ]) {
+      mine.clear();
+      for (const m of theirs) mine.add(m);
+    }
+  }
+};
+
 // src/room.ts
 var Room = class extends Emitter {
   constructor(host, j) {
@@ -3296,6 +3347,8 @@ var Room = class extends Emitter {
     __publicField(this, "members", /* @__PURE__ */ new Map());
     /** member numbers of members whose connection was lost: their seat is kept while their session waits for a resume */
     __publicField(this, "away", /* @__PURE__ */ new Set());
+    /** what the voice room's events said so far (speaking, muted, deafened), from the join on */
+    __publicField(this, "voiceState", new VoiceState());
     /** the newest tick seen, on either channel */
     __publicField(this, "lastTick", -1);
     /** the newest tick seen on the unreliable channel (newest wins there) */
@@ -3317,6 +3370,7 @@ var Room = class extends Emitter {
     this.me = j.you;
     this.members.clear();
     this.away.clear();
+    this.voiceState.copyFrom(new VoiceState());
     for (const m of j.members) this.members.set(m.member, m);
     this.lastTick = Math.max(this.lastTick, j.tick);
   }
@@ -3367,6 +3421,7 @@ var Room = class extends Emitter {
       case "left":
         this.members.delete(e.member);
         this.away.delete(e.member);
+        this.voiceState.forget(e.member);
         break;
       case "away":
         this.away.add(e.member);
@@ -3376,6 +3431,11 @@ var Room = class extends Emitter {
         break;
     }
     this.emit("member", e);
+  }
+  /** onVoice records a voice room's event, then hands it on. */
+  onVoice(ev) {
+    this.voiceState.apply(ev);
+    this.emit("voice", ev);
   }
   onClosed(c) {
     this.left = true;
@@ -3789,7 +3849,7 @@ var Client = class _Client extends Emitter {
       case Kind.RoomEvent:
         return this.rooms.get(roomKey(f.roomId))?.onEvent(f);
       case Kind.VoiceEvent:
-        this.rooms.get(roomKey(f.roomId))?.emit("voice", f);
+        this.rooms.get(roomKey(f.roomId))?.onVoice(f);
         return;
       case Kind.RoomClosed: {
         const key = roomKey(f.roomId);
@@ -4367,44 +4427,6 @@ var Client = class _Client extends Emitter {
 // src/voice.ts
 var DefaultSlots = 4;
 var SlotPollMs = 100;
-var VoiceState = class {
-  constructor() {
-    __publicField(this, "speaking", /* @__PURE__ */ new Set());
-    __publicField(this, "muted", /* @__PURE__ */ new Set());
-    __publicField(this, "deafened", /* @__PURE__ */ new Set());
-  }
-  /** apply takes one event; it returns whether the member's speaking changed. */
-  apply(ev) {
-    const was = this.speaking.has(ev.member);
-    switch (ev.event) {
-      case "speaking":
-        this.speaking.add(ev.member);
-        break;
-      case "silent":
-        this.speaking.delete(ev.member);
-        break;
-      case "muted":
-        this.muted.add(ev.member);
-        break;
-      case "unmuted":
-        this.muted.delete(ev.member);
-        break;
-      case "deafened":
-        this.deafened.add(ev.member);
-        break;
-      case "undeafened":
-        this.deafened.delete(ev.member);
-        break;
-    }
-    return was !== this.speaking.has(ev.member);
-  }
-  /** forget drops a member that left. */
-  forget(member2) {
-    this.speaking.delete(member2);
-    this.muted.delete(member2);
-    this.deafened.delete(member2);
-  }
-};
 function slotMember(sources) {
   let best = 0;
   let at = -Infinity;
@@ -4433,6 +4455,7 @@ var VoiceLink = class extends Emitter {
     __publicField(this, "offRoom");
     this.muted = muted;
     this.slots = pc.getTransceivers().map((t, index) => ({ index, stream: new MediaStream([t.receiver.track]), member: 0 }));
+    this.state.copyFrom(room.voiceState);
     const onVoice = (ev) => {
       if (this.state.apply(ev)) this.emit("speaking", { member: ev.member, speaking: this.state.speaking.has(ev.member) });
       this.emit("voice", ev);

@@ -458,7 +458,7 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
       case Kind.RoomEvent:
         return this.rooms.get(roomKey(f.roomId as bigint))?.onEvent(f as unknown as RoomEvent);
       case Kind.VoiceEvent:
-        this.rooms.get(roomKey(f.roomId as bigint))?.emit("voice", f as unknown as VoiceEvent);
+        this.rooms.get(roomKey(f.roomId as bigint))?.onVoice(f as unknown as VoiceEvent);
         return;
       case Kind.RoomClosed: {
         const key = roomKey(f.roomId as bigint);

@@ -2,6 +2,7 @@
 // (docs/PROTOCOL.md §4).
 
 import { Emitter } from "./events";
+import { VoiceState } from "./voicestate";
 import type { RoomClosed, RoomData, RoomEvent, RoomJoined, RoomMember, RoomTick, VoiceEvent } from "./types";
 
 export interface RoomEvents {
@@ -33,6 +34,8 @@ export class Room extends Emitter<RoomEvents> {
   readonly members = new Map<number, RoomMember>();
   /** member numbers of members whose connection was lost: their seat is kept while their session waits for a resume */
   readonly away = new Set<number>();
+  /** what the voice room's events said so far (speaking, muted, deafened), from the join on */
+  readonly voiceState = new VoiceState();
   /** the newest tick seen, on either channel */
   lastTick = -1;
   /** the newest tick seen on the unreliable channel (newest wins there) */
@@ -61,6 +64,7 @@ export class Room extends Emitter<RoomEvents> {
     this.me = j.you;
     this.members.clear();
     this.away.clear();
+    this.voiceState.copyFrom(new VoiceState()); // a fresh join is told the voice state again
     for (const m of j.members) this.members.set(m.member, m);
     this.lastTick = Math.max(this.lastTick, j.tick);
   }
@@ -116,6 +120,7 @@ export class Room extends Emitter<RoomEvents> {
       case "left":
         this.members.delete(e.member);
         this.away.delete(e.member);
+        this.voiceState.forget(e.member);
         break;
       case "away":
         this.away.add(e.member);
@@ -125,6 +130,12 @@ export class Room extends Emitter<RoomEvents> {
         break;
     }
     this.emit("member", e);
+  }
+
+  /** onVoice records a voice room's event, then hands it on. */
+  onVoice(ev: VoiceEvent): void {
+    this.voiceState.apply(ev);
+    this.emit("voice", ev);
   }
 
   onClosed(c: RoomClosed): void {

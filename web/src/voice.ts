@@ -12,6 +12,7 @@ import { TickwireError } from "./errors";
 import { Emitter } from "./events";
 import type { Room } from "./room";
 import type { VoiceEvent } from "./types";
+import { VoiceState } from "./voicestate";
 
 /** DefaultSlots is K: how many members a browser hears at once. */
 export const DefaultSlots = 4;
@@ -46,45 +47,7 @@ export interface VoiceLinkEvents {
   closed: { reason: string };
 }
 
-/** VoiceState is what a room's VoiceEvents say about its members (pure). */
-export class VoiceState {
-  readonly speaking = new Set<number>();
-  readonly muted = new Set<number>();
-  readonly deafened = new Set<number>();
-
-  /** apply takes one event; it returns whether the member's speaking changed. */
-  apply(ev: Pick<VoiceEvent, "member" | "event">): boolean {
-    const was = this.speaking.has(ev.member);
-    switch (ev.event) {
-      case "speaking":
-        this.speaking.add(ev.member);
-        break;
-      case "silent":
-        this.speaking.delete(ev.member);
-        break;
-      case "muted":
-        this.muted.add(ev.member);
-        break;
-      case "unmuted":
-        this.muted.delete(ev.member);
-        break;
-      case "deafened":
-        this.deafened.add(ev.member);
-        break;
-      case "undeafened":
-        this.deafened.delete(ev.member);
-        break;
-    }
-    return was !== this.speaking.has(ev.member);
-  }
-
-  /** forget drops a member that left. */
-  forget(member: number): void {
-    this.speaking.delete(member);
-    this.muted.delete(member);
-    this.deafened.delete(member);
-  }
-}
+export { VoiceState };
 
 /**
  * slotMember picks the member a slot carries from its receiver's
@@ -123,6 +86,9 @@ export class VoiceLink extends Emitter<VoiceLinkEvents> {
     super();
     this.muted = muted;
     this.slots = pc.getTransceivers().map((t, index) => ({ index, stream: new MediaStream([t.receiver.track]), member: 0 }));
+    // The events the server sent at the join (who already speaks, who is
+    // muted) arrived before this link existed: start from the room's copy.
+    this.state.copyFrom(room.voiceState);
     const onVoice = (ev: VoiceEvent) => {
       if (this.state.apply(ev)) this.emit("speaking", { member: ev.member, speaking: this.state.speaking.has(ev.member) });
       this.emit("voice", ev);

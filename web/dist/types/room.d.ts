@@ -1,4 +1,5 @@
 import { Emitter } from "./events";
+import { VoiceState } from "./voicestate";
 import type { RoomClosed, RoomData, RoomEvent, RoomJoined, RoomMember, RoomTick, VoiceEvent } from "./types";
 export interface RoomEvents {
     tick: RoomTick;
@@ -28,6 +29,8 @@ export declare class Room extends Emitter<RoomEvents> {
     readonly members: Map<number, RoomMember>;
     /** member numbers of members whose connection was lost: their seat is kept while their session waits for a resume */
     readonly away: Set<number>;
+    /** what the voice room's events said so far (speaking, muted, deafened), from the join on */
+    readonly voiceState: VoiceState;
     /** the newest tick seen, on either channel */
     lastTick: number;
     /** the newest tick seen on the unreliable channel (newest wins there) */
@@ -59,5 +62,7 @@ export declare class Room extends Emitter<RoomEvents> {
     onTick(t: RoomTick): void;
     /** onEvent keeps members up to date: away and back keep the seat (a session resuming), left frees it. */
     onEvent(e: RoomEvent): void;
+    /** onVoice records a voice room's event, then hands it on. */
+    onVoice(ev: VoiceEvent): void;
     onClosed(c: RoomClosed): void;
 }

@@ -2,6 +2,7 @@ import type { Client } from "./client";
 import { Emitter } from "./events";
 import type { Room } from "./room";
 import type { VoiceEvent } from "./types";
+import { VoiceState } from "./voicestate";
 /** DefaultSlots is K: how many members a browser hears at once. */
 export declare const DefaultSlots = 4;
 /** SlotPollMs is how often the slots' contributing sources are read. */
@@ -38,16 +39,7 @@ export interface VoiceLinkEvents {
         reason: string;
     };
 }
-/** VoiceState is what a room's VoiceEvents say about its members (pure). */
-export declare class VoiceState {
-    readonly speaking: Set<number>;
-    readonly muted: Set<number>;
-    readonly deafened: Set<number>;
-    /** apply takes one event; it returns whether the member's speaking changed. */
-    apply(ev: Pick<VoiceEvent, "member" | "event">): boolean;
-    /** forget drops a member that left. */
-    forget(member: number): void;
-}
+export { VoiceState };
 /**
  * slotMember picks the member a slot carries from its receiver's
  * contributing sources: the most recent one, 0 when none.
