@@ -1,8 +1,6 @@
 package conntest
 
 import (
-	"testing"
-
 	"go.uber.org/goleak"
 )
 
@@ -17,7 +15,9 @@ var LeakOptions = []goleak.Option{
 
 // VerifyTestMain runs the package's tests, then fails if any goroutine
 // other than those LeakOptions name is still running. Call it from
-// TestMain in every package whose tests open transports.
-func VerifyTestMain(m *testing.M, extra ...goleak.Option) {
+// TestMain in every package whose tests open transports. m is usually the
+// *testing.M, or a wrapper such as pgtest.M(m) that stops a test server
+// before the check.
+func VerifyTestMain(m goleak.TestingM, extra ...goleak.Option) {
 	goleak.VerifyTestMain(m, append(append([]goleak.Option(nil), LeakOptions...), extra...)...)
 }
