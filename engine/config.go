@@ -28,6 +28,7 @@ const (
 	DefaultIdleTimeout        = 10 * time.Second
 	DefaultShutdownTimeout    = 5 * time.Second
 	DefaultLogSummaryInterval = 60 * time.Second
+	DefaultRTTSampleInterval  = 5 * time.Second
 	DefaultCloseLinger        = time.Second
 	DefaultMaxSessionsPerIP   = 32
 	DefaultMaxSessions        = 10_000
@@ -161,6 +162,14 @@ type Config struct {
 	// events are logged at Debug only (docs/OPERATIONS.md, "Logs").
 	LogSummaryInterval time.Duration
 
+	// RTTSampleInterval is how often the engine reads every live
+	// session's round-trip time from its transport (netcode.Stats.RTT:
+	// KCP's estimate, the kernel's TCP_INFO for TCP and WebSocket, SCTP's
+	// for WebRTC) into the tickwire_transport_rtt_seconds histogram, one
+	// observation per session that has one. Default 5s; negative turns
+	// the sampling off.
+	RTTSampleInterval time.Duration
+
 	// Services handle the frame kinds the engine does not (rooms,
 	// social). Two services may not claim the same kind.
 	Services []service.Service
@@ -199,6 +208,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.IdleTimeout, DefaultIdleTimeout)
 	def(&c.ShutdownTimeout, DefaultShutdownTimeout)
 	def(&c.LogSummaryInterval, DefaultLogSummaryInterval)
+	def(&c.RTTSampleInterval, DefaultRTTSampleInterval)
 	def(&c.CloseLinger, DefaultCloseLinger)
 	defInt(&c.MaxFrameSize, DefaultMaxFrameSize)
 	defInt(&c.MaxFramesPerSecond, DefaultMaxFramesPerSecond)

@@ -43,6 +43,8 @@ type Engine struct {
 	svcWG    sync.WaitGroup // service runners
 	closerWG sync.WaitGroup // the closer loop
 	sumWG    sync.WaitGroup // the activity summary loop (logsummary.go)
+	rttWG    sync.WaitGroup // the RTT sampler (rtt.go)
+	rtt      *rttSampler
 	parkWG   sync.WaitGroup // parked sessions' expiry timers (resume.go)
 
 	quit         chan struct{} // closed when Shutdown starts
@@ -87,6 +89,7 @@ func New(cfg Config) (*Engine, error) {
 		gone:         map[uint64]goneSession{},
 		parked:       parking{byIP: map[netip.Addr]int{}, byUser: map[string]int{}},
 		noSess:       make(chan struct{}),
+		rtt:          newRTTSampler(),
 		closer:       closer{wake: make(chan struct{}, 1), stop: make(chan struct{})},
 	}
 	if e.http, err = newHTTPState(cfg); err != nil {
@@ -168,6 +171,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	if e.cfg.LogSummaryInterval > 0 {
 		e.sumWG.Add(1)
 		go e.logSummaries()
+	}
+	if e.cfg.RTTSampleInterval > 0 {
+		e.rttWG.Add(1)
+		go e.sampleRTTs()
 	}
 	svcCtx, cancel := context.WithCancel(context.Background())
 	e.svcCancel = cancel
@@ -274,6 +281,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	close(e.closer.stop)
 	e.closerWG.Wait()
 	e.sumWG.Wait()
+	e.rttWG.Wait()
 	if svcCancel != nil {
 		svcCancel()
 	}

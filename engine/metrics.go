@@ -1,10 +1,6 @@
 package engine
 
 import (
-	"math"
-	"slices"
-	"time"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tickwire/tickwire/internal/promx"
@@ -53,7 +49,6 @@ func (e *Engine) Collector() prometheus.Collector {
 		tBytesOut = promx.Desc("transport_sent_bytes_total", "Bytes sessions' connections sent (wire bytes where the transport knows them: headers, retransmissions and redundant copies included), by transport.", "transport")
 		tDrops    = promx.Desc("transport_messages_dropped_total", "Messages sessions' connections dropped, by transport and reason (stale, queue_full, too_large, malformed, closed, unauthenticated, replayed).", "transport", "reason")
 		tRetrans  = promx.Desc("transport_retransmits_total", "Reliable segments sent again (KCP), by transport.", "transport")
-		tRTT      = promx.Desc("transport_rtt_seconds", "Smoothed round-trip time of the live connections whose transport measures one (KCP), by transport and quantile across connections, at scrape time.", "transport", "quantile")
 		tRedBytes = promx.Desc("transport_redundant_bytes_total", "Bytes of redundant datagram copies sent (KCP), by transport.", "transport")
 		lIO       = promx.Desc("transport_io_total", "A transport's own traffic counters, by name (KCP: datagrams_in, datagrams_out, read_calls, write_calls...).", "transport", "addr", "name")
 	)
@@ -61,7 +56,7 @@ func (e *Engine) Collector() prometheus.Collector {
 		Descs: []*prometheus.Desc{open, opened, closed, refused, welcomed, framesIn, framesOut, bytesIn, bytesOut,
 			drops, errs, parked, resumed, resumeRef, parkRef, guests, guestRef, statsRef, tlsFail,
 			lSessions, lStarted, lAccepted, lRefused, lDrops, lAcceptEr, lIO,
-			tConns, tRedund, tCopies, tFramesIn, tFramesOu, tBytesIn, tBytesOut, tDrops, tRetrans, tRedBytes, tRTT},
+			tConns, tRedund, tCopies, tFramesIn, tFramesOu, tBytesIn, tBytesOut, tDrops, tRetrans, tRedBytes},
 		Read: func(ch chan<- prometheus.Metric) {
 			st := e.ServiceStats()
 			promx.Gauge(ch, open, st.SessionsOpen)
@@ -99,9 +94,9 @@ func (e *Engine) Collector() prometheus.Collector {
 				}
 				promx.Counter(ch, tRetrans, t.Retransmits, name)
 				promx.Counter(ch, tRedBytes, t.RedundantBytes, name)
-				collectRTT(ch, tRTT, name, t.rtts)
 			}
 		},
+		Also: []prometheus.Collector{e.rtt.hist},
 	}
 }
 
@@ -129,8 +124,7 @@ type connTotal struct {
 	netcode.Stats
 	conns     int
 	redundant int
-	copies    int             // sum of live connections' redundancy levels
-	rtts      []time.Duration // live connections' smoothed RTTs, where the transport measures one
+	copies    int // sum of live connections' redundancy levels
 }
 
 func (t *connTotals) add(transport string, st netcode.Stats) {
@@ -178,28 +172,6 @@ func (e *Engine) transportTotals() connTotals {
 			t.redundant++
 			t.copies += st.Redundancy
 		}
-		if st.RTT > 0 {
-			t.rtts = append(t.rtts, st.RTT)
-		}
 	}
 	return totals
-}
-
-// rttQuantiles are the quantiles of live connections' RTTs a scrape
-// reports, "1" being the largest.
-var rttQuantiles = []struct {
-	label string
-	q     float64
-}{{"0.5", 0.5}, {"0.9", 0.9}, {"0.99", 0.99}, {"1", 1}}
-
-// collectRTT sends the quantiles of rtts (sorted here) as gauges.
-func collectRTT(ch chan<- prometheus.Metric, d *prometheus.Desc, transport string, rtts []time.Duration) {
-	if len(rtts) == 0 {
-		return
-	}
-	slices.Sort(rtts)
-	for _, q := range rttQuantiles {
-		i := min(int(math.Ceil(q.q*float64(len(rtts))))-1, len(rtts)-1)
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, rtts[max(i, 0)].Seconds(), transport, q.label)
-	}
 }

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tickwire/tickwire/internal/tcprtt"
 	"github.com/tickwire/tickwire/netcode"
 )
 
@@ -417,9 +418,12 @@ func (c *Conn) shutdown(cause error, record closeRecord, code netcode.Code, reas
 }
 
 // Stats returns a snapshot of the counters. Bytes are wire bytes (record
-// headers, heartbeats and close records included).
+// headers, heartbeats and close records included). RTT is the kernel's
+// smoothed estimate for the socket (TCP_INFO, Linux; one system call).
 func (c *Conn) Stats() netcode.Stats {
-	return c.ctr.Snapshot(transportName)
+	st := c.ctr.Snapshot(transportName)
+	st.RTT = tcprtt.Of(c.raw)
+	return st
 }
 
 // Transport returns "tcp".

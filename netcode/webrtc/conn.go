@@ -516,9 +516,15 @@ func (c *Conn) Close(code netcode.Code, reason string) error {
 
 // Stats returns a snapshot of the counters. Bytes are data-channel
 // message bytes (the unreliable header and close messages included; SCTP,
-// DTLS and UDP headers are not).
+// DTLS and UDP headers are not). RTT is the SCTP association's smoothed
+// round-trip time (from its acknowledgements and heartbeats), 0 before
+// the first sample.
 func (c *Conn) Stats() netcode.Stats {
-	return c.ctr.Snapshot(transportName)
+	st := c.ctr.Snapshot(transportName)
+	if t := c.pc.SCTP(); t != nil {
+		st.RTT = time.Duration(t.Stats().SmoothedRoundTripTime * float64(time.Second))
+	}
+	return st
 }
 
 // Transport returns "webrtc".

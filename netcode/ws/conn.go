@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/tickwire/tickwire/internal/tcprtt"
 	"github.com/tickwire/tickwire/netcode"
 )
 
@@ -405,8 +406,13 @@ func (c *Conn) releasePending() {
 
 // Stats returns a snapshot of the counters. Bytes are WebSocket message
 // bytes (marks and heartbeats included, WebSocket frame headers not).
+// RTT is the kernel's smoothed estimate for the TCP socket under the
+// WebSocket (TCP_INFO, Linux; one system call; behind a proxy, the
+// proxy's leg).
 func (c *Conn) Stats() netcode.Stats {
-	return c.ctr.Snapshot(transportName)
+	st := c.ctr.Snapshot(transportName)
+	st.RTT = tcprtt.Of(c.nc)
+	return st
 }
 
 // Transport returns "ws".
