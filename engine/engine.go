@@ -387,6 +387,7 @@ func (e *Engine) removeSession(s *session) {
 	e.mu.Lock()
 	delete(e.sessions, s.id)
 	e.ended.add(s.conn.Transport(), final)
+	e.ended[s.conn.Transport()].frames.add(s.chc.snapshot())
 	if s.hasIP {
 		if e.perIP[s.ip]--; e.perIP[s.ip] <= 0 {
 			delete(e.perIP, s.ip)

@@ -50,13 +50,17 @@ func (e *Engine) Collector() prometheus.Collector {
 		tDrops    = promx.Desc("transport_messages_dropped_total", "Messages sessions' connections dropped, by transport and reason (stale, queue_full, too_large, malformed, closed, unauthenticated, replayed).", "transport", "reason")
 		tRetrans  = promx.Desc("transport_retransmits_total", "Reliable segments sent again (KCP), by transport.", "transport")
 		tRedBytes = promx.Desc("transport_redundant_bytes_total", "Bytes of redundant datagram copies sent (KCP), by transport.", "transport")
+		cFramesIn = promx.Desc("transport_frames_received_total", "Frames received from sessions, by transport and channel (reliable, unreliable).", "transport", "channel")
+		cFramesOu = promx.Desc("transport_frames_sent_total", "Frames written to sessions, by transport and channel (an unreliable frame promoted to the reliable channel counts as reliable).", "transport", "channel")
+		cBytesIn  = promx.Desc("transport_frame_received_bytes_total", "Bytes of frames received from sessions, by transport and channel.", "transport", "channel")
+		cBytesOut = promx.Desc("transport_frame_sent_bytes_total", "Bytes of frames written to sessions, by transport and channel.", "transport", "channel")
 		lIO       = promx.Desc("transport_io_total", "A transport's own traffic counters, by name (KCP: datagrams_in, datagrams_out, read_calls, write_calls...).", "transport", "addr", "name")
 	)
 	return &promx.Collector{
 		Descs: []*prometheus.Desc{open, opened, closed, refused, welcomed, framesIn, framesOut, bytesIn, bytesOut,
 			drops, errs, parked, resumed, resumeRef, parkRef, guests, guestRef, statsRef, tlsFail,
 			lSessions, lStarted, lAccepted, lRefused, lDrops, lAcceptEr, lIO,
-			tConns, tRedund, tCopies, tFramesIn, tFramesOu, tBytesIn, tBytesOut, tDrops, tRetrans, tRedBytes},
+			tConns, tRedund, tCopies, tFramesIn, tFramesOu, tBytesIn, tBytesOut, tDrops, tRetrans, tRedBytes, cFramesIn, cFramesOu, cBytesIn, cBytesOut},
 		Read: func(ch chan<- prometheus.Metric) {
 			st := e.ServiceStats()
 			promx.Gauge(ch, open, st.SessionsOpen)
@@ -94,6 +98,13 @@ func (e *Engine) Collector() prometheus.Collector {
 				}
 				promx.Counter(ch, tRetrans, t.Retransmits, name)
 				promx.Counter(ch, tRedBytes, t.RedundantBytes, name)
+				for c := range t.frames {
+					chName := netcode.Channel(c).String()
+					promx.Counter(ch, cFramesIn, t.frames[c].FramesIn, name, chName)
+					promx.Counter(ch, cFramesOu, t.frames[c].FramesOut, name, chName)
+					promx.Counter(ch, cBytesIn, t.frames[c].BytesIn, name, chName)
+					promx.Counter(ch, cBytesOut, t.frames[c].BytesOut, name, chName)
+				}
 			}
 		},
 		Also: []prometheus.Collector{e.rtt.hist},
@@ -124,7 +135,8 @@ type connTotal struct {
 	netcode.Stats
 	conns     int
 	redundant int
-	copies    int // sum of live connections' redundancy levels
+	copies    int        // sum of live connections' redundancy levels
+	frames    chanTotals // the sessions' frames and bytes by channel
 }
 
 func (t *connTotals) add(transport string, st netcode.Stats) {
@@ -157,16 +169,17 @@ func (e *Engine) transportTotals() connTotals {
 		cp := *c
 		totals[name] = &cp
 	}
-	live := make([]netcode.Conn, 0, len(e.sessions))
+	live := make([]*session, 0, len(e.sessions))
 	for _, s := range e.sessions {
-		live = append(live, s.conn)
+		live = append(live, s)
 	}
 	e.mu.Unlock()
-	for _, c := range live {
-		st := c.Stats()
-		name := c.Transport()
+	for _, s := range live {
+		st := s.conn.Stats()
+		name := s.conn.Transport()
 		totals.add(name, st)
 		t := totals[name]
+		t.frames.add(s.chc.snapshot())
 		t.conns++
 		if st.Redundancy > 0 {
 			t.redundant++

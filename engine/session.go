@@ -57,6 +57,8 @@ type session struct {
 	forced     chan struct{} // closed by forceClose: stop lingering
 	forceOnce  sync.Once
 
+	chc chanCounters // frames and bytes by channel (chanstats.go)
+
 	lastActivity atomic.Int64 // unix nanos of the last service frame that counts as activity
 	holding      atomic.Bool  // the writer waits: Welcome is queued, services not yet told
 
@@ -215,6 +217,11 @@ func (s *session) settle(f outFrame, res pushResult) bool {
 	case handed, handedPromoted:
 		c.framesOut.Add(1)
 		c.bytesOut.Add(uint64(len(f.b)))
+		ch := f.ch
+		if res == handedPromoted {
+			ch = netcode.Reliable
+		}
+		s.chc.out(ch, len(f.b))
 		return true
 	case rejectedTooLarge:
 		c.drops[dropTooLarge].Add(1)
@@ -476,6 +483,7 @@ func (s *session) writeRun(bw batchWriter, run []outFrame) error {
 		s.e.c.framesOut.Add(uint64(len(run)))
 		for i := range run {
 			s.e.c.bytesOut.Add(uint64(len(run[i].b)))
+			s.chc.out(run[i].ch, len(run[i].b))
 		}
 	}
 	return err
@@ -490,7 +498,8 @@ func (s *session) write(ch netcode.Channel, b []byte) error {
 	if errors.Is(err, netcode.ErrMessageTooLarge) {
 		if ch == netcode.Unreliable {
 			s.e.c.drops[promotedTooLarge].Add(1)
-			err = s.conn.WriteMessage(netcode.Reliable, b)
+			ch = netcode.Reliable
+			err = s.conn.WriteMessage(ch, b)
 		}
 		if errors.Is(err, netcode.ErrMessageTooLarge) {
 			s.e.c.drops[dropTooLarge].Add(1)
@@ -500,6 +509,7 @@ func (s *session) write(ch netcode.Channel, b []byte) error {
 	if err == nil {
 		s.e.c.framesOut.Add(1)
 		s.e.c.bytesOut.Add(uint64(len(b)))
+		s.chc.out(ch, len(b))
 	}
 	return err
 }
@@ -521,6 +531,7 @@ func (s *session) finish(batch []outFrame) {
 				if s.conn.WriteMessage(netcode.Reliable, b) == nil {
 					s.e.c.framesOut.Add(1)
 					s.e.c.bytesOut.Add(uint64(len(b)))
+					s.chc.out(netcode.Reliable, len(b))
 					s.linger()
 				}
 			}
@@ -658,6 +669,7 @@ func (s *session) handle(now time.Time, ch netcode.Channel, data []byte) bool {
 	e := s.e
 	e.c.framesIn.Add(1)
 	e.c.bytesIn.Add(uint64(len(data)))
+	s.chc.in(ch, len(data))
 	if s.peer != nil && s.peer.resume && s.authed.Load() && s.peer.conn.Load() != s {
 		return false // a Resume moved the session to another connection
 	}
