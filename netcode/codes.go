@@ -78,6 +78,17 @@ const (
 	CodeRoomCreateLimit  Code = 112 // too many rooms created by this session or user, or on the server
 )
 
+// Cluster codes (docs/CLUSTER.md): redirects to the node that owns a
+// room and the tickets they carry.
+const (
+	CodeBadTicket          Code = 130 // redirect ticket malformed, forged, or not for this user, room or node
+	CodeTicketExpired      Code = 131 // redirect ticket past its expiry: join again where you started
+	CodeTicketReused       Code = 132 // redirect ticket already used once
+	CodeNodeGone           Code = 133 // the node that owns the room is gone or unreachable
+	CodeTooManyRedirects   Code = 134 // the client's own: a join was redirected more times than its hop bound
+	CodeClusterUnavailable Code = 135 // this node cannot reach the cluster (NATS) to answer: retry later
+)
+
 // Voice room codes (docs/VOICE.md).
 const (
 	CodeNotVoiceRoom       Code = 120 // a voice frame or VoiceSet to a room that is not a voice room
@@ -156,6 +167,10 @@ var codeNames = map[Code]string{
 	CodeInputRateLimited: "input_rate_limited", CodeRoomCrashed: "room_crashed",
 	CodeAlreadyInRoom: "already_in_room", CodeRoomPrivate: "room_private",
 	CodeRoomCreateLimit: "room_create_limit",
+
+	CodeBadTicket: "bad_ticket", CodeTicketExpired: "ticket_expired",
+	CodeTicketReused: "ticket_reused", CodeNodeGone: "node_gone",
+	CodeTooManyRedirects: "too_many_redirects", CodeClusterUnavailable: "cluster_unavailable",
 
 	CodeNotVoiceRoom: "not_voice_room", CodeVoiceFrameTooLarge: "voice_frame_too_large",
 	CodeVoiceRateLimited: "voice_rate_limited", CodeVoiceRoomTooLarge: "voice_room_too_large",

@@ -95,10 +95,12 @@ var statusOf = map[netcode.Code]int{
 	netcode.CodeVoiceRateLimited:   http.StatusTooManyRequests,
 
 	// The server cannot take this now: retry later.
-	netcode.CodeServerShutdown:  http.StatusServiceUnavailable,
-	netcode.CodeDraining:        http.StatusServiceUnavailable,
-	netcode.CodeServerBusy:      http.StatusServiceUnavailable,
-	netcode.CodeTooManySessions: http.StatusServiceUnavailable,
+	netcode.CodeServerShutdown:     http.StatusServiceUnavailable,
+	netcode.CodeDraining:           http.StatusServiceUnavailable,
+	netcode.CodeServerBusy:         http.StatusServiceUnavailable,
+	netcode.CodeTooManySessions:    http.StatusServiceUnavailable,
+	netcode.CodeNodeGone:           http.StatusServiceUnavailable,
+	netcode.CodeClusterUnavailable: http.StatusServiceUnavailable,
 
 	// Known but not offered by this server.
 	netcode.CodeUnsupported: http.StatusNotImplemented,
@@ -118,6 +120,10 @@ var statusOf = map[netcode.Code]int{
 	netcode.CodeNotVoiceRoom:      http.StatusBadRequest,
 	netcode.CodeVoiceRoomTooLarge: http.StatusBadRequest,
 	netcode.CodeVoiceLinkLimit:    http.StatusTooManyRequests,
+	netcode.CodeBadTicket:         http.StatusForbidden,
+	netcode.CodeTicketExpired:     http.StatusForbidden,
+	netcode.CodeTicketReused:      http.StatusForbidden,
+	netcode.CodeTooManyRedirects:  http.StatusBadGateway,
 	netcode.CodeBadUsername:       http.StatusBadRequest,
 	netcode.CodeBadPassword:       http.StatusBadRequest,
 	netcode.CodeSelfAction:        http.StatusBadRequest,

@@ -87,6 +87,18 @@ export const Code = {
   RoomPrivate: 111,
   /** too many rooms created by this session or user, or on the server */
   RoomCreateLimit: 112,
+  /** a redirect ticket that is malformed, forged, or not for this user, room or node */
+  BadTicket: 130,
+  /** a redirect ticket past its expiry */
+  TicketExpired: 131,
+  /** a redirect ticket presented a second time */
+  TicketReused: 132,
+  /** the node that owns the room is gone or unreachable */
+  NodeGone: 133,
+  /** the SDK's own: a join was redirected more times than its hop bound */
+  TooManyRedirects: 134,
+  /** the node cannot reach the cluster (NATS) to answer: retry later */
+  ClusterUnavailable: 135,
   /** a voice frame or VoiceSet to a room that is not a voice room */
   NotVoiceRoom: 120,
   /** voice payload above the room's frame size limit */
@@ -206,6 +218,12 @@ const names: Record<number, string> = {
   110: "already_in_room",
   111: "room_private",
   112: "room_create_limit",
+  130: "bad_ticket",
+  131: "ticket_expired",
+  132: "ticket_reused",
+  133: "node_gone",
+  134: "too_many_redirects",
+  135: "cluster_unavailable",
   120: "not_voice_room",
   121: "voice_frame_too_large",
   122: "voice_rate_limited",

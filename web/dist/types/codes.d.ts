@@ -83,6 +83,18 @@ export declare const Code: {
     readonly RoomPrivate: 111;
     /** too many rooms created by this session or user, or on the server */
     readonly RoomCreateLimit: 112;
+    /** a redirect ticket that is malformed, forged, or not for this user, room or node */
+    readonly BadTicket: 130;
+    /** a redirect ticket past its expiry */
+    readonly TicketExpired: 131;
+    /** a redirect ticket presented a second time */
+    readonly TicketReused: 132;
+    /** the node that owns the room is gone or unreachable */
+    readonly NodeGone: 133;
+    /** the SDK's own: a join was redirected more times than its hop bound */
+    readonly TooManyRedirects: 134;
+    /** the node cannot reach the cluster (NATS) to answer: retry later */
+    readonly ClusterUnavailable: 135;
     /** a voice frame or VoiceSet to a room that is not a voice room */
     readonly NotVoiceRoom: 120;
     /** voice payload above the room's frame size limit */
