@@ -12,6 +12,7 @@ import (
 
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/engine/accounts"
+	"github.com/tickwire/tickwire/internal/pgtest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/conntest"
 	"github.com/tickwire/tickwire/netcode/kcp"
@@ -23,7 +24,7 @@ import (
 // kcp-go starts process-wide workers on first use that never end; they
 // are not leaks of ours.
 func TestMain(m *testing.M) {
-	conntest.VerifyTestMain(m)
+	conntest.VerifyTestMain(pgtest.M(m))
 }
 
 func ctxT(t *testing.T) context.Context {

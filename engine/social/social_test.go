@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tickwire/tickwire/internal/pgtest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/conntest"
 	"github.com/tickwire/tickwire/netcode/frame"
@@ -18,7 +19,7 @@ import (
 // kcp-go starts process-wide workers on import (the client package links
 // it); they are not per-connection and never end.
 func TestMain(m *testing.M) {
-	conntest.VerifyTestMain(m)
+	conntest.VerifyTestMain(pgtest.M(m))
 }
 
 func update(t *testing.T, p *testPeer) frame.FriendUpdate {

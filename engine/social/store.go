@@ -293,6 +293,10 @@ func (st *SQLiteStore) AdvanceCursor(ctx context.Context, user string, id uint64
 
 // ---- messages ----
 
+// DirectConv names the direct conversation of a and b, in either order
+// (the conv argument of Store.History).
+func DirectConv(a, b string) string { return directConv(a, b) }
+
 // directConv names the direct conversation of a and b.
 func directConv(a, b string) string {
 	if a > b {

@@ -1,0 +1,49 @@
+package accounts_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tickwire/tickwire/engine/accounts"
+	"github.com/tickwire/tickwire/engine/accounts/storetest"
+	"github.com/tickwire/tickwire/engine/store"
+	"github.com/tickwire/tickwire/internal/pgtest"
+)
+
+func TestSQLiteStoreSuite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) func() accounts.Store {
+		path := filepath.Join(t.TempDir(), "accounts.db")
+		return func() accounts.Store {
+			ctx := context.Background()
+			db, err := store.OpenSQLite(ctx, path)
+			require.NoError(t, err)
+			t.Cleanup(func() { db.Close() })
+			require.NoError(t, store.Migrate(ctx, db, accounts.Migrations()))
+			return accounts.NewSQLiteStore(db)
+		}
+	})
+}
+
+func TestPostgresStoreSuite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) func() accounts.Store {
+		dsn := pgtest.DB(t)
+		return func() accounts.Store { return accounts.NewPostgresStore(openPG(t, dsn)) }
+	})
+}
+
+// openPG opens a pool on dsn, migrated, closed when t ends.
+func openPG(t testing.TB, dsn string) *pgxpool.Pool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pool, err := store.OpenPostgres(ctx, dsn)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	require.NoError(t, store.MigratePostgres(ctx, pool, accounts.PostgresMigrations()))
+	return pool
+}
