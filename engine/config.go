@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/engine/auth"
+	"github.com/tickwire/tickwire/engine/limit"
 	"github.com/tickwire/tickwire/engine/service"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
@@ -57,6 +58,11 @@ type Config struct {
 	// rate_limited with Retry-After, counted in Stats.HTTP. Negative
 	// lifts the limit.
 	GuestsPerIP int
+	// SharedLimits, when set, counts GuestsPerIP there (fixed windows of
+	// a minute) instead of in this node's memory, so that the limit holds
+	// across a cluster (server sets the PostgreSQL store's limiter). A
+	// failing SharedLimits refuses the guest token with an internal error.
+	SharedLimits limit.Shared
 	// TrustedProxies are the proxies (load balancers) whose
 	// X-Forwarded-For names the HTTP client; the per-address HTTP limits
 	// (guests, logins, registrations) then key on that client (default

@@ -173,19 +173,37 @@ func (e *Engine) HandleReady(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, r, http.StatusOK, map[string]string{"status": "ready"})
 }
 
+// guestWait takes a guest token of r's client address (an IPv4 address
+// or IPv6 /64) from Config.SharedLimits when set, else from this node's
+// limiter, and returns 0 or the time to wait.
+func (e *Engine) guestWait(r *http.Request) (time.Duration, error) {
+	key, now := httpapi.ClientPrefix(r), e.cfg.Now()
+	if sh := e.cfg.SharedLimits; sh != nil && e.cfg.GuestsPerIP > 0 {
+		wait, err := sh.Take(r.Context(), "guest-ip:"+key.String(), e.cfg.GuestsPerIP, time.Minute, now)
+		if err != nil {
+			return 0, fmt.Errorf("engine: guest limit: %w", err)
+		}
+		return wait, nil
+	}
+	if g := e.http.guests; g != nil && !g.Allow(key, now) {
+		return max(g.Wait(key, now), time.Millisecond), nil
+	}
+	return 0, nil
+}
+
 // handleGuest issues a guest token. The client address's token is taken
 // first, so every attempt counts, well-formed or not.
 func (e *Engine) handleGuest(w http.ResponseWriter, r *http.Request) {
-	if g := e.http.guests; g != nil {
-		key, now := httpapi.ClientPrefix(r), e.cfg.Now()
-		if !g.Allow(key, now) {
+	if wait, err := e.guestWait(r); err != nil || wait > 0 {
+		if err == nil {
 			e.http.guestRateLimited.Add(1)
-			httpapi.WriteError(w, r, &httpapi.RetryAfterError{
-				RetryAfter: g.Wait(key, now),
+			err = &httpapi.RetryAfterError{
+				RetryAfter: wait,
 				Err:        netcode.Errorf(netcode.CodeRateLimited, "too many guest tokens from this address"),
-			})
-			return
+			}
 		}
+		httpapi.WriteError(w, r, err)
+		return
 	}
 	var req GuestRequest
 	if err := httpapi.DecodeOptionalJSON(w, r, &req, maxBodyBytes); err != nil {

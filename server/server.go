@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -59,6 +58,15 @@ type Config struct {
 	// store.SyncFull: a committed, acknowledged write survives power
 	// loss; store.SyncNormal trades that for speed).
 	Synchronous store.Synchronous
+	// StoreDSN chooses the store of accounts, tokens, friends, groups and
+	// messages. Empty (the default) is SQLite in DataDir: one node, no
+	// external service. A postgres:// (or postgresql://) URL is a
+	// PostgreSQL database, migrated at start, that the nodes of a cluster
+	// share (docs/CLUSTER.md, "Store"): the token signing key then lives
+	// in it too, unless Engine.TokenKey is given, and the login, register
+	// and guest limits are counted in it, across nodes. Anything else is
+	// refused with ErrBadConfig. Synchronous does not apply to it.
+	StoreDSN string
 	// Engine configures sessions and limits. Its Logger defaults to
 	// Config.Logger; Services may be pre-filled (they run before the
 	// built-in ones); its HeartbeatInterval and IdleTimeout are given to
@@ -122,16 +130,17 @@ const Off = "off"
 
 // Server is a running tickwire server.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	eng    *engine.Engine
-	rooms  *rooms.Hub
-	accts  *accounts.Service
-	social *social.Service
-	lns    []listener // opened transports, in Config.Transports order
-	httpL  net.Listener
-	httpS  *http.Server
-	closer []func() error // closed last, in reverse order (databases...)
+	cfg       Config
+	log       *slog.Logger
+	eng       *engine.Engine
+	rooms     *rooms.Hub
+	accts     *accounts.Service
+	social    *social.Service
+	lns       []listener // opened transports, in Config.Transports order
+	httpL     net.Listener
+	httpS     *http.Server
+	closer    []func() error // closed last, in reverse order (databases...)
+	storeKind string         // "sqlite" or "postgres"
 
 	reg        *prometheus.Registry   // the server's metrics (Metrics)
 	httpm      *httpMetrics           // the API port's requests
@@ -193,42 +202,37 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: data dir: %w", err)
 	}
-	dbPath := filepath.Join(cfg.DataDir, DBFile)
 
 	// ---- Services -------------------------------------------------------
 	// Construct every feature service here and append it to services (and
 	// any resource to close after the engine stops to s.closer). The
 	// rooms and social/accounts services are inserted at this spot.
 	services := append([]service.Service(nil), cfg.Engine.Services...)
-	// Accounts: open and migrate the database (social's migrations run
-	// after these, on the same db), then the accounts service, whose
-	// revocation check guards every Hello. db (the *sql.DB), users (the
+	// The store: SQLite in DataDir, or the PostgreSQL database a cluster
+	// shares (server/store.go), migrated, with the token key. users (the
 	// accounts.Store) and s.accts (the HTTP Authenticator) are there for
 	// the services below.
-	db, err := store.OpenSQLite(ctx, dbPath, store.WithSynchronous(cfg.Synchronous))
+	st, err := openStores(ctx, cfg)
+	s.closer, s.storeKind = append(s.closer, st.closers...), st.kind
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s.closer = append(s.closer, db.Close)
-	if err := store.Migrate(ctx, db, accounts.Migrations()); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
 	if cfg.Engine.TokenKey == nil {
-		// One key for the engine and accounts, kept beside the database
-		// so that tokens outlive a restart.
-		key, err := loadOrCreateKey(filepath.Join(filepath.Dir(dbPath), KeyFile))
-		if err != nil {
-			return nil, fmt.Errorf("server: %w", err)
-		}
-		cfg.Engine.TokenKey = key
+		cfg.Engine.TokenKey = st.tokenKey
+	}
+	if cfg.Engine.SharedLimits == nil {
+		cfg.Engine.SharedLimits = st.shared
 	}
 	signer, err := auth.NewSigner(cfg.Engine.TokenKey)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	users := accounts.NewSQLiteStore(db)
+	users := st.users
 	acctCfg := cfg.Accounts
 	acctCfg.Store, acctCfg.Signer = users, signer
+	if acctCfg.Shared == nil {
+		acctCfg.Shared = st.shared
+	}
 	if acctCfg.Logger == nil {
 		acctCfg.Logger = cfg.Logger.With("component", "accounts")
 	}
@@ -249,11 +253,6 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	} else {
 		cfg.Engine.TokenCheck = s.accts.TokenCheck
 	}
-	// Social: its tables reference accounts' users, so its migrations
-	// run after accounts'.
-	if err := store.Migrate(ctx, db, social.Migrations()); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
 	// The hub is made first: the social service's signaling relay asks it
 	// which rooms a session is in.
 	roomsCfg := cfg.Rooms
@@ -264,7 +263,10 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("server: rooms: %w", err)
 	}
 	socialCfg := cfg.Social
-	socialCfg.DB, socialCfg.Users, socialCfg.Auth = db, users, s.accts
+	socialCfg.Users, socialCfg.Auth = users, s.accts
+	if socialCfg.Store == nil && socialCfg.DB == nil {
+		socialCfg.Store = st.social
+	}
 	if socialCfg.Rooms == nil {
 		socialCfg.Rooms = s.rooms
 	}
@@ -382,7 +384,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			}
 		}()
 	}
-	attrs := []any{"http", s.HTTPAddr(), "admin", s.AdminAddr(), "data", cfg.DataDir, "tls", cfg.TLS != nil}
+	attrs := []any{"http", s.HTTPAddr(), "admin", s.AdminAddr(), "data", cfg.DataDir, "store", s.storeKind, "tls", cfg.TLS != nil}
 	for _, l := range s.lns {
 		attrs = append(attrs, l.name, l.l.Addr().String())
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/client"
+	"github.com/tickwire/tickwire/internal/pgtest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/conntest"
 	"github.com/tickwire/tickwire/netcode/kcp"
@@ -23,7 +24,7 @@ import (
 
 // TestMain checks for goroutine leaks (kcp-go's process-wide workers
 // excepted).
-func TestMain(m *testing.M) { conntest.VerifyTestMain(m) }
+func TestMain(m *testing.M) { conntest.VerifyTestMain(pgtest.M(m)) }
 
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

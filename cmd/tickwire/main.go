@@ -90,7 +90,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	demo := fs.String("demo", env("TICKWIRE_DEMO", "on"), `the demo page at / and the browser SDK at /web/tickwire.js on the HTTP port: "on" or "off" (env TICKWIRE_DEMO)`)
 	httpAddr := fs.String("http", env("TICKWIRE_HTTP_ADDR", server.DefaultHTTPAddr), `HTTP API listen address, or "off" (env TICKWIRE_HTTP_ADDR)`)
 	dataDir := fs.String("data", env("TICKWIRE_DATA_DIR", server.DefaultDataDir), "data directory for the SQLite database (env TICKWIRE_DATA_DIR)")
-	tokenKey := fs.String("token-key", env("TICKWIRE_TOKEN_KEY", ""), "token signing key, at least 32 bytes; empty = the key kept in DATA/token.key, created on first start (env TICKWIRE_TOKEN_KEY)")
+	storeDSN := fs.String("store", env("TICKWIRE_STORE_DSN", ""), "the store of accounts, friends, groups and messages: empty = SQLite in the data directory; postgres://user:pass@host:5432/db = a PostgreSQL database the nodes of a cluster share (docs/CLUSTER.md) (env TICKWIRE_STORE_DSN)")
+	tokenKey := fs.String("token-key", env("TICKWIRE_TOKEN_KEY", ""), "token signing key, at least 32 bytes; empty = the key kept in DATA/token.key (or, with -store postgres://..., in the database), created on first start (env TICKWIRE_TOKEN_KEY)")
 	logLevel := fs.String("log-level", env("TICKWIRE_LOG_LEVEL", "info"), "debug, info, warn or error (env TICKWIRE_LOG_LEVEL)")
 	logSummary := fs.Duration("log-summary", envDuration(env, "TICKWIRE_LOG_SUMMARY"), "how often to log the activity line at info (counts that moved), 0 = default 60s, negative = off (env TICKWIRE_LOG_SUMMARY)")
 	logFormat := fs.String("log-format", env("TICKWIRE_LOG_FORMAT", "text"), "text or json (env TICKWIRE_LOG_FORMAT)")
@@ -159,7 +160,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	if it <= hb {
 		return options{}, fmt.Errorf("-idle-timeout %v must exceed -heartbeat %v", it, hb)
 	}
-	o.srv = server.Config{HTTPAddr: *httpAddr, DataDir: *dataDir}
+	o.srv = server.Config{HTTPAddr: *httpAddr, DataDir: *dataDir, StoreDSN: *storeDSN}
 	wsOnly, err := onOff("-ws", *wsOn)
 	if err != nil {
 		return options{}, err

@@ -64,7 +64,12 @@ func (s *Service) Routes(mux *http.ServeMux) {
 }
 
 func (s *Service) handleRegister(w http.ResponseWriter, r *http.Request) {
-	if wait := s.ipRegs.allow(s.cfg.ClientIP(r), s.cfg.Now()); wait > 0 {
+	wait, err := s.take(r.Context(), s.ipRegs, "register-ip:", s.cfg.ClientIP(r), s.cfg.RegistrationsPerIP, s.cfg.Now())
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if wait > 0 {
 		httpapi.WriteError(w, r, &RateLimitError{RetryAfter: wait, Err: netcode.Errorf(netcode.CodeRateLimited, "too many registrations from this address")})
 		return
 	}
@@ -144,7 +149,7 @@ func userLimitKey(username string) string {
 // (CodeLoginRateLimited) without hashing. Hashing then waits for a slot
 // of the bounded pool (a full queue: *RateLimitError with ErrServerBusy).
 func (s *Service) Login(ctx context.Context, clientIP, username, password string) (TokenResponse, error) {
-	if err := s.admitLogin(clientIP, userLimitKey(username)); err != nil {
+	if err := s.admitLogin(ctx, clientIP, userLimitKey(username)); err != nil {
 		return TokenResponse{}, err
 	}
 	u, ok, err := s.checkPassword(ctx, username, password)

@@ -33,18 +33,6 @@ CREATE TABLE revoked_tokens (
 	expires_at BIGINT NOT NULL
 );
 CREATE INDEX revoked_tokens_expires_at ON revoked_tokens (expires_at);`,
-	}, {
-		// The windowed counters of the limits that hold across nodes
-		// (PostgresLimiter).
-		Domain:  Domain,
-		Version: 2,
-		SQL: `
-CREATE TABLE limit_counters (
-	key          TEXT PRIMARY KEY,
-	window_start BIGINT NOT NULL,
-	n            INTEGER NOT NULL
-);
-CREATE INDEX limit_counters_window ON limit_counters (window_start);`,
 	}}
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/engine/auth"
+	"github.com/tickwire/tickwire/engine/limit"
 	"github.com/tickwire/tickwire/engine/service"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
@@ -64,6 +65,14 @@ type Config struct {
 	// RateLimitKeys bounds each limiter's map; the least recently used key
 	// is evicted past it (default 10,000).
 	RateLimitKeys int
+	// Shared, when set, counts the login attempts per user and per IP and
+	// the registrations per IP there instead of in memory, so that the
+	// limits hold across every node of a cluster (server sets the
+	// PostgreSQL store's limiter). It counts in fixed windows of
+	// RateWindow: up to twice a limit can pass around a window's edge,
+	// never more. A failing Shared refuses the attempt (the error is
+	// returned: a storage failure, not a rate limit).
+	Shared limit.Shared
 	// ClientIP returns the rate-limit key of a request's client (default:
 	// the IP of RemoteAddr, IPv6 cut to its /64). Behind a trusted proxy,
 	// read its header here.
@@ -174,9 +183,10 @@ type Service struct {
 	hashSlots chan struct{} // semaphore of MaxConcurrentHashes
 	hashing   atomic.Int64  // requests holding or waiting for a slot, at most MaxConcurrentHashes+MaxHashQueue
 
-	userLogins keyLimiter // login attempts per username key
-	ipLogins   keyLimiter // login attempts per client IP
-	ipRegs     keyLimiter // register attempts per client IP
+	userLogins keyLimiter   // login attempts per username key
+	ipLogins   keyLimiter   // login attempts per client IP
+	ipRegs     keyLimiter   // register attempts per client IP
+	shared     limit.Shared // instead of the three above when set
 
 	stats counters
 
@@ -209,6 +219,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		userLogins:   newKeyLimiter(cfg.LoginAttemptsPerUser, cfg.RateWindow, cfg.RateLimitKeys),
 		ipLogins:     newKeyLimiter(cfg.LoginAttemptsPerIP, cfg.RateWindow, cfg.RateLimitKeys),
 		ipRegs:       newKeyLimiter(cfg.RegistrationsPerIP, cfg.RateWindow, cfg.RateLimitKeys),
+		shared:       cfg.Shared,
 		revoked:      make(map[string]time.Time),
 		guestRevoked: make(map[string]time.Time),
 	}
@@ -416,15 +427,42 @@ func (s *Service) releaseHash() {
 // username key's, before any hashing. A refusal is a *RateLimitError with
 // ErrLoginRateLimited and the wait of the bucket that refused; the IP
 // bucket refusing takes nothing from the username's.
-func (s *Service) admitLogin(clientIP, userKey string) error {
+func (s *Service) admitLogin(ctx context.Context, clientIP, userKey string) error {
 	now := s.cfg.Now()
-	if wait := s.ipLogins.allow(clientIP, now); wait > 0 {
-		return &RateLimitError{RetryAfter: wait, Err: ErrLoginRateLimited}
+	ipWait, err := s.take(ctx, s.ipLogins, "login-ip:", clientIP, s.cfg.LoginAttemptsPerIP, now)
+	if err != nil {
+		return err
 	}
-	if wait := s.userLogins.allow(userKey, now); wait > 0 {
-		return &RateLimitError{RetryAfter: wait, Err: ErrLoginRateLimited}
+	if ipWait > 0 {
+		return &RateLimitError{RetryAfter: ipWait, Err: ErrLoginRateLimited}
+	}
+	userWait, err := s.take(ctx, s.userLogins, "login-user:", userKey, s.cfg.LoginAttemptsPerUser, now)
+	if err != nil {
+		return err
+	}
+	if userWait > 0 {
+		return &RateLimitError{RetryAfter: userWait, Err: ErrLoginRateLimited}
 	}
 	return nil
+}
+
+// take counts one event of key against the in-memory limiter l, or
+// against the Shared limiter (under prefix+key, allowed per RateWindow)
+// when one is configured, and returns 0 or the time to wait.
+func (s *Service) take(ctx context.Context, l keyLimiter, prefix, key string, allowed int, now time.Time) (time.Duration, error) {
+	if s.shared == nil {
+		return l.allow(key, now), nil
+	}
+	wait, err := s.shared.Take(ctx, prefix+key, allowed, s.cfg.RateWindow, now)
+	if err != nil {
+		return 0, fmt.Errorf("accounts: rate limit: %w", err)
+	}
+	if wait > 0 {
+		l.shared.refused.Add(1)
+	} else {
+		l.shared.allowed.Add(1)
+	}
+	return wait, nil
 }
 
 // issue signs a token for a registered user.
