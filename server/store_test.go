@@ -37,11 +37,11 @@ func TestPostgresStoreSurvivesRestart(t *testing.T) {
 	dsn := pgtest.DB(t)
 	srv, err := server.Start(ctx, pgConfig(t, dsn))
 	require.NoError(t, err)
-	ann, err := client.Register(ctx, srv.HTTPURL(), "ann", "correct horse battery")
+	_, err = client.Register(ctx, srv.HTTPURL(), "ann", "correct horse battery")
 	require.NoError(t, err)
 	bob, err := client.Register(ctx, srv.HTTPURL(), "bob", "correct horse battery")
 	require.NoError(t, err)
-	ann, err = client.Login(ctx, srv.HTTPURL(), "ann", "correct horse battery")
+	ann, err := client.Login(ctx, srv.HTTPURL(), "ann", "correct horse battery")
 	require.NoError(t, err)
 
 	dial := func(srv *server.Server, token string, h func(client.Message)) *client.Client {

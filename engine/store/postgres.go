@@ -37,7 +37,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadDSN, redact(err))
+		return nil, fmt.Errorf("%w: %w", ErrBadDSN, redact(err))
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

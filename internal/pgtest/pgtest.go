@@ -221,7 +221,7 @@ func (s *Server) stop() error {
 		out, err := s.command(ctx, "pg_ctl", "stop", "-D", s.data(), "-m", "fast", "-w", "-t", "30").CombinedOutput()
 		cancel()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("pgtest: pg_ctl stop: %v: %s", err, bytes.TrimSpace(out)))
+			errs = append(errs, fmt.Errorf("pgtest: pg_ctl stop: %w: %s", err, bytes.TrimSpace(out)))
 		}
 		select {
 		case <-s.exited:
@@ -266,7 +266,7 @@ func start() (*Server, error) {
 	s := &Server{dir: dir, bin: bin, cred: cred}
 	if cred != nil {
 		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
-			os.RemoveAll(dir)
+			_ = os.RemoveAll(dir) // the start error is the one to report
 			return nil, fmt.Errorf("pgtest: %w", err)
 		}
 	}
@@ -275,8 +275,8 @@ func start() (*Server, error) {
 	out, err := s.command(ctx, "initdb", "-D", s.data(), "-U", superuser, "--auth=trust",
 		"-E", "UTF8", "--locale=C", "--no-sync").CombinedOutput()
 	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("pgtest: initdb: %v: %s", err, bytes.TrimSpace(out))
+		_ = os.RemoveAll(dir) // the start error is the one to report
+		return nil, fmt.Errorf("pgtest: initdb: %w: %s", err, bytes.TrimSpace(out))
 	}
 	for attempt := 0; ; attempt++ {
 		err = s.run(ctx)
@@ -284,7 +284,7 @@ func start() (*Server, error) {
 			return s, nil
 		}
 		if attempt == 2 || ctx.Err() != nil {
-			os.RemoveAll(dir)
+			_ = os.RemoveAll(dir) // the start error is the one to report
 			return nil, err
 		}
 	}
@@ -344,11 +344,11 @@ func (s *Server) run(ctx context.Context) error {
 		}
 		select {
 		case <-s.exited:
-			return fmt.Errorf("pgtest: postgres exited (%v): %s", s.waitErr, tail(logPath))
+			return fmt.Errorf("pgtest: postgres exited (%w): %s", s.waitErr, tail(logPath))
 		case <-ctx.Done():
 			_ = cmd.Process.Kill() // it failed to start in time; the error would say it is gone
 			<-s.exited
-			return fmt.Errorf("pgtest: postgres not accepting connections within %v: %v: %s", StartTimeout, err, tail(logPath))
+			return fmt.Errorf("pgtest: postgres not accepting connections within %v: %w: %s", StartTimeout, err, tail(logPath))
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
