@@ -39,7 +39,9 @@ type Options struct {
 	// Handler, if set, receives every message that is not a reply to a
 	// Call, on the reader goroutine; otherwise they go to Messages().
 	// While it runs nothing else is read (replies to Calls and Pongs
-	// included), and Close waits for it to return.
+	// included), and Close waits for it to return. The pushes of rooms
+	// joined through a redirect come from the reader of the session on
+	// that node: calls are never concurrent, but may come from either.
 	Handler func(m Message)
 	// QueueSize is the capacity of the Messages() channel (default 256).
 	// When it is full new messages are dropped and counted.
@@ -57,6 +59,9 @@ type Options struct {
 	// Resume configures the automatic resume of the session after its
 	// connection is lost (docs/RESUME.md).
 	Resume ResumeOptions
+	// Redirect configures how room joins follow a redirect to the node
+	// that owns the room, in a cluster (redirect.go).
+	Redirect RedirectOptions
 	// OnSession, if set, is told when the connection is lost, when the
 	// session resumed and when it could not be resumed. It runs on the
 	// client's reader goroutine: it must not block, and must not call
@@ -173,7 +178,12 @@ type Client struct {
 	pings   map[int64]pingWait
 	samples [8]sample // recent Ping samples, for the clock offset
 	nsample int
-	err     error // why the client ended; set once
+	err     error              // why the client ended; set once
+	nodes   map[string]*Client // sessions on other nodes, by HTTP base (redirect.go)
+	closed  bool               // Close began: no new node sessions
+
+	fwdMu     sync.Mutex // guards fwdClosed and serialises deliveries from node sessions
+	fwdClosed bool       // msgs is closed: node sessions deliver nothing more
 
 	nextRef atomic.Uint32
 	srtt    atomic.Int64 // smoothed RTT, ns
@@ -235,6 +245,7 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 		enc:     frame.NewEncoder(),
 		pending: map[uint32]chan Message{},
 		pings:   map[int64]pingWait{},
+		nodes:   map[string]*Client{},
 		msgs:    make(chan Message, o.QueueSize),
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
@@ -570,6 +581,7 @@ func (c *Client) setErr(err error) {
 // Close for good too — unblock it before, or at the latest while, closing.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
+		c.closeNodes() // first: no Handler runs after Close, theirs included
 		c.setErr(ErrClosed)
 		close(c.closing) // before wmu: a resume that swaps in a connection after this closes it itself
 		c.cancel()
@@ -588,7 +600,12 @@ func (c *Client) Close() error {
 func (c *Client) readLoop() {
 	defer c.wg.Done()
 	defer close(c.done)
-	defer close(c.msgs)
+	defer func() {
+		c.fwdMu.Lock()
+		c.fwdClosed = true
+		close(c.msgs)
+		c.fwdMu.Unlock()
+	}()
 	var pong frame.Pong
 	var cl frame.Close
 	for {
@@ -638,15 +655,25 @@ func (c *Client) readLoop() {
 			}
 		}
 		m := Message{Channel: ch, Kind: k, Ref: ref, Data: append([]byte(nil), b...)}
-		if c.o.Handler != nil {
-			c.o.Handler(m)
-			continue
-		}
-		select {
-		case c.msgs <- m:
-		default:
-			c.drops.Add(1)
-		}
+		// Under fwdMu: the Handler is never run by two readers at once
+		// (this one and a node session's, redirect.go).
+		c.fwdMu.Lock()
+		c.deliver(m)
+		c.fwdMu.Unlock()
+	}
+}
+
+// deliver hands a push to the Handler or Messages() (dropped and counted
+// when full). Called with fwdMu held.
+func (c *Client) deliver(m Message) {
+	if c.o.Handler != nil {
+		c.o.Handler(m)
+		return
+	}
+	select {
+	case c.msgs <- m:
+	default:
+		c.drops.Add(1)
 	}
 }
 

@@ -69,11 +69,11 @@ func checkRoomOptions(o RoomOptions) error {
 }
 
 func (c *Client) joinRoom(ctx context.Context, req frame.Refer) (*Room, error) {
-	m, err := c.Call(ctx, req)
+	on, m, err := c.follow(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	r := &Room{c: c}
+	r := &Room{c: on}
 	if err := m.Decode(&r.joined); err != nil {
 		return nil, fmt.Errorf("client: room reply kind %d: %w", m.Kind, err)
 	}
@@ -95,6 +95,10 @@ func (c *Client) ListRooms(ctx context.Context, typ, label string, limit int) ([
 	}
 	return res.Rooms, nil
 }
+
+// Node is the session the room lives on: this client, or the session
+// it opened on another node of a cluster to follow a redirect.
+func (r *Room) Node() *Client { return r.c }
 
 // ID is the room id.
 func (r *Room) ID() uint64 { return r.joined.RoomID }

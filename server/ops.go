@@ -69,7 +69,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) error {
 	if err := s.reg.Register(s.admActions); err != nil {
 		return fmt.Errorf("server: metrics: %w", err)
 	}
-	mux.HandleFunc("GET /readyz", s.eng.HandleReady)
+	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.HandleFunc("GET /v1/admin/sessions", func(w http.ResponseWriter, r *http.Request) {
 		infos := s.eng.Sessions()
 		out := make([]AdminSession, len(infos))

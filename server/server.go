@@ -119,6 +119,10 @@ type Config struct {
 	// MinAdminTokenLen bytes (docs/OPERATIONS.md). Plain HTTP: keep it on
 	// loopback or a private network.
 	AdminAddr string
+	// Cluster, when Cluster.NATS or Cluster.EmbeddedNATS is set, makes
+	// the server one node of a cluster over NATS (docs/CLUSTER.md); off
+	// by default.
+	Cluster ClusterConfig
 	// DrainTimeout bounds how long a drain started by the admin API
 	// (POST /v1/admin/drain) lets rooms run before the server shuts down;
 	// 0 means DefaultDrainTimeout (docs/OPERATIONS.md, "Drain").
@@ -147,6 +151,7 @@ type Server struct {
 	admRefused *prometheus.CounterVec // admin requests refused, by reason
 	admin      *admin                 // nil when Config.AdminAddr is empty
 	admActions *prometheus.CounterVec // admin API calls, by action and result (ops.go)
+	cluster    *clusterParts          // nil on a single node (cluster.go)
 
 	wg      sync.WaitGroup
 	runDone chan struct{} // closed when the engine's Run returned
@@ -203,6 +208,17 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("server: data dir: %w", err)
 	}
 
+	// The HTTP port is bound before the services: a cluster node
+	// advertises its URL (cluster.go).
+	if cfg.HTTPAddr != Off {
+		if s.httpL, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return nil, fmt.Errorf("server: http listen %s: %w", cfg.HTTPAddr, err)
+		}
+		if cfg.TLS != nil {
+			s.httpL = tls.NewListener(s.httpL, httpsConfig(cfg.TLS))
+		}
+	}
+
 	// ---- Services -------------------------------------------------------
 	// Construct every feature service here and append it to services (and
 	// any resource to close after the engine stops to s.closer). The
@@ -256,6 +272,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// The hub is made first: the social service's signaling relay asks it
 	// which rooms a session is in.
 	roomsCfg := cfg.Rooms
+	if err := s.startCluster(cfg, &roomsCfg); err != nil {
+		return nil, err
+	}
 	if roomsCfg.Logger == nil {
 		roomsCfg.Logger = cfg.Logger.With("component", "rooms")
 	}
@@ -286,6 +305,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 	}
 	services = append(services, s.rooms)
+	if s.cluster != nil {
+		services = append(services, clusterService{s.cluster})
+	}
 	// ---- end of services ------------------------------------------------
 
 	ecfg := cfg.Engine
@@ -294,6 +316,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	if s.reg, err = s.newRegistry(); err != nil {
+		return nil, err
+	}
+	if err := s.registerCluster(); err != nil {
 		return nil, err
 	}
 
@@ -323,12 +348,6 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 	}
 	if cfg.HTTPAddr != Off {
-		if s.httpL, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-			return nil, fmt.Errorf("server: http listen %s: %w", cfg.HTTPAddr, err)
-		}
-		if cfg.TLS != nil {
-			s.httpL = tls.NewListener(s.httpL, httpsConfig(cfg.TLS))
-		}
 		// Transports' routes and Config.Routes sit beside the engine's on
 		// one mux (the more specific pattern wins), behind the same
 		// middleware: one client address rule (trusted proxies), one
@@ -349,6 +368,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 				return nil, err
 			}
 		}
+		mux.HandleFunc("GET /readyz", s.handleReady)
 		mux.Handle("/", s.eng.HTTPHandler())
 		hcfg := s.eng.HTTPConfig()
 		hcfg.Logger = cfg.Logger.With("component", "http")

@@ -73,3 +73,81 @@ func (n *Node) Collector() prometheus.Collector {
 		},
 	}
 }
+
+// DirectoryStats is a snapshot of the directory's counters.
+type DirectoryStats struct {
+	// OwnRooms are this node's rooms as published; RemoteRooms the
+	// other live nodes' rooms in the replica.
+	OwnRooms    int `json:"own_rooms"`
+	RemoteRooms int `json:"remote_rooms"`
+	// Published counts the events this node published, PublishErrors the
+	// ones NATS refused (the others then resync).
+	Published     uint64 `json:"events_published"`
+	PublishErrors uint64 `json:"publish_errors"`
+	// Applied counts the other nodes' events applied; Gaps the sequence
+	// gaps found; Syncs the snapshots fetched and SyncErrors those that
+	// failed; BadPayloads the messages that did not decode.
+	Applied     uint64 `json:"events_applied"`
+	Gaps        uint64 `json:"gaps"`
+	Syncs       uint64 `json:"syncs"`
+	SyncErrors  uint64 `json:"sync_errors"`
+	BadPayloads uint64 `json:"bad_payloads"`
+	// RoomsDropped counts remote rooms forgotten because their node died.
+	RoomsDropped uint64 `json:"rooms_dropped"`
+	// Lookups (join by id) and Matches (join-or-create) asked of the
+	// directory; NotFound the lookups no live node answered;
+	// Unavailable those refused because NATS was unreachable.
+	Lookups     uint64 `json:"lookups"`
+	Matches     uint64 `json:"matches"`
+	NotFound    uint64 `json:"not_found"`
+	Unavailable uint64 `json:"unavailable"`
+	// Redirects counts the redirects issued; Tickets the tickets
+	// redeemed here (redirects followed) and refused, by reason.
+	Redirects uint64      `json:"redirects_issued"`
+	Tickets   TicketStats `json:"tickets"`
+}
+
+// Stats returns a snapshot of the directory's counters.
+func (d *Directory) Stats() DirectoryStats {
+	d.mu.Lock()
+	own, remote := len(d.own), len(d.byID)
+	d.mu.Unlock()
+	s := &d.stats
+	return DirectoryStats{
+		OwnRooms: own, RemoteRooms: remote,
+		Published: s.published.Load(), PublishErrors: s.publishErrors.Load(), Applied: s.applied.Load(),
+		Gaps: s.gaps.Load(), Syncs: s.syncs.Load(), SyncErrors: s.syncErrors.Load(), BadPayloads: s.bad.Load(),
+		RoomsDropped: s.dropped.Load(), Lookups: s.lookups.Load(), Matches: s.matches.Load(),
+		NotFound: s.notFound.Load(), Unavailable: s.unavailable.Load(), Redirects: s.redirects.Load(),
+		Tickets: d.tickets.Stats(),
+	}
+}
+
+// Collector returns a prometheus.Collector of the directory's counters.
+func (d *Directory) Collector() prometheus.Collector {
+	var (
+		rooms     = promx.Desc("cluster_directory_rooms", "Rooms in the directory, by owner (own: this node's, remote: the others').", "owner")
+		ops       = promx.Desc("cluster_directory_operations_total", "Directory operations, by op.", "op")
+		errs      = promx.Desc("cluster_directory_errors_total", "Directory operations that failed, by reason.", "reason")
+		dropped   = promx.Desc("cluster_directory_rooms_dropped_total", "Remote rooms forgotten because their node died.")
+		redirects = promx.Desc("cluster_redirects_total", "Redirects issued by this node and followed to it (tickets redeemed here).", "event")
+		refused   = promx.Desc("cluster_tickets_refused_total", "Redirect tickets refused here, by reason.", "reason")
+	)
+	return &promx.Collector{
+		Descs: []*prometheus.Desc{rooms, ops, errs, dropped, redirects, refused},
+		Read: func(ch chan<- prometheus.Metric) {
+			st := d.Stats()
+			promx.Gauge(ch, rooms, st.OwnRooms, "own")
+			promx.Gauge(ch, rooms, st.RemoteRooms, "remote")
+			promx.CounterMap(ch, ops, map[string]uint64{"publish": st.Published, "apply": st.Applied,
+				"sync": st.Syncs, "lookup": st.Lookups, "match": st.Matches})
+			promx.CounterMap(ch, errs, map[string]uint64{"publish": st.PublishErrors, "gap": st.Gaps,
+				"sync": st.SyncErrors, "bad_payload": st.BadPayloads, "not_found": st.NotFound,
+				"unavailable": st.Unavailable})
+			promx.Counter(ch, dropped, st.RoomsDropped)
+			promx.CounterMap(ch, redirects, map[string]uint64{"issued": st.Redirects, "followed": st.Tickets.Redeemed})
+			promx.CounterMap(ch, refused, map[string]uint64{"bad": st.Tickets.RefusedBad, "expired": st.Tickets.RefusedExpired,
+				"reused": st.Tickets.RefusedReused, "busy": st.Tickets.RefusedBusy})
+		},
+	}
+}

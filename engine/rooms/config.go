@@ -111,6 +111,11 @@ type Config struct {
 	// audio offer is refused with CodeVoiceLinkLimit (docs/VOICE.md,
 	// "Browsers and the SFU").
 	MaxAudioLinks int
+	// Directory, when set, makes the hub one node of a cluster
+	// (engine/cluster): its rooms are published there, a join for a room
+	// owned elsewhere is answered with a RoomRedirect, and
+	// MaxRoomsCreatedPerUser counts the user's rooms on every node.
+	Directory Directory
 	// Logger receives the hub's logs (default: discarded).
 	Logger *slog.Logger
 	// Clock returns the current time (default time.Now). Tests pass a

@@ -26,6 +26,9 @@ var (
 	// creation (Config.MaxRoomsCreatedPerUser, Config.MaxRooms).
 	ErrUserRoomLimit   = &netcode.CodedError{Code: netcode.CodeRoomCreateLimit, Msg: "too many open rooms created by this user"}
 	ErrServerRoomLimit = &netcode.CodedError{Code: netcode.CodeRoomCreateLimit, Msg: "too many open rooms on the server"}
+	// ErrNotClustered refuses a RoomJoinTicket on a node that is not in
+	// a cluster.
+	ErrNotClustered = &netcode.CodedError{Code: netcode.CodeBadTicket, Msg: "this node is not clustered: no tickets"}
 	// ErrDraining refuses a room creation while the server drains.
 	ErrDraining = &netcode.CodedError{Code: netcode.CodeDraining, Msg: "the server is draining: no new rooms"}
 )

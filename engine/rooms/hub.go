@@ -300,6 +300,12 @@ func (h *Hub) HandleFrame(now time.Time, p service.Peer, ch netcode.Channel, k f
 			return refOf(data), err
 		}
 		return m.Ref, h.joinByID(s, m.RoomID, m.Ref)
+	case frame.KindRoomJoinTicket:
+		var m frame.RoomJoinTicket
+		if err := s.dec.Decode(data, &m); err != nil {
+			return refOf(data), err
+		}
+		return m.Ref, h.joinTicket(s, &m)
 	case frame.KindRoomLeave:
 		var m frame.RoomLeave
 		if err := s.dec.Decode(data, &m); err != nil {
@@ -417,20 +423,25 @@ func (h *Hub) reserveLocked(s *session, e *entry) error {
 		return ErrRoomNotFound
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	var err error
 	switch {
 	case s.closed:
-		return netcode.ErrClosed
+		err = netcode.ErrClosed
 	case s.rooms[e.id] != nil:
-		return ErrAlreadyInRoom
+		err = ErrAlreadyInRoom
 	case len(s.rooms) >= h.cfg.MaxRoomsPerSession:
-		return ErrTooManyRooms
+		err = ErrTooManyRooms
 	case e.seats >= e.cap:
-		return ErrRoomFull
+		err = ErrRoomFull
+	default:
+		e.seats++
+		s.rooms[e.id] = e
 	}
-	e.seats++
-	s.rooms[e.id] = e
-	return nil
+	s.mu.Unlock()
+	if err == nil {
+		h.publishLocked(e)
+	}
+	return err
 }
 
 // queueJoin hands a reserved join to the room, undoing the reservation
@@ -444,7 +455,23 @@ func (h *Hub) queueJoin(s *session, e *entry, ref uint32) error {
 	return nil
 }
 
+// joinByID joins a room open here, or answers with a redirect to the
+// node that owns it.
 func (h *Hub) joinByID(s *session, id uint64, ref uint32) error {
+	err := h.joinLocal(s, id, ref)
+	if !errors.Is(err, ErrRoomNotFound) || h.cfg.Directory == nil {
+		return err
+	}
+	r, err := h.cfg.Directory.RedirectByID(s.peer.UserID(), id)
+	if err != nil {
+		return err
+	}
+	s.redirect(r, ref)
+	return nil
+}
+
+// joinLocal joins a room open on this node.
+func (h *Hub) joinLocal(s *session, id uint64, ref uint32) error {
 	h.mu.Lock()
 	e := h.rooms[id]
 	var err error = ErrRoomNotFound
@@ -480,6 +507,18 @@ func (h *Hub) joinOrCreate(now time.Time, s *session, cfg room.Config, ref uint3
 		err = h.reserveLocked(s, best)
 	}
 	h.mu.Unlock()
+	if best == nil && h.cfg.Directory != nil && !cfg.Private {
+		// No seat here: the emptiest matching room on another node, if
+		// any, else a new room here.
+		r, err := h.cfg.Directory.RedirectMatch(s.peer.UserID(), cfg.Type, cfg.Label, s.inRoom)
+		if err != nil {
+			return err
+		}
+		if r != nil {
+			s.redirect(r, ref)
+			return nil
+		}
+	}
 	if best == nil {
 		return h.createAndJoin(now, s, cfg, ref)
 	}
@@ -548,7 +587,9 @@ func (h *Hub) create(now time.Time, cfg room.Config, s *session, ref uint32) (*e
 		limitErr = h.mayCreateLocked(s.creator)
 	}
 	var id uint64
-	for id == 0 || h.rooms[id] != nil {
+	// Ids are random 64-bit numbers, unique in the cluster: one that
+	// another node has is drawn again (docs/CLUSTER.md).
+	for id == 0 || h.rooms[id] != nil || (h.cfg.Directory != nil && h.cfg.Directory.Known(id)) {
 		id = rand.Uint64()
 	}
 	h.mu.Unlock()
@@ -612,6 +653,7 @@ func (h *Hub) create(now time.Time, cfg room.Config, s *session, ref uint32) (*e
 		}
 		set[e] = struct{}{}
 	}
+	h.publishLocked(e)
 	typ.stats.created.Add(1)
 	typ.stats.rooms.Add(1)
 	h.leastLoaded().add(e.run)
@@ -621,8 +663,12 @@ func (h *Hub) create(now time.Time, cfg room.Config, s *session, ref uint32) (*e
 // mayCreateLocked checks the creation limits for a client-created room
 // counted against creator, counting a refusal. Called with h.mu held.
 func (h *Hub) mayCreateLocked(creator string) error {
+	elsewhere := 0
+	if h.cfg.Directory != nil {
+		elsewhere = h.cfg.Directory.CreatedElsewhere(creator)
+	}
 	switch {
-	case h.created[creator] >= h.cfg.MaxRoomsCreatedPerUser:
+	case h.created[creator]+elsewhere >= h.cfg.MaxRoomsCreatedPerUser:
 		h.refused.userLimit.Add(1)
 		return ErrUserRoomLimit
 	case h.clientRooms >= h.cfg.MaxRooms:
@@ -723,6 +769,7 @@ func (h *Hub) releaseSeat(e *entry) {
 	h.mu.Lock()
 	if e.seats > 0 {
 		e.seats--
+		h.publishLocked(e)
 	}
 	h.mu.Unlock()
 }
@@ -750,6 +797,9 @@ func (h *Hub) removeLocked(e *entry) {
 	}
 	e.closed = true
 	delete(h.rooms, e.id)
+	if h.cfg.Directory != nil {
+		h.cfg.Directory.Unpublish(e.id)
+	}
 	if e.creator != "" {
 		h.clientRooms--
 		if h.created[e.creator]--; h.created[e.creator] <= 0 {

@@ -58,7 +58,7 @@ func (h *Hub) Collector() prometheus.Collector {
 			promx.CounterMap(ch, refused, map[string]uint64{
 				"user_limit": st.Refused.UserLimit, "server_limit": st.Refused.ServerLimit,
 				"bad_label": st.Refused.BadLabel, "tick_rate_capped": st.Refused.TickRateCapped,
-				"empty_ttl_capped": st.Refused.EmptyTTLCapped,
+				"empty_ttl_capped": st.Refused.EmptyTTLCapped, "bad_ticket": st.Refused.BadTicket,
 			})
 			h.mu.Lock()
 			types := slices.Collect(maps.Values(h.types))

@@ -92,6 +92,10 @@ type Refusals struct {
 	EmptyTTLCapped uint64 `json:"empty_ttl_capped"`
 	// Draining: a room creation while the server drains (CodeDraining).
 	Draining uint64 `json:"draining"`
+	// BadTicket: a RoomJoinTicket refused (CodeBadTicket,
+	// CodeTicketExpired, CodeTicketReused; the cluster's stats say
+	// which).
+	BadTicket uint64 `json:"bad_ticket"`
 }
 
 type refusalCounters struct {
@@ -101,13 +105,14 @@ type refusalCounters struct {
 	tickRateCapped atomic.Uint64
 	emptyTTLCapped atomic.Uint64
 	draining       atomic.Uint64
+	badTicket      atomic.Uint64
 }
 
 func (c *refusalCounters) snapshot() Refusals {
 	return Refusals{
 		UserLimit: c.userLimit.Load(), ServerLimit: c.serverLimit.Load(), BadLabel: c.badLabel.Load(),
 		TickRateCapped: c.tickRateCapped.Load(), EmptyTTLCapped: c.emptyTTLCapped.Load(),
-		Draining: c.draining.Load(),
+		Draining: c.draining.Load(), BadTicket: c.badTicket.Load(),
 	}
 }
 

@@ -29,8 +29,11 @@ func roomSamples() map[string]Frame {
 		"input":  &RoomInput{Ref: 0, RoomID: 42, Seq: 77, Data: []byte{9, 8, 7}},
 		"tick": &RoomTick{RoomID: 42, Tick: 99, ServerTimeUs: 123456789,
 			Inputs: []TickInput{{Member: 1, Seq: 1, Data: []byte("a")}, {Member: 2, Seq: 5, Data: []byte("bb")}}},
-		"data":        &RoomData{RoomID: 42, Tick: 100, ServerTimeUs: -5, Data: []byte("snapshot")},
-		"list":        &RoomList{Ref: 11, Type: "relay", Label: "", Limit: 50},
+		"data": &RoomData{RoomID: 42, Tick: 100, ServerTimeUs: -5, Data: []byte("snapshot")},
+		"list": &RoomList{Ref: 11, Type: "relay", Label: "", Limit: 50},
+		"redirect": &RoomRedirect{Ref: 5, RoomID: 0xfeedface, NodeID: "eu-2", URL: "https://eu2.example.com:7780",
+			Ticket: bytes.Repeat([]byte{0xab}, 60), TTLMs: 10000},
+		"join_ticket": &RoomJoinTicket{Ref: 6, RoomID: 0xfeedface, Ticket: bytes.Repeat([]byte{0xab}, 60)},
 		"list_result": &RoomListResult{Ref: 11, Rooms: []RoomInfo{{RoomID: 1, Type: "relay", Label: "a", Members: 3, Capacity: 8, TickRate: 60}}},
 	}
 }
@@ -62,6 +65,10 @@ func newRoomFrame(k Kind) Frame {
 		return &RoomList{}
 	case KindRoomListResult:
 		return &RoomListResult{}
+	case KindRoomRedirect:
+		return &RoomRedirect{}
+	case KindRoomJoinTicket:
+		return &RoomJoinTicket{}
 	}
 	return nil
 }
@@ -104,6 +111,8 @@ func TestRoomFramesRejectOversize(t *testing.T) {
 		"type name":  {&RoomJoinOrCreate{Type: string(make([]byte, MaxNameLen+1))}, &RoomJoinOrCreate{}, netcode.CodeFrameTooLarge},
 		"tick rate":  {&RoomCreate{Type: "relay", TickRate: MaxRoomTickRate + 1}, &RoomCreate{}, netcode.CodeBadFrame},
 		"wrong kind": {&RoomJoin{Ref: 1}, &RoomLeave{}, netcode.CodeBadFrame},
+		"ticket":     {&RoomJoinTicket{Ref: 1, Ticket: make([]byte, MaxTicketLen+1)}, &RoomJoinTicket{}, netcode.CodeFrameTooLarge},
+		"url":        {&RoomRedirect{Ref: 1, URL: string(make([]byte, MaxNodeURLLen+1))}, &RoomRedirect{}, netcode.CodeFrameTooLarge},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -206,6 +215,8 @@ func FuzzRoomTick(f *testing.F)         { fuzzRoomKind(f, KindRoomTick) }
 func FuzzRoomData(f *testing.F)         { fuzzRoomKind(f, KindRoomData) }
 func FuzzRoomList(f *testing.F)         { fuzzRoomKind(f, KindRoomList) }
 func FuzzRoomListResult(f *testing.F)   { fuzzRoomKind(f, KindRoomListResult) }
+func FuzzRoomRedirect(f *testing.F)     { fuzzRoomKind(f, KindRoomRedirect) }
+func FuzzRoomJoinTicket(f *testing.F)   { fuzzRoomKind(f, KindRoomJoinTicket) }
 
 // TestRoomTickDocumentedBytes pins the example in docs/PROTOCOL.md §4.
 func TestRoomTickDocumentedBytes(t *testing.T) {
@@ -224,7 +235,7 @@ func TestRoomFramesMinimumFields(t *testing.T) {
 	for k, min := range map[Kind]int{
 		KindRoomCreate: 2, KindRoomJoin: 2, KindRoomJoinOrCreate: 2, KindRoomJoined: 2, KindRoomLeave: 2,
 		KindRoomEvent: 4, KindRoomClosed: 3, KindRoomInput: 4, KindRoomTick: 4, KindRoomData: 5,
-		KindRoomList: 1, KindRoomListResult: 2,
+		KindRoomList: 1, KindRoomListResult: 2, KindRoomRedirect: 6, KindRoomJoinTicket: 3,
 	} {
 		f := newRoomFrame(k)
 		if e, ok := f.(*RoomEvent); ok {
