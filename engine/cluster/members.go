@@ -32,9 +32,9 @@ type memberEvent struct {
 // the time and acts on the events returned) and owned by the node's
 // membership goroutine.
 type members struct {
-	self     string
+	self      string
 	deadAfter time.Duration
-	nodes    map[string]*member
+	nodes     map[string]*member
 }
 
 type member struct {

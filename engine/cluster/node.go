@@ -58,7 +58,7 @@ type watcher interface {
 
 type nodeCounters struct {
 	disconnects, reconnects, publishDropped, badPayloads, slowConsumer atomic.Uint64
-	up, gone, goodbyes                                                   atomic.Uint64
+	up, gone, goodbyes                                                 atomic.Uint64
 }
 
 // Start connects to NATS and joins the cluster. When NATS is unreachable
@@ -215,6 +215,7 @@ func (n *Node) loop() {
 	sweep := time.NewTicker(n.cfg.HeartbeatInterval / 4)
 	defer sweep.Stop()
 	var nextBeat time.Time
+	down := false // the connection was seen down by a sweep
 	for {
 		select {
 		case <-n.stop:
@@ -234,9 +235,18 @@ func (n *Node) loop() {
 			nextBeat = now.Add(n.cfg.HeartbeatInterval)
 		case <-sweep.C:
 			if !n.nc.IsConnected() {
+				down = true
 				continue // we hear nobody: that says nothing about them
 			}
 			now := n.cfg.Clock()
+			if down {
+				// Back before the reconnect callback ran: the silence
+				// was ours.
+				down = false
+				n.mu.Lock()
+				n.mem.grace(now)
+				n.mu.Unlock()
+			}
 			if !now.Before(nextBeat) {
 				n.beat()
 				nextBeat = now.Add(n.cfg.HeartbeatInterval)
