@@ -70,6 +70,24 @@ func (s *Server) newRegistry() (*prometheus.Registry, error) {
 	return reg, nil
 }
 
+// metricsOwner is a listener that counts things of its own beyond
+// netcode.ListenerStats and exposes them as Prometheus series (the
+// WebRTC listener's audio SFU).
+type metricsOwner interface {
+	Collector() prometheus.Collector
+}
+
+// registerListener registers l's own collector, if it has one, on the
+// server's registry.
+func (s *Server) registerListener(l netcode.Listener) error {
+	if m, ok := l.(metricsOwner); ok {
+		if err := s.reg.Register(m.Collector()); err != nil {
+			return fmt.Errorf("server: metrics of listener %s: %w", l.Addr(), err)
+		}
+	}
+	return nil
+}
+
 // checkAdmin refuses an admin listener without a usable token.
 func checkAdmin(cfg Config) error {
 	if cfg.AdminAddr == "" {

@@ -343,6 +343,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			return nil, fmt.Errorf("server: %s: %w", t.Name(), err)
 		}
 		s.lns = append(s.lns, listener{name: t.Name(), l: l})
+		if err := s.registerListener(l); err != nil {
+			return nil, err
+		}
 		if err := s.eng.Serve(l); err != nil {
 			return nil, err
 		}

@@ -42,10 +42,23 @@ func (h *Hub) Collector() prometheus.Collector {
 		inputDrops  = promx.Desc("room_inputs_dropped_total", "Inputs dropped before they reached a room, by reason.", "reason")
 		unanswered  = promx.Desc("room_input_errors_unanswered_total", "Refused inputs that got no Error frame back (MaxInputErrorsPerSecond).")
 		refused     = promx.Desc("room_requests_refused_total", "Client room requests refused or adjusted, by reason.", "reason")
+
+		vReceived  = promx.Desc("voice_frames_received_total", "Voice frames handed to voice rooms.")
+		vForwarded = promx.Desc("voice_frames_forwarded_total", "Voice frames forwarded to at least one member.")
+		vDelivered = promx.Desc("voice_deliveries_total", "Copies of voice frames queued to members (forwarded frames times their listeners).")
+		vSpeaking  = promx.Desc("voice_speaking_started_total", "Speaking-start events of voice room members.")
+		vDropped   = promx.Desc("voice_frames_dropped_total", "Voice frames dropped, by reason (muted, stale, duplicate, rate_limited, no_listener in the room; too_large, not_voice_room, not_member, inbox_full before it).", "reason")
+		vSetRef    = promx.Desc("voice_state_changes_refused_total", "VoiceSet requests refused past the room's state change rate (voice_rate_limited).")
+		aLinks     = promx.Desc("voice_audio_links", "Browser members' audio links attached to voice rooms now.")
+		aAttached  = promx.Desc("voice_audio_links_attached_total", "Audio links attached to voice rooms.")
+		aRefused   = promx.Desc("voice_audio_links_refused_total", "Audio link attachments refused, by reason (not_member, not_voice_room, limit).", "reason")
+		aFrames    = promx.Desc("voice_audio_frames_total", "Voice frames handed to browser members' audio links.")
+		aDropped   = promx.Desc("voice_audio_frames_dropped_total", "Voice frames for a browser member that its audio link did not take (not up yet, or its queue full).")
 	)
 	return &promx.Collector{
 		Descs: []*prometheus.Desc{rooms, members, clientRooms, sessions, created, closed, crashed, expired, ticks, skipped,
-			inputs, sends, sendDropped, handlerDrop, tickTime, lateness, inputDrops, unanswered, refused},
+			inputs, sends, sendDropped, handlerDrop, tickTime, lateness, inputDrops, unanswered, refused,
+			vReceived, vForwarded, vDelivered, vSpeaking, vDropped, vSetRef, aLinks, aAttached, aRefused, aFrames, aDropped},
 		Read: func(ch chan<- prometheus.Metric) {
 			st := h.Stats()
 			promx.Gauge(ch, clientRooms, st.ClientRooms)
@@ -60,6 +73,24 @@ func (h *Hub) Collector() prometheus.Collector {
 				"bad_label": st.Refused.BadLabel, "tick_rate_capped": st.Refused.TickRateCapped,
 				"empty_ttl_capped": st.Refused.EmptyTTLCapped, "bad_ticket": st.Refused.BadTicket,
 			})
+			v := st.Voice
+			promx.Counter(ch, vReceived, v.Received)
+			promx.Counter(ch, vForwarded, v.Forwarded)
+			promx.Counter(ch, vDelivered, v.Deliveries)
+			promx.Counter(ch, vSpeaking, v.Speaking)
+			promx.Counter(ch, vSetRef, v.SetRateLimited)
+			promx.CounterMap(ch, vDropped, map[string]uint64{
+				"muted": v.Drops.Muted, "stale": v.Drops.Stale, "duplicate": v.Drops.Duplicate,
+				"rate_limited": v.Drops.RateLimited, "no_listener": v.Drops.NoListener,
+				"too_large": v.Drops.TooLarge, "not_voice_room": v.Drops.NotVoiceRoom,
+				"not_member": v.Drops.NotMember, "inbox_full": v.Drops.InboxFull,
+			})
+			a := st.Audio
+			promx.Gauge(ch, aLinks, a.Links)
+			promx.Counter(ch, aAttached, a.Attached)
+			promx.CounterMap(ch, aRefused, a.Refused)
+			promx.Counter(ch, aFrames, a.Frames)
+			promx.Counter(ch, aDropped, a.Dropped)
 			h.mu.Lock()
 			types := slices.Collect(maps.Values(h.types))
 			seats := make(map[*roomType]int, len(types))

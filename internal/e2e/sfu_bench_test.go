@@ -44,7 +44,6 @@ func dialSFU(t testing.TB, srv *server.Server, token string, session, roomID uin
 	api := pion.NewAPI(pion.WithMediaEngine(me), pion.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(pion.Configuration{})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = pc.Close() })
 	track, err := pion.NewTrackLocalStaticRTP(opus, "mic", "go")
 	require.NoError(t, err)
 	_, err = pc.AddTransceiverFromTrack(track, pion.RTPTransceiverInit{Direction: pion.RTPTransceiverDirectionSendrecv})
@@ -54,7 +53,10 @@ func dialSFU(t testing.TB, srv *server.Server, token string, session, roomID uin
 		require.NoError(t, err)
 	}
 	var readers sync.WaitGroup
-	t.Cleanup(readers.Wait) // after pc.Close (cleanups run last-in first-out)
+	t.Cleanup(func() { // one cleanup: the readers end once pc is closed, whatever order others run in
+		_ = pc.Close()
+		readers.Wait()
+	})
 	pc.OnTrack(func(tr *pion.TrackRemote, _ *pion.RTPReceiver) {
 		readers.Add(1)
 		defer readers.Done()

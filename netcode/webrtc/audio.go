@@ -41,6 +41,7 @@ var _ netcode.AudioAnswerer = (*Listener)(nil)
 // Refused).
 type audioCounters struct {
 	links      atomic.Int64  // open now
+	tracks     atomic.Int64  // the open links' outgoing audio tracks (slots), summed
 	opened     atomic.Uint64 // answered
 	rtpIn      atomic.Uint64 // RTP packets read from browsers
 	rtpOut     atomic.Uint64 // RTP packets written to browsers
@@ -155,6 +156,7 @@ func (l *Listener) AnswerAudio(ctx context.Context, offer []byte, remote net.Add
 	l.wg.Add(2)
 	l.mu.Unlock()
 	l.audio.links.Add(1)
+	l.audio.tracks.Add(int64(len(p.slots)))
 	go p.run(connected, unreserve)
 	go p.write()
 
@@ -209,6 +211,7 @@ func (p *audioPeer) run(connected <-chan struct{}, unreserve func()) {
 	delete(p.l.audioPeers, p)
 	p.l.mu.Unlock()
 	p.l.audio.links.Add(-1)
+	p.l.audio.tracks.Add(-int64(len(p.slots)))
 	p.member.Closed()
 }
 
