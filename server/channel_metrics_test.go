@@ -17,7 +17,8 @@ import (
 
 // Frames are counted by transport and channel: one unreliable Ping moves
 // the unreliable series of its transport by exactly one frame in (the
-// Ping) and one out (its Pong, on the same channel), and nothing else.
+// Ping) and one out (its Pong, on the same channel). (The reliable series
+// may move meanwhile: the SDK acknowledges reliable frames on its own.)
 func TestFramesPerChannel(t *testing.T) {
 	ctx := ctxT(t)
 	srv := startAdmin(t, server.Config{}) // KCP and TCP
@@ -35,8 +36,7 @@ func TestFramesPerChannel(t *testing.T) {
 		series := func(name, channel string) float64 {
 			return scrape(t, srv).value(name, "transport", tc.name, "channel", channel)
 		}
-		relIn := series("tickwire_transport_frames_received_total", "reliable")
-		assert.Positive(t, relIn, "%s: the Hello came in on the reliable channel", tc.name)
+		assert.Positive(t, series("tickwire_transport_frames_received_total", "reliable"), "%s: the Hello came in on the reliable channel", tc.name)
 		assert.Positive(t, series("tickwire_transport_frames_sent_total", "reliable"), "%s: the Welcome", tc.name)
 		assert.Positive(t, series("tickwire_transport_frame_received_bytes_total", "reliable"), tc.name)
 		assert.Equal(t, 0.0, series("tickwire_transport_frames_received_total", "unreliable"), tc.name)
@@ -51,7 +51,6 @@ func TestFramesPerChannel(t *testing.T) {
 		ping, _ := frame.Marshal(&frame.Ping{ClientTimeUs: time.Now().UnixMicro()})
 		assert.Equal(t, float64(len(ping)), f.value("tickwire_transport_frame_received_bytes_total", "transport", tc.name, "channel", "unreliable"), tc.name)
 		assert.Positive(t, f.value("tickwire_transport_frame_sent_bytes_total", "transport", tc.name, "channel", "unreliable"), tc.name)
-		assert.Equal(t, relIn, f.value("tickwire_transport_frames_received_total", "transport", tc.name, "channel", "reliable"), "%s: no reliable frame came in", tc.name)
 
 		// An ended session's frames stay in the totals.
 		require.NoError(t, c.Close())
