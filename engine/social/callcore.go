@@ -38,6 +38,7 @@ type call struct {
 	callee     string
 	callerSess uint64 // the session that invited
 	calleeSess uint64 // the session that accepted (0 while ringing)
+	calleeNode string // in a cluster: the node of calleeSess if not this one
 	state      frame.CallState
 	reason     frame.CallEndReason
 	by         string    // who ended it (declined, cancelled, hung_up)
@@ -144,7 +145,7 @@ func (b *callBook) sessionClosed(now time.Time, user string, sess uint64, left i
 	if c == nil {
 		return nil
 	}
-	mine := (user == c.caller && sess == c.callerSess) || (user == c.callee && sess == c.calleeSess)
+	mine := (user == c.caller && sess == c.callerSess) || (user == c.callee && sess == c.calleeSess && c.calleeNode == "")
 	lastRinging := c.state == frame.CallRinging && user == c.callee && left == 0
 	if !mine && !lastRinging {
 		return nil

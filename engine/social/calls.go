@@ -123,7 +123,7 @@ func (s *Service) inviteCall(ctx context.Context, now time.Time, ps *peerState, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if u := s.online[callee]; u == nil || len(u.peers) == 0 {
+	if u := s.online[callee]; (u == nil || len(u.peers) == 0) && !s.onlineElsewhereLocked(callee) {
 		return s.countCallRefusal(ErrUserOffline)
 	}
 	c, err := s.calls.invite(now, a.ID, a.Name, ps.p.SessionID(), callee)
@@ -139,7 +139,10 @@ func (s *Service) inviteCall(ctx context.Context, now time.Time, ps *peerState, 
 }
 
 // acceptCall answers call id from session ps.
-func (s *Service) acceptCall(now time.Time, ps *peerState, id uint64) error {
+func (s *Service) acceptCall(ctx context.Context, now time.Time, ps *peerState, id uint64) error {
+	if owner := s.callOwner(id); owner != "" {
+		return s.callRemote(ctx, owner, &envelope{Op: callOpAccept, ID: id, User: ps.p.UserID(), Session: ps.p.SessionID()})
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, err := s.calls.accept(now, ps.p.UserID(), ps.p.SessionID(), id)
@@ -152,7 +155,10 @@ func (s *Service) acceptCall(now time.Time, ps *peerState, id uint64) error {
 }
 
 // endCall ends call id at the request of ps's user.
-func (s *Service) endCall(now time.Time, ps *peerState, id uint64) error {
+func (s *Service) endCall(ctx context.Context, now time.Time, ps *peerState, id uint64) error {
+	if owner := s.callOwner(id); owner != "" {
+		return s.callRemote(ctx, owner, &envelope{Op: callOpEnd, ID: id, User: ps.p.UserID(), Session: ps.p.SessionID()})
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, err := s.calls.end(now, ps.p.UserID(), id)
@@ -174,12 +180,56 @@ func (s *Service) callOpenedLocked(ps *peerState) {
 	}
 }
 
+// onlineElsewhereLocked reports whether another node shows uid online or
+// away.
+func (s *Service) onlineElsewhereLocked(uid string) bool {
+	if s.cl == nil {
+		return false
+	}
+	for _, rp := range s.cl.remote[uid] {
+		if rp.p != frame.PresenceOffline {
+			return true
+		}
+	}
+	return false
+}
+
+// callOwner is the node that owns call id if it is another node's ("":
+// this node's, or unknown).
+func (s *Service) callOwner(id uint64) string {
+	if s.cl == nil {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.calls.calls[id] != nil {
+		return ""
+	}
+	if rc := s.cl.rcalls[id]; rc != nil {
+		return rc.owner
+	}
+	return ""
+}
+
 // callSessionClosedLocked ends the call that closing session ps held.
 func (s *Service) callSessionClosedLocked(ps *peerState, now time.Time) {
 	if ps.user == nil {
 		return
 	}
-	if c := s.calls.sessionClosed(now, ps.user.id, ps.p.SessionID(), len(ps.user.peers)); c != nil {
+	if s.cl != nil {
+		// The accepting session of a call another node owns: tell it.
+		for id, rc := range s.cl.rcalls {
+			if rc.callee == ps.user.id && rc.calleeSess == ps.p.SessionID() && rc.calleeNode == s.cl.node {
+				s.cl.publish(s.cl.nodeSubject(rc.owner), &envelope{K: envCallReq, Op: callOpClosed, ID: id,
+					User: ps.user.id, Session: ps.p.SessionID()})
+			}
+		}
+	}
+	left := len(ps.user.peers)
+	if s.onlineElsewhereLocked(ps.user.id) {
+		left++ // still rings on another node
+	}
+	if c := s.calls.sessionClosed(now, ps.user.id, ps.p.SessionID(), left); c != nil {
 		s.endedLocked(c)
 	}
 }
@@ -202,6 +252,9 @@ func (s *Service) pushCallLocked(c *call, skip uint64) {
 	b := s.encodeCall(c, 0)
 	if b == nil {
 		return
+	}
+	if s.cl != nil {
+		s.publishCallLocked(c, b)
 	}
 	for _, uid := range [2]string{c.caller, c.callee} {
 		if u := s.online[uid]; u != nil {

@@ -171,6 +171,22 @@ type Config struct {
 	// MaxCalls bounds the calls (ringing or active) on the server
 	// (default 100,000); beyond, invites get CodeServerBusy.
 	MaxCalls int
+
+	// Broker connects the nodes of a cluster (cluster.go,
+	// docs/CLUSTER.md): with it, messages, friend and group events,
+	// presence, calls and signals reach users' sessions on every node
+	// that shares the Store. Nil (the default) is a single node, as fast
+	// as ever.
+	Broker Broker
+	// NodeID names this node among the Broker's (required with a Broker;
+	// the cluster membership's node id, so that NodeGone matches it).
+	NodeID string
+	// ClusterPrefix starts every subject (default "tw.social").
+	ClusterPrefix string
+	// ClusterSettle is how long an acknowledgement waits before it moves
+	// the stored cursor in a cluster (default OpTimeout + 1s: by then any
+	// message with a lower id is committed, or never will be).
+	ClusterSettle time.Duration
 }
 
 // ErrConfig is returned by New for an invalid Config.
@@ -228,6 +244,16 @@ func (c *Config) populate() error {
 	}
 	defInt(&c.CallInviteBurst, DefaultCallInviteBurst)
 	defInt(&c.MaxCalls, DefaultMaxCalls)
+	if c.ClusterPrefix == "" {
+		c.ClusterPrefix = "tw.social"
+	}
+	defDur(&c.ClusterSettle, c.OpTimeout+time.Second)
+	if c.Broker != nil && c.NodeID == "" {
+		return errors.Join(ErrConfig, errors.New("NodeID is required with a Broker"))
+	}
+	if c.ClusterSettle < 0 {
+		return errors.Join(ErrConfig, errors.New("negative ClusterSettle"))
+	}
 	switch {
 	case c.MaxSignalBytes < 0 || c.MaxSignalBytes > frame.MaxSignalPayload:
 		return errors.Join(ErrConfig, fmt.Errorf("MaxSignalBytes must be within 1..%d", frame.MaxSignalPayload))

@@ -149,9 +149,9 @@ func (s *Service) dispatch(ctx context.Context, now time.Time, ps *peerState, a 
 	case *frame.CallInvite:
 		return nil, s.inviteCall(ctx, now, ps, a, m.Ref, m.ToUserID)
 	case *frame.CallAccept:
-		return ok(m.Ref, s.acceptCall(now, ps, m.CallID))
+		return ok(m.Ref, s.acceptCall(ctx, now, ps, m.CallID))
 	case *frame.CallEnd:
-		return ok(m.Ref, s.endCall(now, ps, m.CallID))
+		return ok(m.Ref, s.endCall(ctx, now, ps, m.CallID))
 	}
 	return nil, badRequest("not a request kind")
 }
@@ -169,7 +169,11 @@ func ok(ref uint32, err error) (frame.Frame, error) {
 func (s *Service) ackPeer(ps *peerState, upTo uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	upTo = s.ackLocked(ps.user.id, upTo, ps.sentThrough)
+	if s.cl != nil {
+		upTo = s.queueAckLocked(ps, upTo)
+	} else {
+		upTo = s.ackLocked(ps.user.id, upTo, ps.sentThrough)
+	}
 	if ps.waitAck != 0 && upTo >= ps.waitAck {
 		ps.waitAck = 0
 		s.enqueueLocked(ps)

@@ -243,6 +243,12 @@ func (s *Service) notifyRelation(ctx context.Context, a string, aEvent frame.Fri
 			return
 		}
 		s.sendUserLocked(to, data)
+		if s.cl != nil {
+			// The user's sessions on other nodes: the same update, and
+			// their node's friend set.
+			s.cl.publish(s.cl.userSubject(to), &envelope{K: envRelation, User: to, Other: other.ID,
+				Flag: aEvent == frame.FriendEventAccepted, Data: data})
+		}
 	}
 	send(a, ub, aEvent, aState)
 	if bEvent != 0 {

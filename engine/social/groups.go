@@ -306,15 +306,24 @@ func (s *Service) push(u frame.GroupUpdate, users ...string) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, id := range users {
 		s.sendUserLocked(id, data)
+	}
+	s.mu.Unlock()
+	if s.cl != nil {
+		s.publishFrame(data, users...)
 	}
 }
 
 // groupLocked (under writeMu) returns the group's cached membership,
 // loading it if needed.
 func (s *Service) groupLocked(ctx context.Context, id uint64) (*groupInfo, error) {
+	if s.cl != nil {
+		// Another node may have changed the membership a moment ago: in
+		// a cluster the membership is read from the shared store for
+		// every message (docs/CLUSTER.md says what this costs).
+		delete(s.groups, id)
+	}
 	if gi := s.groups[id]; gi != nil {
 		return gi, nil
 	}

@@ -1,6 +1,7 @@
 package social
 
 import (
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -20,6 +21,17 @@ type userState struct {
 	gen     uint64              // bumped by every friendship change, to detect stale loads
 	friends map[string]struct{} // accepted friends, once loaded
 	acked   uint64              // acknowledgement cursor (may be ahead of the database)
+
+	// In a cluster (cluster.go): acknowledgements waiting to settle, and
+	// the ids above acked this node sent to the user's sessions.
+	ackQ      []pendingAck
+	delivered map[uint64]struct{}
+}
+
+// pendingAck is an acknowledgement waiting for ClusterSettle.
+type pendingAck struct {
+	id uint64
+	at time.Time
 }
 
 // peerState is one session. Guarded by Service.mu.
@@ -32,9 +44,11 @@ type peerState struct {
 	waitAck     uint64 // backlog paused until an ack reaches this id (0: not paused)
 	snapshot    bool   // friends' presence has been sent
 	pending     []pendingMsg
-	overflow    bool          // pending overflowed: read back from the database
-	sentThrough uint64        // highest message id queued to this session
-	signals     *rate.Limiter // Signal frames (SignalsPerSecond); safe without mu
+	overflow    bool                // pending overflowed: read back from the database
+	sentThrough uint64              // highest message id queued to this session
+	seen        map[uint64]struct{} // in a cluster: ids above the user's cursor sent to this session
+	readThrough uint64              // in a cluster: the newest id the current backlog pass read
+	signals     *rate.Limiter       // Signal frames (SignalsPerSecond); safe without mu
 
 	queuedReqs   int       // realtime requests queued or running (see inbox.go)
 	closePending bool      // PeerClosed waits for queuedReqs to reach 0
@@ -89,18 +103,55 @@ func (s *Service) deliverLocked(id uint64, data []byte, recipients []string, ski
 				ps.pending = append(ps.pending, pendingMsg{id: id, data: data})
 				continue
 			}
-			if id <= ps.sentThrough {
-				continue
-			}
-			ps.sentThrough = id
-			if s.sendLocked(ps.p, data) {
-				s.stats.delivered.Add(1)
-			} else {
-				s.stats.sendFailed.Add(1)
-			}
+			s.offerLocked(ps, id, data, &s.stats.delivered)
 		}
 	}
 }
+
+// offerLocked sends message id to ps unless it was sent already, and
+// counts it in n. On a single node ids arrive in order, so the newest id
+// sent tells; in a cluster they may not, so the session remembers the
+// ids above its user's cursor (up to maxSeen: beyond, an id may be sent
+// twice, never skipped).
+func (s *Service) offerLocked(ps *peerState, id uint64, data []byte, n *atomic.Uint64) bool {
+	if s.cl == nil {
+		if id <= ps.sentThrough {
+			return true
+		}
+		ps.sentThrough = id
+	} else {
+		u := ps.user
+		if id <= u.acked {
+			return true
+		}
+		if _, dup := ps.seen[id]; dup {
+			return true
+		}
+		if ps.seen == nil {
+			ps.seen = map[uint64]struct{}{}
+		}
+		if len(ps.seen) < maxSeen {
+			ps.seen[id] = struct{}{}
+		}
+		if u.delivered == nil {
+			u.delivered = map[uint64]struct{}{}
+		}
+		if len(u.delivered) < maxSeen {
+			u.delivered[id] = struct{}{}
+		}
+		ps.sentThrough = max(ps.sentThrough, id)
+	}
+	if s.sendLocked(ps.p, data) {
+		n.Add(1)
+		return true
+	}
+	s.stats.sendFailed.Add(1)
+	return false
+}
+
+// maxSeen bounds the ids a session (and a user) remembers above the
+// user's cursor in a cluster.
+const maxSeen = 1 << 14
 
 // sendUserLocked sends data to every session of user uid that is online.
 func (s *Service) sendUserLocked(uid string, data []byte) {
@@ -112,8 +163,18 @@ func (s *Service) sendUserLocked(uid string, data []byte) {
 }
 
 // presenceOfLocked is what others see of uid: presence, status text,
-// last seen (µs, 0 if unknown) and whether the hub knows the user.
+// last seen (µs, 0 if unknown) and whether the hub (in a cluster: any
+// node) knows the user.
 func (s *Service) presenceOfLocked(uid string) (frame.Presence, string, int64, bool) {
+	if s.cl != nil {
+		v, known := s.viewLocked(uid)
+		return v.p, v.text, v.seen, known
+	}
+	return s.localPresenceLocked(uid)
+}
+
+// localPresenceLocked is what this node shows of uid.
+func (s *Service) localPresenceLocked(uid string) (frame.Presence, string, int64, bool) {
 	u := s.online[uid]
 	if u == nil {
 		return frame.PresenceOffline, "", 0, false
@@ -144,6 +205,11 @@ func (s *Service) publishLocked(u *userState) {
 	if !u.loaded {
 		return
 	}
+	if s.cl != nil {
+		s.announceLocked(u)
+		s.refreshLocked(u.id)
+		return
+	}
 	s.stats.presencePushes.Add(1)
 	b := s.presenceFrame(u)
 	if b == nil {
@@ -157,6 +223,18 @@ func (s *Service) publishLocked(u *userState) {
 // snapshotLocked sends ps the presence of every friend who is not
 // offline, right after login.
 func (s *Service) snapshotLocked(ps *peerState) {
+	if s.cl != nil {
+		for f := range ps.user.friends {
+			v, _ := s.viewLocked(f)
+			if v.p == frame.PresenceOffline {
+				continue
+			}
+			if b, err := frame.Marshal(&frame.PresenceUpdate{UserID: f, Presence: v.p, StatusText: v.text, LastSeenUs: v.seen}); err == nil {
+				s.sendLocked(ps.p, b)
+			}
+		}
+		return
+	}
 	for f := range ps.user.friends {
 		fu := s.online[f]
 		if fu == nil || !fu.loaded || fu.pres.shown == frame.PresenceOffline {
@@ -175,6 +253,15 @@ func (s *Service) snapshotLocked(ps *peerState) {
 func (s *Service) relationChangedLocked(a, b string, ev frame.FriendEvent) {
 	add := ev == frame.FriendEventAccepted
 	ua, ub := s.online[a], s.online[b]
+	if s.cl != nil {
+		if ua != nil {
+			s.relationSideLocked(ua, b, add)
+		}
+		if ub != nil {
+			s.relationSideLocked(ub, a, add)
+		}
+		return
+	}
 	for _, pair := range [][2]*userState{{ua, ub}, {ub, ua}} {
 		u, other := pair[0], pair[1]
 		if u == nil {
@@ -201,6 +288,30 @@ func (s *Service) relationChangedLocked(a, b string, ev frame.FriendEvent) {
 	}
 }
 
+// relationSideLocked (in a cluster) updates u's cached friend set after
+// its relation with other changed (add: they are friends now) and shows
+// u the new friend's presence.
+func (s *Service) relationSideLocked(u *userState, other string, add bool) {
+	u.gen++
+	if !u.loaded {
+		return
+	}
+	if add {
+		u.friends[other] = struct{}{}
+	} else {
+		delete(u.friends, other)
+	}
+	s.cl.fanLocked(other, u.id, add)
+	if !add {
+		return
+	}
+	if v, _ := s.viewLocked(other); v.p != frame.PresenceOffline {
+		if b, err := frame.Marshal(&frame.PresenceUpdate{UserID: other, Presence: v.p, StatusText: v.text, LastSeenUs: v.seen}); err == nil {
+			s.sendUserLocked(u.id, b)
+		}
+	}
+}
+
 // tick runs the presence timers at now and returns the users that went
 // offline (to record their last-seen time).
 func (s *Service) tick(now time.Time) []lastSeen {
@@ -218,8 +329,13 @@ func (s *Service) tick(now time.Time) []lastSeen {
 		if u.pres.tick(now, t) {
 			s.publishLocked(u)
 		}
-		if len(u.peers) == 0 && u.pres.gone(now, t) {
+		if len(u.peers) == 0 && u.pres.gone(now, t) && len(u.ackQ) == 0 {
 			delete(s.online, id)
+			if s.cl != nil && u.loaded {
+				for f := range u.friends {
+					s.cl.fanLocked(f, id, false)
+				}
+			}
 			gone = append(gone, lastSeen{id, u.pres.lastSeen.UnixMicro()})
 		}
 	}

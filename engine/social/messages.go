@@ -107,8 +107,11 @@ func (s *Service) storeAndDeliverLocked(ctx context.Context, m *frame.ChatMessag
 		return err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.deliverLocked(m.ID, data, recipients, origin)
+	s.mu.Unlock()
+	if s.cl != nil {
+		s.publishMessage(m.ID, data, recipients)
+	}
 	return nil
 }
 
@@ -221,6 +224,10 @@ func (s *Service) SetPresence(ctx context.Context, now time.Time, user string, p
 	}
 	if err := s.st.SetStatus(ctx, user, p, text); err != nil {
 		return err
+	}
+	if s.cl != nil {
+		// The user's sessions on other nodes take the same status.
+		s.cl.publish(s.cl.userSubject(user), &envelope{K: envStatus, User: user, P: p, Text: text})
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

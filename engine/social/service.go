@@ -48,6 +48,8 @@ type Service struct {
 	invites  *limit.Keyed[string] // call invitations per user
 	sig      sigCounters
 	callStat callCounters
+
+	cl *cluster // nil on a single node (no Config.Broker)
 }
 
 // groupInfo is a group's cached membership. Guarded by writeMu.
@@ -94,6 +96,8 @@ type Stats struct {
 	Signal SignalStats `json:"signal"`
 	// Calls is the calls' counters.
 	Calls CallStats `json:"calls"`
+	// Cluster is the broker traffic (zero without Config.Broker).
+	Cluster ClusterStats `json:"cluster"`
 }
 
 // Refused counts requests refused by a capacity limit, by reason.
@@ -123,7 +127,9 @@ func New(cfg Config) (*Service, error) {
 		inboxes[i] = newInbox()
 	}
 	stLat := newStoreLatency()
+	cl := newCluster(&cfg)
 	return &Service{
+		cl:       cl,
 		cfg:      cfg,
 		log:      cfg.Logger,
 		st:       newTimedStore(cfg.Store, stLat),
@@ -146,8 +152,20 @@ func New(cfg Config) (*Service, error) {
 
 // Stats returns a snapshot of the counters.
 func (s *Service) Stats() Stats {
+	var cs ClusterStats
 	s.mu.Lock()
 	online, sessions := len(s.online), len(s.peers)
+	if c := s.cl; c != nil {
+		nodes := map[string]struct{}{}
+		for _, ns := range c.remote {
+			for n := range ns {
+				nodes[n] = struct{}{}
+			}
+		}
+		cs = ClusterStats{Node: c.node, Published: c.stats.published.Load(), Received: c.stats.received.Load(),
+			Dropped: c.stats.dropped.Load(), Errors: c.stats.errors.Load(), Resyncs: c.stats.resyncs.Load(),
+			Held: c.stats.held.Load(), Nodes: len(nodes)}
+	}
 	s.mu.Unlock()
 	queued := 0
 	for _, b := range s.inboxes {
@@ -166,6 +184,7 @@ func (s *Service) Stats() Stats {
 		MessageRate: s.rate.Stats(),
 		Signal:      s.sig.snapshot(),
 		Calls:       s.callStats(),
+		Cluster:     cs,
 	}
 }
 
@@ -192,6 +211,12 @@ func (s *Service) opCtx() (context.Context, context.CancelFunc) {
 // counts towards presence at once; its backlog and its friends' presence
 // are sent by the Run workers.
 func (s *Service) PeerOpened(p service.Peer) {
+	if s.cl != nil && !p.Guest() {
+		// Before the session can see anything: what other nodes push for
+		// the user from now on reaches this node (one broker round trip,
+		// once per user).
+		s.subscribeUser(p.UserID())
+	}
 	now := s.cfg.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -271,6 +296,13 @@ func (s *Service) peer(p service.Peer) *peerState {
 // (CodeServerShutdown) and a last flush of acknowledgement cursors. The
 // service answers realtime requests only while Run runs; call it once.
 func (s *Service) Run(ctx context.Context) error {
+	if s.cl != nil {
+		if err := s.startCluster(); err != nil {
+			// Node-local until BrokerReconnected.
+			s.log.Warn("social: broker subscriptions", "err", err)
+		}
+		defer s.stopCluster()
+	}
 	var wg sync.WaitGroup
 	for _, b := range s.inboxes {
 		wg.Add(1)
@@ -315,11 +347,18 @@ func (s *Service) Tick(now time.Time) {
 	s.expireCallsLocked(now)
 	s.mu.Unlock()
 	gone := s.tick(now)
-	if len(gone) == 0 {
-		return
-	}
 	ctx, cancel := s.opCtx()
 	defer cancel()
+	if s.cl != nil {
+		s.settleAcks(ctx, now)
+		if len(gone) > 0 {
+			uids := make([]string, len(gone))
+			for i, g := range gone {
+				uids[i] = g.user
+			}
+			s.unsubscribeGone(uids)
+		}
+	}
 	for _, g := range gone {
 		if err := s.st.SetLastSeen(ctx, g.user, g.us); err != nil {
 			s.log.Warn("social: last seen", "user", g.user, "err", err)
@@ -385,6 +424,11 @@ func (s *Service) worker(ctx context.Context) {
 func (s *Service) syncPeer(ps *peerState) {
 	ctx, cancel := s.opCtx()
 	defer cancel()
+	if s.cl != nil {
+		// Before the inbox is read: a message stored after the read is
+		// published to this node.
+		s.subscribeUser(ps.user.id)
+	}
 	if err := s.loadUser(ctx, ps); err != nil {
 		s.log.Error("social: load user", "err", err)
 		ps.p.Close(netcode.CodeInternal, "social state unavailable")
@@ -397,6 +441,11 @@ func (s *Service) syncPeer(ps *peerState) {
 		s.snapshotLocked(ps)
 	}
 	after := max(u.acked, ps.sentThrough)
+	if s.cl != nil {
+		// Ids may arrive out of order: read from the cursor (or where
+		// this pass got to); offerLocked skips what was sent.
+		after = max(u.acked, ps.readThrough)
+	}
 	s.mu.Unlock()
 	for {
 		msgs, err := s.st.Inbox(ctx, u.id, after, s.cfg.BacklogWindow)
@@ -418,16 +467,13 @@ func (s *Service) syncPeer(ps *peerState) {
 			return
 		}
 		for i := range msgs {
-			if msgs[i].ID <= ps.sentThrough {
-				continue
-			}
-			ps.sentThrough = msgs[i].ID
-			if !s.sendLocked(ps.p, frames[i]) {
-				s.stats.sendFailed.Add(1)
+			if !s.offerLocked(ps, msgs[i].ID, frames[i], &s.stats.backlog) {
 				s.mu.Unlock()
 				return
 			}
-			s.stats.backlog.Add(1)
+		}
+		if len(msgs) > 0 {
+			ps.readThrough = msgs[len(msgs)-1].ID
 		}
 		if len(msgs) == s.cfg.BacklogWindow {
 			// A full window: wait for the client's acknowledgement.
@@ -438,21 +484,18 @@ func (s *Service) syncPeer(ps *peerState) {
 		if ps.overflow {
 			ps.overflow = false
 			after = ps.sentThrough
+			if s.cl != nil {
+				after = u.acked // dropped ids may lie below what was read
+			}
 			s.mu.Unlock()
 			continue
 		}
 		for _, m := range ps.pending {
-			if m.id > ps.sentThrough {
-				ps.sentThrough = m.id
-				if s.sendLocked(ps.p, m.data) {
-					s.stats.delivered.Add(1)
-				} else {
-					s.stats.sendFailed.Add(1)
-				}
-			}
+			s.offerLocked(ps, m.id, m.data, &s.stats.delivered)
 		}
 		ps.pending = nil
 		ps.syncing = false
+		ps.readThrough = 0
 		s.mu.Unlock()
 		return
 	}
@@ -491,6 +534,9 @@ func (s *Service) loadUser(ctx context.Context, ps *peerState) error {
 			u.friends = make(map[string]struct{}, len(friends))
 			for _, f := range friends {
 				u.friends[f] = struct{}{}
+				if s.cl != nil {
+					s.cl.fanLocked(f, u.id, true)
+				}
 			}
 			u.acked = max(u.acked, cur, s.ackDirty[u.id])
 			u.pres.away, u.pres.text = st.Away, st.Text

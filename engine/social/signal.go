@@ -121,12 +121,31 @@ func (s *Service) relaySignal(ctx context.Context, ps *peerState, m *frame.Signa
 	case m.CallID != 0:
 		c := s.calls.calls[m.CallID]
 		var to uint64
-		if c != nil {
-			to = c.peerOf(from.SessionID())
+		node := ""
+		switch {
+		case c != nil && c.state == frame.CallActive:
+			// Session ids are per node: match the user too.
+			switch {
+			case from.UserID() == c.caller && from.SessionID() == c.callerSess:
+				to, node = c.calleeSess, c.calleeNode
+			case from.UserID() == c.callee && from.SessionID() == c.calleeSess && c.calleeNode == "":
+				to = c.callerSess
+			}
+		case s.cl != nil && s.cl.rcalls[m.CallID] != nil:
+			// Another node owns the call: the caller's session is there.
+			rc := s.cl.rcalls[m.CallID]
+			if rc.state == frame.CallActive && rc.calleeNode == s.cl.node && from.SessionID() == rc.calleeSess {
+				to, node = rc.callerSess, rc.owner
+			}
 		}
 		if to == 0 {
 			s.sig.notInCall.Add(1)
 			return ErrCallNotFound
+		}
+		if node != "" && node != s.cl.node {
+			s.sig.relayed.Add(1)
+			s.cl.publish(s.cl.nodeSubject(node), &envelope{K: envFrame, Session: to, Data: data})
+			return nil
 		}
 		if tp := s.peers[to]; tp != nil {
 			targets = append(targets, tp)
@@ -144,6 +163,15 @@ func (s *Service) relaySignal(ctx context.Context, ps *peerState, m *frame.Signa
 		}
 	default:
 		targets = s.signalTargetsLocked(m.ToUserID, m.ToSession)
+		if s.onlineElsewhereLocked(m.ToUserID) {
+			// The friend's sessions on other nodes (one of them if
+			// ToSession names it there).
+			s.cl.publish(s.cl.userSubject(m.ToUserID), &envelope{K: envFrame, User: m.ToUserID, Session: m.ToSession, Data: data})
+			if len(targets) == 0 {
+				s.sig.relayed.Add(1)
+				return nil
+			}
+		}
 	}
 	if len(targets) == 0 {
 		s.sig.offline.Add(1)
