@@ -738,16 +738,25 @@ func decodeEnvelope(b []byte) (envelope, error) {
 	if err != nil || n < 14 {
 		return e, fmt.Errorf("%w: not an array of 14", errEnvelope)
 	}
-	str := func(limit int) string {
+	// raw reads a string or bytes field of at most limit bytes, checking
+	// the declared length before allocating.
+	raw := func(limit int) []byte {
 		if err != nil {
-			return ""
+			return nil
 		}
-		var s string
-		if s, err = dec.DecodeString(); err == nil && len(s) > limit {
-			err = fmt.Errorf("%w: string of %d bytes", errEnvelope, len(s))
+		var n int
+		if n, err = dec.DecodeBytesLen(); err != nil || n <= 0 {
+			return nil
 		}
-		return s
+		if n > limit || n > len(b) {
+			err = fmt.Errorf("%w: field of %d bytes", errEnvelope, n)
+			return nil
+		}
+		buf := make([]byte, n)
+		err = dec.ReadFull(buf)
+		return buf
 	}
+	str := func(limit int) string { return string(raw(limit)) }
 	u64 := func() uint64 {
 		if err != nil {
 			return 0
@@ -760,9 +769,7 @@ func decodeEnvelope(b []byte) (envelope, error) {
 	e.Node = str(frame.MaxIDLen)
 	e.User = str(frame.MaxIDLen)
 	e.ID = u64()
-	if err == nil {
-		e.Data, err = dec.DecodeBytes()
-	}
+	e.Data = raw(maxEnvelope)
 	e.Other = str(frame.MaxIDLen)
 	if err == nil {
 		e.Flag, err = dec.DecodeBool()

@@ -73,7 +73,7 @@ type node struct {
 func (n *node) social() *social.Service { return n.srv.Social() }
 
 // startCluster starts k nodes "n0".."n<k-1>" sharing dataDir and ns.
-func startCluster(t *testing.T, ns *natsServer, k int, sc social.Config) []*node {
+func startCluster(t testing.TB, ns *natsServer, k int, sc social.Config, tune ...func(*server.Config)) []*node {
 	t.Helper()
 	dataDir := t.TempDir()
 	nodes := make([]*node, k)
@@ -97,12 +97,16 @@ func startCluster(t *testing.T, ns *natsServer, k int, sc social.Config) []*node
 		c := sc
 		c.Broker, c.NodeID = b, fmt.Sprintf("n%d", i)
 		nd.nc = nc
-		nd.srv = servertest.Start(t, server.Config{
+		cfg := server.Config{
 			Transports: []netcode.Transport{&tcp.Transport{Addr: servertest.Loopback}},
 			DataDir:    dataDir,
 			Accounts:   accounts.Config{Argon2: accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}},
 			Social:     c,
-		})
+		}
+		for _, f := range tune {
+			f(&cfg)
+		}
+		nd.srv = servertest.Start(t, cfg)
 		svcMu.Lock()
 		svc = nd.srv.Social()
 		svcMu.Unlock()
