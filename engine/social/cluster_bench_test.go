@@ -20,8 +20,8 @@ import (
 )
 
 // Cross-node benchmarks (docs/PERFORMANCE.md, "Issue 15"): three servers
-// in this process sharing one SQLite file, an embedded NATS server, real
-// clients over loopback TCP.
+// in this process sharing one PostgreSQL database, an embedded NATS
+// server, real clients over loopback TCP.
 
 func benchTune(c *server.Config) {
 	c.Engine = engine.Config{MaxFramesPerSecond: -1, MaxSessionsPerIP: -1}

@@ -16,6 +16,7 @@ import (
 	"github.com/tickwire/tickwire/engine/accounts"
 	"github.com/tickwire/tickwire/engine/social"
 	"github.com/tickwire/tickwire/engine/social/natsbroker"
+	"github.com/tickwire/tickwire/internal/pgtest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
 	"github.com/tickwire/tickwire/netcode/tcp"
@@ -23,9 +24,9 @@ import (
 	"github.com/tickwire/tickwire/server/servertest"
 )
 
-// Social across nodes: three whole servers on loopback sharing one data
-// directory (one SQLite file as the shared store, one token key), an
-// embedded NATS server on a loopback port, Go clients over TCP.
+// Social across nodes: three whole servers on loopback sharing one
+// PostgreSQL database (internal/pgtest: the shared store and token key),
+// an embedded NATS server on a loopback port, Go clients over TCP.
 
 // natsServer is an embedded NATS server that can be stopped and started
 // again on the same port.
@@ -75,7 +76,7 @@ func (n *node) social() *social.Service { return n.srv.Social() }
 // startCluster starts k nodes "n0".."n<k-1>" sharing dataDir and ns.
 func startCluster(t testing.TB, ns *natsServer, k int, sc social.Config, tune ...func(*server.Config)) []*node {
 	t.Helper()
-	dataDir := t.TempDir()
+	dsn := pgtest.DB(t)
 	nodes := make([]*node, k)
 	for i := range nodes {
 		nd := &node{}
@@ -99,7 +100,7 @@ func startCluster(t testing.TB, ns *natsServer, k int, sc social.Config, tune ..
 		nd.nc = nc
 		cfg := server.Config{
 			Transports: []netcode.Transport{&tcp.Transport{Addr: servertest.Loopback}},
-			DataDir:    dataDir,
+			StoreDSN:   dsn,
 			Accounts:   accounts.Config{Argon2: accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}},
 			Social:     c,
 		}
