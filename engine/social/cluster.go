@@ -189,7 +189,8 @@ func newCluster(cfg *Config) *cluster {
 func token(id string) string {
 	for i := 0; i < len(id); i++ {
 		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+		word := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+		if !word {
 			return "~" + hex.EncodeToString([]byte(id))
 		}
 	}
