@@ -210,7 +210,7 @@ func (st *PostgresStore) InsertMessage(ctx context.Context, m *frame.ChatMessage
 	b.Queue(`SELECT pg_advisory_xact_lock($1)`, messageLockKey)
 	b.Queue(`INSERT INTO social_messages (conv, group_id, from_id, to_id, from_name, created_us, body)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		conv, int64(m.GroupID), m.FromUserID, m.ToUserID, m.FromName, m.TimeUs, m.Body).QueryRow(func(row pgx.Row) error {
+		conv, int64(m.GroupID), m.FromUserID, m.ToUserID, m.FromName, m.TimeUs, []byte(m.Body)).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&id)
 	})
 	// Close reads up to the end of the implicit transaction: an error of
@@ -233,10 +233,11 @@ func pgScanMessages(rows pgx.Rows, err error, op string) ([]frame.ChatMessage, e
 	for rows.Next() {
 		var m frame.ChatMessage
 		var id, gid int64
-		if err := rows.Scan(&id, &gid, &m.FromUserID, &m.ToUserID, &m.TimeUs, &m.Body, &m.FromName); err != nil {
+		var body []byte // BYTEA: see PostgresMigrations
+		if err := rows.Scan(&id, &gid, &m.FromUserID, &m.ToUserID, &m.TimeUs, &body, &m.FromName); err != nil {
 			return nil, dbErr(op, err)
 		}
-		m.ID, m.GroupID = uint64(id), uint64(gid)
+		m.ID, m.GroupID, m.Body = uint64(id), uint64(gid), string(body)
 		out = append(out, m)
 	}
 	return out, dbErrOrNil(op, rows.Err())

@@ -93,7 +93,10 @@ CREATE INDEX social_messages_group ON social_messages (group_id, id);`,
 
 // PostgresMigrations is the social schema on PostgreSQL (applied with
 // store.MigratePostgres after accounts.PostgresMigrations()): the tables,
-// columns and units of Migrations, with the indexes of its version 2.
+// columns and units of Migrations, with the indexes of its version 2. A
+// message body is BYTEA: PostgreSQL's TEXT refuses the NUL character,
+// which a body may hold (it is valid UTF-8), and the store must keep
+// every body it acknowledged byte for byte.
 func PostgresMigrations() []store.Migration {
 	return []store.Migration{{
 		Domain:  Domain,
@@ -140,7 +143,7 @@ CREATE TABLE social_messages (
 	to_id      TEXT NOT NULL DEFAULT '',
 	from_name  TEXT NOT NULL,
 	created_us BIGINT NOT NULL,
-	body       TEXT NOT NULL
+	body       BYTEA NOT NULL -- any UTF-8 the service accepts, NUL included (TEXT refuses NUL)
 );
 CREATE INDEX social_messages_conv ON social_messages (conv, id);
 CREATE INDEX social_messages_to ON social_messages (to_id, id);

@@ -13,7 +13,8 @@
 // /usr/lib/postgresql/*/bin (Debian's postgresql package). When the tests
 // run as root, which initdb refuses, the server runs as the "postgres"
 // system user. fsync is off: these servers trade durability for speed and
-// are for tests only. The postgres process is started directly (not
+// are for tests only (Durable starts one with PostgreSQL's defaults, for
+// benchmarks). The postgres process is started directly (not
 // daemonized) with a parent-death signal, so that a test binary that dies
 // of a panic or a timeout does not leave a server behind. Without
 // PostgreSQL installed, a test that asks for a server fails with a message
@@ -52,10 +53,11 @@ const superuser = "tickwire"
 
 // Server is one running PostgreSQL server.
 type Server struct {
-	dir  string // temporary directory: data/, the socket, server.log
-	bin  string // directory of initdb, pg_ctl, postgres
-	port int
-	cred *syscall.Credential // nil: run as the current user
+	dir     string // temporary directory: data/, the socket, server.log
+	bin     string // directory of initdb, pg_ctl, postgres
+	port    int
+	cred    *syscall.Credential // nil: run as the current user
+	durable bool                // fsync and synchronous commits on (Durable)
 
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when the postgres process has exited
@@ -126,7 +128,7 @@ func Start(tb testing.TB) *Server {
 		tb.Fatal(shared.err)
 	}
 	if shared.srv == nil {
-		srv, err := start()
+		srv, err := start(false)
 		if err != nil {
 			shared.err = err
 			tb.Fatal(err)
@@ -147,7 +149,12 @@ func DB(tb testing.TB) string {
 // Stop, to see what a store does when its database goes away).
 func New(tb testing.TB) *Server {
 	tb.Helper()
-	srv, err := start()
+	return newServer(tb, false)
+}
+
+func newServer(tb testing.TB, durable bool) *Server {
+	tb.Helper()
+	srv, err := start(durable)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -157,6 +164,14 @@ func New(tb testing.TB) *Server {
 		}
 	})
 	return srv
+}
+
+// Durable starts a server of tb's own, like New, but with PostgreSQL's
+// default durability (fsync, synchronous_commit and full_page_writes on):
+// for benchmarks that compare it with SQLite's synchronous=FULL.
+func Durable(tb testing.TB) *Server {
+	tb.Helper()
+	return newServer(tb, true)
 }
 
 // DSN is the URL of the server's "postgres" database, as the superuser.
@@ -250,7 +265,7 @@ func (s *Server) command(ctx context.Context, name string, args ...string) *exec
 
 // start makes a cluster in a new temporary directory and starts a server
 // on it, retrying with another port if the chosen one was taken meanwhile.
-func start() (*Server, error) {
+func start(durable bool) (*Server, error) {
 	bin, err := findBin()
 	if err != nil {
 		return nil, err
@@ -263,7 +278,7 @@ func start() (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgtest: %w", err)
 	}
-	s := &Server{dir: dir, bin: bin, cred: cred}
+	s := &Server{dir: dir, bin: bin, cred: cred, durable: durable}
 	if cred != nil {
 		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
 			_ = os.RemoveAll(dir) // the start error is the one to report
@@ -310,16 +325,17 @@ func (s *Server) run(ctx context.Context) error {
 		}
 	}
 	// Not CommandContext: the server outlives ctx, which bounds the start.
-	cmd := s.command(context.Background(), "postgres", "-D", s.data(),
+	args := []string{"-D", s.data(),
 		"-c", "listen_addresses=127.0.0.1",
-		"-c", "port="+strconv.Itoa(port),
-		"-c", "unix_socket_directories="+s.dir,
-		"-c", "fsync=off",
-		"-c", "synchronous_commit=off",
-		"-c", "full_page_writes=off",
+		"-c", "port=" + strconv.Itoa(port),
+		"-c", "unix_socket_directories=" + s.dir,
 		"-c", "max_connections=200",
 		"-c", "shared_buffers=32MB",
-		"-c", "logging_collector=off")
+		"-c", "logging_collector=off"}
+	if !s.durable {
+		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	cmd := s.command(context.Background(), "postgres", args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// A test binary killed by a panic or a timeout takes the server with it
 	// (SIGINT is postgres's fast shutdown). Go sets this after switching

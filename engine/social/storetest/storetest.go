@@ -168,7 +168,7 @@ func statusAndCursor(t *testing.T, open func() Handle) {
 }
 
 func dm(from, to, body string) *frame.ChatMessage {
-	return &frame.ChatMessage{FromUserID: from, ToUserID: to, FromName: "n-" + body, TimeUs: 1000, Body: body}
+	return &frame.ChatMessage{FromUserID: from, ToUserID: to, FromName: "name of " + from[:4], TimeUs: 1000, Body: body}
 }
 
 func bodies(msgs []frame.ChatMessage) []string {
@@ -242,7 +242,9 @@ func inboxAndHistory(t *testing.T, open func() Handle) {
 	assert.Empty(t, none)
 
 	// A message body the database must keep byte for byte.
-	odd := dm(a, c, "it's 'quoted' -- ; DROP TABLE social_messages; \u00e9\U0001F3B2")
+	// Bodies are any valid UTF-8 the service accepts, NUL and control
+	// characters included.
+	odd := dm(a, c, "it's 'quoted' -- ; DROP TABLE social_messages; \u00e9\U0001F3B2 nul:\x00 bell:\a\r\n")
 	require.NoError(t, open().Social.InsertMessage(ctx, odd))
 	in, err = st.Inbox(ctx, c, 0, 10)
 	require.NoError(t, err)
