@@ -91,6 +91,10 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	httpAddr := fs.String("http", env("TICKWIRE_HTTP_ADDR", server.DefaultHTTPAddr), `HTTP API listen address, or "off" (env TICKWIRE_HTTP_ADDR)`)
 	dataDir := fs.String("data", env("TICKWIRE_DATA_DIR", server.DefaultDataDir), "data directory for the SQLite database (env TICKWIRE_DATA_DIR)")
 	storeDSN := fs.String("store", env("TICKWIRE_STORE_DSN", ""), "the store of accounts, friends, groups and messages: empty = SQLite in the data directory; postgres://user:pass@host:5432/db = a PostgreSQL database the nodes of a cluster share (docs/CLUSTER.md) (env TICKWIRE_STORE_DSN)")
+	natsURLs := fs.String("nats", env("TICKWIRE_NATS", ""), "comma-separated NATS URLs (nats://host:4222) of a cluster this node joins; empty = a single node (docs/CLUSTER.md) (env TICKWIRE_NATS)")
+	natsEmbedded := fs.String("nats-embedded", env("TICKWIRE_NATS_EMBEDDED", ""), `run a NATS server in this process and join the cluster through it: "on" (127.0.0.1:4222) or a listen address; other nodes list it in -nats; empty = off (env TICKWIRE_NATS_EMBEDDED)`)
+	nodeID := fs.String("node-id", env("TICKWIRE_NODE_ID", ""), "this node's id in the cluster, unique, of [A-Za-z0-9_-]; empty = the host name (env TICKWIRE_NODE_ID)")
+	advertise := fs.String("advertise", env("TICKWIRE_ADVERTISE", ""), "base URL of this node's HTTP API as clients reach it (https://eu1.example.com:7780): where other nodes redirect clients; empty = the HTTP listener's address (env TICKWIRE_ADVERTISE)")
 	tokenKey := fs.String("token-key", env("TICKWIRE_TOKEN_KEY", ""), "token signing key, at least 32 bytes; empty = the key kept in DATA/token.key (or, with -store postgres://..., in the database), created on first start (env TICKWIRE_TOKEN_KEY)")
 	logLevel := fs.String("log-level", env("TICKWIRE_LOG_LEVEL", "info"), "debug, info, warn or error (env TICKWIRE_LOG_LEVEL)")
 	logSummary := fs.Duration("log-summary", envDuration(env, "TICKWIRE_LOG_SUMMARY"), "how often to log the activity line at info (counts that moved), 0 = default 60s, negative = off (env TICKWIRE_LOG_SUMMARY)")
@@ -161,6 +165,11 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 		return options{}, fmt.Errorf("-idle-timeout %v must exceed -heartbeat %v", it, hb)
 	}
 	o.srv = server.Config{HTTPAddr: *httpAddr, DataDir: *dataDir, StoreDSN: *storeDSN}
+	cl, err := clusterFlags(*natsURLs, *natsEmbedded, *nodeID, *advertise)
+	if err != nil {
+		return options{}, err
+	}
+	o.srv.Cluster = cl
 	wsOnly, err := onOff("-ws", *wsOn)
 	if err != nil {
 		return options{}, err
