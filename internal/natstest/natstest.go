@@ -5,12 +5,14 @@
 package natstest
 
 import (
+	"net"
+	"strconv"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/require"
-
-	"github.com/tickwire/tickwire/engine/cluster"
 )
 
 // Server is a NATS server for one test.
@@ -20,7 +22,7 @@ type Server struct {
 	mu    sync.Mutex // guards the fields below
 	addr  string     // fixed after the first start, so that the URL survives a restart
 	url   string
-	embed *cluster.Embedded
+	srv   *server.Server
 }
 
 // Start starts a NATS server (JetStream on) and stops it in tb.Cleanup.
@@ -44,9 +46,10 @@ func (s *Server) URL() string {
 func (s *Server) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.embed != nil {
-		s.embed.Close()
-		s.embed = nil
+	if s.srv != nil {
+		s.srv.Shutdown()
+		s.srv.WaitForShutdown()
+		s.srv = nil
 	}
 }
 
@@ -56,14 +59,27 @@ func (s *Server) Start() {
 	s.tb.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.embed != nil {
+	if s.srv != nil {
 		return
 	}
-	e, err := cluster.StartEmbedded(cluster.EmbeddedConfig{Addr: s.addr, StoreDir: s.dir})
+	host, p, err := net.SplitHostPort(s.addr)
 	require.NoError(s.tb, err)
-	s.embed = e
-	s.addr = e.Addr().String()
-	s.url = e.URL()
+	port, err := strconv.Atoi(p)
+	require.NoError(s.tb, err)
+	if port == 0 {
+		port = -1 // a free port, the first time
+	}
+	srv, err := server.NewServer(&server.Options{Host: host, Port: port, NoSigs: true, NoLog: true,
+		JetStream: true, StoreDir: s.dir})
+	require.NoError(s.tb, err)
+	srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		srv.Shutdown()
+		require.FailNow(s.tb, "natstest: NATS not ready")
+	}
+	s.srv = srv
+	s.addr = srv.Addr().String()
+	s.url = srv.ClientURL()
 }
 
 // Restart stops the server and starts it again on the same URL.

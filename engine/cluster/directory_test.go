@@ -1,0 +1,99 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tickwire/tickwire/internal/natstest"
+	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/frame"
+)
+
+func startDir(t *testing.T, url, id string) (*Node, *Directory) {
+	t.Helper()
+	n, err := Start(Config{NodeID: id, URLs: []string{url}, Advertise: "http://" + id + ".test:7780",
+		HeartbeatInterval: 100 * time.Millisecond, ReconnectMin: 10 * time.Millisecond, ReconnectMax: 50 * time.Millisecond})
+	require.NoError(t, err)
+	d, err := NewDirectory(n, DirectoryConfig{TokenKey: testKey})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		d.Close()
+		_ = n.Close(context.Background())
+	})
+	return n, d
+}
+
+func remoteCount(d *Directory, owner string) int { return len(d.Remote()[owner]) }
+
+// A node that joins late gets the rooms of the others by a paged
+// snapshot; later changes arrive as events.
+func TestDirectorySnapshotPages(t *testing.T) {
+	ns := natstest.Start(t)
+	_, a := startDir(t, ns.URL(), "a")
+	const rooms = 3*dirBatch + 17
+	for i := range rooms {
+		a.Publish(uint64(i+1), frame.RoomInfo{Type: "relay", Label: "eu", Members: 1, Capacity: 4}, false, "u")
+	}
+	_, b := startDir(t, ns.URL(), "b")
+	require.Eventually(t, func() bool { return remoteCount(b, "a") == rooms }, 10*time.Second, 5*time.Millisecond)
+	assert.GreaterOrEqual(t, b.Stats().Syncs, uint64(1))
+	assert.Equal(t, rooms, b.CreatedElsewhere("u"))
+
+	a.Unpublish(1)
+	a.Publish(2, frame.RoomInfo{Type: "relay", Label: "eu", Members: 4, Capacity: 4}, false, "u")
+	require.Eventually(t, func() bool { return remoteCount(b, "a") == rooms-1 }, 5*time.Second, 5*time.Millisecond)
+	assert.False(t, b.Known(1))
+	require.Eventually(t, func() bool {
+		r, err := b.RedirectMatch("v", "relay", "eu", nil)
+		return err == nil && r != nil && r.RoomID == 3 // 2 is full now; the emptiest, lowest id
+	}, 5*time.Second, 5*time.Millisecond)
+
+	r, err := b.RedirectByID("v", 5)
+	require.NoError(t, err)
+	assert.Equal(t, "a", r.NodeID)
+	assert.Equal(t, "http://a.test:7780", r.URL)
+	require.NoError(t, a.Redeem("v", 5, r.Ticket), "the owner redeems what another node issued")
+	_, err = b.RedirectByID("v", 1)
+	assert.ErrorIs(t, err, netcode.CodeRoomNotFound)
+}
+
+// A gap in a node's event sequence (here a forged event that skips
+// ahead) makes the others fetch a snapshot: the replica ends equal to
+// the owner's rooms, the forged room gone.
+func TestDirectoryGapResyncs(t *testing.T) {
+	ns := natstest.Start(t)
+	an, a := startDir(t, ns.URL(), "a")
+	_, b := startDir(t, ns.URL(), "b")
+	require.Eventually(t, func() bool { _, ok := b.node.Lookup("a"); return ok }, 5*time.Second, 5*time.Millisecond)
+	a.Publish(10, frame.RoomInfo{Type: "relay", Capacity: 4}, false, "")
+	require.Eventually(t, func() bool { return b.Known(10) }, 5*time.Second, 5*time.Millisecond)
+
+	ev := dirEvent{Node: "a", Boot: an.boot, Seq: an.dirSeq.Load() + 5, Set: []Entry{{Room: 99, Type: "relay", Capacity: 4}}}
+	raw, err := json.Marshal(ev)
+	require.NoError(t, err)
+	require.NoError(t, an.Conn().Publish(an.subject("dir.ev.a"), raw))
+	require.Eventually(t, func() bool { return b.Stats().Gaps == 1 && b.Stats().Syncs >= 1 && !b.Known(99) && b.Known(10) },
+		5*time.Second, 5*time.Millisecond)
+
+	// Garbage on the subjects is counted, not applied.
+	require.NoError(t, an.Conn().Publish(an.subject("dir.ev.a"), []byte("{")))
+	require.Eventually(t, func() bool { return b.Stats().BadPayloads >= 1 }, 5*time.Second, 5*time.Millisecond)
+}
+
+// A dead node's rooms leave the replica, counted.
+func TestDirectoryDropsDeadNode(t *testing.T) {
+	ns := natstest.Start(t)
+	an, a := startDir(t, ns.URL(), "a")
+	_, b := startDir(t, ns.URL(), "b")
+	a.Publish(10, frame.RoomInfo{Type: "relay", Capacity: 4}, false, "u")
+	require.Eventually(t, func() bool { return b.Known(10) }, 5*time.Second, 5*time.Millisecond)
+	an.Abort()
+	require.Eventually(t, func() bool { return !b.Known(10) }, 2*time.Second, 5*time.Millisecond)
+	assert.Equal(t, uint64(1), b.Stats().RoomsDropped)
+	assert.Equal(t, 0, b.CreatedElsewhere("u"))
+}
