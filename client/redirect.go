@@ -63,8 +63,8 @@ func (c *Client) follow(ctx context.Context, req frame.Refer) (*Client, Message,
 	}
 	for hops := 0; err == nil && m.Kind == frame.KindRoomRedirect; hops++ {
 		var rd frame.RoomRedirect
-		if err := m.Decode(&rd); err != nil {
-			return nil, m, fmt.Errorf("client: bad redirect: %w", err)
+		if derr := m.Decode(&rd); derr != nil {
+			return nil, m, fmt.Errorf("client: bad redirect: %w", derr)
 		}
 		if max < 0 {
 			return nil, m, &RedirectError{Redirect: rd}
@@ -73,10 +73,10 @@ func (c *Client) follow(ctx context.Context, req frame.Refer) (*Client, Message,
 			return nil, m, &netcode.CodedError{Code: netcode.CodeTooManyRedirects,
 				Msg: fmt.Sprintf("redirected %d times, last to node %s", hops+1, rd.NodeID)}
 		}
-		node, err := c.nodeSession(ctx, rd.URL)
-		if err != nil {
+		node, derr := c.nodeSession(ctx, rd.URL)
+		if derr != nil {
 			return nil, m, &netcode.CodedError{Code: netcode.CodeNodeGone,
-				Msg: fmt.Sprintf("node %s (%s) unreachable", rd.NodeID, rd.URL), Err: err}
+				Msg: fmt.Sprintf("node %s (%s) unreachable", rd.NodeID, rd.URL), Err: derr}
 		}
 		cur = node
 		m, err = cur.Call(ctx, &frame.RoomJoinTicket{RoomID: rd.RoomID, Ticket: rd.Ticket})

@@ -143,6 +143,13 @@ func TestJoinByIDFollowsRedirect(t *testing.T) {
 
 	_, err = cy.JoinRoom(ctx, 12345)
 	assert.ErrorIs(t, err, netcode.CodeRoomNotFound, "no node has it")
+
+	// The owner's refusal of the ticket join reaches the caller.
+	solo, err := ann.CreateRoom(ctx, client.RoomOptions{Type: "relay", Capacity: 1, Private: true})
+	require.NoError(t, err)
+	waitKnown(t, c, 2, "n0", solo.ID())
+	_, err = cy.JoinRoom(ctx, solo.ID())
+	assert.ErrorIs(t, err, netcode.CodeRoomFull)
 }
 
 // A node that dies has its rooms dropped from the others' directories:
@@ -285,7 +292,7 @@ func TestRoomsPerUserLimitIsGlobal(t *testing.T) {
 
 	// A room closing frees a slot, on every node.
 	require.NoError(t, r1.Leave(ctx))
-	c.Node(0).Srv.Rooms().CloseRoom(r1.ID(), netcode.CodeRoomClosed, "test")
+	require.NoError(t, c.Node(0).Srv.Rooms().CloseRoom(r1.ID(), netcode.CodeRoomClosed, "test"))
 	waitKnown(t, c, 2, "", r1.ID())
 	_, err = on2.CreateRoom(ctx, relay("c"))
 	require.NoError(t, err)

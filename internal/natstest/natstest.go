@@ -17,12 +17,12 @@ import (
 
 // Server is a NATS server for one test.
 type Server struct {
-	tb    testing.TB
-	dir   string
-	mu    sync.Mutex // guards the fields below
-	addr  string     // fixed after the first start, so that the URL survives a restart
-	url   string
-	srv   *server.Server
+	tb   testing.TB
+	dir  string
+	mu   sync.Mutex // guards the fields below
+	addr string     // fixed after the first start, so that the URL survives a restart
+	url  string
+	srv  *server.Server
 }
 
 // Start starts a NATS server (JetStream on) and stops it in tb.Cleanup.
