@@ -295,9 +295,11 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if socialCfg.Now == nil {
 		socialCfg.Now = cfg.Engine.Now
 	}
+	broker := s.socialBroker(&socialCfg)
 	if s.social, err = social.New(socialCfg); err != nil {
 		return nil, fmt.Errorf("server: social: %w", err)
 	}
+	s.wireSocialCluster(broker)
 	services = append(services, s.social)
 	for name, f := range cfg.RoomTypes {
 		if err := s.rooms.RegisterRoomType(name, f); err != nil {

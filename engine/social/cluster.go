@@ -380,6 +380,16 @@ func (s *Service) NodeGone(node string) {
 	}
 }
 
+// NodeUp tells the service that node joined the cluster (or came back
+// after it was declared gone): every node is asked to announce its
+// users' presence again, so the table holds the newcomer's and the
+// newcomer holds everyone's.
+func (s *Service) NodeUp(node string) {
+	if c := s.cl; c != nil && node != c.node {
+		c.publish(c.presenceSubject(), &envelope{K: envSync})
+	}
+}
+
 // onBroker handles one envelope from the bus (the broker's goroutine).
 func (s *Service) onBroker(subject string, data []byte) {
 	c := s.cl

@@ -16,6 +16,7 @@ import (
 	"github.com/tickwire/tickwire/engine/accounts"
 	"github.com/tickwire/tickwire/engine/social"
 	"github.com/tickwire/tickwire/engine/social/natsbroker"
+	"github.com/tickwire/tickwire/internal/clustertest"
 	"github.com/tickwire/tickwire/internal/pgtest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
@@ -80,18 +81,7 @@ func startCluster(t testing.TB, ns *natsServer, k int, sc social.Config, tune ..
 	nodes := make([]*node, k)
 	for i := range nodes {
 		nd := &node{}
-		var svc *social.Service
-		var svcMu sync.Mutex
-		resync := func(*nats.Conn) {
-			svcMu.Lock()
-			s := svc
-			svcMu.Unlock()
-			if s != nil {
-				s.BrokerReconnected()
-			}
-		}
-		nc, err := nats.Connect(ns.url(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond),
-			nats.ReconnectHandler(resync), nats.Name(fmt.Sprintf("n%d", i)))
+		nc, err := nats.Connect(ns.url(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond), nats.Name(fmt.Sprintf("n%d", i)))
 		require.NoError(t, err)
 		b := natsbroker.New(nc, 0, 0)
 		t.Cleanup(func() { b.Close(); nc.Close() }) // after the server's shutdown (cleanups run last first)
@@ -108,9 +98,7 @@ func startCluster(t testing.TB, ns *natsServer, k int, sc social.Config, tune ..
 			f(&cfg)
 		}
 		nd.srv = servertest.Start(t, cfg)
-		svcMu.Lock()
-		svc = nd.srv.Social()
-		svcMu.Unlock()
+		b.SetGap(nd.srv.Social().BrokerReconnected)
 		nodes[i] = nd
 	}
 	return nodes
@@ -431,4 +419,35 @@ func TestClusterCallAcrossNodes(t *testing.T) {
 	for _, s := range []*session{sb, sb2} {
 		assert.Equal(t, []byte("hi"), s.signal(t).Payload)
 	}
+}
+
+// TestClusterKilledNodeUsersGoOffline runs the assembled cluster
+// (internal/clustertest: the server's own wiring of the broker and the
+// membership) on PostgreSQL: a DM crosses nodes, and when node 1 dies
+// without a word, its user is shown offline on node 0 within the
+// membership's death bound.
+func TestClusterKilledNodeUsersGoOffline(t *testing.T) {
+	dsn := pgtest.DB(t)
+	c := clustertest.Start(t, 3, clustertest.Options{Configure: func(i int, cfg *server.Config) {
+		cfg.StoreDSN = dsn
+		cfg.Accounts = accounts.Config{Argon2: accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}}
+		cfg.Transports = []netcode.Transport{&tcp.Transport{Addr: servertest.Loopback}}
+	}})
+	n0, n1 := c.Node(0).Srv, c.Node(1).Srv
+	ua, ub := register(t, n0, "alice"), register(t, n1, "bob")
+	sa, sb := dial(t, n0, ua.Token), dial(t, n1, ub.Token)
+	require.NoError(t, sa.RequestFriend(ctxT(t), ub.Name))
+	assert.Equal(t, frame.FriendEventRequested, sb.friendUpdate(t).Event)
+	require.NoError(t, sb.AcceptFriend(ctxT(t), ua.UserID))
+	sa.take(t, frame.KindPresenceUpdate, presenceOf(ub.UserID, frame.PresenceOnline))
+	m, err := sa.SendDirect(ctxT(t), ub.UserID, "hello from n0")
+	require.NoError(t, err)
+	assert.Equal(t, m.ID, sb.message(t).ID)
+
+	killed := time.Now()
+	c.Kill(t, 1)
+	sa.take(t, frame.KindPresenceUpdate, presenceOf(ub.UserID, frame.PresenceOffline))
+	took := time.Since(killed)
+	t.Logf("bob offline on n0 %v after n1 died (death bound %v)", took, clustertest.DeathBound)
+	assert.Less(t, took, clustertest.DeathBound+time.Second, "within the death bound (and the shutdown of the killed server)")
 }

@@ -6,9 +6,12 @@
 // goroutine, so a node with a hundred thousand users online holds one
 // goroutine for them, not one per subscription, and the handlers run in
 // the order NATS delivered. When the channel is full NATS drops the
-// message and reports a slow consumer to the connection's error handler;
-// the assembly then calls social.Service.BrokerReconnected, as after a
-// reconnect, and the sessions are sent their inbox again from the store.
+// message and counts it on the subscription. Either way — a reconnect or
+// a dropped message — the Broker calls its gap function (SetGap; the
+// assembly gives it social.Service.BrokerReconnected), and the sessions
+// are sent their inbox again from the store. It watches the connection's
+// reconnect count and the subscriptions' drops itself, so it leaves the
+// connection's handlers to their owner.
 package natsbroker
 
 import (
@@ -29,8 +32,52 @@ type Broker struct {
 	ch      chan *nats.Msg
 	done    chan struct{}
 	wg      sync.WaitGroup
-	mu      sync.Mutex // guards handler
+	mu      sync.Mutex // guards the fields below
 	handler map[*nats.Subscription]func(string, []byte)
+	gap     func()
+	dropped int // drops seen on the subscriptions so far
+}
+
+// gapPoll is how often the Broker looks for a reconnect; it counts the
+// subscriptions' drops every dropPolls of those (one look per
+// subscription).
+const (
+	gapPoll   = 50 * time.Millisecond
+	dropPolls = 20
+)
+
+// SetGap sets the function called (on the Broker's goroutine) after the
+// connection reconnected or NATS dropped messages for a slow consumer.
+func (b *Broker) SetGap(f func()) {
+	b.mu.Lock()
+	b.gap = f
+	b.mu.Unlock()
+}
+
+// checkGap calls the gap function if the connection reconnected since
+// the last check (reconnects) or a subscription dropped messages.
+func (b *Broker) checkGap(reconnects *uint64, drops bool) {
+	r := b.nc.Stats().Reconnects
+	b.mu.Lock()
+	more := false
+	if drops {
+		dropped := 0
+		for sub := range b.handler {
+			if n, err := sub.Dropped(); err == nil {
+				dropped += n
+			}
+		}
+		more = dropped > b.dropped
+		b.dropped = dropped
+	}
+	f := b.gap
+	b.mu.Unlock()
+	if (r != *reconnects || more) && b.nc.IsConnected() {
+		*reconnects = r
+		if f != nil {
+			f()
+		}
+	}
 }
 
 // New returns a Broker over nc whose delivery channel holds queue
@@ -54,10 +101,15 @@ func New(nc *nats.Conn, queue int, flush time.Duration) *Broker {
 }
 
 func (b *Broker) loop() {
-	for {
+	tick := time.NewTicker(gapPoll)
+	defer tick.Stop()
+	reconnects := b.nc.Stats().Reconnects
+	for n := 1; ; n++ {
 		select {
 		case <-b.done:
 			return
+		case <-tick.C:
+			b.checkGap(&reconnects, n%dropPolls == 0)
 		case m := <-b.ch:
 			b.mu.Lock()
 			h := b.handler[m.Sub]
