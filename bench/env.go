@@ -42,6 +42,7 @@ func (e *Env) logger() *slog.Logger {
 type Target struct {
 	KCP, TCP, HTTP   string // tickwire: KCP (UDP), framed TCP, HTTP API (+ ws, longpoll, WebRTC offers)
 	WebRTC           string // tickwire: WebRTC's UDP port
+	Admin            string // tickwire's admin listener (/v1/stats, /metrics), when a local server opened one
 	UDPEcho, KCPEcho string // baselines: plain UDP echo, kcp-go echo
 	// Local is true when the servers run inside this process.
 	Local bool

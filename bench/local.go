@@ -17,6 +17,8 @@ type TickwireServer interface {
 	// "webrtc").
 	Addr(name string) string
 	HTTPAddr() string
+	// AdminAddr is the bound address of the admin listener, "" when off.
+	AdminAddr() string
 	Shutdown(ctx context.Context) error
 }
 
@@ -35,9 +37,11 @@ type TickwireSpec struct {
 	// ProductionLimits keeps the production rate limits instead of the
 	// bench limits (tests of how the scenarios report them).
 	ProductionLimits bool
-	// AdminToken, when set, opens GET /v1/stats to its holder (the
-	// server's own counters: datagrams and system calls per transport).
-	AdminToken string
+	// AdminAddr, when set, opens the admin listener there (loopback):
+	// GET /v1/stats (the server's own counters: datagrams and system
+	// calls per transport), /metrics and pprof, behind AdminToken (at
+	// least 16 bytes).
+	AdminAddr, AdminToken string
 }
 
 // StartTickwire starts a tickwire server in this process. The bench
@@ -54,10 +58,10 @@ type LocalConfig struct {
 	DataDir string
 	// NoTickwire starts only the baseline echo servers.
 	NoTickwire bool
-	// FastPasswords, ProductionLimits and AdminToken are passed on in
-	// TickwireSpec.
+	// FastPasswords, ProductionLimits, AdminAddr and AdminToken are
+	// passed on in TickwireSpec.
 	FastPasswords, ProductionLimits bool
-	AdminToken                      string
+	AdminAddr, AdminToken           string
 	// KCP configures the server's KCP listener (zero: the defaults).
 	KCP kcp.Config
 	// Listen addresses (default "127.0.0.1:0" each: a free loopback port).
@@ -113,7 +117,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (_ *Local, err error) {
 		KCPAddr: orLoopback(cfg.KCPAddr), TCPAddr: orLoopback(cfg.TCPAddr), HTTPAddr: orLoopback(cfg.HTTPAddr),
 		WebRTCAddr: orLoopback(cfg.WebRTCAddr),
 		DataDir:    dir, KCP: cfg.KCP, FastPasswords: cfg.FastPasswords, ProductionLimits: cfg.ProductionLimits,
-		AdminToken: cfg.AdminToken,
+		AdminAddr: cfg.AdminAddr, AdminToken: cfg.AdminToken,
 	})
 	if err != nil {
 		return nil, err
@@ -121,6 +125,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (_ *Local, err error) {
 	l.tw = tw
 	l.target.KCP, l.target.TCP, l.target.HTTP = tw.Addr("kcp"), tw.Addr("tcp"), tw.HTTPAddr()
 	l.target.WebRTC = tw.Addr("webrtc")
+	l.target.Admin = tw.AdminAddr()
 	return l, nil
 }
 

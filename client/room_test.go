@@ -81,7 +81,7 @@ type seen struct {
 // broadcasts, and unreliable inputs reach the KCP client on its unreliable
 // channel.
 func TestRoomKCPAndTCPShareTicks(t *testing.T) {
-	srv := servertest.Start(t, server.Config{Engine: engine.Config{AdminToken: "admin"}})
+	srv := servertest.Start(t, server.Config{Engine: engine.Config{AdminToken: "admin-token-0123456789"}, AdminAddr: servertest.Loopback})
 	kc := dialRoomClient(t, srv, transportKCP, "kay", client.Options{})
 	tc := dialRoomClient(t, srv, transportTCP, "tee", client.Options{})
 	ctx := ctxT(t, roomWait)
@@ -184,10 +184,10 @@ func TestRoomKCPAndTCPShareTicks(t *testing.T) {
 	require.Len(t, rooms, 1)
 	assert.Equal(t, uint16(1), rooms[0].Members)
 
-	// The hub's per-type tick metrics are served by GET /v1/stats.
-	req, err := http.NewRequestWithContext(ctx, "GET", srv.HTTPURL()+"/v1/stats", nil)
+	// The hub's per-type tick metrics are served by GET /v1/stats on the admin listener.
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+srv.AdminAddr()+"/v1/stats", nil)
 	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer admin") // the stats endpoint is behind the admin token
+	req.Header.Set("Authorization", "Bearer admin-token-0123456789") // the admin listener is behind the admin token
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()

@@ -77,9 +77,9 @@ type Config struct {
 	// check Origin (the assembly passes it as netcode.Env.AllowedOrigins
 	// to the WebSocket upgrade). Default none.
 	AllowedOrigins []string
-	// AdminToken guards GET /v1/stats: a request must carry
-	// "Authorization: Bearer <AdminToken>" (else 401). Empty (the
-	// default) turns the endpoint off: it answers 404 to everyone.
+	// AdminToken is the bearer token of the admin listener (package
+	// server: /metrics, pprof, GET /v1/stats, the admin API), which the
+	// engine does not serve itself. Empty by default.
 	AdminToken string
 
 	// HandshakeTimeout bounds the time from accept to a valid Hello

@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -47,9 +45,6 @@ type HTTPStats struct {
 	// GuestLimiter is the per-address guest limiter's own snapshot
 	// (addresses tracked, allowed, refused, evicted).
 	GuestLimiter limit.Stats `json:"guest_limiter"`
-	// StatsRefused counts GET /v1/stats requests refused for a missing or
-	// wrong admin token.
-	StatsRefused uint64 `json:"stats_refused"`
 	// CORS counts the answers to browser pages on other origins
 	// (Config.AllowedOrigins) of every handler behind HTTPConfig:
 	// preflights answered, preflights refused 403 forbidden, requests
@@ -72,7 +67,6 @@ type httpState struct {
 	guestTokens      atomic.Uint64
 	guestRateLimited atomic.Uint64
 	guestBadText     atomic.Uint64
-	statsRefused     atomic.Uint64
 }
 
 func newHTTPState(cfg Config) (*httpState, error) {
@@ -94,8 +88,7 @@ func (h *httpState) snapshot() HTTPStats {
 			"rate_limited": h.guestRateLimited.Load(),
 			"bad_text":     h.guestBadText.Load(),
 		},
-		StatsRefused: h.statsRefused.Load(),
-		CORS:         h.cors.Stats(),
+		CORS: h.cors.Stats(),
 
 		TLSHandshakeFailures: h.srvLog.TLSHandshakeFailures(),
 	}
@@ -112,15 +105,15 @@ func (h *httpState) snapshot() HTTPStats {
 //	GET  /healthz        {"status":"ok"} (503 {"status":"shutting_down"} once Shutdown began): liveness
 //	GET  /readyz         {"status":"ready"} (503 {"status":"draining"} once Drain was called, or shutting_down): readiness
 //	POST /v1/auth/guest  {"name":"optional"} -> TokenResponse; Config.GuestsPerIP per client address
-//	GET  /v1/stats       ServiceStats; Authorization: Bearer <Config.AdminToken> (404 without one configured)
 //
-// plus the routes of every service that implements service.Router.
+// plus the routes of every service that implements service.Router. The
+// engine's stats (ServiceStats) are served on the admin listener only
+// (package server), never on this port.
 func (e *Engine) HTTPHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", e.handleHealth)
 	mux.HandleFunc("GET /readyz", e.HandleReady)
 	mux.HandleFunc("POST /v1/auth/guest", e.handleGuest)
-	mux.HandleFunc("GET /v1/stats", e.handleStats)
 	for _, s := range e.cfg.Services {
 		if r, ok := s.(service.Router); ok {
 			r.Routes(mux)
@@ -227,28 +220,4 @@ func (e *Engine) handleGuest(w http.ResponseWriter, r *http.Request) {
 	}
 	e.http.guestTokens.Add(1)
 	httpapi.WriteJSON(w, r, http.StatusOK, TokenResponse{Token: tok, UserID: id, Name: name, Guest: true, ExpiresAt: claims.Expiry().UTC()})
-}
-
-// handleStats serves ServiceStats to the holder of Config.AdminToken.
-// Without an admin token configured the endpoint does not exist (404).
-// The presented token is compared in constant time (both sides hashed
-// first, so that not even the length leaks).
-func (e *Engine) handleStats(w http.ResponseWriter, r *http.Request) {
-	if e.cfg.AdminToken == "" {
-		httpapi.WriteError(w, r, netcode.Errorf(netcode.CodeNotFound, "no admin token is configured"))
-		return
-	}
-	tok, ok := httpapi.BearerToken(r)
-	if !ok {
-		e.http.statsRefused.Add(1)
-		httpapi.WriteError(w, r, netcode.Errorf(netcode.CodeNotAuthenticated, "the admin token is required"))
-		return
-	}
-	got, want := sha256.Sum256([]byte(tok)), sha256.Sum256([]byte(e.cfg.AdminToken))
-	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-		e.http.statsRefused.Add(1)
-		httpapi.WriteError(w, r, netcode.Errorf(netcode.CodeBadToken, "wrong admin token"))
-		return
-	}
-	httpapi.WriteJSON(w, r, http.StatusOK, e.ServiceStats())
 }

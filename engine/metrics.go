@@ -31,7 +31,6 @@ func (e *Engine) Collector() prometheus.Collector {
 		parkRef   = promx.Desc("parks_refused_total", "Lost sessions ended at once because a cap on parked sessions was reached, by cap.", "reason")
 		guests    = promx.Desc("guest_tokens_total", "Guest tokens issued.")
 		guestRef  = promx.Desc("guest_tokens_refused_total", "Guest token requests refused, by reason.", "reason")
-		statsRef  = promx.Desc("stats_refused_total", "GET /v1/stats requests on the API port refused for a missing or wrong admin token.")
 		tlsFail   = promx.Desc("http_tls_handshake_failures_total", "HTTPS connections whose TLS handshake failed.")
 
 		lSessions = promx.Desc("transport_sessions", "Connections open now on a listener, by transport.", "transport", "addr")
@@ -58,7 +57,7 @@ func (e *Engine) Collector() prometheus.Collector {
 	)
 	return &promx.Collector{
 		Descs: []*prometheus.Desc{open, opened, closed, refused, welcomed, framesIn, framesOut, bytesIn, bytesOut,
-			drops, errs, parked, resumed, resumeRef, parkRef, guests, guestRef, statsRef, tlsFail,
+			drops, errs, parked, resumed, resumeRef, parkRef, guests, guestRef, tlsFail,
 			lSessions, lStarted, lAccepted, lRefused, lDrops, lAcceptEr, lIO,
 			tConns, tRedund, tCopies, tFramesIn, tFramesOu, tBytesIn, tBytesOut, tDrops, tRetrans, tRedBytes, cFramesIn, cFramesOu, cBytesIn, cBytesOut},
 		Read: func(ch chan<- prometheus.Metric) {
@@ -80,7 +79,6 @@ func (e *Engine) Collector() prometheus.Collector {
 			promx.CounterMap(ch, parkRef, st.Resume.ParkRefused)
 			promx.Counter(ch, guests, st.HTTP.GuestTokens)
 			promx.CounterMap(ch, guestRef, st.HTTP.GuestRefused)
-			promx.Counter(ch, statsRef, st.HTTP.StatsRefused)
 			promx.Counter(ch, tlsFail, st.HTTP.TLSHandshakeFailures)
 			for _, ls := range st.Listeners {
 				collectListener(ch, ls, lSessions, lStarted, lAccepted, lRefused, lDrops, lAcceptEr, lIO)

@@ -250,9 +250,13 @@ func TestAdminRefusesWithoutToken(t *testing.T) {
 	resp, _ = adminGet(t, srv, "/nope", adminToken)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 
-	// The API port does not serve the admin routes.
-	resp, _ = servertest.Request(t, http.MethodGet, srv.HTTPURL()+"/metrics", map[string]string{"Authorization": "Bearer " + adminToken}, "")
-	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	// The API port does not serve the admin routes, /v1/stats included,
+	// even to the holder of the admin token.
+	for _, p := range []string{"/metrics", "/v1/stats", "/debug/pprof/"} {
+		resp, body = servertest.Request(t, http.MethodGet, srv.HTTPURL()+p, map[string]string{"Authorization": "Bearer " + adminToken}, "")
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode, p)
+		assert.NotContains(t, string(body), "sessions_open", p)
+	}
 }
 
 // The admin listener is off by default and needs a token of

@@ -28,6 +28,7 @@ func startBrowserServer(t *testing.T, origins ...string) *server.Server {
 	return servertest.Start(t, server.Config{
 		Transports: []netcode.Transport{&ws.Transport{}, &longpoll.Transport{}},
 		Engine:     engine.Config{AllowedOrigins: origins, AdminToken: corsAdminToken},
+		AdminAddr:  servertest.Loopback,
 		Routes:     servertest.Demo(t),
 	})
 }
@@ -163,7 +164,7 @@ func TestCORSRefusesAForeignOrigin(t *testing.T) {
 	}
 
 	// The refusals show in the stats an operator reads.
-	resp, b := servertest.Request(t, http.MethodGet, srv.HTTPURL()+"/v1/stats", map[string]string{"Authorization": "Bearer " + corsAdminToken}, "")
+	resp, b := servertest.Request(t, http.MethodGet, "http://"+srv.AdminAddr()+"/v1/stats", map[string]string{"Authorization": "Bearer " + corsAdminToken}, "")
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
 	var st struct {
 		HTTP struct {

@@ -39,7 +39,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	kcpPlain := fs.Bool("kcp-plaintext-allowed", false, "accept KCP sessions without encryption (tickbench -kcp-plaintext)")
 	stdinEOF := fs.Bool("exit-on-stdin-eof", false, "stop when standard input closes (used by --spawn-server)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server, from start to exit, to this file")
-	adminToken := fs.String("admin-token", "", "open GET /v1/stats (the server's counters: datagrams and system calls per transport) to this bearer token")
+	adminPort := fs.Int("admin-port", -1, "open the admin listener on 127.0.0.1 at this port (0 = any free port; -1 = off): GET /v1/stats (the server's counters: datagrams and system calls per transport), /metrics, /debug/pprof/, behind --admin-token")
+	adminToken := fs.String("admin-token", "", "the admin listener's bearer token (at least 16 bytes; needs --admin-port)")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (loopback, e.g. 127.0.0.1:6060) for heap and goroutine profiles while the server runs")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -66,12 +67,21 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer stop()
 	}
 	hp := func(p int) string { return net.JoinHostPort(*host, strconv.Itoa(p)) }
+	var adminAddr string
+	switch {
+	case *adminPort >= 0 && *adminToken == "":
+		return errors.New("--admin-port needs --admin-token")
+	case *adminPort < 0 && *adminToken != "":
+		return errors.New("--admin-token needs --admin-port (GET /v1/stats is served on the admin listener only)")
+	case *adminPort >= 0:
+		adminAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(*adminPort)) // loopback: it speaks plain HTTP
+	}
 	lc := bench.LocalConfig{
 		Tickwire: startTickwire,
 		DataDir:  *dataDir, NoTickwire: *baselinesOnly,
 		KCPAddr: hp(*kcpPort), TCPAddr: hp(*tcpPort), HTTPAddr: hp(*httpPort), WebRTCAddr: hp(*webrtcPort),
 		UDPEchoAddr: hp(*udpEchoPort), KCPEchoAddr: hp(*kcpEchoPort),
-		AdminToken: *adminToken,
+		AdminAddr: adminAddr, AdminToken: *adminToken,
 	}
 	lc.KCP.Redundancy.BudgetBytesPerSec = *kcpBudget
 	lc.KCP.Redundancy.SparseRate = *kcpSparse
@@ -81,8 +91,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	t := l.Target()
-	fmt.Fprintf(stdout, "%s kcp=%s tcp=%s http=%s webrtc=%s udp-echo=%s kcp-echo=%s pid=%d\n",
-		serveBanner, t.KCP, t.TCP, t.HTTP, t.WebRTC, t.UDPEcho, t.KCPEcho, os.Getpid())
+	admin := ""
+	if t.Admin != "" {
+		admin = " admin=" + t.Admin
+	}
+	fmt.Fprintf(stdout, "%s kcp=%s tcp=%s http=%s webrtc=%s udp-echo=%s kcp-echo=%s%s pid=%d\n",
+		serveBanner, t.KCP, t.TCP, t.HTTP, t.WebRTC, t.UDPEcho, t.KCPEcho, admin, os.Getpid())
 	if *stdinEOF {
 		ctx2, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -232,6 +246,8 @@ func parseBanner(line string) (bench.Target, error) {
 			t.UDPEcho = v
 		case "kcp-echo":
 			t.KCPEcho = v
+		case "admin":
+			t.Admin = v
 		}
 	}
 	if t.UDPEcho == "" || t.KCPEcho == "" {

@@ -97,8 +97,9 @@ type voiceRig struct {
 func startVoice(t *testing.T, vc voice.Config, n, tickRate int) *voiceRig {
 	t.Helper()
 	srv := servertest.Start(t, server.Config{
-		Engine: engine.Config{AdminToken: voiceAdminToken},
-		Rooms:  rooms.Config{Voice: vc},
+		Engine:    engine.Config{AdminToken: voiceAdminToken},
+		AdminAddr: servertest.Loopback,
+		Rooms:     rooms.Config{Voice: vc},
 	})
 	rig := &voiceRig{srv: srv}
 	ctx := ctxT(t)
@@ -122,10 +123,10 @@ func startVoice(t *testing.T, vc voice.Config, n, tickRate int) *voiceRig {
 	return rig
 }
 
-// stats reads the voice counters from GET /v1/stats.
+// stats reads the voice counters from GET /v1/stats on the admin listener.
 func (rig *voiceRig) stats(t *testing.T) voice.Stats {
 	t.Helper()
-	resp, b := servertest.Request(t, http.MethodGet, rig.srv.HTTPURL()+"/v1/stats",
+	resp, b := servertest.Request(t, http.MethodGet, "http://"+rig.srv.AdminAddr()+"/v1/stats",
 		map[string]string{"Authorization": "Bearer " + voiceAdminToken}, "")
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
 	var doc struct {

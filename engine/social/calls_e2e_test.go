@@ -25,7 +25,7 @@ import (
 // Calls and signaling end to end: a whole server on loopback, Go clients
 // over TCP. (internal/e2e runs the same payload over every transport.)
 
-const statsToken = "calls-admin"
+const statsToken = "calls-admin-token-0123"
 
 func startCallServer(t *testing.T, sc social.Config) *server.Server {
 	t.Helper()
@@ -34,6 +34,7 @@ func startCallServer(t *testing.T, sc social.Config) *server.Server {
 		Accounts:   accounts.Config{Argon2: accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}},
 		Social:     sc,
 		Engine:     engine.Config{AdminToken: statsToken},
+		AdminAddr:  servertest.Loopback,
 	})
 }
 
@@ -338,8 +339,8 @@ func TestE2ESignalLimits(t *testing.T) {
 	a2 := dial(t, c.srv, login(t, c.srv, c.ua).Token)
 	require.NoError(t, a2.SignalFriend(ctxT(t), c.ub.UserID, []byte("5")))
 
-	// The refusals show in GET /v1/stats under the social service.
-	resp, b := servertest.Request(t, http.MethodGet, c.srv.HTTPURL()+"/v1/stats", map[string]string{"Authorization": "Bearer " + statsToken}, "")
+	// The refusals show in GET /v1/stats (admin listener) under the social service.
+	resp, b := servertest.Request(t, http.MethodGet, "http://"+c.srv.AdminAddr()+"/v1/stats", map[string]string{"Authorization": "Bearer " + statsToken}, "")
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
 	var st struct {
 		Services struct {

@@ -32,8 +32,9 @@ type Config struct {
 	// ProductionLimits keeps the production rate limits instead of the
 	// bench limits (tests of how tickbench reports them).
 	ProductionLimits bool
-	// AdminToken, when set, opens GET /v1/stats to its holder.
-	AdminToken string
+	// AdminAddr, when set, opens the admin listener there (GET /v1/stats,
+	// /metrics, pprof) behind AdminToken.
+	AdminAddr, AdminToken string
 }
 
 // Limits of the benchmark server that differ from a production server's
@@ -97,6 +98,6 @@ func Start(ctx context.Context, spec Config) (*server.Server, error) {
 	if spec.FastPasswords {
 		cfg.Accounts.Argon2 = fastArgon2
 	}
-	cfg.Engine.AdminToken = spec.AdminToken
+	cfg.AdminAddr, cfg.Engine.AdminToken = spec.AdminAddr, spec.AdminToken
 	return server.Start(ctx, cfg)
 }
