@@ -130,7 +130,9 @@ func (s *Server) startAdmin() error {
 		return err
 	}
 	a.srv = &http.Server{
-		Handler:           s.withConsole(a.authorize(mux)), // GET /console without the token (console.go)
+		// Every request gets an X-Request-Id, and every line logged about
+		// it (refusals, actions, internal errors) its request_id.
+		Handler:           httpapi.WithRequestID(s.withConsole(a.authorize(mux)), s.log.With("listener", "admin")), // GET /console without the token (console.go)
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		// CPU profiles and traces write for ?seconds= (pprof refuses a
@@ -160,6 +162,7 @@ func (a *admin) authorize(h http.Handler) http.Handler {
 		tok, ok := httpapi.BearerToken(r)
 		if !ok {
 			a.refused.WithLabelValues(adminRefusalNames[adminNoToken]).Inc()
+			httpapi.Logger(r).Debug("admin request refused", "reason", adminRefusalNames[adminNoToken], "path", r.URL.Path) // Debug: a prober must not fill the log
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tickwire-admin"`)
 			httpapi.WriteError(w, r, netcode.Errorf(netcode.CodeNotAuthenticated, "the admin token is required"))
 			return
@@ -167,6 +170,7 @@ func (a *admin) authorize(h http.Handler) http.Handler {
 		got := sha256.Sum256([]byte(tok))
 		if subtle.ConstantTimeCompare(got[:], a.want[:]) != 1 {
 			a.refused.WithLabelValues(adminRefusalNames[adminBadToken]).Inc()
+			httpapi.Logger(r).Debug("admin request refused", "reason", adminRefusalNames[adminBadToken], "path", r.URL.Path)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tickwire-admin", error="invalid_token"`)
 			httpapi.WriteError(w, r, netcode.Errorf(netcode.CodeBadToken, "wrong admin token"))
 			return

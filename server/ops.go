@@ -146,7 +146,7 @@ func (s *Server) adminDone(w http.ResponseWriter, r *http.Request, action string
 	if strings.HasPrefix(action, "list_") {
 		level = slog.LevelDebug // the console polls the lists every second
 	}
-	s.log.Log(r.Context(), level, "admin action", "action", action, "path", r.URL.Path)
+	httpapi.Logger(r).Log(r.Context(), level, "admin action", "action", action, "path", r.URL.Path) // with its request_id
 	httpapi.WriteJSON(w, r, status, v)
 }
 

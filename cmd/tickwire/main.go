@@ -123,7 +123,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	guestRevocations := fs.Int("max-guest-revocations", envInt(env, "TICKWIRE_MAX_GUEST_REVOCATIONS"), "logged-out guest tokens remembered (in memory) until they expire; past it a guest logout or refresh is refused with server_busy, 0 = default 100000 (env TICKWIRE_MAX_GUEST_REVOCATIONS)")
 	guestsPerIP := fs.Int("guests-per-ip", envInt(env, "TICKWIRE_GUESTS_PER_IP"), "guest tokens per client address per minute, 0 = default 10, -1 = no limit (env TICKWIRE_GUESTS_PER_IP)")
 	trusted := fs.String("trusted-proxies", env("TICKWIRE_TRUSTED_PROXIES", ""), "comma-separated CIDRs of load balancers whose X-Forwarded-For names the client (env TICKWIRE_TRUSTED_PROXIES)")
-	adminToken := fs.String("admin-token", env("TICKWIRE_ADMIN_TOKEN", ""), "bearer token for the admin listener and GET /v1/stats, at least 16 bytes; empty = both off (prefer the env TICKWIRE_ADMIN_TOKEN: flags show in ps)")
+	adminToken := fs.String("admin-token", env("TICKWIRE_ADMIN_TOKEN", ""), "bearer token of the admin listener (-admin-addr), at least 16 bytes (prefer the env TICKWIRE_ADMIN_TOKEN: flags show in ps)")
 	adminAddr := fs.String("admin-addr", env("TICKWIRE_ADMIN_ADDR", ""), "admin listener address (/metrics, /debug/pprof/, /v1/stats behind -admin-token), e.g. 127.0.0.1:7781; empty = off (env TICKWIRE_ADMIN_ADDR)")
 	syncMode := fs.String("sqlite-synchronous", env("TICKWIRE_SQLITE_SYNCHRONOUS", "full"), "SQLite durability: full (an acknowledged write survives power loss) or normal (faster; the last writes before a power loss may be lost) (env TICKWIRE_SQLITE_SYNCHRONOUS)")
 	tlsf := registerTLS(fs, env)

@@ -102,6 +102,27 @@ func Wrap(h http.Handler, cfg Config) http.Handler {
 	})
 }
 
+// WithRequestID gives every request what Wrap gives it for logging, and
+// nothing else: a short random id in the X-Request-Id response header,
+// and a logger with that request_id attribute (log's, discarding when
+// nil) in its context, for Logger, RequestID and WriteError. It sets no
+// API headers and answers no CORS; the client is the TCP peer. For the
+// HTTP listeners that are not the API (the admin listener).
+func WithRequestID(h http.Handler, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = discard
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := r.Context().Value(ctxKey{}).(*reqInfo); !ok {
+			id := newRequestID()
+			w.Header().Set(RequestIDHeader, id)
+			info := &reqInfo{client: peerAddr(r), id: id, log: log.With("request_id", id)}
+			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, info))
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // setHeaders sets the headers every API answer carries.
 func setHeaders(h http.Header) {
 	h.Set("Content-Type", "application/json")
