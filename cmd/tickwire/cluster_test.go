@@ -43,7 +43,7 @@ func TestRunEmbeddedNATS(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	args := []string{"-kcp", "127.0.0.1:0", "-tcp", "off", "-webrtc", "off", "-http", "127.0.0.1:0", "-data", t.TempDir(),
-		"-log-format", "json", "-nats-embedded", "127.0.0.1:0", "-node-id", "solo", "-admin-token", "0123456789abcdef0123"}
+		"-log-format", "json", "-nats-embedded", "127.0.0.1:0", "-node-id", "solo", "-admin-token", "0123456789abcdef0123", "-admin-addr", "127.0.0.1:0"}
 	go func() { done <- run(ctx, args, envOf(nil), logs) }()
 	var listening map[string]any
 	for listening == nil {
@@ -67,7 +67,8 @@ func TestRunEmbeddedNATS(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}, 10*time.Second, 10*time.Millisecond)
-	req, err := http.NewRequest(http.MethodGet, base+"/v1/stats", nil)
+	req, err := http.NewRequest(http.MethodGet, "http://"+listening["admin"].(string)+"/v1/stats", nil) // the admin listener's
+
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer 0123456789abcdef0123")
 	resp, err := http.DefaultClient.Do(req)
