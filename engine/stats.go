@@ -10,7 +10,7 @@ import (
 )
 
 // Stats is a snapshot of the engine's counters, served as JSON by
-// GET /v1/stats.
+// GET /v1/stats on the admin listener (package server).
 type Stats struct {
 	SessionsOpen  int64  `json:"sessions_open"`
 	SessionsTotal uint64 `json:"sessions_total"` // sessions ever accepted
@@ -38,7 +38,7 @@ type Stats struct {
 	// connection, or a Hello, while the engine drains).
 	SessionsRefused map[string]uint64 `json:"sessions_refused"`
 	// HTTP counts what the engine's own HTTP endpoints issued and refused
-	// (guest tokens, GET /v1/stats without the admin token).
+	// (guest tokens, CORS, TLS handshake failures).
 	HTTP HTTPStats `json:"http"`
 	// Resume counts parked and resumed sessions and refused Resumes.
 	Resume ResumeStats `json:"resume"`
