@@ -112,6 +112,10 @@ func goldenFrames() []frame.Frame {
 			{RoomID: 42, Type: "arena", Label: "lobby", Members: 1, Capacity: 1024, TickRate: 128},
 		}},
 
+		// Cluster redirects, kinds 28–29.
+		&frame.RoomRedirect{Ref: 3, RoomID: bigRoomID, NodeID: "eu-2", URL: "https://eu2.example.com:7780", Ticket: someBytes, TTLMs: 10000},
+		&frame.RoomJoinTicket{Ref: 8, RoomID: bigRoomID, Ticket: someBytes},
+
 		// Voice rooms, kinds 40–43.
 		&frame.VoiceSend{Ref: 9, RoomID: bigRoomID, Seq: 4_000_000_000, Timestamp: 4_294_966_336, Payload: someBytes},
 		&frame.VoiceFrame{RoomID: bigRoomID, Member: 2, Seq: 70000, Timestamp: 960, Payload: someBytes},

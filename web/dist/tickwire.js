@@ -1798,6 +1798,8 @@ var Kind = {
   RoomData: 25,
   RoomList: 26,
   RoomListResult: 27,
+  RoomRedirect: 28,
+  RoomJoinTicket: 29,
   VoiceSend: 40,
   VoiceFrame: 41,
   VoiceSet: 42,
@@ -1914,6 +1916,8 @@ var kinds = {
   [Kind.RoomData]: schema(5, { ref: "u", roomId: "id", tick: "u", serverTimeUs: "i", data: "b" }),
   [Kind.RoomList]: schema(1, { ref: "u", type: "s", label: "s", limit: "u" }),
   [Kind.RoomListResult]: schema(2, { ref: "u", rooms: { list: roomInfo } }),
+  [Kind.RoomRedirect]: schema(6, { ref: "u", roomId: "id", nodeId: "s", url: "s", ticket: "b", ttlMs: "u" }),
+  [Kind.RoomJoinTicket]: schema(3, { ref: "u", roomId: "id", ticket: "b" }),
   [Kind.VoiceSend]: schema(5, { ref: "u", roomId: "id", seq: "u", timestamp: "u", payload: "b" }),
   [Kind.VoiceFrame]: schema(6, { ref: "u", roomId: "id", member: "u", seq: "u", timestamp: "u", payload: "b" }),
   [Kind.VoiceSet]: schema(4, { ref: "u", roomId: "id", muted: "bool", deafened: "bool" }),
@@ -3592,6 +3596,7 @@ var CallBook = class {
 
 // src/client.ts
 var samplesKept = 8;
+var DefaultMaxRedirects = 2;
 var MaxListEntries = 1e5;
 function defaultOrigin() {
   const loc = globalThis.location;
@@ -3637,6 +3642,8 @@ var Client = class _Client extends Emitter {
     __publicField(this, "samples", []);
     __publicField(this, "pingTimer");
     __publicField(this, "rooms", /* @__PURE__ */ new Map());
+    /** sessions opened on other nodes to follow redirects, by HTTP origin */
+    __publicField(this, "nodes", /* @__PURE__ */ new Map());
     __publicField(this, "callBook", new CallBook(
       this,
       (c) => this.emit("call", c),
@@ -4238,6 +4245,15 @@ var Client = class _Client extends Emitter {
     this.failPending(new TickwireError(Code.OK, "client closed"));
     this.finish(Code.OK, "client closed");
     conn?.close(Code.OK, "client closed");
+    const nodes = [...this.nodes.values()];
+    this.nodes.clear();
+    for (const n of nodes) {
+      await n.then(
+        (c) => c.close(),
+        () => void 0
+        // never opened: nothing to close
+      );
+    }
   }
   // ---- rooms ----
   async listRooms(q = {}) {
@@ -4270,13 +4286,65 @@ var Client = class _Client extends Emitter {
       params: o.params ?? new Uint8Array(0)
     });
   }
-  async joined(req) {
+  joined(req) {
+    return this.joinVia(this, req, req, 0);
+  }
+  /**
+   * joinVia sends req to node (this client or one of its node sessions)
+   * and follows the redirects that answer it, at most maxRedirects: each
+   * to a session on the owner node (nodeSession), joining there with the
+   * ticket. A join-or-create whose ticket join finds the room full or
+   * gone (the directory was behind) matchmakes again on that node.
+   */
+  async joinVia(node, req, original, hops) {
     let r;
-    await this.call(req, (j) => {
-      r = new Room(this, j);
-      this.rooms.set(roomKey(r.id), r);
+    let f;
+    try {
+      f = await node.call(req, (j) => {
+        if (j.kind !== Kind.RoomJoined) return;
+        r = new Room(node, j);
+        node.rooms.set(roomKey(r.id), r);
+      });
+    } catch (err) {
+      const e = asTickwireError(err);
+      if (req.kind === Kind.RoomJoinTicket && original.kind === Kind.RoomJoinOrCreate && (e.code === Code.RoomFull || e.code === Code.RoomNotFound)) {
+        return this.joinVia(node, { ...original }, original, hops);
+      }
+      throw e;
+    }
+    if (f.kind !== Kind.RoomRedirect) return r;
+    const max = this.o.maxRedirects ?? DefaultMaxRedirects;
+    if (hops >= max) {
+      throw new TickwireError(Code.TooManyRedirects, `redirected ${hops + 1} times, last to node ${f.nodeId}`);
+    }
+    let next;
+    try {
+      next = await this.nodeSession(f.url);
+    } catch (err) {
+      throw new TickwireError(Code.NodeGone, `node ${f.nodeId} (${f.url}) unreachable: ${asTickwireError(err).message}`);
+    }
+    return this.joinVia(next, { kind: Kind.RoomJoinTicket, roomId: f.roomId, ticket: f.ticket }, original, hops + 1);
+  }
+  /** nodeSession is this client's session on the node whose HTTP API is at url: an open one or a new one (same token and options). */
+  nodeSession(url) {
+    if (this.is("closed")) return Promise.reject(new TickwireError(Code.OK, "client closed"));
+    checkBase(url);
+    const have = this.nodes.get(url);
+    if (have) {
+      return have.then(
+        (c) => c.is("closed") ? this.openNode(url) : c,
+        () => this.openNode(url)
+      );
+    }
+    return this.openNode(url);
+  }
+  openNode(url) {
+    const p = _Client.connect({ ...this.o, url, token: this.token });
+    this.nodes.set(url, p);
+    p.catch(() => {
+      if (this.nodes.get(url) === p) this.nodes.delete(url);
     });
-    return r;
+    return p;
   }
   /** rooms the client is in. */
   get joinedRooms() {

@@ -68,6 +68,14 @@ export interface ConnectOptions {
   autoAck?: boolean;
   clientName?: string;
   clientVersion?: string;
+  /**
+   * redirects a room join follows, at most (default 2; docs/CLUSTER.md): in
+   * a cluster a join for a room another node owns is answered with that
+   * node's address and a ticket, and the SDK opens a session there (same
+   * token and options) and joins with the ticket. Past the bound the join
+   * fails with too_many_redirects (134); 0 follows none.
+   */
+  maxRedirects?: number;
   /** transport implementations to use instead of the built-in ones (tests, custom transports) */
   openers?: Partial<Record<TransportName, Opener>>;
   webSocket?: typeof WebSocket;
@@ -151,6 +159,9 @@ export interface ClientStats {
 
 const samplesKept = 8;
 
+/** DefaultMaxRedirects bounds the redirects one room join follows (ConnectOptions.maxRedirects). */
+export const DefaultMaxRedirects = 2;
+
 /** MaxListEntries bounds what friends() and groups() collect over pages. */
 const MaxListEntries = 100_000;
 
@@ -227,6 +238,8 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
   private samples: Array<{ rttMs: number; offsetMs: number }> = [];
   private pingTimer?: ReturnType<typeof setInterval>;
   private rooms = new Map<string, Room>();
+  /** sessions opened on other nodes to follow redirects, by HTTP origin */
+  private nodes = new Map<string, Promise<Client>>();
   private callBook = new CallBook(
     this,
     (c) => this.emit("call", c),
@@ -864,6 +877,14 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
     this.failPending(new TickwireError(Code.OK, "client closed"));
     this.finish(Code.OK, "client closed");
     conn?.close(Code.OK, "client closed");
+    const nodes = [...this.nodes.values()];
+    this.nodes.clear();
+    for (const n of nodes) {
+      await n.then(
+        (c) => c.close(),
+        () => undefined, // never opened: nothing to close
+      );
+    }
   }
 
   // ---- rooms ----
@@ -902,13 +923,68 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
     });
   }
 
-  private async joined(req: Frame): Promise<Room> {
+  private joined(req: Frame): Promise<Room> {
+    return this.joinVia(this, req, req, 0);
+  }
+
+  /**
+   * joinVia sends req to node (this client or one of its node sessions)
+   * and follows the redirects that answer it, at most maxRedirects: each
+   * to a session on the owner node (nodeSession), joining there with the
+   * ticket. A join-or-create whose ticket join finds the room full or
+   * gone (the directory was behind) matchmakes again on that node.
+   */
+  private async joinVia(node: Client, req: Frame, original: Frame, hops: number): Promise<Room> {
     let r: Room | undefined;
-    await this.call(req, (j) => {
-      r = new Room(this, j as unknown as RoomJoined);
-      this.rooms.set(roomKey(r.id), r);
+    let f: Frame;
+    try {
+      f = await node.call(req, (j) => {
+        if (j.kind !== Kind.RoomJoined) return;
+        r = new Room(node, j as unknown as RoomJoined);
+        node.rooms.set(roomKey(r.id), r);
+      });
+    } catch (err) {
+      const e = asTickwireError(err);
+      if (req.kind === Kind.RoomJoinTicket && original.kind === Kind.RoomJoinOrCreate && (e.code === Code.RoomFull || e.code === Code.RoomNotFound)) {
+        return this.joinVia(node, { ...original }, original, hops);
+      }
+      throw e;
+    }
+    if (f.kind !== Kind.RoomRedirect) return r!;
+    const max = this.o.maxRedirects ?? DefaultMaxRedirects;
+    if (hops >= max) {
+      throw new TickwireError(Code.TooManyRedirects, `redirected ${hops + 1} times, last to node ${f.nodeId as string}`);
+    }
+    let next: Client;
+    try {
+      next = await this.nodeSession(f.url as string);
+    } catch (err) {
+      throw new TickwireError(Code.NodeGone, `node ${f.nodeId as string} (${f.url as string}) unreachable: ${asTickwireError(err).message}`);
+    }
+    return this.joinVia(next, { kind: Kind.RoomJoinTicket, roomId: f.roomId, ticket: f.ticket }, original, hops + 1);
+  }
+
+  /** nodeSession is this client's session on the node whose HTTP API is at url: an open one or a new one (same token and options). */
+  private nodeSession(url: string): Promise<Client> {
+    if (this.is("closed")) return Promise.reject(new TickwireError(Code.OK, "client closed"));
+    checkBase(url);
+    const have = this.nodes.get(url);
+    if (have) {
+      return have.then(
+        (c) => (c.is("closed") ? this.openNode(url) : c),
+        () => this.openNode(url),
+      );
+    }
+    return this.openNode(url);
+  }
+
+  private openNode(url: string): Promise<Client> {
+    const p = Client.connect({ ...this.o, url, token: this.token });
+    this.nodes.set(url, p);
+    p.catch(() => {
+      if (this.nodes.get(url) === p) this.nodes.delete(url);
     });
-    return r!;
+    return p;
   }
 
   /** rooms the client is in. */

@@ -34,6 +34,14 @@ export interface ConnectOptions {
     autoAck?: boolean;
     clientName?: string;
     clientVersion?: string;
+    /**
+     * redirects a room join follows, at most (default 2; docs/CLUSTER.md): in
+     * a cluster a join for a room another node owns is answered with that
+     * node's address and a ticket, and the SDK opens a session there (same
+     * token and options) and joins with the ticket. Past the bound the join
+     * fails with too_many_redirects (134); 0 follows none.
+     */
+    maxRedirects?: number;
     /** transport implementations to use instead of the built-in ones (tests, custom transports) */
     openers?: Partial<Record<TransportName, Opener>>;
     webSocket?: typeof WebSocket;
@@ -134,6 +142,8 @@ export interface ClientStats {
     /** Acks sent */
     acks: number;
 }
+/** DefaultMaxRedirects bounds the redirects one room join follows (ConnectOptions.maxRedirects). */
+export declare const DefaultMaxRedirects = 2;
 export declare class Client extends Emitter<ClientEvents> implements RoomHost {
     static guest(base: string, name?: string): Promise<Auth>;
     static register(base: string, username: string, password: string, displayName?: string): Promise<Auth>;
@@ -166,6 +176,8 @@ export declare class Client extends Emitter<ClientEvents> implements RoomHost {
     private samples;
     private pingTimer?;
     private rooms;
+    /** sessions opened on other nodes to follow redirects, by HTTP origin */
+    private nodes;
     private callBook;
     private lastMessageId;
     private ackTimer?;
@@ -280,6 +292,17 @@ export declare class Client extends Emitter<ClientEvents> implements RoomHost {
     joinRoom(id: bigint): Promise<Room>;
     joinOrCreateRoom(o?: RoomOptions): Promise<Room>;
     private joined;
+    /**
+     * joinVia sends req to node (this client or one of its node sessions)
+     * and follows the redirects that answer it, at most maxRedirects: each
+     * to a session on the owner node (nodeSession), joining there with the
+     * ticket. A join-or-create whose ticket join finds the room full or
+     * gone (the directory was behind) matchmakes again on that node.
+     */
+    private joinVia;
+    /** nodeSession is this client's session on the node whose HTTP API is at url: an open one or a new one (same token and options). */
+    private nodeSession;
+    private openNode;
     /** rooms the client is in. */
     get joinedRooms(): Room[];
     /** @internal RoomHost */

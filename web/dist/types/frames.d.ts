@@ -32,6 +32,8 @@ export declare const Kind: {
     readonly RoomData: 25;
     readonly RoomList: 26;
     readonly RoomListResult: 27;
+    readonly RoomRedirect: 28;
+    readonly RoomJoinTicket: 29;
     readonly VoiceSend: 40;
     readonly VoiceFrame: 41;
     readonly VoiceSet: 42;
