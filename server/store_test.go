@@ -2,7 +2,10 @@ package server_test
 
 import (
 	"context"
+	"net/http"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
@@ -151,4 +154,48 @@ func TestStoreDSNMustBePostgres(t *testing.T) {
 	cfg := pgConfig(t, "mysql://x")
 	_, err := server.Start(context.Background(), cfg)
 	require.ErrorIs(t, err, server.ErrBadConfig)
+}
+
+// A token logged out on one node is refused on the other within the
+// revocation sync, and one token refreshed on two nodes at once gives
+// one new token, not two.
+func TestPostgresRevocationsAcrossNodes(t *testing.T) {
+	ctx := ctxT(t)
+	dsn := pgtest.DB(t)
+	cfg := pgConfig(t, dsn)
+	cfg.Accounts.RevocationSync = 50 * time.Millisecond
+	a, b := servertest.Start(t, cfg), servertest.Start(t, cfg)
+	acct, err := client.Register(ctx, a.HTTPURL(), "ann", "correct horse battery")
+	require.NoError(t, err)
+	dialB := func(token string) error {
+		c, err := client.Dial(ctx, client.Options{Dial: tcp.Dialer{Addr: b.Addr("tcp")}.Dial, Token: token})
+		if err == nil {
+			require.NoError(t, c.Close())
+		}
+		return err
+	}
+	require.NoError(t, dialB(acct.Token))
+	bearer := map[string]string{"Authorization": "Bearer " + acct.Token}
+	resp, _ := servertest.Request(t, "POST", a.HTTPURL()+"/v1/auth/logout", bearer, "")
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	require.Eventually(t, func() bool {
+		return netcode.CodeOf(dialB(acct.Token)) == netcode.CodeTokenRevoked
+	}, 5*time.Second, 20*time.Millisecond, "node B learns node A's logout")
+	resp, _ = servertest.Request(t, "GET", b.HTTPURL()+"/v1/me", bearer, "")
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+	// One refresh per node of the same token, at once.
+	acct, err = client.Login(ctx, b.HTTPURL(), "ann", "correct horse battery")
+	require.NoError(t, err)
+	bearer = map[string]string{"Authorization": "Bearer " + acct.Token}
+	var wg sync.WaitGroup
+	codes := make([]int, 2)
+	for i, n := range []*server.Server{a, b} {
+		wg.Go(func() {
+			resp, _ := servertest.Request(t, "POST", n.HTTPURL()+"/v1/auth/refresh", bearer, "")
+			codes[i] = resp.StatusCode
+		})
+	}
+	wg.Wait()
+	assert.ElementsMatch(t, []int{http.StatusOK, http.StatusUnauthorized}, codes, "one refresh wins")
 }

@@ -33,6 +33,15 @@ CREATE TABLE revoked_tokens (
 	expires_at BIGINT NOT NULL
 );
 CREATE INDEX revoked_tokens_expires_at ON revoked_tokens (expires_at);`,
+	}, {
+		// When each revocation was recorded, by the database's clock, so
+		// that every node can follow the others' (SharedRevocations).
+		Domain:  Domain,
+		Version: 2,
+		SQL: `
+ALTER TABLE revoked_tokens ADD COLUMN revoked_at BIGINT NOT NULL
+	DEFAULT (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+CREATE INDEX revoked_tokens_revoked_at ON revoked_tokens (revoked_at);`,
 	}}
 }
 
@@ -44,7 +53,10 @@ type PostgresStore struct {
 	now  func() time.Time
 }
 
-var _ Store = (*PostgresStore)(nil)
+var (
+	_ Store             = (*PostgresStore)(nil)
+	_ SharedRevocations = (*PostgresStore)(nil)
+)
 
 // NewPostgresStore returns a Store on pool.
 func NewPostgresStore(pool *pgxpool.Pool) *PostgresStore {
@@ -216,4 +228,51 @@ func (s *PostgresStore) PurgeRevokedTokens(ctx context.Context, now time.Time) (
 		return 0, fmt.Errorf("accounts: purge revoked tokens: %w", err)
 	}
 	return tag.RowsAffected(), nil
+}
+
+// RevokeTokenOnce implements SharedRevocations.
+func (s *PostgresStore) RevokeTokenOnce(ctx context.Context, t RevokedToken) (bool, error) {
+	tag, err := s.pool.Exec(ctx,
+		`INSERT INTO revoked_tokens (token_id, user_id, expires_at) VALUES ($1, $2, $3)
+		 ON CONFLICT (token_id) DO NOTHING`, t.TokenID, t.UserID, t.ExpiresAt.Unix())
+	if err != nil {
+		return false, fmt.Errorf("accounts: revoke token: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// RevokedSince implements SharedRevocations. revoked_at is the database's
+// clock when the row was written; a revocation committed a moment after
+// a read with an earlier revoked_at is found by the next call as long as
+// the caller overlaps its windows (the service re-reads the last
+// revocationOverlap).
+func (s *PostgresStore) RevokedSince(ctx context.Context, since, now time.Time) ([]RevokedToken, time.Time, error) {
+	var sinceMs int64
+	if !since.IsZero() {
+		sinceMs = since.UnixMilli()
+	}
+	var dbNow int64
+	if err := s.pool.QueryRow(ctx, `SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint`).Scan(&dbNow); err != nil {
+		return nil, time.Time{}, fmt.Errorf("accounts: read revoked tokens: %w", err)
+	}
+	rows, err := s.pool.Query(ctx,
+		`SELECT token_id, user_id, expires_at FROM revoked_tokens WHERE revoked_at >= $1 AND expires_at > $2`, sinceMs, now.Unix())
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("accounts: read revoked tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []RevokedToken
+	for rows.Next() {
+		var t RevokedToken
+		var exp int64
+		if err := rows.Scan(&t.TokenID, &t.UserID, &exp); err != nil {
+			return nil, time.Time{}, fmt.Errorf("accounts: read revoked tokens: %w", err)
+		}
+		t.ExpiresAt = time.Unix(exp, 0).UTC()
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, time.Time{}, fmt.Errorf("accounts: read revoked tokens: %w", err)
+	}
+	return out, time.UnixMilli(dbNow), nil
 }

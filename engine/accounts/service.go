@@ -28,6 +28,7 @@ const (
 	DefaultRateWindow           = time.Minute
 	DefaultRateLimitKeys        = 10_000
 	DefaultPurgeInterval        = 10 * time.Minute
+	DefaultRevocationSync       = time.Second
 	DefaultMaxHashQueue         = 64
 	DefaultMaxGuestRevocations  = 100_000
 )
@@ -82,6 +83,12 @@ type Config struct {
 	// PurgeInterval is how often Run forgets expired revocations (default
 	// 10 minutes).
 	PurgeInterval time.Duration
+	// RevocationSync is how often Run reads the revocations other nodes
+	// recorded, when the Store is shared (implements SharedRevocations,
+	// as the PostgreSQL store does): a token logged out on one node is
+	// refused on every node within about this long (default 1s). Unused
+	// with SQLite (one node).
+	RevocationSync time.Duration
 	// MaxGuestRevocations bounds the logged-out (or refreshed) guest
 	// tokens remembered until they expire (default 100,000). Guest
 	// revocations live in memory only, never in the store: a guest has no
@@ -127,6 +134,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.PurgeInterval == 0 {
 		c.PurgeInterval = DefaultPurgeInterval
 	}
+	if c.RevocationSync == 0 {
+		c.RevocationSync = DefaultRevocationSync
+	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -148,7 +158,7 @@ func (c Config) withDefaults() (Config, error) {
 	case c.MaxConcurrentHashes < 0, c.LoginAttemptsPerUser < 0, c.LoginAttemptsPerIP < 0,
 		c.RegistrationsPerIP < 0, c.RateLimitKeys < 0, c.MaxBodyBytes < 0, c.MaxGuestRevocations < 0:
 		return Config{}, fmt.Errorf("%w: limits must not be negative", ErrBadConfig)
-	case c.RateWindow < 0, c.PurgeInterval < 0:
+	case c.RateWindow < 0, c.PurgeInterval < 0, c.RevocationSync < 0:
 		return Config{}, fmt.Errorf("%w: durations must not be negative", ErrBadConfig)
 	}
 	return c, nil
@@ -193,6 +203,7 @@ type Service struct {
 	mu           sync.Mutex           // guards the fields below
 	revoked      map[string]time.Time // registered users' token id -> token expiry; mirrored in the store
 	guestRevoked map[string]time.Time // guests' token id -> token expiry; memory only, at most MaxGuestRevocations
+	revSince     time.Time            // the store's clock at the last SyncRevocations (zero: never)
 }
 
 var (
@@ -222,6 +233,13 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		shared:       cfg.Shared,
 		revoked:      make(map[string]time.Time),
 		guestRevoked: make(map[string]time.Time),
+	}
+	if _, ok := cfg.Store.(SharedRevocations); ok {
+		// Everything in force, and the store's clock to follow from.
+		if _, err := s.SyncRevocations(ctx); err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
 	list, err := cfg.Store.RevokedTokens(ctx, cfg.Now())
 	if err != nil {
@@ -259,6 +277,12 @@ func (s *Service) PeerClosed(service.Peer) {}
 func (s *Service) Run(ctx context.Context) error {
 	t := time.NewTicker(s.cfg.PurgeInterval)
 	defer t.Stop()
+	var syncC <-chan time.Time // nil (never) unless the store is shared
+	if _, ok := s.store.(SharedRevocations); ok {
+		st := time.NewTicker(s.cfg.RevocationSync)
+		defer st.Stop()
+		syncC = st.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -267,8 +291,50 @@ func (s *Service) Run(ctx context.Context) error {
 			if _, err := s.Purge(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("purging revoked tokens", "err", err)
 			}
+		case <-syncC:
+			if _, err := s.SyncRevocations(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("reading other nodes' revocations", "err", err)
+			}
 		}
 	}
+}
+
+// revocationOverlap is how far back each SyncRevocations re-reads before
+// the previous read: a revocation stamped just before that read but
+// committed just after it is found by the next one.
+const revocationOverlap = 10 * time.Second
+
+// SyncRevocations reads the revocations recorded since the last call
+// (by any node sharing the store) into memory and reports how many were
+// new. It does nothing unless the store implements SharedRevocations;
+// Run calls it every RevocationSync.
+func (s *Service) SyncRevocations(ctx context.Context) (int, error) {
+	sr, ok := s.store.(SharedRevocations)
+	if !ok {
+		return 0, nil
+	}
+	s.mu.Lock()
+	since := s.revSince
+	s.mu.Unlock()
+	if !since.IsZero() {
+		since = since.Add(-revocationOverlap)
+	}
+	list, next, err := sr.RevokedSince(ctx, since, s.cfg.Now())
+	if err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, t := range list {
+		if _, had := s.revoked[t.TokenID]; !had {
+			s.revoked[t.TokenID] = t.ExpiresAt
+			n++
+		}
+	}
+	s.revSince = next
+	s.stats.revocationsSynced.Add(uint64(n))
+	return n, nil
 }
 
 // Purge forgets the revocations of tokens that have expired (they are
@@ -362,7 +428,16 @@ func (s *Service) revoke(ctx context.Context, c auth.Claims) error {
 	}
 	s.revoked[c.TokenID] = c.Expiry()
 	s.mu.Unlock()
-	return s.store.RevokeToken(ctx, RevokedToken{TokenID: c.TokenID, UserID: c.UserID, ExpiresAt: c.Expiry()})
+	t := RevokedToken{TokenID: c.TokenID, UserID: c.UserID, ExpiresAt: c.Expiry()}
+	if sr, ok := s.store.(SharedRevocations); ok {
+		// Another node may have revoked it a moment ago (a refresh there).
+		first, err := sr.RevokeTokenOnce(ctx, t)
+		if err == nil && !first {
+			err = ErrTokenRevoked
+		}
+		return err
+	}
+	return s.store.RevokeToken(ctx, t)
 }
 
 // revokeGuest adds a guest token to the in-memory guest set. When the set

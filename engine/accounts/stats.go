@@ -11,6 +11,7 @@ type counters struct {
 	hashes               atomic.Uint64
 	hashQueueFull        atomic.Uint64
 	guestRevocationsFull atomic.Uint64
+	revocationsSynced    atomic.Uint64
 }
 
 // Stats is a snapshot of the accounts service's counters, served under
@@ -36,6 +37,9 @@ type Stats struct {
 	Revoked              int         `json:"revoked"`       // registered users' revocations in force (memory and store)
 	GuestRevoked         int         `json:"guest_revoked"` // guests' revocations in force (memory only)
 	GuestRevocationsFull uint64      `json:"guest_revocations_full"`
+	// RevocationsSynced counts the revocations learnt from other nodes
+	// sharing the store (SyncRevocations).
+	RevocationsSynced uint64 `json:"revocations_synced"`
 }
 
 // Stats returns a snapshot of the counters.
@@ -53,6 +57,7 @@ func (s *Service) Stats() Stats {
 		Revoked:              revoked,
 		GuestRevoked:         guests,
 		GuestRevocationsFull: s.stats.guestRevocationsFull.Load(),
+		RevocationsSynced:    s.stats.revocationsSynced.Load(),
 	}
 }
 

@@ -101,6 +101,22 @@ type Store interface {
 	PurgeRevokedTokens(ctx context.Context, now time.Time) (int64, error)
 }
 
+// SharedRevocations is implemented by a Store that several nodes share
+// (PostgresStore). The service then learns the revocations other nodes
+// made (a logout on one node refuses the token on every node within
+// Config.RevocationSync) and a token is revoked once across all of them
+// (two refreshes of one token on two nodes cannot both succeed).
+type SharedRevocations interface {
+	// RevokeTokenOnce records t and reports whether this call did: false
+	// if the token was revoked already, by any node.
+	RevokeTokenOnce(ctx context.Context, t RevokedToken) (bool, error)
+	// RevokedSince lists the revocations recorded at or after since (by
+	// the store's clock; the zero time lists all) that are still in force
+	// at now, and returns the store's clock at the time of the read: the
+	// since of the next call.
+	RevokedSince(ctx context.Context, since, now time.Time) ([]RevokedToken, time.Time, error)
+}
+
 // SQLiteStore is the Store on the database opened by store.OpenSQLite and
 // migrated with Migrations.
 type SQLiteStore struct {
