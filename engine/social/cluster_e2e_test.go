@@ -16,6 +16,7 @@ import (
 	"github.com/tickwire/tickwire/engine/accounts"
 	"github.com/tickwire/tickwire/engine/social"
 	"github.com/tickwire/tickwire/engine/social/natsbroker"
+	"github.com/tickwire/tickwire/engine/store"
 	"github.com/tickwire/tickwire/internal/clustertest"
 	"github.com/tickwire/tickwire/internal/pgtest"
 	"github.com/tickwire/tickwire/netcode"
@@ -70,6 +71,7 @@ func (n *natsServer) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", n.
 type node struct {
 	srv *server.Server
 	nc  *nats.Conn
+	dsn string // the shared store
 }
 
 func (n *node) social() *social.Service { return n.srv.Social() }
@@ -80,7 +82,7 @@ func startCluster(t testing.TB, ns *natsServer, k int, sc social.Config, tune ..
 	dsn := pgtest.DB(t)
 	nodes := make([]*node, k)
 	for i := range nodes {
-		nd := &node{}
+		nd := &node{dsn: dsn}
 		nc, err := nats.Connect(ns.url(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond), nats.Name(fmt.Sprintf("n%d", i)))
 		require.NoError(t, err)
 		b := natsbroker.New(nc, 0, 0)
@@ -419,6 +421,40 @@ func TestClusterCallAcrossNodes(t *testing.T) {
 	for _, s := range []*session{sb, sb2} {
 		assert.Equal(t, []byte("hi"), s.signal(t).Payload)
 	}
+}
+
+// TestClusterLostPublishComesFromTheStore: a message another node stored
+// but whose publish never arrived (lost by the bus) is not skipped by the
+// acknowledgement cursor: when bob's acknowledgement of a later message
+// settles, his node finds the gap in the store, holds the cursor and
+// sends it from the store.
+func TestClusterLostPublishComesFromTheStore(t *testing.T) {
+	ns := startNATS(t)
+	nodes := startCluster(t, ns, 2, social.Config{ClusterSettle: 200 * time.Millisecond})
+	ua, ub, sa, sb := clusterFriends(t, nodes[0], nodes[1])
+	pool, err := store.OpenPostgres(ctxT(t), nodes[0].dsn)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	lost := frame.ChatMessage{FromUserID: ua.UserID, ToUserID: ub.UserID, FromName: "alice", TimeUs: time.Now().UnixMicro(), Body: "never published"}
+	require.NoError(t, social.NewPostgresStore(pool).InsertMessage(ctxT(t), &lost))
+
+	later, err := sa.SendDirect(ctxT(t), ub.UserID, "published")
+	require.NoError(t, err)
+	require.Equal(t, later.ID, sb.message(t).ID)
+	require.NoError(t, sb.AckMessages(later.ID))
+	got := sb.message(t)
+	assert.Equal(t, lost.ID, got.ID, "the gap is sent from the store")
+	assert.Equal(t, "never published", got.Body)
+	st := nodes[1].social().Stats().Cluster
+	assert.NotZero(t, st.Held)
+	assert.NotZero(t, st.Resyncs)
+	// bob acknowledges again: the cursor passes both once settled, and a
+	// new session on the other node gets neither.
+	require.NoError(t, sb.AckMessages(later.ID))
+	require.Eventually(t, func() bool {
+		msgs, err := nodes[0].social().Inbox(ctxT(t), ub.UserID, 0)
+		return err == nil && len(msgs) == 0
+	}, wait, 20*time.Millisecond)
 }
 
 // TestClusterKilledNodeUsersGoOffline runs the assembled cluster
