@@ -126,6 +126,12 @@ func (s *Service) inviteCall(ctx context.Context, now time.Time, ps *peerState, 
 	if u := s.online[callee]; (u == nil || len(u.peers) == 0) && !s.onlineElsewhereLocked(callee) {
 		return s.countCallRefusal(ErrUserOffline)
 	}
+	switch {
+	case s.inRemoteCallLocked(a.ID):
+		return s.countCallRefusal(ErrInCall)
+	case s.inRemoteCallLocked(callee):
+		return s.countCallRefusal(ErrCallBusy)
+	}
 	c, err := s.calls.invite(now, a.ID, a.Name, ps.p.SessionID(), callee)
 	if err != nil {
 		return s.countCallRefusal(err)
@@ -188,6 +194,21 @@ func (s *Service) onlineElsewhereLocked(uid string) bool {
 	}
 	for _, rp := range s.cl.remote[uid] {
 		if rp.p != frame.PresenceOffline {
+			return true
+		}
+	}
+	return false
+}
+
+// inRemoteCallLocked reports whether uid is a party of a call another
+// node owns (as far as this node knows: a call of a user with a session
+// here).
+func (s *Service) inRemoteCallLocked(uid string) bool {
+	if s.cl == nil {
+		return false
+	}
+	for _, rc := range s.cl.rcalls {
+		if rc.caller == uid || rc.callee == uid {
 			return true
 		}
 	}

@@ -121,7 +121,10 @@ type ClusterStats struct {
 	Errors    uint64 `json:"errors"`
 	Resyncs   uint64 `json:"resyncs"`
 	Held      uint64 `json:"held"`
-	Nodes     int    `json:"nodes"` // other nodes with users online
+	// RemoteUsers is the users other nodes show online or away;
+	// RemoteCalls the calls other nodes own with a party here.
+	RemoteUsers int `json:"remote_users"`
+	RemoteCalls int `json:"remote_calls"`
 }
 
 // cluster is the Service's cross-node state (nil on a single node).
@@ -170,6 +173,7 @@ type remoteCall struct {
 	calleeSess uint64
 	calleeNode string
 	state      frame.CallState
+	at         time.Time // when this node last heard of it
 }
 
 func newCluster(cfg *Config) *cluster {
@@ -327,6 +331,9 @@ func (s *Service) BrokerReconnected() {
 	}
 	c.subsMu.Unlock()
 	s.mu.Lock()
+	// The owners announce their calls again (envSync): what ended
+	// meanwhile is forgotten.
+	clear(c.rcalls)
 	for _, u := range s.online {
 		for _, ps := range u.peers {
 			s.resyncLocked(ps)
@@ -440,6 +447,11 @@ func (s *Service) onBroker(subject string, data []byte) {
 		for _, u := range s.online {
 			if u.loaded {
 				s.announceLocked(u)
+			}
+		}
+		for _, cl := range s.calls.calls {
+			if b := s.encodeCall(cl, 0); b != nil {
+				s.publishCallLocked(cl, b) // the calls this node owns, to the parties' nodes
 			}
 		}
 		s.mu.Unlock()
@@ -690,11 +702,16 @@ func (s *Service) remoteCallLocked(e envelope) {
 		c.stats.dropped.Add(1)
 		return
 	}
+	if old := c.rcalls[up.CallID]; old != nil && old.state == up.State && old.calleeSess == up.CalleeSession &&
+		up.State != frame.CallEnded && old.owner == e.Node {
+		old.at = s.cfg.Now()
+		return // announced again (envSync): the sessions have it
+	}
 	if up.State == frame.CallEnded {
 		delete(c.rcalls, up.CallID)
 	} else if len(c.rcalls) < s.cfg.MaxCalls || c.rcalls[up.CallID] != nil {
 		c.rcalls[up.CallID] = &remoteCall{owner: e.Node, caller: up.CallerID, callee: up.CalleeID,
-			callerSess: up.CallerSession, calleeSess: up.CalleeSession, calleeNode: e.Other, state: up.State}
+			callerSess: up.CallerSession, calleeSess: up.CalleeSession, calleeNode: e.Other, state: up.State, at: s.cfg.Now()}
 	}
 	s.sendUserLocked(e.User, e.Data)
 }
@@ -707,6 +724,19 @@ func (s *Service) publishCallLocked(c *call, data []byte) {
 	}
 	for _, uid := range [2]string{c.caller, c.callee} {
 		s.cl.publish(s.cl.userSubject(uid), &envelope{K: envCall, User: uid, ID: c.id, Data: data, Other: node})
+	}
+}
+
+// expireRemoteCallsLocked forgets the remote calls still ringing past
+// the ring timeout (their end was lost): the owner ends them by then.
+func (s *Service) expireRemoteCallsLocked(now time.Time) {
+	if s.cl == nil {
+		return
+	}
+	for id, rc := range s.cl.rcalls {
+		if rc.state == frame.CallRinging && now.Sub(rc.at) > s.cfg.RingTimeout+s.cfg.TickInterval {
+			delete(s.cl.rcalls, id)
+		}
 	}
 }
 

@@ -156,15 +156,9 @@ func (s *Service) Stats() Stats {
 	s.mu.Lock()
 	online, sessions := len(s.online), len(s.peers)
 	if c := s.cl; c != nil {
-		nodes := map[string]struct{}{}
-		for _, ns := range c.remote {
-			for n := range ns {
-				nodes[n] = struct{}{}
-			}
-		}
 		cs = ClusterStats{Node: c.node, Published: c.stats.published.Load(), Received: c.stats.received.Load(),
 			Dropped: c.stats.dropped.Load(), Errors: c.stats.errors.Load(), Resyncs: c.stats.resyncs.Load(),
-			Held: c.stats.held.Load(), Nodes: len(nodes)}
+			Held: c.stats.held.Load(), RemoteUsers: len(c.remote), RemoteCalls: len(c.rcalls)}
 	}
 	s.mu.Unlock()
 	queued := 0
@@ -345,6 +339,7 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) Tick(now time.Time) {
 	s.mu.Lock()
 	s.expireCallsLocked(now)
+	s.expireRemoteCallsLocked(now)
 	s.mu.Unlock()
 	gone := s.tick(now)
 	ctx, cancel := s.opCtx()
