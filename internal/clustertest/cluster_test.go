@@ -12,8 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/client"
+	"github.com/tickwire/tickwire/engine/accounts"
 	"github.com/tickwire/tickwire/engine/cluster"
 	"github.com/tickwire/tickwire/internal/clustertest"
+	"github.com/tickwire/tickwire/internal/pgtest"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
 	"github.com/tickwire/tickwire/server"
@@ -366,4 +368,36 @@ func TestHopBoundAndNATSDown(t *testing.T) {
 	waitMembers(t, c, 1, "n0", r.ID(), 2)
 	_, err = fay.JoinRoom(ctx, 777)
 	assert.ErrorIs(t, err, netcode.CodeRoomNotFound)
+}
+
+// On the shared PostgreSQL store: three nodes, no token key given (the
+// nodes share the one kept in the database), accounts registered on one
+// node log in on another, and a redirect is followed by a registered
+// user: the ticket signed by node 1 is checked by node 0 with the key
+// both read from the database.
+func TestRedirectOnPostgres(t *testing.T) {
+	dsn := pgtest.DB(t)
+	c := clustertest.Start(t, 3, clustertest.Options{NoSharedKey: true, Configure: func(i int, cfg *server.Config) {
+		cfg.StoreDSN = dsn
+		cfg.Accounts = accounts.Config{Argon2: accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}}
+	}})
+	ctx := ctxT(t)
+	ann, err := client.Register(ctx, c.Node(0).Srv.HTTPURL(), "ann", "correct horse battery")
+	require.NoError(t, err)
+	_, err = client.Register(ctx, c.Node(2).Srv.HTTPURL(), "bob", "correct horse battery")
+	require.NoError(t, err)
+	bob, err := client.Login(ctx, c.Node(1).Srv.HTTPURL(), "bob", "correct horse battery")
+	require.NoError(t, err, "registered on node 2, logged in on node 1")
+
+	onA := c.DialToken(t, 0, ann.Token, client.Options{})
+	onB := c.DialToken(t, 1, bob.Token, client.Options{})
+	ra, err := onA.JoinOrCreateRoom(ctx, relay("pg"))
+	require.NoError(t, err)
+	waitKnown(t, c, 1, "n0", ra.ID())
+	rb, err := onB.JoinOrCreateRoom(ctx, relay("pg"))
+	require.NoError(t, err)
+	assert.Equal(t, ra.ID(), rb.ID())
+	_, err = rb.SendInput(netcode.Reliable, []byte("pg"))
+	require.NoError(t, err)
+	waitInput(t, onA, ra, []byte("pg"))
 }

@@ -41,6 +41,10 @@ type Options struct {
 	// (a store DSN, room types, limits). Its Cluster and Engine.TokenKey
 	// are already set.
 	Configure func(i int, cfg *server.Config)
+	// NoSharedKey leaves Engine.TokenKey unset: with a shared PostgreSQL
+	// store (Configure sets StoreDSN) the nodes share the key kept in the
+	// database, as a deployment does.
+	NoSharedKey bool
 }
 
 // Cluster is a running test cluster.
@@ -88,7 +92,9 @@ func (c *Cluster) StartNode(t testing.TB, i int) *Node {
 				ReconnectMin: 10 * time.Millisecond, ReconnectMax: 100 * time.Millisecond},
 		},
 	}
-	cfg.Engine.TokenKey = c.Key
+	if !c.opts.NoSharedKey {
+		cfg.Engine.TokenKey = c.Key
+	}
 	if c.opts.Configure != nil {
 		c.opts.Configure(i, &cfg)
 	}
