@@ -374,3 +374,18 @@ func TestParseAdmin(t *testing.T) {
 	_, err = parse([]string{"-admin-addr", "127.0.0.1:7781"}, envOf(nil), io.Discard)
 	assert.ErrorContains(t, err, "-admin-addr needs -admin-token")
 }
+
+// The store is SQLite in the data directory unless -store (or
+// TICKWIRE_STORE_DSN) names a PostgreSQL database.
+func TestParseStore(t *testing.T) {
+	o, err := parse(nil, envOf(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Empty(t, o.srv.StoreDSN, "make run stays on SQLite")
+	env := envOf(map[string]string{"TICKWIRE_STORE_DSN": "postgres://tw@db:5432/env"})
+	o, err = parse(nil, env, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "postgres://tw@db:5432/env", o.srv.StoreDSN)
+	o, err = parse([]string{"-store", "postgres://tw@db:5432/flag"}, env, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "postgres://tw@db:5432/flag", o.srv.StoreDSN)
+}

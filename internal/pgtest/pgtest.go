@@ -274,7 +274,8 @@ func start(durable bool) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "pgtest-")
+	removeStale()
+	dir, err := os.MkdirTemp("", fmt.Sprintf("pgtest-%d-", os.Getpid()))
 	if err != nil {
 		return nil, fmt.Errorf("pgtest: %w", err)
 	}
@@ -303,6 +304,34 @@ func start(durable bool) (*Server, error) {
 			return nil, err
 		}
 	}
+}
+
+// removeStale deletes the directories left by test binaries that died
+// without cleaning up (a panic, a timeout: their server went with them,
+// by the parent-death signal): pgtest-<pid>-* whose pid is gone and whose
+// postmaster is not running.
+func removeStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "pgtest-*-*")) // the pattern is valid
+	for _, d := range dirs {
+		pidStr, _, ok := strings.Cut(strings.TrimPrefix(filepath.Base(d), "pgtest-"), "-")
+		pid, err := strconv.Atoi(pidStr)
+		if !ok || err != nil || pid == os.Getpid() || alive(pid) {
+			continue
+		}
+		if b, err := os.ReadFile(filepath.Join(d, "data", "postmaster.pid")); err == nil {
+			first, _, _ := strings.Cut(string(b), "\n")
+			if pm, err := strconv.Atoi(strings.TrimSpace(first)); err == nil && alive(pm) {
+				continue
+			}
+		}
+		_ = os.RemoveAll(d) // best effort: another binary may be sweeping it too
+	}
+}
+
+// alive reports whether a process with this pid exists.
+func alive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // run starts postgres on a free port and waits until it accepts a
