@@ -3,10 +3,12 @@ package social_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/engine/accounts"
@@ -51,4 +53,38 @@ func openPG(t testing.TB, dsn string) *pgxpool.Pool {
 	t.Cleanup(pool.Close)
 	require.NoError(t, store.MigratePostgres(ctx, pool, append(accounts.PostgresMigrations(), social.PostgresMigrations()...)))
 	return pool
+}
+
+// The delivery and history queries have indexes to search on PostgreSQL
+// too: with sequential scans priced out, the planner finds an index for
+// each (on an empty table it would rightly scan).
+func TestPostgresMessageQueriesHaveIndexes(t *testing.T) {
+	ctx := context.Background()
+	pool := openPG(t, pgtest.DB(t))
+	conn, err := pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	_, err = conn.Exec(ctx, `SET enable_seqscan = off`)
+	require.NoError(t, err)
+	defer conn.Exec(ctx, `RESET enable_seqscan`) //nolint:errcheck // the pool is closed after the test
+	for name, c := range map[string]struct{ q, index string }{
+		"inbox direct":  {`SELECT id FROM social_messages WHERE to_id = 'x' AND id > 5 ORDER BY id LIMIT 50`, "social_messages_to"},
+		"inbox group":   {`SELECT m.id FROM social_members g JOIN social_messages m ON m.group_id = g.group_id AND m.id > GREATEST(5, g.after_id) WHERE g.user_id = 'x' AND m.from_id <> 'x'`, "social_messages_group"},
+		"history group": {`SELECT id FROM social_messages WHERE group_id = 3 AND id < 100 ORDER BY id DESC LIMIT 5`, "social_messages_group"},
+		"history dm":    {`SELECT id FROM social_messages WHERE conv = 'd:a:b' AND id < 100 ORDER BY id DESC LIMIT 5`, "social_messages_conv"},
+		"cursor":        {`SELECT acked_id FROM social_cursors WHERE user_id = 'x'`, "social_cursors_pkey"},
+	} {
+		rows, err := conn.Query(ctx, "EXPLAIN "+c.q)
+		require.NoError(t, err, name)
+		var plan []string
+		for rows.Next() {
+			var line string
+			require.NoError(t, rows.Scan(&line))
+			plan = append(plan, line)
+		}
+		require.NoError(t, rows.Err())
+		joined := strings.Join(plan, "\n")
+		assert.NotContains(t, joined, "Seq Scan", name)
+		assert.Contains(t, joined, c.index, name)
+	}
 }
