@@ -73,7 +73,7 @@ func TestWriterBatchesQueuedFrames(t *testing.T) {
 	assert.Empty(t, batch)
 	assert.Equal(t, []string{"run ch0 x3", "one ch1"}, conn.calls)
 	assert.Equal(t, []string{"r1", "r2", "r3", "u1"}, conn.frames)
-	assert.EqualValues(t, 4, e.c.framesOut.Load())
+	assert.EqualValues(t, 4, s.framesOut())
 
 	conn.calls, conn.frames = nil, nil
 	push(netcode.Reliable, "r4")

@@ -10,10 +10,12 @@ import (
 // they travelled on (netcode.Reliable, netcode.Unreliable): the reader
 // counts what it reads, the writer (or the sender, in direct mode) what
 // the transport took; an unreliable frame promoted to the reliable
-// channel counts as reliable. A scrape reads them live; the session's
-// totals join the engine's ended ones when it is removed
-// (Engine.transportTotals). Each is an uncontended atomic on the
-// session's own memory.
+// channel counts as reliable. They are the only frame counters: the
+// engine's totals (Stats.FramesIn...) and the per-transport ones are
+// their sums over the live sessions and the ended ones, which a session
+// joins when it is removed (Engine.frameTotals, Engine.transportTotals).
+// Each is an uncontended atomic on the session's own memory: no cache
+// line shared between sessions on the frame path.
 type chanCounters [2]struct {
 	framesIn, framesOut atomic.Uint64
 	bytesIn, bytesOut   atomic.Uint64
@@ -55,4 +57,21 @@ func (t *chanTotals) add(o chanTotals) {
 		t[i].BytesIn += o[i].BytesIn
 		t[i].BytesOut += o[i].BytesOut
 	}
+}
+
+// frameTotals sums the frame counters of every session the engine has
+// served, ended and live, by channel. The live sessions' atomics are
+// read under e.mu, as removeSession moves a session's into e.ended under
+// it: each frame is counted once.
+func (e *Engine) frameTotals() chanTotals {
+	var t chanTotals
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, c := range e.ended {
+		t.add(c.frames)
+	}
+	for _, s := range e.sessions {
+		t.add(s.chc.snapshot())
+	}
+	return t
 }

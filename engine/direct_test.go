@@ -248,7 +248,7 @@ func TestDirectModeHandsOverInOrder(t *testing.T) {
 		"reliable error", "reliable welcome", "reliable ok101", "reliable ok102", "unreliable ok201",
 		"reliable ok103", "reliable pong",
 	}, received(client))
-	assert.EqualValues(t, 7, s.e.c.framesOut.Load())
+	assert.EqualValues(t, 7, s.framesOut())
 	assert.Zero(t, s.q.rel.n+s.q.unrel.n, "nothing left queued")
 	assert.Nil(t, s.q.rel.items, "the reliable ring is released")
 	assert.Nil(t, s.q.unrel.items, "the unreliable ring is released")
@@ -348,7 +348,7 @@ func TestDirectModeRefusals(t *testing.T) {
 			if tc.before != nil {
 				tc.before(s, qc)
 			}
-			out := s.e.c.framesOut.Load()
+			out := s.framesOut()
 
 			assert.Equal(t, tc.sent, s.Send(tc.ch, bytes.Repeat([]byte{0xc1}, tc.size)))
 			assert.Equal(t, tc.ops, qc.ops())
@@ -356,9 +356,9 @@ func TestDirectModeRefusals(t *testing.T) {
 				assert.Equal(t, tc.drops[r], s.e.c.drops[r].Load(), "drops[%s]", dropNames[r])
 			}
 			if tc.sent {
-				assert.Equal(t, out+1, s.e.c.framesOut.Load())
+				assert.Equal(t, out+1, s.framesOut())
 			} else {
-				assert.Equal(t, out, s.e.c.framesOut.Load())
+				assert.Equal(t, out, s.framesOut())
 			}
 			select {
 			case <-s.closing:

@@ -121,6 +121,13 @@ func (e *Engine) Signer() *auth.Signer { return e.signer }
 // Stats returns a snapshot of the engine's counters.
 func (e *Engine) Stats() Stats {
 	st := e.c.snapshot()
+	ft := e.frameTotals()
+	for _, c := range ft {
+		st.FramesIn += c.FramesIn
+		st.FramesOut += c.FramesOut
+		st.BytesIn += c.BytesIn
+		st.BytesOut += c.BytesOut
+	}
 	st.HTTP = e.http.snapshot()
 	st.Resume = e.resumeStats()
 	st.Ops = e.opsStats()

@@ -25,8 +25,9 @@ type SessionInfo struct {
 	// session is parked waiting for a Resume.
 	Transport string `json:"transport,omitempty"`
 	Remote    string `json:"remote,omitempty"`
-	// RTTMillis is the transport's smoothed round-trip estimate, where the
-	// transport keeps one (KCP); 0 otherwise.
+	// RTTMillis is the transport's smoothed round-trip estimate
+	// (netcode.Stats.RTT: KCP, TCP, WebSocket, WebRTC); 0 where it has
+	// none (long-poll, or no sample yet).
 	RTTMillis float64 `json:"rtt_ms,omitempty"`
 	Parked    bool    `json:"parked,omitempty"`
 }

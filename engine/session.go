@@ -215,8 +215,6 @@ func (s *session) settle(f outFrame, res pushResult) bool {
 	}
 	switch res {
 	case handed, handedPromoted:
-		c.framesOut.Add(1)
-		c.bytesOut.Add(uint64(len(f.b)))
 		ch := f.ch
 		if res == handedPromoted {
 			ch = netcode.Reliable
@@ -480,9 +478,7 @@ func (s *session) writeRun(bw batchWriter, run []outFrame) error {
 		return nil
 	}
 	if err == nil {
-		s.e.c.framesOut.Add(uint64(len(run)))
 		for i := range run {
-			s.e.c.bytesOut.Add(uint64(len(run[i].b)))
 			s.chc.out(run[i].ch, len(run[i].b))
 		}
 	}
@@ -507,8 +503,6 @@ func (s *session) write(ch netcode.Channel, b []byte) error {
 		}
 	}
 	if err == nil {
-		s.e.c.framesOut.Add(1)
-		s.e.c.bytesOut.Add(uint64(len(b)))
 		s.chc.out(ch, len(b))
 	}
 	return err
@@ -529,8 +523,6 @@ func (s *session) finish(batch []outFrame) {
 		if batch, err = s.writeBatch(batch); err == nil {
 			if b, err := frame.Marshal(&frame.Close{Code: s.closeCode, Reason: netcode.TruncateUTF8(s.closeReason, frame.MaxMessageLen)}); err == nil {
 				if s.conn.WriteMessage(netcode.Reliable, b) == nil {
-					s.e.c.framesOut.Add(1)
-					s.e.c.bytesOut.Add(uint64(len(b)))
 					s.chc.out(netcode.Reliable, len(b))
 					s.linger()
 				}
@@ -667,9 +659,7 @@ func readErrCode(err error) (netcode.Code, string) {
 // It is the engine's whole input path: limits, session kinds, routing.
 func (s *session) handle(now time.Time, ch netcode.Channel, data []byte) bool {
 	e := s.e
-	e.c.framesIn.Add(1)
-	e.c.bytesIn.Add(uint64(len(data)))
-	s.chc.in(ch, len(data))
+	s.chc.in(ch, len(data)) // the engine's FramesIn sums these (Engine.Stats)
 	if s.peer != nil && s.peer.resume && s.authed.Load() && s.peer.conn.Load() != s {
 		return false // a Resume moved the session to another connection
 	}

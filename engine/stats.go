@@ -88,10 +88,6 @@ type counters struct {
 	sessionsOpen  atomic.Int64
 	sessionsTotal atomic.Uint64
 	handshakes    atomic.Uint64
-	framesIn      atomic.Uint64
-	framesOut     atomic.Uint64
-	bytesIn       atomic.Uint64
-	bytesOut      atomic.Uint64
 	drops         [numDrops]atomic.Uint64
 	refused       [numRefused]atomic.Uint64
 	resume        resumeCounters
@@ -124,10 +120,6 @@ func (c *counters) snapshot() Stats {
 		SessionsOpen:  c.sessionsOpen.Load(),
 		SessionsTotal: c.sessionsTotal.Load(),
 		Handshakes:    c.handshakes.Load(),
-		FramesIn:      c.framesIn.Load(),
-		FramesOut:     c.framesOut.Load(),
-		BytesIn:       c.bytesIn.Load(),
-		BytesOut:      c.bytesOut.Load(),
 		Errors:        map[string]uint64{},
 		Closes:        map[string]uint64{},
 		Drops:         map[string]uint64{},
