@@ -180,7 +180,10 @@ type Client struct {
 	nsample int
 	err     error              // why the client ended; set once
 	nodes   map[string]*Client // sessions on other nodes, by HTTP base (redirect.go)
-	closed  bool               // Close began: no new node sessions
+	// nodeRooms are the rooms joined on each node session, told
+	// CodeNodeGone when it ends (redirect.go).
+	nodeRooms map[*Client][]uint64
+	closed    bool // Close began: no new node sessions
 
 	fwdMu     sync.Mutex // guards fwdClosed and serialises deliveries from node sessions
 	fwdClosed bool       // msgs is closed: node sessions deliver nothing more
@@ -239,16 +242,17 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 		return nil, ErrNoDial
 	}
 	c := &Client{
-		o:       o,
-		dials:   dials,
-		log:     o.Logger,
-		enc:     frame.NewEncoder(),
-		pending: map[uint32]chan Message{},
-		pings:   map[int64]pingWait{},
-		nodes:   map[string]*Client{},
-		msgs:    make(chan Message, o.QueueSize),
-		closing: make(chan struct{}),
-		done:    make(chan struct{}),
+		o:         o,
+		dials:     dials,
+		log:       o.Logger,
+		enc:       frame.NewEncoder(),
+		pending:   map[uint32]chan Message{},
+		pings:     map[int64]pingWait{},
+		nodes:     map[string]*Client{},
+		nodeRooms: map[*Client][]uint64{},
+		msgs:      make(chan Message, o.QueueSize),
+		closing:   make(chan struct{}),
+		done:      make(chan struct{}),
 	}
 	hello := &frame.Hello{Version: o.ProtocolVersion, Token: o.Token, ClientName: o.Name, ClientVersion: o.Version, Resume: !o.Resume.Off}
 	var err error
@@ -581,9 +585,9 @@ func (c *Client) setErr(err error) {
 // Close for good too — unblock it before, or at the latest while, closing.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
-		c.closeNodes() // first: no Handler runs after Close, theirs included
 		c.setErr(ErrClosed)
 		close(c.closing) // before wmu: a resume that swaps in a connection after this closes it itself
+		c.closeNodes()   // before ours ends: no Handler runs after Close, theirs included
 		c.cancel()
 		c.wmu.Lock()
 		conn := c.conn

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
@@ -135,8 +136,66 @@ func (c *Client) nodeSession(ctx context.Context, url string) (*Client, error) {
 		return nil, ErrClosed
 	}
 	c.nodes[url] = n
+	c.wg.Add(1) // under mu, before closeNodes can mark the client closed: Close waits for it
 	c.mu.Unlock()
+	go c.watchNode(n)
 	return n, nil
+}
+
+// watchNode waits for a node session to end (its node shut down, died, or
+// could not be reached within the resume window) and tells the
+// application that each room it still held there is gone: a RoomClosed
+// push with the code the node closed the session with, or CodeNodeGone.
+// Nothing is told once this client is closing.
+func (c *Client) watchNode(n *Client) {
+	defer c.wg.Done()
+	select {
+	case <-c.closing:
+		return
+	case <-n.Done():
+	}
+	select {
+	case <-c.closing: // Close closed it
+		return
+	default:
+	}
+	c.mu.Lock()
+	rooms := c.nodeRooms[n]
+	delete(c.nodeRooms, n)
+	c.mu.Unlock()
+	// The node's own close code when it said one (server_shutdown on a
+	// clean shutdown, draining...), else node_gone.
+	code, msg := netcode.CodeNodeGone, "the room's node is gone"
+	var ce *netcode.CloseError
+	if errors.As(n.Err(), &ce) && ce.Code != netcode.CodeOK {
+		code, msg = ce.Code, "the session on the room's node ended: "+ce.Reason
+	}
+	for _, id := range rooms {
+		b, err := frame.Marshal(&frame.RoomClosed{RoomID: id, Code: code, Message: msg})
+		if err != nil {
+			continue
+		}
+		c.forward(Message{Channel: netcode.Reliable, Kind: frame.KindRoomClosed, Data: b})
+	}
+}
+
+// trackNodeRoom remembers a room joined on a node session (watchNode);
+// untrackNodeRoom forgets it (left, or closed by the server).
+func (c *Client) trackNodeRoom(n *Client, id uint64) {
+	c.mu.Lock()
+	if c.nodeRooms != nil {
+		c.nodeRooms[n] = append(c.nodeRooms[n], id)
+	}
+	c.mu.Unlock()
+}
+
+func (c *Client) untrackNodeRoom(n *Client, id uint64) {
+	c.mu.Lock()
+	rooms := c.nodeRooms[n]
+	if i := slices.Index(rooms, id); i >= 0 {
+		c.nodeRooms[n] = slices.Delete(rooms, i, i+1)
+	}
+	c.mu.Unlock()
 }
 
 func isDone(c *Client) bool {
@@ -151,12 +210,29 @@ func isDone(c *Client) bool {
 // forward hands a push that arrived on a node session to this client's
 // Handler or Messages(), unless this client has ended.
 func (c *Client) forward(m Message) {
+	if m.Kind == frame.KindRoomClosed {
+		var rc frame.RoomClosed
+		if m.Decode(&rc) == nil {
+			c.untrackAnyNodeRoom(rc.RoomID)
+		}
+	}
 	c.fwdMu.Lock()
 	defer c.fwdMu.Unlock()
 	if c.fwdClosed {
 		return
 	}
 	c.deliver(m)
+}
+
+// untrackAnyNodeRoom forgets room id on whichever node session held it.
+func (c *Client) untrackAnyNodeRoom(id uint64) {
+	c.mu.Lock()
+	for n, rooms := range c.nodeRooms {
+		if i := slices.Index(rooms, id); i >= 0 {
+			c.nodeRooms[n] = slices.Delete(rooms, i, i+1)
+		}
+	}
+	c.mu.Unlock()
 }
 
 // closeNodes closes the sessions opened for redirects.

@@ -28,6 +28,7 @@ type RoomOptions struct {
 // push: pass them to DecodeRoomUpdate, and Room.Owns tells whose they are.
 type Room struct {
 	c        *Client
+	parent   *Client // the client that followed a redirect to c, or nil
 	joined   frame.RoomJoined
 	seq      atomic.Uint32
 	voiceSeq atomic.Uint32
@@ -74,8 +75,14 @@ func (c *Client) joinRoom(ctx context.Context, req frame.Refer) (*Room, error) {
 		return nil, err
 	}
 	r := &Room{c: on}
+	if on != c {
+		r.parent = c
+	}
 	if err := m.Decode(&r.joined); err != nil {
 		return nil, fmt.Errorf("client: room reply kind %d: %w", m.Kind, err)
+	}
+	if r.parent != nil {
+		c.trackNodeRoom(on, r.joined.RoomID)
 	}
 	return r, nil
 }
@@ -121,6 +128,9 @@ func (r *Room) SendInput(ch netcode.Channel, data []byte) (uint32, error) {
 // Leave leaves the room and waits for the server's acknowledgement.
 func (r *Room) Leave(ctx context.Context) error {
 	_, err := r.c.Call(ctx, &frame.RoomLeave{RoomID: r.joined.RoomID})
+	if r.parent != nil {
+		r.parent.untrackNodeRoom(r.c, r.joined.RoomID)
+	}
 	return err
 }
 

@@ -401,3 +401,61 @@ func TestRedirectOnPostgres(t *testing.T) {
 	require.NoError(t, err)
 	waitInput(t, onA, ra, []byte("pg"))
 }
+
+// nextClosed reads cl's pushes until a RoomClosed for room id.
+func nextClosed(t testing.TB, cl *client.Client, id uint64) *frame.RoomClosed {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case m, ok := <-cl.Messages():
+			require.True(t, ok, "client ended")
+			u, isRoom, err := client.DecodeRoomUpdate(m)
+			require.NoError(t, err)
+			if isRoom && u.Closed != nil && u.RoomID == id {
+				return u.Closed
+			}
+		case <-deadline:
+			t.Fatalf("no RoomClosed for room %d", id)
+			return nil
+		}
+	}
+}
+
+// A room joined through a redirect lives on the node session: when that
+// session ends (its node vanished, or shut down), the caller is told
+// RoomClosed for each room it held there, once: node_gone, or the code
+// the node closed the session with.
+func TestNodeSessionEndClosesItsRooms(t *testing.T) {
+	c := clustertest.Start(t, 3, clustertest.Options{})
+	ctx := ctxT(t)
+	ann := c.Dial(t, 0, "ann")
+	ra, err := ann.JoinOrCreateRoom(ctx, relay("a"))
+	require.NoError(t, err)
+	cy := c.Dial(t, 2, "cy")
+	rc, err := cy.JoinOrCreateRoom(ctx, relay("c"))
+	require.NoError(t, err)
+	waitKnown(t, c, 1, "n0", ra.ID())
+	waitKnown(t, c, 1, "n2", rc.ID())
+
+	bob := c.Dial(t, 1, "bob")
+	rb, err := bob.JoinOrCreateRoom(ctx, relay("a"))
+	require.NoError(t, err)
+	rbc, err := bob.JoinOrCreateRoom(ctx, relay("c"))
+	require.NoError(t, err)
+	require.NotSame(t, rb.Node(), rbc.Node())
+
+	require.NoError(t, rb.Node().Close()) // the session on node 0 is gone
+	closed := nextClosed(t, bob, ra.ID())
+	assert.Equal(t, netcode.CodeNodeGone, closed.Code)
+
+	c.Stop(t, 2)
+	closed = nextClosed(t, bob, rc.ID())
+	assert.Equal(t, netcode.CodeServerShutdown, closed.Code, "the node's own close code")
+	select {
+	case m := <-bob.Messages():
+		u, isRoom, _ := client.DecodeRoomUpdate(m)
+		assert.False(t, isRoom && u.Closed != nil, "one RoomClosed per room: %+v", u.Closed)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
