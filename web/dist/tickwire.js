@@ -3597,6 +3597,7 @@ var CallBook = class {
 // src/client.ts
 var samplesKept = 8;
 var DefaultMaxRedirects = 2;
+var NodeReconnectAttempts = 3;
 var MaxListEntries = 1e5;
 function defaultOrigin() {
   const loc = globalThis.location;
@@ -4339,7 +4340,7 @@ var Client = class _Client extends Emitter {
     return this.openNode(url);
   }
   openNode(url) {
-    const p = _Client.connect({ ...this.o, url, token: this.token });
+    const p = _Client.connect({ ...this.o, url, token: this.token, maxReconnectAttempts: this.o.maxReconnectAttempts ?? NodeReconnectAttempts });
     this.nodes.set(url, p);
     p.catch(() => {
       if (this.nodes.get(url) === p) this.nodes.delete(url);

@@ -73,7 +73,9 @@ export interface ConnectOptions {
    * a cluster a join for a room another node owns is answered with that
    * node's address and a ticket, and the SDK opens a session there (same
    * token and options) and joins with the ticket. Past the bound the join
-   * fails with too_many_redirects (134); 0 follows none.
+   * fails with too_many_redirects (134); 0 follows none. A room joined
+   * there emits "closed" when that session ends (its node shut down, or
+   * could not be reached again within NodeReconnectAttempts reconnects).
    */
   maxRedirects?: number;
   /** transport implementations to use instead of the built-in ones (tests, custom transports) */
@@ -161,6 +163,9 @@ const samplesKept = 8;
 
 /** DefaultMaxRedirects bounds the redirects one room join follows (ConnectOptions.maxRedirects). */
 export const DefaultMaxRedirects = 2;
+
+/** NodeReconnectAttempts bounds the reconnects of a session opened on another node to follow a redirect, unless maxReconnectAttempts is set: when it gives up, its rooms get "closed". */
+export const NodeReconnectAttempts = 3;
 
 /** MaxListEntries bounds what friends() and groups() collect over pages. */
 const MaxListEntries = 100_000;
@@ -979,7 +984,9 @@ export class Client extends Emitter<ClientEvents> implements RoomHost {
   }
 
   private openNode(url: string): Promise<Client> {
-    const p = Client.connect({ ...this.o, url, token: this.token });
+    // A node that died stays dead: give up after a few reconnects (the
+    // session's end closes its rooms, with its code).
+    const p = Client.connect({ ...this.o, url, token: this.token, maxReconnectAttempts: this.o.maxReconnectAttempts ?? NodeReconnectAttempts });
     this.nodes.set(url, p);
     p.catch(() => {
       if (this.nodes.get(url) === p) this.nodes.delete(url);

@@ -125,3 +125,19 @@ test("a join-or-create whose ticket finds the room full matchmakes again on that
   };
   await assert.rejects(c.joinRoom(42n), (e: TickwireError) => e.code === Code.TicketExpired);
 });
+
+test("a room on a node session is closed, with the code, when that node ends the session", async () => {
+  const { servers, openers } = cluster("http://b.test", "http://a.test");
+  const a = servers.get("http://a.test")!;
+  servers.get("http://b.test")!.onFrame = (f, conn) => {
+    if (f.kind === Kind.RoomJoin) redirect(conn, f, "http://a.test");
+  };
+  a.onFrame = (f, conn) => {
+    if (f.kind === Kind.RoomJoinTicket) joined(conn, f);
+  };
+  const c = await connect(openers, "http://b.test");
+  const room = await c.joinRoom(42n);
+  const closed = new Promise<{ code: number }>((resolve) => room.on("closed", resolve));
+  a.conns[0].refuse(Code.ServerShutdown, "bye");
+  assert.equal((await within(closed, 2000, "room closed")).code, Code.ServerShutdown);
+});

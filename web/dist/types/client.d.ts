@@ -39,7 +39,9 @@ export interface ConnectOptions {
      * a cluster a join for a room another node owns is answered with that
      * node's address and a ticket, and the SDK opens a session there (same
      * token and options) and joins with the ticket. Past the bound the join
-     * fails with too_many_redirects (134); 0 follows none.
+     * fails with too_many_redirects (134); 0 follows none. A room joined
+     * there emits "closed" when that session ends (its node shut down, or
+     * could not be reached again within NodeReconnectAttempts reconnects).
      */
     maxRedirects?: number;
     /** transport implementations to use instead of the built-in ones (tests, custom transports) */
@@ -144,6 +146,8 @@ export interface ClientStats {
 }
 /** DefaultMaxRedirects bounds the redirects one room join follows (ConnectOptions.maxRedirects). */
 export declare const DefaultMaxRedirects = 2;
+/** NodeReconnectAttempts bounds the reconnects of a session opened on another node to follow a redirect, unless maxReconnectAttempts is set: when it gives up, its rooms get "closed". */
+export declare const NodeReconnectAttempts = 3;
 export declare class Client extends Emitter<ClientEvents> implements RoomHost {
     static guest(base: string, name?: string): Promise<Auth>;
     static register(base: string, username: string, password: string, displayName?: string): Promise<Auth>;
