@@ -170,8 +170,8 @@ type Config struct {
 
 	// RTTSampleInterval is how often the engine reads every live
 	// session's round-trip time from its transport (netcode.Stats.RTT:
-	// KCP's estimate, the kernel's TCP_INFO for TCP and WebSocket, SCTP's
-	// for WebRTC) into the tickwire_transport_rtt_seconds histogram, one
+	// KCP's estimate, the kernel's TCP_INFO for TCP, WebSocket and
+	// long-poll, SCTP's for WebRTC) into the tickwire_transport_rtt_seconds histogram, one
 	// observation per session that has one. Default 5s; negative turns
 	// the sampling off.
 	RTTSampleInterval time.Duration

@@ -26,8 +26,7 @@ type SessionInfo struct {
 	Transport string `json:"transport,omitempty"`
 	Remote    string `json:"remote,omitempty"`
 	// RTTMillis is the transport's smoothed round-trip estimate
-	// (netcode.Stats.RTT: KCP, TCP, WebSocket, WebRTC); 0 where it has
-	// none (long-poll, or no sample yet).
+	// (netcode.Stats.RTT, every transport); 0 before the first sample.
 	RTTMillis float64 `json:"rtt_ms,omitempty"`
 	Parked    bool    `json:"parked,omitempty"`
 }

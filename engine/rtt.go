@@ -32,7 +32,7 @@ func newRTTSampler() *rttSampler {
 	return &rttSampler{
 		hist: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: promx.Namespace, Name: "transport_rtt_seconds",
-			Help:    "Round-trip time of live sessions, sampled every RTTSampleInterval from each session's transport (KCP: its smoothed estimate; TCP, WebSocket: the kernel's TCP_INFO; WebRTC: SCTP's), by transport.",
+			Help:    "Round-trip time of live sessions, sampled every RTTSampleInterval from each session's transport (KCP: its smoothed estimate; TCP, WebSocket, long-poll: the kernel's TCP_INFO; WebRTC: SCTP's), by transport.",
 			Buckets: rttBuckets,
 		}, []string{"transport"}),
 		byTransport: map[string]prometheus.Observer{},

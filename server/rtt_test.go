@@ -11,6 +11,7 @@ import (
 	"github.com/tickwire/tickwire/engine"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/kcp"
+	"github.com/tickwire/tickwire/netcode/longpoll"
 	"github.com/tickwire/tickwire/netcode/tcp"
 	"github.com/tickwire/tickwire/netcode/webrtc"
 	"github.com/tickwire/tickwire/netcode/ws"
@@ -18,30 +19,32 @@ import (
 	"github.com/tickwire/tickwire/server/servertest"
 )
 
-// The RTT histogram moves for a live session over every transport that
-// measures a round-trip time (KCP's estimate, the kernel's TCP_INFO under
-// TCP and WebSocket, SCTP's under WebRTC): sampled by the engine, each
-// transport under its own label, loopback values well under a second.
+// The RTT histogram moves for a live session over every transport, each
+// measuring the round-trip time its own way (KCP's estimate, the
+// kernel's TCP_INFO under TCP, WebSocket and long-poll's last request,
+// SCTP's under WebRTC): sampled by the engine, each transport under its
+// own label, loopback values well under a second.
 func TestRTTHistogramPerTransport(t *testing.T) {
 	ctx := ctxT(t)
 	srv := startAdmin(t, server.Config{
 		Transports: []netcode.Transport{
 			&kcp.Transport{Addr: servertest.Loopback}, &tcp.Transport{Addr: servertest.Loopback},
-			&ws.Transport{}, &webrtc.Transport{Addr: servertest.Loopback},
+			&ws.Transport{}, &longpoll.Transport{}, &webrtc.Transport{Addr: servertest.Loopback},
 		},
 		Engine: engine.Config{RTTSampleInterval: 20 * time.Millisecond},
 	})
 	f := scrape(t, srv)
-	for _, name := range []string{"kcp", "tcp", "ws", "webrtc"} {
+	for _, name := range []string{"kcp", "tcp", "ws", "longpoll", "webrtc"} {
 		assert.Equal(t, -1.0, f.value("tickwire_transport_rtt_seconds", "transport", name), "no %s session yet", name)
 	}
 	token, err := client.GuestToken(ctx, srv.HTTPURL(), "ada")
 	require.NoError(t, err)
 	dials := map[string]client.DialFunc{
-		"kcp":    kcp.Dialer{Addr: srv.Addr("kcp")}.Dial,
-		"tcp":    tcp.Dialer{Addr: srv.Addr("tcp")}.Dial,
-		"ws":     ws.Dialer{URL: "ws://" + srv.HTTPAddr() + ws.DefaultPath, Token: token}.Dial,
-		"webrtc": webrtc.Dialer{URL: srv.HTTPURL(), Token: token}.Dial,
+		"kcp":      kcp.Dialer{Addr: srv.Addr("kcp")}.Dial,
+		"tcp":      tcp.Dialer{Addr: srv.Addr("tcp")}.Dial,
+		"ws":       ws.Dialer{URL: "ws://" + srv.HTTPAddr() + ws.DefaultPath, Token: token}.Dial,
+		"longpoll": longpoll.Dialer{URL: srv.HTTPURL(), Token: token}.Dial,
+		"webrtc":   webrtc.Dialer{URL: srv.HTTPURL(), Token: token}.Dial,
 	}
 	for name, dial := range dials {
 		c, err := client.Dial(ctx, client.Options{Dial: dial, Token: token})

@@ -379,6 +379,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		hcfg.Logger = cfg.Logger.With("component", "http")
 		s.httpS = &http.Server{
 			Handler:           httpapi.Wrap(s.httpm.wrap(mux), hcfg),
+			ConnContext:       httpapi.ConnContext, // the long-poll transport reads its client's RTT from the socket
 			ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout:       10 * time.Second,
 			WriteTimeout:      10 * time.Second,

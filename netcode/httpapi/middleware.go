@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -121,6 +122,22 @@ func WithRequestID(h http.Handler, log *slog.Logger) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+type connKey struct{}
+
+// ConnContext is an http.Server.ConnContext that keeps each connection
+// in the context of the requests it carries, for Conn.
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
+}
+
+// Conn is the connection r arrived on (a *tls.Conn under HTTPS) when the
+// server's ConnContext is ConnContext; nil otherwise. A transport over
+// HTTP reads the round-trip time of its client's socket from it.
+func Conn(r *http.Request) net.Conn {
+	c, _ := r.Context().Value(connKey{}).(net.Conn)
+	return c
 }
 
 // setHeaders sets the headers every API answer carries.

@@ -413,7 +413,7 @@ func (l *Listener) handleSend(w http.ResponseWriter, r *http.Request) {
 	if s == nil {
 		return
 	}
-	s.begin(time.Now())
+	s.begin(time.Now(), httpapi.Conn(r))
 	defer func() { s.end(time.Now()) }()
 	max := int64(l.cfg.MaxBatchBytes)
 	if r.ContentLength > max {
@@ -519,7 +519,7 @@ func (l *Listener) handleRecv(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wait := min(time.Duration(waitMS)*time.Millisecond, l.cfg.MaxWait)
-	s.begin(time.Now())
+	s.begin(time.Now(), httpapi.Conn(r))
 	defer func() { s.end(time.Now()) }()
 
 	s.mu.Lock()

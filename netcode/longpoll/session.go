@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/tickwire/tickwire/internal/tcprtt"
 	"github.com/tickwire/tickwire/netcode"
 )
 
@@ -27,6 +28,7 @@ type session struct {
 	lastSeen time.Time // when the last request began or ended
 	recvGen  uint64    // the newest recv; an older one still held gives way
 	closedAt time.Time // when the server closed it (the close record lingers)
+	conn     net.Conn  // the connection the last request came on (httpapi.Conn), for Stats' RTT; nil outside the assembly
 	lingers  bool      // closed by the server, close record not yet fetched
 	// closeCode and closeReason are what the server closed it with.
 	closeCode   netcode.Code
@@ -38,10 +40,13 @@ type session struct {
 
 // begin and end bracket every authenticated request: a session with a
 // request in progress is never idle.
-func (s *session) begin(now time.Time) {
+func (s *session) begin(now time.Time, conn net.Conn) {
 	s.mu.Lock()
 	s.active++
 	s.lastSeen = now
+	if conn != nil {
+		s.conn = conn
+	}
 	s.mu.Unlock()
 }
 
@@ -118,8 +123,20 @@ func (s *session) fail(err error) {
 }
 
 // Stats returns a snapshot of the counters; bytes count record headers
-// and bodies.
-func (s *session) Stats() netcode.Stats { return s.stats() }
+// and bodies. RTT is the kernel's smoothed estimate (TCP_INFO, Linux)
+// for the TCP connection the session's last request came on: a browser
+// keeps its requests on one or two kept-alive connections to the
+// server, so it is the client's link (behind a proxy, the proxy's leg).
+func (s *session) Stats() netcode.Stats {
+	st := s.stats()
+	s.mu.Lock()
+	conn := s.conn
+	s.mu.Unlock()
+	if conn != nil {
+		st.RTT = tcprtt.Of(conn)
+	}
+	return st
+}
 
 // Transport returns "longpoll".
 func (s *session) Transport() string { return transportName }
