@@ -105,6 +105,7 @@ type envelope struct {
 // clusterCounters count the broker traffic.
 type clusterCounters struct {
 	published atomic.Uint64 // envelopes published
+	overflow  atomic.Uint64 // envelopes dropped: the outbound queue was full
 	received  atomic.Uint64 // envelopes received from other nodes
 	dropped   atomic.Uint64 // envelopes refused: too large, malformed or of an unknown kind
 	errors    atomic.Uint64 // publishes and subscriptions the broker refused
@@ -116,6 +117,7 @@ type clusterCounters struct {
 type ClusterStats struct {
 	Node      string `json:"node,omitempty"`
 	Published uint64 `json:"published"`
+	Overflow  uint64 `json:"overflow"` // dropped: the outbound queue was full
 	Received  uint64 `json:"received"`
 	Dropped   uint64 `json:"dropped"`
 	Errors    uint64 `json:"errors"`
@@ -134,6 +136,10 @@ type cluster struct {
 	prefix string
 	settle time.Duration
 	stats  clusterCounters
+
+	outMu   sync.Mutex    // guards out
+	out     []outbound    // envelopes waiting for sender
+	outWake chan struct{} // capacity 1
 
 	subsMu sync.Mutex        // serialises subscribes; guards subs; taken before Service.mu
 	subs   map[string]func() // user id -> unsubscribe
@@ -184,7 +190,7 @@ func newCluster(cfg *Config) *cluster {
 		b: cfg.Broker, node: cfg.NodeID, prefix: cfg.ClusterPrefix, settle: cfg.ClusterSettle,
 		subs: map[string]func(){}, remote: map[string]map[string]remotePresence{}, shown: map[string]view{},
 		fans: map[string]map[string]struct{}{}, rcalls: map[uint64]*remoteCall{},
-		replies: map[uint64]chan uint16{},
+		replies: map[uint64]chan uint16{}, outWake: make(chan struct{}, 1),
 	}
 }
 
@@ -228,12 +234,66 @@ func (c *cluster) publish(subject string, e *envelope) {
 	c.publishRaw(subject, encodeEnvelope(e))
 }
 
+// publishRaw queues data for subject. The queue is the cluster's one
+// way out (sender drains it in order), so that no lock of the service is
+// held across a write to the broker; when it holds maxOutbound envelopes
+// the newcomer is dropped and counted (a message is in the store all the
+// same: the settle check sends it).
 func (c *cluster) publishRaw(subject string, data []byte) {
-	if err := c.b.Publish(subject, data); err != nil {
-		c.stats.errors.Add(1)
+	c.outMu.Lock()
+	if len(c.out) >= maxOutbound {
+		c.outMu.Unlock()
+		c.stats.overflow.Add(1)
 		return
 	}
-	c.stats.published.Add(1)
+	c.out = append(c.out, outbound{subject, data})
+	c.outMu.Unlock()
+	select {
+	case c.outWake <- struct{}{}:
+	default:
+	}
+}
+
+// maxOutbound bounds the envelopes waiting for the broker.
+const maxOutbound = 1 << 16
+
+type outbound struct {
+	subject string
+	data    []byte
+}
+
+// sender publishes the queued envelopes in order until ctx ends, then
+// what is left. Run runs it.
+func (c *cluster) sender(ctx context.Context) {
+	var batch []outbound
+	for {
+		c.outMu.Lock()
+		q := c.out
+		c.out = batch[:0]
+		c.outMu.Unlock()
+		for i, o := range q {
+			if err := c.b.Publish(o.subject, o.data); err != nil {
+				c.stats.errors.Add(1)
+			} else {
+				c.stats.published.Add(1)
+			}
+			q[i] = outbound{}
+		}
+		batch = q
+		if len(q) > 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			c.outMu.Lock()
+			left := len(c.out)
+			c.outMu.Unlock()
+			if left == 0 {
+				return
+			}
+		case <-c.outWake:
+		}
+	}
 }
 
 // startCluster subscribes the node's own subjects and asks the other

@@ -28,13 +28,14 @@ func (s *Service) Collector() prometheus.Collector {
 		clPub      = promx.Desc("social_cluster_published_total", "Envelopes published to the broker for other nodes.")
 		clRecv     = promx.Desc("social_cluster_received_total", "Envelopes received from other nodes.")
 		clDrop     = promx.Desc("social_cluster_dropped_total", "Envelopes from the broker refused: too large, malformed or of an unknown kind.")
+		clOver     = promx.Desc("social_cluster_overflow_total", "Envelopes dropped because the outbound queue to the broker was full.")
 		clErr      = promx.Desc("social_cluster_errors_total", "Publishes and subscriptions the broker refused (NATS down or reconnecting).")
 		clResync   = promx.Desc("social_cluster_resyncs_total", "Sessions sent their inbox again from the store (after a broker outage or a missed message).")
 		clHeld     = promx.Desc("social_cluster_acks_held_total", "Acknowledgements held back because the store had a message this node never delivered.")
 	)
 	return &promx.Collector{
 		Descs: []*prometheus.Desc{stored, delivered, backlog, sendFailed, pending, presence, online, sessions, queued,
-			refused, cut, signals, sigRefused, calls, invited, clPub, clRecv, clDrop, clErr, clResync, clHeld},
+			refused, cut, signals, sigRefused, calls, invited, clPub, clRecv, clDrop, clOver, clErr, clResync, clHeld},
 		Also: []prometheus.Collector{s.stLat},
 		Read: func(ch chan<- prometheus.Metric) {
 			st := s.Stats()
@@ -64,6 +65,7 @@ func (s *Service) Collector() prometheus.Collector {
 			promx.Counter(ch, clPub, st.Cluster.Published)
 			promx.Counter(ch, clRecv, st.Cluster.Received)
 			promx.Counter(ch, clDrop, st.Cluster.Dropped)
+			promx.Counter(ch, clOver, st.Cluster.Overflow)
 			promx.Counter(ch, clErr, st.Cluster.Errors)
 			promx.Counter(ch, clResync, st.Cluster.Resyncs)
 			promx.Counter(ch, clHeld, st.Cluster.Held)

@@ -158,7 +158,7 @@ func (s *Service) Stats() Stats {
 	if c := s.cl; c != nil {
 		cs = ClusterStats{Node: c.node, Published: c.stats.published.Load(), Received: c.stats.received.Load(),
 			Dropped: c.stats.dropped.Load(), Errors: c.stats.errors.Load(), Resyncs: c.stats.resyncs.Load(),
-			Held: c.stats.held.Load(), RemoteUsers: len(c.remote), RemoteCalls: len(c.rcalls)}
+			Held: c.stats.held.Load(), Overflow: c.stats.overflow.Load(), RemoteUsers: len(c.remote), RemoteCalls: len(c.rcalls)}
 	}
 	s.mu.Unlock()
 	queued := 0
@@ -296,6 +296,17 @@ func (s *Service) Run(ctx context.Context) error {
 			s.log.Warn("social: broker subscriptions", "err", err)
 		}
 		defer s.stopCluster()
+	}
+	if s.cl != nil {
+		// The sender ends after the workers (the last answers may publish).
+		sctx, stop := context.WithCancel(context.Background())
+		var swg sync.WaitGroup
+		swg.Add(1)
+		go func() {
+			defer swg.Done()
+			s.cl.sender(sctx)
+		}()
+		defer func() { stop(); swg.Wait() }()
 	}
 	var wg sync.WaitGroup
 	for _, b := range s.inboxes {
