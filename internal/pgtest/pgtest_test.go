@@ -54,19 +54,18 @@ func TestNewStops(t *testing.T) {
 
 	require.NoError(t, srv.Stop())
 	select {
-	case <-srv.exited:
+	case <-srv.Exited():
 	default:
 		t.Fatal("postgres still running after Stop")
 	}
-	_, err = os.Stat(srv.dir)
+	_, err = os.Stat(srv.Dir())
 	assert.True(t, os.IsNotExist(err), "directory removed: %v", err)
 	_, err = pgx.Connect(ctx, dsn)
 	require.Error(t, err)
 	require.NoError(t, srv.Stop(), "idempotent")
 }
 
-func TestFindBin(t *testing.T) {
-	dir, err := findBin()
-	require.NoError(t, err, "PostgreSQL must be installed for these tests")
-	assert.FileExists(t, dir+"/initdb")
+// Without PostgreSQL a test is told what to install.
+func TestNotInstalledSaysWhatToInstall(t *testing.T) {
+	assert.Contains(t, ErrNotInstalled.Error(), "postgresql package")
 }
