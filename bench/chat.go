@@ -99,15 +99,22 @@ func (c ChatConfig) JSON() map[string]any {
 type chatUser struct {
 	name, id string
 	c        *client.Client
+	node     int // the cluster node its session is on (0 on one server)
+	// clustered: only deliveries from a user on another node go into
+	// hist; the others into local.
+	clustered bool
 
 	// Used by the client's reader goroutine (the Handler) only.
 	dec *frame.Decoder
 	msg frame.Message
 
-	mu   sync.Mutex // guards hist: the Handler records, a phase reads
-	hist *Histogram
+	mu    sync.Mutex // guards hist and local: the Handler records, a phase reads
+	hist  *Histogram
+	local *Histogram
 
-	got atomic.Int64
+	got   atomic.Int64
+	xnode atomic.Int64 // deliveries sent from another node
+	lnode atomic.Int64 // deliveries sent from this node
 }
 
 // handle records a Message push carrying this run's marker.
@@ -123,14 +130,26 @@ func (u *chatUser) handle(base time.Time, marker string, m client.Message) {
 	if !ok {
 		return
 	}
-	ns, _, _ := strings.Cut(rest, "|")
-	sent, err := strconv.ParseInt(ns, 10, 64)
-	if err != nil {
+	ns, rest, _ := strings.Cut(rest, "|")
+	from, _, _ := strings.Cut(rest, "|")
+	sent, err1 := strconv.ParseInt(ns, 10, 64)
+	node, err2 := strconv.Atoi(from)
+	if err1 != nil || err2 != nil {
 		return
 	}
+	cross := node != u.node
 	u.mu.Lock()
-	u.hist.Record(now - time.Duration(sent))
+	if cross || !u.clustered {
+		u.hist.Record(now - time.Duration(sent))
+	} else {
+		u.local.Record(now - time.Duration(sent))
+	}
 	u.mu.Unlock()
+	if cross {
+		u.xnode.Add(1)
+	} else {
+		u.lnode.Add(1)
+	}
 	u.got.Add(1)
 }
 
@@ -140,16 +159,25 @@ func (u *chatUser) handle(base time.Time, marker string, m client.Message) {
 // are named "<transport>/direct" and "<transport>/group"; Sent counts
 // expected deliveries, ack_p50_us/ack_p99_us the sender's wait for the
 // server's store acknowledgement.
+//
+// On a cluster (Env.Nodes) user i is on node i mod N: the two users of
+// every pair are on different nodes, and the group spans every node when
+// it has at least N members. The rows are "<transport>/direct-xnode" and
+// "<transport>/group-xnode", their latencies those of the deliveries
+// that crossed nodes (the sender's node is in the body); the group's
+// same-node deliveries are reported apart (same_node_p50_us).
 func RunChat(ctx context.Context, env *Env, cfg ChatConfig) (*Report, error) {
 	cfg, err := cfg.populate()
 	if err != nil {
 		return nil, err
 	}
-	rep := newReport("chat", cfg.JSON())
-	env.prepareKCP(ctx, rep, cfg.Transports)
+	conf := cfg.JSON()
+	conf["nodes"] = max(1, len(env.Nodes))
+	rep := newReport("chat", conf)
+	nodes := env.nodes(ctx, rep, cfg.Transports)
 	defer env.markEncryption(rep)
 	for _, t := range cfg.Transports {
-		rs, err := runChatTransport(ctx, env, cfg, t)
+		rs, err := runChatTransport(ctx, env, nodes, cfg, t)
 		if err != nil {
 			return rep, fmt.Errorf("bench: chat over %s: %w", t, err)
 		}
@@ -159,13 +187,22 @@ func RunChat(ctx context.Context, env *Env, cfg ChatConfig) (*Report, error) {
 	return rep, nil
 }
 
-func runChatTransport(ctx context.Context, env *Env, cfg ChatConfig, t string) ([]Result, error) {
-	rt, err := openRoute(ctx, env, t, cfg.Impairment, cfg.Seed)
-	if err != nil {
-		return nil, err
+func runChatTransport(ctx context.Context, env *Env, nodes []*Env, cfg ChatConfig, t string) ([]Result, error) {
+	routes := make([]route, len(nodes))
+	defer func() {
+		for _, rt := range routes {
+			rt.close()
+		}
+	}()
+	for k, ne := range nodes {
+		rt, err := openRoute(ctx, ne, t, cfg.Impairment, cfg.Seed)
+		if err != nil {
+			return nil, err
+		}
+		routes[k] = rt
 	}
-	defer rt.close()
-	addr, note := rt.addr, rt.note
+	note := routes[0].note
+	clustered := len(nodes) > 1
 	var rb [4]byte
 	if _, err := rand.Read(rb[:]); err != nil {
 		return nil, err
@@ -187,14 +224,17 @@ func runChatTransport(ctx context.Context, env *Env, cfg ChatConfig, t string) (
 	setupCtx, cancelSetup := context.WithTimeout(ctx, setupTimeout)
 	defer cancelSetup()
 	bar := env.bar(fmt.Sprintf("chat %s: users", t), int64(n))
-	err = parallel(setupCtx, n, 8, func(ctx context.Context, i int) error {
-		u := &chatUser{name: fmt.Sprintf("tb%s_%d", run, i), dec: frame.NewDecoder(), hist: NewHistogram()}
-		acct, err := env.Target.api().Register(ctx, u.name, "tickbench-"+run)
+	err := parallel(setupCtx, n, 8, func(ctx context.Context, i int) error {
+		k := i % len(nodes)
+		ne := nodes[k]
+		u := &chatUser{name: fmt.Sprintf("tb%s_%d", run, i), node: k, clustered: clustered, dec: frame.NewDecoder(),
+			hist: NewHistogram(), local: NewHistogram()}
+		acct, err := ne.Target.api().Register(ctx, u.name, "tickbench-"+run)
 		if err != nil {
 			return fmt.Errorf("register %s: %w", u.name, limitErr(err))
 		}
 		u.id = acct.UserID
-		o := dialOptions(env, t, addr, acct.Token, "tickbench-chat")
+		o := dialOptions(ne, t, routes[k].addr, acct.Token, "tickbench-chat")
 		o.Handler = func(m client.Message) { u.handle(base, marker, m) }
 		c, err := dialSession(ctx, o)
 		if err != nil {
@@ -236,8 +276,8 @@ func runChatTransport(ctx context.Context, env *Env, cfg ChatConfig, t string) (
 	}
 
 	pad := strings.Repeat("x", cfg.Size)
-	body := func() string {
-		s := marker + strconv.FormatInt(int64(time.Since(base)), 10) + "|"
+	body := func(from *chatUser) string {
+		s := marker + strconv.FormatInt(int64(time.Since(base)), 10) + "|" + strconv.Itoa(from.node) + "|"
 		if len(s) < cfg.Size {
 			s += pad[:cfg.Size-len(s)]
 		}
@@ -245,11 +285,12 @@ func runChatTransport(ctx context.Context, env *Env, cfg ChatConfig, t string) (
 	}
 	direct := func(ctx context.Context, i int) error {
 		a, b := pairs[2*(i%cfg.Pairs)], pairs[2*(i%cfg.Pairs)+1]
-		_, err := a.c.SendDirect(ctx, b.id, body())
+		_, err := a.c.SendDirect(ctx, b.id, body(a))
 		return err
 	}
 	groupSend := func(ctx context.Context, i int) error {
-		_, err := group[i%len(group)].c.SendGroup(ctx, g.ID, body())
+		from := group[i%len(group)]
+		_, err := from.c.SendGroup(ctx, g.ID, body(from))
 		return err
 	}
 	var out []Result
@@ -262,9 +303,16 @@ func runChatTransport(ctx context.Context, env *Env, cfg ChatConfig, t string) (
 		{"direct", direct, oddUsers(pairs), 1},
 		{"group", groupSend, group, len(group) - 1},
 	} {
-		res, err := chatPhase(ctx, env, cfg, t+"/"+ph.kind, ph.send, ph.recipients, ph.fanout)
+		name := t + "/" + ph.kind
+		if clustered {
+			name += "-xnode"
+		}
+		res, err := chatPhase(ctx, env, cfg, name, ph.send, ph.recipients, ph.fanout)
 		if err != nil {
 			return nil, err
+		}
+		if clustered {
+			res.SetExtra("nodes", float64(len(nodes)))
 		}
 		res.Crosses = crossesOf(t)
 		if note != "" {
@@ -335,11 +383,25 @@ func chatPhase(ctx context.Context, env *Env, cfg ChatConfig, name string, send 
 	if sendErr != nil && sent == 0 {
 		return res, sendErr
 	}
-	hist := NewHistogram()
+	hist, local := NewHistogram(), NewHistogram()
+	var xnode, lnode int64
 	for _, u := range recipients {
 		u.mu.Lock()
 		hist.Merge(u.hist)
+		local.Merge(u.local)
 		u.mu.Unlock()
+		xnode += u.xnode.Load()
+		lnode += u.lnode.Load()
+	}
+	if len(recipients) > 0 && recipients[0].clustered {
+		// Counted over the whole run: a phase's recipients receive only
+		// that phase's messages, and each phase has its own users.
+		res.SetExtra("cross_node_deliveries", float64(xnode))
+		res.SetExtra("same_node_deliveries", float64(lnode))
+		if local.Count() > 0 {
+			res.SetExtra("same_node_p50_us", local.QuantileUs(50))
+			res.SetExtra("same_node_p99_us", local.QuantileUs(99))
+		}
 	}
 	res.Sent, res.Received = expected, got()-before
 	res.DurationS = time.Since(start).Seconds()

@@ -25,6 +25,33 @@ type Env struct {
 	// KCP configures the tickwire clients' KCP transport (zero: the
 	// defaults), e.g. a redundancy budget for a what-if run.
 	KCP kcp.Config
+	// Nodes, when it lists two or more, are the nodes of one cluster
+	// (docs/CLUSTER.md) and Target is the first: the chat and room
+	// scenarios spread their clients over them round-robin and report
+	// cross-node rows ("kcp/direct-xnode"). Each node's KCP key is
+	// fetched from its own HTTP API.
+	Nodes []Target
+}
+
+// nodes returns an Env per node a run spreads its clients over: e itself
+// on a single server; on a cluster a copy per node, its Target that
+// node's and its KCP key pinned from it (prepareKCP).
+func (e *Env) nodes(ctx context.Context, rep *Report, transports []string) []*Env {
+	if len(e.Nodes) < 2 {
+		e.prepareKCP(ctx, rep, transports)
+		return []*Env{e}
+	}
+	out := make([]*Env, len(e.Nodes))
+	for k, t := range e.Nodes {
+		ne := *e
+		ne.Target, ne.Nodes = t, nil
+		if !e.KCP.Plaintext {
+			ne.KCP.ServerKey = nil // each node has its own key
+		}
+		ne.prepareKCP(ctx, rep, transports)
+		out[k] = &ne
+	}
+	return out
 }
 
 func (e *Env) logger() *slog.Logger {

@@ -155,3 +155,10 @@ func (l *Local) Close(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// NodeTarget is the Target of a tickwire server running in this process
+// (a node of an in-process cluster: no baseline echo servers).
+func NodeTarget(s TickwireServer) Target {
+	return Target{KCP: s.Addr("kcp"), TCP: s.Addr("tcp"), HTTP: s.HTTPAddr(), WebRTC: s.Addr("webrtc"),
+		Admin: s.AdminAddr(), Local: true, ServerPID: os.Getpid()}
+}

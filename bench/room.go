@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -122,16 +124,25 @@ func (c RoomConfig) JSON() map[string]any {
 // clock, the time from sending an input to receiving the tick broadcast
 // that carries it, at every member. Sent counts expected deliveries
 // (measured inputs x room size), Received actual ones.
+//
+// On a cluster (Env.Nodes) the players are spread over the nodes (see
+// openRoomNodes); each room's first player creates it by join-or-create
+// (relay type, a label of this run's) on its node, and the others join
+// it by id from theirs: those on another node follow the redirect to the
+// owner. The row is "<transport>/xnode", with the redirects followed and
+// the time of a redirected join (redirect_join_p50_us/p99).
 func RunRoom(ctx context.Context, env *Env, cfg RoomConfig) (*Report, error) {
 	cfg, err := cfg.populate()
 	if err != nil {
 		return nil, err
 	}
-	rep := newReport("room", cfg.JSON())
-	env.prepareKCP(ctx, rep, cfg.Transports)
+	conf := cfg.JSON()
+	conf["nodes"] = max(1, len(env.Nodes))
+	rep := newReport("room", conf)
+	nodes := env.nodes(ctx, rep, cfg.Transports)
 	defer env.markEncryption(rep)
 	for _, t := range cfg.Transports {
-		r, usage, err := runRoomTransport(ctx, env, cfg, t)
+		r, usage, err := runRoomTransport(ctx, env, nodes, cfg, t)
 		if err != nil {
 			return rep, fmt.Errorf("bench: room over %s: %w", t, err)
 		}
@@ -144,21 +155,24 @@ func RunRoom(ctx context.Context, env *Env, cfg RoomConfig) (*Report, error) {
 	return rep, nil
 }
 
-func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (Result, *ProcUsage, error) {
-	res := newResult(t, t, cfg.Impairment)
-	rt, err := openRoute(ctx, env, t, cfg.Impairment, cfg.Seed)
-	if err != nil {
-		return res, nil, err
+func runRoomTransport(ctx context.Context, env *Env, nodes []*Env, cfg RoomConfig, t string) (Result, *ProcUsage, error) {
+	name := t
+	if len(nodes) > 1 {
+		name += "/xnode"
 	}
-	defer rt.close()
-	addr, px := rt.addr, rt.px
-	res.Note = rt.note
-	fl, err := openFleet(env, t, addr, cfg.SessionsPerSocket)
-	if err != nil {
-		return res, nil, err
-	}
-	clock := &roomClock{base: time.Now()}
+	res := newResult(name, t, cfg.Impairment)
 	n := cfg.Rooms * cfg.Clients
+	var rb [4]byte
+	if _, err := rand.Read(rb[:]); err != nil {
+		return res, nil, err
+	}
+	rn, err := openRoomNodes(ctx, nodes, t, cfg, n, "tb"+hex.EncodeToString(rb[:])+"r")
+	if err != nil {
+		return res, nil, err
+	}
+	defer rn.close()
+	res.Note = rn.note()
+	clock := &roomClock{base: time.Now()}
 	ps := &players{all: make([]*player, n)}
 	shared := make([]*roomTicks, cfg.Rooms)
 	for r := range shared {
@@ -171,7 +185,7 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 		}
 		closed = true
 		ps.close(cfg.JoinConcurrency)
-		return fl.close()
+		return rn.closeFleets()
 	}
 	defer func() { _ = closeAll() }() // on an error path; the run's own close reports
 
@@ -183,20 +197,17 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 	err = parallel(setupCtx, n, cfg.JoinConcurrency, func(ctx context.Context, i int) error {
 		ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 		defer cancel()
-		p := newPlayer(uint32(i), i/cfg.Clients, fl.group(i), clock)
-		p.room = shared[p.roomIdx]
-		tok, err := env.Target.api().GuestToken(ctx, fmt.Sprintf("r%dc%d", p.roomIdx, i%cfg.Clients))
-		if err != nil {
-			return fmt.Errorf("guest token: %w", err)
-		}
-		conn, err := fl.dial(ctx, i, tok)
+		k := rn.nodeOf(i, cfg.Clients)
+		p := newPlayer(uint32(i), i/cfg.Clients, rn.group(k, rn.local[i]), clock)
+		p.room, p.node = shared[p.roomIdx], k
+		conn, err := rn.dial(ctx, i, p, fmt.Sprintf("r%dc%d", p.roomIdx, i%cfg.Clients))
 		if err != nil {
 			return fmt.Errorf("client: dial: %w", err)
 		}
 		p.attach(conn)
-		p.shared = fl.shared
+		p.shared = rn.fleets[k].shared
 		ps.all[i] = p
-		if err := p.handshake(ctx, tok, "tickbench-room"); err != nil {
+		if err := p.handshake(ctx, p.token, "tickbench-room"); err != nil {
 			return fmt.Errorf("client %d: %w", i, err)
 		}
 		ps.start(p)
@@ -223,6 +234,25 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 		return nil
 	}
 	bar = env.bar(fmt.Sprintf("room %s: join", t), int64(n))
+	if rn.clustered() {
+		join = func(ctx context.Context, p *player, _ *frame.RoomCreate, id uint64) error {
+			t0 := time.Now()
+			var err error
+			if id == 0 {
+				err = rn.createRoom(ctx, ps, p.roomIdx, cfg)
+			} else {
+				err = rn.joinRoom(ctx, ps, int(p.idx), id)
+			}
+			if err != nil {
+				return fmt.Errorf("room %d: %w", p.roomIdx, err)
+			}
+			d := time.Since(t0)
+			jmu.Lock()
+			joinHist.Record(d)
+			jmu.Unlock()
+			return nil
+		}
+	}
 	err = parallel(setupCtx, cfg.Rooms, cfg.JoinConcurrency, func(ctx context.Context, r int) error {
 		err := join(ctx, ps.all[r*cfg.Clients], &frame.RoomCreate{
 			Type: room.RelayType, Capacity: uint16(cfg.Clients), TickRate: uint8(cfg.TickHz), Private: true,
@@ -312,7 +342,7 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 	for i, p := range ps.all {
 		stats[i] = p.conn.Stats()
 	}
-	sockets := fl.numSockets()
+	sockets := rn.sockets()
 	if err := closeAll(); err != nil {
 		return res, nil, fmt.Errorf("closing client sockets: %w", err)
 	}
@@ -337,6 +367,7 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 	res.SetExtra("tick_interval_us", float64(tickInterval.Microseconds()))
 	res.SetExtra("join_p50_us", joinHist.QuantileUs(50))
 	res.SetExtra("join_p99_us", joinHist.QuantileUs(99))
+	rn.extra(&res)
 	rate := float64(inputs) / cfg.Duration.Seconds()
 	res.SetExtra("inputs_per_s", rate)
 	res.SetExtra("broadcasts_per_s", float64(ticks)/cfg.Duration.Seconds())
@@ -356,8 +387,8 @@ func runRoomTransport(ctx context.Context, env *Env, cfg RoomConfig, t string) (
 	}
 	var wire uint64
 	var src string
-	if px != nil {
-		wire, src = px.WireBytes(), "impair proxy (whole run)"
+	if w, ok := rn.proxied(); ok {
+		wire, src = w, "impair proxy (whole run)"
 	} else {
 		for _, s := range stats {
 			wire += s.BytesSent + s.BytesRecv

@@ -56,6 +56,8 @@ type player struct {
 	q       netcode.Queuer // conn's, nil when its transport has no event loop
 	welcome frame.Welcome
 	roomID  uint64
+	token   string // the session's token (a redirect dials the owner node with it)
+	node    int    // the cluster node the session is on (0 on one server)
 
 	// The setup goroutine's only (one call in flight):
 	lastRef uint32
@@ -326,16 +328,37 @@ func (p *player) enter(ctx context.Context, create *frame.RoomCreate, id uint64)
 	if create != nil {
 		req = create
 	}
-	m, err := p.call(ctx, req)
+	rd, err := p.request(ctx, req)
 	if err != nil {
 		return err
 	}
+	if rd != nil {
+		return fmt.Errorf("%w: redirected to node %s (%s): list every node of the cluster", errUnexpectedFrame, rd.NodeID, rd.URL)
+	}
+	return nil
+}
+
+// request sends a room request (create, join, join-or-create, join with
+// a ticket) and records the id of the room joined, or returns the
+// redirect a cluster node answered with instead (docs/CLUSTER.md).
+func (p *player) request(ctx context.Context, req frame.Refer) (*frame.RoomRedirect, error) {
+	m, err := p.call(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if k, _ := frame.Peek(m); k == frame.KindRoomRedirect {
+		var rd frame.RoomRedirect
+		if err := frame.Unmarshal(m, &rd); err != nil {
+			return nil, fmt.Errorf("bad RoomRedirect: %w", err)
+		}
+		return &rd, nil
+	}
 	var j frame.RoomJoined
 	if err := frame.Unmarshal(m, &j); err != nil {
-		return fmt.Errorf("room reply: %w", err)
+		return nil, fmt.Errorf("room reply: %w", err)
 	}
 	p.roomID = j.RoomID
-	return nil
+	return nil, nil
 }
 
 // players is the set of a run's players and their reader goroutines.

@@ -93,21 +93,9 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 // env builds the environment: a remote target, or an in-process server
 // that the returned stop function shuts down.
 func (c *common) env(ctx context.Context, stderr io.Writer) (*bench.Env, func() error, error) {
-	env := &bench.Env{}
-	env.KCP.Redundancy.BudgetBytesPerSec = c.kcpBudget
-	env.KCP.Redundancy.SparseRate = c.kcpSparse
-	env.KCP.Plaintext = c.kcpPlaintext
-	if c.kcpKey != "" {
-		k, err := kcp.ParsePublicKey(c.kcpKey)
-		if err != nil {
-			return nil, nil, fmt.Errorf("-kcp-key: %w", err)
-		}
-		env.KCP.ServerKey = k
-	}
-	if !c.quiet {
-		if f, ok := stderr.(*os.File); ok {
-			env.Progress = bench.Bar(f)
-		}
+	env, err := c.baseEnv(stderr)
+	if err != nil {
+		return nil, nil, err
 	}
 	if c.server != "" {
 		env.Target = bench.RemoteTarget(c.server, c.ports)
@@ -141,6 +129,28 @@ func (c *common) env(ctx context.Context, stderr io.Writer) (*bench.Env, func() 
 		return l.Close(ctx)
 	}
 	return env, stop, nil
+}
+
+// baseEnv is the environment without its target: the clients' KCP
+// settings and the progress bars.
+func (c *common) baseEnv(stderr io.Writer) (*bench.Env, error) {
+	env := &bench.Env{}
+	env.KCP.Redundancy.BudgetBytesPerSec = c.kcpBudget
+	env.KCP.Redundancy.SparseRate = c.kcpSparse
+	env.KCP.Plaintext = c.kcpPlaintext
+	if c.kcpKey != "" {
+		k, err := kcp.ParsePublicKey(c.kcpKey)
+		if err != nil {
+			return nil, fmt.Errorf("-kcp-key: %w", err)
+		}
+		env.KCP.ServerKey = k
+	}
+	if !c.quiet {
+		if f, ok := stderr.(*os.File); ok {
+			env.Progress = bench.Bar(f)
+		}
+	}
+	return env, nil
 }
 
 // output prints the table and writes the requested files.

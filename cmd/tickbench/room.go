@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"time"
 
@@ -20,11 +21,25 @@ func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	perSocket := fs.Int("sessions-per-socket", bench.DefaultSessionsPerSocket, "KCP: sessions sharing one client socket and its event loop (kcp.ClientSocket); 1 = a socket per session")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of tickbench (the generator, and the server when it runs in-process) over the measured phase to this file")
 	spawn := fs.Bool("spawn-server", false, "run the server in a child process (tickbench serve) so that its CPU and RSS are its own")
+	var cf clusterFlags
+	cf.register(fs)
 	ts, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
-	env, stop, err := c.envSpawn(ctx, stderr, placeFromFlag(spawn))
+	if err := cf.check(&c); err != nil {
+		return err
+	}
+	if cf.clustered() && *spawn {
+		return errors.New("--spawn-server runs one server: not with --nodes or --servers")
+	}
+	var env *bench.Env
+	var stop func() error
+	if cf.clustered() {
+		env, stop, err = cf.env(ctx, &c, stderr)
+	} else {
+		env, stop, err = c.envSpawn(ctx, stderr, placeFromFlag(spawn))
+	}
 	if err != nil {
 		return err
 	}

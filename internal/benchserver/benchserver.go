@@ -74,6 +74,11 @@ var fastArgon2 = accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltL
 // Start starts a tickwire server as spec says, with the bench limits
 // unless spec.ProductionLimits.
 func Start(ctx context.Context, spec Config) (*server.Server, error) {
+	return server.Start(ctx, serverConfig(spec))
+}
+
+// serverConfig is the server configuration spec says.
+func serverConfig(spec Config) server.Config {
 	lp := &longpoll.Transport{}
 	rtc := &webrtc.Transport{Addr: cmp.Or(spec.WebRTCAddr, "127.0.0.1:0")}
 	cfg := server.Config{HTTPAddr: spec.HTTPAddr, DataDir: spec.DataDir, Transports: []netcode.Transport{
@@ -99,5 +104,5 @@ func Start(ctx context.Context, spec Config) (*server.Server, error) {
 		cfg.Accounts.Argon2 = fastArgon2
 	}
 	cfg.AdminAddr, cfg.Engine.AdminToken = spec.AdminAddr, spec.AdminToken
-	return server.Start(ctx, cfg)
+	return cfg
 }
