@@ -132,7 +132,7 @@ func (rn *roomNodes) note() string {
 	return rn.routes[0].note
 }
 
-// wireBytes is what the impairment proxies counted, nil without them.
+// proxied is what the impairment proxies counted; false without them.
 func (rn *roomNodes) proxied() (uint64, bool) {
 	var w uint64
 	for _, rt := range rn.routes {
@@ -194,7 +194,7 @@ func (rn *roomNodes) follow(ctx context.Context, ps *players, i int, rd *frame.R
 	if !ok {
 		return fmt.Errorf("redirected to node %s at %s, which is not one of the nodes given (list them all; each must advertise the HTTP address given)", rd.NodeID, rd.URL)
 	}
-	idx := rn.n + i // the fleet's sessions past the first ones: sockets of their own
+	idx := rn.n + i // an index past the first sessions of every fleet
 	np := newPlayer(old.idx, old.roomIdx, rn.group(k, idx), old.clock)
 	np.room, np.shared, np.token, np.node = old.room, rn.fleets[k].shared, old.token, k
 	conn, err := rn.fleets[k].dial(ctx, idx, old.token)

@@ -87,6 +87,7 @@ func goals() []goal {
 		roomP99InTick(TransportWS, 50, 8, 30, 9),
 		roomP99InTick(TransportKCP, 125, 8, 30, 3, 5, 11),
 		roomCPUPerInput(TransportKCP, 50, 8, 30, 10, 11),
+		chatXNodeP99Below(TransportKCP, "direct", 5000, 15),
 	}
 }
 
@@ -263,6 +264,30 @@ func roomCPUPerInput(t string, rooms, clients, tickHz int, mostUs float64, issue
 			}
 			perInput := cpu / 100 / rate * 1e6
 			return fmt.Sprintf("%.1f µs per input (server %.0f %% of a core, %.0f inputs/s)", perInput, cpu, rate), perInput <= mostUs, true
+		},
+	}
+}
+
+// chatXNodeP99Below is a cross-node chat row's send-to-delivery p99
+// limit (a chat run against a cluster, no impairment).
+func chatXNodeP99Below(t, kind string, limitUs float64, issues ...int) goal {
+	name := t + "/" + kind + "-xnode"
+	return goal{
+		Name:   fmt.Sprintf("chat across nodes, %s: %s message send-to-delivery p99 ≤ %g ms", t, kind, limitUs/1000),
+		Issues: issues,
+		check: func(runs []*Report) (string, bool, bool) {
+			for _, r := range runs {
+				if r.Scenario != "chat" {
+					continue
+				}
+				for _, x := range r.Results {
+					if x.Name == name && x.Impairment == (Impairment{}).Label() && x.Received > 0 {
+						return fmt.Sprintf("p99 %s, p50 %s over %.0f nodes", fmtUs(x.P99Us), fmtUs(x.P50Us), x.Extra["nodes"]),
+							x.P99Us <= limitUs, true
+					}
+				}
+			}
+			return "", false, false
 		},
 	}
 }

@@ -159,6 +159,11 @@ func (c *common) output(rep *bench.Report, stdout io.Writer) error {
 	if err := rep.WriteTable(stdout); err != nil {
 		return err
 	}
+	for _, g := range bench.CheckGoals([]*bench.Report{rep}) {
+		if g.Status != bench.GoalNotMeasured {
+			fmt.Fprintf(stdout, "target %s\n", g)
+		}
+	}
 	if c.jsonPath != "" {
 		if err := rep.WriteJSONFile(c.jsonPath); err != nil {
 			return err
