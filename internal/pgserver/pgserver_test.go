@@ -2,6 +2,7 @@ package pgserver
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -19,8 +20,15 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestStartServesAndStops(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// The directory of a process that died without stopping its server.
+	const deadPID = 4194303 // the highest pid Linux hands out
+	require.False(t, alive(deadPID))
+	stale, err := os.MkdirTemp("", fmt.Sprintf("pgserver-%d-", deadPID))
+	require.NoError(t, err)
 	srv, err := Start(Options{})
 	require.NoError(t, err, "PostgreSQL must be installed for these tests")
+	_, err = os.Stat(stale)
+	assert.True(t, os.IsNotExist(err), "a dead process's directory is swept: %v", err)
 	require.NoError(t, srv.Exec(ctx, `CREATE DATABASE bench TEMPLATE template0`))
 	conn, err := pgx.Connect(ctx, srv.DSNFor("bench"))
 	require.NoError(t, err)
