@@ -18,8 +18,21 @@
 // Embedded runs a NATS server in process, for a single node or a
 // development setup; internal/natstest runs one per test.
 //
+// A Directory keeps this node's rooms (published as events on
+// <prefix>.dir.ev.<node>) and a replica of every other live node's, which
+// answers the hub's questions (where is room X, the best room of this
+// type and label elsewhere, how many rooms has this user created) from
+// memory. Tickets sign redirects with a key derived from the nodes' shared
+// token key; the owner redeems each once, before it expires.
+//
 // Concurrency: one goroutine per Node (the membership loop) owns the
 // membership table and runs the callbacks, in order; Node.mu guards the
 // table for readers (Live, Lookup) and is never held across I/O or a
-// callback. Close waits for the loop.
+// callback. A Directory's state is guarded by Directory.mu, taken by the
+// hub's calls (after the hub's own lock), by the NATS subscription
+// callbacks (events, snapshot requests) and by its two goroutines: the
+// publisher (coalesced changes out, the ticket sweep) and the syncer
+// (snapshots of nodes found behind, one at a time); neither holds the
+// lock across I/O. Close waits for them; close a Directory before its
+// Node.
 package cluster

@@ -46,7 +46,16 @@
 // Config.EmptyRoomTTL. Rooms created through CreateRoom are the
 // embedder's and are not limited. Labels pass frame.CleanText.
 //
-// Lock order: Hub.matchMu, Hub.mu, session.mu, roomRun.mu, shard.mu. No
-// lock is held while a room handler runs or while Peer.Send, Queue or
-// Flush is called.
+// In a cluster (Config.Directory) the hub publishes every change of its
+// rooms' seats to the directory, answers a join for a room another node
+// owns, and a join-or-create that finds no seat here but one elsewhere,
+// with a RoomRedirect (kind 28), joins a RoomJoinTicket (kind 29) the
+// directory redeems, and counts a user's rooms on every node against
+// MaxRoomsCreatedPerUser. The directory answers from memory: no network
+// call on a session's reader.
+//
+// Lock order: Hub.matchMu, Hub.mu, session.mu, roomRun.mu, shard.mu; the
+// Directory's own lock comes after Hub.mu and is never held while the hub
+// is called. No lock is held while a room handler runs or while
+// Peer.Send, Queue or Flush is called.
 package rooms
