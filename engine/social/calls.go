@@ -183,6 +183,14 @@ func (s *Service) callOpenedLocked(ps *peerState) {
 		if b := s.encodeCall(c, 0); b != nil && !s.sendLocked(ps.p, b) {
 			s.stats.sendFailed.Add(1)
 		}
+		return
+	}
+	if s.cl != nil {
+		for _, rc := range s.cl.rcalls {
+			if (rc.caller == ps.user.id || rc.callee == ps.user.id) && !s.sendLocked(ps.p, rc.data) {
+				s.stats.sendFailed.Add(1)
+			}
+		}
 	}
 }
 

@@ -180,6 +180,7 @@ type remoteCall struct {
 	calleeNode string
 	state      frame.CallState
 	at         time.Time // when this node last heard of it
+	data       []byte    // its last CallUpdate, for a session that opens here
 }
 
 func newCluster(cfg *Config) *cluster {
@@ -299,16 +300,32 @@ func (c *cluster) sender(ctx context.Context) {
 // startCluster subscribes the node's own subjects and asks the other
 // nodes for their users' presence. Run calls it.
 func (s *Service) startCluster() error {
+	err := s.subscribeOwn()
+	s.cl.publish(s.cl.presenceSubject(), &envelope{K: envSync})
+	return err
+}
+
+// subscribeOwn subscribes the node's own subjects unless it holds them
+// (BrokerReconnected calls it again after a failed start).
+func (s *Service) subscribeOwn() error {
 	c := s.cl
+	c.subsMu.Lock()
+	defer c.subsMu.Unlock()
+	if len(c.own) > 0 {
+		return nil
+	}
 	for _, subj := range []string{c.presenceSubject(), c.nodeSubject(c.node)} {
 		unsub, err := c.b.Subscribe(subj, s.onBroker)
 		if err != nil {
 			c.stats.errors.Add(1)
+			for _, u := range c.own {
+				u()
+			}
+			c.own = nil
 			return err
 		}
 		c.own = append(c.own, unsub)
 	}
-	c.publish(c.presenceSubject(), &envelope{K: envSync})
 	return nil
 }
 
@@ -374,6 +391,9 @@ func (s *Service) BrokerReconnected() {
 	c := s.cl
 	if c == nil {
 		return
+	}
+	if err := s.subscribeOwn(); err != nil {
+		s.log.Warn("social: broker subscriptions", "err", err)
 	}
 	s.mu.Lock()
 	uids := make([]string, 0, len(s.online))
@@ -771,7 +791,7 @@ func (s *Service) remoteCallLocked(e envelope) {
 		delete(c.rcalls, up.CallID)
 	} else if len(c.rcalls) < s.cfg.MaxCalls || c.rcalls[up.CallID] != nil {
 		c.rcalls[up.CallID] = &remoteCall{owner: e.Node, caller: up.CallerID, callee: up.CalleeID,
-			callerSess: up.CallerSession, calleeSess: up.CalleeSession, calleeNode: e.Other, state: up.State, at: s.cfg.Now()}
+			callerSess: up.CallerSession, calleeSess: up.CalleeSession, calleeNode: e.Other, state: up.State, at: s.cfg.Now(), data: e.Data}
 	}
 	s.sendUserLocked(e.User, e.Data)
 }

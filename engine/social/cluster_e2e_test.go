@@ -397,6 +397,9 @@ func TestClusterCallAcrossNodes(t *testing.T) {
 		u := s.callUpdate(t, id, frame.CallRinging)
 		assert.Equal(t, ua.UserID, u.CallerID, "bob rings on every node")
 	}
+	// A session bob opens on n2 while it rings rings too.
+	sb3 := dial(t, nodes[2].srv, login(t, nodes[2].srv, ub).Token)
+	sb3.callUpdate(t, id, frame.CallRinging)
 	require.NoError(t, sb.AcceptCall(ctxT(t), id))
 	require.ErrorIs(t, sb2.AcceptCall(ctxT(t), id), netcode.CodeCallAnswered, "the first accept wins")
 	act := sa.callUpdate(t, id, frame.CallActive)
