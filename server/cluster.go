@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"path/filepath"
 	"time"
@@ -72,6 +73,12 @@ func (s *Server) startCluster(cfg Config, roomsCfg *rooms.Config) error {
 	ncfg.Advertise = cc.Advertise
 	if ncfg.Advertise == "" {
 		ncfg.Advertise = s.HTTPURL()
+		if s.httpL != nil {
+			if a, ok := s.httpL.Addr().(*net.TCPAddr); ok && a.IP.IsUnspecified() {
+				cfg.Logger.Warn("cluster: no advertised URL: other nodes will redirect clients to "+ncfg.Advertise+
+					", which they cannot reach; set -advertise (ClusterConfig.Advertise)", "node", cc.NodeID)
+			}
+		}
 	}
 	if ncfg.Logger == nil {
 		ncfg.Logger = cfg.Logger.With("component", "cluster")
