@@ -10,6 +10,11 @@
 // kcp.Config{}) builds a dialer that pins the server's key from its HTTP
 // API (GET /v1/kcp), so that only the real server can answer.
 //
+// In a cluster (docs/CLUSTER.md) a room join answered with a RoomRedirect
+// is followed by itself (Options.Redirect): a second session on the room's
+// node, same token and options, joined with the redirect's ticket; the
+// Room returned works over it (Room.Node) and its pushes arrive here.
+//
 // Concurrency contract: a Client is safe for concurrent use. It owns two
 // goroutines, a reader and a pinger, and Close waits for both. A Handler,
 // when set, runs on the reader goroutine: it must not block for long and
