@@ -490,3 +490,32 @@ func TestClusterKilledNodeUsersGoOffline(t *testing.T) {
 	t.Logf("bob offline on n0 %v after n1 died (death bound %v)", took, clustertest.DeathBound)
 	assert.Less(t, took, clustertest.DeathBound+time.Second, "within the death bound (and the shutdown of the killed server)")
 }
+
+// TestClusterBlockReachesTheOtherNode: a block on node 0 ends the
+// friendship in node 1's cache too: bob's friend signal is refused there,
+// and alice's status no longer reaches him.
+func TestClusterBlockReachesTheOtherNode(t *testing.T) {
+	ns := startNATS(t)
+	nodes := startCluster(t, ns, 2, social.Config{})
+	ua, ub, sa, sb := clusterFriends(t, nodes[0], nodes[1])
+	sb.take(t, frame.KindPresenceUpdate, presenceOf(ua.UserID, frame.PresenceOnline))
+	require.NoError(t, sb.SignalFriend(ctxT(t), ua.UserID, []byte("ping")))
+	assert.Equal(t, []byte("ping"), sa.signal(t).Payload)
+
+	require.NoError(t, sa.BlockUser(ctxT(t), ub.UserID))
+	ev := sb.friendUpdate(t)
+	assert.Equal(t, frame.FriendEventRemoved, ev.Event, "bob is told the friendship ended, not of the block")
+	require.ErrorIs(t, sb.SignalFriend(ctxT(t), ua.UserID, []byte("ping")), netcode.CodeNoRelation)
+	_, err := sb.SendDirect(ctxT(t), ua.UserID, "hello?")
+	require.ErrorIs(t, err, netcode.CodeBlocked)
+	require.NoError(t, sa.SetPresence(ctxT(t), frame.PresenceAway, "not for bob"))
+	// A marker from node 0 after the presence: NATS delivers one
+	// connection's messages in order, so once bob has it, node 1 has
+	// handled alice's presence.
+	g, err := sa.CreateGroup(ctxT(t), "marker", frame.GroupOpen)
+	require.NoError(t, err)
+	require.NoError(t, sa.InviteToGroup(ctxT(t), g.ID, ub.UserID))
+	sb.take(t, frame.KindGroupUpdate, nil)
+	sb.barrier(t)
+	assert.Zero(t, sb.count(frame.KindPresenceUpdate, presenceOf(ua.UserID, frame.PresenceAway)), "no presence to a former friend")
+}
