@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -93,4 +94,15 @@ func TestClusterChatAndRoom(t *testing.T) {
 		require.Equal(t, uint64(2), st.Tickets.Redeemed, "node %d owns one room and let its two remote members in", i)
 	}
 	require.Equal(t, uint64(6), issued)
+
+	// A redirect to a node the generator was not given (node 1's HTTP
+	// address spelled otherwise than it advertises) ends the run and
+	// says so.
+	other := *env
+	other.Nodes = append([]Target(nil), env.Nodes...)
+	_, port, err := net.SplitHostPort(other.Nodes[1].HTTP)
+	require.NoError(t, err)
+	other.Nodes[1].HTTP = net.JoinHostPort("localhost", port)
+	_, err = RunRoom(ctx, &other, RoomConfig{Rooms: 2, Clients: 2, Warmup: 100 * time.Millisecond, Duration: 200 * time.Millisecond})
+	require.ErrorContains(t, err, "not one of the nodes given")
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -150,4 +151,20 @@ func (e *Env) bar(label string, total int64) *Progress {
 		return nil
 	}
 	return e.Progress(label, total)
+}
+
+// WithKCPFromHTTP returns t with its KCP address taken from its HTTP API
+// (GET /v1/kcp names the port, on the HTTP API's host): for a node known
+// by its HTTP address alone (tickbench --servers host:httpport).
+func (t Target) WithKCPFromHTTP(ctx context.Context) (Target, error) {
+	info, err := kcp.FetchInfo(ctx, t.http, t.httpBase())
+	if err != nil {
+		return t, fmt.Errorf("bench: KCP port of %s: %w", t.HTTP, err)
+	}
+	host, _, err := net.SplitHostPort(t.HTTP)
+	if err != nil {
+		return t, fmt.Errorf("bench: %w", err)
+	}
+	t.KCP = net.JoinHostPort(host, strconv.Itoa(info.Port))
+	return t, nil
 }

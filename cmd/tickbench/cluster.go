@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,7 +29,7 @@ type clusterFlags struct {
 func (f *clusterFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.nodes, "nodes", 1, "start this many tickwire nodes in this process, clustered over an embedded NATS server and sharing one PostgreSQL database (--store), and spread the clients over them round-robin (docs/CLUSTER.md)")
 	fs.StringVar(&f.store, "store", "", "with --nodes: the PostgreSQL database the nodes share (postgres://...); default: a temporary PostgreSQL server started for the run (needs Debian's postgresql package)")
-	fs.StringVar(&f.servers, "servers", "", "comma-separated hosts of the running nodes of one cluster, each serving the --*-port ports; the clients are spread over them round-robin (instead of --server)")
+	fs.StringVar(&f.servers, "servers", "", "comma-separated running nodes of one cluster, each a host serving the --*-port ports, or host:httpport (the KCP port then from its GET /v1/kcp; TCP still --tcp-port); the clients are spread over them round-robin (instead of --server)")
 }
 
 // clustered reports whether the run targets several nodes.
@@ -62,11 +64,26 @@ func (f *clusterFlags) env(ctx context.Context, c *common, stderr io.Writer) (*b
 			}
 			cc := *c
 			cc.server = h
+			host, port, err := net.SplitHostPort(h)
+			withPort := err == nil
+			if withPort {
+				// host:httpport: the KCP port from its HTTP API.
+				if cc.ports.HTTP, err = strconv.Atoi(port); err != nil {
+					return nil, nil, fmt.Errorf("--servers %q: bad port", h)
+				}
+				cc.server = host
+			}
 			env, _, err := cc.env(ctx, stderr)
 			if err != nil {
 				return nil, nil, err
 			}
-			nodes = append(nodes, env.Target)
+			t := env.Target
+			if withPort {
+				if t, err = t.WithKCPFromHTTP(ctx); err != nil {
+					return nil, nil, err
+				}
+			}
+			nodes = append(nodes, t)
 		}
 		if len(nodes) < 2 {
 			return nil, nil, fmt.Errorf("--servers %q: want at least 2 nodes", f.servers)

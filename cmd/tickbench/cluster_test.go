@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tickwire/tickwire/internal/benchserver"
 	"github.com/tickwire/tickwire/internal/pgtest"
 )
 
@@ -39,6 +40,29 @@ func TestRoomNodesStartsPostgres(t *testing.T) {
 	r := readReport(t, js)
 	require.EqualValues(t, 2, r.Config["nodes"])
 	require.Equal(t, r.Results[0].Sent, r.Results[0].Received)
+}
+
+// tickbench chat and room --servers host:httpport,...: running nodes
+// known by their HTTP addresses (the KCP ports from their APIs).
+func TestServersByHTTPAddress(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := benchserver.StartCluster(ctx, benchserver.ClusterConfig{
+		Nodes: 2, StoreDSN: pgtest.New(t).NewDatabase(t), DataDir: t.TempDir(), Node: benchserver.Config{FastPasswords: true},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		require.NoError(t, cl.Shutdown(ctx))
+	})
+	servers := cl.Nodes[0].HTTPAddr() + "," + cl.Nodes[1].HTTPAddr()
+	out := runCmd(t, "chat", "--servers", servers, "--pairs", "1", "--group-size", "2", "--count", "10", "--interval", "1ms", "--quiet")
+	require.Contains(t, out, "kcp/direct-xnode")
+	require.Contains(t, out, "cross_node_deliveries=10")
+	out = runCmd(t, "room", "--servers", servers, "--rooms", "2", "--clients", "2", "--input-hz", "10",
+		"--warmup", "100ms", "--duration", "300ms", "--quiet")
+	require.Contains(t, out, "redirects=2")
 }
 
 func TestClusterFlagsRefused(t *testing.T) {
