@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/tickwire/tickwire/internal/pgtest"
 )
 
 func TestStartServesAndShutsDown(t *testing.T) {
@@ -38,4 +40,32 @@ func TestStartServesAndShutsDown(t *testing.T) {
 func TestStartRejectsABadAddress(t *testing.T) {
 	_, err := Start(context.Background(), Config{KCPAddr: "127.0.0.1:-1", DataDir: t.TempDir()})
 	require.Error(t, err)
+}
+
+func TestStartClusterRefusesBadConfig(t *testing.T) {
+	for name, c := range map[string]ClusterConfig{
+		"one node":   {Nodes: 1, StoreDSN: "postgres://x", DataDir: t.TempDir()},
+		"no store":   {Nodes: 2, DataDir: t.TempDir()},
+		"no datadir": {Nodes: 2, StoreDSN: "postgres://x"},
+	} {
+		_, err := StartCluster(context.Background(), c)
+		require.ErrorContains(t, err, "a cluster needs", name)
+	}
+}
+
+// Two nodes on one database see each other, and Shutdown stops them and
+// NATS (twice is fine).
+func TestStartClusterJoinsAndShutsDown(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := StartCluster(ctx, ClusterConfig{Nodes: 2, StoreDSN: pgtest.New(t).NewDatabase(t), DataDir: t.TempDir(),
+		Node: Config{FastPasswords: true}})
+	require.NoError(t, err)
+	require.Len(t, cl.Nodes, 2)
+	for _, n := range cl.Nodes {
+		require.Len(t, n.ClusterNode().Live(), 1, "each node sees the other")
+	}
+	require.NotEqual(t, cl.Nodes[0].HTTPAddr(), cl.Nodes[1].HTTPAddr())
+	require.NoError(t, cl.Shutdown(ctx))
+	require.NoError(t, cl.Shutdown(ctx), "idempotent")
 }
