@@ -176,7 +176,7 @@ type dirCounters struct {
 
 // NewDirectory starts the directory on node. Close it before the node.
 func NewDirectory(node *Node, cfg DirectoryConfig) (*Directory, error) {
-	tk, err := NewTickets(TicketConfig{Key: cfg.TokenKey, NodeID: node.ID(), TTL: cfg.TicketTTL, Clock: node.cfg.Clock})
+	tk, err := NewTickets(TicketConfig{Key: cfg.TokenKey, NodeID: node.ID(), Boot: node.boot, TTL: cfg.TicketTTL, Clock: node.cfg.Clock})
 	if err != nil {
 		return nil, err
 	}
@@ -640,7 +640,7 @@ func (d *Directory) RedirectMatch(user, typ, label string, skip func(id uint64) 
 }
 
 func (d *Directory) redirect(user string, id uint64, owner NodeInfo) (*frame.RoomRedirect, error) {
-	tk, err := d.tickets.Issue(user, id, owner.ID)
+	tk, err := d.tickets.Issue(user, id, owner.ID, owner.Boot)
 	if err != nil {
 		return nil, &netcode.CodedError{Code: netcode.CodeInternal, Msg: "redirect ticket", Err: err}
 	}

@@ -24,6 +24,8 @@ import (
 //	expiry    8 bytes (Unix milliseconds)
 //	room id   8 bytes
 //	nonce     8 bytes (random)
+//	boot      8 bytes (the owner's incarnation: a restarted owner, which
+//	          forgot the nonces it redeemed, refuses its old tickets)
 //	node id   1 byte length + bytes (the owner node)
 //	user id   1 byte length + bytes
 //	mac      16 bytes (HMAC-SHA256 over everything before, truncated)
@@ -31,7 +33,7 @@ const (
 	ticketVersion = 1
 	ticketMACLen  = 16
 	// MaxTicketLen bounds a ticket (frame.MaxTicketLen is the wire's).
-	MaxTicketLen = 1 + 8 + 8 + 8 + 1 + 255 + 1 + 255 + ticketMACLen
+	MaxTicketLen = 1 + 8 + 8 + 8 + 8 + 1 + 255 + 1 + 255 + ticketMACLen
 	// DefaultTicketTTL is how long a ticket is good for.
 	DefaultTicketTTL = 10 * time.Second
 	// DefaultMaxRedeemed bounds the tickets an owner remembers as used
@@ -48,6 +50,7 @@ type Ticket struct {
 	Expiry time.Time
 	RoomID uint64
 	Nonce  uint64
+	Boot   int64
 	NodeID string
 	UserID string
 }
@@ -56,6 +59,7 @@ type Ticket struct {
 type Tickets struct {
 	key         []byte
 	node        string
+	boot        int64
 	ttl         time.Duration
 	maxRedeemed int
 	now         func() time.Time
@@ -72,8 +76,10 @@ type TicketConfig struct {
 	// Key is the nodes' shared secret (the engine's token key); every
 	// node must have the same.
 	Key []byte
-	// NodeID is this node: it redeems only tickets naming it.
+	// NodeID and Boot are this node and its incarnation: it redeems only
+	// tickets naming both.
 	NodeID string
+	Boot   int64
 	// TTL is a ticket's lifetime (default DefaultTicketTTL).
 	TTL time.Duration
 	// MaxRedeemed bounds the used-ticket set (default DefaultMaxRedeemed).
@@ -99,15 +105,15 @@ func NewTickets(cfg TicketConfig) (*Tickets, error) {
 	// A key of its own, so that a ticket can never pass for a token.
 	mac := hmac.New(sha256.New, cfg.Key)
 	mac.Write([]byte("tickwire redirect ticket v1"))
-	return &Tickets{key: mac.Sum(nil), node: cfg.NodeID, ttl: cfg.TTL, maxRedeemed: cfg.MaxRedeemed,
+	return &Tickets{key: mac.Sum(nil), node: cfg.NodeID, boot: cfg.Boot, ttl: cfg.TTL, maxRedeemed: cfg.MaxRedeemed,
 		now: cfg.Clock, used: map[uint64]time.Time{}}, nil
 }
 
 // TTL is a ticket's lifetime.
 func (t *Tickets) TTL() time.Duration { return t.ttl }
 
-// Issue makes a ticket for user to join room on node.
-func (t *Tickets) Issue(user string, room uint64, node string) ([]byte, error) {
+// Issue makes a ticket for user to join room on node (incarnation boot).
+func (t *Tickets) Issue(user string, room uint64, node string, boot int64) ([]byte, error) {
 	if len(user) > 255 || len(node) > 255 {
 		return nil, fmt.Errorf("cluster: ticket fields too long")
 	}
@@ -115,11 +121,12 @@ func (t *Tickets) Issue(user string, room uint64, node string) ([]byte, error) {
 	if _, err := rand.Read(nonce[:]); err != nil {
 		return nil, err
 	}
-	b := make([]byte, 0, 1+8+8+8+2+len(node)+len(user)+ticketMACLen)
+	b := make([]byte, 0, 1+8+8+8+8+2+len(node)+len(user)+ticketMACLen)
 	b = append(b, ticketVersion)
 	b = binary.BigEndian.AppendUint64(b, uint64(t.now().Add(t.ttl).UnixMilli()))
 	b = binary.BigEndian.AppendUint64(b, room)
 	b = append(b, nonce[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(boot))
 	b = append(b, byte(len(node)))
 	b = append(b, node...)
 	b = append(b, byte(len(user)))
@@ -140,7 +147,7 @@ var errTicketFormat = errors.New("cluster: malformed ticket")
 // DecodeTicket parses a ticket's layout without checking its MAC.
 func DecodeTicket(b []byte) (Ticket, error) {
 	var tk Ticket
-	if len(b) < 1+8+8+8+2+ticketMACLen || len(b) > MaxTicketLen || b[0] != ticketVersion {
+	if len(b) < 1+8+8+8+8+2+ticketMACLen || len(b) > MaxTicketLen || b[0] != ticketVersion {
 		return tk, errTicketFormat
 	}
 	body := b[:len(b)-ticketMACLen]
@@ -148,7 +155,8 @@ func DecodeTicket(b []byte) (Ticket, error) {
 	tk.Expiry = time.UnixMilli(int64(binary.BigEndian.Uint64(p)))
 	tk.RoomID = binary.BigEndian.Uint64(p[8:])
 	tk.Nonce = binary.BigEndian.Uint64(p[16:])
-	p = p[24:]
+	tk.Boot = int64(binary.BigEndian.Uint64(p[24:]))
+	p = p[32:]
 	var ok bool
 	if tk.NodeID, p, ok = lenString(p); !ok {
 		return tk, errTicketFormat
@@ -169,11 +177,11 @@ func lenString(p []byte) (string, []byte, bool) {
 
 // Redeem checks a ticket presented by user to join room on this node and
 // marks it used. Refusals: ErrBadTicket (malformed, bad MAC, another
-// user, room or node), ErrTicketExpired, ErrTicketReused, ErrTicketsBusy.
+// user, room, node or incarnation of it), ErrTicketExpired, ErrTicketReused, ErrTicketsBusy.
 func (t *Tickets) Redeem(user string, room uint64, b []byte) error {
 	tk, err := DecodeTicket(b)
 	if err != nil || !hmac.Equal(t.sum(b[:len(b)-ticketMACLen]), b[len(b)-ticketMACLen:]) ||
-		tk.UserID != user || tk.RoomID != room || tk.NodeID != t.node {
+		tk.UserID != user || tk.RoomID != room || tk.NodeID != t.node || tk.Boot != t.boot {
 		t.refusedBad.Add(1)
 		return ErrBadTicket
 	}

@@ -29,7 +29,7 @@ var testKey = bytes.Repeat([]byte{7}, 32)
 
 func newTestTickets(t *testing.T, node string, clk *fakeClock) *Tickets {
 	t.Helper()
-	tk, err := NewTickets(TicketConfig{Key: testKey, NodeID: node, TTL: 10 * time.Second, MaxRedeemed: 4, Clock: clk.now})
+	tk, err := NewTickets(TicketConfig{Key: testKey, NodeID: node, Boot: 7, TTL: 10 * time.Second, MaxRedeemed: 4, Clock: clk.now})
 	require.NoError(t, err)
 	return tk
 }
@@ -39,29 +39,32 @@ func TestTicketRedeem(t *testing.T) {
 	issuer := newTestTickets(t, "b", clk) // the redirecting node
 	owner := newTestTickets(t, "a", clk)  // the room's node
 
-	tk, err := issuer.Issue("u1", 42, "a")
+	tk, err := issuer.Issue("u1", 42, "a", 7)
 	require.NoError(t, err)
 	d, err := DecodeTicket(tk)
 	require.NoError(t, err)
-	assert.Equal(t, Ticket{Expiry: clk.now().Add(10 * time.Second), RoomID: 42, Nonce: d.Nonce, NodeID: "a", UserID: "u1"}, d)
+	assert.Equal(t, Ticket{Expiry: clk.now().Add(10 * time.Second), RoomID: 42, Nonce: d.Nonce, Boot: 7, NodeID: "a", UserID: "u1"}, d)
 
 	code := func(err error) netcode.Code { return netcode.CodeOf(err) }
 	assert.Equal(t, netcode.CodeBadTicket, code(owner.Redeem("u2", 42, tk)), "another user")
 	assert.Equal(t, netcode.CodeBadTicket, code(owner.Redeem("u1", 43, tk)), "another room")
 	assert.Equal(t, netcode.CodeBadTicket, code(issuer.Redeem("u1", 42, tk)), "another node")
+	restarted, err := NewTickets(TicketConfig{Key: testKey, NodeID: "a", Boot: 8, Clock: clk.now})
+	require.NoError(t, err)
+	assert.Equal(t, netcode.CodeBadTicket, code(restarted.Redeem("u1", 42, tk)), "the owner restarted: it forgot what it redeemed")
 	forged := bytes.Clone(tk)
 	forged[10] ^= 1
 	assert.Equal(t, netcode.CodeBadTicket, code(owner.Redeem("u1", 42, forged)), "a flipped bit")
 	otherKey, err := NewTickets(TicketConfig{Key: bytes.Repeat([]byte{8}, 32), NodeID: "b", Clock: clk.now})
 	require.NoError(t, err)
-	foreign, err := otherKey.Issue("u1", 42, "a")
+	foreign, err := otherKey.Issue("u1", 42, "a", 7)
 	require.NoError(t, err)
 	assert.Equal(t, netcode.CodeBadTicket, code(owner.Redeem("u1", 42, foreign)), "another cluster's key")
 
 	require.NoError(t, owner.Redeem("u1", 42, tk))
 	assert.Equal(t, netcode.CodeTicketReused, code(owner.Redeem("u1", 42, tk)), "single use")
 
-	late, err := issuer.Issue("u1", 42, "a")
+	late, err := issuer.Issue("u1", 42, "a", 7)
 	require.NoError(t, err)
 	clk.add(10 * time.Second)
 	assert.Equal(t, netcode.CodeTicketExpired, code(owner.Redeem("u1", 42, late)), "expired exactly at TTL")
@@ -78,24 +81,24 @@ func TestTicketUsedSetBounded(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
 	tks := newTestTickets(t, "a", clk)
 	for i := range 4 {
-		tk, err := tks.Issue("u", uint64(i), "a")
+		tk, err := tks.Issue("u", uint64(i), "a", 7)
 		require.NoError(t, err)
 		require.NoError(t, tks.Redeem("u", uint64(i), tk))
 	}
-	tk, err := tks.Issue("u", 9, "a")
+	tk, err := tks.Issue("u", 9, "a", 7)
 	require.NoError(t, err)
 	assert.Equal(t, netcode.CodeServerBusy, netcode.CodeOf(tks.Redeem("u", 9, tk)))
 	clk.add(10 * time.Second)
-	tk, err = tks.Issue("u", 9, "a")
+	tk, err = tks.Issue("u", 9, "a", 7)
 	require.NoError(t, err)
 	require.NoError(t, tks.Redeem("u", 9, tk))
 }
 
 func FuzzDecodeTicket(f *testing.F) {
 	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
-	tks, err := NewTickets(TicketConfig{Key: testKey, NodeID: "a", Clock: clk.now})
+	tks, err := NewTickets(TicketConfig{Key: testKey, NodeID: "a", Boot: 7, Clock: clk.now})
 	require.NoError(f, err)
-	good, err := tks.Issue("user-1", 42, "a")
+	good, err := tks.Issue("user-1", 42, "a", 7)
 	require.NoError(f, err)
 	f.Add(good)
 	f.Add([]byte{1})
@@ -112,7 +115,7 @@ func FuzzDecodeTicket(f *testing.F) {
 			// Only a ticket the key signed passes: the seed (issued in
 			// this process or, under -fuzz, in the coordinator, with the
 			// same key and clock), never a mutation of it.
-			assert.Equal(t, Ticket{Expiry: d.Expiry, RoomID: 42, Nonce: d.Nonce, NodeID: "a", UserID: "user-1"}, d)
+			assert.Equal(t, Ticket{Expiry: d.Expiry, RoomID: 42, Nonce: d.Nonce, Boot: 7, NodeID: "a", UserID: "user-1"}, d)
 		}
 	})
 }
