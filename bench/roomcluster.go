@@ -150,10 +150,11 @@ func (rn *roomNodes) createRoom(ctx context.Context, ps *players, r int, cfg Roo
 	i := r * cfg.Clients
 	req := &frame.RoomJoinOrCreate{Type: room.RelayType, Label: rn.label + strconv.Itoa(r), Capacity: uint16(cfg.Clients),
 		TickRate: uint8(cfg.TickHz)}
+	t0 := time.Now()
 	rd, err := ps.all[i].request(ctx, req)
 	if err == nil && rd != nil {
 		// Another node has a room with this run's label: join it there.
-		err = rn.follow(ctx, ps, i, rd, time.Now())
+		err = rn.follow(ctx, ps, i, rd, t0)
 	}
 	return err
 }

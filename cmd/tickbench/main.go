@@ -11,6 +11,9 @@
 //	tickbench matrix  [--out DIR]  the standard matrix (make bench)
 //	tickbench report  [--out DIR] FILE.json...  the HTML report and SVG plots again from JSON
 //	tickbench serve   [flags]   a tickwire server plus the baseline echo servers
+//
+// chat and room take --nodes N (N clustered nodes in process, the clients
+// spread over them: cross-node rows) or --servers (a running cluster).
 package main
 
 import (
@@ -48,7 +51,8 @@ commands:
   serve     run a tickwire server and the baseline echo servers (target of --server)
 
 Run "tickbench <command> -h" for its flags. Without --server every command
-starts an in-process server on 127.0.0.1.
+starts an in-process server on 127.0.0.1; chat and room --nodes N start N
+clustered nodes (embedded NATS, one PostgreSQL) and spread the clients over them.
 `
 
 // run is main without the process: it parses args, runs one command and
