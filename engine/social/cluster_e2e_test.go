@@ -228,7 +228,6 @@ func TestClusterPresenceAggregatesNodes(t *testing.T) {
 	grace := 100 * time.Millisecond
 	nodes := startCluster(t, ns, 3, social.Config{PresenceGrace: grace})
 	ua, ub, sa, sb := clusterFriends(t, nodes[0], nodes[1])
-	_ = ua
 	// alice (n0) sees bob (n1) online.
 	sa.take(t, frame.KindPresenceUpdate, presenceOf(ub.UserID, frame.PresenceOnline))
 
@@ -238,15 +237,20 @@ func TestClusterPresenceAggregatesNodes(t *testing.T) {
 	require.NoError(t, sb.Close())
 	require.Eventually(t, func() bool { return nodes[1].social().Stats().OnlineUsers == 0 }, wait, 10*time.Millisecond,
 		"n1 forgets bob after the grace period")
+	// alice connects to n1, which no longer holds bob: she sees him online
+	// (from n2), and a message she sends from there is a marker: once its
+	// copy reaches her session on n0, n0 has handled what n1 published
+	// before it (NATS keeps one connection's order), n1's "offline" too.
+	sa3 := dial(t, nodes[1].srv, login(t, nodes[1].srv, ua).Token)
+	sa3.take(t, frame.KindPresenceUpdate, presenceOf(ub.UserID, frame.PresenceOnline))
+	marker, err := sa3.SendDirect(ctxT(t), ub.UserID, "marker")
+	require.NoError(t, err)
+	require.Equal(t, marker.ID, sa.message(t).ID)
 	sa.barrier(t)
 	assert.Zero(t, sa.count(frame.KindPresenceUpdate, presenceOf(ub.UserID, frame.PresenceOffline)),
 		"bob is still on n2: alice is not told offline")
 	p, _ := nodes[0].social().Presence(ub.UserID)
 	assert.Equal(t, frame.PresenceOnline, p)
-
-	// A friend connecting to a node where bob never was sees him online.
-	sa3 := dial(t, nodes[1].srv, login(t, nodes[1].srv, ua).Token)
-	sa3.take(t, frame.KindPresenceUpdate, presenceOf(ub.UserID, frame.PresenceOnline))
 
 	// bob's status set on n2 reaches alice on n0 and n1.
 	require.NoError(t, sb2.SetPresence(ctxT(t), frame.PresenceAway, "brb"))
