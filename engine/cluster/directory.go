@@ -52,6 +52,9 @@ type Entry struct {
 	Members  int    `json:"members"`
 	Capacity int    `json:"cap"`
 	Private  bool   `json:"priv,omitempty"`
+	// Rate is the room's tick rate (listed by RoomList); 0 from a node
+	// that does not send it.
+	Rate int `json:"rate,omitempty"`
 	// Creator is the user a client-created room counts against (the
 	// rooms-per-user limit is global); empty for the embedder's rooms.
 	Creator string `json:"creator,omitempty"`
@@ -88,7 +91,7 @@ func decodeJSON(b []byte, v any) error {
 
 func (e *Entry) valid() bool {
 	return e.Room != 0 && e.Type != "" && len(e.Type) <= frame.MaxNameLen && len(e.Label) <= frame.MaxNameLen &&
-		len(e.Creator) <= frame.MaxIDLen && e.Members >= 0 && e.Capacity >= 0 && e.Capacity <= 1<<16
+		len(e.Creator) <= frame.MaxIDLen && e.Members >= 0 && e.Capacity >= 0 && e.Capacity <= 1<<16 && e.Rate >= 0 && e.Rate <= frame.MaxRoomTickRate
 }
 
 func decodeEvent(b []byte) (dirEvent, error) {
@@ -171,7 +174,7 @@ type remoteNode struct {
 type dirCounters struct {
 	published, publishErrors, applied, gaps, bad           atomic.Uint64
 	syncs, syncErrors, dropped, lookups, matches, notFound atomic.Uint64
-	redirects, unavailable                                 atomic.Uint64
+	redirects, unavailable, lists                          atomic.Uint64
 }
 
 // NewDirectory starts the directory on node. Close it before the node.
@@ -245,7 +248,7 @@ func (d *Directory) Tickets() *Tickets { return d.tickets }
 // own goroutine, coalesced with later changes of the same room.
 func (d *Directory) Publish(id uint64, info frame.RoomInfo, private bool, creator string) {
 	e := Entry{Room: id, Type: info.Type, Label: info.Label, Members: int(info.Members), Capacity: int(info.Capacity),
-		Private: private, Creator: creator}
+		Private: private, Creator: creator, Rate: int(info.TickRate)}
 	d.mu.Lock()
 	d.own[id] = e
 	d.pending[id] = &e
@@ -637,6 +640,47 @@ func (d *Directory) RedirectMatch(user, typ, label string, skip func(id uint64) 
 		return nil, nil
 	}
 	return d.redirect(user, best.e.Room, best.node)
+}
+
+// ListRooms lists the public rooms of the other live nodes whose type
+// is typ and label is label ("" matches any), at most limit (at least
+// 1), in room id order: the cluster's part of a RoomList. Full rooms are
+// listed, as the hub lists its own. The work is bounded by the matching
+// rooms (one index entry each for a given type and label) and keeps at
+// most limit of them; a dead node's rooms left the replica with it.
+func (d *Directory) ListRooms(typ, label string, limit int) []frame.RoomInfo {
+	limit = max(limit, 1)
+	d.stats.lists.Add(1)
+	d.mu.Lock()
+	best := make([]Entry, 0, limit) // the smallest room ids so far, sorted
+	keep := func(set map[uint64]*remoteNode) {
+		for id, rn := range set {
+			if len(best) == limit && id > best[limit-1].Room {
+				continue
+			}
+			i, _ := slices.BinarySearchFunc(best, id, func(e Entry, id uint64) int { return cmp.Compare(e.Room, id) })
+			if len(best) == limit {
+				best = best[:limit-1]
+			}
+			best = slices.Insert(best, i, rn.rooms[id])
+		}
+	}
+	if typ != "" && label != "" {
+		keep(d.byKey[matchKey{typ, label}])
+	} else {
+		for k, set := range d.byKey {
+			if (typ == "" || k.typ == typ) && (label == "" || k.label == label) {
+				keep(set)
+			}
+		}
+	}
+	d.mu.Unlock()
+	out := make([]frame.RoomInfo, len(best))
+	for i, e := range best {
+		out[i] = frame.RoomInfo{RoomID: e.Room, Type: e.Type, Label: e.Label,
+			Members: uint16(min(e.Members, 1<<16-1)), Capacity: uint16(min(e.Capacity, 1<<16-1)), TickRate: uint8(e.Rate)}
+	}
+	return out
 }
 
 func (d *Directory) redirect(user string, id uint64, owner NodeInfo) (*frame.RoomRedirect, error) {

@@ -97,3 +97,39 @@ func TestDirectoryDropsDeadNode(t *testing.T) {
 	assert.Equal(t, uint64(1), b.Stats().RoomsDropped)
 	assert.Equal(t, 0, b.CreatedElsewhere("u"))
 }
+
+// ListRooms lists the other nodes' public rooms of a type and label, full
+// ones too, with their tick rate, in room id order, at most limit.
+func TestDirectoryListRooms(t *testing.T) {
+	ns := natstest.Start(t)
+	_, a := startDir(t, ns.URL(), "a")
+	_, c := startDir(t, ns.URL(), "c")
+	_, b := startDir(t, ns.URL(), "b")
+	a.Publish(30, frame.RoomInfo{Type: "relay", Label: "eu", Members: 4, Capacity: 4, TickRate: 20}, false, "")
+	a.Publish(10, frame.RoomInfo{Type: "relay", Label: "eu", Members: 1, Capacity: 4, TickRate: 30}, false, "")
+	a.Publish(11, frame.RoomInfo{Type: "relay", Label: "eu", Capacity: 4}, true, "") // private
+	a.Publish(12, frame.RoomInfo{Type: "relay", Label: "us", Capacity: 4}, false, "")
+	c.Publish(20, frame.RoomInfo{Type: "relay", Label: "eu", Capacity: 8, TickRate: 60}, false, "")
+	c.Publish(21, frame.RoomInfo{Type: "chess", Label: "eu", Capacity: 2}, false, "")
+	b.Publish(5, frame.RoomInfo{Type: "relay", Label: "eu", Capacity: 4}, false, "") // its own: not listed by it
+	require.Eventually(t, func() bool { return remoteCount(b, "a") == 4 && remoteCount(b, "c") == 2 }, 10*time.Second, 5*time.Millisecond)
+
+	ids := func(list []frame.RoomInfo) []uint64 {
+		out := []uint64{}
+		for _, r := range list {
+			out = append(out, r.RoomID)
+		}
+		return out
+	}
+	eu := b.ListRooms("relay", "eu", 10)
+	assert.Equal(t, []uint64{10, 20, 30}, ids(eu))
+	assert.Equal(t, frame.RoomInfo{RoomID: 10, Type: "relay", Label: "eu", Members: 1, Capacity: 4, TickRate: 30}, eu[0])
+	assert.Equal(t, []uint64{10, 20}, ids(b.ListRooms("relay", "eu", 2)), "the lowest ids within limit")
+	assert.Equal(t, []uint64{10}, ids(b.ListRooms("relay", "eu", 0)), "at least one")
+	assert.Equal(t, []uint64{10, 12, 20, 30}, ids(b.ListRooms("relay", "", 10)))
+	assert.Equal(t, []uint64{10, 20, 21, 30}, ids(b.ListRooms("", "eu", 10)))
+	assert.Equal(t, []uint64{10, 12, 20, 21, 30}, ids(b.ListRooms("", "", 10)))
+	assert.Equal(t, []uint64{10, 12, 20}, ids(b.ListRooms("", "", 3)))
+	assert.Empty(t, b.ListRooms("chess", "us", 10))
+	assert.Equal(t, uint64(8), b.Stats().Lists)
+}

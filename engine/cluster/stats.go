@@ -94,11 +94,12 @@ type DirectoryStats struct {
 	BadPayloads uint64 `json:"bad_payloads"`
 	// RoomsDropped counts remote rooms forgotten because their node died.
 	RoomsDropped uint64 `json:"rooms_dropped"`
-	// Lookups (join by id) and Matches (join-or-create) asked of the
-	// directory; NotFound the lookups no live node answered;
+	// Lookups (join by id), Matches (join-or-create) and Lists (RoomList)
+	// asked of the directory; NotFound the lookups no live node answered;
 	// Unavailable those refused because NATS was unreachable.
 	Lookups     uint64 `json:"lookups"`
 	Matches     uint64 `json:"matches"`
+	Lists       uint64 `json:"lists"`
 	NotFound    uint64 `json:"not_found"`
 	Unavailable uint64 `json:"unavailable"`
 	// Redirects counts the redirects issued; Tickets the tickets
@@ -117,7 +118,7 @@ func (d *Directory) Stats() DirectoryStats {
 		OwnRooms: own, RemoteRooms: remote,
 		Published: s.published.Load(), PublishErrors: s.publishErrors.Load(), Applied: s.applied.Load(),
 		Gaps: s.gaps.Load(), Syncs: s.syncs.Load(), SyncErrors: s.syncErrors.Load(), BadPayloads: s.bad.Load(),
-		RoomsDropped: s.dropped.Load(), Lookups: s.lookups.Load(), Matches: s.matches.Load(),
+		RoomsDropped: s.dropped.Load(), Lookups: s.lookups.Load(), Matches: s.matches.Load(), Lists: s.lists.Load(),
 		NotFound: s.notFound.Load(), Unavailable: s.unavailable.Load(), Redirects: s.redirects.Load(),
 		Tickets: d.tickets.Stats(),
 	}
@@ -140,7 +141,7 @@ func (d *Directory) Collector() prometheus.Collector {
 			promx.Gauge(ch, rooms, st.OwnRooms, "own")
 			promx.Gauge(ch, rooms, st.RemoteRooms, "remote")
 			promx.CounterMap(ch, ops, map[string]uint64{"publish": st.Published, "apply": st.Applied,
-				"sync": st.Syncs, "lookup": st.Lookups, "match": st.Matches})
+				"sync": st.Syncs, "lookup": st.Lookups, "match": st.Matches, "list": st.Lists})
 			promx.CounterMap(ch, errs, map[string]uint64{"publish": st.PublishErrors, "gap": st.Gaps,
 				"sync": st.SyncErrors, "bad_payload": st.BadPayloads, "not_found": st.NotFound,
 				"unavailable": st.Unavailable})

@@ -25,6 +25,10 @@ type Directory interface {
 	// seat on another node (skip excludes rooms), or nil when there is
 	// none anywhere.
 	RedirectMatch(user, typ, label string, skip func(id uint64) bool) (*frame.RoomRedirect, error)
+	// ListRooms lists the public rooms (full ones too) of typ and label
+	// ("" matches any) on the other live nodes, at most limit (≥ 1), in
+	// room id order: RoomList appends them to this node's rooms.
+	ListRooms(typ, label string, limit int) []frame.RoomInfo
 	// CreatedElsewhere counts the open rooms creator created on the
 	// other nodes: MaxRoomsCreatedPerUser bounds the sum over the
 	// cluster.

@@ -739,7 +739,9 @@ func (h *Hub) CloseRoom(id uint64, code netcode.Code, message string) error {
 }
 
 // ListRooms lists open public rooms matching typ and label (empty matches
-// any), oldest first, at most limit (0 or above MaxListed: MaxListed).
+// any), at most limit (0 or above MaxListed: MaxListed): this node's,
+// oldest first, then, on a node of a cluster, the other live nodes' from
+// the directory's replica, in room id order.
 func (h *Hub) ListRooms(typ, label string, limit int) []frame.RoomInfo {
 	if limit <= 0 || limit > h.cfg.MaxListed {
 		limit = h.cfg.MaxListed
@@ -762,6 +764,11 @@ func (h *Hub) ListRooms(typ, label string, limit int) []frame.RoomInfo {
 			Members: uint16(e.seats), Capacity: uint16(e.cap), TickRate: uint8(e.rate)}
 	}
 	h.mu.Unlock()
+	if h.cfg.Directory != nil && len(out) < limit {
+		// The other nodes' rooms after this node's: a join of one by id
+		// is redirected to its owner.
+		out = append(out, h.cfg.Directory.ListRooms(typ, label, limit-len(out))...)
+	}
 	return out
 }
 
