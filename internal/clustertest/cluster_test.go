@@ -459,3 +459,93 @@ func TestNodeSessionEndClosesItsRooms(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 }
+
+// RoomList on node 2 lists its own public rooms, then those of nodes 0
+// and 1 from its directory (type and label filtered, private ones never,
+// full ones too as on one node), in a fixed order within the limit; a
+// killed node's rooms leave the list within the death bound; a listed
+// room of node 1 joins by id through a redirect.
+func TestRoomListAcrossNodes(t *testing.T) {
+	c := clustertest.Start(t, 3, clustertest.Options{})
+	ctx := ctxT(t)
+	ann := c.Dial(t, 0, "ann")
+	bob := c.Dial(t, 1, "bob")
+	cy := c.Dial(t, 2, "cy")
+	create := func(cl *client.Client, o client.RoomOptions) uint64 {
+		t.Helper()
+		r, err := cl.CreateRoom(ctx, o)
+		require.NoError(t, err)
+		return r.ID()
+	}
+	a1 := create(ann, relay("eu"))
+	secret := client.RoomOptions{Type: "relay", Label: "eu", Capacity: 4, TickRate: 30, Private: true}
+	aPriv := create(ann, secret)
+	aUS := create(ann, relay("us"))
+	b1 := create(bob, client.RoomOptions{Type: "relay", Label: "eu", Capacity: 4, TickRate: 20})
+	bFull := create(bob, client.RoomOptions{Type: "relay", Label: "eu", Capacity: 1, TickRate: 10})
+	c1 := create(cy, relay("eu"))
+	for _, id := range []uint64{a1, aPriv, aUS} {
+		waitKnown(t, c, 2, "n0", id)
+	}
+	waitKnown(t, c, 2, "n1", b1)
+	waitKnown(t, c, 2, "n1", bFull)
+
+	ids := func(list []frame.RoomInfo) []uint64 {
+		out := []uint64{}
+		for _, r := range list {
+			out = append(out, r.RoomID)
+		}
+		return out
+	}
+	remote := []uint64{a1, b1, bFull}
+	slices.Sort(remote)
+	list, err := cy.ListRooms(ctx, "relay", "eu", 0)
+	require.NoError(t, err)
+	assert.Equal(t, append([]uint64{c1}, remote...), ids(list), "own rooms first, then the others' by id; no private room, no other label")
+	for _, r := range list {
+		switch r.RoomID {
+		case b1:
+			assert.Equal(t, frame.RoomInfo{RoomID: b1, Type: "relay", Label: "eu", Members: 1, Capacity: 4, TickRate: 20}, r)
+		case bFull:
+			assert.Equal(t, frame.RoomInfo{RoomID: bFull, Type: "relay", Label: "eu", Members: 1, Capacity: 1, TickRate: 10}, r)
+		}
+	}
+	list, err = cy.ListRooms(ctx, "relay", "eu", 2)
+	require.NoError(t, err)
+	assert.Equal(t, []uint64{c1, remote[0]}, ids(list), "the limit covers both parts")
+	list, err = cy.ListRooms(ctx, "relay", "us", 0)
+	require.NoError(t, err)
+	assert.Equal(t, []uint64{aUS}, ids(list))
+	list, err = cy.ListRooms(ctx, "", "", 0)
+	require.NoError(t, err)
+	assert.NotContains(t, ids(list), aPriv)
+	assert.Len(t, list, 5)
+
+	start := time.Now()
+	c.Kill(t, 0)
+	require.Eventually(t, func() bool {
+		list, err := cy.ListRooms(ctx, "", "", 0)
+		return err == nil && !slices.Contains(ids(list), a1) && !slices.Contains(ids(list), aUS)
+	}, 10*time.Second, 2*time.Millisecond)
+	took := time.Since(start)
+	t.Logf("node 0's rooms left node 2's list after %v (bound %v)", took, clustertest.DeathBound)
+	assert.LessOrEqual(t, took, clustertest.DeathBound+200*time.Millisecond)
+	list, err = cy.ListRooms(ctx, "relay", "eu", 0)
+	require.NoError(t, err)
+	rest := []uint64{b1, bFull}
+	slices.Sort(rest)
+	assert.Equal(t, append([]uint64{c1}, rest...), ids(list))
+
+	rj, err := cy.JoinRoom(ctx, b1)
+	require.NoError(t, err)
+	assert.Equal(t, b1, rj.ID())
+	assert.NotSame(t, cy, rj.Node(), "through a session on node 1")
+	assert.Len(t, rj.Joined().Members, 2)
+	waitMembers(t, c, 2, "n1", b1, 2)
+	list, err = cy.ListRooms(ctx, "relay", "eu", 0)
+	require.NoError(t, err)
+	i := slices.Index(ids(list), b1)
+	require.GreaterOrEqual(t, i, 0)
+	assert.Equal(t, uint16(2), list[i].Members)
+	assert.GreaterOrEqual(t, c.Node(2).Srv.ClusterDirectory().Stats().Lists, uint64(5))
+}
