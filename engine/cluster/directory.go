@@ -149,9 +149,15 @@ type Directory struct {
 	wg       sync.WaitGroup
 	stats    dirCounters
 
-	mu      sync.Mutex // guards the fields below; taken after rooms.Hub.mu, never before
+	// ownMu guards this node's rooms. Publish and Unpublish, called on
+	// every seat change with rooms.Hub.mu held, take only it, so they
+	// never wait behind a walk of the replica (RoomList, a snapshot
+	// applied). Never held with mu.
+	ownMu   sync.Mutex
 	own     map[uint64]Entry
 	pending map[uint64]*Entry // changes not yet published: nil means closed
+
+	mu      sync.Mutex // guards the fields below; taken after rooms.Hub.mu, never before
 	remote  map[string]*remoteNode
 	byID    map[uint64]*remoteNode              // remote room → its owner
 	byKey   map[matchKey]map[uint64]*remoteNode // public remote rooms by type and label
@@ -249,19 +255,19 @@ func (d *Directory) Tickets() *Tickets { return d.tickets }
 func (d *Directory) Publish(id uint64, info frame.RoomInfo, private bool, creator string) {
 	e := Entry{Room: id, Type: info.Type, Label: info.Label, Members: int(info.Members), Capacity: int(info.Capacity),
 		Private: private, Creator: creator, Rate: int(info.TickRate)}
-	d.mu.Lock()
+	d.ownMu.Lock()
 	d.own[id] = e
 	d.pending[id] = &e
-	d.mu.Unlock()
+	d.ownMu.Unlock()
 	d.signal()
 }
 
 // Unpublish announces that a room this node owned closed.
 func (d *Directory) Unpublish(id uint64) {
-	d.mu.Lock()
+	d.ownMu.Lock()
 	delete(d.own, id)
 	d.pending[id] = nil
-	d.mu.Unlock()
+	d.ownMu.Unlock()
 	d.signal()
 }
 
@@ -284,10 +290,10 @@ func (d *Directory) publishLoop() {
 		case <-sweep.C:
 			d.tickets.sweep()
 		case <-d.wake:
-			d.mu.Lock()
+			d.ownMu.Lock()
 			pending := d.pending
 			d.pending = map[uint64]*Entry{}
-			d.mu.Unlock()
+			d.ownMu.Unlock()
 			ids := slices.Sorted(maps.Keys(pending))
 			for len(ids) > 0 {
 				n := min(len(ids), dirBatch)
@@ -322,7 +328,7 @@ func (d *Directory) onSnapshot(m *nats.Msg) {
 		d.stats.bad.Add(1)
 		return
 	}
-	d.mu.Lock()
+	d.ownMu.Lock()
 	ids := slices.Sorted(maps.Keys(d.own))
 	i, _ := slices.BinarySearch(ids, req.After+1)
 	if req.After == ^uint64(0) {
@@ -333,7 +339,7 @@ func (d *Directory) onSnapshot(m *nats.Msg) {
 		page.Rooms = append(page.Rooms, d.own[id])
 	}
 	page.More = i+dirBatch < len(ids)
-	d.mu.Unlock()
+	d.ownMu.Unlock()
 	b, err := json.Marshal(page)
 	if err != nil {
 		return

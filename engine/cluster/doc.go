@@ -28,8 +28,11 @@
 // Concurrency: one goroutine per Node (the membership loop) owns the
 // membership table and runs the callbacks, in order; Node.mu guards the
 // table for readers (Live, Lookup) and is never held across I/O or a
-// callback. A Directory's state is guarded by Directory.mu, taken by the
-// hub's calls (after the hub's own lock), by the NATS subscription
+// callback. A Directory's replica of the other nodes is guarded by
+// Directory.mu and this node's own rooms by Directory.ownMu (never held
+// together: Publish on every seat change never waits behind a walk of
+// the replica), both taken by the hub's calls (after the hub's own
+// lock), by the NATS subscription
 // callbacks (events, snapshot requests) and by its two goroutines: the
 // publisher (coalesced changes out, the ticket sweep) and the syncer
 // (snapshots of nodes found behind, one at a time); neither holds the

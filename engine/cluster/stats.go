@@ -110,8 +110,11 @@ type DirectoryStats struct {
 
 // Stats returns a snapshot of the directory's counters.
 func (d *Directory) Stats() DirectoryStats {
+	d.ownMu.Lock()
+	own := len(d.own)
+	d.ownMu.Unlock()
 	d.mu.Lock()
-	own, remote := len(d.own), len(d.byID)
+	remote := len(d.byID)
 	d.mu.Unlock()
 	s := &d.stats
 	return DirectoryStats{
