@@ -39,6 +39,10 @@ func TestDirectorySnapshotPages(t *testing.T) {
 	for i := range rooms {
 		a.Publish(uint64(i+1), frame.RoomInfo{Type: "relay", Label: "eu", Members: 1, Capacity: 4}, false, "u")
 	}
+	// b starts after a has published at least one event, so b has missed
+	// the start of a's sequence and must fetch a snapshot (started
+	// earlier, b could take every room from the events themselves).
+	require.Eventually(t, func() bool { return a.Stats().Published >= 1 }, 10*time.Second, time.Millisecond)
 	_, b := startDir(t, ns.URL(), "b")
 	require.Eventually(t, func() bool { return remoteCount(b, "a") == rooms }, 10*time.Second, 5*time.Millisecond)
 	assert.GreaterOrEqual(t, b.Stats().Syncs, uint64(1))
