@@ -161,12 +161,32 @@ type Directory struct {
 	remote  map[string]*remoteNode
 	byID    map[uint64]*remoteNode              // remote room → its owner
 	byKey   map[matchKey]map[uint64]*remoteNode // public remote rooms by type and label
+	byType  map[string]map[string]struct{}      // the labels of byKey's keys, by type
+	byLabel map[string]map[string]struct{}      // the types of byKey's keys, by label
+	wide    map[string]wideList                 // recent wide RoomList answers, by type ("" any)
 	created map[string]int                      // remote client-created rooms by creator
 	toSync  map[string]struct{}
 	closed  bool
 }
 
 type matchKey struct{ typ, label string }
+
+// wideTTL is how long the answer to a wide RoomList (any label: a walk
+// of every public room of a type, or of all of them) is served again
+// instead of walking the replica anew. Member counts in the replica are
+// a publish behind the owners anyway; the reuse bounds what a flood of
+// wide lists from many sessions costs a node to one walk per type per
+// wideTTL. Only types with rooms in the replica are kept, so the map is
+// bounded by the registered room types.
+const wideTTL = 250 * time.Millisecond
+
+// wideList is one wide RoomList answer: the lowest room ids, at most
+// limit of them.
+type wideList struct {
+	at    time.Time
+	limit int
+	rooms []Entry
+}
 
 type remoteNode struct {
 	info      NodeInfo
@@ -180,7 +200,7 @@ type remoteNode struct {
 type dirCounters struct {
 	published, publishErrors, applied, gaps, bad           atomic.Uint64
 	syncs, syncErrors, dropped, lookups, matches, notFound atomic.Uint64
-	redirects, unavailable, lists                          atomic.Uint64
+	redirects, unavailable, lists, listsReused             atomic.Uint64
 }
 
 // NewDirectory starts the directory on node. Close it before the node.
@@ -194,6 +214,7 @@ func NewDirectory(node *Node, cfg DirectoryConfig) (*Directory, error) {
 		wake: make(chan struct{}, 1), syncWake: make(chan struct{}, 1), stop: make(chan struct{}),
 		own: map[uint64]Entry{}, pending: map[uint64]*Entry{}, remote: map[string]*remoteNode{},
 		byID: map[uint64]*remoteNode{}, byKey: map[matchKey]map[uint64]*remoteNode{},
+		byType: map[string]map[string]struct{}{}, byLabel: map[string]map[string]struct{}{}, wide: map[string]wideList{},
 		created: map[string]int{}, toSync: map[string]struct{}{},
 	}
 	nc := node.Conn()
@@ -372,6 +393,7 @@ func (d *Directory) nodeGone(info NodeInfo) {
 	}
 	delete(d.remote, info.ID)
 	delete(d.toSync, info.ID)
+	clear(d.wide) // a dead node's rooms are never listed again
 }
 
 // heard checks a heartbeat's seq against what was applied: a node that
@@ -466,6 +488,8 @@ func (d *Directory) setLocked(rn *remoteNode, e Entry) {
 		if set == nil {
 			set = map[uint64]*remoteNode{}
 			d.byKey[k] = set
+			addPair(d.byType, e.Type, e.Label)
+			addPair(d.byLabel, e.Label, e.Type)
 		}
 		set[e.Room] = rn
 	}
@@ -486,6 +510,8 @@ func (d *Directory) dropLocked(rn *remoteNode, id uint64) {
 		delete(set, id)
 		if len(set) == 0 {
 			delete(d.byKey, k)
+			dropPair(d.byType, e.Type, e.Label)
+			dropPair(d.byLabel, e.Label, e.Type)
 		}
 	}
 	if e.Creator != "" {
@@ -652,41 +678,93 @@ func (d *Directory) RedirectMatch(user, typ, label string, skip func(id uint64) 
 // is typ and label is label ("" matches any), at most limit (at least
 // 1), in room id order: the cluster's part of a RoomList. Full rooms are
 // listed, as the hub lists its own. The work is bounded by the matching
-// rooms (one index entry each for a given type and label) and keeps at
-// most limit of them; a dead node's rooms left the replica with it.
+// rooms (found through the type and label indexes) and keeps at most
+// limit of them; a dead node's rooms left the replica with it. A wide
+// list (no label) walks every public room of its type, so its answer is
+// reused for wideTTL (Stats.ListsReused): a flood of them costs one walk
+// per type per wideTTL.
 func (d *Directory) ListRooms(typ, label string, limit int) []frame.RoomInfo {
 	limit = max(limit, 1)
 	d.stats.lists.Add(1)
 	d.mu.Lock()
-	best := make([]Entry, 0, limit) // the smallest room ids so far, sorted
-	keep := func(set map[uint64]*remoteNode) {
-		for id, rn := range set {
-			if len(best) == limit && id > best[limit-1].Room {
-				continue
-			}
-			i, _ := slices.BinarySearchFunc(best, id, func(e Entry, id uint64) int { return cmp.Compare(e.Room, id) })
-			if len(best) == limit {
-				best = best[:limit-1]
-			}
-			best = slices.Insert(best, i, rn.rooms[id])
-		}
-	}
-	if typ != "" && label != "" {
-		keep(d.byKey[matchKey{typ, label}])
+	var best []Entry
+	if label == "" {
+		best = d.wideLocked(typ, limit)
 	} else {
-		for k, set := range d.byKey {
-			if (typ == "" || k.typ == typ) && (label == "" || k.label == label) {
-				keep(set)
+		best = make([]Entry, 0, limit)
+		if typ != "" {
+			keepLowest(&best, limit, d.byKey[matchKey{typ, label}])
+		} else {
+			for t := range d.byLabel[label] {
+				keepLowest(&best, limit, d.byKey[matchKey{t, label}])
 			}
 		}
 	}
-	d.mu.Unlock()
 	out := make([]frame.RoomInfo, len(best))
 	for i, e := range best {
 		out[i] = frame.RoomInfo{RoomID: e.Room, Type: e.Type, Label: e.Label,
 			Members: uint16(min(e.Members, 1<<16-1)), Capacity: uint16(min(e.Capacity, 1<<16-1)), TickRate: uint8(e.Rate)}
 	}
+	d.mu.Unlock()
 	return out
+}
+
+// wideLocked is ListRooms without a label: every public room of typ (""
+// any), from a recent answer if one covers limit.
+func (d *Directory) wideLocked(typ string, limit int) []Entry {
+	if typ != "" && d.byType[typ] == nil {
+		delete(d.wide, typ)
+		return nil // no room of that type: nothing to walk, nothing kept
+	}
+	now := d.node.cfg.Clock()
+	if w, ok := d.wide[typ]; ok && now.Sub(w.at) < wideTTL && (w.limit >= limit || len(w.rooms) < w.limit) {
+		d.stats.listsReused.Add(1)
+		return w.rooms[:min(limit, len(w.rooms))]
+	}
+	best := make([]Entry, 0, limit)
+	for k, set := range d.byKey {
+		if typ == "" || k.typ == typ {
+			keepLowest(&best, limit, set)
+		}
+	}
+	d.wide[typ] = wideList{at: now, limit: limit, rooms: best}
+	return best
+}
+
+// keepLowest keeps in best, sorted, the limit lowest room ids of best
+// and set.
+func keepLowest(best *[]Entry, limit int, set map[uint64]*remoteNode) {
+	b := *best
+	for id, rn := range set {
+		if len(b) == limit && id > b[limit-1].Room {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(b, id, func(e Entry, id uint64) int { return cmp.Compare(e.Room, id) })
+		if len(b) == limit {
+			b = b[:limit-1]
+		}
+		b = slices.Insert(b, i, rn.rooms[id])
+	}
+	*best = b
+}
+
+// addPair and dropPair keep an index of a's b values.
+func addPair(idx map[string]map[string]struct{}, a, b string) {
+	set := idx[a]
+	if set == nil {
+		set = map[string]struct{}{}
+		idx[a] = set
+	}
+	set[b] = struct{}{}
+}
+
+func dropPair(idx map[string]map[string]struct{}, a, b string) {
+	if set := idx[a]; set != nil {
+		delete(set, b)
+		if len(set) == 0 {
+			delete(idx, a)
+		}
+	}
 }
 
 func (d *Directory) redirect(user string, id uint64, owner NodeInfo) (*frame.RoomRedirect, error) {

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -136,4 +137,67 @@ func TestDirectoryListRooms(t *testing.T) {
 	assert.Equal(t, []uint64{10, 12, 20}, ids(b.ListRooms("", "", 3)))
 	assert.Empty(t, b.ListRooms("chess", "us", 10))
 	assert.Equal(t, uint64(8), b.Stats().Lists)
+}
+
+// A wide list (no label) walks every public room of its type, so its
+// answer is reused for wideTTL: a room published meanwhile shows after
+// the TTL, a list with another type (or none) walks on its own, a type no
+// node has is answered empty without keeping anything, and a node that
+// leaves takes its rooms out of the reused answers at once.
+func TestDirectoryWideListReused(t *testing.T) {
+	ns := natstest.Start(t)
+	an, a := startDir(t, ns.URL(), "a")
+	var now atomic.Int64 // b's clock, moved by hand
+	now.Store(time.Now().UnixNano())
+	bn, err := Start(Config{NodeID: "b", URLs: []string{ns.URL()}, Advertise: "http://b.test:7780",
+		HeartbeatInterval: 100 * time.Millisecond, ReconnectMin: 10 * time.Millisecond, ReconnectMax: 50 * time.Millisecond,
+		Clock: func() time.Time { return time.Unix(0, now.Load()) }})
+	require.NoError(t, err)
+	b, err := NewDirectory(bn, DirectoryConfig{TokenKey: testKey})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		b.Close()
+		_ = bn.Close(context.Background())
+	})
+	ids := func(list []frame.RoomInfo) []uint64 {
+		out := []uint64{}
+		for _, r := range list {
+			out = append(out, r.RoomID)
+		}
+		return out
+	}
+	a.Publish(10, frame.RoomInfo{Type: "relay", Label: "eu", Capacity: 4}, false, "")
+	a.Publish(12, frame.RoomInfo{Type: "relay", Label: "us", Capacity: 4}, false, "")
+	require.Eventually(t, func() bool { return b.Known(10) && b.Known(12) }, 10*time.Second, 5*time.Millisecond)
+
+	assert.Equal(t, []uint64{10, 12}, ids(b.ListRooms("relay", "", 10)))
+	a.Publish(14, frame.RoomInfo{Type: "relay", Label: "eu", Capacity: 4}, false, "")
+	require.Eventually(t, func() bool { return b.Known(14) }, 10*time.Second, 5*time.Millisecond)
+	assert.Equal(t, []uint64{10, 12}, ids(b.ListRooms("relay", "", 10)), "reused within wideTTL")
+	assert.Equal(t, []uint64{10}, ids(b.ListRooms("relay", "", 1)), "a reused answer covers a smaller limit")
+	assert.Equal(t, []uint64{10, 14}, ids(b.ListRooms("relay", "eu", 10)), "a list with a label walks its own index")
+	assert.Equal(t, []uint64{10, 12, 14}, ids(b.ListRooms("", "", 10)), "another type is another answer")
+	assert.Equal(t, uint64(2), b.Stats().ListsReused)
+
+	now.Add(int64(wideTTL))
+	assert.Equal(t, []uint64{10, 12, 14}, ids(b.ListRooms("relay", "", 10)), "walked again after wideTTL")
+
+	assert.Empty(t, b.ListRooms("no-such-type", "", 10))
+	b.mu.Lock()
+	_, kept := b.wide["no-such-type"]
+	b.mu.Unlock()
+	assert.False(t, kept, "a type without rooms is not kept: the answers kept are bounded by the types")
+
+	// A relay room on c outlives a; fresh answers list a's rooms and c's.
+	_, c := startDir(t, ns.URL(), "c")
+	c.Publish(20, frame.RoomInfo{Type: "relay", Label: "eu", Capacity: 4}, false, "")
+	require.Eventually(t, func() bool { return b.Known(20) }, 10*time.Second, 5*time.Millisecond)
+	now.Add(int64(wideTTL))
+	assert.Equal(t, []uint64{10, 12, 14, 20}, ids(b.ListRooms("relay", "", 10)))
+	assert.Equal(t, []uint64{10, 12, 14, 20}, ids(b.ListRooms("", "", 10)))
+
+	require.NoError(t, an.Close(context.Background())) // a says goodbye: its rooms leave b at once
+	require.Eventually(t, func() bool { return !b.Known(10) }, 10*time.Second, 5*time.Millisecond)
+	assert.Equal(t, []uint64{20}, ids(b.ListRooms("relay", "", 10)), "no reused answer lists a gone node's rooms")
+	assert.Equal(t, []uint64{20}, ids(b.ListRooms("", "", 10)))
 }

@@ -97,9 +97,12 @@ type DirectoryStats struct {
 	// Lookups (join by id), Matches (join-or-create) and Lists (RoomList)
 	// asked of the directory; NotFound the lookups no live node answered;
 	// Unavailable those refused because NATS was unreachable.
-	Lookups     uint64 `json:"lookups"`
-	Matches     uint64 `json:"matches"`
-	Lists       uint64 `json:"lists"`
+	Lookups uint64 `json:"lookups"`
+	Matches uint64 `json:"matches"`
+	Lists   uint64 `json:"lists"`
+	// ListsReused are the wide lists (no label) answered from a recent
+	// walk of the replica (Directory.ListRooms).
+	ListsReused uint64 `json:"lists_reused"`
 	NotFound    uint64 `json:"not_found"`
 	Unavailable uint64 `json:"unavailable"`
 	// Redirects counts the redirects issued; Tickets the tickets
@@ -121,7 +124,7 @@ func (d *Directory) Stats() DirectoryStats {
 		OwnRooms: own, RemoteRooms: remote,
 		Published: s.published.Load(), PublishErrors: s.publishErrors.Load(), Applied: s.applied.Load(),
 		Gaps: s.gaps.Load(), Syncs: s.syncs.Load(), SyncErrors: s.syncErrors.Load(), BadPayloads: s.bad.Load(),
-		RoomsDropped: s.dropped.Load(), Lookups: s.lookups.Load(), Matches: s.matches.Load(), Lists: s.lists.Load(),
+		RoomsDropped: s.dropped.Load(), Lookups: s.lookups.Load(), Matches: s.matches.Load(), Lists: s.lists.Load(), ListsReused: s.listsReused.Load(),
 		NotFound: s.notFound.Load(), Unavailable: s.unavailable.Load(), Redirects: s.redirects.Load(),
 		Tickets: d.tickets.Stats(),
 	}
