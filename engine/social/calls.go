@@ -123,7 +123,7 @@ func (s *Service) inviteCall(ctx context.Context, now time.Time, ps *peerState, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if u := s.online[callee]; (u == nil || len(u.peers) == 0) && !s.onlineElsewhereLocked(callee) {
+	if u := s.online[callee]; (u == nil || len(u.peers) == 0) && !s.sessionsElsewhereLocked(callee) {
 		return s.countCallRefusal(ErrUserOffline)
 	}
 	switch {
@@ -208,6 +208,37 @@ func (s *Service) onlineElsewhereLocked(uid string) bool {
 	return false
 }
 
+// sessionsElsewhereLocked reports whether another node holds a session
+// of uid: it shows uid online or away and not only within its presence
+// grace.
+func (s *Service) sessionsElsewhereLocked(uid string) bool {
+	if s.cl == nil {
+		return false
+	}
+	for _, rp := range s.cl.remote[uid] {
+		if rp.p != frame.PresenceOffline && !rp.idle {
+			return true
+		}
+	}
+	return false
+}
+
+// calleeGoneLocked ends the ringing call this node owns whose callee is
+// uid once uid has no session on any node (another node announced it
+// holds none): as on one node, where the callee's last session closing
+// ends it (disconnected).
+func (s *Service) calleeGoneLocked(uid string, now time.Time) {
+	c := s.calls.byUser[uid]
+	if c == nil || c.callee != uid || c.state != frame.CallRinging {
+		return
+	}
+	if u := s.online[uid]; (u != nil && len(u.peers) > 0) || s.sessionsElsewhereLocked(uid) {
+		return
+	}
+	s.calls.finish(now, c, frame.CallEndDisconnected, "")
+	s.endedLocked(c)
+}
+
 // inRemoteCallLocked reports whether uid is a party of a call another
 // node owns (as far as this node knows: a call of a user with a session
 // here).
@@ -255,7 +286,7 @@ func (s *Service) callSessionClosedLocked(ps *peerState, now time.Time) {
 		}
 	}
 	left := len(ps.user.peers)
-	if s.onlineElsewhereLocked(ps.user.id) {
+	if s.sessionsElsewhereLocked(ps.user.id) {
 		left++ // still rings on another node
 	}
 	if c := s.calls.sessionClosed(now, ps.user.id, ps.p.SessionID(), left); c != nil {

@@ -64,7 +64,7 @@ const (
 	envFrame    uint8 = 2 // u.<user> or n.<node>: Data pushed to the user's sessions (Session: only that one)
 	envRelation uint8 = 3 // u.<user>: the user's relation with Other changed (Flag: now friends); Data: the FriendUpdate
 	envStatus   uint8 = 4 // u.<user>: the user set presence P and Text on another node
-	envPresence uint8 = 5 // presence: node Node shows User as P, Text, Seen
+	envPresence uint8 = 5 // presence: node Node shows User as P, Text, Seen (Flag: Node holds no session of User, only its grace)
 	envSync     uint8 = 6 // presence: node Node asks every node to announce its users again
 	envCallReq  uint8 = 7 // n.<owner>: Op on call ID by User's Session on Node; reply to Token
 	envCallRep  uint8 = 8 // n.<node>: the answer to Token: Code (0: done)
@@ -126,6 +126,9 @@ type ClusterStats struct {
 	// RemoteUsers is the users other nodes show online or away;
 	// RemoteCalls the calls other nodes own with a party here.
 	RemoteUsers int `json:"remote_users"`
+	// RemoteIdle is the (user, node) pairs another node shows only
+	// within the presence grace: no session of the user there.
+	RemoteIdle  int `json:"remote_idle"`
 	RemoteCalls int `json:"remote_calls"`
 }
 
@@ -160,6 +163,7 @@ type remotePresence struct {
 	p    frame.Presence
 	text string
 	seen int64
+	idle bool // the node holds no session of the user (its presence grace)
 }
 
 // view is what friends are shown of a user.
@@ -519,8 +523,12 @@ func (s *Service) onBroker(subject string, data []byte) {
 		}
 		s.mu.Unlock()
 	case envPresence:
+		now := s.cfg.Now()
 		s.mu.Lock()
-		s.remotePresenceLocked(e.User, e.Node, remotePresence{p: e.P, text: e.Text, seen: e.Seen})
+		s.remotePresenceLocked(e.User, e.Node, remotePresence{p: e.P, text: e.Text, seen: e.Seen, idle: e.Flag})
+		if e.Flag || e.P == frame.PresenceOffline {
+			s.calleeGoneLocked(e.User, now)
+		}
 		s.mu.Unlock()
 	case envSync:
 		s.mu.Lock()
@@ -594,7 +602,8 @@ func (s *Service) publishFrame(data []byte, users ...string) {
 
 // announceLocked publishes what this node shows of u.
 func (s *Service) announceLocked(u *userState) {
-	s.cl.publish(s.cl.presenceSubject(), &envelope{K: envPresence, User: u.id, P: u.pres.shown, Text: u.pres.shownText, Seen: u.pres.lastSeen.UnixMicro()})
+	s.cl.publish(s.cl.presenceSubject(), &envelope{K: envPresence, User: u.id, P: u.pres.shown, Text: u.pres.shownText,
+		Seen: u.pres.lastSeen.UnixMicro(), Flag: len(u.peers) == 0})
 }
 
 // remotePresenceLocked records what node shows of uid.

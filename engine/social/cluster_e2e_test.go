@@ -430,6 +430,94 @@ func TestClusterCallAcrossNodes(t *testing.T) {
 	}
 }
 
+// TestClusterCalleeLeavingEveryNodeEndsTheCall: as on one node, a ringing
+// call ends "disconnected" when the callee's last session closes — here
+// the last on every node, while each node's presence still shows bob
+// during its grace. Closing bob's last session on one node while he is
+// on another leaves it ringing; a session he opens there again counts.
+func TestClusterCalleeLeavingEveryNodeEndsTheCall(t *testing.T) {
+	ns := startNATS(t)
+	nodes := startCluster(t, ns, 3, social.Config{RingTimeout: time.Minute, PresenceGrace: time.Minute})
+	_, ub, sa, sb := clusterFriends(t, nodes[0], nodes[1])
+	sa.take(t, frame.KindPresenceUpdate, presenceOf(ub.UserID, frame.PresenceOnline))
+	sb2 := dial(t, nodes[2].srv, ub.Token)
+	sb2.barrier(t)
+	owner := nodes[0].social()
+	// idle: the owner has heard that n of bob's nodes hold no session
+	// of his (only their presence grace).
+	idle := func(n int) func() bool {
+		return func() bool { return owner.Stats().Cluster.RemoteIdle == n }
+	}
+	ended := func(id uint64) func(frame.Frame) bool { return callOf(id, frame.CallEnded) }
+
+	// Bob on n1 and n2, the call owned by n0: n1 closes, it rings on n2;
+	// n2 closes, it ends.
+	ring, err := sa.Invite(ctxT(t), ub.UserID)
+	require.NoError(t, err)
+	id := ring.CallID
+	sb.callUpdate(t, id, frame.CallRinging)
+	sb2.callUpdate(t, id, frame.CallRinging)
+	require.NoError(t, sb.Close())
+	require.Eventually(t, idle(1), wait, 10*time.Millisecond, "n1 tells the owner bob left it")
+	sa.barrier(t)
+	sb2.barrier(t)
+	assert.Zero(t, sa.count(frame.KindCallUpdate, ended(id)), "still rings on n2")
+	assert.Zero(t, sb2.count(frame.KindCallUpdate, ended(id)))
+	require.NoError(t, sb2.Close())
+	u := sa.callUpdate(t, id, frame.CallEnded)
+	assert.Equal(t, frame.CallEndDisconnected, u.Reason, "bob's last session anywhere closed")
+	assert.Equal(t, 0, owner.Stats().Calls.Ringing)
+	// Shown online (the grace) but on no node: offline for a call, as on
+	// one node.
+	assert.Equal(t, 2, owner.Stats().Cluster.RemoteIdle)
+	_, err = sa.Invite(ctxT(t), ub.UserID)
+	require.ErrorIs(t, err, netcode.CodeUserOffline)
+
+	// Bob on the owner's node and n1: n1 closes, then the one on n0: it
+	// ends (n0 does not count n1, whose presence still shows bob).
+	sb0 := dial(t, nodes[0].srv, ub.Token)
+	sb1 := dial(t, nodes[1].srv, ub.Token)
+	sb0.barrier(t)
+	sb1.barrier(t)
+	require.Eventually(t, idle(1), wait, 10*time.Millisecond, "n1 holds bob again")
+	ring, err = sa.Invite(ctxT(t), ub.UserID)
+	require.NoError(t, err)
+	id = ring.CallID
+	sb0.callUpdate(t, id, frame.CallRinging)
+	sb1.callUpdate(t, id, frame.CallRinging)
+	require.NoError(t, sb1.Close())
+	require.Eventually(t, idle(2), wait, 10*time.Millisecond)
+	require.NoError(t, sb0.Close())
+	u = sa.callUpdate(t, id, frame.CallEnded)
+	assert.Equal(t, frame.CallEndDisconnected, u.Reason, "bob's last session, on the owner's node, closed")
+
+	// Bob on n0 and n1 again; n1 closes, then bob opens a session on n1
+	// again: it rings, and n1 tells the owner, so the close of his
+	// session on n0 leaves the call ringing for it.
+	sb0 = dial(t, nodes[0].srv, ub.Token)
+	sb1 = dial(t, nodes[1].srv, ub.Token)
+	sb0.barrier(t)
+	sb1.barrier(t)
+	require.Eventually(t, idle(1), wait, 10*time.Millisecond, "n1 holds bob again")
+	ring, err = sa.Invite(ctxT(t), ub.UserID)
+	require.NoError(t, err)
+	id = ring.CallID
+	sb0.callUpdate(t, id, frame.CallRinging)
+	sb1.callUpdate(t, id, frame.CallRinging)
+	require.NoError(t, sb1.Close())
+	require.Eventually(t, idle(2), wait, 10*time.Millisecond)
+	sb1 = dial(t, nodes[1].srv, ub.Token)
+	sb1.callUpdate(t, id, frame.CallRinging)
+	require.Eventually(t, idle(1), wait, 10*time.Millisecond, "n1 holds bob again")
+	require.NoError(t, sb0.Close())
+	require.Eventually(t, func() bool { return owner.Stats().Sessions == 1 }, wait, 10*time.Millisecond, "n0 closed bob's session")
+	sa.barrier(t)
+	assert.Zero(t, sa.count(frame.KindCallUpdate, ended(id)), "bob is back on n1")
+	require.NoError(t, sb1.AcceptCall(ctxT(t), id))
+	act := sa.callUpdate(t, id, frame.CallActive)
+	assert.Equal(t, sb1.Welcome().SessionID, act.CalleeSession)
+}
+
 // TestClusterLostPublishComesFromTheStore: a message another node stored
 // but whose publish never arrived (lost by the bus) is not skipped by the
 // acknowledgement cursor: when bob's acknowledgement of a later message

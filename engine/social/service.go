@@ -159,6 +159,13 @@ func (s *Service) Stats() Stats {
 		cs = ClusterStats{Node: c.node, Published: c.stats.published.Load(), Received: c.stats.received.Load(),
 			Dropped: c.stats.dropped.Load(), Errors: c.stats.errors.Load(), Resyncs: c.stats.resyncs.Load(),
 			Held: c.stats.held.Load(), Overflow: c.stats.overflow.Load(), RemoteUsers: len(c.remote), RemoteCalls: len(c.rcalls)}
+		for _, nodes := range c.remote {
+			for _, rp := range nodes {
+				if rp.idle {
+					cs.RemoteIdle++
+				}
+			}
+		}
 	}
 	s.mu.Unlock()
 	queued := 0
@@ -236,6 +243,8 @@ func (s *Service) PeerOpened(p service.Peer) {
 	ps.syncing = true
 	if u.pres.open(now, s.timing()) {
 		s.publishLocked(u)
+	} else if s.cl != nil && u.loaded && len(u.peers) == 1 {
+		s.announceLocked(u) // back within the grace: holds a session of u again
 	}
 	s.enqueueLocked(ps)
 }
@@ -269,6 +278,8 @@ func (s *Service) closeLocked(ps *peerState, now time.Time) {
 		s.callSessionClosedLocked(ps, now)
 		if u.pres.close(now, s.timing()) {
 			s.publishLocked(u)
+		} else if s.cl != nil && u.loaded && len(u.peers) == 0 {
+			s.announceLocked(u) // the other nodes learn this one holds no session of u
 		}
 	} else if g := s.guests[ps.p.UserID()]; g != nil {
 		delete(g, ps.p.SessionID())
