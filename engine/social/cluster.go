@@ -150,6 +150,7 @@ type cluster struct {
 
 	// Guarded by Service.mu:
 	remote map[string]map[string]remotePresence // user -> node -> what that node shows
+	idle   int                                  // entries of remote with idle set
 	shown  map[string]view                      // user -> what local fans were last shown
 	fans   map[string]map[string]struct{}       // user -> local loaded users who have them as friend
 	rcalls map[uint64]*remoteCall               // calls owned by another node with a local party
@@ -441,7 +442,10 @@ func (s *Service) NodeGone(node string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for uid, nodes := range c.remote {
-		if _, ok := nodes[node]; ok {
+		if rp, ok := nodes[node]; ok {
+			if rp.idle {
+				c.idle--
+			}
 			delete(nodes, node)
 			if len(nodes) == 0 {
 				delete(c.remote, uid)
@@ -610,6 +614,9 @@ func (s *Service) announceLocked(u *userState) {
 func (s *Service) remotePresenceLocked(uid, node string, rp remotePresence) {
 	c := s.cl
 	nodes := c.remote[uid]
+	if nodes[node].idle {
+		c.idle--
+	}
 	if rp.p == frame.PresenceOffline {
 		if nodes == nil {
 			return
@@ -624,6 +631,9 @@ func (s *Service) remotePresenceLocked(uid, node string, rp remotePresence) {
 			c.remote[uid] = nodes
 		}
 		nodes[node] = rp
+		if rp.idle {
+			c.idle++
+		}
 	}
 	s.refreshLocked(uid)
 }

@@ -158,14 +158,7 @@ func (s *Service) Stats() Stats {
 	if c := s.cl; c != nil {
 		cs = ClusterStats{Node: c.node, Published: c.stats.published.Load(), Received: c.stats.received.Load(),
 			Dropped: c.stats.dropped.Load(), Errors: c.stats.errors.Load(), Resyncs: c.stats.resyncs.Load(),
-			Held: c.stats.held.Load(), Overflow: c.stats.overflow.Load(), RemoteUsers: len(c.remote), RemoteCalls: len(c.rcalls)}
-		for _, nodes := range c.remote {
-			for _, rp := range nodes {
-				if rp.idle {
-					cs.RemoteIdle++
-				}
-			}
-		}
+			Held: c.stats.held.Load(), Overflow: c.stats.overflow.Load(), RemoteUsers: len(c.remote), RemoteIdle: c.idle, RemoteCalls: len(c.rcalls)}
 	}
 	s.mu.Unlock()
 	queued := 0
