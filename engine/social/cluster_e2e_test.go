@@ -9,6 +9,7 @@ import (
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -155,6 +156,40 @@ func TestClusterDirectMessagesOnceInOrder(t *testing.T) {
 	assert.NotZero(t, st.Published)
 	assert.Zero(t, st.Dropped)
 	assert.NotZero(t, nodes[1].social().Stats().Cluster.Received)
+
+	// The same figures on /metrics: bob, on nodes 1 and 2, is a remote
+	// user on node 0; nobody is idle there; no call.
+	require.Eventually(t, func() bool { return nodes[0].social().Stats().Cluster.RemoteUsers >= 1 }, 10*time.Second, 10*time.Millisecond)
+	m := gatherSocial(t, nodes[0].social())
+	st = nodes[0].social().Stats().Cluster
+	assert.Equal(t, float64(st.RemoteUsers), m["tickwire_social_cluster_remote_users"])
+	assert.Equal(t, float64(st.RemoteIdle), m["tickwire_social_cluster_remote_idle"])
+	assert.Equal(t, 0.0, m["tickwire_social_cluster_remote_calls"])
+	assert.Positive(t, m["tickwire_social_cluster_published_total"])
+}
+
+// gatherSocial reads s's Prometheus series without labels, by name.
+func gatherSocial(t *testing.T, s *social.Service) map[string]float64 {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, reg.Register(s.Collector()))
+	fams, err := reg.Gather()
+	require.NoError(t, err)
+	out := map[string]float64{}
+	for _, f := range fams {
+		for _, m := range f.GetMetric() {
+			if len(m.GetLabel()) > 0 {
+				continue
+			}
+			switch {
+			case m.GetGauge() != nil:
+				out[f.GetName()] = m.GetGauge().GetValue()
+			case m.GetCounter() != nil:
+				out[f.GetName()] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	return out
 }
 
 func TestClusterGroupMessagesOnceInOrder(t *testing.T) {

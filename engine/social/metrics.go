@@ -32,10 +32,14 @@ func (s *Service) Collector() prometheus.Collector {
 		clErr      = promx.Desc("social_cluster_errors_total", "Publishes and subscriptions the broker refused (NATS down or reconnecting).")
 		clResync   = promx.Desc("social_cluster_resyncs_total", "Sessions sent their inbox again from the store (after a broker outage or a missed message).")
 		clHeld     = promx.Desc("social_cluster_acks_held_total", "Acknowledgements held back because the store had a message this node never delivered.")
+		clUsers    = promx.Desc("social_cluster_remote_users", "Users other nodes show online or away.")
+		clIdle     = promx.Desc("social_cluster_remote_idle", "(user, node) pairs another node shows only within its presence grace, without a session.")
+		clCalls    = promx.Desc("social_cluster_remote_calls", "Calls other nodes own with a party on this node.")
 	)
 	return &promx.Collector{
 		Descs: []*prometheus.Desc{stored, delivered, backlog, sendFailed, pending, presence, online, sessions, queued,
-			refused, cut, signals, sigRefused, calls, invited, clPub, clRecv, clDrop, clOver, clErr, clResync, clHeld},
+			refused, cut, signals, sigRefused, calls, invited, clPub, clRecv, clDrop, clOver, clErr, clResync, clHeld,
+			clUsers, clIdle, clCalls},
 		Also: []prometheus.Collector{s.stLat},
 		Read: func(ch chan<- prometheus.Metric) {
 			st := s.Stats()
@@ -69,6 +73,9 @@ func (s *Service) Collector() prometheus.Collector {
 			promx.Counter(ch, clErr, st.Cluster.Errors)
 			promx.Counter(ch, clResync, st.Cluster.Resyncs)
 			promx.Counter(ch, clHeld, st.Cluster.Held)
+			promx.Gauge(ch, clUsers, st.Cluster.RemoteUsers)
+			promx.Gauge(ch, clIdle, st.Cluster.RemoteIdle)
+			promx.Gauge(ch, clCalls, st.Cluster.RemoteCalls)
 		},
 	}
 }
