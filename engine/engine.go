@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/engine/auth"
+	"github.com/tickwire/tickwire/engine/logsum"
 	"github.com/tickwire/tickwire/engine/service"
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
@@ -163,6 +164,13 @@ func (e *Engine) startAccept(l netcode.Listener) {
 // called, or a service runner fails (then it shuts down and returns that
 // error). It returns ErrServerClosed after a shutdown.
 func (e *Engine) Run(ctx context.Context) error {
+	// The activity line counts what happens from Run on: its baseline is
+	// taken here, before any session can be accepted, not when its
+	// goroutine first runs (a handshake in between would be lost).
+	sum := &logsum.Summary{}
+	if e.cfg.LogSummaryInterval > 0 {
+		sum.Delta(activity(e.ServiceStats()))
+	}
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
@@ -177,7 +185,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	go e.closer.run(&e.closerWG)
 	if e.cfg.LogSummaryInterval > 0 {
 		e.sumWG.Add(1)
-		go e.logSummaries()
+		go e.logSummaries(sum)
 	}
 	if e.cfg.RTTSampleInterval > 0 {
 		e.rttWG.Add(1)

@@ -9,19 +9,17 @@ import (
 )
 
 // logSummaries logs the activity line every Config.LogSummaryInterval
-// until Shutdown starts (sumWG).
-func (e *Engine) logSummaries() {
+// until Shutdown starts (sumWG), counting from sum's baseline (Run's).
+func (e *Engine) logSummaries(sum *logsum.Summary) {
 	defer e.sumWG.Done()
 	t := time.NewTicker(e.cfg.LogSummaryInterval)
 	defer t.Stop()
-	var sum logsum.Summary
-	sum.Delta(activity(e.ServiceStats())) // the line counts what happens from Run on
 	for {
 		select {
 		case <-e.quit:
 			return
 		case <-t.C:
-			e.logActivity(&sum)
+			e.logActivity(sum)
 		}
 	}
 }
