@@ -441,6 +441,7 @@ func (s *Service) NodeGone(node string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.cfg.Now()
 	for uid, nodes := range c.remote {
 		if rp, ok := nodes[node]; ok {
 			if rp.idle {
@@ -451,9 +452,11 @@ func (s *Service) NodeGone(node string) {
 				delete(c.remote, uid)
 			}
 			s.refreshLocked(uid)
+			// A ringing call this node owns whose callee had sessions
+			// only there ends now, as when their last session closes.
+			s.calleeGoneLocked(uid, now)
 		}
 	}
-	now := s.cfg.Now()
 	for id, rc := range c.rcalls {
 		if rc.owner != node {
 			continue

@@ -646,3 +646,34 @@ func TestClusterBlockReachesTheOtherNode(t *testing.T) {
 	sb.barrier(t)
 	assert.Zero(t, sb.count(frame.KindPresenceUpdate, presenceOf(ua.UserID, frame.PresenceAway)), "no presence to a former friend")
 }
+
+// A ringing call whose callee had sessions only on a node that dies ends
+// "disconnected" once the membership declares the node gone, not at the
+// ring timeout (a minute here, so a timeout cannot pass for it).
+func TestClusterCalleeNodeDiesEndsTheCall(t *testing.T) {
+	dsn := pgtest.DB(t)
+	c := clustertest.Start(t, 3, clustertest.Options{Configure: func(i int, cfg *server.Config) {
+		cfg.StoreDSN = dsn
+		cfg.Accounts = accounts.Config{Argon2: accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}}
+		cfg.Transports = []netcode.Transport{&tcp.Transport{Addr: servertest.Loopback}}
+		cfg.Social = social.Config{RingTimeout: time.Minute}
+	}})
+	n0, n1 := c.Node(0).Srv, c.Node(1).Srv
+	ua, ub := register(t, n0, "alice"), register(t, n1, "bob")
+	sa, sb := dial(t, n0, ua.Token), dial(t, n1, ub.Token)
+	require.NoError(t, sa.RequestFriend(ctxT(t), ub.Name))
+	assert.Equal(t, frame.FriendEventRequested, sb.friendUpdate(t).Event)
+	require.NoError(t, sb.AcceptFriend(ctxT(t), ua.UserID))
+	sa.take(t, frame.KindPresenceUpdate, presenceOf(ub.UserID, frame.PresenceOnline))
+
+	ring, err := sa.Invite(ctxT(t), ub.UserID)
+	require.NoError(t, err)
+	sb.callUpdate(t, ring.CallID, frame.CallRinging)
+	killed := time.Now()
+	c.Kill(t, 1)
+	u := sa.callUpdate(t, ring.CallID, frame.CallEnded)
+	took := time.Since(killed)
+	assert.Equal(t, frame.CallEndDisconnected, u.Reason)
+	assert.Less(t, took, clustertest.DeathBound+time.Second, "within the death bound, not the ring timeout")
+	assert.Equal(t, 0, n0.Social().Stats().Calls.Ringing)
+}
