@@ -532,14 +532,19 @@ func (c *Client) ClockOffset() time.Duration { return time.Duration(c.offset.Loa
 func (c *Client) ServerNow() time.Time { return time.Now().Add(c.ClockOffset()) }
 
 // Stats returns the transport's counters; Drops[DropQueueFull] includes
-// messages dropped because Messages() was full.
+// messages dropped because Messages() was full. RTT is the session's
+// smoothed RTT (RTT), or before the first Pong the transport's estimate
+// (netcode.RTTOf).
 func (c *Client) Stats() netcode.Stats {
 	c.wmu.Lock()
-	s := c.conn.Stats()
+	conn := c.conn
 	c.wmu.Unlock()
+	s := conn.Stats()
 	s.Drops[netcode.DropQueueFull] += c.drops.Load()
 	if rtt := c.RTT(); rtt > 0 {
 		s.RTT = rtt
+	} else if s.RTT == 0 {
+		s.RTT = netcode.RTTOf(conn)
 	}
 	return s
 }

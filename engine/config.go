@@ -169,7 +169,7 @@ type Config struct {
 	LogSummaryInterval time.Duration
 
 	// RTTSampleInterval is how often the engine reads every live
-	// session's round-trip time from its transport (netcode.Stats.RTT:
+	// session's round-trip time from its transport (netcode.RTTOf:
 	// KCP's estimate, the kernel's TCP_INFO for TCP, WebSocket and
 	// long-poll, SCTP's for WebRTC) into the tickwire_transport_rtt_seconds histogram, one
 	// observation per session that has one. Default 5s; negative turns

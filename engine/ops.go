@@ -26,7 +26,8 @@ type SessionInfo struct {
 	Transport string `json:"transport,omitempty"`
 	Remote    string `json:"remote,omitempty"`
 	// RTTMillis is the transport's smoothed round-trip estimate
-	// (netcode.Stats.RTT, every transport); 0 before the first sample.
+	// (netcode.RTTOf, every transport; one system call per TCP-based
+	// session); 0 before the first sample.
 	RTTMillis float64 `json:"rtt_ms,omitempty"`
 	Parked    bool    `json:"parked,omitempty"`
 }
@@ -45,7 +46,7 @@ func (e *Engine) Sessions() []SessionInfo {
 		if s := p.conn.Load(); s != nil {
 			si.Transport = s.conn.Transport()
 			si.Remote = s.conn.RemoteAddr().String()
-			si.RTTMillis = float64(s.conn.Stats().RTT.Microseconds()) / 1000
+			si.RTTMillis = float64(netcode.RTTOf(s.conn).Microseconds()) / 1000
 		} else {
 			si.Parked = true
 		}

@@ -15,7 +15,7 @@ var rttBuckets = []float64{100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 20
 
 // rttSampler feeds tickwire_transport_rtt_seconds: every
 // Config.RTTSampleInterval it reads each live session's round-trip time
-// from its transport (netcode.Stats.RTT) and observes it under the
+// from its transport (netcode.RTTOf) and observes it under the
 // session's transport. It runs on its own goroutine (rttWG), never on a
 // session's path; a session whose transport has no estimate yet (0) is
 // not observed.
@@ -67,7 +67,9 @@ func (e *Engine) sampleRTTs() {
 
 // sampleRTTOnce observes every live session's transport RTT once. The
 // connections are listed under the engine's lock and read outside it
-// (a transport's Stats may take its own lock or make a system call).
+// (a transport's RTT may take its own lock or make a system call: this
+// pass is the only periodic reader that pays for it; metrics scrapes
+// read Stats, which leaves a stream transport's RTT unread).
 func (e *Engine) sampleRTTOnce() {
 	r := e.rtt
 	e.mu.Lock()
@@ -76,7 +78,7 @@ func (e *Engine) sampleRTTOnce() {
 	}
 	e.mu.Unlock()
 	for i, c := range r.conns {
-		if rtt := c.Stats().RTT; rtt > 0 {
+		if rtt := netcode.RTTOf(c); rtt > 0 {
 			r.observer(c.Transport()).Observe(rtt.Seconds())
 		}
 		r.conns[i] = nil // keep no closed connection alive until the next pass

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,6 +46,60 @@ func TestRTTSampling(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, e.sampleRTTOnce)
 	assert.Zero(t, allocs, "a sampling pass allocates nothing in steady state")
 	assert.Equal(t, uint64(2+2*101), sampleCount(t, h, "kcp"))
+}
+
+// streamConn is a stream transport's Conn (TCP, WebSocket, long-poll) as
+// the engine holds it: Stats carries no RTT; RTT reads it, and counts the
+// reads (each a getsockopt on a real socket).
+type streamConn struct {
+	sinkConn
+	rtt   time.Duration
+	reads atomic.Int64
+}
+
+func (c *streamConn) Stats() netcode.Stats { return netcode.Stats{Transport: "tcp", MessagesRecv: 1} }
+func (c *streamConn) Transport() string    { return "tcp" }
+func (c *streamConn) RTT() time.Duration {
+	c.reads.Add(1)
+	return c.rtt
+}
+
+// The RTT sampler and the admin session list read a stream transport's
+// RTT through netcode.RTTOf (its RTT method, Stats has none); a metrics
+// scrape, which reads every live session's Stats, never reads it: it
+// makes no system call per session.
+func TestRTTReadThroughRTTer(t *testing.T) {
+	e, err := New(Config{})
+	require.NoError(t, err)
+	c := &streamConn{rtt: 2 * time.Millisecond}
+	s := newSession(e, c, 1)
+	e.sessions[1] = s
+	p := &peer{e: e, id: 1, userID: "u1", name: "one"}
+	p.conn.Store(s)
+	e.peers[1] = p
+
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, reg.Register(e.Collector()))
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	var conns float64
+	for _, mf := range mfs {
+		if mf.GetName() == "tickwire_transport_connections" {
+			for _, m := range mf.GetMetric() {
+				conns += m.GetGauge().GetValue()
+			}
+		}
+	}
+	assert.Equal(t, 1.0, conns, "the scrape read the session's Stats")
+	assert.Zero(t, c.reads.Load(), "a scrape reads no RTT")
+
+	e.sampleRTTOnce()
+	assert.Equal(t, uint64(1), sampleCount(t, e.rtt.hist, "tcp"))
+	assert.InDelta(t, 0.002, sampleSum(t, e.rtt.hist, "tcp"), 1e-12)
+	list := e.Sessions()
+	require.Len(t, list, 1)
+	assert.InDelta(t, 2.0, list[0].RTTMillis, 1e-9)
+	assert.Equal(t, int64(2), c.reads.Load(), "one read by the sampler, one by the session list")
 }
 
 // histOf reads the histogram child of transport.

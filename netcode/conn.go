@@ -164,8 +164,12 @@ func (r DropReason) String() string {
 // redundant copies included), else message bytes.
 type Stats struct {
 	Transport string
-	// RTT is the transport's smoothed round-trip estimate; zero when the
-	// transport has none (the session layer measures its own with Ping).
+	// RTT is the transport's smoothed round-trip estimate where reading
+	// it is a field read (KCP, WebRTC); zero when the transport has none
+	// yet, and always zero for the transports whose estimate costs a
+	// system call (TCP, WebSocket, long-poll: the kernel's TCP_INFO),
+	// so that a metrics scrape snapshotting every session pays none.
+	// Read RTT with RTTOf, which works for every transport.
 	RTT time.Duration
 
 	BytesSent, BytesRecv       uint64
@@ -183,10 +187,31 @@ type Stats struct {
 	RedundantBytes uint64
 }
 
+// RTTer is an optional interface of a Conn whose round-trip estimate is
+// too dear for Stats (one system call: TCP, WebSocket, long-poll read
+// the kernel's TCP_INFO). RTT returns the transport's smoothed estimate,
+// or 0 when it has none; it is safe from any goroutine. Call it when an
+// RTT is wanted (a periodic sample, an admin listing), never per message.
+type RTTer interface {
+	RTT() time.Duration
+}
+
+// RTTOf is c's transport round-trip estimate, 0 when there is none yet:
+// c.RTT() when c implements RTTer, else c.Stats().RTT. It is the one way
+// to read a Conn's RTT; a type that wraps a Conn and forwards Stats must
+// forward RTT too (by implementing RTTer with RTTOf of the inner Conn),
+// or RTTOf would read 0 for a stream transport.
+func RTTOf(c Conn) time.Duration {
+	if r, ok := c.(RTTer); ok {
+		return r.RTT()
+	}
+	return c.Stats().RTT
+}
+
 // Counters are what a Conn counts for Stats, safe for concurrent use: the
 // reader and the writer bump them, Stats snapshots them. A Conn keeps one
 // (a named field, not embedded: the counters are not its API) and adds
-// what else it knows (RTT, retransmissions) to Snapshot's result.
+// what else it knows cheaply (RTT, retransmissions) to Snapshot's result.
 type Counters struct {
 	BytesSent, BytesRecv atomic.Uint64
 	MsgsSent, MsgsRecv   atomic.Uint64

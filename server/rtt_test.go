@@ -66,4 +66,14 @@ func TestRTTHistogramPerTransport(t *testing.T) {
 		assert.Positive(t, h.GetSampleSum(), name)
 		assert.Less(t, h.GetSampleSum()/float64(h.GetSampleCount()), 0.5, "%s: a loopback RTT", name)
 	}
+	// The admin session list reads the same source (netcode.RTTOf on the
+	// connection the engine holds): every transport's session shows one.
+	rtt := map[string]float64{}
+	for _, si := range srv.Engine().Sessions() {
+		rtt[si.Transport] = si.RTTMillis
+	}
+	for name := range dials {
+		assert.Positive(t, rtt[name], "%s: rtt_ms", name)
+		assert.Less(t, rtt[name], 500.0, "%s: a loopback rtt_ms", name)
+	}
 }

@@ -1,6 +1,7 @@
 // Package tcprtt reads the kernel's smoothed round-trip time of a TCP
 // connection (TCP_INFO's tcpi_rtt on Linux), for the transports that run
-// over TCP streams (TCP, WebSocket) and report it in netcode.Stats.RTT.
+// over TCP streams (TCP, WebSocket, long-poll) and report it through
+// their RTT method (netcode.RTTer), not in Stats.
 //
 // It costs one getsockopt system call: call it when a snapshot is asked
 // for (a metrics sample, an admin listing), never per message.

@@ -7,10 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/conntest"
+	"github.com/tickwire/tickwire/netcode/httpapi"
 )
 
 const waitFor = 10 * time.Second
@@ -23,13 +25,16 @@ type server struct {
 }
 
 // startServer starts a Listener with env and cfg on an httptest server
-// (127.0.0.1); the test shuts both down.
+// (127.0.0.1) that keeps each request's connection in its context, as
+// the assembly's does; the test shuts both down.
 func startServer(t testing.TB, env netcode.Env, cfg Config) *server {
 	t.Helper()
 	mux := http.NewServeMux()
 	ln, err := Listen(mux, env, cfg)
 	require.NoError(t, err)
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.ConnContext = httpapi.ConnContext // as the assembly's server: a session's RTT reads its request's socket
+	srv.Start()
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
 		srv.Close()
@@ -81,4 +86,15 @@ func TestConformanceSmallMax(t *testing.T) {
 		c, s := pair(t, cfg)
 		return c, s
 	}, conntest.Options{MaxMessageSize: 5000})
+}
+
+// The server's session reads the kernel's RTT of the connection its last
+// request came on through RTT, not Stats (a scrape of every session's
+// Stats makes no system call). The client end has no socket of its own
+// to read (its requests go through an http.Client): its RTT stays 0.
+func TestRTTNotInStats(t *testing.T) {
+	c, s := pair(t, Config{})
+	conntest.Exchange(t, c, s, waitFor)
+	conntest.CheckRTTer(t, s, waitFor)
+	assert.Zero(t, netcode.RTTOf(c))
 }

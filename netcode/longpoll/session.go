@@ -9,7 +9,10 @@ import (
 	"github.com/tickwire/tickwire/netcode"
 )
 
-var _ netcode.Conn = (*session)(nil)
+var (
+	_ netcode.Conn  = (*session)(nil)
+	_ netcode.RTTer = (*session)(nil)
+)
 
 // session is the server's end of one long-poll session and the
 // netcode.Conn the engine reads and writes. Its HTTP requests, the
@@ -28,7 +31,7 @@ type session struct {
 	lastSeen time.Time // when the last request began or ended
 	recvGen  uint64    // the newest recv; an older one still held gives way
 	closedAt time.Time // when the server closed it (the close record lingers)
-	conn     net.Conn  // the connection the last request came on (httpapi.Conn), for Stats' RTT; nil outside the assembly
+	conn     net.Conn  // the connection the last request came on (httpapi.Conn), for RTT; nil outside the assembly
 	lingers  bool      // closed by the server, close record not yet fetched
 	// closeCode and closeReason are what the server closed it with.
 	closeCode   netcode.Code
@@ -123,19 +126,23 @@ func (s *session) fail(err error) {
 }
 
 // Stats returns a snapshot of the counters; bytes count record headers
-// and bodies. RTT is the kernel's smoothed estimate (TCP_INFO, Linux)
-// for the TCP connection the session's last request came on: a browser
-// keeps its requests on one or two kept-alive connections to the
+// and bodies. Stats.RTT stays 0: read it with netcode.RTTOf (RTT).
+func (s *session) Stats() netcode.Stats { return s.stats() }
+
+// RTT is the kernel's smoothed estimate (TCP_INFO, Linux; one system
+// call) for the TCP connection the session's last request came on: a
+// browser keeps its requests on one or two kept-alive connections to the
 // server, so it is the client's link (behind a proxy, the proxy's leg).
-func (s *session) Stats() netcode.Stats {
-	st := s.stats()
+// It is 0 before the first such request or where it cannot be read. It
+// implements netcode.RTTer.
+func (s *session) RTT() time.Duration {
 	s.mu.Lock()
 	conn := s.conn
 	s.mu.Unlock()
-	if conn != nil {
-		st.RTT = tcprtt.Of(conn)
+	if conn == nil {
+		return 0
 	}
-	return st
+	return tcprtt.Of(conn)
 }
 
 // Transport returns "longpoll".

@@ -24,7 +24,10 @@ const transportName = "tcp"
 // are read with one syscall for many.
 const readBufferSize = 16 << 10
 
-var _ netcode.Conn = (*Conn)(nil)
+var (
+	_ netcode.Conn  = (*Conn)(nil)
+	_ netcode.RTTer = (*Conn)(nil)
+)
 
 // Conn is one framed TCP connection. See the package doc for the
 // concurrency contract.
@@ -418,13 +421,14 @@ func (c *Conn) shutdown(cause error, record closeRecord, code netcode.Code, reas
 }
 
 // Stats returns a snapshot of the counters. Bytes are wire bytes (record
-// headers, heartbeats and close records included). RTT is the kernel's
-// smoothed estimate for the socket (TCP_INFO, Linux; one system call).
-func (c *Conn) Stats() netcode.Stats {
-	st := c.ctr.Snapshot(transportName)
-	st.RTT = tcprtt.Of(c.raw)
-	return st
-}
+// headers, heartbeats and close records included). Stats.RTT stays 0:
+// read it with netcode.RTTOf (RTT).
+func (c *Conn) Stats() netcode.Stats { return c.ctr.Snapshot(transportName) }
+
+// RTT is the kernel's smoothed estimate for the socket (TCP_INFO, Linux;
+// one system call), 0 where it cannot be read. It implements
+// netcode.RTTer.
+func (c *Conn) RTT() time.Duration { return tcprtt.Of(c.raw) }
 
 // Transport returns "tcp".
 func (c *Conn) Transport() string { return transportName }

@@ -455,3 +455,12 @@ func TestConcurrentCloseWaitsForTheFirst(t *testing.T) {
 		require.NoError(t, s.Close(netcode.CodeOK, ""))
 	}
 }
+
+// Both ends read the kernel's RTT of their socket through RTT, not Stats
+// (a scrape of every session's Stats makes no system call).
+func TestRTTNotInStats(t *testing.T) {
+	c, s := pair(t, Config{})
+	conntest.Exchange(t, c, s, waitFor)
+	conntest.CheckRTTer(t, c, waitFor)
+	conntest.CheckRTTer(t, s, waitFor)
+}

@@ -2,6 +2,7 @@ package ws
 
 import (
 	"testing"
+	"time"
 
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/conntest"
@@ -20,4 +21,15 @@ func TestConformanceSmallLimit(t *testing.T) {
 		s := startServer(t, netcode.Env{}, cfg)
 		return s.pair(t, cfg)
 	}, conntest.Options{MaxMessageSize: 5000})
+}
+
+// Both ends read the kernel's RTT of the socket under the WebSocket
+// through RTT, not Stats (a scrape of every session's Stats makes no
+// system call).
+func TestRTTNotInStats(t *testing.T) {
+	s := startServer(t, netcode.Env{}, Config{})
+	c, sc := s.pair(t, Config{})
+	conntest.Exchange(t, c, sc, 10*time.Second)
+	conntest.CheckRTTer(t, c, 10*time.Second)
+	conntest.CheckRTTer(t, sc, 10*time.Second)
 }

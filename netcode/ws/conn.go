@@ -20,7 +20,10 @@ import (
 // transportName is what Transport and Stats report.
 const transportName = "ws"
 
-var _ netcode.Conn = (*Conn)(nil)
+var (
+	_ netcode.Conn  = (*Conn)(nil)
+	_ netcode.RTTer = (*Conn)(nil)
+)
 
 // Conn is one WebSocket connection carrying tickwire messages. See the
 // package doc for the concurrency contract.
@@ -406,14 +409,13 @@ func (c *Conn) releasePending() {
 
 // Stats returns a snapshot of the counters. Bytes are WebSocket message
 // bytes (marks and heartbeats included, WebSocket frame headers not).
+// Stats.RTT stays 0: read it with netcode.RTTOf (RTT).
+func (c *Conn) Stats() netcode.Stats { return c.ctr.Snapshot(transportName) }
+
 // RTT is the kernel's smoothed estimate for the TCP socket under the
 // WebSocket (TCP_INFO, Linux; one system call; behind a proxy, the
-// proxy's leg).
-func (c *Conn) Stats() netcode.Stats {
-	st := c.ctr.Snapshot(transportName)
-	st.RTT = tcprtt.Of(c.nc)
-	return st
-}
+// proxy's leg), 0 where it cannot be read. It implements netcode.RTTer.
+func (c *Conn) RTT() time.Duration { return tcprtt.Of(c.nc) }
 
 // Transport returns "ws".
 func (c *Conn) Transport() string { return transportName }
