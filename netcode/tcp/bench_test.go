@@ -127,3 +127,20 @@ func BenchmarkConnMemory(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStatsRTT compares what a metrics scrape pays per session
+// (Stats: atomic loads) with what an RTT read pays (RTT: one getsockopt
+// of TCP_INFO).
+func BenchmarkStatsRTT(b *testing.B) {
+	c, _ := pair(b, Config{})
+	b.Run("Stats", func(b *testing.B) {
+		for b.Loop() {
+			_ = c.Stats()
+		}
+	})
+	b.Run("RTT", func(b *testing.B) {
+		for b.Loop() {
+			_ = c.RTT()
+		}
+	})
+}
