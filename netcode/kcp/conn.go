@@ -50,7 +50,7 @@ type Conn struct {
 	rx         rxCounter
 	red        *redundancy
 	lastReport int64
-	rxSince    uint32 // datagrams heard since the last report
+	rxSince    uint32 // KCP and unreliable datagrams heard since the last report
 	maxSN      uint32
 	snStarted  bool
 	minRTT     time.Duration // least smoothed RTT seen; -1 before the first
@@ -669,7 +669,13 @@ func (c *Conn) onDatagramLocked(now time.Time, h sessionHeader, payload []byte, 
 	c.lastRecv = c.ep.nanos(now)
 	c.bytesRecv.Add(uint64(wire))
 	c.rx.observe(h.PN)
-	c.rxSince++
+	if h.Type != typeControl {
+		// A report answers traffic, not the peer's own reports and
+		// heartbeats: counting those made two idle ends trade reports
+		// every reportMaxGaps intervals for ever. Their packet numbers
+		// still count (rx), so the next report covers them.
+		c.rxSince++
+	}
 	switch h.Type {
 	case typeKCP:
 		if err := c.ep.lp.Input(c.ls, payload, now); err != nil {

@@ -5,9 +5,11 @@ import (
 	"crypto/cipher"
 	"crypto/ecdh"
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash"
 )
 
 // Authenticated encryption of session datagrams (issue 12; docs/KCP.md,
@@ -29,8 +31,9 @@ import (
 // additional data, the nonce is 8 zero bytes and the pn (big-endian), the
 // 16-byte tag follows the ciphertext. A key seals at most 2^rekeyShift
 // datagrams (2^23 by default, QUIC's confidentiality limit for AES-GCM);
-// the next generation's key is derived ahead, so a rotation costs
-// nothing on the datagram that crosses it. pn never wraps: a session
+// the sender derives the next generation's key half a generation ahead,
+// so a rotation costs nothing on the datagram that crosses it, and a
+// handshake derives only the keys of generation 0. pn never wraps: a session
 // closes before its last packet number (pnCloseAt).
 
 const (
@@ -75,20 +78,27 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 // handshakeSecret derives the session's pseudorandom key from the shared
 // secret and what both ends saw in the handshake.
 func handshakeSecret(shared []byte, nonce [8]byte, clientPub, serverPub []byte) ([]byte, error) {
-	salt := make([]byte, 0, len(saltName)+8+2*pubSize)
-	salt = append(salt, saltName...)
+	var buf [len(saltName) + 8 + 2*pubSize]byte
+	salt := append(buf[:0], saltName...)
 	salt = append(salt, nonce[:]...)
 	salt = append(salt, clientPub...)
 	salt = append(salt, serverPub...)
 	return hkdf.Extract(sha256.New, shared, salt)
 }
 
-func expandKey(prk []byte, info string) (cipher.AEAD, error) {
-	k, err := hkdf.Expand(sha256.New, prk, info, keySize)
-	if err != nil {
-		return nil, err
-	}
-	return newAEAD(k)
+// expander derives keys from one session's prk: HKDF-Expand to 32 bytes,
+// which is one HMAC (RFC 5869: T(1) = HMAC(prk, info ‖ 0x01)), with the
+// HMAC keyed once for every key the handshake needs.
+type expander struct{ mac hash.Hash }
+
+func newExpander(prk []byte) expander { return expander{mac: hmac.New(sha256.New, prk)} }
+
+// key returns AES-256-GCM keyed with HKDF-Expand(prk, info, 32).
+func (x expander) key(info []byte) (cipher.AEAD, error) {
+	x.mac.Reset()
+	_, _ = x.mac.Write(append(info, 1)) // a hash never fails to write
+	var k [sha256.Size]byte
+	return newAEAD(x.mac.Sum(k[:0]))
 }
 
 // Directions of session keys.
@@ -97,14 +107,14 @@ const (
 	dirS2C = "s2c"
 )
 
-func sessionKey(prk []byte, dir string, gen uint32) (cipher.AEAD, error) {
-	var g [4]byte
-	binary.BigEndian.PutUint32(g[:], gen)
-	return expandKey(prk, saltName+" "+dir+string(g[:]))
+func (x expander) sessionKey(dir string, gen uint32) (cipher.AEAD, error) {
+	info := make([]byte, 0, len(saltName)+1+len(dir)+4+1)
+	info = append(append(append(info, saltName...), ' '), dir...)
+	return x.key(binary.BigEndian.AppendUint32(info, gen))
 }
 
-func handshakeKey(prk []byte) (cipher.AEAD, error) {
-	return expandKey(prk, saltName+" handshake")
+func (x expander) handshakeKey() (cipher.AEAD, error) {
+	return x.key(append(make([]byte, 0, len(saltName)+len(" handshake")+1), saltName+" handshake"...))
 }
 
 // Nonces of the handshake key: the Accept uses acceptNonce; a Reject the
@@ -138,11 +148,12 @@ func agree(priv *ecdh.PrivateKey, peer []byte, nonce [8]byte, client bool, shift
 	if err != nil {
 		return nil, nil, err
 	}
-	hk, err := handshakeKey(prk)
+	x := newExpander(prk)
+	hk, err := x.handshakeKey()
 	if err != nil {
 		return nil, nil, err
 	}
-	sc, err := newSessionCrypto(prk, client, shift)
+	sc, err := newSessionCryptoFrom(x, prk, client, shift)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -164,15 +175,22 @@ type sessionCrypto struct {
 }
 
 // keyRing holds one direction's keys around its current generation:
-// prev (for datagrams of the last generation still arriving), cur and
-// next (derived ahead, so that crossing a generation costs no HKDF on
-// that datagram).
+// prev (for datagrams of the last generation still arriving), cur, and
+// next, derived only when needed: by the sender once its packet numbers
+// reach the second half of a generation (so the datagram that crosses
+// pays no HKDF), by the receiver when a datagram of the next generation
+// arrives (once per generation: it is kept, whether that datagram
+// authenticates or not). A handshake derives only the current keys.
 type keyRing struct {
 	gen             uint32
 	prev, cur, next cipher.AEAD
 }
 
 func newSessionCrypto(prk []byte, client bool, shift uint8) (*sessionCrypto, error) {
+	return newSessionCryptoFrom(newExpander(prk), prk, client, shift)
+}
+
+func newSessionCryptoFrom(x expander, prk []byte, client bool, shift uint8) (*sessionCrypto, error) {
 	if shift == 0 {
 		shift = defaultRekeyShift
 	}
@@ -181,27 +199,34 @@ func newSessionCrypto(prk []byte, client bool, shift uint8) (*sessionCrypto, err
 		s.txDir, s.rxDir = dirC2S, dirS2C
 	}
 	var err error
-	for _, r := range []struct {
-		ring *keyRing
-		dir  string
-	}{{&s.tx, s.txDir}, {&s.rx, s.rxDir}} {
-		if r.ring.cur, err = sessionKey(prk, r.dir, 0); err != nil {
-			return nil, err
-		}
-		if r.ring.next, err = sessionKey(prk, r.dir, 1); err != nil {
-			return nil, err
-		}
+	if s.tx.cur, err = x.sessionKey(s.txDir, 0); err != nil {
+		return nil, err
+	}
+	if s.rx.cur, err = x.sessionKey(s.rxDir, 0); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
 
-// advance moves r one generation forward.
-func (s *sessionCrypto) advance(r *keyRing, dir string) error {
-	next, err := sessionKey(s.prk, dir, r.gen+2)
+// deriveNext derives r's next generation's key if it is not yet.
+func (s *sessionCrypto) deriveNext(r *keyRing, dir string) error {
+	if r.next != nil {
+		return nil
+	}
+	next, err := newExpander(s.prk).sessionKey(dir, r.gen+1)
 	if err != nil {
 		return err
 	}
-	r.prev, r.cur, r.next = r.cur, r.next, next
+	r.next = next
+	return nil
+}
+
+// advance moves r one generation forward.
+func (s *sessionCrypto) advance(r *keyRing, dir string) error {
+	if err := s.deriveNext(r, dir); err != nil {
+		return err
+	}
+	r.prev, r.cur, r.next = r.cur, r.next, nil
 	r.gen++
 	return nil
 }
@@ -217,6 +242,12 @@ func (s *sessionCrypto) seal(pn uint32, b []byte) []byte {
 			if err := s.advance(&s.tx, s.txDir); err != nil {
 				panic(err) // unreachable: fixed-size key material
 			}
+		}
+	} else if s.tx.next == nil && pn>>(s.shift-1)&1 == 1 {
+		// The second half of a generation: the next key is derived now,
+		// so that the datagram that crosses into it pays nothing.
+		if err := s.deriveNext(&s.tx, s.txDir); err != nil {
+			panic(err) // unreachable: fixed-size key material
 		}
 	}
 	binary.BigEndian.PutUint32(s.txNon[8:], pn)
@@ -241,7 +272,11 @@ func (s *sessionCrypto) open(pn uint32, b []byte) (payload []byte, ok, replayed 
 	case g == s.rx.gen:
 		key = s.rx.cur
 	case g == s.rx.gen+1:
-		key = s.rx.next
+		// Derived once per generation, kept whatever this datagram
+		// turns out to be: a forger cannot make it derive twice.
+		if s.deriveNext(&s.rx, s.rxDir) == nil {
+			key = s.rx.next
+		}
 	case g+1 == s.rx.gen:
 		key = s.rx.prev
 	}
@@ -256,7 +291,7 @@ func (s *sessionCrypto) open(pn uint32, b []byte) (payload []byte, ok, replayed 
 	}
 	if g := pn >> s.shift; g == s.rx.gen+1 {
 		// The peer has moved on: so do we (the key of the generation
-		// after is derived now, once per 2^shift datagrams).
+		// after is derived when its first datagram arrives).
 		if err := s.advance(&s.rx, s.rxDir); err != nil {
 			return nil, false, false
 		}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdh"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"net"
 	"os"
@@ -683,4 +685,73 @@ func TestClientRefusesUnsealedAccept(t *testing.T) {
 	require.ErrorIs(t, err, netcode.ErrHandshake)
 	require.NoError(t, fake.Close())
 	<-done
+}
+
+// TestExpanderIsHKDF: the keys the handshake derives with one keyed HMAC
+// are HKDF-Expand's (PROTOCOL.md §2.1, "Keys"): the same AEAD output as
+// keys derived by crypto/hkdf, for the handshake key and every direction
+// and generation.
+func TestExpanderIsHKDF(t *testing.T) {
+	prk := make([]byte, 32)
+	_, _ = rand.Read(prk)
+	x := newExpander(prk)
+	ref := func(info string) []byte {
+		k, err := hkdf.Expand(sha256.New, prk, info, keySize)
+		require.NoError(t, err)
+		a, err := newAEAD(k)
+		require.NoError(t, err)
+		return a.Seal(nil, make([]byte, 12), []byte("plaintext"), nil)
+	}
+	hk, err := x.handshakeKey()
+	require.NoError(t, err)
+	assert.Equal(t, ref("tickwire/kcp/v2 handshake"), hk.Seal(nil, make([]byte, 12), []byte("plaintext"), nil))
+	for _, dir := range []string{dirC2S, dirS2C} {
+		for _, gen := range []uint32{0, 1, 2, 1 << 20} {
+			k, err := x.sessionKey(dir, gen)
+			require.NoError(t, err)
+			g := binary.BigEndian.AppendUint32(nil, gen)
+			assert.Equal(t, ref("tickwire/kcp/v2 "+dir+string(g)), k.Seal(nil, make([]byte, 12), []byte("plaintext"), nil), "%s %d", dir, gen)
+		}
+	}
+}
+
+// TestNextKeysDerivedWhenNeeded: a handshake derives only generation 0's
+// keys; the sender derives the next one once its packet numbers reach
+// the second half of a generation, the receiver when the next
+// generation's first datagram arrives, once, forged or not.
+func TestNextKeysDerivedWhenNeeded(t *testing.T) {
+	prk := make([]byte, 32)
+	_, _ = rand.Read(prk)
+	tx, err := newSessionCrypto(prk, true, 4) // 16 datagrams a generation
+	require.NoError(t, err)
+	rx, err := newSessionCrypto(prk, false, 4)
+	require.NoError(t, err)
+	assert.Nil(t, tx.tx.next)
+	assert.Nil(t, rx.rx.next)
+	datagram := func(pn uint32) []byte {
+		b := make([]byte, sessionHeaderSize+4, sessionHeaderSize+4+tagSize)
+		putSessionHeader(b, sessionHeader{Type: typeKCP, Token: 1, PN: pn})
+		return tx.seal(pn, b)
+	}
+	for pn := range uint32(8) {
+		rx.open(pn, datagram(pn))
+		assert.Nil(t, tx.tx.next, "pn %d: first half", pn)
+	}
+	datagram(8)
+	require.NotNil(t, tx.tx.next, "the second half derives the next key")
+	assert.Nil(t, rx.rx.next, "the receiver waits for the next generation")
+
+	real := datagram(16)
+	forged := bytes.Clone(real)
+	forged[len(forged)-1] ^= 1
+	_, ok, _ := rx.open(16, forged)
+	require.False(t, ok)
+	next := rx.rx.next
+	require.NotNil(t, next, "derived for the next generation's first datagram")
+	_, ok, _ = rx.open(16, real)
+	require.True(t, ok, "the next generation's datagram opens")
+	rx.accept(16)
+	assert.Same(t, next, rx.rx.cur, "derived once, then moved on")
+	assert.Equal(t, uint32(1), rx.rx.gen)
+	assert.Nil(t, rx.rx.next)
 }

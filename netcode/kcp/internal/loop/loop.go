@@ -149,6 +149,7 @@ type Session struct {
 // not safe for concurrent use.
 type Loop struct {
 	cfg   Config
+	tmpl  *kcpgo.KCP // every session's core starts as a copy of it (rings.go); never used itself
 	heap  []*Session // due-time min-heap of sessions with work pending
 	dirty []*Session // sessions sent to since the last Flush
 	out   []Datagram // output collected since the last Flush returned
@@ -186,16 +187,28 @@ func New(cfg Config) (*Loop, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Loop{cfg: c}, nil
+	l := &Loop{cfg: c}
+	l.tmpl = l.tune(kcpgo.NewKCP(0, nil))
+	return l, nil
 }
 
 // Add creates a session with the given conv (which both ends must share)
 // for a peer at addr.
 func (l *Loop) Add(id uint64, conv uint32, addr netip.AddrPort) *Session {
 	s := &Session{ID: id, Addr: addr, loop: l, idx: -1}
+	out := func(buf []byte, size int) { l.emit(s, buf[:size]) }
+	if layoutOK {
+		s.kcp = newCore(l.tmpl, conv, out)
+	} else {
+		s.kcp = l.tune(kcpgo.NewKCP(conv, out))
+	}
+	l.count++
+	return s
+}
+
+// tune applies the Loop's configuration to a fresh core.
+func (l *Loop) tune(k *kcpgo.KCP) *kcpgo.KCP {
 	c := l.cfg
-	k := kcpgo.NewKCP(conv, func(buf []byte, size int) { l.emit(s, buf[:size]) })
-	shrinkRings(k)
 	nodelay := 1
 	if c.SlowRTO {
 		nodelay = 0
@@ -207,9 +220,7 @@ func (l *Loop) Add(id uint64, conv uint32, addr netip.AddrPort) *Session {
 	k.NoDelay(nodelay, int(c.Interval/time.Millisecond), max(c.FastResend, 0), nc)
 	k.WndSize(c.SendWindow, c.RecvWindow)
 	k.SetMtu(c.MTU) // validated in withDefaults: cannot fail
-	s.kcp = k
-	l.count++
-	return s
+	return k
 }
 
 // Remove forgets s: it is taken out of the due heap, the next Flush

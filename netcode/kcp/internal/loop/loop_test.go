@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -503,7 +504,7 @@ func TestShrinkRings(t *testing.T) {
 	// A fresh core's rings start at ringStart slots (kcp-go makes 64) and
 	// grow with traffic: a burst of 100 messages in flight and received
 	// goes through whole and in order.
-	require.True(t, ringsOK, "kcp-go's KCP rings changed: shrinkRings needs another way in")
+	require.True(t, layoutOK, "kcp-go's KCP changed: newCore needs another way in")
 	k := newLink(t, 1, Config{})
 	for _, name := range ringNames {
 		assert.Equal(t, ringStart, ringCap(k.ss[0].kcp, name), name)
@@ -521,6 +522,73 @@ func TestShrinkRings(t *testing.T) {
 		k.clock = k.clock.Add(20 * time.Millisecond)
 	}
 	assert.Equal(t, want, recvAll(t, k.cli, k.cs[0]))
+}
+
+// TestCoreTemplate: a session's core, copied from its Loop's template,
+// is what kcp-go's NewKCP and the Loop's tuning would make (every field
+// equal but those it owns: conversation id, output, flush buffer, rings,
+// receive heap), and owns those (none shared with the template or
+// another core).
+func TestCoreTemplate(t *testing.T) {
+	require.True(t, layoutOK, "kcp-go's KCP changed: newCore needs another way in")
+	for name, cfg := range map[string]Config{
+		"default":  {},
+		"balanced": {Interval: 20 * time.Millisecond, SendWindow: 128, RecvWindow: 128, MTU: 1171, Headroom: 13, Tailroom: 16},
+		"slow":     {SlowRTO: true, FastResend: -1, MTU: 500},
+	} {
+		t.Run(name, func(t *testing.T) {
+			l, err := New(cfg)
+			require.NoError(t, err)
+			var outs int
+			a := l.Add(1, 77, srvAddr)
+			b := l.Add(2, 78, srvAddr)
+			want := l.tune(kcpgo.NewKCP(77, func([]byte, int) { outs++ }))
+			own := map[string]bool{"conv": true, "output": true, "buffer": true, "rcv_buf": true}
+			for _, r := range ringNames {
+				own[r] = true
+			}
+			typ := reflect.TypeFor[kcpgo.KCP]()
+			for i := range typ.NumField() {
+				f := typ.Field(i)
+				got := field(a.kcp, f)
+				switch {
+				case f.Name == "conv":
+					assert.Equal(t, uint32(77), got.Interface())
+				case f.Name == "buffer":
+					assert.Equal(t, field(want, f).Len(), got.Len(), "flush buffer for the MTU")
+					assert.NotEqual(t, field(l.tmpl, f).Pointer(), got.Pointer())
+					assert.NotEqual(t, field(b.kcp, f).Pointer(), got.Pointer())
+				case f.Name == "output": // the batch below shows whose output each core calls
+					require.False(t, got.IsNil())
+				case f.Type.Kind() == reflect.Func:
+					assert.Equal(t, field(want, f).IsNil(), got.IsNil(), f.Name)
+				case own[f.Name]:
+					require.False(t, got.IsNil(), f.Name)
+					assert.NotEqual(t, field(b.kcp, f).Pointer(), got.Pointer(), f.Name)
+					assert.NotEqual(t, field(l.tmpl, f).Pointer(), got.Pointer(), f.Name)
+				default:
+					assert.Equal(t, field(want, f).Interface(), got.Interface(), f.Name)
+				}
+			}
+			for _, r := range ringNames {
+				assert.Equal(t, ringStart, ringCap(a.kcp, r), r)
+			}
+			// Each core writes through its own output.
+			require.NoError(t, l.Send(a, []byte("to a")))
+			require.NoError(t, l.Send(b, []byte("to b")))
+			batch := l.Flush(time.Unix(1_000_000, 0))
+			require.Len(t, batch, 2)
+			assert.Equal(t, []*Session{a, b}, []*Session{batch[0].Session, batch[1].Session})
+			assert.Equal(t, uint32(77), binary.LittleEndian.Uint32(batch[0].B[l.cfg.Headroom:]))
+			assert.Equal(t, uint32(78), binary.LittleEndian.Uint32(batch[1].B[l.cfg.Headroom:]))
+			assert.Zero(t, outs)
+		})
+	}
+}
+
+// field reads k's field f (unexported: through its address).
+func field(k *kcpgo.KCP, f reflect.StructField) reflect.Value {
+	return reflect.NewAt(f.Type, unsafe.Add(unsafe.Pointer(k), f.Offset)).Elem()
 }
 
 // ringCap is the slots of k's ring name.
