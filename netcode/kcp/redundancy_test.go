@@ -1,6 +1,7 @@
 package kcp
 
 import (
+	"encoding/binary"
 	"sync"
 	"testing"
 	"time"
@@ -374,4 +375,41 @@ func TestSparseAcksAreNotCopied(t *testing.T) {
 		return server.ls.Pending() == 0
 	}, 5*time.Second, time.Millisecond)
 	assert.Zero(t, client.Stats().RedundantBytes, "an ACK-only datagram was copied")
+}
+
+// TestReportsAnswerTraffic: a receive report is due for KCP and
+// unreliable datagrams heard, not for the peer's own reports and
+// heartbeats; otherwise two idle ends would trade reports every
+// reportMaxGaps × ReportInterval for ever (each report being traffic
+// the other must report). Driven by hand under the loop's lock, with
+// times an hour ahead of the timer loop's, so that only these calls
+// decide.
+func TestReportsAnswerTraffic(t *testing.T) {
+	cfg := Config{IdleTimeout: 30 * time.Second}
+	client, server, _, _ := memPair(t, memlink.Config{Seed: 5}, cfg)
+	drainAll(t, server)
+	drainAll(t, client)
+	e := server.ep
+	e.lmu.Lock()
+	defer e.lmu.Unlock()
+	at := time.Now().Add(time.Hour)
+	later := func(d time.Duration) time.Time { return at.Add(d) }
+	server.lastSent, server.lastReport = e.nanos(at), e.nanos(at)
+	server.rxSince = 0
+	pn := server.pn
+
+	beat := appendControl(nil, control{Type: ctlHeartbeat, RecvMax: 7, RecvCount: 7})
+	server.onDatagramLocked(at, sessionHeader{Type: typeControl, Token: server.token, PN: 1000}, beat, len(beat))
+	server.tickLocked(later(300 * time.Millisecond))
+	assert.Equal(t, pn, server.pn, "a heartbeat heard is no traffic to report")
+
+	msg := binary.BigEndian.AppendUint32(nil, 1)
+	msg = append(msg, "input"...)
+	server.onDatagramLocked(later(400*time.Millisecond), sessionHeader{Type: typeUnreliable, Token: server.token, PN: 1001}, msg, len(msg))
+	server.tickLocked(later(700 * time.Millisecond))
+	assert.Equal(t, pn+1, server.pn, "an unreliable datagram heard is reported")
+	server.tickLocked(later(1000 * time.Millisecond))
+	assert.Equal(t, pn+1, server.pn, "reported once")
+	server.tickLocked(later(1800 * time.Millisecond))
+	assert.Equal(t, pn+2, server.pn, "then only the heartbeat, HeartbeatInterval after the last send")
 }
