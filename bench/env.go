@@ -62,8 +62,9 @@ func (e *Env) logger() *slog.Logger {
 	return e.Logger
 }
 
-// Target holds the addresses of a tickwire server and of the two baseline
-// echo servers (host:port each). The HTTP port also serves the ws and
+// Target holds the addresses of a tickwire server and of the baseline
+// servers (host:port each): the two echo servers and the udp-raw room
+// relay. The HTTP port also serves the ws and
 // longpoll transports and WebRTC's offers; WebRTC's data channels use its
 // UDP port (WebRTC), which the client learns from the answer, so only an
 // impaired run needs it (the proxy goes in front of it).
@@ -72,6 +73,7 @@ type Target struct {
 	WebRTC           string // tickwire: WebRTC's UDP port
 	Admin            string // tickwire's admin listener (/v1/stats, /metrics), when a local server opened one
 	UDPEcho, KCPEcho string // baselines: plain UDP echo, kcp-go echo
+	UDPRoom          string // baseline: the udp-raw room relay (room runs over udp-raw)
 	// Local is true when the servers run inside this process.
 	Local bool
 	// ServerPID, when > 0, is a local server process whose CPU and memory
@@ -111,6 +113,7 @@ const (
 	DefaultHTTPPort    = 7780
 	DefaultUDPEchoPort = 7790
 	DefaultKCPEchoPort = 7791
+	DefaultUDPRoomPort = 7792
 )
 
 // Ports are a remote server's ports (RemoteTarget); zero fields take the
@@ -118,13 +121,15 @@ const (
 type Ports struct {
 	KCP, TCP, HTTP, WebRTC int // tickwire
 	UDPEcho, KCPEcho       int // baselines
+	UDPRoom                int // baseline: the udp-raw room relay
 }
 
 // RemoteTarget builds a Target from a host and its ports.
 func RemoteTarget(host string, p Ports) Target {
 	hp := func(port, def int) string { return net.JoinHostPort(host, strconv.Itoa(cmp.Or(port, def))) }
 	return Target{KCP: hp(p.KCP, DefaultKCPPort), TCP: hp(p.TCP, DefaultTCPPort), HTTP: hp(p.HTTP, DefaultHTTPPort),
-		WebRTC: hp(p.WebRTC, DefaultWebRTCPort), UDPEcho: hp(p.UDPEcho, DefaultUDPEchoPort), KCPEcho: hp(p.KCPEcho, DefaultKCPEchoPort)}
+		WebRTC: hp(p.WebRTC, DefaultWebRTCPort), UDPEcho: hp(p.UDPEcho, DefaultUDPEchoPort), KCPEcho: hp(p.KCPEcho, DefaultKCPEchoPort),
+		UDPRoom: hp(p.UDPRoom, DefaultUDPRoomPort)}
 }
 
 // httpBase is the base URL of the HTTP API.

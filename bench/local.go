@@ -56,7 +56,7 @@ type LocalConfig struct {
 	// DataDir holds the tickwire server's database (default: a fresh
 	// temporary directory, removed on Close).
 	DataDir string
-	// NoTickwire starts only the baseline echo servers.
+	// NoTickwire starts only the baseline servers.
 	NoTickwire bool
 	// FastPasswords, ProductionLimits, AdminAddr and AdminToken are
 	// passed on in TickwireSpec.
@@ -65,7 +65,10 @@ type LocalConfig struct {
 	// KCP configures the server's KCP listener (zero: the defaults).
 	KCP kcp.Config
 	// Listen addresses (default "127.0.0.1:0" each: a free loopback port).
-	KCPAddr, TCPAddr, HTTPAddr, WebRTCAddr, UDPEchoAddr, KCPEchoAddr string
+	KCPAddr, TCPAddr, HTTPAddr, WebRTCAddr, UDPEchoAddr, KCPEchoAddr, UDPRoomAddr string
+	// UDPRoom configures the udp-raw room relay (zero: the defaults,
+	// 30 Hz); a room run over udp-raw needs its TickHz to be the run's.
+	UDPRoom UDPRoomConfig
 }
 
 func orLoopback(a string) string {
@@ -75,11 +78,13 @@ func orLoopback(a string) string {
 	return a
 }
 
-// Local is a tickwire server plus the two baseline echo servers, all in
-// this process on 127.0.0.1 with free ports.
+// Local is a tickwire server plus the baseline servers (the two echo
+// servers and the udp-raw room relay), all in this process on 127.0.0.1
+// with free ports.
 type Local struct {
 	udp    *UDPEchoServer
 	kcp    *KCPEchoServer
+	room   *UDPRoomServer
 	tw     TickwireServer
 	tmpDir string
 	target Target
@@ -102,7 +107,10 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (_ *Local, err error) {
 	if l.kcp, err = StartKCPEcho(orLoopback(cfg.KCPEchoAddr), BareProfile); err != nil {
 		return nil, err
 	}
-	l.target = Target{UDPEcho: l.udp.Addr(), KCPEcho: l.kcp.Addr(), Local: true, ServerPID: os.Getpid()}
+	if l.room, err = StartUDPRoom(orLoopback(cfg.UDPRoomAddr), cfg.UDPRoom); err != nil {
+		return nil, err
+	}
+	l.target = Target{UDPEcho: l.udp.Addr(), KCPEcho: l.kcp.Addr(), UDPRoom: l.room.Addr(), Local: true, ServerPID: os.Getpid()}
 	if cfg.NoTickwire {
 		return l, nil
 	}
@@ -132,6 +140,9 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (_ *Local, err error) {
 // Target returns the servers' addresses.
 func (l *Local) Target() Target { return l.target }
 
+// UDPRoom is the udp-raw room relay.
+func (l *Local) UDPRoom() *UDPRoomServer { return l.room }
+
 // Close stops every server and waits for them.
 func (l *Local) Close(ctx context.Context) error {
 	var errs []error
@@ -149,6 +160,9 @@ func (l *Local) Close(ctx context.Context) error {
 	}
 	if l.udp != nil {
 		errs = append(errs, l.udp.Close())
+	}
+	if l.room != nil {
+		errs = append(errs, l.room.Close())
 	}
 	if l.tmpDir != "" {
 		errs = append(errs, os.RemoveAll(l.tmpDir))

@@ -22,8 +22,9 @@ import (
 // defaults.
 type RoomConfig struct {
 	// Transports, one run each (default kcp). kcp-unreliable sends inputs
-	// on the unreliable channel; the baselines have no rooms and are
-	// rejected.
+	// on the unreliable channel; udp-raw drives the udp-raw room relay
+	// (the floor of the same workload: roomraw.go); kcp-bare has no rooms
+	// and is rejected.
 	Transports []string
 	// Rooms x Clients (default 50 x 8).
 	Rooms, Clients int
@@ -67,7 +68,7 @@ func (c RoomConfig) populate() (RoomConfig, error) {
 	if len(c.Transports) == 0 {
 		c.Transports = []string{TransportKCP}
 	}
-	if err := tickwireOnly("room", c.Transports); err != nil {
+	if err := roomTransports(c.Transports); err != nil {
 		return c, err
 	}
 	def := func(p *int, v int) {
@@ -142,7 +143,16 @@ func RunRoom(ctx context.Context, env *Env, cfg RoomConfig) (*Report, error) {
 	nodes := env.nodes(ctx, rep, cfg.Transports)
 	defer env.markEncryption(rep)
 	for _, t := range cfg.Transports {
-		r, usage, err := runRoomTransport(ctx, env, nodes, cfg, t)
+		var r Result
+		var usage *ProcUsage
+		switch {
+		case t != TransportUDPRaw:
+			r, usage, err = runRoomTransport(ctx, env, nodes, cfg, t)
+		case len(nodes) > 1:
+			err = fmt.Errorf("%w: the udp-raw room relay is one server, not a cluster's", ErrConfig)
+		default:
+			r, usage, err = runRoomRaw(ctx, env, cfg, t)
+		}
 		if err != nil {
 			return rep, fmt.Errorf("bench: room over %s: %w", t, err)
 		}
@@ -152,7 +162,41 @@ func RunRoom(ctx context.Context, env *Env, cfg RoomConfig) (*Report, error) {
 		}
 	}
 	noteStreamLoss(rep, cfg.Impairment, cfg.Transports)
+	computeRatios(rep.Results)
+	noteFloor(rep)
 	return rep, nil
+}
+
+// noteFloor says in the report's notes, when the run has a udp-raw row
+// with the server's CPU, each row's server CPU per input beside that
+// floor.
+func noteFloor(rep *Report) {
+	floor, imp, ok := floorPerInput(rep.Results)
+	if !ok {
+		return
+	}
+	var parts []string
+	for _, x := range rep.Results {
+		us, ok := x.Extra["server_cpu_us_per_input"]
+		if x.Name == TransportUDPRaw || !ok || x.Impairment != imp {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %.1f µs (%.1f× the floor)", x.Name, us, us/floor))
+	}
+	rep.Notes = append(rep.Notes, fmt.Sprintf("server CPU per input: raw-UDP floor (udp-raw relay, same workload) %.1f µs", floor)+
+		strings.Join(append([]string{""}, parts...), "; "))
+}
+
+// floorPerInput is the server CPU per input of a room run's udp-raw row
+// and that row's impairment label.
+func floorPerInput(rs []Result) (us float64, imp string, ok bool) {
+	for _, x := range rs {
+		if x.Name == TransportUDPRaw {
+			us, ok := x.Extra["server_cpu_us_per_input"]
+			return us, x.Impairment, ok && us > 0
+		}
+	}
+	return 0, "", false
 }
 
 func runRoomTransport(ctx context.Context, env *Env, nodes []*Env, cfg RoomConfig, t string) (Result, *ProcUsage, error) {
@@ -354,74 +398,97 @@ func runRoomTransport(ctx context.Context, env *Env, nodes []*Env, cfg RoomConfi
 		res.Note = strings.TrimSpace(res.Note + " " + firstLine(sendErr.Error()))
 	}
 
-	hist := NewHistogram()
-	var bad, ticks int64
+	tl := roomTally{cfg: cfg, hist: NewHistogram(), joinHist: joinHist, expected: expected, received: want(),
+		inputs: inputs, refused: refused, offeredLive: offeredLive, live: live, sockets: sockets, sst: sst,
+		u: sampler.result(), g: sampler.generator()}
 	for _, p := range ps.all {
-		hist.Merge(p.hist)
-		bad += p.badTicks.Load()
-		ticks += p.ticks.Load()
+		tl.hist.Merge(p.hist)
+		tl.bad += p.badTicks.Load()
+		tl.ticks += p.ticks.Load()
 	}
-	res.Sent, res.Received = expected, want()
-	res.DurationS = cfg.Duration.Seconds()
-	res.fill(hist)
-	res.SetExtra("tick_interval_us", float64(tickInterval.Microseconds()))
-	res.SetExtra("join_p50_us", joinHist.QuantileUs(50))
-	res.SetExtra("join_p99_us", joinHist.QuantileUs(99))
 	rn.extra(&res)
-	rate := float64(inputs) / cfg.Duration.Seconds()
-	res.SetExtra("inputs_per_s", rate)
-	res.SetExtra("broadcasts_per_s", float64(ticks)/cfg.Duration.Seconds())
-	res.SetExtra("client_sockets", float64(sockets))
-	res.SetExtra("sender_late_p99_us", sst.late.QuantileUs(99))
-	res.SetExtra("sender_late_max_us", sst.late.MaxUs())
-	if sst.restarts > 0 {
-		res.SetExtra("sender_restarts", float64(sst.restarts))
-	}
-	if refused > 0 {
-		res.SetExtra("inputs_refused", float64(refused))
-		res.Note = strings.TrimSpace(res.Note + fmt.Sprintf(" %d inputs (%.1f%%) were refused by full send windows: the server did not acknowledge in time;",
-			refused, 100*float64(refused)/float64(refused+inputs)))
-	}
-	if bad > 0 {
-		res.SetExtra("bad_ticks", float64(bad))
-	}
-	var wire uint64
-	var src string
 	if w, ok := rn.proxied(); ok {
-		wire, src = w, "impair proxy (whole run)"
+		tl.wire, tl.wireSrc = w, "impair proxy (whole run)"
 	} else {
 		for _, s := range stats {
-			wire += s.BytesSent + s.BytesRecv
+			tl.wire += s.BytesSent + s.BytesRecv
 		}
-		src = "client transport stats (whole run)"
+		tl.wireSrc = "client transport stats (whole run)"
 	}
-	res.WireBytes, res.WireSource = wire, src
+	tl.fill(&res)
+	return res, tl.u, nil
+}
+
+// roomTally is what a room run counted, whatever its transport; fill
+// makes the row from it.
+type roomTally struct {
+	cfg                RoomConfig
+	hist, joinHist     *Histogram
+	expected, received int64 // deliveries expected (measured inputs × room size) and made
+	inputs, refused    int64 // measured inputs sent, and refused by the transport
+	offeredLive, live  int64 // inputs offered by the players that did not fail, and those players
+	ticks, bad         int64 // broadcasts received in the measured window, and undecodable ones
+	sockets            int
+	sst                senderStats
+	wire               uint64
+	wireSrc            string
+	u, g               *ProcUsage // server and generator, nil when not sampled
+}
+
+// fill sets the row's figures from the tally.
+func (tl *roomTally) fill(res *Result) {
+	cfg := tl.cfg
+	tickInterval := time.Second / time.Duration(cfg.TickHz)
+	res.Sent, res.Received = tl.expected, tl.received
+	res.DurationS = cfg.Duration.Seconds()
+	res.fill(tl.hist)
+	res.SetExtra("tick_interval_us", float64(tickInterval.Microseconds()))
+	res.SetExtra("join_p50_us", tl.joinHist.QuantileUs(50))
+	res.SetExtra("join_p99_us", tl.joinHist.QuantileUs(99))
+	rate := float64(tl.inputs) / cfg.Duration.Seconds()
+	res.SetExtra("inputs_per_s", rate)
+	res.SetExtra("broadcasts_per_s", float64(tl.ticks)/cfg.Duration.Seconds())
+	res.SetExtra("client_sockets", float64(tl.sockets))
+	res.SetExtra("sender_late_p99_us", tl.sst.late.QuantileUs(99))
+	res.SetExtra("sender_late_max_us", tl.sst.late.MaxUs())
+	if tl.sst.restarts > 0 {
+		res.SetExtra("sender_restarts", float64(tl.sst.restarts))
+	}
+	if tl.refused > 0 {
+		res.SetExtra("inputs_refused", float64(tl.refused))
+		res.Note = strings.TrimSpace(res.Note + fmt.Sprintf(" %d inputs (%.1f%%) were refused by full send windows: the server did not acknowledge in time;",
+			tl.refused, 100*float64(tl.refused)/float64(tl.refused+tl.inputs)))
+	}
+	if tl.bad > 0 {
+		res.SetExtra("bad_ticks", float64(tl.bad))
+	}
+	res.WireBytes, res.WireSource = tl.wire, tl.wireSrc
 	if res.Received > 0 {
-		res.WireBytesPerMsg = float64(wire) / float64(res.Received)
+		res.WireBytesPerMsg = float64(tl.wire) / float64(res.Received)
 	}
-	u := sampler.result()
-	if u != nil {
+	if u := tl.u; u != nil {
 		res.SetExtra("server_cpu_pct", u.CPUPct)
 		res.SetExtra("server_rss_mib", float64(u.RSSBytes)/(1<<20))
-	}
-	g := sampler.generator()
-	if g != nil {
-		res.SetExtra("generator_cpu_pct", g.CPUPct)
-		if inputs > 0 {
-			res.SetExtra("generator_cpu_us_per_input", g.CPUS/float64(inputs)*1e6)
+		if tl.inputs > 0 {
+			res.SetExtra("server_cpu_us_per_input", u.CPUS/float64(tl.inputs)*1e6)
 		}
-		if ticks > 0 {
-			res.SetExtra("generator_cpu_us_per_broadcast", g.CPUS/float64(ticks)*1e6)
+	}
+	if g := tl.g; g != nil {
+		res.SetExtra("generator_cpu_pct", g.CPUPct)
+		if tl.inputs > 0 {
+			res.SetExtra("generator_cpu_us_per_input", g.CPUS/float64(tl.inputs)*1e6)
+		}
+		if tl.ticks > 0 {
+			res.SetExtra("generator_cpu_us_per_broadcast", g.CPUS/float64(tl.ticks)*1e6)
 		}
 	}
 	// The generator is judged on what it offered: inputs refused by the
 	// transport were offered on time, and players that failed are out.
-	sat := checkGenerator(g, runtime.GOMAXPROCS(0), float64(offeredLive)/cfg.Duration.Seconds(), float64(live)*float64(cfg.InputHz))
+	sat := checkGenerator(tl.g, runtime.GOMAXPROCS(0), float64(tl.offeredLive)/cfg.Duration.Seconds(), float64(tl.live)*float64(cfg.InputHz))
 	res.SetExtra("generator_saturated", boolFloat(sat != ""))
 	if sat != "" {
 		res.Note = strings.TrimSpace(res.Note + " " + sat)
 	}
-	return res, u, nil
 }
 
 // Generator saturation: a run whose generator used at least

@@ -69,7 +69,7 @@ func TestRoomBrowserTransports(t *testing.T) {
 
 func TestRoomConfigValidation(t *testing.T) {
 	for name, c := range map[string]RoomConfig{
-		"baseline transport": {Transports: []string{TransportUDPRaw}},
+		"baseline transport": {Transports: []string{TransportKCPBare}},
 		"unknown transport":  {Transports: []string{"quic"}},
 		"tick rate":          {TickHz: 500},
 		"tiny input":         {Size: 4},

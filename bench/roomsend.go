@@ -47,21 +47,58 @@ type senderConfig struct {
 // of such players and the first error of each worker, and how late the
 // slots of the measured window started.
 func runSenders(ctx context.Context, clock *roomClock, ps []*player, cfg senderConfig) (senderStats, error) {
+	return runSchedule(ctx, clock, len(ps), cfg, func() slotWorker {
+		return &playerWorker{sw: newSendWorker(cfg), ps: ps}
+	})
+}
+
+// slotWorker sends the inputs of one runSchedule worker's players.
+type slotWorker interface {
+	// send sends player i's input now; an error stops player i.
+	send(i int) error
+	// flush ends a slot: what send queued leaves.
+	flush()
+}
+
+// playerWorker is a sendWorker over a run's players.
+type playerWorker struct {
+	sw *sendWorker
+	ps []*player
+}
+
+func (w *playerWorker) send(i int) error {
+	p := w.ps[i]
+	if err := w.sw.send(p); err != nil {
+		p.failed = true
+		return err
+	}
+	return nil
+}
+
+func (w *playerWorker) flush() { w.sw.flush() }
+
+// runSchedule is runSenders' schedule for n players of any kind: player
+// i is due in slot i*slots/n of each input period, GOMAXPROCS workers
+// (each made by newWorker) own contiguous ranges of players, and a
+// worker that runs more than a period late restarts its schedule. A
+// player whose send fails is not sent for again.
+func runSchedule(ctx context.Context, clock *roomClock, n int, cfg senderConfig, newWorker func() slotWorker) (senderStats, error) {
 	var failed, restarts atomic.Int64
 	period := time.Second / time.Duration(cfg.inputHz)
 	slots := max(1, int(period/slotDur))
 	step := period / time.Duration(slots)
-	workers := min(runtime.GOMAXPROCS(0), len(ps))
+	workers := min(runtime.GOMAXPROCS(0), n)
 	errs := make([]error, workers)
 	late := make([]*Histogram, workers)
+	stopped := make([]bool, n) // entry i is owned by player i's worker
 	var wg sync.WaitGroup
 	for w := range workers {
-		buckets := make([][]*player, slots)
-		for i := w * len(ps) / workers; i < (w+1)*len(ps)/workers; i++ {
-			s := i * slots / len(ps)
-			buckets[s] = append(buckets[s], ps[i])
+		buckets := make([][]int, slots)
+		for i := w * n / workers; i < (w+1)*n/workers; i++ {
+			s := i * slots / n
+			buckets[s] = append(buckets[s], i)
 		}
-		sw := newSendWorker(cfg)
+		sw := newWorker()
 		late[w] = NewHistogram()
 		wg.Go(func() {
 			next := clock.now()
@@ -85,22 +122,22 @@ func runSenders(ctx context.Context, clock *roomClock, ps []*player, cfg senderC
 					}
 				}
 				next += step
-				for _, p := range buckets[slot] {
+				for _, i := range buckets[slot] {
 					// A reliable send can block up to the transport's write
 					// timeout (a server that stopped acknowledging): stop at
 					// the end of the run, not after every player's timeout.
 					if clock.now() >= cfg.measureTo || ctx.Err() != nil {
 						break
 					}
-					if p.failed {
+					if stopped[i] {
 						continue
 					}
-					if err := sw.send(p); err != nil {
+					if err := sw.send(i); err != nil {
 						// A load test reports what broke and goes on: this
 						// player stops sending, the others carry on.
-						p.failed = true
+						stopped[i] = true
 						if errs[w] == nil {
-							errs[w] = fmt.Errorf("client %d: %w", p.idx, err)
+							errs[w] = fmt.Errorf("client %d: %w", i, err)
 						}
 						failed.Add(1)
 					}

@@ -72,12 +72,15 @@ type transport struct {
 
 	// Baselines only: the echo link over addr.
 	baseline func(env *Env, addr string, size int) (echoLink, error)
+	// rooms, on a baseline, says that room runs take it: udp-raw drives
+	// the udp-raw room relay (roomraw.go).
+	rooms bool
 }
 
 // transports lists every transport in report order: the baselines, then
 // tickwire's.
 var transports = []transport{
-	{name: TransportUDPRaw, crosses: "UDP (plain datagrams, baseline)", addr: func(t Target) string { return t.UDPEcho }, proxy: proxyUDP,
+	{name: TransportUDPRaw, crosses: "UDP (plain datagrams, baseline)", addr: func(t Target) string { return t.UDPEcho }, proxy: proxyUDP, rooms: true,
 		baseline: func(_ *Env, addr string, size int) (echoLink, error) {
 			l, err := dialUDPLink(addr, size)
 			if err != nil {
@@ -151,6 +154,22 @@ func tickwireOnly(scenario string, names []string) error {
 		if t.dial == nil {
 			return fmt.Errorf("%w: %s runs over tickwire transports (%s), not the baseline %q",
 				ErrConfig, scenario, strings.Join(tickwireNames(), ", "), n)
+		}
+	}
+	return nil
+}
+
+// roomTransports checks that every name can carry a room run: a tickwire
+// transport, or a baseline with a room relay (udp-raw).
+func roomTransports(names []string) error {
+	for _, n := range names {
+		t, err := lookup(n)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		if t.dial == nil && !t.rooms {
+			return fmt.Errorf("%w: room runs over tickwire transports (%s) and %s, not the baseline %q",
+				ErrConfig, strings.Join(tickwireNames(), ", "), TransportUDPRaw, n)
 		}
 	}
 	return nil

@@ -46,6 +46,18 @@ type common struct {
 	// kcpKey pins the server's KCP public key (default: GET /v1/kcp).
 	kcpPlaintext bool
 	kcpKey       string
+	// udpRoom is the udp-raw room relay an in-process or spawned server
+	// starts (a room run sets its tick rate to the run's).
+	udpRoom bench.UDPRoomConfig
+}
+
+// udpRoomConfig is the relay config for the local server.
+func (c *common) udpRoomConfig() bench.UDPRoomConfig {
+	u := c.udpRoom
+	if u.TickHz == 0 {
+		u.TickHz = 30
+	}
+	return u
 }
 
 func (c *common) register(fs *flag.FlagSet, defTransports string, defCount int) {
@@ -56,6 +68,7 @@ func (c *common) register(fs *flag.FlagSet, defTransports string, defCount int) 
 	fs.IntVar(&c.ports.WebRTC, "webrtc-port", bench.DefaultWebRTCPort, "tickwire WebRTC UDP port on --server (needed only to impair webrtc)")
 	fs.IntVar(&c.ports.UDPEcho, "udp-echo-port", bench.DefaultUDPEchoPort, "udp-raw baseline echo port on --server (tickbench serve)")
 	fs.IntVar(&c.ports.KCPEcho, "kcp-echo-port", bench.DefaultKCPEchoPort, "kcp-bare baseline echo port on --server (tickbench serve)")
+	fs.IntVar(&c.ports.UDPRoom, "udp-room-port", bench.DefaultUDPRoomPort, "udp-raw baseline room relay port on --server (tickbench serve; room --transports udp-raw)")
 	fs.IntVar(&c.serverPID, "server-pid", 0, "pid of a server on this machine to sample CPU/RSS from /proc")
 	fs.StringVar(&c.transports, "transports", defTransports, "comma-separated: "+strings.Join(bench.AllTransports, ","))
 	fs.IntVar(&c.count, "count", defCount, "round trips (messages) per transport")
@@ -114,7 +127,7 @@ func (c *common) env(ctx context.Context, stderr io.Writer) (*bench.Env, func() 
 	if c.tlsCA != "" || c.insecure {
 		return nil, nil, errors.New("--tls-ca and --insecure are for a --server that serves TLS")
 	}
-	lc := bench.LocalConfig{Tickwire: startTickwire}
+	lc := bench.LocalConfig{Tickwire: startTickwire, UDPRoom: c.udpRoomConfig()}
 	lc.KCP.Redundancy.BudgetBytesPerSec = c.kcpBudget
 	lc.KCP.Redundancy.SparseRate = c.kcpSparse
 	lc.KCP.AllowPlaintext = c.kcpPlaintext

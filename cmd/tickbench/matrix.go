@@ -25,7 +25,7 @@ func cmdMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	bursts := fs.String("burst-losses", "5:3", "echo burst-loss settings, MEAN:LEN each (loss percent each way : mean burst length in datagrams, Gilbert-Elliott), comma-separated; empty = none")
 	lossTs := fs.String("loss-transports", "udp-raw,kcp-bare,kcp,kcp-unreliable,tcp",
 		"echo transports at the settings with loss (those of --transports also listed here); the others run at loss 0 only")
-	roomTs := fs.String("room-transports", "kcp,ws", "transports of the room run, one after the other")
+	roomTs := fs.String("room-transports", "udp-raw,kcp,ws", "transports of the room run, one after the other (udp-raw: the raw-UDP floor of the same workload)")
 	rooms := fs.Int("rooms", 50, "rooms in the room run (0 = no room run)")
 	clients := fs.Int("clients", 8, "clients per room")
 	tickHz := fs.Int("tick-hz", 30, "room tick rate")
@@ -129,6 +129,7 @@ func cmdMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if *rooms > 0 {
+		c.udpRoom.TickHz = *tickHz // the spawned udp-raw room relay ticks at the run's rate
 		renv, rstop, err := c.envSpawn(ctx, stderr, placeFromFlag(spawn))
 		if err != nil {
 			return err

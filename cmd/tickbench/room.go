@@ -27,6 +27,7 @@ func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	c.udpRoom.TickHz = *tickHz // an in-process or spawned udp-raw room relay ticks at the run's rate
 	if err := cf.check(&c); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -32,8 +33,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	webrtcPort := fs.Int("webrtc-port", bench.DefaultWebRTCPort, "tickwire WebRTC UDP port")
 	udpEchoPort := fs.Int("udp-echo-port", bench.DefaultUDPEchoPort, "udp-raw baseline echo port")
 	kcpEchoPort := fs.Int("kcp-echo-port", bench.DefaultKCPEchoPort, "kcp-bare baseline echo port")
+	udpRoomPort := fs.Int("udp-room-port", bench.DefaultUDPRoomPort, "udp-raw baseline room relay port (tickbench room --transports udp-raw)")
+	var ur udpRoomFlags
+	ur.register(fs)
 	dataDir := fs.String("data", "", "data directory (default: a temporary one, removed on exit)")
-	baselinesOnly := fs.Bool("baselines-only", false, "serve only the udp-raw and kcp-bare echo servers (beside a real tickwire deployment)")
+	baselinesOnly := fs.Bool("baselines-only", false, "serve only the baselines: the udp-raw and kcp-bare echo servers and the udp-raw room relay (beside a real tickwire deployment)")
 	kcpBudget := fs.Int("kcp-budget", 0, "KCP redundancy budget in bytes/s per session (0 = default)")
 	kcpSparse := fs.Int("kcp-sparse-rate", 0, "KCP redundancy sparse floor in datagrams/s per session (0 = default, -1 = off)")
 	kcpPlain := fs.Bool("kcp-plaintext-allowed", false, "accept KCP sessions without encryption (tickbench -kcp-plaintext)")
@@ -80,7 +84,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Tickwire: startTickwire,
 		DataDir:  *dataDir, NoTickwire: *baselinesOnly,
 		KCPAddr: hp(*kcpPort), TCPAddr: hp(*tcpPort), HTTPAddr: hp(*httpPort), WebRTCAddr: hp(*webrtcPort),
-		UDPEchoAddr: hp(*udpEchoPort), KCPEchoAddr: hp(*kcpEchoPort),
+		UDPEchoAddr: hp(*udpEchoPort), KCPEchoAddr: hp(*kcpEchoPort), UDPRoomAddr: hp(*udpRoomPort),
+		UDPRoom:   ur.config(),
 		AdminAddr: adminAddr, AdminToken: *adminToken,
 	}
 	lc.KCP.Redundancy.BudgetBytesPerSec = *kcpBudget
@@ -95,8 +100,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if t.Admin != "" {
 		admin = " admin=" + t.Admin
 	}
-	fmt.Fprintf(stdout, "%s kcp=%s tcp=%s http=%s webrtc=%s udp-echo=%s kcp-echo=%s%s pid=%d\n",
-		serveBanner, t.KCP, t.TCP, t.HTTP, t.WebRTC, t.UDPEcho, t.KCPEcho, admin, os.Getpid())
+	fmt.Fprintf(stdout, "%s kcp=%s tcp=%s http=%s webrtc=%s udp-echo=%s kcp-echo=%s udp-room=%s%s pid=%d\n",
+		serveBanner, t.KCP, t.TCP, t.HTTP, t.WebRTC, t.UDPEcho, t.KCPEcho, t.UDPRoom, admin, os.Getpid())
 	if *stdinEOF {
 		ctx2, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -107,9 +112,34 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ctx = ctx2
 	}
 	<-ctx.Done()
+	if st := l.UDPRoom().Stats(); st.Joins > 0 || st.Refused() > 0 {
+		fmt.Fprintf(stderr, "udp-room relay: %s\n", fmtUDPRoomStats(st))
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return l.Close(sctx)
+}
+
+// udpRoomFlags configure the udp-raw room relay (serve).
+type udpRoomFlags struct {
+	tickHz, rooms, members int
+}
+
+func (u *udpRoomFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&u.tickHz, "udp-room-tick-hz", 30, "udp-raw room relay: tick rate (a room run over udp-raw must use the same --tick-hz)")
+	fs.IntVar(&u.rooms, "udp-room-rooms", bench.DefaultUDPRoomRooms, "udp-raw room relay: room ids it accepts (0 to N-1); joins beyond are refused and counted")
+	fs.IntVar(&u.members, "udp-room-members", bench.DefaultUDPRoomMembers, "udp-raw room relay: member ids per room it accepts (0 to N-1); joins beyond are refused and counted")
+}
+
+func (u *udpRoomFlags) config() bench.UDPRoomConfig {
+	return bench.UDPRoomConfig{TickHz: u.tickHz, Rooms: u.rooms, Members: u.members}
+}
+
+// fmtUDPRoomStats is the relay's counters on one line.
+func fmtUDPRoomStats(s bench.UDPRoomStats) string {
+	return fmt.Sprintf("joins %d, inputs %d, ticks %d (late %d), tick datagrams %d, left %d, expired %d; refused: room %d, member %d, taken %d, not member %d, malformed %d, too large %d, tick full %d; read errors %d, send errors %d",
+		s.Joins, s.Inputs, s.Ticks, s.LateTicks, s.TickDatagrams, s.Left, s.Expired,
+		s.RefusedRoom, s.RefusedMember, s.RefusedTaken, s.NotMember, s.Malformed, s.TooLarge, s.TickFull, s.ReadErrors, s.SendErrors)
 }
 
 // serverPlace is where a run's own server runs (when --server names none).
@@ -144,7 +174,7 @@ func (c *common) envSpawn(ctx context.Context, stderr io.Writer, place serverPla
 		return nil, nil, err
 	}
 	cmd := exec.Command(exe, "serve", "--host", "127.0.0.1", "--kcp-port", "0", "--tcp-port", "0", "--http-port", "0", "--webrtc-port", "0",
-		"--udp-echo-port", "0", "--kcp-echo-port", "0", "--exit-on-stdin-eof", "--kcp-budget", strconv.Itoa(c.kcpBudget),
+		"--udp-echo-port", "0", "--kcp-echo-port", "0", "--udp-room-port", "0", "--udp-room-tick-hz", strconv.Itoa(c.udpRoomConfig().TickHz), "--exit-on-stdin-eof", "--kcp-budget", strconv.Itoa(c.kcpBudget),
 		"--kcp-sparse-rate", strconv.Itoa(c.kcpSparse), "--kcp-plaintext-allowed="+strconv.FormatBool(c.kcpPlaintext))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -246,6 +276,8 @@ func parseBanner(line string) (bench.Target, error) {
 			t.UDPEcho = v
 		case "kcp-echo":
 			t.KCPEcho = v
+		case "udp-room":
+			t.UDPRoom = v
 		case "admin":
 			t.Admin = v
 		}
