@@ -118,7 +118,8 @@ func TestRoomCommandUDPRawAgainstServe(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 	// 6 players, then the 2 of the run at the wrong rate (they join before
-	// the rate is checked); each run left its slots when it ended.
+	// the rate is checked); the first run left its slots when it ended
+	// (the second's leaves may still be in flight when the server stops).
 	assert.Contains(t, serveErr.String(), "udp-room relay: joins 8,")
-	assert.Contains(t, serveErr.String(), "left 8,")
+	assert.Regexp(t, `left [678],`, serveErr.String())
 }
