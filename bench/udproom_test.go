@@ -353,7 +353,9 @@ func FuzzUDPRoomDatagram(f *testing.F) {
 	f.Add(join)
 	f.Add(in)
 	f.Add([]byte{udpRoomTick})
-	f.Add(make([]byte, udpRoomInputHeader+MaxUDPRoomInput+1))
+	big := make([]byte, udpRoomInputHeader+MaxUDPRoomInput+1)
+	putUDPRoomInputHeader(big, 0, 0, 1)
+	f.Add(big)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) > 2*udpRoomMaxDatagram {
 			return // the relay never reads more than udpRoomMaxDatagram
