@@ -1,6 +1,7 @@
 // Package bench is the library behind tickbench: latency histograms,
 // scenario drivers (echo, room, connect, chat), baselines (a plain UDP
-// echo and kcp-go alone), impairment wiring, /proc sampling and the
+// echo, kcp-go alone, and the udp-raw room relay: the raw-UDP floor of
+// the room workload), impairment wiring, /proc sampling and the
 // report writers (terminal table, JSON, self-contained HTML with SVG
 // plots).
 //

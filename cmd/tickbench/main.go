@@ -10,7 +10,7 @@
 //	tickbench chat    [flags]   direct and group message delivery latency
 //	tickbench matrix  [--out DIR]  the standard matrix (make bench)
 //	tickbench report  [--out DIR] FILE.json...  the HTML report and SVG plots again from JSON
-//	tickbench serve   [flags]   a tickwire server plus the baseline echo servers
+//	tickbench serve   [flags]   a tickwire server plus the baseline servers (echo, room relay)
 //
 // chat and room take --nodes N (N clustered nodes in process, the clients
 // spread over them: cross-node rows) or --servers (a running cluster).
@@ -48,7 +48,7 @@ commands:
   chat      direct and group message delivery latency
   matrix    the standard matrix (echo at 0/1/5/15% loss, a connect storm, room runs), JSON + HTML + SVG under --out
   report    render report.html and the SVG plots again from runs' JSON (no run), targets met/missed
-  serve     run a tickwire server and the baseline echo servers (target of --server)
+  serve     run a tickwire server and the baseline servers: udp-raw/kcp-bare echo, udp-raw room relay (target of --server)
 
 Run "tickbench <command> -h" for its flags. Without --server every command
 starts an in-process server on 127.0.0.1; chat and room --nodes N start N
