@@ -339,6 +339,32 @@ func TestRoomUDPRawRefusals(t *testing.T) {
 
 	_, err = RunRoom(ctx, &Env{}, RoomConfig{Transports: []string{TransportUDPRaw}})
 	require.ErrorIs(t, err, ErrNoAddress)
+
+	_, err = RunRoom(ctx, &Env{Nodes: []Target{{UDPRoom: slow.Addr()}, {UDPRoom: slow.Addr()}}}, RoomConfig{Transports: []string{TransportUDPRaw}})
+	require.ErrorIs(t, err, ErrConfig, "the relay is one server, not a cluster")
+}
+
+// A udp-raw room run through the impair proxy: joins lost on the way are
+// sent again, the delay shows in every latency, and loss each way shows
+// in the delivery.
+func TestRoomUDPRawImpaired(t *testing.T) {
+	relay := startUDPRoom(t, UDPRoomConfig{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rep, err := RunRoom(ctx, &Env{Target: Target{UDPRoom: relay.Addr()}}, RoomConfig{
+		Transports: []string{TransportUDPRaw}, Rooms: 2, Clients: 4, InputHz: 20, SessionsPerSocket: 3,
+		Warmup: 200 * time.Millisecond, Duration: time.Second,
+		Impairment: Impairment{LossPct: 20, Delay: time.Millisecond}, Seed: 5,
+	})
+	require.NoError(t, err)
+	require.Len(t, rep.Results, 1)
+	r := rep.Results[0]
+	checkShape(t, r)
+	assert.Equal(t, "loss 20% delay 1ms", r.Impairment)
+	assert.GreaterOrEqual(t, r.P50Us, 2000.0, "the proxy adds 1 ms each way")
+	assert.Less(t, r.DeliveredPct, 100.0, "20 % loss each way loses inputs and ticks")
+	assert.Equal(t, "impair proxy (whole run)", r.WireSource)
+	assert.EqualValues(t, 8, relay.Stats().Joins, "every player joined, lost joins sent again")
 }
 
 // The relay's decoder takes any bytes without panicking: what it accepts
