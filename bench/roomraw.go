@@ -63,7 +63,7 @@ type rawRoomRun struct {
 type rawSocket struct {
 	run *rawRoomRun
 	c   *net.UDPConn
-	bc  *ipv4.PacketConn
+	bc  batchConn
 
 	// Owned by the reader until it ends:
 	hist, joinHist *Histogram
@@ -219,7 +219,7 @@ func runRoomRaw(ctx context.Context, env *Env, cfg RoomConfig, t string) (Result
 // open opens the client sockets, perSocket players each, and starts
 // their readers.
 func (r *rawRoomRun) open(addr string, perSocket int) error {
-	ua, err := net.ResolveUDPAddr("udp4", addr)
+	ua, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return err
 	}
@@ -232,7 +232,7 @@ func (r *rawRoomRun) open(addr string, perSocket int) error {
 		p.room, p.member = uint32(i/cfg.Clients), uint16(i%cfg.Clients)
 		g := i / perSocket
 		if g == len(r.socks) {
-			c, err := net.DialUDP("udp4", nil, ua)
+			c, err := net.DialUDP("udp", nil, ua)
 			if err != nil {
 				return err
 			}
@@ -242,7 +242,7 @@ func (r *rawRoomRun) open(addr string, perSocket int) error {
 					return err
 				}
 			}
-			s := &rawSocket{run: r, c: c, bc: ipv4.NewPacketConn(c), hist: NewHistogram(), joinHist: NewHistogram(),
+			s := &rawSocket{run: r, c: c, bc: newBatchConn(c), hist: NewHistogram(), joinHist: NewHistogram(),
 				cache: map[uint32]*rawTickCache{}}
 			r.socks = append(r.socks, s)
 			r.wg.Go(func() { s.read(bufSize) })

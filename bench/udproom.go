@@ -46,6 +46,7 @@ import (
 	"time"
 
 	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 
 	"github.com/tickwire/tickwire/netcode"
 	"github.com/tickwire/tickwire/netcode/frame"
@@ -263,7 +264,7 @@ type udpRoomState struct {
 type UDPRoomServer struct {
 	cfg  UDPRoomConfig
 	pc   *net.UDPConn
-	bc   *ipv4.PacketConn
+	bc   batchConn
 	base time.Time
 	c    udpRoomCounters
 	wg   sync.WaitGroup
@@ -288,7 +289,7 @@ func StartUDPRoom(addr string, cfg UDPRoomConfig) (*UDPRoomServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	pc, err := net.ListenUDP("udp4", ua)
+	pc, err := net.ListenUDP("udp", ua)
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +299,7 @@ func StartUDPRoom(addr string, cfg UDPRoomConfig) (*UDPRoomServer, error) {
 			return nil, err
 		}
 	}
-	s := &UDPRoomServer{cfg: cfg, pc: pc, bc: ipv4.NewPacketConn(pc), base: time.Now(), rooms: make([]*udpRoomState, cfg.Rooms)}
+	s := &UDPRoomServer{cfg: cfg, pc: pc, bc: newBatchConn(pc), base: time.Now(), rooms: make([]*udpRoomState, cfg.Rooms)}
 	s.out.bc = s.bc
 	s.wg.Add(1)
 	go s.run()
@@ -538,10 +539,25 @@ func (s *UDPRoomServer) flush() {
 	}
 }
 
+// batchConn reads and writes several datagrams per system call (recvmmsg
+// and sendmmsg on Linux).
+type batchConn interface {
+	ReadBatch(ms []ipv4.Message, flags int) (int, error)
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
+// newBatchConn is the batch view of c, by its address family.
+func newBatchConn(c *net.UDPConn) batchConn {
+	if a, ok := c.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() == nil {
+		return ipv6.NewPacketConn(c)
+	}
+	return ipv4.NewPacketConn(c)
+}
+
 // udpOutbox collects one pass's datagrams and writes them with sendmmsg.
 // Owned by the loop that fills it.
 type udpOutbox struct {
-	bc    *ipv4.PacketConn
+	bc    batchConn
 	msgs  []ipv4.Message
 	n     int
 	arena []byte // join answers, reset by write
