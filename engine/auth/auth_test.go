@@ -3,6 +3,7 @@ package auth
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,9 @@ func TestVerifyRejects(t *testing.T) {
 		"signed bad base64": signed(prefix + "###"),
 		"only prefix":       prefix + ".",
 		"too long":          tok + strings.Repeat("A", 4096),
+		"long signature":    tok + "AAAA",
+		"short signature":   tok[:len(tok)-4],
+		"signature padded":  tok + "=",
 	}
 	for name, bad := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -159,5 +163,81 @@ func FuzzVerify(f *testing.F) {
 		c2, err := s.Verify(again, epoch)
 		require.NoError(t, err)
 		require.Equal(t, c, c2)
+	})
+}
+
+// TestParseClaimsFastPath: the claims Issue writes take the fast path,
+// with every field as encoding/json reads them; other forms (another
+// order, escapes, spaces) are left to encoding/json, and Verify accepts
+// both alike.
+func TestParseClaimsFastPath(t *testing.T) {
+	s := signer(t, testKey)
+	for name, c := range map[string]Claims{
+		"user":      {UserID: "u_1", Name: "ada", TokenID: "t1"},
+		"guest":     {UserID: "g_1", Name: "storm12", Guest: true},
+		"unicode":   {UserID: "u_2", Name: "Zoë 🎮"},
+		"no name":   {UserID: "u_3"},
+		"escaped":   {UserID: "u_4", Name: `a "quoted" <name>`},
+		"negative":  {UserID: "u_5", IssuedAt: -5},
+		"old epoch": {UserID: "u_6"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			at := epoch
+			if name == "old epoch" {
+				at = time.Unix(0, 0)
+			}
+			tok, issued, err := s.Issue(c, at, time.Hour)
+			require.NoError(t, err)
+			dot := strings.LastIndexByte(tok, '.')
+			body, err := base64.RawURLEncoding.DecodeString(tok[len(prefix):dot])
+			require.NoError(t, err)
+			fast, ok := parseClaims(body)
+			if name == "escaped" {
+				assert.False(t, ok, "escapes go to encoding/json")
+			} else {
+				require.True(t, ok, "%s", body)
+				assert.Equal(t, issued, fast)
+			}
+			got, err := s.Verify(tok, at)
+			require.NoError(t, err)
+			assert.Equal(t, issued, got)
+		})
+	}
+	for _, body := range []string{
+		`{"name":"ada","sub":"u_1","jti":"","iat":1,"exp":2}`,
+		`{"sub": "u_1","name":"ada","jti":"","iat":1,"exp":2}`,
+		`{"sub":"u_1","name":"ada","guest":false,"jti":"","iat":1,"exp":2}`,
+		`{"sub":"u_1","name":"ada","jti":"","iat":01,"exp":2}`,
+		`{"sub":"u_1","name":"ada","jti":"","iat":1,"exp":2} `,
+		`{"sub":"u_1","name":"a\u0064a","jti":"","iat":1,"exp":2}`,
+		`{"sub":"u_1","name":"ada","jti":"","iat":1.5,"exp":2}`,
+		`{"sub":"u_1","name":"ada","jti":"","iat":99999999999999999999,"exp":2}`,
+	} {
+		_, ok := parseClaims([]byte(body))
+		assert.False(t, ok, body)
+	}
+}
+
+// FuzzParseClaims: whatever the fast path accepts, encoding/json reads
+// alike (and the fast path never panics).
+func FuzzParseClaims(f *testing.F) {
+	s := signer(f, testKey)
+	for _, c := range []Claims{{UserID: "u_1", Name: "ada", TokenID: "t"}, {UserID: "g", Guest: true, IssuedAt: -1}} {
+		tok, _, err := s.Issue(c, epoch, time.Hour)
+		require.NoError(f, err)
+		dot := strings.LastIndexByte(tok, '.')
+		body, err := base64.RawURLEncoding.DecodeString(tok[len(prefix):dot])
+		require.NoError(f, err)
+		f.Add(body)
+	}
+	f.Add([]byte(`{"sub":"u","name":"\xff","jti":"","iat":1,"exp":2}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fast, ok := parseClaims(b)
+		if !ok {
+			return
+		}
+		var std Claims
+		require.NoError(t, json.Unmarshal(b, &std), "%q", b)
+		assert.Equal(t, std, fast, "%q", b)
 	})
 }

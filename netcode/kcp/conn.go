@@ -772,16 +772,20 @@ func (c *Conn) tickLocked(now time.Time) {
 // reportDue says whether a receive report is due, since after the last
 // one: ReportInterval has passed and the datagrams heard since then cover
 // half a loss sample (MinSamples/2), or reportMaxGaps intervals have passed
-// with anything heard. A busy session thus reports every ReportInterval; a
-// sparse one (a 30 Hz game stream) reports about 5 times a second instead
-// of 20, since the peer cannot form a loss sample from fewer datagrams
-// anyway.
+// and they cover a quarter sample (MinSamples/4, what the peer needs to
+// drop its starting guess). A busy session thus reports every
+// ReportInterval; a sparse one (a 30 Hz game stream) about 4 times a
+// second instead of 20, since the peer cannot form a loss sample from
+// fewer datagrams anyway; fewer datagrams than a quarter sample (a
+// handshake's, a lone chat message's) wait for the next report or
+// heartbeat, which counts them too (reports are cumulative).
 func (c *Conn) reportDue(since time.Duration) bool {
 	r := c.cfg.Redundancy
 	if c.rxSince == 0 || since < r.ReportInterval {
 		return false
 	}
-	return c.rxSince >= uint32(max(r.MinSamples/2, 1)) || since >= reportMaxGaps*r.ReportInterval
+	return c.rxSince >= uint32(max(r.MinSamples/2, 1)) ||
+		(since >= reportMaxGaps*r.ReportInterval && c.rxSince >= uint32(max(r.MinSamples/4, 1)))
 }
 
 // reportMaxGaps bounds the wait of a sparse session's report, in

@@ -379,16 +379,19 @@ func TestSparseAcksAreNotCopied(t *testing.T) {
 
 // TestReportsAnswerTraffic: a receive report is due for KCP and
 // unreliable datagrams heard, not for the peer's own reports and
-// heartbeats; otherwise two idle ends would trade reports every
-// reportMaxGaps × ReportInterval for ever (each report being traffic
-// the other must report). Driven by hand under the loop's lock, with
-// times an hour ahead of the timer loop's, so that only these calls
-// decide.
+// heartbeats (otherwise two idle ends would trade reports every
+// reportMaxGaps × ReportInterval for ever, each report being traffic the
+// other must report), and a sparse session's report waits for a quarter
+// sample (what the peer can act on; a handshake's few datagrams ride on
+// the next heartbeat). Driven by hand under the loop's lock, with times
+// an hour ahead of the timer loop's, so that only these calls decide.
 func TestReportsAnswerTraffic(t *testing.T) {
 	cfg := Config{IdleTimeout: 30 * time.Second}
 	client, server, _, _ := memPair(t, memlink.Config{Seed: 5}, cfg)
 	drainAll(t, server)
 	drainAll(t, client)
+	quarter := server.cfg.Redundancy.MinSamples / 4
+	require.Greater(t, quarter, 1)
 	e := server.ep
 	e.lmu.Lock()
 	defer e.lmu.Unlock()
@@ -397,19 +400,31 @@ func TestReportsAnswerTraffic(t *testing.T) {
 	server.lastSent, server.lastReport = e.nanos(at), e.nanos(at)
 	server.rxSince = 0
 	pn := server.pn
+	next := uint32(1000)
+	hear := func(d time.Duration, typ byte, payload []byte) {
+		server.onDatagramLocked(later(d), sessionHeader{Type: typ, Token: server.token, PN: next}, payload, len(payload))
+		next++
+	}
+	input := func(d time.Duration) {
+		hear(d, typeUnreliable, append(binary.BigEndian.AppendUint32(nil, next), "input"...))
+	}
 
-	beat := appendControl(nil, control{Type: ctlHeartbeat, RecvMax: 7, RecvCount: 7})
-	server.onDatagramLocked(at, sessionHeader{Type: typeControl, Token: server.token, PN: 1000}, beat, len(beat))
+	hear(0, typeControl, appendControl(nil, control{Type: ctlHeartbeat, RecvMax: 7, RecvCount: 7}))
 	server.tickLocked(later(300 * time.Millisecond))
 	assert.Equal(t, pn, server.pn, "a heartbeat heard is no traffic to report")
 
-	msg := binary.BigEndian.AppendUint32(nil, 1)
-	msg = append(msg, "input"...)
-	server.onDatagramLocked(later(400*time.Millisecond), sessionHeader{Type: typeUnreliable, Token: server.token, PN: 1001}, msg, len(msg))
+	input(400 * time.Millisecond)
 	server.tickLocked(later(700 * time.Millisecond))
-	assert.Equal(t, pn+1, server.pn, "an unreliable datagram heard is reported")
+	assert.Equal(t, pn, server.pn, "fewer datagrams than a quarter sample wait")
+	for range quarter - 1 {
+		input(750 * time.Millisecond)
+	}
+	server.tickLocked(later(800 * time.Millisecond))
+	assert.Equal(t, pn+1, server.pn, "a quarter sample heard is reported")
 	server.tickLocked(later(1000 * time.Millisecond))
 	assert.Equal(t, pn+1, server.pn, "reported once")
-	server.tickLocked(later(1800 * time.Millisecond))
-	assert.Equal(t, pn+2, server.pn, "then only the heartbeat, HeartbeatInterval after the last send")
+	input(1100 * time.Millisecond)
+	server.tickLocked(later(1900 * time.Millisecond))
+	assert.Equal(t, pn+2, server.pn, "then the heartbeat, HeartbeatInterval after the last send, reports the rest")
+	assert.Zero(t, server.rxSince)
 }
