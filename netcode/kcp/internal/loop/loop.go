@@ -198,7 +198,7 @@ func (l *Loop) Add(id uint64, conv uint32, addr netip.AddrPort) *Session {
 	s := &Session{ID: id, Addr: addr, loop: l, idx: -1}
 	out := func(buf []byte, size int) { l.emit(s, buf[:size]) }
 	if layoutOK {
-		s.kcp = newCore(l.tmpl, conv, out)
+		s.kcp = newCore(l.tmpl, l.cfg.MTU, conv, out)
 	} else {
 		s.kcp = l.tune(kcpgo.NewKCP(conv, out))
 	}

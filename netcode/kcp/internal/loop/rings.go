@@ -17,7 +17,8 @@ import (
 // per core before, see docs/PERFORMANCE.md, "Issue 11: sealed
 // handshakes"). The template is made once per Loop by NewKCP and tuned
 // (NoDelay, WndSize, SetMtu); a new core copies it and gets its own
-// conversation id, output callback, flush buffer, rings of ringStart
+// conversation id, output callback, flush buffer (one MTU, a third of
+// kcp-go's: see flushBuffer), rings of ringStart
 // slots (kcp-go's RingBuffer grows by itself when full, so a busy session
 // grows them back to what it uses) and receive heap.
 //
@@ -98,16 +99,22 @@ func findLayout() (coreLayout, bool) {
 	return l, true
 }
 
+// flushBuffer is the size of a core's flush buffer for an MTU. kcp-go's
+// flush writes into it only while what it holds plus the next segment
+// fits the MTU (makeSpace), so an MTU is all it needs; NewKCP and SetMtu
+// make three times that plus headers (3.6 KB of an idle session's memory
+// at our MTU). One header more is kept as a margin.
+func flushBuffer(mtu int) int { return mtu + kcpgo.IKCP_OVERHEAD }
+
 // newCore returns a core for conv that writes through output: a copy of
-// tmpl (tuned, never used) with fields of its own.
-func newCore(tmpl *kcpgo.KCP, conv uint32, output func([]byte, int)) *kcpgo.KCP {
+// tmpl (tuned for mtu, never used) with fields of its own.
+func newCore(tmpl *kcpgo.KCP, mtu int, conv uint32, output func([]byte, int)) *kcpgo.KCP {
 	k := new(kcpgo.KCP)
 	*k = *tmpl
 	p := unsafe.Pointer(k)
 	*(*uint32)(unsafe.Add(p, layout.conv)) = conv
 	*(*func([]byte, int))(unsafe.Add(p, layout.output)) = output
-	buf := (*[]byte)(unsafe.Add(p, layout.buffer))
-	*buf = make([]byte, len(*buf))
+	*(*[]byte)(unsafe.Add(p, layout.buffer)) = make([]byte, flushBuffer(mtu))
 	for _, off := range layout.rings {
 		ring := reflect.New(layout.ringType)
 		e := unsafe.Add(ring.UnsafePointer(), layout.elems)
