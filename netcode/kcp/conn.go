@@ -51,6 +51,12 @@ type Conn struct {
 	red        *redundancy
 	lastReport int64
 	rxSince    uint32 // KCP and unreliable datagrams heard since the last report
+	// tickAt is when the timer loop next has something to do for an
+	// idle session (its heartbeat or idle timeout; endpoint nanos): a
+	// loop of thousands of idle sessions skips them until then instead
+	// of checking each every tick. 0: look at the next tick (set by
+	// anything heard, and near the end of the packet numbers).
+	tickAt int64
 	maxSN      uint32
 	snStarted  bool
 	minRTT     time.Duration // least smoothed RTT seen; -1 before the first
@@ -533,6 +539,9 @@ func (c *Conn) stageLocked(now time.Time, typ byte, b []byte) {
 		return
 	}
 	c.pn++
+	if c.pn >= pnCloseAt {
+		c.tickAt = 0 // tickLocked closes the session
+	}
 	putSessionHeader(b, sessionHeader{Type: typ, Token: c.token, PN: c.pn})
 	if c.sc != nil {
 		b = c.sc.seal(c.pn, b)
@@ -667,6 +676,7 @@ func (c *Conn) migrateLocked(addr net.Addr) {
 // the read loop. It never blocks.
 func (c *Conn) onDatagramLocked(now time.Time, h sessionHeader, payload []byte, wire int) {
 	c.lastRecv = c.ep.nanos(now)
+	c.tickAt = 0
 	c.bytesRecv.Add(uint64(wire))
 	c.rx.observe(h.PN)
 	if h.Type != typeControl {
@@ -766,6 +776,14 @@ func (c *Conn) tickLocked(now time.Time) {
 		c.rxSince = 0
 		c.lastReport = t
 		c.stageControlLocked(now, control{Type: ctlHeartbeat, RecvMax: c.rx.max, RecvCount: c.rx.count})
+	}
+	if c.rxSince == 0 && !c.red.haveLoss && !c.ended {
+		// Nothing to report and no loss estimate to step: nothing to
+		// do before the heartbeat or the idle timeout, unless a
+		// datagram arrives first (onDatagramLocked).
+		c.tickAt = min(c.lastRecv+int64(c.cfg.IdleTimeout), c.lastSent+int64(c.cfg.HeartbeatInterval))
+	} else {
+		c.tickAt = 0
 	}
 }
 

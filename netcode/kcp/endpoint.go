@@ -481,8 +481,11 @@ func (e *endpoint) armLocked(now time.Time) {
 }
 
 func (e *endpoint) tickSessionsLocked(now time.Time) {
+	t := e.nanos(now)
 	for c := range e.conns { // finishLocked may delete c: allowed while ranging
-		c.tickLocked(now)
+		if t >= c.tickAt {
+			c.tickLocked(now)
+		}
 	}
 }
 

@@ -428,3 +428,41 @@ func TestReportsAnswerTraffic(t *testing.T) {
 	assert.Equal(t, pn+2, server.pn, "then the heartbeat, HeartbeatInterval after the last send, reports the rest")
 	assert.Zero(t, server.rxSince)
 }
+
+// TestIdleSessionsSkipTicks: the timer loop passes over an idle session
+// (nothing to report, no loss estimate) until its heartbeat is due,
+// and looks at it again as soon as it hears from its peer. Driven by
+// hand under the loop's lock, an hour ahead of the timer loop's clock.
+func TestIdleSessionsSkipTicks(t *testing.T) {
+	cfg := Config{IdleTimeout: 30 * time.Second}
+	client, server, _, _ := memPair(t, memlink.Config{Seed: 6}, cfg)
+	drainAll(t, server)
+	drainAll(t, client)
+	e := server.ep
+	e.lmu.Lock()
+	defer e.lmu.Unlock()
+	at := time.Now().Add(time.Hour)
+	later := func(d time.Duration) time.Time { return at.Add(d) }
+	server.lastSent, server.lastReport, server.lastRecv = e.nanos(at), e.nanos(at), e.nanos(at)
+	server.rxSince, server.tickAt = 0, 0
+	pn := server.pn
+
+	e.tickSessionsLocked(later(10 * time.Millisecond))
+	require.Equal(t, e.nanos(at)+int64(server.cfg.HeartbeatInterval), server.tickAt, "nothing to do before the heartbeat")
+	server.rxSince = 100 // as if heard without the loop knowing: only a tick would report it
+	e.tickSessionsLocked(later(300 * time.Millisecond))
+	assert.Equal(t, pn, server.pn, "skipped: the session was idle")
+
+	server.rxSince = 0
+	msg := append(binary.BigEndian.AppendUint32(nil, 1), "input"...)
+	for i := range uint32(server.cfg.Redundancy.MinSamples / 2) {
+		server.onDatagramLocked(later(400*time.Millisecond), sessionHeader{Type: typeUnreliable, Token: server.token, PN: 2000 + i}, msg, len(msg))
+	}
+	e.tickSessionsLocked(later(450 * time.Millisecond))
+	assert.Equal(t, pn+1, server.pn, "a datagram heard makes the next tick look: the report goes")
+
+	e.tickSessionsLocked(later(500 * time.Millisecond))
+	require.Equal(t, e.nanos(later(450*time.Millisecond))+int64(server.cfg.HeartbeatInterval), server.tickAt)
+	e.tickSessionsLocked(later(1450 * time.Millisecond))
+	assert.Equal(t, pn+2, server.pn, "the heartbeat, when due")
+}
