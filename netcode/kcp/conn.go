@@ -51,12 +51,7 @@ type Conn struct {
 	red        *redundancy
 	lastReport int64
 	rxSince    uint32 // KCP and unreliable datagrams heard since the last report
-	// tickAt is when the timer loop next has something to do for an
-	// idle session (its heartbeat or idle timeout; endpoint nanos): a
-	// loop of thousands of idle sessions skips them until then instead
-	// of checking each every tick. 0: look at the next tick (set by
-	// anything heard, and near the end of the packet numbers).
-	tickAt int64
+	slot       int    // index in ep.conns while the session is live
 	maxSN      uint32
 	snStarted  bool
 	minRTT     time.Duration // least smoothed RTT seen; -1 before the first
@@ -115,7 +110,8 @@ func newConnLocked(e *endpoint, remote net.Addr, conv uint32, token uint64, sc *
 	c.lastRecv, c.lastSent, c.lastReport = t, t, t
 	c.ls = e.lp.Add(token, conv, addrPort(remote))
 	c.ls.Owner = c
-	e.conns[c] = struct{}{}
+	c.slot = len(e.conns)
+	e.conns = append(e.conns, connSlot{c: c})
 	return c
 }
 
@@ -517,7 +513,7 @@ func (c *Conn) finishLocked(why error, notify *control) {
 		e.flushLocked(now)
 	}
 	e.lp.Remove(c.ls)
-	delete(e.conns, c)
+	e.removeConnLocked(c)
 	close(c.done)
 	e.remove(c)
 	signal(c.wake)
@@ -540,7 +536,7 @@ func (c *Conn) stageLocked(now time.Time, typ byte, b []byte) {
 	}
 	c.pn++
 	if c.pn >= pnCloseAt {
-		c.tickAt = 0 // tickLocked closes the session
+		c.setTickAtLocked(0) // tickLocked closes the session
 	}
 	putSessionHeader(b, sessionHeader{Type: typ, Token: c.token, PN: c.pn})
 	if c.sc != nil {
@@ -676,7 +672,7 @@ func (c *Conn) migrateLocked(addr net.Addr) {
 // the read loop. It never blocks.
 func (c *Conn) onDatagramLocked(now time.Time, h sessionHeader, payload []byte, wire int) {
 	c.lastRecv = c.ep.nanos(now)
-	c.tickAt = 0
+	c.setTickAtLocked(0)
 	c.bytesRecv.Add(uint64(wire))
 	c.rx.observe(h.PN)
 	if h.Type != typeControl {
@@ -777,13 +773,22 @@ func (c *Conn) tickLocked(now time.Time) {
 		c.lastReport = t
 		c.stageControlLocked(now, control{Type: ctlHeartbeat, RecvMax: c.rx.max, RecvCount: c.rx.count})
 	}
-	if c.rxSince == 0 && !c.red.haveLoss && !c.ended {
+	if c.rxSince == 0 && !c.red.haveLoss {
 		// Nothing to report and no loss estimate to step: nothing to
 		// do before the heartbeat or the idle timeout, unless a
 		// datagram arrives first (onDatagramLocked).
-		c.tickAt = min(c.lastRecv+int64(c.cfg.IdleTimeout), c.lastSent+int64(c.cfg.HeartbeatInterval))
+		c.setTickAtLocked(min(c.lastRecv+int64(c.cfg.IdleTimeout), c.lastSent+int64(c.cfg.HeartbeatInterval)))
 	} else {
-		c.tickAt = 0
+		c.setTickAtLocked(0)
+	}
+}
+
+// setTickAtLocked sets when the timer loop next looks at the session
+// (endpoint nanos; 0: at its next tick). An ended session is no longer
+// on the loop.
+func (c *Conn) setTickAtLocked(at int64) {
+	if !c.ended {
+		c.ep.conns[c.slot].tickAt = at
 	}
 }
 

@@ -49,11 +49,11 @@ type endpoint struct {
 	lmu      sync.Mutex // guards the loop, the output batch, conns and every session's transport state
 	lp       *loop.Loop
 	out      outbox
-	tickerAt time.Time          // when the timer loop next wakes
-	armed    bool               // queued output waits for a Flush: the timer loop flushes it by tickerAt
-	conns    map[*Conn]struct{} // the sessions on this loop
-	copies   copyQueue          // deferred redundant copies (copies.go)
-	ready    []*Conn            // pushed sessions with messages or an end to deliver
+	tickerAt time.Time  // when the timer loop next wakes
+	armed    bool       // queued output waits for a Flush: the timer loop flushes it by tickerAt
+	conns    []connSlot // the sessions on this loop (Conn.slot is each one's index)
+	copies   copyQueue  // deferred redundant copies (copies.go)
+	ready    []*Conn    // pushed sessions with messages or an end to deliver
 
 	dmu   sync.Mutex // held while pushed sessions' Receivers run: one delivery pass at a time, taken outside lmu
 	spare []*Conn    // deliver's swap buffer; owned by the holder of dmu
@@ -209,7 +209,6 @@ func newEndpoint(cfg *config, pc net.PacketConn, g *registry) (*endpoint, error)
 		kick:     make(chan struct{}, 1),
 		lp:       lp,
 		out:      newOutbox(pc),
-		conns:    make(map[*Conn]struct{}),
 	}
 	if cfg.Key != nil {
 		copy(e.spub[:], cfg.Key.PublicKey().Bytes())
@@ -406,10 +405,35 @@ func (e *endpoint) deliver() {
 	}
 }
 
+// connSlot is a live session of the loop and when the timer loop next
+// has something to do for it (endpoint nanos; 0: at its next tick): an
+// idle session only at its heartbeat or idle timeout. The timer loop
+// walks these slots, not the sessions, so a loop of thousands of idle
+// sessions costs a scan of a compact slice per tick, not a visit to
+// each.
+type connSlot struct {
+	tickAt int64
+	c      *Conn
+}
+
+// removeConnLocked takes c's slot out of the loop (the last slot moves
+// into its place).
+func (e *endpoint) removeConnLocked(c *Conn) {
+	last := len(e.conns) - 1
+	if c.slot != last {
+		e.conns[c.slot] = e.conns[last]
+		e.conns[c.slot].c.slot = c.slot
+	}
+	e.conns[last] = connSlot{}
+	e.conns = e.conns[:last]
+}
+
 // finishAllLocked ends every session of this loop.
 func (e *endpoint) finishAllLocked(why error, notify *control) {
-	for c := range e.conns {
-		c.finishLocked(why, notify)
+	for i := len(e.conns) - 1; i >= 0; i-- { // each finish takes its slot away
+		if i < len(e.conns) {
+			e.conns[i].c.finishLocked(why, notify)
+		}
 	}
 }
 
@@ -482,9 +506,11 @@ func (e *endpoint) armLocked(now time.Time) {
 
 func (e *endpoint) tickSessionsLocked(now time.Time) {
 	t := e.nanos(now)
-	for c := range e.conns { // finishLocked may delete c: allowed while ranging
-		if t >= c.tickAt {
-			c.tickLocked(now)
+	// Backwards: a session that ends takes its slot away and the last
+	// slot, already visited, moves into it.
+	for i := len(e.conns) - 1; i >= 0; i-- {
+		if i < len(e.conns) && t >= e.conns[i].tickAt {
+			e.conns[i].c.tickLocked(now)
 		}
 	}
 }

@@ -444,11 +444,12 @@ func TestIdleSessionsSkipTicks(t *testing.T) {
 	at := time.Now().Add(time.Hour)
 	later := func(d time.Duration) time.Time { return at.Add(d) }
 	server.lastSent, server.lastReport, server.lastRecv = e.nanos(at), e.nanos(at), e.nanos(at)
-	server.rxSince, server.tickAt = 0, 0
+	server.rxSince = 0
+	e.conns[server.slot].tickAt = 0
 	pn := server.pn
 
 	e.tickSessionsLocked(later(10 * time.Millisecond))
-	require.Equal(t, e.nanos(at)+int64(server.cfg.HeartbeatInterval), server.tickAt, "nothing to do before the heartbeat")
+	require.Equal(t, e.nanos(at)+int64(server.cfg.HeartbeatInterval), e.conns[server.slot].tickAt, "nothing to do before the heartbeat")
 	server.rxSince = 100 // as if heard without the loop knowing: only a tick would report it
 	e.tickSessionsLocked(later(300 * time.Millisecond))
 	assert.Equal(t, pn, server.pn, "skipped: the session was idle")
@@ -462,7 +463,7 @@ func TestIdleSessionsSkipTicks(t *testing.T) {
 	assert.Equal(t, pn+1, server.pn, "a datagram heard makes the next tick look: the report goes")
 
 	e.tickSessionsLocked(later(500 * time.Millisecond))
-	require.Equal(t, e.nanos(later(450*time.Millisecond))+int64(server.cfg.HeartbeatInterval), server.tickAt)
+	require.Equal(t, e.nanos(later(450*time.Millisecond))+int64(server.cfg.HeartbeatInterval), e.conns[server.slot].tickAt)
 	e.tickSessionsLocked(later(1450 * time.Millisecond))
 	assert.Equal(t, pn+2, server.pn, "the heartbeat, when due")
 }

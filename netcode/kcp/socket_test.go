@@ -178,3 +178,85 @@ func TestListenerLoopsShareThePort(t *testing.T) {
 	assert.GreaterOrEqual(t, len(perLoop), 2, "32 client addresses land on more than one of 4 loops: %v", perLoop)
 	assert.Equal(t, n, l.SessionCount())
 }
+
+// TestLoopSlotsFollowSessions: the timer loop's slots (endpoint.conns)
+// always hold exactly the live sessions of their loop, each at the index
+// it records, whichever sessions end and in whatever order (closed by
+// either side, or several timed out in one tick while the timer loop
+// walks the slots); the sessions left still tick (heartbeats keep them
+// alive).
+func TestLoopSlotsFollowSessions(t *testing.T) {
+	const n = 12
+	cfg := Config{HeartbeatInterval: 20 * time.Millisecond, IdleTimeout: 300 * time.Millisecond}
+	l, err := Listen("127.0.0.1:0", Config{Loops: 1, HeartbeatInterval: cfg.HeartbeatInterval, IdleTimeout: cfg.IdleTimeout})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, l.Shutdown(context.Background())) })
+	sock, err := NewClientSocket("127.0.0.1:0", cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, sock.Close()) })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	clients := make([]*Conn, n)
+	servers := make([]*Conn, n)
+	for i := range clients {
+		clients[i], err = Dialer{Addr: l.Addr().String(), Socket: sock}.dialKCP(ctx)
+		require.NoError(t, err)
+		servers[i], err = l.AcceptKCP()
+		require.NoError(t, err)
+	}
+	slots := func(e *endpoint) []*Conn {
+		e.lmu.Lock()
+		defer e.lmu.Unlock()
+		var live []*Conn
+		for i, s := range e.conns {
+			require.Equal(t, i, s.c.slot, "slot %d", i)
+			require.False(t, s.c.ended, "slot %d holds an ended session", i)
+			live = append(live, s.c)
+		}
+		return live
+	}
+	assert.ElementsMatch(t, servers, slots(l.ep))
+	assert.ElementsMatch(t, clients, slots(sock.ep))
+
+	// Ends from either side, first, last and middle slots.
+	for _, i := range []int{0, n - 1, 5} {
+		require.NoError(t, servers[i].Close(netcode.CodeOK, "server ends it"))
+	}
+	for _, i := range []int{1, 6} {
+		require.NoError(t, clients[i].Close(netcode.CodeOK, "client ends it"))
+	}
+	live := func(cs []*Conn) []*Conn {
+		var out []*Conn
+		for _, c := range cs {
+			select {
+			case <-c.done:
+			default:
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	require.Eventually(t, func() bool { return l.SessionCount() == n-5 && sock.Sessions() == n-5 }, 5*time.Second, time.Millisecond)
+	assert.ElementsMatch(t, live(servers), slots(l.ep))
+	assert.ElementsMatch(t, live(clients), slots(sock.ep))
+
+	// Several sessions time out in the same tick of the server's timer
+	// loop: their clients go silent (removed from the socket's loop by
+	// hand, as if gone).
+	sock.ep.lmu.Lock()
+	for _, i := range []int{2, 3, 9} {
+		sock.ep.removeConnLocked(clients[i])
+		clients[i].ended = true
+	}
+	sock.ep.lmu.Unlock()
+	require.Eventually(t, func() bool { return l.SessionCount() == n-8 }, 5*time.Second, 5*time.Millisecond, "the silent ones time out")
+	assert.ElementsMatch(t, live(servers), slots(l.ep))
+	for _, i := range []int{4, 7, 8, 10} {
+		select {
+		case <-servers[i].done:
+			t.Fatalf("session %d ended: its heartbeats stopped", i)
+		default:
+		}
+	}
+}
