@@ -260,3 +260,41 @@ func TestLoopSlotsFollowSessions(t *testing.T) {
 		}
 	}
 }
+
+// TestFlushSoonBatches: FlushSoon makes no system call in its caller:
+// the loop's timer goroutine sends what was queued, so sessions that
+// queue and FlushSoon one after another (a connect storm's Welcomes)
+// share batched writes, where Flush would make one each; and
+// everything arrives.
+func TestFlushSoonBatches(t *testing.T) {
+	const n = 40
+	l, err := Listen("127.0.0.1:0", Config{Loops: 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, l.Shutdown(context.Background())) })
+	sock, err := NewClientSocket("127.0.0.1:0", Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, sock.Close()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv := make([]*Conn, n)
+	ins := make([]<-chan conntest.Msg, n)
+	for i := range srv {
+		c, err := sock.Dial(ctx, l.Addr().String())
+		require.NoError(t, err)
+		ins[i] = conntest.Pump(t, c)
+		srv[i], err = l.AcceptKCP()
+		require.NoError(t, err)
+	}
+	writes := func() uint64 { return l.ep.io[ioWriteCalls].Load() }
+	before := writes()
+	for i, s := range srv {
+		require.NoError(t, s.QueueMessages(netcode.Reliable, [][]byte{fmt.Appendf(nil, "welcome %d", i)}))
+		s.FlushSoon()
+	}
+	for i := range srv {
+		m := conntest.Recv(t, ins[i], 5*time.Second)
+		require.NoError(t, m.Err)
+		assert.Equal(t, fmt.Sprintf("welcome %d", i), string(m.Data))
+	}
+	assert.Less(t, writes()-before, uint64(n), "batched: fewer writes than sessions")
+}
