@@ -54,6 +54,7 @@ type Conn struct {
 	slot       int    // index in ep.conns while the session is live
 	maxSN      uint32
 	snStarted  bool
+	dataAcked  bool          // the peer has acknowledged data of ours (copies.go: the first flight)
 	minRTT     time.Duration // least smoothed RTT seen; -1 before the first
 	uq         [][]byte      // ring of unreliable messages (drop oldest)
 	uqHead     int
@@ -593,7 +594,7 @@ func (c *Conn) emitKCPLocked(now time.Time, b []byte) {
 			c.redundantBytes.Add(uint64(len(cp)))
 		}
 	default:
-		c.ep.copies.scheduleLocked(c, now, n, b[sessionHeaderSize:])
+		c.ep.copies.scheduleLocked(c, now, n, b[sessionHeaderSize:], !c.dataAcked)
 		c.stageLocked(now, typeKCP, b)
 	}
 }
@@ -698,9 +699,13 @@ func (c *Conn) onDatagramLocked(now time.Time, h sessionHeader, payload []byte, 
 	}
 	switch h.Type {
 	case typeKCP:
+		pending := c.ls.Pending()
 		if err := c.ep.lp.Input(c.ls, payload, now); err != nil {
 			c.drop(netcode.DropMalformed)
 			return
+		}
+		if !c.dataAcked && c.ls.Pending() < pending {
+			c.dataAcked = true // the first flight is over (copies.go, copyQueue.first)
 		}
 		if c.ls.PeekSize() >= 0 {
 			signal(c.wake)

@@ -38,6 +38,11 @@ import (
 // a burst that took the original and the first copy is likely over.
 func copyDelay(i int) time.Duration { return time.Duration(2*i+1) * time.Millisecond }
 
+// firstFlightSlack is how long after the peer's ACK delay the copy of a
+// datagram sent before any of the session's data was acknowledged waits
+// (see copyQueue.first).
+const firstFlightSlack = 2 * time.Millisecond
+
 // maxPendingCopies bounds an endpoint's deferred copies. A full queue
 // refuses new copies (counted as overflow): copies are optional, and the
 // pending ones are due soonest.
@@ -119,7 +124,18 @@ type copyQueue struct {
 	// delay is copyDelay unless a test sets another spacing (zero:
 	// back to back, the behaviour before issue 11).
 	delay func(i int) time.Duration
-	fifo  [maxRedundancyLevel]copyFIFO
+	// first is the delay of the one copy a datagram gets while its
+	// session has had none of its data acknowledged (its first flight:
+	// a handshake's Welcome, or the client's Hello): the peer's ACK
+	// delay plus firstFlightSlack. A peer with nothing to send holds
+	// its ACK that long (the loop's ACK delay), so a copy due after 1 ms
+	// would always go; one due after the ACK goes only if the original
+	// or the ACK was lost. Until then nothing repairs a loss sooner: the
+	// core's first retransmission timeout is 200 ms (no RTT measured).
+	first time.Duration
+	// fifo[i] holds the copies of index i; fifo[maxRedundancyLevel] the
+	// first flight's.
+	fifo  [maxRedundancyLevel + 1]copyFIFO
 	n     int      // copies waiting, every FIFO
 	free  [][]byte // spare buffers
 	stats copyStats
@@ -127,8 +143,10 @@ type copyQueue struct {
 
 // scheduleLocked queues n copies of the KCP packet pkt (without our
 // header), sent by the session s at now: copy i is due at now +
-// copyDelay(i). Only the packet's PUSH segments are copied.
-func (q *copyQueue) scheduleLocked(s copySink, now time.Time, n int, pkt []byte) {
+// copyDelay(i); in a first flight (first: none of the session's data
+// acknowledged yet) one copy, due at now + q.first. Only the packet's
+// PUSH segments are copied.
+func (q *copyQueue) scheduleLocked(s copySink, now time.Time, n int, pkt []byte, first bool) {
 	n = min(n, maxRedundancyLevel)
 	if n <= 0 {
 		return
@@ -136,6 +154,11 @@ func (q *copyQueue) scheduleLocked(s copySink, now time.Time, n int, pkt []byte)
 	delay := q.delay
 	if delay == nil {
 		delay = copyDelay
+	}
+	fifo := 0
+	if first && q.delay == nil { // a test's spacing applies to every copy
+		n, fifo = 1, maxRedundancyLevel
+		delay = func(int) time.Duration { return q.first }
 	}
 	size, top, ok := pushSegments(pkt)
 	if !ok {
@@ -149,7 +172,7 @@ func (q *copyQueue) scheduleLocked(s copySink, now time.Time, n int, pkt []byte)
 		}
 		b := q.buffer(sessionHeaderSize + size)
 		appendPushSegments(b[sessionHeaderSize:sessionHeaderSize], pkt)
-		q.fifo[i].push(pendingCopy{s: s, due: now.Add(delay(i)), top: top, b: b})
+		q.fifo[fifo+i].push(pendingCopy{s: s, due: now.Add(delay(i)), top: top, b: b})
 		q.n++
 		q.stats.Scheduled++
 	}

@@ -1,6 +1,7 @@
 package kcp
 
 import (
+	"context"
 	"encoding/binary"
 	"math/rand/v2"
 	"net"
@@ -73,7 +74,7 @@ func TestCopyQueueSpacing(t *testing.T) {
 	var q copyQueue
 	s := &fakeSink{}
 	pkt := append(kcpSegment(kcpCmdAck, 4, nil), kcpSegment(kcpCmdPush, 9, []byte("hello"))...)
-	q.scheduleLocked(s, t0, 2, pkt)
+	q.scheduleLocked(s, t0, 2, pkt, false)
 	require.Equal(t, 2, q.n)
 
 	q.sendDueLocked(t0)
@@ -109,7 +110,7 @@ func TestCopyQueueSpacing(t *testing.T) {
 	// Copies of datagrams sent later are due later, in order, per delay.
 	s.sent = nil
 	for i := range 4 {
-		q.scheduleLocked(s, t0.Add(time.Duration(i)*500*time.Microsecond), 2, kcpSegment(kcpCmdPush, uint32(20+i), []byte{byte(i)}))
+		q.scheduleLocked(s, t0.Add(time.Duration(i)*500*time.Microsecond), 2, kcpSegment(kcpCmdPush, uint32(20+i), []byte{byte(i)}), false)
 	}
 	for ms := time.Duration(0); ms <= 10*time.Millisecond; ms += 100 * time.Microsecond {
 		q.sendDueLocked(t0.Add(ms))
@@ -130,18 +131,18 @@ func TestCopyQueueOutcomes(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	var q copyQueue
 	acked := &fakeSink{acked: true}
-	q.scheduleLocked(acked, t0, 1, kcpSegment(kcpCmdPush, 1, []byte("x")))
+	q.scheduleLocked(acked, t0, 1, kcpSegment(kcpCmdPush, 1, []byte("x")), false)
 	q.sendDueLocked(t0.Add(time.Second))
 	assert.Empty(t, acked.sent)
 	assert.Equal(t, uint64(1), q.stats.Acked)
 
 	s := &fakeSink{}
-	q.scheduleLocked(s, t0, 2, append(kcpSegment(kcpCmdAck, 1, nil), kcpSegment(kcpCmdAck, 2, nil)...))
+	q.scheduleLocked(s, t0, 2, append(kcpSegment(kcpCmdAck, 1, nil), kcpSegment(kcpCmdAck, 2, nil)...), false)
 	assert.Zero(t, q.n, "an ACK-only datagram is not copied")
 	assert.Equal(t, uint64(1), q.stats.NoData)
 
 	for range maxPendingCopies + 10 {
-		q.scheduleLocked(s, t0, 1, kcpSegment(kcpCmdPush, 3, []byte("y")))
+		q.scheduleLocked(s, t0, 1, kcpSegment(kcpCmdPush, 3, []byte("y")), false)
 	}
 	assert.Equal(t, maxPendingCopies, q.n)
 	assert.Equal(t, uint64(10), q.stats.Overflow, "a full queue refuses new copies and counts them")
@@ -379,15 +380,26 @@ func TestSpacedCopiesSurviveBursts(t *testing.T) {
 func TestCopiesByteAccounting(t *testing.T) {
 	rc := RedundancyConfig{MinSamples: 1 << 20} // the start guess (level 1) stays
 	client, server, _, _ := memPair(t, memlink.Config{Seed: 6}, Config{Redundancy: rc})
+	in := conntest.Pump(t, server)
+	// The first flight's copies wait for the ACK (TestFirstFlightCopyWaitsForTheAck):
+	// one message acknowledged ends it.
+	sendEach(t, client, in, 1)
+	require.Eventually(t, func() bool {
+		client.ep.lmu.Lock()
+		defer client.ep.lmu.Unlock()
+		return client.dataAcked && client.ep.copies.n == 0
+	}, 10*time.Second, time.Millisecond)
+	st0, bytes0 := copyStatsOf(client), client.Stats().RedundantBytes
 	const n = 20
-	sendEach(t, client, conntest.Pump(t, server), n)
+	sendEach(t, client, in, n)
 	require.Eventually(t, func() bool { return pendingCopies(client) == 0 }, 10*time.Second, time.Millisecond)
 	st := copyStatsOf(client)
+	st.Scheduled, st.Sent, st.Acked, st.NoBudget, st.Ended = st.Scheduled-st0.Scheduled, st.Sent-st0.Sent, st.Acked-st0.Acked, st.NoBudget-st0.NoBudget, st.Ended-st0.Ended
 	t.Logf("client copies: %+v", st)
 	assert.Equal(t, uint64(n), st.Scheduled)
 	assert.Equal(t, st.Scheduled, st.Sent+st.Acked+st.NoBudget+st.Ended)
 	assert.Positive(t, st.Sent)
-	assert.Equal(t, st.Sent*uint64(sessionHeaderSize+kcpOverhead+2), client.Stats().RedundantBytes)
+	assert.Equal(t, st.Sent*uint64(sessionHeaderSize+kcpOverhead+2), client.Stats().RedundantBytes-bytes0)
 }
 
 // sendEach writes messages 0..n-1 (one byte each) on c, each after the
@@ -403,4 +415,77 @@ func sendEach(t *testing.T, c *Conn, in <-chan conntest.Msg, n int) {
 			require.FailNow(t, "message not delivered", "%d", i)
 		}
 	}
+}
+
+// dropFirstKCP drops the first KCP datagram written through it (the
+// first flight's data) and passes everything else.
+type dropFirstKCP struct {
+	net.PacketConn
+	mu      sync.Mutex
+	dropped bool
+}
+
+func (d *dropFirstKCP) WriteTo(p []byte, addr net.Addr) (int, error) {
+	d.mu.Lock()
+	drop := !d.dropped && len(p) > 0 && p[0] == typeKCP
+	if drop {
+		d.dropped = true
+	}
+	d.mu.Unlock()
+	if drop {
+		return len(p), nil
+	}
+	return d.PacketConn.WriteTo(p, addr)
+}
+
+// TestFirstFlightCopyWaitsForTheAck: until a session's data has been
+// acknowledged once, a datagram's copy waits for the peer's ACK delay
+// (a peer that only reads holds its ACK that long): on a clean link the
+// ACK comes first and no copy goes, where a copy 1 ms after would always
+// have gone. Once data was acknowledged, copies are spaced as before.
+// When the first flight's datagram is lost, its copy repairs it long
+// before the core's first retransmission (200 ms, no RTT measured).
+func TestFirstFlightCopyWaitsForTheAck(t *testing.T) {
+	rc := RedundancyConfig{MinSamples: 1 << 20} // the start guess (level 1) stays
+	t.Run("clean", func(t *testing.T) {
+		client, server, _, _ := memPair(t, memlink.Config{Seed: 7}, Config{Redundancy: rc})
+		in := conntest.Pump(t, server)
+		sendEach(t, client, in, 1)
+		require.Eventually(t, func() bool { return pendingCopies(client) == 0 }, 10*time.Second, time.Millisecond)
+		st := copyStatsOf(client)
+		assert.Equal(t, copyStats{Scheduled: 1, Acked: 1}, st, "the ACK beat the first flight's copy")
+		const n = 5
+		for i := range n {
+			require.NoError(t, client.WriteMessage(netcode.Reliable, []byte{byte(i)}))
+			require.Equal(t, []byte{byte(i)}, conntest.Recv(t, in, 5*time.Second).Data)
+			require.Eventually(t, func() bool { return pendingCopies(client) == 0 }, 10*time.Second, time.Millisecond)
+		}
+		st = copyStatsOf(client)
+		assert.Equal(t, uint64(1+n), st.Scheduled)
+		assert.Equal(t, uint64(n), st.Sent, "afterwards copies go 1 ms after, before the held ACK")
+	})
+	t.Run("lost", func(t *testing.T) {
+		link := memlink.New(memlink.Config{Seed: 8})
+		cfg := Config{Redundancy: rc, IdleTimeout: 30 * time.Second}
+		l, err := ListenPacket(link.A(), cfg)
+		require.NoError(t, err)
+		client, err := DialPacket(t.Context(), &dropFirstKCP{PacketConn: link.B()}, link.A().LocalAddr(), cfg)
+		require.NoError(t, err)
+		server, err := l.AcceptKCP()
+		require.NoError(t, err)
+		t.Cleanup(func() {
+			_ = client.Close(netcode.CodeOK, "")
+			require.NoError(t, l.Shutdown(context.Background()))
+			require.NoError(t, link.Close())
+		})
+		in := conntest.Pump(t, server)
+		start := time.Now()
+		require.NoError(t, client.WriteMessage(netcode.Reliable, []byte("hello")))
+		m := conntest.Recv(t, in, 5*time.Second)
+		took := time.Since(start)
+		require.NoError(t, m.Err)
+		assert.Equal(t, "hello", string(m.Data))
+		assert.Less(t, took, 150*time.Millisecond, "repaired by the copy, not the 200 ms retransmission")
+		assert.Equal(t, uint64(1), copyStatsOf(client).Sent)
+	})
 }

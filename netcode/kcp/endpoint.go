@@ -213,6 +213,7 @@ func newEndpoint(cfg *config, pc net.PacketConn, g *registry) (*endpoint, error)
 	if cfg.Key != nil {
 		copy(e.spub[:], cfg.Key.PublicKey().Bytes())
 	}
+	e.copies.first = e.flushDelay() + firstFlightSlack // the peer's ACK delay is its KCP interval
 	e.wg.Add(2)
 	go e.readLoop()
 	go e.timerLoop()
