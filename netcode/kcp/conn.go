@@ -238,15 +238,16 @@ func (c *Conn) readyLocked() {
 }
 
 // deliverPushed hands the session's pending messages, then its end, to
-// its Receiver. Runs with ep.dmu held and lmu not held.
-func (c *Conn) deliverPushed() {
+// its Receiver, and reports whether it called it. Runs with ep.dmu held
+// and lmu not held.
+func (c *Conn) deliverPushed() (called bool) {
 	e := c.ep
 	for {
 		e.lmu.Lock()
 		c.queued = false
 		if c.endTold {
 			e.lmu.Unlock()
-			return
+			return called
 		}
 		r := c.recv
 		msg, ok, err := c.nextReliableLocked()
@@ -267,17 +268,18 @@ func (c *Conn) deliverPushed() {
 			e.lmu.Unlock()
 			c.messagesRecv.Add(1)
 			r.Receive(ch, msg)
+			called = true
 			continue
 		}
 		if !c.ended {
 			e.lmu.Unlock()
-			return
+			return called
 		}
 		c.endTold = true
 		term := c.termErr
 		e.lmu.Unlock()
 		r.Ended(term)
-		return
+		return true
 	}
 }
 

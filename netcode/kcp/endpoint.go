@@ -381,7 +381,7 @@ func (e *endpoint) deliver() {
 			batch := e.ready
 			e.ready, e.spare = e.spare[:0], nil
 			if len(batch) == 0 {
-				if delivered { // what the Receivers queued leaves now, in one batch
+				if delivered { // what the Receivers queued leaves now, in one batch (a Push with nothing to hand over sends nothing)
 					e.flushLocked(time.Now())
 				}
 				e.lmu.Unlock()
@@ -390,11 +390,12 @@ func (e *endpoint) deliver() {
 			}
 			e.lmu.Unlock()
 			for i, c := range batch {
-				c.deliverPushed()
+				if c.deliverPushed() {
+					delivered = true
+				}
 				batch[i] = nil
 			}
 			e.spare = batch[:0]
-			delivered = true
 		}
 		e.dmu.Unlock()
 		e.lmu.Lock()
