@@ -674,6 +674,22 @@ func (c *Conn) openLocked(now time.Time, h sessionHeader, b []byte, addr net.Add
 	c.onDatagramLocked(now, h, payload, len(b))
 }
 
+// ackWithinLocked bounds how long our ACKs may wait for data to ride on
+// while copies are likely on the way: a peer copies each datagram it has
+// not seen acknowledged copyDelay(0) after sending it (copies.go), so an
+// ACK held longer (AckDelay, the steady-rate hold of a game stream) lets
+// the copy go for nothing. Whether the peer copies is judged by what
+// this end does on the same path, loss being measured the same way on
+// both: our own level (the sparse floor's copy goes at once, so no ACK
+// can save it). Half the delay leaves the ACK time to arrive; zero (no
+// bound) on a clean path, which keeps the ACK riding the next tick.
+func (c *Conn) ackWithinLocked() time.Duration {
+	if c.red.level == 0 {
+		return 0
+	}
+	return c.ep.copies.firstDelay() / 2
+}
+
 // migrateLocked moves the session to addr: replies go there from now on.
 func (c *Conn) migrateLocked(addr net.Addr) {
 	e := c.ep
@@ -702,6 +718,10 @@ func (c *Conn) onDatagramLocked(now time.Time, h sessionHeader, payload []byte, 
 	switch h.Type {
 	case typeKCP:
 		pending := c.ls.Pending()
+		c.ls.AckWithin = c.ackWithinLocked()
+		if c.ls.AckWithin > 0 {
+			c.ep.raceUntil = now.Add(preciseBelow)
+		}
 		if err := c.ep.lp.Input(c.ls, payload, now); err != nil {
 			c.drop(netcode.DropMalformed)
 			return

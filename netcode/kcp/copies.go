@@ -33,10 +33,14 @@ import (
 // "Redundancy that costs less", has the measurements.
 
 // copyDelay is how long copy i (0-based) of a datagram waits after its
-// original: 1, 3, 5, 7 ms. The first is short because it decides the
+// original: 0.5, 1.5, 3, 5 ms. The first is short because it decides the
 // loss tail (p99 at 5 % loss); the later ones are spread further so that
 // a burst that took the original and the first copy is likely over.
-func copyDelay(i int) time.Duration { return time.Duration(2*i+1) * time.Millisecond }
+func copyDelay(i int) time.Duration {
+	return copyDelays[min(i, len(copyDelays)-1)]
+}
+
+var copyDelays = [...]time.Duration{500 * time.Microsecond, 1500 * time.Microsecond, 3 * time.Millisecond, 5 * time.Millisecond}
 
 // firstFlightSlack is how long after the peer's ACK delay the copy of a
 // datagram sent before any of the session's data was acknowledged waits
@@ -139,6 +143,14 @@ type copyQueue struct {
 	n     int      // copies waiting, every FIFO
 	free  [][]byte // spare buffers
 	stats copyStats
+}
+
+// firstDelay is how long the first copy of a datagram waits.
+func (q *copyQueue) firstDelay() time.Duration {
+	if q.delay != nil {
+		return q.delay(0)
+	}
+	return copyDelay(0)
 }
 
 // scheduleLocked queues n copies of the KCP packet pkt (without our

@@ -67,8 +67,9 @@ func copyStatsOf(c *Conn) copyStats {
 }
 
 // TestCopyQueueSpacing drives the deferred-copy queue on a fake clock:
-// copies leave at their planned delays (1 ms, 3 ms after the original),
-// not back to back, and nextDue tells the timer loop when to wake.
+// copies leave at their planned delays (0.5 ms, 1.5 ms after the
+// original), not back to back, and nextDue tells the timer loop when to
+// wake.
 func TestCopyQueueSpacing(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	var q copyQueue
@@ -76,25 +77,29 @@ func TestCopyQueueSpacing(t *testing.T) {
 	pkt := append(kcpSegment(kcpCmdAck, 4, nil), kcpSegment(kcpCmdPush, 9, []byte("hello"))...)
 	q.scheduleLocked(s, t0, 2, pkt, false)
 	require.Equal(t, 2, q.n)
+	first, second := copyDelay(0), copyDelay(1)
+	require.Equal(t, 500*time.Microsecond, first)
+	require.Equal(t, 1500*time.Microsecond, second)
+	assert.Equal(t, first, q.firstDelay())
 
 	q.sendDueLocked(t0)
 	assert.Empty(t, s.sent, "nothing leaves with the original")
 	due, ok := q.nextDue()
 	require.True(t, ok)
-	assert.Equal(t, t0.Add(time.Millisecond), due, "the timer loop wakes for the first copy")
+	assert.Equal(t, t0.Add(first), due, "the timer loop wakes for the first copy")
 
-	q.sendDueLocked(t0.Add(999 * time.Microsecond))
+	q.sendDueLocked(t0.Add(first - time.Microsecond))
 	assert.Empty(t, s.sent)
-	q.sendDueLocked(t0.Add(time.Millisecond))
-	require.Len(t, s.sent, 1, "the first copy leaves 1 ms after its original")
+	q.sendDueLocked(t0.Add(first))
+	require.Len(t, s.sent, 1, "the first copy leaves 0.5 ms after its original")
 	due, ok = q.nextDue()
 	require.True(t, ok)
-	assert.Equal(t, t0.Add(3*time.Millisecond), due)
+	assert.Equal(t, t0.Add(second), due)
 
-	q.sendDueLocked(t0.Add(2999 * time.Microsecond))
+	q.sendDueLocked(t0.Add(second - time.Microsecond))
 	assert.Len(t, s.sent, 1)
 	q.sendDueLocked(t0.Add(4 * time.Millisecond)) // a late pass sends what is due
-	require.Len(t, s.sent, 2, "the second copy leaves 3 ms after its original")
+	require.Len(t, s.sent, 2, "the second copy leaves 1.5 ms after its original")
 	_, ok = q.nextDue()
 	assert.False(t, ok, "nothing left")
 	assert.Equal(t, copyStats{Scheduled: 2, Sent: 2}, q.stats)
@@ -120,7 +125,7 @@ func TestCopyQueueSpacing(t *testing.T) {
 		i := time.Duration(c.top - 20)
 		orig := t0.Add(i * 500 * time.Microsecond)
 		late := c.at.Sub(orig)
-		assert.True(t, late == time.Millisecond || late == 3*time.Millisecond,
+		assert.True(t, late == copyDelay(0) || late == copyDelay(1),
 			"copy of datagram %d left %v after it, not at a planned delay", i, late)
 	}
 }
@@ -373,13 +378,14 @@ func TestSpacedCopiesSurviveBursts(t *testing.T) {
 	assert.Less(t, 3*spacedLost, b2bLost, "spaced copies survive the bursts that take their originals")
 }
 
-// TestCopiesByteAccounting: to a peer that only reads (its ACKs wait
-// for the ACK delay, longer than the copy's), every copy is sent, and
-// RedundantBytes counts exactly their bytes: header and PUSH segment,
-// no ACK segment.
+// TestCopiesByteAccounting: to a peer that only reads and sends no
+// copies itself (so its ACKs wait for the ACK delay, longer than the
+// copy's), every copy is sent, and RedundantBytes counts exactly their
+// bytes: header and PUSH segment, no ACK segment.
 func TestCopiesByteAccounting(t *testing.T) {
 	rc := RedundancyConfig{MinSamples: 1 << 20} // the start guess (level 1) stays
-	client, server, _, _ := memPair(t, memlink.Config{Seed: 6}, Config{Redundancy: rc})
+	client, server, _, _ := memPairOf(t, memlink.Config{Seed: 6}, Config{Redundancy: rc},
+		Config{Redundancy: RedundancyConfig{Disabled: true}})
 	in := conntest.Pump(t, server)
 	// The first flight's copies wait for the ACK (TestFirstFlightCopyWaitsForTheAck):
 	// one message acknowledged ends it.
@@ -448,7 +454,10 @@ func (d *dropFirstKCP) WriteTo(p []byte, addr net.Addr) (int, error) {
 func TestFirstFlightCopyWaitsForTheAck(t *testing.T) {
 	rc := RedundancyConfig{MinSamples: 1 << 20} // the start guess (level 1) stays
 	t.Run("clean", func(t *testing.T) {
-		client, server, _, _ := memPair(t, memlink.Config{Seed: 7}, Config{Redundancy: rc})
+		// The reader sends no copies, so it holds its ACKs (an end that
+		// copies answers within AckWithin: TestAcksBeatThePeersCopies).
+		client, server, _, _ := memPairOf(t, memlink.Config{Seed: 7}, Config{Redundancy: rc},
+			Config{Redundancy: RedundancyConfig{Disabled: true}})
 		in := conntest.Pump(t, server)
 		client.ep.lmu.Lock()
 		assert.Equal(t, client.ep.flushDelay()+firstFlightSlack, client.ep.copies.first, "the peer's ACK delay, and a little")
@@ -467,7 +476,7 @@ func TestFirstFlightCopyWaitsForTheAck(t *testing.T) {
 		st = copyStatsOf(client)
 		assert.Equal(t, uint64(1+n), st.Scheduled)
 		assert.Equal(t, uint64(n), st.Sent+st.Acked-1)
-		assert.Positive(t, st.Sent, "afterwards copies go 1 ms after, before the held ACK")
+		assert.Positive(t, st.Sent, "afterwards copies go 0.5 ms after, before the held ACK")
 	})
 	t.Run("lost", func(t *testing.T) {
 		link := memlink.New(memlink.Config{Seed: 8})
@@ -493,4 +502,34 @@ func TestFirstFlightCopyWaitsForTheAck(t *testing.T) {
 		assert.Less(t, took, 150*time.Millisecond, "repaired by the copy, not the 200 ms retransmission")
 		assert.Equal(t, uint64(1), copyStatsOf(client).Sent)
 	})
+}
+
+// TestAcksBeatThePeersCopies: while this end defers copies of what it
+// sends (its own level, here the start guess kept) it expects
+// the peer to copy too, and bounds its ACK hold to half the first copy's
+// delay; with copies off it holds as before. Over a link, a reader whose
+// ACKs leave that soon saves the sender's copies: they are dropped as
+// acknowledged when due (TestCopiesByteAccounting is the same exchange
+// with a peer that holds its ACKs: every copy goes).
+func TestAcksBeatThePeersCopies(t *testing.T) {
+	rc := RedundancyConfig{MinSamples: 1 << 20} // the start guess (level 1) stays
+	client, server, _, _ := memPair(t, memlink.Config{Seed: 6}, Config{Redundancy: rc})
+	within := func(c *Conn) time.Duration {
+		c.ep.lmu.Lock()
+		defer c.ep.lmu.Unlock()
+		return c.ackWithinLocked()
+	}
+	assert.Equal(t, copyDelay(0)/2, within(server))
+	assert.Equal(t, copyDelay(0)/2, within(client))
+
+	const n = 20
+	sendEach(t, client, conntest.Pump(t, server), n)
+	require.Eventually(t, func() bool { return pendingCopies(client) == 0 }, 10*time.Second, time.Millisecond)
+	st := copyStatsOf(client)
+	t.Logf("client copies: %+v", st)
+	assert.Equal(t, uint64(n), st.Scheduled)
+	assert.Positive(t, st.Acked, "the reader's prompt ACKs came before copies were due")
+
+	quiet, _, _, _ := memPair(t, memlink.Config{Seed: 7}, Config{Redundancy: RedundancyConfig{Disabled: true}})
+	assert.Zero(t, within(quiet), "no copies on this end: ACKs keep riding on data")
 }

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/net/ipv4"
 
 	"github.com/tickwire/tickwire/netcode"
+	"github.com/tickwire/tickwire/netcode/kcp/internal/alarm"
 	"github.com/tickwire/tickwire/netcode/kcp/internal/loop"
 )
 
@@ -45,6 +46,17 @@ type endpoint struct {
 	downOnce sync.Once
 	wg       sync.WaitGroup // the read and timer loops
 	kick     chan struct{}  // capacity 1: the timer loop must look again
+	// alarm wakes the timer loop (through kick) at deadlines closer than
+	// preciseBelow: a Go timer may fire up to a millisecond late (see
+	// package alarm), which is a deferred copy's whole delay and longer
+	// than an ACK racing it may wait. alarmAt is what it is set for.
+	// Set under lmu.
+	alarm   *alarm.Alarm
+	alarmAt time.Time
+	// raceUntil: a session with a bounded ACK hold (loop.Session's
+	// AckWithin: its peer's copies are racing our ACKs) got data until
+	// then, so near wake-ups go on the alarm. Zero on a clean, busy path.
+	raceUntil time.Time
 
 	lmu      sync.Mutex // guards the loop, the output batch, conns and every session's transport state
 	lp       *loop.Loop
@@ -198,7 +210,12 @@ func newEndpoint(cfg *config, pc net.PacketConn, g *registry) (*endpoint, error)
 	if err != nil {
 		return nil, fmt.Errorf("kcp: %w: %w", err, ErrConfig)
 	}
+	ca, err := alarm.New()
+	if err != nil {
+		return nil, fmt.Errorf("kcp: %w", err)
+	}
 	e := &endpoint{
+		alarm:    ca,
 		registry: g,
 		cfg:      cfg,
 		pc:       pc,
@@ -214,9 +231,10 @@ func newEndpoint(cfg *config, pc net.PacketConn, g *registry) (*endpoint, error)
 		copy(e.spub[:], cfg.Key.PublicKey().Bytes())
 	}
 	e.copies.first = e.flushDelay() + firstFlightSlack // the peer's ACK delay is its KCP interval
-	e.wg.Add(2)
+	e.wg.Add(3)
 	go e.readLoop()
 	go e.timerLoop()
+	go e.alarmWaker()
 	return e, nil
 }
 
@@ -227,7 +245,8 @@ func (e *endpoint) nanos(now time.Time) int64 { return int64(now.Sub(e.start)) }
 func (e *endpoint) shutdown() {
 	e.downOnce.Do(func() {
 		close(e.done)
-		_ = e.pc.Close() // shutting down: the read loop ends on the close either way
+		_ = e.alarm.Close() // the alarm waker ends
+		_ = e.pc.Close()    // shutting down: the read loop ends on the close either way
 	})
 }
 
@@ -324,9 +343,52 @@ func (e *endpoint) handleForeign(now time.Time) {
 func (e *endpoint) endPassLocked(now time.Time) {
 	e.flushLocked(now)
 	if due, ok := e.lp.NextDue(); ok && due.Before(e.tickerAt) {
-		e.tickerAt = due
+		e.wakeAtLocked(now, due, now.Before(e.raceUntil))
+	}
+}
+
+// preciseBelow: a wake-up closer than this for a deferred copy, or for
+// an ACK racing the peer's copy (raceUntil), is set on the alarm, not
+// left to the timer loop's Go timer. Other deadlines (ACKs held for the
+// next tick, retransmission checks) keep the Go timer, whose coarseness
+// gathers many sessions' deadlines into one pass: on a clean, busy path
+// the alarm costs nothing.
+const preciseBelow = 2 * time.Millisecond
+
+// alarmWaker kicks the timer loop each time the alarm fires.
+func (e *endpoint) alarmWaker() {
+	defer e.wg.Done()
+	for {
+		if err := e.alarm.Wait(); err != nil {
+			if !errors.Is(err, alarm.ErrClosed) {
+				e.log.Error("kcp: alarm failed", "err", err)
+			}
+			return
+		}
 		e.wakeTimer()
 	}
+}
+
+// wakeAtLocked makes the timer loop wake at due, earlier than it planned
+// (tickerAt): on the alarm when due is close and precise matters, else by
+// a kick that makes it set its Go timer again.
+func (e *endpoint) wakeAtLocked(now, due time.Time, precise bool) {
+	e.tickerAt = due
+	if precise && due.Sub(now) < preciseBelow {
+		e.armAlarmLocked(now, due)
+		return
+	}
+	e.wakeTimer()
+}
+
+// armAlarmLocked makes the alarm fire at due unless it is already set
+// for that or sooner. A Set is a system call.
+func (e *endpoint) armAlarmLocked(now, due time.Time) {
+	if e.alarmAt.After(now) && !due.Before(e.alarmAt) {
+		return
+	}
+	e.alarmAt = due
+	e.alarm.Set(due.Sub(now))
 }
 
 func (e *endpoint) wakeTimer() {
@@ -473,14 +535,17 @@ func (e *endpoint) timerLoop() {
 		if !now.Before(e.tickerAt) || e.armed {
 			e.flushLocked(now)
 		}
-		wake := nextTick
+		wake, precise := nextTick, false
 		if due, ok := e.lp.NextDue(); ok && due.Before(wake) {
-			wake = due
+			wake, precise = due, now.Before(e.raceUntil)
 		}
 		if due, ok := e.copies.nextDue(); ok && due.Before(wake) { // deferred copies (copies.go)
-			wake = due
+			wake, precise = due, true
 		}
 		e.tickerAt = wake
+		if precise && wake.Sub(now) < preciseBelow {
+			e.armAlarmLocked(now, wake)
+		}
 		e.lmu.Unlock()
 		e.deliver()
 		t.Reset(max(wake.Sub(now), 0))
@@ -531,8 +596,7 @@ func (e *endpoint) flushLocked(now time.Time) {
 	// batch; the timer loop wakes for the earliest still waiting.
 	e.copies.sendDueLocked(now)
 	if due, ok := e.copies.nextDue(); ok && due.Before(e.tickerAt) {
-		e.tickerAt = due
-		e.wakeTimer()
+		e.wakeAtLocked(now, due, true)
 	}
 	if e.out.len() == 0 {
 		return

@@ -128,7 +128,8 @@ func TestConfigValidation(t *testing.T) {
 	c, err := Config{}.populate()
 	require.NoError(t, err)
 	assert.Equal(t, 10*time.Second, c.IdleTimeout)
-	assert.Equal(t, 2, c.Redundancy.MaxLevel)
+	assert.Equal(t, 3, c.Redundancy.MaxLevel)
+	assert.Equal(t, []float64{0.01, 0.04, 0.10, 0.30}, c.Redundancy.Thresholds)
 	assert.Len(t, c.CookieSecret, 32)
 }
 

@@ -17,8 +17,14 @@ import (
 // memPair runs a Listener on link endpoint A and dials it from B.
 func memPair(t *testing.T, lc memlink.Config, cfg Config) (client, server *Conn, l *Listener, link *memlink.Link) {
 	t.Helper()
+	return memPairOf(t, lc, cfg, cfg)
+}
+
+// memPairOf is memPair with the server's own Config.
+func memPairOf(t *testing.T, lc memlink.Config, cfg, scfg Config) (client, server *Conn, l *Listener, link *memlink.Link) {
+	t.Helper()
 	link = memlink.New(lc)
-	l, err := ListenPacket(link.A(), cfg)
+	l, err := ListenPacket(link.A(), scfg)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

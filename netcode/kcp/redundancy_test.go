@@ -67,8 +67,8 @@ func TestRedundancyFollowsLoss(t *testing.T) {
 	// kcp-go runs its timers on process-wide goroutines outside any synctest bubble: wall clock
 	require.Eventually(t, func() bool {
 		st := client.Stats()
-		return st.Redundancy == 2 && st.LossRate > 0.05
-	}, 10*time.Second, 10*time.Millisecond, "client redundancy rises under 12%% loss: %+v", client.Stats())
+		return st.Redundancy == 3 && st.LossRate > 0.05
+	}, 10*time.Second, 10*time.Millisecond, "client redundancy rises to 3 under 12%% loss: %+v", client.Stats())
 	require.Eventually(t, func() bool { return server.Stats().Redundancy >= 1 }, 10*time.Second, 10*time.Millisecond,
 		"the server measures its own loss too")
 	require.Eventually(t, func() bool { return client.Stats().RedundantBytes > 0 }, 10*time.Second, 10*time.Millisecond,
@@ -142,7 +142,7 @@ func TestRedundancyDisabled(t *testing.T) {
 
 // TestRedundancyController drives the sans-IO controller with fixed times.
 func TestRedundancyController(t *testing.T) {
-	cfg, err := Config{Redundancy: RedundancyConfig{HoldDown: time.Second, MinSamples: 100}}.populate()
+	cfg, err := Config{Redundancy: RedundancyConfig{HoldDown: time.Second, MinSamples: 100, MaxLevel: 2}}.populate()
 	require.NoError(t, err)
 	t0 := time.Unix(1000, 0)
 	r := newRedundancy(cfg.Redundancy)
@@ -230,7 +230,7 @@ func TestRedundancyHoldsUnderCongestion(t *testing.T) {
 
 	r.setCongested(3*time.Millisecond, 2*time.Millisecond)
 	r.onReport(t0.Add(time.Second), 19, 16) // 20 % again, no queueing
-	assert.Equal(t, 2, r.level)
+	assert.Equal(t, 3, r.level)
 
 	r.setCongested(150*time.Millisecond, 2*time.Millisecond)
 	for i := range 30 { // clean now, still queueing: the level may fall

@@ -122,6 +122,12 @@ type Session struct {
 	// Owner is the caller's (tickwire: the session's Conn); the Loop does
 	// not read it.
 	Owner any
+	// AckWithin, when positive, bounds how long the ACKs the core owes
+	// after an Input may wait for data to ride on (AckDelay and the
+	// steady-rate hold still apply when sooner). The caller sets it while
+	// the peer is expected to send redundant copies of what it has not
+	// seen acknowledged: an ACK that beats the copy saves the copy.
+	AckWithin time.Duration
 
 	loop    *Loop
 	kcp     *kcpgo.KCP
@@ -282,8 +288,20 @@ const ackSlack = 2 * time.Millisecond
 
 // ackDue is when the ACKs s now owes must leave: AckDelay after now, or,
 // for a session that sends at a steady rate, just after its next
-// expected send when that is within MaxAckHold.
+// expected send when that is within MaxAckHold; never later than
+// s.AckWithin after now when that is set.
 func (l *Loop) ackDue(s *Session, now time.Time) time.Time {
+	due := l.holdDue(s, now)
+	if s.AckWithin > 0 {
+		if by := now.Add(s.AckWithin); by.Before(due) {
+			return by
+		}
+	}
+	return due
+}
+
+// holdDue is ackDue without the session's AckWithin bound.
+func (l *Loop) holdDue(s *Session, now time.Time) time.Time {
 	due := now.Add(l.cfg.AckDelay)
 	if s.period <= 0 || l.cfg.MaxAckHold <= l.cfg.AckDelay || now.Sub(s.lastData) > l.cfg.MaxAckHold {
 		return due

@@ -500,6 +500,45 @@ func TestSteadySenderHoldsAcksForItsNextSend(t *testing.T) {
 	assert.Equal(t, k2.clock.Add(10*time.Millisecond), at)
 }
 
+// TestAckWithinBoundsTheHold: a session whose peer is expected to send
+// redundant copies (AckWithin set by the owner) lets its ACKs wait no
+// longer than AckWithin, even while the steady-rate hold would keep them
+// for the next tick; ACKs due sooner anyway are not delayed by it.
+func TestAckWithinBoundsTheHold(t *testing.T) {
+	const period = 33 * time.Millisecond
+	k := newLink(t, 1, Config{MaxAckHold: 40 * time.Millisecond})
+	s, c := k.ss[0], k.cs[0]
+	for i := range 4 { // a steady 30 Hz sender, as in TestSteadySenderHoldsAcksForItsNextSend
+		require.NoError(t, k.srv.Send(s, fmt.Appendf(nil, "tick %d", i)))
+		k.toClients(k.srv.Flush(k.clock))
+		require.Len(t, recvAll(t, k.cli, c), 1)
+		k.toServer(k.cli.Flush(k.clock.Add(time.Hour)))
+		k.clock = k.clock.Add(period)
+	}
+	k.clock = k.clock.Add(-period + 5*time.Millisecond)
+	s.AckWithin = 250 * time.Microsecond
+	require.NoError(t, k.cli.Send(c, []byte("input")))
+	k.toServer(k.cli.Flush(k.clock))
+	require.Equal(t, []string{"input"}, recvAll(t, k.srv, s))
+	at, ok := s.Scheduled()
+	require.True(t, ok)
+	assert.Equal(t, k.clock.Add(250*time.Microsecond), at, "the ACK leaves within AckWithin, not at the next tick")
+	assert.Empty(t, k.srv.Flush(k.clock.Add(249*time.Microsecond)))
+	batch := k.srv.Flush(at)
+	require.Len(t, batch, 1)
+	assert.Equal(t, []byte{cmdAck}, segments(t, batch[0].B))
+
+	// A bound longer than AckDelay changes nothing for a session without
+	// a steady rate.
+	k2 := newLink(t, 1, Config{MaxAckHold: 40 * time.Millisecond})
+	k2.ss[0].AckWithin = time.Second
+	require.NoError(t, k2.cli.Send(k2.cs[0], []byte("chat")))
+	k2.toServer(k2.cli.Flush(k2.clock))
+	at, ok = k2.ss[0].Scheduled()
+	require.True(t, ok)
+	assert.Equal(t, k2.clock.Add(10*time.Millisecond), at)
+}
+
 func TestShrinkRings(t *testing.T) {
 	// A fresh core's rings start at ringStart slots (kcp-go makes 64) and
 	// grow with traffic: a burst of 100 messages in flight and received
