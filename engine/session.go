@@ -421,24 +421,7 @@ func (s *session) goDirect() {
 		s.refused(res, err)
 		return
 	}
-	s.flushSoon()
-}
-
-// soonFlusher is a Queuer that can send what was queued a moment later,
-// in one batch with what other sessions queue meanwhile, without a
-// system call in the caller (kcp.Conn.FlushSoon).
-type soonFlusher interface{ FlushSoon() }
-
-// flushSoon sends what the session queued: soon and batched where the
-// transport can (a connect storm's Welcomes then leave in a few batched
-// writes instead of one system call each), else now. For the end of a
-// handshake, where a moment matters less than the storm's CPU.
-func (s *session) flushSoon() {
-	if f, ok := s.q.qr.(soonFlusher); ok {
-		f.FlushSoon()
-		return
-	}
-	s.q.qr.Flush()
+	q.qr.Flush()
 }
 
 // writeBatch writes everything queued; on error the unwritten frames'
@@ -594,11 +577,7 @@ func (s *session) readLoop() {
 			continue
 		default:
 			s.handle(s.e.cfg.Now(), ch, data)
-			if pusher != nil && s.opened && s.q.direct.Load() {
-				s.flushSoon() // the Welcome (goDirect): batched with the other handshakes'
-			} else {
-				s.Flush() // direct mode: the replies (Pong, Echo, Error, a service's) leave now, together
-			}
+			s.Flush() // direct mode: the replies (Pong, Echo, Error, a service's) leave now, together
 		}
 		if pusher != nil && s.opened {
 			// Open, on an event-loop transport: from here on its loop

@@ -405,20 +405,6 @@ func (c *Conn) Flush() {
 	e.lmu.Unlock()
 }
 
-// FlushSoon sends what the endpoint's sessions queued a moment later,
-// without a system call in the caller: the loop's timer goroutine is
-// woken and flushes, in one batch with whatever other sessions queue
-// meanwhile (or a read pass that comes first does). A storm of
-// handshakes' Welcomes thus leaves in a few sendmmsg calls instead of
-// one each. The engine uses it at the end of a handshake.
-func (c *Conn) FlushSoon() {
-	e := c.ep
-	e.lmu.Lock()
-	e.armed = true
-	e.lmu.Unlock()
-	e.wakeTimer()
-}
-
 // maxKCPSend bounds the prefixed messages handed to the core in one
 // Send (one KCP message of at most 255 segments).
 const maxKCPSend = 64 << 10

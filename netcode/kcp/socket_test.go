@@ -261,13 +261,13 @@ func TestLoopSlotsFollowSessions(t *testing.T) {
 	}
 }
 
-// TestFlushSoonBatches: FlushSoon makes no system call in its caller:
-// the loop's timer goroutine sends what was queued, so sessions that
-// queue and FlushSoon one after another (a connect storm's Welcomes)
-// share batched writes, where Flush would make one each; and
-// everything arrives. A Push that finds nothing to hand over flushes
-// nothing either (the engine pushes right after the Welcome).
-func TestFlushSoonBatches(t *testing.T) {
+// TestPushWithNothingToHandOverFlushesNothing: a Push that finds no
+// message for its Receiver flushes nothing (a delivery pass flushes what
+// Receivers queued; none ran), so sessions that queue and are pushed one
+// after another (the engine pushes right after a handshake's Welcome)
+// leave their output to one batched write, where a flush per Push would
+// make one each; and everything arrives.
+func TestPushWithNothingToHandOverFlushesNothing(t *testing.T) {
 	const n = 40
 	l, err := Listen("127.0.0.1:0", Config{Loops: 1})
 	require.NoError(t, err)
@@ -290,8 +290,7 @@ func TestFlushSoonBatches(t *testing.T) {
 	before := writes()
 	for i, s := range srv {
 		require.NoError(t, s.QueueMessages(netcode.Reliable, [][]byte{fmt.Appendf(nil, "welcome %d", i)}))
-		s.FlushSoon()
-		s.Push(newRecorder()) // as the engine does next: nothing to hand over, so nothing is flushed
+		s.Push(newRecorder())
 	}
 	for i := range srv {
 		m := conntest.Recv(t, ins[i], 5*time.Second)
