@@ -68,7 +68,6 @@ type rawSocket struct {
 	// Owned by the reader until it ends:
 	hist, joinHist *Histogram
 	cache          map[uint32]*rawTickCache // by room
-	sends          []time.Duration
 
 	delivered, ticks, bad atomic.Int64  // measured inputs received in ticks, ticks in the window, bad datagrams
 	dgOut, dgIn           atomic.Int64  // datagrams sent and received in the measured window
