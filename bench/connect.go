@@ -159,6 +159,13 @@ func runConnectTransport(ctx context.Context, env *Env, cfg ConnectConfig, t str
 		return nil
 	})
 
+	// The sealed handshakes' client keys, made before the storm too (one
+	// of the client's two X25519 per handshake): the storm measures the
+	// server, not the generator's key generation.
+	if err := fl.prepareKeys(cfg.Sessions); err != nil {
+		return res, err
+	}
+
 	// Phase 2: the storm, dials only.
 	us := newUsageSampler(env.Target)
 	us.start()

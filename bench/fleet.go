@@ -99,6 +99,29 @@ func (f *fleet) numSockets() int {
 	return n
 }
 
+// keyPreparer is a client socket that can make its sessions' handshake
+// keys ahead (a sealed kcp.ClientSocket).
+type keyPreparer interface{ prepare(n int) error }
+
+// prepareKeys opens the sockets of sessions 0..n-1 and has each make the
+// handshake keys of its sessions ahead, where the transport has them: a
+// connect storm then times the server's handshakes, not the generator's
+// key generation. Nothing on other transports.
+func (f *fleet) prepareKeys(n int) error {
+	for g := 0; g*f.perSocket < n; g++ {
+		s, err := f.socket(g)
+		if err != nil {
+			return err
+		}
+		if kp, ok := s.(keyPreparer); ok {
+			if err := kp.prepare(min(f.perSocket, n-g*f.perSocket)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // close closes the fleet's sockets, after its sessions are closed.
 func (f *fleet) close() error {
 	f.mu.Lock()

@@ -341,14 +341,23 @@ func kcpFleet(env *Env, addr string, perSocket int) *fleet {
 		if err != nil {
 			return nil, err
 		}
-		return kcpSocket{s: s, addr: addr}, nil
+		return kcpSocket{s: s, addr: addr, plaintext: env.KCP.Plaintext}, nil
 	})
 }
 
 // kcpSocket is a kcp.ClientSocket as a fleet uses it.
 type kcpSocket struct {
-	s    *kcp.ClientSocket
-	addr string
+	s         *kcp.ClientSocket
+	addr      string
+	plaintext bool
+}
+
+// prepare makes the handshake keys of n sealed dials ahead.
+func (k kcpSocket) prepare(n int) error {
+	if k.plaintext {
+		return nil
+	}
+	return k.s.PrepareKeys(n)
 }
 
 func (k kcpSocket) dial(ctx context.Context, _ string) (netcode.Conn, error) {

@@ -106,6 +106,7 @@ type registry struct {
 	closing   bool // server: shut the sockets down when the last session goes
 	private   bool // client: the socket belongs to one Conn, which closes it
 	hs        map[[8]byte]*clientHandshake
+	keys      []*ecdh.PrivateKey // handshake keys made ahead (ClientSocket.PrepareKeys), each used once
 	readErr   error
 	onEmpty   func() // server: called (once closing) when the last session goes
 
@@ -875,6 +876,21 @@ func (e *endpoint) sessionCount() int {
 	return len(e.byToken)
 }
 
+// preparedKey takes a handshake key made ahead (ClientSocket.PrepareKeys),
+// nil when none is left. Each is used once.
+func (e *endpoint) preparedKey() *ecdh.PrivateKey {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := len(e.keys)
+	if n == 0 {
+		return nil
+	}
+	k := e.keys[n-1]
+	e.keys[n-1] = nil
+	e.keys = e.keys[:n-1]
+	return k
+}
+
 // dial runs the client side of one handshake.
 func (e *endpoint) dial(ctx context.Context, remote net.Addr) (*Conn, error) {
 	hs := &clientHandshake{
@@ -888,9 +904,11 @@ func (e *endpoint) dial(ctx context.Context, remote net.Addr) (*Conn, error) {
 	var eph *ecdh.PrivateKey
 	var cpub [pubSize]byte
 	if !hs.plaintext {
-		var err error
-		if eph, err = ecdh.X25519().GenerateKey(rand.Reader); err != nil {
-			return nil, fmt.Errorf("kcp: handshake key: %w: %w", err, netcode.ErrHandshake)
+		if eph = e.preparedKey(); eph == nil {
+			var err error
+			if eph, err = ecdh.X25519().GenerateKey(rand.Reader); err != nil {
+				return nil, fmt.Errorf("kcp: handshake key: %w: %w", err, netcode.ErrHandshake)
+			}
 		}
 		mode = modeSealed
 		copy(cpub[:], eph.PublicKey().Bytes())

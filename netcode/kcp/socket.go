@@ -2,6 +2,8 @@ package kcp
 
 import (
 	"context"
+	"crypto/ecdh"
+	"crypto/rand"
 	"fmt"
 	"net"
 
@@ -50,6 +52,36 @@ func (s *ClientSocket) Dial(ctx context.Context, addr string) (*Conn, error) {
 		return nil, fmt.Errorf("kcp: dial %q: %w", addr, err)
 	}
 	return dialOn(ctx, s.ep, ra)
+}
+
+// maxPreparedKeys bounds PrepareKeys.
+const maxPreparedKeys = 1 << 16
+
+// PrepareKeys makes n handshake keys ahead (n ≤ 65,536): the next n
+// sealed dials on this socket use one each, once, instead of generating
+// their ephemeral X25519 key during the handshake. For load generators:
+// a connect storm then measures the server's handshakes, not the
+// client's key generation (one X25519 of the two a client pays). Keys
+// still unused when the socket closes are dropped.
+func (s *ClientSocket) PrepareKeys(n int) error {
+	if n < 0 || n > maxPreparedKeys {
+		return fmt.Errorf("kcp: PrepareKeys(%d) outside 0..%d: %w", n, maxPreparedKeys, ErrConfig)
+	}
+	keys := make([]*ecdh.PrivateKey, 0, n)
+	for range n {
+		k, err := ecdh.X25519().GenerateKey(rand.Reader)
+		if err != nil {
+			return fmt.Errorf("kcp: handshake key: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	s.ep.mu.Lock()
+	s.ep.keys = append(s.ep.keys, keys...)
+	if len(s.ep.keys) > maxPreparedKeys {
+		s.ep.keys = s.ep.keys[len(s.ep.keys)-maxPreparedKeys:]
+	}
+	s.ep.mu.Unlock()
+	return nil
 }
 
 // Addr is the socket's local address.

@@ -299,3 +299,37 @@ func TestPushWithNothingToHandOverFlushesNothing(t *testing.T) {
 	}
 	assert.Less(t, writes()-before, uint64(n), "batched: fewer writes than sessions")
 }
+
+// TestPrepareKeys: keys made ahead are used by the next sealed dials,
+// one each and once; a dial after the last still handshakes with a key
+// of its own; the count is bounded.
+func TestPrepareKeys(t *testing.T) {
+	l, err := Listen("127.0.0.1:0", Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, l.Shutdown(context.Background())) })
+	sock, err := NewClientSocket("127.0.0.1:0", Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sock.Close() })
+	require.ErrorIs(t, sock.PrepareKeys(-1), ErrConfig)
+	require.ErrorIs(t, sock.PrepareKeys(maxPreparedKeys+1), ErrConfig)
+	require.NoError(t, sock.PrepareKeys(2))
+	prepared := func() int {
+		sock.ep.mu.Lock()
+		defer sock.ep.mu.Unlock()
+		return len(sock.ep.keys)
+	}
+	require.Equal(t, 2, prepared())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i, left := range []int{1, 0, 0} {
+		c, err := Dialer{Addr: l.Addr().String(), Socket: sock}.dialKCP(ctx)
+		require.NoError(t, err, "dial %d", i)
+		s, err := l.AcceptKCP()
+		require.NoError(t, err)
+		assert.Equal(t, left, prepared(), "dial %d used one prepared key", i)
+		in := conntest.Pump(t, s)
+		require.NoError(t, c.WriteMessage(netcode.Reliable, []byte{byte(i)}))
+		assert.Equal(t, []byte{byte(i)}, conntest.Recv(t, in, 5*time.Second).Data, "a sealed session")
+	}
+}
