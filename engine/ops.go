@@ -29,7 +29,13 @@ type SessionInfo struct {
 	// (netcode.RTTOf, every transport; one system call per TCP-based
 	// session); 0 before the first sample.
 	RTTMillis float64 `json:"rtt_ms,omitempty"`
-	Parked    bool    `json:"parked,omitempty"`
+	// Retransmits, LossRate and Redundancy are the transport's, where it
+	// has them (KCP; WebRTC retransmissions): a session that retransmits
+	// or copies a lot is on a lossy path or behind a stalled peer.
+	Retransmits uint64  `json:"retransmits,omitempty"`
+	LossRate    float64 `json:"loss_rate,omitempty"`
+	Redundancy  int     `json:"redundancy,omitempty"`
+	Parked      bool    `json:"parked,omitempty"`
 }
 
 // Sessions lists the authenticated sessions (live or parked), by id.
@@ -47,6 +53,8 @@ func (e *Engine) Sessions() []SessionInfo {
 			si.Transport = s.conn.Transport()
 			si.Remote = s.conn.RemoteAddr().String()
 			si.RTTMillis = float64(netcode.RTTOf(s.conn).Microseconds()) / 1000
+			st := s.conn.Stats()
+			si.Retransmits, si.LossRate, si.Redundancy = st.Retransmits, st.LossRate, st.Redundancy
 		} else {
 			si.Parked = true
 		}

@@ -117,3 +117,30 @@ func sampleCount(t *testing.T, h *prometheus.HistogramVec, transport string) uin
 func sampleSum(t *testing.T, h *prometheus.HistogramVec, transport string) float64 {
 	return histOf(t, h, transport).GetSampleSum()
 }
+
+// lossyConn is a KCP-like conn whose Stats report retransmissions, loss
+// and redundancy.
+type lossyConn struct{ sinkConn }
+
+func (c *lossyConn) Stats() netcode.Stats {
+	return netcode.Stats{Transport: "kcp", RTT: 3 * time.Millisecond, Retransmits: 17, LossRate: 0.05, Redundancy: 2}
+}
+func (c *lossyConn) Transport() string { return "kcp" }
+
+// The admin session list shows what the transport knows of the path:
+// retransmissions, measured loss and the redundancy level.
+func TestSessionListShowsPathStats(t *testing.T) {
+	e, err := New(Config{})
+	require.NoError(t, err)
+	s := newSession(e, &lossyConn{}, 1)
+	e.sessions[1] = s
+	p := &peer{e: e, id: 1, userID: "u1", name: "one"}
+	p.conn.Store(s)
+	e.peers[1] = p
+	list := e.Sessions()
+	require.Len(t, list, 1)
+	assert.Equal(t, uint64(17), list[0].Retransmits)
+	assert.InDelta(t, 0.05, list[0].LossRate, 1e-12)
+	assert.Equal(t, 2, list[0].Redundancy)
+	assert.InDelta(t, 3.0, list[0].RTTMillis, 1e-9)
+}
