@@ -327,19 +327,10 @@ func runRoomTransport(ctx context.Context, env *Env, nodes []*Env, cfg RoomConfi
 	measureTo := measureFrom + cfg.Duration
 	clock.setWindow(measureFrom, measureTo)
 	bar = env.bar(fmt.Sprintf("room %s: run", t), int64((cfg.Warmup+cfg.Duration)/time.Millisecond))
-	var startSample sync.Once
 	prof := newProfiler(profilePath(cfg.CPUProfile, t, len(cfg.Transports)))
 	sst, sendErr := runSenders(ctx, clock, ps.all, senderConfig{
 		ch: channelOf(t), size: cfg.Size, inputHz: cfg.InputHz, measureFrom: measureFrom, measureTo: measureTo,
-		tick: func(now time.Duration) {
-			if now >= measureFrom {
-				startSample.Do(func() {
-					sampler.start()
-					prof.start()
-				})
-			}
-			bar.Add(1)
-		},
+		tick: windowTick(measureFrom, sampler, prof, bar),
 	})
 	sampler.stop()
 	if err := prof.stop(); err != nil {
@@ -580,6 +571,22 @@ type usageSampler struct {
 	ga, gb    ProcSnapshot
 	ok        bool
 	mu        sync.Mutex // guards everything above
+}
+
+// windowTick is a room run's tick (every millisecond of the schedule):
+// it starts the usage sampler and the profiler once, when the measured
+// window opens, and moves the progress bar.
+func windowTick(measureFrom time.Duration, sampler *usageSampler, prof *profiler, bar *Progress) func(time.Duration) {
+	var once sync.Once
+	return func(now time.Duration) {
+		if now >= measureFrom {
+			once.Do(func() {
+				sampler.start()
+				prof.start()
+			})
+		}
+		bar.Add(1)
+	}
 }
 
 func newUsageSampler(t Target) *usageSampler {

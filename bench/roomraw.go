@@ -130,19 +130,10 @@ func runRoomRaw(ctx context.Context, env *Env, cfg RoomConfig, t string) (Result
 	measureTo := measureFrom + cfg.Duration
 	r.clock.setWindow(measureFrom, measureTo)
 	bar = env.bar(fmt.Sprintf("room %s: run", t), int64((cfg.Warmup+cfg.Duration)/time.Millisecond))
-	var startSample sync.Once
 	prof := newProfiler(profilePath(cfg.CPUProfile, t, len(cfg.Transports)))
 	sst, sendErr := runSchedule(ctx, r.clock, n, senderConfig{
 		size: cfg.Size, inputHz: cfg.InputHz, measureFrom: measureFrom, measureTo: measureTo,
-		tick: func(now time.Duration) {
-			if now >= measureFrom {
-				startSample.Do(func() {
-					sampler.start()
-					prof.start()
-				})
-			}
-			bar.Add(1)
-		},
+		tick: windowTick(measureFrom, sampler, prof, bar),
 	}, func() slotWorker { return r.newSender() })
 	sampler.stop()
 	if err := prof.stop(); err != nil {
