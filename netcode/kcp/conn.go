@@ -55,6 +55,7 @@ type Conn struct {
 	maxSN      uint32
 	snStarted  bool
 	dataAcked  bool          // the peer has acknowledged data of ours (copies.go: the first flight)
+	heardKCP   bool          // a KCP datagram came from the peer (its first one is its first flight)
 	minRTT     time.Duration // least smoothed RTT seen; -1 before the first
 	uq         [][]byte      // ring of unreliable messages (drop oldest)
 	uqHead     int
@@ -668,9 +669,12 @@ func (c *Conn) openLocked(now time.Time, h sessionHeader, b []byte, addr net.Add
 // this end does on the same path, loss being measured the same way on
 // both: our own level (the sparse floor's copy goes at once, so no ACK
 // can save it). Half the delay leaves the ACK time to arrive; zero (no
-// bound) on a clean path, which keeps the ACK riding the next tick.
+// bound) on a clean path, which keeps the ACK riding the next tick, and
+// for the peer's first KCP datagram: its first flight, whose one copy
+// waits for our held ACK anyway (copyQueue.first), so the ACK of a
+// client's Hello keeps riding the server's Welcome.
 func (c *Conn) ackWithinLocked() time.Duration {
-	if c.red.level == 0 {
+	if c.red.level == 0 || !c.heardKCP {
 		return 0
 	}
 	return c.ep.copies.firstDelay() / 2
@@ -712,6 +716,7 @@ func (c *Conn) onDatagramLocked(now time.Time, h sessionHeader, payload []byte, 
 			c.drop(netcode.DropMalformed)
 			return
 		}
+		c.heardKCP = true
 		if !c.dataAcked && c.ls.Pending() < pending {
 			c.dataAcked = true // the first flight is over (copies.go, copyQueue.first)
 		}
